@@ -1,0 +1,122 @@
+"""True areas of raster cells and polygons, in m2.
+
+* Geographic grids (lat/lon): the exact area of each cell on the CRS's ellipsoid, from the
+  closed-form area of an ellipsoidal zone between two parallels (the authalic-latitude
+  formula); every cell of a row has the same area. Never square degrees.
+* Projected grids: ``"nominal"`` (default for projected CRSs) is the cell area in the CRS's
+  linear unit converted to metres; ``"ellipsoidal"`` divides it by the projection's areal
+  scale factor at the cell centre (needed for non-equal-area projections such as Web
+  Mercator, where nominal areas are badly wrong away from the equator).
+* Polygons: geodesic area on the WGS 84 ellipsoid (:meth:`pyproj.Geod.geometry_area_perimeter`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from affine import Affine
+from pyproj import CRS
+
+__all__ = ["PixelAreaMethod", "cell_areas_m2", "geodesic_areas_m2", "resolve_area_method",
+           "row_areas_m2"]
+
+PixelAreaMethod = Literal["auto", "nominal", "ellipsoidal"]
+
+
+def resolve_area_method(crs: CRS, method: PixelAreaMethod = "auto") -> str:
+    """Resolve ``auto``: ``geographic`` for lat/lon CRSs, ``nominal`` for projected ones."""
+    if crs.is_geographic:
+        return "geographic"
+    if method == "auto":
+        return "nominal"
+    if method not in ("nominal", "ellipsoidal"):
+        raise ValueError(f"pixel_area must be auto, nominal or ellipsoidal, got {method!r}")
+    return method
+
+
+def _zone_area(lat_rad: np.ndarray, a: float, f: float) -> np.ndarray:
+    """Area between the equator and latitude ``lat_rad`` per radian of longitude (m2)."""
+    b = a * (1.0 - f)
+    e2 = f * (2.0 - f)
+    if e2 == 0.0:
+        return a * a * np.sin(lat_rad)
+    e = np.sqrt(e2)
+    s = np.sin(lat_rad)
+    return b * b * (s / (2.0 * (1.0 - e2 * s * s)) + np.arctanh(e * s) / (2.0 * e))
+
+
+def row_areas_m2(transform: Affine, height: int, crs: CRS) -> np.ndarray:
+    """Exact ellipsoidal area (m2) of one cell of each row of a north-up geographic grid."""
+    if transform.b != 0 or transform.d != 0:
+        raise ValueError("rotated geographic grids are not supported; warp to a north-up grid")
+    ellps = crs.ellipsoid
+    a = ellps.semi_major_metre
+    f = 1.0 / ellps.inverse_flattening if ellps.inverse_flattening else 0.0
+    unit = crs.axis_info[0].unit_conversion_factor or np.pi / 180.0  # radians per unit
+    edges = transform.f + transform.e * np.arange(height + 1)
+    lat = np.clip(edges * unit, -np.pi / 2, np.pi / 2)
+    zone = _zone_area(lat, a, f)
+    dlon = abs(transform.a) * unit
+    return np.abs(np.diff(zone)) * dlon
+
+
+def cell_areas_m2(rows: np.ndarray, cols: np.ndarray, transform: Affine, crs: CRS,
+                  method: PixelAreaMethod = "auto", height: int | None = None) -> np.ndarray:
+    """Area (m2) of the cells at (``rows``, ``cols``) of a grid.
+
+    Parameters
+    ----------
+    rows, cols : numpy.ndarray
+        Integer cell indices.
+    transform, crs : Affine, pyproj.CRS
+        The grid.
+    method : {"auto", "nominal", "ellipsoidal"}
+        See the module docstring; geographic grids always use exact ellipsoidal areas.
+    height : int, optional
+        Grid height (speeds up geographic grids by tabulating rows once).
+    """
+    rows = np.asarray(rows)
+    resolved = resolve_area_method(crs, method)
+    if resolved == "geographic":
+        top = int(rows.min()) if rows.size else 0
+        n = (int(rows.max()) - top + 1) if rows.size else 0
+        shifted = transform * Affine.translation(0, top)
+        table = row_areas_m2(shifted, n, crs)
+        return table[rows - top] if rows.size else np.zeros(0)
+    metres = crs.axis_info[0].unit_conversion_factor or 1.0
+    nominal = abs(transform.a * transform.e - transform.b * transform.d) * metres * metres
+    if resolved == "nominal":
+        return np.full(rows.shape, nominal, dtype=np.float64)
+    from pyproj import Proj, Transformer
+
+    x, y = transform * (np.asarray(cols) + 0.5, rows + 0.5)
+    to_geo = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    lon, lat = to_geo.transform(x, y)
+    factors = Proj(crs).get_factors(lon, lat)
+    return nominal / np.asarray(factors.areal_scale, dtype=np.float64)
+
+
+def geodesic_areas_m2(geometries: object, crs: CRS) -> np.ndarray:
+    """Geodesic area (m2) of each polygon of a GeoSeries on the WGS 84 ellipsoid.
+
+    Parameters
+    ----------
+    geometries : geopandas.GeoSeries
+        Polygons in any CRS (reprojected to EPSG:4326 internally; the input is not changed).
+    crs : pyproj.CRS
+        CRS of ``geometries``.
+    """
+    import geopandas as gpd
+    from pyproj import Geod
+
+    series = gpd.GeoSeries(geometries, crs=crs)
+    if series.crs is None:
+        raise ValueError("geometries have no CRS")
+    lonlat = series.to_crs(4326)
+    geod = Geod(ellps="WGS84")
+    return np.array(
+        [abs(geod.geometry_area_perimeter(g)[0]) if g is not None and not g.is_empty else 0.0
+         for g in lonlat],
+        dtype=np.float64,
+    )

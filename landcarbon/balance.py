@@ -1,0 +1,122 @@
+"""Per-unit carbon balance from class areas and coefficients.
+
+Input is the long ``class_areas`` table (``unit_id, land_class, space_type, area_ha``) from the
+raster or the parcel path; output is one row per unit with areas, space-type shares,
+emission, sequestration and net (t C/yr) and the net density (t C/ha/yr). Sign convention:
+emission >= 0, sequestration >= 0, net = emission - sequestration (positive = source).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from landcarbon.coefficients import CoefficientSet
+from landcarbon.conversions import OutputUnit, output_factor, output_suffix
+from landcarbon.legends import SPACE_TYPES, land_classes
+
+__all__ = ["FLUX_COLUMNS", "to_output_unit", "unit_balance"]
+
+log = logging.getLogger(__name__)
+
+#: Columns holding carbon quantities in t C (renamed and scaled by :func:`to_output_unit`).
+FLUX_COLUMNS = ("emission_tc", "sequestration_tc", "net_tc", "construction_emission_tc",
+                "net_tc_per_ha", "threshold_tc_per_ha")
+
+
+def unit_balance(
+    class_areas: pd.DataFrame,
+    coefficients: CoefficientSet,
+    *,
+    construction_tc: pd.Series | None = None,
+    construction_intensity_tc_per_ha: float | None = None,
+    unit_ids: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Carbon balance of each unit.
+
+    Parameters
+    ----------
+    class_areas : pandas.DataFrame
+        Long table ``unit_id, land_class, space_type, area_ha``.
+    coefficients : CoefficientSet
+        Direct flux densities (t C/ha/yr) of the non-construction classes.
+    construction_tc : pandas.Series, optional
+        Energy method: construction-land emission of each unit (t C/yr), indexed by unit_id.
+        Charged to the unit as a whole, i.e. spread over its construction land.
+    construction_intensity_tc_per_ha : float, optional
+        Intensity method: emission per ha of construction land (t C/ha/yr). Exactly one of
+        the two construction arguments may be given; with neither, construction land has no
+        emission (reported).
+    unit_ids : iterable of str, optional
+        All units, so that units without any classified land get a row of zeros.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``unit_id``: ``covered_ha``, ``area_<land_class>_ha``,
+        ``share_<space_type>``, ``construction_ha``, ``emission_tc``, ``sequestration_tc``,
+        ``net_tc``, ``construction_emission_tc``, ``net_tc_per_ha``.
+    """
+    if construction_tc is not None and construction_intensity_tc_per_ha is not None:
+        raise ValueError("give construction_tc or construction_intensity_tc_per_ha, not both")
+    ids = pd.Index(pd.unique(pd.concat([
+        pd.Series(list(unit_ids) if unit_ids is not None else [], dtype=object),
+        class_areas["unit_id"].astype(object)])), name="unit_id")
+    by_class = class_areas.pivot_table(index="unit_id", columns="land_class", values="area_ha",
+                                       aggfunc="sum", fill_value=0.0).reindex(ids, fill_value=0.0)
+    by_space = class_areas.pivot_table(index="unit_id", columns="space_type", values="area_ha",
+                                       aggfunc="sum", fill_value=0.0).reindex(
+        index=ids, columns=list(SPACE_TYPES), fill_value=0.0)
+    present = [lc for lc in land_classes().index if lc in by_class.columns]
+    by_class = by_class[present]
+    covered = by_space.sum(axis=1)
+
+    density = coefficients.tc_per_ha
+    indirect = [lc for lc in present if lc in density.index and np.isnan(density[lc])]
+    missing = [lc for lc in present if lc not in density.index]
+    if missing:
+        log.warning("coefficient set %s has no value for %s: no direct flux counted",
+                    coefficients.name, ", ".join(missing))
+    direct = [lc for lc in present if lc not in indirect and lc not in missing]
+    flux = by_class[direct] * density[direct].to_numpy()
+    construction_ha = by_class[indirect].sum(axis=1) if indirect else covered * 0.0
+    if construction_tc is not None:
+        con = construction_tc.reindex(ids).fillna(0.0).astype(float)
+    elif construction_intensity_tc_per_ha is not None:
+        con = construction_ha * float(construction_intensity_tc_per_ha)
+    else:
+        con = covered * 0.0
+    emission = flux.clip(lower=0).sum(axis=1) + con.clip(lower=0)
+    sequestration = (-flux.clip(upper=0)).sum(axis=1) + (-con.clip(upper=0))
+    out = pd.DataFrame(index=ids)
+    out["covered_ha"] = covered
+    for lc in present:
+        out[f"area_{lc}_ha"] = by_class[lc]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for st in SPACE_TYPES:
+            out[f"share_{st}"] = np.where(covered > 0, by_space[st] / covered, 0.0)
+        out["construction_ha"] = construction_ha
+        out["emission_tc"] = emission
+        out["sequestration_tc"] = sequestration
+        out["net_tc"] = emission - sequestration
+        out["construction_emission_tc"] = con
+        out["net_tc_per_ha"] = np.where(covered > 0, out["net_tc"] / covered, np.nan)
+    return out
+
+
+def to_output_unit(table: pd.DataFrame, output_unit: OutputUnit) -> pd.DataFrame:
+    """Scale t C columns to ``output_unit`` and rename their ``_tc`` suffix accordingly."""
+    factor = output_factor(output_unit)
+    suffix = output_suffix(output_unit)
+    if suffix == "tc":
+        return table.copy()
+    out = table.copy()
+    renames = {}
+    for col in FLUX_COLUMNS:
+        if col in out.columns:
+            out[col] = out[col] * factor
+            renames[col] = col.replace("_tc", f"_{suffix}")
+    return out.rename(columns=renames)

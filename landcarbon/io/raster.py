@@ -1,0 +1,283 @@
+"""Raster reading (single files, lists and globs as one virtual mosaic, chunked with dask)
+and writing (Cloud-Optimized GeoTIFF with colour tables, units and provenance tags)."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import numpy as np
+import xarray as xr
+
+from landcarbon.exceptions import InputError
+
+__all__ = ["AUTO_CHUNK_PIXELS", "expand_paths", "open_landcover", "write_raster"]
+
+#: Rasters with more pixels than this are read lazily in dask chunks by ``chunks="auto"``.
+AUTO_CHUNK_PIXELS = 4096 * 4096
+DEFAULT_CHUNK = 2048
+
+
+def expand_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+    """Expand a path, a glob pattern or a list of them into existing raster paths (sorted
+    within each glob). URLs and GDAL virtual paths (``/vsicurl/...``) pass through."""
+    items = [spec] if isinstance(spec, str | os.PathLike) else list(spec)
+    paths: list[str] = []
+    for item in items:
+        text = str(item)
+        if "://" in text or text.startswith("/vsi"):
+            paths.append(text)
+        elif any(ch in text for ch in "*?["):
+            found = sorted(glob.glob(text))
+            if not found:
+                raise InputError(f"Land-cover pattern {text!r} matches no file. Check the "
+                                 "folder and the pattern (e.g. 'tiles/*.tif').")
+            paths.extend(found)
+        else:
+            if not Path(text).is_file():
+                raise InputError(f"Land-cover raster {text!r} does not exist. Check the path "
+                                 "(relative paths are relative to the config file).")
+            paths.append(text)
+    if not paths:
+        raise InputError("No land-cover raster given: set [landcover] path.")
+    return paths
+
+
+def _mosaic_vrt(paths: list[str]) -> str:
+    """Write a VRT that mosaics ``paths`` (same CRS, resolution and data type) and return its
+    path. The tiles are referenced, not copied."""
+    import rasterio
+
+    infos = []
+    for p in paths:
+        with rasterio.open(p) as src:
+            infos.append((p, src.crs, src.transform, src.width, src.height, src.dtypes[0],
+                          src.nodata, src.block_shapes[0]))
+    crs0, tr0, dtype0 = infos[0][1], infos[0][2], infos[0][5]
+    problems = []
+    for p, crs, tr, _w, _h, dtype, _nd, _b in infos[1:]:
+        if crs != crs0:
+            problems.append(f"{p}: CRS {crs} differs from {crs0}")
+        if not (np.isclose(tr.a, tr0.a, rtol=1e-9) and np.isclose(tr.e, tr0.e, rtol=1e-9)):
+            problems.append(f"{p}: pixel size {(tr.a, tr.e)} differs from {(tr0.a, tr0.e)}")
+        if dtype != dtype0:
+            problems.append(f"{p}: data type {dtype} differs from {dtype0}")
+    if problems:
+        raise InputError("Land-cover tiles cannot be mosaicked: " + "; ".join(problems)
+                         + ". Give tiles of one product on one grid, or warp them first.")
+    res_x, res_y = tr0.a, tr0.e
+    left = min(i[2].c for i in infos)
+    top = max(i[2].f for i in infos)
+    right = max(i[2].c + i[3] * res_x for i in infos)
+    bottom = min(i[2].f + i[4] * res_y for i in infos)
+    width = round((right - left) / res_x)
+    height = round((bottom - top) / res_y)
+    nodata = infos[0][6]
+    band = [f'<VRTRasterBand dataType="{_gdal_type(dtype0)}" band="1">']
+    if nodata is not None:
+        band.append(f"<NoDataValue>{nodata!r}</NoDataValue>")
+    for p, _crs, tr, w, h, _d, _nd, block in infos:
+        xoff = round((tr.c - left) / res_x)
+        yoff = round((tr.f - top) / res_y)
+        band.append(
+            "<SimpleSource>"
+            f'<SourceFilename relativeToVRT="0">{escape(os.path.abspath(p))}</SourceFilename>'
+            "<SourceBand>1</SourceBand>"
+            f'<SourceProperties RasterXSize="{w}" RasterYSize="{h}" DataType="{_gdal_type(dtype0)}"'
+            f' BlockXSize="{block[1]}" BlockYSize="{block[0]}"/>'
+            f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
+            f'<DstRect xOff="{xoff}" yOff="{yoff}" xSize="{w}" ySize="{h}"/>'
+            "</SimpleSource>"
+        )
+    band.append("</VRTRasterBand>")
+    xml = (
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">'
+        f"<SRS>{escape(crs0.to_wkt())}</SRS>"
+        f"<GeoTransform>{left!r}, {res_x!r}, 0.0, {top!r}, 0.0, {res_y!r}</GeoTransform>"
+        + "".join(band) + "</VRTDataset>"
+    )
+    digest = hashlib.sha1(xml.encode()).hexdigest()[:16]
+    path = os.path.join(tempfile.gettempdir(), f"landcarbon-mosaic-{digest}.vrt")
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
+        Path(tmp).write_text(xml, encoding="utf-8")
+        os.replace(tmp, path)
+    return path
+
+
+def _gdal_type(dtype: str) -> str:
+    return {"uint8": "Byte", "int8": "Int8", "uint16": "UInt16", "int16": "Int16",
+            "uint32": "UInt32", "int32": "Int32", "float32": "Float32",
+            "float64": "Float64"}[dtype]
+
+
+def open_landcover(
+    spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    chunks: int | str | None = "auto",
+    nodata: float | None = None,
+    crs: str | None = None,
+) -> xr.DataArray:
+    """Open a land-cover raster (or tiles as one mosaic) as a 2-D DataArray of class codes.
+
+    Parameters
+    ----------
+    spec : path, glob pattern, URL or list of them
+        Several files are mosaicked through a VRT without copying them.
+    chunks : int, "auto" or None
+        ``"auto"`` reads rasters over :data:`AUTO_CHUNK_PIXELS` lazily in dask chunks of
+        2048 x 2048 and loads smaller ones; an int forces chunks of that size; ``None`` loads.
+    nodata : float, optional
+        Overrides (or supplies) the nodata value.
+    crs : str, optional
+        CRS for rasters that have none (e.g. ``"EPSG:32649"``); rejected if the raster has one
+        that differs.
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``code``, dims (y, x), with ``rio`` georeferencing, ``rio.nodata`` and attrs
+        ``source`` (the paths).
+    """
+    import rasterio
+    import rioxarray
+
+    paths = expand_paths(spec)
+    target = paths[0] if len(paths) == 1 else _mosaic_vrt(paths)
+    try:
+        with rasterio.open(target) as src:
+            width, height, count = src.width, src.height, src.count
+            block = src.block_shapes[0]
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(f"Cannot open land-cover raster {target!r}: {exc}. Check that the "
+                         "file is a complete GDAL-readable raster (GeoTIFF, COG, VRT...).") \
+            from exc
+    if count < 1:
+        raise InputError(f"{target}: the raster has no band.")
+    if chunks == "auto":
+        chunks = DEFAULT_CHUNK if width * height > AUTO_CHUNK_PIXELS else None
+    if chunks is not None:
+        size = int(chunks)
+        # align chunks on the file's internal blocks so each block is decoded once
+        by = max(1, size // block[0]) * block[0]
+        bx = max(1, size // block[1]) * block[1]
+        chunk_arg: Any = {"band": 1, "y": by, "x": bx}
+    else:
+        chunk_arg = None
+    try:
+        da = rioxarray.open_rasterio(target, chunks=chunk_arg, lock=False if chunk_arg else None,
+                                     mask_and_scale=False, cache=False)
+    except Exception as exc:
+        raise InputError(f"Cannot read land-cover raster {target!r}: {exc}.") from exc
+    da = da.isel(band=0, drop=True)
+    if chunk_arg is None:
+        da = da.load()
+    if da.rio.crs is None:
+        if crs is None:
+            raise InputError(f"{target}: the raster has no CRS. Set [landcover] crs (e.g. "
+                             "'EPSG:32649') to the CRS it was made in.")
+        da = da.rio.write_crs(crs)
+    elif crs is not None:
+        from pyproj import CRS
+
+        if not CRS.from_user_input(crs).equals(CRS.from_user_input(da.rio.crs),
+                                               ignore_axis_order=True):
+            raise InputError(f"{target}: [landcover] crs = {crs!r} contradicts the raster's own "
+                             f"CRS ({da.rio.crs}); remove the setting.")
+    if nodata is not None:
+        da = da.rio.write_nodata(nodata)
+    da.name = "code"
+    da.attrs = {"source": [str(p) for p in paths]}
+    if da.rio.nodata is not None:
+        da = da.rio.write_nodata(da.rio.nodata)
+    return da
+
+
+class _WindowWriter:
+    """``__setitem__`` target for :func:`dask.array.store` writing windows to a dataset."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+        self.lock = threading.Lock()
+
+    def __setitem__(self, key: tuple[slice, slice], value: np.ndarray) -> None:
+        from rasterio.windows import Window
+
+        ys, xs = key
+        window = Window(xs.start, ys.start, xs.stop - xs.start, ys.stop - ys.start)
+        with self.lock:
+            self.dataset.write(value, 1, window=window)
+
+
+def write_raster(
+    da: xr.DataArray,
+    path: str | os.PathLike[str],
+    *,
+    nodata: float | None = None,
+    colormap: dict[int, tuple[int, int, int, int]] | None = None,
+    tags: dict[str, str] | None = None,
+    band_description: str | None = None,
+    category_names: list[str] | None = None,
+    progress: bool = False,
+) -> None:
+    """Write a 2-D DataArray (numpy or dask) to a Cloud-Optimized GeoTIFF.
+
+    The data are streamed chunk by chunk into a tiled temporary GeoTIFF beside ``path`` and
+    then copied into a COG (DEFLATE, internal overviews), so memory stays bounded. ``tags``
+    (e.g. units, provenance) go into the dataset metadata; ``colormap`` and
+    ``category_names`` make class rasters open coloured and named in QGIS.
+    """
+    import dask.array as dsk
+    import rasterio
+    import rasterio.shutil
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part.tif")
+    transform = da.rio.transform()
+    profile = {
+        "driver": "GTiff", "width": da.sizes["x"], "height": da.sizes["y"], "count": 1,
+        "dtype": str(da.dtype), "crs": da.rio.crs, "transform": transform, "nodata": nodata,
+        "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "DEFLATE",
+        "BIGTIFF": "IF_SAFER",
+    }
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            if tags:
+                dst.update_tags(**tags)
+            if band_description:
+                dst.set_band_description(1, band_description)
+            if colormap:
+                dst.write_colormap(1, colormap)
+            data = da.data
+            if isinstance(data, dsk.Array):
+                if progress:
+                    from dask.diagnostics import ProgressBar
+
+                    with ProgressBar(out=__import__("sys").stderr):
+                        dsk.store(data, _WindowWriter(dst), lock=False)
+                else:
+                    dsk.store(data, _WindowWriter(dst), lock=False)
+            else:
+                dst.write(np.asarray(data), 1)
+        rasterio.shutil.copy(tmp, path, driver="COG", compress="DEFLATE", overview_resampling=(
+            "NEAREST" if colormap else "AVERAGE"), BIGTIFF="IF_SAFER")
+        if category_names:
+            _write_category_names(path, category_names)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_category_names(path: Path, names: list[str]) -> None:
+    """Store class names as a GDAL PAM sidecar (``.aux.xml``), read by QGIS and GDAL."""
+    cats = "".join(f"<Category>{escape(n)}</Category>" for n in names)
+    xml = (f'<PAMDataset><PAMRasterBand band="1"><CategoryNames>{cats}</CategoryNames>'
+           "</PAMRasterBand></PAMDataset>\n")
+    Path(str(path) + ".aux.xml").write_text(xml, encoding="utf-8")

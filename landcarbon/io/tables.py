@@ -1,0 +1,37 @@
+"""Reading tabular inputs (energy statistics and other per-unit tables) and writing tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from landcarbon.exceptions import InputError
+
+__all__ = ["read_table", "write_csv"]
+
+
+def read_table(path: str | os.PathLike[str], *, id_column: str, what: str) -> pd.DataFrame:
+    """Read a CSV (UTF-8, or UTF-8 with BOM as Excel writes it) with ``id_column`` as str."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {str(path)!r} does not exist. Check the path (relative paths "
+                         "are relative to the config file).")
+    try:
+        table = pd.read_csv(p, dtype={id_column: str}, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {path} is not UTF-8; save it as CSV UTF-8.") from None
+    except Exception as exc:
+        raise InputError(f"{what} {path} cannot be read as CSV: {exc}.") from exc
+    if id_column not in table.columns:
+        raise InputError(f"{what} {path} has no column {id_column!r}; columns: "
+                         f"{', '.join(map(str, table.columns))}. Rename the id column or set "
+                         "id_column in the config.")
+    return table
+
+
+def write_csv(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a CSV in UTF-8 with BOM (opens correctly in Excel with Chinese text)."""
+    table.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.6f",
+                 lineterminator="\n")

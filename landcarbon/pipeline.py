@@ -1,0 +1,311 @@
+"""The one orchestrator: config -> steps -> outputs.
+
+:func:`assess` runs every computing step in memory (rasters stay lazy) and returns an
+:class:`Assessment` whose fields are the intermediates a notebook user can inspect;
+:func:`run` also writes the outputs of a run into one folder atomically. Step functions live in
+their own modules and know nothing of configs or files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from landcarbon.areas import geodesic_areas_m2
+from landcarbon.balance import to_output_unit, unit_balance
+from landcarbon.classify import check_codes, classify, code_counts
+from landcarbon.coefficients import CoefficientSet, load_coefficients
+from landcarbon.config import RunConfig
+from landcarbon.conversions import output_factor, output_suffix
+from landcarbon.exceptions import InputError
+from landcarbon.legends import SPACE_TYPES, Legend, load_legend
+from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds
+from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
+
+__all__ = ["Assessment", "RunResult", "assess", "run"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Assessment:
+    """Everything a run computes, before anything is written.
+
+    Attributes
+    ----------
+    config : RunConfig
+    legend : Legend
+    coefficients : CoefficientSet
+    units : geopandas.GeoDataFrame
+        The assessed units table (see the README's output reference).
+    class_areas : pandas.DataFrame
+        Long table unit_id, land_class, space_type, area_ha.
+    thresholds : dict
+        Resolved threshold per space type, t C/ha/yr.
+    codes, categories : xarray.DataArray or None
+        Raw codes and category raster (raster mode; lazy when chunked).
+    code_counts : pandas.Series or None
+        Pixels per raw code.
+    construction : dict
+        Which construction method was used and its per-unit figures.
+    """
+
+    config: RunConfig
+    legend: Legend
+    coefficients: CoefficientSet
+    units: gpd.GeoDataFrame
+    class_areas: pd.DataFrame
+    thresholds: dict[str, float]
+    codes: xr.DataArray | None = None
+    categories: xr.DataArray | None = None
+    code_counts: pd.Series | None = None
+    construction: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def suffix(self) -> str:
+        """``tc`` or ``tco2``: the suffix of flux columns."""
+        return output_suffix(self.config.coefficients.output_unit)
+
+    def totals(self) -> dict[str, Any]:
+        """Totals for the whole area and per space type (output unit)."""
+        s = self.suffix
+        t = self.units
+        out: dict[str, Any] = {
+            "units": len(t),
+            "covered_ha": float(t["covered_ha"].sum()),
+            f"emission_{s}": float(t[f"emission_{s}"].sum()),
+            f"sequestration_{s}": float(t[f"sequestration_{s}"].sum()),
+            f"net_{s}": float(t[f"net_{s}"].sum()),
+            "risk_levels": {k: int(v) for k, v in t["risk_level"].value_counts().items()},
+            "by_space_type": {},
+        }
+        for st in (*SPACE_TYPES, "unclassified"):
+            sub = t[t["space_type"] == st]
+            if len(sub):
+                out["by_space_type"][st] = {
+                    "units": len(sub), "covered_ha": float(sub["covered_ha"].sum()),
+                    f"net_{s}": float(sub[f"net_{s}"].sum()),
+                    "threshold_tc_per_ha": self.thresholds.get(st),
+                }
+        return out
+
+    def flux_raster(self) -> xr.DataArray:
+        """Per-pixel net flux density in the output unit per ha per year (lazy if chunked)."""
+        from landcarbon.flux import flux_density, unit_values_raster
+
+        if self.categories is None:
+            raise InputError("parcel-mode runs have no rasters")
+        con = self.construction
+        intensity: float | xr.DataArray | None = None
+        if con.get("method") == "intensity":
+            intensity = float(con["intensity_tc_per_ha"])
+        elif con.get("method") == "energy":
+            per_unit = con["intensity_tc_per_ha_by_unit"]
+            intensity = unit_values_raster(self.units, per_unit, self.categories)
+        flux = flux_density(self.categories, self.coefficients, intensity)
+        factor = output_factor(self.config.coefficients.output_unit)
+        if factor != 1.0:
+            flux = (flux * np.float32(factor)).astype(np.float32).rio.write_nodata(np.nan)
+            flux.attrs["units"] = "t CO2 ha-1 yr-1"
+        return flux
+
+
+def _timed(timings: dict[str, float], name: str, start: float) -> float:
+    now = time.perf_counter()
+    timings[name] = round(now - start, 3)
+    return now
+
+
+def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
+    """Run every computing step of ``config`` and return the results (nothing is written)."""
+    from landcarbon.io.raster import open_landcover
+    from landcarbon.io.vector import read_units, read_vector
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    cc = config.coefficients
+    coefficients = load_coefficients(
+        cc.set if cc.set in _builtin_sets() else config.path(cc.set), overrides=cc.overrides,
+        cropland_mode=cc.cropland_mode, cropland_sink_tc_per_ha=cc.cropland_sink_tc_per_ha)
+    units = None
+    if config.units is not None:
+        u = config.units
+        units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
+                           name_field=u.name_field)
+    codes = categories = counts = None
+    if config.landcover is not None:
+        lc = config.landcover
+        legend = load_legend(_legend_ref(config, lc.legend), lc.rural_settlement)
+        codes = open_landcover(_paths(config, lc.path), chunks=lc.chunk_size, nodata=lc.nodata,
+                               crs=lc.crs)
+        t0 = _timed(timings, "read", t0)
+        counts = code_counts(codes)
+        check_codes(counts, legend, lc.exclude_codes)
+        t0 = _timed(timings, "check_codes", t0)
+        categories = classify(codes, legend, lc.exclude_codes)
+        from landcarbon.zonal import class_areas
+
+        assert units is not None
+        areas = class_areas(categories, units, pixel_area=lc.pixel_area, progress=progress)
+        t0 = _timed(timings, "zonal", t0)
+    else:
+        from landcarbon.parcels import class_areas_from_parcels
+
+        pc = config.parcels
+        assert pc is not None
+        legend = load_legend(_legend_ref(config, pc.legend), pc.rural_settlement)
+        parcels = read_vector(config.path(pc.path), layer=pc.layer, what="Parcels")
+        areas = class_areas_from_parcels(parcels, legend, pc.code_field, units=units,
+                                         unit_field=pc.unit_field,
+                                         exclude_codes=pc.exclude_codes)
+        if units is None:
+            units = _units_from_parcels(parcels, pc.unit_field or "")
+        t0 = _timed(timings, "parcels", t0)
+
+    construction, con_kwargs = _construction(config, units)
+    balance = unit_balance(areas, coefficients, unit_ids=units["unit_id"], **con_kwargs)
+    if construction.get("method") == "energy":
+        per_ha = balance["construction_emission_tc"] / balance["construction_ha"].where(
+            balance["construction_ha"] > 0)
+        construction["intensity_tc_per_ha_by_unit"] = per_ha
+        unallocated = balance.loc[balance["construction_ha"] <= 0, "construction_emission_tc"]
+        construction["unallocated_tc"] = float(unallocated.sum())
+        if construction["unallocated_tc"] > 0:
+            log.warning("%d unit(s) report energy use but hold no construction land (%.1f t C "
+                        "counted in their totals, not mapped on the flux raster): %s",
+                        int((unallocated > 0).sum()), construction["unallocated_tc"],
+                        ", ".join(unallocated[unallocated > 0].index[:10]))
+    rule = SpaceTypeRule(tuple(SpaceTypeOverride(o.space_type, o.min_share)
+                               for o in config.space_type_rule.overrides))
+    balance["space_type"] = unit_space_types(balance, rule)
+    thresholds = resolve_thresholds(config.threshold_spec(), balance)
+    out_unit = cc.output_unit
+    converted = to_output_unit(balance, out_unit)
+    r = config.risk
+    risk = assess_risk(converted, thresholds, RiskBands(r.approaching_margin, r.severe_margin,
+                                                        r.scale_floor_tc_per_ha),
+                       output_unit=out_unit)
+    table = _assemble(units, converted.join(risk))
+    _timed(timings, "balance_and_risk", t0)
+    return Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
+                      class_areas=areas, thresholds=thresholds, codes=codes,
+                      categories=categories, code_counts=counts, construction=construction,
+                      timings=timings)
+
+
+def _builtin_sets() -> list[str]:
+    from landcarbon.coefficients import list_coefficient_sets
+
+    return list_coefficient_sets()
+
+
+def _legend_ref(config: RunConfig, legend: str) -> str:
+    from landcarbon.legends import list_legends
+
+    return legend if legend in list_legends() else config.path(legend)
+
+
+def _paths(config: RunConfig, spec: str | list[str]) -> list[str]:
+    return [config.path(p) for p in ([spec] if isinstance(spec, str) else spec)]
+
+
+def _units_from_parcels(parcels: gpd.GeoDataFrame, unit_field: str) -> gpd.GeoDataFrame:
+    if unit_field:
+        keyed = parcels[[unit_field, "geometry"]].assign(unit_id=parcels[unit_field].astype(str))
+        merged = keyed.dissolve(by="unit_id", as_index=False)
+        return merged.assign(unit_name=merged["unit_id"])[["unit_id", "unit_name", "geometry"]]
+    ids = (parcels.index.to_series() + 1).astype(str).to_numpy()
+    return gpd.GeoDataFrame({"unit_id": ids, "unit_name": ids}, geometry=parcels.geometry.values,
+                            crs=parcels.crs)
+
+
+def _construction(config: RunConfig, units: gpd.GeoDataFrame
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    c = config.construction
+    if c.method == "intensity":
+        return ({"method": "intensity", "intensity_tc_per_ha": c.intensity_tc_per_ha},
+                {"construction_intensity_tc_per_ha": c.intensity_tc_per_ha})
+    if c.method == "energy":
+        from landcarbon.energy import construction_emissions
+        from landcarbon.io.tables import read_table
+
+        assert c.energy_table is not None
+        path = config.path(c.energy_table)
+        table = read_table(path, id_column=c.id_column, what="Energy table")
+        emissions = construction_emissions(
+            table, id_column=c.id_column, electricity=c.electricity,
+            grid_factor_kg_co2_per_kwh=c.grid_factor_kg_co2_per_kwh)
+        known = set(units["unit_id"])
+        stray = [i for i in emissions.index if i not in known]
+        if stray:
+            raise InputError(
+                f"Energy table {path}: {len(stray)} unit id(s) are not in the units file: "
+                f"{', '.join(stray[:10])}. The {c.id_column} column must hold the unit ids "
+                "of [units] id_field.")
+        missing = sorted(known - set(emissions.index))
+        if missing:
+            log.warning("%d unit(s) have no energy statistics (construction emission 0): %s",
+                        len(missing), ", ".join(missing[:10]))
+        info = {"method": "energy", "table": path, "electricity": c.electricity,
+                "grid_factor_kg_co2_per_kwh": c.grid_factor_kg_co2_per_kwh,
+                "units_without_statistics": missing}
+        return info, {"construction_tc": emissions["construction_emission_tc"]}
+    log.warning("no construction-land emission method set: construction land counts 0 "
+                "(set [construction] method = 'energy' or 'intensity')")
+    return {"method": "none"}, {}
+
+
+def _assemble(units: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Units (id, name, geometry) + area_ha + the computed columns, in documented order."""
+    area_ha = geodesic_areas_m2(units.geometry, units.crs) / 10_000.0
+    base = pd.DataFrame({"unit_id": units["unit_id"].to_numpy(),
+                         "unit_name": units["unit_name"].to_numpy(), "area_ha": area_ha})
+    merged = base.join(table, on="unit_id")
+    order = ["unit_id", "unit_name", "space_type", "risk_level", "area_ha", "covered_ha"]
+    order += [c for c in merged.columns if c.startswith("share_")]
+    order += [c for c in merged.columns if c.startswith("area_") and c != "area_ha"]
+    order += [c for c in merged.columns if c not in order]
+    return gpd.GeoDataFrame(merged[order], geometry=units.geometry.values, crs=units.crs)
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` produced: the assessment and the output files."""
+
+    assessment: Assessment
+    out_dir: Path
+    files: dict[str, str]
+
+
+def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
+        progress: bool = False) -> RunResult:
+    """Assess and write all outputs of a run into ``out_dir`` (atomically).
+
+    Outputs: ``units.gpkg`` (layer ``units``), ``units.csv``, ``class_areas.csv``, rasters
+    ``land_class.tif``, ``space_type.tif``, ``net_flux.tif`` (COGs), ``map.html`` and the
+    ``run.json`` manifest.
+    """
+    from landcarbon.io.outputs import staged_output_dir
+    from landcarbon.io.run_outputs import write_run_outputs
+
+    target = Path(out_dir)
+    if target.exists() and any(target.iterdir()) and not overwrite:
+        from landcarbon.exceptions import OutputExistsError
+
+        raise OutputExistsError(f"Output folder {target} already exists and is not empty. "
+                                "Choose another folder with -o, or pass --overwrite.")
+    started = time.perf_counter()
+    result = assess(config, progress=progress)
+    with staged_output_dir(target, overwrite=overwrite) as stage:
+        files = write_run_outputs(result, stage, progress=progress,
+                                  elapsed_s=time.perf_counter() - started)
+    return RunResult(assessment=result, out_dir=target.absolute(), files=files)

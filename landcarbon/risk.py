@@ -1,0 +1,176 @@
+"""Differentiated thresholds per space type and the risk level of each unit.
+
+Thresholds are net carbon densities in t C/ha/yr, one per space type. A value is a number or
+a regional statistic written ``"p75"`` (75th percentile) / ``"median"`` of ``net_tc_per_ha``
+over the units of that space type in the run. Named presets ship in
+``landcarbon/data/thresholds/``.
+
+Risk bands compare a unit's net density with its limit. With ``scale = max(|limit|,
+scale_floor)``: net > limit + severe_margin x scale -> ``severe``; net > limit -> ``exceeding``;
+otherwise net < 0 -> ``net_sink``; net > limit - approaching_margin x scale -> ``approaching``;
+else ``within``. Units without classified land get ``no_data``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from landcarbon._resources import available, data_path, read_csv, read_toml
+from landcarbon.conversions import OutputUnit, output_factor, output_suffix
+from landcarbon.exceptions import ConfigError
+from landcarbon.legends import SPACE_TYPES, space_types
+
+__all__ = [
+    "RiskBands",
+    "assess_risk",
+    "list_threshold_presets",
+    "load_threshold_preset",
+    "resolve_thresholds",
+    "risk_levels",
+]
+
+ThresholdSpec = dict[str, float | str]
+_PCT = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
+
+
+@cache
+def risk_levels() -> pd.DataFrame:
+    """Risk-level vocabulary (names in English and Chinese, colours), indexed by key."""
+    return read_csv(data_path("risk_levels.csv")).set_index("risk_level")
+
+
+def list_threshold_presets() -> list[str]:
+    """Names of the built-in threshold presets."""
+    return available("thresholds", ".toml")
+
+
+def load_threshold_preset(name: str) -> dict[str, dict[str, object]]:
+    """Load a preset: ``{space_type: {"value": ..., "rationale": ..., "source": ...}}``."""
+    if name not in list_threshold_presets():
+        raise ConfigError(f"Threshold preset {name!r} does not exist; presets: "
+                          f"{', '.join(list_threshold_presets())}. Or set agricultural, "
+                          "construction and ecological in [thresholds].")
+    doc = read_toml(data_path("thresholds", f"{name}.toml"))
+    return {st: doc[st] for st in SPACE_TYPES}
+
+
+def parse_threshold(value: float | str) -> float | str:
+    """Validate one threshold: a number, ``"median"`` or ``"pNN"``; returns it normalised."""
+    if isinstance(value, bool):
+        raise ValueError("a threshold is a number in t C/ha/yr or 'pNN' / 'median'")
+    if isinstance(value, int | float):
+        if not np.isfinite(value):
+            raise ValueError("threshold must be finite")
+        return float(value)
+    text = str(value).strip().lower()
+    if text == "median":
+        return "p50"
+    if _PCT.match(text):
+        return text
+    raise ValueError(f"threshold {value!r} is neither a number (t C/ha/yr) nor 'pNN' / 'median'")
+
+
+def resolve_thresholds(spec: ThresholdSpec, table: pd.DataFrame) -> dict[str, float]:
+    """Turn a threshold spec into numbers (t C/ha/yr) for every space type.
+
+    ``"pNN"`` values are the NN-th percentile of ``net_tc_per_ha`` over the units of
+    ``table`` whose ``space_type`` is that space type.
+    """
+    out: dict[str, float] = {}
+    for st in SPACE_TYPES:
+        if st not in spec:
+            raise ConfigError(f"No threshold for {st} space: set [thresholds] {st} (t C/ha/yr) "
+                              "or choose a preset.")
+        value = parse_threshold(spec[st])
+        if isinstance(value, float):
+            out[st] = value
+            continue
+        q = float(value[1:])
+        sample = table.loc[table["space_type"] == st, "net_tc_per_ha"].dropna()
+        out[st] = float(np.percentile(sample, q)) if len(sample) else np.nan
+    return out
+
+
+@dataclass(frozen=True)
+class RiskBands:
+    """Band margins, as fractions of ``max(|limit|, scale_floor_tc_per_ha)``."""
+
+    approaching_margin: float = 0.1
+    severe_margin: float = 0.5
+    scale_floor_tc_per_ha: float = 0.1
+
+
+def _fmt(x: float) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    return f"{x:,.2f}" if abs(x) >= 0.1 or x == 0 else f"{x:.3g}"
+
+
+def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
+                bands: RiskBands | None = None, *, output_unit: OutputUnit = "t C"
+                ) -> pd.DataFrame:
+    """Risk level and reason of every unit.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Needs ``space_type`` and the net density ``net_tc_per_ha`` (``net_tco2_per_ha`` when
+        ``output_unit`` is t CO2).
+    thresholds : dict
+        Numeric limit per space type in **t C/ha/yr** (from :func:`resolve_thresholds`);
+        converted to ``output_unit`` here.
+    bands : RiskBands, optional
+        Band margins.
+    output_unit : {"t C", "t CO2"}
+        Unit of the table's flux columns; also written in the reasons.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index: ``threshold_tc_per_ha`` (or ``threshold_tco2_per_ha``), ``risk_level``,
+        ``risk_reason_en``, ``risk_reason_zh``.
+    """
+    bands = bands or RiskBands()
+    suffix = output_suffix(output_unit)
+    factor = output_factor(output_unit)
+    unit_label = output_unit
+    net = table[f"net_{suffix}_per_ha"].to_numpy(dtype=float)
+    st = table["space_type"].to_numpy()
+    limit = np.array([thresholds.get(s, np.nan) for s in st], dtype=float) * factor
+    scale = np.maximum(np.abs(limit), bands.scale_floor_tc_per_ha * factor)
+    level = np.select(
+        [~np.isfinite(net) | ~np.isfinite(limit),
+         net > limit + bands.severe_margin * scale,
+         net > limit,
+         net < 0,
+         net > limit - bands.approaching_margin * scale],
+        ["no_data", "severe", "exceeding", "net_sink", "approaching"],
+        default="within",
+    )
+    names = space_types()
+    levels = risk_levels()
+    en, zh = [], []
+    for s, n, lim, lev in zip(st, net, limit, level, strict=True):
+        if lev == "no_data":
+            en.append("no classified land or no threshold for this unit")
+            zh.append("单元内无有效地类或无对应阈值")
+            continue
+        sname_en = names.loc[s, "name_en"].lower() if s in names.index else s
+        sname_zh = names.loc[s, "name_zh"] if s in names.index else s
+        op = ">" if n > lim else "≤"
+        en.append(f"{sname_en} unit: net {_fmt(n)} {unit_label}/ha/yr {op} limit {_fmt(lim)} "
+                  f"({levels.loc[lev, 'name_en'].lower()})")
+        zh_op = "高于" if n > lim else "不高于"
+        zh.append(f"{sname_zh}单元：净排放 {_fmt(n)} {unit_label}/ha/yr，{zh_op}阈值 {_fmt(lim)}"
+                  f"（{levels.loc[lev, 'name_zh']}）")
+    return pd.DataFrame({
+        f"threshold_{suffix}_per_ha": limit,
+        "risk_level": level,
+        "risk_reason_en": en,
+        "risk_reason_zh": zh,
+    }, index=table.index)

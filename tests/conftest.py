@@ -1,0 +1,62 @@
+"""Shared fixtures: tiny real GeoTIFFs and GeoPackages whose areas are hand-computable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def write_tif(path: Path, array: np.ndarray, *, crs: str = "EPSG:32649",
+              transform: object = None, nodata: float | None = 0) -> Path:
+    """Write a single-band GeoTIFF."""
+    transform = transform or from_origin(500000, 3850000, 10, 10)
+    with rasterio.open(path, "w", driver="GTiff", width=array.shape[1], height=array.shape[0],
+                       count=1, dtype=array.dtype, crs=crs, transform=transform,
+                       nodata=nodata) as dst:
+        dst.write(array, 1)
+    return path
+
+
+# 4 x 4 ESA WorldCover codes, 10 m pixels (100 m2 = 0.01 ha each), origin (500000, 3850000)
+#   40 40 10 10
+#   40 40 10 80
+#   50 50 30 80
+#   50  0 30 80      (0 = nodata)
+GRID4 = np.array([[40, 40, 10, 10],
+                  [40, 40, 10, 80],
+                  [50, 50, 30, 80],
+                  [50, 0, 30, 80]], dtype=np.uint8)
+
+
+@pytest.fixture
+def grid4_tif(tmp_path: Path) -> Path:
+    return write_tif(tmp_path / "grid4.tif", GRID4)
+
+
+@pytest.fixture
+def halves_gpkg(tmp_path: Path) -> Path:
+    """Two units splitting the 4x4 grid at x = 500015 (through the middle of column 1)."""
+    gdf = gpd.GeoDataFrame(
+        {"code": ["W", "E"], "name": ["西单元", "东单元"]},
+        geometry=[box(500000, 3849960, 500015, 3850000), box(500015, 3849960, 500040, 3850000)],
+        crs="EPSG:32649")
+    path = tmp_path / "halves.gpkg"
+    gdf.to_file(path, layer="units")
+    return path
+
+
+def shared(*parts: str) -> Path:
+    """Path in ../shared/data, skipping the test when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not available: {path}")
+    return path

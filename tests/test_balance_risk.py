@@ -1,0 +1,135 @@
+"""Balance, unit space types, thresholds and risk bands with hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import landcarbon as lc
+from landcarbon.exceptions import ConfigError
+from landcarbon.risk import parse_threshold
+
+# the 4x4 fixture's class areas (see test_raster_pipeline): W and E units
+AREAS = pd.DataFrame([
+    ("W", "cropland", "agricultural", 0.03), ("W", "construction", "construction", 0.025),
+    ("E", "cropland", "agricultural", 0.01), ("E", "construction", "construction", 0.005),
+    ("E", "forest", "ecological", 0.03), ("E", "grassland", "ecological", 0.02),
+    ("E", "water", "ecological", 0.03),
+], columns=["unit_id", "land_class", "space_type", "area_ha"])
+
+
+def test_balance_by_hand() -> None:
+    b = lc.unit_balance(AREAS, lc.load_coefficients("lai2010"),
+                        construction_intensity_tc_per_ha=50.0, unit_ids=["W", "E", "EMPTY"])
+    w, e = b.loc["W"], b.loc["E"]
+    assert w["emission_tc"] == pytest.approx(0.03 * 0.422 + 0.025 * 50)
+    assert w["sequestration_tc"] == 0
+    assert w["net_tc_per_ha"] == pytest.approx((0.01266 + 1.25) / 0.055)
+    assert e["emission_tc"] == pytest.approx(0.00422 + 0.25)
+    assert e["sequestration_tc"] == pytest.approx(0.03 * 0.644 + 0.02 * 0.021 + 0.03 * 0.253)
+    assert e["net_tc"] == pytest.approx(e["emission_tc"] - e["sequestration_tc"])
+    assert e["share_ecological"] == pytest.approx(0.08 / 0.095)
+    assert e["area_forest_ha"] == pytest.approx(0.03)
+    assert e["construction_emission_tc"] == pytest.approx(0.25)
+    empty = b.loc["EMPTY"]
+    assert empty["covered_ha"] == 0 and np.isnan(empty["net_tc_per_ha"])
+    # invariants
+    assert (b["emission_tc"] >= 0).all() and (b["sequestration_tc"] >= 0).all()
+    shares = b[["share_agricultural", "share_construction", "share_ecological"]].sum(axis=1)
+    assert shares.loc[["W", "E"]].tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_energy_emissions_are_charged_per_unit() -> None:
+    con = pd.Series({"W": 10.0, "E": 2.0})
+    b = lc.unit_balance(AREAS, lc.load_coefficients("lai2010"), construction_tc=con)
+    assert b.loc["W", "construction_emission_tc"] == 10.0
+    assert b.loc["W", "emission_tc"] == pytest.approx(10.0 + 0.03 * 0.422)
+
+
+def test_output_unit_co2() -> None:
+    b = lc.unit_balance(AREAS, lc.load_coefficients("lai2010"),
+                        construction_intensity_tc_per_ha=50.0)
+    co2 = lc.to_output_unit(b, "t CO2")
+    assert "net_tco2" in co2.columns and "net_tc" not in co2.columns
+    assert co2.loc["E", "net_tco2"] == pytest.approx(b.loc["E", "net_tc"] * 44 / 12)
+    assert co2.loc["E", "covered_ha"] == b.loc["E", "covered_ha"]
+
+
+def test_space_type_rule() -> None:
+    b = pd.DataFrame({"share_agricultural": [0.5, 0.3, 0.2, 0.0],
+                      "share_construction": [0.3, 0.4, 0.2, 0.0],
+                      "share_ecological": [0.2, 0.3, 0.6, 0.0]}, index=list("abcd"))
+    assert lc.unit_space_types(b).tolist() == ["agricultural", "construction", "ecological",
+                                               "unclassified"]
+    rule = lc.SpaceTypeRule((lc.SpaceTypeOverride("construction", 0.3),))
+    assert lc.unit_space_types(b, rule).tolist() == ["construction", "construction",
+                                                     "ecological", "unclassified"]
+
+
+def test_threshold_spec_parsing() -> None:
+    assert parse_threshold(1) == 1.0
+    assert parse_threshold("median") == "p50"
+    assert parse_threshold("P75") == "p75"
+    for bad in ("high", True, float("nan")):
+        with pytest.raises(ValueError):
+            parse_threshold(bad)
+
+
+def test_percentile_thresholds() -> None:
+    t = pd.DataFrame({"space_type": ["construction"] * 4 + ["ecological"],
+                      "net_tc_per_ha": [10.0, 20.0, 30.0, 40.0, -1.0]})
+    res = lc.resolve_thresholds({"agricultural": 0.422, "construction": "p75",
+                                 "ecological": 0.0}, t)
+    assert res == {"agricultural": 0.422, "construction": 32.5, "ecological": 0.0}
+    with pytest.raises(ConfigError, match="agricultural"):
+        lc.resolve_thresholds({"construction": 1.0, "ecological": 0.0}, t)
+
+
+@pytest.mark.parametrize(("space", "net", "level"), [
+    ("construction", 12.3, "severe"),      # limit 8, scale 8: severe above 12
+    ("construction", 11.9, "exceeding"),
+    ("construction", 8.0, "approaching"),  # at the limit: not above it
+    ("construction", 7.3, "approaching"),  # within 0.8 below
+    ("construction", 7.1, "within"),
+    ("construction", -0.5, "net_sink"),
+    ("ecological", 0.01, "exceeding"),     # limit 0: scale floor 0.1, severe above 0.05
+    ("ecological", 0.06, "severe"),
+    ("ecological", -0.2, "net_sink"),
+    ("agricultural", 0.40, "approaching"),  # limit 0.422, approaching above 0.3798
+    ("agricultural", 0.30, "within"),
+    ("unclassified", np.nan, "no_data"),
+])
+def test_risk_bands(space: str, net: float, level: str) -> None:
+    t = pd.DataFrame({"space_type": [space], "net_tc_per_ha": [net]})
+    r = lc.assess_risk(t, {"agricultural": 0.422, "construction": 8.0, "ecological": 0.0})
+    assert r["risk_level"].iloc[0] == level
+
+
+def test_risk_reasons_in_both_languages() -> None:
+    t = pd.DataFrame({"space_type": ["construction"], "net_tc_per_ha": [12.3]})
+    r = lc.assess_risk(t, {"agricultural": 0.4, "construction": 8.0, "ecological": 0.0})
+    assert r["risk_reason_en"].iloc[0] == ("construction space unit: net 12.30 t C/ha/yr > "
+                                           "limit 8.00 (severe)")
+    assert r["risk_reason_zh"].iloc[0] == "建设空间单元：净排放 12.30 t C/ha/yr，高于阈值 8.00（严重超标）"
+    assert r["threshold_tc_per_ha"].iloc[0] == 8.0
+
+
+def test_risk_in_co2_converts_thresholds() -> None:
+    t = pd.DataFrame({"space_type": ["construction"], "net_tco2_per_ha": [8.0 * 44 / 12 * 1.2]})
+    r = lc.assess_risk(t, {"agricultural": 0.4, "construction": 8.0, "ecological": 0.0},
+                       output_unit="t CO2")
+    assert r["risk_level"].iloc[0] == "exceeding"
+    assert r["threshold_tco2_per_ha"].iloc[0] == pytest.approx(8.0 * 44 / 12)
+    assert "t CO2/ha/yr" in r["risk_reason_en"].iloc[0]
+
+
+def test_presets() -> None:
+    from landcarbon.risk import list_threshold_presets, load_threshold_preset
+
+    assert "zhengzhou_example" in list_threshold_presets()
+    p = load_threshold_preset("zhengzhou_example")
+    assert p["ecological"]["value"] == 0.0 and p["construction"]["value"] == "p75"
+    assert all(p[s]["source"] for s in p)
+    with pytest.raises(ConfigError, match="presets"):
+        load_threshold_preset("nope")

@@ -1,0 +1,96 @@
+"""Unit conversions and coefficient sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from landcarbon.coefficients import list_coefficient_sets, load_coefficients
+from landcarbon.conversions import C_TO_CO2, density_factor, output_factor
+from landcarbon.exceptions import InputError
+
+
+@pytest.mark.parametrize(("value", "unit", "expected"), [
+    (0.0422, "kg C/m2/yr", 0.422),
+    (0.0422, "kg C/m²/a", 0.422),
+    (1.547, "t CO2/ha/yr", 1.547 * 12 / 44),
+    (0.422 / 15, "t C/mu/yr", 0.422),
+    (28.1333, "kg C/亩/yr", 0.422),
+    (42.2, "t C/km2/yr", 0.422),
+    (0.422, "t C/hm2/a", 0.422),
+    (0.422, "t C / (ha·yr)", 0.422),
+])
+def test_density_units(value: float, unit: str, expected: float) -> None:
+    assert value * density_factor(unit) == pytest.approx(expected, rel=1e-4)
+
+
+def test_unknown_unit_lists_valid_ones() -> None:
+    with pytest.raises(ValueError, match="t C/ha/yr"):
+        density_factor("furlongs per fortnight")
+
+
+def test_output_factor() -> None:
+    assert output_factor("t C") == 1.0
+    assert output_factor("t CO2") == pytest.approx(44 / 12)
+    assert C_TO_CO2 == 44 / 12
+
+
+def test_default_set_values_and_sources() -> None:
+    assert {"lai2010", "fang2007"} <= set(list_coefficient_sets())
+    c = load_coefficients("lai2010")
+    d = c.tc_per_ha
+    assert d["cropland"] == 0.422
+    assert d["forest"] == -0.644
+    assert d["grassland"] == -0.021
+    assert d["water"] == -0.253
+    assert d["wetland"] == -0.253
+    assert d["unused"] == -0.005
+    assert np.isnan(d["construction"])
+    assert set(c.indirect_classes()) == {"construction", "rural_settlement"}
+    assert (c.table["source"].str.len() > 5).all()
+    assert (c.table["unit"] == "t C/ha/yr").all()
+    assert load_coefficients("fang2007").tc_per_ha["forest"] == -0.581
+
+
+def test_custom_set_in_other_units(tmp_path: Path) -> None:
+    path = tmp_path / "local.csv"
+    path.write_text("land_class,value,unit,source\ncropland,0.0422,kg C/m2/yr,x\n"
+                    "forest,-2.361,t CO2/ha/yr,y\nwetland,-0.03,t C/mu/yr,z\n"
+                    "construction,,t C/ha/yr,indirect\n", encoding="utf-8")
+    d = load_coefficients(path).tc_per_ha
+    assert d["cropland"] == pytest.approx(0.422)
+    assert d["forest"] == pytest.approx(-0.6439, rel=1e-3)
+    assert d["wetland"] == pytest.approx(-0.45)
+
+
+def test_custom_set_lists_every_problem(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("land_class,value,unit,source\nforrest,-0.6,t C/ha/yr,x\n"
+                    "cropland,abc,t C/ha/yr,x\nwater,-0.2,bushels,x\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_coefficients(path)
+    msg = str(err.value)
+    assert "3 problem(s)" in msg and "forrest" in msg and "bushels" in msg and "line 3" in msg
+
+
+def test_cropland_modes() -> None:
+    assert load_coefficients(cropland_mode="neutral").tc_per_ha["cropland"] == 0.0
+    sink = load_coefficients(cropland_mode="sink", cropland_sink_tc_per_ha=0.3)
+    assert sink.tc_per_ha["cropland"] == -0.3
+    assert sink.cropland_mode == "sink"
+    with pytest.raises(InputError, match="cropland_sink_tc_per_ha"):
+        load_coefficients(cropland_mode="sink")
+    with pytest.raises(InputError, match="only used with"):
+        load_coefficients(cropland_sink_tc_per_ha=0.3)
+
+
+def test_overrides_and_unknown_names() -> None:
+    c = load_coefficients(overrides={"wetland": -0.5})
+    assert c.tc_per_ha["wetland"] == -0.5
+    assert c.table.loc["wetland", "source"] == "config override"
+    with pytest.raises(InputError, match="wetlands"):
+        load_coefficients(overrides={"wetlands": -0.5})
+    with pytest.raises(InputError, match="Built-in sets"):
+        load_coefficients("nope")

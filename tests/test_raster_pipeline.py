@@ -1,0 +1,147 @@
+"""Classification, exact zonal areas and flux rasters on tiny real GeoTIFFs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from affine import Affine
+from conftest import GRID4, write_tif
+from shapely.geometry import box
+
+import landcarbon as lc
+from landcarbon.exceptions import InputError, UnmappedCodesError
+
+
+def _areas_by(areas, unit: str) -> dict[str, float]:
+    sub = areas[areas["unit_id"] == unit]
+    return sub.groupby("land_class")["area_ha"].sum().to_dict()
+
+
+@pytest.mark.parametrize("chunks", [None, 2])
+def test_classify_and_exact_edge_areas(grid4_tif: Path, halves_gpkg: Path, chunks) -> None:
+    codes = lc.open_landcover(grid4_tif, chunks=chunks)
+    assert (type(codes.data).__module__.startswith("dask")) == (chunks is not None)
+    legend = lc.load_legend("esa_worldcover")
+    cats = lc.classify(codes, legend)
+    units = lc.read_units(halves_gpkg, id_field="code", name_field="name")
+    areas = lc.class_areas(cats, units)
+    west, east = _areas_by(areas, "W"), _areas_by(areas, "E")
+    # column 0 whole + column 1 cut in half; a pixel is 100 m2 = 0.01 ha
+    assert west == pytest.approx({"cropland": 0.03, "construction": 0.025}, abs=1e-12)
+    assert east == pytest.approx({"cropland": 0.01, "construction": 0.005, "forest": 0.03,
+                                  "grassland": 0.02, "water": 0.03}, abs=1e-12)
+    # conservation: the two units tile the raster, 15 valid pixels
+    assert areas["area_ha"].sum() == pytest.approx(0.15, abs=1e-12)
+
+
+def test_code_counts_numpy_and_dask_agree(grid4_tif: Path) -> None:
+    a = lc.code_counts(lc.open_landcover(grid4_tif, chunks=None))
+    b = lc.code_counts(lc.open_landcover(grid4_tif, chunks=2))
+    assert a.to_dict() == b.to_dict() == {10: 3, 30: 2, 40: 4, 50: 3, 80: 3}
+
+
+def test_unmapped_codes_listed_with_counts(tmp_path: Path) -> None:
+    arr = GRID4.copy()
+    arr[0, 0] = 77
+    arr[0, 1] = 77
+    arr[3, 3] = 201
+    codes = lc.open_landcover(write_tif(tmp_path / "bad.tif", arr))
+    legend = lc.load_legend("esa_worldcover")
+    with pytest.raises(UnmappedCodesError) as err:
+        lc.check_codes(lc.code_counts(codes), legend)
+    assert err.value.counts == {77: 2, 201: 1}
+    assert "77 (2 px)" in str(err.value) and "201 (1 px)" in str(err.value)
+    assert "exclude_codes" in str(err.value)
+    lc.check_codes(lc.code_counts(codes), legend, exclude_codes=[77, 201])
+    cats = lc.classify(codes, legend, exclude_codes=[77, 201])
+    assert int((cats.values == 255).sum()) == 4  # 3 excluded + 1 nodata
+
+
+def test_geographic_raster_areas_are_ellipsoidal(tmp_path: Path) -> None:
+    res = 0.01
+    tr = Affine(res, 0, 113.5, 0, -res, 34.8)
+    arr = np.full((4, 4), 40, dtype=np.uint8)
+    arr[:2] = 10
+    path = write_tif(tmp_path / "geo.tif", arr, crs="EPSG:4326", transform=tr)
+    cats = lc.classify(lc.open_landcover(path), lc.load_legend("esa_worldcover"))
+    units = gpd.GeoDataFrame({"unit_id": ["all"], "unit_name": ["all"]},
+                             geometry=[box(113.5, 34.76, 113.54, 34.8)], crs=4326)
+    areas = _areas_by(lc.class_areas(cats, units), "all")
+    top = lc.geodesic_areas_m2(gpd.GeoSeries([box(113.5, 34.78, 113.54, 34.8)]), "EPSG:4326")
+    bottom = lc.geodesic_areas_m2(gpd.GeoSeries([box(113.5, 34.76, 113.54, 34.78)]), "EPSG:4326")
+    # densify-free boxes: geodesic vs parallel edges differ < 1e-6 at this size
+    assert areas["forest"] == pytest.approx(top[0] / 1e4, rel=1e-6)
+    assert areas["cropland"] == pytest.approx(bottom[0] / 1e4, rel=1e-6)
+
+
+def test_units_in_other_crs_are_reprojected(grid4_tif: Path, halves_gpkg: Path) -> None:
+    units = lc.read_units(halves_gpkg, id_field="code")
+    units_ll = units.to_crs(4326)
+    before = units_ll.copy()
+    cats = lc.classify(lc.open_landcover(grid4_tif), lc.load_legend("esa_worldcover"))
+    a = lc.class_areas(cats, units).sort_values(["unit_id", "land_class"])
+    b = lc.class_areas(cats, units_ll).sort_values(["unit_id", "land_class"])
+    np.testing.assert_allclose(a["area_ha"], b["area_ha"], rtol=1e-6)
+    assert units_ll.geom_equals(before).all() and units_ll.crs == before.crs  # input unchanged
+
+
+def test_mosaic_of_tiles_equals_whole(tmp_path: Path) -> None:
+    whole = write_tif(tmp_path / "whole.tif", GRID4)
+    (tmp_path / "tiles").mkdir()
+    write_tif(tmp_path / "tiles" / "a.tif", GRID4[:, :2].copy())
+    write_tif(tmp_path / "tiles" / "b.tif", GRID4[:, 2:].copy(),
+              transform=Affine(10, 0, 500020, 0, -10, 3850000))
+    ref = lc.open_landcover(whole)
+    for spec in (str(tmp_path / "tiles" / "*.tif"),
+                 [tmp_path / "tiles" / "a.tif", tmp_path / "tiles" / "b.tif"]):
+        mosaic = lc.open_landcover(spec)
+        np.testing.assert_array_equal(mosaic.values, ref.values)
+        assert mosaic.rio.transform() == ref.rio.transform()
+        assert len(mosaic.attrs["source"]) == 2
+
+
+def test_mosaic_rejects_mixed_grids(tmp_path: Path) -> None:
+    a = write_tif(tmp_path / "a.tif", GRID4)
+    b = write_tif(tmp_path / "b.tif", GRID4, crs="EPSG:32650")
+    with pytest.raises(InputError, match="cannot be mosaicked"):
+        lc.open_landcover([a, b])
+
+
+def test_missing_and_corrupt_rasters(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        lc.open_landcover(tmp_path / "nope.tif")
+    with pytest.raises(InputError, match="matches no file"):
+        lc.open_landcover(str(tmp_path / "*.tif"))
+    junk = tmp_path / "junk.tif"
+    junk.write_bytes(b"not a tiff at all")
+    with pytest.raises(InputError, match="Cannot open"):
+        lc.open_landcover(junk)
+
+
+def test_float_raster_with_nan(tmp_path: Path) -> None:
+    arr = GRID4.astype(np.float32)
+    arr[3, 1] = np.nan
+    path = write_tif(tmp_path / "f.tif", arr, nodata=None)
+    codes = lc.open_landcover(path)
+    assert lc.code_counts(codes).sum() == 15
+    cats = lc.classify(codes, lc.load_legend("esa_worldcover"))
+    assert int((cats.values == 255).sum()) == 1
+
+
+def test_flux_density_and_derived_rasters(grid4_tif: Path) -> None:
+    cats = lc.classify(lc.open_landcover(grid4_tif, chunks=2), lc.load_legend("esa_worldcover"))
+    flux = lc.flux_density(cats, lc.load_coefficients("lai2010"), 50.0).compute()
+    expected = np.array([[0.422, 0.422, -0.644, -0.644], [0.422, 0.422, -0.644, -0.253],
+                         [50, 50, -0.021, -0.253], [50, np.nan, -0.021, -0.253]], np.float32)
+    np.testing.assert_allclose(flux.values, expected, rtol=1e-6)
+    assert flux.attrs["units"] == "t C ha-1 yr-1"
+    assert flux.rio.crs.to_epsg() == 32649
+    st = lc.space_type_raster(cats).values
+    assert st.tolist() == [[1, 1, 3, 3], [1, 1, 3, 3], [2, 2, 3, 3], [2, 0, 3, 3]]
+    land = lc.land_class_raster(cats).values
+    order = list(lc.land_classes().index)
+    assert land[0, 0] == order.index("cropland") + 1
+    assert land[3, 1] == 0
