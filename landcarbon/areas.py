@@ -81,20 +81,47 @@ def cell_areas_m2(rows: np.ndarray, cols: np.ndarray, transform: Affine, crs: CR
     if resolved == "geographic":
         top = int(rows.min()) if rows.size else 0
         n = (int(rows.max()) - top + 1) if rows.size else 0
-        shifted = transform * Affine.translation(0, top)
+        shifted = transform @ Affine.translation(0, top)
         table = row_areas_m2(shifted, n, crs)
         return table[rows - top] if rows.size else np.zeros(0)
     metres = crs.axis_info[0].unit_conversion_factor or 1.0
     nominal = abs(transform.a * transform.e - transform.b * transform.d) * metres * metres
     if resolved == "nominal":
         return np.full(rows.shape, nominal, dtype=np.float64)
-    from pyproj import Proj, Transformer
+    return _projected_cell_areas_m2(np.asarray(rows), np.asarray(cols), transform, crs)
 
-    x, y = transform * (np.asarray(cols) + 0.5, rows + 0.5)
-    to_geo = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
-    lon, lat = to_geo.transform(x, y)
-    factors = Proj(crs).get_factors(lon, lat)
-    return nominal / np.asarray(factors.areal_scale, dtype=np.float64)
+
+def _projected_cell_areas_m2(rows: np.ndarray, cols: np.ndarray, transform: Affine, crs: CRS
+                             ) -> np.ndarray:
+    """True (ellipsoidal) area of projected cells: the four cell corners are taken to
+    longitude/latitude on the CRS's own ellipsoid, the quadrilateral's area in (lon, lat) is
+    measured by the shoelace formula and multiplied by the ellipsoid's area element
+    ``M(lat) * N(lat) * cos(lat)`` at the cell centre. Exact to second order in the cell size,
+    whatever the projection (Web Mercator included, whose own scale factors are spherical)."""
+    from pyproj import Transformer
+
+    geodetic = crs.geodetic_crs
+    to_geo = Transformer.from_crs(crs, geodetic, always_xy=True)
+    corners = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+    lon = np.empty((4, rows.size))
+    lat = np.empty((4, rows.size))
+    for k, (dc, dr) in enumerate(corners):
+        x = transform.c + transform.a * (cols + dc) + transform.b * (rows + dr)
+        y = transform.f + transform.d * (cols + dc) + transform.e * (rows + dr)
+        lon[k], lat[k] = to_geo.transform(x, y)
+    lon, lat = np.radians(lon), np.radians(lat)
+    lon = np.unwrap(lon, axis=0)
+    shoelace = 0.5 * np.abs(sum(lon[k] * lat[(k + 1) % 4] - lon[(k + 1) % 4] * lat[k]
+                                for k in range(4)))
+    ellps = geodetic.ellipsoid
+    a = ellps.semi_major_metre
+    f = 1.0 / ellps.inverse_flattening if ellps.inverse_flattening else 0.0
+    e2 = f * (2.0 - f)
+    phi = lat.mean(axis=0)
+    w = 1.0 - e2 * np.sin(phi) ** 2
+    m_radius = a * (1.0 - e2) / w ** 1.5
+    n_radius = a / np.sqrt(w)
+    return shoelace * m_radius * n_radius * np.cos(phi)
 
 
 def geodesic_areas_m2(geometries: object, crs: CRS) -> np.ndarray:

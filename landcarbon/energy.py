@@ -175,13 +175,14 @@ def construction_emissions(
             "ids of the units file, or set id_column (config [construction] id_column) to the "
             "name of the column that holds them."
         )
-    unknown = [str(c) for c in energy.columns if c != id_column and c not in column_to_fuel]
+    unknown = [str(c) for c in energy.columns
+               if c != id_column and c not in column_to_fuel and str(c) not in INFO_COLUMNS]
     if unknown:
         raise InputError(
             f"Energy table has unknown column(s) {', '.join(unknown)}: they are neither the "
             f"unit id column {id_column!r} nor a known fuel column. Rename each fuel column to "
             f"one of {', '.join(valid_columns)} (name = fuel + physical unit) and remove other "
-            "columns (names, years, totals)."
+            f"columns (descriptive columns allowed: {', '.join(sorted(INFO_COLUMNS))})."
         )
     fuel_columns = [c for c in valid_columns if c in energy.columns]
     if not fuel_columns:
@@ -260,6 +261,10 @@ def _quantities(raw: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
             "cell empty or write 0 for no use)."
         )
     return out
+
+
+#: Descriptive columns an energy table may carry besides the id and the fuels (ignored).
+INFO_COLUMNS = frozenset({"unit_name", "name", "county", "year", "note", "source"})
 
 
 def _grid_factor(electricity: str, factor: float | None) -> float | None:

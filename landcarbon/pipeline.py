@@ -243,7 +243,8 @@ def _construction(config: RunConfig, units: gpd.GeoDataFrame
         table = read_table(path, id_column=c.id_column, what="Energy table")
         emissions = construction_emissions(
             table, id_column=c.id_column, electricity=c.electricity,
-            grid_factor_kg_co2_per_kwh=c.grid_factor_kg_co2_per_kwh)
+            grid_factor_kg_co2_per_kwh=(c.grid_factor_kg_co2_per_kwh
+                                        if c.electricity == "grid_factor" else None))
         known = set(units["unit_id"])
         stray = [i for i in emissions.index if i not in known]
         if stray:

@@ -83,7 +83,8 @@ def _checks(config: RunConfig, check: Callable[[str, Callable[[], object]], obje
                                what="Energy table")
             result = construction_emissions(
                 table, id_column=c.id_column, electricity=c.electricity,
-                grid_factor_kg_co2_per_kwh=c.grid_factor_kg_co2_per_kwh)
+                grid_factor_kg_co2_per_kwh=(c.grid_factor_kg_co2_per_kwh
+                                        if c.electricity == "grid_factor" else None))
             if units is not None:
                 stray = sorted(set(result.index) - set(units["unit_id"]))
                 if stray:

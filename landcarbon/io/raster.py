@@ -191,12 +191,13 @@ def open_landcover(
                                                ignore_axis_order=True):
             raise InputError(f"{target}: [landcover] crs = {crs!r} contradicts the raster's own "
                              f"CRS ({da.rio.crs}); remove the setting.")
-    if nodata is not None:
-        da = da.rio.write_nodata(nodata)
+    if nodata is None:
+        nodata = da.rio.nodata
     da.name = "code"
     da.attrs = {"source": [str(p) for p in paths]}
-    if da.rio.nodata is not None:
-        da = da.rio.write_nodata(da.rio.nodata)
+    da.encoding = {}
+    if nodata is not None:
+        da = da.rio.write_nodata(nodata)
     return da
 
 

@@ -136,11 +136,18 @@ def _numeric_cmap(values: pd.Series, diverging: bool) -> bcm.LinearColormap:
 def _colour_bar(cm: bcm.LinearColormap, title: str) -> str:
     """Colour bar as HTML (CSS gradient, ticks at the ends and at 0), no d3 needed."""
     lo, hi = cm.vmin, cm.vmax
-    stops = ", ".join(f"{cm.rgb_hex_str(lo + (hi - lo) * k / 20)} {5 * k}%" for k in range(21))
-    ticks = [(lo, 0.0), (hi, 100.0)] + ([(0.0, 100 * -lo / (hi - lo))] if lo < 0 < hi else [])
+
+    def pos(v: float) -> float:
+        return 100 * (v - lo) / (hi - lo)
+
+    # the colormap interpolates linearly between its index points, so does a CSS gradient
+    stops = ", ".join(f"{cm.rgb_hex_str(v)} {pos(v):.2f}%" for v in cm.index)
+    ticks = [(_fmt(lo), 0.0, 0), (_fmt(hi), 100.0, 100)]
+    if 10 < pos(0.0) < 90:
+        ticks.append(("0", pos(0.0), 50))
     tick_html = "".join(
-        f'<span style="position:absolute;left:{p:.1f}%;transform:translateX(-{p:.0f}%)">'
-        f"{_fmt(t)}</span>" for t, p in ticks)
+        f'<span style="position:absolute;left:{p:.1f}%;transform:translateX(-{shift}%)">'
+        f"{text}</span>" for text, p, shift in ticks)
     return (f"<div class='lc-h'>{html.escape(title)}</div>"
             f"<div style='height:12px;width:220px;background:linear-gradient(to right, {stops})'>"
             f"</div><div style='position:relative;height:14px;width:220px'>{tick_html}</div>")
@@ -199,7 +206,7 @@ def _js_json(obj: Any) -> str:
 
 
 _CSS = """<style>
-.lc-legend{background:rgba(255,255,255,.92);padding:6px 10px;border-radius:4px;font:12px/1.5
+.lc-legend{background:rgba(255,255,255,.92);padding:6px 10px;border-radius:4px;font:13px/1.5
  sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.4);max-height:60vh;overflow:auto}
 .lc-legend i,.lc-pop i{display:inline-block;width:14px;height:11px;margin-right:6px;
  border:1px solid #777;vertical-align:middle}

@@ -1,0 +1,266 @@
+"""Tests of landcarbon.publish: the interactive units map and its offline HTML."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import warnings
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from landcarbon.exceptions import InputError
+from landcarbon.publish import explore_units
+from landcarbon.publish._offline import make_offline
+from landcarbon.publish.maps import _display_frame, _fmt
+
+XSS = '<img src=x onerror=alert(1)> "测试"镇'
+QUOTES = 'O\'Brien "x"'
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def make_units(suffix: str = "tc") -> gpd.GeoDataFrame:
+    """Four square units (2 km) in UTM 49N with every column of the assessed units table."""
+    x0, y0, s = 500_000.0, 3_800_000.0, 2_000.0
+    geoms = [box(x0 + i * s, y0, x0 + (i + 1) * s, y0 + s) for i in range(3)]
+    geoms.append(box(x0, y0 + s, x0 + 3 * s, y0 + 2 * s))
+    d = {
+        "unit_id": ["410101", "410102", "410103", "410104"],
+        "unit_name": [XSS, QUOTES, "金水区", "二七区"],
+        "area_ha": [400.0, 400.0, 400.0, 1200.0],
+        "covered_ha": [398.2, 400.0, 395.5, 1190.0],
+        "area_cropland_ha": [200.0, 50.0, 0.0, 600.0],
+        "area_forest_ha": [150.0, 30.0, 380.0, 300.0],
+        "area_construction_ha": [48.2, 320.0, 15.5, 290.0],
+        "share_agricultural": [0.5022, 0.125, 0.0, 0.5042],
+        "share_construction": [0.121, 0.8, 0.0392, 0.2437],
+        "share_ecological": [0.3767, 0.075, 0.9608, 0.2521],
+        "space_type": ["agricultural", "construction", "ecological", "agricultural"],
+        "emission_tc": [1234.5, 98765.4, 2.345, 4567.8],
+        "sequestration_tc": [300.0, 40.0, 1900.0, 1500.0],
+        "construction_emission_tc": [1000.0, 98000.0, 2.0, 4000.0],
+        "threshold_tc_per_ha": [2.5, 150.0, -1.0, 2.0],
+        "risk_level": ["within", "severe", "net_sink", "exceeding"],
+        "risk_reason_en": ["net below the limit <b>", "far above", "absorbs more", "above"],
+        "risk_reason_zh": ["低于阈值 <script>alert(2)</script>", "严重超过", "净碳汇", "超过阈值"],
+    }
+    d["net_tc"] = [e - q for e, q in zip(d["emission_tc"], d["sequestration_tc"], strict=True)]
+    d["net_tc_per_ha"] = [n / c for n, c in zip(d["net_tc"], d["covered_ha"], strict=True)]
+    if suffix == "tco2":
+        d = {
+            k.replace("_tc", "_tco2"): [x * 44 / 12 for x in v] if "_tc" in k else v
+            for k, v in d.items()
+        }
+    return gpd.GeoDataFrame(d, geometry=geoms, crs="EPSG:32649")
+
+
+def _groups(m: folium.Map) -> dict[str, folium.FeatureGroup]:
+    return {
+        c.layer_name: c for c in m._children.values() if isinstance(c, folium.FeatureGroup)
+    }
+
+
+def _html(m: folium.Map) -> str:
+    return m.get_root().render()
+
+
+def _external_refs(html: str) -> list[str]:
+    tags = re.findall(r"<(?:script|link)\b[^>]*>", html, flags=re.IGNORECASE)
+    return [t for t in tags if re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", t)]
+
+
+def test_returns_map_with_named_layers() -> None:
+    m = explore_units(make_units(), tiles=None)
+    assert isinstance(m, folium.Map)
+    groups = _groups(m)
+    assert list(groups) == ["风险等级", "空间类型", "单位面积净排放"]
+    assert [g.show for g in groups.values()] == [True, False, False]
+    assert sum(isinstance(c, folium.LayerControl) for c in m._children.values()) == 1
+    html = _html(m)
+    for label in ("净碳汇", "阈值内", "接近阈值", "超过阈值", "严重超标", "农业空间", "生态空间"):
+        assert label in html
+
+
+def test_english_and_column_choice() -> None:
+    m = explore_units(make_units(), language="en", column="net_per_ha", tiles=None)
+    groups = _groups(m)
+    assert list(groups) == ["Net emission per ha", "Risk level", "Space type"]
+    assert groups["Net emission per ha"].show and not groups["Risk level"].show
+    html = _html(m)
+    assert "Within threshold" in html and "Construction space" in html
+
+
+def test_adds_to_given_map() -> None:
+    base = folium.Map(tiles=None)
+    out = explore_units(make_units(), m=base)
+    assert out is base
+    assert "风险等级" in _groups(base)
+    explore_units(make_units(), m=base, layers=("risk_level",), language="en")
+    controls = [c for c in base._children.values() if isinstance(c, folium.LayerControl)]
+    assert len(controls) == 1
+    assert list(base._children.values())[-1] is controls[0]  # rendered after every layer
+
+
+def test_user_strings_are_escaped() -> None:
+    m = explore_units(make_units(), title=XSS, tiles=None)
+    html = _html(m)
+    assert "<img src=x onerror" not in html
+    assert "<script>alert(2)" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # the title, as text
+    # popup / tooltip strings: escaped HTML inside JSON with <, >, & as \u escapes
+    assert r"\u0026lt;img src=x onerror=alert(1)\u0026gt; \u0026quot;测试\u0026quot;镇" in html
+    assert r"O\u0026#x27;Brien \u0026quot;x\u0026quot;" in html
+
+
+def test_popup_figures_and_units() -> None:
+    html = _html(explore_units(make_units(), language="en", tiles=None))
+    for text in ("398.2 ha", "98,765.4 t C/yr", "2.35 t C/yr", "80.0%", "t C/ha/yr", "Forest",
+                 "600.0", "Within threshold", "net below the limit \\u0026lt;b\\u0026gt;"):
+        assert text in html
+
+
+def test_tco2_labels() -> None:
+    html = _html(explore_units(make_units("tco2"), tiles=None))
+    assert "t CO₂/yr" in html and "t CO₂/ha/yr" in html
+    assert "t C/yr" not in html and "t C/ha/yr" not in html
+
+
+def test_input_not_modified() -> None:
+    units = make_units()
+    before = units.copy(deep=True)
+    explore_units(units, simplify_tolerance_m=100.0, tiles=None)
+    assert units.crs == before.crs
+    assert units.geometry.geom_equals_exact(before.geometry, tolerance=0).all()
+    pd.testing.assert_frame_equal(units.drop(columns="geometry"), before.drop(columns="geometry"))
+
+
+def test_auto_simplify_for_many_units() -> None:
+    circles = [Point(500_000 + 3000 * (i % 30), 3_800_000 + 3000 * (i // 30)).buffer(1000, 64)
+               for i in range(510)]
+    units = gpd.GeoDataFrame(geometry=circles, crs="EPSG:32649")
+    vertices = units.count_coordinates().sum()
+    shown = _display_frame(units, None)
+    assert shown.crs.to_epsg() == 4326
+    assert shown.count_coordinates().sum() < vertices / 2
+    assert units.count_coordinates().sum() == vertices
+    assert _display_frame(units, 0).count_coordinates().sum() == vertices
+
+
+def test_errors() -> None:
+    units = make_units()
+    with pytest.raises(InputError, match="emission_tc"):
+        explore_units(units.drop(columns=["emission_tc", "net_tc"]))
+    with pytest.raises(InputError, match="CRS"):
+        explore_units(units.set_crs(None, allow_override=True))
+    with pytest.raises(InputError, match="space_type"):
+        explore_units(units.drop(columns="space_type"))
+    with pytest.raises(ValueError, match="language"):
+        explore_units(units, language="fr")  # type: ignore[arg-type]
+
+
+def test_fmt() -> None:
+    assert _fmt(1234.56) == "1,234.6"
+    assert _fmt(0.012345) == "0.0123"
+    assert _fmt(float("nan")) == "–"
+    assert _fmt(0.1234, share=True) == "12.3%"
+    assert _fmt(1190.04, area=True) == "1,190.0"
+    assert _fmt(0.5, area=True) == "0.5"
+
+
+def test_offline_html_has_no_external_refs(tmp_path: Path) -> None:
+    m = explore_units(make_units(), offline=True, tiles="OpenStreetMap")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing unknown to drop for maps we create
+        html = _html(m)
+    assert _external_refs(html) == []
+    assert "window.L=" in html  # Leaflet inlined
+    assert "tile.openstreetmap.org" not in html
+    assert "sourceMappingURL" not in html
+    out = tmp_path / "map.html"
+    m.save(out)
+    assert _external_refs(out.read_text(encoding="utf-8")) == []
+    assert "cdn.jsdelivr.net" not in m._repr_html_()
+
+
+def test_offline_on_user_map_drops_unknown_assets() -> None:
+    base = folium.Map(tiles=None)
+    explore_units(make_units(), m=base, offline=True)
+    with pytest.warns(UserWarning, match="jquery"):
+        html = _html(base)
+    assert _external_refs(html) == []
+
+
+def test_make_offline_modes() -> None:
+    page = ('<head><script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js">'
+            '</script><link rel="stylesheet" href="//unpkg.com/leaflet@1.9.4/dist/leaflet.css"/>'
+            '<script src="https://example.org/x.js"></script></head>')
+    with pytest.warns(UserWarning, match="example.org"):
+        out = make_offline(page)
+    assert _external_refs(out) == []
+    assert "<style>" in out and "data:image/png;base64," in out
+    with pytest.raises(ValueError, match="example.org"):
+        make_offline(page, missing="raise")
+
+
+def _chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={tmp_path / 'chrome-profile'}",
+        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", *args,
+        page.as_uri(),
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_renders_in_headless_chromium(tmp_path: Path) -> None:
+    m = explore_units(make_units(), tiles=None, offline=True, title="郑州市 碳平衡风险")
+    html = _html(m)
+    # open the popup of the unit with the hostile name, as a click would
+    opener = (f"<script>{m.get_name()}.eachLayer(function (l) {{ if (l.feature && "
+              "l.feature.properties._i === 0) { l.openPopup(); l.openTooltip(); } });</script>")
+    page = tmp_path / "map.html"
+    page.write_text(html.replace("</html>", opener + "</html>"), encoding="utf-8")
+
+    run = _chromium(tmp_path, page, "--dump-dom")
+    dom = run.stdout
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Uncaught" not in run.stderr, run.stderr[-2000:]
+    for label in ("风险等级", "空间类型", "单位面积净排放"):  # layer control
+        assert f"<span> {label}</span>" in dom
+    assert 'class="lc-legend' in dom and "净碳汇" in dom and "严重超标" in dom
+    assert dom.count('class="leaflet-interactive"') >= 4  # polygons drawn
+    assert 'class="leaflet-popup-content' in dom
+    assert "&lt;img src=x onerror=alert(1)&gt;" in dom  # shown as text ...
+    assert '<img src="x"' not in dom and "<img src=x" not in dom  # ... never as markup
+    assert "低于阈值 &lt;script&gt;alert(2)&lt;/script&gt;" in dom
+    assert re.search(r'data-k="1" style="display: none;"', dom)  # space-type legend hidden
+
+    # switching a layer on shows its legend section
+    group = _groups(m)["空间类型"].get_name()
+    toggled = tmp_path / "toggled.html"
+    toggled.write_text(html.replace(
+        "</html>", f"<script>{m.get_name()}.addLayer({group});</script></html>"), encoding="utf-8")
+    dom = _chromium(tmp_path, toggled, "--dump-dom").stdout
+    assert '<div class="lc-sec" data-k="1">' in dom
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "explore_units_zh.png"
+    shot.unlink(missing_ok=True)
+    _chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1200,900")
+    assert shot.exists() and shot.stat().st_size > 5_000
+
+    en = tmp_path / "map_en.html"
+    explore_units(make_units("tco2"), language="en", column="net_per_ha", tiles=None,
+                  offline=True, title="Net emission per ha").save(en)
+    shot_en = ARTIFACTS / "explore_units_en_net.png"
+    shot_en.unlink(missing_ok=True)
+    _chromium(tmp_path, en, f"--screenshot={shot_en}", "--window-size=1200,900")
+    assert shot_en.exists()
