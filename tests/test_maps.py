@@ -199,11 +199,11 @@ def test_make_offline_modes() -> None:
     page = ('<head><script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js">'
             '</script><link rel="stylesheet" href="//unpkg.com/leaflet@1.9.4/dist/leaflet.css"/>'
             '<script src="https://example.org/x.js"></script></head>')
-    with pytest.warns(UserWarning, match="example.org"):
+    with pytest.warns(UserWarning, match=r"example\.org"):
         out = make_offline(page)
     assert _external_refs(out) == []
     assert "<style>" in out and "data:image/png;base64," in out
-    with pytest.raises(ValueError, match="example.org"):
+    with pytest.raises(ValueError, match=r"example\.org"):
         make_offline(page, missing="raise")
 
 

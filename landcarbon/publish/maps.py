@@ -38,12 +38,7 @@ _SPACE = {
     "ecological": ("Ecological space", "生态空间", "#41ab5d"),
     "excluded": ("Excluded", "不计入", _NO_DATA),
 }
-_LAND = {k: ("", zh, "") for k, zh in zip(
-    "cropland orchard forest shrub grassland water wetland construction rural_settlement "
-    "rural_road unused snow_ice".split(),
-    "耕地 园地 林地 灌木林地 草地 水域 湿地 建设用地 农村居民点 农村道路 未利用地 冰川及永久积雪".split(),
-    strict=True,
-)}
+_LAND: dict[str, tuple[str, str, str]] = {}  # names and colours: data/land_classes.csv
 _T = {  # UI text: (English, Chinese)
     "risk_level": ("Risk level", "风险等级"), "space_type": ("Space type", "空间类型"),
     "net_per_ha": ("Net emission per ha", "单位面积净排放"), "legend": ("Legend", "图例"),
@@ -191,7 +186,8 @@ def _popup(row: dict[str, Any], lang: str, sfx: str, unit: str,
                     if re.fullmatch(r"area_.+_ha", k) and isinstance(v, Real) and v > 0),
                    key=lambda kv: -kv[1])
     area_rows = "".join(
-        f"<tr><td>{esc(land.get(k, ('', ''))[zh] or k.replace('_', ' '))}</td><td>{_fmt(v, area=True)}</td></tr>"
+        f"<tr><td>{esc(land.get(k, ('', ''))[zh] or k.replace('_', ' '))}</td>"
+        f"<td>{_fmt(v, area=True)}</td></tr>"
         for k, v in areas)
     area_tab = (f"<table class='lc-areas'><tr><th>{_tr('land', lang)}</th><th>"
                 f"{_tr('area', lang)}</th></tr>{area_rows}</table>" if areas else "")

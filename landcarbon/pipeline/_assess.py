@@ -1,4 +1,4 @@
-"""The one orchestrator: config -> steps -> outputs.
+"""Single-date orchestration: config -> steps -> outputs.
 
 :func:`assess` runs every computing step in memory (rasters stay lazy) and returns an
 :class:`Assessment` whose fields are the intermediates a notebook user can inspect;

@@ -1,74 +1,15 @@
-"""The ``landcarbon`` command line (click). Thin: parse, call the pipeline, map errors to
-exit codes.
-
-Exit codes: 0 success; 1 input or configuration problem (a one-paragraph message on stderr,
-no traceback unless ``--debug``); 2 usage error (click). Logs go to stderr.
-"""
+"""Core commands: run, validate, demo, legends, coefficients."""
 
 from __future__ import annotations
 
-import functools
-import logging
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
+from landcarbon.cli._base import handle_errors, log, main, overwrite_option, progress_default
 from landcarbon.exceptions import LandcarbonError
-
-log = logging.getLogger("landcarbon")
-
-
-def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = click.get_current_context().find_root().params.get("debug", False)
-        try:
-            return fn(*args, **kwargs)
-        except LandcarbonError as exc:
-            if debug:
-                raise
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("Interrupted: no output was written.", err=True)
-            sys.exit(130)
-        except Exception as exc:
-            if debug:
-                raise
-            click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. This may be a bug or an "
-                       "input landcarbon does not recognise; run again with --debug for the "
-                       "traceback and report it.", err=True)
-            sys.exit(1)
-    return wrapper
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
-@click.option("-q", "--quiet", is_flag=True, help="Only print errors.")
-@click.version_option(package_name="landcarbon")
-def main(debug: bool, quiet: bool) -> None:
-    """Territorial-space carbon balance: land cover + land units -> sources, sinks,
-    differentiated thresholds and carbon-risk zones.
-
-    \b
-    Example:
-      landcarbon demo                      # run the bundled synthetic sample
-      landcarbon validate config.toml      # list every problem of a config
-      landcarbon run config.toml -o out/   # full run
-    """
-    level = logging.DEBUG if debug else (logging.ERROR if quiet else logging.INFO)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s: %(message)s",
-                        force=True)
-    for noisy in ("rasterio", "fiona", "pyogrio", "numexpr", "matplotlib"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
-
-def _progress_default() -> bool:
-    return sys.stderr.isatty()
 
 
 def _execute(config_path: Path, out: Path, overwrite: bool) -> None:
@@ -77,7 +18,7 @@ def _execute(config_path: Path, out: Path, overwrite: bool) -> None:
 
     config = load_config(config_path)
     start = time.perf_counter()
-    result = run(config, out, overwrite=overwrite, progress=_progress_default())
+    result = run(config, out, overwrite=overwrite, progress=progress_default())
     totals = result.assessment.totals()
     s = result.assessment.suffix
     unit = config.coefficients.output_unit
@@ -92,8 +33,8 @@ def _execute(config_path: Path, out: Path, overwrite: bool) -> None:
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
               help="Output folder (default: ./<config name>_out).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-@_handle_errors
+@overwrite_option
+@handle_errors
 def run(config: Path, out: Path | None, overwrite: bool) -> None:
     """Run the configured assessment and write tables, rasters, map and manifest.
 
@@ -108,7 +49,7 @@ def run(config: Path, out: Path | None, overwrite: bool) -> None:
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--no-scan", is_flag=True, help="Skip the pass over the raster that checks "
               "class codes.")
-@_handle_errors
+@handle_errors
 def validate(config: Path, no_scan: bool) -> None:
     """List every problem of a config and its inputs (exit 1 if any).
 
@@ -140,8 +81,8 @@ def _sample_dir() -> Path:
 
 @main.command()
 @click.argument("out", required=False, type=click.Path(path_type=Path, file_okay=False))
-@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-@_handle_errors
+@overwrite_option
+@handle_errors
 def demo(out: Path | None, overwrite: bool) -> None:
     """Run the bundled SYNTHETIC Zhengzhou-like sample (default output: ./landcarbon-demo).
 
@@ -154,7 +95,7 @@ def demo(out: Path | None, overwrite: bool) -> None:
 
 @main.command()
 @click.argument("name", required=False)
-@_handle_errors
+@handle_errors
 def legends(name: str | None) -> None:
     """List the built-in legends, or show one (codes -> land class, space type).
 
@@ -177,7 +118,7 @@ def legends(name: str | None) -> None:
 
 @main.command()
 @click.argument("name", required=False)
-@_handle_errors
+@handle_errors
 def coefficients(name: str | None) -> None:
     """List the built-in coefficient sets, or show one (t C/ha/yr, with sources).
 
@@ -197,6 +138,3 @@ def coefficients(name: str | None) -> None:
         value = "indirect" if r.tc_per_ha != r.tc_per_ha else f"{r.tc_per_ha:+.3f}"
         click.echo(f"{lc:18s} {value:>10s}  {r.source}")
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,0 +1,5 @@
+"""``python -m landcarbon.cli``."""
+
+from landcarbon.cli import main
+
+main()

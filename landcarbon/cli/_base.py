@@ -1,0 +1,78 @@
+"""The ``landcarbon`` command group and what every command shares: error handling (exit
+codes), logging on stderr, the ``--overwrite`` option and the progress-bar default.
+
+Exit codes: 0 success; 1 input or configuration problem (a one-paragraph message on stderr,
+no traceback unless ``--debug``); 2 usage error (click); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from landcarbon.exceptions import LandcarbonError
+
+__all__ = ["handle_errors", "log", "main", "overwrite_option", "progress_default"]
+
+log = logging.getLogger("landcarbon")
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command, turning landcarbon errors into a message and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except LandcarbonError as exc:
+            if debug:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: no output was written.", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if debug:
+                raise
+            click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. This may be a bug or an "
+                       "input landcarbon does not recognise; run again with --debug for the "
+                       "traceback and report it.", err=True)
+            sys.exit(1)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("-q", "--quiet", is_flag=True, help="Only print errors.")
+@click.version_option(package_name="landcarbon")
+def main(debug: bool, quiet: bool) -> None:
+    """Territorial-space carbon balance: land cover + land units -> sources, sinks,
+    differentiated thresholds and carbon-risk zones.
+
+    \b
+    Example:
+      landcarbon demo                      # run the bundled synthetic sample
+      landcarbon validate config.toml      # list every problem of a config
+      landcarbon run config.toml -o out/   # full run
+    """
+    level = logging.DEBUG if debug else (logging.ERROR if quiet else logging.INFO)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s: %(message)s",
+                        force=True)
+    for noisy in ("rasterio", "fiona", "pyogrio", "numexpr", "matplotlib"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def progress_default() -> bool:
+    """Progress bars only when stderr is a terminal."""
+    return sys.stderr.isatty()
+
+
+overwrite_option = click.option("--overwrite", is_flag=True,
+                                help="Replace an existing output folder.")
