@@ -23,20 +23,29 @@ __all__ = ["class_areas_from_parcels", "parcel_codes"]
 
 
 def parcel_codes(parcels: gpd.GeoDataFrame, code_field: str) -> pd.Series:
-    """Integer land-use codes of the parcels ('0101' -> 101); raises listing bad values."""
+    """Integer land-use codes of the parcels ('0101' -> 101); raises listing bad values.
+
+    Letter codes of the third national land survey (三调) working classification are read as
+    numeric classes: a first-level code with a letter sub-class (``05H1`` 商业服务业设施用地,
+    ``08H1``, ``08H2``) becomes its first-level class (``05``, ``08``), and an attribute suffix
+    (``0201K`` 可调整园地, ``1104A`` 养殖坑塘, ``0307K``) is dropped (``0201``, ``1104``).
+    """
     if code_field not in parcels.columns:
         raise InputError(f"Parcels have no field {code_field!r}; fields: "
                          f"{', '.join(c for c in parcels.columns if c != 'geometry')}. Set "
                          "[parcels] code_field.")
-    text = parcels[code_field].astype(str).str.strip()
+    text = parcels[code_field].astype(str).str.strip().str.upper()
+    text = text.str.replace(r"^(\d{2})[A-Z]\d$", r"\1", regex=True)
+    text = text.str.replace(r"^(\d{2,4})[A-Z]+$", r"\1", regex=True)
     codes = pd.to_numeric(text, errors="coerce")
     bad = text[codes.isna() | (codes % 1 != 0)]
     if len(bad):
         counts = bad.value_counts()
         listing = ", ".join(f"{v!r} ({n} parcels)" for v, n in counts.head(20).items())
         raise InputError(f"{len(bad)} parcel(s) have a {code_field} that is not a numeric "
-                         f"land-use code: {listing}. Fix or remove those parcels (letter codes "
-                         "such as 05H1 must be recoded to their numeric class).")
+                         f"land-use code: {listing}. Fix or remove those parcels (三调 letter codes "
+                         "such as 05H1 or 0201K are understood; other codes must be numeric "
+                         "GB/T 21010 codes).")
     return codes.astype(np.int64)
 
 
