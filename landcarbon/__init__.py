@@ -52,11 +52,11 @@ _LAZY = {
     "open_landcover": "landcarbon.io.raster",
     "write_raster": "landcarbon.io.raster",
     "read_units": "landcarbon.io.vector",
-    "code_counts": "landcarbon.classify",
-    "check_codes": "landcarbon.classify",
-    "classify": "landcarbon.classify",
-    "land_class_raster": "landcarbon.classify",
-    "space_type_raster": "landcarbon.classify",
+    "code_counts": "landcarbon.classification",
+    "check_codes": "landcarbon.classification",
+    "classify": "landcarbon.classification",
+    "land_class_raster": "landcarbon.classification",
+    "space_type_raster": "landcarbon.classification",
     "class_areas": "landcarbon.zonal",
     "class_areas_from_parcels": "landcarbon.parcels",
     "flux_density": "landcarbon.flux",
@@ -142,7 +142,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from landcarbon.areas import cell_areas_m2, geodesic_areas_m2
     from landcarbon.balance import to_output_unit, unit_balance
-    from landcarbon.classify import (
+    from landcarbon.classification import (
         check_codes,
         classify,
         code_counts,

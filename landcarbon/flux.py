@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 from pyproj import CRS
 
-from landcarbon.classify import categories_of
+from landcarbon.classification import categories_of
 from landcarbon.coefficients import CoefficientSet
 from landcarbon.legends import NODATA_CATEGORY
 
@@ -87,7 +87,7 @@ def flux_density(
     Parameters
     ----------
     categories : xarray.DataArray
-        Category raster from :func:`landcarbon.classify.classify`.
+        Category raster from :func:`landcarbon.classification.classify`.
     coefficients : CoefficientSet
         Direct coefficients.
     construction_intensity : float or xarray.DataArray, optional

@@ -40,7 +40,7 @@ def validate_config(path: str | Path, *, scan_raster: bool = True) -> list[str]:
 
 def _checks(config: RunConfig, check: Callable[[str, Callable[[], object]], object | None],
             scan_raster: bool) -> None:
-    from landcarbon.classify import check_codes, code_counts
+    from landcarbon.classification import check_codes, code_counts
     from landcarbon.coefficients import list_coefficient_sets, load_coefficients
     from landcarbon.io.raster import open_landcover
     from landcarbon.io.vector import read_units, read_vector

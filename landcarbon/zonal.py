@@ -18,7 +18,7 @@ import xarray as xr
 from pyproj import CRS
 
 from landcarbon.areas import PixelAreaMethod, cell_areas_m2
-from landcarbon.classify import categories_of
+from landcarbon.classification import categories_of
 from landcarbon.legends import NODATA_CATEGORY
 
 __all__ = ["class_areas"]
@@ -39,7 +39,7 @@ def class_areas(
     Parameters
     ----------
     categories : xarray.DataArray
-        Category raster from :func:`landcarbon.classify.classify`.
+        Category raster from :func:`landcarbon.classification.classify`.
     units : geopandas.GeoDataFrame
         Land units with a ``unit_id`` column, in any CRS (reprojected to the raster's CRS
         internally; the input is not modified).

@@ -145,3 +145,17 @@ def test_flux_density_and_derived_rasters(grid4_tif: Path) -> None:
     order = list(lc.land_classes().index)
     assert land[0, 0] == order.index("cropland") + 1
     assert land[3, 1] == 0
+
+
+def test_public_names_are_not_shadowed_by_submodules() -> None:
+    """Importing every submodule must not replace a public function by a module of the same
+    name (``import landcarbon.x`` sets the attribute ``x`` on the package)."""
+    import importlib
+    import pkgutil
+    import types
+
+    for info in pkgutil.walk_packages(lc.__path__, "landcarbon."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    for name in lc.__all__:
+        assert not isinstance(getattr(lc, name), types.ModuleType), name

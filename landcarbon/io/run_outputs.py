@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from landcarbon.classify import land_class_raster, space_type_raster
+from landcarbon.classification import land_class_raster, space_type_raster
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.raster import expand_paths, write_raster
 from landcarbon.io.tables import write_csv

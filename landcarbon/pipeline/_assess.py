@@ -21,7 +21,7 @@ import xarray as xr
 
 from landcarbon.areas import geodesic_areas_m2
 from landcarbon.balance import to_output_unit, unit_balance
-from landcarbon.classify import check_codes, classify, code_counts
+from landcarbon.classification import check_codes, classify, code_counts
 from landcarbon.coefficients import CoefficientSet, load_coefficients
 from landcarbon.config import RunConfig
 from landcarbon.conversions import output_factor, output_suffix
