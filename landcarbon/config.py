@@ -9,7 +9,10 @@ field descriptions below (``landcarbon.config.reference_table()``).
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -123,8 +126,10 @@ class ConstructionConfig(_Section):
 class SpaceTypeOverrideConfig(_Section):
     """One override of the dominant-share rule."""
 
-    space_type: Literal["agricultural", "construction", "ecological"]
-    min_share: float = Field(ge=0, le=1)
+    space_type: Literal["agricultural", "construction", "ecological"] = Field(
+        description="space type given to the unit when the override applies")
+    min_share: float = Field(ge=0, le=1, description="applies when the unit's share of this "
+                             "space type is at least this")
 
 
 class SpaceTypeRuleConfig(_Section):
@@ -290,25 +295,76 @@ def load_config(path: str | Path) -> RunConfig:
     return config_from_dict(data, p.parent)
 
 
+_UNIT_SUFFIXES = (("_tc_per_ha", "t C/ha/yr"), ("_tco2_per_ha", "t CO2/ha/yr"),
+                  ("_kg_co2_per_kwh", "kg CO2/kWh"), ("_tc", "t C"), ("_tco2", "t CO2"),
+                  ("_ha", "ha"), ("_km", "km"), ("_m", "m"), ("_s", "s"), ("_share", "0-1"),
+                  ("_margin", "fraction"), ("_pct", "%"), ("_years", "yr"), ("_year", "year"))
+_UNIT_IN_TEXT = re.compile(r"t CO2/ha/yr|t C/ha/yr|kg CO2/kWh|t C/yr|t CO2/yr")
+
+
+def _type_name(ann: Any) -> str:
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if ann is type(None):
+        return "None"
+    if origin is not None:
+        return f"{getattr(origin, '__name__', origin)}[{', '.join(map(_type_name, args))}]"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "table"
+    return getattr(ann, "__name__", str(ann))
+
+
+def _models_in(ann: Any) -> list[type[BaseModel]]:
+    found = [ann] if isinstance(ann, type) and issubclass(ann, BaseModel) else []
+    for arg in typing.get_args(ann):
+        found += _models_in(arg)
+    return found
+
+
+def _unit(name: str, field: Any) -> str:
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if "unit" in extra:
+        return str(extra["unit"])
+    for suffix, unit in _UNIT_SUFFIXES:
+        if name.endswith(suffix):
+            return unit
+    match = _UNIT_IN_TEXT.search(field.description or "")
+    return match.group(0) if match else ""
+
+
+def _reference_rows(model: type[BaseModel], prefix: str) -> list[str]:
+    rows = []
+    for name, field in model.model_fields.items():
+        if name == "base_dir":
+            continue
+        key = f"{prefix}{name}"
+        nested = _models_in(field.annotation)
+        if nested:
+            is_list = typing.get_origin(field.annotation) is list
+            if is_list:
+                rows.append(_row(key, field, name, "list of tables"))
+            rows += _reference_rows(nested[0], f"{key}[]." if is_list else f"{key}.")
+            continue
+        rows.append(_row(key, field, name, _type_name(field.annotation)))
+    return rows
+
+
+def _row(key: str, field: Any, name: str, type_name: str) -> str:
+    default = "required" if field.is_required() else repr(
+        field.default_factory() if field.default_factory else field.default)
+    cells = [f"`{key}`", type_name, _unit(name, field), default, field.description or ""]
+    return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+
 def reference_table() -> str:
-    """Markdown table of every config key with its type, default and description."""
-    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    sections: list[tuple[str, type[BaseModel]]] = [("", RunConfig)]
-    for name, field in RunConfig.model_fields.items():
-        for arg in (*getattr(field.annotation, "__args__", ()), field.annotation):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                sections.append((name, arg))
-    for prefix, model in sections:
-        for name, field in model.model_fields.items():
-            if name == "base_dir":
-                continue
-            ann = field.annotation
-            if prefix == "" and any(isinstance(a, type) and issubclass(a, BaseModel)
-                                    for a in (*getattr(ann, "__args__", ()), ann)):
-                continue
-            default = "required" if field.is_required() else repr(
-                field.default_factory() if field.default_factory else field.default)
-            type_name = str(ann).replace("typing.", "").replace("<class '", "").replace("'>", "")
-            key = f"{prefix}.{name}" if prefix else name
-            rows.append(f"| `{key}` | {type_name} | {default} | {field.description or ''} |")
-    return "\n".join(rows)
+    """Markdown table of every config key with its type, unit, default and description.
+
+    Units come from ``json_schema_extra={"unit": ...}`` on the field, else from the key's
+    suffix (``_tc_per_ha`` -> t C/ha/yr, ``_ha``, ``_share``...), else from the description.
+    Keys of list-of-table fields are written ``section.field[].key``.
+    """
+    rows = ["| key | type | unit | default | meaning |", "|---|---|---|---|---|"]
+    return "\n".join(rows + _reference_rows(RunConfig, ""))
