@@ -86,7 +86,7 @@ def test_unknown_codes_are_listed_with_counts() -> None:
 
 
 def test_missing_code_field_names_the_fields() -> None:
-    with pytest.raises(lc.InputError, match="no field 'DLBM'.*dlbm, town"):
+    with pytest.raises(lc.InputError, match=r"no field 'DLBM'.*dlbm, town"):
         lc.class_areas_from_parcels(_parcels(), lc.load_legend("gbt21010"), "DLBM")
 
 
