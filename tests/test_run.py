@@ -130,6 +130,9 @@ def test_cli_exit_codes(project: Path, tmp_path: Path) -> None:
     assert ok.exit_code == 0, ok.output
     assert "map.html" in ok.output
     again = runner.invoke(main, ["run", str(project), "-o", str(tmp_path / "o")])
+    assert again.exit_code == 0 and "up to date" in again.output  # nothing changed
+    project.write_text(project.read_text().replace("tiny", "small"))
+    again = runner.invoke(main, ["run", str(project), "-o", str(tmp_path / "o")])
     assert again.exit_code == 1 and "--overwrite" in again.output
     assert "Traceback" not in again.output
     usage = runner.invoke(main, ["run"])

@@ -2,13 +2,15 @@
 codes), logging on stderr, the ``--overwrite`` option and the progress-bar default.
 
 Exit codes: 0 success; 1 input or configuration problem (a one-paragraph message on stderr,
-no traceback unless ``--debug``); 2 usage error (click); 130 interrupted.
+no traceback unless ``--debug``); 2 usage error (click); 130 interrupted (Ctrl-C, SIGINT);
+143 terminated (SIGTERM). An interrupted run leaves no output folder behind.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +50,12 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a batch scheduler, ``kill``) unwinds like Ctrl-C: staging folders are removed
+    and the exit code is 143."""
+    raise SystemExit(128 + signum)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.option("-q", "--quiet", is_flag=True, help="Only print errors.")
@@ -62,6 +70,7 @@ def main(debug: bool, quiet: bool) -> None:
       landcarbon validate config.toml      # list every problem of a config
       landcarbon run config.toml -o out/   # full run
     """
+    signal.signal(signal.SIGTERM, _terminate)
     level = logging.DEBUG if debug else (logging.ERROR if quiet else logging.INFO)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s: %(message)s",
                         force=True)

@@ -19,6 +19,10 @@ def _execute(config_path: Path, out: Path, overwrite: bool) -> None:
     config = load_config(config_path)
     start = time.perf_counter()
     result = run(config, out, overwrite=overwrite, progress=progress_default())
+    if result.assessment is None:
+        click.echo(f"{result.out_dir}: up to date (inputs, settings and version unchanged; "
+                   "pass --overwrite to recompute)")
+        return
     totals = result.assessment.totals()
     s = result.assessment.suffix
     unit = config.coefficients.output_unit

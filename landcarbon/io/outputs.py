@@ -8,8 +8,10 @@ complete. An existing target is replaced only with ``overwrite=True``.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -18,7 +20,9 @@ from typing import Any
 
 from landcarbon.exceptions import OutputExistsError
 
-__all__ = ["sha256", "staged_output_dir", "write_json"]
+__all__ = ["remove_stale_stages", "sha256", "staged_output_dir", "write_json"]
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -40,6 +44,7 @@ def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False
             "with -o, or pass --overwrite to replace it."
         )
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_stages(target)
     stage = target.parent / f".{target.name}.partial-{os.getpid()}"
     if stage.exists():
         shutil.rmtree(stage)
@@ -55,6 +60,38 @@ def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False
     stage.rename(target)
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_stages(target: str | os.PathLike[str]) -> list[Path]:
+    """Delete staging leftovers of ``target`` whose process no longer runs.
+
+    A run killed hard (SIGKILL, power loss) cannot clean up: it leaves a hidden
+    ``.<name>.partial-<pid>`` (or ``.<name>.old-<pid>``) folder beside the target, never the
+    target itself. The next run for the same target removes the leftovers of dead processes
+    (on this machine; a folder of a live process is left alone). Returns the removed paths.
+    """
+    target = Path(target).absolute()
+    removed = []
+    if not target.parent.is_dir():
+        return removed
+    for kind in ("partial", "old"):
+        for cand in target.parent.glob(f".{glob.escape(target.name)}.{kind}-*"):
+            pid = cand.name.rsplit("-", 1)[-1]
+            if cand.is_dir() and pid.isdigit() and not _pid_alive(int(pid)):
+                shutil.rmtree(cand, ignore_errors=True)
+                removed.append(cand)
+                log.info("removed %s left by an interrupted run (process %s)", cand, pid)
+    return removed
 
 
 def sha256(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:

@@ -3,12 +3,13 @@ and writing (Cloud-Optimized GeoTIFF with colour tables, units and provenance ta
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -18,11 +19,27 @@ import xarray as xr
 
 from landcarbon.exceptions import InputError
 
-__all__ = ["AUTO_CHUNK_PIXELS", "expand_paths", "open_landcover", "write_raster"]
+__all__ = [
+    "AUTO_CHUNK_PIXELS",
+    "MAX_COMPRESSION_RATIO",
+    "MAX_RASTER_PIXELS",
+    "check_raster_file",
+    "expand_paths",
+    "open_landcover",
+    "raster_read_errors",
+    "write_raster",
+]
 
 #: Rasters with more pixels than this are read lazily in dask chunks by ``chunks="auto"``.
 AUTO_CHUNK_PIXELS = 4096 * 4096
 DEFAULT_CHUNK = 2048
+#: A header claiming more pixels than this is refused as corrupt (a 10 m grid of the whole
+#: land surface of the Earth has ~1.5e12 pixels; mosaics of tiles are checked tile by tile).
+MAX_RASTER_PIXELS = 2**42
+#: A local GeoTIFF whose header claims more uncompressed bytes than this many times its file
+#: size is refused as corrupt (DEFLATE cannot exceed ~1032:1; a 36000 x 36000 WorldCover tile
+#: of mostly sea is ~500:1).
+MAX_COMPRESSION_RATIO = 100_000
 
 
 def expand_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
@@ -112,6 +129,68 @@ def _mosaic_vrt(paths: list[str]) -> str:
     return path
 
 
+def _corrupt(path: str, what: str) -> InputError:
+    return InputError(
+        f"Land-cover raster {path!r} is damaged or not a raster: {what}. Download or export it "
+        "again (a truncated download or an interrupted copy looks like this), and check that "
+        "the file opens in QGIS or `gdalinfo -checksum`.")
+
+
+def check_raster_file(path: str) -> None:
+    """Refuse a raster that cannot be opened, has no band, claims an absurd size or cannot
+    deliver its first and last blocks (truncated files), with a one-paragraph InputError.
+
+    Cheap: reads the header and two blocks. URLs and GDAL virtual paths are only opened.
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    try:
+        with rasterio.open(path) as src:
+            width, height, count = src.width, src.height, src.count
+            if count < 1 or width < 1 or height < 1:
+                raise _corrupt(path, f"it has {count} band(s) of {width} x {height} pixels")
+            if width * height > MAX_RASTER_PIXELS:
+                raise _corrupt(path, f"its header claims {width:,} x {height:,} pixels, more "
+                               f"than the limit of {MAX_RASTER_PIXELS:,}")
+            local = Path(path).is_file() and src.driver == "GTiff"
+            if local:
+                raw = width * height * count * np.dtype(src.dtypes[0]).itemsize
+                size = max(Path(path).stat().st_size, 1)
+                if raw / size > MAX_COMPRESSION_RATIO:
+                    raise _corrupt(path, f"its header claims {width:,} x {height:,} pixels "
+                                   f"({raw:,} bytes) in a file of {size:,} bytes")
+                bh, bw = src.block_shapes[0]
+                src.read(1, window=Window(0, 0, min(bw, width), min(bh, height)))
+                last_row = (height - 1) // bh * bh
+                last_col = (width - 1) // bw * bw
+                src.read(1, window=Window(last_col, last_row, width - last_col,
+                                          height - last_row))
+    except InputError:
+        raise
+    except Exception as exc:
+        raise _corrupt(path, str(exc).rstrip(".")) from exc
+
+
+def _read_error(paths: Sequence[str], exc: BaseException) -> InputError:
+    where = paths[0] if len(paths) == 1 else f"one of {len(paths)} tiles ({', '.join(paths[:3])}"
+    where += "" if len(paths) == 1 else ("...)" if len(paths) > 3 else ")")
+    return _corrupt(where, f"reading its pixels failed ({type(exc).__name__}: "
+                    f"{str(exc).rstrip('.')})")
+
+
+@contextlib.contextmanager
+def raster_read_errors(codes: xr.DataArray) -> Iterator[None]:
+    """Turn a failure while computing a lazily read raster (a block damaged in the middle of
+    a file) into an :class:`InputError` naming the file(s)."""
+    import rasterio
+
+    try:
+        yield
+    except (rasterio.errors.RasterioError, OSError) as exc:
+        raise _read_error(list(codes.attrs.get("source", ["?"])), exc) from exc
+
+
 def _gdal_type(dtype: str) -> str:
     return {"uint8": "Byte", "int8": "Int8", "uint16": "UInt16", "int16": "Int16",
             "uint32": "UInt32", "int32": "Int32", "float32": "Float32",
@@ -150,17 +229,12 @@ def open_landcover(
     import rioxarray
 
     paths = expand_paths(spec)
+    for p in paths:
+        check_raster_file(p)
     target = paths[0] if len(paths) == 1 else _mosaic_vrt(paths)
-    try:
-        with rasterio.open(target) as src:
-            width, height, count = src.width, src.height, src.count
-            block = src.block_shapes[0]
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputError(f"Cannot open land-cover raster {target!r}: {exc}. Check that the "
-                         "file is a complete GDAL-readable raster (GeoTIFF, COG, VRT...).") \
-            from exc
-    if count < 1:
-        raise InputError(f"{target}: the raster has no band.")
+    with rasterio.open(target) as src:
+        width, height = src.width, src.height
+        block = src.block_shapes[0]
     if chunks == "auto":
         chunks = DEFAULT_CHUNK if width * height > AUTO_CHUNK_PIXELS else None
     if chunks is not None:
@@ -174,11 +248,11 @@ def open_landcover(
     try:
         da = rioxarray.open_rasterio(target, chunks=chunk_arg, lock=False if chunk_arg else None,
                                      mask_and_scale=False, cache=False)
+        da = da.isel(band=0, drop=True)
+        if chunk_arg is None:
+            da = da.load()
     except Exception as exc:
-        raise InputError(f"Cannot read land-cover raster {target!r}: {exc}.") from exc
-    da = da.isel(band=0, drop=True)
-    if chunk_arg is None:
-        da = da.load()
+        raise _read_error(paths, exc) from exc
     if da.rio.crs is None:
         if crs is None:
             raise InputError(f"{target}: the raster has no CRS. Set [landcover] crs (e.g. "

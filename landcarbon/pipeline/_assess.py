@@ -127,7 +127,7 @@ def _timed(timings: dict[str, float], name: str, start: float) -> float:
 
 def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
     """Run every computing step of ``config`` and return the results (nothing is written)."""
-    from landcarbon.io.raster import open_landcover
+    from landcarbon.io.raster import open_landcover, raster_read_errors
     from landcarbon.io.vector import read_units, read_vector
 
     timings: dict[str, float] = {}
@@ -148,14 +148,17 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
         codes = open_landcover(_paths(config, lc.path), chunks=lc.chunk_size, nodata=lc.nodata,
                                crs=lc.crs)
         t0 = _timed(timings, "read", t0)
-        counts = code_counts(codes)
+        with raster_read_errors(codes):
+            counts = code_counts(codes)
         check_codes(counts, legend, lc.exclude_codes)
         t0 = _timed(timings, "check_codes", t0)
         categories = classify(codes, legend, lc.exclude_codes)
         from landcarbon.zonal import class_areas
 
         assert units is not None
-        areas = class_areas(categories, units, pixel_area=lc.pixel_area, progress=progress)
+        with raster_read_errors(codes):
+            areas = class_areas(categories, units, pixel_area=lc.pixel_area,
+                                progress=progress)
         t0 = _timed(timings, "zonal", t0)
     else:
         from landcarbon.parcels import class_areas_from_parcels
@@ -282,9 +285,12 @@ def _assemble(units: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
 class RunResult:
     """What :func:`run` produced: the assessment and the output files."""
 
-    assessment: Assessment
+    assessment: Assessment | None
     out_dir: Path
     files: dict[str, str]
+    #: True when ``out_dir`` already held this very run (same inputs, settings and version)
+    #: and nothing was recomputed; ``assessment`` is then None.
+    up_to_date: bool = False
 
 
 def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
@@ -294,19 +300,33 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
     Outputs: ``units.gpkg`` (layer ``units``), ``units.csv``, ``class_areas.csv``, rasters
     ``land_class.tif``, ``space_type.tif``, ``net_flux.tif`` (COGs), ``map.html`` and the
     ``run.json`` manifest.
+
+    If ``out_dir`` holds a finished run with the same fingerprint (version, settings, SHA-256
+    of every input; :mod:`landcarbon.io.fingerprint`) and intact outputs, nothing is
+    recomputed and the result has ``up_to_date=True``; ``overwrite=True`` always recomputes.
     """
+    from landcarbon.io.fingerprint import run_fingerprint, stamp_manifest, up_to_date
     from landcarbon.io.outputs import staged_output_dir
     from landcarbon.io.run_outputs import write_run_outputs
 
     target = Path(out_dir)
+    fingerprint = run_fingerprint(config)
     if target.exists() and any(target.iterdir()) and not overwrite:
         from landcarbon.exceptions import OutputExistsError
 
-        raise OutputExistsError(f"Output folder {target} already exists and is not empty. "
+        done = up_to_date(target, fingerprint)
+        if done is not None:
+            log.info("%s is up to date (same inputs, settings and version): nothing to do",
+                     target)
+            return RunResult(assessment=None, out_dir=target.absolute(), files=done,
+                             up_to_date=True)
+        raise OutputExistsError(f"Output folder {target} already exists and is not empty (and "
+                                "does not hold this run with unchanged inputs and settings). "
                                 "Choose another folder with -o, or pass --overwrite.")
     started = time.perf_counter()
     result = assess(config, progress=progress)
     with staged_output_dir(target, overwrite=overwrite) as stage:
         files = write_run_outputs(result, stage, progress=progress,
                                   elapsed_s=time.perf_counter() - started)
+        stamp_manifest(stage, fingerprint, files)
     return RunResult(assessment=result, out_dir=target.absolute(), files=files)

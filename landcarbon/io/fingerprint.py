@@ -1,0 +1,116 @@
+"""Fingerprint of a run: what its outputs depend on, so that a finished run is not redone.
+
+The fingerprint holds the landcarbon version, the SHA-256 of the resolved configuration
+(every setting, defaults included, without the config file's folder) and the SHA-256 of
+every input file the configuration names (any string value of any section that is an
+existing file, land-cover globs expanded, custom legend and coefficient CSVs included).
+It is stored in ``run.json`` under ``fingerprint``. Running again into a finished output
+folder whose fingerprint is identical reports "up to date" and recomputes nothing; any
+changed byte of an input or any changed setting makes the run refuse to overwrite the folder
+without ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from landcarbon.io.outputs import sha256
+
+if TYPE_CHECKING:
+    from landcarbon.config import RunConfig
+
+__all__ = ["input_files", "read_fingerprint", "run_fingerprint", "stamp_manifest", "up_to_date"]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def input_files(config: RunConfig) -> list[str]:
+    """Every local input file named by ``config`` (absolute paths, sorted, unique)."""
+    from landcarbon.io.raster import expand_paths
+
+    data = config.model_dump(mode="json")
+    data.pop("base_dir", None)
+    found: set[str] = set()
+    for text in _strings(data):
+        if not text or "://" in text or text.startswith("/vsi") or "\n" in text:
+            continue
+        path = config.path(text)
+        if any(ch in text for ch in "*?["):
+            try:
+                found.update(os.path.abspath(p) for p in expand_paths(path))
+            except Exception:  # a pattern matching nothing is reported by the run itself
+                continue
+        elif len(path) < 4096 and Path(path).is_file():
+            found.add(os.path.abspath(path))
+    return sorted(found)
+
+
+def run_fingerprint(config: RunConfig) -> dict[str, Any]:
+    """Version, config hash and input hashes of a run (see the module docstring)."""
+    from landcarbon import __version__
+
+    data = config.model_dump(mode="json")
+    data.pop("base_dir", None)
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return {
+        "landcarbon_version": __version__,
+        "config_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "inputs_sha256": {p: sha256(p) for p in input_files(config)},
+    }
+
+
+def read_fingerprint(out_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The fingerprint stored in ``out_dir/run.json``, or None (no run.json, unreadable,
+    or from a version that stored none)."""
+    path = Path(out_dir) / "run.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    fp = data.get("fingerprint") if isinstance(data, dict) else None
+    return fp if isinstance(fp, dict) else None
+
+
+def up_to_date(out_dir: str | os.PathLike[str], fingerprint: dict[str, Any]
+               ) -> dict[str, str] | None:
+    """``{role: file name}`` of the finished run in ``out_dir`` if its stored fingerprint
+    equals ``fingerprint`` and every output still has the SHA-256 recorded in ``run.json``;
+    otherwise None."""
+    path = Path(out_dir) / "run.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("fingerprint") != fingerprint:
+        return None
+    outputs = data.get("outputs_sha256") or {}
+    for name, digest in outputs.items():
+        file = Path(out_dir) / name
+        if not file.is_file() or sha256(file) != digest:
+            return None
+    files = data.get("files")
+    return dict(files) if isinstance(files, dict) else {n: n for n in outputs}
+
+
+def stamp_manifest(folder: str | os.PathLike[str], fingerprint: dict[str, Any],
+                   files: dict[str, str]) -> None:
+    """Add ``fingerprint`` and the ``files`` map (role -> name) to ``folder/run.json``."""
+    from landcarbon.io.outputs import write_json
+
+    path = Path(folder) / "run.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["fingerprint"] = fingerprint
+    data["files"] = files
+    write_json(data, path)
