@@ -9,6 +9,7 @@ emission >= 0, sequestration >= 0, net = emission - sequestration (positive = so
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 #: Columns holding carbon quantities in t C (renamed and scaled by :func:`to_output_unit`).
 FLUX_COLUMNS = ("emission_tc", "sequestration_tc", "net_tc", "construction_emission_tc",
                 "net_tc_per_ha", "threshold_tc_per_ha")
+#: Per-space component columns (``net_<space>_tc``, ``net_<space>_tc_per_ha``), also scaled.
+_SPACE_FLUX = re.compile(r"net_(agricultural|construction|ecological)_tc(_per_ha)?")
 
 
 def unit_balance(
@@ -58,7 +61,9 @@ def unit_balance(
     pandas.DataFrame
         Indexed by ``unit_id``: ``covered_ha``, ``area_<land_class>_ha``,
         ``share_<space_type>``, ``construction_ha``, ``emission_tc``, ``sequestration_tc``,
-        ``net_tc``, ``construction_emission_tc``, ``net_tc_per_ha``.
+        ``net_tc``, ``construction_emission_tc``, ``net_tc_per_ha``, and per space type
+        the net of the land of that space inside the unit: ``net_<space>_tc`` (t C/yr) and
+        ``net_<space>_tc_per_ha`` (t C/ha/yr of that space's land; NaN if none).
     """
     if construction_tc is not None and construction_intensity_tc_per_ha is not None:
         raise ValueError("give construction_tc or construction_intensity_tc_per_ha, not both")
@@ -104,6 +109,34 @@ def unit_balance(
         out["net_tc"] = emission - sequestration
         out["construction_emission_tc"] = con
         out["net_tc_per_ha"] = np.where(covered > 0, out["net_tc"] / covered, np.nan)
+    components = _space_components(class_areas, density, indirect, construction_ha, con)
+    out = out.join(components.reindex(ids))
+    return out
+
+
+def _space_components(class_areas: pd.DataFrame, density: pd.Series, indirect: list[str],
+                      construction_ha: pd.Series, con: pd.Series) -> pd.DataFrame:
+    """Net flux (t C/yr) and net density (t C/ha/yr) of the land of each space type inside
+    each unit: ``net_<space>_tc`` and ``net_<space>_tc_per_ha`` (NaN where the unit holds no
+    land of that space). Construction emissions are spread over the unit's construction-land
+    classes in proportion to their area, so they land in the space type of that land (rural
+    settlements move with the ``rural_settlement`` switch)."""
+    rows = class_areas[["unit_id", "land_class", "space_type", "area_ha"]]
+    coef = rows["land_class"].map(density).astype(float)
+    is_indirect = rows["land_class"].isin(indirect).to_numpy()
+    flux = np.where(np.isfinite(coef), rows["area_ha"] * coef, 0.0)
+    share = rows["area_ha"] / rows["unit_id"].map(construction_ha).replace(0.0, np.nan)
+    flux = np.where(is_indirect, (share * rows["unit_id"].map(con)).fillna(0.0), flux)
+    grouped = rows.assign(flux=flux).groupby(["unit_id", "space_type"])[["flux", "area_ha"]].sum()
+    out = pd.DataFrame(index=pd.Index(pd.unique(rows["unit_id"]), name="unit_id"))
+    for st in SPACE_TYPES:
+        part = grouped.xs(st, level="space_type") if st in grouped.index.get_level_values(
+            "space_type") else pd.DataFrame(columns=["flux", "area_ha"], dtype=float)
+        part = part.reindex(out.index)
+        out[f"net_{st}_tc"] = part["flux"].fillna(0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"net_{st}_tc_per_ha"] = part["flux"] / part["area_ha"].where(
+                part["area_ha"] > 0)
     return out
 
 
@@ -115,8 +148,8 @@ def to_output_unit(table: pd.DataFrame, output_unit: OutputUnit) -> pd.DataFrame
         return table.copy()
     out = table.copy()
     renames = {}
-    for col in FLUX_COLUMNS:
-        if col in out.columns:
+    for col in out.columns:
+        if col in FLUX_COLUMNS or _SPACE_FLUX.fullmatch(str(col)):
             out[col] = out[col] * factor
             renames[col] = col.replace("_tc", f"_{suffix}")
     return out.rename(columns=renames)

@@ -133,7 +133,8 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
     -------
     pandas.DataFrame
         Same index: ``threshold_tc_per_ha`` (or ``threshold_tco2_per_ha``), ``risk_level``,
-        ``risk_reason_en``, ``risk_reason_zh``.
+        ``risk_reason_en``, ``risk_reason_zh`` and ``exceeded_spaces`` (the space types whose
+        own land inside the unit is over that space's limit: the per-space cap test).
     """
     bands = bands or RiskBands()
     suffix = output_suffix(output_unit)
@@ -173,4 +174,21 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
         "risk_level": level,
         "risk_reason_en": en,
         "risk_reason_zh": zh,
+        "exceeded_spaces": _exceeded_spaces(table, thresholds, suffix, factor),
     }, index=table.index)
+
+
+def _exceeded_spaces(table: pd.DataFrame, thresholds: dict[str, float], suffix: str,
+                     factor: float) -> list[str]:
+    """Per unit, the space types whose OWN land inside the unit is over that space's limit
+    (``net_<space>_per_ha`` > threshold), comma-separated; empty when none or when the
+    table has no space components."""
+    flags = []
+    for st in SPACE_TYPES:
+        col = f"net_{st}_{suffix}_per_ha"
+        if col in table.columns and st in thresholds:
+            over = table[col].to_numpy(dtype=float) > thresholds[st] * factor
+            flags.append(np.where(over, st, ""))
+    if not flags:
+        return [""] * len(table)
+    return [",".join(p for p in parts if p) for parts in zip(*flags, strict=True)]

@@ -40,6 +40,33 @@ def test_balance_by_hand() -> None:
     assert shares.loc[["W", "E"]].tolist() == pytest.approx([1.0, 1.0])
 
 
+def test_space_components_by_hand_and_they_add_up() -> None:
+    con = pd.Series({"W": 10.0, "E": 2.0})
+    b = lc.unit_balance(AREAS, lc.load_coefficients("lai2010"), construction_tc=con)
+    e = b.loc["E"]
+    assert e["net_agricultural_tc"] == pytest.approx(0.01 * 0.422)
+    assert e["net_agricultural_tc_per_ha"] == pytest.approx(0.422)
+    assert e["net_construction_tc_per_ha"] == pytest.approx(2.0 / 0.005)
+    eco = -(0.03 * 0.644 + 0.02 * 0.021 + 0.03 * 0.253)
+    assert e["net_ecological_tc"] == pytest.approx(eco)
+    assert e["net_ecological_tc_per_ha"] == pytest.approx(eco / 0.08)
+    assert np.isnan(b.loc["W", "net_ecological_tc_per_ha"])  # W holds no ecological land
+    parts = b[[f"net_{s}_tc" for s in ("agricultural", "construction", "ecological")]]
+    np.testing.assert_allclose(parts.sum(axis=1), b["net_tc"], rtol=1e-12)
+    co2 = lc.to_output_unit(b, "t CO2")
+    assert co2.loc["E", "net_construction_tco2_per_ha"] == pytest.approx(400.0 * 44 / 12)
+
+
+def test_exceeded_spaces_lists_each_space_over_its_own_limit() -> None:
+    t = pd.DataFrame({"space_type": ["agricultural", "agricultural"],
+                      "net_tc_per_ha": [5.0, 0.1],
+                      "net_agricultural_tc_per_ha": [0.5, 0.1],
+                      "net_construction_tc_per_ha": [30.0, np.nan],
+                      "net_ecological_tc_per_ha": [-0.3, 0.2]}, index=["a", "b"])
+    r = lc.assess_risk(t, {"agricultural": 0.422, "construction": 8.0, "ecological": 0.0})
+    assert r["exceeded_spaces"].tolist() == ["agricultural,construction", "ecological"]
+
+
 def test_energy_emissions_are_charged_per_unit() -> None:
     con = pd.Series({"W": 10.0, "E": 2.0})
     b = lc.unit_balance(AREAS, lc.load_coefficients("lai2010"), construction_tc=con)
