@@ -1,0 +1,99 @@
+"""Regenerate the generated blocks of README.md from the code.
+
+Blocks (between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers):
+
+* ``config-reference``: every config key with type, unit, default and meaning, from
+  ``landcarbon.config.reference_table()`` (the pydantic field descriptions);
+* ``cli-reference``: every ``landcarbon`` command with the first line of its help.
+
+Usage::
+
+    python docs/gen_reference.py           # rewrite README.md in place
+    python docs/gen_reference.py --check   # exit 1 if README.md is out of date
+
+``tests/test_docs.py`` fails when the README is out of date: after adding a config key or a
+command, re-run this script and commit README.md.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def config_reference() -> str:
+    """The config reference table (Markdown)."""
+    from landcarbon.config import reference_table
+
+    return reference_table()
+
+
+def _commands(group, prefix: str) -> list[tuple[str, object]]:
+    import click
+
+    out = []
+    for name in sorted(group.commands):
+        cmd = group.commands[name]
+        path = f"{prefix} {name}"
+        out.append((path, cmd))
+        if isinstance(cmd, click.Group):
+            out += _commands(cmd, path)
+    return out
+
+
+def all_commands() -> list[tuple[str, object]]:
+    """``[(\"landcarbon run\", click.Command), ...]`` for every command and sub-command."""
+    from landcarbon.cli import main
+
+    return _commands(main, "landcarbon")
+
+
+def cli_reference() -> str:
+    """Table of every command and the first line of its help."""
+    rows = ["| command | what it does |", "|---|---|"]
+    for path, cmd in all_commands():
+        summary = (cmd.help or "").strip().split("\n\n")[0].replace("\n", " ")
+        rows.append(f"| `{path}` | {summary.replace('|', chr(92) + '|')} |")
+    rows.append("")
+    rows.append("Every command prints an example with `landcarbon <command> --help`.")
+    return "\n".join(rows)
+
+
+BLOCKS: dict[str, Callable[[], str]] = {
+    "config-reference": config_reference,
+    "cli-reference": cli_reference,
+}
+
+
+def render(text: str) -> str:
+    """``text`` (the README) with every generated block replaced by its current content."""
+    for name, make in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"README.md has no <!-- {name}:start --> ... <!-- {name}:end --> "
+                             "block")
+        body = make().rstrip("\n")
+        text = pattern.sub(lambda m, body=body: f"{m.group(1)}{body}\n{m.group(2)}", text)
+    return text
+
+
+def main(argv: list[str]) -> int:
+    text = README.read_text(encoding="utf-8")
+    new = render(text)
+    if "--check" in argv:
+        if new != text:
+            print("README.md is out of date: run python docs/gen_reference.py", file=sys.stderr)
+            return 1
+        return 0
+    if new != text:
+        README.write_text(new, encoding="utf-8")
+        print(f"updated {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
