@@ -75,11 +75,15 @@ def parse_threshold(value: float | str) -> float | str:
     raise ValueError(f"threshold {value!r} is neither a number (t C/ha/yr) nor 'pNN' / 'median'")
 
 
-def resolve_thresholds(spec: ThresholdSpec, table: pd.DataFrame) -> dict[str, float]:
+def resolve_thresholds(spec: ThresholdSpec, table: pd.DataFrame, *, components: bool = False
+                       ) -> dict[str, float]:
     """Turn a threshold spec into numbers (t C/ha/yr) for every space type.
 
     ``"pNN"`` values are the NN-th percentile of ``net_tc_per_ha`` over the units of
-    ``table`` whose ``space_type`` is that space type.
+    ``table`` whose ``space_type`` is that space type. With ``components=True`` they are the
+    percentile of ``net_<space>_tc_per_ha`` (the density of that space's own land) over all
+    units holding land of that space: the limits of the per-space cap test. Numeric values
+    are the same either way.
     """
     out: dict[str, float] = {}
     for st in SPACE_TYPES:
@@ -91,7 +95,10 @@ def resolve_thresholds(spec: ThresholdSpec, table: pd.DataFrame) -> dict[str, fl
             out[st] = value
             continue
         q = float(value[1:])
-        sample = table.loc[table["space_type"] == st, "net_tc_per_ha"].dropna()
+        if components:
+            sample = table[f"net_{st}_tc_per_ha"].dropna()
+        else:
+            sample = table.loc[table["space_type"] == st, "net_tc_per_ha"].dropna()
         out[st] = float(np.percentile(sample, q)) if len(sample) else np.nan
     return out
 
@@ -112,7 +119,8 @@ def _fmt(x: float) -> str:
 
 
 def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
-                bands: RiskBands | None = None, *, output_unit: OutputUnit = "t C"
+                bands: RiskBands | None = None, *, output_unit: OutputUnit = "t C",
+                component_thresholds: dict[str, float] | None = None,
                 ) -> pd.DataFrame:
     """Risk level and reason of every unit.
 
@@ -128,6 +136,9 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
         Band margins.
     output_unit : {"t C", "t CO2"}
         Unit of the table's flux columns; also written in the reasons.
+    component_thresholds : dict, optional
+        Limits (t C/ha/yr) of the per-space cap test (see
+        ``resolve_thresholds(..., components=True)``); default: ``thresholds``.
 
     Returns
     -------
@@ -174,7 +185,8 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
         "risk_level": level,
         "risk_reason_en": en,
         "risk_reason_zh": zh,
-        "exceeded_spaces": _exceeded_spaces(table, thresholds, suffix, factor),
+        "exceeded_spaces": _exceeded_spaces(table, component_thresholds or thresholds, suffix,
+                                            factor),
     }, index=table.index)
 
 
@@ -187,7 +199,9 @@ def _exceeded_spaces(table: pd.DataFrame, thresholds: dict[str, float], suffix: 
     for st in SPACE_TYPES:
         col = f"net_{st}_{suffix}_per_ha"
         if col in table.columns and st in thresholds:
-            over = table[col].to_numpy(dtype=float) > thresholds[st] * factor
+            limit = thresholds[st] * factor
+            # a relative tolerance so that land exactly at its limit is not "over" by rounding
+            over = table[col].to_numpy(dtype=float) > limit + 1e-9 * max(1.0, abs(limit))
             flags.append(np.where(over, st, ""))
     if not flags:
         return [""] * len(table)

@@ -161,3 +161,20 @@ def test_presets() -> None:
     assert all(p[s]["source"] for s in p)
     with pytest.raises(ConfigError, match="presets"):
         load_threshold_preset("nope")
+
+
+def test_percentile_limits_of_the_cap_test_use_component_densities() -> None:
+    t = pd.DataFrame({"space_type": ["construction", "agricultural", "agricultural"],
+                      "net_tc_per_ha": [40.0, 5.0, 3.0],
+                      "net_agricultural_tc_per_ha": [0.4, 0.422, 0.3],
+                      "net_construction_tc_per_ha": [60.0, 80.0, np.nan],
+                      "net_ecological_tc_per_ha": [np.nan, -0.2, -0.3]})
+    spec = {"agricultural": 0.422, "construction": "p50", "ecological": 0.0}
+    units = lc.resolve_thresholds(spec, t)
+    parts = lc.resolve_thresholds(spec, t, components=True)
+    assert units["construction"] == 40.0  # the one construction unit
+    assert parts["construction"] == 70.0  # median of 60 and 80 (construction land anywhere)
+    assert parts["agricultural"] == units["agricultural"] == 0.422
+    r = lc.assess_risk(t, units, component_thresholds=parts)
+    # 0.422 exactly at the limit is not over it; 80 > 70 is
+    assert r["exceeded_spaces"].tolist() == ["", "construction", ""]

@@ -194,9 +194,11 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
     out_unit = cc.output_unit
     converted = to_output_unit(balance, out_unit)
     r = config.risk
+    component_thresholds = resolve_thresholds(config.threshold_spec(), balance,
+                                              components=True)
     risk = assess_risk(converted, thresholds, RiskBands(r.approaching_margin, r.severe_margin,
                                                         r.scale_floor_tc_per_ha),
-                       output_unit=out_unit)
+                       output_unit=out_unit, component_thresholds=component_thresholds)
     table = _assemble(units, converted.join(risk))
     _timed(timings, "balance_and_risk", t0)
     return Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
