@@ -1,0 +1,37 @@
+"""Reading InVEST-format carbon pool tables (lucode, c_above, c_below, c_soil, c_dead)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from landcarbon.exceptions import InputError
+
+__all__ = ["read_pool_table"]
+
+
+def read_pool_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate a carbon pool table (CSV, UTF-8 with or without BOM).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``lucode``; pool columns in Mg C/ha (see
+        :func:`landcarbon.stocks.validate_pool_table`).
+    """
+    from landcarbon.stocks import validate_pool_table
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"Carbon pool table {str(path)!r} does not exist. Check the path "
+                         "(relative paths are relative to the config file).")
+    try:
+        raw = pd.read_csv(p, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"Carbon pool table {path} is not UTF-8; save it as CSV UTF-8.") \
+            from None
+    except Exception as exc:
+        raise InputError(f"Carbon pool table {path} cannot be read as CSV: {exc}.") from exc
+    return validate_pool_table(raw, str(path))
