@@ -150,7 +150,7 @@ def test_validate_lists_all_problems(project: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(project)])
     assert result.exit_code == 1
     assert "kode" in result.output and "does not map" in result.output
-    assert "2 problem(s)" in result.output
+    assert "2 error(s)" in result.output
 
 
 def test_cli_subprocess_no_traceback(tmp_path: Path) -> None:

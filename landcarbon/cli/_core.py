@@ -51,25 +51,39 @@ def run(config: Path, out: Path | None, overwrite: bool) -> None:
 
 @main.command()
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--no-scan", is_flag=True, help="Skip the pass over the raster that checks "
-              "class codes.")
+@click.option("--no-scan", is_flag=True, help="Read raster headers only: skip the pass over "
+              "the pixels (class codes with pixel counts, area reconciliation).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout "
+              "(problems with code, severity, where, message, fix, details; and a summary).")
 @handle_errors
-def validate(config: Path, no_scan: bool) -> None:
-    """List every problem of a config and its inputs (exit 1 if any).
+def validate(config: Path, no_scan: bool, as_json: bool) -> None:
+    """List every problem of a config and its inputs at once (exit 1 if any error;
+    warnings do not fail).
 
     \b
     Example:
       landcarbon validate zhengzhou.toml
+      landcarbon validate zhengzhou.toml --json > problems.json
     """
+    import json
+
     from landcarbon.validate import validate_config
 
-    problems = validate_config(config, scan_raster=not no_scan)
-    if problems:
-        click.echo(f"{config}: {len(problems)} problem(s)", err=True)
-        for i, p in enumerate(problems, 1):
+    report = validate_config(config, scan_raster=not no_scan)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        s = report.summary
+        if "covered_ha" in s:
+            click.echo(f"{config}: {s.get('units', 0)} units, {s['unit_area_ha']:.6g} ha, "
+                       f"{s['covered_ha']:.6g} ha classified", err=True)
+        for i, p in enumerate(report.problems, 1):
             click.echo(f"  {i}. {p}", err=True)
+        click.echo(f"{config}: {len(report.errors)} error(s), {len(report.warnings)} "
+                   f"warning(s)" + ("" if report.problems else " - OK"),
+                   err=not report.ok)
+    if not report.ok:
         sys.exit(1)
-    click.echo(f"{config}: OK")
 
 
 def _sample_dir() -> Path:
