@@ -19,6 +19,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from landcarbon.exceptions import ConfigError
+from landcarbon.zoning_config import (
+    CompensationConfig,
+    HotspotsConfig,
+    SinkZonesConfig,
+    StatisticsConfig,
+    UncertaintyConfig,
+    ZoningConfig,
+)
 
 __all__ = [
     "CoefficientsConfig",
@@ -186,6 +194,12 @@ class RunConfig(_Section):
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    statistics: StatisticsConfig | None = None
+    zoning: ZoningConfig | None = None
+    hotspots: HotspotsConfig | None = None
+    sink_zones: SinkZonesConfig | None = None
+    compensation: CompensationConfig | None = None
+    uncertainty: UncertaintyConfig | None = None
     base_dir: str = Field("", description="(set on load) folder of the config file")
 
     @model_validator(mode="after")
