@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import warnings
 from pathlib import Path
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
+import rioxarray  # noqa: F401  (.rio accessor)
+import xarray as xr
+from _browser import ARTIFACTS, CHROMIUM
 from shapely.geometry import Point, box
 
 from landcarbon.exceptions import InputError
 from landcarbon.publish import explore_units
+from landcarbon.publish._html import fmt as _fmt
 from landcarbon.publish._offline import make_offline
-from landcarbon.publish.maps import _display_frame, _fmt
+from landcarbon.publish.maps import _display_frame
 
 XSS = '<img src=x onerror=alert(1)> "测试"镇'
 QUOTES = 'O\'Brien "x"'
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def make_units(suffix: str = "tc") -> gpd.GeoDataFrame:
@@ -78,8 +80,10 @@ def test_returns_map_with_named_layers() -> None:
     m = explore_units(make_units(), tiles=None)
     assert isinstance(m, folium.Map)
     groups = _groups(m)
-    assert list(groups) == ["风险等级", "空间类型", "单位面积净排放"]
-    assert [g.show for g in groups.values()] == [True, False, False]
+    assert list(groups) == ["无底图（离线）", "风险等级", "空间类型", "单位面积净排放",
+                            "碳排放强度", "碳吸收强度"]
+    assert [g.show for g in groups.values()] == [True, True, False, False, False, False]
+    assert not groups["无底图（离线）"].overlay  # the plain background is a base layer
     assert sum(isinstance(c, folium.LayerControl) for c in m._children.values()) == 1
     html = _html(m)
     for label in ("净碳汇", "阈值内", "接近阈值", "超过阈值", "严重超标", "农业空间", "生态空间"):
@@ -89,10 +93,11 @@ def test_returns_map_with_named_layers() -> None:
 def test_english_and_column_choice() -> None:
     m = explore_units(make_units(), language="en", column="net_per_ha", tiles=None)
     groups = _groups(m)
-    assert list(groups) == ["Net emission per ha", "Risk level", "Space type"]
+    assert list(groups)[1:4] == ["Net emission per ha", "Risk level", "Space type"]
     assert groups["Net emission per ha"].show and not groups["Risk level"].show
     html = _html(m)
     assert "Within threshold" in html and "Construction space" in html
+    assert "Emission density (t C/ha/yr)" in html
 
 
 def test_adds_to_given_map() -> None:
@@ -207,60 +212,88 @@ def test_make_offline_modes() -> None:
         make_offline(page, missing="raise")
 
 
-def _chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={tmp_path / 'chrome-profile'}",
-        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", *args,
-        page.as_uri(),
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+@pytest.fixture
+def browser(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from _browser import Browser
+
+    b = Browser(tmp_path / "chrome-profile")
+    yield b
+    b.close()
+
+
+def _units_raster(value: float, dtype: str = "float32") -> xr.DataArray:
+    """A 40 x 60 raster (100 m cells) over the test units, in UTM 49N."""
+    data = np.full((40, 60), value, dtype=dtype)
+    data[:, :20] = 1 if dtype == "uint8" else -0.6
+    da = xr.DataArray(data, dims=("y", "x"),
+                      coords={"y": 3_804_000 - 50 - 100 * np.arange(40),
+                              "x": 500_000 + 50 + 100 * np.arange(60)})
+    return da.rio.write_crs("EPSG:32649")
 
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
-def test_renders_in_headless_chromium(tmp_path: Path) -> None:
-    m = explore_units(make_units(), tiles=None, offline=True, title="郑州市 碳平衡风险")
-    html = _html(m)
-    # open the popup of the unit with the hostile name, as a click would
-    opener = (f"<script>{m.get_name()}.eachLayer(function (l) {{ if (l.feature && "
-              "l.feature.properties._i === 0) { l.openPopup(); l.openTooltip(); } });</script>")
+def test_renders_in_headless_chromium(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    rasters = {"land_class": _units_raster(3, "uint8"), "space_type": _units_raster(2, "uint8"),
+               "net_flux": _units_raster(12.0)}
+    m = explore_units(make_units(), offline=True, title="郑州市 碳平衡风险", rasters=rasters)
     page = tmp_path / "map.html"
-    page.write_text(html.replace("</html>", opener + "</html>"), encoding="utf-8")
-
-    run = _chromium(tmp_path, page, "--dump-dom")
-    dom = run.stdout
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert "Uncaught" not in run.stderr, run.stderr[-2000:]
-    for label in ("风险等级", "空间类型", "单位面积净排放"):  # layer control
-        assert f"<span> {label}</span>" in dom
-    assert 'class="lc-legend' in dom and "净碳汇" in dom and "严重超标" in dom
-    assert dom.count('class="leaflet-interactive"') >= 4  # polygons drawn
-    assert 'class="leaflet-popup-content' in dom
-    assert "&lt;img src=x onerror=alert(1)&gt;" in dom  # shown as text ...
-    assert '<img src="x"' not in dom and "<img src=x" not in dom  # ... never as markup
-    assert "低于阈值 &lt;script&gt;alert(2)&lt;/script&gt;" in dom
-    assert re.search(r'data-k="1" style="display: none;"', dom)  # space-type legend hidden
-
-    # switching a layer on shows its legend section
-    group = _groups(m)["空间类型"].get_name()
-    toggled = tmp_path / "toggled.html"
-    toggled.write_text(html.replace(
-        "</html>", f"<script>{m.get_name()}.addLayer({group});</script></html>"), encoding="utf-8")
-    dom = _chromium(tmp_path, toggled, "--dump-dom").stdout
-    assert '<div class="lc-sec" data-k="1">' in dom
-
+    m.save(page)
+    browser.load(page.as_uri())
+    assert browser.errors == []
+    assert [u for u in browser.requests if not u.startswith(("file:", "data:"))] == []
+    labels = browser.eval("Array.from(document.querySelectorAll("
+                          "'.leaflet-control-layers label')).map(e => e.textContent.trim())")
+    assert labels == ["无底图（离线）", "风险等级", "空间类型", "单位面积净排放", "碳排放强度",
+                      "碳吸收强度", "地类（栅格）", "空间类型（栅格）", "净碳通量密度（栅格）"]
+    assert browser.eval("document.querySelectorAll('path.leaflet-interactive').length") == 4
+    legend = browser.eval("document.querySelector('.lc-legend').innerText")
+    assert "净碳汇" in legend and "严重超标" in legend
+    assert browser.eval("document.querySelectorAll('.lc-sec:not([hidden])').length") == 1
+    assert browser.eval("document.querySelector('.leaflet-control-zoom-fullscreen') !== null")
+    assert browser.eval("document.querySelector('.leaflet-control-scale') !== null")
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "explore_units_zh.png"
-    shot.unlink(missing_ok=True)
-    _chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1200,900")
-    assert shot.exists() and shot.stat().st_size > 5_000
+    browser.screenshot(ARTIFACTS / "explore_units_zh.png")
 
-    en = tmp_path / "map_en.html"
+    # search by name (typing '测试'): the tip shows the hostile name as text; choosing it
+    # opens the unit's popup, where the name is text too
+    units_var = re.search(r"var (landcarbon_units_\w+) = \{", page.read_text()).group(1)
+    browser.eval(f"{units_var}.search.searchText('测试'); 1")
+    browser.pump(1.0)
+    tips = browser.eval("Array.from(document.querySelectorAll('.search-tip')).map("
+                        "e => [e.textContent, e.children.length])")
+    assert tips == [['<img src=x onerror=alert(1)> "测试"镇 (410101)', 0]]
+    browser.screenshot(ARTIFACTS / "explore_units_search.png")
+    browser.eval("document.querySelector('.search-tip').click(); 1")
+    browser.pump(1.5)
+    pop = browser.eval("document.querySelector('.leaflet-popup-content').innerHTML")
+    assert "&lt;img src=x onerror=alert(1)&gt; \"测试\"镇" in pop
+    assert "<img" not in pop and "<script" not in pop
+    assert "低于阈值 &lt;script&gt;alert(2)&lt;/script&gt;" in pop
+    browser.screenshot(ARTIFACTS / "explore_units_popup.png")
+    browser.eval("document.querySelector('.leaflet-popup-close-button').click(); 1")
+
+    # switching layers on (as the layer control does) shows their legend sections
+    browser.eval("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays "
+                 "input')).forEach(function (c, k) { if (k === 1 || k === 7) c.click(); }); 1")
+    browser.pump(0.5)
+    shown = browser.eval("Array.from(document.querySelectorAll('.lc-sec:not([hidden]) .lc-h'))"
+                         ".map(e => e.textContent)")
+    assert shown == ["风险等级", "空间类型", "净碳通量密度（栅格） (t C/ha/yr)"]
+    assert browser.eval("document.querySelectorAll('img.leaflet-image-layer').length") == 1
+    browser.screenshot(ARTIFACTS / "explore_units_rasters.png")
+    assert browser.dialogs == [] and browser.errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_english_map_in_chromium(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    page = tmp_path / "map_en.html"
     explore_units(make_units("tco2"), language="en", column="net_per_ha", tiles=None,
-                  offline=True, title="Net emission per ha").save(en)
-    shot_en = ARTIFACTS / "explore_units_en_net.png"
-    shot_en.unlink(missing_ok=True)
-    _chromium(tmp_path, en, f"--screenshot={shot_en}", "--window-size=1200,900")
-    assert shot_en.exists()
+                  offline=True, title="Net emission per ha").save(page)
+    browser.load(page.as_uri())
+    assert browser.errors == [] and browser.dialogs == []
+    assert [u for u in browser.requests if not u.startswith(("file:", "data:"))] == []
+    legend = browser.eval("document.querySelector('.lc-sec:not([hidden])').innerText")
+    assert "Net emission per ha (t CO₂/ha/yr)" in legend
+    browser.screenshot(ARTIFACTS / "explore_units_en_net.png")

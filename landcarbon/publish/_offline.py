@@ -17,7 +17,13 @@ VENDOR_DIR = Path(__file__).with_name("vendor")
 _LOCAL_COPIES = {
     "leaflet.js": "leaflet/leaflet.js",
     "leaflet.css": "leaflet/leaflet.css",
+    "Control.FullScreen.min.js": "leaflet-fullscreen/Control.FullScreen.js",
+    "Control.FullScreen.js": "leaflet-fullscreen/Control.FullScreen.js",
+    "Control.FullScreen.css": "leaflet-fullscreen/Control.FullScreen.css",
+    "leaflet-search.min.js": "leaflet-search/dist/leaflet-search.min.js",
+    "leaflet-search.min.css": "leaflet-search/dist/leaflet-search.min.css",
 }
+_MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml"}
 
 _URL = r"""(?:https?:)?//[^"'\s>]+"""
 _SCRIPT = re.compile(
@@ -25,7 +31,8 @@ _SCRIPT = re.compile(
 )
 _LINK = re.compile(rf"""<link\b[^>]*?\bhref\s*=\s*["']({_URL})["'][^>]*?/?>""", re.IGNORECASE)
 _SOURCE_MAP = re.compile(r"^\s*//[#@] sourceMappingURL=.*$", re.MULTILINE)
-_CSS_URL = re.compile(r"""url\(\s*["']?(images/[\w.-]+)["']?\s*\)""")
+_CSS_URL = re.compile(
+    r"""url\(\s*["']?((?:\.\./)?[\w-]+(?:/[\w.-]+)*\.(?:png|gif|svg))["']?\s*\)""")
 
 
 @cache
@@ -44,11 +51,11 @@ def _inline_css(relpath: str) -> str:
     folder = (VENDOR_DIR / relpath).parent
 
     def data_uri(match: re.Match[str]) -> str:
-        image = folder / match.group(1)
-        if not image.is_file():  # e.g. marker icons: not vendored, not used
-            return "none"
+        image = (folder / match.group(1)).resolve()
+        if not image.is_file() or VENDOR_DIR.resolve() not in image.parents:
+            return "none"  # e.g. marker icons: not vendored, not used
         payload = base64.b64encode(image.read_bytes()).decode("ascii")
-        return f'url("data:image/png;base64,{payload}")'
+        return f'url("data:{_MIME[image.suffix]};base64,{payload}")'
 
     css = _SOURCE_MAP.sub("", _read_vendor(relpath))
     css = re.sub(r"/\*# sourceMappingURL=.*?\*/", "", css)

@@ -1,102 +1,64 @@
-"""Interactive web map of the assessed units table (folium / Leaflet), like ``gdf.explore()``."""
+"""Interactive web map of the assessed units table (folium / Leaflet), like ``gdf.explore()``.
+
+Each styling of the units (risk level, space type, net / emission / sequestration per ha, any
+numeric column) is a switchable layer drawing one shared copy of the geometries; the per-pixel
+rasters can be added as image overlays (:mod:`landcarbon.publish.rasters`). Tooltips, popups,
+legend, layer control, scale bar, fullscreen button and a unit-name search come with it.
+"""
 
 from __future__ import annotations
 
-import html
-import json
 import math
 import re
-from collections.abc import Callable, Sequence
-from numbers import Real
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
 
-import branca.colormap as bcm
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Figure, MacroElement, Template
+from branca.element import Figure
 
 from landcarbon.exceptions import InputError
-from landcarbon.publish._offline import make_offline
+from landcarbon.publish._controls import (
+    OfflineFigure,
+    UnitData,
+    UnitLayer,
+    UnitLegend,
+    UnitSearch,
+)
+from landcarbon.publish._html import NO_DATA, colour_bar, popup, swatches, ui, unit_name, vocab
+from landcarbon.publish.basemaps import add_basemaps, basemap_crs
+from landcarbon.publish.rasters import DIVERGING
 
-__all__ = ["explore_units"]
+if TYPE_CHECKING:
+    import xarray as xr
 
-_NO_DATA = "#bdbdbd"
-# key: (English, Chinese, colour); package CSVs override the labels when present
-_RISK = {
-    "net_sink": ("Net sink", "净碳汇", "#1a9850"),
-    "within": ("Within threshold", "阈值内", "#91cf60"),
-    "approaching": ("Approaching", "接近阈值", "#fee08b"),
-    "exceeding": ("Exceeding", "超过阈值", "#fc8d59"),
-    "severe": ("Severe", "严重超标", "#d73027"),
-    "no_data": ("No data", "无数据", _NO_DATA),
-}
-_SPACE = {
-    "agricultural": ("Agricultural space", "农业空间", "#f2c14e"),
-    "construction": ("Construction space", "建设空间", "#d7301f"),
-    "ecological": ("Ecological space", "生态空间", "#41ab5d"),
-    "excluded": ("Excluded", "不计入", _NO_DATA),
-}
-_LAND: dict[str, tuple[str, str, str]] = {}  # names and colours: data/land_classes.csv
-_T = {  # UI text: (English, Chinese)
-    "risk_level": ("Risk level", "风险等级"), "space_type": ("Space type", "空间类型"),
-    "net_per_ha": ("Net emission per ha", "单位面积净排放"), "legend": ("Legend", "图例"),
-    "id": ("ID", "编号"), "shares": ("Space shares", "空间构成"),
-    "covered": ("Covered area", "有效面积"), "emission": ("Emission", "碳排放"),
-    "sequestration": ("Sequestration", "碳吸收"), "net": ("Net emission", "净排放"),
-    "threshold": ("Threshold", "阈值"), "reason": ("Reason", "原因"),
-    "land": ("Land class", "地类"), "area": ("Area (ha)", "面积 (ha)"),
-    "no_data": ("No data", "无数据"),
-}
-_DIVERGING = ["#1a9850", "#91cf60", "#f7f7f7", "#fc8d59", "#d73027"]
+__all__ = ["DEFAULT_LAYERS", "explore_units"]
+
+DEFAULT_LAYERS: tuple[str, ...] = (
+    "risk_level", "space_type", "net_per_ha", "emission_per_ha", "sequestration_per_ha")
 _SEQUENTIAL = ["#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]
-
-
-def _tr(key: str, lang: str) -> str:
-    return _T[key][lang == "zh"]
-
-
-def _labels(csv: str, builtin: dict[str, tuple[str, str, str]]) -> dict[str, tuple[str, ...]]:
-    """Builtin (en, zh, colour) labels, overridden by ``landcarbon/data/<csv>`` when present."""
-    out = dict(builtin)
-    try:
-        from landcarbon._resources import data_path, read_csv
-
-        table = read_csv(data_path(csv))
-        key = table.columns[0]
-        for row in table.to_dict("records"):
-            old = out.get(row[key], ("", "", _NO_DATA))
-            out[row[key]] = (row["name_en"], row["name_zh"], row.get("color") or old[2])
-    except (OSError, KeyError, IndexError, ValueError):
-        pass
-    return out
-
-
-def _fmt(x: Any, *, area: bool = False, share: bool = False) -> str:
-    """Areas 1 decimal, shares in %, fluxes 1 decimal (3 significant figures when small)."""
-    if x is None or pd.isna(x) or not math.isfinite(x := float(x)):
-        return "–"
-    if share:
-        return f"{100 * x:.1f}%"
-    if area or abs(x) >= 10 or x == 0:
-        return f"{x:,.1f}"
-    return f"{x:.3g}"
+_SINK = ["#f7fcf5", "#c7e9c0", "#74c476", "#238b45", "#00441b"]
+#: above this many units the polygons are drawn on a canvas instead of SVG paths
+CANVAS_ABOVE = 1500
 
 
 def _flux_suffix(units: pd.DataFrame) -> tuple[str, str]:
     """Return the column suffix (``tc`` / ``tco2``) and the unit label (``t C`` / ``t CO₂``)."""
-    for suffix, label in (("tco2", "t CO₂"), ("tc", "t C")):
+    for suffix, lab in (("tco2", "t CO₂"), ("tc", "t C")):
         if f"emission_{suffix}" in units or f"net_{suffix}" in units:
-            return suffix, label
+            return suffix, lab
     raise InputError(
         "explore_units: the units table has no flux columns (neither emission_tc nor "
         "emission_tco2); pass the assessed units table (after account and assess steps)."
     )
 
 
-def _display_frame(units: gpd.GeoDataFrame, tolerance_m: float | None) -> gpd.GeoDataFrame:
-    """A simplified copy in EPSG:4326 for display; the input is never modified."""
+def _display_frame(units: gpd.GeoDataFrame, tolerance_m: float | None,
+                   gcj02: bool = False) -> gpd.GeoDataFrame:
+    """A simplified copy in EPSG:4326 (shifted to GCJ-02 if asked) for display; the input is
+    never modified and the figures are never computed from it."""
     if units.crs is None:
         raise InputError("explore_units: the units GeoDataFrame has no CRS; set it with "
                          "units.set_crs(...) before mapping.")
@@ -114,167 +76,58 @@ def _display_frame(units: gpd.GeoDataFrame, tolerance_m: float | None) -> gpd.Ge
     if tolerance_m:
         gdf = gdf.to_crs(metric)
         gdf["geometry"] = gdf.geometry.simplify(tolerance_m, preserve_topology=True)
-    return gdf.to_crs(4326)
+    gdf = gdf.to_crs(4326)
+    if gcj02:
+        from landcarbon.publish.gcj02 import geometry_to_gcj02
+
+        gdf["geometry"] = geometry_to_gcj02(gdf.geometry)
+    return gdf
 
 
-def _numeric_cmap(values: pd.Series, diverging: bool) -> bcm.LinearColormap:
+def _geojson(gdf: gpd.GeoDataFrame) -> str:
+    """GeoJSON of the display frame, coordinates rounded to 1e-6 degrees (~0.1 m)."""
+    text = gdf[["_i", "geometry"]].to_json(drop_id=True)
+    return re.sub(r"(\d\.\d{6})\d+", r"\1", text)
+
+
+def _numeric_ramp(values: pd.Series, key: str) -> tuple[list[tuple[float, str]], float, float]:
     v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     v = v[np.isfinite(v)]
     q = (2, 98) if v.size >= 50 else (0, 100)
-    lo, hi = (np.percentile(v, q) if v.size else (-1.0, 1.0))
-    if diverging or lo < 0 < hi:
+    lo, hi = (float(x) for x in (np.percentile(v, q) if v.size else (-1.0, 1.0)))
+    if key == "net_per_ha" or lo < 0 < hi:
         lo, hi = min(lo, -1e-9), max(hi, 1e-9)
-        return bcm.LinearColormap(_DIVERGING, index=[lo, lo / 2, 0, hi / 2, hi], vmin=lo, vmax=hi)
-    return bcm.LinearColormap(_SEQUENTIAL, vmin=lo, vmax=hi if hi > lo else lo + 1)
+        return list(zip([lo, lo / 2, 0.0, hi / 2, hi], DIVERGING, strict=True)), lo, hi
+    hi = hi if hi > lo else lo + 1
+    colours = _SINK if key == "sequestration_per_ha" else _SEQUENTIAL
+    return [(lo + (hi - lo) * k / 4, c) for k, c in enumerate(colours)], lo, hi
 
 
-def _colour_bar(cm: bcm.LinearColormap, title: str) -> str:
-    """Colour bar as HTML (CSS gradient, ticks at the ends and at 0), no d3 needed."""
-    lo, hi = cm.vmin, cm.vmax
-
-    def pos(v: float) -> float:
-        return 100 * (v - lo) / (hi - lo)
-
-    # the colormap interpolates linearly between its index points, so does a CSS gradient
-    stops = ", ".join(f"{cm.rgb_hex_str(v)} {pos(v):.2f}%" for v in cm.index)
-    ticks = [(_fmt(lo), 0.0, 0), (_fmt(hi), 100.0, 100)]
-    if 10 < pos(0.0) < 90:
-        ticks.append(("0", pos(0.0), 50))
-    tick_html = "".join(
-        f'<span style="position:absolute;left:{p:.1f}%;transform:translateX(-{shift}%)">'
-        f"{text}</span>" for text, p, shift in ticks)
-    return (f"<div class='lc-h'>{html.escape(title)}</div>"
-            f"<div style='height:12px;width:220px;background:linear-gradient(to right, {stops})'>"
-            f"</div><div style='position:relative;height:14px;width:220px'>{tick_html}</div>")
+def _interp(stops: list[tuple[float, str]], x: np.ndarray) -> list[str]:
+    pos = np.array([s for s, _ in stops])
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, c in stops], dtype=float)
+    ok = np.isfinite(x)
+    xc = np.clip(np.where(ok, x, 0.0), pos[0], pos[-1])
+    chans = np.stack([np.interp(xc, pos, rgb[:, k]) for k in range(3)], axis=-1).round()
+    return ["#{:02x}{:02x}{:02x}".format(*map(int, c)) if good else NO_DATA
+            for c, good in zip(chans, ok, strict=True)]
 
 
-def _swatches(title: str, items: list[tuple[str, str]]) -> str:
-    rows = "".join(f"<div><i style='background:{c}'></i>{html.escape(label)}</div>"
-                   for label, c in items)
-    return f"<div class='lc-h'>{html.escape(title)}</div>{rows}"
+def _layer_values(units: pd.DataFrame, key: str, sfx: str) -> pd.Series:
+    """The column behind a layer key (densities computed per covered ha)."""
+    if key == "net_per_ha":
+        return units[f"net_{sfx}_per_ha"]
+    if key in ("emission_per_ha", "sequestration_per_ha"):
+        flux = units[f"{key.split('_')[0]}_{sfx}"]
+        covered = units["covered_ha"].where(units["covered_ha"] > 0)
+        return flux / covered
+    return units[key]
 
 
-def _popup(row: dict[str, Any], lang: str, sfx: str, unit: str,
-           risk: dict, space: dict, land: dict) -> tuple[str, str]:
-    """Tooltip and popup HTML of one unit; every value from the table is escaped."""
-    zh = lang == "zh"
-    esc = html.escape
-    name = row.get("unit_name")
-    name = esc(str(name if isinstance(name, str) and name else row.get("unit_id", "")))
-    rk = row.get("risk_level")
-    rlab, rcol = (risk[rk][zh], risk[rk][2]) if rk in risk else (_tr("no_data", lang), _NO_DATA)
-    st = row.get("space_type")
-    stlab = space[st][zh] if st in space else (st if isinstance(st, str) else "–")
-    shares = " · ".join(
-        f"{esc(space[k][zh])} {_fmt(row.get(f'share_{k}'), share=True)}"
-        for k in ("agricultural", "construction", "ecological") if f"share_{k}" in row)
-    per_ha = f"{unit}/ha/yr"
-    rows = [
-        ("id", esc(str(row.get("unit_id", "–")))),
-        ("space_type", esc(stlab)), ("shares", shares),
-        ("covered", f"{_fmt(row.get('covered_ha'), area=True)} ha"),
-        ("emission", f"{_fmt(row.get(f'emission_{sfx}'))} {unit}/yr"),
-        ("sequestration", f"{_fmt(row.get(f'sequestration_{sfx}'))} {unit}/yr"),
-        ("net", f"{_fmt(row.get(f'net_{sfx}'))} {unit}/yr"),
-        ("net_per_ha", f"{_fmt(row.get(f'net_{sfx}_per_ha'))} {per_ha}"),
-        ("threshold", f"{_fmt(row.get(f'threshold_{sfx}_per_ha'))} {per_ha}"),
-        ("risk_level", f"<i style='background:{rcol}'></i>{esc(rlab)}"),
-        ("reason", esc(str(row.get(f"risk_reason_{lang}") or "–"))),
-    ]
-    body = "".join(f"<tr><th>{esc(_tr(k, lang))}</th><td>{v}</td></tr>" for k, v in rows)
-    areas = sorted(((k[5:-3], v) for k, v in row.items()
-                    if re.fullmatch(r"area_.+_ha", k) and isinstance(v, Real) and v > 0),
-                   key=lambda kv: -kv[1])
-    area_rows = "".join(
-        f"<tr><td>{esc(land.get(k, ('', ''))[zh] or k.replace('_', ' '))}</td>"
-        f"<td>{_fmt(v, area=True)}</td></tr>"
-        for k, v in areas)
-    area_tab = (f"<table class='lc-areas'><tr><th>{_tr('land', lang)}</th><th>"
-                f"{_tr('area', lang)}</th></tr>{area_rows}</table>" if areas else "")
-    popup = f"<div class='lc-pop'><h4>{name}</h4><table>{body}</table>{area_tab}</div>"
-    return f"<b>{name}</b><br>{esc(rlab)}", popup
-
-
-def _js_json(obj: Any) -> str:
-    """JSON for a ``<script>``: ``<``, ``>``, ``&`` as escapes, so no markup appears raw."""
-    text = json.dumps(obj, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-_CSS = """<style>
-.lc-legend{background:rgba(255,255,255,.92);padding:6px 10px;border-radius:4px;font:13px/1.5
- sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.4);max-height:60vh;overflow:auto}
-.lc-legend i,.lc-pop i{display:inline-block;width:14px;height:11px;margin-right:6px;
- border:1px solid #777;vertical-align:middle}
-.lc-legend .lc-h{font-weight:bold;margin-top:4px}.lc-legend .lc-t{font-size:14px;font-weight:bold}
-.lc-pop{font:12px/1.4 sans-serif}.lc-pop h4{margin:0 0 4px}.lc-pop th{text-align:left;
- padding-right:8px;vertical-align:top}.lc-areas{margin-top:6px;border-top:1px solid #ccc}
-.lc-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
- background:rgba(255,255,255,.92);padding:4px 14px;border-radius:4px;font:bold 16px sans-serif;
- box-shadow:0 1px 4px rgba(0,0,0,.4)}
-</style>"""
-
-
-class _Overlay(MacroElement):
-    """Shared tooltip / popup strings, legend control (sections follow layer visibility), title."""
-
-    _template = Template("""
-{% macro header(this, kwargs) %}{{ this.css }}{% endmacro %}
-{% macro html(this, kwargs) %}{{ this.title_html }}{% endmacro %}
-{% macro script(this, kwargs) %}
-var {{ this.get_name() }}_tips = {{ this.tips }};
-var {{ this.get_name() }}_pops = {{ this.pops }};
-function {{ this.get_name() }}_bind(feature, layer) {
-  var i = feature.properties._i;
-  layer.bindTooltip({{ this.get_name() }}_tips[i], {sticky: true});
-  layer.bindPopup({{ this.get_name() }}_pops[i], {maxWidth: 380});
-}
-{% endmacro %}""")
-
-    def __init__(self, tips: list[str], pops: list[str], title: str | None) -> None:
-        super().__init__()
-        self._name = "LandcarbonUnits"
-        self.tips, self.pops, self.css = _js_json(tips), _js_json(pops), _CSS
-        self.title_html = (f"<div class='lc-title'>{html.escape(title)}</div>" if title else "")
-
-
-class _Legend(MacroElement):
-    _template = Template("""
-{% macro script(this, kwargs) %}
-(function () {
-  var map = {{ this._parent.get_name() }};
-  var sections = [{% for fg, text in this.sections %}[{{ fg }}, {{ text }}],{% endfor %}];
-  var ctl = L.control({position: 'bottomright'});
-  ctl.onAdd = function () {
-    var div = L.DomUtil.create('div', 'lc-legend');
-    L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div);
-    div.innerHTML = {{ this.title }} + sections.map(function (s, k) {
-      return '<div class="lc-sec" data-k="' + k + '">' + s[1] + '</div>'; }).join('');
-    return div;
-  };
-  ctl.addTo(map);
-  function sync() {
-    sections.forEach(function (s, k) {
-      var el = ctl.getContainer().querySelector('.lc-sec[data-k="' + k + '"]');
-      el.style.display = map.hasLayer(s[0]) ? '' : 'none';
-    });
-  }
-  map.on('overlayadd overlayremove', sync); sync();
-})();
-{% endmacro %}""")
-
-    def __init__(self, title: str, sections: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self._name = "LandcarbonLegend"
-        self.title = _js_json(f"<div class='lc-t'>{html.escape(title)}</div>")
-        self.sections = [(fg, _js_json(text)) for fg, text in sections]
-
-
-class _OfflineFigure(Figure):
-    """A Figure whose rendered HTML (``save``, notebook display) inlines the vendored assets."""
-
-    def render(self, **kwargs: Any) -> str:
-        return make_offline(super().render(**kwargs))
+def _needed_columns(key: str, sfx: str) -> list[str]:
+    return {"net_per_ha": [f"net_{sfx}_per_ha"],
+            "emission_per_ha": [f"emission_{sfx}", "covered_ha"],
+            "sequestration_per_ha": [f"sequestration_{sfx}", "covered_ha"]}.get(key, [key])
 
 
 def explore_units(
@@ -284,10 +137,13 @@ def explore_units(
     language: Literal["zh", "en"] = "zh",
     m: folium.Map | None = None,
     title: str | None = None,
-    layers: Sequence[str] = ("risk_level", "space_type", "net_per_ha"),
-    tiles: str | None = "OpenStreetMap",
+    layers: Sequence[str] = DEFAULT_LAYERS,
+    tiles: str | Sequence[str] | None = "osm",
+    rasters: Mapping[str, xr.DataArray] | None = None,
     simplify_tolerance_m: float | None = None,
     offline: bool = False,
+    search: bool = True,
+    max_raster_size: int = 1024,
 ) -> folium.Map:
     """Interactive map of the assessed units table, like ``GeoDataFrame.explore()``.
 
@@ -302,20 +158,32 @@ def explore_units(
     language : {"zh", "en"}
         Language of layer names, legends, tooltips and popups.
     m : folium.Map, optional
-        Add the layers to this map (its view is left alone) instead of a new one.
+        Add the layers to this map (its view and basemap are left alone) instead of a new one.
     title : str, optional
         Text of a title box at the top of the map.
     layers : sequence of str
-        ``"risk_level"``, ``"space_type"``, ``"net_per_ha"`` or any numeric column name.
-        Each becomes a switchable ``FeatureGroup`` with tooltip, popup and legend.
-    tiles : str or None
-        Background tiles of a new map; ``None`` gives a plain background (no tile requests).
+        ``"risk_level"``, ``"space_type"``, ``"net_per_ha"``, ``"emission_per_ha"``,
+        ``"sequestration_per_ha"`` (fluxes per covered ha) or any numeric column name. Each is
+        a switchable layer with tooltip, popup and legend.
+    tiles : str, sequence of str or None
+        Basemap(s) of a new map: keys of ``landcarbon/data/basemaps.csv`` (``"osm"``,
+        ``"positron"``, ``"gaode"``, ``"gaode_satellite"``, ``"plain"``) or folium tile names;
+        the first is shown, a plain background (no tiles) is always offered. ``None`` =
+        ``"plain"``. With a GCJ-02 basemap (``gaode*``) the data are shifted WGS-84 -> GCJ-02
+        so that they match it (with ``m=``: say which basemap ``m`` shows).
+    rasters : mapping of str to xarray.DataArray, optional
+        ``{"land_class" | "space_type" | "net_flux": raster}`` added as image overlays
+        (hidden at start), see :func:`landcarbon.publish.rasters.raster_overlay`.
     simplify_tolerance_m : float, optional
         Simplify geometries for display with this tolerance (metres, in a metric CRS); ``0``
         disables it. Default: 1/2000 of the extent's diagonal when there are > 500 units.
     offline : bool
-        Inline the vendored Leaflet into the HTML (``m.save()``, notebook display) and skip
-        tile layers, so the map works without internet access.
+        Inline the vendored Leaflet and plugins into the HTML (``m.save()``, notebook display)
+        and use no tiles, so the map makes no request at all when opened.
+    search : bool
+        Add a search box of unit names.
+    max_raster_size : int
+        Longest side (pixels) of the raster overlay images.
 
     Returns
     -------
@@ -327,79 +195,87 @@ def explore_units(
     zh = language == "zh"
     sfx, unit = _flux_suffix(units)
     layers = list(dict.fromkeys([column, *layers]))
-    risk, space = _labels("risk_levels.csv", _RISK), _labels("space_types.csv", _SPACE)
-    land = _labels("land_classes.csv", _LAND)
-    per_ha_col = f"net_{sfx}_per_ha"
-    col_of = {"risk_level": "risk_level", "space_type": "space_type", "net_per_ha": per_ha_col}
     for key in layers:
-        if col_of.get(key, key) not in units.columns:
-            raise InputError(f"explore_units: layer {key!r} needs column "
-                             f"{col_of.get(key, key)!r}, which the units table does not have; "
-                             f"columns are {list(units.columns)}.")
+        missing = [c for c in _needed_columns(key, sfx) if c not in units.columns]
+        if missing:
+            raise InputError(f"explore_units: layer {key!r} needs column(s) {missing}, which "
+                             f"the units table does not have; columns are "
+                             f"{list(units.columns)}.")
+    keys = ["plain"] if offline or tiles is None else (
+        [tiles] if isinstance(tiles, str) else list(tiles))
+    gcj = basemap_crs(keys) == "gcj02"
 
-    gdf = _display_frame(units, simplify_tolerance_m)
+    gdf = _display_frame(units, simplify_tolerance_m, gcj02=gcj)
     records = units.drop(columns=units.geometry.name).to_dict("records")
-    texts = [_popup(records[i], language, sfx, unit, risk, space, land) for i in gdf["_i"]]
+    shown = [records[i] for i in gdf["_i"]]
+    texts = [popup(r, language, sfx, unit) for r in shown]
     data = gdf.assign(_i=np.arange(len(gdf)))  # index into the shared tooltip/popup lists
     rows = units.iloc[gdf["_i"].to_numpy()]
 
+    new_map = m is None
     if m is None:
-        m = folium.Map(tiles=None if offline else tiles, control_scale=True)
-        if offline:  # polygons need Leaflet only
+        m = folium.Map(tiles=None, control_scale=True)
+        if offline:  # polygons and our plugins need Leaflet only
             m.default_js = [(k, u) for k, u in folium.Map.default_js if k == "leaflet"]
             m.default_css = [(k, u) for k, u in folium.Map.default_css if k == "leaflet_css"]
-        x0, y0, x1, y1 = gdf.total_bounds
+        add_basemaps(m, keys, language)
+        x0, y0, x1, y1 = data.total_bounds
         m.fit_bounds([[y0, x0], [y1, x1]])
     if offline and type(m.get_root()) is Figure:
-        m.get_root().__class__ = _OfflineFigure
-    overlay = _Overlay([t for t, _ in texts], [p for _, p in texts], title)
-    m.add_child(overlay)
-    bind = folium.JsCode(f"{overlay.get_name()}_bind")
+        m.get_root().__class__ = OfflineFigure
+    shared = UnitData(_geojson(data), [t for t, _ in texts], [p for _, p in texts], title)
+    m.add_child(shared)
 
     sections = []
     for key in layers:
-        col = col_of.get(key, key)
-        values = rows[col].to_numpy()
+        values = _layer_values(rows, key, sfx)
         if key in ("risk_level", "space_type"):
-            table = risk if key == "risk_level" else space
-            fills = [table[v][2] if v in table else _NO_DATA for v in values]
+            table = vocab("risk_levels" if key == "risk_level" else "space_types")
+            fills = [table[v][2] if v in table else NO_DATA for v in values]
             present = set(values)
             items = [(lab[zh], lab[2]) for k, lab in table.items()
-                     if k in present or lab[2] != _NO_DATA]
-            legend = _swatches(_tr(key, language), items)
+                     if k in present or lab[2] != NO_DATA]
+            legend = swatches(ui(key, language), items)
         else:
-            cmap = _numeric_cmap(rows[col], diverging=key == "net_per_ha")
-            num = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
-            fills = [cmap(v) if np.isfinite(v) else _NO_DATA for v in num]
-            label = (f"{_tr('net_per_ha', language)} ({unit}/ha/yr)" if key == "net_per_ha"
-                     else key)
-            legend = _colour_bar(cmap, label)
-        name = _tr(key, language) if key in col_of else key
+            stops, lo, hi = _numeric_ramp(values, key)
+            fills = _interp(stops, pd.to_numeric(values, errors="coerce").to_numpy(float))
+            lab = (f"{ui(key, language)} ({unit}/ha/yr)" if key in DEFAULT_LAYERS else key)
+            legend = colour_bar(stops, lo, hi, lab)
+        name = ui(key, language) if key in DEFAULT_LAYERS else key
         group = folium.FeatureGroup(name=name, show=key == column)
-        folium.GeoJson(
-            data, style_function=_styler(fills), highlight_function=_highlight,
-            on_each_feature=bind, name=name,
-        ).add_to(group)
+        group.add_child(UnitLayer(shared, fills, canvas=len(data) > CANVAS_ABOVE))
         group.add_to(m)
         sections.append((group.get_name(), legend))
 
-    m.add_child(_Legend(_tr("legend", language), sections))
-    for key, child in list(m._children.items()):  # one layer control, rendered last
+    from landcarbon.publish.rasters import raster_overlay
+
+    for kind, da in (rasters or {}).items():
+        overlay, legend = raster_overlay(da, kind, language=language,  # type: ignore[arg-type]
+                                         units_label=f"{unit}/ha/yr", gcj02=gcj,
+                                         max_size=max_raster_size)
+        group = folium.FeatureGroup(name=overlay.layer_name, show=False)
+        overlay.add_to(group)
+        group.add_to(m)
+        sections.append((group.get_name(), legend))
+
+    m.add_child(UnitLegend(ui("legend", language), sections))
+    if search:
+        bounds = data.geometry.bounds.to_numpy()
+        pts = data.geometry.representative_point()
+        m.add_child(UnitSearch(shared, [
+            {"title": f"{unit_name(r)} ({r.get('unit_id', '')})", "loc": [p.y, p.x],
+             "bounds": [[b[1], b[0]], [b[3], b[2]]], "i": i}
+            for i, (r, p, b) in enumerate(zip(shown, pts, bounds, strict=True))],
+            ui("search", language), ui("not_found", language)))
+    if new_map:
+        from folium.plugins import Fullscreen
+
+        Fullscreen(position="topleft").add_to(m)
+    for k, child in list(m._children.items()):  # one layer control, rendered last
         if isinstance(child, folium.LayerControl):
-            del m._children[key]
-            m.add_child(child, name=key)
+            del m._children[k]
+            m.add_child(child, name=k)
             break
     else:
         folium.LayerControl(collapsed=False).add_to(m)
     return m
-
-
-def _styler(fills: list[str]) -> Callable[[dict], dict]:
-    def style(feature: dict) -> dict:
-        return {"fillColor": fills[feature["properties"]["_i"]], "color": "#555555",
-                "weight": 0.7, "fillOpacity": 0.75}
-    return style
-
-
-def _highlight(feature: dict) -> dict:
-    return {"color": "#000000", "weight": 2.5, "fillOpacity": 0.9}

@@ -1,0 +1,158 @@
+"""Leaflet elements of the unit maps (folium ``MacroElement``s): the shared unit data with its
+tooltips and popups, one layer per styling, the legend, the unit-name search, offline HTML."""
+
+from __future__ import annotations
+
+import html
+from typing import Any, ClassVar
+
+from branca.element import Figure, MacroElement, Template
+from folium.elements import JSCSSMixin
+
+from landcarbon.publish._html import CSS, js_json
+from landcarbon.publish._offline import make_offline
+
+__all__ = ["OfflineFigure", "UnitData", "UnitLayer", "UnitLegend", "UnitSearch"]
+
+
+class UnitData(MacroElement):
+    """The unit geometries (GeoJSON, once for every layer), tooltips, popups and title."""
+
+    _template = Template("""
+{% macro header(this, kwargs) %}{{ this.css }}{% endmacro %}
+{% macro html(this, kwargs) %}{{ this.title_html }}{% endmacro %}
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = {
+  data: {{ this.geojson }},
+  tips: {{ this.tips }},
+  pops: {{ this.pops }},
+  layers: [],
+  bind: function (feature, layer) {
+    var i = feature.properties._i;
+    layer.bindTooltip({{ this.get_name() }}.tips[i], {sticky: true});
+    layer.bindPopup({{ this.get_name() }}.pops[i], {maxWidth: 380});
+  }
+};
+{% endmacro %}""")
+
+    def __init__(self, geojson: str, tips: list[str], pops: list[str], title: str | None) -> None:
+        super().__init__()
+        self._name = "LandcarbonUnits"
+        self.geojson = geojson.replace("<", "\\u003c").replace(">", "\\u003e")
+        self.tips, self.pops, self.css = js_json(tips), js_json(pops), CSS
+        self.title_html = (f"<div class='lc-title'>{html.escape(title)}</div>" if title else "")
+
+
+class UnitLayer(MacroElement):
+    """One styling of the shared unit data, added to its parent ``FeatureGroup``."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+  var fills = {{ this.fills }};
+  var layer = L.geoJSON({{ this.data.get_name() }}.data, {
+    {% if this.canvas %}renderer: L.canvas({padding: 0.5}),{% endif %}
+    style: function (f) { return {fillColor: fills[f.properties._i], color: '#555555',
+                                  weight: 0.7, fillOpacity: 0.75}; },
+    onEachFeature: {{ this.data.get_name() }}.bind
+  });
+  layer.on('mouseover', function (e) {
+    e.layer.setStyle({color: '#000000', weight: 2.5, fillOpacity: 0.9}); });
+  layer.on('mouseout', function (e) { layer.resetStyle(e.layer); });
+  layer.addTo({{ this._parent.get_name() }});
+  {{ this.data.get_name() }}.layers.push(layer);
+  return layer;
+})();
+{% endmacro %}""")
+
+    def __init__(self, data: UnitData, fills: list[str], canvas: bool) -> None:
+        super().__init__()
+        self._name = "UnitLayer"
+        self.data, self.fills, self.canvas = data, js_json(fills), canvas
+
+
+class UnitLegend(MacroElement):
+    """One legend box; each section is shown while its layer is on the map."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var sections = [{% for fg, text in this.sections %}[{{ fg }}, {{ text }}],{% endfor %}];
+  var ctl = L.control({position: 'bottomright'});
+  ctl.onAdd = function () {
+    var div = L.DomUtil.create('div', 'lc-legend');
+    L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div);
+    div.innerHTML = {{ this.title }} + sections.map(function (s, k) {
+      return '<div class="lc-sec" data-k="' + k + '">' + s[1] + '</div>'; }).join('');
+    return div;
+  };
+  ctl.addTo(map);
+  function sync() {
+    sections.forEach(function (s, k) {
+      var el = ctl.getContainer().querySelector('.lc-sec[data-k="' + k + '"]');
+      el.hidden = !map.hasLayer(s[0]);
+    });
+  }
+  map.on('layeradd layerremove', sync); sync();
+})();
+{% endmacro %}""")
+
+    def __init__(self, title: str, sections: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._name = "LandcarbonLegend"
+        self.title = js_json(f"<div class='lc-t'>{html.escape(title)}</div>")
+        self.sections = [(fg, js_json(text)) for fg, text in sections]
+
+
+class UnitSearch(JSCSSMixin, MacroElement):
+    """Search box of unit names (leaflet-search); opens the unit's popup on the shown layer.
+
+    Names are shown with ``textContent``, never parsed as HTML.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }}, units = {{ this.data.get_name() }};
+  var records = {{ this.records }};
+  var ctl = new L.Control.Search({
+    sourceData: function (text, cb) { cb(records); return {abort: function () {}}; },
+    propertyName: 'title', propertyLoc: 'loc', marker: false, initial: false,
+    textPlaceholder: {{ this.placeholder }}, textErr: {{ this.not_found }},
+    position: 'topleft', collapsed: false,
+    buildTip: function (text) {
+      var a = document.createElement('a'); a.href = '#'; a.textContent = text; return a; },
+    moveToLocation: function (latlng, title) {
+      var rec = records.find(function (r) { return r.title === title; });
+      if (!rec) { return; }
+      map.fitBounds(rec.bounds, {maxZoom: 15});
+      var shown = units.layers.find(function (l) { return map.hasLayer(l); });
+      if (shown) { shown.eachLayer(function (f) {
+        if (f.feature.properties._i === rec.i) { f.openPopup(); } }); }
+    }
+  });
+  map.addControl(ctl);
+  units.search = ctl;
+})();
+{% endmacro %}""")
+
+    _CDN = "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/"
+    default_js: ClassVar[list[tuple[str, str]]] = [
+        ("Leaflet.Search.js", _CDN + "leaflet-search.min.js")]
+    default_css: ClassVar[list[tuple[str, str]]] = [
+        ("Leaflet.Search.css", _CDN + "leaflet-search.min.css")]
+
+    def __init__(self, data: UnitData, records: list[dict[str, Any]], placeholder: str,
+                 not_found: str) -> None:
+        super().__init__()
+        self._name = "UnitSearch"
+        self.data, self.records = data, js_json(records)
+        self.placeholder, self.not_found = js_json(placeholder), js_json(not_found)
+
+
+class OfflineFigure(Figure):
+    """A Figure whose rendered HTML (``save``, notebook display) inlines the vendored assets."""
+
+    def render(self, **kwargs: Any) -> str:
+        return make_offline(super().render(**kwargs))

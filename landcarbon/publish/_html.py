@@ -1,0 +1,156 @@
+"""HTML pieces shared by the maps and the report: labels, number formats, legends, popups.
+
+Every value that comes from the data (unit names, reasons, ids) is escaped here; labels come
+from package data (``landcarbon/data/ui_labels.csv`` and the vocabulary CSVs).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from functools import cache
+from numbers import Real
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["NO_DATA", "colour_bar", "fmt", "js_json", "popup", "swatches", "ui", "vocab"]
+
+NO_DATA = "#bdbdbd"
+esc = html.escape
+
+
+@cache
+def _ui_table() -> dict[str, tuple[str, str]]:
+    from landcarbon._resources import data_path, read_csv
+
+    table = read_csv(data_path("ui_labels.csv"))
+    return {r["key"]: (r["en"], r["zh"]) for r in table.to_dict("records")}
+
+
+def ui(key: str, lang: str) -> str:
+    """The English or Chinese UI label ``key`` of ``landcarbon/data/ui_labels.csv``."""
+    return _ui_table()[key][lang == "zh"]
+
+
+@cache
+def vocab(kind: str) -> dict[str, tuple[str, str, str]]:
+    """``{key: (name_en, name_zh, colour)}`` of ``risk_levels``, ``space_types`` or
+    ``land_classes`` (package data), in file order."""
+    from landcarbon._resources import data_path, read_csv
+
+    table = read_csv(data_path(f"{kind}.csv"))
+    key = table.columns[0]
+    return {r[key]: (r["name_en"], r["name_zh"], r.get("color") or NO_DATA)
+            for r in table.to_dict("records")}
+
+
+def label(kind: str, key: Any, lang: str) -> str:
+    """Display name of a vocabulary key (the key itself when unknown)."""
+    entry = vocab(kind).get(key) if isinstance(key, str) else None
+    if entry is None:
+        return ui("no_data", lang) if key is None or key != key else str(key)
+    return entry[lang == "zh"]
+
+
+def fmt(x: Any, *, area: bool = False, share: bool = False) -> str:
+    """Areas 1 decimal, shares in %, fluxes 1 decimal (3 significant figures when small)."""
+    if x is None or pd.isna(x) or not math.isfinite(x := float(x)):
+        return "–"
+    if share:
+        return f"{100 * x:.1f}%"
+    if area or abs(x) >= 10 or x == 0:
+        return f"{x:,.1f}"
+    return f"{x:.3g}"
+
+
+def js_json(obj: Any) -> str:
+    """JSON for a ``<script>``: ``<``, ``>``, ``&`` as escapes, so no markup appears raw."""
+    text = json.dumps(obj, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def colour_bar(colours: list[tuple[float, str]], lo: float, hi: float, title: str) -> str:
+    """Colour bar as HTML (CSS gradient; ticks at the ends and at 0)."""
+
+    def pos(v: float) -> float:
+        return 100 * (v - lo) / (hi - lo) if hi > lo else 0.0
+
+    stops = ", ".join(f"{c} {pos(v):.2f}%" for v, c in colours)
+    ticks = [(fmt(lo), 0.0, 0), (fmt(hi), 100.0, 100)]
+    if 10 < pos(0.0) < 90:
+        ticks.append(("0", pos(0.0), 50))
+    tick_html = "".join(
+        f'<span style="position:absolute;left:{p:.1f}%;transform:translateX(-{shift}%)">'
+        f"{esc(text)}</span>" for text, p, shift in ticks)
+    return (f"<div class='lc-h'>{esc(title)}</div>"
+            f"<div style='height:12px;width:220px;background:linear-gradient(to right, {stops})'>"
+            f"</div><div style='position:relative;height:14px;width:220px'>{tick_html}</div>")
+
+
+def swatches(title: str, items: list[tuple[str, str]]) -> str:
+    """A legend section of coloured boxes and labels."""
+    rows = "".join(f"<div><i style='background:{esc(c)}'></i>{esc(text)}</div>"
+                   for text, c in items)
+    return f"<div class='lc-h'>{esc(title)}</div>{rows}"
+
+
+def unit_name(row: dict[str, Any]) -> str:
+    """The unit's name, or its id when it has none (not escaped)."""
+    name = row.get("unit_name")
+    return str(name if isinstance(name, str) and name else row.get("unit_id", ""))
+
+
+def popup(row: dict[str, Any], lang: str, sfx: str, unit: str) -> tuple[str, str]:
+    """Tooltip and popup HTML of one unit; every value from the table is escaped."""
+    zh = lang == "zh"
+    name = esc(unit_name(row))
+    rk = row.get("risk_level")
+    risk = vocab("risk_levels")
+    rlab, rcol = (risk[rk][zh], risk[rk][2]) if rk in risk else (ui("no_data", lang), NO_DATA)
+    shares = " · ".join(
+        f"{esc(label('space_types', k, lang))} {fmt(row.get(f'share_{k}'), share=True)}"
+        for k in ("agricultural", "construction", "ecological") if f"share_{k}" in row)
+    per_ha = f"{unit}/ha/yr"
+    rows = [
+        ("id", esc(str(row.get("unit_id", "–")))),
+        ("space_type", esc(label("space_types", row.get("space_type"), lang))),
+        ("shares", shares),
+        ("covered", f"{fmt(row.get('covered_ha'), area=True)} ha"),
+        ("emission", f"{fmt(row.get(f'emission_{sfx}'))} {unit}/yr"),
+        ("sequestration", f"{fmt(row.get(f'sequestration_{sfx}'))} {unit}/yr"),
+        ("net", f"{fmt(row.get(f'net_{sfx}'))} {unit}/yr"),
+        ("net_per_ha", f"{fmt(row.get(f'net_{sfx}_per_ha'))} {per_ha}"),
+        ("threshold", f"{fmt(row.get(f'threshold_{sfx}_per_ha'))} {per_ha}"),
+        ("risk_level", f"<i style='background:{rcol}'></i>{esc(rlab)}"),
+        ("reason", esc(str(row.get(f"risk_reason_{lang}") or "–"))),
+    ]
+    body = "".join(f"<tr><th>{esc(ui(k, lang))}</th><td>{v}</td></tr>" for k, v in rows)
+    areas = sorted(((k[5:-3], v) for k, v in row.items()
+                    if re.fullmatch(r"area_.+_ha", k) and isinstance(v, Real) and v > 0),
+                   key=lambda kv: -kv[1])
+    land = vocab("land_classes")
+    area_rows = "".join(
+        f"<tr><td>{esc(land[k][zh] if k in land else k.replace('_', ' '))}</td>"
+        f"<td>{fmt(v, area=True)}</td></tr>" for k, v in areas)
+    area_tab = (f"<table class='lc-areas'><tr><th>{esc(ui('land', lang))}</th><th>"
+                f"{esc(ui('area', lang))}</th></tr>{area_rows}</table>" if areas else "")
+    pop = f"<div class='lc-pop'><h4>{name}</h4><table>{body}</table>{area_tab}</div>"
+    return f"<b>{name}</b><br>{esc(rlab)}", pop
+
+
+CSS = """<style>
+.lc-legend{background:rgba(255,255,255,.92);padding:6px 10px;border-radius:4px;font:13px/1.5
+ sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.4);max-height:60vh;overflow:auto}
+.lc-legend i,.lc-pop i{display:inline-block;width:14px;height:11px;margin-right:6px;
+ border:1px solid #777;vertical-align:middle}
+.lc-legend .lc-h{font-weight:bold;margin-top:4px}.lc-legend .lc-t{font-size:14px;font-weight:bold}
+.lc-pop{font:12px/1.4 sans-serif}.lc-pop h4{margin:0 0 4px}.lc-pop th{text-align:left;
+ padding-right:8px;vertical-align:top}.lc-areas{margin-top:6px;border-top:1px solid #ccc}
+.lc-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
+ background:rgba(255,255,255,.92);padding:4px 14px;border-radius:4px;font:bold 16px sans-serif;
+ box-shadow:0 1px 4px rgba(0,0,0,.4);max-width:60vw;text-align:center}
+.leaflet-container{background:#f4f4f0}
+</style>"""

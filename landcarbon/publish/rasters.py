@@ -1,0 +1,138 @@
+"""Per-pixel rasters (land class, space type, net flux) as web-map image overlays.
+
+A raster is downsampled to at most ``max_size`` pixels on its long side (nearest: class values
+stay classes), reprojected to Web Mercator (the image is stretched between its lat/lon bounds
+in Web Mercator by Leaflet, so this is what makes it line up), coloured with the vocabulary
+colours or a diverging ramp, and embedded as a PNG ``data:`` URI (no request, works offline).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from landcarbon.publish._html import colour_bar, swatches, ui, vocab
+
+if TYPE_CHECKING:
+    import folium
+    import xarray as xr
+
+__all__ = ["RASTER_KINDS", "raster_overlay"]
+
+RasterKind = Literal["land_class", "space_type", "net_flux"]
+RASTER_KINDS: tuple[str, ...] = ("land_class", "space_type", "net_flux")
+DIVERGING = ["#1a9850", "#91cf60", "#f7f7f7", "#fc8d59", "#d73027"]
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    c = colour.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+def _downsample(da: xr.DataArray, max_size: int) -> xr.DataArray:
+    step = int(np.ceil(max(da.sizes["x"], da.sizes["y"]) / max_size))
+    return da.isel(x=slice(None, None, step), y=slice(None, None, step)) if step > 1 else da
+
+
+def ramp(values: np.ndarray) -> tuple[float, float]:
+    """Symmetric-around-0 limits of a diverging ramp (2nd/98th percentiles of finite values)."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return -1.0, 1.0
+    lo, hi = np.percentile(v, [2, 98]) if v.size >= 50 else (v.min(), v.max())
+    lo, hi = min(float(lo), -1e-9), max(float(hi), 1e-9)
+    return lo, hi
+
+
+def _diverging_rgba(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """RGBA of a diverging ramp through 0 (transparent where not finite)."""
+    stops = np.array([lo, lo / 2, 0.0, hi / 2, hi])
+    rgb = np.array([_rgb(c) for c in DIVERGING], dtype=float)
+    v = np.clip(np.where(np.isfinite(values), values, 0.0), lo, hi)
+    out = np.zeros((*values.shape, 4), dtype=np.uint8)
+    for k in range(3):
+        out[..., k] = np.interp(v, stops, rgb[:, k]).round().astype(np.uint8)
+    out[..., 3] = np.where(np.isfinite(values), 255, 0)
+    return out
+
+
+def raster_overlay(
+    da: xr.DataArray,
+    kind: RasterKind,
+    *,
+    language: Literal["zh", "en"] = "zh",
+    units_label: str = "t C/ha/yr",
+    gcj02: bool = False,
+    max_size: int = 1024,
+    opacity: float = 0.8,
+) -> tuple[folium.raster_layers.ImageOverlay, str]:
+    """An image overlay of a class or flux raster and its legend section (HTML).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        2-D raster with a CRS (rioxarray). ``land_class``: values 1..n in the order of
+        ``data/land_classes.csv``, 0 = nodata; ``space_type``: 1 agricultural, 2 construction,
+        3 ecological, 0 = nodata; ``net_flux``: t C (or t CO2)/ha/yr, NaN = nodata.
+    kind : {"land_class", "space_type", "net_flux"}
+    language : {"zh", "en"}
+    units_label : str
+        Unit shown in the flux legend.
+    gcj02 : bool
+        Shift the image bounds WGS-84 -> GCJ-02 (for Chinese basemaps).
+    max_size : int
+        Longest side of the displayed image, pixels (larger rasters are downsampled).
+    opacity : float
+
+    Returns
+    -------
+    (folium.raster_layers.ImageOverlay, str)
+        The overlay (not yet added to a map) and its legend HTML.
+    """
+    import folium
+    from pyproj import Transformer
+    from rasterio.enums import Resampling
+
+    from landcarbon.legends import SPACE_TYPES
+
+    if kind not in RASTER_KINDS:
+        raise ValueError(f"kind must be one of {RASTER_KINDS}, not {kind!r}")
+    zh = language == "zh"
+    small = _downsample(da.squeeze(drop=True), max_size)
+    if kind == "net_flux":
+        small = small.astype("float32").rio.write_nodata(np.nan)
+        web = small.rio.reproject("EPSG:3857", resampling=Resampling.nearest)
+        values = np.asarray(web.values, dtype=float)
+        lo, hi = ramp(values)
+        rgba = _diverging_rgba(values, lo, hi)
+        stops = [(v, c) for v, c in zip([lo, lo / 2, 0.0, hi / 2, hi], DIVERGING, strict=True)]
+        legend = colour_bar(stops, lo, hi, f"{ui('net_flux_raster', language)} ({units_label})")
+    else:
+        keys = list(vocab("land_classes")) if kind == "land_class" else list(SPACE_TYPES)
+        table = vocab("land_classes" if kind == "land_class" else "space_types")
+        small = small.fillna(0).astype("uint8").rio.write_nodata(0)
+        web = small.rio.reproject("EPSG:3857", resampling=Resampling.nearest, nodata=0)
+        values = np.asarray(web.values)
+        lut = np.zeros((256, 4), dtype=np.uint8)
+        for i, key in enumerate(keys, start=1):
+            lut[i] = (*_rgb(table[key][2]), 255)
+        rgba = lut[values]
+        present = set(np.unique(values).tolist())
+        legend = swatches(ui(f"{kind}_raster", language),
+                          [(table[k][zh], table[k][2]) for i, k in enumerate(keys, start=1)
+                           if i in present])
+    x0, y0, x1, y1 = web.rio.bounds()
+    to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
+    (w, e), (s, n) = to_ll.transform([x0, x1], [y0, y1])
+    if gcj02:
+        from landcarbon.publish.gcj02 import wgs84_to_gcj02
+
+        cx, cy = (w + e) / 2, (s + n) / 2
+        gx, gy = wgs84_to_gcj02(cx, cy)
+        dx, dy = float(gx) - cx, float(gy) - cy
+        w, e, s, n = w + dx, e + dx, s + dy, n + dy
+    overlay = folium.raster_layers.ImageOverlay(
+        image=rgba, bounds=[[s, w], [n, e]], opacity=opacity, interactive=False,
+        mercator_project=False, name=ui(f"{kind}_raster", language))
+    return overlay, legend
