@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from landcarbon.change_config import ChangeConfig
 from landcarbon.exceptions import ConfigError
 from landcarbon.zoning_config import (
     CompensationConfig,
@@ -200,6 +201,7 @@ class RunConfig(_Section):
     sink_zones: SinkZonesConfig | None = None
     compensation: CompensationConfig | None = None
     uncertainty: UncertaintyConfig | None = None
+    change: ChangeConfig | None = None
     base_dir: str = Field("", description="(set on load) folder of the config file")
 
     @model_validator(mode="after")
