@@ -99,7 +99,12 @@ def load_coefficients(
                 f"Built-in sets: {', '.join(list_coefficient_sets())}. A custom set is a CSV "
                 "with columns land_class, value, unit, source."
             )
-    table = _validate(read_csv(path), name)
+    try:
+        raw = read_csv(path)
+    except Exception as exc:  # pandas raises many kinds of parse and decoding errors
+        raise InputError(f"Coefficient set {name}: cannot be read as CSV ({exc}). Save it as "
+                         "UTF-8 CSV with the header land_class,value,unit,source.") from exc
+    table = _validate(raw, name)
     if overrides:
         unknown = sorted(set(overrides) - set(land_classes().index))
         if unknown:

@@ -57,6 +57,8 @@ class Assessment:
         Pixels per raw code.
     construction : dict
         Which construction method was used and its per-unit figures.
+    zoning : dict
+        Layers and tables of the zoning analyses (:func:`landcarbon.pipeline.apply_zoning`).
     """
 
     config: RunConfig
@@ -70,6 +72,7 @@ class Assessment:
     code_counts: pd.Series | None = None
     construction: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    zoning: dict[str, Any] = field(default_factory=dict)
 
     @property
     def suffix(self) -> str:
@@ -163,6 +166,12 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
         with raster_read_errors(codes):
             areas = class_areas(categories, units, pixel_area=lc.pixel_area,
                                 progress=progress)
+        if not len(areas):
+            raise InputError(
+                f"No classified land inside any of the {len(units)} unit(s): the units lie "
+                "outside the land-cover raster, or every pixel under them is nodata or an "
+                "excluded class. Check that the raster covers the units and that both files "
+                "have the right CRS (run `landcarbon validate` for the details).")
         t0 = _timed(timings, "zonal", t0)
     else:
         from landcarbon.parcels import class_areas_from_parcels
@@ -205,10 +214,14 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
                        output_unit=out_unit, component_thresholds=component_thresholds)
     table = _assemble(units, converted.join(risk))
     _timed(timings, "balance_and_risk", t0)
-    return Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
-                      class_areas=areas, thresholds=thresholds, codes=codes,
-                      categories=categories, code_counts=counts, construction=construction,
-                      timings=timings)
+    result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
+                        class_areas=areas, thresholds=thresholds, codes=codes,
+                        categories=categories, code_counts=counts, construction=construction,
+                        timings=timings)
+    from landcarbon.pipeline._zoning import apply_zoning
+
+    apply_zoning(result)  # no-op unless a zoning section is configured
+    return result
 
 
 def _builtin_sets() -> list[str]:
@@ -317,9 +330,12 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
 
     target = Path(out_dir)
     fingerprint = run_fingerprint(config)
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        from landcarbon.exceptions import OutputExistsError
+    from landcarbon.exceptions import OutputExistsError
 
+    if target.exists() and not target.is_dir():
+        raise OutputExistsError(f"Output {target} exists and is a file; give a folder path "
+                                "with -o.")
+    if target.exists() and any(target.iterdir()) and not overwrite:
         done = up_to_date(target, fingerprint)
         if done is not None:
             log.info("%s is up to date (same inputs, settings and version): nothing to do",

@@ -1,0 +1,284 @@
+"""A battery of bad inputs: each a small real file or a deliberately broken one.
+
+For every case: the exact error class from the Python API, the message content, the CLI exit
+code 1 with the message and no traceback, and no output folder or staging leftover.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import GRID4, write_tif
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+import landcarbon as lc
+from landcarbon.cli import main
+
+CONFIG = """
+title = "bad inputs"
+[landcover]
+path = "grid4.tif"
+legend = "esa_worldcover"
+[units]
+path = "halves.gpkg"
+layer = "units"
+id_field = "code"
+name_field = "name"
+[construction]
+method = "intensity"
+intensity_tc_per_ha = 50.0
+[thresholds]
+agricultural = 0.422
+construction = 8.0
+ecological = 0.0
+[output]
+map_tiles = ""
+rasters = false
+map = false
+"""
+ENERGY = 'method = "energy"\nenergy_table = "energy.csv"'
+
+
+def _units(path: Path, ids: list[object] | None = None, geoms: list[object] | None = None,
+           crs: str | None = "EPSG:32649", layer: str = "units") -> None:
+    geoms = geoms or [box(500000, 3849960, 500015, 3850000), box(500015, 3849960, 500040,
+                                                                 3850000)]
+    ids = ids if ids is not None else ["W", "E"][:len(geoms)]
+    gdf = gpd.GeoDataFrame({"code": ids, "name": [f"n{i}" for i in range(len(geoms))]},
+                           geometry=geoms, crs=crs)
+    gdf.to_file(path, layer=layer) if path.suffix == ".gpkg" else gdf.to_file(path)
+
+
+def _config(d: Path, old: str = "", new: str = "") -> None:
+    text = CONFIG.replace(old, new) if old else CONFIG
+    (d / "run.toml").write_text(text, encoding="utf-8")
+
+
+def _energy(d: Path, text: str | bytes) -> None:
+    _config(d, 'method = "intensity"\nintensity_tc_per_ha = 50.0', ENERGY)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    (d / "energy.csv").write_bytes(data)
+
+
+def _truncate(path: Path, keep: float) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def _absurd_header(d: Path) -> None:
+    """Patch ImageWidth / ImageLength of a tiny GeoTIFF to 65000 x 65000."""
+    tif = d / "grid4.tif"
+    b = bytearray(tif.read_bytes())
+    off = struct.unpack("<I", b[4:8])[0]
+    for i in range(struct.unpack("<H", b[off:off + 2])[0]):
+        e = off + 2 + 12 * i
+        tag, typ = struct.unpack("<HH", b[e:e + 4])
+        if tag in (256, 257):
+            b[e + 8:e + 12] = (struct.pack("<HH", 65000, 0) if typ == 3
+                               else struct.pack("<I", 65000))
+    tif.write_bytes(bytes(b))
+
+
+def _big_truncated(d: Path) -> None:
+    a = (np.arange(600 * 600, dtype=np.uint16).reshape(600, 600) % 5 * 10 + 10).astype(np.uint8)
+    write_tif(d / "grid4.tif", a)
+    _truncate(d / "grid4.tif", 0.97)
+
+
+def _tiles_mixed_crs(d: Path) -> None:
+    write_tif(d / "t1.tif", GRID4)
+    write_tif(d / "t2.tif", GRID4, crs="EPSG:32650",
+              transform=from_origin(500040, 3850000, 10, 10))
+    _config(d, 'path = "grid4.tif"', 'path = "t*.tif"')
+
+
+def _parcels(d: Path, field: str) -> None:
+    gpd.GeoDataFrame({field: ["0101", "0301"]}, geometry=[
+        box(500000, 3849960, 500015, 3850000), box(500015, 3849960, 500040, 3850000)],
+        crs="EPSG:32649").to_file(d / "parcels.gpkg")
+    (d / "run.toml").write_text(
+        '[parcels]\npath = "parcels.gpkg"\ncode_field = "dlbm"\nunit_field = "dlbm"\n'
+        '[thresholds]\npreset = "zhengzhou_example"\n', encoding="utf-8")
+
+
+def _coefficients(d: Path, unit: str) -> None:
+    (d / "coef.csv").write_text(f"land_class,value,unit,source\nforest,-0.58,{unit},x\n",
+                                encoding="utf-8")
+    _config(d, '[construction]', '[coefficients]\nset = "coef.csv"\n[construction]')
+
+
+def _legend(d: Path, text: str) -> None:
+    (d / "legend.csv").write_text(text, encoding="utf-8")
+    _config(d, 'legend = "esa_worldcover"', 'legend = "legend.csv"')
+
+
+E = lc.InputError
+C = lc.ConfigError
+CASES: dict[str, tuple[Callable[[Path], object], type[Exception], str]] = {
+    # --- the config file itself
+    "config_missing": (lambda d: (d / "run.toml").unlink(), C, "does not exist"),
+    "config_not_toml": (lambda d: (d / "run.toml").write_text("[landcover\npath = 1"), C,
+                        "not valid TOML"),
+    "config_not_utf8": (lambda d: (d / "run.toml").write_bytes(
+        CONFIG.replace("bad inputs", "\u00e9t\u00e9").encode("latin-1")), C, "UTF-8"),
+    "config_unknown_top_key": (lambda d: _config(d, 'title = "bad inputs"', 'titel = "x"'), C,
+                               "did you mean 'title'"),
+    "config_unknown_section_key": (lambda d: _config(d, 'legend = "esa_worldcover"',
+                                                     'legnd = "esa_worldcover"'),
+                                   C, "did you mean 'legend'"),
+    "config_unknown_section": (lambda d: _config(d, "[output]", "[outptu]"), C,
+                               "did you mean 'output'"),
+    "config_wrong_type_number": (lambda d: _config(d, "intensity_tc_per_ha = 50.0",
+                                                   'intensity_tc_per_ha = "lots"'),
+                                 C, "intensity_tc_per_ha: Input should be a valid number"),
+    "config_wrong_type_list": (lambda d: _config(d, 'legend = "esa_worldcover"',
+                                                 'legend = "esa_worldcover"\n'
+                                                 'exclude_codes = "clouds"'),
+                               C, "exclude_codes"),
+    "config_bad_choice": (lambda d: _config(d, "[output]", '[coefficients]\noutput_unit = "kg"'
+                                            "\n[output]"), C, "output_unit"),
+    "config_no_source": (lambda d: _config(d, "[landcover]", "[landcovr]"), C, "landcovr"),
+    "config_threshold_text": (lambda d: _config(d, "ecological = 0.0", 'ecological = "low"'),
+                              C, "neither a number"),
+    "config_energy_without_table": (lambda d: _config(d, 'method = "intensity"', 'method = '
+                                                      '"energy"'), C, "needs energy_table"),
+    "threshold_preset_unknown": (lambda d: _config(d, "agricultural = 0.422", 'preset = "nope"'
+                                                   "\nagricultural = 0.422"), C,
+                                 "Threshold preset 'nope' does not exist"),
+    # --- the land-cover raster
+    "raster_missing": (lambda d: (d / "grid4.tif").unlink(), E, "does not exist"),
+    "raster_glob_no_match": (lambda d: _config(d, 'path = "grid4.tif"', 'path = "tiles/*.tif"'),
+                             E, "matches no file"),
+    "raster_is_text": (lambda d: (d / "grid4.tif").write_text("not a raster"), E,
+                       "damaged or not a raster"),
+    "raster_empty_file": (lambda d: (d / "grid4.tif").write_bytes(b""), E,
+                          "damaged or not a raster"),
+    "raster_is_csv": (lambda d: (d / "grid4.tif").write_text("x,y\n1,2\n"), E,
+                      "damaged or not a raster"),
+    "raster_truncated_header": (lambda d: _truncate(d / "grid4.tif", 0.5), E,
+                                "damaged or not a raster"),
+    "raster_truncated_data": (_big_truncated, E, "damaged or not a raster"),
+    "raster_absurd_size": (_absurd_header, E, "header claims 65,000 x 65,000 pixels"),
+    "raster_no_crs": (lambda d: write_tif(d / "grid4.tif", GRID4, crs=None), E, "has no CRS"),
+    "raster_crs_contradicted": (lambda d: _config(d, 'legend = "esa_worldcover"',
+                                                  'legend = "esa_worldcover"\ncrs = "EPSG:4326"'),
+                                E, "contradicts"),
+    "raster_tiles_mixed_crs": (_tiles_mixed_crs, E, "cannot be mosaicked"),
+    "raster_unmapped_codes": (lambda d: write_tif(d / "grid4.tif", np.where(
+        GRID4 == 30, 77, GRID4).astype(np.uint8)), lc.UnmappedCodesError, "77 (2 px)"),
+    "raster_all_nodata": (lambda d: write_tif(d / "grid4.tif", np.zeros((4, 4), np.uint8)), E,
+                          "No classified land inside any"),
+    "units_outside_raster": (lambda d: _units(d / "halves.gpkg", geoms=[box(0, 0, 10, 10)]), E,
+                             "No classified land inside any"),
+    # --- legend, coefficients
+    "legend_unknown": (lambda d: _config(d, 'legend = "esa_worldcover"', 'legend = "esa"'), E,
+                       "neither a built-in legend"),
+    "legend_bad_columns": (lambda d: _legend(d, "a,b\n1,2\n"), E, "legend.csv"),
+    "legend_bad_class": (lambda d: _legend(d, "code,land_class,space_type\n10,jungle,"
+                                           "ecological\n"), E, "jungle"),
+    "coefficients_unknown_set": (lambda d: _config(d, "[construction]", '[coefficients]\n'
+                                                   'set = "nope"\n[construction]'), E,
+                                 "neither a built-in set"),
+    "coefficients_unit_unknown": (lambda d: _coefficients(d, "t C/acre/yr"), E,
+                                  "'t C/acre/yr' is not recognised"),
+    "coefficients_not_utf8": (lambda d: (_coefficients(d, "t C/ha/yr"), (d / "coef.csv")
+                                         .write_bytes(b"\xff\xfe\x00bad\x81")), E,
+                              "cannot be read as CSV"),
+    # --- land units
+    "units_missing": (lambda d: (d / "halves.gpkg").unlink(), E, "does not exist"),
+    "units_not_vector": (lambda d: (d / "halves.gpkg").write_text("hello"), E,
+                         "Cannot read land units"),
+    "units_truncated": (lambda d: _truncate(d / "halves.gpkg", 0.05), E,
+                        "Cannot read land units"),
+    "units_empty_layer": (lambda d: gpd.GeoDataFrame(
+        {"code": [], "name": []}, geometry=[], crs="EPSG:32649").to_file(
+        d / "halves.gpkg", layer="units"), E, "has no features"),
+    "units_wrong_layer": (lambda d: _config(d, 'layer = "units"', 'layer = "townships"'), E,
+                          "layer 'townships' not found"),
+    "units_no_crs": (lambda d: (_units(d / "u.shp", crs=None),
+                                _config(d, 'path = "halves.gpkg"\nlayer = "units"',
+                                        'path = "u.shp"')), E, "has no CRS"),
+    "units_id_field_missing": (lambda d: _config(d, 'id_field = "code"', 'id_field = "kode"'),
+                               E, "id_field 'kode' is not a field"),
+    "units_duplicate_ids": (lambda d: _units(d / "halves.gpkg", ids=["A", "A"]), E,
+                            "duplicate ids A"),
+    "units_empty_id": (lambda d: _units(d / "halves.gpkg", ids=["A", None]), E, "empty id"),
+    # --- statistics (energy table)
+    "energy_missing": (lambda d: (_energy(d, "x"), (d / "energy.csv").unlink()), E,
+                       "does not exist"),
+    "energy_not_utf8": (lambda d: _energy(d, "unit_id,raw_coal_t,note\nW,1,\u90d1\u5dde\u5e02\n"
+                                            .encode("gbk")), E,
+                        "not UTF-8"),
+    "energy_empty_file": (lambda d: _energy(d, b""), E, "cannot be read as CSV"),
+    "energy_no_id_column": (lambda d: _energy(d, "id,raw_coal_t\nW,1\n"), E,
+                            "has no column 'unit_id'"),
+    "energy_non_numeric": (lambda d: _energy(d, "unit_id,raw_coal_t\nW,abc\nE,1\n"), E,
+                           "W / raw_coal_t = 'abc'"),
+    "energy_negative": (lambda d: _energy(d, "unit_id,raw_coal_t\nW,-5\nE,1\n"), E, "negative"),
+    "energy_duplicate_ids": (lambda d: _energy(d, "unit_id,raw_coal_t\nW,1\nW,2\n"), E,
+                             "appear more than once"),
+    "energy_unknown_ids": (lambda d: _energy(d, "unit_id,raw_coal_t\nW,1\nZZ,2\n"), E,
+                           "not in the units file: ZZ"),
+    # --- parcel mode
+    "parcels_code_field_missing": (lambda d: _parcels(d, "DLBM_wrong"), E, "no field 'dlbm'"),
+    # --- the output location
+    "output_is_a_file": (lambda d: (d / "out").write_text("x"), lc.OutputExistsError,
+                         "is a file"),
+    "output_not_empty": (lambda d: ((d / "out").mkdir(), (d / "out" / "keep.txt").write_text(
+        "x")), lc.OutputExistsError, "--overwrite"),
+}
+
+#: click refuses an output path that is a file before the command runs (usage error).
+EXIT_CODES = {"output_is_a_file": 2}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    write_tif(tmp_path / "grid4.tif", GRID4)
+    _units(tmp_path / "halves.gpkg")
+    _config(tmp_path)
+    return tmp_path
+
+
+def _leftovers(d: Path) -> list[str]:
+    return sorted(p.name for p in d.iterdir() if "partial" in p.name or ".old-" in p.name)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input(name: str, project: Path) -> None:
+    breaker, error, fragment = CASES[name]
+    breaker(project)
+    out = project / "out"
+    before = {p.name: p.read_bytes() for p in out.iterdir()} if out.is_dir() else None
+    inputs = {p.name: p.read_bytes() for p in project.iterdir() if p.is_file()}
+
+    with pytest.raises(error) as exc:
+        lc.run(lc.load_config(project / "run.toml"), out)
+    assert type(exc.value) is error
+    assert fragment in str(exc.value)
+
+    result = CliRunner().invoke(main, ["run", str(project / "run.toml"), "-o", str(out)])
+    assert result.exit_code == EXIT_CODES.get(name, 1), result.output
+    assert fragment in " ".join(result.output.split()) or fragment in result.output
+    assert result.output.count("Error:") == 1
+    assert "Traceback" not in result.output and "unexpected" not in result.output
+
+    # nothing left behind, inputs untouched
+    if before is None:
+        assert not out.exists() or out.is_file()
+    else:
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert _leftovers(project) == []
+    assert {p.name: p.read_bytes() for p in project.iterdir()
+            if p.is_file() and p.name in inputs} == inputs
+
+
+def test_battery_is_large() -> None:
+    assert len(CASES) >= 40
