@@ -132,12 +132,28 @@ def _growth_rate(now: np.ndarray, before: np.ndarray) -> np.ndarray:
     return np.sign(delta) * np.where(delta == 0, 0.0, rate)
 
 
+def _ratio_limit(spec: float | str, ratio: np.ndarray) -> float:
+    if isinstance(spec, int | float):
+        return float(spec)
+    from landcarbon.risk import parse_threshold
+
+    try:
+        value = parse_threshold(spec)
+    except ValueError:
+        raise ConfigError(f"[zoning] ratio_threshold {spec!r} is neither a number nor "
+                          "'pNN' / 'median'.") from None
+    if isinstance(value, float):
+        return value
+    finite = ratio[np.isfinite(ratio)]
+    return float(np.percentile(finite, float(value[1:]))) if finite.size else np.inf
+
+
 def risk_overlay(
     table: pd.DataFrame,
     *,
     suffix: str = "tc",
     flags: Iterable[str] = RISK_FLAGS,
-    ratio_threshold: float = 1.0,
+    ratio_threshold: float | str = "p75",
     hotspot_z: float = 1.96,
     previous: pd.DataFrame | None = None,
     sink_loss_tolerance: float = 0.05,
@@ -154,8 +170,10 @@ def risk_overlay(
         ``gi_z`` / ``gi_class`` (unit hot spots) for R5.
     flags : iterable of str
         Enabled flags (subset of R1..R5).
-    ratio_threshold : float
-        R1: source/sink ratio E/S above which a unit is flagged.
+    ratio_threshold : float or str
+        R1: source/sink ratio E/S above which a unit is flagged, or ``"pNN"`` / ``"median"``:
+        that percentile of the finite ratios of all units (default ``"p75"``: the quarter of
+        units with the highest ratio; infinite ratios, units without sinks, are above it).
     hotspot_z : float
         R5: Gi* z-score at or above which a *significant* hot spot is flagged.
     previous : pandas.DataFrame, optional
@@ -186,7 +204,8 @@ def risk_overlay(
     out = {f: na.copy() for f in RISK_FLAGS}
     if "R1" in enabled and "source_sink_ratio" in table:
         ratio = table["source_sink_ratio"].to_numpy(dtype=np.float64)
-        out["R1"] = pd.array(np.where(np.isnan(ratio), None, ratio > ratio_threshold),
+        limit = _ratio_limit(ratio_threshold, ratio)
+        out["R1"] = pd.array(np.where(np.isnan(ratio), None, ratio > limit),
                              dtype="boolean")
     if "R4" in enabled:
         out["R4"] = pd.array(table["risk_level"].isin(["exceeding", "severe"]).to_numpy(),

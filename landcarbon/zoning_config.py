@@ -45,8 +45,9 @@ class ZoningConfig(_Section):
     risk_flags: list[Literal["R1", "R2", "R3", "R4", "R5"]] = Field(
         default_factory=lambda: ["R1", "R2", "R3", "R4", "R5"],
         description="carbon-risk flags combined in the overlay (R2/R3 need an earlier period)")
-    ratio_threshold: float = Field(1.0, ge=0, description="R1: source/sink ratio E/S above "
-                                   "which a unit is flagged")
+    ratio_threshold: float | str = Field("p75", description="R1: source/sink ratio E/S above "
+                                         "which a unit is flagged, or 'pNN'/'median' of all "
+                                         "units")
     hotspot_z: float = Field(1.96, description="R5: Gi* z-score of a flagged hot spot")
     sink_loss_tolerance: float = Field(0.05, ge=0, description="R3: allowed relative fall of "
                                        "sequestration between periods")

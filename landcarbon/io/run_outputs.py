@@ -87,6 +87,9 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
     files["units_csv"] = "units.csv"
     write_csv(a.class_areas, folder / "class_areas.csv")
     files["class_areas_csv"] = "class_areas.csv"
+    from landcarbon.io.zoning_outputs import write_zoning_outputs
+
+    files.update(write_zoning_outputs(a, folder))
     out = a.config.output
     if out.rasters and a.categories is not None:
         files.update(write_rasters(a, folder, progress=progress))

@@ -1,0 +1,278 @@
+"""Zoning orchestration: config sections -> indicators, zones, hot spots, sink zones,
+compensation, uncertainty -> new unit columns and extra layers of an :class:`Assessment`.
+
+Called at the end of :func:`landcarbon.pipeline.assess`; does nothing unless one of
+``[statistics]``, ``[zoning]``, ``[hotspots]``, ``[sink_zones]``, ``[compensation]``,
+``[uncertainty]`` is configured (``landcarbon zone`` switches them all on: :func:`with_all`).
+The change-over-time step can call :func:`apply_zoning` again with ``previous`` (the earlier
+period's units indexed by unit_id, see :func:`landcarbon.zoning.risk_overlay`) to evaluate the
+over-time risk flags R2 and R3.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from landcarbon.config import RunConfig
+from landcarbon.conversions import output_factor
+from landcarbon.zoning_config import (
+    CompensationConfig,
+    HotspotsConfig,
+    SinkZonesConfig,
+    UncertaintyConfig,
+    ZoningConfig,
+)
+
+if TYPE_CHECKING:
+    from landcarbon.pipeline._assess import Assessment
+
+__all__ = ["ZONING_SECTIONS", "apply_zoning", "with_all"]
+
+log = logging.getLogger(__name__)
+
+ZONING_SECTIONS = ("statistics", "zoning", "hotspots", "sink_zones", "compensation",
+                   "uncertainty")
+
+
+def with_all(config: RunConfig) -> RunConfig:
+    """``config`` with every zoning section switched on (defaults where absent)."""
+    defaults = {"zoning": ZoningConfig(), "hotspots": HotspotsConfig(
+        on="both" if config.landcover is not None else "units"),
+        "sink_zones": SinkZonesConfig(), "compensation": CompensationConfig(),
+        "uncertainty": UncertaintyConfig()}
+    return config.model_copy(update={k: v for k, v in defaults.items()
+                                     if getattr(config, k) is None})
+
+
+def _statistics(config: RunConfig) -> pd.DataFrame | None:
+    st = config.statistics
+    if st is None:
+        return None
+    from landcarbon.io.tables import read_table
+
+    table = read_table(config.path(st.path), id_column=st.id_column, what="Statistics table")
+    return table.rename(columns={st.id_column: "unit_id"})
+
+
+def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Add the zoning columns to ``a.units`` and the extra layers to ``a.zoning``.
+
+    Returns
+    -------
+    dict
+        ``a.zoning``: ``columns`` (added unit columns), and when computed
+        ``hotspot_grid`` (GeoDataFrame), ``sink_zones`` (GeoDataFrame), ``compensation_flows``
+        (DataFrame), ``summary`` (dict: class breaks, compensation totals, counts, timings),
+        ``uncertainty`` (DataFrame), ``sweep`` (DataFrame), ``sweep_language``.
+    """
+    c = a.config
+    if all(getattr(c, s) is None for s in ZONING_SECTIONS) and previous is None:
+        return a.zoning
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    s = a.suffix
+    factor = output_factor(c.coefficients.output_unit)
+    units = a.units.drop(columns=a.zoning.get("columns", []), errors="ignore")
+    before = list(units.columns)
+    out: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
+
+    from landcarbon.indicators import balance_indicators
+
+    stats = _statistics(c)
+    st = c.statistics
+    ind = balance_indicators(units, stats, suffix=s,
+                             gdp_column=st.gdp_column if st else "gdp_10k_cny",
+                             population_column=st.population_column if st else None)
+    units = units.join(ind)
+    if stats is not None:
+        missing = sorted(set(units["unit_id"]) - set(stats["unit_id"].astype(str)))
+        if missing:
+            log.warning("%d unit(s) have no statistics row (ECC undetermined): %s",
+                        len(missing), ", ".join(missing[:10]))
+
+    zc = c.zoning
+    if zc is not None and "ecc" in units:
+        from landcarbon.zoning import quadrant_zones
+
+        units["carbon_zone"] = quadrant_zones(units["ecc"], units["esc"],
+                                              ecc_breakpoint=zc.ecc_breakpoint,
+                                              esc_breakpoint=zc.esc_breakpoint)
+    elif zc is not None:
+        log.info("no [statistics] table: ECC and the quadrant zones are not computed")
+
+    if c.compensation is not None:
+        units, out["compensation_flows"], summary["compensation"] = _compensation(
+            units, c.compensation, stats, s)
+    t0 = _lap(timings, "indicators_compensation", t0)
+
+    hc = c.hotspots
+    if hc is not None and hc.on in ("units", "both"):
+        from landcarbon.hotspots import local_statistics
+
+        hs = local_statistics(units[f"net_{s}_per_ha"], units, weights=hc.weights, k=hc.k,
+                              permutations=hc.permutations, seed=hc.seed, p_value=hc.p_value,
+                              correction=hc.correction, moran=hc.local_moran)
+        units = units.join(hs)
+        t0 = _lap(timings, "hotspots_units", t0)
+
+    if zc is not None:
+        units, summary["class_breaks"] = _graded_and_risk(units, zc, s, previous)
+
+    uc = c.uncertainty
+    if uc is not None:
+        units, out["uncertainty"], out["sweep"] = _uncertainty(a, units, uc, s, factor)
+        t0 = _lap(timings, "uncertainty", t0)
+
+    if a.categories is not None and (c.sink_zones is not None
+                                     or (hc is not None and hc.on in ("grid", "both"))):
+        flux = a.flux_raster()
+        if factor != 1.0:
+            flux = flux / np.float32(factor)
+        if c.sink_zones is not None:
+            out["sink_zones"] = _sink_zones(a, flux, c.sink_zones)
+            t0 = _lap(timings, "sink_zones", t0)
+        if hc is not None and hc.on in ("grid", "both"):
+            out["hotspot_grid"] = _grid_hotspots(units, flux, hc, factor, s)
+            t0 = _lap(timings, "hotspots_grid", t0)
+
+    added = [col for col in units.columns if col not in before]
+    for key in ("carbon_zone", "gi_class", "carbon_risk_zone", "compensation_role"):
+        if key in units:
+            summary.setdefault("counts", {})[key] = {
+                str(k): int(v) for k, v in units[key].value_counts().items()}
+    summary["timings_s"] = timings
+    a.units = units
+    a.zoning = {**out, "columns": added, "summary": summary,
+                "language": c.language, "currency": (c.compensation.currency
+                                                     if c.compensation else "")}
+    a.timings.update({f"zoning_{k}": v for k, v in timings.items()})
+    return a.zoning
+
+
+def _lap(timings: dict[str, float], name: str, start: float) -> float:
+    now = time.perf_counter()
+    timings[name] = round(now - start, 3)
+    return now
+
+
+def _compensation(units: Any, cfg: CompensationConfig, stats: pd.DataFrame | None, s: str
+                  ) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
+    from landcarbon.compensation import compensation, compensation_flows
+    from landcarbon.exceptions import ConfigError
+
+    k = None
+    if cfg.correction_column:
+        if stats is None or cfg.correction_column not in stats:
+            raise ConfigError(f"[compensation] correction_column = {cfg.correction_column!r} "
+                              "must be a column of the [statistics] table.")
+        k = pd.to_numeric(stats.set_index(stats["unit_id"].astype(str))[
+            cfg.correction_column], errors="coerce")
+    comp = compensation(units, suffix=s, price_per_tco2=cfg.price_per_tco2, band=cfg.band,
+                        correction=k)
+    units = units.join(comp)
+    flows = compensation_flows(units, comp, suffix=s)
+    v = comp["compensation_value"]
+    totals = {
+        f"transfers_sum_{s}": float(comp[f"compensation_{s}"].sum()),
+        f"owed_{s}": float(comp[f"compensation_{s}"].clip(lower=0).sum()),
+        "paid": float(v[v > 0].sum()), "received": float(-v[v < 0].sum()),
+        "price_per_tco2": cfg.price_per_tco2, "currency": cfg.currency,
+        "payers": int((comp["compensation_role"] == "payer").sum()),
+        "receivers": int((comp["compensation_role"] == "receiver").sum()),
+        "balanced": int((comp["compensation_role"] == "balanced").sum()),
+    }
+    return units, flows, totals
+
+
+def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFrame | None
+                     ) -> tuple[Any, dict[str, list[float]]]:
+    from landcarbon.exceptions import ConfigError
+    from landcarbon.zoning import graded_classes, risk_overlay
+
+    breaks: dict[str, list[float]] = {}
+    for col in zc.graded_columns or [f"net_{s}_per_ha"]:
+        if col not in units:
+            raise ConfigError(f"[zoning] graded_columns: {col!r} is not a column of the units "
+                              f"table; e.g. net_{s}_per_ha, source_sink_ratio, esc.")
+        units[f"{col}_class"], breaks[col] = graded_classes(
+            units[col], method=zc.grading_method, k=zc.grading_classes)
+    flags = risk_overlay(units, suffix=s, flags=zc.risk_flags, ratio_threshold=zc.ratio_threshold,
+                         hotspot_z=zc.hotspot_z, previous=previous,
+                         sink_loss_tolerance=zc.sink_loss_tolerance,
+                         conversion_min_ha=zc.conversion_min_ha, min_flags=zc.min_flags)
+    return units.join(flags), breaks
+
+
+def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, factor: float
+                 ) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
+    from landcarbon.risk import RiskBands
+    from landcarbon.uncertainty import (
+        list_coefficient_ranges,
+        load_coefficient_ranges,
+        monte_carlo,
+        threshold_sweep,
+    )
+
+    name = uc.coefficients
+
+    ranges = load_coefficient_ranges(name if name in list_coefficient_ranges()
+                                     else a.config.path(name))
+    if a.coefficients.cropland_mode != "source" and "cropland" in ranges.index:
+        log.warning("cropland_mode = %s: the cropland row of %s (a source range) is ignored",
+                    a.coefficients.cropland_mode, name)
+        ranges = ranges.drop(index="cropland")
+    mc = monte_carlo(units, a.coefficients.tc_per_ha, ranges, a.thresholds, draws=uc.draws,
+                     seed=uc.seed, factor=factor, suffix=s)
+    units = units.join(mc)
+    table = pd.concat([units[["unit_id", "unit_name", "space_type", f"net_{s}",
+                              f"net_{s}_per_ha", f"threshold_{s}_per_ha", "risk_level"]],
+                       mc], axis=1)
+    sweep = None
+    if uc.sweep:
+        r = a.config.risk
+        sweep = threshold_sweep(units, a.thresholds,
+                                RiskBands(r.approaching_margin, r.severe_margin,
+                                          r.scale_floor_tc_per_ha),
+                                relative_range=uc.sweep_relative_range, steps=uc.sweep_steps,
+                                floor_tc_per_ha=r.scale_floor_tc_per_ha,
+                                output_unit=a.config.coefficients.output_unit)
+    return units, table, sweep
+
+
+def _sink_zones(a: Assessment, flux: Any, cfg: SinkZonesConfig) -> Any:
+    from landcarbon.classification import land_class_raster, space_type_raster
+    from landcarbon.legends import SPACE_TYPES, land_classes
+    from landcarbon.sinkzones import sink_function_zones
+
+    assert a.categories is not None
+    order = list(land_classes().index)
+    water_codes = [order.index(lc) + 1 for lc in ("water", "wetland") if lc in order]
+    eco = space_type_raster(a.categories) == SPACE_TYPES.index("ecological") + 1
+    water = land_class_raster(a.categories).isin(water_codes)
+    return sink_function_zones(flux, eco, water, window_m=cfg.window_m,
+                               min_density_tc_per_ha=cfg.min_density_tc_per_ha,
+                               min_area_ha=cfg.min_area_ha,
+                               corridor_width_m=cfg.corridor_width_m, n_cores=cfg.n_cores)
+
+
+def _grid_hotspots(units: Any, flux: Any, hc: HotspotsConfig, factor: float, s: str) -> Any:
+    from landcarbon.hotspots import grid_cells, grid_values, local_statistics
+
+    cells = grid_cells(units, hc.cell_size_m)
+    vals = grid_values(flux, cells)
+    cells[f"net_{s}_per_ha"] = vals["mean"] * factor
+    cells["coverage"] = vals["coverage"]
+    cells = cells[cells["coverage"] >= max(hc.min_coverage, 1e-9)].reset_index(drop=True)
+    if len(cells) < 3:
+        log.warning("fewer than 3 grid cells with data: no grid hot spots")
+        return cells
+    hs = local_statistics(cells[f"net_{s}_per_ha"], cells, weights=hc.weights, k=hc.k,
+                          permutations=hc.permutations, seed=hc.seed, p_value=hc.p_value,
+                          correction=hc.correction, moran=hc.local_moran)
+    return cells.join(hs)
