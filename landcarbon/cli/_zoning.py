@@ -1,0 +1,124 @@
+"""Zoning commands: ``zone`` (indicators, zones, hot spots, sink zones, compensation,
+uncertainty as a separate step) and ``sweep`` (threshold sensitivity)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from landcarbon.cli._base import handle_errors, log, main, overwrite_option, progress_default
+from landcarbon.exceptions import ConfigError, OutputExistsError
+
+
+def _load(source: Path) -> tuple[object, Path]:
+    """Config of a TOML file or of a finished run folder (its run.json), and a default
+    output folder."""
+    from landcarbon.config import config_from_dict, load_config
+
+    if source.is_dir():
+        manifest = source / "run.json"
+        if not manifest.is_file():
+            raise ConfigError(f"{source} is a folder without run.json: give a config file or "
+                              "the output folder of a finished `landcarbon run`.")
+        data = json.loads(manifest.read_text(encoding="utf-8"))["config"]
+        return config_from_dict(data, data.get("base_dir") or "."), source / "zoning"
+    return load_config(source), Path(f"{source.stem}_zoning")
+
+
+def _check_target(out: Path, overwrite: bool) -> None:
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputExistsError(f"Output folder {out} already exists and is not empty. Choose "
+                                "another folder with -o, or pass --overwrite.")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path, exists=True))
+@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder (default: RUN_DIR/zoning or ./<config name>_zoning).")
+@overwrite_option
+@handle_errors
+def zone(source: Path, out: Path | None, overwrite: bool) -> None:
+    """Carbon-balance zoning of a config or a finished run folder: indicators, ECC/ESC zones,
+    carbon-risk overlay, Gi* hot spots (units and grid), sink-function zones, horizontal
+    compensation and Monte Carlo uncertainty. Sections absent from the config run with their
+    defaults. Writes units.gpkg/csv with the new columns and the zoning layers.
+
+    \b
+    Example:
+      landcarbon zone zhengzhou.toml -o out/zoning
+      landcarbon zone out/zhengzhou_2023 --overwrite     # writes out/zhengzhou_2023/zoning
+    """
+    from landcarbon.io.outputs import staged_output_dir
+    from landcarbon.io.tables import write_csv
+    from landcarbon.io.vector import write_units
+    from landcarbon.io.zoning_outputs import write_zoning_outputs
+    from landcarbon.pipeline import assess
+    from landcarbon.pipeline._zoning import with_all
+
+    config, default_out = _load(source)
+    target = out or default_out
+    _check_target(target, overwrite)
+    a = assess(with_all(config), progress=progress_default())
+    with staged_output_dir(target, overwrite=overwrite) as stage:
+        write_units(a.units, stage / "units.gpkg")
+        write_csv(a.units.drop(columns="geometry"), stage / "units.csv")
+        files = {"units_gpkg": "units.gpkg", "units_csv": "units.csv",
+                 **write_zoning_outputs(a, stage)}
+    summary = a.zoning["summary"]
+    for key, counts in summary.get("counts", {}).items():
+        log.info("%s: %s", key, ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for role, name in files.items():
+        click.echo(f"{role:18s} {target.absolute() / name}")
+
+
+@main.command()
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder (default: ./<config name>_sweep).")
+@click.option("--range", "relative_range", type=float, default=None,
+              help="Vary each threshold by +/- this fraction (default: [uncertainty] "
+              "sweep_relative_range, 0.5).")
+@click.option("--steps", type=int, default=None, help="Thresholds per space type (default 21).")
+@overwrite_option
+@handle_errors
+def sweep(config: Path, out: Path | None, relative_range: float | None, steps: int | None,
+          overwrite: bool) -> None:
+    """Threshold sensitivity: how many units change risk level as each space type's
+    threshold varies (sweep.csv and the plot sweep.png).
+
+    \b
+    Example:
+      landcarbon sweep zhengzhou.toml --range 0.3 --steps 13 -o out/sweep
+    """
+    from landcarbon.config import load_config
+    from landcarbon.io.outputs import staged_output_dir
+    from landcarbon.io.tables import write_csv
+    from landcarbon.pipeline import assess
+    from landcarbon.risk import RiskBands
+    from landcarbon.uncertainty import sweep_figure, threshold_sweep
+    from landcarbon.zoning_config import UncertaintyConfig
+
+    cfg = load_config(config)
+    target = out or Path(f"{config.stem}_sweep")
+    _check_target(target, overwrite)
+    uc = cfg.uncertainty or UncertaintyConfig()
+    base = cfg.model_copy(update={k: None for k in ("zoning", "hotspots", "sink_zones",
+                                                    "compensation", "uncertainty")})
+    a = assess(base, progress=progress_default())
+    r = cfg.risk
+    table = threshold_sweep(
+        a.units, a.thresholds, RiskBands(r.approaching_margin, r.severe_margin,
+                                         r.scale_floor_tc_per_ha),
+        relative_range=relative_range if relative_range is not None else uc.sweep_relative_range,
+        steps=steps if steps is not None else uc.sweep_steps,
+        floor_tc_per_ha=r.scale_floor_tc_per_ha, output_unit=cfg.coefficients.output_unit)
+    with staged_output_dir(target, overwrite=overwrite) as stage:
+        write_csv(table, stage / "sweep.csv")
+        sweep_figure(table, language=cfg.language).savefig(stage / "sweep.png", dpi=120)
+    for st, sub in table.groupby("space_type", sort=False):
+        log.info("%s: up to %d of %d unit(s) change risk level", st,
+                 int(sub["units_changed"].max()), int(sub["units_of_space_type"].iloc[0]))
+    click.echo(f"sweep_csv  {target.absolute() / 'sweep.csv'}")
+    click.echo(f"sweep_plot {target.absolute() / 'sweep.png'}")
