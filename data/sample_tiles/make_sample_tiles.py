@@ -19,7 +19,8 @@ library versions (GDAL's DEFLATE encoder could in principle differ between GDAL 
 
 Written files: ``landcover_2015.tif``, ``landcover_2023.tif`` (ESA WorldCover codes, uint8,
 nodata 0, EPSG:32649, 30 m), ``townships.gpkg`` (layer ``townships``, EPSG:4326),
-``energy_2015.csv``, ``energy_2023.csv`` and ``demo.toml``.
+``energy_2015.csv``, ``energy_2023.csv``, ``demo.toml``, ``demo_change.toml`` and
+``carbon_pools_esa_worldcover.csv`` (made-up InVEST carbon pools for the change demo).
 """
 
 from __future__ import annotations
@@ -138,6 +139,31 @@ overrides = [{ space_type = "construction", min_share = 0.4 }]
 
 [thresholds]
 preset = "zhengzhou_example"
+"""
+
+#: Zoning sections appended to the demo config in demo_zoning.toml (`landcarbon run
+#: demo_zoning.toml`): statistics, ECC/ESC zones, hot spots, sink zones, compensation.
+ZONING_TOML = """
+[statistics]
+path = "statistics_2023.csv"
+gdp_column = "gdp_10k_cny"
+population_column = "population"
+
+[zoning]
+grading_method = "natural_breaks"
+
+[hotspots]
+on = "both"
+cell_size_m = 1000
+
+[sink_zones]
+
+[compensation]
+price_per_tco2 = 60.0
+currency = "CNY"
+
+[uncertainty]
+draws = 1000
 """
 
 #: The one township whose name exercises HTML escaping in reports.
@@ -729,6 +755,21 @@ def energy_rows(codes: Sequence[str], built_px: np.ndarray, year: int) -> list[l
     return rows
 
 
+def write_statistics(path: Path, codes: Sequence[str], built_px: np.ndarray) -> None:
+    """SYNTHETIC GDP (10^4 CNY, 万元) and population per township: a base plus an amount per
+    ha of built-up land, with lognormal noise per unit (for the zoning indicators ECC, emission
+    intensity). Not real statistics."""
+    ha = built_px * PIXEL * PIXEL / 10_000.0
+    r = rng("statistics")
+    gdp = 800.0 + ha * 1500.0 * np.exp(0.35 * r.standard_normal(len(codes)))
+    pop = 2000.0 + ha * 60.0 * np.exp(0.25 * r.standard_normal(len(codes)))
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["unit_id", "gdp_10k_cny", "population", "source"])
+        for code, g, p in zip(codes, gdp, pop, strict=True):
+            w.writerow([code, f"{g:.0f}", f"{p:.0f}", "SYNTHETIC (make_sample_tiles.py)"])
+
+
 def write_energy(path: Path, rows: list[list[str]]) -> None:
     """Write an energy table (UTF-8, LF line ends)."""
     with path.open("w", encoding="utf-8", newline="") as f:
@@ -761,6 +802,106 @@ def write_landcover(path: Path, lc: np.ndarray, year: int) -> None:
         dst.write_colormap(1, cmap)
 
 
+# Carbon pools per ESA WorldCover code for the change demo, Mg C/ha, in the InVEST
+# Carbon format. MADE UP for the synthetic sample: round numbers of a plausible order of
+# magnitude for a temperate North-China plain (soil carries most of the carbon; built-up
+# land keeps some soil carbon; water and snow none). They are not taken from any
+# publication; use measured or published pools (e.g. IPCC 2006 Guidelines vol. 4 defaults,
+# regional soil surveys) for real work.
+POOLS_ROWS = [
+    ("10", "Tree cover", "40", "10", "90", "3"),
+    ("20", "Shrubland", "15", "6", "70", "1"),
+    ("30", "Grassland", "3", "5", "80", "0.5"),
+    ("40", "Cropland", "5", "1", "70", "0"),
+    ("50", "Built-up", "1", "0", "30", "0"),
+    ("60", "Bare / sparse vegetation", "0.5", "0", "15", "0"),
+    ("70", "Snow and ice", "0", "0", "0", "0"),
+    ("80", "Permanent water bodies", "0", "0", "0", "0"),
+    ("90", "Herbaceous wetland", "5", "5", "150", "1"),
+    ("95", "Mangroves", "60", "30", "250", "5"),
+    ("100", "Moss and lichen", "1", "1", "50", "0"),
+]
+
+DEMO_CHANGE_TOML = """\
+# landcarbon change/scenario demo: SYNTHETIC Zhengzhou-like sample (not real data)
+#   landcarbon change demo_change.toml -o out_change
+#   landcarbon scenario demo_change.toml -o out_scenario
+title = "示例区（合成数据）2015-2023 年国土空间碳收支变化"
+language = "zh"
+
+[landcover]
+path = "landcover_2023.tif"
+legend = "esa_worldcover"
+
+[units]
+path = "townships.gpkg"
+layer = "townships"
+id_field = "code"
+name_field = "name"
+
+[coefficients]
+set = "lai2010"
+
+[construction]
+method = "energy"
+energy_table = "energy_2023.csv"
+
+[space_type_rule]
+overrides = [{ space_type = "construction", min_share = 0.4 }]
+
+[thresholds]
+preset = "zhengzhou_example"
+
+[change]
+resample = "error"
+
+[[change.dates]]
+year = 2015
+landcover = "landcover_2015.tif"
+energy_table = "energy_2015.csv"
+
+[[change.dates]]
+year = 2023
+landcover = "landcover_2023.tif"
+energy_table = "energy_2023.csv"
+
+[change.stocks]
+pools = "carbon_pools_esa_worldcover.csv"   # made-up pools, see make_sample_tiles.py
+price_per_tc = 300.0                          # illustrative price, CNY per t C
+discount_rate_pct = 5.0
+price_change_pct = 2.0
+
+[change.monitoring]
+sink_loss_share = 0.05
+conversion_min_ha = 5.0
+
+[change.markov]
+target_years = [2030, 2060]
+multipliers = [{ from_land_class = "cropland", to_land_class = "construction", factor = 0.3 }]
+
+[[change.edits]]
+scenario = "construction_reduction"
+type = "reduce_construction"
+area_ha = 200.0
+to_land_class = "forest"
+
+[[change.edits]]
+scenario = "wetland_restoration"
+type = "restore_wetland"
+distance_m = 90.0
+"""
+
+
+def write_change_demo(out: Path) -> None:
+    """Write ``carbon_pools_esa_worldcover.csv`` and ``demo_change.toml`` into ``out``."""
+    with open(out / "carbon_pools_esa_worldcover.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["lucode", "LULC_Name", "C_above", "C_below", "C_soil", "C_dead", "note"])
+        for row in POOLS_ROWS:
+            w.writerow([*row, "made-up illustrative value (synthetic sample), Mg C/ha"])
+    (out / "demo_change.toml").write_text(DEMO_CHANGE_TOML, encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Generate all sample files into OUTDIR (default: the folder of this script)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -784,6 +925,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_energy(out / f"energy_{year}.csv", energy_rows(list(units["code"]),
                                                              built[year], year))
     (out / "demo.toml").write_text(DEMO_TOML, encoding="utf-8")
+    write_change_demo(out)
+    write_statistics(out / "statistics_2023.csv", list(units["code"]), built[2023])
+    (out / "demo_zoning.toml").write_text(DEMO_TOML + ZONING_TOML, encoding="utf-8")
 
     b15, b23 = (int((lcs[y] == BUILT).sum()) for y in YEARS)
     print(f"wrote {out}: {len(units)} townships; built-up {b15 * 0.09:.0f} ha (2015) -> "

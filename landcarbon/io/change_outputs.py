@@ -1,0 +1,123 @@
+"""Writing the outputs of a multi-date run (:func:`landcarbon.pipeline.run_change`) and of a
+scenario run (:func:`landcarbon.pipeline.run_scenarios`) into their (staging) folders.
+
+Change run files: ``units_<year>.csv`` (assessed units of each date), ``transfer_matrix.csv``
+(whole area, long), ``transitions_units.csv`` (per unit and category), ``change_summary.csv``
+(Pontius components and single dynamic degree, whole area and per unit),
+``dynamic_degree.csv``, ``flux_effect.csv``, ``timeseries.csv``, ``timeseries.gpkg`` (layer
+``timeseries``: one column per date), ``alerts.csv`` + ``alerts.gpkg`` (layer ``alerts``),
+``stocks.csv``, ``stock_change.csv``, ``carbon_stock_<year>.tif`` (Mg C/ha),
+``markov.csv``, ``markov_units.csv`` and the ``change.json`` manifest.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from landcarbon.io.outputs import sha256, write_json
+from landcarbon.io.tables import write_csv
+
+if TYPE_CHECKING:
+    from landcarbon.pipeline._change import ChangeResult
+    from landcarbon.pipeline._scenario import ScenarioResult
+
+__all__ = ["write_change_outputs", "write_scenario_outputs"]
+
+
+def _periods(transitions: dict[tuple[int, int], pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat([t.assign(year_from=y0, year_to=y1) for (y0, y1), t in
+                      transitions.items()], ignore_index=True)
+
+
+def _manifest(config: Any, folder: Path, files: dict[str, str], totals: dict[str, Any],
+              timings: dict[str, float], elapsed_s: float | None) -> dict[str, Any]:
+    from landcarbon import __version__
+
+    return {
+        "landcarbon_version": __version__,
+        "python": platform.python_version(),
+        "config": config.model_dump(mode="json"),
+        "outputs_sha256": {name: sha256(folder / name) for name in sorted(files.values())},
+        "totals": totals,
+        "timings_s": {**timings, **({"total": round(elapsed_s, 3)} if elapsed_s else {})},
+    }
+
+
+def write_change_outputs(r: ChangeResult, folder: Path, *,
+                         elapsed_s: float | None = None) -> dict[str, str]:
+    """Write every table, layer and raster of a change run; return ``{role: file name}``."""
+    from landcarbon.io.raster import write_raster
+
+    files: dict[str, str] = {}
+
+    def csv(table: pd.DataFrame | None, name: str, role: str) -> None:
+        if table is not None:
+            write_csv(table, folder / name)
+            files[role] = name
+
+    for y, a in r.dates.items():
+        csv(pd.DataFrame(a.units.drop(columns="geometry")), f"units_{y}.csv", f"units_{y}")
+    csv(r.transfer, "transfer_matrix.csv", "transfer_matrix")
+    trans = _periods(r.transitions)
+    csv(trans[["year_from", "year_to", *[c for c in trans.columns
+                                         if c not in ("year_from", "year_to")]]],
+        "transitions_units.csv", "transitions_units")
+    csv(r.summary, "change_summary.csv", "change_summary")
+    csv(r.dynamic_degree, "dynamic_degree.csv", "dynamic_degree")
+    csv(r.flux_effect, "flux_effect.csv", "flux_effect")
+    csv(r.timeseries, "timeseries.csv", "timeseries")
+    r.timeseries_layer().to_file(folder / "timeseries.gpkg", layer="timeseries", driver="GPKG")
+    files["timeseries_gpkg"] = "timeseries.gpkg"
+    csv(r.alerts, "alerts.csv", "alerts")
+    layer = r.alerts_layer()
+    if len(layer):
+        layer.to_file(folder / "alerts.gpkg", layer="alerts", driver="GPKG")
+        files["alerts_gpkg"] = "alerts.gpkg"
+    csv(r.stocks, "stocks.csv", "stocks")
+    csv(r.stock_changes, "stock_change.csv", "stock_change")
+    for y, raster in r.stock_rasters.items():
+        name = f"carbon_stock_{y}.tif"
+        write_raster(raster, folder / name, nodata=-1.0,
+                     band_description="total carbon stock density (Mg C/ha)",
+                     tags={"units": "Mg C ha-1", "pools": "c_above + c_below + c_soil + c_dead",
+                           "year": str(y)})
+        files[f"carbon_stock_{y}"] = name
+    csv(r.markov, "markov.csv", "markov")
+    csv(r.markov_units, "markov_units.csv", "markov_units")
+    manifest = _manifest(r.config, folder, files, r.totals(), r.timings, elapsed_s)
+    write_json(manifest, folder / "change.json")
+    files["manifest"] = "change.json"
+    return files
+
+
+def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
+                           elapsed_s: float | None = None) -> dict[str, str]:
+    """Write the scenario comparison: ``scenario_deltas.csv``, ``risk_transitions.csv``,
+    ``scenario_units.gpkg`` (one layer per scenario), ``scenario_<name>_land_class.tif``
+    for edited scenarios, and the ``scenario.json`` manifest."""
+    from landcarbon.classification import land_class_raster
+    from landcarbon.io.raster import write_raster
+
+    files: dict[str, str] = {}
+    write_csv(r.deltas, folder / "scenario_deltas.csv")
+    files["scenario_deltas"] = "scenario_deltas.csv"
+    write_csv(r.risk_transitions, folder / "risk_transitions.csv")
+    files["risk_transitions"] = "risk_transitions.csv"
+    gpkg = folder / "scenario_units.gpkg"
+    r.baseline.units.to_file(gpkg, layer="baseline", driver="GPKG")
+    for name, table in r.units.items():
+        table.to_file(gpkg, layer=name, driver="GPKG")
+    files["scenario_units"] = "scenario_units.gpkg"
+    for name, cats in r.edited.items():
+        fname = f"scenario_{name}_land_class.tif"
+        write_raster(land_class_raster(cats), folder / fname, nodata=0,
+                     band_description=f"land class, scenario {name}")
+        files[f"scenario_{name}"] = fname
+    manifest = _manifest(r.config, folder, files, r.totals(), r.timings, elapsed_s)
+    write_json(manifest, folder / "scenario.json")
+    files["manifest"] = "scenario.json"
+    return files

@@ -1,0 +1,443 @@
+"""Multi-date orchestration: ``[change]`` config -> per-date assessments, transitions,
+stocks, time series, alerts and the Markov projection.
+
+:func:`assess_change` computes everything in memory (a :class:`ChangeResult`);
+:func:`run_change` also writes it into one folder atomically. Each date is assessed by
+:func:`landcarbon.pipeline.assess` with the date's land cover (and energy table) replacing
+those of ``[landcover]`` / ``[construction]``; later dates are checked against (or resampled
+onto) the first date's grid before transitions are counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from landcarbon.config import RunConfig
+from landcarbon.exceptions import ConfigError
+from landcarbon.pipeline._assess import Assessment, _assemble, assess
+
+__all__ = ["ChangeResult", "assess_change", "date_config", "rebalance", "run_change"]
+
+log = logging.getLogger(__name__)
+
+Period = tuple[int, int]
+
+
+@dataclass
+class ChangeResult:
+    """Everything a multi-date run computes.
+
+    Attributes
+    ----------
+    dates : dict
+        Year -> :class:`Assessment` of that date.
+    categories : dict
+        Year -> category raster on the first date's grid.
+    transitions : dict
+        ``(year_from, year_to)`` -> per-unit long transition table (ha).
+    whole_transitions : dict
+        ``(year_from, year_to)`` -> whole-area long transition table (ha).
+    transfer : pandas.DataFrame
+        Whole-area transfer matrices, long: ``year_from, year_to, by, from, to, area_ha``.
+    summary : pandas.DataFrame
+        Pontius components and single dynamic degree per period, ``by``, unit ("" = whole
+        area) and class.
+    dynamic_degree : pandas.DataFrame
+        Comprehensive dynamic degree per period and unit ("" = whole area), % per year.
+    flux_effect : pandas.DataFrame
+        Flux effect of each land-class transition (whole area), t C/yr.
+    stocks, stock_changes, stock_totals, stock_rasters
+        Per-unit stocks per date, per-unit change per period, whole-area InVEST-compatible
+        totals per period, stock density rasters per date (only with ``[change.stocks]``).
+    timeseries, alerts : pandas.DataFrame
+    markov, markov_units : pandas.DataFrame or None
+        Projected category areas and projected assessed units (``year`` column).
+    """
+
+    config: RunConfig
+    dates: dict[int, Assessment]
+    categories: dict[int, xr.DataArray]
+    transitions: dict[Period, pd.DataFrame]
+    whole_transitions: dict[Period, pd.DataFrame]
+    transfer: pd.DataFrame
+    summary: pd.DataFrame
+    dynamic_degree: pd.DataFrame
+    flux_effect: pd.DataFrame
+    timeseries: pd.DataFrame
+    alerts: pd.DataFrame
+    stocks: pd.DataFrame | None = None
+    stock_changes: pd.DataFrame | None = None
+    stock_totals: list[dict[str, Any]] = field(default_factory=list)
+    stock_rasters: dict[int, xr.DataArray] = field(default_factory=dict)
+    markov: pd.DataFrame | None = None
+    markov_units: pd.DataFrame | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(self.dates)
+
+    @property
+    def suffix(self) -> str:
+        return self.dates[self.years[-1]].suffix
+
+    def periods(self) -> list[Period]:
+        """Consecutive periods, plus first -> last when there are more than two dates."""
+        ys = self.years
+        out = list(pairwise(ys))
+        if len(ys) > 2:
+            out.append((ys[0], ys[-1]))
+        return out
+
+    def alerts_layer(self) -> gpd.GeoDataFrame:
+        """Alerts as map features (unit polygons; ``year_to`` for a time slider)."""
+        from landcarbon.monitoring import alerts_layer
+
+        return alerts_layer(self.dates[self.years[-1]].units, self.alerts)
+
+    def timeseries_layer(self) -> gpd.GeoDataFrame:
+        """Units with per-date columns (``net_<s>_<year>``, ``risk_level_<year>``...)."""
+        from landcarbon.monitoring import timeseries_layer
+
+        s = self.suffix
+        return timeseries_layer(self.dates[self.years[-1]].units, self.timeseries,
+                                columns=(f"emission_{s}", f"sequestration_{s}", f"net_{s}",
+                                         f"net_{s}_per_ha", "risk_level"))
+
+    def totals(self) -> dict[str, Any]:
+        s = self.suffix
+        out: dict[str, Any] = {"years": self.years, "by_year": {}}
+        for y, a in self.dates.items():
+            t = a.totals()
+            out["by_year"][str(y)] = {k: t[k] for k in ("covered_ha", f"emission_{s}",
+                                                         f"sequestration_{s}", f"net_{s}",
+                                                         "risk_levels")}
+        dd = self.dynamic_degree
+        out["comprehensive_dynamic_degree_pct_per_yr"] = {
+            f"{r.year_from}-{r.year_to}": r.comprehensive_pct_per_yr
+            for r in dd[dd["unit_id"] == ""].itertuples()}
+        out["flux_effect_tc"] = {
+            f"{y0}-{y1}": float(g["flux_change_tc"].sum(min_count=1))
+            for (y0, y1), g in self.flux_effect.groupby(["year_from", "year_to"])}
+        out["alerts"] = {k: int(v) for k, v in self.alerts["alert"].value_counts().items()}
+        if self.stock_totals:
+            out["stocks"] = self.stock_totals
+        return out
+
+
+def date_config(config: RunConfig, year: int) -> RunConfig:
+    """The single-date config of ``year``: its land cover (and energy table) in place of
+    ``[landcover] path`` (and ``[construction] energy_table``)."""
+    ch = config.change
+    if ch is None or config.landcover is None:
+        raise ConfigError("A multi-date run needs [landcover] (legend and reading options) "
+                          "and a [change] section with [[change.dates]].")
+    date = next((d for d in ch.dates if d.year == year), None)
+    if date is None:
+        raise ConfigError(f"No date {year} in [[change.dates]] "
+                          f"({', '.join(str(d.year) for d in ch.dates)}).")
+    update: dict[str, Any] = {"landcover": config.landcover.model_copy(
+        update={"path": date.landcover}), "change": None}
+    if date.energy_table:
+        update["construction"] = config.construction.model_copy(
+            update={"energy_table": date.energy_table})
+    return config.model_copy(update=update)
+
+
+def _construction_kwargs(base: Assessment, areas: pd.DataFrame) -> dict[str, Any]:
+    """Construction emission of ``areas`` carried over from ``base``: its per-ha intensity
+    (constant, or per unit for the energy method) times the construction area of ``areas``;
+    units without construction land in ``base`` keep their base emission."""
+    con = base.construction
+    if con.get("method") == "intensity":
+        return {"construction_intensity_tc_per_ha": float(con["intensity_tc_per_ha"])}
+    if con.get("method") != "energy":
+        return {}
+    indirect = base.coefficients.indirect_classes()
+    ha = areas[areas["land_class"].isin(indirect)].groupby("unit_id")["area_ha"].sum()
+    ids = base.units["unit_id"]
+    intensity = con["intensity_tc_per_ha_by_unit"].reindex(ids)
+    from landcarbon.conversions import output_factor
+
+    factor = output_factor(base.config.coefficients.output_unit)
+    base_tc = base.units.set_index("unit_id")[f"construction_emission_{base.suffix}"] / factor
+    tc = (intensity * ha.reindex(ids).fillna(0.0).to_numpy()).to_numpy()
+    tc = np.where(np.isfinite(tc), tc, base_tc.reindex(ids).fillna(0.0).to_numpy())
+    return {"construction_tc": pd.Series(tc, index=ids.to_numpy())}
+
+
+def rebalance(base: Assessment, areas: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Assess other class areas of the same units (a scenario, a projection) with the
+    settings and the resolved thresholds of ``base``.
+
+    Construction emissions follow :func:`_construction_kwargs`; thresholds are the base's
+    numbers (a percentile threshold is not re-estimated on the scenario).
+    """
+    from landcarbon.balance import to_output_unit, unit_balance
+    from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds
+    from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
+
+    cfg = base.config
+    units = base.units[["unit_id", "unit_name", "geometry"]]
+    rule = SpaceTypeRule(tuple(SpaceTypeOverride(o.space_type, o.min_share)
+                               for o in cfg.space_type_rule.overrides))
+
+    def balance_of(a: pd.DataFrame) -> pd.DataFrame:
+        b = unit_balance(a, base.coefficients, unit_ids=units["unit_id"],
+                         **_construction_kwargs(base, a))
+        b["space_type"] = unit_space_types(b, rule)
+        return b
+
+    balance = balance_of(areas)
+    components = resolve_thresholds(cfg.threshold_spec(), balance_of(base.class_areas),
+                                    components=True)
+    out_unit = cfg.coefficients.output_unit
+    converted = to_output_unit(balance, out_unit)
+    r = cfg.risk
+    risk = assess_risk(converted, base.thresholds, RiskBands(r.approaching_margin,
+                                                             r.severe_margin,
+                                                             r.scale_floor_tc_per_ha),
+                       output_unit=out_unit, component_thresholds=components)
+    return _assemble(units, converted.join(risk))
+
+
+def _flux_density(a: Assessment) -> pd.Series:
+    """Flux density per land class for flux effects; construction-type classes get the
+    date's construction intensity (whole-area average for the energy method)."""
+    dens = a.coefficients.tc_per_ha.astype(float).copy()
+    con = a.construction
+    if con.get("method") == "intensity":
+        value = float(con["intensity_tc_per_ha"])
+    elif con.get("method") == "energy":
+        b = a.units
+        from landcarbon.conversions import output_factor
+
+        factor = output_factor(a.config.coefficients.output_unit)
+        ha = sum(float(b[f"area_{lc}_ha"].sum()) for lc in a.coefficients.indirect_classes()
+                 if f"area_{lc}_ha" in b)
+        total = float(b[f"construction_emission_{a.suffix}"].sum()) / factor
+        value = total / ha if ha > 0 else np.nan
+    else:
+        value = 0.0
+    for lc in a.coefficients.indirect_classes():
+        dens[lc] = value
+    return dens
+
+
+def _summaries(trans: pd.DataFrame, whole: pd.DataFrame, y0: int, y1: int
+               ) -> tuple[list[pd.DataFrame], list[dict[str, Any]], list[pd.DataFrame]]:
+    from landcarbon.change import change_summary, comprehensive_dynamic_degree, transfer_matrix
+
+    years = y1 - y0
+    summaries, degrees, transfers = [], [], []
+    for by in ("land_class", "space_type"):
+        m = transfer_matrix(whole, by)
+        long = m.stack().rename("area_ha").reset_index()
+        long.columns = ["from", "to", "area_ha"]
+        transfers.append(long.assign(year_from=y0, year_to=y1, by=by))
+        summaries.append(change_summary(m, years).reset_index().assign(
+            year_from=y0, year_to=y1, by=by, unit_id=""))
+        if by == "land_class":
+            degrees.append({"year_from": y0, "year_to": y1, "unit_id": "",
+                            "comprehensive_pct_per_yr": comprehensive_dynamic_degree(m, years)})
+        for uid, sub in trans.groupby("unit_id", sort=False):
+            mu = transfer_matrix(sub, by)
+            summaries.append(change_summary(mu, years).reset_index().assign(
+                year_from=y0, year_to=y1, by=by, unit_id=uid))
+            if by == "land_class":
+                degrees.append({"year_from": y0, "year_to": y1, "unit_id": uid,
+                                "comprehensive_pct_per_yr":
+                                    comprehensive_dynamic_degree(mu, years)})
+    return summaries, degrees, transfers
+
+
+def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
+    """Assess every date of ``config.change`` and everything between them (nothing written).
+
+    Raises
+    ------
+    ConfigError
+        Without ``[change]`` or with fewer than two dates.
+    InputError
+        When dates are on different grids and ``resample`` is ``"error"``.
+    """
+    from landcarbon.change import align_to, category_transitions, flux_effect
+    from landcarbon.monitoring import alerts, timeseries
+
+    ch = config.change
+    if ch is None or len(ch.dates) < 2:
+        raise ConfigError("`landcarbon change` needs a [change] section with at least two "
+                          "[[change.dates]] (year and landcover of each date).")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    years = [d.year for d in ch.dates]
+    dates = {y: assess(date_config(config, y), progress=progress) for y in years}
+    timings["assess_dates"] = round(time.perf_counter() - t0, 3)
+    first = dates[years[0]]
+    assert first.categories is not None
+    cats = {years[0]: first.categories}
+    for y in years[1:]:
+        c = dates[y].categories
+        assert c is not None
+        cats[y] = align_to(c, first.categories, resample=ch.resample,
+                           names=(str(years[0]), str(y)))
+    units = first.units[["unit_id", "unit_name", "geometry"]]
+    pixel_area = config.landcover.pixel_area if config.landcover else "auto"
+    periods = list(pairwise(years)) + (
+        [(years[0], years[-1])] if len(years) > 2 else [])
+    t1 = time.perf_counter()
+    transitions, whole = {}, {}
+    summaries: list[pd.DataFrame] = []
+    degrees: list[dict[str, Any]] = []
+    transfers: list[pd.DataFrame] = []
+    effects: list[pd.DataFrame] = []
+    for y0, y1 in periods:
+        transitions[(y0, y1)] = category_transitions(cats[y0], cats[y1], units,
+                                                     pixel_area=pixel_area)
+        whole[(y0, y1)] = category_transitions(cats[y0], cats[y1], pixel_area=pixel_area)
+        s, d, t = _summaries(transitions[(y0, y1)], whole[(y0, y1)], y0, y1)
+        summaries += s
+        degrees += d
+        transfers += t
+        m = t[0]
+        matrix = m.pivot_table(index="from", columns="to", values="area_ha", aggfunc="sum")
+        effects.append(flux_effect(matrix, _flux_density(dates[y1])).assign(
+            year_from=y0, year_to=y1))
+    timings["transitions"] = round(time.perf_counter() - t1, 3)
+    front = ["year_from", "year_to"]
+    summary = pd.concat(summaries, ignore_index=True)
+    summary = summary[[*front, "by", "unit_id", "class",
+                       *[c for c in summary.columns if c not in (*front, "by", "unit_id",
+                                                                 "class")]]]
+    transfer = pd.concat(transfers, ignore_index=True)[[*front, "by", "from", "to", "area_ha"]]
+    effect = pd.concat(effects, ignore_index=True)
+    effect = effect[[*front, *[c for c in effect.columns if c not in front]]]
+    s = first.suffix
+    series = timeseries({y: a.units for y, a in dates.items()}, suffix=s)
+    consecutive = {p: transitions[p] for p in pairwise(years)}
+    alert_table = alerts(series, transitions=consecutive,
+                         sink_loss_share=ch.monitoring.sink_loss_share,
+                         conversion_min_ha=ch.monitoring.conversion_min_ha, suffix=s)
+    result = ChangeResult(config=config, dates=dates, categories=cats, transitions=transitions,
+                          whole_transitions=whole, transfer=transfer, summary=summary,
+                          dynamic_degree=pd.DataFrame(degrees), flux_effect=effect,
+                          timeseries=series, alerts=alert_table, timings=timings)
+    if ch.stocks is not None:
+        t2 = time.perf_counter()
+        _stocks(result, units, pixel_area)
+        timings["stocks"] = round(time.perf_counter() - t2, 3)
+    if ch.markov is not None:
+        t3 = time.perf_counter()
+        _markov(result, units, pixel_area)
+        timings["markov"] = round(time.perf_counter() - t3, 3)
+    return result
+
+
+def _stocks(result: ChangeResult, units: gpd.GeoDataFrame, pixel_area: str) -> None:
+    from landcarbon.change import align_to
+    from landcarbon.io.pools import read_pool_table
+    from landcarbon.stocks import stock_change, stock_density, unit_stocks
+
+    cfg = result.config
+    st = cfg.change.stocks  # type: ignore[union-attr]
+    assert st is not None
+    pools = read_pool_table(cfg.path(st.pools))
+    years = result.years
+    first_codes = result.dates[years[0]].codes
+    assert first_codes is not None
+    codes = {}
+    for y in years:
+        c = result.dates[y].codes
+        assert c is not None
+        codes[y] = c if y == years[0] else align_to(
+            c, first_codes, resample=cfg.change.resample,  # type: ignore[union-attr]
+            names=(str(years[0]), str(y)))
+    per_unit = []
+    for y in years:
+        per_unit.append(unit_stocks(codes[y], pools, units, pixel_area=pixel_area)  # type: ignore[arg-type]
+                        .reset_index().assign(year=y))
+        if st.rasters:
+            result.stock_rasters[y] = stock_density(codes[y], pools)
+    stocks = pd.concat(per_unit, ignore_index=True)
+    result.stocks = stocks[["year", *[c for c in stocks.columns if c != "year"]]]
+    changes = []
+    for y0, y1 in result.periods():
+        tot = stock_change(codes[y0], codes[y1], pools, year_from=y0, year_to=y1,
+                           price_per_tc=st.price_per_tc,
+                           discount_rate_pct=st.discount_rate_pct,
+                           price_change_pct=st.price_change_pct,
+                           pixel_area=pixel_area)  # type: ignore[arg-type]
+        result.stock_totals.append({"year_from": y0, "year_to": y1, **tot})
+        a = stocks[stocks["year"] == y0].set_index("unit_id")["stock_tc"]
+        b = stocks[stocks["year"] == y1].set_index("unit_id")["stock_tc"]
+        ch = pd.DataFrame({"year_from": y0, "year_to": y1, "unit_id": a.index,
+                           "stock_from_tc": a.to_numpy(), "stock_to_tc": b.reindex(a.index)
+                           .to_numpy()})
+        ch["stock_change_tc"] = ch["stock_to_tc"] - ch["stock_from_tc"]
+        if tot["valuation_constant"] is not None:
+            ch["npv"] = ch["stock_change_tc"] * tot["valuation_constant"]
+        changes.append(ch)
+    result.stock_changes = pd.concat(changes, ignore_index=True)
+
+
+def _markov(result: ChangeResult, units: gpd.GeoDataFrame, pixel_area: str) -> None:
+    from landcarbon.change import category_transitions
+    from landcarbon.scenario import markov_projection
+
+    mk = result.config.change.markov  # type: ignore[union-attr]
+    assert mk is not None
+    y0 = mk.from_year or result.years[0]
+    y1 = mk.to_year or result.years[-1]
+    if y1 <= y0:
+        raise ConfigError(f"[change.markov] needs from_year < to_year, got {y0} -> {y1}.")
+    trans = result.transitions.get((y0, y1))
+    if trans is None:
+        trans = category_transitions(result.categories[y0], result.categories[y1], units,
+                                     pixel_area=pixel_area)  # type: ignore[arg-type]
+    mult = {(m.from_land_class, m.to_land_class): m.factor for m in mk.multipliers}
+    proj = markov_projection(trans, years_observed=y1 - y0, year_now=y1,
+                             target_years=mk.target_years, multipliers=mult)
+    result.markov = proj
+    base = result.dates[y1]
+    tables = []
+    for year in mk.target_years:
+        areas = proj[proj["year"] == year].drop(columns="year")
+        tables.append(pd.DataFrame(rebalance(base, areas).drop(columns="geometry"))
+                      .assign(year=year))
+    mu = pd.concat(tables, ignore_index=True)
+    result.markov_units = mu[["year", *[c for c in mu.columns if c != "year"]]]
+
+
+def run_change(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
+               progress: bool = False) -> tuple[ChangeResult, Path, dict[str, str]]:
+    """Assess all dates and write the change outputs into ``out_dir`` (atomically).
+
+    Returns
+    -------
+    (ChangeResult, Path, dict)
+        The result, the absolute output folder and ``{role: file name}``.
+    """
+    from landcarbon.exceptions import OutputExistsError
+    from landcarbon.io.change_outputs import write_change_outputs
+    from landcarbon.io.outputs import staged_output_dir
+
+    target = Path(out_dir)
+    if target.exists() and any(target.iterdir()) and not overwrite:
+        raise OutputExistsError(f"Output folder {target} already exists and is not empty. "
+                                "Choose another folder with -o, or pass --overwrite.")
+    started = time.perf_counter()
+    result = assess_change(config, progress=progress)
+    with staged_output_dir(target, overwrite=overwrite) as stage:
+        files = write_change_outputs(result, stage,
+                                     elapsed_s=time.perf_counter() - started)
+    return result, target.absolute(), files

@@ -1,0 +1,182 @@
+"""Scenario orchestration: ``[change]`` scenarios and edits -> assessed scenario units,
+per-unit deltas against the baseline and the risk-level transition table.
+
+The baseline is the date ``[change] baseline_year`` (default: the last date). Scenario rasters
+(``[[change.scenarios]]``, e.g. PLUS/FLUS outputs) are read with the ``[landcover]`` legend and
+must lie on the baseline grid (or are resampled with ``resample = "nearest"``); rule-based
+edits (``[[change.edits]]``) are applied to the baseline category raster in order, one
+scenario per ``scenario`` name. Every scenario is assessed with the baseline's settings and
+resolved thresholds (:func:`landcarbon.pipeline.rebalance`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from landcarbon.config import RunConfig
+from landcarbon.exceptions import ConfigError
+from landcarbon.pipeline._assess import Assessment, assess
+from landcarbon.pipeline._change import date_config, rebalance
+
+__all__ = ["ScenarioResult", "assess_scenarios", "run_scenarios"]
+
+
+@dataclass
+class ScenarioResult:
+    """Baseline, assessed scenarios and their comparison.
+
+    Attributes
+    ----------
+    baseline : Assessment
+    units : dict
+        Scenario name -> assessed units table (GeoDataFrame).
+    deltas, risk_transitions : pandas.DataFrame
+        From :func:`landcarbon.scenario.compare_scenarios`.
+    edited : dict
+        Scenario name -> edited category raster (rule-based scenarios only).
+    edits : list of dict
+        What each edit changed (scenario, type, area_ha).
+    """
+
+    config: RunConfig
+    baseline: Assessment
+    units: dict[str, gpd.GeoDataFrame]
+    deltas: pd.DataFrame
+    risk_transitions: pd.DataFrame
+    edited: dict[str, xr.DataArray] = field(default_factory=dict)
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def totals(self) -> dict[str, Any]:
+        s = self.baseline.suffix
+        out: dict[str, Any] = {"baseline": {k: self.baseline.totals()[k]
+                                            for k in (f"net_{s}", "risk_levels")},
+                               "scenarios": {}, "edits": self.edits}
+        for name, t in self.units.items():
+            out["scenarios"][name] = {
+                f"net_{s}": float(t[f"net_{s}"].sum()),
+                f"net_{s}_delta": float(t[f"net_{s}"].sum()
+                                         - self.baseline.units[f"net_{s}"].sum()),
+                "risk_levels": {k: int(v) for k, v in t["risk_level"].value_counts().items()}}
+        return out
+
+
+def _mask(config: RunConfig, path: str | None, like: xr.DataArray) -> np.ndarray | None:
+    if path is None:
+        return None
+    from landcarbon.io.vector import read_vector
+    from landcarbon.scenario import units_mask
+
+    polys = read_vector(config.path(path), what="Mask polygons")
+    return units_mask(polys.assign(unit_id=[str(i) for i in range(len(polys))]), like)
+
+
+def _scenario_categories(config: RunConfig, base: Assessment, landcover: str | list[str]
+                         ) -> xr.DataArray:
+    from landcarbon.change import align_to
+    from landcarbon.classification import check_codes, classify, code_counts
+    from landcarbon.io.raster import open_landcover
+
+    lc = config.landcover
+    assert lc is not None and base.categories is not None
+    paths = [config.path(p) for p in ([landcover] if isinstance(landcover, str) else landcover)]
+    codes = open_landcover(paths, chunks=lc.chunk_size, nodata=lc.nodata, crs=lc.crs)
+    check_codes(code_counts(codes), base.legend, lc.exclude_codes)
+    cats = classify(codes, base.legend, lc.exclude_codes)
+    assert config.change is not None
+    return align_to(cats, base.categories, resample=config.change.resample,
+                    names=("baseline", ", ".join(paths)))
+
+
+def _apply_edits(config: RunConfig, base: Assessment, edits: list[Any],
+                 log: list[dict[str, Any]]) -> xr.DataArray:
+    from landcarbon.scenario import protect, reduce_construction, restore_wetland, units_mask
+
+    assert base.categories is not None
+    baseline = base.categories.copy(data=np.asarray(base.categories.values))
+    cats = baseline
+    pixel_area = config.landcover.pixel_area if config.landcover else "auto"
+    for e in edits:
+        within = units_mask(base.units, cats, e.units) if e.units else None
+        mask = _mask(config, e.mask, cats)
+        if mask is not None:
+            within = mask if within is None else within & mask
+        protected = _mask(config, e.protected, cats)
+        if e.type == "reduce_construction":
+            kw = {"from_land_classes": e.from_land_classes} if e.from_land_classes else {}
+            cats, ha = reduce_construction(cats, e.area_ha, to_land_class=e.to_land_class,
+                                           within=within, protected=protected,
+                                           pixel_area=pixel_area, **kw)
+        elif e.type == "restore_wetland":
+            kw = {"from_land_classes": e.from_land_classes} if e.from_land_classes else {}
+            cats, ha = restore_wetland(cats, e.distance_m, protected=protected, within=within,
+                                       pixel_area=pixel_area, **kw)
+        else:
+            assert protected is not None
+            before = np.asarray(cats.values) != np.asarray(baseline.values)
+            cats = protect(baseline, cats, protected)
+            ha = float(np.count_nonzero(before & protected))  # pixels reset
+        log.append({"scenario": e.scenario, "type": e.type,
+                    ("area_ha" if e.type != "protect" else "pixels_reset"): ha})
+    return cats
+
+
+def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioResult:
+    """Assess the baseline and every scenario of ``config.change`` (nothing written)."""
+    from landcarbon.scenario import compare_scenarios, protect
+    from landcarbon.zonal import class_areas
+
+    ch = config.change
+    if ch is None or not (ch.scenarios or ch.edits):
+        raise ConfigError("`landcarbon scenario` needs a [change] section with at least one "
+                          "[[change.scenarios]] raster or [[change.edits]] rule.")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    year = ch.baseline_year or ch.dates[-1].year
+    base = assess(date_config(config, year), progress=progress)
+    assert base.categories is not None
+    units = base.units[["unit_id", "unit_name", "geometry"]]
+    pixel_area = config.landcover.pixel_area if config.landcover else "auto"
+    tables: dict[str, gpd.GeoDataFrame] = {}
+    edited: dict[str, xr.DataArray] = {}
+    log: list[dict[str, Any]] = []
+    for s in ch.scenarios:
+        cats = _scenario_categories(config, base, s.landcover)
+        mask = _mask(config, s.protected, base.categories)
+        if mask is not None:
+            cats = protect(base.categories, cats, mask)
+        tables[s.name] = rebalance(base, class_areas(cats, units, pixel_area=pixel_area))
+    for name in dict.fromkeys(e.scenario for e in ch.edits):
+        cats = _apply_edits(config, base, [e for e in ch.edits if e.scenario == name], log)
+        edited[name] = cats
+        tables[name] = rebalance(base, class_areas(cats, units, pixel_area=pixel_area))
+    deltas, risk = compare_scenarios(base.units, tables, suffix=base.suffix)
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    return ScenarioResult(config=config, baseline=base, units=tables, deltas=deltas,
+                          risk_transitions=risk, edited=edited, edits=log, timings=timings)
+
+
+def run_scenarios(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
+                  progress: bool = False) -> tuple[ScenarioResult, Path, dict[str, str]]:
+    """Assess the scenarios and write their comparison into ``out_dir`` (atomically)."""
+    from landcarbon.exceptions import OutputExistsError
+    from landcarbon.io.change_outputs import write_scenario_outputs
+    from landcarbon.io.outputs import staged_output_dir
+
+    target = Path(out_dir)
+    if target.exists() and any(target.iterdir()) and not overwrite:
+        raise OutputExistsError(f"Output folder {target} already exists and is not empty. "
+                                "Choose another folder with -o, or pass --overwrite.")
+    started = time.perf_counter()
+    result = assess_scenarios(config, progress=progress)
+    with staged_output_dir(target, overwrite=overwrite) as stage:
+        files = write_scenario_outputs(result, stage, elapsed_s=time.perf_counter() - started)
+    return result, target.absolute(), files
