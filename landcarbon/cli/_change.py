@@ -1,0 +1,73 @@
+"""Change-over-time commands: ``change`` (several dates) and ``scenario`` (what-if)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from landcarbon.cli._base import handle_errors, log, main, overwrite_option, progress_default
+
+
+def _print_files(out_dir: Path, files: dict[str, str]) -> None:
+    for role, name in files.items():
+        click.echo(f"{role:20s} {out_dir / name}")
+
+
+@main.command()
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder (default: ./<config name>_change).")
+@overwrite_option
+@handle_errors
+def change(config: Path, out: Path | None, overwrite: bool) -> None:
+    """Assess every [[change.dates]] land cover and what changed between them: transfer
+    matrices, dynamic degrees, flux effects, carbon stocks ([change.stocks]), time series,
+    early-warning alerts and the Markov projection ([change.markov]).
+
+    \b
+    Example:
+      landcarbon change data/sample_tiles/demo_change.toml -o out/change --overwrite
+    """
+    from landcarbon.config import load_config
+    from landcarbon.pipeline import run_change
+
+    cfg = load_config(config)
+    result, out_dir, files = run_change(cfg, out or Path(f"{config.stem}_change"),
+                                        overwrite=overwrite, progress=progress_default())
+    totals = result.totals()
+    s = result.suffix
+    for y in result.years:
+        t = totals["by_year"][str(y)]
+        log.info("%d: net %.1f %s/yr, risk levels %s", y, t[f"net_{s}"],
+                 cfg.coefficients.output_unit, t["risk_levels"])
+    log.info("%d alert(s): %s", len(result.alerts), totals["alerts"])
+    _print_files(out_dir, files)
+
+
+@main.command()
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder (default: ./<config name>_scenario).")
+@overwrite_option
+@handle_errors
+def scenario(config: Path, out: Path | None, overwrite: bool) -> None:
+    """Compare scenario land covers ([[change.scenarios]]) and rule-based edits of the
+    baseline ([[change.edits]]) with the baseline date: per-unit deltas and risk-level
+    transitions.
+
+    \b
+    Example:
+      landcarbon scenario data/sample_tiles/demo_change.toml -o out/scenario --overwrite
+    """
+    from landcarbon.config import load_config
+    from landcarbon.pipeline import run_scenarios
+
+    cfg = load_config(config)
+    result, out_dir, files = run_scenarios(cfg, out or Path(f"{config.stem}_scenario"),
+                                           overwrite=overwrite, progress=progress_default())
+    s = result.baseline.suffix
+    for name, t in result.totals()["scenarios"].items():
+        log.info("%s: net %+.1f %s/yr against the baseline", name, t[f"net_{s}_delta"],
+                 cfg.coefficients.output_unit)
+    _print_files(out_dir, files)
