@@ -5,8 +5,6 @@
 * :func:`assess_change` / :func:`run_change`: several dates -> transitions, stocks, time
   series, alerts, Markov projection; :func:`assess_scenarios` / :func:`run_scenarios`:
   scenario rasters and rule-based edits compared with a baseline.
-* :func:`publish_run` / :func:`build_portal`: a finished run -> maps, atlas report; a
-  workspace of runs -> portal index.
 
 Step functions live in their own modules; each orchestration lives in a private module here.
 """
@@ -15,9 +13,8 @@ from __future__ import annotations
 
 from landcarbon.pipeline._assess import Assessment, RunResult, assess, run
 from landcarbon.pipeline._change import ChangeResult, assess_change, rebalance, run_change
-from landcarbon.pipeline._publish import build_portal, publish_run
 from landcarbon.pipeline._scenario import ScenarioResult, assess_scenarios, run_scenarios
 
 __all__ = ["Assessment", "ChangeResult", "RunResult", "ScenarioResult", "assess",
-           "assess_change", "assess_scenarios", "build_portal", "publish_run", "rebalance",
+           "assess_change", "assess_scenarios", "rebalance",
            "run", "run_change", "run_scenarios"]
