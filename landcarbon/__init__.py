@@ -78,6 +78,23 @@ _LAZY = {
     "explore_units": "landcarbon.publish",
     "cell_areas_m2": "landcarbon.areas",
     "geodesic_areas_m2": "landcarbon.areas",
+    "balance_indicators": "landcarbon.indicators",
+    "safe_ratio": "landcarbon.indicators",
+    "quadrant_zones": "landcarbon.zoning",
+    "graded_classes": "landcarbon.zoning",
+    "risk_overlay": "landcarbon.zoning",
+    "zone_layers": "landcarbon.zoning",
+    "local_statistics": "landcarbon.hotspots",
+    "grid_cells": "landcarbon.hotspots",
+    "grid_values": "landcarbon.hotspots",
+    "sink_function_zones": "landcarbon.sinkzones",
+    "horizontal_compensation": "landcarbon.compensation",
+    "compensation_flows": "landcarbon.compensation",
+    "load_coefficient_ranges": "landcarbon.uncertainty",
+    "monte_carlo": "landcarbon.uncertainty",
+    "threshold_sweep": "landcarbon.uncertainty",
+    "sweep_figure": "landcarbon.uncertainty",
+    "apply_zoning": "landcarbon.pipeline",
 }
 
 __all__ = [
@@ -94,36 +111,53 @@ __all__ = [
     "SpaceTypeRule",
     "UnmappedCodesError",
     "__version__",
+    "apply_zoning",
     "assess",
     "assess_risk",
+    "balance_indicators",
     "cell_areas_m2",
     "check_codes",
     "class_areas",
     "class_areas_from_parcels",
     "classify",
     "code_counts",
+    "compensation_flows",
     "construction_emissions",
     "explore_units",
     "flux_density",
     "geodesic_areas_m2",
+    "graded_classes",
+    "grid_cells",
+    "grid_values",
+    "horizontal_compensation",
     "land_class_raster",
     "land_classes",
     "list_coefficient_sets",
     "list_legends",
+    "load_coefficient_ranges",
     "load_coefficients",
     "load_config",
     "load_legend",
     "load_threshold_preset",
+    "local_statistics",
+    "monte_carlo",
     "open_landcover",
+    "quadrant_zones",
     "read_units",
     "resolve_thresholds",
+    "risk_overlay",
     "run",
+    "safe_ratio",
+    "sink_function_zones",
     "space_type_raster",
     "space_types",
+    "sweep_figure",
+    "threshold_sweep",
     "to_output_unit",
     "unit_balance",
     "unit_space_types",
     "write_raster",
+    "zone_layers",
 ]
 
 
@@ -150,15 +184,26 @@ if TYPE_CHECKING:  # pragma: no cover
         space_type_raster,
     )
     from landcarbon.coefficients import CoefficientSet, list_coefficient_sets, load_coefficients
+    from landcarbon.compensation import compensation_flows, horizontal_compensation
     from landcarbon.config import RunConfig, load_config
     from landcarbon.energy import construction_emissions
     from landcarbon.flux import flux_density
+    from landcarbon.hotspots import grid_cells, grid_values, local_statistics
+    from landcarbon.indicators import balance_indicators, safe_ratio
     from landcarbon.io.raster import open_landcover, write_raster
     from landcarbon.io.vector import read_units
     from landcarbon.legends import Legend, land_classes, list_legends, load_legend, space_types
     from landcarbon.parcels import class_areas_from_parcels
-    from landcarbon.pipeline import Assessment, assess, run
+    from landcarbon.pipeline import Assessment, apply_zoning, assess, run
     from landcarbon.publish import explore_units
     from landcarbon.risk import RiskBands, assess_risk, load_threshold_preset, resolve_thresholds
+    from landcarbon.sinkzones import sink_function_zones
     from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
+    from landcarbon.uncertainty import (
+        load_coefficient_ranges,
+        monte_carlo,
+        sweep_figure,
+        threshold_sweep,
+    )
     from landcarbon.zonal import class_areas
+    from landcarbon.zoning import graded_classes, quadrant_zones, risk_overlay, zone_layers

@@ -26,10 +26,10 @@ import pandas as pd
 from landcarbon.conversions import C_TO_CO2
 from landcarbon.exceptions import InputError
 
-__all__ = ["compensation", "compensation_flows"]
+__all__ = ["compensation_flows", "horizontal_compensation"]
 
 
-def compensation(
+def horizontal_compensation(
     table: pd.DataFrame,
     *,
     suffix: str = "tc",
@@ -103,7 +103,7 @@ def compensation_flows(table: pd.DataFrame, comp: pd.DataFrame, *, suffix: str =
     table : pandas.DataFrame
         Units with ``unit_id`` (and ``unit_name``).
     comp : pandas.DataFrame
-        Output of :func:`compensation` (same index as ``table``).
+        Output of :func:`horizontal_compensation` (same index as ``table``).
 
     Returns
     -------

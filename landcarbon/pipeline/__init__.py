@@ -5,6 +5,8 @@
 * :func:`assess_change` / :func:`run_change`: several dates -> transitions, stocks, time
   series, alerts, Markov projection; :func:`assess_scenarios` / :func:`run_scenarios`:
   scenario rasters and rule-based edits compared with a baseline.
+* :func:`apply_zoning`: indicators, zones, hot spots, sink zones, compensation, uncertainty
+  of an assessment (called by :func:`assess` when a zoning section is configured).
 
 Step functions live in their own modules; each orchestration lives in a private module here.
 """
@@ -14,7 +16,8 @@ from __future__ import annotations
 from landcarbon.pipeline._assess import Assessment, RunResult, assess, run
 from landcarbon.pipeline._change import ChangeResult, assess_change, rebalance, run_change
 from landcarbon.pipeline._scenario import ScenarioResult, assess_scenarios, run_scenarios
+from landcarbon.pipeline._zoning import apply_zoning
 
-__all__ = ["Assessment", "ChangeResult", "RunResult", "ScenarioResult", "assess",
+__all__ = ["Assessment", "ChangeResult", "RunResult", "ScenarioResult", "apply_zoning", "assess",
            "assess_change", "assess_scenarios", "rebalance",
            "run", "run_change", "run_scenarios"]

@@ -163,7 +163,7 @@ def _lap(timings: dict[str, float], name: str, start: float) -> float:
 
 def _compensation(units: Any, cfg: CompensationConfig, stats: pd.DataFrame | None, s: str
                   ) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
-    from landcarbon.compensation import compensation, compensation_flows
+    from landcarbon.compensation import compensation_flows, horizontal_compensation
     from landcarbon.exceptions import ConfigError
 
     k = None
@@ -173,8 +173,8 @@ def _compensation(units: Any, cfg: CompensationConfig, stats: pd.DataFrame | Non
                               "must be a column of the [statistics] table.")
         k = pd.to_numeric(stats.set_index(stats["unit_id"].astype(str))[
             cfg.correction_column], errors="coerce")
-    comp = compensation(units, suffix=s, price_per_tco2=cfg.price_per_tco2, band=cfg.band,
-                        correction=k)
+    comp = horizontal_compensation(units, suffix=s, price_per_tco2=cfg.price_per_tco2,
+                                   band=cfg.band, correction=k)
     units = units.join(comp)
     flows = compensation_flows(units, comp, suffix=s)
     v = comp["compensation_value"]
