@@ -93,13 +93,15 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
     out = a.config.output
     if out.rasters and a.categories is not None:
         files.update(write_rasters(a, folder, progress=progress))
-    if out.map:
-        from landcarbon.publish import explore_units
+    if out.map:  # map.html, report.html, figures/, QGIS style of units.gpkg
+        from landcarbon.io.publication import write_publication
 
-        m = explore_units(table, language=a.config.language, title=a.config.title or None,
-                          tiles=out.map_tiles or None)
-        m.save(str(folder / "map.html"))
-        files["map"] = "map.html"
+        files.update(write_publication(
+            folder, table, build_manifest(a, folder, files, elapsed_s),
+            class_areas=a.class_areas, language=a.config.language,
+            rasters={k: folder / files[k] for k in ("land_class", "space_type", "net_flux")
+                     if k in files}, title=a.config.title or None,
+            tiles=out.map_tiles or None))
     manifest = build_manifest(a, folder, files, elapsed_s)
     write_json(manifest, folder / "run.json")
     files["manifest"] = "run.json"

@@ -7,6 +7,8 @@
   scenario rasters and rule-based edits compared with a baseline.
 * :func:`apply_zoning`: indicators, zones, hot spots, sink zones, compensation, uncertainty
   of an assessment (called by :func:`assess` when a zoning section is configured).
+* :func:`publish_run` / :func:`build_portal`: a finished run -> maps, atlas report; a
+  workspace of runs -> portal index.
 
 Step functions live in their own modules; each orchestration lives in a private module here.
 """
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 from landcarbon.pipeline._assess import Assessment, RunResult, assess, run
 from landcarbon.pipeline._change import ChangeResult, assess_change, rebalance, run_change
+from landcarbon.pipeline._publish import build_portal, publish_run
 from landcarbon.pipeline._scenario import ScenarioResult, assess_scenarios, run_scenarios
 from landcarbon.pipeline._zoning import apply_zoning
 
 __all__ = ["Assessment", "ChangeResult", "RunResult", "ScenarioResult", "apply_zoning", "assess",
-           "assess_change", "assess_scenarios", "rebalance",
+           "assess_change", "assess_scenarios", "build_portal", "publish_run", "rebalance",
            "run", "run_change", "run_scenarios"]

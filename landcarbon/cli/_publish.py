@@ -1,0 +1,91 @@
+"""Publishing commands: ``map`` (maps + atlas report of a finished run), ``portal`` (index of
+a workspace of runs) and ``serve`` (local preview of a workspace)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from landcarbon.cli._base import handle_errors, log, main, overwrite_option
+
+
+@main.command(name="map")
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--language", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of labels (default: the run's setting).")
+@click.option("--offline", is_flag=True, help="Map that works without internet access: "
+              "Leaflet and plugins inlined, no basemap tiles, no external request.")
+@click.option("--tiles", default=None, help="Basemap: plain, osm, positron, gaode, "
+              "gaode_satellite (GCJ-02: data shifted to match) or a folium tile name.")
+@overwrite_option
+@handle_errors
+def map_(run_dir: Path, language: str | None, offline: bool, tiles: str | None,
+         overwrite: bool) -> None:
+    """Rebuild the web map, atlas report, figures and QGIS style of a finished run
+    (reads units.gpkg, rasters and run.json; nothing is recomputed).
+
+    \b
+    Example:
+      landcarbon map out/zhengzhou_2023 --language zh --offline --overwrite
+    """
+    from landcarbon.pipeline import publish_run
+
+    files = publish_run(run_dir, language=language, offline=offline,  # type: ignore[arg-type]
+                        tiles=tiles, overwrite=overwrite)
+    for role, name in files.items():
+        click.echo(f"{role:30s} {run_dir / name}")
+
+
+@main.command()
+@click.argument("workspace", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the index page.")
+@click.option("--title", default=None, help="Title of the index page.")
+@handle_errors
+def portal(workspace: Path, language: str, title: str | None) -> None:
+    """Write WORKSPACE/index.html linking the atlas of every run in WORKSPACE (static files
+    for any intranet web server; runs without a report get one).
+
+    \b
+    Example:
+      landcarbon portal out/ --title "郑州市国土空间碳监测"
+    """
+    from landcarbon.pipeline import build_portal
+
+    index = build_portal(workspace, language=language, title=title)  # type: ignore[arg-type]
+    click.echo(str(index))
+
+
+@main.command()
+@click.argument("workspace", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (0 = any free port).")
+@click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the index page if it has to be built.")
+@handle_errors
+def serve(workspace: Path, port: int, language: str) -> None:
+    """Preview a workspace (its portal index, reports and maps) at http://127.0.0.1:PORT/,
+    building index.html first if missing. Local only; stop with Ctrl+C.
+
+    \b
+    Example:
+      landcarbon serve out/ --port 8080
+    """
+    import functools
+    import http.server
+
+    from landcarbon.pipeline import build_portal
+
+    if not (workspace / "index.html").is_file():
+        build_portal(workspace, language=language)  # type: ignore[arg-type]
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(workspace.resolve()))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
+        host, bound = httpd.server_address[:2]
+        click.echo(f"Serving {workspace} at http://{host}:{bound}/ (Ctrl+C to stop)", err=True)
+        log.debug("serving %s", workspace.resolve())
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)

@@ -1,0 +1,246 @@
+"""Reading a finished run folder and writing its published outputs: web maps, atlas report,
+figures, static maps, and the QGIS style + provenance metadata of ``units.gpkg``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from landcarbon.exceptions import InputError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import xarray as xr
+
+__all__ = ["RunFolder", "read_raster_preview", "read_run", "write_gpkg_provenance",
+           "write_layer_style", "write_publication"]
+
+RASTER_FILES = {"land_class": "land_class.tif", "space_type": "space_type.tif",
+                "net_flux": "net_flux.tif"}
+
+
+@dataclass
+class RunFolder:
+    """The published inputs of a finished run (no recomputation needed)."""
+
+    folder: Path
+    units: gpd.GeoDataFrame
+    manifest: dict[str, Any]
+    class_areas: pd.DataFrame | None = None
+    rasters: dict[str, Path] = field(default_factory=dict)
+
+
+def read_run(folder: str | Path) -> RunFolder:
+    """Read ``units.gpkg``, ``run.json``, ``class_areas.csv`` and locate the rasters of a run.
+
+    Raises
+    ------
+    InputError
+        When the folder is not a finished run (``units.gpkg`` or ``run.json`` missing).
+    """
+    import geopandas as gpd
+
+    folder = Path(folder)
+    missing = [n for n in ("units.gpkg", "run.json") if not (folder / n).is_file()]
+    if missing:
+        raise InputError(f"{folder} is not a finished landcarbon run: {', '.join(missing)} "
+                         "missing. Pass the output folder of `landcarbon run` (or `demo`).")
+    units = gpd.read_file(folder / "units.gpkg", layer="units")
+    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    ca = folder / "class_areas.csv"
+    class_areas = pd.read_csv(ca, encoding="utf-8-sig", dtype={"unit_id": str}) \
+        if ca.is_file() else None
+    rasters = {k: folder / n for k, n in RASTER_FILES.items() if (folder / n).is_file()}
+    return RunFolder(folder, units, manifest, class_areas, rasters)
+
+
+def read_raster_preview(path: str | Path, max_size: int = 1024) -> xr.DataArray:
+    """Read a raster at most ``max_size`` pixels on its long side (COG overviews make this
+    cheap for large rasters); nodata -> 0 for class rasters, NaN for float ones."""
+    import numpy as np
+    import rasterio
+    import rioxarray  # noqa: F401  (registers .rio)
+    import xarray as xr
+    from rasterio.enums import Resampling
+
+    with rasterio.open(path) as src:
+        step = max(1, int(np.ceil(max(src.width, src.height) / max_size)))
+        h, w = int(np.ceil(src.height / step)), int(np.ceil(src.width / step))
+        floating = np.dtype(src.dtypes[0]).kind == "f"
+        data = src.read(1, out_shape=(h, w), resampling=Resampling.nearest,
+                        masked=True)
+        data = data.filled(np.nan if floating else 0)
+        transform = src.transform * src.transform.scale(src.width / w, src.height / h)
+        crs = src.crs
+    xs = transform.c + transform.a * (np.arange(w) + 0.5)
+    ys = transform.f + transform.e * (np.arange(h) + 0.5)
+    da = xr.DataArray(data, dims=("y", "x"), coords={"y": ys, "x": xs})
+    return da.rio.write_crs(crs).rio.write_transform(transform)
+
+
+def _geometry_column(con: sqlite3.Connection, layer: str) -> str:
+    row = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                      (layer,)).fetchone()
+    return row[0] if row else "geom"
+
+
+def write_layer_style(gpkg: str | Path, qml: str, sld: str, *, layer: str = "units",
+                      name: str = "risk_level", description: str = "") -> None:
+    """Store a QGIS style as the default style of ``layer`` (GeoPackage ``layer_styles``)."""
+    with sqlite3.connect(gpkg) as con:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
+            "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
+            "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
+            "update_time DATETIME DEFAULT CURRENT_TIMESTAMP)")
+        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
+                    "VALUES ('layer_styles', 'attributes', 'layer_styles')")
+        con.execute("DELETE FROM layer_styles WHERE f_table_name = ? AND styleName = ?",
+                    (layer, name))
+        con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (layer,))
+        con.execute(
+            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+            "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+            "owner) VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'landcarbon')",
+            (layer, _geometry_column(con, layer), name, qml, sld, description))
+
+
+def write_gpkg_provenance(gpkg: str | Path, tags: dict[str, str], *, layer: str = "units"
+                          ) -> None:
+    """Attach ``tags`` as layer metadata (GeoPackage metadata extension, the way GDAL stores
+    it: QGIS / ``ogrinfo`` show them)."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    items = "".join(f"<MDI key={quoteattr(k)}>{escape(str(v))}</MDI>" for k, v in tags.items())
+    xml = f"<GDALMultiDomainMetadata><Metadata>{items}</Metadata></GDALMultiDomainMetadata>"
+    with sqlite3.connect(gpkg) as con:
+        con.execute("CREATE TABLE IF NOT EXISTS gpkg_metadata (id INTEGER CONSTRAINT m_pk "
+                    "PRIMARY KEY ASC NOT NULL, md_scope TEXT NOT NULL DEFAULT 'dataset', "
+                    "md_standard_uri TEXT NOT NULL, mime_type TEXT NOT NULL DEFAULT "
+                    "'text/xml', metadata TEXT NOT NULL DEFAULT '')")
+        con.execute("CREATE TABLE IF NOT EXISTS gpkg_metadata_reference (reference_scope "
+                    "TEXT NOT NULL, table_name TEXT, column_name TEXT, row_id_value INTEGER, "
+                    "timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+                    " md_file_id INTEGER NOT NULL, md_parent_id INTEGER)")
+        con.execute("CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name "
+                    "TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT "
+                    "NOT NULL)")
+        for table in ("gpkg_metadata", "gpkg_metadata_reference"):
+            if not con.execute("SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND "
+                               "extension_name = 'gpkg_metadata'", (table,)).fetchone():
+                con.execute("INSERT INTO gpkg_extensions VALUES (?, NULL, 'gpkg_metadata', "
+                            "'http://www.geopackage.org/spec120/#extension_metadata', "
+                            "'read-write')", (table,))
+        old = [r[0] for r in con.execute(
+            "SELECT md_file_id FROM gpkg_metadata_reference WHERE table_name = ? AND "
+            "md_file_id IN (SELECT id FROM gpkg_metadata WHERE md_standard_uri = "
+            "'http://gdal.org')", (layer,))]
+        for i in old:
+            con.execute("DELETE FROM gpkg_metadata_reference WHERE md_file_id = ?", (i,))
+            con.execute("DELETE FROM gpkg_metadata WHERE id = ?", (i,))
+        cur = con.execute("INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, "
+                          "metadata) VALUES ('dataset', 'http://gdal.org', 'text/xml', ?)",
+                          (xml,))
+        con.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, "
+                    "md_file_id) VALUES ('table', ?, ?)", (layer, cur.lastrowid))
+
+
+def provenance(manifest: dict[str, Any]) -> dict[str, str]:
+    """Package version, coefficient set, legend and thresholds of a run (from its manifest)."""
+    s = manifest.get("settings", {})
+    return {
+        "landcarbon_version": str(manifest.get("landcarbon_version", "")),
+        "coefficient_set": str(s.get("coefficient_set", "")),
+        "cropland_mode": str(s.get("cropland_mode", "")),
+        "legend": str(s.get("legend", "")),
+        "thresholds_tc_per_ha": ", ".join(
+            f"{k}={v:.4g}" for k, v in s.get("thresholds_tc_per_ha", {}).items()),
+        "output_unit": str(s.get("output_unit", "")),
+    }
+
+
+def write_publication(
+    folder: str | Path,
+    units: gpd.GeoDataFrame,
+    manifest: dict[str, Any],
+    *,
+    class_areas: pd.DataFrame | None = None,
+    rasters: dict[str, Path] | None = None,
+    language: Literal["zh", "en"] = "zh",
+    title: str | None = None,
+    tiles: str | None = "osm",
+    offline: bool = False,
+) -> dict[str, str]:
+    """Write ``map.html``, ``report.html``, ``figures/*.png`` and the gpkg style of a run.
+
+    Returns
+    -------
+    dict
+        ``{role: file name relative to folder}`` of everything written.
+    """
+    from landcarbon.publish import explore_units, figures
+    from landcarbon.publish._html import ui
+    from landcarbon.publish.report import atlas_report
+    from landcarbon.publish.styles import categorized_qml, categorized_sld
+
+    folder = Path(folder)
+    title = title or manifest.get("config", {}).get("title") or None
+    files: dict[str, str] = {}
+    sfx = "tco2" if "net_tco2" in units else "tc"
+    unit = "t CO₂" if sfx == "tco2" else "t C"
+    previews = {k: read_raster_preview(p) for k, p in (rasters or {}).items()}
+    m = explore_units(units, language=language, title=title, tiles=tiles, offline=offline,
+                      rasters=previews)
+    m.save(str(folder / "map.html"))
+    files["map"] = "map.html"
+
+    figdir = folder / "figures"
+    figdir.mkdir(exist_ok=True)
+    pngs = {
+        "map_risk_level.png": figures.static_map(units, "risk_level", language=language,
+                                                 title=title),
+        "map_space_type.png": figures.static_map(units, "space_type", language=language,
+                                                 title=title),
+        "balance_by_space_type.png": figures.balance_by_space_type(units, sfx, unit=unit,
+                                                                   language=language),
+        "net_vs_threshold.png": figures.net_vs_threshold(units, sfx, unit=unit,
+                                                         language=language),
+    }
+    if class_areas is not None and "coefficients_tc_per_ha" in manifest.get("settings", {}):
+        pngs["balance_by_land_class.png"] = figures.balance_by_land_class(
+            class_areas, manifest["settings"]["coefficients_tc_per_ha"],
+            float(units.get(f"construction_emission_{sfx}", pd.Series([0.0])).sum()),
+            unit=unit, factor=44 / 12 if sfx == "tco2" else 1.0, language=language)
+    for name, data in pngs.items():
+        (figdir / name).write_bytes(data)
+        files[f"figure_{name[:-4]}"] = f"figures/{name}"
+
+    charts = [(ui(k, language), f"figures/{k}.png") for k in (
+        "balance_by_land_class", "balance_by_space_type", "net_vs_threshold")
+        if f"figures/{k}.png" in files.values()]
+    maps = [(ui("interactive_map", language), "map.html"),
+            (f"{ui('static_map', language)} · {ui('risk_level', language)}",
+             "figures/map_risk_level.png"),
+            (f"{ui('static_map', language)} · {ui('space_type', language)}",
+             "figures/map_space_type.png")]
+    other = [(n, n) for n in ("units.gpkg", "units.csv", "class_areas.csv", "land_class.tif",
+                              "space_type.tif", "net_flux.tif") if (folder / n).is_file()]
+    report = atlas_report(units.drop(columns=units.geometry.name), manifest, language=language,
+                          title=title, maps=maps, figures=charts,
+                          files=[*other, (ui("manifest", language), "run.json")],
+                          key_map="figures/map_risk_level.png")
+    (folder / "report.html").write_text(report, encoding="utf-8")
+    files["report"] = "report.html"
+
+    gpkg = folder / "units.gpkg"
+    if gpkg.is_file():
+        write_layer_style(gpkg, categorized_qml("risk_level"), categorized_sld("risk_level"),
+                          description="landcarbon risk levels")
+        write_gpkg_provenance(gpkg, provenance(manifest))
+    return files

@@ -1,0 +1,124 @@
+"""Publishing orchestration: a finished run folder -> maps, atlas report, figures, QGIS style
+(no recomputation); a workspace of runs -> the monitoring portal ``index.html``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from landcarbon.exceptions import InputError, OutputExistsError
+
+__all__ = ["build_portal", "publish_run"]
+
+log = logging.getLogger(__name__)
+
+_PUBLISHED = ("map.html", "report.html")
+
+
+def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = None,
+                offline: bool = False, tiles: str | None = None, overwrite: bool = False
+                ) -> dict[str, str]:
+    """Rebuild the web map, atlas report, figures and gpkg style of a finished run.
+
+    Parameters
+    ----------
+    run_dir : path
+        Output folder of ``landcarbon run`` (``units.gpkg``, ``run.json``, rasters).
+    language : {"zh", "en"}, optional
+        Default: the run's configured language.
+    offline : bool
+        Write a map that makes no external request (vendored Leaflet inlined, no tiles).
+    tiles : str, optional
+        Basemap key (``data/basemaps.csv``) or folium tile name. Default: the run's setting.
+    overwrite : bool
+        Replace an existing ``map.html`` / ``report.html``.
+
+    Returns
+    -------
+    dict
+        ``{role: file name}`` written; ``run.json`` records their checksums.
+    """
+    from landcarbon.io.outputs import sha256, write_json
+    from landcarbon.io.publication import read_run, write_publication
+
+    run = read_run(run_dir)
+    existing = [n for n in _PUBLISHED if (run.folder / n).exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(f"{run.folder} already has {', '.join(existing)}; pass --overwrite "
+                         "(overwrite=True) to rebuild them.")
+    cfg = run.manifest.get("config", {})
+    language = language or cfg.get("language") or "zh"
+    if language not in ("zh", "en"):
+        raise InputError(f"language must be 'zh' or 'en', not {language!r}.")
+    if tiles is None:
+        tiles = (cfg.get("output") or {}).get("map_tiles") or None
+    files = write_publication(run.folder, run.units, run.manifest,
+                              class_areas=run.class_areas, rasters=run.rasters,
+                              language=language, tiles=tiles, offline=offline)
+    manifest = run.manifest
+    hashes = manifest.setdefault("outputs_sha256", {})
+    for name in [*files.values(), "units.gpkg"]:
+        hashes[name] = sha256(run.folder / name)
+    manifest["published"] = {"language": language, "offline": offline, "tiles": tiles,
+                             "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    write_json(manifest, run.folder / "run.json")
+    return files
+
+
+def _runs(workspace: Path) -> list[Path]:
+    found = sorted({p.parent for pattern in ("*/run.json", "*/*/run.json")
+                    for p in workspace.glob(pattern)})
+    return sorted(found, key=lambda p: (p / "run.json").stat().st_mtime, reverse=True)
+
+
+def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
+                 title: str | None = None) -> Path:
+    """Write ``WORKSPACE/index.html`` linking every run found one or two levels down.
+
+    Runs without an atlas report get one (``publish_run``). Newest run (``run.json``
+    modification time) first, its static risk map up front.
+
+    Returns
+    -------
+    pathlib.Path
+        The index file.
+    """
+    from landcarbon import __version__
+    from landcarbon.publish._html import fmt, label
+    from landcarbon.publish.portal import PortalRun, portal_index
+
+    workspace = Path(workspace)
+    if not workspace.is_dir():
+        raise InputError(f"workspace {workspace} is not a folder; pass a folder holding run "
+                         "folders (each with run.json).")
+    runs = []
+    for folder in _runs(workspace):
+        if not (folder / "report.html").exists():
+            publish_run(folder, language=language)
+        manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        totals = manifest.get("totals", {})
+        sfx = "tco2" if "net_tco2" in totals else "tc"
+        unit = "t CO₂" if sfx == "tco2" else "t C"
+        levels = totals.get("risk_levels", {})
+        risk = " · ".join(f"{label('risk_levels', k, language)} {v}" for k, v in levels.items()
+                          if k in ("exceeding", "severe") and v)
+        rel = folder.relative_to(workspace).as_posix()
+        image = f"{rel}/figures/map_risk_level.png"
+        runs.append(PortalRun(
+            name=rel, title=manifest.get("config", {}).get("title", ""),
+            date=datetime.fromtimestamp((folder / "run.json").stat().st_mtime, UTC)
+            .strftime("%Y-%m-%d %H:%M"),
+            units=f"{totals.get('units', '')}", net=f"{fmt(totals.get(f'net_{sfx}'))} {unit}/yr",
+            risk=risk or "–", report=f"{rel}/report.html", map=f"{rel}/map.html",
+            image=image if (workspace / image).is_file() else None))
+    if not runs:
+        raise InputError(f"no run found in {workspace}: expected sub-folders with run.json "
+                         "(outputs of `landcarbon run`).")
+    index = workspace / "index.html"
+    index.write_text(portal_index(runs, language=language, title=title, version=__version__),
+                     encoding="utf-8")
+    log.info("portal: %d runs -> %s", len(runs), index)
+    return index

@@ -1,0 +1,43 @@
+"""The monitoring portal: one static ``index.html`` for a workspace of runs (dates, scenarios,
+regions), linking each run's atlas report and map, with the latest risk map up front."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from landcarbon.publish._html import ui
+
+__all__ = ["PortalRun", "portal_index"]
+
+
+@dataclass(frozen=True)
+class PortalRun:
+    """What the index shows of one run (paths relative to the workspace, with ``/``)."""
+
+    name: str
+    title: str
+    date: str
+    units: str
+    net: str
+    risk: str
+    report: str
+    map: str
+    image: str | None = None
+
+
+def portal_index(runs: Sequence[PortalRun], *, language: Literal["zh", "en"] = "zh",
+                 title: str | None = None, version: str = "") -> str:
+    """HTML of the portal index; ``runs`` newest first (the first is shown up front).
+
+    Every text is escaped (Jinja2 autoescape)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    t = {k: ui(k, language) for k in ("latest", "runs", "run", "title", "date", "units", "net",
+                                      "risk_level", "maps", "interactive_map", "report")}
+    env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    return env.get_template("portal.html.j2").render(
+        lang=language, t=t, title=title or ui("portal", language), runs=list(runs),
+        latest=runs[0] if runs else None, version=version)
