@@ -1,0 +1,193 @@
+"""`landcarbon change` / `landcarbon scenario` end to end on the 4 x 4 raster pair (two units
+splitting the grid): files, hand-checked tables, area conservation, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import GRID4, write_tif
+from rasterio.transform import from_origin
+from test_change import CLASSES, EXPECTED, GRID4B
+from test_stocks import POOLS_CSV
+
+from landcarbon.cli import main
+from landcarbon.config import load_config
+from landcarbon.exceptions import ConfigError
+from landcarbon.pipeline import assess_change, assess_scenarios
+
+CONFIG = """
+title = "change test"
+[landcover]
+path = "lc_2023.tif"
+legend = "esa_worldcover"
+[units]
+path = "halves.gpkg"
+layer = "units"
+id_field = "code"
+name_field = "name"
+[construction]
+method = "intensity"
+intensity_tc_per_ha = 50.0
+[thresholds]
+agricultural = 0.5
+construction = 30.0
+ecological = 0.0
+[change]
+resample = "{resample}"
+[[change.dates]]
+year = 2015
+landcover = "lc_2015.tif"
+[[change.dates]]
+year = 2023
+landcover = "{later}"
+[change.stocks]
+pools = "pools.csv"
+price_per_tc = 43.0
+discount_rate_pct = 7.0
+[change.monitoring]
+sink_loss_share = 0.05
+conversion_min_ha = 0.004
+[change.markov]
+target_years = [2031, 2039]
+multipliers = [{{ from_land_class = "cropland", to_land_class = "construction", factor = 0.5 }}]
+[[change.scenarios]]
+name = "back_to_2015"
+landcover = "lc_2015.tif"
+[[change.edits]]
+scenario = "green"
+type = "reduce_construction"
+area_ha = 0.02
+to_land_class = "forest"
+[[change.edits]]
+scenario = "green"
+type = "restore_wetland"
+distance_m = 10.0
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, halves_gpkg: Path) -> Path:
+    write_tif(tmp_path / "lc_2015.tif", GRID4)
+    write_tif(tmp_path / "lc_2023.tif", GRID4B)
+    (tmp_path / "pools.csv").write_text(POOLS_CSV, encoding="utf-8")
+    path = tmp_path / "change.toml"
+    path.write_text(CONFIG.format(resample="error", later="lc_2023.tif"), encoding="utf-8")
+    return path
+
+
+def test_change_cli_outputs(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["change", str(project), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    for name in ("transfer_matrix.csv", "transitions_units.csv", "change_summary.csv",
+                 "dynamic_degree.csv", "flux_effect.csv", "timeseries.csv", "timeseries.gpkg",
+                 "alerts.csv", "alerts.gpkg", "stocks.csv", "stock_change.csv",
+                 "carbon_stock_2015.tif", "carbon_stock_2023.tif", "markov.csv",
+                 "markov_units.csv", "change.json", "units_2015.csv", "units_2023.csv"):
+        assert (out / name).is_file(), name
+    tm = pd.read_csv(out / "transfer_matrix.csv", encoding="utf-8-sig")
+    lc = tm[tm["by"] == "land_class"].pivot(index="from", columns="to", values="area_ha")
+    lc = lc.reindex(index=CLASSES, columns=CLASSES, fill_value=0.0).fillna(0.0)
+    np.testing.assert_allclose(lc.to_numpy(), EXPECTED.to_numpy(), atol=1e-6)
+    manifest = json.loads((out / "change.json").read_text(encoding="utf-8"))
+    stocks = manifest["totals"]["stocks"][0]
+    assert stocks["stock_from_tc"] == pytest.approx(6.83)
+    assert stocks["stock_change_tc"] == pytest.approx(-0.06)
+    dd = manifest["totals"]["comprehensive_dynamic_degree_pct_per_yr"]["2015-2023"]
+    assert dd == pytest.approx(0.04 / 0.15 / 8 * 100)
+    # flux effect with construction at the configured 50 t C/ha/yr
+    fx = pd.read_csv(out / "flux_effect.csv", encoding="utf-8-sig")
+    row = fx[(fx["from"] == "cropland") & (fx["to"] == "construction")].iloc[0]
+    assert row["flux_change_tc"] == pytest.approx(0.01 * (50 - 0.422), abs=1e-6)
+    alerts = pd.read_csv(out / "alerts.csv", encoding="utf-8-sig", dtype={"unit_id": str})
+    conv = alerts[alerts["alert"] == "agricultural_to_construction"]
+    # 0.005 ha of cropland became built-up in each unit (above the 0.004 ha minimum)
+    assert sorted(conv["unit_id"]) == ["E", "W"]
+    assert conv["value"].to_numpy() == pytest.approx([0.005, 0.005])
+
+
+def test_change_result_per_unit_and_markov(project: Path) -> None:
+    r = assess_change(load_config(project))
+    s = r.summary
+    west = s[(s["unit_id"] == "W") & (s["by"] == "land_class")].set_index("class")
+    assert west.loc["cropland", "loss_ha"] == pytest.approx(0.005)
+    assert west.loc["construction", "gain_ha"] == pytest.approx(0.005)
+    st = r.stocks.set_index(["year", "unit_id"])["stock_tc"]
+    assert st[2015, "W"] == pytest.approx(2.36) and st[2015, "E"] == pytest.approx(4.47)
+    # Markov conserves each unit's area in every projected year
+    per = r.markov.groupby(["unit_id", "year"])["area_ha"].sum().unstack()
+    np.testing.assert_allclose(per.to_numpy(), per[[2023]].to_numpy().repeat(3, 1), rtol=1e-9)
+    # W: cropland 0.03 -> construction 0.005 observed; p = 1/6 halved to 1/12 by the multiplier
+    w = r.markov[(r.markov["unit_id"] == "W") & (r.markov["year"] == 2031)].set_index(
+        "land_class")["area_ha"]
+    assert w["cropland"] == pytest.approx(0.025 * (1 - 1 / 12))
+    mu = r.markov_units.set_index(["year", "unit_id"])
+    assert mu.loc[(2031, "W"), "covered_ha"] == pytest.approx(0.055)
+    assert mu.loc[(2031, "W"), "area_construction_ha"] == pytest.approx(
+        0.03 + 0.025 / 12)
+
+
+def test_scenario_cli_and_area_conservation(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "scen"
+    res = CliRunner().invoke(main, ["scenario", str(project), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    for name in ("scenario_deltas.csv", "risk_transitions.csv", "scenario_units.gpkg",
+                 "scenario_green_land_class.tif", "scenario.json"):
+        assert (out / name).is_file(), name
+    r = assess_scenarios(load_config(project))
+    d = r.deltas.set_index(["scenario", "unit_id"])
+    # edits and scenario rasters move no area between units and lose none
+    assert d["covered_ha_delta"].abs().max() == pytest.approx(0, abs=1e-12)
+    # back to 2015: W has 0.005 ha less built-up (50 t C/ha/yr) and 0.005 ha more cropland
+    assert d.loc[("back_to_2015", "W"), "net_tc_delta"] == pytest.approx(
+        0.005 * (0.422 - 50))
+    assert r.edits[0] == {"scenario": "green", "type": "reduce_construction",
+                          "area_ha": pytest.approx(0.02)}
+    green = d.xs("green")
+    assert green["area_construction_ha_delta"].sum() == pytest.approx(-0.02)
+    assert r.risk_transitions.groupby("scenario")["units"].sum().to_dict() == {
+        "back_to_2015": 2, "green": 2}
+
+
+def test_misaligned_dates(project: Path, tmp_path: Path) -> None:
+    write_tif(tmp_path / "lc_2023_shifted.tif", GRID4B,
+              transform=from_origin(500010, 3850000, 10, 10))
+    project.write_text(CONFIG.format(resample="error", later="lc_2023_shifted.tif"),
+                       encoding="utf-8")
+    res = CliRunner().invoke(main, ["change", str(project), "-o", str(tmp_path / "bad")])
+    assert res.exit_code == 1
+    assert "not on the same grid" in res.output and "2015" in res.output
+    assert not (tmp_path / "bad").exists()  # nothing half-written
+    fine = np.kron(GRID4B, np.ones((2, 2), np.uint8))
+    write_tif(tmp_path / "lc_2023_fine.tif", fine, transform=from_origin(500000, 3850000, 5, 5))
+    project.write_text(CONFIG.format(resample="nearest", later="lc_2023_fine.tif"),
+                       encoding="utf-8")
+    r = assess_change(load_config(project))
+    lc = r.transfer[r.transfer["by"] == "land_class"].pivot(index="from", columns="to",
+                                                            values="area_ha")
+    assert lc.loc["cropland", "construction"] == pytest.approx(0.01)
+
+
+def test_change_config_errors(project: Path, tmp_path: Path) -> None:
+    text = CONFIG.format(resample="error", later="lc_2023.tif")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("year = 2023", "year = 2010"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="increasing year order"):
+        load_config(bad)
+    bad.write_text(text.replace("target_years = [2031, 2039]", "target_years = [2020]"),
+                   encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"target_years \[2020\] are not after 2023"):
+        load_config(bad)
+    bad.write_text(text.replace('type = "restore_wetland"', 'type = "restore_wetland"\n'
+                                'distanc_m = 5'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="did you mean 'distance_m'"):
+        load_config(bad)
+    res = CliRunner().invoke(main, ["change", str(project), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 0
+    again = CliRunner().invoke(main, ["change", str(project), "-o", str(tmp_path / "o")])
+    assert again.exit_code == 1 and "--overwrite" in again.output
