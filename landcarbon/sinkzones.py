@@ -12,7 +12,10 @@ on the per-pixel flux raster:
    speckle; 8-connected components smaller than ``min_area_ha`` are dropped.
 3. **Corridors**: water / wetland pixels and everything within ``corridor_width_m`` of them
    (Euclidean distance transform in metres), restricted to ecological-space sink pixels,
-   cleaned and filtered the same way.
+   closed (no opening: corridors are thin by nature) and filtered by area the same way.
+
+Closing can add gap pixels that are not sinks (e.g. a road across a forest): they count in
+``area_ha`` but add nothing to ``sink_tc``.
 
 Each polygon carries its area (ha, from true cell areas: ellipsoidal for geographic grids,
 nominal for projected ones), its sink total ``sink_tc`` (t C/yr, the unsmoothed
@@ -50,13 +53,15 @@ def _pixel_size_m(transform: object, crs: CRS, lat: float) -> tuple[float, float
     return abs(transform.a) * unit, abs(transform.e) * unit
 
 
-def _clean(mask: np.ndarray, areas_ha: np.ndarray, min_area_ha: float) -> np.ndarray:
-    """Close, open, label (8-connected) and drop small components; returns labels 1..n."""
+def _clean(mask: np.ndarray, areas_ha: np.ndarray, min_area_ha: float, *, opening: bool = True
+           ) -> np.ndarray:
+    """Close (and open), label (8-connected) and drop small components; labels 1..n."""
     from scipy import ndimage
 
     st = np.ones((3, 3), dtype=bool)
-    mask = ndimage.binary_closing(mask, structure=st)
-    mask = ndimage.binary_opening(mask, structure=st)
+    mask = ndimage.binary_closing(mask, structure=st) | mask
+    if opening:
+        mask = ndimage.binary_opening(mask, structure=st)
     labels, n = ndimage.label(mask, structure=st)
     if n == 0:
         return labels
@@ -164,8 +169,8 @@ def sink_function_zones(
     if corridor_width_m > 0 and water_px.any():
         dist = ndimage.distance_transform_edt(~water_px, sampling=(dy, dx))
         near = (dist <= corridor_width_m) & eco_px & (s > 0)
-        out.append(_polygons(_clean(near, areas_ha, min_area_ha), transform, s, areas_ha,
-                             "corridor", crs))
+        out.append(_polygons(_clean(near, areas_ha, min_area_ha, opening=False), transform,
+                             s, areas_ha, "corridor", crs))
     frames = [f for f in out if len(f)]
     if not frames:
         return gpd.GeoDataFrame(columns=_COLUMNS, geometry="geometry", crs=crs)
