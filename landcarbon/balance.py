@@ -125,8 +125,11 @@ def _space_components(class_areas: pd.DataFrame, density: pd.Series, indirect: l
     coef = rows["land_class"].map(density).astype(float)
     is_indirect = rows["land_class"].isin(indirect).to_numpy()
     flux = np.where(np.isfinite(coef), rows["area_ha"] * coef, 0.0)
-    share = rows["area_ha"] / rows["unit_id"].map(construction_ha).replace(0.0, np.nan)
-    flux = np.where(is_indirect, (share * rows["unit_id"].map(con)).fillna(0.0), flux)
+    # astype(float): mapping an empty (str) id column keeps the str dtype
+    share = rows["area_ha"] / rows["unit_id"].map(construction_ha).astype(float).replace(
+        0.0, np.nan)
+    flux = np.where(is_indirect, (share * rows["unit_id"].map(con).astype(float)).fillna(0.0),
+                    flux)
     grouped = rows.assign(flux=flux).groupby(["unit_id", "space_type"])[["flux", "area_ha"]].sum()
     out = pd.DataFrame(index=pd.Index(pd.unique(rows["unit_id"]), name="unit_id"))
     for st in SPACE_TYPES:

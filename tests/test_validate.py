@@ -1,0 +1,262 @@
+"""Pre-flight report: every problem at once, as structured records, with counts and places."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from conftest import GRID4, shared, write_tif
+from shapely.geometry import Polygon, box
+
+from landcarbon.cli import main
+from landcarbon.validate import validate_config
+
+CONFIG = """
+[landcover]
+path = "grid4.tif"
+legend = "esa_worldcover"
+[units]
+path = "units.gpkg"
+id_field = "code"
+name_field = "name"
+[construction]
+method = "intensity"
+intensity_tc_per_ha = 50.0
+[thresholds]
+agricultural = 0.422
+construction = 8.0
+ecological = 0.0
+"""
+W = box(500000, 3849960, 500015, 3850000)
+E = box(500015, 3849960, 500040, 3850000)
+K = 0.9996  # UTM scale factor on the central meridian (x = 500000): geodesic = planar / K^2
+
+
+def _project(d: Path, geoms: list[object] | None = None, ids: list[object] | None = None,
+             crs: str = "EPSG:32649", config: str = CONFIG, raster: np.ndarray = GRID4,
+             nodata: float | None = 0) -> Path:
+    write_tif(d / "grid4.tif", raster, nodata=nodata)
+    geoms = geoms if geoms is not None else [W, E]
+    ids = ids if ids is not None else [f"U{i}" for i in range(len(geoms))]
+    gdf = gpd.GeoDataFrame({"code": ids, "name": [f"n{i}" for i in range(len(geoms))]},
+                           geometry=geoms, crs="EPSG:32649")
+    gdf.to_crs(crs).to_file(d / "units.gpkg")
+    (d / "run.toml").write_text(config, encoding="utf-8")
+    return d / "run.toml"
+
+
+def _by_code(report: object) -> dict[str, object]:
+    return {p.code: p for p in report.problems}  # type: ignore[attr-defined]
+
+
+def test_clean_project_has_no_problem_and_reconciles_areas(tmp_path: Path) -> None:
+    report = validate_config(_project(tmp_path))
+    codes = [p.code for p in report.problems]
+    assert report.ok and "crs_mismatch" not in codes
+    s = report.summary
+    assert s["units"] == 2 and s["covered_ha"] == pytest.approx(0.15, abs=1e-9)
+    assert s["unit_area_ha"] == pytest.approx(0.16 / K**2, rel=1e-4)
+    # the nodata pixel (row 3, col 1) is split by the W/E border: 0.005 ha missing in each
+    gap = _by_code(report)["area_mismatch"]
+    assert gap.severity == "warning"
+    units = gap.details["units"]
+    assert units["U0"]["covered_ha"] == pytest.approx(0.055)
+    assert units["U1"]["covered_ha"] == pytest.approx(0.095)
+
+
+def test_overlapping_units_report_pairs_and_area(tmp_path: Path) -> None:
+    wide_w = box(500000, 3849960, 500020, 3850000)  # 5 m x 40 m over E
+    touching = box(500040, 3849960, 500050, 3850000)  # shares a border only: no overlap
+    report = validate_config(_project(tmp_path, [wide_w, E, touching]))
+    p = _by_code(report)["units_overlap"]
+    assert p.severity == "error" and not report.ok
+    assert [(r["unit_a"], r["unit_b"]) for r in p.details["pairs"]] == [("U0", "U1")]
+    assert p.details["total_overlap_ha"] == pytest.approx(0.02 / K**2, rel=1e-4)
+    assert p.details["pairs"][0]["share_of_smaller"] == pytest.approx(0.25, rel=1e-3)
+
+
+def test_units_outside_and_partly_outside(tmp_path: Path) -> None:
+    half = box(500030, 3849960, 500050, 3850000)
+    far = box(0, 0, 10, 10)
+    report = validate_config(_project(tmp_path, [W, half, far]))
+    by = _by_code(report)
+    assert by["unit_outside_raster"].severity == "error"
+    assert by["unit_outside_raster"].details["unit_ids"] == ["U2"]
+    part = by["unit_partly_outside"]
+    assert part.severity == "warning"
+    assert part.details["uncovered_share"] == {"U1": pytest.approx(0.5, abs=1e-3)}
+
+
+def test_invalid_empty_and_sliver_geometries(tmp_path: Path) -> None:
+    bowtie = Polygon([(500000, 3849960), (500040, 3850000), (500040, 3849960),
+                      (500000, 3850000)])
+    sliver = box(500000, 3849960, 500000.1, 3850000)
+    report = validate_config(_project(tmp_path, [bowtie, sliver, None]))
+    by = _by_code(report)
+    inv = by["geometry_invalid"]
+    assert inv.severity == "warning" and inv.details["unit_ids"] == ["U0"]
+    assert "Self-intersection" in inv.details["reasons"][0]
+    assert inv.details["repair"] == "shapely.make_valid"
+    assert inv.details["area_after_ha"][0] == pytest.approx(0.08 / K**2, rel=1e-3)  # 2 x 400 m2
+    assert by["geometry_sliver"].details["unit_ids"] == ["U1"]
+    assert by["geometry_empty"].severity == "error"
+    assert by["geometry_empty"].details["unit_ids"] == ["U2"]
+
+
+def test_duplicate_and_missing_ids(tmp_path: Path) -> None:
+    geoms = [W, E, box(500000, 3849960, 500001, 3849961), box(500001, 3849960, 500002,
+                                                                3849961)]
+    report = validate_config(_project(tmp_path, geoms, ids=["A", "A", None, "B"]))
+    by = _by_code(report)
+    assert by["unit_id_duplicate"].details["duplicates"] == {"A": 2}
+    assert by["unit_id_missing"].details["rows"] == [3]
+    assert not report.ok
+
+
+@pytest.mark.parametrize("crs, mismatch", [
+    ("+proj=utm +zone=49 +datum=WGS84 +units=m +no_defs", False),  # EPSG:32649 spelt out
+    ("EPSG:4326", True),
+])
+def test_equivalent_crs_is_not_a_problem(tmp_path: Path, crs: str, mismatch: bool) -> None:
+    report = validate_config(_project(tmp_path, crs=crs))
+    assert ("crs_mismatch" in _by_code(report)) is mismatch
+    assert report.ok  # a mismatch is only a warning: units are reprojected
+
+
+def test_nodata_missing_and_nodata_is_a_class(tmp_path: Path) -> None:
+    report = validate_config(_project(tmp_path, nodata=None))
+    assert _by_code(report)["nodata_missing"].severity == "warning"
+    (tmp_path / "b").mkdir()
+    report = validate_config(_project(tmp_path / "b", nodata=10))
+    p = _by_code(report)["nodata_is_class"]
+    assert p.severity == "error" and "Tree cover" in p.message and p.details["nodata"] == 10
+
+
+def test_unmapped_codes_with_pixel_counts(tmp_path: Path) -> None:
+    raster = np.where(GRID4 == 30, 77, GRID4).astype(np.uint8)
+    raster[0, 0] = 200
+    report = validate_config(_project(tmp_path, raster=raster))
+    p = _by_code(report)["unmapped_codes"]
+    assert p.details["pixels"] == {"77": 2, "200": 1}
+    assert "77 (2 px)" in p.message and "200 (1 px)" in p.message
+
+
+def test_all_nodata_raster(tmp_path: Path) -> None:
+    report = validate_config(_project(tmp_path, raster=np.zeros((4, 4), np.uint8)))
+    assert _by_code(report)["no_data_pixels"].severity == "error"
+
+
+@pytest.mark.parametrize("table, code, severity", [
+    ("unit_id,raw_coal_t\nU0,10\n", "statistics_missing", "warning"),
+    ("unit_id,raw_coal_t\nU0,10\nU1,1\nZZ,2\n", "statistics_unknown_ids", "error"),
+    ("unit_id,raw_coal_t\nU0,abc\nU1,\n", "statistics_invalid", "error"),
+    ("unit_id,raw_coal_t\nU0,1\nU0,1\n", "statistics_invalid", "error"),
+])
+def test_statistics_problems(tmp_path: Path, table: str, code: str, severity: str) -> None:
+    config = CONFIG.replace('method = "intensity"\nintensity_tc_per_ha = 50.0',
+                            'method = "energy"\nenergy_table = "energy.csv"')
+    path = _project(tmp_path, config=config)
+    (tmp_path / "energy.csv").write_text(table, encoding="utf-8")
+    p = _by_code(validate_config(path))[code]
+    assert p.severity == severity and "energy_table" in p.where
+
+
+def test_coefficient_unit_not_recognised(tmp_path: Path) -> None:
+    config = CONFIG + '[coefficients]\nset = "coef.csv"\n'
+    path = _project(tmp_path, config=config)
+    (tmp_path / "coef.csv").write_text("land_class,value,unit,source\nforest,-0.5,t C/acre/yr,x\n",
+                                       encoding="utf-8")
+    p = _by_code(validate_config(path))["coefficients_invalid"]
+    assert "'t C/acre/yr' is not recognised" in p.message
+
+
+def test_cli_json_lists_every_problem_at_once(tmp_path: Path) -> None:
+    config = (CONFIG.replace('id_field = "code"', 'id_field = "kode"')
+              .replace('legend = "esa_worldcover"', 'legend = "clcd"')
+              .replace('method = "intensity"\nintensity_tc_per_ha = 50.0',
+                       'method = "energy"\nenergy_table = "missing.csv"'))
+    path = _project(tmp_path, [box(500000, 3849960, 500020, 3850000), E], config=config)
+    result = CliRunner().invoke(main, ["validate", str(path), "--json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    codes = {p["code"] for p in doc["problems"]}
+    assert {"field_missing", "unmapped_codes", "file_missing", "units_overlap"} <= codes
+    assert doc["ok"] is False and doc["errors"] == sum(
+        p["severity"] == "error" for p in doc["problems"])
+    for p in doc["problems"]:
+        assert set(p) == {"code", "severity", "where", "message", "fix", "details"}
+    text = CliRunner().invoke(main, ["validate", str(path)])
+    assert text.exit_code == 1 and "error(s)" in text.output and "Traceback" not in text.output
+
+
+def test_cli_json_config_errors(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(CONFIG.replace("legend =", "legnd ="), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(path), "--json"])
+    assert result.exit_code == 1
+    (problem,) = json.loads(result.stdout)["problems"]
+    assert problem["code"] == "config_invalid" and "did you mean 'legend'" in problem["message"]
+
+
+def test_cli_warnings_do_not_fail(tmp_path: Path) -> None:
+    path = _project(tmp_path, nodata=None)
+    result = CliRunner().invoke(main, ["validate", str(path), "--no-scan"])
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 1 warning(s)" in result.output
+
+
+def test_validate_writes_nothing(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    validate_config(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.realdata
+def test_realdata_unnamed_utm_crs_equals_its_proj_string(tmp_path: Path) -> None:
+    tif = shared("nlcd_zion", "nlcd2011.tif")
+    with rasterio.open(tif) as src:
+        b = src.bounds
+    cx, cy = (b.left + b.right) / 2, (b.bottom + b.top) / 2
+    units = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[
+        box(cx - 3000, cy - 3000, cx, cy), box(cx, cy - 3000, cx + 3000, cy)],
+        crs="+proj=utm +zone=12 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs")
+    units.to_file(tmp_path / "u.gpkg")
+    (tmp_path / "c.toml").write_text(
+        f'[landcover]\npath = "{tif}"\nlegend = "nlcd"\n[units]\npath = "u.gpkg"\n'
+        'id_field = "code"\n[thresholds]\npreset = "zhengzhou_example"\n', encoding="utf-8")
+    report = validate_config(tmp_path / "c.toml")
+    codes = {p.code for p in report.problems}
+    assert "crs_mismatch" not in codes and "unmapped_codes" not in codes, report.problems
+    assert report.summary["covered_ha"] == pytest.approx(report.summary["unit_area_ha"],
+                                                         rel=0.02)
+
+
+@pytest.mark.realdata
+def test_realdata_float_nan_without_nodata(tmp_path: Path) -> None:
+    tif = shared("newguinea_300m", "landcover2001s.tif")
+    (tmp_path / "c.toml").write_text(
+        f'[landcover]\npath = "{tif}"\nlegend = "esa_worldcover"\n[units]\npath = "u.gpkg"\n'
+        '[thresholds]\npreset = "zhengzhou_example"\n', encoding="utf-8")
+    with rasterio.open(tif) as src:
+        gpd.GeoDataFrame(geometry=[box(*src.bounds)], crs=src.crs).to_file(tmp_path / "u.gpkg")
+    by = _by_code(validate_config(tmp_path / "c.toml"))
+    assert "NaN pixels are treated as nodata" in by["nodata_missing"].message
+    assert by["unmapped_codes"].details["pixels"]  # motif classes 1..7 are not ESA codes
+
+
+@pytest.mark.realdata
+def test_realdata_two_years_on_different_grids(tmp_path: Path) -> None:
+    a = shared("corine_lausanne", "ls100_06.tif")
+    b = shared("corine_lausanne", "ls100_12.tif")
+    (tmp_path / "c.toml").write_text(
+        f'[landcover]\npath = ["{a}", "{b}"]\nlegend = "corine"\n[units]\npath = "u.gpkg"\n'
+        '[thresholds]\npreset = "zhengzhou_example"\n', encoding="utf-8")
+    gpd.read_file(shared("corine_lausanne", "gmb-lausanne.gpkg")).to_file(tmp_path / "u.gpkg")
+    p = _by_code(validate_config(tmp_path / "c.toml"))["file_unreadable"]
+    assert "pixel size" in p.message and "differs" in p.message
