@@ -77,5 +77,16 @@ def read_units(path: str | os.PathLike[str], *, layer: str | None = None,
 
 def write_units(units: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
                 layer: str = "units") -> None:
-    """Write a units table to a GeoPackage layer (the file must not exist yet)."""
-    units.to_file(path, layer=layer, driver="GPKG")
+    """Write a units table to a GeoPackage layer (the file must not exist yet).
+
+    The file is byte-identical for identical tables: GDAL's ``last_change`` timestamp is
+    pinned (``OGR_CURRENT_DATE``) for the duration of the write.
+    """
+    import pyogrio
+
+    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+    try:
+        units.to_file(path, layer=layer, driver="GPKG")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
