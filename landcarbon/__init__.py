@@ -95,10 +95,43 @@ _LAZY = {
     "threshold_sweep": "landcarbon.uncertainty",
     "sweep_figure": "landcarbon.uncertainty",
     "apply_zoning": "landcarbon.pipeline",
+    "align_to": "landcarbon.change",
+    "category_transitions": "landcarbon.change",
+    "change_summary": "landcarbon.change",
+    "check_aligned": "landcarbon.change",
+    "comprehensive_dynamic_degree": "landcarbon.change",
+    "flux_effect": "landcarbon.change",
+    "transfer_matrix": "landcarbon.change",
+    "transition_areas_ha": "landcarbon.change",
+    "stock_change": "landcarbon.stocks",
+    "stock_density": "landcarbon.stocks",
+    "unit_stocks": "landcarbon.stocks",
+    "validate_pool_table": "landcarbon.stocks",
+    "valuation_constant": "landcarbon.stocks",
+    "read_pool_table": "landcarbon.io.pools",
+    "alerts": "landcarbon.monitoring",
+    "alerts_layer": "landcarbon.monitoring",
+    "timeseries": "landcarbon.monitoring",
+    "timeseries_layer": "landcarbon.monitoring",
+    "compare_scenarios": "landcarbon.scenario",
+    "markov_projection": "landcarbon.scenario",
+    "protect": "landcarbon.scenario",
+    "reduce_construction": "landcarbon.scenario",
+    "restore_wetland": "landcarbon.scenario",
+    "transition_probabilities": "landcarbon.scenario",
+    "units_mask": "landcarbon.scenario",
+    "ChangeResult": "landcarbon.pipeline",
+    "ScenarioResult": "landcarbon.pipeline",
+    "assess_change": "landcarbon.pipeline",
+    "assess_scenarios": "landcarbon.pipeline",
+    "run_change": "landcarbon.pipeline",
+    "run_scenarios": "landcarbon.pipeline",
+    "index_areas_ha": "landcarbon.zonal",
 }
 
 __all__ = [
     "Assessment",
+    "ChangeResult",
     "CoefficientSet",
     "ConfigError",
     "InputError",
@@ -107,29 +140,42 @@ __all__ = [
     "OutputExistsError",
     "RiskBands",
     "RunConfig",
+    "ScenarioResult",
     "SpaceTypeOverride",
     "SpaceTypeRule",
     "UnmappedCodesError",
     "__version__",
+    "alerts",
+    "alerts_layer",
+    "align_to",
     "apply_zoning",
     "assess",
+    "assess_change",
     "assess_risk",
+    "assess_scenarios",
     "balance_indicators",
+    "category_transitions",
     "cell_areas_m2",
+    "change_summary",
+    "check_aligned",
     "check_codes",
     "class_areas",
     "class_areas_from_parcels",
     "classify",
     "code_counts",
+    "compare_scenarios",
     "compensation_flows",
+    "comprehensive_dynamic_degree",
     "construction_emissions",
     "explore_units",
     "flux_density",
+    "flux_effect",
     "geodesic_areas_m2",
     "graded_classes",
     "grid_cells",
     "grid_values",
     "horizontal_compensation",
+    "index_areas_ha",
     "land_class_raster",
     "land_classes",
     "list_coefficient_sets",
@@ -140,22 +186,40 @@ __all__ = [
     "load_legend",
     "load_threshold_preset",
     "local_statistics",
+    "markov_projection",
     "monte_carlo",
     "open_landcover",
+    "protect",
     "quadrant_zones",
+    "read_pool_table",
     "read_units",
+    "reduce_construction",
     "resolve_thresholds",
+    "restore_wetland",
     "risk_overlay",
     "run",
+    "run_change",
+    "run_scenarios",
     "safe_ratio",
     "sink_function_zones",
     "space_type_raster",
     "space_types",
+    "stock_change",
+    "stock_density",
     "sweep_figure",
     "threshold_sweep",
+    "timeseries",
+    "timeseries_layer",
     "to_output_unit",
+    "transfer_matrix",
+    "transition_areas_ha",
+    "transition_probabilities",
     "unit_balance",
     "unit_space_types",
+    "unit_stocks",
+    "units_mask",
+    "validate_pool_table",
+    "valuation_constant",
     "write_raster",
     "zone_layers",
 ]
@@ -176,6 +240,16 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from landcarbon.areas import cell_areas_m2, geodesic_areas_m2
     from landcarbon.balance import to_output_unit, unit_balance
+    from landcarbon.change import (
+        align_to,
+        category_transitions,
+        change_summary,
+        check_aligned,
+        comprehensive_dynamic_degree,
+        flux_effect,
+        transfer_matrix,
+        transition_areas_ha,
+    )
     from landcarbon.classification import (
         check_codes,
         classify,
@@ -190,20 +264,49 @@ if TYPE_CHECKING:  # pragma: no cover
     from landcarbon.flux import flux_density
     from landcarbon.hotspots import grid_cells, grid_values, local_statistics
     from landcarbon.indicators import balance_indicators, safe_ratio
+    from landcarbon.io.pools import read_pool_table
     from landcarbon.io.raster import open_landcover, write_raster
     from landcarbon.io.vector import read_units
     from landcarbon.legends import Legend, land_classes, list_legends, load_legend, space_types
+    from landcarbon.monitoring import alerts, alerts_layer, timeseries, timeseries_layer
     from landcarbon.parcels import class_areas_from_parcels
-    from landcarbon.pipeline import Assessment, apply_zoning, assess, run
+    from landcarbon.pipeline import (
+        Assessment,
+        ChangeResult,
+        ScenarioResult,
+        apply_zoning,
+        assess,
+        assess_change,
+        assess_scenarios,
+        run,
+        run_change,
+        run_scenarios,
+    )
     from landcarbon.publish import explore_units
     from landcarbon.risk import RiskBands, assess_risk, load_threshold_preset, resolve_thresholds
+    from landcarbon.scenario import (
+        compare_scenarios,
+        markov_projection,
+        protect,
+        reduce_construction,
+        restore_wetland,
+        transition_probabilities,
+        units_mask,
+    )
     from landcarbon.sinkzones import sink_function_zones
     from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
+    from landcarbon.stocks import (
+        stock_change,
+        stock_density,
+        unit_stocks,
+        validate_pool_table,
+        valuation_constant,
+    )
     from landcarbon.uncertainty import (
         load_coefficient_ranges,
         monte_carlo,
         sweep_figure,
         threshold_sweep,
     )
-    from landcarbon.zonal import class_areas
+    from landcarbon.zonal import class_areas, index_areas_ha
     from landcarbon.zoning import graded_classes, quadrant_zones, risk_overlay, zone_layers

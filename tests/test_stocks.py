@@ -42,10 +42,10 @@ def pools(tmp_path: Path) -> pd.DataFrame:
     return read_pool_table(path)
 
 
-@pytest.fixture
-def pair(tmp_path: Path):
-    return (open_landcover(write_tif(tmp_path / "a.tif", GRID4)),
-            open_landcover(write_tif(tmp_path / "b.tif", GRID4B)))
+@pytest.fixture(params=[None, 2], ids=["numpy", "dask"])
+def pair(tmp_path: Path, request):
+    return (open_landcover(write_tif(tmp_path / "a.tif", GRID4), chunks=request.param),
+            open_landcover(write_tif(tmp_path / "b.tif", GRID4B), chunks=request.param))
 
 
 def _invest_sum(years: int, r: float, c: float, price: float) -> float:
@@ -75,7 +75,7 @@ def test_pool_table_errors(tmp_path) -> None:
 
 
 def test_stock_density_raster(pair, pools) -> None:
-    dens = stock_density(pair[0], pools)
+    dens = stock_density(pair[0], pools).compute()
     assert dens.dtype == np.float32 and dens.rio.nodata == -1
     assert dens.values[0].tolist() == [62, 62, 95, 95]
     assert dens.values[3, 1] == -1  # nodata stays nodata
