@@ -9,7 +9,9 @@ time, so a dask-backed raster is computed window by window.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -76,6 +78,7 @@ def index_areas_ha(
     pixel_area: PixelAreaMethod = "auto",
     progress: Callable[[float, str], None] | bool = False,
     max_cells_in_memory: int = 30_000_000,
+    engine: Literal["auto", "blocks", "exactextract"] = "auto",
 ) -> np.ndarray:
     """Area (ha) of each value ``0..n-1`` of an integer raster inside each unit.
 
@@ -93,23 +96,48 @@ def index_areas_ha(
         Number of values.
     nodata : int
         Value of cells left out.
+    engine : {"auto", "blocks", "exactextract"}
+        ``blocks`` (:mod:`landcarbon.coverage`: unit ids burnt per raster block, exact
+        coverage computed only where unit boundaries cross cells; memory bounded by the block
+        size, dask blocks computed in parallel, blocks without units never read);
+        ``exactextract`` (per-unit windows; needed when units overlap); ``auto`` picks
+        ``blocks`` unless units overlap or the grid is rotated. Both give the same areas.
 
     Returns
     -------
     numpy.ndarray
         float64 matrix of shape (len(units), n), ha.
     """
-    from exactextract import exact_extract
-
     crs = CRS.from_user_input(index.rio.crs)
-    transform = index.rio.transform()
-    width = index.sizes["x"]
-    height = index.sizes["y"]
     geoms = units[["geometry"]].to_crs(crs) if not CRS(units.crs).equals(crs) else units[
         ["geometry"]]
     geoms = geoms.reset_index(drop=True)
     if index.y.size > 1 and float(index.y[1]) > float(index.y[0]):
         raise ValueError("south-up rasters are not supported; flip the raster first")
+    if engine == "auto":
+        from landcarbon.coverage import units_overlap
+
+        rotated = index.rio.transform().b != 0 or index.rio.transform().d != 0
+        engine = ("exactextract" if rotated or units_overlap(geoms.geometry.to_numpy())
+                  else "blocks")
+    if engine == "blocks":
+        return _block_index_areas(index, geoms.geometry.to_numpy(), n, nodata, crs, pixel_area)
+    if engine != "exactextract":
+        raise ValueError(f"engine must be auto, blocks or exactextract, got {engine!r}")
+    return _exactextract_index_areas(index, geoms, n, nodata, crs, pixel_area, progress,
+                                     max_cells_in_memory)
+
+
+def _exactextract_index_areas(index: xr.DataArray, geoms: gpd.GeoDataFrame, n: int,
+                              nodata: int, crs: CRS, pixel_area: PixelAreaMethod,
+                              progress: Callable[[float, str], None] | bool,
+                              max_cells_in_memory: int) -> np.ndarray:
+    """exactextract's cell coverage fractions (any units, overlapping ones included)."""
+    from exactextract import exact_extract
+
+    transform = index.rio.transform()
+    width = index.sizes["x"]
+    height = index.sizes["y"]
     raw = exact_extract(
         index, geoms, ["cell_id", "values", "coverage"], output="pandas",
         max_cells_in_memory=max_cells_in_memory, progress=progress,
@@ -129,3 +157,78 @@ def index_areas_ha(
         records.append(np.bincount(values[keep].astype(np.int64), weights=weights,
                                    minlength=n)[:n] / M2_PER_HA)
     return np.vstack(records) if records else np.zeros((0, n))
+
+
+#: Window size (pixels per side) in which numpy-backed rasters are processed.
+NUMPY_BLOCK = 2048
+
+
+def _block_index_areas(index: xr.DataArray, geoms: np.ndarray, n: int, nodata: int, crs: CRS,
+                       pixel_area: PixelAreaMethod) -> np.ndarray:
+    """The ``blocks`` engine: per-block partial tables (only the units touching each block),
+    summed. Dask blocks become one task each (any dask scheduler, distributed included)."""
+    import shapely
+    from rasterio.windows import Window
+    from rasterio.windows import transform as window_transform
+
+    from landcarbon.areas import resolve_area_method, row_areas_m2
+
+    transform = index.rio.transform()
+    height, width = index.sizes["y"], index.sizes["x"]
+    method = resolve_area_method(crs, pixel_area)
+    row_area: np.ndarray | None = None
+    if method == "geographic":
+        row_area = row_areas_m2(transform, height, crs)
+    elif method == "nominal":
+        row_area = np.full(height, cell_areas_m2(np.zeros(1, np.int64), np.zeros(1, np.int64),
+                                                 transform, crs, "nominal")[0])
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    tree = shapely.STRtree(np.where(ok, geoms, None))
+    is_dask = type(index.data).__module__.startswith("dask")
+    if is_dask:
+        ys = np.cumsum((0, *index.data.chunks[0]))
+        xs = np.cumsum((0, *index.data.chunks[1]))
+    else:
+        ys = np.append(np.arange(0, height, NUMPY_BLOCK), height)
+        xs = np.append(np.arange(0, width, NUMPY_BLOCK), width)
+    blocks = index.data.to_delayed() if is_dask else None
+    tasks = []
+    for i in range(len(ys) - 1):
+        for j in range(len(xs) - 1):
+            r0, r1, c0, c1 = int(ys[i]), int(ys[i + 1]), int(xs[j]), int(xs[j + 1])
+            wt = window_transform(Window(c0, r0, c1 - c0, r1 - r0), transform)
+            x0, y0 = wt * (0, 0)
+            x1, y1 = wt * (c1 - c0, r1 - r0)
+            cands = tree.query(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1),
+                                           max(y0, y1)), predicate="intersects")
+            if cands.size == 0:
+                continue
+            cands = np.sort(cands)
+            if row_area is not None:
+                area: Any = row_area[r0:r1]
+            else:
+                area = functools.partial(_projected_areas, r0=r0, c0=c0, transform=transform,
+                                         crs=crs)
+            data = blocks[i, j] if blocks is not None else np.asarray(index.data[r0:r1, c0:c1])
+            tasks.append((cands, data, wt, area))
+    out = np.zeros((len(geoms), n))
+    if is_dask:
+        import dask
+
+        from landcarbon.coverage import block_value_areas
+
+        parts = dask.compute(*[dask.delayed(block_value_areas)(d, geoms[c], wt, n, nodata, a)
+                               for c, d, wt, a in tasks])
+        for (cands, *_), part in zip(tasks, parts, strict=True):
+            out[cands] += part
+    else:
+        from landcarbon.coverage import block_value_areas
+
+        for cands, data, wt, area in tasks:
+            out[cands] += block_value_areas(data, geoms[cands], wt, n, nodata, area)
+    return out / M2_PER_HA
+
+
+def _projected_areas(rows: np.ndarray, cols: np.ndarray, *, r0: int, c0: int,
+                     transform: object, crs: CRS) -> np.ndarray:
+    return cell_areas_m2(rows + r0, cols + c0, transform, crs, "ellipsoidal")
