@@ -4,7 +4,8 @@ Blocks (between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers):
 
 * ``config-reference``: every config key with type, unit, default and meaning, from
   ``landcarbon.config.reference_table()`` (the pydantic field descriptions);
-* ``cli-reference``: every ``landcarbon`` command with the first line of its help.
+* ``cli-reference``: every ``landcarbon`` command with the first line of its help;
+* ``threshold-presets``: the built-in threshold presets (``landcarbon/data/thresholds``).
 
 Usage::
 
@@ -63,9 +64,24 @@ def cli_reference() -> str:
     return "\n".join(rows)
 
 
+def threshold_presets() -> str:
+    """Table of the built-in threshold presets (values per space type, description)."""
+    from landcarbon._resources import data_path, read_toml
+    from landcarbon.risk import list_threshold_presets
+
+    rows = ["| preset | agricultural | construction | ecological | what |", "|---|---|---|---|---|"]
+    for name in list_threshold_presets():
+        doc = read_toml(data_path("thresholds", f"{name}.toml"))
+        values = [f"`{doc[st]['value']}`" for st in ("agricultural", "construction", "ecological")]
+        what = str(doc.get("description", "")).replace("|", chr(92) + "|")
+        rows.append(f"| `{name}` | {' | '.join(values)} | {what} |")
+    return "\n".join(rows)
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
     "config-reference": config_reference,
     "cli-reference": cli_reference,
+    "threshold-presets": threshold_presets,
 }
 
 
