@@ -31,8 +31,13 @@ __all__ = ["block_value_areas", "boundary_coverage", "unit_index_raster", "units
 MAX_ROW_BINS = 8_000_000
 
 
-def units_overlap(geoms: np.ndarray) -> bool:
-    """True if the interiors of any two polygons intersect (shared edges are fine)."""
+def units_overlap(geoms: np.ndarray, cell_area: float = 0.0) -> bool:
+    """True if two polygons share an area of at least ``cell_area`` (CRS units squared).
+
+    Shared edges and slivers smaller than one cell (digitising noise) are fine for the block
+    engine: such an overlap cannot hold a whole cell, and cells that boundaries cross get
+    each unit's exact coverage.
+    """
     import shapely
 
     if len(geoms) < 2:
@@ -43,7 +48,11 @@ def units_overlap(geoms: np.ndarray) -> bool:
     left, right = left[keep], right[keep]
     if left.size == 0:
         return False
-    return bool(shapely.relate_pattern(geoms[left], geoms[right], "T********").any())
+    inner = shapely.relate_pattern(geoms[left], geoms[right], "T********")
+    if not inner.any():
+        return False
+    shared = shapely.area(shapely.intersection(geoms[left[inner]], geoms[right[inner]]))
+    return bool((shared >= cell_area).any())
 
 
 def _edges(geoms: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -117,9 +117,10 @@ def index_areas_ha(
     if engine == "auto":
         from landcarbon.coverage import units_overlap
 
-        rotated = index.rio.transform().b != 0 or index.rio.transform().d != 0
-        engine = ("exactextract" if rotated or units_overlap(geoms.geometry.to_numpy())
-                  else "blocks")
+        tr = index.rio.transform()
+        rotated = tr.b != 0 or tr.d != 0
+        engine = ("exactextract" if rotated or units_overlap(geoms.geometry.to_numpy(),
+                                                             abs(tr.a * tr.e)) else "blocks")
     if engine == "blocks":
         return _block_index_areas(index, geoms.geometry.to_numpy(), n, nodata, crs, pixel_area)
     if engine != "exactextract":
