@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import shared
+from pyproj import CRS
 
 from landcarbon.areas import row_areas_m2
 from landcarbon.change import align_to, check_aligned, transition_areas_ha
@@ -30,7 +31,8 @@ def test_worldcover_principe_numpy_equals_dask_and_areas_add_up() -> None:
     # independent: row areas x pixel counts of pixels valid at both dates
     va, vb = np.asarray(ca.values), np.asarray(cb.values)
     both = (va != NODATA_CATEGORY) & (vb != NODATA_CATEGORY)
-    rows = row_areas_m2(ca.rio.transform(), ca.sizes["y"], ca.rio.crs) / 10_000
+    rows = row_areas_m2(ca.rio.transform(), ca.sizes["y"],
+                        CRS.from_user_input(ca.rio.crs)) / 10_000
     expected_total = float((both.sum(axis=1) * rows).sum())
     assert m.sum() == pytest.approx(expected_total, rel=1e-12)
     forest = legend.categories.index[legend.categories["land_class"] == "forest"][0]
