@@ -34,10 +34,10 @@ def test_worldcover_principe_numpy_equals_dask_and_areas_add_up() -> None:
     rows = row_areas_m2(ca.rio.transform(), ca.sizes["y"],
                         CRS.from_user_input(ca.rio.crs)) / 10_000
     expected_total = float((both.sum(axis=1) * rows).sum())
-    assert m.sum() == pytest.approx(expected_total, rel=1e-12)
+    assert m.sum() == pytest.approx(expected_total, rel=1e-10)
     forest = legend.categories.index[legend.categories["land_class"] == "forest"][0]
     from_forest = float(((va == forest) & both).sum(axis=1) @ rows)
-    assert m[forest].sum() == pytest.approx(from_forest, rel=1e-12)
+    assert m[forest].sum() == pytest.approx(from_forest, rel=1e-10)
     assert m.sum() > 1000  # Principe island: more than 10 km2 of land
 
 
@@ -58,4 +58,4 @@ def test_corine_lausanne_grids_differ_and_nearest_resampling() -> None:
     px_ha = (100.00512429624578 ** 2) / 10_000
     both = (np.asarray(ca.values) != NODATA_CATEGORY) & (np.asarray(cb.values)
                                                          != NODATA_CATEGORY)
-    assert m.sum() == pytest.approx(both.sum() * px_ha, rel=1e-12)
+    assert m.sum() == pytest.approx(both.sum() * px_ha, rel=1e-10)
