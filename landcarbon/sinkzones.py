@@ -59,7 +59,8 @@ def _clean(mask: np.ndarray, areas_ha: np.ndarray, min_area_ha: float, *, openin
     from scipy import ndimage
 
     st = np.ones((3, 3), dtype=bool)
-    mask = ndimage.binary_closing(mask, structure=st) | mask
+    padded = np.pad(mask, 1, mode="edge")  # no closing artefacts at the raster border
+    mask = ndimage.binary_closing(padded, structure=st)[1:-1, 1:-1] | mask
     if opening:
         mask = ndimage.binary_opening(mask, structure=st)
     labels, n = ndimage.label(mask, structure=st)

@@ -1,0 +1,286 @@
+"""Zoning end to end: config sections -> run outputs; `landcarbon zone` and `landcarbon
+sweep`; error paths with exit codes; real data (a 1 km grid over São Tomé)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+import landcarbon as lc
+from landcarbon.cli import main
+from tests.conftest import shared, write_tif
+
+BASE = """
+title = "zoning test"
+language = "en"
+
+[landcover]
+path = "lc.tif"
+legend = "esa_worldcover"
+
+[units]
+path = "units.gpkg"
+layer = "units"
+id_field = "code"
+name_field = "name"
+
+[construction]
+method = "intensity"
+intensity_tc_per_ha = 20.0
+
+[thresholds]
+agricultural = 0.422
+construction = 8.0
+ecological = 0.0
+
+[output]
+rasters = false
+map = false
+"""
+
+ZONING = """
+[statistics]
+path = "stats.csv"
+id_column = "code"
+
+[zoning]
+ratio_threshold = 5.0
+
+[hotspots]
+on = "both"
+cell_size_m = 300
+permutations = 99
+
+[sink_zones]
+window_m = 30
+min_area_ha = 1.0
+corridor_width_m = 60
+
+[compensation]
+price_per_tco2 = 50.0
+
+[uncertainty]
+draws = 200
+sweep_steps = 5
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """60 x 60 pixels of 30 m (0.09 ha) in 9 units of 20 x 20 pixels: forest in the west
+    with a river, cropland in the middle, a town in the east."""
+    codes = np.full((60, 60), 40, dtype=np.uint8)
+    codes[:, :20] = 10
+    codes[:, 8:10] = 80
+    codes[20:40, 40:60] = 50
+    codes[0:20, 45:60] = 50
+    write_tif(tmp_path / "lc.tif", codes, transform=from_origin(500000, 3850000, 30, 30))
+    cells = [box(500000 + c * 600, 3850000 - (r + 1) * 600, 500600 + c * 600,
+                 3850000 - r * 600) for r in range(3) for c in range(3)]
+    ids = [f"U{r}{c}" for r in range(3) for c in range(3)]
+    gpd.GeoDataFrame({"code": ids, "name": [f"单元{i}" for i in ids]}, geometry=cells,
+                     crs="EPSG:32649").to_file(tmp_path / "units.gpkg", layer="units")
+    pd.DataFrame({"code": ids, "gdp_10k_cny": [10, 20, 900, 10, 30, 1500, 5, 20, 400],
+                  "population": [100] * 9}).to_csv(tmp_path / "stats.csv", index=False)
+    (tmp_path / "base.toml").write_text(BASE, encoding="utf-8")
+    (tmp_path / "zoning.toml").write_text(BASE + ZONING, encoding="utf-8")
+    return tmp_path
+
+
+def test_no_zoning_section_adds_nothing(project: Path) -> None:
+    a = lc.assess(lc.load_config(project / "base.toml"))
+    assert a.zoning == {} and "esc" not in a.units
+
+
+def test_run_writes_zoning_columns_and_layers(project: Path) -> None:
+    result = CliRunner().invoke(main, ["-q", "run", str(project / "zoning.toml"), "-o",
+                                       str(project / "out")])
+    assert result.exit_code == 0, result.output
+    out = project / "out"
+    for name in ("hotspot_grid.gpkg", "sink_zones.gpkg", "compensation.csv",
+                 "uncertainty.csv", "sweep.csv", "sweep.png", "zoning.json"):
+        assert (out / name).is_file(), name
+        assert str(out.absolute() / name) in result.output
+    units = pd.read_csv(out / "units.csv", encoding="utf-8-sig", dtype={"unit_id": str})
+    for col in ("source_sink_ratio", "compensation_rate", "esc", "ecc", "gdp",
+                "emission_intensity_tc_per_10k_cny", "carbon_zone", "compensation_tc",
+                "compensation_role", "compensation_value", "gi_z", "gi_class",
+                "moran_cluster", "net_tc_per_ha_class", "flag_r1", "risk_flags",
+                "carbon_risk_zone", "net_tc_p5", "net_tc_p95", "p_exceed"):
+        assert col in units.columns, col
+    # forest units emit nothing: ECC = ESC = +inf (x/0 rule) -> low-carbon maintenance;
+    # cropland units have no sink (ESC = 0) and little GDP -> high-carbon optimisation
+    by_id = units.set_index("unit_id")
+    west = by_id.loc[["U00", "U10", "U20"]]
+    assert (west["esc"] == np.inf).all() and (west["ecc"] == np.inf).all()
+    assert (west["carbon_zone"] == "low_carbon_maintenance").all()
+    assert (west["compensation_role"] == "receiver").all()
+    assert (by_id.loc[["U01", "U11", "U21"], "carbon_zone"] == "high_carbon_optimisation").all()
+    assert abs(units["compensation_tc"].sum()) <= 1e-9 * units["emission_tc"].sum()
+    assert abs(units["compensation_value"].sum()) <= 1e-6
+    # the ESC identity on the written table
+    e, s = units["emission_tc"], units["sequestration_tc"]
+    esc = (s / s.sum()) / (e / e.sum())
+    finite = np.isfinite(esc)
+    assert units["esc"][finite].tolist() == pytest.approx(esc[finite].tolist())
+    grid = gpd.read_file(out / "hotspot_grid.gpkg", layer="hotspot_grid")
+    assert len(grid) == 36 and {"gi_z", "gi_class", "coverage"} <= set(grid.columns)
+    assert grid.geometry.area.round().eq(90_000).all()
+    zones = gpd.read_file(out / "sink_zones.gpkg", layer="sink_zones")
+    assert set(zones["kind"]) == {"zone", "corridor"}
+    forest = zones[zones["kind"] == "zone"].iloc[0]
+    # 60 rows x 20 columns of 0.09 ha; closing bridges the 2-pixel river (-0.253)
+    assert forest["area_ha"] == pytest.approx(60 * 20 * 0.09)
+    assert forest["sink_tc"] == pytest.approx(60 * 0.09 * (18 * 0.644 + 2 * 0.253))
+    summary = json.loads((out / "zoning.json").read_text(encoding="utf-8"))
+    assert abs(summary["compensation"]["transfers_sum_tc"]) < 1e-6
+    assert summary["compensation"]["paid"] == pytest.approx(summary["compensation"]["received"])
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert "zoning_hotspots_grid" in manifest["timings_s"]
+    flows = pd.read_csv(out / "compensation.csv", encoding="utf-8-sig")
+    assert flows["value"].sum() == pytest.approx(summary["compensation"]["paid"])
+
+
+def test_zoning_is_reproducible_and_tco2(project: Path) -> None:
+    cfg = lc.load_config(project / "zoning.toml")
+    a = lc.assess(cfg)
+    b = lc.assess(cfg)
+    cols = ["gi_z", "gi_p", "p_exceed", "net_tc_p50", "compensation_value"]
+    pd.testing.assert_frame_equal(a.units[cols], b.units[cols])
+    co2 = lc.assess(cfg.model_copy(update={"coefficients": cfg.coefficients.model_copy(
+        update={"output_unit": "t CO2"})}))
+    assert co2.units["compensation_tco2"].tolist() == pytest.approx(
+        (a.units["compensation_tc"] * 44 / 12).tolist())
+    assert co2.units["esc"].tolist() == pytest.approx(a.units["esc"].tolist())
+    assert co2.units["p_exceed"].tolist() == a.units["p_exceed"].tolist()
+    assert co2.zoning["sink_zones"]["sink_tc"].tolist() == pytest.approx(
+        a.zoning["sink_zones"]["sink_tc"].tolist(), rel=1e-5)
+
+
+def test_apply_zoning_with_a_previous_period(project: Path) -> None:
+    a = lc.assess(lc.load_config(project / "zoning.toml"))
+    prev = a.units.set_index("unit_id")[["net_tc", "sequestration_tc"]] * 0.5
+    prev["converted_to_construction_ha"] = 0.0
+    lc.apply_zoning(a, previous=prev)
+    # every unit's net doubled: growth 100 % for sources, the median is 100 %: not above it
+    assert a.units["flag_r2"].notna().all() and a.units["flag_r3"].notna().all()
+    assert not a.units["flag_r3"].any()        # sinks doubled, nothing converted
+    assert list(a.units.columns).count("esc") == 1
+
+
+def test_zone_command_on_a_run_folder_and_on_a_config(project: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["-q", "run", str(project / "base.toml"), "-o",
+                                str(project / "plain")]).exit_code == 0
+    result = runner.invoke(main, ["-q", "zone", str(project / "plain")])
+    assert result.exit_code == 0, result.output
+    units = pd.read_csv(project / "plain" / "zoning" / "units.csv", encoding="utf-8-sig")
+    assert {"gi_class", "compensation_role", "p_exceed", "carbon_risk_zone"} <= set(units)
+    assert "carbon_zone" not in units                     # no statistics: no ECC
+    assert (project / "plain" / "zoning" / "sink_zones.gpkg").is_file()
+    again = runner.invoke(main, ["-q", "zone", str(project / "plain")])
+    assert again.exit_code == 1 and "already exists" in again.output
+    result = runner.invoke(main, ["-q", "zone", str(project / "zoning.toml"), "-o",
+                                  str(project / "z2")])
+    assert result.exit_code == 0, result.output
+    assert "carbon_zone" in pd.read_csv(project / "z2" / "units.csv", encoding="utf-8-sig")
+
+
+def test_sweep_command(project: Path) -> None:
+    result = CliRunner().invoke(main, ["-q", "sweep", str(project / "base.toml"), "--steps",
+                                       "3", "--range", "0.5", "-o", str(project / "sw")])
+    assert result.exit_code == 0, result.output
+    sweep = pd.read_csv(project / "sw" / "sweep.csv", encoding="utf-8-sig")
+    agri = sweep[sweep["space_type"] == "agricultural"]
+    assert agri["threshold_tc_per_ha"].tolist() == pytest.approx([0.211, 0.422, 0.633])
+    assert agri["units_changed"].iloc[1] == 0
+    assert (project / "sw" / "sweep.png").stat().st_size > 10_000
+    bad = CliRunner().invoke(main, ["sweep", str(project / "base.toml"), "--steps", "1",
+                                    "-o", str(project / "sw2")])
+    assert bad.exit_code == 1 and "sweep_steps must be >= 2" in bad.output
+    assert not (project / "sw2").exists()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('[statistics]\npath = "absent.csv"\n', "Statistics table"),
+    ('[statistics]\npath = "stats.csv"\n', "has no column 'unit_id'"),
+    ('[statistics]\npath = "stats.csv"\nid_column = "code"\ngdp_column = "gdp"\n',
+     "no GDP column 'gdp'"),
+    ('[statistics]\npath = "stats.csv"\nid_column = "code"\n[compensation]\n'
+     'correction_column = "k"\n', "correction_column = 'k'"),
+    ('[compensation]\nprice = 3\n', "compensation.price: unknown key"),
+    ('[uncertainty]\ncoefficients = "nope.csv"\n', "not a built-in table"),
+    ('[zoning]\ngraded_columns = ["gdp_growth"]\n', "'gdp_growth' is not a column"),
+])
+def test_zoning_errors_exit_1(project: Path, extra: str, message: str) -> None:
+    (project / "bad.toml").write_text(BASE + extra, encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(project / "bad.toml"), "-o",
+                                       str(project / "bad_out")])
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert not (project / "bad_out").exists()
+
+
+def test_zone_rejects_a_folder_without_manifest(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["zone", str(tmp_path)])
+    assert result.exit_code == 1 and "without run.json" in result.output
+
+
+@pytest.mark.realdata
+def test_real_worldcover_with_a_1km_grid_of_units(tmp_path: Path) -> None:
+    raster = shared("worldcover", "worldcover_2021_v200_saotome_crop.tif")
+    import rasterio
+
+    with rasterio.open(raster) as src:
+        bounds = gpd.GeoDataFrame(geometry=[box(*src.bounds)], crs=src.crs)
+    cells = lc.grid_cells(bounds, 1000.0).to_crs("EPSG:4326")
+    cells.rename(columns={"cell_id": "code"}).to_file(tmp_path / "grid.gpkg", layer="units")
+    config = f"""
+[landcover]
+path = "{raster}"
+legend = "esa_worldcover"
+[units]
+path = "grid.gpkg"
+id_field = "code"
+[construction]
+method = "intensity"
+intensity_tc_per_ha = 20.0
+[thresholds]
+agricultural = 0.422
+construction = 8.0
+ecological = 0.0
+[output]
+rasters = false
+map = false
+[zoning]
+[hotspots]
+on = "both"
+permutations = 99
+[sink_zones]
+[compensation]
+price_per_tco2 = 60.0
+[uncertainty]
+draws = 200
+sweep = false
+"""
+    (tmp_path / "st.toml").write_text(config, encoding="utf-8")
+    start = time.perf_counter()
+    a = lc.assess(lc.load_config(tmp_path / "st.toml"))
+    elapsed = time.perf_counter() - start
+    u = a.units
+    land = u[u["covered_ha"] > 0]
+    assert len(land) > 500
+    assert abs(u["compensation_tc"].sum()) <= 1e-9 * u["emission_tc"].sum()
+    assert (land["gi_class"] != "not_significant").any()
+    assert len(a.zoning["sink_zones"]) > 0 and (a.zoning["sink_zones"]["sink_tc"] > 0).all()
+    assert len(a.zoning["hotspot_grid"]) > 500
+    print(f"São Tomé 1 km grid: {len(u)} units, {elapsed:.1f} s, {a.timings}")
