@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -64,7 +65,10 @@ def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = N
         hashes[name] = sha256(run.folder / name)
     manifest["published"] = {"language": language, "offline": offline, "tiles": tiles,
                              "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    stat = (run.folder / "run.json").stat()
     write_json(manifest, run.folder / "run.json")
+    # run.json's time stays the run's time (the portal dates and orders runs by it)
+    os.utime(run.folder / "run.json", ns=(stat.st_atime_ns, stat.st_mtime_ns))
     return files
 
 

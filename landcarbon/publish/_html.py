@@ -153,4 +153,5 @@ CSS = """<style>
  background:rgba(255,255,255,.92);padding:4px 14px;border-radius:4px;font:bold 16px sans-serif;
  box-shadow:0 1px 4px rgba(0,0,0,.4);max-width:60vw;text-align:center}
 .leaflet-container{background:#f4f4f0}
+.leaflet-control-search .search-input{width:10em;min-width:10em}
 </style>"""

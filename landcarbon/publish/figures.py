@@ -7,10 +7,12 @@ no glyph falls back to a missing-glyph box.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ __all__ = ["balance_by_land_class", "balance_by_space_type", "net_vs_threshold",
            "static_map"]
 
 Lang = Literal["zh", "en"]
+P = ParamSpec("P")
 _CJK_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSerifCJK-Regular.ttc")
 
 
@@ -33,25 +36,34 @@ def cjk_font() -> str | None:
     """Register the Noto CJK font with matplotlib; return its family name (None if absent)."""
     from matplotlib import font_manager
 
-    for path in font_manager.findSystemFonts():
-        if path.rsplit("/", 1)[-1] in _CJK_FILES:
-            font_manager.fontManager.addfont(path)
-            return font_manager.FontProperties(fname=path).get_name()
+    found = {p.rsplit("/", 1)[-1]: p for p in font_manager.findSystemFonts()}
+    for name in _CJK_FILES:  # in order of preference: sans serif first
+        if name in found:
+            font_manager.fontManager.addfont(found[name])
+            return font_manager.FontProperties(fname=found[name]).get_name()
     return None
+
+
+def _cjk(fn: Callable[P, bytes]) -> Callable[P, bytes]:
+    """Run a figure function with the CJK font (matplotlib's global settings untouched)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        import matplotlib as mpl
+
+        family = cjk_font()
+        rc = {"font.family": "sans-serif", "axes.unicode_minus": False}
+        if family:
+            rc["font.sans-serif"] = [family, "DejaVu Sans"]
+        with mpl.rc_context(rc):
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def _figure(w: float, h: float) -> Figure:
     from matplotlib.figure import Figure
 
-    family = cjk_font()
-    fig = Figure(figsize=(w, h), dpi=110, layout="constrained")
-    if family:
-        import matplotlib as mpl
-
-        mpl.rcParams["font.sans-serif"] = [family, "DejaVu Sans"]
-        mpl.rcParams["font.family"] = "sans-serif"
-        mpl.rcParams["axes.unicode_minus"] = False
-    return fig
+    return Figure(figsize=(w, h), dpi=110, layout="constrained")
 
 
 def _png(fig: Figure) -> bytes:
@@ -81,6 +93,7 @@ def _bars(fig: Figure, names: list[str], emission: np.ndarray, sequestration: np
     return _png(fig)
 
 
+@_cjk
 def balance_by_land_class(class_areas: pd.DataFrame, coefficients_tc_per_ha: dict[str, Any],
                           indirect_tc: float, *, unit: str = "t C", factor: float = 1.0,
                           language: Lang = "zh") -> bytes:
@@ -109,6 +122,7 @@ def balance_by_land_class(class_areas: pd.DataFrame, coefficients_tc_per_ha: dic
                  ui("balance_by_land_class", language))
 
 
+@_cjk
 def balance_by_space_type(units: pd.DataFrame, sfx: str, *, unit: str = "t C",
                           language: Lang = "zh") -> bytes:
     """Bar chart of emission / sequestration / net by unit space type (PNG bytes)."""
@@ -121,6 +135,7 @@ def balance_by_space_type(units: pd.DataFrame, sfx: str, *, unit: str = "t C",
                  unit, language, ui("balance_by_space_type", language))
 
 
+@_cjk
 def net_vs_threshold(units: pd.DataFrame, sfx: str, *, unit: str = "t C",
                      language: Lang = "zh") -> bytes:
     """One panel per space type: each unit's net per ha (dots coloured by risk level) and the
@@ -156,6 +171,7 @@ def _nice(length: float) -> float:
     return max(m * exp for m in (1, 2, 5) if m * exp <= length)
 
 
+@_cjk
 def static_map(units: gpd.GeoDataFrame, column: str = "risk_level", *, language: Lang = "zh",
                title: str | None = None) -> bytes:
     """A static map of the units (PNG bytes): class colours, legend, scale bar, north arrow.

@@ -1,0 +1,297 @@
+"""Publishing a finished run: `landcarbon map`, atlas report, figures, QGIS style and
+provenance in units.gpkg, GCJ-02 basemaps, portal and `landcarbon serve` (real files, real
+chromium)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from _browser import ARTIFACTS, CHROMIUM
+from click.testing import CliRunner
+from test_maps import XSS, _units_raster, make_units
+
+from landcarbon.cli import main
+from landcarbon.exceptions import InputError
+from landcarbon.io.outputs import sha256, write_json
+from landcarbon.io.publication import read_raster_preview, write_layer_style
+from landcarbon.io.raster import write_raster
+from landcarbon.io.vector import write_units
+from landcarbon.pipeline import build_portal
+from landcarbon.publish import explore_units
+from landcarbon.publish.gcj02 import wgs84_to_gcj02
+from landcarbon.publish.styles import categorized_qml, categorized_sld
+
+PROVENANCE = {"landcarbon_version": "0.1.0", "coefficient_set": "lai2010",
+              "cropland_mode": "source", "legend": "esa_worldcover",
+              "thresholds_tc_per_ha": "agricultural=2, construction=150, ecological=-1",
+              "output_unit": "t C"}
+
+
+def make_run(folder: Path, title: str = XSS) -> Path:
+    """A finished run folder (what `landcarbon run` leaves) built from the 4 test units."""
+    folder.mkdir(parents=True)
+    units = make_units()
+    write_units(units, folder / "units.gpkg")
+    units.drop(columns="geometry").to_csv(folder / "units.csv", index=False)
+    long = units[["unit_id", "area_cropland_ha", "area_forest_ha", "area_construction_ha"]].melt(
+        id_vars="unit_id", value_vars=["area_cropland_ha", "area_forest_ha",
+                                                     "area_construction_ha"],
+                      var_name="land_class", value_name="area_ha")
+    long["land_class"] = long["land_class"].str[5:-3]
+    long["space_type"] = long["land_class"].map({"cropland": "agricultural", "forest":
+                                                 "ecological", "construction": "construction"})
+    long.to_csv(folder / "class_areas.csv", index=False)
+    write_raster(_units_raster(3, "uint8"), folder / "land_class.tif", nodata=0)
+    write_raster(_units_raster(2, "uint8"), folder / "space_type.tif", nodata=0)
+    write_raster(_units_raster(12.0), folder / "net_flux.tif", nodata=float("nan"))
+    write_json({
+        "landcarbon_version": "0.1.0",
+        "config": {"title": title, "language": "zh", "output": {"map_tiles": "osm"}},
+        "settings": {"coefficient_set": "lai2010", "cropland_mode": "source",
+                     "legend": "esa_worldcover", "output_unit": "t C",
+                     "coefficients_tc_per_ha": {"cropland": 0.422, "forest": -0.644,
+                                                "construction": None},
+                     "thresholds_tc_per_ha": {"agricultural": 2.0, "construction": 150.0,
+                                              "ecological": -1.0}},
+        "totals": {"units": 4, "net_tc": 100830.045,
+                   "risk_levels": {"within": 1, "severe": 1, "net_sink": 1, "exceeding": 1}},
+        "outputs_sha256": {},
+    }, folder / "run.json")
+    return folder
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return make_run(tmp_path / "ws" / "run_2023")
+
+
+def _map(run: Path, *args: str) -> object:
+    return CliRunner().invoke(main, ["map", str(run), *args])
+
+
+def test_map_command_rebuilds_without_recomputing(run_dir: Path) -> None:
+    res = _map(run_dir, "--language", "en", "--offline")
+    assert res.exit_code == 0, res.output
+    for name in ("map.html", "report.html", "figures/map_risk_level.png",
+                 "figures/map_space_type.png", "figures/balance_by_land_class.png",
+                 "figures/balance_by_space_type.png", "figures/net_vs_threshold.png"):
+        assert (run_dir / name).is_file(), name
+    manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert manifest["published"]["language"] == "en" and manifest["published"]["offline"]
+    assert manifest["outputs_sha256"]["report.html"] == sha256(run_dir / "report.html")
+    again = _map(run_dir)
+    assert again.exit_code == 1 and "--overwrite" in again.output
+    assert _map(run_dir, "--overwrite").exit_code == 0
+    missing = _map(run_dir.parent)
+    assert missing.exit_code == 1 and "not a finished landcarbon run" in missing.output
+
+
+def test_report_figures_and_escaping(run_dir: Path) -> None:
+    assert _map(run_dir, "--language", "en").exit_code == 0
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
+    # totals: emission 1234.5 + 98765.4 + 2.345 + 4567.8; sequestration 300 + 40 + 1900 + 1500
+    assert "104,570.0 t C/yr" in report and "3,740.0 t C/yr" in report
+    assert "100,830.0 t C/yr" in report and "2,383.7 ha" in report  # 398.2+400+395.5+1190
+    assert "42.3 t C/ha/yr" in report  # 100830.045 / 2383.7
+    risk = re.findall(r'<i class="sw" style="background:(#\w+)"></i>([^<]+)</td>'
+                      r'<td class="n">(\d+)</td>', report)
+    assert risk == [("#1a9850", "Net sink", "1"), ("#91cf60", "Within threshold", "1"),
+                    ("#fee08b", "Approaching", "0"), ("#fc8d59", "Exceeding", "1"),
+                    ("#d73027", "Severe", "1")]
+    top = report[report.index('id="top"'):report.index('id="charts"')]
+    order = re.findall(r"<td>(41010\d)</td>", top)
+    assert order == ["410102", "410104", "410101", "410103",   # by emission
+                     "410103", "410104", "410101", "410102"]   # by sequestration
+    # the hostile name / title / reason are text everywhere
+    assert "<img src=x" not in report and "<script>alert" not in report
+    assert "&lt;img src=x onerror=alert(1)&gt; &#34;测试&#34;镇" in report
+    for href in ("map.html", "run.json", "units.gpkg", "figures/map_space_type.png"):
+        assert f'href="{href}"' in report
+    for chart in ("balance_by_land_class", "balance_by_space_type", "net_vs_threshold"):
+        assert f'<img src="figures/{chart}.png"' in report
+    png = (run_dir / "figures" / "map_risk_level.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chinese_text_has_glyphs_in_the_figure_font() -> None:
+    from matplotlib.ft2font import FT2Font
+
+    from landcarbon.publish._html import _ui_table, vocab
+    from landcarbon.publish.figures import cjk_font
+
+    if cjk_font() is None:
+        pytest.skip("fonts-noto-cjk not installed (.ci/run installs it)")
+    from matplotlib import font_manager
+
+    path = font_manager.findfont(font_manager.FontProperties(family=cjk_font()))
+    font = FT2Font(path)
+    texts = [zh for _, zh in _ui_table().values()]
+    texts += [v[1] for kind in ("risk_levels", "space_types", "land_classes")
+              for v in vocab(kind).values()]
+    missing = {ch for t in texts for ch in t if not ch.isspace()
+               and font.get_char_index(ord(ch)) == 0}
+    assert missing == set()
+
+
+def test_gpkg_style_and_provenance(run_dir: Path) -> None:
+    assert _map(run_dir).exit_code == 0
+    gpkg = run_dir / "units.gpkg"
+    write_layer_style(gpkg, categorized_qml(), categorized_sld())  # idempotent
+    with sqlite3.connect(gpkg) as con:
+        rows = con.execute("SELECT f_table_name, f_geometry_column, styleName, useAsDefault, "
+                           "styleQML, styleSLD FROM layer_styles").fetchall()
+        geom = con.execute("SELECT column_name FROM gpkg_geometry_columns").fetchone()[0]
+        kinds = dict(con.execute("SELECT table_name, data_type FROM gpkg_contents"))
+    assert len(rows) == 1
+    table, column, name, default, qml, sld = rows[0]
+    assert (table, column, name, default) == ("units", geom, "risk_level", 1)
+    assert 'attr="risk_level"' in qml and 'value="severe"' in qml
+    assert 'value="215,48,39,255"' in qml  # severe = #d73027
+    assert "<ogc:Literal>severe</ogc:Literal>" in sld and "#d73027" in sld
+    assert kinds == {"units": "features", "layer_styles": "attributes"}
+    assert pyogrio.read_info(gpkg, layer="units")["layer_metadata"] == PROVENANCE
+    assert len(pyogrio.read_dataframe(gpkg, layer="units")) == 4
+
+
+def test_raster_preview_is_bounded(tmp_path: Path) -> None:
+    da = _units_raster(1, "uint8").isel(y=[0, 1]).pad(x=(0, 2440), constant_values=0)
+    da = da.assign_coords(x=500_050 + 100 * np.arange(2500)).rio.write_crs("EPSG:32649")
+    write_raster(da, tmp_path / "wide.tif", nodata=0)
+    small = read_raster_preview(tmp_path / "wide.tif", max_size=1024)
+    assert small.shape == (1, 834)  # every 3rd pixel: ceil(2500 / 3)
+    assert small.rio.crs.to_epsg() == 32649
+    assert small.rio.resolution() == pytest.approx((100 * 2500 / 834, -200.0))  # same extent
+
+
+@pytest.mark.parametrize(("wgs", "gcj"), [
+    # coordtransform (npm) README: wgs84togcj02(116.404, 39.915)
+    ((116.404, 39.915), (116.41024449916938, 39.91640428150164)),
+    # eviltransform test suite (Shanghai, Shenzhen, Beijing)
+    ((121.5272106, 31.1774276), (121.531541859215, 31.17530398364597)),
+    ((113.912316, 22.543847), (113.9171764808363, 22.540796131694766)),
+    ((116.377817, 39.911954), (116.38404722455657, 39.91334545536069)),
+])
+def test_wgs84_to_gcj02_known_pairs(wgs: tuple[float, float], gcj: tuple[float, float]) -> None:
+    lon, lat = wgs84_to_gcj02(*wgs)
+    assert (float(lon), float(lat)) == pytest.approx(gcj, abs=1e-8)
+
+
+def test_gcj02_outside_china_unchanged_and_vectorised() -> None:
+    lon, lat = wgs84_to_gcj02([2.35, 116.404, -74.0], [48.85, 39.915, 40.7])
+    assert lon[0] == 2.35 and lat[0] == 48.85 and lon[2] == -74.0 and lat[2] == 40.7
+    assert lon[1] == pytest.approx(116.41024449916938, abs=1e-8)
+
+
+def _first_vertex(html: str) -> tuple[float, float]:
+    m = re.search(r'"coordinates": \[\[\[([-\d.]+), ([-\d.]+)\]', html)
+    assert m, "no polygon in the map"
+    return float(m.group(1)), float(m.group(2))
+
+
+def test_gaode_basemap_shifts_data_to_gcj02() -> None:
+    units = make_units()
+    wgs = _first_vertex(explore_units(units, tiles="osm").get_root().render())
+    m = explore_units(units, tiles="gaode", language="en")
+    html = m.get_root().render()
+    shifted = _first_vertex(html)
+    expected = wgs84_to_gcj02(*wgs)
+    assert shifted == pytest.approx((float(expected[0]), float(expected[1])), abs=2e-6)
+    assert shifted[0] - wgs[0] > 0.004  # ~500 m east at this place: not a no-op
+    assert "autonavi.com" in html and "AutoNavi / Gaode (GCJ-02)" in html
+    with pytest.raises(InputError, match="mix GCJ-02"):
+        explore_units(units, tiles=["gaode", "osm"])
+
+
+def test_portal_lists_runs_newest_first(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    old = make_run(ws / "2020", title="2020 年")
+    new = make_run(ws / "scenarios" / "2035_低碳", title="2035 <b>情景</b>")
+    os.utime(old / "run.json", (1_600_000_000, 1_600_000_000))
+    index = build_portal(ws, language="zh", title='碳监测 "门户"')
+    text = index.read_text(encoding="utf-8")
+    assert re.findall(r'<td><a href="([^"]+/report.html)">', text) == [
+        "scenarios/2035_低碳/report.html", "2020/report.html"]
+    assert 'src="scenarios/2035_低碳/figures/map_risk_level.png"' in text  # latest up front
+    assert "2035 &lt;b&gt;情景&lt;/b&gt;" in text and "<b>情景" not in text
+    assert "碳监测 &#34;门户&#34;" in text
+    assert "严重超标 1" in text and "2020-09-13" in text
+    assert (new / "report.html").is_file() and (old / "map.html").is_file()
+    with pytest.raises(InputError, match="no run found"):
+        build_portal(tmp_path / "ws" / "2020" / "figures")
+
+
+def test_serve_previews_workspace_on_localhost(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    make_run(ws / "run_a", title="甲")
+    assert CliRunner().invoke(main, ["portal", str(ws)]).exit_code == 0
+    proc = subprocess.Popen([sys.executable, "-m", "landcarbon.cli", "serve", str(ws),
+                             "--port", "0"], stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()  # type: ignore[union-attr]
+        url = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert url, line
+        with urllib.request.urlopen(url.group(0) + "index.html", timeout=20) as r:
+            assert r.status == 200 and "run_a/report.html" in r.read().decode("utf-8")
+        with urllib.request.urlopen(url.group(0) + "run_a/report.html", timeout=20) as r:
+            assert "甲" in r.read().decode("utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def browser(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from _browser import Browser
+
+    b = Browser(tmp_path / "chrome-profile", height=1400)
+    yield b
+    b.close()
+
+
+def _loaded_images(browser) -> list[list]:  # type: ignore[no-untyped-def]
+    return browser.eval("Array.from(document.images).map(i => [i.getAttribute('src'), "
+                        "i.complete && i.naturalWidth > 0])")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_published_run_in_chromium(run_dir: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    assert _map(run_dir, "--offline").exit_code == 0
+    assert build_portal(run_dir.parent).is_file()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for page, shot in (("run_2023/map.html", "run_map_zh.png"),
+                       ("run_2023/report.html", "run_report_zh.png"),
+                       ("index.html", "portal_zh.png")):
+        browser.load((run_dir.parent / page).as_uri())
+        assert browser.errors == [] and browser.dialogs == [], page
+        external = [u for u in browser.requests if not u.startswith(("file:", "data:"))]
+        assert external == [], page
+        images = _loaded_images(browser)
+        assert all(ok for _, ok in images), images
+        browser.screenshot(ARTIFACTS / shot)
+        text = browser.eval("document.body.innerText")
+        assert '<img src=x onerror=alert(1)> "测试"镇' in text, page  # shown as text
+        assert browser.eval("document.querySelectorAll('img[src=x]').length") == 0, page
+        if page.endswith("map.html"):
+            assert browser.eval("document.querySelectorAll('.leaflet-control-layers "
+                                "input').length") == 9
+            assert "风险等级" in browser.eval("document.querySelector('.lc-legend').innerText")
+        elif page.endswith("report.html"):
+            assert len(images) == 4 and "净碳汇" in text and "104,570.0 t C/yr" in text
+        else:
+            assert [src for src, _ in images] == ["run_2023/figures/map_risk_level.png"]
+    time.sleep(0)  # (screenshots saved above)
+    assert pd.read_csv(run_dir / "units.csv")["unit_id"].tolist() == [
+        410101, 410102, 410103, 410104]
