@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from landcarbon.change_config import ChangeConfig
+from landcarbon.compute_config import ComputeConfig
 from landcarbon.exceptions import ConfigError
 from landcarbon.zoning_config import (
     CompensationConfig,
@@ -206,6 +207,7 @@ class RunConfig(_Section):
 
     @model_validator(mode="after")
     def _check_sources(self) -> RunConfig:
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
         if (self.landcover is None) == (self.parcels is None):
             raise ValueError("give exactly one of [landcover] (raster mode) or [parcels] "
                              "(parcel mode)")

@@ -19,7 +19,8 @@ import click
 
 from landcarbon.exceptions import LandcarbonError
 
-__all__ = ["handle_errors", "log", "main", "overwrite_option", "progress_default"]
+__all__ = ["handle_errors", "log", "main", "overwrite_option", "progress_default",
+           "scheduler_option", "with_scheduler"]
 
 log = logging.getLogger("landcarbon")
 
@@ -85,3 +86,23 @@ def progress_default() -> bool:
 
 overwrite_option = click.option("--overwrite", is_flag=True,
                                 help="Replace an existing output folder.")
+
+
+scheduler_option = click.option(
+    "--scheduler", metavar="ADDRESS",
+    help="Dask scheduler: a dask.distributed address (tcp://host:8786, see `dask scheduler`) "
+         "or threads / processes / synchronous; overrides [compute] scheduler.")
+
+
+def with_scheduler(config: Any, scheduler: str | None) -> Any:
+    """``config`` with ``[compute] scheduler`` replaced by the ``--scheduler`` option."""
+    if not scheduler:
+        return config
+    from landcarbon.compute_config import ComputeConfig
+    from landcarbon.exceptions import ConfigError
+
+    try:
+        compute = ComputeConfig(**{**config.compute.model_dump(), "scheduler": scheduler})
+    except ValueError as exc:
+        raise ConfigError(f"--scheduler {scheduler!r}: {exc}") from None
+    return config.model_copy(update={"compute": compute})

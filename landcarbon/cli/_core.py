@@ -8,15 +8,24 @@ from pathlib import Path
 
 import click
 
-from landcarbon.cli._base import handle_errors, log, main, overwrite_option, progress_default
+from landcarbon.cli._base import (
+    handle_errors,
+    log,
+    main,
+    overwrite_option,
+    progress_default,
+    scheduler_option,
+    with_scheduler,
+)
 from landcarbon.exceptions import LandcarbonError
 
 
-def _execute(config_path: Path, out: Path, overwrite: bool) -> None:
+def _execute(config_path: Path, out: Path, overwrite: bool, scheduler: str | None = None
+             ) -> None:
     from landcarbon.config import load_config
     from landcarbon.pipeline import run
 
-    config = load_config(config_path)
+    config = with_scheduler(load_config(config_path), scheduler)
     start = time.perf_counter()
     result = run(config, out, overwrite=overwrite, progress=progress_default())
     if result.assessment is None:
@@ -38,15 +47,17 @@ def _execute(config_path: Path, out: Path, overwrite: bool) -> None:
 @click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
               help="Output folder (default: ./<config name>_out).")
 @overwrite_option
+@scheduler_option
 @handle_errors
-def run(config: Path, out: Path | None, overwrite: bool) -> None:
+def run(config: Path, out: Path | None, overwrite: bool, scheduler: str | None) -> None:
     """Run the configured assessment and write tables, rasters, map and manifest.
 
     \b
     Example:
       landcarbon run zhengzhou.toml -o out/zhengzhou_2023 --overwrite
+      landcarbon run henan.toml --scheduler tcp://10.0.0.5:8786   # on a dask cluster
     """
-    _execute(config, out or Path(f"{config.stem}_out"), overwrite)
+    _execute(config, out or Path(f"{config.stem}_out"), overwrite, scheduler)
 
 
 @main.command()

@@ -332,7 +332,11 @@ def write_raster(
                 dst.write_colormap(1, colormap)
             data = da.data
             if isinstance(data, dsk.Array):
-                if progress:
+                if _distributed_client() is not None:
+                    # a dataset handle cannot travel to cluster workers: blocks computed
+                    # there are written here, a few at a time (bounded memory)
+                    _store_from_client(data, _WindowWriter(dst))
+                elif progress:
                     from dask.diagnostics import ProgressBar
 
                     with ProgressBar(out=__import__("sys").stderr):
@@ -356,3 +360,31 @@ def _write_category_names(path: Path, names: list[str]) -> None:
     xml = (f'<PAMDataset><PAMRasterBand band="1"><CategoryNames>{cats}</CategoryNames>'
            "</PAMRasterBand></PAMDataset>\n")
     Path(str(path) + ".aux.xml").write_text(xml, encoding="utf-8")
+
+
+def _distributed_client() -> Any:
+    """The default dask.distributed client, if one is active."""
+    try:
+        from distributed import default_client
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def _store_from_client(data: Any, target: _WindowWriter, batch: int = 8) -> None:
+    """Compute the blocks of ``data`` on the active scheduler ``batch`` at a time and write
+    each into ``target`` from this process."""
+    import dask
+
+    ys = np.cumsum((0, *data.chunks[0]))
+    xs = np.cumsum((0, *data.chunks[1]))
+    blocks = data.to_delayed()
+    keys = [(i, j) for i in range(blocks.shape[0]) for j in range(blocks.shape[1])]
+    for start in range(0, len(keys), batch):
+        part = keys[start:start + batch]
+        values = dask.compute(*[blocks[i, j] for i, j in part])
+        for (i, j), value in zip(part, values, strict=True):
+            target[slice(ys[i], ys[i + 1]), slice(xs[j], xs[j + 1])] = value

@@ -346,9 +346,12 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
                                 "does not hold this run with unchanged inputs and settings). "
                                 "Choose another folder with -o, or pass --overwrite.")
     started = time.perf_counter()
-    result = assess(config, progress=progress)
-    with staged_output_dir(target, overwrite=overwrite) as stage:
-        files = write_run_outputs(result, stage, progress=progress,
-                                  elapsed_s=time.perf_counter() - started)
-        stamp_manifest(stage, fingerprint, files)
+    from landcarbon.pipeline._compute import compute_context
+
+    with compute_context(config.compute):
+        result = assess(config, progress=progress)
+        with staged_output_dir(target, overwrite=overwrite) as stage:
+            files = write_run_outputs(result, stage, progress=progress,
+                                      elapsed_s=time.perf_counter() - started)
+            stamp_manifest(stage, fingerprint, files)
     return RunResult(assessment=result, out_dir=target.absolute(), files=files)

@@ -1,0 +1,395 @@
+"""landcarbon benchmarks: time and peak memory of each workload against its baseline.
+
+    python benchmarks/run.py            # full set (36000 x 36000 WorldCover tile, 1 M parcels)
+    python benchmarks/run.py --quick    # small inputs, a minute or so
+    python benchmarks/run.py --only zonal,parcels --repeat 3
+
+Every workload runs in a fresh Python process; its peak resident memory is the process's
+``VmHWM`` (``/proc/self/status``) at the end. The table prints, for each workload, wall time,
+peak RSS and the ratio of its time to its baseline's:
+
+* ``decode``: read every block of the raster once with all cores (rasterio windows in a
+  thread pool), nothing else: the I/O limit.
+* ``full run``: ``landcarbon.pipeline.run`` (code check, classification, per-unit zonal areas,
+  balance, risk, land-class / space-type / net-flux COGs; no HTML map) vs ``decode``;
+  ``assess`` is the same without writing anything.
+* ``zonal``: ``landcarbon.zonal.class_areas`` vs ``exactextract`` called directly on the
+  raster file and the same units (cell coverage x ellipsoidal cell area, summed per class); the
+  areas are compared (relative difference per unit and class, must be < 1e-6).
+* ``parcels``: 1 M coded grid parcels classified and aggregated by a unit attribute vs just
+  reading them (pyogrio, Arrow).
+* ``scale``: the zonal step at three raster sizes (fixed units) and three unit counts (fixed
+  raster): cost per megapixel and per unit should stay flat (linear cost).
+
+Generated inputs go to ``benchmarks/.cache/`` (not in git). The WorldCover tile comes from
+``../shared/data/worldcover`` or ``--tile PATH`` (ESA WorldCover 2021 v200 tile N00E006:
+https://esa-worldcover.s3.eu-central-1.amazonaws.com/v200/2021/map/ESA_WorldCover_10m_2021_v200_N00E006_Map.tif).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+TILE_NAME = "ESA_WorldCover_10m_2021_v200_N00E006_Map_testcrop.tif"
+CROP_NAME = "worldcover_2021_v200_saotome_crop.tif"
+SHARED = HERE.parent.parent / "shared" / "data" / "worldcover"
+
+
+# ---------------------------------------------------------------- inputs (cached)
+
+def grid_units(path: Path, bounds: tuple[float, float, float, float],
+               step: float | tuple[float, float], crs: str = "EPSG:4326") -> Path:
+    """A grid of rectangular units over ``bounds`` (GeoPackage), cached."""
+    if path.exists():
+        return path
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    x0, y0, x1, y1 = bounds
+    sx, sy = (step, step) if isinstance(step, float) else step
+    xs = np.arange(x0, x1 - 1e-12, sx)
+    ys = np.arange(y0, y1 - 1e-12, sy)
+    gx, gy = np.meshgrid(xs, ys)
+    geoms = shapely.box(gx.ravel(), gy.ravel(), np.minimum(gx.ravel() + sx, x1),
+                        np.minimum(gy.ravel() + sy, y1))
+    ids = [f"g{i:06d}" for i in range(len(geoms))]
+    gpd.GeoDataFrame({"uid": ids, "name": ids}, geometry=geoms, crs=crs).to_file(
+        path, layer="units")
+    return path
+
+
+def island_units(tile: str, step: float = 0.009) -> Path:
+    """~1 km grid over São Tomé and Príncipe (only cells that hold land)."""
+    path = CACHE / f"islands_{step:g}.gpkg"
+    if path.exists():
+        return path
+    import geopandas as gpd
+
+    parts = []
+    for bounds in ((6.44, 0.0, 6.78, 0.43), (7.30, 1.50, 7.50, 1.75)):
+        sub = CACHE / f"_grid_{bounds[0]}.gpkg"
+        parts.append(gpd.read_file(grid_units(sub, bounds, step)))
+    units = gpd.pd.concat(parts, ignore_index=True)
+    units["uid"] = [f"i{i:05d}" for i in range(len(units))]
+    units["name"] = units["uid"]
+    units.to_file(path, layer="units")
+    return path
+
+
+def tiled_raster(src: str, factor: int) -> Path:
+    """The São Tomé crop repeated ``factor`` times eastwards (same grid), cached."""
+    import numpy as np
+    import rasterio
+
+    path = CACHE / f"tiled_x{factor}.tif"
+    if path.exists():
+        return path
+    with rasterio.open(src) as s:
+        data = s.read(1)
+        profile = s.profile
+    profile.update(width=data.shape[1] * factor, tiled=True, blockxsize=512, blockysize=512,
+                   compress="deflate")
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.tile(data, (1, factor)), 1)
+    return path
+
+
+def parcels_file(n_side: int) -> Path:
+    """``n_side``^2 square parcels (50 m, CGCS2000 / 3-degree GK zone 38) with random GB/T
+    21010 codes (text, leading zeros) and a village attribute, as FlatGeobuf."""
+    path = CACHE / f"parcels_{n_side * n_side}.fgb"
+    if path.exists():
+        return path
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from landcarbon.legends import load_legend
+
+    legend = load_legend("gbt21010").table
+    codes = legend.loc[legend["space_type"] != "excluded", "code"].to_numpy()
+    rng = np.random.default_rng(0)
+    i, j = np.meshgrid(np.arange(n_side), np.arange(n_side))
+    x = 38_500_000 + 50.0 * i.ravel()
+    y = 3_800_000 + 50.0 * j.ravel()
+    village = (i.ravel() // 50) * 1000 + j.ravel() // 50
+    gdf = gpd.GeoDataFrame({
+        "DLBM": [f"{c:04d}" for c in rng.choice(codes, n_side * n_side)],
+        "ZLDWDM": village.astype(str),
+    }, geometry=shapely.box(x, y, x + 50, y + 50), crs="EPSG:4526")
+    gdf.to_file(path, driver="FlatGeobuf")
+    return path
+
+
+def write_config(name: str, raster: str, units: Path, *, rasters: bool = True) -> Path:
+    path = CACHE / f"{name}.toml"
+    path.write_text(
+        f'title = "benchmark {name}"\n\n[landcover]\npath = "{raster}"\n'
+        'legend = "esa_worldcover"\n\n'
+        f'[units]\npath = "{units}"\nid_field = "uid"\nname_field = "name"\n\n'
+        '[construction]\nmethod = "intensity"\nintensity_tc_per_ha = 20.0\n\n'
+        '[thresholds]\npreset = "strict_median"\n\n'
+        f'[output]\nrasters = {"true" if rasters else "false"}\nmap = false\n',
+        encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- workloads (child side)
+
+def _decode(raster: str) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import rasterio
+    from rasterio.windows import Window
+
+    with rasterio.open(raster) as src:
+        h, w = src.height, src.width
+        by, bx = src.block_shapes[0]
+    size_y, size_x = max(1, 2048 // by) * by, max(1, 2048 // bx) * bx
+    windows = [Window(c, r, min(size_x, w - c), min(size_y, h - r))
+               for r in range(0, h, size_y) for c in range(0, w, size_x)]
+    local = __import__("threading").local()
+
+    def read(win: Window) -> int:
+        if not hasattr(local, "src"):
+            local.src = rasterio.open(raster)
+        return int(local.src.read(1, window=win).max())
+
+    with rasterio.Env(GDAL_CACHEMAX=64 * 2**20), ThreadPoolExecutor(os.cpu_count()) as ex:
+        list(ex.map(read, windows))
+    return {"pixels": h * w}
+
+
+def _full_run(config: str, out: str, write: bool) -> dict:
+    from landcarbon.config import load_config
+    from landcarbon.pipeline import assess, run
+
+    cfg = load_config(config)
+    if write:
+        result = run(cfg, out, overwrite=True)
+        return {"units": len(result.assessment.units), **result.assessment.timings}
+    a = assess(cfg)
+    flux = a.flux_raster().data
+    float(flux.sum().compute() if hasattr(flux, "compute") else flux.sum())
+    return {"units": len(a.units), **a.timings}
+
+
+def _zonal(raster: str, units: str, chunks: str) -> dict:
+    import geopandas as gpd
+
+    from landcarbon.classification import classify
+    from landcarbon.io.raster import open_landcover
+    from landcarbon.legends import load_legend
+    from landcarbon.zonal import class_areas
+
+    u = gpd.read_file(units)
+    u["unit_id"] = u["uid"]
+    codes = open_landcover(raster, chunks=None if chunks == "none" else "auto")
+    cats = classify(codes, load_legend("esa_worldcover"))
+    t = time.perf_counter()
+    table = class_areas(cats, u)
+    table.to_parquet(CACHE / "zonal_landcarbon.parquet")
+    return {"units": len(u), "rows": len(table), "zonal_s": time.perf_counter() - t}
+
+
+def _exactextract(raster: str, units: str) -> dict:
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    from exactextract import exact_extract
+    from pyproj import CRS
+
+    from landcarbon.areas import row_areas_m2
+    from landcarbon.legends import load_legend
+
+    u = gpd.read_file(units)
+    import rasterio
+
+    with rasterio.open(raster) as src:
+        transform, height, width = src.transform, src.height, src.width
+        crs = CRS.from_user_input(src.crs)
+    rows = row_areas_m2(transform, height, crs)
+    raw = exact_extract(raster, u, ["cell_id", "values", "coverage"], output="pandas")
+    records = []
+    for uid, cid, val, cov in zip(u["uid"], raw["cell_id"], raw["values"], raw["coverage"],
+                                  strict=True):
+        val = np.asarray(val).astype(np.int64)
+        keep = val != 0
+        r = np.asarray(cid)[keep] // width
+        per_code = np.bincount(val[keep], weights=np.asarray(cov)[keep] * rows[r],
+                               minlength=256) / 1e4
+        nz = np.nonzero(per_code)[0]
+        records.append(pd.DataFrame({"unit_id": uid, "code": nz, "area_ha": per_code[nz]}))
+    table = pd.concat(records, ignore_index=True)
+    legend = load_legend("esa_worldcover").table.set_index("code")
+    table["land_class"] = table["code"].map(legend["land_class"])
+    table["space_type"] = table["code"].map(legend["space_type"])
+    table = table[table["space_type"] != "excluded"]
+    table = table.groupby(["unit_id", "land_class", "space_type"])["area_ha"].sum().reset_index()
+    ours = pd.read_parquet(CACHE / "zonal_landcarbon.parquet")
+    both = ours.merge(table, on=["unit_id", "land_class", "space_type"], how="outer",
+                      suffixes=("", "_ee")).fillna(0.0)
+    big = both["area_ha_ee"] > 1e-6
+    rel = ((both["area_ha"] - both["area_ha_ee"]).abs() / both["area_ha_ee"])[big]
+    small = (both["area_ha"] - both["area_ha_ee"]).abs()[~big]
+    return {"max_rel_diff": float(rel.max()) if len(rel) else 0.0,
+            "max_abs_diff_small_ha": float(small.max()) if len(small) else 0.0,
+            "rows": len(table)}
+
+
+def _parcels_read(path: str) -> dict:
+    import geopandas as gpd
+
+    df = gpd.read_file(path, use_arrow=True)
+    return {"parcels": len(df)}
+
+
+def _parcels(path: str) -> dict:
+    import geopandas as gpd
+
+    from landcarbon.legends import load_legend
+    from landcarbon.parcels import class_areas_from_parcels
+
+    df = gpd.read_file(path, use_arrow=True)
+    out = class_areas_from_parcels(df, load_legend("gbt21010"), "DLBM", unit_field="ZLDWDM")
+    return {"parcels": len(df), "units": int(out["unit_id"].nunique())}
+
+
+WORKERS = {"decode": _decode, "full_run": _full_run, "zonal": _zonal,
+           "exactextract": _exactextract, "parcels_read": _parcels_read, "parcels": _parcels}
+
+
+def _child(name: str, args: list[str]) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    start = time.perf_counter()
+    info = WORKERS[name](*args)
+    elapsed = time.perf_counter() - start
+    hwm = 0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) * 1024
+    print("RESULT " + json.dumps({"seconds": elapsed, "peak_rss": hwm, **info}))
+
+
+# ---------------------------------------------------------------- driver
+
+def measure(name: str, *args: str | bool, repeat: int = 1) -> dict:
+    """Run a workload ``repeat`` times in fresh processes; keep the fastest run."""
+    best: dict | None = None
+    for _ in range(repeat):
+        proc = subprocess.run([sys.executable, __file__, "--child", name, *map(str, args)],
+                              capture_output=True, text=True, check=False)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if proc.returncode != 0 or not lines:
+            raise RuntimeError(f"workload {name} failed:\n{proc.stderr[-3000:]}")
+        result = json.loads(lines[-1][7:])
+        if best is None or result["seconds"] < best["seconds"]:
+            best = result
+    assert best is not None
+    return best
+
+
+def _row(rows: list[list[str]], workload: str, r: dict, base: dict | None, note: str = "") -> None:
+    ratio = f"{r['seconds'] / base['seconds']:.2f}x" if base else "(baseline)"
+    rows.append([workload, f"{r['seconds']:.2f}", f"{r['peak_rss'] / 2**20:.0f}", ratio, note])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small inputs (São Tomé crop, 100k "
+                    "parcels, smaller scaling steps)")
+    ap.add_argument("--tile", help=f"the WorldCover tile (default ../shared/data/worldcover/"
+                    f"{TILE_NAME})")
+    ap.add_argument("--only", default="full,zonal,parcels,scale",
+                    help="comma-separated subset of full,zonal,parcels,scale")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per workload (fastest kept)")
+    ap.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    opts = ap.parse_args()
+    if opts.child:
+        _child(opts.child[0], opts.child[1:])
+        return
+    CACHE.mkdir(exist_ok=True)
+    tile = opts.tile or str(SHARED / (CROP_NAME if opts.quick else TILE_NAME))
+    if not Path(tile).exists():
+        sys.exit(f"raster not found: {tile} (give --tile)")
+    only = set(opts.only.split(","))
+    rep = opts.repeat
+    rows: list[list[str]] = []
+    islands = island_units(tile)
+    print(f"raster {tile}; load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores",
+          flush=True)
+    if "full" in only or "zonal" in only:
+        dec = measure("decode", tile, repeat=rep)
+        _row(rows, "decode raster (all cores)", dec, None,
+             f"{dec['pixels'] / 1e6:.0f} Mpx")
+    if "full" in only:
+        cfg = write_config("full", tile, islands)
+        full = measure("full_run", cfg, CACHE / "full_out", True, repeat=rep)
+        _row(rows, f"full run ({full['units']} units, 3 COGs)", full, dec,
+             "steps " + ", ".join(f"{k} {v:.1f}s" for k, v in full.items()
+                                  if k not in ("seconds", "peak_rss", "units")))
+        ass = measure("full_run", cfg, CACHE / "full_out", "", repeat=rep)
+        _row(rows, "assess + flux raster (no writing)", ass, dec)
+    if "zonal" in only:
+        for label, units in (("~1 km grid on the islands", islands),
+                             ("0.1 deg grid, whole tile", grid_units(
+                                 CACHE / "tile_0.1.gpkg", (6.0, 0.0, 9.0, 3.0), 0.1))):
+            z = measure("zonal", tile, units, "auto", repeat=rep)
+            ee = measure("exactextract", tile, units, repeat=rep)
+            zr = dict(z, seconds=z["zonal_s"])
+            _row(rows, f"exactextract direct, {label}", ee, None,
+                 f"max rel diff {ee['max_rel_diff']:.1e}")
+            _row(rows, f"zonal class_areas, {label} ({z['units']})", zr, ee,
+                 f"{ee['seconds'] / z['zonal_s']:.1f}x faster; process total "
+                 f"{z['seconds']:.1f}s")
+    if "parcels" in only:
+        n_side = 316 if opts.quick else 1000
+        path = parcels_file(n_side)
+        rd = measure("parcels_read", path, repeat=rep)
+        _row(rows, f"read {rd['parcels']:,} parcels", rd, None)
+        pc = measure("parcels", path, repeat=rep)
+        _row(rows, f"classify + aggregate ({pc['units']} units)", pc, rd)
+    if "scale" in only:
+        crop = str(SHARED / CROP_NAME)
+        factors = (1, 2, 3) if opts.quick else (1, 2, 4)
+        base = None
+        for f in factors:
+            raster = tiled_raster(crop, f)
+            units = grid_units(CACHE / f"scale_units_x{f}.gpkg",
+                               (6.44, 0.0, 6.44 + 0.34 * f, 0.43), (0.0136 * f, 0.0172))
+            z = measure("zonal", raster, units, "auto", repeat=rep)
+            z = dict(z, seconds=z["zonal_s"])
+            base = base or z
+            _row(rows, f"scale: {f} x 21 Mpx, {z['units']} units", z, base,
+                 f"{z['seconds'] / f:.2f} s per 21 Mpx")
+        base = None
+        for step in (0.036, 0.018, 0.009):
+            units = grid_units(CACHE / f"scale_units_{step}.gpkg", (6.44, 0.0, 6.78, 0.43),
+                               step)
+            z = measure("zonal", crop, units, "auto", repeat=rep)
+            z = dict(z, seconds=z["zonal_s"])
+            base = base or z
+            _row(rows, f"scale: 21 Mpx, {z['units']} units", z, base,
+                 f"{1000 * z['seconds'] / z['units']:.2f} ms per unit")
+    widths = [max(len(r[i]) for r in [*rows, ["workload", "time s", "peak MB", "ratio", ""]])
+              for i in range(5)]
+    head = ["workload", "time s", "peak MB", "ratio", "notes"]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

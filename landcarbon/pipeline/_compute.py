@@ -1,0 +1,69 @@
+"""Where a run's dask graphs execute: the ``[compute] scheduler`` setting as a context.
+
+Local schedulers ("threads", "processes", "synchronous") are set with ``dask.config``; an
+address connects a :class:`distributed.Client` to a running cluster (``dask scheduler`` +
+``dask worker tcp://...``), which becomes the default scheduler of every ``compute()`` inside
+the context. No parallel engine of our own: the graphs are the same on every scheduler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from landcarbon.compute_config import LOCAL_SCHEDULERS, ComputeConfig
+from landcarbon.exceptions import ConfigError
+
+__all__ = ["compute_context"]
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def compute_context(settings: ComputeConfig | None) -> Iterator[None]:
+    """Run the body with the configured dask scheduler (a no-op when a distributed client is
+    already the default and no address is configured)."""
+    import dask
+
+    settings = settings or ComputeConfig()
+    if settings.scheduler in LOCAL_SCHEDULERS:
+        if _active_client() is not None and settings.scheduler == "threads":
+            yield  # a client set up by the caller (notebook, batch) stays in charge
+            return
+        opts: dict[str, object] = {"scheduler": settings.scheduler}
+        if settings.num_workers:
+            opts["num_workers"] = settings.num_workers
+        with dask.config.set(opts):
+            yield
+        return
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - distributed is a dependency
+        raise ConfigError("[compute] scheduler is an address but dask.distributed is not "
+                          "installed: pip install distributed.") from exc
+    try:
+        client = Client(settings.scheduler, timeout="10s", set_as_default=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot connect to the dask scheduler at {settings.scheduler!r} ([compute] "
+            f"scheduler or --scheduler): {exc}. Start one with `dask scheduler` and workers "
+            "with `dask worker tcp://HOST:8786`, or use scheduler = 'threads'.") from None
+    log.info("computing on the dask cluster %s (%d workers)", settings.scheduler,
+             len(client.scheduler_info().get("workers", {})))
+    try:
+        with client.as_current():
+            yield
+    finally:
+        client.close()
+
+
+def _active_client() -> object | None:
+    try:
+        from distributed import default_client
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
