@@ -228,6 +228,7 @@ def open_landcover(
     import rasterio
     import rioxarray
 
+    _bound_block_cache()
     paths = expand_paths(spec)
     for p in paths:
         check_raster_file(p)
@@ -388,3 +389,18 @@ def _store_from_client(data: Any, target: _WindowWriter, batch: int = 8) -> None
         values = dask.compute(*[blocks[i, j] for i, j in part])
         for (i, j), value in zip(part, values, strict=True):
             target[slice(ys[i], ys[i + 1]), slice(xs[j], xs[j + 1])] = value
+
+
+#: GDAL block cache used when the user has not set ``GDAL_CACHEMAX``. Chunks are aligned on
+#: the file's blocks, so each block is decoded once and a big cache only costs memory (GDAL's
+#: default, 5 % of RAM, made a 36000 x 36000 read peak at 1.4 GB and run 6x slower).
+BLOCK_CACHE_BYTES = 128 * 2**20
+
+
+def _bound_block_cache() -> None:
+    """Cap GDAL's block cache at :data:`BLOCK_CACHE_BYTES` unless ``GDAL_CACHEMAX`` is set."""
+    if "GDAL_CACHEMAX" in os.environ:
+        return
+    from rasterio.env import set_gdal_config
+
+    set_gdal_config("GDAL_CACHEMAX", BLOCK_CACHE_BYTES)
