@@ -57,7 +57,7 @@ def cli_reference() -> str:
     """Table of every command and the first line of its help."""
     rows = ["| command | what it does |", "|---|---|"]
     for path, cmd in all_commands():
-        summary = (cmd.help or "").strip().split("\n\n")[0].replace("\n", " ")
+        summary = " ".join((cmd.help or "").strip().split("\n\n")[0].split())
         rows.append(f"| `{path}` | {summary.replace('|', chr(92) + '|')} |")
     rows.append("")
     rows.append("Every command prints an example with `landcarbon <command> --help`.")
