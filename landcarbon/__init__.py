@@ -76,6 +76,11 @@ _LAZY = {
     "assess": "landcarbon.pipeline",
     "run": "landcarbon.pipeline",
     "explore_units": "landcarbon.publish",
+    "publish_run": "landcarbon.pipeline",
+    "build_portal": "landcarbon.pipeline",
+    "wgs84_to_gcj02": "landcarbon.publish.gcj02",
+    "raster_overlay": "landcarbon.publish.rasters",
+    "atlas_report": "landcarbon.publish.report",
     "cell_areas_m2": "landcarbon.areas",
     "geodesic_areas_m2": "landcarbon.areas",
     "balance_indicators": "landcarbon.indicators",
@@ -153,7 +158,9 @@ __all__ = [
     "assess_change",
     "assess_risk",
     "assess_scenarios",
+    "atlas_report",
     "balance_indicators",
+    "build_portal",
     "category_transitions",
     "cell_areas_m2",
     "change_summary",
@@ -190,7 +197,9 @@ __all__ = [
     "monte_carlo",
     "open_landcover",
     "protect",
+    "publish_run",
     "quadrant_zones",
+    "raster_overlay",
     "read_pool_table",
     "read_units",
     "reduce_construction",
@@ -220,6 +229,7 @@ __all__ = [
     "units_mask",
     "validate_pool_table",
     "valuation_constant",
+    "wgs84_to_gcj02",
     "write_raster",
     "zone_layers",
 ]
@@ -278,11 +288,16 @@ if TYPE_CHECKING:  # pragma: no cover
         assess,
         assess_change,
         assess_scenarios,
+        build_portal,
+        publish_run,
         run,
         run_change,
         run_scenarios,
     )
     from landcarbon.publish import explore_units
+    from landcarbon.publish.gcj02 import wgs84_to_gcj02
+    from landcarbon.publish.rasters import raster_overlay
+    from landcarbon.publish.report import atlas_report
     from landcarbon.risk import RiskBands, assess_risk, load_threshold_preset, resolve_thresholds
     from landcarbon.scenario import (
         compare_scenarios,

@@ -178,8 +178,12 @@ class OutputConfig(_Section):
     """``[output]``: what a run writes."""
 
     rasters: bool = Field(True, description="write category, space-type and flux COGs")
-    map: bool = Field(True, description="write map.html")
-    map_tiles: str | None = Field("OpenStreetMap", description="basemap; empty = none")
+    map: bool = Field(True, description="write map.html, report.html and figures/ (atlas)")
+    map_tiles: str | None = Field("OpenStreetMap", description="basemap: plain, osm, positron, "
+                                  "gaode, gaode_satellite (GCJ-02, data shifted to match) or "
+                                  "a folium tile name; empty = none")
+    map_offline: bool = Field(False, description="map.html works without internet access "
+                              "(Leaflet inlined, no tiles, no external request)")
 
 
 class RunConfig(_Section):
@@ -203,11 +207,11 @@ class RunConfig(_Section):
     compensation: CompensationConfig | None = None
     uncertainty: UncertaintyConfig | None = None
     change: ChangeConfig | None = None
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
     base_dir: str = Field("", description="(set on load) folder of the config file")
 
     @model_validator(mode="after")
     def _check_sources(self) -> RunConfig:
-    compute: ComputeConfig = Field(default_factory=ComputeConfig)
         if (self.landcover is None) == (self.parcels is None):
             raise ValueError("give exactly one of [landcover] (raster mode) or [parcels] "
                              "(parcel mode)")

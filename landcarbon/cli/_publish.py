@@ -14,13 +14,14 @@ from landcarbon.cli._base import handle_errors, log, main, overwrite_option
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--language", type=click.Choice(["zh", "en"]), default=None,
               help="Language of labels (default: the run's setting).")
-@click.option("--offline", is_flag=True, help="Map that works without internet access: "
-              "Leaflet and plugins inlined, no basemap tiles, no external request.")
+@click.option("--offline/--online", default=None, help="--offline: map that works without "
+              "internet access (Leaflet and plugins inlined, no basemap tiles, no external "
+              "request). Default: the run's output.map_offline.")
 @click.option("--tiles", default=None, help="Basemap: plain, osm, positron, gaode, "
               "gaode_satellite (GCJ-02: data shifted to match) or a folium tile name.")
 @overwrite_option
 @handle_errors
-def map_(run_dir: Path, language: str | None, offline: bool, tiles: str | None,
+def map_(run_dir: Path, language: str | None, offline: bool | None, tiles: str | None,
          overwrite: bool) -> None:
     """Rebuild the web map, atlas report, figures and QGIS style of a finished run
     (reads units.gpkg, rasters and run.json; nothing is recomputed).

@@ -20,7 +20,8 @@ _PUBLISHED = ("map.html", "report.html")
 
 
 def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = None,
-                offline: bool = False, tiles: str | None = None, overwrite: bool = False
+                offline: bool | None = None, tiles: str | None = None,
+                overwrite: bool = False
                 ) -> dict[str, str]:
     """Rebuild the web map, atlas report, figures and gpkg style of a finished run.
 
@@ -30,8 +31,9 @@ def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = N
         Output folder of ``landcarbon run`` (``units.gpkg``, ``run.json``, rasters).
     language : {"zh", "en"}, optional
         Default: the run's configured language.
-    offline : bool
+    offline : bool, optional
         Write a map that makes no external request (vendored Leaflet inlined, no tiles).
+        Default: the run's ``output.map_offline``.
     tiles : str, optional
         Basemap key (``data/basemaps.csv``) or folium tile name. Default: the run's setting.
     overwrite : bool
@@ -56,6 +58,8 @@ def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = N
         raise InputError(f"language must be 'zh' or 'en', not {language!r}.")
     if tiles is None:
         tiles = (cfg.get("output") or {}).get("map_tiles") or None
+    if offline is None:
+        offline = bool((cfg.get("output") or {}).get("map_offline", False))
     files = write_publication(run.folder, run.units, run.manifest,
                               class_areas=run.class_areas, rasters=run.rasters,
                               language=language, tiles=tiles, offline=offline)

@@ -41,7 +41,7 @@ DEFAULT_LAYERS: tuple[str, ...] = (
 _SEQUENTIAL = ["#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]
 _SINK = ["#f7fcf5", "#c7e9c0", "#74c476", "#238b45", "#00441b"]
 #: above this many units the polygons are drawn on a canvas instead of SVG paths
-CANVAS_ABOVE = 1500
+CANVAS_ABOVE = 1000
 
 
 def _flux_suffix(units: pd.DataFrame) -> tuple[str, str]:
@@ -70,7 +70,7 @@ def _display_frame(units: gpd.GeoDataFrame, tolerance_m: float | None,
         raise InputError("explore_units: the units table has no geometries to map.")
     metric = units.crs if units.crs.is_projected and units.crs.axis_info[0].unit_name in (
         "metre", "meter") else gdf.estimate_utm_crs()
-    if tolerance_m is None and len(gdf) > 500:
+    if tolerance_m is None and (len(gdf) > 500 or gdf.count_coordinates().sum() > 20_000):
         x0, y0, x1, y1 = gdf.to_crs(metric).total_bounds
         tolerance_m = math.hypot(x1 - x0, y1 - y0) / 2000
     if tolerance_m:
@@ -176,7 +176,8 @@ def explore_units(
         (hidden at start), see :func:`landcarbon.publish.rasters.raster_overlay`.
     simplify_tolerance_m : float, optional
         Simplify geometries for display with this tolerance (metres, in a metric CRS); ``0``
-        disables it. Default: 1/2000 of the extent's diagonal when there are > 500 units.
+        disables it. Default: 1/2000 of the extent's diagonal when there are > 500 units or
+        > 20,000 vertices (display only: figures always use the original geometries).
     offline : bool
         Inline the vendored Leaflet and plugins into the HTML (``m.save()``, notebook display)
         and use no tiles, so the map makes no request at all when opened.
