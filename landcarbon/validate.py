@@ -160,8 +160,8 @@ class _Checker:
         if c.parcels is not None:
             self.parcels(units, legend)
         if c.construction.method == "energy" and c.construction.energy_table:
-            self.energy(units)
-        self.dates()
+            self.energy(units, c.construction.energy_table)
+        self.dates(units)
 
     def thresholds(self) -> None:
         from landcarbon.legends import SPACE_TYPES
@@ -352,15 +352,15 @@ class _Checker:
                 "Use the right legend, add the codes to a custom legend CSV, or list them in "
                 "[parcels] exclude_codes.", {"parcels": {str(k): int(v) for k, v in bad.items()}}))
 
-    def energy(self, units: Any) -> None:
+    def energy(self, units: Any, path: str, label: str = "[construction] energy_table"
+               ) -> None:
         from landcarbon.energy import construction_emissions
         from landcarbon.io.tables import read_table
 
         c = self.config.construction
-        assert c.energy_table is not None
-        where = f"[construction] energy_table = {c.energy_table!r}"
+        where = f"{label} = {path!r}"
         table = self.step("file_unreadable", where, lambda: read_table(
-            self.config.path(c.energy_table), id_column=c.id_column, what="Energy table"))
+            self.config.path(path), id_column=c.id_column, what="Energy table"))
         if table is None:
             return
         result = self.step("statistics_invalid", where, lambda: construction_emissions(
@@ -384,52 +384,42 @@ class _Checker:
                              f"construction emission counts 0): {', '.join(missing[:10])}.",
                              "Add a row for each unit (0 for no use).", {"unit_ids": missing}))
 
-    def dates(self) -> None:
-        """Rasters of several dates (a ``dates`` / ``change`` section, if the config has
-        one) must share one grid."""
+    def dates(self, units: Any) -> None:
+        """``[change]``: the rasters of every date must share one grid (an error, or a
+        warning when ``resample = "nearest"``), and every date's energy table is checked."""
+        from landcarbon.change import check_aligned
         from landcarbon.io.raster import open_landcover
 
-        section = getattr(self.config, "dates", None) or getattr(self.config, "change", None)
-        if section is None:
+        section = getattr(self.config, "change", None)
+        dates = list(getattr(section, "dates", None) or [])
+        if not dates:
             return
-        paths = _date_paths(section)
-        if len(paths) < 2:
-            return
-        from landcarbon.change import check_aligned
-
+        lc = self.config.landcover
         opened = {}
-        for label, spec in paths.items():
-            da = self.step("file_unreadable", f"date {label}: {spec}",
-                           lambda spec=spec: open_landcover(self.config.path(spec), chunks=1024))
+        for d in dates:
+            spec = [d.landcover] if isinstance(d.landcover, str) else d.landcover
+            where = f"[change] dates {d.year}: {', '.join(spec)}"
+            da = self.step("file_unreadable", where, lambda spec=spec: open_landcover(
+                [self.config.path(p) for p in spec], chunks=1024,
+                nodata=lc.nodata if lc else None, crs=lc.crs if lc else None))
             if da is not None:
-                opened[label] = da
+                opened[str(d.year)] = da
+            c = self.config.construction
+            if d.energy_table and c.method == "energy":
+                self.energy(units, d.energy_table, f"[change] dates {d.year}: energy_table")
         labels = list(opened)
+        resample = getattr(section, "resample", "error")
         for other in labels[1:]:
-            self.step("grid_mismatch", f"dates {labels[0]} / {other}",
+            before = len(self.report.problems)
+            self.step("grid_mismatch", f"[change] dates {labels[0]} / {other}",
                       lambda other=other: check_aligned(opened[labels[0]], opened[other],
                                                         names=(labels[0], other)))
-
-
-def _date_paths(section: Any) -> dict[str, str]:
-    """``{label: raster path}`` of a dates section, whatever its exact shape (a mapping of
-    labels to paths, or a list of tables with ``path`` and ``year``/``label``/``date``)."""
-    data = section.model_dump() if hasattr(section, "model_dump") else section
-    if isinstance(data, dict):
-        for key in ("rasters", "dates", "landcover", "paths"):
-            if data.get(key):
-                data = data[key]
-                break
-    out: dict[str, str] = {}
-    if isinstance(data, dict):
-        out = {str(k): v for k, v in data.items() if isinstance(v, str)}
-    elif isinstance(data, list):
-        for i, item in enumerate(data):
-            if isinstance(item, str):
-                out[str(i + 1)] = item
-            elif isinstance(item, dict) and isinstance(item.get("path"), str):
-                label = item.get("year") or item.get("label") or item.get("date") or i + 1
-                out[str(label)] = item["path"]
-    return out
+            if len(self.report.problems) > before:
+                p = self.report.problems.pop()
+                self.add(Problem(
+                    "grid_mismatch", "warning" if resample == "nearest" else "error", p.where,
+                    p.message, "resample = 'nearest' is set: the later date is resampled."
+                    if resample == "nearest" else "", {"dates": [labels[0], other]}))
 
 
 def _counted(codes: Any, guard: Any) -> Any:

@@ -260,3 +260,21 @@ def test_realdata_two_years_on_different_grids(tmp_path: Path) -> None:
     gpd.read_file(shared("corine_lausanne", "gmb-lausanne.gpkg")).to_file(tmp_path / "u.gpkg")
     p = _by_code(validate_config(tmp_path / "c.toml"))["file_unreadable"]
     assert "pixel size" in p.message and "differs" in p.message
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("resample, severity", [("error", "error"), ("nearest", "warning")])
+def test_realdata_dates_on_different_grids(tmp_path: Path, resample: str, severity: str) -> None:
+    a = shared("corine_lausanne", "ls100_06.tif")
+    b = shared("corine_lausanne", "ls100_12.tif")
+    gpd.read_file(shared("corine_lausanne", "gmb-lausanne.gpkg")).to_file(tmp_path / "u.gpkg")
+    (tmp_path / "c.toml").write_text(
+        f'[landcover]\npath = "{a}"\nlegend = "corine"\n[units]\npath = "u.gpkg"\n'
+        '[thresholds]\npreset = "zhengzhou_example"\n'
+        f'[change]\nresample = "{resample}"\n'
+        f'[[change.dates]]\nyear = 2006\nlandcover = "{a}"\n'
+        f'[[change.dates]]\nyear = 2012\nlandcover = "{b}"\n', encoding="utf-8")
+    report = validate_config(tmp_path / "c.toml", scan_raster=False)
+    p = _by_code(report)["grid_mismatch"]
+    assert p.severity == severity and p.details["dates"] == ["2006", "2012"]
+    assert "not on the same grid" in p.message and "pixel 100.005" in p.message

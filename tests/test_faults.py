@@ -1,0 +1,258 @@
+"""Nothing lost, safe outputs: runs killed midway (real subprocesses, real signals), stale
+staging folders, inputs never modified, finished runs not redone, identical outputs for
+identical inputs, every user string escaped in HTML, config paths used as given."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from conftest import GRID4, write_tif
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+import landcarbon as lc
+from landcarbon.io.outputs import remove_stale_stages
+
+PAYLOAD = "<img src=x onerror=alert(1)>"
+NASTY = f"{PAYLOAD} \"q\" 'a' </script><script>alert(2)</script> 西单元"
+CONFIG = """
+title = "TITLE"
+[landcover]
+path = "lc.tif"
+[units]
+path = "u.gpkg"
+id_field = "code"
+name_field = "name"
+[construction]
+method = "energy"
+energy_table = "energy.csv"
+[thresholds]
+preset = "zhengzhou_example"
+[output]
+map_tiles = ""
+"""
+
+
+def _small(d: Path, names: tuple[str, str] = ("西单元", "东单元"), title: str = "t",
+           extra: str = "") -> Path:
+    write_tif(d / "lc.tif", GRID4)
+    gpd.GeoDataFrame({"code": ["W", "E"], "name": list(names), "note": [extra, extra]},
+                     geometry=[box(500000, 3849960, 500015, 3850000),
+                               box(500015, 3849960, 500040, 3850000)],
+                     crs="EPSG:32649").to_file(d / "u.gpkg")
+    (d / "energy.csv").write_text("unit_id,raw_coal_t\nW,10\nE,25.5\n", encoding="utf-8")
+    (d / "run.toml").write_text(CONFIG.replace("TITLE", title.replace('"', '\\"')),
+                                encoding="utf-8")
+    return d / "run.toml"
+
+
+def _state(d: Path) -> dict[str, tuple[str, int]]:
+    return {str(p.relative_to(d)): (hashlib.sha256(p.read_bytes()).hexdigest(),
+                                    p.stat().st_mtime_ns)
+            for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def _hidden(d: Path) -> list[str]:
+    return sorted(p.name for p in d.iterdir() if p.name.startswith(".out."))
+
+
+# --- killed midway ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def big_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1200 x 1200 px, 4 units: writing its outputs takes seconds."""
+    d = tmp_path_factory.mktemp("big")
+    n = 1200
+    rng = np.random.default_rng(1)
+    codes = np.array([10, 20, 30, 40, 50, 60, 80], np.uint8)
+    a = codes[(np.add.outer(np.arange(n) // 37, np.arange(n) // 53)
+               + rng.integers(0, 2, (n, n))) % 7]
+    write_tif(d / "lc.tif", a, transform=from_origin(500000, 3850000, 10, 10))
+    half = n * 10 / 2
+    gpd.GeoDataFrame({"code": list("abcd"), "name": list("abcd")}, geometry=[
+        box(500000 + i * half, 3850000 - (j + 1) * half, 500000 + (i + 1) * half,
+            3850000 - j * half) for i in range(2) for j in range(2)],
+        crs="EPSG:32649").to_file(d / "u.gpkg")
+    (d / "energy.csv").write_text("unit_id,raw_coal_t\na,1\nb,2\nc,3\nd,4\n")
+    (d / "run.toml").write_text(CONFIG.replace("TITLE", "big"), encoding="utf-8")
+    return d
+
+
+def _start(project: Path, out: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    # a background shell may start children with SIGINT ignored: restore the default so
+    # Python turns SIGINT into KeyboardInterrupt as in a terminal
+    return subprocess.Popen(
+        [sys.executable, "-m", "landcarbon.cli", "run", str(project / "run.toml"), "-o",
+         str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _wait_for_stage(proc: subprocess.Popen[str], parent: Path, timeout: float = 300) -> Path:
+    """The staging folder, once the run has written at least one output file into it."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for stage in parent.glob(f".out.partial-{proc.pid}"):
+            if any(stage.iterdir()):
+                return stage
+        if proc.poll() is not None:
+            pytest.fail(f"run ended before it could be interrupted: {proc.communicate()}")
+        time.sleep(0.01)
+    proc.kill()
+    pytest.fail("the run never started writing")
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_run_leaves_nothing(big_project: Path, tmp_path: Path, sig: int,
+                                        code: int) -> None:
+    out = tmp_path / "out"
+    before = _state(big_project)
+    proc = _start(big_project, out)
+    stage = _wait_for_stage(proc, tmp_path)
+    assert stage.name.startswith(".")  # hidden: never looks like a finished output
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # staging removed too
+    assert _state(big_project) == before
+
+
+def test_killed_run_leaves_only_a_hidden_stage_that_the_next_run_removes(
+        big_project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _start(big_project, out)
+    stage = _wait_for_stage(proc, tmp_path)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists()
+    assert _hidden(tmp_path) == [stage.name] and not (stage / "run.json").exists()
+    # a live process's stage is left alone; a dead one's is removed by the next run
+    live = tmp_path / f".out.partial-{os.getpid()}"
+    live.mkdir()
+    assert remove_stale_stages(out) == [stage]
+    assert _hidden(tmp_path) == [live.name]
+    live.rmdir()
+    stage.mkdir()
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    result = lc.run(lc.load_config(_small(inputs)), out)
+    assert (out / "run.json").is_file() and result.files
+    assert _hidden(tmp_path) == []
+
+
+# --- inputs, re-runs, determinism ------------------------------------------------------
+
+def test_inputs_never_modified(tmp_path: Path) -> None:
+    config = _small(tmp_path)
+    before = _state(tmp_path)
+    from landcarbon.validate import validate_config
+
+    assert validate_config(config).ok
+    lc.run(lc.load_config(config), tmp_path / "out")
+    after = {k: v for k, v in _state(tmp_path).items() if not k.startswith("out/")}
+    assert after == before
+
+
+def test_finished_run_is_up_to_date_until_an_input_changes(tmp_path: Path) -> None:
+    config = _small(tmp_path)
+    out = tmp_path / "out"
+    first = lc.run(lc.load_config(config), out)
+    assert not first.up_to_date
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    fp = manifest["fingerprint"]
+    assert set(fp["inputs_sha256"]) == {str(tmp_path / n) for n in ("lc.tif", "u.gpkg",
+                                                                     "energy.csv")}
+    state = _state(out)
+    # same inputs, settings and version: nothing recomputed, nothing rewritten
+    again = lc.run(lc.load_config(config), out)
+    assert again.up_to_date and again.assessment is None and again.files == first.files
+    assert _state(out) == state
+    # rewriting an input with the same bytes changes nothing (content, not mtime, counts)
+    (tmp_path / "energy.csv").write_bytes((tmp_path / "energy.csv").read_bytes())
+    assert lc.run(lc.load_config(config), out).up_to_date
+    # a changed input is not silently skipped nor silently overwritten
+    (tmp_path / "energy.csv").write_text("unit_id,raw_coal_t\nW,11\nE,25.5\n")
+    with pytest.raises(lc.OutputExistsError, match="--overwrite"):
+        lc.run(lc.load_config(config), out)
+    assert _state(out) == state
+    redone = lc.run(lc.load_config(config), out, overwrite=True)
+    assert not redone.up_to_date
+    assert json.loads((out / "run.json").read_text())["fingerprint"] != fp
+    # a damaged output folder is not "up to date"
+    (out / "units.csv").unlink()
+    with pytest.raises(lc.OutputExistsError):
+        lc.run(lc.load_config(config), out)
+
+
+#: Outputs whose bytes still vary between identical runs (random HTML element ids of folium;
+#: the GeoPackage style table's timestamp). Everything else must be byte-identical.
+VARIABLE = {"map.html", "units.gpkg"}
+
+
+def test_same_inputs_same_outputs(tmp_path: Path) -> None:
+    config = lc.load_config(_small(tmp_path))
+    lc.run(config, tmp_path / "a")
+    lc.run(config, tmp_path / "b")
+    a = json.loads((tmp_path / "a" / "run.json").read_text(encoding="utf-8"))
+    b = json.loads((tmp_path / "b" / "run.json").read_text(encoding="utf-8"))
+    names = set(a["outputs_sha256"])
+    assert {"units.csv", "class_areas.csv", "land_class.tif", "net_flux.tif"} <= names
+    for name in sorted(names - VARIABLE):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    for doc in (a, b):
+        doc.pop("timings_s")
+        for name in VARIABLE:
+            doc["outputs_sha256"].pop(name, None)
+    assert a == b
+
+
+# --- safe outputs ----------------------------------------------------------------------
+
+def test_user_strings_are_escaped_in_every_html(tmp_path: Path) -> None:
+    config = _small(tmp_path, names=(NASTY, "东单元 \"quoted\" & <b>bold</b>"), title=NASTY,
+                    extra=PAYLOAD)
+    out = tmp_path / "out"
+    lc.run(lc.load_config(config), out)
+    pages = sorted(out.rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for raw in ("<img src=x", "<script>alert(2)", "<b>bold</b>"):
+            assert raw not in text, f"{page.name}: unescaped {raw!r}"
+        # the strings are there, escaped (not dropped): Chinese raw or as JSON escapes
+        assert "西单元" in text or "\\u897f\\u5355\\u5143" in text, page.name
+
+
+@pytest.mark.parametrize("name", ["$HOME.tif", "${HOME}.tif", "`id`.tif", "$(id).tif",
+                                  "%HOME%.tif", "a;b.tif"])
+def test_config_paths_are_used_as_given(tmp_path: Path, name: str) -> None:
+    config = _small(tmp_path)
+    (tmp_path / name).write_bytes((tmp_path / "lc.tif").read_bytes())
+    (tmp_path / "lc.tif").unlink()
+    config.write_text(config.read_text().replace('path = "lc.tif"',
+                                                 f"path = {json.dumps(name)}"))
+    result = lc.run(lc.load_config(config), tmp_path / "out")
+    inputs = json.loads((tmp_path / "out" / "run.json").read_text())["inputs_sha256"]
+    assert str(tmp_path / name) in inputs
+    assert result.assessment is not None
+    assert result.assessment.totals()["covered_ha"] == pytest.approx(0.15)
+
+
+def test_missing_path_is_reported_literally(tmp_path: Path) -> None:
+    config = _small(tmp_path)
+    config.write_text(config.read_text().replace('path = "lc.tif"', 'path = "$HOME/lc.tif"'))
+    with pytest.raises(lc.InputError, match=r"\$HOME/lc\.tif"):
+        lc.run(lc.load_config(config), tmp_path / "out")
