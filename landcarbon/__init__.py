@@ -132,6 +132,11 @@ _LAZY = {
     "run_change": "landcarbon.pipeline",
     "run_scenarios": "landcarbon.pipeline",
     "index_areas_ha": "landcarbon.zonal",
+    "Problem": "landcarbon.problems",
+    "ValidationReport": "landcarbon.validate",
+    "validate_config": "landcarbon.validate",
+    "repair_geometries": "landcarbon.unit_checks",
+    "overlaps": "landcarbon.unit_checks",
 }
 
 __all__ = [
@@ -143,12 +148,14 @@ __all__ = [
     "LandcarbonError",
     "Legend",
     "OutputExistsError",
+    "Problem",
     "RiskBands",
     "RunConfig",
     "ScenarioResult",
     "SpaceTypeOverride",
     "SpaceTypeRule",
     "UnmappedCodesError",
+    "ValidationReport",
     "__version__",
     "alerts",
     "alerts_layer",
@@ -196,6 +203,7 @@ __all__ = [
     "markov_projection",
     "monte_carlo",
     "open_landcover",
+    "overlaps",
     "protect",
     "publish_run",
     "quadrant_zones",
@@ -203,6 +211,7 @@ __all__ = [
     "read_pool_table",
     "read_units",
     "reduce_construction",
+    "repair_geometries",
     "resolve_thresholds",
     "restore_wetland",
     "risk_overlay",
@@ -227,6 +236,7 @@ __all__ = [
     "unit_space_types",
     "unit_stocks",
     "units_mask",
+    "validate_config",
     "validate_pool_table",
     "valuation_constant",
     "wgs84_to_gcj02",
@@ -294,6 +304,7 @@ if TYPE_CHECKING:  # pragma: no cover
         run_change,
         run_scenarios,
     )
+    from landcarbon.problems import Problem
     from landcarbon.publish import explore_units
     from landcarbon.publish.gcj02 import wgs84_to_gcj02
     from landcarbon.publish.rasters import raster_overlay
@@ -323,5 +334,7 @@ if TYPE_CHECKING:  # pragma: no cover
         sweep_figure,
         threshold_sweep,
     )
+    from landcarbon.unit_checks import overlaps, repair_geometries
+    from landcarbon.validate import ValidationReport, validate_config
     from landcarbon.zonal import class_areas, index_areas_ha
     from landcarbon.zoning import graded_classes, quadrant_zones, risk_overlay, zone_layers
