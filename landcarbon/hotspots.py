@@ -18,6 +18,7 @@ over the many local tests. Units with a NaN value are left out of the weights an
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Literal
 
@@ -33,7 +34,9 @@ from landcarbon.exceptions import InputError
 __all__ = ["HOTSPOT_CLASSES", "grid_cells", "grid_values", "hotspot_classes",
            "local_statistics", "spatial_weights"]
 
-#: (class key, sign, confidence) from hottest to coldest.
+log = logging.getLogger(__name__)
+
+#: Class keys from hottest to coldest.
 HOTSPOT_CLASSES = ("hot_99", "hot_95", "hot_90", "not_significant", "cold_90", "cold_95",
                    "cold_99")
 _LEVELS = ((0.99, "99"), (0.95, "95"), (0.90, "90"))
@@ -164,6 +167,10 @@ def local_statistics(
         warnings.simplefilter("ignore")
         g = esda.G_Local(yk, w, transform="B", star=True, permutations=permutations,
                          seed=seed, n_jobs=1)
+    if p_value == "permutation" and correction == "fdr" and 0 < permutations < 999:
+        log.warning("%d permutations: the smallest pseudo p-value is %.3f, too coarse for the "
+                    "FDR correction over %d tests to find much; use 999 or more",
+                    permutations, 2.0 / (permutations + 1), int(keep.sum()))
     z = np.asarray(g.Zs, dtype=np.float64)
     p = (_two_sided_permutation(g.p_sim) if p_value == "permutation" and permutations > 0
          else 2.0 * norm.sf(np.abs(z)))

@@ -87,6 +87,8 @@ class SinkZonesConfig(_Section):
     corridor_width_m: float = Field(200.0, ge=0, description="corridor half-width along "
                                     "water, m (0 = none)")
     n_cores: int = Field(2, ge=0, description="largest-sink zones labelled core")
+    max_cells: int = Field(10_000_000, ge=10_000, description="larger rasters are aggregated "
+                           "by block means to at most this many cells first")
 
 
 class CompensationConfig(_Section):

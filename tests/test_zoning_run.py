@@ -237,7 +237,9 @@ def test_zone_rejects_a_folder_without_manifest(tmp_path: Path) -> None:
 
 @pytest.mark.realdata
 def test_real_worldcover_with_a_1km_grid_of_units(tmp_path: Path) -> None:
-    raster = shared("worldcover", "worldcover_2021_v200_saotome_crop.tif")
+    # Príncipe (2760 x 2040 px of 10 m); the São Tomé crop (21 M px, 1824 cells) takes
+    # about 4 x longer: run times in the issue report
+    raster = shared("worldcover", "worldcover_2021_v200_principe_crop.tif")
     import rasterio
 
     with rasterio.open(raster) as src:
@@ -264,7 +266,7 @@ map = false
 [zoning]
 [hotspots]
 on = "both"
-permutations = 99
+permutations = 999
 [sink_zones]
 [compensation]
 price_per_tco2 = 60.0
@@ -278,9 +280,9 @@ sweep = false
     elapsed = time.perf_counter() - start
     u = a.units
     land = u[u["covered_ha"] > 0]
-    assert len(land) > 500
+    assert len(land) > 100
     assert abs(u["compensation_tc"].sum()) <= 1e-9 * u["emission_tc"].sum()
     assert (land["gi_class"] != "not_significant").any()
     assert len(a.zoning["sink_zones"]) > 0 and (a.zoning["sink_zones"]["sink_tc"] > 0).all()
-    assert len(a.zoning["hotspot_grid"]) > 500
-    print(f"São Tomé 1 km grid: {len(u)} units, {elapsed:.1f} s, {a.timings}")
+    assert len(a.zoning["hotspot_grid"]) > 100
+    print(f"Príncipe 1 km grid: {len(u)} units, {elapsed:.1f} s, {a.timings}")

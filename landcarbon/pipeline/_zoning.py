@@ -258,7 +258,8 @@ def _sink_zones(a: Assessment, flux: Any, cfg: SinkZonesConfig) -> Any:
     return sink_function_zones(flux, eco, water, window_m=cfg.window_m,
                                min_density_tc_per_ha=cfg.min_density_tc_per_ha,
                                min_area_ha=cfg.min_area_ha,
-                               corridor_width_m=cfg.corridor_width_m, n_cores=cfg.n_cores)
+                               corridor_width_m=cfg.corridor_width_m, n_cores=cfg.n_cores,
+                               max_pixels=cfg.max_cells)
 
 
 def _grid_hotspots(units: Any, flux: Any, hc: HotspotsConfig, factor: float, s: str) -> Any:
