@@ -297,3 +297,17 @@ def test_english_map_in_chromium(tmp_path: Path, browser) -> None:  # type: igno
     legend = browser.eval("document.querySelector('.lc-sec:not([hidden])').innerText")
     assert "Net emission per ha (t CO₂/ha/yr)" in legend
     browser.screenshot(ARTIFACTS / "explore_units_en_net.png")
+
+
+def test_numeric_layers_use_quantile_classes() -> None:
+    from landcarbon.publish.maps import _class_fills, _numeric_classes
+
+    values = pd.Series([-4.0, -1.0, 1.0, 2.0, 3.0, 100.0, float("nan")])
+    classes = _numeric_classes(values, "net_per_ha")
+    assert [(lo, hi) for lo, hi, _ in classes] == [
+        (-4.0, -2.5), (-2.5, -1.0), (1.0, 1.75), (1.75, 2.5), (2.5, 27.25), (27.25, 100.0)]
+    assert _class_fills(classes, values.to_numpy()) == [
+        "#1a9850", "#91cf60", "#fee08b", "#fdae61", "#f46d43", "#d73027", "#bdbdbd"]
+    # one ramp for a one-signed layer; fewer distinct values than colours -> fewer classes
+    seq = _numeric_classes(pd.Series([5.0, 5.0, 7.0]), "sequestration_per_ha")
+    assert [(lo, hi, c) for lo, hi, c in seq] == [(5.0, 5.0, "#edf8e9"), (5.0, 7.0, "#006d2c")]

@@ -27,9 +27,8 @@ from landcarbon.publish._controls import (
     UnitLegend,
     UnitSearch,
 )
-from landcarbon.publish._html import NO_DATA, colour_bar, popup, swatches, ui, unit_name, vocab
+from landcarbon.publish._html import NO_DATA, fmt, popup, swatches, ui, unit_name, vocab
 from landcarbon.publish.basemaps import add_basemaps, basemap_crs
-from landcarbon.publish.rasters import DIVERGING
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -38,8 +37,10 @@ __all__ = ["DEFAULT_LAYERS", "explore_units"]
 
 DEFAULT_LAYERS: tuple[str, ...] = (
     "risk_level", "space_type", "net_per_ha", "emission_per_ha", "sequestration_per_ha")
-_SEQUENTIAL = ["#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]
-_SINK = ["#f7fcf5", "#c7e9c0", "#74c476", "#238b45", "#00441b"]
+_SEQUENTIAL = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+_SINK = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"]
+_NET_SINK = ["#1a9850", "#91cf60"]  # strongest sink first
+_NET_SOURCE = ["#fee08b", "#fdae61", "#f46d43", "#d73027"]
 #: above this many units the polygons are drawn on a canvas instead of SVG paths
 CANVAS_ABOVE = 1000
 
@@ -90,27 +91,42 @@ def _geojson(gdf: gpd.GeoDataFrame) -> str:
     return re.sub(r"(\d\.\d{6})\d+", r"\1", text)
 
 
-def _numeric_ramp(values: pd.Series, key: str) -> tuple[list[tuple[float, str]], float, float]:
+def _quantile_classes(v: np.ndarray, colours: list[str]) -> list[tuple[float, float, str]]:
+    """Quantile classes (mapclassify) of finite values: ``[(low, high, colour)]``."""
+    import mapclassify
+
+    k = min(len(colours), len(np.unique(v)))
+    if k == 0:
+        return []
+    bins = mapclassify.Quantiles(v, k=k).bins if k > 1 else np.array([v.max()])
+    lows = [float(v.min()), *bins[:-1].tolist()]
+    step = (len(colours) - 1) / max(len(bins) - 1, 1)
+    return [(lo, float(hi), colours[round(i * step)])
+            for i, (lo, hi) in enumerate(zip(lows, bins, strict=True))]
+
+
+def _numeric_classes(values: pd.Series, key: str) -> list[tuple[float, float, str]]:
+    """Colour classes of a numeric layer: quantiles of the sinks (greens) and of the sources
+    (yellow to red) for net values, quantiles on one ramp otherwise. Classes (not a linear
+    ramp) keep small differences visible when a few units have extreme values."""
     v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     v = v[np.isfinite(v)]
-    q = (2, 98) if v.size >= 50 else (0, 100)
-    lo, hi = (float(x) for x in (np.percentile(v, q) if v.size else (-1.0, 1.0)))
-    if key == "net_per_ha" or lo < 0 < hi:
-        lo, hi = min(lo, -1e-9), max(hi, 1e-9)
-        return list(zip([lo, lo / 2, 0.0, hi / 2, hi], DIVERGING, strict=True)), lo, hi
-    hi = hi if hi > lo else lo + 1
-    colours = _SINK if key == "sequestration_per_ha" else _SEQUENTIAL
-    return [(lo + (hi - lo) * k / 4, c) for k, c in enumerate(colours)], lo, hi
+    if key == "net_per_ha" or (v.size and v.min() < 0 < v.max()):
+        return (_quantile_classes(v[v < 0], _NET_SINK)
+                + _quantile_classes(v[v >= 0], _NET_SOURCE))
+    return _quantile_classes(v, _SINK if key == "sequestration_per_ha" else _SEQUENTIAL)
 
 
-def _interp(stops: list[tuple[float, str]], x: np.ndarray) -> list[str]:
-    pos = np.array([s for s, _ in stops])
-    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, c in stops], dtype=float)
-    ok = np.isfinite(x)
-    xc = np.clip(np.where(ok, x, 0.0), pos[0], pos[-1])
-    chans = np.stack([np.interp(xc, pos, rgb[:, k]) for k in range(3)], axis=-1).round()
-    return ["#{:02x}{:02x}{:02x}".format(*map(int, c)) if good else NO_DATA
-            for c, good in zip(chans, ok, strict=True)]
+def _class_fills(classes: list[tuple[float, float, str]], x: np.ndarray) -> list[str]:
+    """Colour of each value: the first class whose upper bound it does not exceed."""
+    highs = np.array([hi for _, hi, _ in classes])
+    cols = [c for _, _, c in classes]
+    idx = np.minimum(np.searchsorted(highs, x, side="left"), len(cols) - 1)
+    return [cols[i] if np.isfinite(val) else NO_DATA for i, val in zip(idx, x, strict=True)]
+
+
+def _class_legend(classes: list[tuple[float, float, str]], title: str) -> str:
+    return swatches(title, [(f"{fmt(lo)} – {fmt(hi)}", c) for lo, hi, c in classes])
 
 
 def _layer_values(units: pd.DataFrame, key: str, sfx: str) -> pd.Series:
@@ -238,10 +254,10 @@ def explore_units(
                      if k in present or lab[2] != NO_DATA]
             legend = swatches(ui(key, language), items)
         else:
-            stops, lo, hi = _numeric_ramp(values, key)
-            fills = _interp(stops, pd.to_numeric(values, errors="coerce").to_numpy(float))
+            classes = _numeric_classes(values, key)
+            fills = _class_fills(classes, pd.to_numeric(values, errors="coerce").to_numpy(float))
             lab = (f"{ui(key, language)} ({unit}/ha/yr)" if key in DEFAULT_LAYERS else key)
-            legend = colour_bar(stops, lo, hi, lab)
+            legend = _class_legend(classes, lab)
         name = ui(key, language) if key in DEFAULT_LAYERS else key
         group = folium.FeatureGroup(name=name, show=key == column)
         group.add_child(UnitLayer(shared, fills, canvas=len(data) > CANVAS_ABOVE))
