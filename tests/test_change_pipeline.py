@@ -191,3 +191,29 @@ def test_change_config_errors(project: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0
     again = CliRunner().invoke(main, ["change", str(project), "-o", str(tmp_path / "o")])
     assert again.exit_code == 1 and "--overwrite" in again.output
+
+
+def test_rebalance_reproduces_the_baseline_energy_method(project: Path, tmp_path: Path) -> None:
+    """Scenarios and projections are assessed by `rebalance`; given the baseline's own class
+    areas it must give back the baseline units table (energy method: per-unit intensity)."""
+    from landcarbon.pipeline import assess, rebalance
+    from landcarbon.pipeline._change import date_config
+
+    (tmp_path / "energy.csv").write_text("unit_id,raw_coal_t\nW,10\nE,30\n", encoding="utf-8")
+    text = project.read_text(encoding="utf-8").replace(
+        'method = "intensity"\nintensity_tc_per_ha = 50.0',
+        'method = "energy"\nenergy_table = "energy.csv"')
+    project.write_text(text, encoding="utf-8")
+    base = assess(date_config(load_config(project), 2023))
+    again = rebalance(base, base.class_areas)
+    cols = ["emission_tc", "sequestration_tc", "net_tc", "net_tc_per_ha",
+            "construction_emission_tc"]
+    pd.testing.assert_frame_equal(pd.DataFrame(again[cols]), pd.DataFrame(base.units[cols]))
+    assert list(again["risk_level"]) == list(base.units["risk_level"])
+    # twice the built-up land in W at the same per-ha intensity: twice its energy emission
+    doubled = base.class_areas.copy()
+    w_con = (doubled["unit_id"] == "W") & (doubled["land_class"] == "construction")
+    doubled.loc[w_con, "area_ha"] *= 2
+    moved = rebalance(base, doubled).set_index("unit_id")
+    assert moved.loc["W", "construction_emission_tc"] == pytest.approx(
+        2 * base.units.set_index("unit_id").loc["W", "construction_emission_tc"])
