@@ -151,6 +151,7 @@ def monte_carlo(
     factor: float = 1.0,
     suffix: str = "tc",
     percentiles: Sequence[float] = (5, 50, 95),
+    max_cells: int = 20_000_000,
 ) -> pd.DataFrame:
     """Per-unit intervals of net flux and probability of exceeding the threshold.
 
@@ -170,6 +171,8 @@ def monte_carlo(
     factor, suffix : float, str
         Output unit: values in t C are multiplied by ``factor`` (44/12 for t CO2) and named
         with ``suffix``.
+    max_cells : int
+        Units are processed in blocks of at most ``max_cells`` draws x units values (memory).
 
     Returns
     -------
@@ -188,18 +191,25 @@ def monte_carlo(
     covered = units["covered_ha"].to_numpy(dtype=np.float64)
     limit = np.array([thresholds.get(s, np.nan) for s in units["space_type"]], dtype=float)
     sample = coefficient_draws(ranges, direct[classes], draws, seed).to_numpy()
-    net = sample @ areas.T + fixed[None, :]  # draws x units, t C
-    with np.errstate(invalid="ignore", divide="ignore"):
-        density = np.where(covered > 0, net / covered, np.nan)
+    n = len(units)
+    qs = np.empty((len(percentiles), n))
+    qd = np.empty((len(percentiles), n))
+    p_exceed = np.empty(n)
+    block = max(1, max_cells // draws)  # units per block (default <= 160 MB of float64)
+    for i in range(0, n, block):
+        sl = slice(i, i + block)
+        net = sample @ areas[sl].T + fixed[None, sl]  # draws x units, t C
+        with np.errstate(invalid="ignore", divide="ignore"):
+            density = np.where(covered[sl] > 0, net / covered[sl], np.nan)
+        qs[:, sl] = np.percentile(net, percentiles, axis=0) * factor
+        qd[:, sl] = np.percentile(density, percentiles, axis=0) * factor
+        p_exceed[sl] = (density > limit[None, sl]).mean(axis=0)
     out = pd.DataFrame(index=units.index)
-    qs = np.percentile(net, percentiles, axis=0) * factor
-    qd = np.percentile(density, percentiles, axis=0) * factor
     for p, a in zip(percentiles, qs, strict=True):
         out[f"net_{suffix}_p{p:g}"] = a
     for p, b in zip(percentiles, qd, strict=True):
         out[f"net_{suffix}_per_ha_p{p:g}"] = b
     valid = (covered > 0) & np.isfinite(limit)
-    p_exceed = (density > limit[None, :]).mean(axis=0)
     out["p_exceed"] = np.where(valid, p_exceed, np.nan)
     return out
 

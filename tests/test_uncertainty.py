@@ -112,6 +112,12 @@ def test_monte_carlo_converges_to_the_exceedance_probability(tmp_path):
     tc = monte_carlo(units, COEF, r, {"agricultural": 0.3}, draws=1000, seed=0)
     assert co2["net_tco2_p50"].tolist() == pytest.approx((tc["net_tc_p50"] * 44 / 12).tolist())
     assert co2["p_exceed"].tolist() == tc["p_exceed"].tolist()
+    # processing units in blocks changes nothing
+    blocks = monte_carlo(UNITS, COEF, load_coefficient_ranges("lai2010_ranges"), LIMITS,
+                         draws=300, seed=4, max_cells=600)
+    whole = monte_carlo(UNITS, COEF, load_coefficient_ranges("lai2010_ranges"), LIMITS,
+                        draws=300, seed=4)
+    pd.testing.assert_frame_equal(blocks, whole)
     with pytest.raises(InputError, match="draws must be >= 1"):
         monte_carlo(units, COEF, r, LIMITS, draws=0)
 
