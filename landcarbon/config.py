@@ -318,9 +318,10 @@ def load_config(path: str | Path) -> RunConfig:
 
 
 _UNIT_SUFFIXES = (("_tc_per_ha", "t C/ha/yr"), ("_tco2_per_ha", "t CO2/ha/yr"),
-                  ("_kg_co2_per_kwh", "kg CO2/kWh"), ("_tc", "t C"), ("_tco2", "t CO2"),
+                  ("_kg_co2_per_kwh", "kg CO2/kWh"), ("_per_tco2", "currency/t CO2"),
+                  ("_per_tc", "currency/t C"), ("_tc", "t C"), ("_tco2", "t CO2"),
                   ("_ha", "ha"), ("_km", "km"), ("_m", "m"), ("_s", "s"), ("_share", "0-1"),
-                  ("_margin", "fraction"), ("_pct", "%"), ("_years", "yr"), ("_year", "year"))
+                  ("_margin", "fraction"), ("_pct", "%"), ("_years", "year"), ("_year", "year"))
 _UNIT_IN_TEXT = re.compile(r"t CO2/ha/yr|t C/ha/yr|kg CO2/kWh|t C/yr|t CO2/yr")
 
 
