@@ -31,6 +31,7 @@ __all__ = [
     "list_threshold_presets",
     "load_threshold_preset",
     "resolve_thresholds",
+    "risk_level_of",
     "risk_levels",
 ]
 
@@ -118,6 +119,22 @@ def _fmt(x: float) -> str:
     return f"{x:,.2f}" if abs(x) >= 0.1 or x == 0 else f"{x:.3g}"
 
 
+def risk_level_of(net: np.ndarray, limit: np.ndarray, bands: RiskBands, *,
+                  factor: float = 1.0) -> np.ndarray:
+    """Risk level of net densities against limits (same unit; ``factor`` converts the scale
+    floor from t C), without the reasons: the vectorised core of :func:`assess_risk`."""
+    scale = np.maximum(np.abs(limit), bands.scale_floor_tc_per_ha * factor)
+    return np.select(
+        [~np.isfinite(net) | ~np.isfinite(limit),
+         net > limit + bands.severe_margin * scale,
+         net > limit,
+         net < 0,
+         net > limit - bands.approaching_margin * scale],
+        ["no_data", "severe", "exceeding", "net_sink", "approaching"],
+        default="within",
+    )
+
+
 def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
                 bands: RiskBands | None = None, *, output_unit: OutputUnit = "t C",
                 component_thresholds: dict[str, float] | None = None,
@@ -154,16 +171,7 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
     net = table[f"net_{suffix}_per_ha"].to_numpy(dtype=float)
     st = table["space_type"].to_numpy()
     limit = np.array([thresholds.get(s, np.nan) for s in st], dtype=float) * factor
-    scale = np.maximum(np.abs(limit), bands.scale_floor_tc_per_ha * factor)
-    level = np.select(
-        [~np.isfinite(net) | ~np.isfinite(limit),
-         net > limit + bands.severe_margin * scale,
-         net > limit,
-         net < 0,
-         net > limit - bands.approaching_margin * scale],
-        ["no_data", "severe", "exceeding", "net_sink", "approaching"],
-        default="within",
-    )
+    level = risk_level_of(net, limit, bands, factor=factor)
     names = space_types()
     levels = risk_levels()
     en, zh = [], []

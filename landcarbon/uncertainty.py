@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from landcarbon._resources import available, data_path, read_csv
-from landcarbon.conversions import density_factor
+from landcarbon.conversions import OutputUnit, density_factor
 from landcarbon.exceptions import InputError
 from landcarbon.legends import SPACE_TYPES
 
@@ -222,14 +222,16 @@ def threshold_sweep(
     relative_range: float = 0.5,
     steps: int = 21,
     floor_tc_per_ha: float = 0.1,
-    output_unit: str = "t C",
+    output_unit: OutputUnit = "t C",
 ) -> pd.DataFrame:
     """Units changing risk level as each space type's threshold varies.
 
     For space type ``st`` with threshold ``t``, the threshold takes ``steps`` values evenly
     spaced over ``t +/- max(|t| x relative_range, floor_tc_per_ha)`` (t C/ha/yr) while the
-    others stay at their value; the units' risk levels are recomputed with
-    :func:`landcarbon.risk.assess_risk` and compared with the baseline.
+    others stay at their value; the risk levels of that space type's units are recomputed
+    with :func:`landcarbon.risk.risk_level_of` (the level rule of
+    :func:`landcarbon.risk.assess_risk`) and compared with the baseline (units of other
+    space types cannot change).
 
     Returns
     -------
@@ -238,32 +240,37 @@ def threshold_sweep(
         units_changed, units_exceeding`` (exceeding or severe, whole area) and one
         ``n_<risk_level>`` column per level.
     """
-    from landcarbon.risk import assess_risk, risk_levels
+    from landcarbon.conversions import output_factor, output_suffix
+    from landcarbon.risk import RiskBands, risk_level_of, risk_levels
 
     if steps < 2:
         raise InputError(f"[uncertainty] sweep_steps must be >= 2 (got {steps}).")
-    base = assess_risk(table, thresholds, bands, output_unit=output_unit)["risk_level"]
-    levels = list(risk_levels().index)
+    bands = bands or RiskBands()
+    factor = output_factor(output_unit)
+    net = table[f"net_{output_suffix(output_unit)}_per_ha"].to_numpy(dtype=float)
+    kinds = table["space_type"].to_numpy()
+
+    def levels(limits: dict[str, float]) -> np.ndarray:
+        limit = np.array([limits.get(k, np.nan) for k in kinds], dtype=float) * factor
+        return risk_level_of(net, limit, bands, factor=factor)
+
+    base = levels(thresholds)
+    names = list(risk_levels().index)
     rows = []
     for st in SPACE_TYPES:
         t = thresholds.get(st)
         if t is None or not np.isfinite(t):
             continue
         half = max(abs(t) * relative_range, floor_tc_per_ha)
-        mask = (table["space_type"] == st).to_numpy()
-        n_st = int(mask.sum())
-        sub = table[mask]
+        n_st = int((kinds == st).sum())
         for value in np.linspace(t - half, t + half, steps):
-            lev = base.copy()
-            if n_st:
-                lev[mask] = assess_risk(sub, {**thresholds, st: float(value)}, bands,
-                                        output_unit=output_unit)["risk_level"].to_numpy()
-            counts = lev.value_counts()
+            lev = levels({**thresholds, st: float(value)})
+            counts = pd.Series(lev).value_counts()
             rows.append({"space_type": st, "threshold_tc_per_ha": float(value),
                          "baseline_tc_per_ha": float(t), "units_of_space_type": n_st,
                          "units_changed": int((lev != base).sum()),
-                         "units_exceeding": int(lev.isin(["exceeding", "severe"]).sum()),
-                         **{f"n_{lv}": int(counts.get(lv, 0)) for lv in levels}})
+                         "units_exceeding": int(np.isin(lev, ["exceeding", "severe"]).sum()),
+                         **{f"n_{lv}": int(counts.get(lv, 0)) for lv in names}})
     return pd.DataFrame(rows)
 
 
