@@ -166,6 +166,12 @@ def test_demo_prints_where_the_map_and_tables_are(demo_run):
     out, printed = demo_run
     for name in ("map.html", "units.csv", "units.gpkg", "run.json"):
         assert str(out.absolute() / name) in printed
+    # the README shows the same listing (roles and file names)
+    shown = [ln.split() for ln in _code_block("## Quick start", "text").splitlines() if ln]
+    listed = [ln.split() for ln in printed.splitlines() if ln.strip()]
+    assert [(role, Path(path).relative_to("/home/you/landcarbon/landcarbon-demo"))
+            for role, path in shown] == [(role, Path(path).relative_to(out.absolute()))
+                                         for role, path in listed]
 
 
 def test_every_output_file_is_documented(demo_run):
