@@ -42,6 +42,7 @@ __all__ = [
     "StockChange",
     "code_index",
     "stock_change",
+    "stock_change_raster",
     "stock_density",
     "total_density",
     "unit_stocks",
@@ -183,6 +184,21 @@ def stock_density(codes: xr.DataArray, pools: pd.DataFrame) -> xr.DataArray:
     out.attrs = {"units": "Mg C ha-1", "long_name": "total carbon stock density "
                  "(c_above + c_below + c_soil + c_dead)"}
     return out.rio.write_nodata(STOCK_NODATA)
+
+
+def stock_change_raster(density_from: xr.DataArray, density_to: xr.DataArray) -> xr.DataArray:
+    """Per-pixel stock change (Mg C/ha, float32 ``to - from`` as InVEST's ``c_change``),
+    NaN where either date has no data (InVEST writes -1, which is also a valid change)."""
+    from landcarbon.change import check_aligned
+
+    check_aligned(density_from, density_to)
+    a, b = density_from, density_to
+    valid = (a != STOCK_NODATA) & (b != STOCK_NODATA)
+    out = xr.where(valid, (b - a).astype(np.float32), np.float32(np.nan)).astype(np.float32)
+    out = out.rio.write_crs(a.rio.crs).rio.write_transform(a.rio.transform())
+    out.name = "carbon_stock_change"
+    out.attrs = {"units": "Mg C ha-1", "long_name": "carbon stock change (later - earlier)"}
+    return out.rio.write_nodata(np.nan)
 
 
 def valuation_constant(year_from: int, year_to: int, discount_rate_pct: float,

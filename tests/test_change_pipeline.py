@@ -88,7 +88,8 @@ def test_change_cli_outputs(project: Path, tmp_path: Path) -> None:
                  "dynamic_degree.csv", "flux_effect.csv", "timeseries.csv", "timeseries.gpkg",
                  "alerts.csv", "alerts.gpkg", "stocks.csv", "stock_change.csv",
                  "carbon_stock_2015.tif", "carbon_stock_2023.tif", "markov.csv",
-                 "markov_units.csv", "change.json", "units_2015.csv", "units_2023.csv"):
+                 "markov_units.csv", "change.json", "units_2015.csv", "units_2023.csv",
+                 "carbon_stock_change_2015_2023.tif"):
         assert (out / name).is_file(), name
     tm = pd.read_csv(out / "transfer_matrix.csv", encoding="utf-8-sig")
     lc = tm[tm["by"] == "land_class"].pivot(index="from", columns="to", values="area_ha")

@@ -81,6 +81,16 @@ def test_stock_density_raster(pair, pools) -> None:
     assert dens.values[3, 1] == -1  # nodata stays nodata
 
 
+def test_stock_change_raster(pair, pools) -> None:
+    from landcarbon.stocks import stock_change_raster
+
+    d = stock_change_raster(stock_density(pair[0], pools), stock_density(pair[1], pools))
+    v = np.asarray(d.values)
+    assert v[0, 1] == 20 - 62 and v[2, 3] == 111 and v[0, 0] == 0
+    assert np.isnan(v[3, 1]) and np.isnan(d.rio.nodata)
+    assert np.nansum(v) * 0.01 == pytest.approx(-0.06)
+
+
 def test_unknown_code_is_refused(tmp_path, pools) -> None:
     codes = open_landcover(write_tif(tmp_path / "c.tif", np.where(GRID4 == 30, 20, GRID4)
                                      .astype(np.uint8)))

@@ -6,7 +6,8 @@ Change run files: ``units_<year>.csv`` (assessed units of each date), ``transfer
 (Pontius components and single dynamic degree, whole area and per unit),
 ``dynamic_degree.csv``, ``flux_effect.csv``, ``timeseries.csv``, ``timeseries.gpkg`` (layer
 ``timeseries``: one column per date), ``alerts.csv`` + ``alerts.gpkg`` (layer ``alerts``),
-``stocks.csv``, ``stock_change.csv``, ``carbon_stock_<year>.tif`` (Mg C/ha),
+``stocks.csv``, ``stock_change.csv``, ``carbon_stock_<year>.tif`` and
+``carbon_stock_change_<from>_<to>.tif`` (Mg C/ha),
 ``markov.csv``, ``markov_units.csv`` and the ``change.json`` manifest.
 """
 
@@ -86,6 +87,17 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
                      tags={"units": "Mg C ha-1", "pools": "c_above + c_below + c_soil + c_dead",
                            "year": str(y)})
         files[f"carbon_stock_{y}"] = name
+    if r.stock_rasters:
+        from landcarbon.stocks import stock_change_raster
+
+        for y0, y1 in r.periods():
+            name = f"carbon_stock_change_{y0}_{y1}.tif"
+            write_raster(stock_change_raster(r.stock_rasters[y0], r.stock_rasters[y1]),
+                         folder / name, nodata=float("nan"),
+                         band_description=f"carbon stock change {y0}-{y1} (Mg C/ha)",
+                         tags={"units": "Mg C ha-1", "sign_convention": "positive = stock "
+                               "gained (sequestered), negative = stock lost"})
+            files[f"carbon_stock_change_{y0}_{y1}"] = name
     csv(r.markov, "markov.csv", "markov")
     csv(r.markov_units, "markov_units.csv", "markov_units")
     manifest = _manifest(r.config, folder, files, r.totals(), r.timings, elapsed_s)
