@@ -109,6 +109,7 @@ _LAZY = {
     "transfer_matrix": "landcarbon.change",
     "transition_areas_ha": "landcarbon.change",
     "stock_change": "landcarbon.stocks",
+    "stock_change_raster": "landcarbon.stocks",
     "stock_density": "landcarbon.stocks",
     "unit_stocks": "landcarbon.stocks",
     "validate_pool_table": "landcarbon.stocks",
@@ -223,6 +224,7 @@ __all__ = [
     "space_type_raster",
     "space_types",
     "stock_change",
+    "stock_change_raster",
     "stock_density",
     "sweep_figure",
     "threshold_sweep",
@@ -323,6 +325,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
     from landcarbon.stocks import (
         stock_change,
+        stock_change_raster,
         stock_density,
         unit_stocks,
         validate_pool_table,
