@@ -10,7 +10,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -81,6 +80,16 @@ def _map(run: Path, *args: str) -> object:
     return CliRunner().invoke(main, ["map", str(run), *args])
 
 
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One run published in Chinese for offline use, with its portal (read-only tests)."""
+    run = make_run(tmp_path_factory.mktemp("published") / "ws" / "run_2023")
+    res = _map(run, "--offline")
+    assert res.exit_code == 0, res.output
+    build_portal(run.parent)
+    return run
+
+
 def test_map_command_rebuilds_without_recomputing(run_dir: Path) -> None:
     res = _map(run_dir, "--language", "en", "--offline")
     assert res.exit_code == 0, res.output
@@ -98,8 +107,8 @@ def test_map_command_rebuilds_without_recomputing(run_dir: Path) -> None:
     assert missing.exit_code == 1 and "not a finished landcarbon run" in missing.output
 
 
-def test_report_figures_and_escaping(run_dir: Path) -> None:
-    assert _map(run_dir, "--language", "en").exit_code == 0
+def test_report_figures_and_escaping(published: Path) -> None:
+    run_dir = published
     report = (run_dir / "report.html").read_text(encoding="utf-8")
     # totals: emission 1234.5 + 98765.4 + 2.345 + 4567.8; sequestration 300 + 40 + 1900 + 1500
     assert "104,570.0 t C/yr" in report and "3,740.0 t C/yr" in report
@@ -107,9 +116,9 @@ def test_report_figures_and_escaping(run_dir: Path) -> None:
     assert "42.3 t C/ha/yr" in report  # 100830.045 / 2383.7
     risk = re.findall(r'<i class="sw" style="background:(#\w+)"></i>([^<]+)</td>'
                       r'<td class="n">(\d+)</td>', report)
-    assert risk == [("#1a9850", "Net sink", "1"), ("#91cf60", "Within threshold", "1"),
-                    ("#fee08b", "Approaching", "0"), ("#fc8d59", "Exceeding", "1"),
-                    ("#d73027", "Severe", "1")]
+    assert risk == [("#1a9850", "净碳汇", "1"), ("#91cf60", "阈值内", "1"),
+                    ("#fee08b", "接近阈值", "0"), ("#fc8d59", "超过阈值", "1"),
+                    ("#d73027", "严重超标", "1")]
     top = report[report.index('id="top"'):report.index('id="charts"')]
     order = re.findall(r"<td>(41010\d)</td>", top)
     assert order == ["410102", "410104", "410101", "410103",   # by emission
@@ -145,9 +154,9 @@ def test_chinese_text_has_glyphs_in_the_figure_font() -> None:
     assert missing == set()
 
 
-def test_gpkg_style_and_provenance(run_dir: Path) -> None:
-    assert _map(run_dir).exit_code == 0
-    gpkg = run_dir / "units.gpkg"
+def test_gpkg_style_and_provenance(published: Path, tmp_path: Path) -> None:
+    gpkg = tmp_path / "units.gpkg"
+    gpkg.write_bytes((published / "units.gpkg").read_bytes())
     write_layer_style(gpkg, categorized_qml(), categorized_sld())  # idempotent
     with sqlite3.connect(gpkg) as con:
         rows = con.execute("SELECT f_table_name, f_geometry_column, styleName, useAsDefault, "
@@ -218,8 +227,12 @@ def test_portal_lists_runs_newest_first(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     old = make_run(ws / "2020", title="2020 年")
     new = make_run(ws / "scenarios" / "2035_低碳", title="2035 <b>情景</b>")
+    (old / "report.html").write_text("<p>2020</p>", encoding="utf-8")  # published before
     os.utime(old / "run.json", (1_600_000_000, 1_600_000_000))
-    index = build_portal(ws, language="zh", title='碳监测 "门户"')
+    res = CliRunner().invoke(main, ["portal", str(ws), "--title", '碳监测 "门户"'])
+    assert res.exit_code == 0, res.output
+    index = ws / "index.html"
+    assert res.output.strip().splitlines()[-1] == str(index)
     text = index.read_text(encoding="utf-8")
     assert re.findall(r'<td><a href="([^"]+/report.html)">', text) == [
         "scenarios/2035_低碳/report.html", "2020/report.html"]
@@ -227,15 +240,17 @@ def test_portal_lists_runs_newest_first(tmp_path: Path) -> None:
     assert "2035 &lt;b&gt;情景&lt;/b&gt;" in text and "<b>情景" not in text
     assert "碳监测 &#34;门户&#34;" in text
     assert "严重超标 1" in text and "2020-09-13" in text
-    assert (new / "report.html").is_file() and (old / "map.html").is_file()
+    assert (new / "report.html").is_file() and (new / "map.html").is_file()  # published
+    assert (old / "report.html").read_text(encoding="utf-8") == "<p>2020</p>"  # left alone
+    (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no run found"):
-        build_portal(tmp_path / "ws" / "2020" / "figures")
+        build_portal(tmp_path / "empty")
+    res = CliRunner().invoke(main, ["portal", str(tmp_path / "empty")])
+    assert res.exit_code == 1 and "no run found" in res.output
 
 
-def test_serve_previews_workspace_on_localhost(tmp_path: Path) -> None:
-    ws = tmp_path / "ws"
-    make_run(ws / "run_a", title="甲")
-    assert CliRunner().invoke(main, ["portal", str(ws)]).exit_code == 0
+def test_serve_previews_workspace_on_localhost(published: Path) -> None:
+    ws = published.parent
     proc = subprocess.Popen([sys.executable, "-m", "landcarbon.cli", "serve", str(ws),
                              "--port", "0"], stderr=subprocess.PIPE, text=True)
     try:
@@ -243,9 +258,9 @@ def test_serve_previews_workspace_on_localhost(tmp_path: Path) -> None:
         url = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert url, line
         with urllib.request.urlopen(url.group(0) + "index.html", timeout=20) as r:
-            assert r.status == 200 and "run_a/report.html" in r.read().decode("utf-8")
-        with urllib.request.urlopen(url.group(0) + "run_a/report.html", timeout=20) as r:
-            assert "甲" in r.read().decode("utf-8")
+            assert r.status == 200 and "run_2023/report.html" in r.read().decode("utf-8")
+        with urllib.request.urlopen(url.group(0) + "run_2023/report.html", timeout=20) as r:
+            assert "104,570.0 t C/yr" in r.read().decode("utf-8")
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -267,9 +282,8 @@ def _loaded_images(browser) -> list[list]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
-def test_published_run_in_chromium(run_dir: Path, browser) -> None:  # type: ignore[no-untyped-def]
-    assert _map(run_dir, "--offline").exit_code == 0
-    assert build_portal(run_dir.parent).is_file()
+def test_published_run_in_chromium(published: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    run_dir = published
     ARTIFACTS.mkdir(exist_ok=True)
     for page, shot in (("run_2023/map.html", "run_map_zh.png"),
                        ("run_2023/report.html", "run_report_zh.png"),
@@ -292,6 +306,5 @@ def test_published_run_in_chromium(run_dir: Path, browser) -> None:  # type: ign
             assert len(images) == 4 and "净碳汇" in text and "104,570.0 t C/yr" in text
         else:
             assert [src for src, _ in images] == ["run_2023/figures/map_risk_level.png"]
-    time.sleep(0)  # (screenshots saved above)
     assert pd.read_csv(run_dir / "units.csv")["unit_id"].tolist() == [
         410101, 410102, 410103, 410104]
