@@ -44,14 +44,16 @@ map_tiles = ""
 
 
 def _small(d: Path, names: tuple[str, str] = ("西单元", "东单元"), title: str = "t",
-           extra: str = "") -> Path:
+           extra: str = "", light: bool = False) -> Path:
+    """The 4 x 4 px project; ``light``: tables and manifest only (no map, atlas, rasters)."""
     write_tif(d / "lc.tif", GRID4)
     gpd.GeoDataFrame({"code": ["W", "E"], "name": list(names), "note": [extra, extra]},
                      geometry=[box(500000, 3849960, 500015, 3850000),
                                box(500015, 3849960, 500040, 3850000)],
                      crs="EPSG:32649").to_file(d / "u.gpkg")
     (d / "energy.csv").write_text("unit_id,raw_coal_t\nW,10\nE,25.5\n", encoding="utf-8")
-    (d / "run.toml").write_text(CONFIG.replace("TITLE", title.replace('"', '\\"')),
+    text = CONFIG.replace("TITLE", title.replace('"', '\\"'))
+    (d / "run.toml").write_text(text + ("map = false\nrasters = false\n" if light else ""),
                                 encoding="utf-8")
     return d / "run.toml"
 
@@ -70,9 +72,9 @@ def _hidden(d: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def big_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """1200 x 1200 px, 4 units: writing its outputs takes seconds."""
+    """600 x 600 px, 4 units: writing its outputs (rasters, map, atlas) takes seconds."""
     d = tmp_path_factory.mktemp("big")
-    n = 1200
+    n = 600
     rng = np.random.default_rng(1)
     codes = np.array([10, 20, 30, 40, 50, 60, 80], np.uint8)
     a = codes[(np.add.outer(np.arange(n) // 37, np.arange(n) // 53)
@@ -148,7 +150,7 @@ def test_killed_run_leaves_only_a_hidden_stage_that_the_next_run_removes(
     stage.mkdir()
     inputs = tmp_path / "inputs"
     inputs.mkdir()
-    result = lc.run(lc.load_config(_small(inputs)), out)
+    result = lc.run(lc.load_config(_small(inputs, light=True)), out)
     assert (out / "run.json").is_file() and result.files
     assert _hidden(tmp_path) == []
 
@@ -167,7 +169,7 @@ def test_inputs_never_modified(tmp_path: Path) -> None:
 
 
 def test_finished_run_is_up_to_date_until_an_input_changes(tmp_path: Path) -> None:
-    config = _small(tmp_path)
+    config = _small(tmp_path, light=True)
     out = tmp_path / "out"
     first = lc.run(lc.load_config(config), out)
     assert not first.up_to_date
@@ -198,8 +200,9 @@ def test_finished_run_is_up_to_date_until_an_input_changes(tmp_path: Path) -> No
 
 
 #: Outputs whose bytes still vary between identical runs (random HTML element ids of folium;
-#: the GeoPackage style table's timestamp). Everything else must be byte-identical.
-VARIABLE = {"map.html", "units.gpkg"}
+#: the GeoPackage style table's timestamp; the report's "generated at" minute). Everything
+#: else must be byte-identical.
+VARIABLE = {"map.html", "units.gpkg", "report.html"}
 
 
 def test_same_inputs_same_outputs(tmp_path: Path) -> None:
@@ -239,7 +242,7 @@ def test_user_strings_are_escaped_in_every_html(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["$HOME.tif", "${HOME}.tif", "`id`.tif", "$(id).tif",
                                   "%HOME%.tif", "a;b.tif"])
 def test_config_paths_are_used_as_given(tmp_path: Path, name: str) -> None:
-    config = _small(tmp_path)
+    config = _small(tmp_path, light=True)
     (tmp_path / name).write_bytes((tmp_path / "lc.tif").read_bytes())
     (tmp_path / "lc.tif").unlink()
     config.write_text(config.read_text().replace('path = "lc.tif"',
