@@ -259,3 +259,19 @@ def test_missing_path_is_reported_literally(tmp_path: Path) -> None:
     config.write_text(config.read_text().replace('path = "lc.tif"', 'path = "$HOME/lc.tif"'))
     with pytest.raises(lc.InputError, match=r"\$HOME/lc\.tif"):
         lc.run(lc.load_config(config), tmp_path / "out")
+
+
+def test_atomic_path_replaces_only_when_complete(tmp_path: Path) -> None:
+    from landcarbon.io.outputs import atomic_path
+
+    target = tmp_path / "map.html"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "map.html"]
+    with atomic_path(target) as tmp:
+        assert tmp.name.startswith(".") and tmp.parent == tmp_path
+        tmp.write_text("new")
+    assert target.read_text() == "new" and len(list(tmp_path.iterdir())) == 1

@@ -20,7 +20,8 @@ from typing import Any
 
 from landcarbon.exceptions import OutputExistsError
 
-__all__ = ["remove_stale_stages", "sha256", "staged_output_dir", "write_json"]
+__all__ = ["atomic_path", "remove_stale_stages", "sha256", "staged_output_dir",
+           "write_json"]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,26 @@ def sha256(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a hidden temporary path beside ``path``; it replaces ``path`` (atomically, same
+    folder) only if the block ends without error, else it is deleted. For single files
+    written into an existing folder (``publish_run``, portal index), where a staged folder
+    does not apply::
+
+        with atomic_path(folder / "map.html") as tmp:
+            m.save(str(tmp))
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def write_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
