@@ -162,6 +162,8 @@ class _Checker:
         if c.construction.method == "energy" and c.construction.energy_table:
             self.energy(units, c.construction.energy_table)
         self.dates(units)
+        if getattr(c, "statistics", None) is not None:
+            self.statistics(units)
 
     def thresholds(self) -> None:
         from landcarbon.legends import SPACE_TYPES
@@ -383,6 +385,22 @@ class _Checker:
                              f"{len(missing)} unit(s) have no energy statistics (their "
                              f"construction emission counts 0): {', '.join(missing[:10])}.",
                              "Add a row for each unit (0 for no use).", {"unit_ids": missing}))
+
+    def statistics(self, units: Any) -> None:
+        """``[statistics]``: columns present, values numeric and >= 0, one row per unit."""
+        from landcarbon.io.tables import read_table
+        from landcarbon.table_checks import statistics_problems
+
+        st = self.config.statistics
+        where = f"[statistics] path = {st.path!r}"
+        table = self.step("file_unreadable", where, lambda: read_table(
+            self.config.path(st.path), id_column=st.id_column, what="Statistics table"))
+        if table is not None:
+            for p in statistics_problems(
+                    table, id_column=st.id_column,
+                    columns=[c for c in (st.gdp_column, st.population_column) if c],
+                    unit_ids=None if units is None else list(units["unit_id"]), where=where):
+                self.add(p)
 
     def dates(self, units: Any) -> None:
         """``[change]``: the rasters of every date must share one grid (an error, or a

@@ -278,3 +278,23 @@ def test_realdata_dates_on_different_grids(tmp_path: Path, resample: str, severi
     p = _by_code(report)["grid_mismatch"]
     assert p.severity == severity and p.details["dates"] == ["2006", "2012"]
     assert "not on the same grid" in p.message and "pixel 100.005" in p.message
+
+
+def test_statistics_table_problems(tmp_path: Path) -> None:
+    config = CONFIG + '[statistics]\npath = "stats.csv"\n'
+    path = _project(tmp_path, config=config)
+    (tmp_path / "stats.csv").write_text(
+        "unit_id,gdp_10k_cny,population\nU0,\"1,200\",-5\nU0,3,\nZZ,1,1\n", encoding="utf-8")
+    problems = [p for p in validate_config(path).problems if p.code.startswith("statistics")]
+    by = {(p.code, p.where.rsplit(": ", 1)[-1]): p for p in problems}
+    gdp = by[("statistics_invalid", "column 'gdp_10k_cny'")]
+    assert gdp.severity == "error" and gdp.details["values"] == {"U0": "1,200"}
+    pop = by[("statistics_invalid", "column 'population'")]
+    assert pop.severity == "error" and "1 non-numeric or negative and 1 empty" in pop.message
+    assert by[("statistics_invalid", "unit_id")].details["duplicates"] == {"U0": 2}
+    assert by[("statistics_unknown_ids", "unit_id")].details["unit_ids"] == ["ZZ"]
+    assert by[("statistics_missing", "unit_id")].details["unit_ids"] == ["U1"]
+    missing_col = CONFIG + '[statistics]\npath = "stats.csv"\ngdp_column = "gdp"\n'
+    path.write_text(missing_col, encoding="utf-8")
+    p = _by_code(validate_config(path))["field_missing"]
+    assert "'gdp'" in p.message and "gdp_10k_cny" in p.fix
