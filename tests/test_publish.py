@@ -174,6 +174,19 @@ def test_gpkg_style_and_provenance(published: Path, tmp_path: Path) -> None:
     assert len(pyogrio.read_dataframe(gpkg, layer="units")) == 4
 
 
+def test_provenance_in_every_published_file(published: Path) -> None:
+    from PIL import Image
+
+    for name in ("map.html", "report.html"):
+        html = (published / name).read_text(encoding="utf-8")
+        found = dict(re.findall(r'<meta name="landcarbon:(\w+)" content="([^"]*)">', html))
+        assert found == PROVENANCE, name
+    for png in sorted((published / "figures").glob("*.png")):
+        with Image.open(png) as im:
+            im.load()
+            assert {k: im.info.get(k) for k in PROVENANCE} == PROVENANCE, png.name
+
+
 def test_raster_preview_is_bounded(tmp_path: Path) -> None:
     da = _units_raster(1, "uint8").isel(y=[0, 1]).pad(x=(0, 2440), constant_values=0)
     da = da.assign_coords(x=500_050 + 100 * np.arange(2500)).rio.write_crs("EPSG:32649")

@@ -151,18 +151,25 @@ def write_gpkg_provenance(gpkg: str | Path, tags: dict[str, str], *, layer: str 
                     "md_file_id) VALUES ('table', ?, ?)", (layer, cur.lastrowid))
 
 
-def provenance(manifest: dict[str, Any]) -> dict[str, str]:
-    """Package version, coefficient set, legend and thresholds of a run (from its manifest)."""
-    s = manifest.get("settings", {})
-    return {
-        "landcarbon_version": str(manifest.get("landcarbon_version", "")),
-        "coefficient_set": str(s.get("coefficient_set", "")),
-        "cropland_mode": str(s.get("cropland_mode", "")),
-        "legend": str(s.get("legend", "")),
-        "thresholds_tc_per_ha": ", ".join(
-            f"{k}={v:.4g}" for k, v in s.get("thresholds_tc_per_ha", {}).items()),
-        "output_unit": str(s.get("output_unit", "")),
-    }
+def png_with_text(data: bytes, tags: dict[str, str]) -> bytes:
+    """Insert ``tags`` as PNG ``iTXt`` chunks (UTF-8 key/value metadata) after the header."""
+    import struct
+    import zlib
+
+    chunks = b""
+    for key, value in tags.items():
+        body = key.encode("latin-1")[:79] + b"\0\0\0\0\0" + str(value).encode("utf-8")
+        chunks += (struct.pack(">I", len(body)) + b"iTXt" + body
+                   + struct.pack(">I", zlib.crc32(b"iTXt" + body) & 0xFFFFFFFF))
+    end_of_ihdr = 8 + 4 + 4 + 13 + 4  # signature, IHDR length, type, data, crc
+    return data[:end_of_ihdr] + chunks + data[end_of_ihdr:]
+
+
+def _meta_tags(tags: dict[str, str]) -> str:
+    from html import escape
+
+    return "".join(f'<meta name="landcarbon:{escape(k)}" content="{escape(str(v))}">'
+                   for k, v in tags.items())
 
 
 def write_publication(
@@ -186,7 +193,7 @@ def write_publication(
     """
     from landcarbon.publish import explore_units, figures
     from landcarbon.publish._html import ui
-    from landcarbon.publish.report import atlas_report
+    from landcarbon.publish.report import atlas_report, provenance
     from landcarbon.publish.styles import categorized_qml, categorized_sld
 
     folder = Path(folder)
@@ -197,6 +204,10 @@ def write_publication(
     previews = {k: read_raster_preview(p) for k, p in (rasters or {}).items()}
     m = explore_units(units, language=language, title=title, tiles=tiles, offline=offline,
                       rasters=previews)
+    from branca.element import Element
+
+    tags = provenance(manifest)
+    m.get_root().header.add_child(Element(_meta_tags(tags)), name="landcarbon_provenance")
     m.save(str(folder / "map.html"))
     files["map"] = "map.html"
 
@@ -218,7 +229,7 @@ def write_publication(
             float(units.get(f"construction_emission_{sfx}", pd.Series([0.0])).sum()),
             unit=unit, factor=44 / 12 if sfx == "tco2" else 1.0, language=language)
     for name, data in pngs.items():
-        (figdir / name).write_bytes(data)
+        (figdir / name).write_bytes(png_with_text(data, tags))
         files[f"figure_{name[:-4]}"] = f"figures/{name}"
 
     charts = [(ui(k, language), f"figures/{k}.png") for k in (

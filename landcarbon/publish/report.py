@@ -13,7 +13,7 @@ import pandas as pd
 
 from landcarbon.publish._html import fmt, label, ui, unit_name, vocab
 
-__all__ = ["atlas_report"]
+__all__ = ["atlas_report", "provenance"]
 
 _TOP = 10
 
@@ -29,6 +29,21 @@ def _top(units: pd.DataFrame, by: str, sfx: str, lang: str) -> list[list[str]]:
              fmt(r[f"net_{sfx}_per_ha"]), fmt(r[f"threshold_{sfx}_per_ha"]),
              label("risk_levels", r["risk_level"], lang)]
             for r in rows.to_dict("records")]
+
+
+def provenance(manifest: dict[str, Any]) -> dict[str, str]:
+    """Package version, coefficient set, legend and thresholds of a run (from its manifest),
+    as written into every published file's metadata."""
+    s = manifest.get("settings", {})
+    return {
+        "landcarbon_version": str(manifest.get("landcarbon_version", "")),
+        "coefficient_set": str(s.get("coefficient_set", "")),
+        "cropland_mode": str(s.get("cropland_mode", "")),
+        "legend": str(s.get("legend", "")),
+        "thresholds_tc_per_ha": ", ".join(
+            f"{k}={v:.4g}" for k, v in s.get("thresholds_tc_per_ha", {}).items()),
+        "output_unit": str(s.get("output_unit", "")),
+    }
 
 
 def atlas_report(
@@ -111,16 +126,6 @@ def atlas_report(
                   f"{ui('sequestration', lang)} ({unit}/yr)", f"{ui('net', lang)} ({unit}/yr)",
                   f"{ui('net_per_ha', lang)} ({per_ha})", f"{ui('threshold', lang)} ({per_ha})",
                   ui("risk_level", lang)]
-    settings = manifest.get("settings", {})
-    provenance = [
-        ("landcarbon", manifest.get("landcarbon_version", "")),
-        ("coefficient_set", settings.get("coefficient_set", "")),
-        ("legend", settings.get("legend", "")),
-        ("cropland_mode", settings.get("cropland_mode", "")),
-        ("output_unit", settings.get("output_unit", "")),
-        ("thresholds_tc_per_ha", ", ".join(
-            f"{k}={v:.4g}" for k, v in settings.get("thresholds_tc_per_ha", {}).items())),
-    ]
     env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     return env.get_template("report.html.j2").render(
@@ -132,5 +137,5 @@ def atlas_report(
         top_emitters=_top(units, f"emission_{sfx}", sfx, lang),
         top_sinks=_top(units, f"sequestration_{sfx}", sfx, lang),
         maps=list(maps), figures=list(figures), files=list(files), key_map=key_map,
-        provenance=provenance,
+        provenance=list(provenance(manifest).items()),
         config=json.dumps(manifest.get("config", {}), ensure_ascii=False, indent=2))
