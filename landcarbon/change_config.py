@@ -148,6 +148,10 @@ class ChangeConfig(_Section):
         "onto the first date's grid by nearest neighbour")
     baseline_year: int | None = Field(None, description="date the scenarios are compared "
                                       "with (default: the last date)")
+    threshold_year: int | None = Field(None, description="assess every date against the "
+                                       "threshold numbers resolved at this date (percentile "
+                                       "thresholds otherwise move with each date's data); "
+                                       "default: each date its own")
     stocks: StocksConfig | None = None
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     markov: MarkovConfig | None = None
@@ -164,6 +168,7 @@ class ChangeConfig(_Section):
         if years != sorted(years):
             raise ValueError(f"dates must be in increasing year order, got {years}")
         for name, year in (("baseline_year", self.baseline_year),
+                           ("threshold_year", self.threshold_year),
                            ("markov.from_year", self.markov and self.markov.from_year),
                            ("markov.to_year", self.markov and self.markov.to_year)):
             if year is not None and year not in years:

@@ -218,3 +218,26 @@ def test_rebalance_reproduces_the_baseline_energy_method(project: Path, tmp_path
     moved = rebalance(base, doubled).set_index("unit_id")
     assert moved.loc["W", "construction_emission_tc"] == pytest.approx(
         2 * base.units.set_index("unit_id").loc["W", "construction_emission_tc"])
+
+
+def test_threshold_year_freezes_percentile_limits(project: Path) -> None:
+    text = project.read_text(encoding="utf-8").replace(
+        "ecological = 0.0", 'ecological = "p50"')
+    project.write_text(text, encoding="utf-8")
+    moving = assess_change(load_config(project))
+    w15, w23 = (moving.dates[y].units.set_index("unit_id").loc["E"] for y in (2015, 2023))
+    assert w15["space_type"] == w23["space_type"] == "ecological"
+    # p50 over the one ecological unit = its own density: never above its own limit
+    assert w23["threshold_tc_per_ha"] == pytest.approx(w23["net_tc_per_ha"])
+    assert w23["risk_level"] not in ("exceeding", "severe")
+    project.write_text(text.replace('resample = "error"',
+                                    'resample = "error"\nthreshold_year = 2015'),
+                       encoding="utf-8")
+    frozen = assess_change(load_config(project))
+    f23 = frozen.dates[2023].units.set_index("unit_id").loc["E"]
+    assert frozen.dates[2023].thresholds == frozen.dates[2015].thresholds
+    assert f23["threshold_tc_per_ha"] == pytest.approx(w15["net_tc_per_ha"])
+    assert f23["net_tc_per_ha"] > w15["net_tc_per_ha"]  # more built-up land in 2023
+    assert f23["risk_level"] in ("exceeding", "severe")
+    a = frozen.alerts
+    assert ((a["unit_id"] == "E") & (a["alert"] == "threshold_crossed")).any()

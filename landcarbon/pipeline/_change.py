@@ -26,7 +26,8 @@ from landcarbon.config import RunConfig
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import Assessment, _assemble, assess
 
-__all__ = ["ChangeResult", "assess_change", "date_config", "rebalance", "run_change"]
+__all__ = ["ChangeResult", "assess_change", "date_config", "freeze_thresholds", "rebalance",
+           "run_change"]
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +262,34 @@ def _summaries(trans: pd.DataFrame, whole: pd.DataFrame, y0: int, y1: int
     return summaries, degrees, transfers
 
 
+def freeze_thresholds(a: Assessment, ref: Assessment) -> Assessment:
+    """``a`` with its risk levels re-assessed against the threshold numbers of ``ref`` (so
+    that risk levels of several dates are compared with one fixed limit; a percentile
+    threshold otherwise moves with each date's data)."""
+    from landcarbon.conversions import output_factor
+    from landcarbon.legends import SPACE_TYPES
+    from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds
+
+    cfg = a.config
+    s, f = ref.suffix, output_factor(cfg.coefficients.output_unit)
+    sample = pd.DataFrame({f"net_{st}_tc_per_ha": ref.units[f"net_{st}_{s}_per_ha"] / f
+                           for st in SPACE_TYPES if f"net_{st}_{s}_per_ha" in ref.units})
+    components = (resolve_thresholds(cfg.threshold_spec(), sample, components=True)
+                  if len(sample.columns) == len(SPACE_TYPES) else None)
+    r = cfg.risk
+    table = a.units.set_index("unit_id")
+    risk = assess_risk(table, ref.thresholds, RiskBands(r.approaching_margin, r.severe_margin,
+                                                        r.scale_floor_tc_per_ha),
+                       output_unit=cfg.coefficients.output_unit,
+                       component_thresholds=components)
+    units = a.units.copy()
+    for col in risk.columns:
+        units[col] = risk[col].reindex(units["unit_id"]).to_numpy()
+    a.units = units
+    a.thresholds = dict(ref.thresholds)
+    return a
+
+
 def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     """Assess every date of ``config.change`` and everything between them (nothing written).
 
@@ -282,6 +311,10 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     t0 = time.perf_counter()
     years = [d.year for d in ch.dates]
     dates = {y: assess(date_config(config, y), progress=progress) for y in years}
+    if ch.threshold_year is not None:
+        ref = dates[ch.threshold_year]
+        dates = {y: a if y == ch.threshold_year else freeze_thresholds(a, ref)
+                 for y, a in dates.items()}
     timings["assess_dates"] = round(time.perf_counter() - t0, 3)
     first = dates[years[0]]
     assert first.categories is not None
