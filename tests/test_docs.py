@@ -60,8 +60,8 @@ def test_generated_block_is_up_to_date(name):
     gen = _gen()
     expected = gen.BLOCKS[name]().rstrip("\n") + "\n"
     assert _block(name) == expected, (
-        f"README.md's {name} block is out of date: run `python docs/gen_reference.py` and "
-        "commit README.md")
+        f"README.md's {name} block is out of date: run "
+        "`.venv/bin/python docs/gen_reference.py` and commit README.md")
 
 
 def test_gen_reference_check_mode_detects_a_stale_block(tmp_path, monkeypatch):
