@@ -72,7 +72,7 @@ def spatial_weights(geoms: gpd.GeoDataFrame | gpd.GeoSeries, kind: WeightsKind =
             knn = weights.KNN.from_array(coords, k=min(k, n - 1))
             neigh = dict(w.neighbors)
             for i in w.islands:
-                neigh[i] = list(knn.neighbors[i])
+                neigh[i] = [int(j) for j in knn.neighbors[i]]
                 for j in neigh[i]:
                     neigh[j] = sorted(set(neigh[j]) | {i})
             w = weights.W(neigh, silence_warnings=True)

@@ -89,7 +89,8 @@ def test_nan_values_left_out_and_islands_get_neighbours():
     assert np.isnan(res.loc[5, "gi_z"]) and res.loc[5, "gi_class"] == "not_significant"
     assert np.isfinite(res.drop(index=5)["gi_z"]).all()
     w = spatial_weights(geoms.drop(index=5))
-    assert not w.islands
+    assert not w.islands and len(w.neighbors[15]) == 8     # the island: 8 nearest
+    assert all(isinstance(j, int) for j in w.neighbors[15])
     with pytest.raises(InputError, match="at least 3 units"):
         spatial_weights(geoms.iloc[:2])
 

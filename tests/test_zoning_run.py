@@ -286,3 +286,48 @@ sweep = false
     assert len(a.zoning["sink_zones"]) > 0 and (a.zoning["sink_zones"]["sink_tc"] > 0).all()
     assert len(a.zoning["hotspot_grid"]) > 100
     print(f"Príncipe 1 km grid: {len(u)} units, {elapsed:.1f} s, {a.timings}")
+
+
+def test_parcel_mode_zoning_without_rasters(tmp_path: Path, caplog) -> None:
+    codes = ["0301", "0301", "0101", "0301", "0101", "0501", "0101", "0501", "0501"]
+    parcels = gpd.GeoDataFrame(
+        {"dlbm": codes, "town": [f"T{i}" for i in range(9)]},
+        geometry=[box((11360 + i % 3) / 100, (3475 + i // 3) / 100,
+                      (11361 + i % 3) / 100, (3476 + i // 3) / 100) for i in range(9)],
+        crs="EPSG:4326")
+    parcels.to_file(tmp_path / "parcels.gpkg", layer="parcels")
+    (tmp_path / "p.toml").write_text("""
+[parcels]
+path = "parcels.gpkg"
+code_field = "dlbm"
+legend = "gbt21010"
+unit_field = "town"
+[construction]
+method = "intensity"
+intensity_tc_per_ha = 20.0
+[thresholds]
+agricultural = 0.422
+construction = 8.0
+ecological = 0.0
+[hotspots]
+on = "both"
+permutations = 0
+[sink_zones]
+[compensation]
+[uncertainty]
+draws = 100
+""", encoding="utf-8")
+    a = lc.assess(lc.load_config(tmp_path / "p.toml"))
+    assert "sink_zones" not in a.zoning and "hotspot_grid" not in a.zoning
+    assert "parcel mode has no flux raster" in caplog.text
+    # the centre neighbours every unit: its Gi* is the regional mean, z undefined (NaN)
+    assert a.units["gi_z"].drop(index=4).notna().all() and np.isnan(a.units["gi_z"][4])
+    assert a.units["gi_class"][4] == "not_significant"
+    # queen contiguity on the 3 x 3 block: the centre has 8 neighbours
+    from landcarbon.hotspots import spatial_weights
+
+    assert spatial_weights(a.units).cardinalities[4] == 8
+    forest = a.units[a.units["unit_id"].isin(["T0", "T1", "T3"])]
+    assert (forest["compensation_role"] == "receiver").all()
+    assert abs(a.units["compensation_tc"].sum()) <= 1e-9 * a.units["emission_tc"].sum()
+    assert (forest["p_exceed"] == 0).all()

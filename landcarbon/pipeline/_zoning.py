@@ -129,8 +129,11 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None) -> dict
         units, out["uncertainty"], out["sweep"] = _uncertainty(a, units, uc, s, factor)
         t0 = _lap(timings, "uncertainty", t0)
 
-    if a.categories is not None and (c.sink_zones is not None
-                                     or (hc is not None and hc.on in ("grid", "both"))):
+    wants_raster = c.sink_zones is not None or (hc is not None and hc.on in ("grid", "both"))
+    if wants_raster and a.categories is None:
+        log.warning("parcel mode has no flux raster: [sink_zones] and grid hot spots are "
+                    "skipped (hot spots on units still run)")
+    if wants_raster and a.categories is not None:
         flux = a.flux_raster()
         if factor != 1.0:
             flux = flux / np.float32(factor)
