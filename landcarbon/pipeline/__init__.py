@@ -5,6 +5,8 @@
 * :func:`assess_change` / :func:`run_change`: several dates -> transitions, stocks, time
   series, alerts, Markov projection; :func:`assess_scenarios` / :func:`run_scenarios`:
   scenario rasters and rule-based edits compared with a baseline.
+* :func:`batch_configs` / :func:`batch_regions`: many configs, or one config over many
+  regions, with one summary table.
 * :func:`apply_zoning`: indicators, zones, hot spots, sink zones, compensation, uncertainty
   of an assessment (called by :func:`assess` when a zoning section is configured).
 * :func:`publish_run` / :func:`build_portal`: a finished run -> maps, atlas report; a
@@ -16,11 +18,14 @@ Step functions live in their own modules; each orchestration lives in a private 
 from __future__ import annotations
 
 from landcarbon.pipeline._assess import Assessment, RunResult, assess, run
+from landcarbon.pipeline._batch import BatchResult, batch_configs, batch_regions
 from landcarbon.pipeline._change import ChangeResult, assess_change, rebalance, run_change
 from landcarbon.pipeline._publish import build_portal, publish_run
 from landcarbon.pipeline._scenario import ScenarioResult, assess_scenarios, run_scenarios
 from landcarbon.pipeline._zoning import apply_zoning
 
-__all__ = ["Assessment", "ChangeResult", "RunResult", "ScenarioResult", "apply_zoning", "assess",
-           "assess_change", "assess_scenarios", "build_portal", "publish_run", "rebalance",
+__all__ = ["Assessment", "BatchResult", "ChangeResult", "RunResult", "ScenarioResult",
+           "apply_zoning", "assess",
+           "assess_change", "assess_scenarios", "batch_configs", "batch_regions", "build_portal",
+           "publish_run", "rebalance",
            "run", "run_change", "run_scenarios"]

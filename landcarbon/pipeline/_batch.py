@@ -1,0 +1,216 @@
+"""Batch orchestration: many configs, or one config over many regions, in one call.
+
+* Many configs: each is run into ``out_dir/<config name>``.
+* One config + a regions layer (e.g. every county of a province): the config's units file
+  is read once; each region gets the units whose representative point lies in it (units are
+  taken whole, so no slivers appear along region borders), its own window of the land-cover
+  raster (a VRT referencing the window: only the region's blocks are read, once) and, for the
+  energy method, its rows of the energy table. Runs go to ``out_dir/<region value>``.
+
+A failing run does not stop the batch: its error is recorded and the next run starts.
+``summary.csv`` in ``out_dir`` has one row per run (status, error, time, totals, risk
+counts). Everything runs under one dask scheduler context (one cluster connection).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from landcarbon.config import RunConfig
+from landcarbon.exceptions import ConfigError, InputError, LandcarbonError
+
+__all__ = ["BatchResult", "batch_configs", "batch_regions", "region_configs"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    """Outcome of a batch: the summary table and where it was written."""
+
+    summary: pd.DataFrame
+    out_dir: Path
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True if every run succeeded."""
+        return not self.failed
+
+
+def _safe_name(value: str) -> str:
+    name = re.sub(r'[\\/:*?"<>|\s]+', "_", str(value)).strip("._")
+    return name or "region"
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+    return out
+
+
+def region_configs(config: RunConfig, regions_path: str, region_field: str,
+                   work_dir: Path) -> list[tuple[str, RunConfig | Exception]]:
+    """One config per region value (or the error that prevents it), inputs cut from the
+    shared ones; ``work_dir`` receives each region's units (and energy table) files."""
+    from landcarbon.io.raster import expand_paths
+    from landcarbon.io.vector import read_units, read_vector
+    from landcarbon.io.windows import window_of_bounds, window_vrt
+
+    if config.units is None or config.landcover is None:
+        raise ConfigError("Batch over regions needs a raster-mode config with [landcover] and "
+                          "[units]; parcel-mode configs can be batched as separate configs.")
+    u = config.units
+    units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
+                       name_field=u.name_field)
+    regions = read_vector(regions_path, what="Regions")
+    if region_field not in regions.columns:
+        raise InputError(f"Regions {regions_path}: no field {region_field!r}; fields: "
+                         f"{', '.join(c for c in regions.columns if c != 'geometry')}. Pass "
+                         "--region-field with one of them.")
+    regions = regions[[region_field, "geometry"]].to_crs(units.crs)
+    regions[region_field] = regions[region_field].astype(str)
+    regions = regions.dissolve(by=region_field, as_index=False)
+    points = units.geometry.representative_point()
+    raster = None
+    spec = config.landcover.path
+    if isinstance(spec, str):
+        paths = expand_paths(config.path(spec))
+        raster = paths[0] if len(paths) == 1 else None
+    energy = None
+    c = config.construction
+    if c.method == "energy" and c.energy_table:
+        from landcarbon.io.tables import read_table
+
+        energy = read_table(config.path(c.energy_table), id_column=c.id_column,
+                            what="Energy table")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    out: list[tuple[str, RunConfig | Exception]] = []
+    for value, geom in zip(regions[region_field], regions.geometry, strict=True):
+        subset = units[points.within(geom).to_numpy()]
+        if subset.empty:
+            out.append((value, InputError(f"Region {value!r} ({region_field}) holds no unit of "
+                                          f"{u.path} (by representative point).")))
+            continue
+        name = _safe_name(value)
+        units_file = work_dir / f"{name}_units.gpkg"
+        subset.to_file(units_file, layer="units")
+        update: dict[str, Any] = {"units": u.model_copy(update={
+            "path": str(units_file), "layer": "units", "id_field": "unit_id",
+            "name_field": "unit_name"})}
+        title = f"{config.title} — {value}" if config.title else str(value)
+        update["title"] = title
+        if raster is not None:
+            window = window_of_bounds(raster, tuple(subset.total_bounds), subset.crs)
+            if window is None:
+                out.append((value, InputError(f"Region {value!r}: its units do not overlap the "
+                                              f"land-cover raster {raster}.")))
+                continue
+            update["landcover"] = config.landcover.model_copy(
+                update={"path": window_vrt(raster, window, str(work_dir))})
+        if energy is not None:
+            rows = energy[energy[c.id_column].astype(str).isin(set(subset["unit_id"]))]
+            table = work_dir / f"{name}_energy.csv"
+            rows.to_csv(table, index=False, encoding="utf-8")
+            update["construction"] = c.model_copy(update={"energy_table": str(table)})
+        out.append((value, config.model_copy(update=update)))
+    return out
+
+
+def _summary_row(name: str, started: float, result: Any = None,
+                 error: BaseException | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {"run": name, "status": "ok", "seconds": round(
+        time.perf_counter() - started, 2), "out_dir": "", "error": ""}
+    if error is not None:
+        row["status"] = "failed"
+        row["error"] = (str(error) if isinstance(error, LandcarbonError)
+                        else f"unexpected {type(error).__name__}: {error}")
+        return row
+    row["out_dir"] = str(result.out_dir)
+    if result.assessment is None:
+        row["status"] = "up_to_date"
+        return row
+    totals = result.assessment.totals()
+    for key, value in totals.items():
+        if key == "risk_levels":
+            row.update({f"units_{k}": v for k, v in value.items()})
+        elif not isinstance(value, dict):
+            row[key] = value
+    return row
+
+
+def _run_all(jobs: list[tuple[str, RunConfig | Exception]], out_dir: Path, *,
+             overwrite: bool, progress: bool, scheduler: Any) -> BatchResult:
+    from landcarbon.io.tables import write_csv
+    from landcarbon.pipeline._assess import run
+    from landcarbon.pipeline._compute import compute_context
+
+    rows = []
+    failed = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = _unique([_safe_name(n) for n, _ in jobs])
+    with compute_context(scheduler):
+        for (label, job), name in zip(jobs, names, strict=True):
+            started = time.perf_counter()
+            log.info("batch: run %s", label)
+            try:
+                if isinstance(job, Exception):
+                    raise job
+                result = run(job, out_dir / name, overwrite=overwrite, progress=progress)
+                rows.append(_summary_row(label, started, result))
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # one failing run must not stop the batch
+                log.error("batch: run %s failed: %s", label, exc)
+                rows.append(_summary_row(label, started, error=exc))
+                failed.append(label)
+    summary = pd.DataFrame(rows)
+    front = ["run", "status", "seconds"]
+    back = ["out_dir", "error"]
+    summary = summary[front + [c for c in summary.columns if c not in front + back] + back]
+    write_csv(summary, out_dir / "summary.csv")
+    return BatchResult(summary=summary, out_dir=out_dir.absolute(), failed=failed)
+
+
+def batch_configs(configs: list[str | Path], out_dir: str | Path, *, overwrite: bool = False,
+                  progress: bool = False, scheduler: Any = None) -> BatchResult:
+    """Run every config file into ``out_dir/<config name>``; see the module docstring.
+
+    Parameters
+    ----------
+    configs : list of paths
+        TOML config files; one that does not load is reported as a failed run.
+    scheduler : ComputeConfig, optional
+        Dask scheduler for the whole batch (default: each config's ``[compute]``).
+    """
+    from landcarbon.config import load_config
+
+    jobs: list[tuple[str, RunConfig | Exception]] = []
+    for path in configs:
+        try:
+            jobs.append((Path(path).stem, load_config(path)))
+        except LandcarbonError as exc:
+            jobs.append((Path(path).stem, exc))
+    return _run_all(jobs, Path(out_dir), overwrite=overwrite, progress=progress,
+                    scheduler=scheduler)
+
+
+def batch_regions(config: RunConfig, regions_path: str | Path, region_field: str,
+                  out_dir: str | Path, *, overwrite: bool = False, progress: bool = False,
+                  scheduler: Any = None) -> BatchResult:
+    """Run ``config`` once per region of ``regions_path`` (field ``region_field``) into
+    ``out_dir/<region>``; see the module docstring."""
+    out = Path(out_dir)
+    jobs = region_configs(config, str(regions_path), region_field, out / "_batch_inputs")
+    return _run_all(jobs, out, overwrite=overwrite, progress=progress,
+                    scheduler=scheduler or config.compute)

@@ -1,0 +1,114 @@
+"""`landcarbon batch`: many configs, one config over regions, failures, summary.csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from click.testing import CliRunner
+from conftest import write_tif
+from shapely.geometry import box
+
+from landcarbon.cli import main
+from landcarbon.config import load_config
+from landcarbon.pipeline import batch_regions, run
+
+X0, Y0 = 500000, 3850000  # top-left of the 40 x 40 raster of 10 m cells
+
+
+def _setup(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(3)
+    codes = rng.choice(np.array([10, 30, 40, 50, 80], dtype=np.uint8), (40, 40))
+    write_tif(tmp_path / "lc.tif", codes, nodata=0)
+    # 4 units of 200 x 200 m (2 x 2 layout), the eastern ones shifted by half a cell
+    geoms = [box(X0 + 200 * i + 5 * i, Y0 - 200 * (j + 1), X0 + 200 * (i + 1), Y0 - 200 * j)
+             for i in range(2) for j in range(2)]
+    gpd.GeoDataFrame({"code": ["W1", "W2", "E1", "E2"], "name": ["西1", "西2", "东1", "东2"]},
+                     geometry=geoms, crs="EPSG:32649").to_file(tmp_path / "units.gpkg")
+    gpd.GeoDataFrame({"county": ["West", "East"]},
+                     geometry=[box(X0 - 50, Y0 - 450, X0 + 195, Y0 + 50),
+                               box(X0 + 195, Y0 - 450, X0 + 450, Y0 + 50)],
+                     crs="EPSG:32649").to_file(tmp_path / "counties.gpkg")
+    cfg = tmp_path / "prov.toml"
+    cfg.write_text(
+        'title = "省"\n[landcover]\npath = "lc.tif"\n\n'
+        '[units]\npath = "units.gpkg"\nid_field = "code"\nname_field = "name"\n\n'
+        '[construction]\nmethod = "intensity"\nintensity_tc_per_ha = 15.0\n\n'
+        '[thresholds]\npreset = "strict_median"\n\n[output]\nmap = false\n', encoding="utf-8")
+    return cfg
+
+
+def test_many_configs_continue_past_failure(tmp_path: Path) -> None:
+    cfg = _setup(tmp_path)
+    broken = tmp_path / "broken.toml"
+    broken.write_text(cfg.read_text(encoding="utf-8").replace('"lc.tif"', '"missing.tif"'),
+                      encoding="utf-8")
+    second = tmp_path / "again.toml"
+    second.write_text(cfg.read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["batch", str(cfg), str(broken), str(second),
+                                       "-o", str(out)])
+    assert result.exit_code == 1
+    assert "1 of 3 run(s) failed: broken" in result.output
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["run"].tolist() == ["prov", "broken", "again"]
+    assert summary["status"].tolist() == ["ok", "failed", "ok"]
+    assert "missing.tif" in summary.loc[1, "error"]
+    assert summary.loc[0, "units"] == 4
+    assert summary.loc[0, "net_tc"] == summary.loc[2, "net_tc"]
+    assert (out / "prov" / "units.csv").is_file() and (out / "again" / "units.csv").is_file()
+    assert not (out / "broken").exists()
+
+
+def test_regions_equal_the_whole_run(tmp_path: Path) -> None:
+    cfg = _setup(tmp_path)
+    whole = run(load_config(cfg), tmp_path / "whole").assessment
+    assert whole is not None
+    res = batch_regions(load_config(cfg), tmp_path / "counties.gpkg", "county",
+                        tmp_path / "by_county")
+    assert res.ok
+    assert sorted(res.summary["run"]) == ["East", "West"]
+    parts = pd.concat([pd.read_csv(tmp_path / "by_county" / r / "units.csv")
+                       for r in ("West", "East")]).set_index("unit_id").sort_index()
+    ref = pd.read_csv(tmp_path / "whole" / "units.csv").set_index("unit_id").sort_index()
+    assert parts.index.tolist() == ["E1", "E2", "W1", "W2"]
+    for col in ("area_ha", "covered_ha", "emission_tc", "sequestration_tc", "net_tc"):
+        np.testing.assert_allclose(parts[col].to_numpy(), ref[col].to_numpy(), rtol=1e-12)
+    assert parts.loc["W1", "unit_name"] == "西1"
+    # the eastern run reads only its window of the raster (cols 20..40 of 40)
+    with rasterio.open(tmp_path / "by_county" / "East" / "land_class.tif") as src:
+        assert (src.width, src.height) == (20, 40)
+        assert src.transform.c == X0 + 200
+    assert res.summary["covered_ha"].sum() == pytest.approx(whole.totals()["covered_ha"],
+                                                            rel=1e-12)
+
+
+def test_region_errors(tmp_path: Path) -> None:
+    cfg = _setup(tmp_path)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(main, ["batch", str(cfg), "--regions",
+                                       str(tmp_path / "counties.gpkg"), "--region-field", "nom",
+                                       "-o", str(out)])
+    assert result.exit_code == 1
+    assert "no field 'nom'" in result.output and "county" in result.output
+    result = CliRunner().invoke(main, ["batch", str(cfg), str(cfg), "--regions",
+                                       str(tmp_path / "counties.gpkg"), "--region-field",
+                                       "county"])
+    assert result.exit_code == 1
+    assert "exactly one CONFIG (got 2)" in result.output
+    # a region without units is a failed run, the others still run
+    far = gpd.read_file(tmp_path / "counties.gpkg")
+    far.loc[2] = ["Sea", box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000)]
+    far.to_file(tmp_path / "counties3.gpkg")
+    result = CliRunner().invoke(main, ["batch", str(cfg), "--regions",
+                                       str(tmp_path / "counties3.gpkg"), "--region-field",
+                                       "county", "-o", str(out)])
+    assert result.exit_code == 1
+    summary = pd.read_csv(out / "summary.csv").set_index("run")
+    assert summary.loc["Sea", "status"] == "failed"
+    assert "holds no unit" in summary.loc["Sea", "error"]
+    assert (summary.loc[["East", "West"], "status"] == "ok").all()
