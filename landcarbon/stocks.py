@@ -291,9 +291,13 @@ def stock_change(codes_from: xr.DataArray, codes_to: xr.DataArray, pools: pd.Dat
     a = code_index(codes_from, pools.index.to_numpy(), what="first land-cover raster")
     b = code_index(codes_to, pools.index.to_numpy(), what="second land-cover raster")
     dens = total_density(pools).to_numpy(dtype=np.float32)
-    m = transition_areas_ha(a, b, n, nodata=_INDEX_NODATA, pixel_area=pixel_area)
-    own_a = np.diag(transition_areas_ha(a, a, n, nodata=_INDEX_NODATA, pixel_area=pixel_area))
-    own_b = np.diag(transition_areas_ha(b, b, n, nodata=_INDEX_NODATA, pixel_area=pixel_area))
+    # one pass: nodata becomes the extra value n, so the (n+1)^2 matrix also holds the
+    # pixels valid at one date only (row / column n)
+    full = transition_areas_ha(a.where(a != _INDEX_NODATA, n), b.where(b != _INDEX_NODATA, n),
+                               n + 1, nodata=-2, pixel_area=pixel_area)
+    m = full[:n, :n]
+    own_a = full[:n, :].sum(axis=1)
+    own_b = full[:, :n].sum(axis=0)
     delta = (dens[None, :] - dens[:, None]).astype(np.float32).astype(np.float64)
     out = StockChange(
         stock_from_tc=float(own_a @ dens.astype(np.float64)),

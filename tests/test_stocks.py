@@ -177,3 +177,14 @@ def test_willamette_matches_invest_formula() -> None:
                       year_to=2030, price_per_tc=43.0, discount_rate_pct=5.0,
                       price_change_pct=2.0)
     assert r2["npv"] == pytest.approx(-66499736.58878906, rel=1e-12)
+
+
+def test_nodata_at_one_date_only(tmp_path, pools) -> None:
+    later = GRID4B.copy()
+    later[0, 0] = 0  # cropland (62) in 2015, no data in 2023
+    r = stock_change(open_landcover(write_tif(tmp_path / "a.tif", GRID4)),
+                     open_landcover(write_tif(tmp_path / "c.tif", later)), pools)
+    assert r["stock_from_tc"] == pytest.approx(6.83)
+    assert r["stock_to_tc"] == pytest.approx(6.77 - 0.62)
+    assert r["stock_change_tc"] == pytest.approx(-0.06)  # only pixels valid at both dates
+    assert r["npv"] is None and r["valuation_constant"] is None
