@@ -298,3 +298,17 @@ def test_statistics_table_problems(tmp_path: Path) -> None:
     path.write_text(missing_col, encoding="utf-8")
     p = _by_code(validate_config(path))["field_missing"]
     assert "'gdp'" in p.message and "gdp_10k_cny" in p.fix
+
+
+def test_parcel_mode_codes(tmp_path: Path) -> None:
+    gpd.GeoDataFrame({"dlbm": ["0101", "9999", "9999", "0301"], "town": list("aabb")},
+                     geometry=[box(i, 0, i + 1, 1) for i in range(4)],
+                     crs="EPSG:32649").to_file(tmp_path / "parcels.gpkg")
+    path = tmp_path / "c.toml"
+    path.write_text('[parcels]\npath = "parcels.gpkg"\ncode_field = "dlbm"\nunit_field = "town"\n'
+                    '[thresholds]\npreset = "zhengzhou_example"\n', encoding="utf-8")
+    p = _by_code(validate_config(path))["unmapped_codes"]
+    assert p.details["parcels"] == {"9999": 2} and "gbt21010" in p.message
+    path.write_text(path.read_text().replace('code_field = "dlbm"', 'code_field = "DLBM"'))
+    p = _by_code(validate_config(path))["field_missing"]
+    assert "no field 'DLBM'" in p.message
