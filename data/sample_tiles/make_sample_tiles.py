@@ -854,6 +854,7 @@ preset = "zhengzhou_example"
 
 [change]
 resample = "error"
+threshold_year = 2023   # one set of limits for every date (the preset uses percentiles)
 
 [[change.dates]]
 year = 2015
