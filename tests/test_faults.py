@@ -227,13 +227,17 @@ def test_same_inputs_same_outputs(tmp_path: Path) -> None:
 def test_user_strings_are_escaped_in_every_html(tmp_path: Path) -> None:
     config = _small(tmp_path, names=(NASTY, "东单元 \"quoted\" & <b>bold</b>"), title=NASTY,
                     extra=PAYLOAD)
+    units = gpd.read_file(tmp_path / "u.gpkg")
+    units["<b>field</b>"] = [PAYLOAD, "ok"]  # a hostile field name and value
+    units.to_file(tmp_path / "u.gpkg")
     out = tmp_path / "out"
     lc.run(lc.load_config(config), out)
-    pages = sorted(out.rglob("*.html"))
-    assert pages
+    lc.build_portal(tmp_path, title=NASTY)  # the workspace index links the run's atlas
+    pages = sorted(tmp_path.rglob("*.html"))
+    assert {p.name for p in pages} >= {"map.html", "report.html", "index.html"}
     for page in pages:
         text = page.read_text(encoding="utf-8")
-        for raw in ("<img src=x", "<script>alert(2)", "<b>bold</b>"):
+        for raw in ("<img src=x", "<script>alert(2)", "<b>bold</b>", "<b>field</b>"):
             assert raw not in text, f"{page.name}: unescaped {raw!r}"
         # the strings are there, escaped (not dropped): Chinese raw or as JSON escapes
         assert "西单元" in text or "\\u897f\\u5355\\u5143" in text, page.name
