@@ -16,7 +16,10 @@ __all__ = ["OfflineFigure", "UnitData", "UnitLayer", "UnitLegend", "UnitSearch"]
 
 
 class UnitData(MacroElement):
-    """The unit geometries (GeoJSON, once for every layer), tooltips, popups and title."""
+    """The unit geometries (GeoJSON, once for every layer), popup values and title.
+
+    Tooltips and popups are assembled in the browser when shown, from the per-unit values
+    (escaped in Python) and the labels shared by all units: small files for many units."""
 
     _template = Template("""
 {% macro header(this, kwargs) %}{{ this.css }}{% endmacro %}
@@ -24,22 +27,44 @@ class UnitData(MacroElement):
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = {
   data: {{ this.geojson }},
-  tips: {{ this.tips }},
-  pops: {{ this.pops }},
+  t: {{ this.tables }},
+  recs: {{ this.records }},
   layers: [],
+  tip: function (i) {
+    var r = this.recs[i], rk = this.t.risk[r[10]];
+    return '<b>' + r[0] + '</b><br>' + rk[0];
+  },
+  pop: function (i) {
+    var r = this.recs[i], t = this.t, rows = '', k;
+    for (k = 0; k < t.rows.length; k++) {
+      var v = r[k + 1];
+      if (k === 9) { v = "<i style='background:" + t.risk[v][1] + "'></i>" + t.risk[v][0]; }
+      rows += '<tr><th>' + t.rows[k] + '</th><td>' + v + '</td></tr>';
+    }
+    var land = r[r.length - 1].map(function (a) {
+      var n = typeof a[0] === 'number' ? t.land[a[0]] : a[0];
+      return '<tr><td>' + n + '</td><td>' + a[1] + '</td></tr>'; }).join('');
+    if (land) {
+      land = "<table class='lc-areas'><tr><th>" + t.land_head[0] + '</th><th>' +
+             t.land_head[1] + '</th></tr>' + land + '</table>';
+    }
+    return "<div class='lc-pop'><h4>" + r[0] + '</h4><table>' + rows + '</table>' + land +
+           '</div>';
+  },
   bind: function (feature, layer) {
-    var i = feature.properties._i;
-    layer.bindTooltip({{ this.get_name() }}.tips[i], {sticky: true});
-    layer.bindPopup({{ this.get_name() }}.pops[i], {maxWidth: 380});
+    var self = {{ this.get_name() }}, i = feature.properties._i;
+    layer.bindTooltip(function () { return self.tip(i); }, {sticky: true});
+    layer.bindPopup(function () { return self.pop(i); }, {maxWidth: 380});
   }
 };
 {% endmacro %}""")
 
-    def __init__(self, geojson: str, tips: list[str], pops: list[str], title: str | None) -> None:
+    def __init__(self, geojson: str, tables: dict[str, Any], records: list[list[Any]],
+                 title: str | None) -> None:
         super().__init__()
         self._name = "LandcarbonUnits"
         self.geojson = geojson.replace("<", "\\u003c").replace(">", "\\u003e")
-        self.tips, self.pops, self.css = js_json(tips), js_json(pops), CSS
+        self.tables, self.records, self.css = js_json(tables), js_json(records), CSS
         self.title_html = (f"<div class='lc-title'>{html.escape(title)}</div>" if title else "")
 
 

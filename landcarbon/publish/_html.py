@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["NO_DATA", "colour_bar", "fmt", "js_json", "popup", "swatches", "ui", "vocab"]
+__all__ = ["NO_DATA", "colour_bar", "fmt", "js_json", "popup_record", "popup_tables",
+           "swatches", "ui", "vocab"]
 
 NO_DATA = "#bdbdbd"
 esc = html.escape
@@ -103,42 +104,56 @@ def unit_name(row: dict[str, Any]) -> str:
     return str(name if isinstance(name, str) and name else row.get("unit_id", ""))
 
 
-def popup(row: dict[str, Any], lang: str, sfx: str, unit: str) -> tuple[str, str]:
-    """Tooltip and popup HTML of one unit; every value from the table is escaped."""
+#: popup rows (ui_labels keys), in the order of the values of :func:`popup_record`
+POPUP_ROWS = ("id", "space_type", "shares", "covered", "emission", "sequestration", "net",
+              "net_per_ha", "threshold", "risk_level", "reason")
+
+
+def popup_tables(lang: str) -> dict[str, Any]:
+    """What every popup shares (sent once): escaped row labels, risk levels (label, colour)
+    and land-class names, in the index order :func:`popup_record` refers to."""
     zh = lang == "zh"
-    name = esc(unit_name(row))
-    rk = row.get("risk_level")
     risk = vocab("risk_levels")
-    rlab, rcol = (risk[rk][zh], risk[rk][2]) if rk in risk else (ui("no_data", lang), NO_DATA)
+    return {
+        "rows": [esc(ui(k, lang)) for k in POPUP_ROWS],
+        "risk": [[esc(v[zh]), v[2]] for v in risk.values()] + [[esc(ui("no_data", lang)),
+                                                                 NO_DATA]],
+        "land": [esc(v[zh]) for v in vocab("land_classes").values()],
+        "land_head": [esc(ui("land", lang)), esc(ui("area", lang))],
+    }
+
+
+def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str) -> list[Any]:
+    """The per-unit part of a popup: ``[name, values..., risk index, [[land, ha], ...]]``.
+
+    Every string is HTML-escaped here; the map's JavaScript only joins them with the shared
+    labels of :func:`popup_tables` (no markup comes from the data)."""
+    risk = list(vocab("risk_levels"))
+    rk = row.get("risk_level")
     shares = " · ".join(
         f"{esc(label('space_types', k, lang))} {fmt(row.get(f'share_{k}'), share=True)}"
         for k in ("agricultural", "construction", "ecological") if f"share_{k}" in row)
     per_ha = f"{unit}/ha/yr"
-    rows = [
-        ("id", esc(str(row.get("unit_id", "–")))),
-        ("space_type", esc(label("space_types", row.get("space_type"), lang))),
-        ("shares", shares),
-        ("covered", f"{fmt(row.get('covered_ha'), area=True)} ha"),
-        ("emission", f"{fmt(row.get(f'emission_{sfx}'))} {unit}/yr"),
-        ("sequestration", f"{fmt(row.get(f'sequestration_{sfx}'))} {unit}/yr"),
-        ("net", f"{fmt(row.get(f'net_{sfx}'))} {unit}/yr"),
-        ("net_per_ha", f"{fmt(row.get(f'net_{sfx}_per_ha'))} {per_ha}"),
-        ("threshold", f"{fmt(row.get(f'threshold_{sfx}_per_ha'))} {per_ha}"),
-        ("risk_level", f"<i style='background:{rcol}'></i>{esc(rlab)}"),
-        ("reason", esc(str(row.get(f"risk_reason_{lang}") or "–"))),
+    values = [
+        esc(str(row.get("unit_id", "–"))),
+        esc(label("space_types", row.get("space_type"), lang)),
+        shares,
+        f"{fmt(row.get('covered_ha'), area=True)} ha",
+        f"{fmt(row.get(f'emission_{sfx}'))} {unit}/yr",
+        f"{fmt(row.get(f'sequestration_{sfx}'))} {unit}/yr",
+        f"{fmt(row.get(f'net_{sfx}'))} {unit}/yr",
+        f"{fmt(row.get(f'net_{sfx}_per_ha'))} {per_ha}",
+        f"{fmt(row.get(f'threshold_{sfx}_per_ha'))} {per_ha}",
+        risk.index(rk) if rk in risk else len(risk),
+        esc(str(row.get(f"risk_reason_{lang}") or "–")),
     ]
-    body = "".join(f"<tr><th>{esc(ui(k, lang))}</th><td>{v}</td></tr>" for k, v in rows)
+    land = list(vocab("land_classes"))
     areas = sorted(((k[5:-3], v) for k, v in row.items()
                     if re.fullmatch(r"area_.+_ha", k) and isinstance(v, Real) and v > 0),
                    key=lambda kv: -kv[1])
-    land = vocab("land_classes")
-    area_rows = "".join(
-        f"<tr><td>{esc(land[k][zh] if k in land else k.replace('_', ' '))}</td>"
-        f"<td>{fmt(v, area=True)}</td></tr>" for k, v in areas)
-    area_tab = (f"<table class='lc-areas'><tr><th>{esc(ui('land', lang))}</th><th>"
-                f"{esc(ui('area', lang))}</th></tr>{area_rows}</table>" if areas else "")
-    pop = f"<div class='lc-pop'><h4>{name}</h4><table>{body}</table>{area_tab}</div>"
-    return f"<b>{name}</b><br>{esc(rlab)}", pop
+    breakdown = [[land.index(k) if k in land else esc(k.replace("_", " ")),
+                  fmt(v, area=True)] for k, v in areas]
+    return [esc(unit_name(row)), *values, breakdown]
 
 
 CSS = """<style>

@@ -27,7 +27,16 @@ from landcarbon.publish._controls import (
     UnitLegend,
     UnitSearch,
 )
-from landcarbon.publish._html import NO_DATA, fmt, popup, swatches, ui, unit_name, vocab
+from landcarbon.publish._html import (
+    NO_DATA,
+    fmt,
+    popup_record,
+    popup_tables,
+    swatches,
+    ui,
+    unit_name,
+    vocab,
+)
 from landcarbon.publish.basemaps import add_basemaps, basemap_crs
 
 if TYPE_CHECKING:
@@ -225,7 +234,6 @@ def explore_units(
     gdf = _display_frame(units, simplify_tolerance_m, gcj02=gcj)
     records = units.drop(columns=units.geometry.name).to_dict("records")
     shown = [records[i] for i in gdf["_i"]]
-    texts = [popup(r, language, sfx, unit) for r in shown]
     data = gdf.assign(_i=np.arange(len(gdf)))  # index into the shared tooltip/popup lists
     rows = units.iloc[gdf["_i"].to_numpy()]
 
@@ -240,7 +248,8 @@ def explore_units(
         m.fit_bounds([[y0, x0], [y1, x1]])
     if offline and type(m.get_root()) is Figure:
         m.get_root().__class__ = OfflineFigure
-    shared = UnitData(_geojson(data), [t for t, _ in texts], [p for _, p in texts], title)
+    shared = UnitData(_geojson(data), popup_tables(language),
+                      [popup_record(r, language, sfx, unit) for r in shown], title)
     m.add_child(shared)
 
     sections = []
@@ -277,10 +286,11 @@ def explore_units(
 
     m.add_child(UnitLegend(ui("legend", language), sections))
     if search:
-        bounds = data.geometry.bounds.to_numpy()
+        bounds = data.geometry.bounds.to_numpy().round(6).tolist()
         pts = data.geometry.representative_point()
         m.add_child(UnitSearch(shared, [
-            {"title": f"{unit_name(r)} ({r.get('unit_id', '')})", "loc": [p.y, p.x],
+            {"title": f"{unit_name(r)} ({r.get('unit_id', '')})",
+             "loc": [round(p.y, 6), round(p.x, 6)],
              "bounds": [[b[1], b[0]], [b[3], b[2]]], "i": i}
             for i, (r, p, b) in enumerate(zip(shown, pts, bounds, strict=True))],
             ui("search", language), ui("not_found", language)))
