@@ -111,6 +111,11 @@ def flux_density(
         else:
             table[i] = value
     table[NODATA_CATEGORY] = np.nan
+    if construction_intensity is not None and not isinstance(construction_intensity,
+                                                             xr.DataArray):
+        # a constant intensity is one more entry of the lookup table: one pass per pixel
+        table[indirect] = np.float32(construction_intensity)
+        construction_intensity = None
 
     def lookup(block: np.ndarray) -> np.ndarray:
         return table[block]

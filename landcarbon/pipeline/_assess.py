@@ -154,6 +154,10 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
         legend = load_legend(_legend_ref(config, lc.legend), lc.rural_settlement)
         codes = open_landcover(_paths(config, lc.path), chunks=lc.chunk_size, nodata=lc.nodata,
                                crs=lc.crs)
+        if units is not None:
+            from landcarbon.extent import crop_to_units
+
+            codes = crop_to_units(codes, units)
         t0 = _timed(timings, "read", t0)
         with raster_read_errors(codes):
             counts = code_counts(codes)

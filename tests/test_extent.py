@@ -1,0 +1,38 @@
+"""Cropping a raster to the units' extent (lazy, snapped to whole chunks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from conftest import write_tif
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+from landcarbon.extent import crop_to_units
+from landcarbon.io.raster import open_landcover
+
+
+def test_crop_to_units(tmp_path: Path) -> None:
+    data = np.arange(64 * 96, dtype=np.int32).reshape(64, 96)
+    tif = write_tif(tmp_path / "r.tif", data, transform=from_origin(0, 640, 10, 10), nodata=-1)
+    units = gpd.GeoDataFrame(geometry=[box(205, 300, 395, 455)], crs="EPSG:32649")
+    # numpy: rows 18..34 (y 455..300 -> 18.5..34), cols 20..40 (x 205..395 -> 20.5..39.5)
+    cut = crop_to_units(open_landcover(tif), units)
+    assert cut.shape == (16, 20)
+    assert int(cut[0, 0]) == 18 * 96 + 20
+    assert cut.rio.transform().c == 200 and cut.rio.transform().f == 460
+    # dask: chunks aligned on the file's strips (21 rows of 96 columns) -> rows 0..42
+    lazy = open_landcover(tif, chunks=16)
+    assert lazy.chunks[0][0] == 21 and lazy.chunks[1] == (96,)
+    cut = crop_to_units(lazy, units)
+    assert cut.chunks == ((21, 21), (96,))
+    np.testing.assert_array_equal(cut.values, data[0:42])
+    # units in another CRS, covering everything or nothing: unchanged
+    everything = gpd.GeoDataFrame(geometry=[box(-10, -10, 2000, 2000)], crs="EPSG:32649")
+    assert crop_to_units(lazy, everything) is lazy
+    far = gpd.GeoDataFrame(geometry=[box(5000, 5000, 6000, 6000)], crs="EPSG:32649")
+    assert crop_to_units(lazy, far) is lazy
+    ll = units.to_crs(4326)
+    assert crop_to_units(open_landcover(tif), ll).shape[0] >= 16
