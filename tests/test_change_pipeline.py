@@ -188,6 +188,13 @@ def test_change_config_errors(project: Path, tmp_path: Path) -> None:
                                 'distanc_m = 5'), encoding="utf-8")
     with pytest.raises(ConfigError, match="did you mean 'distance_m'"):
         load_config(bad)
+    one = text[:text.index("[[change.dates]]\nyear = 2023")] + text[text.index(
+        "[change.stocks]"):text.index("[change.markov]")]
+    bad.write_text(one, encoding="utf-8")
+    res = CliRunner().invoke(main, ["change", str(bad), "-o", str(tmp_path / "one")])
+    assert res.exit_code == 1 and "at least two [[change.dates]]" in res.output
+    res = CliRunner().invoke(main, ["scenario", str(bad), "-o", str(tmp_path / "none")])
+    assert res.exit_code == 1 and "at least one [[change.scenarios]]" in res.output
     res = CliRunner().invoke(main, ["change", str(project), "-o", str(tmp_path / "o")])
     assert res.exit_code == 0
     again = CliRunner().invoke(main, ["change", str(project), "-o", str(tmp_path / "o")])
