@@ -126,6 +126,7 @@ def test_interrupted_run_leaves_nothing(big_project: Path, tmp_path: Path, sig: 
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
     assert "Traceback" not in err
+    assert ("Interrupted" if sig == signal.SIGINT else "Terminated") in err
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # staging removed too
     assert _state(big_project) == before

@@ -54,6 +54,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM (a batch scheduler, ``kill``) unwinds like Ctrl-C: staging folders are removed
     and the exit code is 143."""
+    click.echo("Terminated: the output being written is discarded.", err=True)
     raise SystemExit(128 + signum)
 
 
