@@ -43,8 +43,8 @@ def parcel_codes(parcels: gpd.GeoDataFrame, code_field: str) -> pd.Series:
         counts = bad.value_counts()
         listing = ", ".join(f"{v!r} ({n} parcels)" for v, n in counts.head(20).items())
         raise InputError(f"{len(bad)} parcel(s) have a {code_field} that is not a numeric "
-                         f"land-use code: {listing}. Fix or remove those parcels (三调 letter codes "
-                         "such as 05H1 or 0201K are understood; other codes must be numeric "
+                         f"land-use code: {listing}. Fix or remove those parcels (三调 letter "
+                         "codes such as 05H1 or 0201K are understood; other codes must be numeric "
                          "GB/T 21010 codes).")
     return codes.astype(np.int64)
 
