@@ -184,6 +184,8 @@ def test_offline_html_has_no_external_refs(tmp_path: Path) -> None:
         html = _html(m)
     assert _external_refs(html) == []
     assert "window.L=" in html  # Leaflet inlined
+    assert "L.Control.Search" in html and "leaflet-control-zoom-fullscreen" in html  # plugins
+    assert "data:image/svg+xml;base64," in html  # the fullscreen icon, from its stylesheet
     assert "tile.openstreetmap.org" not in html
     assert "sourceMappingURL" not in html
     out = tmp_path / "map.html"
@@ -311,3 +313,20 @@ def test_numeric_layers_use_quantile_classes() -> None:
     # one ramp for a one-signed layer; fewer distinct values than colours -> fewer classes
     seq = _numeric_classes(pd.Series([5.0, 5.0, 7.0]), "sequestration_per_ha")
     assert [(lo, hi, c) for lo, hi, c in seq] == [(5.0, 5.0, "#edf8e9"), (5.0, 7.0, "#006d2c")]
+
+
+def test_label_and_basemap_tables_are_valid() -> None:
+    from landcarbon._resources import data_path, read_csv
+    from landcarbon.publish.basemaps import basemaps
+
+    labels = read_csv(data_path("ui_labels.csv"))
+    assert labels["key"].is_unique
+    assert (labels["en"].str.strip() != "").all() and (labels["zh"].str.strip() != "").all()
+    table = basemaps()
+    assert {"plain", "osm", "gaode"} <= set(table)
+    for key, row in table.items():
+        assert row["crs"] in ("wgs84", "gcj02"), key
+        assert row["source"], key
+        if "://" in row["tiles"]:
+            assert all(t in row["tiles"] for t in ("{x}", "{y}", "{z}")), key
+            assert row["attribution"], key
