@@ -240,3 +240,13 @@ def test_flux_raster_unit_and_sign_as_documented(demo_run):
     assert tags["units"] == "t C ha-1 yr-1"
     assert "t C ha-1 yr-1" in _block("output-files")
     assert tags["sign_convention"] == "positive = source (emission), negative = sink"
+
+
+def test_readme_links_point_to_existing_sections_and_files():
+    text = _readme()
+    slugs = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+             for h in re.findall(r"^#{1,6} (.+)$", text, re.M)}
+    anchors = set(re.findall(r"\]\(#([^)]+)\)", text))
+    assert anchors and anchors - slugs == set(), "links to missing README sections"
+    files = [f for f in re.findall(r"\]\(([^)#:]+)\)", text)]
+    assert [f for f in files if not (ROOT / f).exists()] == []
