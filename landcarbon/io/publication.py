@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from landcarbon.exceptions import InputError
+from landcarbon.io.outputs import atomic_path
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import xarray as xr
 
-__all__ = ["RunFolder", "read_raster_preview", "read_run", "write_gpkg_provenance",
-           "write_layer_style", "write_publication"]
+__all__ = ["RunFolder", "find_runs", "read_raster_preview", "read_run", "update_manifest",
+           "write_gpkg_provenance", "write_layer_style", "write_publication", "write_text"]
 
 RASTER_FILES = {"land_class": "land_class.tif", "space_type": "space_type.tif",
                 "net_flux": "net_flux.tif"}
@@ -57,6 +58,43 @@ def read_run(folder: str | Path) -> RunFolder:
         if ca.is_file() else None
     rasters = {k: folder / n for k, n in RASTER_FILES.items() if (folder / n).is_file()}
     return RunFolder(folder, units, manifest, class_areas, rasters)
+
+
+def find_runs(workspace: str | Path) -> list[tuple[Path, dict[str, Any], float]]:
+    """Runs one or two folders below ``workspace``: ``(folder, manifest, run.json mtime)``,
+    newest first."""
+    workspace = Path(workspace)
+    if not workspace.is_dir():
+        raise InputError(f"workspace {workspace} is not a folder; pass a folder holding run "
+                         "folders (each with run.json).")
+    found = sorted({p.parent for pattern in ("*/run.json", "*/*/run.json")
+                    for p in workspace.glob(pattern)})
+    runs = [(f, json.loads((f / "run.json").read_text(encoding="utf-8")),
+             (f / "run.json").stat().st_mtime) for f in found]
+    return sorted(runs, key=lambda r: r[2], reverse=True)
+
+
+def update_manifest(folder: str | Path, manifest: dict[str, Any], files: list[str]) -> None:
+    """Record the SHA-256 of ``files`` in ``run.json``; its modification time stays the run's
+    time (the portal dates and orders runs by it)."""
+    import os
+
+    from landcarbon.io.outputs import sha256, write_json
+
+    folder = Path(folder)
+    hashes = manifest.setdefault("outputs_sha256", {})
+    for name in files:
+        hashes[name] = sha256(folder / name)
+    stat = (folder / "run.json").stat()
+    write_json(manifest, folder / "run.json")
+    os.utime(folder / "run.json", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write a UTF-8 text file atomically (replaced only when complete)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
 def read_raster_preview(path: str | Path, max_size: int = 1024) -> xr.DataArray:
@@ -208,7 +246,8 @@ def write_publication(
 
     tags = provenance(manifest)
     m.get_root().header.add_child(Element(_meta_tags(tags)), name="landcarbon_provenance")
-    m.save(str(folder / "map.html"))
+    with atomic_path(folder / "map.html") as tmp:
+        m.save(str(tmp))
     files["map"] = "map.html"
 
     figdir = folder / "figures"
@@ -229,7 +268,8 @@ def write_publication(
             float(units.get(f"construction_emission_{sfx}", pd.Series([0.0])).sum()),
             unit=unit, factor=44 / 12 if sfx == "tco2" else 1.0, language=language)
     for name, data in pngs.items():
-        (figdir / name).write_bytes(png_with_text(data, tags))
+        with atomic_path(figdir / name) as tmp:
+            tmp.write_bytes(png_with_text(data, tags))
         files[f"figure_{name[:-4]}"] = f"figures/{name}"
 
     charts = [(ui(k, language), f"figures/{k}.png") for k in (
@@ -246,7 +286,7 @@ def write_publication(
                           title=title, maps=maps, figures=charts,
                           files=[*other, (ui("manifest", language), "run.json")],
                           key_map="figures/map_risk_level.png")
-    (folder / "report.html").write_text(report, encoding="utf-8")
+    write_text(folder / "report.html", report)
     files["report"] = "report.html"
 
     gpkg = folder / "units.gpkg"

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -44,14 +42,13 @@ def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = N
     dict
         ``{role: file name}`` written; ``run.json`` records their checksums.
     """
-    from landcarbon.io.outputs import sha256, write_json
-    from landcarbon.io.publication import read_run, write_publication
+    from landcarbon.io.publication import read_run, update_manifest, write_publication
 
     run = read_run(run_dir)
     existing = [n for n in _PUBLISHED if (run.folder / n).exists()]
     if existing and not overwrite:
-        raise OutputExistsError(f"{run.folder} already has {', '.join(existing)}; pass --overwrite "
-                         "(overwrite=True) to rebuild them.")
+        raise OutputExistsError(f"{run.folder} already has {', '.join(existing)}; pass "
+                                "--overwrite (overwrite=True) to rebuild them.")
     cfg = run.manifest.get("config", {})
     language = language or cfg.get("language") or "zh"
     if language not in ("zh", "en"):
@@ -64,22 +61,10 @@ def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = N
                               class_areas=run.class_areas, rasters=run.rasters,
                               language=language, tiles=tiles, offline=offline)
     manifest = run.manifest
-    hashes = manifest.setdefault("outputs_sha256", {})
-    for name in [*files.values(), "units.gpkg"]:
-        hashes[name] = sha256(run.folder / name)
     manifest["published"] = {"language": language, "offline": offline, "tiles": tiles,
                              "at": datetime.now(UTC).isoformat(timespec="seconds")}
-    stat = (run.folder / "run.json").stat()
-    write_json(manifest, run.folder / "run.json")
-    # run.json's time stays the run's time (the portal dates and orders runs by it)
-    os.utime(run.folder / "run.json", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    update_manifest(run.folder, manifest, [*files.values(), "units.gpkg"])
     return files
-
-
-def _runs(workspace: Path) -> list[Path]:
-    found = sorted({p.parent for pattern in ("*/run.json", "*/*/run.json")
-                    for p in workspace.glob(pattern)})
-    return sorted(found, key=lambda p: (p / "run.json").stat().st_mtime, reverse=True)
 
 
 def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
@@ -95,18 +80,15 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
         The index file.
     """
     from landcarbon import __version__
+    from landcarbon.io.publication import find_runs, write_text
     from landcarbon.publish._html import fmt, label
     from landcarbon.publish.portal import PortalRun, portal_index
 
     workspace = Path(workspace)
-    if not workspace.is_dir():
-        raise InputError(f"workspace {workspace} is not a folder; pass a folder holding run "
-                         "folders (each with run.json).")
     runs = []
-    for folder in _runs(workspace):
+    for folder, manifest, mtime in find_runs(workspace):
         if not (folder / "report.html").exists():
             publish_run(folder, language=language)
-        manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
         totals = manifest.get("totals", {})
         sfx = "tco2" if "net_tco2" in totals else "tc"
         unit = "t CO₂" if sfx == "tco2" else "t C"
@@ -117,16 +99,14 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
         image = f"{rel}/figures/map_risk_level.png"
         runs.append(PortalRun(
             name=rel, title=manifest.get("config", {}).get("title", ""),
-            date=datetime.fromtimestamp((folder / "run.json").stat().st_mtime, UTC)
-            .strftime("%Y-%m-%d %H:%M"),
+            date=datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M"),
             units=f"{totals.get('units', '')}", net=f"{fmt(totals.get(f'net_{sfx}'))} {unit}/yr",
             risk=risk or "–", report=f"{rel}/report.html", map=f"{rel}/map.html",
             image=image if (workspace / image).is_file() else None))
     if not runs:
         raise InputError(f"no run found in {workspace}: expected sub-folders with run.json "
                          "(outputs of `landcarbon run`).")
-    index = workspace / "index.html"
-    index.write_text(portal_index(runs, language=language, title=title, version=__version__),
-                     encoding="utf-8")
+    index = write_text(workspace / "index.html", portal_index(
+        runs, language=language, title=title, version=__version__))
     log.info("portal: %d runs -> %s", len(runs), index)
     return index
