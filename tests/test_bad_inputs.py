@@ -111,6 +111,9 @@ def _corrupt_middle_tile(d: Path) -> None:
     data[off:off + size] = b"\xff" * size
     tif.write_bytes(bytes(data))
     _config(d, 'legend = "esa_worldcover"', 'legend = "esa_worldcover"\nchunk_size = 256')
+    # units over the whole raster (runs read only the units' extent)
+    _units(d / "halves.gpkg", geoms=[box(500000, 3844000, 503000, 3850000),
+                                     box(503000, 3844000, 506000, 3850000)])
 
 
 def _tiles_mixed_crs(d: Path) -> None:
