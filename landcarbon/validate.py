@@ -260,7 +260,13 @@ class _Checker:
             return
         from landcarbon.classification import check_codes
 
-        counts = self.step("raster_damaged", where, lambda: _counted(codes, raster_read_errors))
+        # like a run, read only the units' extent (codes outside it do not matter)
+        study = codes
+        if units is not None:
+            from landcarbon.extent import crop_to_units
+
+            study = crop_to_units(codes, units)
+        counts = self.step("raster_damaged", where, lambda: _counted(study, raster_read_errors))
         if counts is None:
             return
         if counts.sum() == 0:
@@ -275,9 +281,10 @@ class _Checker:
             return
         if units is not None and not any(p.code.startswith(("unit_id", "geometry_empty"))
                                          for p in self.report.errors):
-            self.reconcile(codes, legend, units, raster_read_errors)
+            self.reconcile(study, legend, units, raster_read_errors, box(*codes.rio.bounds()))
 
-    def reconcile(self, codes: Any, legend: Any, units: Any, guard: Any) -> None:
+    def reconcile(self, codes: Any, legend: Any, units: Any, guard: Any,
+                  footprint: Any) -> None:
         from landcarbon.areas import geodesic_areas_m2
         from landcarbon.classification import classify
         from landcarbon.unit_checks import share_outside
@@ -290,10 +297,8 @@ class _Checker:
             areas = class_areas(cats, units, pixel_area=lc.pixel_area)
         covered = areas.groupby("unit_id")["area_ha"].sum().reindex(units["unit_id"],
                                                                     fill_value=0.0)
-        from shapely.geometry import box
-
         area = geodesic_areas_m2(units.geometry, units.crs) / 1e4
-        inside = area * (1 - share_outside(units, box(*codes.rio.bounds()), codes.rio.crs))
+        inside = area * (1 - share_outside(units, footprint, codes.rio.crs))
         gap = inside - covered.to_numpy()
         self.report.summary.update({
             "unit_area_ha": float(area.sum()), "unit_area_inside_raster_ha": float(inside.sum()),

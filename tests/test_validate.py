@@ -312,3 +312,15 @@ def test_parcel_mode_codes(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace('code_field = "dlbm"', 'code_field = "DLBM"'))
     p = _by_code(validate_config(path))["field_missing"]
     assert "no field 'DLBM'" in p.message
+
+
+def test_codes_outside_the_units_extent_do_not_matter(tmp_path: Path) -> None:
+    """Like a run, the code scan covers the units' extent only."""
+    raster = np.full((400, 400), 10, np.uint8)
+    raster[300:, 300:] = 77  # unmapped, far from the units
+    path = _project(tmp_path, raster=raster)
+    assert "unmapped_codes" not in _by_code(validate_config(path))
+    (tmp_path / "b").mkdir()
+    path = _project(tmp_path / "b", [box(500000, 3846000, 504000, 3850000)], raster=raster)
+    assert _by_code(validate_config(path))["unmapped_codes"].details["pixels"] == {
+        "77": 10000}
