@@ -280,3 +280,15 @@ def test_atomic_path_replaces_only_when_complete(tmp_path: Path) -> None:
         assert tmp.name.startswith(".") and tmp.parent == tmp_path
         tmp.write_text("new")
     assert target.read_text() == "new" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_runs_reading_urls_are_never_up_to_date(tmp_path: Path) -> None:
+    from landcarbon.io.fingerprint import run_fingerprint, stamp_manifest, up_to_date
+
+    config = lc.load_config(_small(tmp_path, light=True))
+    result = lc.run(config, tmp_path / "out")
+    fp = run_fingerprint(config)
+    assert fp["remote_inputs"] == [] and up_to_date(tmp_path / "out", fp) == result.files
+    remote = {**fp, "remote_inputs": ["https://example.org/lc.tif"]}
+    stamp_manifest(tmp_path / "out", remote, result.files)
+    assert up_to_date(tmp_path / "out", remote) is None

@@ -4,6 +4,8 @@ The fingerprint holds the landcarbon version, the SHA-256 of the resolved config
 (every setting, defaults included, without the config file's folder) and the SHA-256 of
 every input file the configuration names (any string value of any section that is an
 existing file, land-cover globs expanded, custom legend and coefficient CSVs included).
+Remote inputs (URLs, ``/vsi...`` paths) cannot be checksummed without downloading them,
+so a run that reads any is never considered up to date.
 It is stored in ``run.json`` under ``fingerprint``. Running again into a finished output
 folder whose fingerprint is identical reports "up to date" and recomputes nothing; any
 changed byte of an input or any changed setting makes the run refuse to overwrite the folder
@@ -64,10 +66,12 @@ def run_fingerprint(config: RunConfig) -> dict[str, Any]:
     data = config.model_dump(mode="json")
     data.pop("base_dir", None)
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    remote = sorted({t for t in _strings(data) if "://" in t or t.startswith("/vsi")})
     return {
         "landcarbon_version": __version__,
         "config_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         "inputs_sha256": {p: sha256(p) for p in input_files(config)},
+        "remote_inputs": remote,
     }
 
 
@@ -94,6 +98,8 @@ def up_to_date(out_dir: str | os.PathLike[str], fingerprint: dict[str, Any]
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("fingerprint") != fingerprint:
+        return None
+    if fingerprint.get("remote_inputs"):  # URLs cannot be checksummed cheaply: always redo
         return None
     outputs = data.get("outputs_sha256") or {}
     for name, digest in outputs.items():
