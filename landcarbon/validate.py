@@ -132,9 +132,11 @@ class _Checker:
             details = {"pixels": {str(k): v for k, v in exc.counts.items()}} if isinstance(
                 exc, UnmappedCodesError) else {}
             self.add(Problem(_code_of(exc, code), "error", where, str(exc), details=details))
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # one failing check must not hide the others
             self.add(Problem(_code_of(LandcarbonError(str(exc)), code), "error", where,
-                             f"{type(exc).__name__}: {exc}"))
+                             f"{type(exc).__name__}: {exc}",
+                             "If the input looks right, this may be a bug: run "
+                             "`landcarbon --debug run` for the traceback and report it."))
         return None
 
     def run(self) -> None:
