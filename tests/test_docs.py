@@ -250,3 +250,11 @@ def test_readme_links_point_to_existing_sections_and_files():
     assert anchors and anchors - slugs == set(), "links to missing README sections"
     files = [f for f in re.findall(r"\]\(([^)#:]+)\)", text)]
     assert [f for f in files if not (ROOT / f).exists()] == []
+
+
+def test_every_toml_snippet_in_the_readme_parses():
+    blocks = re.findall(r"```toml\n(.*?)```", _readme(), re.S)
+    assert len(blocks) >= 3
+    for block in blocks:
+        tomllib.loads("\n".join(line.strip() if line.startswith("    ") else line
+                                for line in block.splitlines()))
