@@ -96,7 +96,7 @@ def main(sizes: list[int]) -> None:
 
 
                 var = re.search(r"var (landcarbon_units_\w+) = \{", html).group(1)
-                switch = browser.eval(SWITCH % 1)
+                switch = browser.eval(SWITCH % 2)  # risk level -> space type
                 popup = browser.eval(POPUP % var)
                 assert not browser.errors, browser.errors
                 print(f"| {len(units):,} | {int(units.count_coordinates().sum()):,} | "

@@ -80,9 +80,9 @@ def test_returns_map_with_named_layers() -> None:
     m = explore_units(make_units(), tiles=None)
     assert isinstance(m, folium.Map)
     groups = _groups(m)
-    assert list(groups) == ["无底图（离线）", "风险等级", "空间类型", "单位面积净排放",
+    assert list(groups) == ["无底图（离线）", "单元边界", "风险等级", "空间类型", "单位面积净排放",
                             "碳排放强度", "碳吸收强度"]
-    assert [g.show for g in groups.values()] == [True, True, False, False, False, False]
+    assert [g.show for g in groups.values()] == [True, True, True, False, False, False, False]
     assert not groups["无底图（离线）"].overlay  # the plain background is a base layer
     assert sum(isinstance(c, folium.LayerControl) for c in m._children.values()) == 1
     html = _html(m)
@@ -93,7 +93,7 @@ def test_returns_map_with_named_layers() -> None:
 def test_english_and_column_choice() -> None:
     m = explore_units(make_units(), language="en", column="net_per_ha", tiles=None)
     groups = _groups(m)
-    assert list(groups)[1:4] == ["Net emission per ha", "Risk level", "Space type"]
+    assert list(groups)[2:5] == ["Net emission per ha", "Risk level", "Space type"]
     assert groups["Net emission per ha"].show and not groups["Risk level"].show
     html = _html(m)
     assert "Within threshold" in html and "Construction space" in html
@@ -246,9 +246,11 @@ def test_renders_in_headless_chromium(tmp_path: Path, browser) -> None:  # type:
     assert [u for u in browser.requests if not u.startswith(("file:", "data:"))] == []
     labels = browser.eval("Array.from(document.querySelectorAll("
                           "'.leaflet-control-layers label')).map(e => e.textContent.trim())")
-    assert labels == ["无底图（离线）", "风险等级", "空间类型", "单位面积净排放", "碳排放强度",
-                      "碳吸收强度", "地类（栅格）", "空间类型（栅格）", "净碳通量密度（栅格）"]
-    assert browser.eval("document.querySelectorAll('path.leaflet-interactive').length") == 4
+    assert labels == ["无底图（离线）", "单元边界", "风险等级", "空间类型", "单位面积净排放",
+                      "碳排放强度", "碳吸收强度", "地类（栅格）", "空间类型（栅格）",
+                      "净碳通量密度（栅格）"]
+    # 4 units: boundaries + risk-level fills
+    assert browser.eval("document.querySelectorAll('path.leaflet-interactive').length") == 8
     legend = browser.eval("document.querySelector('.lc-legend').innerText")
     assert "净碳汇" in legend and "严重超标" in legend
     assert browser.eval("document.querySelectorAll('.lc-sec:not([hidden])').length") == 1
@@ -275,14 +277,25 @@ def test_renders_in_headless_chromium(tmp_path: Path, browser) -> None:  # type:
     browser.screenshot(ARTIFACTS / "explore_units_popup.png")
     browser.eval("document.querySelector('.leaflet-popup-close-button').click(); 1")
 
-    # switching layers on (as the layer control does) shows their legend sections
-    browser.eval("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays "
-                 "input')).forEach(function (c, k) { if (k === 1 || k === 7) c.click(); }); 1")
-    browser.pump(0.5)
-    shown = browser.eval("Array.from(document.querySelectorAll('.lc-sec:not([hidden]) .lc-h'))"
-                         ".map(e => e.textContent)")
-    assert shown == ["风险等级", "空间类型", "净碳通量密度（栅格） (t C/ha/yr)"]
+    # switching layers on in the layer control shows their legend sections; one colouring
+    # of the units or one raster at a time, the boundaries stay on
+    def click(k: int) -> tuple[list[str], list[bool]]:
+        browser.eval("document.querySelectorAll('.leaflet-control-layers-overlays input')"
+                     f"[{k}].click(); 1")
+        browser.pump(0.5)
+        shown = browser.eval("Array.from(document.querySelectorAll('.lc-sec:not([hidden]) "
+                             ".lc-h')).map(e => e.textContent)")
+        checked = browser.eval("Array.from(document.querySelectorAll('.leaflet-control-"
+                               "layers-overlays input')).map(c => c.checked)")
+        return shown, checked
+
+    assert click(2) == (["空间类型"], [True, False, True, False, False, False, False, False,
+                                     False])
+    assert click(8) == (["净碳通量密度（栅格） (t C/ha/yr)"],
+                        [True, False, False, False, False, False, False, False, True])
     assert browser.eval("document.querySelectorAll('img.leaflet-image-layer').length") == 1
+    assert browser.eval("document.querySelector('img.leaflet-image-layer').parentNode"
+                        ".classList.contains('leaflet-lc_rasters-pane')")
     browser.screenshot(ARTIFACTS / "explore_units_rasters.png")
     assert browser.dialogs == [] and browser.errors == []
 

@@ -313,7 +313,7 @@ def test_published_run_in_chromium(published: Path, browser) -> None:  # type: i
         assert browser.eval("document.querySelectorAll('img[src=x]').length") == 0, page
         if page.endswith("map.html"):
             assert browser.eval("document.querySelectorAll('.leaflet-control-layers "
-                                "input').length") == 9
+                                "input').length") == 10  # 1 base + 9 overlays
             assert "风险等级" in browser.eval("document.querySelector('.lc-legend').innerText")
         elif page.endswith("report.html"):
             assert len(images) == 4 and "净碳汇" in text and "104,570.0 t C/yr" in text

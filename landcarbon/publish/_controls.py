@@ -12,7 +12,8 @@ from folium.elements import JSCSSMixin
 from landcarbon.publish._html import CSS, js_json
 from landcarbon.publish._offline import make_offline
 
-__all__ = ["OfflineFigure", "UnitData", "UnitLayer", "UnitLegend", "UnitSearch"]
+__all__ = ["ExclusiveLayers", "OfflineFigure", "UnitData", "UnitLayer", "UnitLegend",
+           "UnitSearch"]
 
 
 class UnitData(MacroElement):
@@ -69,7 +70,8 @@ var {{ this.get_name() }} = {
 
 
 class UnitLayer(MacroElement):
-    """One styling of the shared unit data, added to its parent ``FeatureGroup``."""
+    """One styling of the shared unit data, added to its parent ``FeatureGroup`` (``outline``:
+    boundaries only, no fill)."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
@@ -77,8 +79,12 @@ var {{ this.get_name() }} = (function () {
   var fills = {{ this.fills }};
   var layer = L.geoJSON({{ this.data.get_name() }}.data, {
     {% if this.canvas %}renderer: L.canvas({padding: 0.5}),{% endif %}
+    {% if this.outline %}
+    style: function () { return {fill: false, color: '#333333', weight: 1.2}; },
+    {% else %}
     style: function (f) { return {fillColor: fills[f.properties._i], color: '#555555',
                                   weight: 0.7, fillOpacity: 0.75}; },
+    {% endif %}
     onEachFeature: {{ this.data.get_name() }}.bind
   });
   layer.on('mouseover', function (e) {
@@ -90,10 +96,11 @@ var {{ this.get_name() }} = (function () {
 })();
 {% endmacro %}""")
 
-    def __init__(self, data: UnitData, fills: list[str], canvas: bool) -> None:
+    def __init__(self, data: UnitData, fills: list[str], canvas: bool,
+                 outline: bool = False) -> None:
         super().__init__()
         self._name = "UnitLayer"
-        self.data, self.fills, self.canvas = data, js_json(fills), canvas
+        self.data, self.fills, self.canvas, self.outline = data, js_json(fills), canvas, outline
 
 
 class UnitLegend(MacroElement):
@@ -128,6 +135,32 @@ class UnitLegend(MacroElement):
         self._name = "LandcarbonLegend"
         self.title = js_json(f"<div class='lc-t'>{html.escape(title)}</div>")
         self.sections = [(fg, js_json(text)) for fg, text in sections]
+
+
+class ExclusiveLayers(MacroElement):
+    """Switching one of these layers on in the layer control switches the others off (one
+    colouring of the units or one raster at a time: stacked layers are unreadable and slow;
+    the unit boundaries stay on top of the rasters)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var groups = [{{ this.groups|join(', ') }}];
+  map.on('overlayadd', function (e) {
+    if (groups.indexOf(e.layer) < 0) { return; }
+    setTimeout(function () {  // after the layer control's click handling: it then updates
+      groups.forEach(function (g) {
+        if (g !== e.layer && map.hasLayer(g)) { map.removeLayer(g); } });
+    }, 0);
+  });
+})();
+{% endmacro %}""")
+
+    def __init__(self, groups: list[str]) -> None:
+        super().__init__()
+        self._name = "ExclusiveLayers"
+        self.groups = groups
 
 
 class UnitSearch(JSCSSMixin, MacroElement):

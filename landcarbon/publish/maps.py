@@ -21,6 +21,7 @@ from branca.element import Figure
 
 from landcarbon.exceptions import InputError
 from landcarbon.publish._controls import (
+    ExclusiveLayers,
     OfflineFigure,
     UnitData,
     UnitLayer,
@@ -52,6 +53,7 @@ _NET_SINK = ["#1a9850", "#91cf60"]  # strongest sink first
 _NET_SOURCE = ["#fee08b", "#fdae61", "#f46d43", "#d73027"]
 #: above this many units the polygons are drawn on a canvas instead of SVG paths
 CANVAS_ABOVE = 1000
+_RASTER_PANE = "lc_rasters"
 
 
 def _flux_suffix(units: pd.DataFrame) -> tuple[str, str]:
@@ -252,6 +254,10 @@ def explore_units(
                       [popup_record(r, language, sfx, unit) for r in shown], title)
     m.add_child(shared)
 
+    canvas = len(data) > CANVAS_ABOVE
+    outline = folium.FeatureGroup(name=ui("boundaries", language), show=True)
+    outline.add_child(UnitLayer(shared, [], canvas=canvas, outline=True))
+    outline.add_to(m)
     sections = []
     for key in layers:
         values = _layer_values(rows, key, sfx)
@@ -269,21 +275,25 @@ def explore_units(
             legend = _class_legend(classes, lab)
         name = ui(key, language) if key in DEFAULT_LAYERS else key
         group = folium.FeatureGroup(name=name, show=key == column)
-        group.add_child(UnitLayer(shared, fills, canvas=len(data) > CANVAS_ABOVE))
+        group.add_child(UnitLayer(shared, fills, canvas=canvas))
         group.add_to(m)
         sections.append((group.get_name(), legend))
 
     from landcarbon.publish.rasters import raster_overlay
 
+    if rasters and not any(isinstance(c, folium.map.CustomPane) and c.name == _RASTER_PANE
+                           for c in m._children.values()):
+        folium.map.CustomPane(_RASTER_PANE, z_index=350).add_to(m)  # below the polygons
     for kind, da in (rasters or {}).items():
         overlay, legend = raster_overlay(da, kind, language=language,  # type: ignore[arg-type]
                                          units_label=f"{unit}/ha/yr", gcj02=gcj,
-                                         max_size=max_raster_size)
+                                         max_size=max_raster_size, pane=_RASTER_PANE)
         group = folium.FeatureGroup(name=overlay.layer_name, show=False)
         overlay.add_to(group)
         group.add_to(m)
         sections.append((group.get_name(), legend))
 
+    m.add_child(ExclusiveLayers([fg for fg, _ in sections]))
     m.add_child(UnitLegend(ui("legend", language), sections))
     if search:
         bounds = data.geometry.bounds.to_numpy().round(6).tolist()

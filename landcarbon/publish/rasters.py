@@ -66,6 +66,7 @@ def raster_overlay(
     gcj02: bool = False,
     max_size: int = 1024,
     opacity: float = 0.8,
+    pane: str | None = None,
 ) -> tuple[folium.raster_layers.ImageOverlay, str]:
     """An image overlay of a class or flux raster and its legend section (HTML).
 
@@ -84,6 +85,8 @@ def raster_overlay(
     max_size : int
         Longest side of the displayed image, pixels (larger rasters are downsampled).
     opacity : float
+    pane : str, optional
+        Leaflet pane of the image (e.g. one below the unit polygons).
 
     Returns
     -------
@@ -134,5 +137,6 @@ def raster_overlay(
         w, e, s, n = w + dx, e + dx, s + dy, n + dy
     overlay = folium.raster_layers.ImageOverlay(
         image=rgba, bounds=[[s, w], [n, e]], opacity=opacity, interactive=False,
-        mercator_project=False, name=ui(f"{kind}_raster", language))
+        mercator_project=False, name=ui(f"{kind}_raster", language),
+        **({"pane": pane} if pane else {}))
     return overlay, legend
