@@ -292,3 +292,16 @@ def test_runs_reading_urls_are_never_up_to_date(tmp_path: Path) -> None:
     remote = {**fp, "remote_inputs": ["https://example.org/lc.tif"]}
     stamp_manifest(tmp_path / "out", remote, result.files)
     assert up_to_date(tmp_path / "out", remote) is None
+
+
+def test_run_warns_about_overlapping_units(tmp_path: Path,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    config = _small(tmp_path, light=True)
+    gpd.GeoDataFrame({"code": ["W", "E"], "name": ["w", "e"]},
+                     geometry=[box(500000, 3849960, 500020, 3850000),
+                               box(500015, 3849960, 500040, 3850000)],
+                     crs="EPSG:32649").to_file(tmp_path / "u.gpkg")
+    with caplog.at_level("WARNING"):
+        lc.run(lc.load_config(config), tmp_path / "out")
+    assert any("W/E" in r.getMessage() and "counted in both units" in r.getMessage()
+               for r in caplog.records)

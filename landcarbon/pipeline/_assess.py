@@ -29,7 +29,7 @@ from landcarbon.exceptions import InputError
 from landcarbon.legends import SPACE_TYPES, Legend, load_legend
 from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds
 from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
-from landcarbon.unit_checks import repair_geometries
+from landcarbon.unit_checks import overlap_problems, repair_geometries
 
 __all__ = ["Assessment", "RunResult", "assess", "run"]
 
@@ -146,6 +146,7 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
         units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
                            name_field=u.name_field)
         units, geometry_problems = repair_geometries(units, f"units {u.path}")
+        geometry_problems += overlap_problems(units, f"units {u.path}")
         for problem in geometry_problems:
             log.warning("%s", problem)
     codes = categories = counts = None
