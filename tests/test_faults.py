@@ -305,3 +305,15 @@ def test_run_warns_about_overlapping_units(tmp_path: Path,
         lc.run(lc.load_config(config), tmp_path / "out")
     assert any("W/E" in r.getMessage() and "counted in both units" in r.getMessage()
                for r in caplog.records)
+
+
+def test_no_code_path_evaluates_or_shells_out() -> None:
+    """Config values are data: nothing in the package evaluates text or runs a shell."""
+    import re
+
+    root = Path(lc.__file__).parent
+    pattern = re.compile(r"\b(eval|exec)\(|shell=True|expandvars|os\.system\(|os\.popen\(")
+    hits = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py")
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if pattern.search(line)]
+    assert hits == []
