@@ -138,10 +138,19 @@ _LAZY = {
     "validate_config": "landcarbon.validate",
     "repair_geometries": "landcarbon.unit_checks",
     "overlaps": "landcarbon.unit_checks",
+    "BatchResult": "landcarbon.pipeline",
+    "batch_configs": "landcarbon.pipeline",
+    "batch_regions": "landcarbon.pipeline",
+    "crop_to_units": "landcarbon.extent",
+    "read_worldcover": "landcarbon.io.worldcover",
+    "save_worldcover": "landcarbon.io.worldcover",
+    "worldcover_tiles": "landcarbon.io.worldcover",
+    "worldcover_urls": "landcarbon.io.worldcover",
 }
 
 __all__ = [
     "Assessment",
+    "BatchResult",
     "ChangeResult",
     "CoefficientSet",
     "ConfigError",
@@ -168,6 +177,8 @@ __all__ = [
     "assess_scenarios",
     "atlas_report",
     "balance_indicators",
+    "batch_configs",
+    "batch_regions",
     "build_portal",
     "category_transitions",
     "cell_areas_m2",
@@ -182,6 +193,7 @@ __all__ = [
     "compensation_flows",
     "comprehensive_dynamic_degree",
     "construction_emissions",
+    "crop_to_units",
     "explore_units",
     "flux_density",
     "flux_effect",
@@ -211,6 +223,7 @@ __all__ = [
     "raster_overlay",
     "read_pool_table",
     "read_units",
+    "read_worldcover",
     "reduce_construction",
     "repair_geometries",
     "resolve_thresholds",
@@ -220,6 +233,7 @@ __all__ = [
     "run_change",
     "run_scenarios",
     "safe_ratio",
+    "save_worldcover",
     "sink_function_zones",
     "space_type_raster",
     "space_types",
@@ -242,6 +256,8 @@ __all__ = [
     "validate_pool_table",
     "valuation_constant",
     "wgs84_to_gcj02",
+    "worldcover_tiles",
+    "worldcover_urls",
     "write_raster",
     "zone_layers",
 ]
@@ -283,23 +299,33 @@ if TYPE_CHECKING:  # pragma: no cover
     from landcarbon.compensation import compensation_flows, horizontal_compensation
     from landcarbon.config import RunConfig, load_config
     from landcarbon.energy import construction_emissions
+    from landcarbon.extent import crop_to_units
     from landcarbon.flux import flux_density
     from landcarbon.hotspots import grid_cells, grid_values, local_statistics
     from landcarbon.indicators import balance_indicators, safe_ratio
     from landcarbon.io.pools import read_pool_table
     from landcarbon.io.raster import open_landcover, write_raster
     from landcarbon.io.vector import read_units
+    from landcarbon.io.worldcover import (
+        read_worldcover,
+        save_worldcover,
+        worldcover_tiles,
+        worldcover_urls,
+    )
     from landcarbon.legends import Legend, land_classes, list_legends, load_legend, space_types
     from landcarbon.monitoring import alerts, alerts_layer, timeseries, timeseries_layer
     from landcarbon.parcels import class_areas_from_parcels
     from landcarbon.pipeline import (
         Assessment,
+        BatchResult,
         ChangeResult,
         ScenarioResult,
         apply_zoning,
         assess,
         assess_change,
         assess_scenarios,
+        batch_configs,
+        batch_regions,
         build_portal,
         publish_run,
         run,
