@@ -326,8 +326,9 @@ def write_raster(
     profile = {
         "driver": "GTiff", "width": da.sizes["x"], "height": da.sizes["y"], "count": 1,
         "dtype": str(da.dtype), "crs": da.rio.crs, "transform": transform, "nodata": nodata,
-        "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "DEFLATE",
-        "BIGTIFF": "IF_SAFER", **_FAST_WRITE,
+        "tiled": True, "blockxsize": 512, "blockysize": 512, "BIGTIFF": "IF_SAFER",
+        # the temporary file is read once by the COG copy: fast ZSTD instead of DEFLATE
+        "compress": "ZSTD", "ZSTD_LEVEL": 1, **_FAST_WRITE,
     }
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
