@@ -86,13 +86,20 @@ def repair_geometries(units: gpd.GeoDataFrame, where: str = "units"
             {"unit_ids": ids, "reasons": reasons, "repair": "shapely.make_valid",
              "area_before_ha": [float(a) / 1e4 for a in before],
              "area_after_ha": [float(a) / 1e4 for a in after]}))
-    ok = ~empty
+    collapsed = ~empty & np.asarray(shapely.is_empty(out.geometry.array))
+    if collapsed.any():
+        ids = _ids(units, collapsed)
+        problems.append(Problem(
+            "geometry_empty", "error", f"{where}: unit(s) {_listing(ids)}",
+            f"{len(ids)} unit geometry(ies) have no area left after repair (a collapsed "
+            "ring: all vertices on a line).", "Redraw these boundaries.", {"unit_ids": ids}))
+    ok = ~empty & ~collapsed
     if ok.any():
         geo = gpd.GeoSeries(out.geometry.array[ok], crs=units.crs).to_crs(_equal_area(out))
         area = geo.area.to_numpy()
         perimeter = geo.length.to_numpy()
-        compact = np.where(perimeter > 0, 4 * math.pi * area / np.maximum(perimeter, 1e-300) ** 2,
-                           0.0)
+        compact = np.zeros_like(area)
+        np.divide(4 * math.pi * area, perimeter ** 2, out=compact, where=perimeter > 0)
         sliver = np.zeros(len(units), bool)
         sliver[np.flatnonzero(ok)] = compact < SLIVER_COMPACTNESS
         if sliver.any():

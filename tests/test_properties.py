@@ -157,3 +157,47 @@ def test_density_units_round_trip(unit: str, value: float) -> None:
 def test_output_unit_round_trip(tc: float) -> None:
     assert tc * output_factor("t CO2") / C_TO_CO2 == pytest.approx(tc, rel=1e-15)
     assert tc * output_factor("t C") == tc
+
+
+@PROFILE
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50), st.integers(1, 30),
+                          st.integers(1, 30)), min_size=1, max_size=6))
+def test_overlaps_are_the_pairwise_intersections(rects: list[tuple[int, int, int, int]]
+                                                 ) -> None:
+    import geopandas as gpd
+
+    from landcarbon.unit_checks import overlaps
+
+    geoms = [box(500000 + x, 3850000 + y, 500000 + x + w, 3850000 + y + h)
+             for x, y, w, h in rects]
+    units = gpd.GeoDataFrame({"unit_id": [f"u{i}" for i in range(len(geoms))]},
+                             geometry=geoms, crs="EPSG:32649")
+    table = overlaps(units)
+    expected = {(f"u{i}", f"u{j}"): geoms[i].intersection(geoms[j]).area / 1e4
+                for i in range(len(geoms)) for j in range(i + 1, len(geoms))
+                if geoms[i].intersection(geoms[j]).area > 0}
+    got = {(a, b): v for a, b, v in zip(table["unit_a"], table["unit_b"], table["overlap_ha"],
+                                        strict=True)}
+    assert set(got) == set(expected)
+    for pair, planar in expected.items():  # geodesic = planar / k^2 near the central meridian
+        assert got[pair] == pytest.approx(planar / 0.9996**2, rel=1e-4)
+
+
+@PROFILE
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 20)), min_size=4, max_size=8))
+def test_repaired_geometries_are_valid(points: list[tuple[int, int]]) -> None:
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import Polygon
+
+    from landcarbon.unit_checks import repair_geometries
+
+    ring = Polygon([(500000 + x, 3850000 + y) for x, y in points])
+    units = gpd.GeoDataFrame({"unit_id": ["a", "b"]}, geometry=[ring, box(500000, 3850000,
+                                                                         500010, 3850010)],
+                             crs="EPSG:32649")
+    fixed, problems = repair_geometries(units)
+    geoms = fixed.geometry.array
+    assert shapely.is_valid(geoms[~shapely.is_empty(geoms)]).all()
+    assert fixed.geometry.iloc[1].equals(units.geometry.iloc[1])  # valid ones untouched
+    assert (not ring.is_valid) == any(p.code == "geometry_invalid" for p in problems)
