@@ -334,13 +334,16 @@ def main() -> None:
         _row(rows, "decode raster (all cores)", dec, None,
              f"{dec['pixels'] / 1e6:.0f} Mpx")
     if "full" in only:
-        cfg = write_config("full", tile, islands)
-        full = measure("full_run", cfg, CACHE / "full_out", True, repeat=rep)
-        _row(rows, f"full run ({full['units']} units, 3 COGs)", full, dec,
-             "steps " + ", ".join(f"{k} {v:.1f}s" for k, v in full.items()
-                                  if k not in ("seconds", "peak_rss", "units")))
-        ass = measure("full_run", cfg, CACHE / "full_out", "", repeat=rep)
-        _row(rows, "assess + flux raster (no writing)", ass, dec)
+        tile_grid = grid_units(CACHE / "tile_0.1.gpkg", (6.0, 0.0, 9.0, 3.0), 0.1)
+        for label, units in (("islands ~1 km grid", islands), ("whole-tile 0.1 deg grid",
+                                                                tile_grid)):
+            cfg = write_config(f"full_{units.stem}", tile, units)
+            full = measure("full_run", cfg, CACHE / "full_out", True, repeat=rep)
+            _row(rows, f"full run, {label} ({full['units']} units, 3 COGs)", full, dec,
+                 "steps " + ", ".join(f"{k} {v:.1f}s" for k, v in full.items()
+                                      if k not in ("seconds", "peak_rss", "units")))
+            ass = measure("full_run", cfg, CACHE / "full_out", "", repeat=rep)
+            _row(rows, f"  assess + flux raster, no writing ({label})", ass, dec)
     if "zonal" in only:
         for label, units in (("~1 km grid on the islands", islands),
                              ("0.1 deg grid, whole tile", grid_units(
