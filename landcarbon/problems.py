@@ -67,7 +67,9 @@ class Problem:
 
     def __str__(self) -> str:
         text = f"[{self.severity}] {self.where}: {self.message}"
-        return f"{text} {self.fix}" if self.fix else text
+        if self.fix:
+            text += ("" if text.endswith((".", "!", "?", ")")) else ".") + f" {self.fix}"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (for JSON)."""
