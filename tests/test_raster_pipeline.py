@@ -117,7 +117,7 @@ def test_missing_and_corrupt_rasters(tmp_path: Path) -> None:
         lc.open_landcover(str(tmp_path / "*.tif"))
     junk = tmp_path / "junk.tif"
     junk.write_bytes(b"not a tiff at all")
-    with pytest.raises(InputError, match="junk.tif' is damaged or not a raster.*gdalinfo"):
+    with pytest.raises(InputError, match=r"junk\.tif' is damaged or not a raster.*gdalinfo"):
         lc.open_landcover(junk)
 
 
