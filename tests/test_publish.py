@@ -321,3 +321,40 @@ def test_published_run_in_chromium(published: Path, browser) -> None:  # type: i
             assert [src for src, _ in images] == ["run_2023/figures/map_risk_level.png"]
     assert pd.read_csv(run_dir / "units.csv")["unit_id"].tolist() == [
         410101, 410102, 410103, 410104]
+
+
+def test_raster_overlay_warped_to_gcj02_pixel_by_pixel() -> None:
+    import base64
+    import io
+
+    import xarray as xr
+    from PIL import Image
+
+    from landcarbon.publish.rasters import raster_overlay
+
+    step = 0.0005  # ~50 m
+    lon = 113.5 + step * (np.arange(1000) + 0.5)
+    lat = 35.0 - step * (np.arange(1000) + 0.5)
+    data = np.zeros((1000, 1000), dtype="uint8")
+    marks = [(50, 60), (940, 930)]  # (row, col) near opposite corners
+    for r, c in marks:
+        data[r - 2:r + 3, c - 2:c + 3] = 3  # forest
+    da = xr.DataArray(data, dims=("y", "x"), coords={"y": lat, "x": lon}).rio.write_crs(4326)
+    overlay, _ = raster_overlay(da, "land_class", gcj02=True, max_size=1024)
+    png = base64.b64decode(overlay.url.split(",", 1)[1])
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+    (s, w), (n, e) = overlay.bounds
+    h, wd = image.shape[:2]
+    forest = np.argwhere(image[..., 3] > 0)
+    assert len(forest) > 0
+
+    def merc_y(lat_deg: float) -> float:
+        return float(np.log(np.tan(np.pi / 4 + np.radians(lat_deg) / 2)))
+
+    for r, c in marks:
+        glon, glat = (float(v) for v in wgs84_to_gcj02(lon[c], lat[r]))
+        col = (glon - w) / (e - w) * wd
+        row = (merc_y(n) - merc_y(glat)) / (merc_y(n) - merc_y(s)) * h
+        near = forest[np.hypot(forest[:, 0] - row, forest[:, 1] - col) < 6]
+        assert len(near) >= 9, (r, c)  # the 5 x 5 block landed where GCJ-02 puts it
+        assert np.hypot(*(near.mean(axis=0) - (row, col))) < 1.5

@@ -57,6 +57,44 @@ def _diverging_rgba(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return out
 
 
+def _warp_to_gcj02(rgba: np.ndarray, bounds: tuple[float, float, float, float]
+                   ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Resample a Web Mercator image (WGS-84 datum) onto a Web Mercator grid of GCJ-02
+    coordinates, pixel by pixel (nearest): the offset varies by ~100 m over 100 km, so a
+    single shift would not do for large rasters."""
+    from pyproj import Transformer
+
+    from landcarbon.publish.gcj02 import wgs84_to_gcj02
+
+    to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
+    to_m = Transformer.from_crs(4326, 3857, always_xy=True)
+    h, w = rgba.shape[:2]
+    x0, y0, x1, y1 = bounds
+    # envelope of the shifted image
+    ex = np.linspace(x0, x1, 17)
+    ey = np.linspace(y0, y1, 17)
+    gx, gy = np.meshgrid(ex, ey)
+    lon, lat = to_ll.transform(gx.ravel(), gy.ravel())
+    mx, my = to_m.transform(*wgs84_to_gcj02(lon, lat))
+    nx0, nx1, ny0, ny1 = float(np.min(mx)), float(np.max(mx)), float(np.min(my)), float(np.max(my))
+    # centre of every output pixel, in GCJ-02 lon/lat, back to WGS-84 (fixed-point inverse)
+    cx = nx0 + (np.arange(w) + 0.5) * (nx1 - nx0) / w
+    cy = ny1 - (np.arange(h) + 0.5) * (ny1 - ny0) / h
+    px, py = np.meshgrid(cx, cy)
+    glon, glat = to_ll.transform(px.ravel(), py.ravel())
+    wlon, wlat = np.asarray(glon), np.asarray(glat)
+    for _ in range(2):
+        slon, slat = wgs84_to_gcj02(wlon, wlat)
+        wlon, wlat = wlon - (slon - glon), wlat - (slat - glat)
+    sx, sy = to_m.transform(wlon, wlat)
+    col = np.floor((np.asarray(sx) - x0) / (x1 - x0) * w).astype(np.int64)
+    row = np.floor((y1 - np.asarray(sy)) / (y1 - y0) * h).astype(np.int64)
+    inside = (col >= 0) & (col < w) & (row >= 0) & (row < h)
+    out = np.zeros_like(rgba).reshape(-1, 4)
+    out[inside] = rgba[row[inside], col[inside]]
+    return out.reshape(rgba.shape), (nx0, ny0, nx1, ny1)
+
+
 def raster_overlay(
     da: xr.DataArray,
     kind: RasterKind,
@@ -126,15 +164,10 @@ def raster_overlay(
                           [(table[k][zh], table[k][2]) for i, k in enumerate(keys, start=1)
                            if i in present])
     x0, y0, x1, y1 = web.rio.bounds()
+    if gcj02:
+        rgba, (x0, y0, x1, y1) = _warp_to_gcj02(rgba, (x0, y0, x1, y1))
     to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
     (w, e), (s, n) = to_ll.transform([x0, x1], [y0, y1])
-    if gcj02:
-        from landcarbon.publish.gcj02 import wgs84_to_gcj02
-
-        cx, cy = (w + e) / 2, (s + n) / 2
-        gx, gy = wgs84_to_gcj02(cx, cy)
-        dx, dy = float(gx) - cx, float(gy) - cy
-        w, e, s, n = w + dx, e + dx, s + dy, n + dy
     overlay = folium.raster_layers.ImageOverlay(
         image=rgba, bounds=[[s, w], [n, e]], opacity=opacity, interactive=False,
         mercator_project=False, name=ui(f"{kind}_raster", language),
