@@ -68,7 +68,8 @@ def _figure(w: float, h: float) -> Figure:
 
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": "landcarbon"})
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": "landcarbon"},
+                bbox_inches="tight", pad_inches=0.15)
     return buf.getvalue()
 
 

@@ -191,7 +191,9 @@ def explore_units(
     layers : sequence of str
         ``"risk_level"``, ``"space_type"``, ``"net_per_ha"``, ``"emission_per_ha"``,
         ``"sequestration_per_ha"`` (fluxes per covered ha) or any numeric column name. Each is
-        a switchable layer with tooltip, popup and legend.
+        a switchable layer with tooltip, popup and legend (numeric ones in quantile classes).
+        The layer control shows one colouring (or raster) at a time, under a layer of unit
+        boundaries that stays on.
     tiles : str, sequence of str or None
         Basemap(s) of a new map: keys of ``landcarbon/data/basemaps.csv`` (``"osm"``,
         ``"positron"``, ``"gaode"``, ``"gaode_satellite"``, ``"plain"``) or folium tile names;
