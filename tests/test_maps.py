@@ -323,6 +323,8 @@ def test_numeric_layers_use_quantile_classes() -> None:
         (-4.0, -2.5), (-2.5, -1.0), (1.0, 1.75), (1.75, 2.5), (2.5, 27.25), (27.25, 100.0)]
     assert _class_fills(classes, values.to_numpy()) == [
         "#1a9850", "#91cf60", "#fee08b", "#fdae61", "#f46d43", "#d73027", "#bdbdbd"]
+    nothing = _numeric_classes(pd.Series([float("nan")] * 2), "emission_per_ha")
+    assert nothing == [] and _class_fills(nothing, np.full(2, np.nan)) == ["#bdbdbd"] * 2
     # one ramp for a one-signed layer; fewer distinct values than colours -> fewer classes
     seq = _numeric_classes(pd.Series([5.0, 5.0, 7.0]), "sequestration_per_ha")
     assert [(lo, hi, c) for lo, hi, c in seq] == [(5.0, 5.0, "#edf8e9"), (5.0, 7.0, "#006d2c")]

@@ -130,6 +130,8 @@ def _numeric_classes(values: pd.Series, key: str) -> list[tuple[float, float, st
 
 def _class_fills(classes: list[tuple[float, float, str]], x: np.ndarray) -> list[str]:
     """Colour of each value: the first class whose upper bound it does not exceed."""
+    if not classes:  # no finite value at all
+        return [NO_DATA] * len(x)
     highs = np.array([hi for _, hi, _ in classes])
     cols = [c for _, _, c in classes]
     idx = np.minimum(np.searchsorted(highs, x, side="left"), len(cols) - 1)
