@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 __all__ = ["RunFolder", "find_runs", "read_raster_preview", "read_run", "update_manifest",
            "write_gpkg_provenance", "write_layer_style", "write_publication", "write_text"]
 
+#: timestamp written into the GeoPackage tables (like ``write_units``' pinned GDAL date), so
+#: that identical runs give byte-identical files
+PINNED_TIME = "2000-01-01T00:00:00.000Z"
+
 RASTER_FILES = {"land_class": "land_class.tif", "space_type": "space_type.tif",
                 "net_flux": "net_flux.tif"}
 
@@ -137,16 +141,17 @@ def write_layer_style(gpkg: str | Path, qml: str, sld: str, *, layer: str = "uni
             "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
             "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
             "update_time DATETIME DEFAULT CURRENT_TIMESTAMP)")
-        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
-                    "VALUES ('layer_styles', 'attributes', 'layer_styles')")
+        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                    "last_change) VALUES ('layer_styles', 'attributes', 'layer_styles', ?)",
+                    (PINNED_TIME,))
         con.execute("DELETE FROM layer_styles WHERE f_table_name = ? AND styleName = ?",
                     (layer, name))
         con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (layer,))
         con.execute(
             "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
             "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
-            "owner) VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'landcarbon')",
-            (layer, _geometry_column(con, layer), name, qml, sld, description))
+            "owner, update_time) VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'landcarbon', ?)",
+            (layer, _geometry_column(con, layer), name, qml, sld, description, PINNED_TIME))
 
 
 def write_gpkg_provenance(gpkg: str | Path, tags: dict[str, str], *, layer: str = "units"
@@ -186,7 +191,8 @@ def write_gpkg_provenance(gpkg: str | Path, tags: dict[str, str], *, layer: str 
                           "metadata) VALUES ('dataset', 'http://gdal.org', 'text/xml', ?)",
                           (xml,))
         con.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, "
-                    "md_file_id) VALUES ('table', ?, ?)", (layer, cur.lastrowid))
+                    "md_file_id, timestamp) VALUES ('table', ?, ?, ?)",
+                    (layer, cur.lastrowid, PINNED_TIME))
 
 
 def png_with_text(data: bytes, tags: dict[str, str]) -> bytes:
