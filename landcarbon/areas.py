@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 import numpy as np
@@ -163,8 +164,23 @@ def geodesic_areas_m2(geometries: object, crs: CRS) -> np.ndarray:
         to_lonlat = Transformer.from_crs(series.crs, 4326, always_xy=True)
         lon, lat = to_lonlat.transform(coords[:, 0], coords[:, 1])
         lon, lat = np.ascontiguousarray(lon, np.float64), np.ascontiguousarray(lat, np.float64)
-    # the buffer-level method skips the per-call array copies of the public wrapper
+    # the buffer-level method skips the per-call array copies of the public wrapper; it
+    # releases the GIL while it computes, so slices of the rings go to a few threads
     area = getattr(geod, "_polygon_area_perimeter", geod.polygon_area_perimeter)
-    signed = np.array([area(lon[a:b], lat[a:b], radians=False)[0] if b - a > 2 else 0.0
-                       for a, b in itertools.pairwise(edges)], dtype=np.float64)
+
+    def ring_areas(ends: np.ndarray) -> list[float]:
+        return [area(lon[a:b], lat[a:b], radians=False)[0] if b - a > 2 else 0.0
+                for a, b in itertools.pairwise(ends)]
+
+    n_threads = min(os.cpu_count() or 1, 8) if len(rings) > 50_000 else 1
+    cuts = np.linspace(0, len(rings), n_threads + 1).astype(int)
+    slices = [edges[c0:c1 + 1] for c0, c1 in itertools.pairwise(cuts)]
+    if n_threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_threads) as pool:
+            parts_areas = list(pool.map(ring_areas, slices))
+    else:
+        parts_areas = [ring_areas(sl) for sl in slices]
+    signed = np.array([a for part in parts_areas for a in part], dtype=np.float64)
     return np.abs(np.bincount(part_of[ring_of], weights=signed, minlength=len(geoms)))
