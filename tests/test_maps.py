@@ -345,3 +345,30 @@ def test_label_and_basemap_tables_are_valid() -> None:
         if "://" in row["tiles"]:
             assert all(t in row["tiles"] for t in ("{x}", "{y}", "{z}")), key
             assert row["attribution"], key
+
+
+def test_maps_are_self_contained_unless_a_user_adds_cdn_plugins() -> None:
+    from folium.plugins import MiniMap
+
+    m = explore_units(make_units(), tiles="osm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        html = _html(m)
+    assert _external_refs(html) == [] and "window.L=" in html
+    assert "tile.openstreetmap.org" in html  # only the basemap tiles come from outside
+    MiniMap().add_to(m)  # a plugin we have no copy of keeps its CDN links
+    refs = _external_refs(_html(m))
+    assert refs and all("leaflet-minimap" in r.lower() for r in refs)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_online_map_works_without_internet_except_tiles(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    page = tmp_path / "online.html"
+    explore_units(make_units(), tiles="osm", language="en").save(page)
+    browser.load(page.as_uri())
+    external = [u for u in browser.requests if not u.startswith(("file:", "data:"))]
+    assert external and all("tile.openstreetmap.org" in u for u in external)
+    assert [e for e in browser.errors if "tile.openstreetmap.org" not in e] == []
+    assert browser.eval("document.querySelectorAll('path.leaflet-interactive').length") == 8
+    browser.screenshot(ARTIFACTS / "explore_units_online_no_internet.png")

@@ -12,8 +12,8 @@ from folium.elements import JSCSSMixin
 from landcarbon.publish._html import CSS, js_json
 from landcarbon.publish._offline import make_offline
 
-__all__ = ["ExclusiveLayers", "OfflineFigure", "UnitData", "UnitLayer", "UnitLegend",
-           "UnitSearch"]
+__all__ = ["ExclusiveLayers", "OfflineFigure", "SelfContainedFigure", "UnitData", "UnitLayer",
+           "UnitLegend", "UnitSearch"]
 
 
 class UnitData(MacroElement):
@@ -210,7 +210,17 @@ class UnitSearch(JSCSSMixin, MacroElement):
 
 
 class OfflineFigure(Figure):
-    """A Figure whose rendered HTML (``save``, notebook display) inlines the vendored assets."""
+    """A Figure whose rendered HTML (``save``, notebook display) inlines the vendored assets
+    and drops (with a warning) external ones it has no copy of: no request at all."""
+
+    missing = "warn"
 
     def render(self, **kwargs: Any) -> str:
-        return make_offline(super().render(**kwargs))
+        return make_offline(super().render(**kwargs), missing=self.missing)
+
+
+class SelfContainedFigure(OfflineFigure):
+    """Inlines the vendored assets (Leaflet, our plugins) but keeps other external ones (e.g.
+    of folium plugins a user adds): the map itself never depends on a CDN."""
+
+    missing = "keep"

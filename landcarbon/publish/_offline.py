@@ -74,19 +74,20 @@ def make_offline(html: str, *, missing: str = "warn") -> str:
     ----------
     html : str
         A complete HTML document, typically ``folium.Map.get_root().render()``.
-    missing : {"warn", "drop", "raise"}
+    missing : {"warn", "drop", "raise", "keep"}
         What to do with an external script or stylesheet that has no local copy (see
         ``landcarbon/publish/vendor/README.md``): remove it with a ``UserWarning``, remove it
         silently, or raise ``ValueError``. The output never references ``http(s)://`` in a
-        ``src`` / ``href`` of a ``script`` or ``link`` tag.
+        ``src`` / ``href`` of a ``script`` or ``link`` tag, except with ``"keep"``: leave the
+        tags without a local copy as they are (self-contained where possible).
 
     Returns
     -------
     str
         The HTML with every external script / stylesheet inlined or removed.
     """
-    if missing not in ("warn", "drop", "raise"):
-        raise ValueError(f"missing must be 'warn', 'drop' or 'raise', not {missing!r}")
+    if missing not in ("warn", "drop", "raise", "keep"):
+        raise ValueError(f"missing must be 'warn', 'drop', 'raise' or 'keep', not {missing!r}")
     dropped: list[str] = []
     done: set[str] = set()
 
@@ -94,6 +95,8 @@ def make_offline(html: str, *, missing: str = "warn") -> str:
         url = match.group(1)
         local = _local_copy(url)
         if local is None:
+            if missing == "keep":
+                return match.group(0)
             dropped.append(url)
             return ""
         if local in done:  # the same library referenced twice: load it once

@@ -23,6 +23,7 @@ from landcarbon.exceptions import InputError
 from landcarbon.publish._controls import (
     ExclusiveLayers,
     OfflineFigure,
+    SelfContainedFigure,
     UnitData,
     UnitLayer,
     UnitLegend,
@@ -210,8 +211,10 @@ def explore_units(
         disables it. Default: 1/2000 of the extent's diagonal when there are > 500 units or
         > 20,000 vertices (display only: figures always use the original geometries).
     offline : bool
-        Inline the vendored Leaflet and plugins into the HTML (``m.save()``, notebook display)
-        and use no tiles, so the map makes no request at all when opened.
+        No basemap tiles (plain background), and with ``m=`` inline its vendored assets and
+        drop the others: the map makes no request at all when opened. Maps created here
+        always carry Leaflet and the plugins inline (``m.save()``, notebook display), so
+        without internet only the basemap tiles are missing.
     search : bool
         Add a search box of unit names.
     max_raster_size : int
@@ -246,13 +249,15 @@ def explore_units(
     new_map = m is None
     if m is None:
         m = folium.Map(tiles=None, control_scale=True)
-        if offline:  # polygons and our plugins need Leaflet only
-            m.default_js = [(k, u) for k, u in folium.Map.default_js if k == "leaflet"]
-            m.default_css = [(k, u) for k, u in folium.Map.default_css if k == "leaflet_css"]
+        # polygons and our plugins need Leaflet only; it is inlined (self-contained HTML: no
+        # CDN needed, often blocked on intranets); only basemap tiles come from outside
+        m.default_js = [(k, u) for k, u in folium.Map.default_js if k == "leaflet"]
+        m.default_css = [(k, u) for k, u in folium.Map.default_css if k == "leaflet_css"]
+        m.get_root().__class__ = SelfContainedFigure
         add_basemaps(m, keys, language)
         x0, y0, x1, y1 = data.total_bounds
         m.fit_bounds([[y0, x0], [y1, x1]])
-    if offline and type(m.get_root()) is Figure:
+    if offline and type(m.get_root()) in (Figure, SelfContainedFigure):
         m.get_root().__class__ = OfflineFigure
     shared = UnitData(_geojson(data), popup_tables(language),
                       [popup_record(r, language, sfx, unit) for r in shown], title)
