@@ -104,6 +104,18 @@ def _lookup_table(legend: Legend, exclude_codes: Iterable[int]) -> tuple[np.ndar
 
 def _classify_block(block: np.ndarray, keys: np.ndarray, values: np.ndarray,
                     nodata: float | None) -> np.ndarray:
+    if (nodata is not None and block.size and block.dtype.kind in "ui"
+            and block.min() == nodata and block.max() == nodata):
+        # all nodata (sea, outside the data): two fast reductions
+        return np.full(block.shape, NODATA_CATEGORY, dtype=np.uint8)
+    if block.dtype in (np.uint8, np.uint16):
+        # one gather through a full lookup table (nodata and unknown codes -> 255)
+        lut = np.full(256 if block.dtype == np.uint8 else 65536, NODATA_CATEGORY, np.uint8)
+        inside = (keys >= 0) & (keys < lut.size)
+        lut[keys[inside].astype(np.int64)] = values[inside]
+        if nodata is not None and float(nodata).is_integer() and 0 <= nodata < lut.size:
+            lut[int(nodata)] = NODATA_CATEGORY
+        return lut[block]
     out = np.full(block.shape, NODATA_CATEGORY, dtype=np.uint8)
     valid = _valid_mask(block, nodata)
     if not valid.any():

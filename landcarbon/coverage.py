@@ -21,6 +21,7 @@ to exactextract, see :func:`units_overlap`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -216,6 +217,8 @@ def block_value_areas(
     h, w = block.shape
     g = len(geoms)
     out = np.zeros((g, n))
+    if g == 0 or (block.size and block.min() >= n):  # nothing to count (e.g. sea only)
+        return out
     valid = block < n
     if 0 <= nodata < n:  # a nodata >= n is already left out by "< n"
         valid &= block != nodata
@@ -223,6 +226,21 @@ def block_value_areas(
         valid &= block >= 0
     if g == 0 or not valid.any():
         return out
+    # only the bounding box of the cells with data needs the per-pixel work (coasts, edges)
+    rows = np.flatnonzero(valid.any(axis=1))
+    cols = np.flatnonzero(valid.any(axis=0))
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if (r1 - r0) * (c1 - c0) < 0.8 * h * w:
+        from affine import Affine
+
+        if isinstance(cell_area, np.ndarray):
+            sub_area: Any = cell_area[r0:r1]
+        else:
+            def sub_area(rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
+                return cell_area(rr + r0, cc + c0)
+        sub = block[r0:r1, c0:c1]
+        return block_value_areas(sub, geoms, transform * Affine.translation(c0, r0), n,
+                                 nodata, sub_area)
     inv = ~transform
     pix = shapely.transform(geoms, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])))
     pieces = _clipped_pieces(pix, (h, w))
