@@ -286,8 +286,11 @@ def write_publication(
              "figures/map_risk_level.png"),
             (f"{ui('static_map', language)} · {ui('space_type', language)}",
              "figures/map_space_type.png")]
-    other = [(n, n) for n in ("units.gpkg", "units.csv", "class_areas.csv", "land_class.tif",
-                              "space_type.tif", "net_flux.tif") if (folder / n).is_file()]
+    # every other file of the run (tables, rasters, zoning / change outputs), by name
+    skip = {"map.html", "report.html", "run.json", "index.html"}
+    other = [(f.name, f.name) for f in sorted(folder.iterdir()) if f.is_file()
+             and f.name not in skip and not f.name.startswith(".")
+             and not f.name.endswith((".aux.xml", ".tmp"))]
     report = atlas_report(units.drop(columns=units.geometry.name), manifest, language=language,
                           title=title, maps=maps, figures=charts,
                           files=[*other, (ui("manifest", language), "run.json")],
