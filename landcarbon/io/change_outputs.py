@@ -100,6 +100,10 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
             files[f"carbon_stock_change_{y0}_{y1}"] = name
     csv(r.markov, "markov.csv", "markov")
     csv(r.markov_units, "markov_units.csv", "markov_units")
+    if r.config.output.map:  # map.html (one layer per date, alerts) and report.html
+        from landcarbon.io.publication import write_change_publication
+
+        files.update(write_change_publication(folder, r, files))
     manifest = _manifest(r.config, folder, files, r.totals(), r.timings, elapsed_s)
     write_json(manifest, folder / "change.json")
     files["manifest"] = "change.json"

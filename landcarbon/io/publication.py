@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = ["RunFolder", "find_runs", "read_raster_preview", "read_run", "update_manifest",
-           "write_gpkg_provenance", "write_layer_style", "write_publication", "write_text"]
+           "write_change_publication", "write_gpkg_provenance", "write_layer_style",
+           "write_publication", "write_text"]
 
 #: timestamp written into the GeoPackage tables (like ``write_units``' pinned GDAL date), so
 #: that identical runs give byte-identical files
@@ -216,6 +217,41 @@ def _meta_tags(tags: dict[str, str]) -> str:
                    for k, v in tags.items())
 
 
+def _zoning_overlays(folder: Path, language: str, unit: str) -> list[Any]:
+    """Map layers of ``sink_zones.gpkg`` and ``hotspot_grid.gpkg`` when the run has them."""
+    import geopandas as gpd
+
+    from landcarbon.publish.zone_layers import hotspot_overlay, sink_zone_overlay
+
+    out = []
+    for name, make in (("sink_zones", lambda g: sink_zone_overlay(g, language, unit)),
+                       ("hotspot_grid", lambda g: hotspot_overlay(g, language))):
+        path = folder / f"{name}.gpkg"
+        if path.is_file():
+            layer = gpd.read_file(path, layer=name)
+            if len(layer):
+                out.append(make(layer))
+    return out
+
+
+def _zoning_section(folder: Path, units: pd.DataFrame, language: str
+                    ) -> dict[str, Any] | None:
+    """The report's zoning section from the run's zoning files (``None`` without zoning)."""
+    from landcarbon.publish.zoning_report import zoning_context
+
+    def table(name: str) -> pd.DataFrame | None:
+        path = folder / name
+        return pd.read_csv(path, encoding="utf-8-sig", dtype={
+            "unit_id": str, "payer_id": str, "receiver_id": str}) if path.is_file() else None
+
+    summary = folder / "zoning.json"
+    return zoning_context(
+        units, language=language,
+        summary=json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else None,
+        flows=table("compensation.csv"), uncertainty=table("uncertainty.csv"),
+        sweep_png="sweep.png" if (folder / "sweep.png").is_file() else None)
+
+
 def write_publication(
     folder: str | Path,
     units: gpd.GeoDataFrame,
@@ -247,7 +283,7 @@ def write_publication(
     unit = "t CO₂" if sfx == "tco2" else "t C"
     previews = {k: read_raster_preview(p) for k, p in (rasters or {}).items()}
     m = explore_units(units, language=language, title=title, tiles=tiles, offline=offline,
-                      rasters=previews)
+                      rasters=previews, overlays=_zoning_overlays(folder, language, unit))
     from branca.element import Element
 
     tags = provenance(manifest)
@@ -294,7 +330,8 @@ def write_publication(
     report = atlas_report(units.drop(columns=units.geometry.name), manifest, language=language,
                           title=title, maps=maps, figures=charts,
                           files=[*other, (ui("manifest", language), "run.json")],
-                          key_map="figures/map_risk_level.png")
+                          key_map="figures/map_risk_level.png",
+                          zoning=_zoning_section(folder, units, language))
     write_text(folder / "report.html", report)
     files["report"] = "report.html"
 
@@ -304,3 +341,39 @@ def write_publication(
                           description="landcarbon risk levels")
         write_gpkg_provenance(gpkg, provenance(manifest))
     return files
+
+
+def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
+                             ) -> dict[str, str]:
+    """Write ``map.html`` (one risk layer per date, alerts) and ``report.html`` (totals per
+    date, transfer matrices, stocks, alerts) of a change run (``r``: a ``ChangeResult``)
+    into its folder; ``files`` = the files written so far (linked from the report)."""
+    from branca.element import Element
+
+    from landcarbon import __version__
+    from landcarbon.publish._html import ui
+    from landcarbon.publish.change_map import change_map, change_report
+
+    folder = Path(folder)
+    cfg = r.config
+    lang = cfg.language if cfg.language in ("zh", "en") else "zh"
+    title = cfg.title or None
+    last = r.dates[r.years[-1]].units
+    series = r.timeseries_layer()
+    cols = [c for c in series.columns if c.startswith("risk_level_")]
+    units = last.merge(pd.DataFrame(series[["unit_id", *cols]]), on="unit_id", how="left")
+    out = cfg.output
+    m = change_map(units, r.alerts_layer(), language=lang, title=title,
+                   tiles=out.map_tiles or None, offline=out.map_offline)
+    m.get_root().header.add_child(Element(_meta_tags({"landcarbon_version": __version__})),
+                                  name="landcarbon_provenance")
+    with atomic_path(folder / "map.html") as tmp:
+        m.save(str(tmp))
+    unit = "t CO₂" if r.suffix == "tco2" else "t C"
+    links = [(name, name) for name in sorted(files.values())]
+    write_text(folder / "report.html", change_report(
+        r.totals(), r.transfer, r.alerts, manifest_config=cfg.model_dump(mode="json"),
+        language=lang, title=title, unit=unit, version=__version__,
+        maps=[(ui("interactive_map", lang), "map.html")],
+        files=[*links, (ui("manifest", lang), "change.json")]))
+    return {"map": "map.html", "report": "report.html"}

@@ -42,6 +42,9 @@ var {{ this.get_name() }} = {
       if (k === 9) { v = "<i style='background:" + t.risk[v][1] + "'></i>" + t.risk[v][0]; }
       rows += '<tr><th>' + t.rows[k] + '</th><td>' + v + '</td></tr>';
     }
+    for (k = 0; k < (t.extra || []).length; k++) {  // zone columns, risk level per date
+      rows += '<tr><th>' + t.extra[k] + '</th><td>' + r[r.length - 2][k] + '</td></tr>';
+    }
     var land = r[r.length - 1].map(function (a) {
       var n = typeof a[0] === 'number' ? t.land[a[0]] : a[0];
       return '<tr><td>' + n + '</td><td>' + a[1] + '</td></tr>'; }).join('');

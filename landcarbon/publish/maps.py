@@ -29,8 +29,10 @@ from landcarbon.publish._controls import (
     UnitLegend,
     UnitSearch,
 )
+from landcarbon.publish._features import FeatureLayer
 from landcarbon.publish._html import (
     NO_DATA,
+    esc,
     fmt,
     popup_record,
     popup_tables,
@@ -40,6 +42,7 @@ from landcarbon.publish._html import (
     vocab,
 )
 from landcarbon.publish.basemaps import add_basemaps, basemap_crs
+from landcarbon.publish.zone_layers import CategoryLayer, Overlay, zone_category_layers
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -174,6 +177,9 @@ def explore_units(
     offline: bool = False,
     search: bool = True,
     max_raster_size: int = 1024,
+    zones: bool = True,
+    categories: Sequence[CategoryLayer] = (),
+    overlays: Sequence[Overlay] = (),
 ) -> folium.Map:
     """Interactive map of the assessed units table, like ``GeoDataFrame.explore()``.
 
@@ -219,6 +225,16 @@ def explore_units(
         Add a search box of unit names.
     max_raster_size : int
         Longest side (pixels) of the raster overlay images.
+    zones : bool
+        Add one switchable layer per zoning column present (``carbon_zone``, ``gi_class``...,
+        see :func:`landcarbon.zoning.zone_layers`), their values in the popups.
+    categories : sequence of CategoryLayer
+        More categorical layers of unit columns (e.g. the risk level of each date of a change
+        run, :func:`landcarbon.publish.zone_layers.risk_by_date_layers`); ``column`` may name
+        one of them.
+    overlays : sequence of Overlay
+        Other geometries (sink zones, hot-spot grid, alerts), see
+        :mod:`landcarbon.publish.zone_layers`.
 
     Returns
     -------
@@ -229,7 +245,9 @@ def explore_units(
         raise ValueError(f"language must be 'zh' or 'en', not {language!r}")
     zh = language == "zh"
     sfx, unit = _flux_suffix(units)
-    layers = list(dict.fromkeys([column, *layers]))
+    cats = [*(zone_category_layers(units, language) if zones else []), *categories]
+    layers = list(dict.fromkeys(
+        [*([] if column in {c.column for c in cats} else [column]), *layers]))
     for key in layers:
         missing = [c for c in _needed_columns(key, sfx) if c not in units.columns]
         if missing:
@@ -259,8 +277,13 @@ def explore_units(
         m.fit_bounds([[y0, x0], [y1, x1]])
     if offline and type(m.get_root()) in (Figure, SelfContainedFigure):
         m.get_root().__class__ = OfflineFigure
-    shared = UnitData(_geojson(data), popup_tables(language),
-                      [popup_record(r, language, sfx, unit) for r in shown], title)
+    tables = popup_tables(language)
+    recs = [popup_record(r, language, sfx, unit) for r in shown]
+    if cats:  # one popup row per categorical layer, before the land-class breakdown
+        tables["extra"] = [esc(c.title) for c in cats]
+        cells = list(zip(*[c.cells(rows[c.column]) for c in cats], strict=True))
+        recs = [[*rec[:-1], list(cell), rec[-1]] for rec, cell in zip(recs, cells, strict=True)]
+    shared = UnitData(_geojson(data), tables, recs, title)
     m.add_child(shared)
 
     canvas = len(data) > CANVAS_ABOVE
@@ -287,6 +310,25 @@ def explore_units(
         group.add_child(UnitLayer(shared, fills, canvas=canvas))
         group.add_to(m)
         sections.append((group.get_name(), legend))
+    for cat in cats:
+        group = folium.FeatureGroup(name=cat.title, show=cat.column == column)
+        group.add_child(UnitLayer(shared, cat.fills(rows[cat.column]), canvas=canvas))
+        group.add_to(m)
+        sections.append((group.get_name(), cat.legend(rows[cat.column])))
+    stacked = []
+    for ov in overlays:
+        frame = ov.frame.to_crs(4326)
+        if gcj:
+            from landcarbon.publish.gcj02 import geometry_to_gcj02
+
+            frame["geometry"] = geometry_to_gcj02(frame.geometry)
+        frame = gpd.GeoDataFrame({"_i": np.arange(len(frame))}, geometry=frame.geometry.values,
+                                 crs=4326)
+        group = folium.FeatureGroup(name=ov.name, show=ov.show)
+        group.add_child(FeatureLayer(_geojson(frame), ov.fills, ov.popups, ov.tooltips,
+                                     canvas=len(frame) > CANVAS_ABOVE))
+        group.add_to(m)
+        (sections if ov.exclusive else stacked).append((group.get_name(), ov.legend))
 
     from landcarbon.publish.rasters import raster_overlay
 
@@ -303,7 +345,7 @@ def explore_units(
         sections.append((group.get_name(), legend))
 
     m.add_child(ExclusiveLayers([fg for fg, _ in sections]))
-    m.add_child(UnitLegend(ui("legend", language), sections))
+    m.add_child(UnitLegend(ui("legend", language), [*sections, *stacked]))
     if search:
         bounds = data.geometry.bounds.to_numpy().round(6).tolist()
         pts = data.geometry.representative_point()

@@ -56,6 +56,7 @@ def atlas_report(
     figures: Sequence[tuple[str, str]] = (),
     files: Sequence[tuple[str, str]] = (),
     key_map: str | None = None,
+    zoning: dict[str, Any] | None = None,
 ) -> str:
     """HTML of the atlas report of one run.
 
@@ -72,6 +73,8 @@ def atlas_report(
         Links to the web maps, chart images (shown inline) and other files of the run.
     key_map : str, optional
         Relative path of the static risk map shown at the top.
+    zoning : dict, optional
+        The zoning section (:func:`landcarbon.publish.zoning_report.zoning_context`).
 
     Returns
     -------
@@ -84,7 +87,9 @@ def atlas_report(
     sfx, unit = _suffix(units)
     t = {k: ui(k, lang) for k in (
         "report", "maps", "totals", "by_space_type", "risk_table", "top_emitters", "top_sinks",
-        "charts", "files", "provenance", "config", "generated", "risk_level")}
+        "charts", "files", "provenance", "config", "generated", "risk_level", "zoning",
+        "zone_counts", "compensation", "top_flows", "uncertainty", "sweep", "units",
+        "share_units", "category")}
     cov = float(units["covered_ha"].sum())
     em, sq = float(units[f"emission_{sfx}"].sum()), float(units[f"sequestration_{sfx}"].sum())
     totals = [
@@ -136,6 +141,6 @@ def atlas_report(
         risk_header=risk_header, risk_rows=risk_rows, top_header=top_header,
         top_emitters=_top(units, f"emission_{sfx}", sfx, lang),
         top_sinks=_top(units, f"sequestration_{sfx}", sfx, lang),
-        maps=list(maps), figures=list(figures), files=list(files), key_map=key_map,
+        zoning=zoning, maps=list(maps), figures=list(figures), files=list(files), key_map=key_map,
         provenance=list(provenance(manifest).items()),
         config=json.dumps(manifest.get("config", {}), ensure_ascii=False, indent=2))

@@ -1,0 +1,46 @@
+"""Leaflet element of the extra feature layers (:class:`landcarbon.publish.zone_layers.Overlay`):
+polygons (or circle markers for points) with fills, tooltips and popups given in Python."""
+
+from __future__ import annotations
+
+from branca.element import MacroElement, Template
+
+from landcarbon.publish._html import js_json
+
+__all__ = ["FeatureLayer"]
+
+
+class FeatureLayer(MacroElement):
+    """Features of one overlay, added to its parent ``FeatureGroup``; popups and tooltips are
+    escaped HTML made in Python (no markup from the data)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+  var fills = {{ this.fills }}, pops = {{ this.popups }}, tips = {{ this.tooltips }};
+  var layer = L.geoJSON({{ this.geojson }}, {
+    {% if this.canvas %}renderer: L.canvas({padding: 0.5}),{% endif %}
+    style: function (f) { return {fillColor: fills[f.properties._i], color: '#444444',
+                                  weight: 0.6, fillOpacity: 0.75}; },
+    pointToLayer: function (f, latlng) {
+      return L.circleMarker(latlng, {radius: 7, fillColor: fills[f.properties._i],
+                                     color: '#222222', weight: 1.2, fillOpacity: 0.95}); },
+    onEachFeature: function (f, l) {
+      var i = f.properties._i;
+      if (tips.length) { l.bindTooltip(tips[i], {sticky: true}); }
+      l.bindPopup(pops[i], {maxWidth: 420});
+    }
+  });
+  layer.addTo({{ this._parent.get_name() }});
+  return layer;
+})();
+{% endmacro %}""")
+
+    def __init__(self, geojson: str, fills: list[str], popups: list[str], tooltips: list[str],
+                 canvas: bool = False) -> None:
+        super().__init__()
+        self._name = "FeatureLayer"
+        self.geojson = geojson.replace("<", "\\u003c").replace(">", "\\u003e")
+        self.fills, self.popups, self.tooltips = js_json(fills), js_json(popups), js_json(
+            tooltips)
+        self.canvas = canvas

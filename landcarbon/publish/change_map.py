@@ -1,0 +1,189 @@
+"""Web map and report of a change run (``landcarbon change``).
+
+The map is :func:`landcarbon.publish.explore_units` on the last date's units with one
+switchable risk-level layer per date and the alerts as circle markers (one per unit, coloured
+by its first alert type, every alert of the unit in the popup). The report shows the totals
+per date, the transfer matrices (ha), the stock totals and change, and the alerts table.
+Every value from the data is escaped (Jinja2 autoescape, :mod:`html` in popups).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from landcarbon.publish._html import fmt, label, ui, unit_name, vocab
+from landcarbon.publish.zone_layers import Overlay, map_categories, risk_by_date_layers
+
+if TYPE_CHECKING:
+    import folium
+    import geopandas as gpd
+
+__all__ = ["alerts_overlay", "change_map", "change_report"]
+
+esc = html.escape
+
+
+def alerts_overlay(alerts: gpd.GeoDataFrame, language: str) -> Overlay:
+    """One circle marker per unit with alerts (at a point inside the unit), coloured by its
+    first alert type in ``map_categories.csv`` order; the popup lists every alert."""
+    import geopandas as gpd
+
+    cats = map_categories("alert", language)
+    order = {k: i for i, k in enumerate(cats)}
+    msg = f"message_{'zh' if language == 'zh' else 'en'}"
+    fills, popups, tips, geoms = [], [], [], []
+    for uid, g in alerts.groupby("unit_id", sort=True):
+        g = g.sort_values("alert", key=lambda s: s.map(order).fillna(len(order)), kind="stable")
+        first = str(g["alert"].iloc[0])
+        fills.append(cats.get(first, (first, "#555555"))[1])
+        name = unit_name(g.iloc[0].to_dict())
+        rows = "".join(
+            f"<tr><td><i style='background:{esc(cats.get(a, (a, '#555555'))[1])}'></i>"
+            f"{esc(cats.get(a, (a, ''))[0])}</td><td>{esc(f'{y0}-{y1}')}</td>"
+            f"<td>{esc(str(m))}</td></tr>"
+            for a, y0, y1, m in zip(g["alert"].astype(str), g["year_from"], g["year_to"],
+                                    g.get(msg, g["alert"]), strict=True))
+        popups.append(f"<div class='lc-pop'><h4>{esc(name)} ({esc(str(uid))})</h4><table>"
+                      f"<tr><th>{esc(ui('alert', language))}</th><th>"
+                      f"{esc(ui('period', language))}</th><th>{esc(ui('message', language))}"
+                      f"</th></tr>{rows}</table></div>")
+        tips.append(f"<b>{esc(name)}</b><br>{esc(cats.get(first, (first, ''))[0])}"
+                    + (f" +{len(g) - 1}" if len(g) > 1 else ""))
+        geoms.append(g.geometry.iloc[0])
+    frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=alerts.crs)
+                             .representative_point())
+    from landcarbon.publish._html import swatches
+
+    present = set(alerts["alert"].astype(str)) if len(alerts) else set()
+    legend = swatches(f"{ui('alerts', language)} ({len(alerts)})",
+                      [(lab, c) for k, (lab, c) in cats.items() if k in present])
+    return Overlay(ui("alerts", language), frame, fills, popups, legend, exclusive=False,
+                   show=True, tooltips=tips)
+
+
+def change_map(units: gpd.GeoDataFrame, alerts: gpd.GeoDataFrame | None = None, *,
+               language: Literal["zh", "en"] = "zh", title: str | None = None,
+               tiles: str | None = "osm", offline: bool = False) -> folium.Map:
+    """Interactive map of a change run.
+
+    Parameters
+    ----------
+    units : geopandas.GeoDataFrame
+        The last date's assessed units with ``risk_level_<year>`` columns (e.g. merged from
+        ``ChangeResult.timeseries_layer()``).
+    alerts : geopandas.GeoDataFrame, optional
+        ``ChangeResult.alerts_layer()`` (one unit polygon per alert).
+    language, title, tiles, offline
+        As in :func:`landcarbon.publish.explore_units`.
+
+    Returns
+    -------
+    folium.Map
+        One risk-level layer per date (the last shown), the alerts on top.
+    """
+    from landcarbon.exceptions import InputError
+    from landcarbon.publish.maps import explore_units
+
+    dates = risk_by_date_layers(units, language)
+    if not dates:
+        raise InputError("change_map: the units table has no risk_level_<year> column; merge "
+                         "the columns of ChangeResult.timeseries_layer() into it first.")
+    overlays = [alerts_overlay(alerts, language)] if alerts is not None and len(alerts) else []
+    return explore_units(units, column=dates[-1].column, layers=(), categories=dates,
+                         overlays=overlays, language=language, title=title, tiles=tiles,
+                         offline=offline, zones=False)
+
+
+def _matrix(transfer: pd.DataFrame, by: str, lang: str) -> list[dict[str, Any]]:
+    kind = {"land_class": "land_classes", "space_type": "space_types"}.get(by)
+    order = list(vocab(kind)) if kind else []
+    out = []
+    for (y0, y1), g in transfer[transfer["by"] == by].groupby(["year_from", "year_to"]):
+        wide = g.pivot_table(index="from", columns="to", values="area_ha", aggfunc="sum",
+                             fill_value=0.0)
+        keys = [k for k in order if k in wide.index or k in wide.columns]
+        keys += sorted((set(wide.index) | set(wide.columns)) - set(keys))
+        wide = wide.reindex(index=keys, columns=keys, fill_value=0.0)
+        names = [label(kind, k, lang) if kind else str(k) for k in keys]
+        rows = [[names[i], *[fmt(v, area=True) for v in wide.iloc[i]],
+                 fmt(wide.iloc[i].sum(), area=True)] for i in range(len(keys))]
+        rows.append(["Σ", *[fmt(v, area=True) for v in wide.sum(axis=0)],
+                     fmt(wide.to_numpy().sum(), area=True)])
+        out.append({"period": f"{y0}-{y1}", "by": ui(by, lang) if by == "space_type" else
+                    ui("land", lang), "header": [ui("from_to", lang), *names, "Σ"],
+                    "rows": rows})
+    return out
+
+
+def change_report(totals: dict[str, Any], transfer: pd.DataFrame, alerts: pd.DataFrame, *,
+                  manifest_config: dict[str, Any] | None = None,
+                  language: Literal["zh", "en"] = "zh", title: str | None = None,
+                  unit: str = "t C", maps: Sequence[tuple[str, str]] = (),
+                  files: Sequence[tuple[str, str]] = (), version: str = "") -> str:
+    """HTML report of a change run.
+
+    Parameters
+    ----------
+    totals : dict
+        ``ChangeResult.totals()`` (``by_year``, ``stocks``, ``alerts``).
+    transfer : pandas.DataFrame
+        ``year_from, year_to, by, from, to, area_ha`` (``transfer_matrix.csv``).
+    alerts : pandas.DataFrame
+        The alerts table (``alerts.csv``).
+    maps, files : sequence of (text, relative href)
+
+    Returns
+    -------
+    str
+        A complete HTML document.
+    """
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    lang = language
+    sfx = "tco2" if unit.endswith("CO₂") else "tc"
+    t = {k: ui(k, lang) for k in (
+        "change", "maps", "totals_by_year", "transfer_matrix", "stocks", "alerts", "files",
+        "config", "generated", "year", "period", "alert", "name", "id", "message", "risk_level")}
+    by_year = totals.get("by_year", {})
+    year_header = [t["year"], ui("covered", lang), f"{ui('emission', lang)} ({unit}/yr)",
+                   f"{ui('sequestration', lang)} ({unit}/yr)", f"{ui('net', lang)} ({unit}/yr)",
+                   t["risk_level"]]
+    year_rows = [[str(y), fmt(v.get("covered_ha"), area=True), fmt(v.get(f"emission_{sfx}")),
+                  fmt(v.get(f"sequestration_{sfx}")), fmt(v.get(f"net_{sfx}")),
+                  " · ".join(f"{label('risk_levels', k, lang)} {n}"
+                             for k, n in (v.get("risk_levels") or {}).items())]
+                 for y, v in sorted(by_year.items())]
+    stock_header = [t["period"], f"{ui('stock_from', lang)} (t C)",
+                    f"{ui('stock_to', lang)} (t C)", f"{ui('stock_change', lang)} (t C)",
+                    ui("npv", lang)]
+    stock_rows = [[f"{s.get('year_from')}-{s.get('year_to')}", fmt(s.get("stock_from_tc")),
+                   fmt(s.get("stock_to_tc")), fmt(s.get("stock_change_tc")), fmt(s.get("npv"))]
+                  for s in totals.get("stocks") or []]
+    cats = map_categories("alert", lang)
+    msg = f"message_{'zh' if lang == 'zh' else 'en'}"
+    alert_header = [t["name"], t["id"], t["period"], t["alert"], t["message"]]
+    alert_rows = [(cats.get(str(r["alert"]), ("", "#555555"))[1],
+                   [unit_name(r), str(r.get("unit_id", "")),
+                    f"{r.get('year_from')}-{r.get('year_to')}",
+                    cats.get(str(r["alert"]), (str(r["alert"]), ""))[0], str(r.get(msg, ""))])
+                  for r in alerts.to_dict("records")]
+    alert_counts = [(c, lab, int((alerts["alert"] == k).sum()) if len(alerts) else 0)
+                    for k, (lab, c) in cats.items()]
+    env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    import json
+
+    return env.get_template("change_report.html.j2").render(
+        lang=lang, t=t, title=title or t["change"], version=version,
+        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        year_header=year_header, year_rows=year_rows,
+        matrices=[*_matrix(transfer, "space_type", lang), *_matrix(transfer, "land_class",
+                                                                   lang)],
+        stock_header=stock_header, stock_rows=stock_rows, alert_header=alert_header,
+        alert_rows=alert_rows, alert_counts=alert_counts, maps=list(maps), files=list(files),
+        config=json.dumps(manifest_config or {}, ensure_ascii=False, indent=2))

@@ -1,0 +1,176 @@
+"""Categorical unit layers and extra feature layers of the web maps.
+
+* :class:`CategoryLayer` - a categorical column of the units table (the zoning columns of
+  :func:`landcarbon.zoning.zone_layers`, the risk level of each date of a change run) drawn
+  on the shared unit geometries, with its legend and one popup row.
+* :class:`Overlay` - other geometries (sink function zones, the hot-spot grid, alerts) with
+  their own fills, popups (escaped HTML) and legend.
+
+Names, labels and colours come from package data (``zones.csv``, ``hotspot_classes.csv``,
+``map_categories.csv``, ``risk_levels.csv``, ``ui_labels.csv``): nothing is hard-coded here.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from landcarbon.publish._html import NO_DATA, fmt, swatches, ui, vocab
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+__all__ = ["CategoryLayer", "Overlay", "category_key", "hotspot_overlay", "map_categories",
+           "risk_by_date_layers", "sink_zone_overlay", "zone_category_layers"]
+
+esc = html.escape
+
+
+def category_key(value: Any) -> str:
+    """The vocabulary key of a cell: ``True``/``False`` for booleans, ``"3"`` for 3 or 3.0,
+    ``""`` for missing values, the text otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return str(bool(value))
+    if isinstance(value, float | int) or hasattr(value, "dtype"):
+        x = float(value)
+        if not math.isfinite(x):
+            return ""
+        return str(int(x)) if x.is_integer() else str(x)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class CategoryLayer:
+    """A categorical column drawn on the units: ``categories`` = ``{key: (label, colour)}`` in
+    legend order (labels are text, escaped when rendered)."""
+
+    column: str
+    title: str
+    categories: dict[str, tuple[str, str]]
+
+    def fills(self, values: pd.Series) -> list[str]:
+        """Fill colour of each unit (grey for unknown or missing values)."""
+        return [self.categories.get(category_key(v), ("", NO_DATA))[1] for v in values]
+
+    def cells(self, values: pd.Series) -> list[str]:
+        """Escaped popup cell of each unit: colour swatch and label."""
+        out = []
+        for v in values:
+            key = category_key(v)
+            lab, colour = self.categories.get(key, (key or "–", NO_DATA))
+            out.append(f"<i style='background:{esc(colour)}'></i>{esc(lab)}")
+        return out
+
+    def legend(self, values: pd.Series) -> str:
+        """Legend section: every category present, then the others that can occur."""
+        present = {category_key(v) for v in values}
+        items = [(lab, c) for k, (lab, c) in self.categories.items() if k in present]
+        items += [(lab, c) for k, (lab, c) in self.categories.items() if k not in present]
+        return swatches(self.title, items)
+
+
+def zone_category_layers(units: pd.DataFrame, language: str) -> list[CategoryLayer]:
+    """One :class:`CategoryLayer` per zoning column present in ``units`` (none without a
+    zoning run), labels and colours from :func:`landcarbon.zoning.zone_layers`."""
+    from landcarbon.zoning import zone_layers
+
+    lang = "zh" if language == "zh" else "en"
+    return [CategoryLayer(str(z["column"]), str(z[f"title_{lang}"]),
+                          {str(k): (str(v[lang]), str(v["color"]))
+                           for k, v in z["categories"].items()})  # type: ignore[attr-defined]
+            for z in zone_layers(units)]
+
+
+def risk_by_date_layers(units: pd.DataFrame, language: str) -> list[CategoryLayer]:
+    """One risk-level layer per ``risk_level_<year>`` column (a change run's time series)."""
+    import re
+
+    zh = language == "zh"
+    cats = {k: (v[zh], v[2]) for k, v in vocab("risk_levels").items()}
+    cols = sorted(c for c in units.columns if re.fullmatch(r"risk_level_\d{4}", str(c)))
+    return [CategoryLayer(c, f"{ui('risk_level', language)} {c[-4:]}", cats) for c in cols]
+
+
+@cache
+def _category_table() -> dict[str, dict[str, tuple[str, str, str]]]:
+    from landcarbon._resources import data_path, read_csv
+
+    out: dict[str, dict[str, tuple[str, str, str]]] = {}
+    for r in read_csv(data_path("map_categories.csv")).to_dict("records"):
+        out.setdefault(r["category"], {})[r["key"]] = (r["name_en"], r["name_zh"], r["color"])
+    return out
+
+
+def map_categories(category: str, language: str) -> dict[str, tuple[str, str]]:
+    """``{key: (label, colour)}`` of one category of ``landcarbon/data/map_categories.csv``
+    (``alert``, ``sink_zone``), in file order."""
+    zh = language == "zh"
+    return {k: (v[zh], v[2]) for k, v in _category_table()[category].items()}
+
+
+@dataclass
+class Overlay:
+    """Features other than the units: ``frame`` (any CRS), one fill colour and one escaped
+    popup per feature, a legend section. ``exclusive`` layers take part in the one-colouring-
+    at-a-time switch; the others (e.g. alert markers) stack on top. Point geometries are
+    drawn as circle markers."""
+
+    name: str
+    frame: gpd.GeoDataFrame
+    fills: list[str]
+    popups: list[str]
+    legend: str
+    exclusive: bool = True
+    show: bool = False
+    tooltips: list[str] = field(default_factory=list)
+
+
+def _popup(title: str, rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f"<div class='lc-pop'><h4>{esc(title)}</h4><table>{body}</table></div>"
+
+
+def sink_zone_overlay(zones: gpd.GeoDataFrame, language: str, unit: str = "t C"
+                      ) -> Overlay:
+    """Sink function zones (``sink_zones.gpkg``) coloured by role, popups with their sink
+    totals (``unit``/yr)."""
+    cats = map_categories("sink_zone", language)
+    fills, popups = [], []
+    for r in zones.drop(columns=zones.geometry.name).to_dict("records"):
+        role = category_key(r.get("role"))
+        lab, colour = cats.get(role, (role or "–", NO_DATA))
+        fills.append(colour)
+        popups.append(_popup(f"{ui('zone_id', language)} {r.get('zone_id', '')}", [
+            (ui("category", language), f"<i style='background:{esc(colour)}'></i>{esc(lab)}"),
+            (ui("area", language), esc(fmt(r.get("area_ha"), area=True))),
+            (ui("sink", language), esc(f"{fmt(r.get('sink_tc'))} {unit}/yr")),
+            (ui("sink_density", language), esc(f"{fmt(r.get('sink_tc_per_ha'))} {unit}/ha/yr")),
+        ]))
+    return Overlay(ui("sink_zones", language), zones, fills, popups,
+                   swatches(ui("sink_zones", language), list(cats.values())),
+                   tooltips=[p.split("</h4>")[0].split("<h4>")[1] for p in popups])
+
+
+def hotspot_overlay(grid: gpd.GeoDataFrame, language: str) -> Overlay:
+    """The hot-spot grid (``hotspot_grid.gpkg``) coloured by ``gi_class``."""
+    from landcarbon.zoning import hotspot_class_table
+
+    zh = language == "zh"
+    cats = {str(k): (r["name_zh"] if zh else r["name_en"], r["color"])
+            for k, r in hotspot_class_table().iterrows()}
+    layer = CategoryLayer("gi_class", ui("hotspot_grid", language), cats)
+    cells = layer.cells(grid["gi_class"])
+    popups = [_popup(str(r.get("cell_id", "")), [
+        (layer.title, cell), ("Gi* z", esc(fmt(r.get("gi_z")))),
+        ("p", esc(fmt(r.get("gi_p")))),
+        (ui("net_per_ha", language), esc(fmt(r.get("net_tc_per_ha"))))])
+        for r, cell in zip(grid.drop(columns=grid.geometry.name).to_dict("records"), cells,
+                           strict=True)]
+    return Overlay(layer.title, grid, layer.fills(grid["gi_class"]), popups,
+                   layer.legend(grid["gi_class"]))
