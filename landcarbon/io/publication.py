@@ -273,6 +273,7 @@ def write_publication(
     """
     from landcarbon.publish import explore_units, figures
     from landcarbon.publish._html import ui
+    from landcarbon.publish.maps import map_html
     from landcarbon.publish.report import atlas_report, provenance
     from landcarbon.publish.styles import categorized_qml, categorized_sld
 
@@ -288,8 +289,7 @@ def write_publication(
 
     tags = provenance(manifest)
     m.get_root().header.add_child(Element(_meta_tags(tags)), name="landcarbon_provenance")
-    with atomic_path(folder / "map.html") as tmp:
-        m.save(str(tmp))
+    write_text(folder / "map.html", map_html(m))  # sequential element ids: reproducible
     files["map"] = "map.html"
 
     figdir = folder / "figures"
@@ -353,6 +353,7 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
     from landcarbon import __version__
     from landcarbon.publish._html import ui
     from landcarbon.publish.change_map import change_map, change_report
+    from landcarbon.publish.maps import map_html
 
     folder = Path(folder)
     cfg = r.config
@@ -367,8 +368,7 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
                    tiles=out.map_tiles or None, offline=out.map_offline)
     m.get_root().header.add_child(Element(_meta_tags({"landcarbon_version": __version__})),
                                   name="landcarbon_provenance")
-    with atomic_path(folder / "map.html") as tmp:
-        m.save(str(tmp))
+    write_text(folder / "map.html", map_html(m))
     unit = "t CO₂" if r.suffix == "tco2" else "t C"
     links = [(name, name) for name in sorted(files.values())]
     write_text(folder / "report.html", change_report(

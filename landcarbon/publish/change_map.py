@@ -44,7 +44,8 @@ def alerts_overlay(alerts: gpd.GeoDataFrame, language: str) -> Overlay:
         name = unit_name(g.iloc[0].to_dict())
         rows = "".join(
             f"<tr><td><i style='background:{esc(cats.get(a, (a, '#555555'))[1])}'></i>"
-            f"{esc(cats.get(a, (a, ''))[0])}</td><td>{esc(f'{y0}-{y1}')}</td>"
+            f"{esc(cats.get(a, (a, ''))[0])}</td>"
+            f"<td style='white-space:nowrap'>{esc(f'{y0}-{y1}')}</td>"
             f"<td>{esc(str(m))}</td></tr>"
             for a, y0, y1, m in zip(g["alert"].astype(str), g["year_from"], g["year_to"],
                                     g.get(msg, g["alert"]), strict=True))
@@ -150,13 +151,14 @@ def change_report(totals: dict[str, Any], transfer: pd.DataFrame, alerts: pd.Dat
         "change", "maps", "totals_by_year", "transfer_matrix", "stocks", "alerts", "files",
         "config", "generated", "year", "period", "alert", "name", "id", "message", "risk_level")}
     by_year = totals.get("by_year", {})
-    year_header = [t["year"], ui("covered", lang), f"{ui('emission', lang)} ({unit}/yr)",
+    year_header = [t["year"], f"{ui('covered', lang)} (ha)", f"{ui('emission', lang)} ({unit}/yr)",
                    f"{ui('sequestration', lang)} ({unit}/yr)", f"{ui('net', lang)} ({unit}/yr)",
                    t["risk_level"]]
     year_rows = [[str(y), fmt(v.get("covered_ha"), area=True), fmt(v.get(f"emission_{sfx}")),
                   fmt(v.get(f"sequestration_{sfx}")), fmt(v.get(f"net_{sfx}")),
-                  " · ".join(f"{label('risk_levels', k, lang)} {n}"
-                             for k, n in (v.get("risk_levels") or {}).items())]
+                  " · ".join(f"{label('risk_levels', k, lang)} {levels[k]}"
+                             for k in vocab("risk_levels") if (levels := v.get("risk_levels")
+                                                               or {}).get(k))]
                  for y, v in sorted(by_year.items())]
     stock_header = [t["period"], f"{ui('stock_from', lang)} (t C)",
                     f"{ui('stock_to', lang)} (t C)", f"{ui('stock_change', lang)} (t C)",

@@ -47,7 +47,7 @@ from landcarbon.publish.zone_layers import CategoryLayer, Overlay, zone_category
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["DEFAULT_LAYERS", "explore_units"]
+__all__ = ["DEFAULT_LAYERS", "explore_units", "map_html"]
 
 DEFAULT_LAYERS: tuple[str, ...] = (
     "risk_level", "space_type", "net_per_ha", "emission_per_ha", "sequestration_per_ha")
@@ -367,3 +367,18 @@ def explore_units(
     else:
         folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def map_html(m: folium.Map) -> str:
+    """The rendered HTML of a map (as ``m.save`` writes it) with sequential element ids.
+
+    folium names every element ``<kind>_<32 random hex digits>``; these become ``<kind>_`` +
+    a counter in order of first appearance, so that identical maps give identical files.
+    """
+    text = m.get_root().render()
+    ids: dict[str, str] = {}
+
+    def seq(match: re.Match[str]) -> str:
+        return "_" + ids.setdefault(match.group(1), f"{len(ids):06d}")
+
+    return re.sub(r"_([0-9a-f]{32})(?![0-9a-zA-Z])", seq, text)

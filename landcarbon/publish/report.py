@@ -89,7 +89,7 @@ def atlas_report(
         "report", "maps", "totals", "by_space_type", "risk_table", "top_emitters", "top_sinks",
         "charts", "files", "provenance", "config", "generated", "risk_level", "zoning",
         "zone_counts", "compensation", "top_flows", "uncertainty", "sweep", "units",
-        "share_units", "category")}
+        "share_units", "category", "p_exceed")}
     cov = float(units["covered_ha"].sum())
     em, sq = float(units[f"emission_{sfx}"].sum()), float(units[f"sequestration_{sfx}"].sum())
     totals = [

@@ -74,10 +74,18 @@ def zoning_context(units: pd.DataFrame, *, language: str = "zh",
         cols = [c for c in uncertainty.columns if c.startswith("net_t") and c.endswith("_p5")
                 and "per_ha" not in c]
         lo = cols[0] if cols else None
-        top = uncertainty.sort_values("p_exceed", ascending=False).head(_TOP)
+        unit = "t CO₂" if lo and "tco2" in lo else "t C"
+        p = pd.to_numeric(uncertainty["p_exceed"], errors="coerce")
+        out["uncertainty_counts"] = [
+            ("p ≥ 95%", f"{int((p >= 0.95).sum()):,d}"),
+            ("5% < p < 95%", f"{int(((p > 0.05) & (p < 0.95)).sum()):,d}"),
+            ("p ≤ 5%", f"{int((p <= 0.05).sum()):,d}")]
+        # the least certain units first (probability nearest 50 %), then the likeliest
+        order = pd.DataFrame({"d": (p - 0.5).abs(), "p": -p})
+        top = uncertainty.loc[order.sort_values(["d", "p"], kind="stable").index].head(_TOP)
         out["uncertainty_header"] = [ui("name", language), ui("id", language),
                                      ui("risk_level", language), ui("p_exceed", language),
-                                     ui("interval", language)]
+                                     f"{ui('interval', language)} ({unit}/yr)"]
         out["uncertainty"] = [
             [unit_name(r), str(r.get("unit_id", "")),
              label("risk_levels", r.get("risk_level"), language),
