@@ -23,7 +23,9 @@ var {{ this.get_name() }} = (function () {
     style: function (f) { return {fillColor: fills[f.properties._i], color: '#444444',
                                   weight: 0.6, fillOpacity: 0.75}; },
     pointToLayer: function (f, latlng) {
+      // in the marker pane: above every unit colouring, whichever is switched on later
       return L.circleMarker(latlng, {radius: 7, fillColor: fills[f.properties._i],
+                                     pane: 'markerPane',
                                      color: '#222222', weight: 1.2, fillOpacity: 0.95}); },
     onEachFeature: function (f, l) {
       var i = f.properties._i;
