@@ -27,6 +27,7 @@ __all__ = [
     "expand_paths",
     "open_landcover",
     "raster_read_errors",
+    "write_cogs",
     "write_raster",
 ]
 
@@ -316,50 +317,75 @@ def write_raster(
     (e.g. units, provenance) go into the dataset metadata; ``colormap`` and
     ``category_names`` make class rasters open coloured and named in QGIS.
     """
+    write_cogs([{"da": da, "path": path, "nodata": nodata, "colormap": colormap,
+                    "tags": tags, "band_description": band_description,
+                    "category_names": category_names}], progress=progress)
+
+
+def write_cogs(jobs: Sequence[dict[str, Any]], *, progress: bool = False) -> None:
+    """Write several rasters (each a dict of :func:`write_raster`'s arguments) in one pass:
+    dask-backed rasters derived from the same inputs (e.g. land class, space type and flux
+    of one category raster) share their reads and intermediate blocks, which are computed
+    once per block instead of once per raster."""
+    import contextlib
+
     import dask.array as dsk
     import rasterio
     import rasterio.shutil
 
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part.tif")
-    transform = da.rio.transform()
-    profile = {
-        "driver": "GTiff", "width": da.sizes["x"], "height": da.sizes["y"], "count": 1,
-        "dtype": str(da.dtype), "crs": da.rio.crs, "transform": transform, "nodata": nodata,
-        "tiled": True, "blockxsize": 512, "blockysize": 512, "BIGTIFF": "IF_SAFER",
-        # the temporary file is read once by the COG copy: fast ZSTD instead of DEFLATE
-        "compress": "ZSTD", "ZSTD_LEVEL": 1, **_FAST_WRITE,
-    }
+    temps: list[Path] = []
     try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            if tags:
-                dst.update_tags(**tags)
-            if band_description:
-                dst.set_band_description(1, band_description)
-            if colormap:
-                dst.write_colormap(1, colormap)
-            data = da.data
-            if isinstance(data, dsk.Array):
-                if _distributed_client() is not None:
-                    # a dataset handle cannot travel to cluster workers: blocks computed
-                    # there are written here, a few at a time (bounded memory)
-                    _store_from_client(data, _WindowWriter(dst))
-                elif progress:
-                    from dask.diagnostics import ProgressBar
-
-                    with ProgressBar(out=__import__("sys").stderr):
-                        dsk.store(data, _WindowWriter(dst), lock=False)
+        with contextlib.ExitStack() as stack:
+            sources, targets = [], []
+            for job in jobs:
+                da = job["da"]
+                path = Path(job["path"])
+                tmp = path.with_name(path.name + ".part.tif")
+                temps.append(tmp)
+                profile = {
+                    "driver": "GTiff", "width": da.sizes["x"], "height": da.sizes["y"],
+                    "count": 1, "dtype": str(da.dtype), "crs": da.rio.crs,
+                    "transform": da.rio.transform(), "nodata": job.get("nodata"),
+                    "tiled": True, "blockxsize": 512, "blockysize": 512, "BIGTIFF": "IF_SAFER",
+                    # the temporary file is read once by the COG copy: fast ZSTD, not DEFLATE
+                    "compress": "ZSTD", "ZSTD_LEVEL": 1, **_FAST_WRITE,
+                }
+                dst = stack.enter_context(rasterio.open(tmp, "w", **profile))
+                if job.get("tags"):
+                    dst.update_tags(**job["tags"])
+                if job.get("band_description"):
+                    dst.set_band_description(1, job["band_description"])
+                if job.get("colormap"):
+                    dst.write_colormap(1, job["colormap"])
+                if isinstance(da.data, dsk.Array):
+                    sources.append(da.data)
+                    targets.append(_WindowWriter(dst))
                 else:
-                    dsk.store(data, _WindowWriter(dst), lock=False)
-            else:
-                dst.write(np.asarray(data), 1)
-        rasterio.shutil.copy(tmp, path, driver="COG", compress="DEFLATE", overview_resampling=(
-            "NEAREST" if colormap else "AVERAGE"), BIGTIFF="IF_SAFER", **_FAST_WRITE)
-        if category_names:
-            _write_category_names(path, category_names)
+                    dst.write(np.asarray(da.data), 1)
+            if sources and _distributed_client() is not None:
+                # a dataset handle cannot travel to cluster workers: blocks computed there
+                # are written here, a few at a time (bounded memory)
+                for data, target in zip(sources, targets, strict=True):
+                    _store_from_client(data, target)
+            elif sources and progress:
+                from dask.diagnostics import ProgressBar
+
+                with ProgressBar(out=__import__("sys").stderr):
+                    dsk.store(sources, targets, lock=False)
+            elif sources:
+                dsk.store(sources, targets, lock=False)
+        for job, tmp in zip(jobs, temps, strict=True):
+            path = Path(job["path"])
+            rasterio.shutil.copy(tmp, path, driver="COG", compress="DEFLATE",
+                                 overview_resampling=("NEAREST" if job.get("colormap")
+                                                      else "AVERAGE"),
+                                 BIGTIFF="IF_SAFER", **_FAST_WRITE)
+            if job.get("category_names"):
+                _write_category_names(path, job["category_names"])
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        for tmp in temps:
+            if tmp.exists():
+                tmp.unlink()
 
 
 def _write_category_names(path: Path, names: list[str]) -> None:

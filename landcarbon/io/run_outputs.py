@@ -11,7 +11,7 @@ import numpy as np
 
 from landcarbon.classification import land_class_raster, space_type_raster
 from landcarbon.io.outputs import sha256, write_json
-from landcarbon.io.raster import expand_paths, write_raster
+from landcarbon.io.raster import expand_paths, write_cogs
 from landcarbon.io.tables import write_csv
 from landcarbon.io.vector import write_units
 from landcarbon.legends import SPACE_TYPES, land_classes, space_types
@@ -49,29 +49,28 @@ def write_rasters(a: Assessment, folder: Path, *, progress: bool = False) -> dic
     sts = space_types()
     files = {}
     lc_cmap = {0: (0, 0, 0, 0)} | {i + 1: _hex_rgba(c) for i, c in enumerate(lcs["color"])}
-    write_raster(land_class_raster(a.categories), folder / "land_class.tif", nodata=0,
+    # the three rasters are written in one pass (categories computed once per block)
+    jobs = [dict(da=land_class_raster(a.categories), path=folder / "land_class.tif", nodata=0,
                  colormap=lc_cmap, band_description="land class",
                  category_names=["nodata", *lcs["name_en"]],
                  tags={**prov, "units": "class", "classes": "; ".join(
-                     f"{i + 1}={k} {r.name_zh}" for i, (k, r) in enumerate(lcs.iterrows()))},
-                 progress=progress)
+                     f"{i + 1}={k} {r.name_zh}" for i, (k, r) in enumerate(lcs.iterrows()))})]
     files["land_class"] = "land_class.tif"
     st_cmap = {0: (0, 0, 0, 0)} | {i + 1: _hex_rgba(sts.loc[s, "color"])
                                    for i, s in enumerate(SPACE_TYPES)}
-    write_raster(space_type_raster(a.categories), folder / "space_type.tif", nodata=0,
-                 colormap=st_cmap, band_description="space type",
-                 category_names=["nodata", *[sts.loc[s, "name_en"] for s in SPACE_TYPES]],
-                 tags={**prov, "units": "class",
-                       "classes": "1=agricultural 农业空间; 2=construction 建设空间; "
-                                  "3=ecological 生态空间"},
-                 progress=progress)
+    jobs.append(dict(da=space_type_raster(a.categories), path=folder / "space_type.tif",
+                     nodata=0, colormap=st_cmap, band_description="space type",
+                     category_names=["nodata", *[sts.loc[s, "name_en"] for s in SPACE_TYPES]],
+                     tags={**prov, "units": "class",
+                           "classes": "1=agricultural 农业空间; 2=construction 建设空间; "
+                                      "3=ecological 生态空间"}))
     files["space_type"] = "space_type.tif"
     flux = a.flux_raster()
-    write_raster(flux, folder / "net_flux.tif", nodata=float("nan"),
-                 band_description=f"net carbon flux density ({flux.attrs['units']})",
-                 tags={**prov, "units": flux.attrs["units"],
-                       "sign_convention": "positive = source (emission), negative = sink"},
-                 progress=progress)
+    jobs.append(dict(da=flux, path=folder / "net_flux.tif", nodata=float("nan"),
+                     band_description=f"net carbon flux density ({flux.attrs['units']})",
+                     tags={**prov, "units": flux.attrs["units"],
+                           "sign_convention": "positive = source (emission), negative = sink"}))
+    write_cogs(jobs, progress=progress)
     files["net_flux"] = "net_flux.tif"
     return files
 
