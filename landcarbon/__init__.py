@@ -81,6 +81,8 @@ _LAZY = {
     "wgs84_to_gcj02": "landcarbon.publish.gcj02",
     "raster_overlay": "landcarbon.publish.rasters",
     "atlas_report": "landcarbon.publish.report",
+    "change_map": "landcarbon.publish.change_map",
+    "change_report": "landcarbon.publish.change_map",
     "cell_areas_m2": "landcarbon.areas",
     "geodesic_areas_m2": "landcarbon.areas",
     "balance_indicators": "landcarbon.indicators",
@@ -182,6 +184,8 @@ __all__ = [
     "build_portal",
     "category_transitions",
     "cell_areas_m2",
+    "change_map",
+    "change_report",
     "change_summary",
     "check_aligned",
     "check_codes",
@@ -334,6 +338,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from landcarbon.problems import Problem
     from landcarbon.publish import explore_units
+    from landcarbon.publish.change_map import change_map, change_report
     from landcarbon.publish.gcj02 import wgs84_to_gcj02
     from landcarbon.publish.rasters import raster_overlay
     from landcarbon.publish.report import atlas_report
