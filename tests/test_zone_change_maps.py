@@ -91,7 +91,9 @@ def test_sink_zone_and_hotspot_overlays() -> None:
     ov = sink_zone_overlay(zones, "en")
     cats = map_categories("sink_zone", "en")
     assert ov.fills == [cats["core"][1], cats["belt"][1]]
-    assert "<td>600.0 t C/yr</td>" in ov.popups[0] and "<td>120.0</td>" in ov.popups[0]
+    assert ov.rows == ["Category", "Area (ha)", "Sink", "Sink density"]
+    assert ov.popups == ["Zone Z1", "Zone C1"]
+    assert ov.cells[0][1:] == ["120.0", "600.0 t C/yr", "5 t C/ha/yr"]
     grid = gpd.GeoDataFrame({"cell_id": ["r0c0", "r0c1"], "gi_class": ["hot_99", XSS],
                              "gi_z": [3.1, 0.2], "gi_p": [0.001, 0.8],
                              "net_tc_per_ha": [12.0, 1.0]},
@@ -100,7 +102,8 @@ def test_sink_zone_and_hotspot_overlays() -> None:
                             crs="EPSG:32649")
     hot = hotspot_overlay(grid, "zh")
     assert hot.fills == ["#d62f27", "#bdbdbd"]
-    assert "热点（99%）" in hot.legend and "<img" not in hot.popups[1]
+    assert "热点（99%）" in hot.legend and "<img" not in hot.cells[1][0]
+    assert hot.cells[0][1:] == ["3.1", "0.001", "12.0"] and hot.popups == ["r0c0", "r0c1"]
     m = explore_units(make_units(), tiles=None, overlays=[ov, hot], language="en")
     html = map_html(m)
     assert "Carbon-sink function zones" in html and "Sink core" in html
@@ -139,6 +142,7 @@ def test_zoning_report_section() -> None:
     assert zoning_context(pd.DataFrame(make_units().drop(columns="geometry"))) is None
 
 
+@pytest.mark.browser
 def test_real_zoning_run_publishes_zone_layers(tmp_path: Path) -> None:
     text = (SAMPLE / "demo_zoning.toml").read_text(encoding="utf-8")
     text = re.sub(r'(path|energy_table) = "([^"]+)"',
@@ -157,6 +161,32 @@ def test_real_zoning_run_publishes_zone_layers(tmp_path: Path) -> None:
     for piece in ('id="zoning"', 'id="compensation"', 'id="uncertainty"', 'src="sweep.png"',
                   "支付单元", "最大补偿流"):
         assert piece in report, piece
+    if not CHROMIUM.exists():
+        return
+    from _browser import Browser
+
+    b = Browser(tmp_path / "profile")
+    try:  # the grid layer renders and its popups are assembled without errors
+        b.load((out / "map.html").as_uri(), settle=1.5)
+        labels = b.eval("Array.from(document.querySelectorAll('.leaflet-control-layers-"
+                        "overlays label')).map(e => e.textContent.trim())")
+        b.eval("document.querySelectorAll('.leaflet-control-layers-overlays input')"
+               f"[{labels.index('格网冷热点（Gi*）')}].click(); 1")
+        b.pump(0.5)
+        shown = b.eval("Array.from(document.querySelectorAll('.lc-sec:not([hidden]) .lc-h'))"
+                       ".map(e => e.textContent)")
+        assert shown == ["格网冷热点（Gi*）"]
+        b.eval("(function () { var m = Object.values(window).find(v => v instanceof L.Map);"
+               " var done = 0; m.eachLayer(function (l) { if (!done && l.feature && "
+               "l.options.weight === 0.6) { l.openPopup(); done = 1; } }); return done; })()")
+        b.pump(0.5)
+        pop = b.eval("document.querySelector('.leaflet-popup-content').innerText")
+        assert "Gi* z" in pop and "r0c0" in pop
+        ARTIFACTS.mkdir(exist_ok=True)
+        b.screenshot(ARTIFACTS / "zoning_map_grid.png")
+        assert b.errors == [] and b.dialogs == []
+    finally:
+        b.close()
 
 
 # --- change over time ----------------------------------------------------------------------

@@ -12,12 +12,20 @@ __all__ = ["FeatureLayer"]
 
 class FeatureLayer(MacroElement):
     """Features of one overlay, added to its parent ``FeatureGroup``; popups and tooltips are
-    escaped HTML made in Python (no markup from the data)."""
+    escaped HTML made in Python (no markup from the data). With ``rows`` (shared labels),
+    ``popups`` are titles and the popup table is assembled from ``cells`` when opened."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = (function () {
   var fills = {{ this.fills }}, pops = {{ this.popups }}, tips = {{ this.tooltips }};
+  var rows = {{ this.rows }}, cells = {{ this.cells }};
+  function pop(i) {
+    if (!rows.length) { return pops[i]; }
+    return "<div class='lc-pop'><h4>" + pops[i] + '</h4><table>' + rows.map(function (r, k) {
+      return '<tr><th>' + r + '</th><td>' + cells[i][k] + '</td></tr>'; }).join('') +
+      '</table></div>';
+  }
   var layer = L.geoJSON({{ this.geojson }}, {
     {% if this.canvas %}renderer: L.canvas({padding: 0.5}),{% endif %}
     style: function (f) { return {fillColor: fills[f.properties._i], color: '#444444',
@@ -30,7 +38,7 @@ var {{ this.get_name() }} = (function () {
     onEachFeature: function (f, l) {
       var i = f.properties._i;
       if (tips.length) { l.bindTooltip(tips[i], {sticky: true}); }
-      l.bindPopup(pops[i], {maxWidth: 420});
+      l.bindPopup(function () { return pop(i); }, {maxWidth: 420});
     }
   });
   layer.addTo({{ this._parent.get_name() }});
@@ -39,10 +47,12 @@ var {{ this.get_name() }} = (function () {
 {% endmacro %}""")
 
     def __init__(self, geojson: str, fills: list[str], popups: list[str], tooltips: list[str],
-                 canvas: bool = False) -> None:
+                 canvas: bool = False, rows: list[str] | None = None,
+                 cells: list[list[str]] | None = None) -> None:
         super().__init__()
         self._name = "FeatureLayer"
         self.geojson = geojson.replace("<", "\\u003c").replace(">", "\\u003e")
         self.fills, self.popups, self.tooltips = js_json(fills), js_json(popups), js_json(
             tooltips)
         self.canvas = canvas
+        self.rows, self.cells = js_json(rows or []), js_json(cells or [])

@@ -326,7 +326,8 @@ def explore_units(
                                  crs=4326)
         group = folium.FeatureGroup(name=ov.name, show=ov.show)
         group.add_child(FeatureLayer(_geojson(frame), ov.fills, ov.popups, ov.tooltips,
-                                     canvas=len(frame) > CANVAS_ABOVE))
+                                     canvas=len(frame) > CANVAS_ABOVE, rows=ov.rows,
+                                     cells=ov.cells))
         group.add_to(m)
         (sections if ov.exclusive else stacked).append((group.get_name(), ov.legend))
 

@@ -117,9 +117,11 @@ def map_categories(category: str, language: str) -> dict[str, tuple[str, str]]:
 @dataclass
 class Overlay:
     """Features other than the units: ``frame`` (any CRS), one fill colour and one escaped
-    popup per feature, a legend section. ``exclusive`` layers take part in the one-colouring-
-    at-a-time switch; the others (e.g. alert markers) stack on top. Point geometries are
-    drawn as circle markers."""
+    popup per feature, a legend section. With ``rows`` (escaped labels shared by every
+    feature), ``popups`` are the popup titles and ``cells`` the escaped values of each
+    feature, assembled in the browser (small files for many features). ``exclusive`` layers
+    take part in the one-colouring-at-a-time switch; the others (e.g. alert markers) stack on
+    top. Point geometries are drawn as circle markers."""
 
     name: str
     frame: gpd.GeoDataFrame
@@ -129,11 +131,8 @@ class Overlay:
     exclusive: bool = True
     show: bool = False
     tooltips: list[str] = field(default_factory=list)
-
-
-def _popup(title: str, rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    return f"<div class='lc-pop'><h4>{esc(title)}</h4><table>{body}</table></div>"
+    rows: list[str] = field(default_factory=list)
+    cells: list[list[str]] = field(default_factory=list)
 
 
 def sink_zone_overlay(zones: gpd.GeoDataFrame, language: str, unit: str = "t C"
@@ -141,20 +140,20 @@ def sink_zone_overlay(zones: gpd.GeoDataFrame, language: str, unit: str = "t C"
     """Sink function zones (``sink_zones.gpkg``) coloured by role, popups with their sink
     totals (``unit``/yr)."""
     cats = map_categories("sink_zone", language)
-    fills, popups = [], []
+    fills, titles, cells = [], [], []
     for r in zones.drop(columns=zones.geometry.name).to_dict("records"):
         role = category_key(r.get("role"))
         lab, colour = cats.get(role, (role or "–", NO_DATA))
         fills.append(colour)
-        popups.append(_popup(f"{ui('zone_id', language)} {r.get('zone_id', '')}", [
-            (ui("category", language), f"<i style='background:{esc(colour)}'></i>{esc(lab)}"),
-            (ui("area", language), esc(fmt(r.get("area_ha"), area=True))),
-            (ui("sink", language), esc(f"{fmt(r.get('sink_tc'))} {unit}/yr")),
-            (ui("sink_density", language), esc(f"{fmt(r.get('sink_tc_per_ha'))} {unit}/ha/yr")),
-        ]))
-    return Overlay(ui("sink_zones", language), zones, fills, popups,
+        titles.append(esc(f"{ui('zone_id', language)} {r.get('zone_id', '')}"))
+        cells.append([f"<i style='background:{esc(colour)}'></i>{esc(lab)}",
+                      esc(fmt(r.get("area_ha"), area=True)),
+                      esc(f"{fmt(r.get('sink_tc'))} {unit}/yr"),
+                      esc(f"{fmt(r.get('sink_tc_per_ha'))} {unit}/ha/yr")])
+    rows = [esc(ui(k, language)) for k in ("category", "area", "sink", "sink_density")]
+    return Overlay(ui("sink_zones", language), zones, fills, titles,
                    swatches(ui("sink_zones", language), list(cats.values())),
-                   tooltips=[p.split("</h4>")[0].split("<h4>")[1] for p in popups])
+                   tooltips=titles, rows=rows, cells=cells)
 
 
 def hotspot_overlay(grid: gpd.GeoDataFrame, language: str) -> Overlay:
@@ -165,12 +164,13 @@ def hotspot_overlay(grid: gpd.GeoDataFrame, language: str) -> Overlay:
     cats = {str(k): (r["name_zh"] if zh else r["name_en"], r["color"])
             for k, r in hotspot_class_table().iterrows()}
     layer = CategoryLayer("gi_class", ui("hotspot_grid", language), cats)
-    cells = layer.cells(grid["gi_class"])
-    popups = [_popup(str(r.get("cell_id", "")), [
-        (layer.title, cell), ("Gi* z", esc(fmt(r.get("gi_z")))),
-        ("p", esc(fmt(r.get("gi_p")))),
-        (ui("net_per_ha", language), esc(fmt(r.get("net_tc_per_ha"))))])
-        for r, cell in zip(grid.drop(columns=grid.geometry.name).to_dict("records"), cells,
-                           strict=True)]
-    return Overlay(layer.title, grid, layer.fills(grid["gi_class"]), popups,
-                   layer.legend(grid["gi_class"]))
+    records = grid.drop(columns=grid.geometry.name).to_dict("records")
+    flux = next((c for c in ("net_tc_per_ha", "net_tco2_per_ha") if c in grid), None)
+    unit = "t CO₂" if flux == "net_tco2_per_ha" else "t C"
+    cells = [[cell, esc(fmt(r.get("gi_z"))), esc(fmt(r.get("gi_p"))),
+              esc(fmt(r.get(flux) if flux else None))]
+             for r, cell in zip(records, layer.cells(grid["gi_class"]), strict=True)]
+    rows = [esc(layer.title), "Gi* z", "p", esc(f"{ui('net_per_ha', language)} ({unit}/ha/yr)")]
+    return Overlay(layer.title, grid, layer.fills(grid["gi_class"]),
+                   [esc(str(r.get("cell_id", ""))) for r in records],
+                   layer.legend(grid["gi_class"]), rows=rows, cells=cells)
