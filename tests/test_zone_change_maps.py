@@ -147,7 +147,8 @@ def test_real_zoning_run_publishes_zone_layers(tmp_path: Path) -> None:
     text = (SAMPLE / "demo_zoning.toml").read_text(encoding="utf-8")
     text = re.sub(r'(path|energy_table) = "([^"]+)"',
                   lambda mt: f'{mt[1]} = "{(SAMPLE / mt[2]).as_posix()}"', text)
-    text = text.replace("draws = 1000", "draws = 50\nsweep_steps = 5")
+    text = text.replace("draws = 1000", "draws = 50\nsweep_steps = 5").replace(
+        "cell_size_m = 1000", "cell_size_m = 1000\npermutations = 99")
     text += '\n[output]\nrasters = false\nmap_tiles = "plain"\n'
     (tmp_path / "z.toml").write_text(text, encoding="utf-8")
     lc.run(lc.load_config(tmp_path / "z.toml"), tmp_path / "out")
