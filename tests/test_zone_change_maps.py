@@ -77,6 +77,14 @@ def test_zone_layers_in_chinese_and_switched_off() -> None:
     assert "碳收支分区" not in plain and '"extra"' not in plain
 
 
+def test_text_class_columns_are_not_graded_layers() -> None:
+    units = make_units()
+    units["soil_class"] = ["a", "b", "c", "d"]  # an attribute of the user's units file
+    units["x_class"] = [None] * 4
+    m = explore_units(units, tiles=None, language="en")
+    assert not [c for c in m._children.values() if "(graded)" in getattr(c, "layer_name", "")]
+
+
 def test_category_keys() -> None:
     assert [category_key(v) for v in (True, False, 3, 3.0, 2.5, None, float("nan"), "x")] == [
         "True", "False", "3", "3", "2.5", "", "", "x"]
