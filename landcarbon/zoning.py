@@ -288,8 +288,14 @@ def zone_layers(units: pd.DataFrame) -> list[dict[str, object]]:
             cats = _labels(vocab)
         layers.append({"column": col, "title_en": en, "title_zh": zh, "categories": cats})
     seq = ["#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837", "#004529", "#00261a"]
+    # graded columns are numeric ``<column>_class``; text ``*_class`` attributes of the
+    # user's units (e.g. ``soil_class``) are not zones
     for col in [c for c in units.columns if str(c).endswith("_class") and c != "gi_class"]:
-        k = int(pd.to_numeric(units[col], errors="coerce").max() or 0)
+        values = pd.to_numeric(units[col], errors="coerce")
+        if values.isna().all() and units[col].notna().any():
+            continue
+        top = values.max()
+        k = int(top) if pd.notna(top) else 0
         cats = {str(i): {"en": f"class {i}", "zh": f"第{i}级", "color": seq[min(i, 7) - 1]}
                 for i in range(1, k + 1)}
         cats["0"] = {"en": "no value", "zh": "无值", "color": "#bdbdbd"}

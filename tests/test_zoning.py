@@ -225,3 +225,14 @@ def test_zone_layers_are_data_driven():
     assert layers["gi_class"]["categories"]["hot_99"]["color"].startswith("#")
     assert set(layers["net_tc_per_ha_class"]["categories"]) == {"0", "1", "2", "3"}
     assert zone_layers(UNITS) == []
+
+
+def test_zone_layers_ignore_user_class_attributes() -> None:
+    from landcarbon.zoning import zone_layers
+
+    units = pd.DataFrame({"soil_class": ["loam", None], "net_tc_per_ha_class": [1, 2],
+                          "empty_class": [np.nan, np.nan]})
+    layers = {d["column"]: d for d in zone_layers(units)}
+    assert set(layers) == {"net_tc_per_ha_class", "empty_class"}
+    assert set(layers["net_tc_per_ha_class"]["categories"]) == {"0", "1", "2"}
+    assert set(layers["empty_class"]["categories"]) == {"0"}
