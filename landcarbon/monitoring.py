@@ -103,7 +103,8 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
                     f"{r1['space_type']} threshold {r1[thr]:.3f} (was {r0['risk_level']} in "
                     f"{y0}, now {r1['risk_level']})",
                     f"{y1} 年净排放 {r1[net_ha]:.3f} {unit_label}/ha/yr 超过阈值 "
-                    f"{r1[thr]:.3f}（{y0} 年为 {r0['risk_level']}，现为 {r1['risk_level']}）"))
+                    f"{r1[thr]:.3f}（{y0} 年为{_zh_level(r0['risk_level'])}，现为"
+                    f"{_zh_level(r1['risk_level'])}）"))
             s0, s1 = float(r0[seq]), float(r1[seq])
             if s0 > 0 and (s0 - s1) / s0 > sink_loss_share:
                 lost = (s0 - s1) / s0
@@ -159,3 +160,11 @@ def timeseries_layer(units: gpd.GeoDataFrame, series: pd.DataFrame, *,
         ["unit_id", "geometry"]]
     out = base.merge(wide, left_on="unit_id", right_index=True, how="left")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=units.crs)
+
+
+def _zh_level(level: str) -> str:
+    """Chinese name of a risk level (from ``landcarbon/data/risk_levels.csv``)."""
+    from landcarbon.risk import risk_levels
+
+    table = risk_levels()
+    return str(table.loc[level, "name_zh"]) if level in table.index else str(level)

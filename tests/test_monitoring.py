@@ -53,6 +53,7 @@ def test_alerts_threshold_sink_and_conversion(series) -> None:
     assert "fell 10.0%" in loss["message_en"] and "下降 10.0%" in loss["message_zh"]
     u1 = a[(a["unit_id"] == "u1") & (a["alert"] == "threshold_crossed")].iloc[0]
     assert (u1["value"], u1["limit"], u1["year_from"], u1["year_to"]) == (0.5, 0.4, 2015, 2023)
+    assert "within" not in u1["message_zh"] and "现为" in u1["message_zh"]  # names, not keys
     # u1's 0.5 ha ecological -> construction is below the minimum; u3 stays within (no alert)
     assert not ((a["unit_id"] == "u1") & (a["alert"] == "ecological_to_construction")).any()
     # a 10 % loss does not alert at a 20 % share
