@@ -176,3 +176,12 @@ def test_legends_and_coefficients_commands() -> None:
     assert r.exit_code == 0 and "+0.422" in r.output and "indirect" in r.output
     r = runner.invoke(main, ["legends", "nope"])
     assert r.exit_code == 1 and "Built-in legends" in r.output
+
+
+def test_demo_finds_the_sample_tiles_from_any_folder(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from landcarbon.cli._core import _sample_dir
+
+    monkeypatch.chdir(tmp_path)  # no data/sample_tiles below the current folder
+    assert (_sample_dir() / "demo.toml").is_file()
+    assert (_sample_dir() / "landcover_2023.tif").is_file()

@@ -98,8 +98,10 @@ def validate(config: Path, no_scan: bool, as_json: bool) -> None:
 
 
 def _sample_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent / "data" / "sample_tiles"
-    for cand in (here, Path.cwd() / "data" / "sample_tiles"):
+    """The bundled sample folder: beside the package in a clone (editable install), or
+    ``data/sample_tiles`` below the current folder."""
+    clone = Path(__file__).resolve().parents[2] / "data" / "sample_tiles"
+    for cand in (clone, Path.cwd() / "data" / "sample_tiles"):
         if (cand / "demo.toml").is_file():
             return cand
     raise LandcarbonError(
