@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -107,3 +108,9 @@ def with_scheduler(config: Any, scheduler: str | None) -> Any:
     except ValueError as exc:
         raise ConfigError(f"--scheduler {scheduler!r}: {exc}") from None
     return config.model_copy(update={"compute": compute})
+
+
+def print_files(folder: Path, files: dict[str, str], width: int = 16) -> None:
+    """Print ``role  path`` for every output file (stdout: what a command produced)."""
+    for role, name in files.items():
+        click.echo(f"{role:{width}s} {folder / name}")

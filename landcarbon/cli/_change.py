@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
-from landcarbon.cli._base import handle_errors, log, main, overwrite_option, progress_default
-
-
-def _print_files(out_dir: Path, files: dict[str, str]) -> None:
-    for role, name in files.items():
-        click.echo(f"{role:20s} {out_dir / name}")
+from landcarbon.cli._base import (
+    handle_errors,
+    log,
+    main,
+    overwrite_option,
+    print_files,
+    progress_default,
+)
 
 
 @main.command()
@@ -42,7 +44,7 @@ def change(config: Path, out: Path | None, overwrite: bool) -> None:
         log.info("%d: net %.1f %s/yr, risk levels %s", y, t[f"net_{s}"],
                  cfg.coefficients.output_unit, t["risk_levels"])
     log.info("%d alert(s): %s", len(result.alerts), totals["alerts"])
-    _print_files(out_dir, files)
+    print_files(out_dir, files, width=20)
 
 
 @main.command()
@@ -70,4 +72,4 @@ def scenario(config: Path, out: Path | None, overwrite: bool) -> None:
     for name, t in result.totals()["scenarios"].items():
         log.info("%s: net %+.1f %s/yr against the baseline", name, t[f"net_{s}_delta"],
                  cfg.coefficients.output_unit)
-    _print_files(out_dir, files)
+    print_files(out_dir, files, width=20)

@@ -13,6 +13,7 @@ from landcarbon.cli._base import (
     log,
     main,
     overwrite_option,
+    print_files,
     progress_default,
     scheduler_option,
     with_scheduler,
@@ -38,8 +39,7 @@ def _execute(config_path: Path, out: Path, overwrite: bool, scheduler: str | Non
     log.info("finished in %.1f s: %d units, net %.1f %s/yr (emission %.1f, sequestration %.1f)",
              time.perf_counter() - start, totals["units"], totals[f"net_{s}"], unit,
              totals[f"emission_{s}"], totals[f"sequestration_{s}"])
-    for role, name in result.files.items():
-        click.echo(f"{role:16s} {result.out_dir / name}")
+    print_files(result.out_dir, result.files)
 
 
 @main.command()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from landcarbon.cli._base import handle_errors, log, main, overwrite_option
+from landcarbon.cli._base import handle_errors, log, main, overwrite_option, print_files
 
 
 @main.command(name="map")
@@ -34,8 +34,7 @@ def map_(run_dir: Path, language: str | None, offline: bool | None, tiles: str |
 
     files = publish_run(run_dir, language=language, offline=offline,  # type: ignore[arg-type]
                         tiles=tiles, overwrite=overwrite)
-    for role, name in files.items():
-        click.echo(f"{role:30s} {run_dir / name}")
+    print_files(run_dir, files, width=30)
 
 
 @main.command()

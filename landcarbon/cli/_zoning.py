@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from landcarbon.cli._base import handle_errors, log, main, overwrite_option, progress_default
+from landcarbon.cli._base import (
+    handle_errors,
+    log,
+    main,
+    overwrite_option,
+    print_files,
+    progress_default,
+)
 from landcarbon.exceptions import ConfigError, OutputExistsError
 
 
@@ -69,8 +76,7 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
     summary = a.zoning["summary"]
     for key, counts in summary.get("counts", {}).items():
         log.info("%s: %s", key, ", ".join(f"{k} {v}" for k, v in counts.items()))
-    for role, name in files.items():
-        click.echo(f"{role:18s} {target.absolute() / name}")
+    print_files(target.absolute(), files, width=18)
 
 
 @main.command()
