@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 from pyproj import CRS
 
-from landcarbon.classification import categories_of
+from landcarbon.classification import categories_of, uniform_block, uniform_value
 from landcarbon.coefficients import CoefficientSet
 from landcarbon.legends import NODATA_CATEGORY
 
@@ -118,12 +118,16 @@ def flux_density(
         construction_intensity = None
 
     def lookup(block: np.ndarray) -> np.ndarray:
+        value = uniform_value(block)
+        if value is not None:
+            # one category in the whole block (sea, nodata): a zero-memory block, no gather
+            return uniform_block(table[value], block.shape, np.float32)
         return table[block]
 
     if _is_dask(categories):
         direct = categories.data.map_blocks(lookup, dtype=np.float32)
     else:
-        direct = lookup(np.asarray(categories.data))
+        direct = np.array(lookup(np.asarray(categories.data)))
     out = categories.copy(data=direct)
     if construction_intensity is not None:
         is_con = categories.copy(data=(categories.data.map_blocks(lambda b: indirect[b],

@@ -175,19 +175,22 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
     names = space_types()
     levels = risk_levels()
     en, zh = [], []
+    # plain dicts: one pandas .loc lookup per unit cost ~0.1 ms (0.5 s for 2500 units)
+    st_en = {k: str(v).lower() for k, v in names["name_en"].items()}
+    st_zh = dict(names["name_zh"].items())
+    lev_en = {k: str(v).lower() for k, v in levels["name_en"].items()}
+    lev_zh = dict(levels["name_zh"].items())
     for s, n, lim, lev in zip(st, net, limit, level, strict=True):
         if lev == "no_data":
             en.append("no classified land or no threshold for this unit")
             zh.append("单元内无有效地类或无对应阈值")
             continue
-        sname_en = names.loc[s, "name_en"].lower() if s in names.index else s
-        sname_zh = names.loc[s, "name_zh"] if s in names.index else s
         op = ">" if n > lim else "≤"
-        en.append(f"{sname_en} unit: net {_fmt(n)} {unit_label}/ha/yr {op} limit {_fmt(lim)} "
-                  f"({levels.loc[lev, 'name_en'].lower()})")
+        en.append(f"{st_en.get(s, s)} unit: net {_fmt(n)} {unit_label}/ha/yr {op} limit "
+                  f"{_fmt(lim)} ({lev_en[lev]})")
         zh_op = "高于" if n > lim else "不高于"
-        zh.append(f"{sname_zh}单元：净排放 {_fmt(n)} {unit_label}/ha/yr，{zh_op}阈值 {_fmt(lim)}"
-                  f"（{levels.loc[lev, 'name_zh']}）")
+        zh.append(f"{st_zh.get(s, s)}单元：净排放 {_fmt(n)} {unit_label}/ha/yr，{zh_op}阈值 "
+                  f"{_fmt(lim)}（{lev_zh[lev]}）")
     return pd.DataFrame({
         f"threshold_{suffix}_per_ha": limit,
         "risk_level": level,

@@ -1,0 +1,82 @@
+"""Uniform blocks (sea, nodata fill, one class) take the zero-memory fast path of the
+raster steps: same counts, categories, flux, zonal areas and written rasters as the
+per-pixel path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+import landcarbon as lc
+from landcarbon.classification import _uint8_histogram, uniform_value
+
+# 16 x 16 pixel cells, read in 32 x 32 chunks (tiles of 16): top-left chunk all nodata
+# (sea), top-right all cropland (40), bottom-left mixed, bottom-right all forest (10)
+GRID = np.kron(np.array([[0, 0, 40, 40],
+                         [0, 0, 40, 40],
+                         [0, 50, 10, 10],
+                         [80, 50, 10, 10]], dtype=np.uint8), np.ones((16, 16), np.uint8))
+
+
+def test_uniform_value_and_histogram() -> None:
+    assert uniform_value(np.zeros((3, 3), np.uint8)) == 0
+    assert uniform_value(np.array([[1, 2]], np.uint8)) is None
+    assert uniform_value(np.full((2, 2), np.nan, np.float32)) is not None
+    assert uniform_value(np.array([[np.nan, 1.0]])) is None
+    assert uniform_value(np.broadcast_to(np.uint8(7), (4, 4))) == 7
+    rng = np.random.default_rng(0)
+    for shape in [(5, 7), (64, 64), (1, 1), (0, 3)]:
+        a = rng.integers(0, 256, shape).astype(np.uint8)
+        assert _uint8_histogram(a).tolist() == np.bincount(a.ravel(), minlength=256).tolist()
+
+
+def test_uniform_blocks_equal_per_pixel_path(tmp_path: Path) -> None:
+    path = tmp_path / "g.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="uint8",
+                       crs="EPSG:32649", transform=from_origin(500000, 3850000, 10, 10),
+                       nodata=0, tiled=True, blockxsize=16, blockysize=16) as dst:
+        dst.write(GRID, 1)
+    legend = lc.load_legend("esa_worldcover")
+    coeffs = lc.load_coefficients("lai2010")
+    eager = lc.open_landcover(path, chunks=None)
+    lazy = lc.open_landcover(path, chunks=32)
+    assert lazy.data.chunks == ((32, 32), (32, 32))
+    assert lc.code_counts(lazy).to_dict() == lc.code_counts(eager).to_dict() == {
+        10: 1024, 40: 1024, 50: 512, 80: 256}
+    c_eager, c_lazy = lc.classify(eager, legend), lc.classify(lazy, legend)
+    np.testing.assert_array_equal(c_lazy.values, c_eager.values)
+    assert (c_lazy.values[:32, :32] == 255).all()
+    f_eager = lc.flux_density(c_eager, coeffs, 50.0).values
+    f_lazy = lc.flux_density(c_lazy, coeffs, 50.0).values
+    np.testing.assert_array_equal(f_lazy, f_eager)
+    assert np.isnan(f_lazy[:32, :32]).all() and (f_lazy[:32, 32:] == np.float32(0.422)).all()
+    # a uniform block's lookup is a zero-stride view (no per-pixel memory)
+    block = lc.flux_density(c_lazy, coeffs, 50.0).data.to_delayed()[0, 1].compute()
+    assert block.strides == (0, 0) and block.shape == (32, 32)
+    # zonal areas: one unit over the whole grid; 11 x 256 valid pixels of 100 m2
+    units = lc.read_units(_whole_unit(tmp_path), id_field="uid")
+    areas = lc.class_areas(c_lazy, units)
+    assert areas["area_ha"].sum() == pytest.approx(28.16, abs=1e-9)
+    assert areas.set_index("land_class")["area_ha"].to_dict() == pytest.approx(
+        {"forest": 10.24, "cropland": 10.24, "construction": 5.12, "water": 2.56}, abs=1e-9)
+    # written rasters: uniform blocks are written like any other
+    lc.write_raster(lc.land_class_raster(c_lazy), tmp_path / "lc.tif", nodata=0)
+    lc.write_raster(lc.flux_density(c_lazy, coeffs, 50.0), tmp_path / "f.tif", nodata=np.nan)
+    with rasterio.open(tmp_path / "lc.tif") as src:
+        np.testing.assert_array_equal(src.read(1), lc.land_class_raster(c_eager).values)
+    with rasterio.open(tmp_path / "f.tif") as src:
+        np.testing.assert_array_equal(src.read(1), f_eager)
+
+
+def _whole_unit(tmp_path: Path) -> Path:
+    import geopandas as gpd
+
+    path = tmp_path / "u.gpkg"
+    gpd.GeoDataFrame({"uid": ["all"]}, geometry=[box(500000, 3849360, 500640, 3850000)],
+                     crs="EPSG:32649").to_file(path, layer="units")
+    return path
