@@ -27,9 +27,10 @@ import numpy as np
 
 __all__ = ["block_value_areas", "boundary_coverage", "unit_index_raster", "units_overlap"]
 
-#: Largest (rows x units x values) count table built per block before switching to a
-#: weighted bincount over the covered cells.
-MAX_ROW_BINS = 8_000_000
+#: Size of the (rows x units x values) integer count table of one band of rows (2 MB of
+#: int64: stays in cache); blocks whose single row needs more than 1/8 of it use a weighted
+#: bincount over the covered cells instead.
+BAND_BINS = 262_144
 
 
 def units_overlap(geoms: np.ndarray, cell_area: float = 0.0) -> bool:
@@ -275,17 +276,36 @@ def block_value_areas(
     level += 0.5  # round half up: the index is >= 0 up to rounding noise
     uid = level.astype(np.int32)
     uid.ravel()[cells] = 0
-    np.multiply(uid, valid, out=uid)
-    key = np.multiply(uid, n, dtype=np.intp)
-    # bins 0..n-1 collect the cells outside every unit (and nodata: value capped below n)
-    key += np.clip(block, 0, n - 1)
-    if rows_area and (g + 1) * n * h <= MAX_ROW_BINS:
-        # integer counts per (row, unit, value), then one product with the row areas
-        key += ((g + 1) * n * np.arange(h))[:, None]
-        counts = np.bincount(key.ravel(), minlength=(g + 1) * n * h).reshape(h, g + 1, n)
-        out += np.einsum("hgn,h->gn", counts[:, 1:, :], cell_area)
+    # a zero-stride block (a lookup of a one-value chunk, e.g. open water) holds one valid
+    # value everywhere: count cells per unit only (1 value bin instead of n)
+    one = int(block.flat[0]) if block.size > 1 and not any(block.strides) else None
+    if one is None:
+        np.multiply(uid, valid, out=uid)
+        key = np.multiply(uid, n, dtype=np.intp)
+        # bins 0..n-1 collect the cells outside every unit (and nodata: value capped below n)
+        key += np.clip(block, 0, n - 1)
+    else:
+        key = uid.astype(np.intp)
+    vn = n if one is None else 1
+    nb = (g + 1) * vn
+    band = min(h, BAND_BINS // nb)
+    if rows_area and band >= 8:
+        # integer counts per (row, unit, value), then one product with the row areas; rows
+        # go in bands whose count table stays in cache (one table for the whole block was
+        # 2x slower: a bincount into up to 64 MB of bins)
+        key += (nb * (np.arange(h) % band))[:, None]
+        total = np.zeros(nb)
+        for r0 in range(0, h, band):
+            counts = np.bincount(key[r0:r0 + band].ravel(), minlength=nb * band)
+            rows_here = min(band, h - r0)
+            total += cell_area[r0:r0 + rows_here] @ counts.reshape(band, nb)[:rows_here]
+        part = total.reshape(g + 1, vn)[1:]
     else:
         rr, cc = np.nonzero(uid)
         areas = cell_area[rr] if rows_area else cell_area(rr, cc)
-        out += np.bincount(key[rr, cc] - n, weights=areas, minlength=g * n).reshape(g, n)
+        part = np.bincount(key[rr, cc] - vn, weights=areas, minlength=g * vn).reshape(g, vn)
+    if one is None:
+        out += part
+    else:
+        out[:, one] += part[:, 0]
     return out

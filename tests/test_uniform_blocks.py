@@ -80,3 +80,28 @@ def _whole_unit(tmp_path: Path) -> Path:
     gpd.GeoDataFrame({"uid": ["all"]}, geometry=[box(500000, 3849360, 500640, 3850000)],
                      crs="EPSG:32649").to_file(path, layer="units")
     return path
+
+
+def test_zonal_blocks_engine_on_uniform_chunks_equals_exactextract(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    from landcarbon.zonal import index_areas_ha
+
+    path = tmp_path / "g.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="uint8",
+                       crs="EPSG:4326", transform=from_origin(6.0, 1.0, 1e-4, 1e-4),
+                       nodata=0, tiled=True, blockxsize=16, blockysize=16) as dst:
+        dst.write(GRID, 1)
+    cats = lc.classify(lc.open_landcover(path, chunks=32), lc.load_legend("esa_worldcover"))
+    assert not any(cats.data.to_delayed()[0, 1].compute().strides)  # a uniform chunk
+    # two units cut through the uniform chunks off the pixel grid, plus a slanted edge
+    units = gpd.GeoDataFrame({"unit_id": ["a", "b"]}, geometry=[
+        box(6.0, 0.99360, 6.004123, 1.0),
+        gpd.GeoSeries.from_wkt(["POLYGON ((6.004123 0.9936, 6.0064 0.9936, 6.0064 1.0, "
+                                "6.004123 1.0, 6.0050 0.9970, 6.004123 0.9936))"]).iloc[0]],
+        crs="EPSG:4326")
+    n = len(lc.load_legend("esa_worldcover").categories)
+    blocks = index_areas_ha(cats, units, n, nodata=255, engine="blocks")
+    exact = index_areas_ha(cats, units, n, nodata=255, engine="exactextract")
+    assert blocks.sum() > 0
+    np.testing.assert_allclose(blocks, exact, rtol=1e-9, atol=1e-12)
