@@ -409,7 +409,8 @@ def main() -> None:
                  _steps(full))
             pub = measure("publish", out, repeat=rep)
             _row(rows, f"  publish: map.html, report, {pub['files'] - 2} figures ({label})",
-                 pub, None)
+                 pub, None, "separate workload (no raster pass)")
+            rows[-1][3] = "-"
     if "zonal" in only:
         for label, units in (("~1 km grid on the islands", islands),
                              ("0.1 deg grid, whole tile", grid_units(
