@@ -91,22 +91,28 @@ def _block_counts(block: np.ndarray, nodata: float | None) -> pd.Series:
     return pd.Series(counts, index=codes, dtype=np.int64)
 
 
-def code_counts(codes: xr.DataArray) -> pd.Series:
+def code_counts(codes: xr.DataArray, *, lazy: bool = False) -> pd.Series:
     """Pixel count of every raw code present (nodata and NaN excluded), indexed by code.
 
-    One pass over the raster; per-chunk counts are summed, so memory stays bounded.
+    One pass over the raster; per-chunk counts are summed, so memory stays bounded. With
+    ``lazy=True`` a dask-backed raster gives a ``dask.delayed`` Series instead, to compute in
+    the same ``dask.compute`` as other passes over the same chunks (each chunk read once).
     """
     nodata = codes.rio.nodata
     if not _is_dask(codes):
-        counts = _block_counts(np.asarray(codes.data), nodata)
-    else:
-        import dask
+        return _sum_counts([_block_counts(np.asarray(codes.data), nodata)])
+    import dask
 
-        parts = [dask.delayed(_block_counts)(b, nodata)
-                 for b in codes.data.to_delayed().ravel()]
-        results = dask.compute(*parts)
-        counts = (pd.concat(results).groupby(level=0).sum() if results
-                  else pd.Series(dtype=np.int64))
+    # unoptimised graph: the chunk keys stay those of the raster, so another graph over the
+    # same chunks computed together shares their reads
+    parts = [dask.delayed(_block_counts)(b, nodata)
+             for b in codes.data.to_delayed(optimize_graph=False).ravel()]
+    total = dask.delayed(_sum_counts)(parts)
+    return total if lazy else total.compute()
+
+
+def _sum_counts(parts: list[pd.Series]) -> pd.Series:
+    counts = pd.concat(parts).groupby(level=0).sum() if parts else pd.Series(dtype=np.int64)
     counts.index.name = "code"
     return counts.rename("pixels")
 

@@ -35,6 +35,7 @@ def class_areas(
     pixel_area: PixelAreaMethod = "auto",
     progress: Callable[[float, str], None] | bool = False,
     max_cells_in_memory: int = 30_000_000,
+    lazy: bool = False,
 ) -> pd.DataFrame:
     """Area of every category inside every unit.
 
@@ -49,6 +50,10 @@ def class_areas(
         How cell areas are computed (see :mod:`landcarbon.areas`).
     progress : bool or callable
         Passed to exactextract.
+    lazy : bool
+        Return a ``dask.delayed`` table when the raster is dask-backed and the block engine
+        applies (to compute in one ``dask.compute`` with other passes over the same chunks,
+        e.g. :func:`landcarbon.classification.code_counts`); otherwise the table.
 
     Returns
     -------
@@ -60,8 +65,18 @@ def class_areas(
     n_cat = len(cats)
     matrix = index_areas_ha(categories, units, n_cat, nodata=NODATA_CATEGORY,
                             pixel_area=pixel_area, progress=progress,
-                            max_cells_in_memory=max_cells_in_memory)
-    wide = pd.DataFrame(matrix, index=units["unit_id"].to_numpy(), columns=range(n_cat))
+                            max_cells_in_memory=max_cells_in_memory, lazy=lazy)
+    ids = units["unit_id"].to_numpy()
+    if not isinstance(matrix, np.ndarray):
+        import dask
+
+        return dask.delayed(_long_table)(matrix, ids, cats)
+    return _long_table(matrix, ids, cats)
+
+
+def _long_table(matrix: np.ndarray, ids: np.ndarray, cats: pd.DataFrame) -> pd.DataFrame:
+    n_cat = len(cats)
+    wide = pd.DataFrame(matrix, index=ids, columns=range(n_cat))
     long = wide.stack().rename("area_ha").reset_index()
     long.columns = ["unit_id", "category", "area_ha"]
     long = long[long["area_ha"] > 0]
@@ -79,6 +94,7 @@ def index_areas_ha(
     progress: Callable[[float, str], None] | bool = False,
     max_cells_in_memory: int = 30_000_000,
     engine: Literal["auto", "blocks", "exactextract"] = "auto",
+    lazy: bool = False,
 ) -> np.ndarray:
     """Area (ha) of each value ``0..n-1`` of an integer raster inside each unit.
 
@@ -102,6 +118,8 @@ def index_areas_ha(
         size, dask blocks computed in parallel, blocks without units never read);
         ``exactextract`` (per-unit windows; needed when units overlap); ``auto`` picks
         ``blocks`` unless units overlap or the grid is rotated. Both give the same areas.
+    lazy : bool
+        With the ``blocks`` engine on a dask-backed raster, return a ``dask.delayed`` matrix.
 
     Returns
     -------
@@ -122,7 +140,8 @@ def index_areas_ha(
         engine = ("exactextract" if rotated or units_overlap(geoms.geometry.to_numpy(),
                                                              abs(tr.a * tr.e)) else "blocks")
     if engine == "blocks":
-        return _block_index_areas(index, geoms.geometry.to_numpy(), n, nodata, crs, pixel_area)
+        return _block_index_areas(index, geoms.geometry.to_numpy(), n, nodata, crs, pixel_area,
+                                  lazy=lazy)
     if engine != "exactextract":
         raise ValueError(f"engine must be auto, blocks or exactextract, got {engine!r}")
     return _exactextract_index_areas(index, geoms, n, nodata, crs, pixel_area, progress,
@@ -165,7 +184,7 @@ NUMPY_BLOCK = 2048
 
 
 def _block_index_areas(index: xr.DataArray, geoms: np.ndarray, n: int, nodata: int, crs: CRS,
-                       pixel_area: PixelAreaMethod) -> np.ndarray:
+                       pixel_area: PixelAreaMethod, *, lazy: bool = False) -> Any:
     """The ``blocks`` engine: per-block partial tables (only the units touching each block),
     summed. Dask blocks become one task each (any dask scheduler, distributed included)."""
     import shapely
@@ -192,7 +211,8 @@ def _block_index_areas(index: xr.DataArray, geoms: np.ndarray, n: int, nodata: i
     else:
         ys = np.append(np.arange(0, height, NUMPY_BLOCK), height)
         xs = np.append(np.arange(0, width, NUMPY_BLOCK), width)
-    blocks = index.data.to_delayed() if is_dask else None
+    # unoptimised graph: chunk keys shared with other passes computed together (lazy=True)
+    blocks = index.data.to_delayed(optimize_graph=False) if is_dask else None
     tasks = []
     for i in range(len(ys) - 1):
         for j in range(len(xs) - 1):
@@ -218,15 +238,23 @@ def _block_index_areas(index: xr.DataArray, geoms: np.ndarray, n: int, nodata: i
 
         from landcarbon.coverage import block_value_areas
 
-        parts = dask.compute(*[dask.delayed(block_value_areas)(d, geoms[c], wt, n, nodata, a)
-                               for c, d, wt, a in tasks])
-        for (cands, *_), part in zip(tasks, parts, strict=True):
-            out[cands] += part
+        parts = [dask.delayed(block_value_areas)(d, geoms[c], wt, n, nodata, a)
+                 for c, d, wt, a in tasks]
+        total = dask.delayed(_add_parts)(out, [c for c, *_ in tasks], parts)
+        return total if lazy else total.compute()
     else:
         from landcarbon.coverage import block_value_areas
 
         for cands, data, wt, area in tasks:
             out[cands] += block_value_areas(data, geoms[cands], wt, n, nodata, area)
+    return out / M2_PER_HA
+
+
+def _add_parts(out: np.ndarray, cands: list[np.ndarray], parts: list[np.ndarray]
+               ) -> np.ndarray:
+    out = out.copy()
+    for c, part in zip(cands, parts, strict=True):
+        out[c] += part
     return out / M2_PER_HA
 
 

@@ -105,3 +105,36 @@ def test_zonal_blocks_engine_on_uniform_chunks_equals_exactextract(tmp_path: Pat
     exact = index_areas_ha(cats, units, n, nodata=255, engine="exactextract")
     assert blocks.sum() > 0
     np.testing.assert_allclose(blocks, exact, rtol=1e-9, atol=1e-12)
+
+
+def test_counts_and_zonal_in_one_pass_equal_separate_passes(tmp_path: Path) -> None:
+    import dask
+    import rioxarray._io as rio_io
+
+    path = tmp_path / "g.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="uint8",
+                       crs="EPSG:32649", transform=from_origin(500000, 3850000, 10, 10),
+                       nodata=0, tiled=True, blockxsize=16, blockysize=16) as dst:
+        dst.write(GRID, 1)
+    codes = lc.open_landcover(path, chunks=32)
+    cats = lc.classify(codes, lc.load_legend("esa_worldcover"))
+    units = lc.read_units(_whole_unit(tmp_path), id_field="uid")
+    lazy_counts = lc.code_counts(codes, lazy=True)
+    lazy_areas = lc.class_areas(cats, units, lazy=True)
+    assert hasattr(lazy_counts, "compute") and hasattr(lazy_areas, "compute")
+    reads = []
+    original = rio_io.RasterioArrayWrapper._getitem
+
+    def counting(self, key):  # a spy on the real reader: every chunk read is recorded
+        reads.append(str(key))
+        return original(self, key)
+
+    rio_io.RasterioArrayWrapper._getitem = counting
+    try:
+        counts, areas = dask.compute(lazy_counts, lazy_areas, scheduler="synchronous")
+    finally:
+        rio_io.RasterioArrayWrapper._getitem = original
+    assert len(reads) == len(set(reads)) == 4  # 2 x 2 chunks, each read once
+    assert counts.to_dict() == lc.code_counts(codes).to_dict()
+    eager = lc.class_areas(cats, units)
+    assert areas.equals(eager)

@@ -160,17 +160,20 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
 
             codes = crop_to_units(codes, units)
         t0 = _timed(timings, "read", t0)
-        with raster_read_errors(codes):
-            counts = code_counts(codes)
-        check_codes(counts, legend, lc.exclude_codes)
-        t0 = _timed(timings, "check_codes", t0)
         categories = classify(codes, legend, lc.exclude_codes)
+        import dask
+
         from landcarbon.zonal import class_areas
 
         assert units is not None
         with raster_read_errors(codes):
-            areas = class_areas(categories, units, pixel_area=lc.pixel_area,
-                                progress=progress)
+            # one pass: code counts and zonal areas share every chunk read (unmapped codes
+            # are classified as nodata meanwhile and refused right after)
+            counts, areas = dask.compute(
+                code_counts(codes, lazy=True),
+                class_areas(categories, units, pixel_area=lc.pixel_area, progress=progress,
+                            lazy=True))
+        check_codes(counts, legend, lc.exclude_codes)
         if not len(areas):
             raise InputError(
                 f"No classified land inside any of the {len(units)} unit(s): the units lie "
