@@ -16,7 +16,8 @@ from landcarbon.cli._base import (
     print_files,
     progress_default,
 )
-from landcarbon.exceptions import ConfigError, OutputExistsError
+from landcarbon.exceptions import ConfigError
+from landcarbon.io.outputs import check_output_target
 
 
 def _load(source: Path) -> tuple[object, Path]:
@@ -32,12 +33,6 @@ def _load(source: Path) -> tuple[object, Path]:
         data = json.loads(manifest.read_text(encoding="utf-8"))["config"]
         return config_from_dict(data, data.get("base_dir") or "."), source / "zoning"
     return load_config(source), Path(f"{source.stem}_zoning")
-
-
-def _check_target(out: Path, overwrite: bool) -> None:
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputExistsError(f"Output folder {out} already exists and is not empty. Choose "
-                                "another folder with -o, or pass --overwrite.")
 
 
 @main.command()
@@ -66,7 +61,7 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
 
     config, default_out = _load(source)
     target = out or default_out
-    _check_target(target, overwrite)
+    check_output_target(target, overwrite=overwrite)
     a = assess(with_all(config), progress=progress_default())
     with staged_output_dir(target, overwrite=overwrite) as stage:
         write_units(a.units, stage / "units.gpkg")
@@ -108,7 +103,7 @@ def sweep(config: Path, out: Path | None, relative_range: float | None, steps: i
 
     cfg = load_config(config)
     target = out or Path(f"{config.stem}_sweep")
-    _check_target(target, overwrite)
+    check_output_target(target, overwrite=overwrite)
     uc = cfg.uncertainty or UncertaintyConfig()
     base = cfg.model_copy(update={k: None for k in ("zoning", "hotspots", "sink_zones",
                                                     "compensation", "uncertainty")})

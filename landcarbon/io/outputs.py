@@ -20,10 +20,36 @@ from typing import Any
 
 from landcarbon.exceptions import OutputExistsError
 
-__all__ = ["atomic_path", "remove_stale_stages", "sha256", "staged_output_dir",
-           "write_json"]
+__all__ = [
+    "atomic_path",
+    "check_output_target",
+    "remove_stale_stages",
+    "sha256",
+    "staged_output_dir",
+    "write_json",
+]
 
 log = logging.getLogger(__name__)
+
+
+def check_output_target(target: str | os.PathLike[str], *, overwrite: bool = False,
+                        why: str = "") -> None:
+    """Refuse an output folder that is a file, or exists and is not empty without
+    ``overwrite``. Commands call it before computing, so they fail before the long part.
+
+    Raises
+    ------
+    OutputExistsError
+        Naming the folder (and ``why``, e.g. why an existing run cannot be reused).
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise OutputExistsError(f"Output {target} exists and is a file; give a folder path "
+                                "with -o.")
+    if target.exists() and any(target.iterdir()) and not overwrite:
+        raise OutputExistsError(
+            f"Output folder {target} already exists and is not empty{why}. Choose another "
+            "folder with -o, or pass --overwrite to replace it.")
 
 
 @contextlib.contextmanager
@@ -37,13 +63,7 @@ def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False
         If ``target`` exists and is not empty and ``overwrite`` is false.
     """
     target = Path(target).absolute()
-    if target.exists() and not target.is_dir():
-        raise OutputExistsError(f"Output {target} exists and is a file; give a folder path.")
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise OutputExistsError(
-            f"Output folder {target} already exists and is not empty. Choose another folder "
-            "with -o, or pass --overwrite to replace it."
-        )
+    check_output_target(target, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_stages(target)
     stage = target.parent / f".{target.name}.partial-{os.getpid()}"

@@ -333,26 +333,20 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
     recomputed and the result has ``up_to_date=True``; ``overwrite=True`` always recomputes.
     """
     from landcarbon.io.fingerprint import run_fingerprint, stamp_manifest, up_to_date
-    from landcarbon.io.outputs import staged_output_dir
+    from landcarbon.io.outputs import check_output_target, staged_output_dir
     from landcarbon.io.run_outputs import write_run_outputs
 
     target = Path(out_dir)
     fingerprint = run_fingerprint(config)
-    from landcarbon.exceptions import OutputExistsError
-
-    if target.exists() and not target.is_dir():
-        raise OutputExistsError(f"Output {target} exists and is a file; give a folder path "
-                                "with -o.")
-    if target.exists() and any(target.iterdir()) and not overwrite:
+    if target.is_dir() and any(target.iterdir()) and not overwrite:
         done = up_to_date(target, fingerprint)
         if done is not None:
             log.info("%s is up to date (same inputs, settings and version): nothing to do",
                      target)
             return RunResult(assessment=None, out_dir=target.absolute(), files=done,
                              up_to_date=True)
-        raise OutputExistsError(f"Output folder {target} already exists and is not empty (and "
-                                "does not hold this run with unchanged inputs and settings). "
-                                "Choose another folder with -o, or pass --overwrite.")
+    check_output_target(target, overwrite=overwrite, why=" (and does not hold this run with "
+                        "unchanged inputs and settings)")
     started = time.perf_counter()
     from landcarbon.pipeline._compute import compute_context
 

@@ -460,14 +460,11 @@ def run_change(config: RunConfig, out_dir: str | Path, *, overwrite: bool = Fals
     (ChangeResult, Path, dict)
         The result, the absolute output folder and ``{role: file name}``.
     """
-    from landcarbon.exceptions import OutputExistsError
     from landcarbon.io.change_outputs import write_change_outputs
-    from landcarbon.io.outputs import staged_output_dir
+    from landcarbon.io.outputs import check_output_target, staged_output_dir
 
     target = Path(out_dir)
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise OutputExistsError(f"Output folder {target} already exists and is not empty. "
-                                "Choose another folder with -o, or pass --overwrite.")
+    check_output_target(target, overwrite=overwrite)
     started = time.perf_counter()
     result = assess_change(config, progress=progress)
     with staged_output_dir(target, overwrite=overwrite) as stage:

@@ -167,14 +167,11 @@ def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioRe
 def run_scenarios(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
                   progress: bool = False) -> tuple[ScenarioResult, Path, dict[str, str]]:
     """Assess the scenarios and write their comparison into ``out_dir`` (atomically)."""
-    from landcarbon.exceptions import OutputExistsError
     from landcarbon.io.change_outputs import write_scenario_outputs
-    from landcarbon.io.outputs import staged_output_dir
+    from landcarbon.io.outputs import check_output_target, staged_output_dir
 
     target = Path(out_dir)
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise OutputExistsError(f"Output folder {target} already exists and is not empty. "
-                                "Choose another folder with -o, or pass --overwrite.")
+    check_output_target(target, overwrite=overwrite)
     started = time.perf_counter()
     result = assess_scenarios(config, progress=progress)
     with staged_output_dir(target, overwrite=overwrite) as stage:
