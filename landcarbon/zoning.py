@@ -251,6 +251,11 @@ def risk_overlay(
     return frame
 
 
+@cache
+def _map_categories() -> pd.DataFrame:
+    return read_csv(data_path("map_categories.csv"))
+
+
 def _labels(table: pd.DataFrame) -> dict[str, dict[str, str]]:
     return {k: {"en": r.name_en, "zh": r.name_zh, "color": r.color}
             for k, r in table.iterrows()}
@@ -276,17 +281,11 @@ def zone_layers(units: pd.DataFrame) -> list[dict[str, object]]:
     for col, en, zh, vocab in specs:
         if col not in units:
             continue
-        if col == "carbon_risk_zone":
-            cats = {"True": {"en": "Carbon-risk zone", "zh": "碳风险区", "color": "#b2182b"},
-                    "False": {"en": "Not flagged", "zh": "未标记", "color": "#f0f0f0"}}
-        elif col == "compensation_role":
-            cats = {"payer": {"en": "Payer", "zh": "支付区", "color": "#d6604d"},
-                    "balanced": {"en": "Balanced", "zh": "平衡区", "color": "#f7f7f7"},
-                    "receiver": {"en": "Receiver", "zh": "受偿区", "color": "#4393c3"}}
-        else:
-            assert vocab is not None
-            cats = _labels(vocab)
-        layers.append({"column": col, "title_en": en, "title_zh": zh, "categories": cats})
+        if vocab is None:  # two-state columns: landcarbon/data/map_categories.csv
+            table = _map_categories()
+            vocab = table[table["category"] == col].set_index("key")
+        layers.append({"column": col, "title_en": en, "title_zh": zh,
+                       "categories": _labels(vocab)})
     seq = ["#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837", "#004529", "#00261a"]
     # graded columns are numeric ``<column>_class``; text ``*_class`` attributes of the
     # user's units (e.g. ``soil_class``) are not zones

@@ -117,7 +117,7 @@ def _category_table() -> dict[str, dict[str, tuple[str, str, str]]]:
 
 def map_categories(category: str, language: str) -> dict[str, tuple[str, str]]:
     """``{key: (label, colour)}`` of one category of ``landcarbon/data/map_categories.csv``
-    (``alert``, ``sink_zone``), in file order."""
+    (``alert``, ``sink_zone``, ...), in file order."""
     zh = language == "zh"
     return {k: (v[zh], v[2]) for k, v in _category_table()[category].items()}
 
