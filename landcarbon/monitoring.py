@@ -52,7 +52,7 @@ def timeseries(tables: Mapping[int, pd.DataFrame], *, suffix: str = "tc") -> pd.
     return out.sort_values(["unit_id", "year"], kind="stable").reset_index(drop=True)
 
 
-def _alert(row: pd.Series, y0: int, y1: int, kind: str, value: float, limit: float,
+def _alert(row: Mapping[str, object], y0: int, y1: int, kind: str, value: float, limit: float,
            unit: str, en: str, zh: str) -> dict[str, object]:
     return {"unit_id": row["unit_id"], "unit_name": row.get("unit_name", row["unit_id"]),
             "year_from": y0, "year_to": y1, "alert": kind, "value": value, "limit": limit,
@@ -92,10 +92,16 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
     for y0, y1 in pairwise(years):
         a = series[series["year"] == y0].set_index("unit_id")
         b = series[series["year"] == y1].set_index("unit_id")
-        for uid in b.index.intersection(a.index):
+        common = b.index.intersection(a.index)
+        a, b = a.loc[common], b.loc[common]
+        crossed = a["risk_level"].isin(_BELOW) & b["risk_level"].isin(_ABOVE)
+        s0s, s1s = a[seq].astype(float), b[seq].astype(float)
+        lost_share = (s0s - s1s) / s0s.where(s0s > 0)
+        # only the few units with an alert are visited row by row
+        for uid in common[(crossed | (lost_share > sink_loss_share)).to_numpy()]:
             r0, r1 = a.loc[uid], b.loc[uid]
-            row = pd.Series({"unit_id": uid, "unit_name": r1.get("unit_name", uid)})
-            if r0["risk_level"] in _BELOW and r1["risk_level"] in _ABOVE:
+            row = {"unit_id": uid, "unit_name": r1.get("unit_name", uid)}
+            if crossed.at[uid]:
                 out.append(_alert(
                     row, y0, y1, "threshold_crossed", float(r1[net_ha]), float(r1[thr]),
                     f"{unit_label}/ha/yr",
@@ -105,9 +111,8 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
                     f"{y1} 年净排放 {r1[net_ha]:.3f} {unit_label}/ha/yr 超过阈值 "
                     f"{r1[thr]:.3f}（{y0} 年为{_zh_level(r0['risk_level'])}，现为"
                     f"{_zh_level(r1['risk_level'])}）"))
-            s0, s1 = float(r0[seq]), float(r1[seq])
-            if s0 > 0 and (s0 - s1) / s0 > sink_loss_share:
-                lost = (s0 - s1) / s0
+            s0, s1, lost = (float(x.at[uid]) for x in (s0s, s1s, lost_share))
+            if lost > sink_loss_share:
                 out.append(_alert(
                     row, y0, y1, "sink_loss", lost, sink_loss_share, "share",
                     f"sequestration fell {lost:.1%} from {s0:.1f} to {s1:.1f} {unit_label}/yr "
@@ -124,7 +129,7 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
         for (uid, space), ha in conv.items():
             if ha > conversion_min_ha:
                 name = names.get(uid, uid) if names is not None else uid
-                row = pd.Series({"unit_id": uid, "unit_name": name})
+                row = {"unit_id": uid, "unit_name": name}
                 out.append(_alert(
                     row, y0, y1, f"{space}_to_construction", float(ha), conversion_min_ha,
                     "ha", f"{ha:.2f} ha of {space} space became construction land "
