@@ -20,8 +20,17 @@ import click
 
 from landcarbon.exceptions import LandcarbonError
 
-__all__ = ["handle_errors", "log", "main", "overwrite_option", "progress_default",
-           "scheduler_option", "with_scheduler"]
+__all__ = [
+    "config_argument",
+    "handle_errors",
+    "log",
+    "main",
+    "out_option",
+    "overwrite_option",
+    "progress_default",
+    "scheduler_option",
+    "with_scheduler",
+]
 
 log = logging.getLogger("landcarbon")
 
@@ -114,3 +123,13 @@ def print_files(folder: Path, files: dict[str, str], width: int = 16) -> None:
     """Print ``role  path`` for every output file (stdout: what a command produced)."""
     for role, name in files.items():
         click.echo(f"{role:{width}s} {folder / name}")
+
+
+#: The CONFIG argument of commands that read a TOML run configuration.
+config_argument = click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+
+
+def out_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``-o/--out`` output-folder option; ``default`` says what is used without it."""
+    return click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+                        help=f"Output folder (default: {default}).")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from landcarbon.cli._base import (
+    config_argument,
     handle_errors,
     log,
     main,
+    out_option,
     overwrite_option,
     print_files,
     progress_default,
@@ -17,9 +17,8 @@ from landcarbon.cli._base import (
 
 
 @main.command()
-@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Output folder (default: ./<config name>_change).")
+@config_argument
+@out_option("./<config name>_change")
 @overwrite_option
 @handle_errors
 def change(config: Path, out: Path | None, overwrite: bool) -> None:
@@ -48,9 +47,8 @@ def change(config: Path, out: Path | None, overwrite: bool) -> None:
 
 
 @main.command()
-@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Output folder (default: ./<config name>_scenario).")
+@config_argument
+@out_option("./<config name>_scenario")
 @overwrite_option
 @handle_errors
 def scenario(config: Path, out: Path | None, overwrite: bool) -> None:

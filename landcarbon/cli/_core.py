@@ -9,9 +9,11 @@ from pathlib import Path
 import click
 
 from landcarbon.cli._base import (
+    config_argument,
     handle_errors,
     log,
     main,
+    out_option,
     overwrite_option,
     print_files,
     progress_default,
@@ -43,9 +45,8 @@ def _execute(config_path: Path, out: Path, overwrite: bool, scheduler: str | Non
 
 
 @main.command()
-@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Output folder (default: ./<config name>_out).")
+@config_argument
+@out_option("./<config name>_out")
 @overwrite_option
 @scheduler_option
 @handle_errors
@@ -61,7 +62,7 @@ def run(config: Path, out: Path | None, overwrite: bool, scheduler: str | None) 
 
 
 @main.command()
-@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@config_argument
 @click.option("--no-scan", is_flag=True, help="Read raster headers only: skip the pass over "
               "the pixels (class codes with pixel counts, area reconciliation).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout "

@@ -12,6 +12,7 @@ from landcarbon.cli._base import (
     handle_errors,
     log,
     main,
+    out_option,
     overwrite_option,
     print_files,
     progress_default,
@@ -37,8 +38,7 @@ def _load(source: Path) -> tuple[object, Path]:
 
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path, exists=True))
-@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Output folder (default: RUN_DIR/zoning or ./<config name>_zoning).")
+@out_option("RUN_DIR/zoning or ./<config name>_zoning")
 @overwrite_option
 @handle_errors
 def zone(source: Path, out: Path | None, overwrite: bool) -> None:
@@ -76,8 +76,7 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
 
 @main.command()
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Output folder (default: ./<config name>_sweep).")
+@out_option("./<config name>_sweep")
 @click.option("--range", "relative_range", type=float, default=None,
               help="Vary each threshold by +/- this fraction (default: [uncertainty] "
               "sweep_relative_range, 0.5).")
