@@ -362,7 +362,7 @@ def write_cogs(jobs: Sequence[dict[str, Any]], *, progress: bool = False) -> Non
                     targets.append(_WindowWriter(dst))
                 else:
                     dst.write(np.asarray(da.data), 1)
-            if sources and _distributed_client() is not None:
+            if sources and distributed_client() is not None:
                 # a dataset handle cannot travel to cluster workers: blocks computed there
                 # are written here, a few at a time (bounded memory)
                 for data, target in zip(sources, targets, strict=True):
@@ -396,7 +396,7 @@ def _write_category_names(path: Path, names: list[str]) -> None:
     Path(str(path) + ".aux.xml").write_text(xml, encoding="utf-8")
 
 
-def _distributed_client() -> Any:
+def distributed_client() -> Any:
     """The default dask.distributed client, if one is active."""
     try:
         from distributed import default_client

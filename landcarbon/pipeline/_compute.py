@@ -28,7 +28,9 @@ def compute_context(settings: ComputeConfig | None) -> Iterator[None]:
 
     settings = settings or ComputeConfig()
     if settings.scheduler in LOCAL_SCHEDULERS:
-        if _active_client() is not None and settings.scheduler == "threads":
+        from landcarbon.io.raster import distributed_client
+
+        if distributed_client() is not None and settings.scheduler == "threads":
             yield  # a client set up by the caller (notebook, batch) stays in charge
             return
         opts: dict[str, object] = {"scheduler": settings.scheduler}
@@ -56,14 +58,3 @@ def compute_context(settings: ComputeConfig | None) -> Iterator[None]:
             yield
     finally:
         client.close()
-
-
-def _active_client() -> object | None:
-    try:
-        from distributed import default_client
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        return default_client()
-    except ValueError:
-        return None
