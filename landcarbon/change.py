@@ -36,6 +36,7 @@ import xarray as xr
 from pyproj import CRS
 
 from landcarbon.areas import PixelAreaMethod, cell_areas_m2, resolve_area_method
+from landcarbon.classification import _is_dask
 from landcarbon.exceptions import InputError
 
 __all__ = [
@@ -55,10 +56,6 @@ log = logging.getLogger(__name__)
 
 M2_PER_HA = 10_000.0
 Resample = Literal["error", "nearest"]
-
-
-def _is_dask(da: xr.DataArray) -> bool:
-    return type(da.data).__module__.startswith("dask")
 
 
 def _grid(da: xr.DataArray) -> tuple[CRS | None, tuple[float, ...], tuple[int, int]]:

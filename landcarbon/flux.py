@@ -14,15 +14,11 @@ import pandas as pd
 import xarray as xr
 from pyproj import CRS
 
-from landcarbon.classification import categories_of, uniform_block, uniform_value
+from landcarbon.classification import _is_dask, categories_of, uniform_block, uniform_value
 from landcarbon.coefficients import CoefficientSet
 from landcarbon.legends import NODATA_CATEGORY
 
 __all__ = ["flux_density", "unit_values_raster"]
-
-
-def _is_dask(da: xr.DataArray) -> bool:
-    return type(da.data).__module__.startswith("dask")
 
 
 def unit_values_raster(units: gpd.GeoDataFrame, values: pd.Series, like: xr.DataArray,

@@ -35,6 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from landcarbon.areas import PixelAreaMethod
+from landcarbon.classification import _is_dask
 from landcarbon.exceptions import InputError
 
 __all__ = [
@@ -110,10 +111,6 @@ def total_density(pools: pd.DataFrame) -> pd.Series:
     for pool in POOLS[1:]:
         acc = acc + pools[pool].to_numpy(dtype=np.float32)
     return pd.Series(acc, index=pools.index, name="c_total")
-
-
-def _is_dask(da: xr.DataArray) -> bool:
-    return type(da.data).__module__.startswith("dask")
 
 
 def code_index(codes: xr.DataArray, lucodes: np.ndarray, *, what: str = "land-cover raster"
