@@ -37,6 +37,26 @@ GRID4 = np.array([[40, 40, 10, 10],
                   [50, 0, 30, 80]], dtype=np.uint8)
 
 
+#: A run config over GRID4 (grid4.tif) and the two halves (halves.gpkg): construction at 50 t C
+#: per ha, thresholds 0.422 / 8 / 0 t C/ha/yr. Tests add their own title and [output].
+GRID4_RUN_CONFIG = """[landcover]
+path = "grid4.tif"
+legend = "esa_worldcover"
+[units]
+path = "halves.gpkg"
+layer = "units"
+id_field = "code"
+name_field = "name"
+[construction]
+method = "intensity"
+intensity_tc_per_ha = 50.0
+[thresholds]
+agricultural = 0.422
+construction = 8.0
+ecological = 0.0
+"""
+
+
 @pytest.fixture
 def grid4_tif(tmp_path: Path) -> Path:
     return write_tif(tmp_path / "grid4.tif", GRID4)

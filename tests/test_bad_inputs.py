@@ -14,31 +14,14 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import GRID4, write_tif
+from conftest import GRID4, GRID4_RUN_CONFIG, write_tif
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
 import landcarbon as lc
 from landcarbon.cli import main
 
-CONFIG = """
-title = "bad inputs"
-[landcover]
-path = "grid4.tif"
-legend = "esa_worldcover"
-[units]
-path = "halves.gpkg"
-layer = "units"
-id_field = "code"
-name_field = "name"
-[construction]
-method = "intensity"
-intensity_tc_per_ha = 50.0
-[thresholds]
-agricultural = 0.422
-construction = 8.0
-ecological = 0.0
-[output]
+CONFIG = 'title = "bad inputs"\n' + GRID4_RUN_CONFIG + """[output]
 map_tiles = ""
 rasters = false
 map = false

@@ -13,34 +13,12 @@ import pandas as pd
 import pytest
 import rasterio
 from click.testing import CliRunner
+from conftest import GRID4_RUN_CONFIG
 
 import landcarbon as lc
 from landcarbon.cli import main
 
-CONFIG = """
-title = "tiny <b>test</b>"
-language = "en"
-
-[landcover]
-path = "grid4.tif"
-legend = "esa_worldcover"
-
-[units]
-path = "halves.gpkg"
-layer = "units"
-id_field = "code"
-name_field = "name"
-
-[construction]
-method = "intensity"
-intensity_tc_per_ha = 50.0
-
-[thresholds]
-agricultural = 0.422
-construction = 8.0
-ecological = 0.0
-
-[output]
+CONFIG = 'title = "tiny <b>test</b>"\nlanguage = "en"\n' + GRID4_RUN_CONFIG + """[output]
 map_tiles = ""
 """
 
