@@ -25,7 +25,7 @@ from landcarbon.io.outputs import sha256
 if TYPE_CHECKING:
     from landcarbon.config import RunConfig
 
-__all__ = ["input_files", "read_fingerprint", "run_fingerprint", "stamp_manifest", "up_to_date"]
+__all__ = ["input_files", "run_fingerprint", "stamp_manifest", "up_to_date"]
 
 
 def _strings(value: Any) -> list[str]:
@@ -73,18 +73,6 @@ def run_fingerprint(config: RunConfig) -> dict[str, Any]:
         "inputs_sha256": {p: sha256(p) for p in input_files(config)},
         "remote_inputs": remote,
     }
-
-
-def read_fingerprint(out_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The fingerprint stored in ``out_dir/run.json``, or None (no run.json, unreadable,
-    or from a version that stored none)."""
-    path = Path(out_dir) / "run.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    fp = data.get("fingerprint") if isinstance(data, dict) else None
-    return fp if isinstance(fp, dict) else None
 
 
 def up_to_date(out_dir: str | os.PathLike[str], fingerprint: dict[str, Any]
