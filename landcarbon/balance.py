@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 FLUX_COLUMNS = ("emission_tc", "sequestration_tc", "net_tc", "construction_emission_tc",
                 "net_tc_per_ha", "threshold_tc_per_ha")
 #: Per-space component columns (``net_<space>_tc``, ``net_<space>_tc_per_ha``), also scaled.
-_SPACE_FLUX = re.compile(r"net_(agricultural|construction|ecological)_tc(_per_ha)?")
+_SPACE_FLUX = re.compile(rf"net_({'|'.join(SPACE_TYPES)})_tc(_per_ha)?")
 
 
 def unit_balance(

@@ -23,6 +23,8 @@ from itertools import pairwise
 import geopandas as gpd
 import pandas as pd
 
+from landcarbon.legends import space_types
+
 __all__ = ["ALERT_TYPES", "alerts", "alerts_layer", "timeseries", "timeseries_layer"]
 
 ALERT_TYPES = ("threshold_crossed", "sink_loss", "ecological_to_construction",
@@ -125,7 +127,7 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
         to_con = t[(t["to_space_type"] == "construction")
                    & t["from_space_type"].isin(["ecological", "agricultural"])]
         conv = to_con.groupby(["unit_id", "from_space_type"])["area_ha"].sum()
-        zh_space = {"ecological": "生态空间", "agricultural": "农业空间"}
+        zh_space = space_types()["name_zh"]
         for (uid, space), ha in conv.items():
             if ha > conversion_min_ha:
                 name = names.get(uid, uid) if names is not None else uid

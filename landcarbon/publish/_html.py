@@ -132,7 +132,7 @@ def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str) -> list[An
     rk = row.get("risk_level")
     shares = " · ".join(
         f"{esc(label('space_types', k, lang))} {fmt(row.get(f'share_{k}'), share=True)}"
-        for k in ("agricultural", "construction", "ecological") if f"share_{k}" in row)
+        for k in vocab("space_types") if f"share_{k}" in row)
     per_ha = f"{unit}/ha/yr"
     values = [
         esc(str(row.get("unit_id", "–"))),
