@@ -260,7 +260,7 @@ class _Checker:
                 self.add(p)
         if not self.scan or legend is None:
             return
-        from landcarbon.classification import check_codes
+        from landcarbon.classification import check_codes, classify
 
         # like a run, read only the units' extent (codes outside it do not matter)
         study = codes
@@ -268,9 +268,16 @@ class _Checker:
             from landcarbon.extent import crop_to_units
 
             study = crop_to_units(codes, units)
-        counts = self.step("raster_damaged", where, lambda: _counted(study, raster_read_errors))
-        if counts is None:
+        # the area reconciliation's zonal pass is computed with the code counts (one read of
+        # each chunk); its areas are used only if the codes pass the checks below
+        reconcile = units is not None and not any(
+            p.code.startswith(("unit_id", "geometry_empty")) for p in self.report.errors)
+        cats = classify(study, legend, lc.exclude_codes) if reconcile else None
+        counted = self.step("raster_damaged", where, lambda: _counted(
+            study, raster_read_errors, cats, units, lc.pixel_area))
+        if counted is None:
             return
+        counts, areas = counted
         if counts.sum() == 0:
             self.add(Problem("no_data_pixels", "error", where,
                              "The raster holds no pixel with data (all nodata or NaN).",
@@ -281,22 +288,13 @@ class _Checker:
                   lambda: check_codes(counts, legend, lc.exclude_codes))
         if len(self.report.problems) > before:
             return
-        if units is not None and not any(p.code.startswith(("unit_id", "geometry_empty"))
-                                         for p in self.report.errors):
-            self.reconcile(study, legend, units, raster_read_errors, box(*codes.rio.bounds()))
+        if areas is not None:
+            self.reconcile(study, units, areas, box(*codes.rio.bounds()))
 
-    def reconcile(self, codes: Any, legend: Any, units: Any, guard: Any,
-                  footprint: Any) -> None:
+    def reconcile(self, codes: Any, units: Any, areas: Any, footprint: Any) -> None:
         from landcarbon.areas import geodesic_areas_m2
-        from landcarbon.classification import classify
         from landcarbon.unit_checks import share_outside
-        from landcarbon.zonal import class_areas
 
-        lc = self.config.landcover
-        assert lc is not None
-        cats = classify(codes, legend, lc.exclude_codes)
-        with guard(codes):
-            areas = class_areas(cats, units, pixel_area=lc.pixel_area)
         covered = areas.groupby("unit_id")["area_ha"].sum().reindex(units["unit_id"],
                                                                     fill_value=0.0)
         area = geodesic_areas_m2(units.geometry, units.crs) / 1e4
@@ -447,11 +445,20 @@ class _Checker:
                     if resample == "nearest" else "", {"dates": [labels[0], other]}))
 
 
-def _counted(codes: Any, guard: Any) -> Any:
+def _counted(codes: Any, guard: Any, cats: Any, units: Any, pixel_area: Any
+             ) -> tuple[Any, Any]:
+    """Code counts of ``codes`` and, with ``cats``, the class areas of ``units`` (None
+    otherwise), in one pass over the raster's chunks."""
+    import dask
+
     from landcarbon.classification import code_counts
+    from landcarbon.zonal import class_areas
 
     with guard(codes):
-        return code_counts(codes)
+        if cats is None:
+            return code_counts(codes), None
+        return dask.compute(code_counts(codes, lazy=True),
+                            class_areas(cats, units, pixel_area=pixel_area, lazy=True))
 
 
 def nodata_problems(nodata: float | None, dtype: Any, legend: Any, exclude_codes: list[int],
