@@ -208,17 +208,13 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
                         "counted in their totals, not mapped on the flux raster): %s",
                         int((unallocated > 0).sum()), construction["unallocated_tc"],
                         ", ".join(unallocated[unallocated > 0].index[:10]))
-    rule = SpaceTypeRule(tuple(SpaceTypeOverride(o.space_type, o.min_share)
-                               for o in config.space_type_rule.overrides))
-    balance["space_type"] = unit_space_types(balance, rule)
+    balance["space_type"] = unit_space_types(balance, _space_type_rule(config))
     thresholds = resolve_thresholds(config.threshold_spec(), balance)
     out_unit = cc.output_unit
     converted = to_output_unit(balance, out_unit)
-    r = config.risk
     component_thresholds = resolve_thresholds(config.threshold_spec(), balance,
                                               components=True)
-    risk = assess_risk(converted, thresholds, RiskBands(r.approaching_margin, r.severe_margin,
-                                                        r.scale_floor_tc_per_ha),
+    risk = assess_risk(converted, thresholds, _risk_bands(config),
                        output_unit=out_unit, component_thresholds=component_thresholds)
     table = _assemble(units, converted.join(risk))
     _timed(timings, "balance_and_risk", t0)
@@ -230,6 +226,18 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
 
     apply_zoning(result)  # no-op unless a zoning section is configured
     return result
+
+
+def _space_type_rule(config: RunConfig) -> SpaceTypeRule:
+    """The ``[space_type_rule]`` of ``config`` as a :class:`~landcarbon.spaces.SpaceTypeRule`."""
+    return SpaceTypeRule(tuple(SpaceTypeOverride(o.space_type, o.min_share)
+                               for o in config.space_type_rule.overrides))
+
+
+def _risk_bands(config: RunConfig) -> RiskBands:
+    """The ``[risk]`` margins of ``config`` as :class:`~landcarbon.risk.RiskBands`."""
+    r = config.risk
+    return RiskBands(r.approaching_margin, r.severe_margin, r.scale_floor_tc_per_ha)
 
 
 def _builtin_sets() -> list[str]:

@@ -24,7 +24,13 @@ import xarray as xr
 
 from landcarbon.config import RunConfig
 from landcarbon.exceptions import ConfigError
-from landcarbon.pipeline._assess import Assessment, _assemble, assess
+from landcarbon.pipeline._assess import (
+    Assessment,
+    _assemble,
+    _risk_bands,
+    _space_type_rule,
+    assess,
+)
 
 __all__ = ["ChangeResult", "assess_change", "date_config", "freeze_thresholds", "rebalance",
            "run_change"]
@@ -185,13 +191,12 @@ def rebalance(base: Assessment, areas: pd.DataFrame) -> gpd.GeoDataFrame:
     numbers (a percentile threshold is not re-estimated on the scenario).
     """
     from landcarbon.balance import to_output_unit, unit_balance
-    from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds
-    from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
+    from landcarbon.risk import assess_risk, resolve_thresholds
+    from landcarbon.spaces import unit_space_types
 
     cfg = base.config
     units = base.units[["unit_id", "unit_name", "geometry"]]
-    rule = SpaceTypeRule(tuple(SpaceTypeOverride(o.space_type, o.min_share)
-                               for o in cfg.space_type_rule.overrides))
+    rule = _space_type_rule(cfg)
 
     def balance_of(a: pd.DataFrame) -> pd.DataFrame:
         b = unit_balance(a, base.coefficients, unit_ids=units["unit_id"],
@@ -204,10 +209,7 @@ def rebalance(base: Assessment, areas: pd.DataFrame) -> gpd.GeoDataFrame:
                                     components=True)
     out_unit = cfg.coefficients.output_unit
     converted = to_output_unit(balance, out_unit)
-    r = cfg.risk
-    risk = assess_risk(converted, base.thresholds, RiskBands(r.approaching_margin,
-                                                             r.severe_margin,
-                                                             r.scale_floor_tc_per_ha),
+    risk = assess_risk(converted, base.thresholds, _risk_bands(cfg),
                        output_unit=out_unit, component_thresholds=components)
     return _assemble(units, converted.join(risk))
 
@@ -268,7 +270,7 @@ def freeze_thresholds(a: Assessment, ref: Assessment) -> Assessment:
     threshold otherwise moves with each date's data)."""
     from landcarbon.conversions import output_factor
     from landcarbon.legends import SPACE_TYPES
-    from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds
+    from landcarbon.risk import assess_risk, resolve_thresholds
 
     cfg = a.config
     s, f = ref.suffix, output_factor(cfg.coefficients.output_unit)
@@ -276,10 +278,8 @@ def freeze_thresholds(a: Assessment, ref: Assessment) -> Assessment:
                            for st in SPACE_TYPES if f"net_{st}_{s}_per_ha" in ref.units})
     components = (resolve_thresholds(cfg.threshold_spec(), sample, components=True)
                   if len(sample.columns) == len(SPACE_TYPES) else None)
-    r = cfg.risk
     table = a.units.set_index("unit_id")
-    risk = assess_risk(table, ref.thresholds, RiskBands(r.approaching_margin, r.severe_margin,
-                                                        r.scale_floor_tc_per_ha),
+    risk = assess_risk(table, ref.thresholds, _risk_bands(cfg),
                        output_unit=cfg.coefficients.output_unit,
                        component_thresholds=components)
     units = a.units.copy()

@@ -214,7 +214,7 @@ def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFram
 
 def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, factor: float
                  ) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
-    from landcarbon.risk import RiskBands
+    from landcarbon.pipeline._assess import _risk_bands
     from landcarbon.uncertainty import (
         list_coefficient_ranges,
         load_coefficient_ranges,
@@ -239,9 +239,7 @@ def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, facto
     sweep = None
     if uc.sweep:
         r = a.config.risk
-        sweep = threshold_sweep(units, a.thresholds,
-                                RiskBands(r.approaching_margin, r.severe_margin,
-                                          r.scale_floor_tc_per_ha),
+        sweep = threshold_sweep(units, a.thresholds, _risk_bands(a.config),
                                 relative_range=uc.sweep_relative_range, steps=uc.sweep_steps,
                                 floor_tc_per_ha=r.scale_floor_tc_per_ha,
                                 output_unit=a.config.coefficients.output_unit)
