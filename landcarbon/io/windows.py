@@ -1,5 +1,6 @@
 """Windows of big rasters without copying them: a VRT that references one window of a
-(local or remote) raster, and saving one window as a Cloud-Optimized GeoTIFF.
+(local or remote) raster (:func:`landcarbon.io.worldcover.save_worldcover` saves such windows
+as a Cloud-Optimized GeoTIFF).
 
 Remote rasters (``https://...`` Cloud-Optimized GeoTIFFs, object storage) are read through
 GDAL's ``/vsicurl/``: only the header and the internal tiles that a window touches are
@@ -14,9 +15,7 @@ import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from landcarbon.exceptions import InputError
-
-__all__ = ["gdal_path", "save_window", "window_of_bounds", "window_vrt"]
+__all__ = ["gdal_path", "window_of_bounds", "window_vrt"]
 
 
 def gdal_path(path: str) -> str:
@@ -96,19 +95,3 @@ def window_vrt(path: str, window: tuple[int, int, int, int], folder: str | None 
         os.replace(tmp, out)
     return str(out)
 
-
-def save_window(path: str, window: tuple[int, int, int, int], out: str | os.PathLike[str]
-                ) -> Path:
-    """Save ``window`` of ``path`` (local file or URL) as a Cloud-Optimized GeoTIFF: only the
-    window's blocks are read (a few HTTP range requests for a remote COG)."""
-    import rasterio
-    import rasterio.shutil
-
-    out = Path(out)
-    vrt = window_vrt(path, window)
-    try:
-        rasterio.shutil.copy(vrt, out, driver="COG", compress="DEFLATE", BIGTIFF="IF_SAFER")
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputError(f"Cannot read window {window} of {path!r}: {exc}. Check the URL or "
-                         "path and the network.") from exc
-    return out
