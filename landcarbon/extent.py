@@ -9,19 +9,21 @@ with the file's internal blocks and every block is still decoded once.
 
 from __future__ import annotations
 
-import math
-
 import geopandas as gpd
 import xarray as xr
 from pyproj import CRS
+
+from landcarbon.io.windows import bounds_window
 
 __all__ = ["crop_to_units"]
 
 
 def crop_to_units(da: xr.DataArray, units: gpd.GeoDataFrame) -> xr.DataArray:
     """``da`` cut to the bounding box of ``units`` (any CRS), snapped outwards to whole
-    pixels, and to whole chunks for dask-backed arrays. Unchanged if the units cover it all
-    or lie outside it."""
+    pixels by the rule of :func:`landcarbon.io.windows.bounds_window` (the one that
+    :func:`~landcarbon.io.windows.window_of_bounds` applies too: a bound within 1e-9 pixel of
+    a pixel edge counts as on it), and to whole chunks for dask-backed arrays. Unchanged if
+    the units cover it all or lie outside it (or the grid is rotated)."""
     crs = CRS.from_user_input(da.rio.crs)
     geoms = units.geometry
     if units.crs is not None and not CRS(units.crs).equals(crs):
@@ -29,17 +31,14 @@ def crop_to_units(da: xr.DataArray, units: gpd.GeoDataFrame) -> xr.DataArray:
     geoms = geoms[~(geoms.is_empty | geoms.isna())]
     if geoms.empty:
         return da
-    x0, y0, x1, y1 = geoms.total_bounds
     tr = da.rio.transform()
     if tr.b != 0 or tr.d != 0:
         return da
-    inv = ~tr
-    cols, rows = zip(*(inv * (x, y) for x in (x0, x1) for y in (y0, y1)), strict=True)
     height, width = da.sizes["y"], da.sizes["x"]
-    r0, r1 = max(0, math.floor(min(rows))), min(height, math.ceil(max(rows)))
-    c0, c1 = max(0, math.floor(min(cols))), min(width, math.ceil(max(cols)))
-    if r1 <= r0 or c1 <= c0:
+    window = bounds_window(tr, width, height, tuple(geoms.total_bounds))
+    if window is None:
         return da
+    r0, r1, c0, c1 = window
     chunks = getattr(da.data, "chunks", None)
     if chunks is not None:
         by, bx = chunks[0][0], chunks[1][0]

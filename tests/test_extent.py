@@ -36,3 +36,24 @@ def test_crop_to_units(tmp_path: Path) -> None:
     assert crop_to_units(lazy, far) is lazy
     ll = units.to_crs(4326)
     assert crop_to_units(open_landcover(tif), ll).shape[0] >= 16
+
+
+def test_crop_and_window_share_one_rounding_rule(tmp_path: Path) -> None:
+    from landcarbon.io.windows import window_of_bounds
+
+    data = np.arange(64 * 96, dtype=np.int32).reshape(64, 96)
+    tif = write_tif(tmp_path / "r.tif", data, transform=from_origin(0, 640, 10, 10), nodata=-1)
+    # bounds on pixel edges (x 200..400, y 300..460) up to float noise (1e-11 px): exactly
+    # rows 18..34 and cols 20..40, no extra row or column from the noise
+    bounds = (200.0 - 1e-10, 300.0 - 1e-10, 400.0 + 1e-10, 460.0 + 1e-10)
+    units = gpd.GeoDataFrame(geometry=[box(*bounds)], crs="EPSG:32649")
+    cut = crop_to_units(open_landcover(tif), units)
+    assert cut.shape == (16, 20)
+    assert int(cut[0, 0]) == 18 * 96 + 20
+    assert window_of_bounds(str(tif), bounds) == (20, 18, 20, 16)
+    # a bound a thousandth of a pixel inside the next pixel takes it, in both
+    wider = (200.0, 300.0, 400.01, 460.0)
+    assert crop_to_units(open_landcover(tif), gpd.GeoDataFrame(
+        geometry=[box(*wider)], crs="EPSG:32649")).shape == (16, 21)
+    assert window_of_bounds(str(tif), wider) == (20, 18, 21, 16)
+    assert window_of_bounds(str(tif), (5000.0, 5000.0, 6000.0, 6000.0)) is None

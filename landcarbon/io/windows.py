@@ -10,12 +10,17 @@ fetched, with HTTP range requests.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-__all__ = ["gdal_path", "window_of_bounds", "window_vrt"]
+if TYPE_CHECKING:
+    from affine import Affine
+
+__all__ = ["EDGE_TOLERANCE_PX", "bounds_window", "gdal_path", "window_of_bounds", "window_vrt"]
 
 
 def gdal_path(path: str) -> str:
@@ -28,28 +33,49 @@ def gdal_path(path: str) -> str:
     return path
 
 
+#: Bound coordinates within this fraction of a pixel of a pixel edge count as on the edge
+#: (floating-point noise of reprojected or computed bounds does not add a row or column).
+EDGE_TOLERANCE_PX = 1e-9
+
+
+def bounds_window(transform: Affine, width: int, height: int,
+                  bounds: tuple[float, float, float, float]
+                  ) -> tuple[int, int, int, int] | None:
+    """Pixel rows and columns ``(row_start, row_stop, col_start, col_stop)`` of a north-up
+    grid covering ``bounds`` (``minx, miny, maxx, maxy`` in the grid's CRS).
+
+    The one rounding rule of landcarbon's windows and crops: snapped outwards to whole pixels
+    (every pixel that the bounds reach into is kept), except that a bound within
+    :data:`EDGE_TOLERANCE_PX` of a pixel edge counts as on that edge; then cut to the grid.
+    ``None`` if the bounds do not overlap the grid.
+    """
+    inv = ~transform
+    cols, rows = zip(*(inv * (x, y) for x in (bounds[0], bounds[2])
+                       for y in (bounds[1], bounds[3])), strict=True)
+    r0 = max(0, math.floor(min(rows) + EDGE_TOLERANCE_PX))
+    r1 = min(height, math.ceil(max(rows) - EDGE_TOLERANCE_PX))
+    c0 = max(0, math.floor(min(cols) + EDGE_TOLERANCE_PX))
+    c1 = min(width, math.ceil(max(cols) - EDGE_TOLERANCE_PX))
+    if r1 <= r0 or c1 <= c0:
+        return None
+    return r0, r1, c0, c1
+
+
 def window_of_bounds(path: str, bounds: tuple[float, float, float, float],
                      bounds_crs: object = None) -> tuple[int, int, int, int] | None:
     """Pixel window ``(col_off, row_off, width, height)`` of ``path`` covering ``bounds``
-    (in ``bounds_crs``, default the raster's CRS), snapped outwards to whole pixels and cut
-    to the raster; ``None`` if they do not overlap."""
-    import math
-
+    (in ``bounds_crs``, default the raster's CRS), rounded by :func:`bounds_window`;
+    ``None`` if they do not overlap."""
     import rasterio
     from rasterio.warp import transform_bounds
 
     with rasterio.open(gdal_path(path)) as src:
         if bounds_crs is not None and src.crs is not None:
             bounds = transform_bounds(bounds_crs, src.crs, *bounds, densify_pts=21)
-        inv = ~src.transform
-        cols, rows = zip(*(inv * (x, y) for x in (bounds[0], bounds[2])
-                           for y in (bounds[1], bounds[3])), strict=True)
-        c0 = max(0, math.floor(min(cols) + 1e-9))
-        r0 = max(0, math.floor(min(rows) + 1e-9))
-        c1 = min(src.width, math.ceil(max(cols) - 1e-9))
-        r1 = min(src.height, math.ceil(max(rows) - 1e-9))
-    if c1 <= c0 or r1 <= r0:
+        window = bounds_window(src.transform, src.width, src.height, bounds)
+    if window is None:
         return None
+    r0, r1, c0, c1 = window
     return c0, r0, c1 - c0, r1 - r0
 
 
