@@ -30,6 +30,7 @@ from landcarbon.exceptions import ConfigError, InputError
 
 __all__ = [
     "RISK_FLAGS",
+    "graded_class_columns",
     "graded_classes",
     "hotspot_class_table",
     "quadrant_zones",
@@ -261,6 +262,21 @@ def _labels(table: pd.DataFrame) -> dict[str, dict[str, str]]:
             for k, r in table.iterrows()}
 
 
+def graded_class_columns(units: pd.DataFrame) -> list[str]:
+    """The graded zoning columns of ``units``: the one rule for which ``*_class`` columns are
+    map layers (used by :func:`zone_layers` and so by every map of publish/).
+
+    A ``<column>_class`` column (other than ``gi_class``) is a graded layer when its dtype is
+    numeric and at least one unit has a value. Text columns (``soil_class`` of the user's
+    units file) and all-empty columns (an attribute left blank in the units file, read as all
+    missing) are not: landcarbon's graded columns are numeric, and a layer with no value
+    anywhere would only show "no value".
+    """
+    return [str(c) for c in units.columns
+            if str(c).endswith("_class") and c != "gi_class"
+            and pd.api.types.is_numeric_dtype(units[c]) and units[c].notna().any()]
+
+
 def zone_layers(units: pd.DataFrame) -> list[dict[str, object]]:
     """Map layers of the zoning columns present in ``units`` (data-driven, for publish/).
 
@@ -269,7 +285,8 @@ def zone_layers(units: pd.DataFrame) -> list[dict[str, object]]:
     list of dict
         One dict per categorical column present: ``column``, ``title_en``, ``title_zh`` and
         ``categories`` = ``{value: {"en", "zh", "color"}}`` (every value that can occur, in
-        legend order). Graded ``*_class`` columns get a sequential palette.
+        legend order). Graded ``*_class`` columns (:func:`graded_class_columns`) get a
+        sequential palette.
     """
     layers: list[dict[str, object]] = []
     specs: Sequence[tuple[str, str, str, pd.DataFrame | None]] = (
@@ -287,13 +304,8 @@ def zone_layers(units: pd.DataFrame) -> list[dict[str, object]]:
         layers.append({"column": col, "title_en": en, "title_zh": zh,
                        "categories": _labels(vocab)})
     seq = ["#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837", "#004529", "#00261a"]
-    # graded columns are numeric ``<column>_class``; text ``*_class`` attributes of the
-    # user's units (e.g. ``soil_class``) are not zones
-    for col in [c for c in units.columns if str(c).endswith("_class") and c != "gi_class"]:
-        values = pd.to_numeric(units[col], errors="coerce")
-        if values.isna().all() and units[col].notna().any():
-            continue
-        top = values.max()
+    for col in graded_class_columns(units):
+        top = units[col].max()
         k = int(top) if pd.notna(top) else 0
         cats = {str(i): {"en": f"class {i}", "zh": f"第{i}级", "color": seq[min(i, 7) - 1]}
                 for i in range(1, k + 1)}

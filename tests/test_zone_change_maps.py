@@ -81,6 +81,7 @@ def test_text_class_columns_are_not_graded_layers() -> None:
     units = make_units()
     units["soil_class"] = ["a", "b", "c", "d"]  # an attribute of the user's units file
     units["x_class"] = [None] * 4
+    units["y_class"] = [float("nan")] * 4  # numeric but empty (zoning.graded_class_columns)
     m = explore_units(units, tiles=None, language="en")
     assert not [c for c in m._children.values() if "(graded)" in getattr(c, "layer_name", "")]
 

@@ -230,9 +230,11 @@ def test_zone_layers_are_data_driven():
 def test_zone_layers_ignore_user_class_attributes() -> None:
     from landcarbon.zoning import zone_layers
 
+    # one rule (zoning.graded_class_columns, also behind every map of publish/): numeric
+    # with at least one value; text and all-empty ``*_class`` columns are not layers
     units = pd.DataFrame({"soil_class": ["loam", None], "net_tc_per_ha_class": [1, 2],
-                          "empty_class": [np.nan, np.nan]})
+                          "empty_class": [np.nan, np.nan], "part_class": [np.nan, 3.0]})
     layers = {d["column"]: d for d in zone_layers(units)}
-    assert set(layers) == {"net_tc_per_ha_class", "empty_class"}
+    assert set(layers) == {"net_tc_per_ha_class", "part_class"}
     assert set(layers["net_tc_per_ha_class"]["categories"]) == {"0", "1", "2"}
-    assert set(layers["empty_class"]["categories"]) == {"0"}
+    assert set(layers["part_class"]["categories"]) == {"0", "1", "2", "3"}

@@ -77,18 +77,11 @@ class CategoryLayer:
 
 def zone_category_layers(units: pd.DataFrame, language: str) -> list[CategoryLayer]:
     """One :class:`CategoryLayer` per zoning column present in ``units`` (none without a
-    zoning run), labels and colours from :func:`landcarbon.zoning.zone_layers`."""
-    import pandas as pd
-
+    zoning run), labels and colours from :func:`landcarbon.zoning.zone_layers` (graded
+    ``*_class`` columns as :func:`landcarbon.zoning.graded_class_columns` decides)."""
     from landcarbon.zoning import zone_layers
 
     lang = "zh" if language == "zh" else "en"
-    # graded ``*_class`` columns only when numeric with a value (zone_layers fails on text or
-    # all-missing ``*_class`` columns, e.g. an attribute of the user's units file)
-    graded = [c for c in units.columns if str(c).endswith("_class") and c != "gi_class"]
-    bad = [c for c in graded if not pd.to_numeric(units[c], errors="coerce").notna().any()
-           or not pd.api.types.is_numeric_dtype(units[c])]
-    units = units.drop(columns=bad) if bad else units
     return [CategoryLayer(str(z["column"]), str(z[f"title_{lang}"]),
                           {str(k): (str(v[lang]), str(v["color"]))
                            for k, v in z["categories"].items()})  # type: ignore[attr-defined]
