@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -133,7 +134,8 @@ def _block_matrix(a: np.ndarray, b: np.ndarray, row0: int, col0: int, n: int, no
 
 
 def transition_areas_ha(from_index: xr.DataArray, to_index: xr.DataArray, n: int, *,
-                        nodata: int, pixel_area: PixelAreaMethod = "auto") -> np.ndarray:
+                        nodata: int, pixel_area: PixelAreaMethod = "auto",
+                        lazy: bool = False) -> np.ndarray:
     """Whole-raster transition matrix in ha (rows = ``from`` value, columns = ``to`` value).
 
     Parameters
@@ -147,6 +149,9 @@ def transition_areas_ha(from_index: xr.DataArray, to_index: xr.DataArray, n: int
         Value of cells without data in either raster (left out).
     pixel_area : {"auto", "nominal", "ellipsoidal"}
         Cell areas, see :mod:`landcarbon.areas`.
+    lazy : bool
+        For a dask pair, return a ``dask.delayed`` matrix built on the unoptimised graph
+        (chunk keys shared with other passes computed in the same ``dask.compute``).
 
     Returns
     -------
@@ -176,13 +181,13 @@ def transition_areas_ha(from_index: xr.DataArray, to_index: xr.DataArray, n: int
     b = b.rechunk(a.chunks)
     row_starts = np.concatenate([[0], np.cumsum(a.chunks[0])[:-1]])
     col_starts = np.concatenate([[0], np.cumsum(a.chunks[1])[:-1]])
-    da_blocks = a.to_delayed()
-    db_blocks = b.to_delayed()
+    da_blocks = a.to_delayed(optimize_graph=False)
+    db_blocks = b.to_delayed(optimize_graph=False)
     parts = [dask.delayed(_block_matrix)(da_blocks[i, j], db_blocks[i, j], int(row_starts[i]),
                                          int(col_starts[j]), *args)
              for i in range(len(row_starts)) for j in range(len(col_starts))]
     total = dask.delayed(sum)(parts)
-    return np.asarray(total.compute())
+    return total if lazy else np.asarray(total.compute())
 
 
 def transition_index(from_index: xr.DataArray, to_index: xr.DataArray, n: int, *,
@@ -214,8 +219,10 @@ def transition_index(from_index: xr.DataArray, to_index: xr.DataArray, n: int, *
 
 def unit_transition_areas_ha(from_index: xr.DataArray, to_index: xr.DataArray, n: int,
                              units: gpd.GeoDataFrame, *, nodata: int,
-                             pixel_area: PixelAreaMethod = "auto") -> np.ndarray:
-    """Transition matrix of each unit in ha, exact partial-pixel coverage at unit edges.
+                             pixel_area: PixelAreaMethod = "auto",
+                             lazy: bool = False) -> np.ndarray:
+    """Transition matrix of each unit in ha, exact partial-pixel coverage at unit edges
+    (``lazy``: as in :func:`transition_areas_ha`).
 
     Returns
     -------
@@ -226,8 +233,18 @@ def unit_transition_areas_ha(from_index: xr.DataArray, to_index: xr.DataArray, n
 
     check_aligned(from_index, to_index)
     combined, out_nodata = transition_index(from_index, to_index, n, nodata=nodata)
-    flat = index_areas_ha(combined, units, n * n, nodata=out_nodata, pixel_area=pixel_area)
-    return flat.reshape(len(units), n, n)
+    flat = index_areas_ha(combined, units, n * n, nodata=out_nodata, pixel_area=pixel_area,
+                          lazy=lazy)
+    return _then(np.reshape, lazy, flat, (len(units), n, n))
+
+
+def _then(func: Callable[..., Any], lazy: bool, *args: Any) -> Any:
+    """``func(*args)``, or its ``dask.delayed`` call when ``lazy`` (args may be delayed)."""
+    if not lazy:
+        return func(*args)
+    import dask
+
+    return dask.delayed(func)(*args)
 
 
 def _categories(da: xr.DataArray) -> pd.DataFrame:
@@ -237,7 +254,8 @@ def _categories(da: xr.DataArray) -> pd.DataFrame:
 
 def category_transitions(from_categories: xr.DataArray, to_categories: xr.DataArray,
                          units: gpd.GeoDataFrame | None = None, *,
-                         pixel_area: PixelAreaMethod = "auto") -> pd.DataFrame:
+                         pixel_area: PixelAreaMethod = "auto",
+                         lazy: bool = False) -> pd.DataFrame:
     """Long transition table between two category rasters of the same legend.
 
     Parameters
@@ -246,6 +264,9 @@ def category_transitions(from_categories: xr.DataArray, to_categories: xr.DataAr
         Aligned category rasters (:func:`landcarbon.classification.classify`, nodata 255).
     units : geopandas.GeoDataFrame, optional
         With ``unit_id``: per-unit transitions (exact coverage). Without: the whole raster.
+    lazy : bool
+        For dask rasters, a ``dask.delayed`` table (see :func:`transition_areas_ha`): compute
+        several together with ``dask.compute`` to read each raster once.
 
     Returns
     -------
@@ -265,16 +286,25 @@ def category_transitions(from_categories: xr.DataArray, to_categories: xr.DataAr
     to = cats.add_prefix("to_")
     if units is None:
         m = transition_areas_ha(from_categories, to_categories, n, nodata=NODATA_CATEGORY,
-                                pixel_area=pixel_area)
-        i, j = np.nonzero(m)
-        out = pd.concat([frm.iloc[i].reset_index(drop=True), to.iloc[j].reset_index(drop=True)],
-                        axis=1)
-        out["area_ha"] = m[i, j]
-        return out
+                                pixel_area=pixel_area, lazy=lazy)
+        return _then(_whole_table, lazy, m, frm, to)
     cube = unit_transition_areas_ha(from_categories, to_categories, n, units,
-                                    nodata=NODATA_CATEGORY, pixel_area=pixel_area)
+                                    nodata=NODATA_CATEGORY, pixel_area=pixel_area, lazy=lazy)
+    return _then(_unit_table, lazy, cube, frm, to, units["unit_id"].to_numpy())
+
+
+def _whole_table(m: np.ndarray, frm: pd.DataFrame, to: pd.DataFrame) -> pd.DataFrame:
+    i, j = np.nonzero(m)
+    out = pd.concat([frm.iloc[i].reset_index(drop=True), to.iloc[j].reset_index(drop=True)],
+                    axis=1)
+    out["area_ha"] = m[i, j]
+    return out
+
+
+def _unit_table(cube: np.ndarray, frm: pd.DataFrame, to: pd.DataFrame, unit_ids: np.ndarray
+                ) -> pd.DataFrame:
     u, i, j = np.nonzero(cube)
-    out = pd.concat([pd.Series(units["unit_id"].to_numpy()[u], name="unit_id"),
+    out = pd.concat([pd.Series(unit_ids[u], name="unit_id"),
                      frm.iloc[i].reset_index(drop=True), to.iloc[j].reset_index(drop=True)],
                     axis=1)
     out["area_ha"] = cube[u, i, j]

@@ -28,6 +28,7 @@ partial-pixel coverage (:func:`landcarbon.zonal.index_areas_ha`).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +36,7 @@ import pandas as pd
 import xarray as xr
 
 from landcarbon.areas import PixelAreaMethod
+from landcarbon.change import _then
 from landcarbon.classification import _is_dask
 from landcarbon.exceptions import InputError
 
@@ -113,9 +115,32 @@ def total_density(pools: pd.DataFrame) -> pd.Series:
     return pd.Series(acc, index=pools.index, name="c_total")
 
 
-def code_index(codes: xr.DataArray, lucodes: np.ndarray, *, what: str = "land-cover raster"
-               ) -> xr.DataArray:
+def check_pool_codes(counts: pd.Series, lucodes: np.ndarray, *,
+                     what: str = "land-cover raster") -> None:
+    """Refuse codes of a raster (``counts``: pixels per code, nodata left out, as
+    :func:`landcarbon.classification.code_counts`) that ``lucodes`` does not list.
+
+    Raises
+    ------
+    InputError
+        Naming the unknown codes and their pixel counts.
+    """
+    known = set(np.asarray(lucodes, dtype=np.int64).astype(float))
+    unknown = [c for c in counts.index.to_numpy() if float(c) not in known]
+    if unknown:
+        listing = ", ".join(f"{int(c)} ({int(counts[c]):,} px)" for c in unknown[:20])
+        raise InputError(f"The {what} holds {len(unknown)} code(s) that the carbon pool table "
+                         f"does not list: {listing}. Add a row (lucode, c_above, c_below, "
+                         "c_soil, c_dead in Mg C/ha) for each of them.")
+
+
+def code_index(codes: xr.DataArray, lucodes: np.ndarray, *, what: str = "land-cover raster",
+               check: bool = True) -> xr.DataArray:
     """Position of each pixel's code in ``lucodes`` (int32, nodata -1; lazy for dask).
+
+    ``check=False`` leaves the code check (a pass over the raster) to the caller, who then
+    calls :func:`check_pool_codes` on counts computed with the other passes; unknown codes
+    get arbitrary positions meanwhile.
 
     Raises
     ------
@@ -125,14 +150,8 @@ def code_index(codes: xr.DataArray, lucodes: np.ndarray, *, what: str = "land-co
     from landcarbon.classification import code_counts
 
     lucodes = np.asarray(lucodes, dtype=np.int64)
-    counts = code_counts(codes)
-    present = counts.index.to_numpy()
-    unknown = [c for c in present if float(c) not in set(lucodes.astype(float))]
-    if unknown:
-        listing = ", ".join(f"{int(c)} ({int(counts[c]):,} px)" for c in unknown[:20])
-        raise InputError(f"The {what} holds {len(unknown)} code(s) that the carbon pool table "
-                         f"does not list: {listing}. Add a row (lucode, c_above, c_below, "
-                         "c_soil, c_dead in Mg C/ha) for each of them.")
+    if check:
+        check_pool_codes(code_counts(codes), lucodes, what=what)
     order = np.argsort(lucodes)
     keys = lucodes[order]
     nodata = codes.rio.nodata
@@ -157,7 +176,8 @@ def code_index(codes: xr.DataArray, lucodes: np.ndarray, *, what: str = "land-co
     return out.rio.write_nodata(_INDEX_NODATA)
 
 
-def stock_density(codes: xr.DataArray, pools: pd.DataFrame) -> xr.DataArray:
+def stock_density(codes: xr.DataArray, pools: pd.DataFrame, *, check: bool = True
+                  ) -> xr.DataArray:
     """Total carbon density raster (Mg C/ha, float32, nodata -1), InVEST ``tot_c``.
 
     Parameters
@@ -166,8 +186,10 @@ def stock_density(codes: xr.DataArray, pools: pd.DataFrame) -> xr.DataArray:
         Raw land-cover codes (numpy or dask).
     pools : pandas.DataFrame
         From :func:`validate_pool_table`.
+    check : bool
+        As in :func:`code_index`.
     """
-    idx = code_index(codes, pools.index.to_numpy())
+    idx = code_index(codes, pools.index.to_numpy(), check=check)
     table = np.append(total_density(pools).to_numpy(dtype=np.float32),
                       np.float32(STOCK_NODATA))
 
@@ -230,8 +252,12 @@ def valuation_constant(year_from: int, year_to: int, discount_rate_pct: float,
 
 
 def unit_stocks(codes: xr.DataArray, pools: pd.DataFrame, units: gpd.GeoDataFrame, *,
-                pixel_area: PixelAreaMethod = "auto") -> pd.DataFrame:
+                pixel_area: PixelAreaMethod = "auto", lazy: bool = False) -> pd.DataFrame:
     """Stock of every unit per pool, t C (exact partial-pixel coverage).
+
+    ``lazy=True`` gives a ``dask.delayed`` table for a dask raster (to compute with other
+    passes over it in one ``dask.compute``) and leaves the code check to the caller
+    (:func:`check_pool_codes`).
 
     Returns
     -------
@@ -242,9 +268,15 @@ def unit_stocks(codes: xr.DataArray, pools: pd.DataFrame, units: gpd.GeoDataFram
     """
     from landcarbon.zonal import index_areas_ha
 
-    idx = code_index(codes, pools.index.to_numpy())
-    areas = index_areas_ha(idx, units, len(pools), nodata=_INDEX_NODATA, pixel_area=pixel_area)
-    out = pd.DataFrame(index=pd.Index(units["unit_id"].to_numpy(), name="unit_id"))
+    idx = code_index(codes, pools.index.to_numpy(), check=not lazy)
+    areas = index_areas_ha(idx, units, len(pools), nodata=_INDEX_NODATA, pixel_area=pixel_area,
+                           lazy=lazy)
+    return _then(_stock_table, lazy, areas, pools, units["unit_id"].to_numpy())
+
+
+def _stock_table(areas: np.ndarray, pools: pd.DataFrame, unit_ids: np.ndarray
+                 ) -> pd.DataFrame:
+    out = pd.DataFrame(index=pd.Index(unit_ids, name="unit_id"))
     for pool in POOLS:
         out[f"stock_{pool}_tc"] = areas @ pools[pool].to_numpy(dtype=np.float64)
     out["stock_tc"] = areas @ total_density(pools).to_numpy(dtype=np.float64)
@@ -266,7 +298,7 @@ def stock_change(codes_from: xr.DataArray, codes_to: xr.DataArray, pools: pd.Dat
                  year_from: int | None = None, year_to: int | None = None,
                  price_per_tc: float | None = None, discount_rate_pct: float = 0.0,
                  price_change_pct: float = 0.0,
-                 pixel_area: PixelAreaMethod = "auto") -> StockChange:
+                 pixel_area: PixelAreaMethod = "auto", lazy: bool = False) -> StockChange:
     """Whole-area stock totals, change and (optionally) net present value, InVEST-compatible.
 
     The change is ``sum_ij M_ij (D_j - D_i)`` over the code transition matrix ``M`` (ha) with
@@ -281,17 +313,32 @@ def stock_change(codes_from: xr.DataArray, codes_to: xr.DataArray, pools: pd.Dat
         From :func:`validate_pool_table`.
     year_from, year_to, price_per_tc, discount_rate_pct, price_change_pct
         Valuation inputs (see :func:`valuation_constant`); no valuation without a price.
+    lazy : bool
+        As in :func:`unit_stocks`.
     """
     from landcarbon.change import transition_areas_ha
 
     n = len(pools)
-    a = code_index(codes_from, pools.index.to_numpy(), what="first land-cover raster")
-    b = code_index(codes_to, pools.index.to_numpy(), what="second land-cover raster")
-    dens = total_density(pools).to_numpy(dtype=np.float32)
+    a = code_index(codes_from, pools.index.to_numpy(), what="first land-cover raster",
+                   check=not lazy)
+    b = code_index(codes_to, pools.index.to_numpy(), what="second land-cover raster",
+                   check=not lazy)
+    if price_per_tc is not None and (year_from is None or year_to is None):
+        raise ValueError("valuation needs year_from and year_to")
     # one pass: nodata becomes the extra value n, so the (n+1)^2 matrix also holds the
     # pixels valid at one date only (row / column n)
     full = transition_areas_ha(a.where(a != _INDEX_NODATA, n), b.where(b != _INDEX_NODATA, n),
-                               n + 1, nodata=-2, pixel_area=pixel_area)
+                               n + 1, nodata=-2, pixel_area=pixel_area, lazy=lazy)
+    valuation = None if price_per_tc is None else (
+        year_from, year_to, discount_rate_pct, price_change_pct, price_per_tc)
+    return _then(_stock_change_totals, lazy, full, total_density(pools), valuation)
+
+
+def _stock_change_totals(full: np.ndarray, density: pd.Series,
+                         valuation: tuple[Any, ...] | None) -> StockChange:
+    """:func:`stock_change` from the ``(n+1)^2`` transition matrix (ha)."""
+    n = len(density)
+    dens = density.to_numpy(dtype=np.float32)
     m = full[:n, :n]
     own_a = full[:n, :].sum(axis=1)
     own_b = full[:, :n].sum(axis=0)
@@ -301,11 +348,8 @@ def stock_change(codes_from: xr.DataArray, codes_to: xr.DataArray, pools: pd.Dat
         stock_to_tc=float(own_b @ dens.astype(np.float64)),
         stock_change_tc=float((m * delta).sum()),
         valuation_constant=None, npv=None)
-    if price_per_tc is not None:
-        if year_from is None or year_to is None:
-            raise ValueError("valuation needs year_from and year_to")
-        k = valuation_constant(year_from, year_to, discount_rate_pct, price_change_pct,
-                               price_per_tc)
+    if valuation is not None:
+        k = valuation_constant(*valuation)
         out["valuation_constant"] = k
         # as InVEST's npv raster: float32 per-pixel product of the float32 change and k
         npv = (delta.astype(np.float32) * np.float32(k)).astype(np.float64)

@@ -5,7 +5,10 @@ stocks, time series, alerts and the Markov projection.
 :func:`run_change` also writes it into one folder atomically. Each date is assessed by
 :func:`landcarbon.pipeline.assess` with the date's land cover (and energy table) replacing
 those of ``[landcover]`` / ``[construction]``; later dates are checked against (or resampled
-onto) the first date's grid before transitions are counted.
+onto) the first date's grid before transitions are counted. After the assessments (one pass
+over each date's raster), the transitions of every period and the ``[change.stocks]`` tables
+are computed together in a second pass (one ``dask.compute`` on unoptimised graphs, so each
+chunk is read once for all of them).
 """
 
 from __future__ import annotations
@@ -300,8 +303,11 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     InputError
         When dates are on different grids and ``resample`` is ``"error"``.
     """
+    import dask
+
     from landcarbon.change import align_to, category_transitions, flux_effect
     from landcarbon.monitoring import alerts, timeseries
+    from landcarbon.pipeline._change_stocks import stock_pass, stock_tables
 
     ch = config.change
     if ch is None or len(ch.dates) < 2:
@@ -329,15 +335,23 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     periods = list(pairwise(years)) + (
         [(years[0], years[-1])] if len(years) > 2 else [])
     t1 = time.perf_counter()
-    transitions, whole = {}, {}
+    lazy = {"transitions": {p: category_transitions(cats[p[0]], cats[p[1]], units,
+                                                    pixel_area=pixel_area, lazy=True)
+                            for p in periods},
+            "whole": {p: category_transitions(cats[p[0]], cats[p[1]], pixel_area=pixel_area,
+                                              lazy=True) for p in periods}}
+    stocks = stock_pass(config, dates, units, pixel_area) if ch.stocks else None
+    if stocks is not None:
+        lazy["stocks"] = stocks.pop("lazy")
+    # one pass over the rasters of all dates (dask chunks, unoptimised graphs: shared keys);
+    # timings["transitions"] includes the stock computations read in this pass
+    computed = dask.compute(lazy)[0]
+    transitions, whole = computed["transitions"], computed["whole"]
     summaries: list[pd.DataFrame] = []
     degrees: list[dict[str, Any]] = []
     transfers: list[pd.DataFrame] = []
     effects: list[pd.DataFrame] = []
     for y0, y1 in periods:
-        transitions[(y0, y1)] = category_transitions(cats[y0], cats[y1], units,
-                                                     pixel_area=pixel_area)
-        whole[(y0, y1)] = category_transitions(cats[y0], cats[y1], pixel_area=pixel_area)
         s, d, t = _summaries(transitions[(y0, y1)], whole[(y0, y1)], y0, y1)
         summaries += s
         degrees += d
@@ -365,62 +379,15 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
                           whole_transitions=whole, transfer=transfer, summary=summary,
                           dynamic_degree=pd.DataFrame(degrees), flux_effect=effect,
                           timeseries=series, alerts=alert_table, timings=timings)
-    if ch.stocks is not None:
+    if stocks is not None:
         t2 = time.perf_counter()
-        _stocks(result, units, pixel_area)
+        stock_tables(result, stocks, computed["stocks"])
         timings["stocks"] = round(time.perf_counter() - t2, 3)
     if ch.markov is not None:
         t3 = time.perf_counter()
         _markov(result, units, pixel_area)
         timings["markov"] = round(time.perf_counter() - t3, 3)
     return result
-
-
-def _stocks(result: ChangeResult, units: gpd.GeoDataFrame, pixel_area: str) -> None:
-    from landcarbon.change import align_to
-    from landcarbon.io.pools import read_pool_table
-    from landcarbon.stocks import stock_change, stock_density, unit_stocks
-
-    cfg = result.config
-    st = cfg.change.stocks  # type: ignore[union-attr]
-    assert st is not None
-    pools = read_pool_table(cfg.path(st.pools))
-    years = result.years
-    first_codes = result.dates[years[0]].codes
-    assert first_codes is not None
-    codes = {}
-    for y in years:
-        c = result.dates[y].codes
-        assert c is not None
-        codes[y] = c if y == years[0] else align_to(
-            c, first_codes, resample=cfg.change.resample,  # type: ignore[union-attr]
-            names=(str(years[0]), str(y)))
-    per_unit = []
-    for y in years:
-        per_unit.append(unit_stocks(codes[y], pools, units, pixel_area=pixel_area)  # type: ignore[arg-type]
-                        .reset_index().assign(year=y))
-        if st.rasters:
-            result.stock_rasters[y] = stock_density(codes[y], pools)
-    stocks = pd.concat(per_unit, ignore_index=True)
-    result.stocks = stocks[["year", *[c for c in stocks.columns if c != "year"]]]
-    changes = []
-    for y0, y1 in result.periods():
-        tot = stock_change(codes[y0], codes[y1], pools, year_from=y0, year_to=y1,
-                           price_per_tc=st.price_per_tc,
-                           discount_rate_pct=st.discount_rate_pct,
-                           price_change_pct=st.price_change_pct,
-                           pixel_area=pixel_area)  # type: ignore[arg-type]
-        result.stock_totals.append({"year_from": y0, "year_to": y1, **tot})
-        a = stocks[stocks["year"] == y0].set_index("unit_id")["stock_tc"]
-        b = stocks[stocks["year"] == y1].set_index("unit_id")["stock_tc"]
-        ch = pd.DataFrame({"year_from": y0, "year_to": y1, "unit_id": a.index,
-                           "stock_from_tc": a.to_numpy(), "stock_to_tc": b.reindex(a.index)
-                           .to_numpy()})
-        ch["stock_change_tc"] = ch["stock_to_tc"] - ch["stock_from_tc"]
-        if tot["valuation_constant"] is not None:
-            ch["npv"] = ch["stock_change_tc"] * tot["valuation_constant"]
-        changes.append(ch)
-    result.stock_changes = pd.concat(changes, ignore_index=True)
 
 
 def _markov(result: ChangeResult, units: gpd.GeoDataFrame, pixel_area: str) -> None:

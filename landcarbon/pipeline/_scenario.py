@@ -79,29 +79,46 @@ def _mask(config: RunConfig, path: str | None, like: xr.DataArray) -> np.ndarray
     return units_mask(polys.assign(unit_id=[str(i) for i in range(len(polys))]), like)
 
 
-def _scenario_categories(config: RunConfig, base: Assessment, landcover: str | list[str]
-                         ) -> xr.DataArray:
+def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[str],
+                    baseline: xr.DataArray, protected: np.ndarray | None,
+                    units: gpd.GeoDataFrame, pixel_area: str) -> pd.DataFrame:
+    """Class areas of a scenario raster on the baseline grid (reset to ``baseline`` inside
+    ``protected``), its codes checked against the legend.
+
+    The code counts are computed in one ``dask.compute`` with the zonal areas (or, with
+    ``protected``, with the in-memory raster that the reset needs): the scenario raster is
+    read once. Unmapped codes are classified as nodata meanwhile and refused right after.
+    """
+    import dask
+
     from landcarbon.change import align_to
     from landcarbon.classification import check_codes, classify, code_counts
     from landcarbon.io.raster import open_landcover
+    from landcarbon.scenario import protect
+    from landcarbon.zonal import class_areas
 
     lc = config.landcover
-    assert lc is not None and base.categories is not None
+    assert lc is not None and base.categories is not None and config.change is not None
     paths = [config.path(p) for p in ([landcover] if isinstance(landcover, str) else landcover)]
     codes = open_landcover(paths, chunks=lc.chunk_size, nodata=lc.nodata, crs=lc.crs)
-    check_codes(code_counts(codes), base.legend, lc.exclude_codes)
-    cats = classify(codes, base.legend, lc.exclude_codes)
-    assert config.change is not None
-    return align_to(cats, base.categories, resample=config.change.resample,
-                    names=("baseline", ", ".join(paths)))
+    cats = align_to(classify(codes, base.legend, lc.exclude_codes), base.categories,
+                    resample=config.change.resample, names=("baseline", ", ".join(paths)))
+    if protected is None:
+        counts, areas = dask.compute(code_counts(codes, lazy=True), class_areas(
+            cats, units, pixel_area=pixel_area, lazy=True))  # type: ignore[arg-type]
+        check_codes(counts, base.legend, lc.exclude_codes)
+        return areas
+    # unoptimised graphs: the counts and the raster share their chunk reads
+    counts, data = dask.compute(code_counts(codes, lazy=True), cats.data, optimize_graph=False)
+    check_codes(counts, base.legend, lc.exclude_codes)
+    cats = protect(baseline, cats.copy(data=np.asarray(data)), protected)
+    return class_areas(cats, units, pixel_area=pixel_area)  # type: ignore[arg-type]
 
 
-def _apply_edits(config: RunConfig, base: Assessment, edits: list[Any],
-                 log: list[dict[str, Any]]) -> xr.DataArray:
+def _apply_edits(config: RunConfig, base: Assessment, baseline: xr.DataArray,
+                 edits: list[Any], log: list[dict[str, Any]]) -> xr.DataArray:
     from landcarbon.scenario import protect, reduce_construction, restore_wetland, units_mask
 
-    assert base.categories is not None
-    baseline = base.categories.copy(data=np.asarray(base.categories.values))
     cats = baseline
     pixel_area = config.landcover.pixel_area if config.landcover else "auto"
     for e in edits:
@@ -131,7 +148,7 @@ def _apply_edits(config: RunConfig, base: Assessment, edits: list[Any],
 
 def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioResult:
     """Assess the baseline and every scenario of ``config.change`` (nothing written)."""
-    from landcarbon.scenario import compare_scenarios, protect
+    from landcarbon.scenario import compare_scenarios
     from landcarbon.zonal import class_areas
 
     ch = config.change
@@ -148,14 +165,18 @@ def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioRe
     tables: dict[str, gpd.GeoDataFrame] = {}
     edited: dict[str, xr.DataArray] = {}
     log: list[dict[str, Any]] = []
+    masks = {s.name: _mask(config, s.protected, base.categories) for s in ch.scenarios}
+    # the baseline categories in memory, read once for every edit and protected area
+    baseline = base.categories
+    if ch.edits or any(m is not None for m in masks.values()):
+        baseline = baseline.copy(data=np.asarray(baseline.values))
     for s in ch.scenarios:
-        cats = _scenario_categories(config, base, s.landcover)
-        mask = _mask(config, s.protected, base.categories)
-        if mask is not None:
-            cats = protect(base.categories, cats, mask)
-        tables[s.name] = rebalance(base, class_areas(cats, units, pixel_area=pixel_area))
+        areas = _scenario_areas(config, base, s.landcover, baseline, masks[s.name], units,
+                                pixel_area)
+        tables[s.name] = rebalance(base, areas)
     for name in dict.fromkeys(e.scenario for e in ch.edits):
-        cats = _apply_edits(config, base, [e for e in ch.edits if e.scenario == name], log)
+        cats = _apply_edits(config, base, baseline,
+                            [e for e in ch.edits if e.scenario == name], log)
         edited[name] = cats
         tables[name] = rebalance(base, class_areas(cats, units, pixel_area=pixel_area))
     deltas, risk = compare_scenarios(base.units, tables, suffix=base.suffix)
