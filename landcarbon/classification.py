@@ -244,17 +244,29 @@ def _recode(categories: xr.DataArray, table: np.ndarray, name: str, long_name: s
     return out.rio.write_nodata(0)
 
 
+def land_class_values(categories: pd.DataFrame) -> np.ndarray:
+    """Land-class raster value (1..n, order of :func:`landcarbon.legends.land_classes`) of each
+    category of a (land_class, space_type) table."""
+    order = {lc: i + 1 for i, lc in enumerate(land_classes().index)}
+    return categories["land_class"].map(order).to_numpy(dtype=np.uint8)
+
+
+def space_type_values(categories: pd.DataFrame) -> np.ndarray:
+    """Space-type raster value (1 agricultural, 2 construction, 3 ecological) of each category
+    of a (land_class, space_type) table."""
+    order = {st: i + 1 for i, st in enumerate(SPACE_TYPES)}
+    return categories["space_type"].map(order).to_numpy(dtype=np.uint8)
+
+
 def land_class_raster(categories: xr.DataArray) -> xr.DataArray:
     """Land class of each pixel as 1..n in the order of :func:`landcarbon.legends.land_classes`
     (0 = nodata)."""
-    order = {lc: i + 1 for i, lc in enumerate(land_classes().index)}
-    table = categories_of(categories)["land_class"].map(order).to_numpy(dtype=np.uint8)
+    table = land_class_values(categories_of(categories))
     return _recode(categories, table, "land_class", "land class (see land_classes.csv order)")
 
 
 def space_type_raster(categories: xr.DataArray) -> xr.DataArray:
     """Space type of each pixel: 1 agricultural, 2 construction, 3 ecological, 0 nodata."""
-    order = {st: i + 1 for i, st in enumerate(SPACE_TYPES)}
-    table = categories_of(categories)["space_type"].map(order).to_numpy(dtype=np.uint8)
+    table = space_type_values(categories_of(categories))
     return _recode(categories, table, "space_type",
                    "space type: 1 agricultural, 2 construction, 3 ecological")

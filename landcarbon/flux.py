@@ -18,7 +18,7 @@ from landcarbon.classification import _is_dask, categories_of, uniform_block, un
 from landcarbon.coefficients import CoefficientSet
 from landcarbon.legends import NODATA_CATEGORY
 
-__all__ = ["flux_density", "unit_values_raster"]
+__all__ = ["category_flux_table", "flux_density", "unit_values_raster"]
 
 
 def unit_values_raster(units: gpd.GeoDataFrame, values: pd.Series, like: xr.DataArray,
@@ -73,6 +73,43 @@ def unit_values_raster(units: gpd.GeoDataFrame, values: pd.Series, like: xr.Data
     return out
 
 
+def category_flux_table(categories: pd.DataFrame, coefficients: CoefficientSet,
+                        construction_intensity: float | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Net flux density (t C/ha/yr) of each category value, as a 256-entry lookup table.
+
+    Parameters
+    ----------
+    categories : pandas.DataFrame
+        The (land_class, space_type) table of a category raster (index = category value).
+    coefficients : CoefficientSet
+    construction_intensity : float, optional
+        Density of the land classes without a direct coefficient (construction-type land);
+        None leaves them NaN.
+
+    Returns
+    -------
+    table : numpy.ndarray
+        float32 (256,): NaN for nodata (:data:`~landcarbon.legends.NODATA_CATEGORY`) and for
+        construction-type land without an intensity.
+    indirect : numpy.ndarray
+        bool (256,): the categories whose density is the construction intensity.
+    """
+    table = np.full(256, np.nan, dtype=np.float32)
+    indirect = np.zeros(256, dtype=bool)
+    density = coefficients.tc_per_ha
+    for i, lc in enumerate(categories["land_class"]):
+        value = density.get(lc, 0.0)
+        if np.isnan(value):
+            indirect[i] = True
+        else:
+            table[i] = value
+    table[NODATA_CATEGORY] = np.nan
+    if construction_intensity is not None:
+        table[indirect] = np.float32(construction_intensity)
+    return table, indirect
+
+
 def flux_density(
     categories: xr.DataArray,
     coefficients: CoefficientSet,
@@ -96,21 +133,11 @@ def flux_density(
     xarray.DataArray
         float32, NaN where there is no data; attrs ``units = "t C ha-1 yr-1"``.
     """
-    cats = categories_of(categories)
-    table = np.full(256, np.nan, dtype=np.float32)
-    indirect = np.zeros(256, dtype=bool)
-    density = coefficients.tc_per_ha
-    for i, lc in enumerate(cats["land_class"]):
-        value = density.get(lc, 0.0)
-        if np.isnan(value):
-            indirect[i] = True
-        else:
-            table[i] = value
-    table[NODATA_CATEGORY] = np.nan
-    if construction_intensity is not None and not isinstance(construction_intensity,
-                                                             xr.DataArray):
-        # a constant intensity is one more entry of the lookup table: one pass per pixel
-        table[indirect] = np.float32(construction_intensity)
+    constant = (None if isinstance(construction_intensity, xr.DataArray)
+                else construction_intensity)
+    # a constant intensity is one more entry of the lookup table: one pass per pixel
+    table, indirect = category_flux_table(categories_of(categories), coefficients, constant)
+    if constant is not None:
         construction_intensity = None
 
     def lookup(block: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -23,7 +24,7 @@ from landcarbon.areas import PixelAreaMethod, cell_areas_m2
 from landcarbon.classification import categories_of
 from landcarbon.legends import NODATA_CATEGORY
 
-__all__ = ["class_areas", "index_areas_ha"]
+__all__ = ["RasterBlock", "block_plan", "class_areas", "index_areas_ha"]
 
 M2_PER_HA = 10_000.0
 
@@ -187,6 +188,44 @@ def _block_index_areas(index: xr.DataArray, geoms: np.ndarray, n: int, nodata: i
                        pixel_area: PixelAreaMethod, *, lazy: bool = False) -> Any:
     """The ``blocks`` engine: per-block partial tables (only the units touching each block),
     summed. Dask blocks become one task each (any dask scheduler, distributed included)."""
+    from landcarbon.coverage import block_value_areas
+
+    tasks = [b for b in block_plan(index, geoms, crs, pixel_area) if b.units.size]
+    out = np.zeros((len(geoms), n))
+    if type(index.data).__module__.startswith("dask"):
+        import dask
+
+        parts = [dask.delayed(block_value_areas)(b.data, geoms[b.units], b.transform, n, nodata,
+                                                 b.cell_area) for b in tasks]
+        total = dask.delayed(_add_parts)(out, [b.units for b in tasks], parts)
+        return total if lazy else total.compute()
+    for b in tasks:
+        out[b.units] += block_value_areas(b.data, geoms[b.units], b.transform, n, nodata,
+                                          b.cell_area)
+    return out / M2_PER_HA
+
+
+@dataclass
+class RasterBlock:
+    """One block of a raster and the units touching it (see :func:`block_plan`)."""
+
+    #: the block's values: a ``dask.delayed`` chunk (keys of the raster's unoptimised graph,
+    #: shared with other passes computed together) or a numpy window
+    data: Any
+    #: rows and columns of the block in the raster
+    window: tuple[slice, slice]
+    #: affine transform of the block
+    transform: Any
+    #: sorted indices of the units whose geometry intersects the block
+    units: np.ndarray
+    #: area of a cell of each row (m2), or a function (rows, cols) -> m2
+    cell_area: Any
+
+
+def block_plan(index: xr.DataArray, geoms: np.ndarray, crs: CRS,
+               pixel_area: PixelAreaMethod) -> list[RasterBlock]:
+    """Every block of ``index`` (its dask chunks, or :data:`NUMPY_BLOCK` windows) with the
+    units that touch it and its cell areas."""
     import shapely
     from rasterio.windows import Window
     from rasterio.windows import transform as window_transform
@@ -212,42 +251,25 @@ def _block_index_areas(index: xr.DataArray, geoms: np.ndarray, n: int, nodata: i
         ys = np.append(np.arange(0, height, NUMPY_BLOCK), height)
         xs = np.append(np.arange(0, width, NUMPY_BLOCK), width)
     # unoptimised graph: chunk keys shared with other passes computed together (lazy=True)
-    blocks = index.data.to_delayed(optimize_graph=False) if is_dask else None
-    tasks = []
+    chunks = index.data.to_delayed(optimize_graph=False) if is_dask else None
+    plan = []
     for i in range(len(ys) - 1):
         for j in range(len(xs) - 1):
             r0, r1, c0, c1 = int(ys[i]), int(ys[i + 1]), int(xs[j]), int(xs[j + 1])
             wt = window_transform(Window(c0, r0, c1 - c0, r1 - r0), transform)
             x0, y0 = wt * (0, 0)
             x1, y1 = wt * (c1 - c0, r1 - r0)
-            cands = tree.query(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1),
-                                           max(y0, y1)), predicate="intersects")
-            if cands.size == 0:
-                continue
-            cands = np.sort(cands)
+            cands = np.sort(tree.query(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1),
+                                                   max(y0, y1)), predicate="intersects"))
             if row_area is not None:
                 area: Any = row_area[r0:r1]
             else:
                 area = functools.partial(_projected_areas, r0=r0, c0=c0, transform=transform,
                                          crs=crs)
-            data = blocks[i, j] if blocks is not None else np.asarray(index.data[r0:r1, c0:c1])
-            tasks.append((cands, data, wt, area))
-    out = np.zeros((len(geoms), n))
-    if is_dask:
-        import dask
-
-        from landcarbon.coverage import block_value_areas
-
-        parts = [dask.delayed(block_value_areas)(d, geoms[c], wt, n, nodata, a)
-                 for c, d, wt, a in tasks]
-        total = dask.delayed(_add_parts)(out, [c for c, *_ in tasks], parts)
-        return total if lazy else total.compute()
-    else:
-        from landcarbon.coverage import block_value_areas
-
-        for cands, data, wt, area in tasks:
-            out[cands] += block_value_areas(data, geoms[cands], wt, n, nodata, area)
-    return out / M2_PER_HA
+            window = (slice(r0, r1), slice(c0, c1))
+            data = chunks[i, j] if chunks is not None else index.data[window]
+            plan.append(RasterBlock(data, window, wt, cands, area))
+    return plan
 
 
 def _add_parts(out: np.ndarray, cands: list[np.ndarray], parts: list[np.ndarray]

@@ -27,6 +27,7 @@ __all__ = [
     "expand_paths",
     "open_landcover",
     "raster_read_errors",
+    "store_blocks",
     "write_cogs",
     "write_raster",
 ]
@@ -408,7 +409,21 @@ def distributed_client() -> Any:
         return None
 
 
-def _store_from_client(data: Any, target: _WindowWriter, batch: int = 8) -> None:
+def store_blocks(da: xr.DataArray, sink: Any) -> None:
+    """Compute ``da`` block by block into ``sink`` (``sink[rows, cols] = block``): dask's
+    threads when local, this process writing when a dask.distributed client is active (the
+    sink does not travel to workers); numpy-backed rasters in one piece."""
+    import dask.array as dsk
+
+    if not isinstance(da.data, dsk.Array):
+        sink[slice(0, da.sizes["y"]), slice(0, da.sizes["x"])] = np.asarray(da.data)
+    elif distributed_client() is not None:
+        _store_from_client(da.data, sink)
+    else:
+        dsk.store(da.data, sink, lock=False)
+
+
+def _store_from_client(data: Any, target: Any, batch: int = 8) -> None:
     """Compute the blocks of ``data`` on the active scheduler ``batch`` at a time and write
     each into ``target`` from this process."""
     import dask

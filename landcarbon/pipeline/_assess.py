@@ -10,23 +10,29 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 from landcarbon.areas import geodesic_areas_m2
 from landcarbon.balance import to_output_unit, unit_balance
-from landcarbon.classification import check_codes, classify, code_counts
+from landcarbon.classification import check_codes, classify
 from landcarbon.coefficients import CoefficientSet, load_coefficients
 from landcarbon.config import RunConfig
-from landcarbon.conversions import output_factor, output_suffix
+from landcarbon.conversions import output_suffix
 from landcarbon.exceptions import InputError
 from landcarbon.legends import SPACE_TYPES, Legend, load_legend
+from landcarbon.pipeline._rasters import (
+    SinkOpener,
+    flux_raster,
+    pass_rasters,
+    store_late_rasters,
+)
 from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds
 from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
 from landcarbon.unit_checks import overlap_problems, repair_geometries
@@ -104,23 +110,10 @@ class Assessment:
 
     def flux_raster(self) -> xr.DataArray:
         """Per-pixel net flux density in the output unit per ha per year (lazy if chunked)."""
-        from landcarbon.flux import flux_density, unit_values_raster
-
         if self.categories is None:
             raise InputError("parcel-mode runs have no rasters")
-        con = self.construction
-        intensity: float | xr.DataArray | None = None
-        if con.get("method") == "intensity":
-            intensity = float(con["intensity_tc_per_ha"])
-        elif con.get("method") == "energy":
-            per_unit = con["intensity_tc_per_ha_by_unit"]
-            intensity = unit_values_raster(self.units, per_unit, self.categories)
-        flux = flux_density(self.categories, self.coefficients, intensity)
-        factor = output_factor(self.config.coefficients.output_unit)
-        if factor != 1.0:
-            flux = (flux * np.float32(factor)).astype(np.float32).rio.write_nodata(np.nan)
-            flux.attrs["units"] = "t CO2 ha-1 yr-1"
-        return flux
+        return flux_raster(self.categories, self.coefficients, self.construction,
+                           self.config.coefficients.output_unit, self.units)
 
 
 def _timed(timings: dict[str, float], name: str, start: float) -> float:
@@ -129,8 +122,24 @@ def _timed(timings: dict[str, float], name: str, start: float) -> float:
     return now
 
 
-def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
-    """Run every computing step of ``config`` and return the results (nothing is written)."""
+def assess(config: RunConfig, *, progress: bool = False,
+           raster_sinks: Mapping[str, SinkOpener] | None = None) -> Assessment:
+    """Run every computing step of ``config`` and return the results (nothing is written).
+
+    Parameters
+    ----------
+    config : RunConfig
+    progress : bool
+        Progress bars on stderr.
+    raster_sinks : mapping, optional
+        ``name -> opener`` for any of :data:`~landcarbon.pipeline._rasters.DERIVED_RASTERS`
+        (``land_class``, ``space_type``, ``net_flux``): ``opener(template)`` gets the lazy
+        raster (grid, dtype, nodata, attrs) and returns a sink (``sink[rows, cols] =
+        block``, thread-safe) that receives every block of it. They are computed in the same
+        pass over the land cover as the zonal areas (each chunk read once); the net flux of
+        the ``energy`` construction method depends on the balance and follows in a second
+        pass. Raster mode only.
+    """
     from landcarbon.io.raster import open_landcover, raster_read_errors
     from landcarbon.io.vector import read_units, read_vector
 
@@ -161,18 +170,18 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
             codes = crop_to_units(codes, units)
         t0 = _timed(timings, "read", t0)
         categories = classify(codes, legend, lc.exclude_codes)
-        import dask
-
-        from landcarbon.zonal import class_areas
+        from landcarbon.landcover_pass import landcover_pass
 
         assert units is not None
+        construction, con_kwargs = _construction(config, units)
+        outputs = pass_rasters(raster_sinks or {}, categories, coefficients, construction,
+                               cc.output_unit)
         with raster_read_errors(codes):
-            # one pass: code counts and zonal areas share every chunk read (unmapped codes
-            # are classified as nodata meanwhile and refused right after)
-            counts, areas = dask.compute(
-                code_counts(codes, lazy=True),
-                class_areas(categories, units, pixel_area=lc.pixel_area, progress=progress,
-                            lazy=True))
+            # one pass: code counts, zonal areas and the derived rasters share every chunk
+            # read (unmapped codes count as nodata meanwhile and are refused right after)
+            counts, areas = landcover_pass(codes, units, legend, lc.exclude_codes,
+                                           pixel_area=lc.pixel_area, rasters=outputs)
+        fed = set(outputs)
         check_codes(counts, legend, lc.exclude_codes)
         if not len(areas):
             raise InputError(
@@ -195,7 +204,8 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
             units = _units_from_parcels(parcels, pc.unit_field or "")
         t0 = _timed(timings, "parcels", t0)
 
-    construction, con_kwargs = _construction(config, units)
+    if config.landcover is None:
+        construction, con_kwargs = _construction(config, units)
     balance = unit_balance(areas, coefficients, unit_ids=units["unit_id"], **con_kwargs)
     if construction.get("method") == "energy":
         per_ha = balance["construction_emission_tc"] / balance["construction_ha"].where(
@@ -225,6 +235,8 @@ def assess(config: RunConfig, *, progress: bool = False) -> Assessment:
     from landcarbon.pipeline._zoning import apply_zoning
 
     apply_zoning(result)  # no-op unless a zoning section is configured
+    if raster_sinks and categories is not None:
+        store_late_rasters(result, raster_sinks, fed)
     return result
 
 

@@ -1,0 +1,133 @@
+"""The rasters a run derives from the land cover, and how they reach their sinks.
+
+``land_class``, ``space_type`` and ``net_flux`` are functions of the pixel's code (the net flux
+also of the construction intensity). When the intensity is a constant (or there is none) all
+three are a look-up of the category, and :func:`pass_rasters` hands them to
+:func:`landcarbon.landcover_pass.landcover_pass`, which makes them from the same block reads
+as the zonal areas. The net flux of the ``energy`` method depends on each unit's balance: it is
+stored after the balance by :func:`store_late_rasters` (a second pass over the land cover).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from landcarbon.coefficients import CoefficientSet
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from landcarbon.landcover_pass import RasterSink
+    from landcarbon.pipeline._assess import Assessment
+
+__all__ = ["DERIVED_RASTERS", "SinkOpener", "derived_raster", "flux_raster", "pass_rasters",
+           "store_late_rasters"]
+
+#: Rasters that :func:`landcarbon.pipeline.assess` can hand to sinks, in this order.
+DERIVED_RASTERS = ("land_class", "space_type", "net_flux")
+
+#: ``opener(template) -> sink``: gets the lazy raster (grid, dtype, nodata, attrs).
+SinkOpener = Callable[[xr.DataArray], "RasterSink"]
+
+
+def flux_raster(categories: xr.DataArray, coefficients: CoefficientSet,
+                construction: Mapping[str, Any], output_unit: str,
+                units: gpd.GeoDataFrame | None = None) -> xr.DataArray:
+    """Per-pixel net flux density in ``output_unit`` per ha per year (lazy if chunked).
+
+    ``construction`` is an assessment's construction record: ``method`` ``intensity``
+    (``intensity_tc_per_ha``), ``energy`` (``intensity_tc_per_ha_by_unit``, burnt into the
+    grid by unit, needs ``units``) or ``none``.
+    """
+    from landcarbon.conversions import output_factor
+    from landcarbon.flux import flux_density, unit_values_raster
+
+    intensity: float | xr.DataArray | None = None
+    if construction.get("method") == "intensity":
+        intensity = float(construction["intensity_tc_per_ha"])
+    elif construction.get("method") == "energy":
+        assert units is not None
+        intensity = unit_values_raster(units, construction["intensity_tc_per_ha_by_unit"],
+                                       categories)
+    flux = flux_density(categories, coefficients, intensity)
+    factor = output_factor(output_unit)
+    if factor != 1.0:
+        flux = (flux * np.float32(factor)).astype(np.float32).rio.write_nodata(np.nan)
+        flux.attrs["units"] = "t CO2 ha-1 yr-1"
+    return flux
+
+
+def derived_raster(a: Assessment, name: str) -> xr.DataArray:
+    """The lazy ``land_class``, ``space_type`` or ``net_flux`` raster of a raster-mode
+    assessment."""
+    from landcarbon.classification import land_class_raster, space_type_raster
+
+    if name == "net_flux":
+        return a.flux_raster()
+    assert a.categories is not None
+    if name == "land_class":
+        return land_class_raster(a.categories)
+    if name == "space_type":
+        return space_type_raster(a.categories)
+    raise ValueError(f"unknown raster {name!r}; expected one of {', '.join(DERIVED_RASTERS)}")
+
+
+def pass_rasters(raster_sinks: Mapping[str, SinkOpener], categories: xr.DataArray,
+                 coefficients: CoefficientSet, construction: Mapping[str, Any],
+                 output_unit: str) -> dict[str, tuple[np.ndarray, RasterSink]]:
+    """``name -> (value of each category, opened sink)`` of the requested rasters that
+    depend on the code alone (all but the net flux of the ``energy`` method). Empty on a
+    dask.distributed cluster: sinks stay in this process, the rasters follow the pass."""
+    from landcarbon.classification import (
+        categories_of,
+        land_class_raster,
+        land_class_values,
+        space_type_raster,
+        space_type_values,
+    )
+    from landcarbon.conversions import output_factor
+    from landcarbon.flux import category_flux_table
+    from landcarbon.io.raster import distributed_client
+
+    unknown = sorted(set(raster_sinks) - set(DERIVED_RASTERS))
+    if unknown:
+        raise ValueError(f"unknown raster(s) {unknown}; expected {', '.join(DERIVED_RASTERS)}")
+    if distributed_client() is not None:
+        return {}
+    cats = categories_of(categories)
+    out: dict[str, tuple[np.ndarray, RasterSink]] = {}
+    for name in DERIVED_RASTERS:
+        if name not in raster_sinks:
+            continue
+        if name == "net_flux":
+            if construction.get("method") == "energy":
+                continue
+            intensity = construction.get("intensity_tc_per_ha")
+            values, _ = category_flux_table(cats, coefficients, intensity)
+            values = (values * np.float32(output_factor(output_unit))).astype(np.float32)
+            template = flux_raster(categories, coefficients, construction, output_unit)
+        else:
+            values = np.zeros(256, np.uint8)
+            pick = land_class_values if name == "land_class" else space_type_values
+            values[: len(cats)] = pick(cats)
+            template = (land_class_raster if name == "land_class"
+                        else space_type_raster)(categories)
+        out[name] = (values, raster_sinks[name](template))
+    return out
+
+
+def store_late_rasters(a: Assessment, raster_sinks: Mapping[str, SinkOpener],
+                       fed: set[str]) -> None:
+    """Open and fill the sinks of the rasters the land-cover pass did not feed."""
+    from landcarbon.io.raster import raster_read_errors, store_blocks
+
+    for name in DERIVED_RASTERS:
+        if name in raster_sinks and name not in fed:
+            raster = derived_raster(a, name)
+            assert a.codes is not None
+            with raster_read_errors(a.codes):
+                store_blocks(raster, raster_sinks[name](raster))
