@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from landcarbon.conversions import C_TO_CO2
+from landcarbon.conversions import C_TO_CO2, suffix_factor
 from landcarbon.exceptions import InputError
 
 __all__ = ["compensation_flows", "horizontal_compensation"]
@@ -80,7 +80,7 @@ def horizontal_compensation(
         if (k <= 0).any() or not np.isfinite(k).all():
             raise InputError("[compensation] correction factors must be finite numbers > 0.")
     role = np.where(dc > band * e, "payer", np.where(dc < -band * e, "receiver", "balanced"))
-    tco2 = dc * (1.0 if suffix == "tco2" else C_TO_CO2)
+    tco2 = dc * (C_TO_CO2 / suffix_factor(suffix))
     raw = tco2 * price_per_tco2 * k
     value = np.zeros(len(table))
     pay = role == "payer"

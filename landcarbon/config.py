@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from landcarbon.change_config import ChangeConfig
 from landcarbon.compute_config import ComputeConfig
+from landcarbon.conversions import OutputUnit
 from landcarbon.exceptions import ConfigError
 from landcarbon.zoning_config import (
     CompensationConfig,
@@ -104,7 +105,7 @@ class CoefficientsConfig(_Section):
         "source", description="cropland as direct source (+0.422), sink (family D) or 0")
     cropland_sink_tc_per_ha: float | None = Field(
         None, ge=0, description="cropland sink magnitude, t C/ha/yr (cropland_mode = sink)")
-    output_unit: Literal["t C", "t CO2"] = Field("t C", description="unit of every output flux")
+    output_unit: OutputUnit = Field("t C", description="unit of every output flux")
 
 
 class ConstructionConfig(_Section):

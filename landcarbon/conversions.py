@@ -8,15 +8,20 @@ Canonical units inside landcarbon: **t C** for masses, **t C/ha/yr** for flux de
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 __all__ = [
     "C_TO_CO2",
     "DENSITY_UNITS",
+    "OUTPUT_UNITS",
     "OutputUnit",
     "density_factor",
+    "flux_suffix",
     "output_factor",
     "output_suffix",
+    "suffix_factor",
+    "unit_label",
 ]
 
 #: t CO2 per t C.
@@ -25,6 +30,10 @@ C_TO_CO2 = 44.0 / 12.0
 MU_PER_HA = 15.0
 
 OutputUnit = Literal["t C", "t CO2"]
+
+#: The output units by the suffix of their flux columns (``net_tc``, ``net_tco2_per_ha``...):
+#: the one table from which every unit label and column suffix of landcarbon is derived.
+OUTPUT_UNITS: dict[str, OutputUnit] = {"tc": "t C", "tco2": "t CO2"}
 
 # factor that converts a value in the key unit into t C/ha/yr
 DENSITY_UNITS: dict[str, float] = {
@@ -83,6 +92,40 @@ def output_factor(output_unit: OutputUnit) -> float:
     raise ValueError(f"output_unit must be 't C' or 't CO2', got {output_unit!r}")
 
 
-def output_suffix(output_unit: OutputUnit) -> str:
-    """Column suffix for ``output_unit``: ``tc`` or ``tco2``."""
-    return {"t C": "tc", "t CO2": "tco2"}[output_unit]
+def output_suffix(output_unit: str) -> str:
+    """Column suffix for ``output_unit``: ``tc`` or ``tco2`` (the display spelling
+    ``t CO₂`` of :func:`unit_label` is accepted too)."""
+    by_unit = {u: s for s, u in OUTPUT_UNITS.items()}
+    return by_unit[output_unit.replace("₂", "2")]  # type: ignore[index]
+
+
+def _unit(suffix: str) -> OutputUnit:
+    if suffix not in OUTPUT_UNITS:
+        raise ValueError(f"flux column suffix must be one of {', '.join(OUTPUT_UNITS)}, "
+                         f"got {suffix!r}")
+    return OUTPUT_UNITS[suffix]
+
+
+def unit_label(suffix: str, *, display: bool = False) -> str:
+    """Unit of the flux columns with ``suffix`` (``tc`` / ``tco2``): ``t C`` / ``t CO2``,
+    or ``t CO₂`` with ``display=True`` (reports, maps and figures)."""
+    unit = _unit(suffix)
+    return unit.replace("CO2", "CO₂") if display else unit
+
+
+def suffix_factor(suffix: str) -> float:
+    """Factor converting t C into the unit of the flux columns with ``suffix``."""
+    return output_factor(_unit(suffix))
+
+
+def flux_suffix(columns: Iterable[object], templates: Iterable[str] = ("net_{}",)
+                ) -> str | None:
+    """The suffix (``tco2`` before ``tc``) of the first flux column present in ``columns``
+    (table columns or dict keys), a column name being a template filled with a suffix
+    (e.g. ``"net_{}_per_ha"``); ``None`` when there is none."""
+    present = {str(c) for c in columns}
+    forms = tuple(templates)
+    for suffix in reversed(OUTPUT_UNITS):  # tco2 first
+        if any(t.format(suffix) in present for t in forms):
+            return suffix
+    return None

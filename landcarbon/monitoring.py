@@ -23,14 +23,14 @@ from itertools import pairwise
 import geopandas as gpd
 import pandas as pd
 
+from landcarbon.conversions import unit_label
 from landcarbon.legends import space_types
+from landcarbon.risk import risk_levels, risk_levels_vs_limit
 
 __all__ = ["ALERT_TYPES", "alerts", "alerts_layer", "timeseries", "timeseries_layer"]
 
 ALERT_TYPES = ("threshold_crossed", "sink_loss", "ecological_to_construction",
                "agricultural_to_construction")
-_BELOW = ("net_sink", "within", "approaching")
-_ABOVE = ("exceeding", "severe")
 
 
 def timeseries(tables: Mapping[int, pd.DataFrame], *, suffix: str = "tc") -> pd.DataFrame:
@@ -86,7 +86,7 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
     """
     seq, net_ha, thr = (f"sequestration_{suffix}", f"net_{suffix}_per_ha",
                         f"threshold_{suffix}_per_ha")
-    unit_label = "t C" if suffix == "tc" else "t CO2"
+    unit = unit_label(suffix)
     years = sorted(series["year"].unique())
     names = series.drop_duplicates("unit_id").set_index("unit_id")["unit_name"] if (
         "unit_name" in series) else None
@@ -96,7 +96,8 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
         b = series[series["year"] == y1].set_index("unit_id")
         common = b.index.intersection(a.index)
         a, b = a.loc[common], b.loc[common]
-        crossed = a["risk_level"].isin(_BELOW) & b["risk_level"].isin(_ABOVE)
+        crossed = (a["risk_level"].isin(risk_levels_vs_limit("below"))
+                   & b["risk_level"].isin(risk_levels_vs_limit("above")))
         s0s, s1s = a[seq].astype(float), b[seq].astype(float)
         lost_share = (s0s - s1s) / s0s.where(s0s > 0)
         # only the few units with an alert are visited row by row
@@ -106,20 +107,20 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
             if crossed.at[uid]:
                 out.append(_alert(
                     row, y0, y1, "threshold_crossed", float(r1[net_ha]), float(r1[thr]),
-                    f"{unit_label}/ha/yr",
-                    f"net {r1[net_ha]:.3f} {unit_label}/ha/yr in {y1} is above the "
+                    f"{unit}/ha/yr",
+                    f"net {r1[net_ha]:.3f} {unit}/ha/yr in {y1} is above the "
                     f"{r1['space_type']} threshold {r1[thr]:.3f} (was {r0['risk_level']} in "
                     f"{y0}, now {r1['risk_level']})",
-                    f"{y1} 年净排放 {r1[net_ha]:.3f} {unit_label}/ha/yr 超过阈值 "
+                    f"{y1} 年净排放 {r1[net_ha]:.3f} {unit}/ha/yr 超过阈值 "
                     f"{r1[thr]:.3f}（{y0} 年为{_zh_level(r0['risk_level'])}，现为"
                     f"{_zh_level(r1['risk_level'])}）"))
             s0, s1, lost = (float(x.at[uid]) for x in (s0s, s1s, lost_share))
             if lost > sink_loss_share:
                 out.append(_alert(
                     row, y0, y1, "sink_loss", lost, sink_loss_share, "share",
-                    f"sequestration fell {lost:.1%} from {s0:.1f} to {s1:.1f} {unit_label}/yr "
+                    f"sequestration fell {lost:.1%} from {s0:.1f} to {s1:.1f} {unit}/yr "
                     f"({y0}-{y1}; alert above {sink_loss_share:.0%})",
-                    f"碳汇量下降 {lost:.1%}：{s0:.1f} → {s1:.1f} {unit_label}/yr（{y0}-{y1} 年，"
+                    f"碳汇量下降 {lost:.1%}：{s0:.1f} → {s1:.1f} {unit}/yr（{y0}-{y1} 年，"
                     f"预警线 {sink_loss_share:.0%}）"))
         if transitions is None or (y0, y1) not in transitions:
             continue
@@ -171,7 +172,5 @@ def timeseries_layer(units: gpd.GeoDataFrame, series: pd.DataFrame, *,
 
 def _zh_level(level: str) -> str:
     """Chinese name of a risk level (from ``landcarbon/data/risk_levels.csv``)."""
-    from landcarbon.risk import risk_levels
-
     table = risk_levels()
     return str(table.loc[level, "name_zh"]) if level in table.index else str(level)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -31,8 +32,10 @@ __all__ = [
     "list_threshold_presets",
     "load_threshold_preset",
     "resolve_thresholds",
+    "risk_level_counts",
     "risk_level_of",
     "risk_levels",
+    "risk_levels_vs_limit",
 ]
 
 ThresholdSpec = dict[str, float | str]
@@ -41,8 +44,24 @@ _PCT = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
 
 @cache
 def risk_levels() -> pd.DataFrame:
-    """Risk-level vocabulary (names in English and Chinese, colours), indexed by key."""
+    """Risk-level vocabulary (names in English and Chinese, colours, ``vs_limit``), indexed by
+    key, in order: ``landcarbon/data/risk_levels.csv``, the one source of the risk levels."""
     return read_csv(data_path("risk_levels.csv")).set_index("risk_level")
+
+
+@cache
+def risk_levels_vs_limit(side: Literal["below", "above"]) -> tuple[str, ...]:
+    """The risk levels of units whose net is below (or at) their limit (``net_sink``,
+    ``within``, ``approaching``) or above it (``exceeding``, ``severe``), in vocabulary
+    order (column ``vs_limit`` of the vocabulary; ``no_data`` is neither)."""
+    table = risk_levels()
+    return tuple(table.index[table["vs_limit"] == side])
+
+
+def risk_level_counts(levels: pd.Series) -> dict[str, int]:
+    """Units per risk level present (the ``risk_levels`` of run totals), most frequent
+    first."""
+    return {str(k): int(v) for k, v in levels.value_counts().items()}
 
 
 def list_threshold_presets() -> list[str]:

@@ -241,7 +241,7 @@ def threshold_sweep(
         ``n_<risk_level>`` column per level.
     """
     from landcarbon.conversions import output_factor, output_suffix
-    from landcarbon.risk import RiskBands, risk_level_of, risk_levels
+    from landcarbon.risk import RiskBands, risk_level_of, risk_levels, risk_levels_vs_limit
 
     if steps < 2:
         raise InputError(f"[uncertainty] sweep_steps must be >= 2 (got {steps}).")
@@ -256,6 +256,7 @@ def threshold_sweep(
 
     base = levels(thresholds)
     names = list(risk_levels().index)
+    above = list(risk_levels_vs_limit("above"))
     rows = []
     for st in SPACE_TYPES:
         t = thresholds.get(st)
@@ -269,7 +270,7 @@ def threshold_sweep(
             rows.append({"space_type": st, "threshold_tc_per_ha": float(value),
                          "baseline_tc_per_ha": float(t), "units_of_space_type": n_st,
                          "units_changed": int((lev != base).sum()),
-                         "units_exceeding": int(np.isin(lev, ["exceeding", "severe"]).sum()),
+                         "units_exceeding": int(np.isin(lev, above).sum()),
                          **{f"n_{lv}": int(counts.get(lv, 0)) for lv in names}})
     return pd.DataFrame(rows)
 

@@ -209,8 +209,10 @@ def risk_overlay(
         out["R1"] = pd.array(np.where(np.isnan(ratio), None, ratio > limit),
                              dtype="boolean")
     if "R4" in enabled:
-        out["R4"] = pd.array(table["risk_level"].isin(["exceeding", "severe"]).to_numpy(),
-                             dtype="boolean")
+        from landcarbon.risk import risk_levels_vs_limit
+
+        out["R4"] = pd.array(table["risk_level"].isin(risk_levels_vs_limit("above"))
+                             .to_numpy(), dtype="boolean")
     if "R5" in enabled and "gi_z" in table:
         z = table["gi_z"].to_numpy(dtype=np.float64)
         sig = table["gi_class"].astype(str).str.startswith("hot_").to_numpy()

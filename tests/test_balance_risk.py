@@ -178,3 +178,24 @@ def test_percentile_limits_of_the_cap_test_use_component_densities() -> None:
     r = lc.assess_risk(t, units, component_thresholds=parts)
     # 0.422 exactly at the limit is not over it; 80 > 70 is
     assert r["exceeded_spaces"].tolist() == ["", "construction", ""]
+
+
+def test_risk_levels_from_one_vocabulary() -> None:
+    from landcarbon.risk import (
+        RiskBands,
+        risk_level_counts,
+        risk_level_of,
+        risk_levels,
+        risk_levels_vs_limit,
+    )
+
+    keys = list(risk_levels().index)
+    assert keys == ["net_sink", "within", "approaching", "exceeding", "severe", "no_data"]
+    assert risk_levels_vs_limit("below") == ("net_sink", "within", "approaching")
+    assert risk_levels_vs_limit("above") == ("exceeding", "severe")
+    # every level the bands give is in the vocabulary: limit 1, scale 1, margins 0.1 / 0.5
+    net = np.array([-1.0, 0.5, 0.95, 1.2, 2.0, np.nan])
+    levels = risk_level_of(net, np.ones(6), RiskBands())
+    assert list(levels) == keys
+    assert risk_level_counts(pd.Series(["within", "severe", "within"])) == {
+        "within": 2, "severe": 1}

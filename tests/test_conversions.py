@@ -94,3 +94,28 @@ def test_overrides_and_unknown_names() -> None:
         load_coefficients(overrides={"wetlands": -0.5})
     with pytest.raises(InputError, match="Built-in sets"):
         load_coefficients("nope")
+
+
+def test_unit_labels_and_suffixes_from_one_table() -> None:
+    from landcarbon.conversions import (
+        OUTPUT_UNITS,
+        flux_suffix,
+        output_suffix,
+        suffix_factor,
+        unit_label,
+    )
+
+    assert OUTPUT_UNITS == {"tc": "t C", "tco2": "t CO2"}
+    assert [unit_label(s) for s in OUTPUT_UNITS] == ["t C", "t CO2"]
+    assert [unit_label(s, display=True) for s in OUTPUT_UNITS] == ["t C", "t CO₂"]
+    # the column suffix of either spelling of a label
+    assert [output_suffix(u) for u in ("t C", "t CO2", "t CO₂")] == ["tc", "tco2", "tco2"]
+    assert suffix_factor("tc") == 1.0 and suffix_factor("tco2") == C_TO_CO2 == 44 / 12
+    with pytest.raises(ValueError, match="tc, tco2"):
+        unit_label("kg")
+    # the suffix of the flux columns present (t CO2 first), by column templates
+    assert flux_suffix(["unit_id", "net_tco2", "net_tco2_per_ha"]) == "tco2"
+    assert flux_suffix({"net_tc": 1.0, "risk_levels": {}}) == "tc"
+    assert flux_suffix(["emission_tc"]) is None
+    assert flux_suffix(["emission_tc"], ("emission_{}", "net_{}")) == "tc"
+    assert flux_suffix(["gi_z", "net_tco2_per_ha"], ("net_{}_per_ha",)) == "tco2"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from landcarbon.conversions import flux_suffix, suffix_factor, unit_label
 from landcarbon.exceptions import InputError
 from landcarbon.io.outputs import atomic_path
 
@@ -280,8 +281,8 @@ def write_publication(
     folder = Path(folder)
     title = title or manifest.get("config", {}).get("title") or None
     files: dict[str, str] = {}
-    sfx = "tco2" if "net_tco2" in units else "tc"
-    unit = "t CO₂" if sfx == "tco2" else "t C"
+    sfx = flux_suffix(units.columns) or "tc"
+    unit = unit_label(sfx, display=True)
     previews = {k: read_raster_preview(p) for k, p in (rasters or {}).items()}
     m = explore_units(units, language=language, title=title, tiles=tiles, offline=offline,
                       rasters=previews, overlays=_zoning_overlays(folder, language, unit))
@@ -308,7 +309,7 @@ def write_publication(
         pngs["balance_by_land_class.png"] = figures.balance_by_land_class(
             class_areas, manifest["settings"]["coefficients_tc_per_ha"],
             float(units.get(f"construction_emission_{sfx}", pd.Series([0.0])).sum()),
-            unit=unit, factor=44 / 12 if sfx == "tco2" else 1.0, language=language)
+            unit=unit, factor=suffix_factor(sfx), language=language)
     for name, data in pngs.items():
         with atomic_path(figdir / name) as tmp:
             tmp.write_bytes(png_with_text(data, tags))
@@ -369,7 +370,7 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
     m.get_root().header.add_child(Element(_meta_tags({"landcarbon_version": __version__})),
                                   name="landcarbon_provenance")
     write_text(folder / "map.html", map_html(m))
-    unit = "t CO₂" if r.suffix == "tco2" else "t C"
+    unit = unit_label(r.suffix, display=True)
     links = [(name, name) for name in sorted(files.values())]
     write_text(folder / "report.html", change_report(
         r.totals(), r.transfer, r.alerts, manifest_config=cfg.model_dump(mode="json"),

@@ -80,9 +80,11 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
         The index file.
     """
     from landcarbon import __version__
+    from landcarbon.conversions import flux_suffix, unit_label
     from landcarbon.io.publication import find_runs, write_text
     from landcarbon.publish._html import fmt, label
     from landcarbon.publish.portal import PortalRun, portal_index
+    from landcarbon.risk import risk_levels_vs_limit
 
     workspace = Path(workspace)
     runs = []
@@ -90,11 +92,11 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
         if not (folder / "report.html").exists():
             publish_run(folder, language=language)
         totals = manifest.get("totals", {})
-        sfx = "tco2" if "net_tco2" in totals else "tc"
-        unit = "t CO₂" if sfx == "tco2" else "t C"
+        sfx = flux_suffix(totals) or "tc"
+        unit = unit_label(sfx, display=True)
         levels = totals.get("risk_levels", {})
         risk = " · ".join(f"{label('risk_levels', k, language)} {v}" for k, v in levels.items()
-                          if k in ("exceeding", "severe") and v)
+                          if k in risk_levels_vs_limit("above") and v)
         rel = folder.relative_to(workspace).as_posix()
         image = f"{rel}/figures/map_risk_level.png"
         runs.append(PortalRun(

@@ -56,6 +56,8 @@ class ScenarioResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     def totals(self) -> dict[str, Any]:
+        from landcarbon.risk import risk_level_counts
+
         s = self.baseline.suffix
         out: dict[str, Any] = {"baseline": {k: self.baseline.totals()[k]
                                             for k in (f"net_{s}", "risk_levels")},
@@ -65,7 +67,7 @@ class ScenarioResult:
                 f"net_{s}": float(t[f"net_{s}"].sum()),
                 f"net_{s}_delta": float(t[f"net_{s}"].sum()
                                          - self.baseline.units[f"net_{s}"].sum()),
-                "risk_levels": {k: int(v) for k, v in t["risk_level"].value_counts().items()}}
+                "risk_levels": risk_level_counts(t["risk_level"])}
         return out
 
 

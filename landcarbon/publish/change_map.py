@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from landcarbon.conversions import output_suffix
 from landcarbon.publish._html import fmt, label, ui, unit_name, vocab
 from landcarbon.publish.zone_layers import Overlay, map_categories, risk_by_date_layers
 
@@ -146,7 +147,7 @@ def change_report(totals: dict[str, Any], transfer: pd.DataFrame, alerts: pd.Dat
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     lang = language
-    sfx = "tco2" if unit.endswith("CO₂") else "tc"
+    sfx = output_suffix(unit)
     t = {k: ui(k, lang) for k in (
         "change", "maps", "totals_by_year", "transfer_matrix", "stocks", "alerts", "files",
         "config", "generated", "year", "period", "alert", "name", "id", "message", "risk_level")}

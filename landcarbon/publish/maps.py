@@ -62,9 +62,11 @@ _RASTER_PANE = "lc_rasters"
 
 def _flux_suffix(units: pd.DataFrame) -> tuple[str, str]:
     """Return the column suffix (``tc`` / ``tco2``) and the unit label (``t C`` / ``t CO₂``)."""
-    for suffix, lab in (("tco2", "t CO₂"), ("tc", "t C")):
-        if f"emission_{suffix}" in units or f"net_{suffix}" in units:
-            return suffix, lab
+    from landcarbon.conversions import flux_suffix, unit_label
+
+    suffix = flux_suffix(units.columns, ("emission_{}", "net_{}"))
+    if suffix is not None:
+        return suffix, unit_label(suffix, display=True)
     raise InputError(
         "explore_units: the units table has no flux columns (neither emission_tc nor "
         "emission_tco2); pass the assessed units table (after account and assess steps)."

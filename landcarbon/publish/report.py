@@ -19,7 +19,10 @@ _TOP = 10
 
 
 def _suffix(units: pd.DataFrame) -> tuple[str, str]:
-    return ("tco2", "t CO₂") if "net_tco2" in units else ("tc", "t C")
+    from landcarbon.conversions import flux_suffix, unit_label
+
+    sfx = flux_suffix(units.columns) or "tc"
+    return sfx, unit_label(sfx, display=True)
 
 
 def _top(units: pd.DataFrame, by: str, sfx: str, lang: str) -> list[list[str]]:

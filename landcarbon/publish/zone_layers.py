@@ -166,8 +166,11 @@ def hotspot_overlay(grid: gpd.GeoDataFrame, language: str) -> Overlay:
             for k, r in hotspot_class_table().iterrows()}
     layer = CategoryLayer("gi_class", ui("hotspot_grid", language), cats)
     records = grid.drop(columns=grid.geometry.name).to_dict("records")
-    flux = next((c for c in ("net_tc_per_ha", "net_tco2_per_ha") if c in grid), None)
-    unit = "t CO₂" if flux == "net_tco2_per_ha" else "t C"
+    from landcarbon.conversions import flux_suffix, unit_label
+
+    sfx = flux_suffix(grid.columns, ("net_{}_per_ha",))
+    flux = None if sfx is None else f"net_{sfx}_per_ha"
+    unit = unit_label(sfx or "tc", display=True)
     cells = [[cell, esc(fmt(r.get("gi_z"))), esc(fmt(r.get("gi_p"))),
               esc(fmt(r.get(flux) if flux else None))]
              for r, cell in zip(records, layer.cells(grid["gi_class"]), strict=True)]

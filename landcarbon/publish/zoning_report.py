@@ -71,10 +71,11 @@ def zoning_context(units: pd.DataFrame, *, language: str = "zh",
                          fmt(r["carbon_tc"]), fmt(r.get("value"))]
                         for r in top.to_dict("records")]
     if uncertainty is not None and "p_exceed" in uncertainty and len(uncertainty):
-        cols = [c for c in uncertainty.columns if c.startswith("net_t") and c.endswith("_p5")
-                and "per_ha" not in c]
-        lo = cols[0] if cols else None
-        unit = "t CO₂" if lo and "tco2" in lo else "t C"
+        from landcarbon.conversions import flux_suffix, unit_label
+
+        sfx = flux_suffix(uncertainty.columns, ("net_{}_p5",))
+        lo = None if sfx is None else f"net_{sfx}_p5"
+        unit = unit_label(sfx or "tc", display=True)
         p = pd.to_numeric(uncertainty["p_exceed"], errors="coerce")
         out["uncertainty_counts"] = [
             ("p ≥ 95%", f"{int((p >= 0.95).sum()):,d}"),
