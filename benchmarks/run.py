@@ -192,9 +192,8 @@ def _full_run(config: str, out: str, write: bool) -> dict:
 
 class SumSink:
     """The sink of the net-flux raster in the ``whole run`` (like a sparse writer, without
-    I/O): every block is received and summed; uniform blocks (zero strides: sea, nodata) are
-    not scanned; other blocks are used by nothing else, so NaN (nodata) is zeroed in place
-    and the block summed (no copy; 40 % cheaper than nansum)."""
+    I/O): every piece is received and summed; one-value pieces (zero strides: sea, nodata)
+    are not scanned; the others are summed where not NaN (nodata)."""
 
     def __init__(self) -> None:
         import threading
@@ -210,8 +209,7 @@ class SumSink:
             value = float(block.flat[0])
             part = 0.0 if np.isnan(value) else value * block.size
         else:
-            np.copyto(block, 0, where=np.isnan(block))
-            part = float(block.sum(dtype=np.float64))
+            part = float(block.sum(dtype=np.float64, where=block == block))
         with self.lock:
             self.total += part
             self.blocks += 1

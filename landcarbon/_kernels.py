@@ -16,15 +16,54 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["sweep_block", "tile_buckets"]
+__all__ = ["edge_pieces", "gather_rect", "sweep_block", "tile_buckets", "tiles_of_one_word"]
 
 #: Value types compiled ahead (others compile on first use).
 CODE_TYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "int64")
-_SWEEP = [f"void({t}[:, ::1], int64[::1], int64, int64, int64[:, ::1], int64, int64[::1], "
+_SWEEP = [f"void({t}[:, ::1], int64[::1], int64, int64, boolean, int64[:, ::1], int64, "
+          "int64[::1], "
           "int64[::1], float64[::1], int64[::1], int64[::1], float64[::1], int64[:, ::1], "
           "float64[:, ::1], int64[::1], float64[::1], int64[::1])" for t in CODE_TYPES]
 _TILES = [f"void({t}[:, ::1], int64[::1], int64, int64, int64, int64[:, ::1])"
           for t in CODE_TYPES]
+_GATHER = [f"void({t}[:, ::1], {v}[::1], int64, int64, int64, int64, int64, {v}[:, ::1])"
+           for t in CODE_TYPES for v in ("uint8", "float32")]
+
+
+@njit("void(uint64[:, ::1], int64, int64, int64[:, ::1])", cache=True, nogil=True)
+def tiles_of_one_word(words: np.ndarray, rows: int, cols: int,
+                      out: np.ndarray) -> None:  # pragma: no cover  (compiled)
+    """``out[i, j] = 1`` if every 8-byte word of tile ``(i, j)`` (``rows`` x ``cols`` words of
+    ``words``, a uint64 view of a block) equals the tile's first word, else 0: eight bytes
+    compared per operation, without branches inside a row (vectorised)."""
+    h, w = words.shape
+    for i in range(out.shape[0]):
+        r0 = i * rows
+        r1 = min(h, r0 + rows)
+        for j in range(out.shape[1]):
+            c0 = j * cols
+            c1 = min(w, c0 + cols)
+            first = words[r0, c0]
+            same = 1
+            for r in range(r0, r1):
+                diff = np.uint64(0)
+                for c in range(c0, c1):
+                    diff |= words[r, c] ^ first
+                if diff != 0:
+                    same = 0
+                    break
+            out[i, j] = same
+
+
+@njit(_GATHER, cache=True, nogil=True)
+def gather_rect(codes: np.ndarray, table: np.ndarray, lo: int, r0: int, r1: int, c0: int,
+                c1: int, out: np.ndarray) -> None:  # pragma: no cover  (compiled)
+    """``out = table[codes[r0:r1, c0:c1] - lo]``; codes off the table take its last entry."""
+    n = table.size - 1
+    for r in range(r0, r1):
+        for c in range(c0, c1):
+            i = np.int64(codes[r, c]) - lo
+            out[r - r0, c - c0] = table[i] if 0 <= i < n else table[n]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -61,7 +100,7 @@ def tile_buckets(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, size
 
 
 @njit(_SWEEP, cache=True, nogil=True)
-def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int,
+def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, full: bool,
                 tiles: np.ndarray, size: int, piece_row: np.ndarray, piece_col: np.ndarray,
                 piece_val: np.ndarray, cell_start: np.ndarray, cell_col: np.ndarray,
                 row_area: np.ndarray, table_n: np.ndarray, table_a: np.ndarray,
@@ -74,6 +113,9 @@ def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int,
     codes : 2-D integer array (h, w)
         Raw values; ``lut[code - lo]`` is a value's bucket, values outside the table go to
         bucket ``outside``.
+    full : bool
+        True if ``lut`` covers every value of an unsigned type from ``lo = 0`` (no range
+        check).
     tiles, size : (ceil(h / size), ceil(w / size)) int64 array, int
         The bucket of each ``size`` x ``size`` tile that holds one value, -1 for the others
         (:func:`tile_buckets`): pixels of one-value tiles are counted without being read.
@@ -123,6 +165,13 @@ def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int,
                         continue
                     # four interleaved counters: consecutive equal codes do not wait on the
                     # previous increment of the same counter
+                    if full:  # the table covers every value of the type: no range check
+                        while c + 4 <= e:
+                            counts[0, lut[codes[r, c]]] += 1
+                            counts[1, lut[codes[r, c + 1]]] += 1
+                            counts[2, lut[codes[r, c + 2]]] += 1
+                            counts[3, lut[codes[r, c + 3]]] += 1
+                            c += 4
                     while c + 4 <= e:
                         counts[0, _bucket(codes[r, c], lut, lo, outside)] += 1
                         counts[1, _bucket(codes[r, c + 1], lut, lo, outside)] += 1
@@ -150,3 +199,88 @@ def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int,
             hist[k] += 1
             a = b + 1
             q += 1
+
+
+@njit("int64(float64, float64)", cache=True, nogil=True, inline="always")
+def _crossings(a0: float, a1: float) -> int:  # pragma: no cover  (compiled)
+    """Number of integers strictly between ``a0`` and ``a1``."""
+    if a0 == a1:
+        return 0
+    lo = np.floor(min(a0, a1)) + 1.0
+    hi = np.ceil(max(a0, a1)) - 1.0
+    return max(int(hi - lo + 1.0), 0)
+
+
+_PIECES = ("Tuple((int64[::1], int64[::1], int64[::1], float64[::1], float64[::1]))"
+           "(float64[:, ::1], int64[::1])")
+
+
+@njit(_PIECES, cache=True, nogil=True)
+def edge_pieces(edges: np.ndarray, owner: np.ndarray
+                ) -> tuple[np.ndarray, ...]:  # pragma: no cover  (compiled)
+    """Split edges ``(x0, y0, x1, y1)`` (pixel coordinates) at every integer x and y they
+    cross; per piece: owner, row, col, partial contribution to its own cell
+    (``-dx * (y_mid - row)``) and full contribution (``-dx``) to the cells above it.
+
+    Pieces come in edge order and, along each edge, in order; the crossing parameters
+    ``t = (grid - a0) / d`` and the piece ends are computed as numpy did, so the pieces are
+    the same numbers.
+    """
+    n = edges.shape[0]
+    total = 0
+    for e in range(n):
+        total += (_crossings(edges[e, 0], edges[e, 2]) + _crossings(edges[e, 1], edges[e, 3])
+                  + 1)
+    p_owner = np.empty(total, np.int64)
+    p_row = np.empty(total, np.int64)
+    p_col = np.empty(total, np.int64)
+    p_partial = np.empty(total, np.float64)
+    p_full = np.empty(total, np.float64)
+    k = 0
+    for e in range(n):
+        x0, y0, x1, y1 = edges[e, 0], edges[e, 1], edges[e, 2], edges[e, 3]
+        dx = x1 - x0
+        dy = y1 - y0
+        nx = _crossings(x0, x1)
+        ny = _crossings(y0, y1)
+        lox = np.floor(min(x0, x1)) + 1.0
+        loy = np.floor(min(y0, y1)) + 1.0
+        ix = 0
+        iy = 0
+        ta = 0.0
+        while True:
+            tx = 2.0
+            if ix < nx:
+                gx = lox + (ix if dx > 0 else nx - 1 - ix)
+                tx = (gx - x0) / dx
+            ty = 2.0
+            if iy < ny:
+                gy = loy + (iy if dy > 0 else ny - 1 - iy)
+                ty = (gy - y0) / dy
+            if ix >= nx and iy >= ny:
+                tb = 1.0
+            elif tx <= ty:
+                tb = tx
+                ix += 1
+            else:
+                tb = ty
+                iy += 1
+            if tb > ta:
+                xa = x0 + ta * dx
+                ya = y0 + ta * dy
+                xb = x0 + tb * dx
+                yb = y0 + tb * dy
+                xm = 0.5 * (xa + xb)
+                ym = 0.5 * (ya + yb)
+                row = np.floor(ym)
+                pdx = xb - xa
+                p_owner[k] = owner[e]
+                p_row[k] = int(row)
+                p_col[k] = int(np.floor(xm))
+                p_partial[k] = -pdx * (ym - row)
+                p_full[k] = -pdx
+                k += 1
+                ta = tb
+            if tb >= 1.0:
+                break
+    return p_owner[:k], p_row[:k], p_col[:k], p_partial[:k], p_full[:k]

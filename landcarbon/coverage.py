@@ -84,40 +84,12 @@ def _edges(geoms: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def _pieces(edges: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
     """Split edges at every integer x and y they cross; return per piece: owner, row, col,
-    partial contribution to its own cell, full contribution (``-dx``) to the cells above."""
-    x0, y0, x1, y1 = edges.T
-    dx, dy = x1 - x0, y1 - y0
-    # parameters t in (0, 1) where the edge crosses integer x or y
-    ts = [np.zeros(len(edges)), np.ones(len(edges))]
-    ids = [np.arange(len(edges)), np.arange(len(edges))]
-    for a0, d in ((x0, dx), (y0, dy)):
-        lo = np.floor(np.minimum(a0, a0 + d)) + 1
-        hi = np.ceil(np.maximum(a0, a0 + d)) - 1
-        n = np.maximum(hi - lo + 1, 0).astype(np.int64)
-        n[d == 0] = 0
-        if n.sum():
-            eid = np.repeat(np.arange(len(edges)), n)
-            start = np.repeat(np.cumsum(n) - n, n)
-            k = np.arange(n.sum()) - start
-            grid = lo[eid] + k
-            ts.append((grid - a0[eid]) / d[eid])
-            ids.append(eid)
-    t = np.concatenate(ts)
-    eid = np.concatenate(ids)
-    order = np.lexsort((t, eid))
-    t, eid = t[order], eid[order]
-    same = eid[1:] == eid[:-1]
-    ta, tb, e = t[:-1][same], t[1:][same], eid[:-1][same]
-    keep = tb > ta
-    ta, tb, e = ta[keep], tb[keep], e[keep]
-    xa, ya = x0[e] + ta * dx[e], y0[e] + ta * dy[e]
-    xb, yb = x0[e] + tb * dx[e], y0[e] + tb * dy[e]
-    xm, ym = 0.5 * (xa + xb), 0.5 * (ya + yb)
-    row = np.floor(ym).astype(np.int64)
-    col = np.floor(xm).astype(np.int64)
-    pdx = xb - xa
-    partial = -pdx * (ym - row)
-    return owner[e], row, col, partial, -pdx
+    partial contribution to its own cell, full contribution (``-dx``) to the cells above
+    (compiled: :func:`landcarbon._kernels.edge_pieces`)."""
+    from landcarbon._kernels import edge_pieces
+
+    return edge_pieces(np.ascontiguousarray(edges, dtype=np.float64),
+                       np.ascontiguousarray(owner, dtype=np.int64))
 
 
 def _clipped_pieces(geoms: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, ...] | None:
@@ -138,7 +110,12 @@ def _group(owner: np.ndarray, row: np.ndarray, col: np.ndarray, partial: np.ndar
            full: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
     """Exact coverage of each (owner, cell) that holds pieces, for cells inside the grid."""
     h, w = shape
-    order = np.lexsort((row, col, owner))
+    # one int64 key per (owner, col, row) (rows and columns of pieces of clipped polygons
+    # lie in 0..h and 0..w): one argsort instead of a 3-key lexsort
+    lo_r, lo_c = min(int(row.min(initial=0)), 0), min(int(col.min(initial=0)), 0)
+    span_r = int(row.max(initial=0)) - lo_r + 1
+    span_c = int(col.max(initial=0)) - lo_c + 1
+    order = np.argsort((owner * span_c + (col - lo_c)) * span_r + (row - lo_r))
     owner, row, col, partial, full = (a[order] for a in (owner, row, col, partial, full))
     new = np.ones(len(owner), dtype=bool)
     new[1:] = (owner[1:] != owner[:-1]) | (col[1:] != col[:-1]) | (row[1:] != row[:-1])
@@ -211,8 +188,8 @@ def bucket_of(value: object, lut: np.ndarray, lo: int, outside: int) -> int:
 #: Side (pixels) of the tiles of a block checked for holding one value: their pixels are
 #: counted (and looked up) without being read one by one. On the 36000 x 36000 WorldCover
 #: tile, 27 % of the pixels of the blocks holding more than one value are in 512-pixel tiles
-#: that do too, 16 % in 256-pixel ones.
-TILE = 256
+#: that do too (16 % in 256-pixel ones); 512 is also the block size of written GeoTIFFs.
+TILE = 512
 
 
 def block_bucket_areas(
@@ -262,7 +239,7 @@ def block_bucket_areas(
     """
     import shapely
 
-    from landcarbon._kernels import sweep_block, tile_buckets
+    from landcarbon._kernels import sweep_block
 
     if block.dtype.kind not in "ui":
         raise TypeError(f"block_bucket_areas needs integer values, got {block.dtype}")
@@ -281,7 +258,7 @@ def block_bucket_areas(
         if codes.size and codes.min() == codes.max():  # two SIMD reductions: 8x faster
             tiles.fill(bucket_of(codes.flat[0], lut, lo, outside))
         elif codes.size:
-            tile_buckets(codes, lut, int(lo), int(outside), TILE, tiles)
+            _tile_buckets(codes, lut, int(lo), int(outside), tiles)
     uniform = int(tiles.flat[0]) if tiles.size and (tiles == tiles.flat[0]).all() else -1
     pieces = None
     if uniform >= 0 and (uniform == ignore or g == 0):
@@ -310,7 +287,9 @@ def block_bucket_areas(
     table_a = np.zeros((g + 1, m))
     scan = np.zeros(len(cells))
     cell_bucket = np.zeros(len(cells), np.int64)
-    sweep_block(codes, lut, int(lo), int(outside), tiles, TILE, lv_row, lv_col, lv_val,
+    info = np.iinfo(codes.dtype)
+    full = lo == 0 == info.min and lut.size == int(info.max) + 1
+    sweep_block(codes, lut, int(lo), int(outside), bool(full), tiles, TILE, lv_row, lv_col, lv_val,
                 cell_start, np.ascontiguousarray(cell_col), np.ascontiguousarray(
                     row_area, dtype=np.float64), table_n, table_a, hist, scan, cell_bucket)
     if g == 0:
@@ -333,6 +312,28 @@ def block_bucket_areas(
         key = b_owner * m + cell_bucket[b_cell]
         areas += np.bincount(key, weights=weights, minlength=g * m).reshape(g, m)
     return areas, hist, tiles
+
+
+def _tile_buckets(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int,
+                  tiles: np.ndarray) -> None:
+    """Fill ``tiles`` (see :func:`block_bucket_areas`): compared 8 bytes at a time when rows
+    and tiles are whole words, else value by value."""
+    from landcarbon._kernels import tile_buckets, tiles_of_one_word
+
+    item = codes.itemsize
+    if (codes.shape[1] * item) % 8 or (TILE * item) % 8:
+        tile_buckets(codes, lut, lo, outside, TILE, tiles)
+        return
+    words = codes.view(np.uint64)
+    same = np.zeros(tiles.shape, np.int64)
+    tiles_of_one_word(words, TILE, TILE * item // 8, same)
+    tiles.fill(-1)
+    for i, j in zip(*np.nonzero(same), strict=True):
+        first = codes[i * TILE, j * TILE]
+        # one word repeated over the tile: one value if that word is the value repeated
+        pattern = np.full(8 // item, first, codes.dtype).view(np.uint64)[0]
+        if pattern == words[i * TILE, j * TILE * item // 8]:
+            tiles[i, j] = bucket_of(first, lut, lo, outside)
 
 
 def value_lut(n: int, nodata: int) -> tuple[np.ndarray, int]:

@@ -7,7 +7,9 @@ flux density when the construction intensity is a constant). :func:`landcover_pa
 of them from each block read once: a look-up table puts every code in a *bucket* (one per
 legend code, one for nodata, one for codes the legend does not know) while the compiled
 zonal engine (:func:`landcarbon.coverage.block_bucket_areas`) counts the buckets per unit,
-and each derived raster is one gather of the block, handed to a *sink* as soon as it is made.
+and each derived raster is one gather of the block, handed to a *sink* as soon as it is made
+(in pieces: a run of tiles holding one value is handed over as a zero-memory broadcast array,
+so writers and reducers can skip it).
 
 A sink is anything with ``sink[rows, cols] = block`` (the target protocol of
 :func:`dask.array.store`: a window writer of an open GeoTIFF, a zarr array, a reducer). The
@@ -113,6 +115,7 @@ def landcover_pass(
     *,
     pixel_area: str = "auto",
     rasters: Mapping[str, tuple[np.ndarray, RasterSink]] | None = None,
+    units_overlap: bool | None = None,
     lazy: bool = False,
 ) -> Any:
     """Code counts and per-unit class areas of ``codes``, and derived rasters, in one pass.
@@ -131,6 +134,9 @@ def landcover_pass(
         ``name -> (values, sink)``: a raster whose pixel is ``values[category]`` (``values``
         indexed by category value 0..255, e.g. :func:`landcarbon.flux.category_flux_table`;
         its dtype is the raster's) is computed block by block and written to ``sink``.
+    units_overlap : bool, optional
+        Whether units overlap (by a cell or more), if the caller knows it (e.g. from
+        :func:`landcarbon.unit_checks.overlaps`: False when it finds no pair); None checks.
     lazy : bool
         With a dask-backed raster, return a ``dask.delayed`` (counts, areas) pair that feeds
         the sinks when computed (to compute with other work in one ``dask.compute``).
@@ -158,7 +164,8 @@ def landcover_pass(
     geoms = geoms.geometry.to_numpy()
     tr = codes.rio.transform()
     if (buckets is None or tr.b != 0 or tr.d != 0
-            or resolve_area_method(crs, pixel_area) == "ellipsoidal" or _overlap(geoms, tr)):
+            or resolve_area_method(crs, pixel_area) == "ellipsoidal"
+            or (units_overlap if units_overlap is not None else _overlap(geoms, tr))):
         return _general_pass(codes, units, legend, exclude_codes, pixel_area, rasters, lazy)
     if codes.y.size > 1 and float(codes.y[1]) > float(codes.y[0]):
         raise ValueError("south-up rasters are not supported; flip the raster first")
@@ -227,35 +234,41 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
         unknown = pd.Series(counts[off], index=values[off].astype(np.int64))
     if not outputs:
         return areas, hist, unknown
+    from landcarbon._kernels import gather_rect
     from landcarbon.classification import uniform_block
 
-    one = int(tiles.flat[0])
-    if one >= 0 and (tiles == one).all():  # one bucket in the whole block: zero memory
-        for per_code, per_bucket, sink in outputs:
-            sink[window] = uniform_block(per_bucket[one], block.shape, per_code.dtype)
-        return areas, hist, unknown
-    direct = buckets.lo == 0 and np.iinfo(block.dtype).max < buckets.lut.size
-    made = [np.empty(block.shape, per_code.dtype) for per_code, _, _ in outputs]
-    for i, j in np.ndindex(*tiles.shape):
-        sl = (slice(i * TILE, (i + 1) * TILE), slice(j * TILE, (j + 1) * TILE))
-        if tiles[i, j] >= 0:  # a one-value tile: a fill, no look-up
-            for out, (_, per_bucket, _) in zip(made, outputs, strict=True):
-                out[sl] = per_bucket[tiles[i, j]]
-            continue
-        index = block[sl] if direct else _table_index(block[sl], buckets)
-        for out, (per_code, _, _) in zip(made, outputs, strict=True):
-            np.take(per_code, index, out=out[sl])
-    for out, (_, _, sink) in zip(made, outputs, strict=True):
-        sink[window] = out
+    # tiles of one bucket go out as zero-memory blocks; along each band of tile rows, runs of
+    # equal one-bucket tiles and runs of mixed tiles are written as one piece each
+    h, w = block.shape
+    codes = np.ascontiguousarray(block)
+    n_cols = tiles.shape[1]
+    for bi in range(tiles.shape[0]):
+        r0, r1 = bi * TILE, min(h, (bi + 1) * TILE)
+        j = 0
+        while j < n_cols:
+            one = tiles[bi, j]
+            k = j + 1
+            while k < n_cols and (tiles[bi, k] == one if one >= 0 else tiles[bi, k] < 0):
+                k += 1
+            c0, c1 = j * TILE, min(w, k * TILE)
+            key = (slice(window[0].start + r0, window[0].start + r1),
+                   slice(window[1].start + c0, window[1].start + c1))
+            if one >= 0:
+                for per_code, per_bucket, sink in outputs:
+                    sink[key] = uniform_block(per_bucket[one], (r1 - r0, c1 - c0),
+                                              per_code.dtype)
+            else:
+                for per_code, _, sink in outputs:
+                    piece = np.empty((r1 - r0, c1 - c0), per_code.dtype)
+                    if per_code.dtype in (np.uint8, np.float32):  # compiled types
+                        gather_rect(codes, per_code, buckets.lo, r0, r1, c0, c1, piece)
+                    else:
+                        index = codes[r0:r1, c0:c1].astype(np.int64) - buckets.lo
+                        index[(index < 0) | (index >= per_code.size - 1)] = per_code.size - 1
+                        np.take(per_code, index, out=piece)
+                    sink[key] = piece
+            j = k
     return areas, hist, unknown
-
-
-def _table_index(values: np.ndarray, buckets: CodeBuckets) -> np.ndarray:
-    """Position of each value in a per-code table (the last entry for values off it)."""
-    n = buckets.lut.size
-    index = values.astype(np.int64) - buckets.lo
-    index[(index < 0) | (index >= n)] = n
-    return index
 
 
 def _combine(parts: list[tuple[np.ndarray, np.ndarray, pd.Series | None]], *,

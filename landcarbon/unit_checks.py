@@ -131,7 +131,10 @@ def _polygonal(geom: object) -> object:
 def _equal_area(units: gpd.GeoDataFrame) -> str:
     """A local Lambert azimuthal equal-area CRS centred on the units (planar areas and
     perimeters in m2 / m)."""
-    lon, lat = units.to_crs(4326).union_all().centroid.coords[0] if len(units) else (0, 0)
+    # centre of the bounding box (a union of every unit only to find a centre cost 0.1 s
+    # for 2,500 units; the projection's distortion is negligible across a study area)
+    x0, y0, x1, y1 = units.to_crs(4326).total_bounds if len(units) else (0, 0, 0, 0)
+    lon, lat = ((x0 + x1) / 2, (y0 + y1) / 2) if np.isfinite(x0) else (0.0, 0.0)
     return f"+proj=laea +lat_0={lat:.6f} +lon_0={lon:.6f} +datum=WGS84 +units=m +no_defs"
 
 
@@ -162,11 +165,12 @@ def overlaps(units: gpd.GeoDataFrame) -> pd.DataFrame:
     return table[table["overlap_ha"] > 0].reset_index(drop=True)
 
 
-def overlap_problems(units: gpd.GeoDataFrame, where: str = "units") -> list[Problem]:
+def overlap_problems(units: gpd.GeoDataFrame, where: str = "units",
+                     table: pd.DataFrame | None = None) -> list[Problem]:
     """``units_overlap``: an error if any pair overlaps by more than
     :data:`OVERLAP_ERROR_SHARE` of its smaller unit (that area would be counted twice),
-    otherwise a warning."""
-    table = overlaps(units)
+    otherwise a warning. ``table``: the :func:`overlaps` of ``units`` if already known."""
+    table = overlaps(units) if table is None else table
     if table.empty:
         return []
     severe = table["share_of_smaller"] > OVERLAP_ERROR_SHARE

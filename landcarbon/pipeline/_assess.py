@@ -35,7 +35,7 @@ from landcarbon.pipeline._rasters import (
 )
 from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds
 from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
-from landcarbon.unit_checks import overlap_problems, repair_geometries
+from landcarbon.unit_checks import overlap_problems, overlaps, repair_geometries
 
 __all__ = ["Assessment", "RunResult", "assess", "run"]
 
@@ -155,7 +155,8 @@ def assess(config: RunConfig, *, progress: bool = False,
         units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
                            name_field=u.name_field)
         units, geometry_problems = repair_geometries(units, f"units {u.path}")
-        geometry_problems += overlap_problems(units, f"units {u.path}")
+        overlap_table = overlaps(units)
+        geometry_problems += overlap_problems(units, f"units {u.path}", overlap_table)
         for problem in geometry_problems:
             log.warning("%s", problem)
     codes = categories = counts = None
@@ -179,8 +180,9 @@ def assess(config: RunConfig, *, progress: bool = False,
         with raster_read_errors(codes):
             # one pass: code counts, zonal areas and the derived rasters share every chunk
             # read (unmapped codes count as nodata meanwhile and are refused right after)
-            counts, areas = landcover_pass(codes, units, legend, lc.exclude_codes,
-                                           pixel_area=lc.pixel_area, rasters=outputs)
+            counts, areas = landcover_pass(
+                codes, units, legend, lc.exclude_codes, pixel_area=lc.pixel_area,
+                rasters=outputs, units_overlap=None if len(overlap_table) else False)
         fed = set(outputs)
         check_codes(counts, legend, lc.exclude_codes)
         if not len(areas):
