@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import logging
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from landcarbon.classification import land_class_raster, space_type_raster
 from landcarbon.io.outputs import sha256, write_json
-from landcarbon.io.raster import expand_paths, write_cogs
+from landcarbon.io.raster import expand_paths
 from landcarbon.io.tables import write_csv
 from landcarbon.io.vector import write_units
 from landcarbon.legends import SPACE_TYPES, land_classes, space_types
 
 if TYPE_CHECKING:
+    from landcarbon.io.cogs import CogSet
     from landcarbon.pipeline import Assessment
 
-__all__ = ["write_run_outputs"]
+__all__ = ["finish_rasters", "open_raster_sinks", "write_rasters", "write_run_outputs"]
 
 log = logging.getLogger(__name__)
 
@@ -41,43 +42,77 @@ def _provenance(a: Assessment) -> dict[str, str]:
     }
 
 
-def write_rasters(a: Assessment, folder: Path, *, progress: bool = False) -> dict[str, str]:
-    """Land-class, space-type and net-flux COGs with colour tables, names and units."""
-    assert a.categories is not None
-    prov = _provenance(a)
+def _raster_specs(folder: Path) -> dict[str, dict[str, Any]]:
+    """Path and write options (colours, class names, units) of each derived raster."""
     lcs = land_classes()
     sts = space_types()
-    files = {}
     lc_cmap = {0: (0, 0, 0, 0)} | {i + 1: _hex_rgba(c) for i, c in enumerate(lcs["color"])}
-    # the three rasters are written in one pass (categories computed once per block)
-    jobs = [dict(da=land_class_raster(a.categories), path=folder / "land_class.tif", nodata=0,
-                 colormap=lc_cmap, band_description="land class",
-                 category_names=["nodata", *lcs["name_en"]],
-                 tags={**prov, "units": "class", "classes": "; ".join(
-                     f"{i + 1}={k} {r.name_zh}" for i, (k, r) in enumerate(lcs.iterrows()))})]
-    files["land_class"] = "land_class.tif"
     st_cmap = {0: (0, 0, 0, 0)} | {i + 1: _hex_rgba(sts.loc[s, "color"])
                                    for i, s in enumerate(SPACE_TYPES)}
-    jobs.append(dict(da=space_type_raster(a.categories), path=folder / "space_type.tif",
-                     nodata=0, colormap=st_cmap, band_description="space type",
-                     category_names=["nodata", *[sts.loc[s, "name_en"] for s in SPACE_TYPES]],
-                     tags={**prov, "units": "class",
-                           "classes": "1=agricultural 农业空间; 2=construction 建设空间; "
-                                      "3=ecological 生态空间"}))
-    files["space_type"] = "space_type.tif"
-    flux = a.flux_raster()
-    jobs.append(dict(da=flux, path=folder / "net_flux.tif", nodata=float("nan"),
-                     band_description=f"net carbon flux density ({flux.attrs['units']})",
-                     tags={**prov, "units": flux.attrs["units"],
-                           "sign_convention": "positive = source (emission), negative = sink"}))
-    write_cogs(jobs, progress=progress)
-    files["net_flux"] = "net_flux.tif"
-    return files
+    return {
+        "land_class": dict(
+            path=folder / "land_class.tif", nodata=0, colormap=lc_cmap,
+            band_description="land class", category_names=["nodata", *lcs["name_en"]],
+            tags={"units": "class", "classes": "; ".join(
+                f"{i + 1}={k} {r.name_zh}" for i, (k, r) in enumerate(lcs.iterrows()))}),
+        "space_type": dict(
+            path=folder / "space_type.tif", nodata=0, colormap=st_cmap,
+            band_description="space type",
+            category_names=["nodata", *[sts.loc[s, "name_en"] for s in SPACE_TYPES]],
+            tags={"units": "class", "classes": "1=agricultural 农业空间; 2=construction 建设空间; "
+                                                "3=ecological 生态空间"}),
+        "net_flux": dict(
+            path=folder / "net_flux.tif", nodata=float("nan"),
+            tags={"sign_convention": "positive = source (emission), negative = sink"}),
+    }
+
+
+def open_raster_sinks(folder: Path, cogs: CogSet) -> dict[str, Callable[[Any], Any]]:
+    """Openers of the land-class, space-type and net-flux COGs of a run in ``folder`` (see
+    ``raster_sinks`` of :func:`landcarbon.pipeline.assess`): each opens its temporary file in
+    ``cogs`` when it gets the raster's template."""
+    specs = _raster_specs(folder)
+
+    def opener(name: str) -> Callable[[Any], Any]:
+        def open_sink(template: Any) -> Any:
+            spec = dict(specs[name])
+            if name == "net_flux":
+                units = template.attrs["units"]
+                spec["band_description"] = f"net carbon flux density ({units})"
+                spec["tags"] = {"units": units, **spec["tags"]}
+            return cogs.open(spec.pop("path"), template, **spec)
+        return open_sink
+
+    return {name: opener(name) for name in specs}
+
+
+def finish_rasters(a: Assessment, folder: Path, cogs: CogSet) -> dict[str, str]:
+    """Tag the rasters of ``cogs`` with the run's provenance and write the COGs."""
+    prov = _provenance(a)
+    for spec in _raster_specs(folder).values():
+        cogs.tag(spec["path"], prov)
+    cogs.finish()
+    return {name: Path(spec["path"]).name for name, spec in _raster_specs(folder).items()}
+
+
+def write_rasters(a: Assessment, folder: Path, *, progress: bool = False) -> dict[str, str]:
+    """Land-class, space-type and net-flux COGs with colour tables, names and units, computed
+    in one pass over the land cover (when the run's own pass did not write them)."""
+    from landcarbon.io.cogs import CogSet
+    from landcarbon.pipeline._rasters import store_late_rasters
+
+    with CogSet() as cogs:
+        store_late_rasters(a, open_raster_sinks(folder, cogs), fed=set(), progress=progress)
+        return finish_rasters(a, folder, cogs)
 
 
 def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
-                      elapsed_s: float | None = None) -> dict[str, str]:
-    """Write tables, rasters, the map and the manifest; return ``{role: file name}``."""
+                      elapsed_s: float | None = None, cogs: CogSet | None = None
+                      ) -> dict[str, str]:
+    """Write tables, rasters, the map and the manifest; return ``{role: file name}``.
+
+    ``cogs``: the rasters' COG set when the run's pass over the land cover already filled it
+    (:func:`open_raster_sinks`); otherwise they are computed here."""
     files: dict[str, str] = {}
     table = a.units
     write_units(table, folder / "units.gpkg")
@@ -91,7 +126,8 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
     files.update(write_zoning_outputs(a, folder))
     out = a.config.output
     if out.rasters and a.categories is not None:
-        files.update(write_rasters(a, folder, progress=progress))
+        files.update(finish_rasters(a, folder, cogs) if cogs is not None
+                     else write_rasters(a, folder, progress=progress))
     if out.map:  # map.html, report.html, figures/, QGIS style of units.gpkg
         from landcarbon.io.publication import write_publication
 

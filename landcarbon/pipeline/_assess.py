@@ -354,9 +354,10 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
     of every input; :mod:`landcarbon.io.fingerprint`) and intact outputs, nothing is
     recomputed and the result has ``up_to_date=True``; ``overwrite=True`` always recomputes.
     """
+    from landcarbon.io.cogs import CogSet
     from landcarbon.io.fingerprint import run_fingerprint, stamp_manifest, up_to_date
     from landcarbon.io.outputs import check_output_target, staged_output_dir
-    from landcarbon.io.run_outputs import write_run_outputs
+    from landcarbon.io.run_outputs import open_raster_sinks, write_run_outputs
 
     target = Path(out_dir)
     fingerprint = run_fingerprint(config)
@@ -372,10 +373,14 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
     started = time.perf_counter()
     from landcarbon.pipeline._compute import compute_context
 
-    with compute_context(config.compute):
-        result = assess(config, progress=progress)
-        with staged_output_dir(target, overwrite=overwrite) as stage:
-            files = write_run_outputs(result, stage, progress=progress,
-                                      elapsed_s=time.perf_counter() - started)
-            stamp_manifest(stage, fingerprint, files)
+    with (compute_context(config.compute),
+          staged_output_dir(target, overwrite=overwrite) as stage, CogSet() as cogs):
+        # the rasters are written during the pass over the land cover (one read per chunk)
+        sinks = (open_raster_sinks(stage, cogs)
+                 if config.output.rasters and config.landcover is not None else None)
+        result = assess(config, progress=progress, raster_sinks=sinks)
+        files = write_run_outputs(result, stage, progress=progress,
+                                  elapsed_s=time.perf_counter() - started,
+                                  cogs=cogs if sinks else None)
+        stamp_manifest(stage, fingerprint, files)
     return RunResult(assessment=result, out_dir=target.absolute(), files=files)

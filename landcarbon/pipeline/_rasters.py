@@ -121,13 +121,16 @@ def pass_rasters(raster_sinks: Mapping[str, SinkOpener], categories: xr.DataArra
 
 
 def store_late_rasters(a: Assessment, raster_sinks: Mapping[str, SinkOpener],
-                       fed: set[str]) -> None:
-    """Open and fill the sinks of the rasters the land-cover pass did not feed."""
+                       fed: set[str], *, progress: bool = False) -> None:
+    """Open and fill, in one pass, the sinks of the rasters the land-cover pass did not
+    feed."""
     from landcarbon.io.raster import raster_read_errors, store_blocks
 
+    pairs = []
     for name in DERIVED_RASTERS:
         if name in raster_sinks and name not in fed:
             raster = derived_raster(a, name)
-            assert a.codes is not None
-            with raster_read_errors(a.codes):
-                store_blocks(raster, raster_sinks[name](raster))
+            pairs.append((raster, raster_sinks[name](raster)))
+    assert a.codes is not None
+    with raster_read_errors(a.codes):
+        store_blocks(pairs, progress=progress)
