@@ -20,6 +20,7 @@ __all__ = [
     "flux_suffix",
     "output_factor",
     "output_suffix",
+    "raster_density_units",
     "suffix_factor",
     "unit_label",
 ]
@@ -90,6 +91,14 @@ def output_factor(output_unit: OutputUnit) -> float:
     if output_unit == "t CO2":
         return C_TO_CO2
     raise ValueError(f"output_unit must be 't C' or 't CO2', got {output_unit!r}")
+
+
+def raster_density_units(output_unit: OutputUnit) -> str:
+    """The ``units`` attribute of a flux-density raster in ``output_unit`` per ha per year
+    (UDUNITS spelling, as GDAL and QGIS show it): ``t C ha-1 yr-1`` / ``t CO2 ha-1 yr-1``."""
+    if output_unit not in OUTPUT_UNITS.values():
+        raise ValueError(f"output_unit must be 't C' or 't CO2', got {output_unit!r}")
+    return f"{output_unit} ha-1 yr-1"
 
 
 def output_suffix(output_unit: str) -> str:

@@ -16,6 +16,7 @@ from pyproj import CRS
 
 from landcarbon.classification import _is_dask, categories_of, uniform_block, uniform_value
 from landcarbon.coefficients import CoefficientSet
+from landcarbon.conversions import raster_density_units
 from landcarbon.legends import NODATA_CATEGORY
 
 __all__ = ["category_flux_table", "flux_density", "unit_values_raster"]
@@ -163,7 +164,7 @@ def flux_density(
         out = out.rio.write_crs(categories.rio.crs).rio.write_transform(
             categories.rio.transform())
     out.name = "net_flux_density"
-    out.attrs = {"units": "t C ha-1 yr-1", "long_name": "net carbon flux density "
+    out.attrs = {"units": raster_density_units("t C"), "long_name": "net carbon flux density "
                  "(positive = source, negative = sink)", "coefficient_set": coefficients.name,
                  "cropland_mode": coefficients.cropland_mode}
     out.encoding = {}

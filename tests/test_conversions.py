@@ -119,3 +119,12 @@ def test_unit_labels_and_suffixes_from_one_table() -> None:
     assert flux_suffix(["emission_tc"]) is None
     assert flux_suffix(["emission_tc"], ("emission_{}", "net_{}")) == "tc"
     assert flux_suffix(["gi_z", "net_tco2_per_ha"], ("net_{}_per_ha",)) == "tco2"
+
+
+def test_raster_density_units() -> None:
+    from landcarbon.conversions import raster_density_units
+
+    assert raster_density_units("t C") == "t C ha-1 yr-1"
+    assert raster_density_units("t CO2") == "t CO2 ha-1 yr-1"
+    with pytest.raises(ValueError, match="t C' or 't CO2"):
+        raster_density_units("kg C")  # type: ignore[arg-type]

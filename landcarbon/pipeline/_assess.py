@@ -33,7 +33,7 @@ from landcarbon.pipeline._rasters import (
     pass_rasters,
     store_late_rasters,
 )
-from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds
+from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds, risk_level_counts
 from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
 from landcarbon.unit_checks import overlap_problems, overlaps, repair_geometries
 
@@ -95,7 +95,7 @@ class Assessment:
             f"emission_{s}": float(t[f"emission_{s}"].sum()),
             f"sequestration_{s}": float(t[f"sequestration_{s}"].sum()),
             f"net_{s}": float(t[f"net_{s}"].sum()),
-            "risk_levels": {k: int(v) for k, v in t["risk_level"].value_counts().items()},
+            "risk_levels": risk_level_counts(t["risk_level"]),
             "by_space_type": {},
         }
         for st in (*SPACE_TYPES, "unclassified"):

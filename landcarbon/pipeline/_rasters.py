@@ -43,7 +43,7 @@ def flux_raster(categories: xr.DataArray, coefficients: CoefficientSet,
     (``intensity_tc_per_ha``), ``energy`` (``intensity_tc_per_ha_by_unit``, burnt into the
     grid by unit, needs ``units``) or ``none``.
     """
-    from landcarbon.conversions import output_factor
+    from landcarbon.conversions import output_factor, raster_density_units
     from landcarbon.flux import flux_density, unit_values_raster
 
     intensity: float | xr.DataArray | None = None
@@ -57,7 +57,7 @@ def flux_raster(categories: xr.DataArray, coefficients: CoefficientSet,
     factor = output_factor(output_unit)
     if factor != 1.0:
         flux = (flux * np.float32(factor)).astype(np.float32).rio.write_nodata(np.nan)
-        flux.attrs["units"] = "t CO2 ha-1 yr-1"
+        flux.attrs["units"] = raster_density_units(output_unit)  # type: ignore[arg-type]
     return flux
 
 
