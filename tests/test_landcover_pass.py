@@ -323,6 +323,23 @@ def test_other_integer_types(tmp_path: Path, dtype: str, nodata: int, legend_nam
         assert max(fast[0].index) > 255 and nodata not in fast[0].index
 
 
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "code_buckets accepts any integer type of <= 8 bytes, uint64 included, but the numba "
+    "kernels (sweep_block, tile_buckets, gather_rect) are compiled with explicit signatures "
+    "for CODE_TYPES only (no uint64), so the fast path raises 'No matching definition' "
+    "instead of falling back to the general path"))
+def test_uint64_codes(tmp_path: Path) -> None:
+    codes = open_landcover(write_tif(tmp_path / "u64.tif", SMALL.astype(np.uint64), nodata=0),
+                           chunks=None)
+    assert codes.dtype == np.uint64
+    units = gpd.GeoDataFrame({"unit_id": ["a"]}, geometry=[box(X0, Y0 - 40, X0 + 35, Y0)],
+                             crs=UTM)
+    legend = lc.load_legend("esa_worldcover")
+    ref = _general(codes, units, legend, (60,))
+    assert ref[0].to_dict() == {10: 3, 30: 2, 40: 3, 50: 3, 60: 1, 80: 3}
+    _assert_same(_run_pass(codes, units, legend, (60,)), ref)
+
+
 # ---------------------------------------------------------------------- 6: overlapping units
 @pytest.mark.parametrize("chunks", [None, 2])
 def test_overlapping_units_fall_back(tmp_path: Path, chunks: int | None) -> None:
