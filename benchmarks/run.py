@@ -327,12 +327,14 @@ def _child(name: str, args: list[str]) -> None:
     for module in ("landcarbon.zonal", "landcarbon.coverage", "landcarbon._kernels",
                    "landcarbon.landcover_pass", "landcarbon.flux", "landcarbon.extent",
                    "landcarbon.io.vector", "landcarbon.io.run_outputs",
-                   "landcarbon.io.publication", "landcarbon.pipeline._zoning"):
+                   "landcarbon.io.publication", "landcarbon.pipeline._zoning",
+                   "landcarbon.io.tiles", "tifffile"):
         __import__(module)
     del dask, geopandas, rasterio, rioxarray, xarray
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     info = WORKERS[name](*args)
     elapsed = time.perf_counter() - start
+    info["cpu_s"] = time.process_time() - cpu  # every thread of the process
     hwm = 0
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):

@@ -253,6 +253,14 @@ def open_landcover(
         da = da.isel(band=0, drop=True)
         if chunk_arg is None:
             da = da.load()
+        elif len(paths) == 1:
+            from landcarbon.io.tiles import repeated_tile_array, tile_layout
+
+            layout = tile_layout(target)
+            if layout is not None and (by, bx) == (layout.tile_height * (by // layout.tile_height),
+                                                   layout.tile_width * (bx // layout.tile_width)):
+                # repeated compressed tiles (sea, nodata fill) are decoded once
+                da = da.copy(data=repeated_tile_array(layout, (by, bx)))
     except Exception as exc:
         raise _read_error(paths, exc) from exc
     if da.rio.crs is None:

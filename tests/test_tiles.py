@@ -1,0 +1,100 @@
+"""The repeated-tile reader (landcarbon.io.tiles): same pixels as a plain read, repeated
+compressed tiles decoded once, one-value chunks as zero-memory arrays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from landcarbon.io.raster import open_landcover
+from landcarbon.io.tiles import _read_chunk, repeated_tile_array, tile_layout
+
+
+def _write(path: Path, data: np.ndarray, *, tiled: bool = True, compress: str | None = "deflate",
+           block: int = 16) -> Path:
+    profile = dict(driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
+                   dtype=str(data.dtype), crs="EPSG:32649", nodata=0,
+                   transform=from_origin(500000, 3850000, 30, 30))
+    if tiled:
+        profile.update(tiled=True, blockxsize=block, blockysize=block)
+    if compress:
+        profile["compress"] = compress
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def _raster() -> np.ndarray:
+    """80 x 72 (5 x 4.5 tiles of 16: the last column of tiles is an edge tile of 8 columns):
+    sea (80) and nodata (0) tiles repeat, one block of 2 x 2 tiles is mixed."""
+    data = np.full((80, 72), 80, np.uint8)
+    data[:16, :32] = 0                       # two all-nodata tiles
+    rng = np.random.default_rng(3)
+    data[32:64, 16:48] = rng.choice(np.array([10, 30, 40, 80], np.uint8), (32, 32))
+    data[64:, 64:] = 10                      # an edge tile (16 x 8) of one value
+    return data
+
+
+def test_same_pixels_as_plain_read_and_repeats_decoded_once(tmp_path: Path) -> None:
+    data = _raster()
+    path = _write(tmp_path / "lc.tif", data)
+    layout = tile_layout(str(path))
+    assert layout is not None
+    assert (layout.tile_height, layout.tile_width) == (16, 16)
+    assert layout.offsets.shape == (5, 5)
+    arr = repeated_tile_array(layout, (32, 32))
+    assert arr.chunks == ((32, 32, 16), (32, 32, 8))
+    np.testing.assert_array_equal(arr.compute(), data)
+    # every chunk compared with the file, and the one-value chunks are zero-memory arrays
+    cache: dict = {}
+    uniform = 0
+    for r0 in range(0, 80, 32):
+        for c0 in range(0, 72, 32):
+            r1, c1 = min(r0 + 32, 80), min(c0 + 32, 72)
+            block = _read_chunk(layout, (r0, r1, c0, c1), cache)
+            np.testing.assert_array_equal(block, data[r0:r1, c0:c1])
+            if not any(block.strides):
+                uniform += 1
+                assert np.unique(data[r0:r1, c0:c1]).size == 1
+    # one-value chunks: (0..32, 32..64) sea, (64..80, 0..32) and (64..80, 32..64) sea,
+    # (0..32, 64..72) and (32..64, 64..72) sea edge, (64..80, 64..72) class 10
+    assert uniform == 6
+    # whole tiles only are remembered (edge tiles are decoded each time): sea, nodata, and
+    # the 4 distinct random tiles
+    assert len(cache) == 2 + 4
+    assert sorted(v for v in cache.values() if v is not None) == [0, 80]
+
+
+def test_open_landcover_uses_it_for_chunked_tiled_geotiffs(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    data = _raster()
+    path = _write(tmp_path / "lc.tif", data)
+    da = open_landcover(path, chunks=32)
+    assert da.data.name.startswith("landcover-tiles-")
+    np.testing.assert_array_equal(da.values, data)
+    assert da.rio.nodata == 0
+    monkeypatch.setenv("LANDCARBON_DECODE_EVERY_TILE", "1")
+    plain = open_landcover(path, chunks=32)
+    assert not plain.data.name.startswith("landcover-tiles-")
+    np.testing.assert_array_equal(plain.values, data)
+
+
+def test_other_layouts_are_read_plainly(tmp_path: Path) -> None:
+    data = _raster()
+    assert tile_layout(str(_write(tmp_path / "striped.tif", data, tiled=False))) is None
+    assert tile_layout(str(_write(tmp_path / "raw.tif", data, compress=None))) is None
+    assert tile_layout(str(tmp_path / "missing.tif")) is None
+    striped = open_landcover(tmp_path / "striped.tif", chunks=32)
+    np.testing.assert_array_equal(striped.values, data)
+
+
+def test_chunks_must_hold_whole_tiles(tmp_path: Path) -> None:
+    layout = tile_layout(str(_write(tmp_path / "lc.tif", _raster())))
+    assert layout is not None
+    with pytest.raises(ValueError, match="whole tiles"):
+        repeated_tile_array(layout, (24, 32))
