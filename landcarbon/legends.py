@@ -13,7 +13,7 @@ package data too: ``landcarbon/data/land_classes.csv`` and ``space_types.csv``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -87,6 +87,10 @@ class Legend:
     def categories(self) -> pd.DataFrame:
         """Unique (land_class, space_type) pairs of non-excluded rows; the index is the
         category value written in category rasters (0..n-1)."""
+        return self._categories.copy()
+
+    @cached_property
+    def _categories(self) -> pd.DataFrame:
         rows = self.table[self.table["space_type"] != EXCLUDED]
         order = {lc: i for i, lc in enumerate(land_classes().index)}
         sorder = {st: i for i, st in enumerate(SPACE_TYPES)}
