@@ -36,7 +36,7 @@ import xarray as xr
 
 from landcarbon.legends import NODATA_CATEGORY, Legend
 
-__all__ = ["RasterSink", "landcover_pass"]
+__all__ = ["RasterSink", "landcover_pass", "smallest_cell_m2"]
 
 #: Largest code range (max - min + 1) that gets a look-up table.
 MAX_TABLE = 1 << 22
@@ -209,6 +209,22 @@ def _pass_graph(array: Any, plan: list[Any], geoms: np.ndarray, buckets: CodeBuc
     layer[name] = (combine, keys)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[array])
     return Delayed(name, graph)
+
+
+def smallest_cell_m2(raster: xr.DataArray) -> float:
+    """Area (m2) of the smallest cell of ``raster``'s grid (ellipsoidal for geographic
+    grids): units overlapping by less than this share no whole cell, and the block engine
+    gives each its exact coverage of the cells they share."""
+    from pyproj import CRS
+
+    from landcarbon.areas import cell_areas_m2, resolve_area_method, row_areas_m2
+
+    crs = CRS.from_user_input(raster.rio.crs)
+    tr = raster.rio.transform()
+    if resolve_area_method(crs) == "geographic" and tr.b == 0 and tr.d == 0:
+        return float(row_areas_m2(tr, raster.sizes["y"], crs).min())
+    zero = np.zeros(1, np.int64)
+    return float(cell_areas_m2(zero, zero, tr, crs, "nominal")[0])
 
 
 def _overlap(geoms: np.ndarray, tr: Any) -> bool:

@@ -171,7 +171,7 @@ def assess(config: RunConfig, *, progress: bool = False,
             codes = crop_to_units(codes, units)
         t0 = _timed(timings, "read", t0)
         categories = classify(codes, legend, lc.exclude_codes)
-        from landcarbon.landcover_pass import landcover_pass
+        from landcarbon.landcover_pass import landcover_pass, smallest_cell_m2
 
         assert units is not None
         construction, con_kwargs = _construction(config, units)
@@ -182,7 +182,8 @@ def assess(config: RunConfig, *, progress: bool = False,
             # read (unmapped codes count as nodata meanwhile and are refused right after)
             counts, areas = landcover_pass(
                 codes, units, legend, lc.exclude_codes, pixel_area=lc.pixel_area,
-                rasters=outputs, units_overlap=None if len(overlap_table) else False)
+                rasters=outputs, units_overlap=bool(len(overlap_table)) and (
+                    overlap_table["overlap_ha"].max() * 1e4 >= smallest_cell_m2(codes)))
         fed = set(outputs)
         check_codes(counts, legend, lc.exclude_codes)
         if not len(areas):
