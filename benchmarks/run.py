@@ -16,6 +16,9 @@ peak RSS and the ratio of its time to its baseline's:
   over the land cover feeds it, as in ``run``), nothing written.
   Both workloads start their clock with the same libraries imported (dask's scheduler
   lookup imports ``distributed``: imported before the clock too).
+* ``the same, every tile decoded``: the whole run with ``LANDCARBON_DECODE_EVERY_TILE=1``
+  (:mod:`landcarbon.io.tiles` off: every tile decompressed, as ``decode`` does): the ratio
+  of the compute alone to decoding.
 * ``full run``: ``landcarbon.pipeline.run`` (the same plus units.gpkg/csv and the land-class /
   space-type / net-flux COGs; no HTML map) vs ``decode``; ``publish`` is
   ``landcarbon.pipeline.publish_run`` on that run's folder (map.html, report.html, PNG
@@ -344,12 +347,15 @@ def _child(name: str, args: list[str]) -> None:
 
 # ---------------------------------------------------------------- driver
 
-def measure(name: str, *args: str | bool, repeat: int = 1) -> dict:
-    """Run a workload ``repeat`` times in fresh processes; keep the fastest run."""
+def measure(name: str, *args: str | bool, repeat: int = 1,
+            env: dict[str, str] | None = None) -> dict:
+    """Run a workload ``repeat`` times in fresh processes (with ``env`` added to the
+    environment); keep the fastest run."""
     best: dict | None = None
     for _ in range(repeat):
         proc = subprocess.run([sys.executable, __file__, "--child", name, *map(str, args)],
-                              capture_output=True, text=True, check=False)
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, **(env or {})})
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode != 0 or not lines:
             raise RuntimeError(f"workload {name} failed:\n{proc.stderr[-3000:]}")
@@ -362,7 +368,8 @@ def measure(name: str, *args: str | bool, repeat: int = 1) -> dict:
 
 def _steps(r: dict) -> str:
     return "steps " + ", ".join(f"{k} {v:.2f}s" for k, v in r.items()
-                                if k not in ("seconds", "peak_rss", "units", "flux_sum"))
+                                if k not in ("seconds", "peak_rss", "units", "flux_sum",
+                                             "pixels", "files"))
 
 
 def _row(rows: list[list[str]], workload: str, r: dict, base: dict | None, note: str = "") -> None:
@@ -397,7 +404,7 @@ def main() -> None:
     if "full" in only or "zonal" in only:
         dec = measure("decode", tile, repeat=rep)
         _row(rows, "decode raster (all cores)", dec, None,
-             f"{dec['pixels'] / 1e6:.0f} Mpx")
+             f"{dec['pixels'] / 1e6:.0f} Mpx, cpu {dec['cpu_s']:.2f}s")
     if "full" in only:
         tile_grid = grid_units(CACHE / "tile_0.1.gpkg", (6.0, 0.0, 9.0, 3.0), 0.1)
         for label, units in (("islands ~1 km grid", islands), ("whole-tile 0.1 deg grid",
@@ -407,6 +414,10 @@ def main() -> None:
             ass = measure("full_run", cfg, out, "", repeat=rep)
             _row(rows, f"whole run, {label} ({ass['units']} units): classification, flux "
                  "raster (sum), balance, risk", ass, dec, _steps(ass))
+            every = measure("full_run", cfg, out, "", repeat=rep,
+                            env={"LANDCARBON_DECODE_EVERY_TILE": "1"})
+            _row(rows, f"  the same, every tile decoded (no repeated-tile reuse) ({label})",
+                 every, dec, _steps(every))
             full = measure("full_run", cfg, out, True, repeat=rep)
             _row(rows, f"  full run + units.gpkg/csv + 3 COGs ({label})", full, dec,
                  _steps(full))
