@@ -18,7 +18,8 @@ from numba import njit
 
 __all__ = ["edge_pieces", "gather_rect", "sweep_block", "tile_buckets", "tiles_of_one_word"]
 
-#: Value types compiled ahead (others compile on first use).
+#: Value types the kernels are compiled for (rasters of other types take the general path:
+#: the signatures are fixed, numba compiles nothing on first use).
 CODE_TYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "int64")
 _SWEEP = [f"void({t}[:, ::1], int64[::1], int64, int64, boolean, int64[:, ::1], int64, "
           "int64[::1], "

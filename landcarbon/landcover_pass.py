@@ -80,9 +80,11 @@ class CodeBuckets:
 def code_buckets(legend: Legend, exclude_codes: Iterable[int], dtype: np.dtype,
                  nodata: float | None) -> CodeBuckets | None:
     """The buckets of ``legend`` for a raster of ``dtype``, or None if the engine cannot take
-    it (not an integer type, or codes spread too widely)."""
+    it (not one of the compiled integer types, or codes spread too widely)."""
+    from landcarbon._kernels import CODE_TYPES
+
     dtype = np.dtype(dtype)
-    if dtype.kind not in "ui" or dtype.itemsize > 8:
+    if dtype.name not in CODE_TYPES:  # floats, uint64: the general path
         return None
     info = np.iinfo(dtype)
     of_code = legend.category_of_code(tuple(int(c) for c in exclude_codes))
