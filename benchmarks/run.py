@@ -320,6 +320,7 @@ def _child(name: str, args: list[str]) -> None:
     # a fixed cost of a Python process, not of the work measured)
     import dask.array
     import geopandas
+    import pyogrio  # noqa: F401  (geopandas imports it on the first read)
     import rasterio
     import rioxarray
     import xarray

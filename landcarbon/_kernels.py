@@ -119,7 +119,8 @@ def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, full:
         check).
     tiles, size : (ceil(h / size), ceil(w / size)) int64 array, int
         The bucket of each ``size`` x ``size`` tile that holds one value, -1 for the others
-        (:func:`tile_buckets`): pixels of one-value tiles are counted without being read.
+        (:func:`tile_buckets`): pixels of one-value tiles are counted without being read
+        (``codes`` may be uninitialised there).
     piece_row, piece_col, piece_val : 1-D arrays
         Boundary pieces sorted by row, descending: piece ``p`` adds ``piece_val[p]`` (unit
         number times ``-dx``) to the scanline level of column ``piece_col[p]`` in every row
@@ -194,7 +195,9 @@ def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, full:
                         counts[3, k] = 0
             if q >= q_end:
                 break
-            k = _bucket(codes[r, b], lut, lo, outside)
+            k = tiles[r // size, b // size]
+            if k < 0:
+                k = _bucket(codes[r, b], lut, lo, outside)
             cell_bucket[q] = k
             scan_out[q] = level[b]
             hist[k] += 1

@@ -252,7 +252,8 @@ def block_bucket_areas(
     tiles = np.empty((-(-h // TILE), -(-w // TILE)), np.int64)
     if block.size and not any(block.strides):  # a broadcast value (zero memory)
         tiles.fill(bucket_of(block.flat[0], lut, lo, outside))
-        codes = np.full((h, w), block.flat[0], block.dtype) if g else block
+        # never read: every tile holds one value (np.empty touches no memory)
+        codes = np.empty((h, w), block.dtype)
     else:
         codes = np.ascontiguousarray(block)
         if codes.size and codes.min() == codes.max():  # two SIMD reductions: 8x faster
