@@ -248,3 +248,34 @@ def test_threshold_year_freezes_percentile_limits(project: Path) -> None:
     assert f23["risk_level"] in ("exceeding", "severe")
     a = frozen.alerts
     assert ((a["unit_id"] == "E") & (a["alert"] == "threshold_crossed")).any()
+
+
+def test_scenario_raster_on_the_baseline_grid_with_units_covering_part(project: Path) -> None:
+    """The baseline is cut to the units' bounding box; a scenario raster on the same grid is
+    cut the same way (it was refused as "not on the same grid" when the units did not cover
+    the whole raster). The west unit's figures do not depend on the east unit being there."""
+    import geopandas as gpd
+
+    both = assess_scenarios(load_config(project)).deltas
+    halves = gpd.read_file(project.parent / "halves.gpkg", layer="units")
+    halves[halves["code"] == "W"].to_file(project.parent / "halves.gpkg", layer="units")
+    west = assess_scenarios(load_config(project)).deltas
+    assert set(west["unit_id"]) == {"W"}
+    # the raster scenario (the "green" edits share an area among all units, so they do
+    # depend on the east unit)
+    west = west[west["scenario"] == "back_to_2015"].reset_index(drop=True)
+    expected = both[(both["unit_id"] == "W") & (both["scenario"] == "back_to_2015")]
+    expected = expected.reset_index(drop=True)
+    # class columns of classes only the east unit holds are absent (empty for W in `both`)
+    extra = [c for c in expected.columns if c not in west.columns]
+    assert extra and expected[extra].fillna(0.0).eq(0.0).all().all()
+    common = [c for c in expected.columns if c in west.columns]
+    assert len(common) == len(west.columns)
+    # (an area column present for another scenario only is NaN in one table, 0 in the other)
+    pd.testing.assert_frame_equal(west[common].fillna(0.0), expected[common].fillna(0.0),
+                                  check_exact=False, rtol=1e-12)
+    back = west.set_index("scenario").loc["back_to_2015"]
+    # hand-checked: column 0 and half of column 1 of the 2015 grid in the west unit
+    assert back["covered_ha_scenario"] == pytest.approx(0.055, abs=1e-12)
+    assert back["area_cropland_ha_scenario"] == pytest.approx(0.03, abs=1e-12)
+    assert back["area_construction_ha_scenario"] == pytest.approx(0.025, abs=1e-12)

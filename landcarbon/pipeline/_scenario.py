@@ -95,6 +95,7 @@ def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[s
 
     from landcarbon.change import align_to
     from landcarbon.classification import check_codes, classify, code_counts
+    from landcarbon.extent import crop_to_units
     from landcarbon.io.raster import open_landcover
     from landcarbon.scenario import protect
     from landcarbon.zonal import class_areas
@@ -103,6 +104,9 @@ def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[s
     assert lc is not None and base.categories is not None and config.change is not None
     paths = [config.path(p) for p in ([landcover] if isinstance(landcover, str) else landcover)]
     codes = open_landcover(paths, chunks=lc.chunk_size, nodata=lc.nodata, crs=lc.crs)
+    # cut to the units' bounding box as the baseline was (assess): the same grid gives the
+    # same window, so a scenario raster on the baseline's grid stays aligned with it
+    codes = crop_to_units(codes, units)
     cats = align_to(classify(codes, base.legend, lc.exclude_codes), base.categories,
                     resample=config.change.resample, names=("baseline", ", ".join(paths)))
     if protected is None:
