@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["edge_pieces", "gather_rect", "sweep_block", "tile_buckets", "tiles_of_one_word"]
+__all__ = ["edge_pieces", "gather_rect", "sweep_block", "tiles_of_one_value"]
 
 #: Value types the kernels are compiled for (rasters of other types take the general path:
 #: the signatures are fixed, numba compiles nothing on first use).
@@ -25,31 +25,31 @@ _SWEEP = [f"void({t}[:, ::1], int64[::1], int64, int64, boolean, int64[:, ::1], 
           "int64[::1], "
           "int64[::1], float64[::1], int64[::1], int64[::1], float64[::1], int64[:, ::1], "
           "float64[:, ::1], int64[::1], float64[::1], int64[::1])" for t in CODE_TYPES]
-_TILES = [f"void({t}[:, ::1], int64[::1], int64, int64, int64, int64[:, ::1])"
-          for t in CODE_TYPES]
+_TILES = [f"void({t}[:, ::1], int64, int64, int64[:, ::1])" for t in (*CODE_TYPES, "uint64")]
 _GATHER = [f"void({t}[:, ::1], {v}[::1], int64, int64, int64, int64, int64, {v}[:, ::1])"
            for t in CODE_TYPES for v in ("uint8", "float32")]
 
 
-@njit("void(uint64[:, ::1], int64, int64, int64[:, ::1])", cache=True, nogil=True)
-def tiles_of_one_word(words: np.ndarray, rows: int, cols: int,
-                      out: np.ndarray) -> None:  # pragma: no cover  (compiled)
-    """``out[i, j] = 1`` if every 8-byte word of tile ``(i, j)`` (``rows`` x ``cols`` words of
-    ``words``, a uint64 view of a block) equals the tile's first word, else 0: eight bytes
-    compared per operation, without branches inside a row (vectorised)."""
-    h, w = words.shape
+@njit(_TILES, cache=True, nogil=True)
+def tiles_of_one_value(values: np.ndarray, rows: int, cols: int,
+                       out: np.ndarray) -> None:  # pragma: no cover  (compiled)
+    """``out[i, j] = 1`` if every element of tile ``(i, j)`` (``rows`` x ``cols`` elements
+    of ``values``) equals the tile's first element, else 0. A mixed tile is left at its first
+    differing row; a one-value row is compared without branches (vectorised). On a uint64
+    view of a block, eight bytes are compared per operation."""
+    h, w = values.shape
     for i in range(out.shape[0]):
         r0 = i * rows
         r1 = min(h, r0 + rows)
         for j in range(out.shape[1]):
             c0 = j * cols
             c1 = min(w, c0 + cols)
-            first = words[r0, c0]
+            first = values[r0, c0]
             same = 1
             for r in range(r0, r1):
-                diff = np.uint64(0)
+                diff = values[r0, c0] ^ first  # zero of the values' type
                 for c in range(c0, c1):
-                    diff |= words[r, c] ^ first
+                    diff |= values[r, c] ^ first
                 if diff != 0:
                     same = 0
                     break
@@ -75,31 +75,6 @@ def _bucket(code: int, lut: np.ndarray, lo: int, outside: int) -> int:  # pragma
     return lut[i]
 
 
-@njit(_TILES, cache=True, nogil=True)
-def tile_buckets(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, size: int,
-                 out: np.ndarray) -> None:  # pragma: no cover  (compiled)
-    """``out[i, j]``: the bucket of tile ``(i, j)`` (``size`` x ``size`` pixels) of ``codes``
-    if the tile holds one value, else -1. A mixed tile is left at its first differing row;
-    a uniform one costs one comparison per pixel, without branches (vectorised)."""
-    h, w = codes.shape
-    for i in range(out.shape[0]):
-        r0 = i * size
-        r1 = min(h, r0 + size)
-        for j in range(out.shape[1]):
-            c0 = j * size
-            c1 = min(w, c0 + size)
-            first = codes[r0, c0]
-            same = True
-            for r in range(r0, r1):
-                diff = 0
-                for c in range(c0, c1):
-                    diff |= codes[r, c] ^ first
-                if diff:
-                    same = False
-                    break
-            out[i, j] = _bucket(first, lut, lo, outside) if same else -1
-
-
 @njit(_SWEEP, cache=True, nogil=True)
 def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, full: bool,
                 tiles: np.ndarray, size: int, piece_row: np.ndarray, piece_col: np.ndarray,
@@ -119,7 +94,7 @@ def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, full:
         check).
     tiles, size : (ceil(h / size), ceil(w / size)) int64 array, int
         The bucket of each ``size`` x ``size`` tile that holds one value, -1 for the others
-        (:func:`tile_buckets`): pixels of one-value tiles are counted without being read
+        (:func:`tiles_of_one_value`): pixels of one-value tiles are counted without being read
         (``codes`` may be uninitialised there).
     piece_row, piece_col, piece_val : 1-D arrays
         Boundary pieces sorted by row, descending: piece ``p`` adds ``piece_val[p]`` (unit

@@ -316,25 +316,27 @@ def block_bucket_areas(
 
 
 def _tile_buckets(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int,
-                  tiles: np.ndarray) -> None:
+                  tiles: np.ndarray, *, words: bool = True) -> None:
     """Fill ``tiles`` (see :func:`block_bucket_areas`): compared 8 bytes at a time when rows
-    and tiles are whole words, else value by value."""
-    from landcarbon._kernels import tile_buckets, tiles_of_one_word
+    and tiles are whole words (and ``words``), else value by value."""
+    from landcarbon._kernels import tiles_of_one_value
 
     item = codes.itemsize
-    if (codes.shape[1] * item) % 8 or (TILE * item) % 8:
-        tile_buckets(codes, lut, lo, outside, TILE, tiles)
-        return
-    words = codes.view(np.uint64)
+    by_word = words and not ((codes.shape[1] * item) % 8 or (TILE * item) % 8)
     same = np.zeros(tiles.shape, np.int64)
-    tiles_of_one_word(words, TILE, TILE * item // 8, same)
+    if by_word:
+        tiles_of_one_value(codes.view(np.uint64), TILE, TILE * item // 8, same)
+    else:
+        tiles_of_one_value(codes, TILE, TILE, same)
     tiles.fill(-1)
     for i, j in zip(*np.nonzero(same), strict=True):
         first = codes[i * TILE, j * TILE]
-        # one word repeated over the tile: one value if that word is the value repeated
-        pattern = np.full(8 // item, first, codes.dtype).view(np.uint64)[0]
-        if pattern == words[i * TILE, j * TILE * item // 8]:
-            tiles[i, j] = bucket_of(first, lut, lo, outside)
+        if by_word:
+            # one word repeated over the tile: one value if that word is the value repeated
+            pattern = np.full(8 // item, first, codes.dtype).view(np.uint64)[0]
+            if pattern != codes.view(np.uint64)[i * TILE, j * TILE * item // 8]:
+                continue
+        tiles[i, j] = bucket_of(first, lut, lo, outside)
 
 
 def value_lut(n: int, nodata: int) -> tuple[np.ndarray, int]:
