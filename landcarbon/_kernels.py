@@ -16,7 +16,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["edge_pieces", "gather_rect", "sweep_block", "tiles_of_one_value"]
+__all__ = [
+    "boundary_areas",
+    "boundary_cells",
+    "edge_pieces",
+    "gather_rect",
+    "sweep_block",
+    "tiles_of_one_value",
+]
 
 #: Value types the kernels are compiled for (rasters of other types take the general path:
 #: the signatures are fixed, numba compiles nothing on first use).
@@ -263,3 +270,155 @@ def edge_pieces(edges: np.ndarray, owner: np.ndarray
             if tb >= 1.0:
                 break
     return p_owner[:k], p_row[:k], p_col[:k], p_partial[:k], p_full[:k]
+
+
+@njit(cache=True, nogil=True)
+def boundary_cells(p_owner: np.ndarray, p_row: np.ndarray, p_col: np.ndarray,
+                   p_partial: np.ndarray, p_full: np.ndarray, h: int, w: int
+                   ) -> tuple[np.ndarray, ...]:  # pragma: no cover  (compiled)
+    """Exact coverage of the cells that boundary pieces cross (pieces of :func:`edge_pieces`,
+    rows in 0..h, columns in 0..w), and what the scanline of :func:`sweep_block` needs.
+
+    Per (owner, cell) group, in each (owner, column) the pieces below a cell add their full
+    contribution to it: ``coverage = clip(partial + sum of the full terms of the groups
+    further down the column, 0, 1)``.
+
+    Returns
+    -------
+    cell_start, cell_row, cell_col
+        The crossed cells inside the grid, row-major: those of row ``r`` are
+        ``cell_start[r]:cell_start[r + 1]``.
+    e_cell, e_owner, e_cov
+        One entry per (owner, crossed cell): its cell, owner and exact coverage (0-1).
+    corr, known
+        Per cell: ``sum((owner + 1) * partial)`` (what the scanline level misses inside the
+        cell) and ``sum((owner + 1) * coverage)``.
+    lv_row, lv_col, lv_val
+        The pieces' full contributions ``(owner + 1) * -dx`` per (owner, row, column) with
+        0 < row <= h and column < w, rows descending (the scanline's input).
+    """
+    n = p_owner.size
+    span_r = h + 1
+    span_c = w + 1
+    key = np.empty(n, np.int64)
+    for k in range(n):
+        key[k] = (p_owner[k] * span_c + p_col[k]) * span_r + p_row[k]
+    order = np.argsort(key)
+    g_owner = np.empty(n, np.int64)
+    g_row = np.empty(n, np.int64)
+    g_col = np.empty(n, np.int64)
+    g_partial = np.zeros(n)
+    g_full = np.zeros(n)
+    ng = -1
+    last = -1
+    for q in range(n):
+        k = order[q]
+        if ng < 0 or key[k] != last:
+            ng += 1
+            last = key[k]
+            g_owner[ng] = p_owner[k]
+            g_row[ng] = p_row[k]
+            g_col[ng] = p_col[k]
+        g_partial[ng] += p_partial[k]
+        g_full[ng] += p_full[k]
+    ng += 1
+    cov = np.empty(ng)
+    i = ng - 1
+    while i >= 0:  # each (owner, column) segment, from its bottom row up
+        j = i
+        while j > 0 and g_owner[j - 1] == g_owner[i] and g_col[j - 1] == g_col[i]:
+            j -= 1
+        running = 0.0
+        for t in range(i, j - 1, -1):
+            cov[t] = min(max(g_partial[t] + running, 0.0), 1.0)
+            running += g_full[t]
+        i = j - 1
+    # groups inside the grid, by row (counting sort), then by column within the row
+    per_row = np.zeros(h + 1, np.int64)
+    n_lv = 0
+    for t in range(ng):
+        if 0 <= g_row[t] < h and 0 <= g_col[t] < w:
+            per_row[g_row[t] + 1] += 1
+        if 0 < g_row[t] <= h and 0 <= g_col[t] < w:
+            n_lv += 1
+    row_start = np.cumsum(per_row)
+    fill = row_start[:h].copy()
+    ne = row_start[h]
+    by_row = np.empty(ne, np.int64)
+    for t in range(ng):
+        if 0 <= g_row[t] < h and 0 <= g_col[t] < w:
+            by_row[fill[g_row[t]]] = t
+            fill[g_row[t]] += 1
+    e_group = np.empty(ne, np.int64)
+    for r in range(h):
+        s, e = row_start[r], row_start[r + 1]
+        if e - s > 1:
+            part = by_row[s:e]
+            cols = np.empty(e - s, np.int64)
+            for q in range(e - s):
+                cols[q] = g_col[part[q]]
+            o = np.argsort(cols, kind="mergesort")
+            for q in range(e - s):
+                e_group[s + q] = part[o[q]]
+        elif e > s:
+            e_group[s] = by_row[s]
+    e_cell = np.empty(ne, np.int64)
+    e_owner = np.empty(ne, np.int64)
+    e_cov = np.empty(ne)
+    cell_row = np.empty(ne, np.int64)
+    cell_col = np.empty(ne, np.int64)
+    corr = np.zeros(ne)
+    known = np.zeros(ne)
+    cell_start = np.zeros(h + 1, np.int64)
+    nc = -1
+    for q in range(ne):
+        t = e_group[q]
+        if nc < 0 or g_row[t] != cell_row[nc] or g_col[t] != cell_col[nc]:
+            nc += 1
+            cell_row[nc] = g_row[t]
+            cell_col[nc] = g_col[t]
+            cell_start[g_row[t] + 1] = nc + 1
+        e_cell[q] = nc
+        e_owner[q] = g_owner[t]
+        e_cov[q] = cov[t]
+        corr[nc] += (g_owner[t] + 1.0) * g_partial[t]
+        known[nc] += (g_owner[t] + 1.0) * cov[t]
+    nc += 1
+    for r in range(1, h + 1):  # rows without crossed cells start where the last one ended
+        cell_start[r] = max(cell_start[r], cell_start[r - 1])
+    # the scanline's pieces, rows descending (counting sort)
+    lv_count = np.zeros(h + 2, np.int64)
+    for t in range(ng):
+        if 0 < g_row[t] <= h and 0 <= g_col[t] < w:
+            lv_count[h - g_row[t] + 1] += 1
+    lv_fill = np.cumsum(lv_count)[:h + 1].copy()
+    lv_row = np.empty(n_lv, np.int64)
+    lv_col = np.empty(n_lv, np.int64)
+    lv_val = np.empty(n_lv)
+    for t in range(ng):
+        if 0 < g_row[t] <= h and 0 <= g_col[t] < w:
+            q = lv_fill[h - g_row[t]]
+            lv_fill[h - g_row[t]] += 1
+            lv_row[q] = g_row[t]
+            lv_col[q] = g_col[t]
+            lv_val[q] = (g_owner[t] + 1.0) * g_full[t]
+    return (cell_start, cell_row[:nc], cell_col[:nc], e_cell, e_owner, e_cov, corr[:nc],
+            known[:nc], lv_row, lv_col, lv_val)
+
+
+@njit(cache=True, nogil=True)
+def boundary_areas(cell_row: np.ndarray, scan: np.ndarray, corr: np.ndarray,
+                   known: np.ndarray, cell_bucket: np.ndarray, e_cell: np.ndarray,
+                   e_owner: np.ndarray, e_cov: np.ndarray, row_area: np.ndarray,
+                   areas: np.ndarray) -> None:  # pragma: no cover  (compiled)
+    """Add the areas of the crossed cells to ``areas`` (units x buckets): each unit's exact
+    coverage, and the unit covering a cell fully when a boundary only runs along the cell's
+    edge (the scanline level there, less what the crossing units account for)."""
+    g = areas.shape[0]
+    for q in range(e_cell.size):
+        c = e_cell[q]
+        areas[e_owner[q], cell_bucket[c]] += e_cov[q] * row_area[cell_row[c]]
+    for c in range(cell_row.size):
+        rest = np.rint(scan[c] + corr[c] - known[c])
+        if 0 < rest <= g:
+            areas[int(rest) - 1, cell_bucket[c]] += row_area[cell_row[c]]

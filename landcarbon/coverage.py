@@ -239,7 +239,7 @@ def block_bucket_areas(
     """
     import shapely
 
-    from landcarbon._kernels import sweep_block
+    from landcarbon._kernels import boundary_areas, boundary_cells, sweep_block
 
     if block.dtype.kind not in "ui":
         raise TypeError(f"block_bucket_areas needs integer values, got {block.dtype}")
@@ -274,44 +274,24 @@ def block_bucket_areas(
             hist[uniform] = block.size
             return areas, hist, tiles
         pieces = (np.zeros(0, np.int64),) * 3 + (np.zeros(0),) * 2
-    owner, row, col, cov = _group(*pieces, (h, w))
-    p_owner, p_row, p_col, p_partial, p_full = pieces
-    ok = (p_col >= 0) & (p_col < w) & (p_row > 0) & (p_row <= h)
-    order = np.argsort(-p_row[ok], kind="stable")
-    lv_row = np.ascontiguousarray(p_row[ok][order])
-    lv_col = np.ascontiguousarray(p_col[ok][order])
-    lv_val = np.ascontiguousarray(((p_owner[ok] + 1.0) * p_full[ok])[order])
-    cells, where = np.unique(row * w + col, return_inverse=True)
-    cell_row, cell_col = np.divmod(cells, w)
-    cell_start = np.searchsorted(cell_row, np.arange(h + 1)).astype(np.int64)
+    (cell_start, cell_row, cell_col, e_cell, e_owner, e_cov, corr, known, lv_row, lv_col,
+     lv_val) = boundary_cells(*pieces, h, w)
     table_n = np.zeros((g + 1, m), np.int64)
     table_a = np.zeros((g + 1, m))
-    scan = np.zeros(len(cells))
-    cell_bucket = np.zeros(len(cells), np.int64)
+    scan = np.zeros(len(cell_row))
+    cell_bucket = np.zeros(len(cell_row), np.int64)
     info = np.iinfo(codes.dtype)
     full = lo == 0 == info.min and lut.size == int(info.max) + 1
+    row_area = np.ascontiguousarray(row_area, dtype=np.float64)
     sweep_block(codes, lut, int(lo), int(outside), bool(full), tiles, TILE, lv_row, lv_col, lv_val,
-                cell_start, np.ascontiguousarray(cell_col), np.ascontiguousarray(
-                    row_area, dtype=np.float64), table_n, table_a, hist, scan, cell_bucket)
+                cell_start, cell_col, row_area, table_n, table_a, hist, scan, cell_bucket)
     if g == 0:
         return areas, hist, tiles
     areas += table_a[1:]
-    if len(cells):
-        # cells crossed by a boundary: exact coverage of each unit crossing them, plus the
-        # unit covering a cell fully when a boundary only runs along the cell's edge
-        inside = (p_row >= 0) & (p_row < h) & (p_col >= 0) & (p_col < w)
-        pos = np.searchsorted(cells, p_row[inside] * w + p_col[inside])
-        scan += np.bincount(pos, weights=(p_owner[inside] + 1.0) * p_partial[inside],
-                            minlength=len(cells))
-        known = np.bincount(where, weights=(owner + 1.0) * cov, minlength=len(cells))
-        rest = np.rint(scan - known).astype(np.int64)
-        full_cover = np.flatnonzero(rest > 0)
-        b_owner = np.concatenate([owner, rest[full_cover] - 1])
-        b_cell = np.concatenate([where, full_cover])
-        b_cov = np.concatenate([cov, np.ones(len(full_cover))])
-        weights = b_cov * row_area[cell_row[b_cell]]
-        key = b_owner * m + cell_bucket[b_cell]
-        areas += np.bincount(key, weights=weights, minlength=g * m).reshape(g, m)
+    # cells crossed by a boundary: exact coverage of each unit crossing them, plus the unit
+    # covering a cell fully when a boundary only runs along the cell's edge
+    boundary_areas(cell_row, scan, corr, known, cell_bucket, e_cell, e_owner, e_cov, row_area,
+                   areas)
     return areas, hist, tiles
 
 
