@@ -123,3 +123,36 @@ def test_boundary_coverage_of_a_diamond() -> None:
                                                                      (1, 1)]
     assert cov == pytest.approx([0.5] * 4)
     assert set(owner.tolist()) == {0}
+
+
+def test_compiled_boundary_cells_equal_the_numpy_grouping() -> None:
+    """``_kernels.boundary_cells`` (compiled, used by the one-pass engine) gives the same
+    (owner, cell, coverage) entries as the numpy grouping ``coverage._group``, cells in
+    row-major order, and scanline pieces sorted by row, descending."""
+    from landcarbon._kernels import boundary_cells
+    from landcarbon.coverage import _clipped_pieces, _group
+
+    units = _voronoi_units((0.0, 0.0, 37.0, 23.0), 40, 11, "EPSG:32649")
+    geoms = units.geometry.to_numpy()
+    pieces = _clipped_pieces(geoms, (23, 37))
+    assert pieces is not None
+    owner, row, col, cov = _group(*pieces, (23, 37))
+    (cell_start, cell_row, cell_col, e_cell, e_owner, e_cov, corr, known, lv_row, _lv_col,
+     _lv_val) = boundary_cells(*pieces, 23, 37)
+    ref = sorted(zip(row.tolist(), col.tolist(), owner.tolist(), cov.tolist(), strict=True))
+    got = sorted(zip(cell_row[e_cell].tolist(), cell_col[e_cell].tolist(), e_owner.tolist(),
+                     e_cov.tolist(), strict=True))
+    assert [r[:3] for r in got] == [r[:3] for r in ref]
+    np.testing.assert_allclose([r[3] for r in got], [r[3] for r in ref], rtol=0, atol=1e-12)
+    keys = cell_row * 37 + cell_col
+    assert (np.diff(keys) > 0).all() and len(keys) == len(np.unique(row * 37 + col))
+    for r in range(23):  # the cells of row r are cell_start[r]:cell_start[r + 1]
+        assert (cell_row[cell_start[r]:cell_start[r + 1]] == r).all()
+    assert cell_start[-1] == len(cell_row)
+    assert (np.diff(lv_row) <= 0).all() and lv_row.min() > 0
+    # per cell, the coverage of the units crossing it never exceeds the cell
+    total = np.bincount(e_cell, weights=e_cov, minlength=len(cell_row))
+    assert total.max() <= 1 + 1e-9
+    np.testing.assert_allclose(known, np.bincount(e_cell, weights=(e_owner + 1.0) * e_cov),
+                               atol=1e-12)
+    assert corr.shape == known.shape
