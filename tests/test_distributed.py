@@ -78,6 +78,18 @@ def test_local_cluster_two_processes_equals_single_machine(tmp_path: Path) -> No
     _same_outputs(tmp_path / "local", tmp_path / "cluster")
 
 
+def test_processes_scheduler_equals_threads(tmp_path: Path) -> None:
+    """With dask's ``processes`` scheduler the output rasters (whose writers cannot travel to
+    other processes) are computed there and written here; the run used to fail pickling the
+    open GeoTIFF ("self._hds cannot be converted to a Python object for pickling")."""
+    cfg = _inputs(tmp_path)
+    run(load_config(cfg), tmp_path / "threads")
+    result = CliRunner().invoke(main, ["run", str(cfg), "-o", str(tmp_path / "processes"),
+                                       "--scheduler", "processes"])
+    assert result.exit_code == 0, result.output
+    _same_outputs(tmp_path / "threads", tmp_path / "processes")
+
+
 def test_bad_scheduler_values(tmp_path: Path) -> None:
     cfg = _inputs(tmp_path)
     result = CliRunner().invoke(main, ["run", str(cfg), "-o", str(tmp_path / "o"),

@@ -26,6 +26,7 @@ __all__ = [
     "expand_paths",
     "open_landcover",
     "raster_read_errors",
+    "sinks_stay_here",
     "store_blocks",
     "write_cogs",
     "write_raster",
@@ -297,6 +298,16 @@ def distributed_client() -> Any:
         return None
 
 
+def sinks_stay_here() -> bool:
+    """True when dask tasks run in other processes (a dask.distributed client, or the
+    ``processes`` local scheduler): sinks (open datasets, locks) cannot travel there, so
+    blocks are computed there and written from this process."""
+    import dask
+
+    return (distributed_client() is not None
+            or dask.config.get("scheduler", None) in ("processes", "multiprocessing"))
+
+
 def store_blocks(pairs: Sequence[tuple[xr.DataArray, Any]], *, progress: bool = False
                  ) -> None:
     """Compute rasters block by block into their sinks (``sink[rows, cols] = block``), all
@@ -314,8 +325,9 @@ def store_blocks(pairs: Sequence[tuple[xr.DataArray, Any]], *, progress: bool = 
             sink[slice(0, da.sizes["y"]), slice(0, da.sizes["x"])] = np.asarray(da.data)
     if not sources:
         return
-    if distributed_client() is not None:
-        # blocks computed on the cluster are written here, a few at a time (bounded memory)
+    if sinks_stay_here():
+        # blocks computed in other processes are written here, a few at a time (bounded
+        # memory)
         for data, target in zip(sources, targets, strict=True):
             _store_from_client(data, target)
     elif progress:

@@ -80,8 +80,9 @@ def pass_rasters(raster_sinks: Mapping[str, SinkOpener], categories: xr.DataArra
                  coefficients: CoefficientSet, construction: Mapping[str, Any],
                  output_unit: str) -> dict[str, tuple[np.ndarray, RasterSink]]:
     """``name -> (value of each category, opened sink)`` of the requested rasters that
-    depend on the code alone (all but the net flux of the ``energy`` method). Empty on a
-    dask.distributed cluster: sinks stay in this process, the rasters follow the pass."""
+    depend on the code alone (all but the net flux of the ``energy`` method). Empty when
+    tasks run in other processes (a dask.distributed cluster, the ``processes`` scheduler):
+    sinks stay in this process, the rasters follow the pass."""
     from landcarbon.classification import (
         categories_of,
         land_class_raster,
@@ -91,12 +92,12 @@ def pass_rasters(raster_sinks: Mapping[str, SinkOpener], categories: xr.DataArra
     )
     from landcarbon.conversions import output_factor
     from landcarbon.flux import category_flux_table
-    from landcarbon.io.raster import distributed_client
+    from landcarbon.io.raster import sinks_stay_here
 
     unknown = sorted(set(raster_sinks) - set(DERIVED_RASTERS))
     if unknown:
         raise ValueError(f"unknown raster(s) {unknown}; expected {', '.join(DERIVED_RASTERS)}")
-    if distributed_client() is not None:
+    if sinks_stay_here():
         return {}
     cats = categories_of(categories)
     out: dict[str, tuple[np.ndarray, RasterSink]] = {}
