@@ -138,6 +138,8 @@ def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, full:
             b = cell_col[q] if q < q_end else w
             if b > a:
                 unit = int(level[a] + 0.5)
+                if unit < 0 or unit >= table_n.shape[0]:  # overlapping units: no such unit
+                    unit = 0  # (callers check overlaps and recount with exactextract)
                 c = a
                 while c < b:
                     t = c // size

@@ -464,3 +464,40 @@ def test_assess_feeds_raster_sinks(tmp_path: Path, grid4_tif: Path, halves_gpkg:
         assert flux[2, 0] == np.float32(per_ha) and per_ha != pytest.approx(50.0)
     with pytest.raises(ValueError, match="bogus"):
         assess(config, raster_sinks={"bogus": opener("bogus")})
+
+
+def test_assess_with_overlapping_units(tmp_path: Path, grid4_tif: Path,
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    """The overlap check runs beside the pass, which assumes no overlap; units sharing a
+    cell or more are then counted again by the general path (exactextract): each unit gets
+    its full area, the overlap is warned about, and the sinks get each pixel once."""
+    from landcarbon.pipeline import assess
+
+    # columns 1 and 2 lie inside both units (cells no boundary crosses)
+    gpd.GeoDataFrame({"code": ["W", "E"], "name": ["w", "e"]}, geometry=[
+        box(500000, 3849960, 500035, 3850000), box(500005, 3849960, 500040, 3850000)],
+        crs=UTM).to_file(tmp_path / "halves.gpkg", layer="units")
+    (tmp_path / "run.toml").write_text('title = "overlap"\n' + GRID4_RUN_CONFIG,
+                                       encoding="utf-8")
+    log: list[str] = []
+    sinks: dict[str, ArraySink] = {}
+
+    def open_sink(template: xr.DataArray) -> ArraySink:
+        sinks["land_class"] = ArraySink(template.shape, template.dtype, log, "land_class")
+        return sinks["land_class"]
+
+    with caplog.at_level("WARNING"):
+        a = assess(lc.load_config(tmp_path / "run.toml"),
+                   raster_sinks={"land_class": open_sink})
+    assert any("overlap" in r.getMessage() for r in caplog.records)
+    got = a.class_areas.pivot_table(index="unit_id", columns="land_class", values="area_ha",
+                                    aggfunc="sum").fillna(0.0)
+    # W: columns 0-2 and half of column 3; E: half of column 0 and columns 1-3 (0.01 ha/px)
+    expected = {"W": {"cropland": 0.04, "construction": 0.03, "forest": 0.025,
+                      "grassland": 0.02, "water": 0.015},
+                "E": {"cropland": 0.03, "construction": 0.02, "forest": 0.03,
+                      "grassland": 0.02, "water": 0.03}}
+    for unit, row in expected.items():
+        for land_class, ha in row.items():
+            assert got.loc[unit].get(land_class, 0.0) == pytest.approx(ha, abs=1e-12)
+    assert (sinks["land_class"].hits == 1).all()

@@ -155,10 +155,10 @@ def assess(config: RunConfig, *, progress: bool = False,
         units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
                            name_field=u.name_field)
         units, geometry_problems = repair_geometries(units, f"units {u.path}")
-        overlap_table = overlaps(units)
-        geometry_problems += overlap_problems(units, f"units {u.path}", overlap_table)
         for problem in geometry_problems:
             log.warning("%s", problem)
+        # the pairwise overlap check (GEOS, outside the GIL) runs beside the land-cover pass
+        overlap_check = _beside(overlaps, units)
     codes = categories = counts = None
     if config.landcover is not None:
         lc = config.landcover
@@ -179,11 +179,20 @@ def assess(config: RunConfig, *, progress: bool = False,
                                cc.output_unit)
         with raster_read_errors(codes):
             # one pass: code counts, zonal areas and the derived rasters share every chunk
-            # read (unmapped codes count as nodata meanwhile and are refused right after)
+            # read (unmapped codes count as nodata meanwhile and are refused right after);
+            # the block engine assumes the units do not overlap ...
             counts, areas = landcover_pass(
                 codes, units, legend, lc.exclude_codes, pixel_area=lc.pixel_area,
-                rasters=outputs, units_overlap=bool(len(overlap_table)) and (
-                    overlap_table["overlap_ha"].max() * 1e4 >= smallest_cell_m2(codes)))
+                rasters=outputs, units_overlap=False)
+            overlap_table = _overlap_warnings(overlap_check.result(), units,
+                                              config.units.path)
+            if len(overlap_table) and (overlap_table["overlap_ha"].max() * 1e4
+                                       >= smallest_cell_m2(codes)):
+                # ... units that share a cell or more are counted again by exactextract (the
+                # rasters, which do not depend on the units, were written by the first pass)
+                counts, areas = landcover_pass(
+                    codes, units, legend, lc.exclude_codes, pixel_area=lc.pixel_area,
+                    units_overlap=True)
         fed = set(outputs)
         check_codes(counts, legend, lc.exclude_codes)
         if not len(areas):
@@ -198,6 +207,8 @@ def assess(config: RunConfig, *, progress: bool = False,
 
         pc = config.parcels
         assert pc is not None
+        if units is not None:
+            _overlap_warnings(overlap_check.result(), units, config.units.path)
         legend = load_legend(_legend_ref(config, pc.legend), pc.rural_settlement)
         parcels = read_vector(config.path(pc.path), layer=pc.layer, what="Parcels")
         areas = class_areas_from_parcels(parcels, legend, pc.code_field, units=units,
@@ -241,6 +252,25 @@ def assess(config: RunConfig, *, progress: bool = False,
     if raster_sinks and categories is not None:
         store_late_rasters(result, raster_sinks, fed)
     return result
+
+
+def _beside(func: Any, *args: Any) -> Any:
+    """``func(*args)`` started in a thread of its own; ``.result()`` waits for it (and
+    raises what it raised)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(func, *args)
+    pool.shutdown(wait=False)  # the thread ends with the task
+    return future
+
+
+def _overlap_warnings(table: pd.DataFrame, units: gpd.GeoDataFrame, path: str
+                      ) -> pd.DataFrame:
+    """Log the ``units_overlap`` problem of an :func:`overlaps` table; return the table."""
+    for problem in overlap_problems(units, f"units {path}", table):
+        log.warning("%s", problem)
+    return table
 
 
 def _space_type_rule(config: RunConfig) -> SpaceTypeRule:
