@@ -98,3 +98,16 @@ def test_chunks_must_hold_whole_tiles(tmp_path: Path) -> None:
     assert layout is not None
     with pytest.raises(ValueError, match="whole tiles"):
         repeated_tile_array(layout, (24, 32))
+
+
+def test_a_rewritten_file_is_read_anew(tmp_path: Path) -> None:
+    """Open files are kept per thread: a file rewritten at the same path (a notebook
+    regenerating its input) is read through a new handle, not the old file's."""
+    data = _raster()
+    path = _write(tmp_path / "lc.tif", data)
+    np.testing.assert_array_equal(open_landcover(path, chunks=32).compute(
+        scheduler="synchronous").values, data)  # this thread keeps the file open
+    changed = np.where(data == 80, np.uint8(40), data)
+    _write(path.with_name("new.tif"), changed).replace(path)  # a new file at the same path
+    np.testing.assert_array_equal(open_landcover(path, chunks=32).compute(
+        scheduler="synchronous").values, changed)

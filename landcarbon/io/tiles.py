@@ -46,6 +46,10 @@ class TileLayout:
     #: byte offset and byte count of each tile, shape (tile rows, tile columns)
     offsets: np.ndarray
     sizes: np.ndarray
+    #: modification time (ns), size and inode of the file the layout was read from
+    mtime_ns: int
+    size: int
+    inode: int
 
 
 def tile_layout(path: str) -> TileLayout | None:
@@ -76,7 +80,9 @@ def tile_layout(path: str) -> TileLayout | None:
                     or src.get_tag_item(f"BLOCK_SIZE_{j}_{i}", "TIFF", bidx=1)
                     != str(sizes[i, j])):
                 return None
-        return TileLayout(path, src.height, src.width, th, tw, src.dtypes[0], offsets, sizes)
+        stat = os.stat(path)
+        return TileLayout(path, src.height, src.width, th, tw, src.dtypes[0], offsets, sizes,
+                          stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 def repeated_tile_array(layout: TileLayout, chunks: tuple[int, int]) -> Any:
@@ -88,8 +94,8 @@ def repeated_tile_array(layout: TileLayout, chunks: tuple[int, int]) -> Any:
     by, bx = chunks
     if by % layout.tile_height or bx % layout.tile_width:
         raise ValueError("chunks must hold whole tiles")
-    stat = os.stat(layout.path)
-    name = "landcover-tiles-" + tokenize(layout.path, stat.st_mtime_ns, stat.st_size, chunks)
+    name = "landcover-tiles-" + tokenize(layout.path, layout.mtime_ns, layout.size,
+                                         layout.inode, chunks)
     ys = [*range(0, layout.height, by), layout.height]
     xs = [*range(0, layout.width, bx), layout.width]
     cache: dict[tuple[int, bytes], Any] = {}
@@ -102,16 +108,28 @@ def repeated_tile_array(layout: TileLayout, chunks: tuple[int, int]) -> Any:
     return dsk.Array(graph, name, chunk_sizes, dtype=np.dtype(layout.dtype))
 
 
-def _handles(path: str) -> tuple[Any, int]:
-    """This thread's open dataset and file descriptor of ``path``."""
+#: Open files kept per thread (the least recently used is closed beyond this).
+MAX_OPEN = 8
+
+
+def _handles(layout: TileLayout) -> tuple[Any, int]:
+    """This thread's open dataset and file descriptor of ``layout.path``, reopened when the
+    file changed since (a rewritten file must not be read through an old handle)."""
     import rasterio
 
-    handles = getattr(_local, "handles", None)
+    handles: dict[tuple[Any, ...], tuple[Any, int]] | None = getattr(_local, "handles", None)
     if handles is None:
         handles = _local.handles = {}
-    if path not in handles:
-        handles[path] = (rasterio.open(path), os.open(path, os.O_RDONLY))
-    return handles[path]
+    key = (layout.path, layout.mtime_ns, layout.size, layout.inode)
+    if key not in handles:
+        stale = {k for k in handles if k[0] == layout.path}  # the file before it changed
+        stale.update(list(handles)[:max(0, len(handles) - MAX_OPEN + 1)])  # oldest
+        for k in stale:
+            src, fd = handles.pop(k)
+            src.close()
+            os.close(fd)
+        handles[key] = (rasterio.open(layout.path), os.open(layout.path, os.O_RDONLY))
+    return handles[key]
 
 
 def _read_chunk(layout: TileLayout, window: tuple[int, int, int, int],
@@ -122,7 +140,7 @@ def _read_chunk(layout: TileLayout, window: tuple[int, int, int, int],
 
     from landcarbon.classification import uniform_block, uniform_value
 
-    src, fd = _handles(layout.path)
+    src, fd = _handles(layout)
     r0, r1, c0, c1 = window
     th, tw = layout.tile_height, layout.tile_width
     parts: list[tuple[int, int, int, int, Any, np.ndarray | None]] = []
