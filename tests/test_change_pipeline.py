@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import GRID4, write_tif
+from conftest import GRID4, GRID4_RUN_CONFIG, write_tif
 from rasterio.transform import from_origin
 from test_change import CLASSES, EXPECTED, GRID4B
 from test_stocks import POOLS_CSV
@@ -20,24 +20,11 @@ from landcarbon.config import load_config
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline import assess_change, assess_scenarios
 
-CONFIG = """
-title = "change test"
-[landcover]
-path = "lc_2023.tif"
-legend = "esa_worldcover"
-[units]
-path = "halves.gpkg"
-layer = "units"
-id_field = "code"
-name_field = "name"
-[construction]
-method = "intensity"
-intensity_tc_per_ha = 50.0
-[thresholds]
-agricultural = 0.5
-construction = 30.0
-ecological = 0.0
-[change]
+#: the GRID4 run config on the later date (thresholds 0.5 / 30 / 0), plus [change]; a
+#: str.format template ({resample}, {later})
+CONFIG = '\ntitle = "change test"\n' + GRID4_RUN_CONFIG.replace(
+    "grid4.tif", "lc_2023.tif").replace("agricultural = 0.422\nconstruction = 8.0",
+                                        "agricultural = 0.5\nconstruction = 30.0") + """[change]
 resample = "{resample}"
 [[change.dates]]
 year = 2015

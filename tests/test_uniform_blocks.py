@@ -23,6 +23,16 @@ GRID = np.kron(np.array([[0, 0, 40, 40],
                          [80, 50, 10, 10]], dtype=np.uint8), np.ones((16, 16), np.uint8))
 
 
+def _write_grid(tmp_path: Path) -> Path:
+    """GRID as a tiled GeoTIFF (16-px blocks, UTM 49N, 10 m)."""
+    path = tmp_path / "g.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="uint8",
+                       crs="EPSG:32649", transform=from_origin(500000, 3850000, 10, 10),
+                       nodata=0, tiled=True, blockxsize=16, blockysize=16) as dst:
+        dst.write(GRID, 1)
+    return path
+
+
 def test_uniform_value_and_histogram() -> None:
     assert uniform_value(np.zeros((3, 3), np.uint8)) == 0
     assert uniform_value(np.array([[1, 2]], np.uint8)) is None
@@ -36,11 +46,7 @@ def test_uniform_value_and_histogram() -> None:
 
 
 def test_uniform_blocks_equal_per_pixel_path(tmp_path: Path) -> None:
-    path = tmp_path / "g.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="uint8",
-                       crs="EPSG:32649", transform=from_origin(500000, 3850000, 10, 10),
-                       nodata=0, tiled=True, blockxsize=16, blockysize=16) as dst:
-        dst.write(GRID, 1)
+    path = _write_grid(tmp_path)
     legend = lc.load_legend("esa_worldcover")
     coeffs = lc.load_coefficients("lai2010")
     eager = lc.open_landcover(path, chunks=None)
@@ -111,11 +117,7 @@ def test_counts_and_zonal_in_one_pass_equal_separate_passes(tmp_path: Path) -> N
     import dask
     import rioxarray._io as rio_io
 
-    path = tmp_path / "g.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="uint8",
-                       crs="EPSG:32649", transform=from_origin(500000, 3850000, 10, 10),
-                       nodata=0, tiled=True, blockxsize=16, blockysize=16) as dst:
-        dst.write(GRID, 1)
+    path = _write_grid(tmp_path)
     codes = lc.open_landcover(path, chunks=32)
     cats = lc.classify(codes, lc.load_legend("esa_worldcover"))
     units = lc.read_units(_whole_unit(tmp_path), id_field="uid")

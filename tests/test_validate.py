@@ -10,28 +10,15 @@ import numpy as np
 import pytest
 import rasterio
 from click.testing import CliRunner
-from conftest import GRID4, shared, write_tif
+from conftest import GRID4, GRID4_RUN_CONFIG, shared, write_tif
 from shapely.geometry import Polygon, box
 
 from landcarbon.cli import main
 from landcarbon.validate import validate_config
 
-CONFIG = """
-[landcover]
-path = "grid4.tif"
-legend = "esa_worldcover"
-[units]
-path = "units.gpkg"
-id_field = "code"
-name_field = "name"
-[construction]
-method = "intensity"
-intensity_tc_per_ha = 50.0
-[thresholds]
-agricultural = 0.422
-construction = 8.0
-ecological = 0.0
-"""
+#: the GRID4 run config, with the units in units.gpkg (one layer)
+CONFIG = "\n" + GRID4_RUN_CONFIG.replace('path = "halves.gpkg"\nlayer = "units"\n',
+                                         'path = "units.gpkg"\n')
 W = box(500000, 3849960, 500015, 3850000)
 E = box(500015, 3849960, 500040, 3850000)
 K = 0.9996  # UTM scale factor on the central meridian (x = 500000): geodesic = planar / K^2
