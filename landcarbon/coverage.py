@@ -256,9 +256,7 @@ def block_bucket_areas(
         codes = np.empty((h, w), block.dtype)
     else:
         codes = np.ascontiguousarray(block)
-        if codes.size and codes.min() == codes.max():  # two SIMD reductions: 8x faster
-            tiles.fill(bucket_of(codes.flat[0], lut, lo, outside))
-        elif codes.size:
+        if codes.size:  # a block of one value ends with every tile of one value
             _tile_buckets(codes, lut, int(lo), int(outside), tiles)
     uniform = int(tiles.flat[0]) if tiles.size and (tiles == tiles.flat[0]).all() else -1
     pieces = None

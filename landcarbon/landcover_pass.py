@@ -180,20 +180,26 @@ def landcover_pass(
     combine = functools.partial(_combine, units=[b.units for b in plan], n_units=len(geoms),
                                 buckets=buckets, ids=ids, cats=cats)
     if type(codes.data).__module__.startswith("dask"):
-        result = _pass_graph(codes.data, plan, geoms, buckets, outputs, combine)
+        result = _pass_graph(codes.data, plan, geoms, buckets, outputs, combine,
+                             inline_reads=not lazy)
         return result if lazy else result.compute()
     return combine([_block_pass(np.asarray(b.data), geoms[b.units], b.transform, b.window,
                                 b.cell_area, buckets, outputs) for b in plan])
 
 
 def _pass_graph(array: Any, plan: list[Any], geoms: np.ndarray, buckets: CodeBuckets,
-                outputs: list[Any], combine: Callable[[list[Any]], Any]) -> Any:
-    """One task per chunk of ``array`` (on its own chunk keys: shared with other graphs over
-    the same raster computed together) and one that combines them, as a ``Delayed``. Built
-    as a plain graph layer: ``dask.delayed`` on each chunk merged the raster's graph into
-    every task's (0.6 s for 324 chunks). Fusing each chunk's read into its pass task (dask's
-    linear fusion) was measured no faster: the scheduling it saves is paid in graph
-    conversion."""
+                outputs: list[Any], combine: Callable[[list[Any]], Any], *,
+                inline_reads: bool = True) -> Any:
+    """One task per chunk of ``array`` and one that combines them, as a ``Delayed``. Built as
+    a plain graph layer: ``dask.delayed`` on each chunk merged the raster's graph into every
+    task's (0.6 s for 324 chunks).
+
+    With ``inline_reads``, a chunk read by a task that takes no argument (the reads of
+    :func:`landcarbon.io.tiles.repeated_tile_array`, after any aliases of a crop) is read
+    inside its pass task: half the tasks to schedule, and the chunk is counted by the thread
+    that decoded it. Otherwise (and for other reads) the pass stands on the raster's own
+    chunk keys, shared with other graphs over the same raster computed together."""
+    from dask._task_spec import Alias
     from dask.base import tokenize
     from dask.delayed import Delayed
     from dask.highlevelgraph import HighLevelGraph
@@ -201,18 +207,29 @@ def _pass_graph(array: Any, plan: list[Any], geoms: np.ndarray, buckets: CodeBuc
     name = "landcover-pass-" + tokenize(array.name, len(plan), buckets.lut, id(outputs))
     ys = np.cumsum((0, *array.chunks[0]))
     xs = np.cumsum((0, *array.chunks[1]))
+    source = array.__dask_graph__()
     layer: dict[Any, Any] = {}
     keys = []
+    inlined = 0
     for b in plan:
         i = int(np.searchsorted(ys, b.window[0].start))
         j = int(np.searchsorted(xs, b.window[1].start))
         task = functools.partial(_block_pass, geoms=geoms[b.units], transform=b.transform,
                                  window=b.window, row_area=b.cell_area, buckets=buckets,
                                  outputs=outputs)
-        layer[(name, i, j)] = (task, (array.name, i, j))
+        chunk: Any = (array.name, i, j)
+        if inline_reads:
+            read = source.get(chunk)
+            while isinstance(read, Alias):
+                read = source.get(read.target)
+            if type(read) is tuple and len(read) == 1 and callable(read[0]):
+                chunk = read
+                inlined += 1
+        layer[(name, i, j)] = (task, chunk)
         keys.append((name, i, j))
     layer[name] = (combine, keys)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[array])
+    graph = HighLevelGraph.from_collections(
+        name, layer, dependencies=[] if inlined == len(plan) else [array])
     return Delayed(name, graph)
 
 

@@ -143,7 +143,10 @@ def _read_chunk(layout: TileLayout, window: tuple[int, int, int, int],
     src, fd = _handles(layout)
     r0, r1, c0, c1 = window
     th, tw = layout.tile_height, layout.tile_width
-    parts: list[tuple[int, int, int, int, Any, np.ndarray | None]] = []
+    shape = (r1 - r0, c1 - c0)
+    out: np.ndarray | None = None  # made at the first tile decoded, which GDAL fills in place
+    filled: list[tuple[int, int, int, int, Any]] = []  # tiles known to hold one value
+    values = set()
     for ti in range(r0 // th, -(-r1 // th)):
         for tj in range(c0 // tw, -(-c1 // tw)):
             tr0, tr1 = ti * th, min((ti + 1) * th, layout.height)
@@ -157,21 +160,21 @@ def _read_chunk(layout: TileLayout, window: tuple[int, int, int, int],
                 if len(data) == size:
                     key = (size, hashlib.blake2b(data, digest_size=16).digest())
                     value = cache.get(key, _MISSING)
-            pixels = None
+            a0, a1, b0, b1 = tr0 - r0, tr1 - r0, tc0 - c0, tc1 - c0
             if value is _MISSING or value is None:
-                pixels = src.read(1, window=Window(tc0, tr0, tc1 - tc0, tr1 - tr0))
+                if out is None:
+                    out = np.empty(shape, layout.dtype)
+                pixels = out[a0:a1, b0:b1]
+                src.read(1, window=Window(tc0, tr0, tc1 - tc0, tr1 - tr0), out=pixels)
                 value = uniform_value(pixels)
                 if key is not None:
                     cache[key] = value
-            parts.append((tr0 - r0, tr1 - r0, tc0 - c0, tc1 - c0, value, pixels))
-    shape = (r1 - r0, c1 - c0)
-    first = parts[0][4]
-    if first is not None and all(p[4] is not None and p[4] == first for p in parts):
-        return uniform_block(first, shape, layout.dtype)
-    out = np.empty(shape, layout.dtype)
-    for a0, a1, b0, b1, value, pixels in parts:
-        if pixels is not None:
-            out[a0:a1, b0:b1] = pixels
-        elif value is not None:
-            out[a0:a1, b0:b1] = value
+            else:
+                filled.append((a0, a1, b0, b1, value))
+            values.add(None if value is None else value.item())
+    if len(values) == 1 and None not in values:
+        return uniform_block(values.pop(), shape, layout.dtype)
+    assert out is not None  # a tile of several values was decoded
+    for a0, a1, b0, b1, value in filled:
+        out[a0:a1, b0:b1] = value
     return out
