@@ -19,6 +19,11 @@ peak RSS and the ratio of its time to its baseline's:
 * ``the same, every tile decoded``: the whole run with ``LANDCARBON_DECODE_EVERY_TILE=1``
   (:mod:`landcarbon.io.tiles` off: every tile decompressed, as ``decode`` does): the ratio
   of the compute alone to decoding.
+* ``dense land``: the same ``decode`` and ``whole run`` on a raster with no sea and no
+  repeated tile: a 16384 x 16384 (268 Mpx) mosaic of 1024 x 1024 land windows of the São
+  Tomé crop (each flipped or transposed at random, seeded), tiled and deflate-compressed as
+  WorldCover is, with a 0.02 degree grid of 4761 units. What a tile of inland China (all
+  land) asks of the pass; its decode is very fast (forest compresses to 0.14 bit a pixel).
 * ``full run``: ``landcarbon.pipeline.run`` (the same plus units.gpkg/csv and the land-class /
   space-type / net-flux COGs; no HTML map) vs ``decode``; ``publish`` is
   ``landcarbon.pipeline.publish_run`` on that run's folder (map.html, report.html, PNG
@@ -121,6 +126,46 @@ def tiled_raster(src: str, factor: int) -> Path:
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(np.tile(data, (1, factor)), 1)
     return path
+
+
+def land_mosaic(crop: str, n_side: int = 16) -> tuple[Path, Path]:
+    """A ``n_side`` x ``n_side`` mosaic of 1024-pixel land windows of the São Tomé ``crop``
+    (flipped / transposed at random, seeded; no sea, no tile repeated) on the crop's grid
+    moved to 113 E 35 N, tiled 1024 and deflate-compressed like a WorldCover tile, and a
+    0.02 degree grid of units over it (exact shared edges). Cached."""
+    path = CACHE / f"land_mosaic_{n_side}.tif"
+    if not path.exists():
+        import numpy as np
+        import rasterio
+        from rasterio.transform import from_origin
+
+        with rasterio.open(crop) as src:
+            data, tr, crs = src.read(1), src.transform, src.crs
+        windows = [(r, c) for r in range(0, data.shape[0] - 1024, 128)
+                   for c in range(0, data.shape[1] - 1024, 128)
+                   if (data[r:r + 1024, c:c + 1024] == 80).mean() < 0.2]  # 80: water
+        rng = np.random.default_rng(1)
+        out = np.empty((n_side * 1024, n_side * 1024), np.uint8)
+        for i in range(n_side):
+            for j in range(n_side):
+                r, c = windows[rng.integers(len(windows))]
+                w = data[r:r + 1024, c:c + 1024]
+                k = int(rng.integers(8))
+                w = w[::-1] if k & 1 else w
+                w = w[:, ::-1] if k & 2 else w
+                out[i * 1024:(i + 1) * 1024, j * 1024:(j + 1) * 1024] = w.T if k & 4 else w
+        tmp = path.with_suffix(".part.tif")
+        with rasterio.open(tmp, "w", driver="GTiff", width=out.shape[1], height=out.shape[0],
+                           count=1, dtype="uint8", crs=crs, nodata=0, tiled=True,
+                           transform=from_origin(113.0, 35.0, tr.a, -tr.e), blockxsize=1024,
+                           blockysize=1024, compress="deflate") as dst:
+            dst.write(out, 1)
+        tmp.rename(path)
+    import rasterio
+
+    with rasterio.open(path) as src:
+        x0, y0, x1, y1 = src.bounds
+    return path, grid_units(CACHE / f"land_mosaic_{n_side}_units.gpkg", (x0, y0, x1, y1), 0.02)
 
 
 def parcels_file(n_side: int) -> Path:
@@ -435,6 +480,15 @@ def main() -> None:
             _row(rows, f"  publish: map.html, report, {pub['files'] - 2} figures ({label})",
                  pub, None, "separate workload (no raster pass)")
             rows[-1][3] = "-"
+    if "full" in only and not opts.quick:
+        land, land_units = land_mosaic(str(SHARED / CROP_NAME))
+        dec_land = measure("decode", land, repeat=rep)
+        _row(rows, "dense land mosaic: decode raster (all cores)", dec_land, None,
+             f"{dec_land['pixels'] / 1e6:.0f} Mpx, cpu {dec_land['cpu_s']:.2f}s")
+        cfg = write_config("full_land_mosaic", str(land), land_units)
+        ass = measure("full_run", cfg, CACHE / "full_out_land", "", repeat=rep)
+        _row(rows, f"  whole run, dense land mosaic ({ass['units']} units)", ass, dec_land,
+             _steps(ass))
     if "zonal" in only:
         for label, units in (("~1 km grid on the islands", islands),
                              ("0.1 deg grid, whole tile", grid_units(

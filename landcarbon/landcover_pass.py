@@ -272,7 +272,7 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
         unknown = pd.Series(counts[off], index=values[off].astype(np.int64))
     if not outputs:
         return areas, hist, unknown
-    from landcarbon._kernels import gather_rect
+    from landcarbon._kernels import gather_bytes, gather_rect
     from landcarbon.classification import uniform_block
 
     # tiles of one bucket go out as zero-memory blocks; along each band of tile rows, runs of
@@ -299,7 +299,10 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
             else:
                 for per_code, _, sink in outputs:
                     piece = np.empty((r1 - r0, c1 - c0), per_code.dtype)
-                    if per_code.dtype in (np.uint8, np.float32):  # compiled types
+                    if (codes.dtype == np.uint8 and buckets.lo == 0 and per_code.size > 256
+                            and per_code.dtype in (np.uint8, np.float32)):  # every byte on
+                        gather_bytes(codes, per_code, r0, r1, c0, c1, piece)  # the table
+                    elif per_code.dtype in (np.uint8, np.float32):  # compiled types
                         gather_rect(codes, per_code, buckets.lo, r0, r1, c0, c1, piece)
                     else:
                         index = codes[r0:r1, c0:c1].astype(np.int64) - buckets.lo
