@@ -249,19 +249,26 @@ def open_landcover(
     else:
         chunk_arg = None
     try:
-        da = rioxarray.open_rasterio(target, chunks=chunk_arg, lock=False if chunk_arg else None,
-                                     mask_and_scale=False, cache=False)
-        da = da.isel(band=0, drop=True)
-        if chunk_arg is None:
-            da = da.load()
-        elif len(paths) == 1:
-            from landcarbon.io.tiles import repeated_tile_array, tile_layout
+        layout = None
+        if chunk_arg is not None and len(paths) == 1:
+            from landcarbon.io.tiles import tile_layout
 
             layout = tile_layout(target)
-            if layout is not None and (by, bx) == (layout.tile_height * (by // layout.tile_height),
-                                                   layout.tile_width * (bx // layout.tile_width)):
-                # repeated compressed tiles (sea, nodata fill) are decoded once
-                da = da.copy(data=repeated_tile_array(layout, (by, bx)))
+            if layout is not None and (by % layout.tile_height or bx % layout.tile_width):
+                layout = None
+        # read by landcarbon.io.tiles: rioxarray only gives the coordinates and attributes
+        # (opened lazily, without a dask graph of its own)
+        da = rioxarray.open_rasterio(
+            target, chunks=None if layout is not None else chunk_arg,
+            lock=False if chunk_arg else None, mask_and_scale=False, cache=False)
+        da = da.isel(band=0, drop=True)
+        if layout is not None:
+            from landcarbon.io.tiles import repeated_tile_array
+
+            # repeated compressed tiles (sea, nodata fill) are decoded once
+            da = da.copy(data=repeated_tile_array(layout, (by, bx)))
+        elif chunk_arg is None:
+            da = da.load()
     except Exception as exc:
         raise _read_error(paths, exc) from exc
     if da.rio.crs is None:
