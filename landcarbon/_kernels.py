@@ -389,35 +389,23 @@ def boundary_cells(p_owner: np.ndarray, p_row: np.ndarray, p_col: np.ndarray,
             cov[t] = min(max(g_partial[t] + running, 0.0), 1.0)
             running += g_full[t]
         i = j - 1
-    # groups inside the grid, by row (counting sort), then by column within the row
-    per_row = np.zeros(h + 1, np.int64)
+    # groups inside the grid, row-major (stable: owners ascending within a cell)
+    ne = 0
     n_lv = 0
     for t in range(ng):
         if 0 <= g_row[t] < h and 0 <= g_col[t] < w:
-            per_row[g_row[t] + 1] += 1
+            ne += 1
         if 0 < g_row[t] <= h and 0 <= g_col[t] < w:
             n_lv += 1
-    row_start = np.cumsum(per_row)
-    fill = row_start[:h].copy()
-    ne = row_start[h]
-    by_row = np.empty(ne, np.int64)
+    cell_key = np.empty(ne, np.int64)
+    inside = np.empty(ne, np.int64)
+    q = 0
     for t in range(ng):
         if 0 <= g_row[t] < h and 0 <= g_col[t] < w:
-            by_row[fill[g_row[t]]] = t
-            fill[g_row[t]] += 1
-    e_group = np.empty(ne, np.int64)
-    for r in range(h):
-        s, e = row_start[r], row_start[r + 1]
-        if e - s > 1:
-            part = by_row[s:e]
-            cols = np.empty(e - s, np.int64)
-            for q in range(e - s):
-                cols[q] = g_col[part[q]]
-            o = np.argsort(cols, kind="mergesort")
-            for q in range(e - s):
-                e_group[s + q] = part[o[q]]
-        elif e > s:
-            e_group[s] = by_row[s]
+            cell_key[q] = g_row[t] * span_c + g_col[t]
+            inside[q] = t
+            q += 1
+    e_group = inside[_radix_argsort(cell_key)]
     e_cell = np.empty(ne, np.int64)
     e_owner = np.empty(ne, np.int64)
     e_cov = np.empty(ne)

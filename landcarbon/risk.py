@@ -13,6 +13,7 @@ else ``within``. Units without classified land get ``no_data``.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -133,7 +134,7 @@ class RiskBands:
 
 
 def _fmt(x: float) -> str:
-    if not np.isfinite(x):
+    if not math.isfinite(x):  # math, not numpy: 19,000 calls for 4,761 units
         return "n/a"
     return f"{x:,.2f}" if abs(x) >= 0.1 or x == 0 else f"{x:.3g}"
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -149,7 +150,7 @@ def assess(config: RunConfig, *, progress: bool = False,
     coefficients = load_coefficients(
         cc.set if cc.set in _builtin_sets() else config.path(cc.set), overrides=cc.overrides,
         cropland_mode=cc.cropland_mode, cropland_sink_tc_per_ha=cc.cropland_sink_tc_per_ha)
-    units = None
+    units = unit_area_m2 = None
     if config.units is not None:
         u = config.units
         units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
@@ -159,6 +160,8 @@ def assess(config: RunConfig, *, progress: bool = False,
             log.warning("%s", problem)
         # the pairwise overlap check (GEOS, outside the GIL) runs beside the land-cover pass
         overlap_check = _beside(overlaps, units)
+        # and so does the units' geodesic area (pyproj, outside the GIL too)
+        unit_area_m2 = _beside(geodesic_areas_m2, units.geometry, units.crs)
     codes = categories = counts = None
     if config.landcover is not None:
         lc = config.landcover
@@ -240,7 +243,8 @@ def assess(config: RunConfig, *, progress: bool = False,
                                               components=True)
     risk = assess_risk(converted, thresholds, _risk_bands(config),
                        output_unit=out_unit, component_thresholds=component_thresholds)
-    table = _assemble(units, converted.join(risk))
+    table = _assemble(units, converted.join(risk),
+                      None if unit_area_m2 is None else unit_area_m2.result())
     _timed(timings, "balance_and_risk", t0)
     result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
                         class_areas=areas, thresholds=thresholds, codes=codes,
@@ -348,9 +352,13 @@ def _construction(config: RunConfig, units: gpd.GeoDataFrame
     return {"method": "none"}, {}
 
 
-def _assemble(units: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Units (id, name, geometry) + area_ha + the computed columns, in documented order."""
-    area_ha = geodesic_areas_m2(units.geometry, units.crs) / 10_000.0
+def _assemble(units: gpd.GeoDataFrame, table: pd.DataFrame,
+              area_m2: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Units (id, name, geometry) + area_ha + the computed columns, in documented order.
+    ``area_m2``: the units' geodesic areas if already computed."""
+    if area_m2 is None:
+        area_m2 = geodesic_areas_m2(units.geometry, units.crs)
+    area_ha = area_m2 / 10_000.0
     base = pd.DataFrame({"unit_id": units["unit_id"].to_numpy(),
                          "unit_name": units["unit_name"].to_numpy(), "area_ha": area_ha})
     merged = base.join(table, on="unit_id")
