@@ -67,6 +67,14 @@ def test_same_pixels_as_plain_read_and_repeats_decoded_once(tmp_path: Path) -> N
     # the 4 distinct random tiles
     assert len(cache) == 2 + 4
     assert sorted(v for v in cache.values() if v is not None) == [0, 80]
+    # read again with every tile known: chunks of tiles of different single values (sea
+    # beside water) are filled without decoding anything, and still right
+    again = [_read_chunk(layout, (r0, min(r0 + 32, 80), c0, min(c0 + 32, 72)), cache)
+             for r0 in range(0, 80, 32) for c0 in range(0, 72, 32)]
+    mixed_known = [b for b in again if any(b.strides) and np.unique(b).size == 2
+                   and set(np.unique(b)) <= {0, 80}]
+    assert mixed_known  # the case exists in this raster
+    np.testing.assert_array_equal(np.block([again[0:3], again[3:6], again[6:9]]), data)
 
 
 def test_open_landcover_uses_it_for_chunked_tiled_geotiffs(tmp_path: Path,
@@ -79,9 +87,14 @@ def test_open_landcover_uses_it_for_chunked_tiled_geotiffs(tmp_path: Path,
     np.testing.assert_array_equal(da.values, data)
     assert da.rio.nodata == 0
     monkeypatch.setenv("LANDCARBON_DECODE_EVERY_TILE", "1")
-    plain = open_landcover(path, chunks=32)
-    assert not plain.data.name.startswith("landcover-tiles-")
-    np.testing.assert_array_equal(plain.values, data)
+    every = open_landcover(path, chunks=32)
+    assert every.data.name.startswith("landcover-tiles-") and every.data.name != da.data.name
+    np.testing.assert_array_equal(every.values, data)
+    # every tile decoded: no chunk comes back as a zero-memory one-value array
+    blocks = [b.compute() for b in every.data.to_delayed().ravel()]
+    assert len(blocks) == 9 and all(all(b.strides) for b in blocks)
+    assert sum(not any(b.strides) for b in da.data.to_delayed().ravel().tolist()
+               for b in [b.compute()]) == 6
 
 
 def test_other_layouts_are_read_plainly(tmp_path: Path) -> None:
