@@ -339,7 +339,7 @@ def _zonal(raster: str, units: str, chunks: str) -> dict:
     cats = classify(codes, load_legend("esa_worldcover"))
     t = time.perf_counter()
     table = class_areas(cats, u)
-    table.to_parquet(CACHE / "zonal_landcarbon.parquet")
+    table.to_pickle(CACHE / "zonal_landcarbon.pkl")  # no pyarrow needed
     return {"units": len(u), "rows": len(table), "zonal_s": time.perf_counter() - t}
 
 
@@ -377,7 +377,7 @@ def _exactextract(raster: str, units: str) -> dict:
     table["space_type"] = table["code"].map(legend["space_type"])
     table = table[table["space_type"] != "excluded"]
     table = table.groupby(["unit_id", "land_class", "space_type"])["area_ha"].sum().reset_index()
-    ours = pd.read_parquet(CACHE / "zonal_landcarbon.parquet")
+    ours = pd.read_pickle(CACHE / "zonal_landcarbon.pkl")
     both = ours.merge(table, on=["unit_id", "land_class", "space_type"], how="outer",
                       suffixes=("", "_ee")).fillna(0.0)
     big = both["area_ha_ee"] > 1e-6
