@@ -76,3 +76,63 @@ def test_geodesic_polygon_areas_any_crs() -> None:
     assert area == pytest.approx(1e6, rel=2e-3)  # UTM scale factor ~0.9996 at the meridian
     lonlat = utm.to_crs(4326)
     assert geodesic_areas_m2(lonlat, lonlat.crs)[0] == pytest.approx(area, rel=1e-6)
+
+
+@pytest.mark.parametrize("epsg,x0,y0,size", [
+    (4326, 113.6, 34.7, 0.004),          # Zhengzhou, degrees (~400 m)
+    (32649, 760000.0, 3845000.0, 400.0),  # UTM 49N, far from the central meridian
+    (4526, 38500000.0, 3800000.0, 60.0),  # CGCS2000 3-degree GK zone 38 (parcels)
+    (3857, 12650000.0, 4120000.0, 500.0),  # Web Mercator: areal scale ~1.5 there
+])
+def test_small_polygons_take_the_local_area_element(epsg: int, x0: float, y0: float,
+                                                    size: float) -> None:
+    """Polygons under 2 km across (triangles, squares with a hole, two-part polygons) get
+    the planar area x the local area element at the centroid: the ellipsoidal area of the
+    polygon whose edges are straight in its CRS (as surveys draw them). The reference is the
+    exact geodesic ring area of the polygon densified to 1/50 of its size (geodesic and
+    map-straight edges then nearly coincide; finer, the geodesic sums of metre-long edges
+    lose digits): equal to 3e-7. Without densifying, the two readings of a triangle's edges
+    differ by up to 1e-5 (an edge's bow over 400 m)."""
+    import geopandas as gpd
+    import shapely
+
+    from landcarbon.areas import _local_area_polygons, _ring_areas_m2
+
+    rng = np.random.default_rng(epsg)
+    geoms = []
+    for _ in range(60):
+        x, y = x0 + rng.uniform(0, 20 * size), y0 + rng.uniform(0, 20 * size)
+        s = size * rng.uniform(0.2, 1.0)
+        geoms.append(shapely.Polygon([(x, y), (x + s, y + 0.3 * s), (x + 0.4 * s, y + s)]))
+        geoms.append(box(x, y, x + s, y + s).difference(
+            box(x + 0.25 * s, y + 0.25 * s, x + 0.5 * s, y + 0.5 * s)))
+        geoms.append(shapely.MultiPolygon([box(x, y, x + 0.3 * s, y + 0.3 * s),
+                                           box(x + 0.6 * s, y, x + s, y + 0.2 * s)]))
+    series = gpd.GeoSeries(geoms, crs=epsg)
+    from pyproj import CRS
+
+    assert _local_area_polygons(series.to_numpy(), CRS.from_epsg(epsg)).all()
+    fast = geodesic_areas_m2(series, series.crs)
+    dense = _ring_areas_m2(shapely.segmentize(series.to_numpy(), size / 50), series.crs)
+    assert (dense > 0).all()
+    np.testing.assert_allclose(fast, dense, rtol=3e-7, atol=1e-3)  # m2: the geodesic sums'
+    # own precision on parcels of 100 m2 (their terms are areas of the ellipsoid's size)
+    np.testing.assert_allclose(fast, _ring_areas_m2(series.to_numpy(), series.crs), rtol=1e-5)
+
+
+def test_large_polygons_and_other_ellipsoids_take_the_exact_ring_areas() -> None:
+    """Polygons over 2 km across, and polygons in a CRS on another ellipsoid (NAD27, Clarke
+    1866), get exactly the geodesic ring areas; empty geometries 0."""
+    import geopandas as gpd
+    import shapely
+
+    from landcarbon.areas import _ring_areas_m2
+
+    big = gpd.GeoSeries([box(500000, 3850000, 502500, 3851000),
+                         box(500000, 3850000, 500100, 3850100), shapely.Polygon()], crs=32649)
+    areas = geodesic_areas_m2(big, big.crs)
+    assert areas[0] == _ring_areas_m2(big.to_numpy()[:1], big.crs)[0]
+    assert areas[1] == pytest.approx(1e4, rel=2e-3) and areas[2] == 0.0
+    nad27 = gpd.GeoSeries([box(-100.0, 40.0, -99.999, 40.001)], crs=4267)
+    assert geodesic_areas_m2(nad27, nad27.crs)[0] == _ring_areas_m2(nad27.to_numpy(),
+                                                                   nad27.crs)[0]

@@ -50,10 +50,12 @@ def test_aggregate_by_attribute_with_geodesic_areas() -> None:
     legend = lc.load_legend("gbt21010")
     areas = lc.class_areas_from_parcels(_parcels(), legend, "dlbm", unit_field="town")
     assert _by(areas, "A") == pytest.approx({("cropland", "agricultural"): _ha(0),
-                                             ("forest", "ecological"): _ha(1)}, rel=1e-9)
+                                             ("forest", "ecological"): _ha(1)}, rel=1e-8)
+    # (1e-8: parcels under 2 km get the local area element, whose edges are straight in
+    # lon/lat; the reference reads them as geodesics: 1.2e-9 apart on these 1 km squares)
     assert _by(areas, "B") == pytest.approx({("construction", "construction"): _ha(2),
                                              ("rural_settlement", "construction"): _ha(3)},
-                                            rel=1e-9)
+                                            rel=1e-8)
     # a 0.01 degree square at 34.75 N is about 1.11 km x 0.914 km = ~101 ha, not 1e-4 "deg2"
     assert 100.0 < _ha(0) < 103.0
 
