@@ -275,21 +275,6 @@ def threshold_sweep(
     return pd.DataFrame(rows)
 
 
-def _cjk_family() -> str | None:
-    """A CJK font family known to matplotlib (registering system Noto CJK if needed)."""
-    from matplotlib import font_manager as fm
-
-    names = {f.name for f in fm.fontManager.ttflist}
-    for cand in ("Noto Sans CJK SC", "Source Han Sans SC", "SimHei", "Microsoft YaHei"):
-        if cand in names:
-            return cand
-    for root in ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts"):
-        for path in sorted(Path(root).glob("**/NotoSansCJK*-Regular.tt[cf]")):
-            fm.fontManager.addfont(str(path))
-            return "Noto Sans CJK SC"
-    return None
-
-
 def sweep_figure(sweep: pd.DataFrame, *, language: str = "en") -> Figure:
     """One panel per space type: units changing level and units exceeding vs threshold."""
     from matplotlib.figure import Figure
@@ -300,7 +285,9 @@ def sweep_figure(sweep: pd.DataFrame, *, language: str = "en") -> Figure:
     kinds = list(dict.fromkeys(sweep["space_type"])) if len(sweep) else []
     fig = Figure(figsize=(4.2 * max(1, len(kinds)), 3.6), layout="constrained")
     axes = fig.subplots(1, max(1, len(kinds)), squeeze=False)[0]
-    family = _cjk_family() if language == "zh" else None
+    from landcarbon.publish.figures import cjk_font
+
+    family = cjk_font() if language == "zh" else None
     zh = family is not None
     font = {"family": [family, "DejaVu Sans"]} if family else {}
     for ax, st in zip(axes, kinds, strict=False):

@@ -31,11 +31,21 @@ P = ParamSpec("P")
 _CJK_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSerifCJK-Regular.ttc")
 
 
+#: CJK families used as they are when matplotlib already knows them (Windows, macOS, a
+#: user's registered fonts), in order of preference
+_CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "SimHei", "Microsoft YaHei")
+
+
 @cache
 def cjk_font() -> str | None:
-    """Register the Noto CJK font with matplotlib; return its family name (None if absent)."""
+    """A CJK font family for matplotlib: one it already knows, else the system's Noto CJK
+    registered with it (None if there is none: Chinese labels fall back to English)."""
     from matplotlib import font_manager
 
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    for family in _CJK_FAMILIES:
+        if family in known:
+            return family
     found = {p.rsplit("/", 1)[-1]: p for p in font_manager.findSystemFonts()}
     for name in _CJK_FILES:  # in order of preference: sans serif first
         if name in found:
