@@ -199,7 +199,6 @@ def _pass_graph(array: Any, plan: list[Any], geoms: np.ndarray, buckets: CodeBuc
     inside its pass task: half the tasks to schedule, and the chunk is counted by the thread
     that decoded it. Otherwise (and for other reads) the pass stands on the raster's own
     chunk keys, shared with other graphs over the same raster computed together."""
-    from dask._task_spec import Alias
     from dask.base import tokenize
     from dask.delayed import Delayed
     from dask.highlevelgraph import HighLevelGraph
@@ -220,8 +219,8 @@ def _pass_graph(array: Any, plan: list[Any], geoms: np.ndarray, buckets: CodeBuc
         chunk: Any = (array.name, i, j)
         if inline_reads:
             read = source.get(chunk)
-            while isinstance(read, Alias):
-                read = source.get(read.target)
+            while type(read).__name__ == "Alias":  # a crop's alias (dask's task spec)
+                read = source.get(getattr(read, "target", None))
             if type(read) is tuple and len(read) == 1 and callable(read[0]):
                 chunk = read
                 inlined += 1
