@@ -275,8 +275,14 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
     from landcarbon.classification import uniform_block
 
     # tiles of one bucket go out as zero-memory blocks; along each band of tile rows, runs of
-    # equal one-bucket tiles and runs of mixed tiles are written as one piece each
+    # equal one-bucket tiles and runs of mixed tiles are written as one piece each (a block
+    # of one bucket: one piece)
     h, w = block.shape
+    one = int(tiles.flat[0]) if tiles.size else -1
+    if one >= 0 and (tiles == one).all():
+        for per_code, per_bucket, sink in outputs:
+            sink[window] = uniform_block(per_bucket[one], (h, w), per_code.dtype)
+        return areas, hist, unknown
     # only pieces of mixed tiles read the codes (a broadcast block holds none: not copied)
     codes = np.ascontiguousarray(block) if (tiles < 0).any() else block
     n_cols = tiles.shape[1]
