@@ -83,6 +83,7 @@ def test_geodesic_polygon_areas_any_crs() -> None:
     (32649, 760000.0, 3845000.0, 400.0),  # UTM 49N, far from the central meridian
     (4526, 38500000.0, 3800000.0, 60.0),  # CGCS2000 3-degree GK zone 38 (parcels)
     (3857, 12650000.0, 4120000.0, 500.0),  # Web Mercator: areal scale ~1.5 there
+    (2263, 990000.0, 200000.0, 400.0),    # NY State Plane, US survey feet (NAD83, GRS 80)
 ])
 def test_small_polygons_take_the_local_area_element(epsg: int, x0: float, y0: float,
                                                     size: float) -> None:
