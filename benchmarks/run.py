@@ -56,6 +56,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,10 @@ from _inputs import (
 
 # ---------------------------------------------------------------- workloads (child side)
 
-def _decode(raster: str) -> dict:
+def _each_window(raster: str, work: Callable[[Any, Any], None]) -> dict:
+    """Read every block-aligned ~2048-pixel window of ``raster`` once with all cores
+    (rasterio windows in a thread pool, one dataset per thread) and hand each to
+    ``work(codes, window)``: the decode loop of ``decode`` and ``floor``."""
     from concurrent.futures import ThreadPoolExecutor
 
     import rasterio
@@ -88,14 +92,18 @@ def _decode(raster: str) -> dict:
                for r in range(0, h, size_y) for c in range(0, w, size_x)]
     local = __import__("threading").local()
 
-    def read(win: Window) -> int:
+    def read(win: Window) -> None:
         if not hasattr(local, "src"):
             local.src = rasterio.open(raster)
-        return int(local.src.read(1, window=win).max())
+        work(local.src.read(1, window=win), win)
 
     with rasterio.Env(GDAL_CACHEMAX=64 * 2**20), ThreadPoolExecutor(os.cpu_count()) as ex:
         list(ex.map(read, windows))
     return {"pixels": h * w}
+
+
+def _decode(raster: str) -> dict:
+    return _each_window(raster, lambda codes, win: codes.max())
 
 
 def _flux_floor(raster: str) -> dict:
@@ -103,39 +111,25 @@ def _flux_floor(raster: str) -> dict:
     flux table into a float32 block (compiled, no range check) and that block into the
     same summing sink as the whole run's. No classification of units, no zonal areas: a
     floor under the whole run, not a possible implementation of it."""
-    from concurrent.futures import ThreadPoolExecutor
-
     import numpy as np
     import rasterio
-    from rasterio.windows import Window
 
-    from landcarbon._kernels import gather_bytes
+    from landcarbon._kernels import gather_rect
 
     with rasterio.open(raster) as src:
-        h, w = src.height, src.width
-        by, bx = src.block_shapes[0]
         nodata = src.nodata
     table = np.linspace(-3.0, 20.0, 257).astype(np.float32)
     if nodata is not None:
         table[int(nodata)] = np.nan
-    size_y, size_x = max(1, 2048 // by) * by, max(1, 2048 // bx) * bx
-    windows = [Window(c, r, min(size_x, w - c), min(size_y, h - r))
-               for r in range(0, h, size_y) for c in range(0, w, size_x)]
-    local = __import__("threading").local()
     sink = SumSink()
 
-    def read(win: Window) -> None:
-        if not hasattr(local, "src"):
-            local.src = rasterio.open(raster)
-        codes = local.src.read(1, window=win)
-        flux = np.empty(codes.shape, np.float32)
-        gather_bytes(codes, table, 0, codes.shape[0], 0, codes.shape[1], flux)
+    def flux(codes: Any, win: Any) -> None:
+        out = np.empty(codes.shape, np.float32)
+        gather_rect(codes, table, 0, True, 0, codes.shape[0], 0, codes.shape[1], out)
         sink[(slice(win.row_off, win.row_off + win.height),
-              slice(win.col_off, win.col_off + win.width))] = flux
+              slice(win.col_off, win.col_off + win.width))] = out
 
-    with rasterio.Env(GDAL_CACHEMAX=64 * 2**20), ThreadPoolExecutor(os.cpu_count()) as ex:
-        list(ex.map(read, windows))
-    return {"pixels": h * w}
+    return _each_window(raster, flux)
 
 
 def _full_run(config: str, out: str, write: bool) -> dict:

@@ -20,7 +20,6 @@ __all__ = [
     "boundary_areas",
     "boundary_cells",
     "edge_pieces",
-    "gather_bytes",
     "gather_rect",
     "sweep_block",
     "tiles_of_one_value",
@@ -34,10 +33,8 @@ _SWEEP = [f"void({t}[:, ::1], int64[::1], int64, int64, boolean, int64[:, ::1], 
           "int64[::1], float64[::1], int64[::1], int64[::1], float64[::1], int64[:, ::1], "
           "float64[:, ::1], int64[::1], float64[::1], int64[::1])" for t in CODE_TYPES]
 _TILES = [f"void({t}[:, ::1], int64, int64, int64[:, ::1])" for t in (*CODE_TYPES, "uint64")]
-_GATHER = [f"void({t}[:, ::1], {v}[::1], int64, int64, int64, int64, int64, {v}[:, ::1])"
-           for t in CODE_TYPES for v in ("uint8", "float32")]
-_GATHER_BYTES = [f"void(uint8[:, ::1], {v}[::1], int64, int64, int64, int64, {v}[:, ::1])"
-                 for v in ("uint8", "float32")]
+_GATHER = [f"void({t}[:, ::1], {v}[::1], int64, boolean, int64, int64, int64, int64, "
+           f"{v}[:, ::1])" for t in CODE_TYPES for v in ("uint8", "float32")]
 
 
 @njit(_TILES, cache=True, nogil=True)
@@ -67,27 +64,24 @@ def tiles_of_one_value(values: np.ndarray, rows: int, cols: int,
 
 
 @njit(_GATHER, cache=True, nogil=True)
-def gather_rect(codes: np.ndarray, table: np.ndarray, lo: int, r0: int, r1: int, c0: int,
-                c1: int, out: np.ndarray) -> None:  # pragma: no cover  (compiled)
-    """``out = table[codes[r0:r1, c0:c1] - lo]``; codes off the table take its last entry."""
+def gather_rect(codes: np.ndarray, table: np.ndarray, lo: int, full: bool, r0: int,
+                r1: int, c0: int, c1: int, out: np.ndarray
+                ) -> None:  # pragma: no cover  (compiled)
+    """``out = table[codes[r0:r1, c0:c1] - lo]``; codes off the table take its last entry.
+    ``full``: the table covers every value of the codes' type from ``lo = 0`` (byte codes),
+    so no offset and no range check (2x faster: 0.4 ns a pixel)."""
+    if full:
+        for r in range(r0, r1):
+            row = codes[r]
+            dst = out[r - r0]
+            for c in range(c0, c1):
+                dst[c - c0] = table[row[c]]
+        return
     n = table.size - 1
     for r in range(r0, r1):
         for c in range(c0, c1):
             i = np.int64(codes[r, c]) - lo
             out[r - r0, c - c0] = table[i] if 0 <= i < n else table[n]
-
-
-@njit(_GATHER_BYTES, cache=True, nogil=True)
-def gather_bytes(codes: np.ndarray, table: np.ndarray, r0: int, r1: int, c0: int, c1: int,
-                 out: np.ndarray) -> None:  # pragma: no cover  (compiled)
-    """``out = table[codes[r0:r1, c0:c1]]`` for byte codes and a table of at least 256
-    entries: no offset, no range check (2x faster than :func:`gather_rect`: 0.4 ns a
-    pixel)."""
-    for r in range(r0, r1):
-        row = codes[r]
-        dst = out[r - r0]
-        for c in range(c0, c1):
-            dst[c - c0] = table[row[c]]
 
 
 @njit(cache=True, nogil=True, inline="always")

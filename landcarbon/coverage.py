@@ -30,6 +30,7 @@ __all__ = [
     "block_value_areas",
     "boundary_coverage",
     "bucket_of",
+    "covers_type",
     "unit_index_raster",
     "units_overlap",
     "value_lut",
@@ -278,8 +279,7 @@ def block_bucket_areas(
     table_a = np.zeros((g + 1, m))
     scan = np.zeros(len(cell_row))
     cell_bucket = np.zeros(len(cell_row), np.int64)
-    info = np.iinfo(codes.dtype)
-    full = lo == 0 == info.min and lut.size == int(info.max) + 1
+    full = covers_type(lut.size, lo, codes.dtype)
     row_area = np.ascontiguousarray(row_area, dtype=np.float64)
     sweep_block(codes, lut, int(lo), int(outside), bool(full), tiles, TILE, lv_row, lv_col, lv_val,
                 cell_start, cell_col, row_area, table_n, table_a, hist, scan, cell_bucket)
@@ -291,6 +291,14 @@ def block_bucket_areas(
     boundary_areas(cell_row, scan, corr, known, cell_bucket, e_cell, e_owner, e_cov, row_area,
                    areas)
     return areas, hist, tiles
+
+
+def covers_type(size: int, lo: int, dtype: np.dtype) -> bool:
+    """True if a look-up table of ``size`` entries from value ``lo`` covers every value of
+    the integer ``dtype`` (byte codes: lo 0, 256 entries): the compiled loops then index it
+    with no offset and no range check."""
+    info = np.iinfo(dtype)
+    return lo == 0 == info.min and size == int(info.max) + 1
 
 
 def _tile_buckets(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int,

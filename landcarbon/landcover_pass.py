@@ -259,7 +259,7 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
                 outputs: list[tuple[np.ndarray, np.ndarray, RasterSink]]
                 ) -> tuple[np.ndarray, np.ndarray, pd.Series | None]:
     """Areas, cells and unknown codes of one block; its derived rasters go to their sinks."""
-    from landcarbon.coverage import TILE, block_bucket_areas, bucket_of
+    from landcarbon.coverage import TILE, block_bucket_areas, bucket_of, covers_type
 
     areas, hist, tiles = block_bucket_areas(block, geoms, transform, buckets.lut, buckets.lo,
                                             buckets.outside, row_area, ignore=buckets.nodata)
@@ -271,7 +271,7 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
         unknown = pd.Series(counts[off], index=values[off].astype(np.int64))
     if not outputs:
         return areas, hist, unknown
-    from landcarbon._kernels import gather_bytes, gather_rect
+    from landcarbon._kernels import gather_rect
     from landcarbon.classification import uniform_block
 
     # tiles of one bucket go out as zero-memory blocks; along each band of tile rows, runs of
@@ -285,6 +285,7 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
         return areas, hist, unknown
     # only pieces of mixed tiles read the codes (a broadcast block holds none: not copied)
     codes = np.ascontiguousarray(block) if (tiles < 0).any() else block
+    full = covers_type(buckets.lut.size, buckets.lo, codes.dtype)
     n_cols = tiles.shape[1]
     for bi in range(tiles.shape[0]):
         r0, r1 = bi * TILE, min(h, (bi + 1) * TILE)
@@ -304,11 +305,8 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
             else:
                 for per_code, _, sink in outputs:
                     piece = np.empty((r1 - r0, c1 - c0), per_code.dtype)
-                    if (codes.dtype == np.uint8 and buckets.lo == 0 and per_code.size > 256
-                            and per_code.dtype in (np.uint8, np.float32)):  # every byte on
-                        gather_bytes(codes, per_code, r0, r1, c0, c1, piece)  # the table
-                    elif per_code.dtype in (np.uint8, np.float32):  # compiled types
-                        gather_rect(codes, per_code, buckets.lo, r0, r1, c0, c1, piece)
+                    if per_code.dtype in (np.uint8, np.float32):  # compiled types
+                        gather_rect(codes, per_code, buckets.lo, full, r0, r1, c0, c1, piece)
                     else:
                         index = codes[r0:r1, c0:c1].astype(np.int64) - buckets.lo
                         index[(index < 0) | (index >= per_code.size - 1)] = per_code.size - 1
