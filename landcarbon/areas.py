@@ -116,15 +116,21 @@ def _projected_cell_areas_m2(rows: np.ndarray, cols: np.ndarray, transform: Affi
     lon = np.unwrap(lon, axis=0)
     shoelace = 0.5 * np.abs(sum(lon[k] * lat[(k + 1) % 4] - lon[(k + 1) % 4] * lat[k]
                                 for k in range(4)))
+    return shoelace * _area_element(lat.mean(axis=0), geodetic)
+
+
+def _area_element(phi: np.ndarray, geodetic: CRS) -> np.ndarray:
+    """The ellipsoid's area element ``M(lat) * N(lat) * cos(lat)`` (m2 per square radian of
+    longitude and latitude) at latitudes ``phi`` (radians) on the ellipsoid of
+    ``geodetic``."""
     ellps = geodetic.ellipsoid
     a = ellps.semi_major_metre
     f = 1.0 / ellps.inverse_flattening if ellps.inverse_flattening else 0.0
     e2 = f * (2.0 - f)
-    phi = lat.mean(axis=0)
     w = 1.0 - e2 * np.sin(phi) ** 2
     m_radius = a * (1.0 - e2) / w ** 1.5
     n_radius = a / np.sqrt(w)
-    return shoelace * m_radius * n_radius * np.cos(phi)
+    return m_radius * n_radius * np.cos(phi)
 
 
 #: Polygons whose bounding box is at most this wide and high (metres) get their area from
@@ -163,9 +169,10 @@ def geodesic_areas_m2(geometries: object, crs: CRS) -> np.ndarray:
         raise ValueError("geometries have no CRS")
     geoms = series.to_numpy()
     out = np.zeros(len(geoms))
-    small = _local_area_polygons(geoms, CRS.from_user_input(series.crs))
+    series_crs = CRS.from_user_input(series.crs)
+    small = _local_area_polygons(geoms, series_crs)
     if small.any():
-        out[small] = _local_areas_m2(geoms[small], CRS.from_user_input(series.crs))
+        out[small] = _local_areas_m2(geoms[small], series_crs)
         small[small] = np.isfinite(out[small])  # outside the projection's domain: exact
     if not small.all():
         out[~small] = _ring_areas_m2(geoms[~small], series.crs)
@@ -212,10 +219,6 @@ def _local_areas_m2(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     planar = shapely.area(geoms)
     unit = crs.axis_info[0].unit_conversion_factor or 1.0
     geodetic = crs.geodetic_crs if crs.is_projected else crs
-    ellps = geodetic.ellipsoid
-    a = ellps.semi_major_metre
-    f = 1.0 / ellps.inverse_flattening
-    e2 = f * (2.0 - f)
     if crs.is_geographic:
         jacobian = np.full(len(geoms), unit * unit)  # (radians per unit)^2
         phi = centre[:, 1] * unit
@@ -231,9 +234,7 @@ def _local_areas_m2(geoms: np.ndarray, crs: CRS) -> np.ndarray:
         dlat = np.stack([lat[0] - lat[1], lat[2] - lat[3]])
         jacobian = np.abs(dlon[0] * dlat[1] - dlon[1] * dlat[0]) / (2 * step) ** 2
         phi = 0.5 * (lat[2] + lat[3])
-    w = 1.0 - e2 * np.sin(phi) ** 2
-    element = a * (1.0 - e2) / w ** 1.5 * (a / np.sqrt(w)) * np.cos(phi)
-    return planar * jacobian * element
+    return planar * jacobian * _area_element(phi, geodetic)
 
 
 def _ring_areas_m2(geoms: np.ndarray, crs: object) -> np.ndarray:

@@ -232,7 +232,8 @@ def block_plan(index: xr.DataArray, geoms: np.ndarray, crs: CRS,
     that build their graph on the chunk keys themselves: 324 ``Delayed`` chunks cost 20 ms).
     """
     import shapely
-    from affine import Affine
+    from rasterio.windows import Window
+    from rasterio.windows import transform as window_transform
 
     from landcarbon.areas import resolve_area_method, row_areas_m2
 
@@ -272,8 +273,7 @@ def block_plan(index: xr.DataArray, geoms: np.ndarray, crs: CRS,
         for j in range(len(xs) - 1):
             k = i * (len(xs) - 1) + j
             r0, r1, c0, c1 = int(ys[i]), int(ys[i + 1]), int(xs[j]), int(xs[j + 1])
-            x, y = transform * (c0, r0)  # as rasterio.windows.transform computes it
-            wt = Affine.translation(x - transform.c, y - transform.f) * transform
+            wt = window_transform(Window(c0, r0, c1 - c0, r1 - r0), transform)
             if row_area is not None:
                 area: Any = row_area[r0:r1]
             else:
