@@ -175,7 +175,7 @@ def geodesic_areas_m2(geometries: object, crs: CRS) -> np.ndarray:
         out[small] = _local_areas_m2(geoms[small], series_crs)
         small[small] = np.isfinite(out[small])  # outside the projection's domain: exact
     if not small.all():
-        out[~small] = _ring_areas_m2(geoms[~small], series.crs)
+        out[~small] = _ring_areas_m2(geoms[~small], series_crs)
     return out
 
 
@@ -237,16 +237,14 @@ def _local_areas_m2(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     return planar * jacobian * _area_element(phi, geodetic)
 
 
-def _ring_areas_m2(geoms: np.ndarray, crs: object) -> np.ndarray:
-    """Exact geodesic areas on WGS 84: the sum of each polygon's signed ring areas."""
+def _ring_areas_m2(geoms: np.ndarray, crs: CRS) -> np.ndarray:
+    """Exact geodesic areas on WGS 84: the sum of each polygon's signed ring areas
+    (``geoms``: an array of shapely geometries in ``crs``)."""
     import itertools
 
-    import geopandas as gpd
     import shapely
     from pyproj import Geod, Transformer
 
-    series = gpd.GeoSeries(geoms, crs=crs)
-    geoms = series.to_numpy()
     geod = Geod(ellps="WGS84")
     # the signed ring areas that Geod.geometry_area_perimeter adds up, with the coordinates
     # of all rings taken out and projected in bulk (5x faster on a million parcels, same
@@ -258,10 +256,10 @@ def _ring_areas_m2(geoms: np.ndarray, crs: object) -> np.ndarray:
     rings, ring_of = shapely.get_rings(parts, return_index=True)
     coords, coord_of = shapely.get_coordinates(rings, return_index=True)
     edges = np.searchsorted(coord_of, np.arange(len(rings) + 1))
-    if CRS.from_user_input(series.crs).equals(CRS.from_epsg(4326)):
+    if crs.equals(CRS.from_epsg(4326)):
         lon, lat = np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1])
     else:
-        to_lonlat = Transformer.from_crs(series.crs, 4326, always_xy=True)
+        to_lonlat = Transformer.from_crs(crs, 4326, always_xy=True)
         lon, lat = to_lonlat.transform(coords[:, 0], coords[:, 1])
         lon, lat = np.ascontiguousarray(lon, np.float64), np.ascontiguousarray(lat, np.float64)
     # the buffer-level method skips the per-call array copies of the public wrapper; it
