@@ -133,7 +133,7 @@ def parcels_file(n_side: int) -> Path:
     import numpy as np
     import shapely
 
-    from landcarbon.legends import load_legend
+    from landcarbon.accounting.legends import load_legend
 
     legend = load_legend("gbt21010").table
     codes = legend.loc[legend["space_type"] != "excluded", "code"].to_numpy()

@@ -35,7 +35,7 @@ peak RSS and the ratio of its time to its baseline's:
   space-type / net-flux COGs; no HTML map) vs ``decode``; ``publish`` is
   ``landcarbon.pipeline.publish_run`` on that run's folder (map.html, report.html, PNG
   figures, GeoPackage style), a separate workload.
-* ``zonal``: ``landcarbon.zonal.class_areas`` vs ``exactextract`` called directly on the
+* ``zonal``: ``landcarbon.engine.zonal.class_areas`` vs ``exactextract`` called directly on the
   raster file and the same units (cell coverage x ellipsoidal cell area, summed per class); the
   areas are compared (relative difference per unit and class, must be < 1e-6).
 * ``parcels``: 1 M coded grid parcels classified and aggregated by a unit attribute vs just
@@ -114,7 +114,7 @@ def _flux_floor(raster: str) -> dict:
     import numpy as np
     import rasterio
 
-    from landcarbon._kernels import gather_rect
+    from landcarbon.engine.kernels import gather_rect
 
     with rasterio.open(raster) as src:
         nodata = src.nodata
@@ -133,7 +133,7 @@ def _flux_floor(raster: str) -> dict:
 
 
 def _full_run(config: str, out: str, write: bool) -> dict:
-    from landcarbon.config import load_config
+    from landcarbon.config.run import load_config
     from landcarbon.pipeline import assess, run
 
     cfg = load_config(config)
@@ -180,10 +180,10 @@ def _publish(out: str) -> dict:
 def _zonal(raster: str, units: str, chunks: str) -> dict:
     import geopandas as gpd
 
-    from landcarbon.classification import classify
+    from landcarbon.accounting.classification import classify
+    from landcarbon.accounting.legends import load_legend
+    from landcarbon.engine.zonal import class_areas
     from landcarbon.io.raster import open_landcover
-    from landcarbon.legends import load_legend
-    from landcarbon.zonal import class_areas
 
     u = gpd.read_file(units)
     u["unit_id"] = u["uid"]
@@ -202,8 +202,8 @@ def _exactextract(raster: str, units: str) -> dict:
     from exactextract import exact_extract
     from pyproj import CRS
 
-    from landcarbon.areas import row_areas_m2
-    from landcarbon.legends import load_legend
+    from landcarbon.accounting.legends import load_legend
+    from landcarbon.engine.areas import row_areas_m2
 
     u = gpd.read_file(units)
     import rasterio
@@ -258,8 +258,8 @@ def _parcels_read(path: str) -> dict:
 def _parcels(path: str) -> dict:
     import geopandas as gpd
 
-    from landcarbon.legends import load_legend
-    from landcarbon.parcels import class_areas_from_parcels
+    from landcarbon.accounting.legends import load_legend
+    from landcarbon.engine.parcels import class_areas_from_parcels
 
     df = gpd.read_file(path, use_arrow=_arrow())
     t = time.perf_counter()
@@ -289,8 +289,9 @@ def _child(name: str, args: list[str]) -> None:
     import landcarbon.pipeline  # noqa: F401
     with __import__("contextlib").suppress(ImportError):
         import distributed  # noqa: F401  (dask.compute's first call imports it)
-    for module in ("landcarbon.zonal", "landcarbon.coverage", "landcarbon._kernels",
-                   "landcarbon.landcover_pass", "landcarbon.flux", "landcarbon.extent",
+    for module in ("landcarbon.engine.zonal", "landcarbon.engine.coverage",
+                   "landcarbon.engine.kernels", "landcarbon.engine.landcover_pass",
+                   "landcarbon.accounting.flux", "landcarbon.engine.extent",
                    "landcarbon.io.vector", "landcarbon.io.run_outputs",
                    "landcarbon.io.publication", "landcarbon.pipeline._zoning",
                    "landcarbon.io.tiles", "tifffile"):

@@ -3,7 +3,7 @@
 Blocks (between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers):
 
 * ``config-reference``: every config key with type, unit, default and meaning, from
-  ``landcarbon.config.reference_table()`` (the pydantic field descriptions);
+  ``landcarbon.config.run.reference_table()`` (the pydantic field descriptions);
 * ``cli-reference``: every ``landcarbon`` command with the first line of its help;
 * ``threshold-presets``: the built-in threshold presets (``landcarbon/data/thresholds``).
 
@@ -28,7 +28,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def config_reference() -> str:
     """The config reference table (Markdown)."""
-    from landcarbon.config import reference_table
+    from landcarbon.config.run import reference_table
 
     return reference_table()
 
@@ -67,7 +67,7 @@ def cli_reference() -> str:
 def threshold_presets() -> str:
     """Table of the built-in threshold presets (values per space type, description)."""
     from landcarbon._resources import data_path, read_toml
-    from landcarbon.risk import list_threshold_presets
+    from landcarbon.accounting.risk import list_threshold_presets
 
     rows = ["| preset | agricultural | construction | ecological | what |", "|---|---|---|---|---|"]
     for name in list_threshold_presets():

@@ -41,37 +41,37 @@ from landcarbon.exceptions import (
 )
 
 _LAZY = {
-    "Legend": "landcarbon.legends",
-    "load_legend": "landcarbon.legends",
-    "list_legends": "landcarbon.legends",
-    "land_classes": "landcarbon.legends",
-    "space_types": "landcarbon.legends",
-    "CoefficientSet": "landcarbon.coefficients",
-    "load_coefficients": "landcarbon.coefficients",
-    "list_coefficient_sets": "landcarbon.coefficients",
+    "Legend": "landcarbon.accounting.legends",
+    "load_legend": "landcarbon.accounting.legends",
+    "list_legends": "landcarbon.accounting.legends",
+    "land_classes": "landcarbon.accounting.legends",
+    "space_types": "landcarbon.accounting.legends",
+    "CoefficientSet": "landcarbon.accounting.coefficients",
+    "load_coefficients": "landcarbon.accounting.coefficients",
+    "list_coefficient_sets": "landcarbon.accounting.coefficients",
     "open_landcover": "landcarbon.io.raster",
     "write_raster": "landcarbon.io.raster",
     "read_units": "landcarbon.io.vector",
-    "code_counts": "landcarbon.classification",
-    "check_codes": "landcarbon.classification",
-    "classify": "landcarbon.classification",
-    "land_class_raster": "landcarbon.classification",
-    "space_type_raster": "landcarbon.classification",
-    "class_areas": "landcarbon.zonal",
-    "class_areas_from_parcels": "landcarbon.parcels",
-    "flux_density": "landcarbon.flux",
-    "unit_balance": "landcarbon.balance",
-    "to_output_unit": "landcarbon.balance",
-    "SpaceTypeRule": "landcarbon.spaces",
-    "SpaceTypeOverride": "landcarbon.spaces",
-    "unit_space_types": "landcarbon.spaces",
-    "RiskBands": "landcarbon.risk",
-    "assess_risk": "landcarbon.risk",
-    "resolve_thresholds": "landcarbon.risk",
-    "load_threshold_preset": "landcarbon.risk",
-    "construction_emissions": "landcarbon.energy",
-    "RunConfig": "landcarbon.config",
-    "load_config": "landcarbon.config",
+    "code_counts": "landcarbon.accounting.classification",
+    "check_codes": "landcarbon.accounting.classification",
+    "classify": "landcarbon.accounting.classification",
+    "land_class_raster": "landcarbon.accounting.classification",
+    "space_type_raster": "landcarbon.accounting.classification",
+    "class_areas": "landcarbon.engine.zonal",
+    "class_areas_from_parcels": "landcarbon.engine.parcels",
+    "flux_density": "landcarbon.accounting.flux",
+    "unit_balance": "landcarbon.accounting.balance",
+    "to_output_unit": "landcarbon.accounting.balance",
+    "SpaceTypeRule": "landcarbon.accounting.spaces",
+    "SpaceTypeOverride": "landcarbon.accounting.spaces",
+    "unit_space_types": "landcarbon.accounting.spaces",
+    "RiskBands": "landcarbon.accounting.risk",
+    "assess_risk": "landcarbon.accounting.risk",
+    "resolve_thresholds": "landcarbon.accounting.risk",
+    "load_threshold_preset": "landcarbon.accounting.risk",
+    "construction_emissions": "landcarbon.accounting.energy",
+    "RunConfig": "landcarbon.config.run",
+    "load_config": "landcarbon.config.run",
     "Assessment": "landcarbon.pipeline",
     "assess": "landcarbon.pipeline",
     "run": "landcarbon.pipeline",
@@ -83,67 +83,67 @@ _LAZY = {
     "atlas_report": "landcarbon.publish.report",
     "change_map": "landcarbon.publish.change_map",
     "change_report": "landcarbon.publish.change_map",
-    "cell_areas_m2": "landcarbon.areas",
-    "geodesic_areas_m2": "landcarbon.areas",
-    "balance_indicators": "landcarbon.indicators",
-    "safe_ratio": "landcarbon.indicators",
-    "quadrant_zones": "landcarbon.zoning",
-    "graded_classes": "landcarbon.zoning",
-    "risk_overlay": "landcarbon.zoning",
-    "zone_layers": "landcarbon.zoning",
-    "local_statistics": "landcarbon.hotspots",
-    "grid_cells": "landcarbon.hotspots",
-    "grid_values": "landcarbon.hotspots",
-    "sink_function_zones": "landcarbon.sinkzones",
-    "horizontal_compensation": "landcarbon.compensation",
-    "compensation_flows": "landcarbon.compensation",
-    "load_coefficient_ranges": "landcarbon.uncertainty",
-    "monte_carlo": "landcarbon.uncertainty",
-    "threshold_sweep": "landcarbon.uncertainty",
-    "sweep_figure": "landcarbon.uncertainty",
+    "cell_areas_m2": "landcarbon.engine.areas",
+    "geodesic_areas_m2": "landcarbon.engine.areas",
+    "balance_indicators": "landcarbon.zoning.indicators",
+    "safe_ratio": "landcarbon.zoning.indicators",
+    "quadrant_zones": "landcarbon.zoning.quadrants",
+    "graded_classes": "landcarbon.zoning.quadrants",
+    "risk_overlay": "landcarbon.zoning.quadrants",
+    "zone_layers": "landcarbon.zoning.quadrants",
+    "local_statistics": "landcarbon.zoning.hotspots",
+    "grid_cells": "landcarbon.zoning.hotspots",
+    "grid_values": "landcarbon.zoning.hotspots",
+    "sink_function_zones": "landcarbon.zoning.sinkzones",
+    "horizontal_compensation": "landcarbon.zoning.compensation",
+    "compensation_flows": "landcarbon.zoning.compensation",
+    "load_coefficient_ranges": "landcarbon.zoning.uncertainty",
+    "monte_carlo": "landcarbon.zoning.uncertainty",
+    "threshold_sweep": "landcarbon.zoning.uncertainty",
+    "sweep_figure": "landcarbon.zoning.uncertainty",
     "apply_zoning": "landcarbon.pipeline",
-    "align_to": "landcarbon.change",
-    "category_transitions": "landcarbon.change",
-    "change_summary": "landcarbon.change",
-    "check_aligned": "landcarbon.change",
-    "comprehensive_dynamic_degree": "landcarbon.change",
-    "flux_effect": "landcarbon.change",
-    "transfer_matrix": "landcarbon.change",
-    "transition_areas_ha": "landcarbon.change",
-    "stock_change": "landcarbon.stocks",
-    "stock_change_raster": "landcarbon.stocks",
-    "stock_density": "landcarbon.stocks",
-    "unit_stocks": "landcarbon.stocks",
-    "validate_pool_table": "landcarbon.stocks",
-    "valuation_constant": "landcarbon.stocks",
+    "align_to": "landcarbon.change.transitions",
+    "category_transitions": "landcarbon.change.transitions",
+    "change_summary": "landcarbon.change.transitions",
+    "check_aligned": "landcarbon.change.transitions",
+    "comprehensive_dynamic_degree": "landcarbon.change.transitions",
+    "flux_effect": "landcarbon.change.transitions",
+    "transfer_matrix": "landcarbon.change.transitions",
+    "transition_areas_ha": "landcarbon.change.transitions",
+    "stock_change": "landcarbon.change.stocks",
+    "stock_change_raster": "landcarbon.change.stocks",
+    "stock_density": "landcarbon.change.stocks",
+    "unit_stocks": "landcarbon.change.stocks",
+    "validate_pool_table": "landcarbon.change.stocks",
+    "valuation_constant": "landcarbon.change.stocks",
     "read_pool_table": "landcarbon.io.pools",
-    "alerts": "landcarbon.monitoring",
-    "alerts_layer": "landcarbon.monitoring",
-    "timeseries": "landcarbon.monitoring",
-    "timeseries_layer": "landcarbon.monitoring",
-    "compare_scenarios": "landcarbon.scenario",
-    "markov_projection": "landcarbon.scenario",
-    "protect": "landcarbon.scenario",
-    "reduce_construction": "landcarbon.scenario",
-    "restore_wetland": "landcarbon.scenario",
-    "transition_probabilities": "landcarbon.scenario",
-    "units_mask": "landcarbon.scenario",
+    "alerts": "landcarbon.change.monitoring",
+    "alerts_layer": "landcarbon.change.monitoring",
+    "timeseries": "landcarbon.change.monitoring",
+    "timeseries_layer": "landcarbon.change.monitoring",
+    "compare_scenarios": "landcarbon.change.scenarios",
+    "markov_projection": "landcarbon.change.scenarios",
+    "protect": "landcarbon.change.scenarios",
+    "reduce_construction": "landcarbon.change.scenarios",
+    "restore_wetland": "landcarbon.change.scenarios",
+    "transition_probabilities": "landcarbon.change.scenarios",
+    "units_mask": "landcarbon.change.scenarios",
     "ChangeResult": "landcarbon.pipeline",
     "ScenarioResult": "landcarbon.pipeline",
     "assess_change": "landcarbon.pipeline",
     "assess_scenarios": "landcarbon.pipeline",
     "run_change": "landcarbon.pipeline",
     "run_scenarios": "landcarbon.pipeline",
-    "index_areas_ha": "landcarbon.zonal",
-    "Problem": "landcarbon.problems",
-    "ValidationReport": "landcarbon.validate",
-    "validate_config": "landcarbon.validate",
-    "repair_geometries": "landcarbon.unit_checks",
-    "overlaps": "landcarbon.unit_checks",
+    "index_areas_ha": "landcarbon.engine.zonal",
+    "Problem": "landcarbon.checks.problems",
+    "ValidationReport": "landcarbon.pipeline.validate",
+    "validate_config": "landcarbon.pipeline.validate",
+    "repair_geometries": "landcarbon.checks.units",
+    "overlaps": "landcarbon.checks.units",
     "BatchResult": "landcarbon.pipeline",
     "batch_configs": "landcarbon.pipeline",
     "batch_regions": "landcarbon.pipeline",
-    "crop_to_units": "landcarbon.extent",
+    "crop_to_units": "landcarbon.engine.extent",
     "read_worldcover": "landcarbon.io.worldcover",
     "save_worldcover": "landcarbon.io.worldcover",
     "worldcover_tiles": "landcarbon.io.worldcover",
@@ -280,9 +280,54 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from landcarbon.areas import cell_areas_m2, geodesic_areas_m2
-    from landcarbon.balance import to_output_unit, unit_balance
-    from landcarbon.change import (
+    from landcarbon.accounting.balance import to_output_unit, unit_balance
+    from landcarbon.accounting.classification import (
+        check_codes,
+        classify,
+        code_counts,
+        land_class_raster,
+        space_type_raster,
+    )
+    from landcarbon.accounting.coefficients import (
+        CoefficientSet,
+        list_coefficient_sets,
+        load_coefficients,
+    )
+    from landcarbon.accounting.energy import construction_emissions
+    from landcarbon.accounting.flux import flux_density
+    from landcarbon.accounting.legends import (
+        Legend,
+        land_classes,
+        list_legends,
+        load_legend,
+        space_types,
+    )
+    from landcarbon.accounting.risk import (
+        RiskBands,
+        assess_risk,
+        load_threshold_preset,
+        resolve_thresholds,
+    )
+    from landcarbon.accounting.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
+    from landcarbon.change.monitoring import alerts, alerts_layer, timeseries, timeseries_layer
+    from landcarbon.change.scenarios import (
+        compare_scenarios,
+        markov_projection,
+        protect,
+        reduce_construction,
+        restore_wetland,
+        transition_probabilities,
+        units_mask,
+    )
+    from landcarbon.change.stocks import (
+        stock_change,
+        stock_change_raster,
+        stock_density,
+        unit_stocks,
+        validate_pool_table,
+        valuation_constant,
+    )
+    from landcarbon.change.transitions import (
         align_to,
         category_transitions,
         change_summary,
@@ -292,21 +337,13 @@ if TYPE_CHECKING:  # pragma: no cover
         transfer_matrix,
         transition_areas_ha,
     )
-    from landcarbon.classification import (
-        check_codes,
-        classify,
-        code_counts,
-        land_class_raster,
-        space_type_raster,
-    )
-    from landcarbon.coefficients import CoefficientSet, list_coefficient_sets, load_coefficients
-    from landcarbon.compensation import compensation_flows, horizontal_compensation
-    from landcarbon.config import RunConfig, load_config
-    from landcarbon.energy import construction_emissions
-    from landcarbon.extent import crop_to_units
-    from landcarbon.flux import flux_density
-    from landcarbon.hotspots import grid_cells, grid_values, local_statistics
-    from landcarbon.indicators import balance_indicators, safe_ratio
+    from landcarbon.checks.problems import Problem
+    from landcarbon.checks.units import overlaps, repair_geometries
+    from landcarbon.config.run import RunConfig, load_config
+    from landcarbon.engine.areas import cell_areas_m2, geodesic_areas_m2
+    from landcarbon.engine.extent import crop_to_units
+    from landcarbon.engine.parcels import class_areas_from_parcels
+    from landcarbon.engine.zonal import class_areas, index_areas_ha
     from landcarbon.io.pools import read_pool_table
     from landcarbon.io.raster import open_landcover, write_raster
     from landcarbon.io.vector import read_units
@@ -316,9 +353,6 @@ if TYPE_CHECKING:  # pragma: no cover
         worldcover_tiles,
         worldcover_urls,
     )
-    from landcarbon.legends import Legend, land_classes, list_legends, load_legend, space_types
-    from landcarbon.monitoring import alerts, alerts_layer, timeseries, timeseries_layer
-    from landcarbon.parcels import class_areas_from_parcels
     from landcarbon.pipeline import (
         Assessment,
         BatchResult,
@@ -336,39 +370,25 @@ if TYPE_CHECKING:  # pragma: no cover
         run_change,
         run_scenarios,
     )
-    from landcarbon.problems import Problem
+    from landcarbon.pipeline.validate import ValidationReport, validate_config
     from landcarbon.publish import explore_units
     from landcarbon.publish.change_map import change_map, change_report
     from landcarbon.publish.gcj02 import wgs84_to_gcj02
     from landcarbon.publish.rasters import raster_overlay
     from landcarbon.publish.report import atlas_report
-    from landcarbon.risk import RiskBands, assess_risk, load_threshold_preset, resolve_thresholds
-    from landcarbon.scenario import (
-        compare_scenarios,
-        markov_projection,
-        protect,
-        reduce_construction,
-        restore_wetland,
-        transition_probabilities,
-        units_mask,
+    from landcarbon.zoning.compensation import compensation_flows, horizontal_compensation
+    from landcarbon.zoning.hotspots import grid_cells, grid_values, local_statistics
+    from landcarbon.zoning.indicators import balance_indicators, safe_ratio
+    from landcarbon.zoning.quadrants import (
+        graded_classes,
+        quadrant_zones,
+        risk_overlay,
+        zone_layers,
     )
-    from landcarbon.sinkzones import sink_function_zones
-    from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
-    from landcarbon.stocks import (
-        stock_change,
-        stock_change_raster,
-        stock_density,
-        unit_stocks,
-        validate_pool_table,
-        valuation_constant,
-    )
-    from landcarbon.uncertainty import (
+    from landcarbon.zoning.sinkzones import sink_function_zones
+    from landcarbon.zoning.uncertainty import (
         load_coefficient_ranges,
         monte_carlo,
         sweep_figure,
         threshold_sweep,
     )
-    from landcarbon.unit_checks import overlaps, repair_geometries
-    from landcarbon.validate import ValidationReport, validate_config
-    from landcarbon.zonal import class_areas, index_areas_ha
-    from landcarbon.zoning import graded_classes, quadrant_zones, risk_overlay, zone_layers

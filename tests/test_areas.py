@@ -8,7 +8,7 @@ from affine import Affine
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry import box
 
-from landcarbon.areas import cell_areas_m2, geodesic_areas_m2, row_areas_m2
+from landcarbon.engine.areas import cell_areas_m2, geodesic_areas_m2, row_areas_m2
 
 GEOD = Geod(ellps="WGS84")
 
@@ -97,7 +97,7 @@ def test_small_polygons_take_the_local_area_element(epsg: int, x0: float, y0: fl
     import geopandas as gpd
     import shapely
 
-    from landcarbon.areas import _local_area_polygons, _ring_areas_m2
+    from landcarbon.engine.areas import _local_area_polygons, _ring_areas_m2
 
     rng = np.random.default_rng(epsg)
     geoms = []
@@ -127,7 +127,7 @@ def test_large_polygons_and_other_ellipsoids_take_the_exact_ring_areas() -> None
     import geopandas as gpd
     import shapely
 
-    from landcarbon.areas import _ring_areas_m2
+    from landcarbon.engine.areas import _ring_areas_m2
 
     big = gpd.GeoSeries([box(500000, 3850000, 502500, 3851000),
                          box(500000, 3850000, 500100, 3850100), shapely.Polygon()], crs=32649)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import landcarbon as lc
+from landcarbon.accounting.risk import parse_threshold
 from landcarbon.exceptions import ConfigError
-from landcarbon.risk import parse_threshold
 
 # the 4x4 fixture's class areas (see test_raster_pipeline): W and E units
 AREAS = pd.DataFrame([
@@ -153,7 +153,7 @@ def test_risk_in_co2_converts_thresholds() -> None:
 
 
 def test_presets() -> None:
-    from landcarbon.risk import list_threshold_presets, load_threshold_preset
+    from landcarbon.accounting.risk import list_threshold_presets, load_threshold_preset
 
     assert "zhengzhou_example" in list_threshold_presets()
     p = load_threshold_preset("zhengzhou_example")
@@ -181,7 +181,7 @@ def test_percentile_limits_of_the_cap_test_use_component_densities() -> None:
 
 
 def test_risk_levels_from_one_vocabulary() -> None:
-    from landcarbon.risk import (
+    from landcarbon.accounting.risk import (
         RiskBands,
         risk_level_counts,
         risk_level_of,

@@ -14,7 +14,7 @@ from conftest import write_tif
 from shapely.geometry import box
 
 from landcarbon.cli import main
-from landcarbon.config import load_config
+from landcarbon.config.run import load_config
 from landcarbon.pipeline import batch_regions, run
 
 X0, Y0 = 500000, 3850000  # top-left of the 40 x 40 raster of 10 m cells

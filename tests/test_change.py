@@ -11,7 +11,9 @@ import pytest
 from conftest import GRID4, write_tif
 from rasterio.transform import from_origin
 
-from landcarbon.change import (
+from landcarbon.accounting.classification import classify
+from landcarbon.accounting.legends import load_legend
+from landcarbon.change.transitions import (
     align_to,
     category_transitions,
     change_summary,
@@ -20,11 +22,9 @@ from landcarbon.change import (
     flux_effect,
     transfer_matrix,
 )
-from landcarbon.classification import classify
 from landcarbon.exceptions import InputError
 from landcarbon.io.raster import open_landcover
 from landcarbon.io.vector import read_units
-from landcarbon.legends import load_legend
 
 # second date: 40->50 at (0,1), 10->30 at (1,2), 80->90 at (2,3), 30->50 at (3,2)
 GRID4B = np.array([[40, 50, 10, 10],

@@ -16,7 +16,7 @@ from test_change import CLASSES, EXPECTED, GRID4B
 from test_stocks import POOLS_CSV
 
 from landcarbon.cli import main
-from landcarbon.config import load_config
+from landcarbon.config.run import load_config
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline import assess_change, assess_scenarios
 

@@ -20,7 +20,7 @@ from test_change import GRID4B
 from test_change_pipeline import CONFIG
 from test_stocks import POOLS_CSV
 
-from landcarbon.config import load_config
+from landcarbon.config.run import load_config
 from landcarbon.pipeline import assess_change, assess_scenarios
 
 

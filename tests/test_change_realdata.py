@@ -7,12 +7,12 @@ import pytest
 from conftest import shared
 from pyproj import CRS
 
-from landcarbon.areas import row_areas_m2
-from landcarbon.change import align_to, check_aligned, transition_areas_ha
-from landcarbon.classification import classify
+from landcarbon.accounting.classification import classify
+from landcarbon.accounting.legends import NODATA_CATEGORY, load_legend
+from landcarbon.change.transitions import align_to, check_aligned, transition_areas_ha
+from landcarbon.engine.areas import row_areas_m2
 from landcarbon.exceptions import InputError
 from landcarbon.io.raster import open_landcover
-from landcarbon.legends import NODATA_CATEGORY, load_legend
 
 pytestmark = pytest.mark.realdata
 

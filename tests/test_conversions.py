@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landcarbon.coefficients import list_coefficient_sets, load_coefficients
-from landcarbon.conversions import C_TO_CO2, density_factor, output_factor
+from landcarbon.accounting.coefficients import list_coefficient_sets, load_coefficients
+from landcarbon.accounting.conversions import C_TO_CO2, density_factor, output_factor
 from landcarbon.exceptions import InputError
 
 
@@ -97,7 +97,7 @@ def test_overrides_and_unknown_names() -> None:
 
 
 def test_unit_labels_and_suffixes_from_one_table() -> None:
-    from landcarbon.conversions import (
+    from landcarbon.accounting.conversions import (
         OUTPUT_UNITS,
         flux_suffix,
         output_suffix,
@@ -122,7 +122,7 @@ def test_unit_labels_and_suffixes_from_one_table() -> None:
 
 
 def test_raster_density_units() -> None:
-    from landcarbon.conversions import raster_density_units
+    from landcarbon.accounting.conversions import raster_density_units
 
     assert raster_density_units("t C") == "t C ha-1 yr-1"
     assert raster_density_units("t CO2") == "t CO2 ha-1 yr-1"

@@ -1,4 +1,5 @@
-"""The block zonal engine (landcarbon.coverage) against exactextract and hand-computed areas."""
+"""The block zonal engine (landcarbon.engine.coverage) against exactextract and hand-computed
+areas."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from conftest import write_tif
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
-from landcarbon.coverage import boundary_coverage, units_overlap
+from landcarbon.engine.coverage import boundary_coverage, units_overlap
+from landcarbon.engine.zonal import index_areas_ha
 from landcarbon.io.raster import open_landcover
-from landcarbon.zonal import index_areas_ha
 
 
 def _voronoi_units(bounds: tuple[float, float, float, float], n: int, seed: int,
@@ -64,7 +65,7 @@ def test_blocks_engine_equals_exactextract_direct_on_file(tmp_path: Path) -> Non
     area), the comparison the benchmark makes at scale."""
     from exactextract import exact_extract
 
-    from landcarbon.areas import row_areas_m2
+    from landcarbon.engine.areas import row_areas_m2
 
     transform = from_origin(6.0, 0.5, 1 / 12000, 1 / 12000)
     rng = np.random.default_rng(5)
@@ -129,8 +130,8 @@ def test_compiled_boundary_cells_equal_the_numpy_grouping() -> None:
     """``_kernels.boundary_cells`` (compiled, used by the one-pass engine) gives the same
     (owner, cell, coverage) entries as the numpy grouping ``coverage._group``, cells in
     row-major order, and scanline pieces sorted by row, descending."""
-    from landcarbon._kernels import boundary_cells
-    from landcarbon.coverage import _clipped_pieces, _group
+    from landcarbon.engine.coverage import _clipped_pieces, _group
+    from landcarbon.engine.kernels import boundary_cells
 
     units = _voronoi_units((0.0, 0.0, 37.0, 23.0), 40, 11, "EPSG:32649")
     geoms = units.geometry.to_numpy()

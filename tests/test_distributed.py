@@ -15,7 +15,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 from landcarbon.cli import main
-from landcarbon.config import load_config
+from landcarbon.config.run import load_config
 from landcarbon.pipeline import run
 
 distributed = pytest.importorskip("distributed")

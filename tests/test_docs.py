@@ -77,7 +77,7 @@ def test_gen_reference_check_mode_detects_a_stale_block(tmp_path, monkeypatch):
 
 
 def test_every_config_key_is_documented_with_a_meaning_and_default():
-    from landcarbon.config import reference_table
+    from landcarbon.config.run import reference_table
 
     rows = [r for r in reference_table().splitlines() if r.startswith("| `")]
     assert len(rows) >= 40
@@ -128,7 +128,7 @@ def test_quick_start_has_exactly_the_two_commands():
 
 
 def test_tour_config_is_the_demo_config():
-    from landcarbon.config import config_from_dict, load_config
+    from landcarbon.config.run import config_from_dict, load_config
 
     text = _code_block("### 2. A config file", "toml")
     from_readme = config_from_dict(tomllib.loads(text), SAMPLE)
@@ -223,7 +223,7 @@ def test_every_units_column_is_documented_with_its_unit(demo_run):
 
 def test_documented_tc_columns_are_converted_to_tco2():
     """The README says every ``_tc`` column becomes ``_tco2`` (x 44/12) with output_unit t CO2."""
-    from landcarbon.balance import to_output_unit
+    from landcarbon.accounting.balance import to_output_unit
 
     names = [re.sub(r"<[a-z_]+>", "agricultural", n) for n in _documented_names()]
     tc = [n for n in names if n.endswith(("_tc", "_tc_per_ha"))]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landcarbon.energy import (
+from landcarbon.accounting.energy import (
     allocate_to_construction,
     construction_emissions,
     load_energy_factors,

@@ -10,7 +10,7 @@ from conftest import write_tif
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
-from landcarbon.extent import crop_to_units
+from landcarbon.engine.extent import crop_to_units
 from landcarbon.io.raster import open_landcover
 
 

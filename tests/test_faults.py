@@ -161,7 +161,7 @@ def test_killed_run_leaves_only_a_hidden_stage_that_the_next_run_removes(
 def test_inputs_never_modified(tmp_path: Path) -> None:
     config = _small(tmp_path)
     before = _state(tmp_path)
-    from landcarbon.validate import validate_config
+    from landcarbon.pipeline.validate import validate_config
 
     assert validate_config(config).ok
     lc.run(lc.load_config(config), tmp_path / "out")

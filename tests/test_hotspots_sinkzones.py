@@ -13,14 +13,14 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 from landcarbon.exceptions import InputError
-from landcarbon.hotspots import (
+from landcarbon.zoning.hotspots import (
     grid_cells,
     grid_values,
     hotspot_classes,
     local_statistics,
     spatial_weights,
 )
-from landcarbon.sinkzones import sink_function_zones
+from landcarbon.zoning.sinkzones import sink_function_zones
 from tests.conftest import write_tif
 
 

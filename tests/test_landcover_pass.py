@@ -1,4 +1,4 @@
-"""The one-pass land-cover engine (landcarbon.landcover_pass) against the general path
+"""The one-pass land-cover engine (landcarbon.engine.landcover_pass) against the general path
 (classify + code_counts + class_areas + derived rasters), on real GeoTIFFs, and its kernels."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 import landcarbon as lc
-from landcarbon.classification import (
+from landcarbon.accounting.classification import (
     check_codes,
     classify,
     code_counts,
@@ -27,11 +27,11 @@ from landcarbon.classification import (
     space_type_raster,
     space_type_values,
 )
+from landcarbon.accounting.flux import category_flux_table, flux_density
+from landcarbon.engine.landcover_pass import landcover_pass
+from landcarbon.engine.zonal import class_areas
 from landcarbon.exceptions import UnmappedCodesError
-from landcarbon.flux import category_flux_table, flux_density
 from landcarbon.io.raster import open_landcover
-from landcarbon.landcover_pass import landcover_pass
-from landcarbon.zonal import class_areas
 
 UTM = "EPSG:32649"
 X0, Y0 = 500000, 3850000
@@ -209,8 +209,8 @@ def big_tif(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_large_grid_equals_general_path(big_tif: Path, chunks: int | None) -> None:
     from pyproj import CRS
 
-    from landcarbon.areas import row_areas_m2
-    from landcarbon.coverage import units_overlap
+    from landcarbon.engine.areas import row_areas_m2
+    from landcarbon.engine.coverage import units_overlap
 
     codes = open_landcover(big_tif, chunks=chunks)
     assert not chunks or codes.data.chunks == ((1024, 1024), (1024, 512))
@@ -225,7 +225,7 @@ def test_large_grid_equals_general_path(big_tif: Path, chunks: int | None) -> No
     # one-value tiles and chunks reach the sinks as zero-memory blocks (the fast path)
     assert all(s.broadcast >= 3 for s in fast[2].values())
     if chunks is None:  # both paths share the edge-piece engine: exactextract as a third
-        from landcarbon.zonal import index_areas_ha
+        from landcarbon.engine.zonal import index_areas_ha
 
         cats = legend.categories.reset_index(drop=True)
         exact = pd.DataFrame(index_areas_ha(ref[3], units, len(cats), nodata=255,
@@ -357,7 +357,7 @@ def test_overlapping_units_fall_back(tmp_path: Path, chunks: int | None) -> None
 
 # ------------------------------------------------------------------------------- 7: kernels
 def _reference_tiles(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int) -> np.ndarray:
-    from landcarbon.coverage import TILE
+    from landcarbon.engine.coverage import TILE
 
     h, w = codes.shape
     out = np.full((-(-h // TILE), -(-w // TILE)), -1, np.int64)
@@ -374,7 +374,7 @@ def _reference_tiles(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int) 
                                          ("int16", (1100, 1028)), ("int16", (600, 1031)),
                                          ("uint16", (520, 2048))])
 def test_tile_buckets_word_and_value_paths(dtype: str, shape: tuple[int, int]) -> None:
-    from landcarbon.coverage import TILE, _tile_buckets
+    from landcarbon.engine.coverage import TILE, _tile_buckets
 
     rng = np.random.default_rng(5)
     lo = -3 if dtype == "int16" else 0
@@ -397,8 +397,8 @@ def test_tile_buckets_word_and_value_paths(dtype: str, shape: tuple[int, int]) -
 
 
 def test_edge_pieces_and_exact_coverage() -> None:
-    from landcarbon._kernels import edge_pieces
-    from landcarbon.coverage import boundary_coverage
+    from landcarbon.engine.coverage import boundary_coverage
+    from landcarbon.engine.kernels import edge_pieces
 
     # a unit square centred on the corner shared by the 4 cells of a 2 x 2 grid
     edges = np.array([[0.5, 0.5, 1.5, 0.5], [1.5, 0.5, 1.5, 1.5], [1.5, 1.5, 0.5, 1.5],

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from landcarbon.monitoring import alerts, alerts_layer, timeseries, timeseries_layer
+from landcarbon.change.monitoring import alerts, alerts_layer, timeseries, timeseries_layer
 
 
 def _table(net_per_ha, seq, risk):

@@ -13,7 +13,7 @@ from shapely.geometry import box
 
 import landcarbon as lc
 from landcarbon.cli import main
-from landcarbon.parcels import parcel_codes
+from landcarbon.engine.parcels import parcel_codes
 
 GEOD = Geod(ellps="WGS84")
 # four 0.01 x 0.01 degree parcels in a row near Zhengzhou (113.60 E, 34.75 N)

@@ -22,11 +22,11 @@ from hypothesis.extra.numpy import arrays
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
-from landcarbon.balance import to_output_unit, unit_balance
-from landcarbon.classification import classify
-from landcarbon.coefficients import load_coefficients
-from landcarbon.conversions import C_TO_CO2, DENSITY_UNITS, density_factor, output_factor
-from landcarbon.legends import land_classes, load_legend
+from landcarbon.accounting.balance import to_output_unit, unit_balance
+from landcarbon.accounting.classification import classify
+from landcarbon.accounting.coefficients import load_coefficients
+from landcarbon.accounting.conversions import C_TO_CO2, DENSITY_UNITS, density_factor, output_factor
+from landcarbon.accounting.legends import land_classes, load_legend
 
 ESA = [0, 10, 20, 30, 40, 50, 60, 80, 90]  # 0 = nodata
 LEGEND = load_legend("esa_worldcover")
@@ -62,7 +62,7 @@ def test_class_areas_sum_to_covered_and_partition_conserves_area(
         case: tuple[np.ndarray, list[float]]) -> None:
     import geopandas as gpd
 
-    from landcarbon.zonal import class_areas
+    from landcarbon.engine.zonal import class_areas
 
     array, cuts = case
     h, w = array.shape
@@ -166,7 +166,7 @@ def test_overlaps_are_the_pairwise_intersections(rects: list[tuple[int, int, int
                                                  ) -> None:
     import geopandas as gpd
 
-    from landcarbon.unit_checks import overlaps
+    from landcarbon.checks.units import overlaps
 
     geoms = [box(500000 + x, 3850000 + y, 500000 + x + w, 3850000 + y + h)
              for x, y, w, h in rects]
@@ -190,7 +190,7 @@ def test_repaired_geometries_are_valid(points: list[tuple[int, int]]) -> None:
     import shapely
     from shapely.geometry import Polygon
 
-    from landcarbon.unit_checks import repair_geometries
+    from landcarbon.checks.units import repair_geometries
 
     ring = Polygon([(500000 + x, 3850000 + y) for x, y in points])
     units = gpd.GeoDataFrame({"unit_id": ["a", "b"]}, geometry=[ring, box(500000, 3850000,

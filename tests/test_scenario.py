@@ -12,12 +12,9 @@ import pytest
 from conftest import GRID4, write_tif
 from shapely.geometry import box
 
-from landcarbon.classification import categories_of, classify
-from landcarbon.exceptions import InputError
-from landcarbon.io.raster import open_landcover
-from landcarbon.io.vector import read_units
-from landcarbon.legends import load_legend
-from landcarbon.scenario import (
+from landcarbon.accounting.classification import categories_of, classify
+from landcarbon.accounting.legends import load_legend
+from landcarbon.change.scenarios import (
     compare_scenarios,
     markov_projection,
     protect,
@@ -26,7 +23,10 @@ from landcarbon.scenario import (
     transition_probabilities,
     units_mask,
 )
-from landcarbon.zonal import class_areas
+from landcarbon.engine.zonal import class_areas
+from landcarbon.exceptions import InputError
+from landcarbon.io.raster import open_landcover
+from landcarbon.io.vector import read_units
 
 
 @pytest.fixture

@@ -11,11 +11,7 @@ import pytest
 from conftest import GRID4, shared, write_tif
 from test_change import GRID4B
 
-from landcarbon.exceptions import InputError
-from landcarbon.io.pools import read_pool_table
-from landcarbon.io.raster import open_landcover
-from landcarbon.io.vector import read_units
-from landcarbon.stocks import (
+from landcarbon.change.stocks import (
     stock_change,
     stock_density,
     total_density,
@@ -23,6 +19,10 @@ from landcarbon.stocks import (
     validate_pool_table,
     valuation_constant,
 )
+from landcarbon.exceptions import InputError
+from landcarbon.io.pools import read_pool_table
+from landcarbon.io.raster import open_landcover
+from landcarbon.io.vector import read_units
 
 # totals (Mg C/ha): 10 -> 95, 30 -> 45, 40 -> 62, 50 -> 20, 80 -> 0, 90 -> 111
 POOLS_CSV = """lucode,LULC_Name,C_above,C_below,C_soil,C_dead
@@ -82,7 +82,7 @@ def test_stock_density_raster(pair, pools) -> None:
 
 
 def test_stock_change_raster(pair, pools) -> None:
-    from landcarbon.stocks import stock_change_raster
+    from landcarbon.change.stocks import stock_change_raster
 
     d = stock_change_raster(stock_density(pair[0], pools), stock_density(pair[1], pools))
     v = np.asarray(d.values)

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from landcarbon.accounting.risk import RiskBands
 from landcarbon.exceptions import InputError
-from landcarbon.risk import RiskBands
-from landcarbon.uncertainty import (
+from landcarbon.zoning.uncertainty import (
     coefficient_draws,
     load_coefficient_ranges,
     monte_carlo,

@@ -13,7 +13,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 import landcarbon as lc
-from landcarbon.classification import _uint8_histogram, uniform_value
+from landcarbon.accounting.classification import _uint8_histogram, uniform_value
 
 # 16 x 16 pixel cells, read in 32 x 32 chunks (tiles of 16): top-left chunk all nodata
 # (sea), top-right all cropland (40), bottom-left mixed, bottom-right all forest (10)
@@ -91,7 +91,7 @@ def _whole_unit(tmp_path: Path) -> Path:
 def test_zonal_blocks_engine_on_uniform_chunks_equals_exactextract(tmp_path: Path) -> None:
     import geopandas as gpd
 
-    from landcarbon.zonal import index_areas_ha
+    from landcarbon.engine.zonal import index_areas_ha
 
     path = tmp_path / "g.tif"
     with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="uint8",

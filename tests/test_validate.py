@@ -14,7 +14,7 @@ from conftest import GRID4, GRID4_RUN_CONFIG, shared, write_tif
 from shapely.geometry import Polygon, box
 
 from landcarbon.cli import main
-from landcarbon.validate import validate_config
+from landcarbon.pipeline.validate import validate_config
 
 #: the GRID4 run config, with the units in units.gpkg (one layer)
 CONFIG = "\n" + GRID4_RUN_CONFIG.replace('path = "halves.gpkg"\nlayer = "units"\n',

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landcarbon.compensation import compensation_flows, horizontal_compensation
 from landcarbon.exceptions import ConfigError, InputError
-from landcarbon.indicators import balance_indicators, safe_ratio
-from landcarbon.zoning import (
+from landcarbon.zoning.compensation import compensation_flows, horizontal_compensation
+from landcarbon.zoning.indicators import balance_indicators, safe_ratio
+from landcarbon.zoning.quadrants import (
     graded_classes,
     quadrant_zones,
     risk_overlay,
@@ -228,7 +228,7 @@ def test_zone_layers_are_data_driven():
 
 
 def test_zone_layers_ignore_user_class_attributes() -> None:
-    from landcarbon.zoning import zone_layers
+    from landcarbon.zoning.quadrants import zone_layers
 
     # one rule (zoning.graded_class_columns, also behind every map of publish/): numeric
     # with at least one value; text and all-empty ``*_class`` columns are not layers

@@ -324,7 +324,7 @@ draws = 100
     assert a.units["gi_z"].drop(index=4).notna().all() and np.isnan(a.units["gi_z"][4])
     assert a.units["gi_class"][4] == "not_significant"
     # queen contiguity on the 3 x 3 block: the centre has 8 neighbours
-    from landcarbon.hotspots import spatial_weights
+    from landcarbon.zoning.hotspots import spatial_weights
 
     assert spatial_weights(a.units).cardinalities[4] == 8
     forest = a.units[a.units["unit_id"].isin(["T0", "T1", "T3"])]

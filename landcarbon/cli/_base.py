@@ -109,7 +109,7 @@ def with_scheduler(config: Any, scheduler: str | None) -> Any:
     """``config`` with ``[compute] scheduler`` replaced by the ``--scheduler`` option."""
     if not scheduler:
         return config
-    from landcarbon.compute_config import ComputeConfig
+    from landcarbon.config.compute import ComputeConfig
     from landcarbon.exceptions import ConfigError
 
     try:

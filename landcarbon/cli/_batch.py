@@ -40,8 +40,8 @@ def batch(configs: tuple[Path, ...], out: Path, regions: Path | None, region_fie
       landcarbon batch zhengzhou_2015.toml zhengzhou_2023.toml -o out/batch
       landcarbon batch henan.toml --regions counties.gpkg --region-field name -o out/henan
     """
-    from landcarbon.compute_config import ComputeConfig
-    from landcarbon.config import load_config
+    from landcarbon.config.compute import ComputeConfig
+    from landcarbon.config.run import load_config
     from landcarbon.exceptions import ConfigError
     from landcarbon.pipeline import batch_configs, batch_regions
 

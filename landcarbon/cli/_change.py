@@ -30,7 +30,7 @@ def change(config: Path, out: Path | None, overwrite: bool) -> None:
     Example:
       landcarbon change data/sample_tiles/demo_change.toml -o out/change --overwrite
     """
-    from landcarbon.config import load_config
+    from landcarbon.config.run import load_config
     from landcarbon.pipeline import run_change
 
     cfg = load_config(config)
@@ -60,7 +60,7 @@ def scenario(config: Path, out: Path | None, overwrite: bool) -> None:
     Example:
       landcarbon scenario data/sample_tiles/demo_change.toml -o out/scenario --overwrite
     """
-    from landcarbon.config import load_config
+    from landcarbon.config.run import load_config
     from landcarbon.pipeline import run_scenarios
 
     cfg = load_config(config)

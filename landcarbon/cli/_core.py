@@ -25,7 +25,7 @@ from landcarbon.exceptions import LandcarbonError
 
 def _execute(config_path: Path, out: Path, overwrite: bool, scheduler: str | None = None
              ) -> None:
-    from landcarbon.config import load_config
+    from landcarbon.config.run import load_config
     from landcarbon.pipeline import run
 
     config = with_scheduler(load_config(config_path), scheduler)
@@ -79,7 +79,7 @@ def validate(config: Path, no_scan: bool, as_json: bool) -> None:
     """
     import json
 
-    from landcarbon.validate import validate_config
+    from landcarbon.pipeline.validate import validate_config
 
     report = validate_config(config, scan_raster=not no_scan)
     if as_json:
@@ -135,7 +135,7 @@ def legends(name: str | None) -> None:
     Example:
       landcarbon legends esa_worldcover
     """
-    from landcarbon.legends import land_classes, list_legends, load_legend
+    from landcarbon.accounting.legends import land_classes, list_legends, load_legend
 
     if name is None:
         for n in list_legends():
@@ -158,7 +158,7 @@ def coefficients(name: str | None) -> None:
     Example:
       landcarbon coefficients lai2010
     """
-    from landcarbon.coefficients import list_coefficient_sets, load_coefficients
+    from landcarbon.accounting.coefficients import list_coefficient_sets, load_coefficients
 
     if name is None:
         for n in list_coefficient_sets():

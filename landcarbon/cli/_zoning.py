@@ -24,7 +24,7 @@ from landcarbon.io.outputs import check_output_target
 def _load(source: Path) -> tuple[object, Path]:
     """Config of a TOML file or of a finished run folder (its run.json), and a default
     output folder."""
-    from landcarbon.config import config_from_dict, load_config
+    from landcarbon.config.run import config_from_dict, load_config
 
     if source.is_dir():
         manifest = source / "run.json"
@@ -92,13 +92,13 @@ def sweep(config: Path, out: Path | None, relative_range: float | None, steps: i
     Example:
       landcarbon sweep zhengzhou.toml --range 0.3 --steps 13 -o out/sweep
     """
-    from landcarbon.config import load_config
+    from landcarbon.accounting.risk import RiskBands
+    from landcarbon.config.run import load_config
+    from landcarbon.config.zoning import UncertaintyConfig
     from landcarbon.io.outputs import staged_output_dir
     from landcarbon.io.tables import write_csv
     from landcarbon.pipeline import assess
-    from landcarbon.risk import RiskBands
-    from landcarbon.uncertainty import sweep_figure, threshold_sweep
-    from landcarbon.zoning_config import UncertaintyConfig
+    from landcarbon.zoning.uncertainty import sweep_figure, threshold_sweep
 
     cfg = load_config(config)
     target = out or Path(f"{config.stem}_sweep")

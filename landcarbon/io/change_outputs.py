@@ -88,7 +88,7 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
                            "year": str(y)})
         files[f"carbon_stock_{y}"] = name
     if r.stock_rasters:
-        from landcarbon.stocks import stock_change_raster
+        from landcarbon.change.stocks import stock_change_raster
 
         for y0, y1 in r.periods():
             name = f"carbon_stock_change_{y0}_{y1}.tif"
@@ -115,7 +115,7 @@ def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
     """Write the scenario comparison: ``scenario_deltas.csv``, ``risk_transitions.csv``,
     ``scenario_units.gpkg`` (one layer per scenario), ``scenario_<name>_land_class.tif``
     for edited scenarios, and the ``scenario.json`` manifest."""
-    from landcarbon.classification import land_class_raster
+    from landcarbon.accounting.classification import land_class_raster
     from landcarbon.io.raster import write_raster
 
     files: dict[str, str] = {}

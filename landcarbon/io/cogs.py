@@ -2,7 +2,7 @@
 
 :class:`CogSet` opens one tiled temporary GeoTIFF per raster and hands out a *sink* for each
 (``sink[rows, cols] = block``, thread-safe): a computation fills them as it goes (e.g.
-:func:`landcarbon.landcover_pass.landcover_pass`, during its pass over the land cover), then
+:func:`landcarbon.engine.landcover_pass.landcover_pass`, during its pass over the land cover), then
 :meth:`CogSet.finish` copies each into a COG (DEFLATE, internal overviews) with its colour
 table, class names, units and provenance. Memory stays bounded by the block size; nothing
 is left behind if the work fails.

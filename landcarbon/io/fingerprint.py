@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from landcarbon.io.outputs import sha256
 
 if TYPE_CHECKING:
-    from landcarbon.config import RunConfig
+    from landcarbon.config.run import RunConfig
 
 __all__ = ["input_files", "run_fingerprint", "stamp_manifest", "up_to_date"]
 

@@ -19,9 +19,9 @@ def read_pool_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by ``lucode``; pool columns in Mg C/ha (see
-        :func:`landcarbon.stocks.validate_pool_table`).
+        :func:`landcarbon.change.stocks.validate_pool_table`).
     """
-    from landcarbon.stocks import validate_pool_table
+    from landcarbon.change.stocks import validate_pool_table
 
     p = Path(path)
     if not p.is_file():

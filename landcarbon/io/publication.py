@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from landcarbon.conversions import flux_suffix, suffix_factor, unit_label
+from landcarbon.accounting.conversions import flux_suffix, suffix_factor, unit_label
 from landcarbon.exceptions import InputError
 from landcarbon.io.outputs import atomic_path
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from landcarbon.accounting.legends import SPACE_TYPES, land_classes, space_types
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.raster import expand_paths
 from landcarbon.io.tables import write_csv
 from landcarbon.io.vector import write_units
-from landcarbon.legends import SPACE_TYPES, land_classes, space_types
 
 if TYPE_CHECKING:
     from landcarbon.io.cogs import CogSet

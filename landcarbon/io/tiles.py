@@ -8,7 +8,8 @@ equal decode to equal pixels: :func:`repeated_tile_array` reads each tile's comp
 (a few hundred bytes to a few kB), decodes a byte string once, remembers whether it holds a
 single value, and fills every later tile with the same bytes from that value. A chunk whose
 tiles all hold one value is returned as a zero-memory broadcast array, which the compute
-steps recognise (:func:`landcarbon.classification.uniform_value`). Tiles that hold several
+steps recognise (:func:`landcarbon.accounting.classification.uniform_value`). Tiles that hold
+several
 values are read by GDAL as usual. The pixels are the same as a plain read.
 
 Only local, tiled, compressed, single-band GeoTIFFs whose dask chunks are whole tiles take
@@ -151,7 +152,7 @@ def _read_chunk(layout: TileLayout, window: tuple[int, int, int, int],
     tile is decoded by one GDAL read (a read per tile costs 25 % more)."""
     from rasterio.windows import Window
 
-    from landcarbon.classification import uniform_block, uniform_value
+    from landcarbon.accounting.classification import uniform_block, uniform_value
 
     src, fd = _handles(layout)
     r0, r1, c0, c1 = window

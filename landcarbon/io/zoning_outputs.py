@@ -38,7 +38,7 @@ def write_zoning_outputs(a: Assessment, folder: Path) -> dict[str, str]:
             write_csv(table, folder / name)
             files[key] = name
     if z.get("sweep") is not None and len(z["sweep"]):
-        from landcarbon.uncertainty import sweep_figure
+        from landcarbon.zoning.uncertainty import sweep_figure
 
         fig = sweep_figure(z["sweep"], language=z.get("language", "en"))
         fig.savefig(folder / "sweep.png", dpi=120)

@@ -20,23 +20,23 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from landcarbon.areas import geodesic_areas_m2
-from landcarbon.balance import to_output_unit, unit_balance
-from landcarbon.classification import check_codes, classify
-from landcarbon.coefficients import CoefficientSet, load_coefficients
-from landcarbon.config import RunConfig
-from landcarbon.conversions import output_suffix
+from landcarbon.accounting.balance import to_output_unit, unit_balance
+from landcarbon.accounting.classification import check_codes, classify
+from landcarbon.accounting.coefficients import CoefficientSet, load_coefficients
+from landcarbon.accounting.conversions import output_suffix
+from landcarbon.accounting.legends import SPACE_TYPES, Legend, load_legend
+from landcarbon.accounting.risk import RiskBands, assess_risk, resolve_thresholds, risk_level_counts
+from landcarbon.accounting.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
+from landcarbon.checks.units import overlap_problems, overlaps, repair_geometries
+from landcarbon.config.run import RunConfig
+from landcarbon.engine.areas import geodesic_areas_m2
 from landcarbon.exceptions import InputError
-from landcarbon.legends import SPACE_TYPES, Legend, load_legend
 from landcarbon.pipeline._rasters import (
     SinkOpener,
     flux_raster,
     pass_rasters,
     store_late_rasters,
 )
-from landcarbon.risk import RiskBands, assess_risk, resolve_thresholds, risk_level_counts
-from landcarbon.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
-from landcarbon.unit_checks import overlap_problems, overlaps, repair_geometries
 
 __all__ = ["Assessment", "RunResult", "assess", "run"]
 
@@ -169,12 +169,12 @@ def assess(config: RunConfig, *, progress: bool = False,
         codes = open_landcover(_paths(config, lc.path), chunks=lc.chunk_size, nodata=lc.nodata,
                                crs=lc.crs)
         if units is not None:
-            from landcarbon.extent import crop_to_units
+            from landcarbon.engine.extent import crop_to_units
 
             codes = crop_to_units(codes, units)
         t0 = _timed(timings, "read", t0)
         categories = classify(codes, legend, lc.exclude_codes)
-        from landcarbon.landcover_pass import landcover_pass, smallest_cell_m2
+        from landcarbon.engine.landcover_pass import landcover_pass, smallest_cell_m2
 
         assert units is not None
         construction, con_kwargs = _construction(config, units)
@@ -206,7 +206,7 @@ def assess(config: RunConfig, *, progress: bool = False,
                 "have the right CRS (run `landcarbon validate` for the details).")
         t0 = _timed(timings, "zonal", t0)
     else:
-        from landcarbon.parcels import class_areas_from_parcels
+        from landcarbon.engine.parcels import class_areas_from_parcels
 
         pc = config.parcels
         assert pc is not None
@@ -278,25 +278,26 @@ def _overlap_warnings(table: pd.DataFrame, units: gpd.GeoDataFrame, path: str
 
 
 def _space_type_rule(config: RunConfig) -> SpaceTypeRule:
-    """The ``[space_type_rule]`` of ``config`` as a :class:`~landcarbon.spaces.SpaceTypeRule`."""
+    """The ``[space_type_rule]`` of ``config`` as a
+    :class:`~landcarbon.accounting.spaces.SpaceTypeRule`."""
     return SpaceTypeRule(tuple(SpaceTypeOverride(o.space_type, o.min_share)
                                for o in config.space_type_rule.overrides))
 
 
 def _risk_bands(config: RunConfig) -> RiskBands:
-    """The ``[risk]`` margins of ``config`` as :class:`~landcarbon.risk.RiskBands`."""
+    """The ``[risk]`` margins of ``config`` as :class:`~landcarbon.accounting.risk.RiskBands`."""
     r = config.risk
     return RiskBands(r.approaching_margin, r.severe_margin, r.scale_floor_tc_per_ha)
 
 
 def _builtin_sets() -> list[str]:
-    from landcarbon.coefficients import list_coefficient_sets
+    from landcarbon.accounting.coefficients import list_coefficient_sets
 
     return list_coefficient_sets()
 
 
 def _legend_ref(config: RunConfig, legend: str) -> str:
-    from landcarbon.legends import list_legends
+    from landcarbon.accounting.legends import list_legends
 
     return legend if legend in list_legends() else config.path(legend)
 
@@ -322,7 +323,7 @@ def _construction(config: RunConfig, units: gpd.GeoDataFrame
         return ({"method": "intensity", "intensity_tc_per_ha": c.intensity_tc_per_ha},
                 {"construction_intensity_tc_per_ha": c.intensity_tc_per_ha})
     if c.method == "energy":
-        from landcarbon.energy import construction_emissions
+        from landcarbon.accounting.energy import construction_emissions
         from landcarbon.io.tables import read_table
 
         assert c.energy_table is not None

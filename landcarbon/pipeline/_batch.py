@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from landcarbon.config import RunConfig
+from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError, InputError, LandcarbonError
 
 __all__ = ["BatchResult", "batch_configs", "batch_regions", "region_configs"]
@@ -193,7 +193,7 @@ def batch_configs(configs: list[str | Path], out_dir: str | Path, *, overwrite: 
     scheduler : ComputeConfig, optional
         Dask scheduler for the whole batch (default: each config's ``[compute]``).
     """
-    from landcarbon.config import load_config
+    from landcarbon.config.run import load_config
 
     jobs: list[tuple[str, RunConfig | Exception]] = []
     for path in configs:

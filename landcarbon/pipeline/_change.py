@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from landcarbon.config import RunConfig
+from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import (
     Assessment,
@@ -111,13 +111,13 @@ class ChangeResult:
 
     def alerts_layer(self) -> gpd.GeoDataFrame:
         """Alerts as map features (unit polygons; ``year_to`` for a time slider)."""
-        from landcarbon.monitoring import alerts_layer
+        from landcarbon.change.monitoring import alerts_layer
 
         return alerts_layer(self.dates[self.years[-1]].units, self.alerts)
 
     def timeseries_layer(self) -> gpd.GeoDataFrame:
         """Units with per-date columns (``net_<s>_<year>``, ``risk_level_<year>``...)."""
-        from landcarbon.monitoring import timeseries_layer
+        from landcarbon.change.monitoring import timeseries_layer
 
         s = self.suffix
         return timeseries_layer(self.dates[self.years[-1]].units, self.timeseries,
@@ -177,7 +177,7 @@ def _construction_kwargs(base: Assessment, areas: pd.DataFrame) -> dict[str, Any
     ha = areas[areas["land_class"].isin(indirect)].groupby("unit_id")["area_ha"].sum()
     ids = base.units["unit_id"]
     intensity = con["intensity_tc_per_ha_by_unit"].reindex(ids)
-    from landcarbon.conversions import output_factor
+    from landcarbon.accounting.conversions import output_factor
 
     factor = output_factor(base.config.coefficients.output_unit)
     base_tc = base.units.set_index("unit_id")[f"construction_emission_{base.suffix}"] / factor
@@ -193,9 +193,9 @@ def rebalance(base: Assessment, areas: pd.DataFrame) -> gpd.GeoDataFrame:
     Construction emissions follow :func:`_construction_kwargs`; thresholds are the base's
     numbers (a percentile threshold is not re-estimated on the scenario).
     """
-    from landcarbon.balance import to_output_unit, unit_balance
-    from landcarbon.risk import assess_risk, resolve_thresholds
-    from landcarbon.spaces import unit_space_types
+    from landcarbon.accounting.balance import to_output_unit, unit_balance
+    from landcarbon.accounting.risk import assess_risk, resolve_thresholds
+    from landcarbon.accounting.spaces import unit_space_types
 
     cfg = base.config
     units = base.units[["unit_id", "unit_name", "geometry"]]
@@ -226,7 +226,7 @@ def _flux_density(a: Assessment) -> pd.Series:
         value = float(con["intensity_tc_per_ha"])
     elif con.get("method") == "energy":
         b = a.units
-        from landcarbon.conversions import output_factor
+        from landcarbon.accounting.conversions import output_factor
 
         factor = output_factor(a.config.coefficients.output_unit)
         ha = sum(float(b[f"area_{lc}_ha"].sum()) for lc in a.coefficients.indirect_classes()
@@ -242,7 +242,11 @@ def _flux_density(a: Assessment) -> pd.Series:
 
 def _summaries(trans: pd.DataFrame, whole: pd.DataFrame, y0: int, y1: int
                ) -> tuple[list[pd.DataFrame], list[dict[str, Any]], list[pd.DataFrame]]:
-    from landcarbon.change import change_summary, comprehensive_dynamic_degree, transfer_matrix
+    from landcarbon.change.transitions import (
+        change_summary,
+        comprehensive_dynamic_degree,
+        transfer_matrix,
+    )
 
     years = y1 - y0
     summaries, degrees, transfers = [], [], []
@@ -271,9 +275,9 @@ def freeze_thresholds(a: Assessment, ref: Assessment) -> Assessment:
     """``a`` with its risk levels re-assessed against the threshold numbers of ``ref`` (so
     that risk levels of several dates are compared with one fixed limit; a percentile
     threshold otherwise moves with each date's data)."""
-    from landcarbon.conversions import output_factor
-    from landcarbon.legends import SPACE_TYPES
-    from landcarbon.risk import assess_risk, resolve_thresholds
+    from landcarbon.accounting.conversions import output_factor
+    from landcarbon.accounting.legends import SPACE_TYPES
+    from landcarbon.accounting.risk import assess_risk, resolve_thresholds
 
     cfg = a.config
     s, f = ref.suffix, output_factor(cfg.coefficients.output_unit)
@@ -305,8 +309,8 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     """
     import dask
 
-    from landcarbon.change import align_to, category_transitions, flux_effect
-    from landcarbon.monitoring import alerts, timeseries
+    from landcarbon.change.monitoring import alerts, timeseries
+    from landcarbon.change.transitions import align_to, category_transitions, flux_effect
     from landcarbon.pipeline._change_stocks import stock_pass, stock_tables
 
     ch = config.change
@@ -391,8 +395,8 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
 
 
 def _markov(result: ChangeResult, units: gpd.GeoDataFrame, pixel_area: str) -> None:
-    from landcarbon.change import category_transitions
-    from landcarbon.scenario import markov_projection
+    from landcarbon.change.scenarios import markov_projection
+    from landcarbon.change.transitions import category_transitions
 
     mk = result.config.change.markov  # type: ignore[union-attr]
     assert mk is not None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
-from landcarbon.config import RunConfig
+from landcarbon.config.run import RunConfig
 from landcarbon.pipeline._assess import Assessment
 
 if TYPE_CHECKING:
@@ -35,10 +35,10 @@ def stock_pass(config: RunConfig, dates: dict[int, Assessment], units: gpd.GeoDa
         counts unless it was resampled), ``units`` (year -> :func:`unit_stocks` table) and
         ``change`` (period -> :func:`stock_change` totals).
     """
-    from landcarbon.change import align_to
-    from landcarbon.classification import code_counts
+    from landcarbon.accounting.classification import code_counts
+    from landcarbon.change.stocks import stock_change, unit_stocks
+    from landcarbon.change.transitions import align_to
     from landcarbon.io.pools import read_pool_table
-    from landcarbon.stocks import stock_change, unit_stocks
 
     ch = config.change
     assert ch is not None and ch.stocks is not None
@@ -72,7 +72,7 @@ def stock_tables(result: ChangeResult, stock_pass: dict[str, Any], computed: dic
             ) -> None:
     """Stock tables of ``result`` from the computed :func:`stock_pass` (codes checked
     against the pool table first)."""
-    from landcarbon.stocks import check_pool_codes, stock_density
+    from landcarbon.change.stocks import check_pool_codes, stock_density
 
     st = result.config.change.stocks  # type: ignore[union-attr]
     assert st is not None

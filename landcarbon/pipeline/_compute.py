@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-from landcarbon.compute_config import LOCAL_SCHEDULERS, ComputeConfig
+from landcarbon.config.compute import LOCAL_SCHEDULERS, ComputeConfig
 from landcarbon.exceptions import ConfigError
 
 __all__ = ["compute_context"]

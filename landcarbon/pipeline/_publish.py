@@ -80,11 +80,11 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
         The index file.
     """
     from landcarbon import __version__
-    from landcarbon.conversions import flux_suffix, unit_label
+    from landcarbon.accounting.conversions import flux_suffix, unit_label
+    from landcarbon.accounting.risk import risk_levels_vs_limit
     from landcarbon.io.publication import find_runs, write_text
     from landcarbon.publish._html import fmt, label
     from landcarbon.publish.portal import PortalRun, portal_index
-    from landcarbon.risk import risk_levels_vs_limit
 
     workspace = Path(workspace)
     runs = []

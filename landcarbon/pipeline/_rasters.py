@@ -3,7 +3,7 @@
 ``land_class``, ``space_type`` and ``net_flux`` are functions of the pixel's code (the net flux
 also of the construction intensity). When the intensity is a constant (or there is none) all
 three are a look-up of the category, and :func:`pass_rasters` hands them to
-:func:`landcarbon.landcover_pass.landcover_pass`, which makes them from the same block reads
+:func:`landcarbon.engine.landcover_pass.landcover_pass`, which makes them from the same block reads
 as the zonal areas. The net flux of the ``energy`` method depends on each unit's balance: it is
 stored after the balance by :func:`store_late_rasters` (a second pass over the land cover).
 """
@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from landcarbon.coefficients import CoefficientSet
+from landcarbon.accounting.coefficients import CoefficientSet
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from landcarbon.landcover_pass import RasterSink
+    from landcarbon.engine.landcover_pass import RasterSink
     from landcarbon.pipeline._assess import Assessment
 
 __all__ = ["DERIVED_RASTERS", "SinkOpener", "derived_raster", "flux_raster", "pass_rasters",
@@ -43,8 +43,8 @@ def flux_raster(categories: xr.DataArray, coefficients: CoefficientSet,
     (``intensity_tc_per_ha``), ``energy`` (``intensity_tc_per_ha_by_unit``, burnt into the
     grid by unit, needs ``units``) or ``none``.
     """
-    from landcarbon.conversions import output_factor, raster_density_units
-    from landcarbon.flux import flux_density, unit_values_raster
+    from landcarbon.accounting.conversions import output_factor, raster_density_units
+    from landcarbon.accounting.flux import flux_density, unit_values_raster
 
     intensity: float | xr.DataArray | None = None
     if construction.get("method") == "intensity":
@@ -64,7 +64,7 @@ def flux_raster(categories: xr.DataArray, coefficients: CoefficientSet,
 def derived_raster(a: Assessment, name: str) -> xr.DataArray:
     """The lazy ``land_class``, ``space_type`` or ``net_flux`` raster of a raster-mode
     assessment."""
-    from landcarbon.classification import land_class_raster, space_type_raster
+    from landcarbon.accounting.classification import land_class_raster, space_type_raster
 
     if name == "net_flux":
         return a.flux_raster()
@@ -83,15 +83,15 @@ def pass_rasters(raster_sinks: Mapping[str, SinkOpener], categories: xr.DataArra
     depend on the code alone (all but the net flux of the ``energy`` method). Empty when
     tasks run in other processes (a dask.distributed cluster, the ``processes`` scheduler):
     sinks stay in this process, the rasters follow the pass."""
-    from landcarbon.classification import (
+    from landcarbon.accounting.classification import (
         categories_of,
         land_class_raster,
         land_class_values,
         space_type_raster,
         space_type_values,
     )
-    from landcarbon.conversions import output_factor
-    from landcarbon.flux import category_flux_table
+    from landcarbon.accounting.conversions import output_factor
+    from landcarbon.accounting.flux import category_flux_table
     from landcarbon.io.raster import sinks_stay_here
 
     unknown = sorted(set(raster_sinks) - set(DERIVED_RASTERS))

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from landcarbon.config import RunConfig
+from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import Assessment, assess
 from landcarbon.pipeline._change import date_config, rebalance
@@ -39,7 +39,7 @@ class ScenarioResult:
     units : dict
         Scenario name -> assessed units table (GeoDataFrame).
     deltas, risk_transitions : pandas.DataFrame
-        From :func:`landcarbon.scenario.compare_scenarios`.
+        From :func:`landcarbon.change.scenarios.compare_scenarios`.
     edited : dict
         Scenario name -> edited category raster (rule-based scenarios only).
     edits : list of dict
@@ -56,7 +56,7 @@ class ScenarioResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     def totals(self) -> dict[str, Any]:
-        from landcarbon.risk import risk_level_counts
+        from landcarbon.accounting.risk import risk_level_counts
 
         s = self.baseline.suffix
         out: dict[str, Any] = {"baseline": {k: self.baseline.totals()[k]
@@ -74,8 +74,8 @@ class ScenarioResult:
 def _mask(config: RunConfig, path: str | None, like: xr.DataArray) -> np.ndarray | None:
     if path is None:
         return None
+    from landcarbon.change.scenarios import units_mask
     from landcarbon.io.vector import read_vector
-    from landcarbon.scenario import units_mask
 
     polys = read_vector(config.path(path), what="Mask polygons")
     return units_mask(polys.assign(unit_id=[str(i) for i in range(len(polys))]), like)
@@ -93,12 +93,12 @@ def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[s
     """
     import dask
 
-    from landcarbon.change import align_to
-    from landcarbon.classification import check_codes, classify, code_counts
-    from landcarbon.extent import crop_to_units
+    from landcarbon.accounting.classification import check_codes, classify, code_counts
+    from landcarbon.change.scenarios import protect
+    from landcarbon.change.transitions import align_to
+    from landcarbon.engine.extent import crop_to_units
+    from landcarbon.engine.zonal import class_areas
     from landcarbon.io.raster import open_landcover
-    from landcarbon.scenario import protect
-    from landcarbon.zonal import class_areas
 
     lc = config.landcover
     assert lc is not None and base.categories is not None and config.change is not None
@@ -123,7 +123,12 @@ def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[s
 
 def _apply_edits(config: RunConfig, base: Assessment, baseline: xr.DataArray,
                  edits: list[Any], log: list[dict[str, Any]]) -> xr.DataArray:
-    from landcarbon.scenario import protect, reduce_construction, restore_wetland, units_mask
+    from landcarbon.change.scenarios import (
+        protect,
+        reduce_construction,
+        restore_wetland,
+        units_mask,
+    )
 
     cats = baseline
     pixel_area = config.landcover.pixel_area if config.landcover else "auto"
@@ -154,8 +159,8 @@ def _apply_edits(config: RunConfig, base: Assessment, baseline: xr.DataArray,
 
 def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioResult:
     """Assess the baseline and every scenario of ``config.change`` (nothing written)."""
-    from landcarbon.scenario import compare_scenarios
-    from landcarbon.zonal import class_areas
+    from landcarbon.change.scenarios import compare_scenarios
+    from landcarbon.engine.zonal import class_areas
 
     ch = config.change
     if ch is None or not (ch.scenarios or ch.edits):

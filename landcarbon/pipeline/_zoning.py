@@ -5,7 +5,8 @@ Called at the end of :func:`landcarbon.pipeline.assess`; does nothing unless one
 ``[statistics]``, ``[zoning]``, ``[hotspots]``, ``[sink_zones]``, ``[compensation]``,
 ``[uncertainty]`` is configured (``landcarbon zone`` switches them all on: :func:`with_all`).
 The change-over-time step can call :func:`apply_zoning` again with ``previous`` (the earlier
-period's units indexed by unit_id, see :func:`landcarbon.zoning.risk_overlay`) to evaluate the
+period's units indexed by unit_id, see :func:`landcarbon.zoning.quadrants.risk_overlay`) to
+evaluate the
 over-time risk flags R2 and R3.
 """
 
@@ -18,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from landcarbon.config import RunConfig
-from landcarbon.conversions import output_factor
-from landcarbon.zoning_config import (
+from landcarbon.accounting.conversions import output_factor
+from landcarbon.config.run import RunConfig
+from landcarbon.config.zoning import (
     CompensationConfig,
     HotspotsConfig,
     SinkZonesConfig,
@@ -82,7 +83,7 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None) -> dict
     out: dict[str, Any] = {}
     summary: dict[str, Any] = {}
 
-    from landcarbon.indicators import balance_indicators
+    from landcarbon.zoning.indicators import balance_indicators
 
     stats = _statistics(c)
     st = c.statistics
@@ -98,7 +99,7 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None) -> dict
 
     zc = c.zoning
     if zc is not None and "ecc" in units:
-        from landcarbon.zoning import quadrant_zones
+        from landcarbon.zoning.quadrants import quadrant_zones
 
         units["carbon_zone"] = quadrant_zones(units["ecc"], units["esc"],
                                               ecc_breakpoint=zc.ecc_breakpoint,
@@ -113,7 +114,7 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None) -> dict
 
     hc = c.hotspots
     if hc is not None and hc.on in ("units", "both"):
-        from landcarbon.hotspots import local_statistics
+        from landcarbon.zoning.hotspots import local_statistics
 
         hs = local_statistics(units[f"net_{s}_per_ha"], units, weights=hc.weights, k=hc.k,
                               permutations=hc.permutations, seed=hc.seed, p_value=hc.p_value,
@@ -166,8 +167,8 @@ def _lap(timings: dict[str, float], name: str, start: float) -> float:
 
 def _compensation(units: Any, cfg: CompensationConfig, stats: pd.DataFrame | None, s: str
                   ) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
-    from landcarbon.compensation import compensation_flows, horizontal_compensation
     from landcarbon.exceptions import ConfigError
+    from landcarbon.zoning.compensation import compensation_flows, horizontal_compensation
 
     k = None
     if cfg.correction_column:
@@ -196,7 +197,7 @@ def _compensation(units: Any, cfg: CompensationConfig, stats: pd.DataFrame | Non
 def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFrame | None
                      ) -> tuple[Any, dict[str, list[float]]]:
     from landcarbon.exceptions import ConfigError
-    from landcarbon.zoning import graded_classes, risk_overlay
+    from landcarbon.zoning.quadrants import graded_classes, risk_overlay
 
     breaks: dict[str, list[float]] = {}
     for col in zc.graded_columns or [f"net_{s}_per_ha"]:
@@ -215,7 +216,7 @@ def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFram
 def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, factor: float
                  ) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
     from landcarbon.pipeline._assess import _risk_bands
-    from landcarbon.uncertainty import (
+    from landcarbon.zoning.uncertainty import (
         list_coefficient_ranges,
         load_coefficient_ranges,
         monte_carlo,
@@ -247,9 +248,9 @@ def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, facto
 
 
 def _sink_zones(a: Assessment, flux: Any, cfg: SinkZonesConfig) -> Any:
-    from landcarbon.classification import land_class_raster, space_type_raster
-    from landcarbon.legends import SPACE_TYPES, land_classes
-    from landcarbon.sinkzones import sink_function_zones
+    from landcarbon.accounting.classification import land_class_raster, space_type_raster
+    from landcarbon.accounting.legends import SPACE_TYPES, land_classes
+    from landcarbon.zoning.sinkzones import sink_function_zones
 
     assert a.categories is not None
     order = list(land_classes().index)
@@ -264,7 +265,7 @@ def _sink_zones(a: Assessment, flux: Any, cfg: SinkZonesConfig) -> Any:
 
 
 def _grid_hotspots(units: Any, flux: Any, hc: HotspotsConfig, factor: float, s: str) -> Any:
-    from landcarbon.hotspots import grid_cells, grid_values, local_statistics
+    from landcarbon.zoning.hotspots import grid_cells, grid_values, local_statistics
 
     cells = grid_cells(units, hc.cell_size_m)
     vals = grid_values(flux, cells)

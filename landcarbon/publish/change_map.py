@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from landcarbon.conversions import output_suffix
+from landcarbon.accounting.conversions import output_suffix
 from landcarbon.publish._html import fmt, label, ui, unit_name, vocab
 from landcarbon.publish.zone_layers import Overlay, map_categories, risk_by_date_layers
 

@@ -62,7 +62,7 @@ _RASTER_PANE = "lc_rasters"
 
 def _flux_suffix(units: pd.DataFrame) -> tuple[str, str]:
     """Return the column suffix (``tc`` / ``tco2``) and the unit label (``t C`` / ``t CO₂``)."""
-    from landcarbon.conversions import flux_suffix, unit_label
+    from landcarbon.accounting.conversions import flux_suffix, unit_label
 
     suffix = flux_suffix(units.columns, ("emission_{}", "net_{}"))
     if suffix is not None:
@@ -229,7 +229,7 @@ def explore_units(
         Longest side (pixels) of the raster overlay images.
     zones : bool
         Add one switchable layer per zoning column present (``carbon_zone``, ``gi_class``...,
-        see :func:`landcarbon.zoning.zone_layers`), their values in the popups.
+        see :func:`landcarbon.zoning.quadrants.zone_layers`), their values in the popups.
     categories : sequence of CategoryLayer
         More categorical layers of unit columns (e.g. the risk level of each date of a change
         run, :func:`landcarbon.publish.zone_layers.risk_by_date_layers`); ``column`` may name

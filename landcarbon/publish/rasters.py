@@ -135,7 +135,7 @@ def raster_overlay(
     from pyproj import Transformer
     from rasterio.enums import Resampling
 
-    from landcarbon.legends import SPACE_TYPES
+    from landcarbon.accounting.legends import SPACE_TYPES
 
     if kind not in RASTER_KINDS:
         raise ValueError(f"kind must be one of {RASTER_KINDS}, not {kind!r}")

@@ -19,7 +19,7 @@ _TOP = 10
 
 
 def _suffix(units: pd.DataFrame) -> tuple[str, str]:
-    from landcarbon.conversions import flux_suffix, unit_label
+    from landcarbon.accounting.conversions import flux_suffix, unit_label
 
     sfx = flux_suffix(units.columns) or "tc"
     return sfx, unit_label(sfx, display=True)

@@ -1,7 +1,8 @@
 """Categorical unit layers and extra feature layers of the web maps.
 
 * :class:`CategoryLayer` - a categorical column of the units table (the zoning columns of
-  :func:`landcarbon.zoning.zone_layers`, the risk level of each date of a change run) drawn
+  :func:`landcarbon.zoning.quadrants.zone_layers`, the risk level of each date of a change run)
+  drawn
   on the shared unit geometries, with its legend and one popup row.
 * :class:`Overlay` - other geometries (sink function zones, the hot-spot grid, alerts) with
   their own fills, popups (escaped HTML) and legend.
@@ -77,9 +78,9 @@ class CategoryLayer:
 
 def zone_category_layers(units: pd.DataFrame, language: str) -> list[CategoryLayer]:
     """One :class:`CategoryLayer` per zoning column present in ``units`` (none without a
-    zoning run), labels and colours from :func:`landcarbon.zoning.zone_layers` (graded
-    ``*_class`` columns as :func:`landcarbon.zoning.graded_class_columns` decides)."""
-    from landcarbon.zoning import zone_layers
+    zoning run), labels and colours from :func:`landcarbon.zoning.quadrants.zone_layers` (graded
+    ``*_class`` columns as :func:`landcarbon.zoning.quadrants.graded_class_columns` decides)."""
+    from landcarbon.zoning.quadrants import zone_layers
 
     lang = "zh" if language == "zh" else "en"
     return [CategoryLayer(str(z["column"]), str(z[f"title_{lang}"]),
@@ -159,14 +160,14 @@ def sink_zone_overlay(zones: gpd.GeoDataFrame, language: str, unit: str = "t C"
 
 def hotspot_overlay(grid: gpd.GeoDataFrame, language: str) -> Overlay:
     """The hot-spot grid (``hotspot_grid.gpkg``) coloured by ``gi_class``."""
-    from landcarbon.zoning import hotspot_class_table
+    from landcarbon.zoning.quadrants import hotspot_class_table
 
     zh = language == "zh"
     cats = {str(k): (r["name_zh"] if zh else r["name_en"], r["color"])
             for k, r in hotspot_class_table().iterrows()}
     layer = CategoryLayer("gi_class", ui("hotspot_grid", language), cats)
     records = grid.drop(columns=grid.geometry.name).to_dict("records")
-    from landcarbon.conversions import flux_suffix, unit_label
+    from landcarbon.accounting.conversions import flux_suffix, unit_label
 
     sfx = flux_suffix(grid.columns, ("net_{}_per_ha",))
     flux = None if sfx is None else f"net_{sfx}_per_ha"

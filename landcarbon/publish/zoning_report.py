@@ -71,7 +71,7 @@ def zoning_context(units: pd.DataFrame, *, language: str = "zh",
                          fmt(r["carbon_tc"]), fmt(r.get("value"))]
                         for r in top.to_dict("records")]
     if uncertainty is not None and "p_exceed" in uncertainty and len(uncertainty):
-        from landcarbon.conversions import flux_suffix, unit_label
+        from landcarbon.accounting.conversions import flux_suffix, unit_label
 
         sfx = flux_suffix(uncertainty.columns, ("net_{}_p5",))
         lo = None if sfx is None else f"net_{sfx}_p5"

@@ -1,0 +1,1 @@
+"""Accounting: legends, classification, coefficients, energy, flux, balance and risk."""

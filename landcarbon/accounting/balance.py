@@ -1,0 +1,158 @@
+"""Per-unit carbon balance from class areas and coefficients.
+
+Input is the long ``class_areas`` table (``unit_id, land_class, space_type, area_ha``) from the
+raster or the parcel path; output is one row per unit with areas, space-type shares,
+emission, sequestration and net (t C/yr) and the net density (t C/ha/yr). Sign convention:
+emission >= 0, sequestration >= 0, net = emission - sequestration (positive = source).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from landcarbon.accounting.coefficients import CoefficientSet
+from landcarbon.accounting.conversions import OutputUnit, output_factor, output_suffix
+from landcarbon.accounting.legends import SPACE_TYPES, land_classes
+
+__all__ = ["FLUX_COLUMNS", "to_output_unit", "unit_balance"]
+
+log = logging.getLogger(__name__)
+
+#: Columns holding carbon quantities in t C (renamed and scaled by :func:`to_output_unit`).
+FLUX_COLUMNS = ("emission_tc", "sequestration_tc", "net_tc", "construction_emission_tc",
+                "net_tc_per_ha", "threshold_tc_per_ha")
+#: Per-space component columns (``net_<space>_tc``, ``net_<space>_tc_per_ha``), also scaled.
+_SPACE_FLUX = re.compile(rf"net_({'|'.join(SPACE_TYPES)})_tc(_per_ha)?")
+
+
+def unit_balance(
+    class_areas: pd.DataFrame,
+    coefficients: CoefficientSet,
+    *,
+    construction_tc: pd.Series | None = None,
+    construction_intensity_tc_per_ha: float | None = None,
+    unit_ids: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Carbon balance of each unit.
+
+    Parameters
+    ----------
+    class_areas : pandas.DataFrame
+        Long table ``unit_id, land_class, space_type, area_ha``.
+    coefficients : CoefficientSet
+        Direct flux densities (t C/ha/yr) of the non-construction classes.
+    construction_tc : pandas.Series, optional
+        Energy method: construction-land emission of each unit (t C/yr), indexed by unit_id.
+        Charged to the unit as a whole, i.e. spread over its construction land.
+    construction_intensity_tc_per_ha : float, optional
+        Intensity method: emission per ha of construction land (t C/ha/yr). Exactly one of
+        the two construction arguments may be given; with neither, construction land has no
+        emission (reported).
+    unit_ids : iterable of str, optional
+        All units, so that units without any classified land get a row of zeros.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``unit_id``: ``covered_ha``, ``area_<land_class>_ha``,
+        ``share_<space_type>``, ``construction_ha``, ``emission_tc``, ``sequestration_tc``,
+        ``net_tc``, ``construction_emission_tc``, ``net_tc_per_ha``, and per space type
+        the net of the land of that space inside the unit: ``net_<space>_tc`` (t C/yr) and
+        ``net_<space>_tc_per_ha`` (t C/ha/yr of that space's land; NaN if none).
+    """
+    if construction_tc is not None and construction_intensity_tc_per_ha is not None:
+        raise ValueError("give construction_tc or construction_intensity_tc_per_ha, not both")
+    ids = pd.Index(pd.unique(pd.concat([
+        pd.Series(list(unit_ids) if unit_ids is not None else [], dtype=object),
+        class_areas["unit_id"].astype(object)])), name="unit_id")
+    by_class = class_areas.pivot_table(index="unit_id", columns="land_class", values="area_ha",
+                                       aggfunc="sum", fill_value=0.0).reindex(ids, fill_value=0.0)
+    by_space = class_areas.pivot_table(index="unit_id", columns="space_type", values="area_ha",
+                                       aggfunc="sum", fill_value=0.0).reindex(
+        index=ids, columns=list(SPACE_TYPES), fill_value=0.0)
+    present = [lc for lc in land_classes().index if lc in by_class.columns]
+    by_class = by_class[present]
+    covered = by_space.sum(axis=1)
+
+    density = coefficients.tc_per_ha
+    indirect = [lc for lc in present if lc in density.index and np.isnan(density[lc])]
+    missing = [lc for lc in present if lc not in density.index]
+    if missing:
+        log.warning("coefficient set %s has no value for %s: no direct flux counted",
+                    coefficients.name, ", ".join(missing))
+    direct = [lc for lc in present if lc not in indirect and lc not in missing]
+    flux = by_class[direct] * density[direct].to_numpy()
+    construction_ha = by_class[indirect].sum(axis=1) if indirect else covered * 0.0
+    if construction_tc is not None:
+        con = construction_tc.reindex(ids).fillna(0.0).astype(float)
+    elif construction_intensity_tc_per_ha is not None:
+        con = construction_ha * float(construction_intensity_tc_per_ha)
+    else:
+        con = covered * 0.0
+    emission = flux.clip(lower=0).sum(axis=1) + con.clip(lower=0)
+    sequestration = (-flux.clip(upper=0)).sum(axis=1) + (-con.clip(upper=0))
+    out = pd.DataFrame(index=ids)
+    out["covered_ha"] = covered
+    for lc in present:
+        out[f"area_{lc}_ha"] = by_class[lc]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for st in SPACE_TYPES:
+            out[f"share_{st}"] = np.where(covered > 0, by_space[st] / covered, 0.0)
+        out["construction_ha"] = construction_ha
+        out["emission_tc"] = emission
+        out["sequestration_tc"] = sequestration
+        out["net_tc"] = emission - sequestration
+        out["construction_emission_tc"] = con
+        out["net_tc_per_ha"] = np.where(covered > 0, out["net_tc"] / covered, np.nan)
+    components = _space_components(class_areas, density, indirect, construction_ha, con)
+    out = out.join(components.reindex(ids))
+    return out
+
+
+def _space_components(class_areas: pd.DataFrame, density: pd.Series, indirect: list[str],
+                      construction_ha: pd.Series, con: pd.Series) -> pd.DataFrame:
+    """Net flux (t C/yr) and net density (t C/ha/yr) of the land of each space type inside
+    each unit: ``net_<space>_tc`` and ``net_<space>_tc_per_ha`` (NaN where the unit holds no
+    land of that space). Construction emissions are spread over the unit's construction-land
+    classes in proportion to their area, so they land in the space type of that land (rural
+    settlements move with the ``rural_settlement`` switch)."""
+    rows = class_areas[["unit_id", "land_class", "space_type", "area_ha"]]
+    coef = rows["land_class"].map(density).astype(float)
+    is_indirect = rows["land_class"].isin(indirect).to_numpy()
+    flux = np.where(np.isfinite(coef), rows["area_ha"] * coef, 0.0)
+    # astype(float): mapping an empty (str) id column keeps the str dtype
+    share = rows["area_ha"] / rows["unit_id"].map(construction_ha).astype(float).replace(
+        0.0, np.nan)
+    flux = np.where(is_indirect, (share * rows["unit_id"].map(con).astype(float)).fillna(0.0),
+                    flux)
+    grouped = rows.assign(flux=flux).groupby(["unit_id", "space_type"])[["flux", "area_ha"]].sum()
+    out = pd.DataFrame(index=pd.Index(pd.unique(rows["unit_id"]), name="unit_id"))
+    for st in SPACE_TYPES:
+        part = grouped.xs(st, level="space_type") if st in grouped.index.get_level_values(
+            "space_type") else pd.DataFrame(columns=["flux", "area_ha"], dtype=float)
+        part = part.reindex(out.index)
+        out[f"net_{st}_tc"] = part["flux"].fillna(0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"net_{st}_tc_per_ha"] = part["flux"] / part["area_ha"].where(
+                part["area_ha"] > 0)
+    return out
+
+
+def to_output_unit(table: pd.DataFrame, output_unit: OutputUnit) -> pd.DataFrame:
+    """Scale t C columns to ``output_unit`` and rename their ``_tc`` suffix accordingly."""
+    factor = output_factor(output_unit)
+    suffix = output_suffix(output_unit)
+    if suffix == "tc":
+        return table.copy()
+    out = table.copy()
+    renames = {}
+    for col in out.columns:
+        if col in FLUX_COLUMNS or _SPACE_FLUX.fullmatch(str(col)):
+            out[col] = out[col] * factor
+            renames[col] = col.replace("_tc", f"_{suffix}")
+    return out.rename(columns=renames)

@@ -1,0 +1,1 @@
+"""Change: transitions between dates, carbon stocks, scenarios and monitoring."""

@@ -1,0 +1,1 @@
+"""Checks: problem records and the checks of input units and tables."""

@@ -1,0 +1,68 @@
+"""Checks of per-unit statistics tables (GDP, population...): columns present, values
+numeric and non-negative, one row per unit, ids matching the units. Pure: a DataFrame in,
+:class:`~landcarbon.checks.problems.Problem` records out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from landcarbon.checks.problems import Problem
+
+__all__ = ["statistics_problems"]
+
+
+def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequence[str],
+                        unit_ids: Sequence[str] | None = None, where: str = "statistics"
+                        ) -> list[Problem]:
+    """Problems of a statistics table.
+
+    ``field_missing`` (error) for an absent column; ``statistics_invalid`` (error for
+    non-numeric or negative values and duplicate ids, warning for empty cells);
+    ``statistics_unknown_ids`` and ``statistics_missing`` (warnings) against ``unit_ids``.
+    """
+    problems: list[Problem] = []
+    ids = table[id_column].astype(str).str.strip()
+    for col in columns:
+        if col not in table.columns:
+            problems.append(Problem(
+                "field_missing", "error", f"{where}: column {col!r}",
+                f"The statistics table has no column {col!r}.",
+                f"Columns: {', '.join(map(str, table.columns))}; rename the column or set it "
+                "in the config.", {"columns": [str(c) for c in table.columns]}))
+            continue
+        raw = table[col]
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = (values.isna() & raw.notna()) | (values < 0)
+        empty = raw.isna()
+        if bad.any() or empty.any():
+            rows = {i: str(v) for i, v in zip(ids[bad | empty], raw[bad | empty], strict=True)}
+            problems.append(Problem(
+                "statistics_invalid", "error" if bad.any() else "warning",
+                f"{where}: column {col!r}",
+                f"{int(bad.sum())} non-numeric or negative and {int(empty.sum())} empty "
+                f"value(s) in {col!r}: "
+                + ", ".join(f"{k} = {v!r}" for k, v in list(rows.items())[:10]) + ".",
+                "Give plain non-negative numbers (no thousands separators or text); units "
+                "without data get no indicator.", {"values": rows}))
+    dup = ids[ids.duplicated(keep=False)].value_counts()
+    if len(dup):
+        problems.append(Problem(
+            "statistics_invalid", "error", f"{where}: {id_column}",
+            f"{len(dup)} unit id(s) appear more than once: {', '.join(dup.index[:10])}.",
+            "Give each unit one row.", {"duplicates": {str(k): int(v) for k, v in
+                                                      dup.items()}}))
+    if unit_ids is None:
+        return problems
+    known = set(unit_ids)
+    for code, listed, text in (
+            ("statistics_unknown_ids", sorted(set(ids) - known), "are not in the units file"),
+            ("statistics_missing", sorted(known - set(ids)), "have no statistics row")):
+        if listed:
+            problems.append(Problem(
+                code, "warning", f"{where}: {id_column}",
+                f"{len(listed)} unit id(s) {text}: {', '.join(listed[:10])}.",
+                f"The {id_column} column must hold the ids of [units] id_field.",
+                {"unit_ids": listed}))
+    return problems

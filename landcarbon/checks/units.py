@@ -1,0 +1,233 @@
+"""Checks of land-unit geometries before accounting: repair, emptiness, slivers, overlaps
+(double counting) and coverage by the raster. Pure: GeoDataFrames in, problems and tables out.
+
+Areas are geodesic (WGS 84 ellipsoid, :func:`landcarbon.engine.areas.geodesic_areas_m2`), so the
+figures mean the same in every CRS.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from landcarbon.checks.problems import Problem
+from landcarbon.engine.areas import geodesic_areas_m2
+
+__all__ = [
+    "SLIVER_COMPACTNESS",
+    "coverage_problems",
+    "overlap_problems",
+    "overlaps",
+    "repair_geometries",
+    "share_outside",
+]
+
+#: Polsby-Popper compactness 4 pi A / P^2 under which a polygon is reported as a sliver
+#: (a 1 x 1000 m strip has 0.003; a square 0.785; a circle 1).
+SLIVER_COMPACTNESS = 0.01
+#: An overlap larger than this share of the smaller unit of a pair is an error (double
+#: counting); smaller ones (digitising noise along shared borders) are warnings.
+OVERLAP_ERROR_SHARE = 0.01
+
+
+def _ids(units: gpd.GeoDataFrame, mask: np.ndarray | pd.Series) -> list[str]:
+    return [str(i) for i in units.loc[np.asarray(mask), "unit_id"]]
+
+
+def _listing(ids: list[str], n: int = 10) -> str:
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
+def repair_geometries(units: gpd.GeoDataFrame, where: str = "units"
+                      ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Repair invalid polygons (``shapely.make_valid``, polygonal parts kept) and report
+    empty, invalid and sliver geometries.
+
+    Returns
+    -------
+    (GeoDataFrame, list of Problem)
+        The units with repaired geometries (a copy; empty ones kept as they are) and the
+        problems: ``geometry_empty`` (error), ``geometry_invalid`` (warning, with the repair
+        and its area change), ``geometry_sliver`` (warning).
+    """
+    import shapely
+
+    problems: list[Problem] = []
+    geoms = units.geometry.array
+    empty = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if empty.any():
+        ids = _ids(units, empty)
+        problems.append(Problem(
+            "geometry_empty", "error", f"{where}: unit(s) {_listing(ids)}",
+            f"{len(ids)} unit(s) have an empty or missing geometry.",
+            "Delete these features or draw their boundaries.", {"unit_ids": ids}))
+    invalid = ~empty & ~np.asarray(shapely.is_valid(geoms))
+    out = units.copy()
+    if invalid.any():
+        reasons = [shapely.is_valid_reason(g) for g in geoms[invalid]]
+        before = geodesic_areas_m2(gpd.GeoSeries(geoms[invalid], crs=units.crs), units.crs)
+        fixed = shapely.make_valid(geoms[invalid])
+        fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+        after = geodesic_areas_m2(gpd.GeoSeries(fixed, crs=units.crs), units.crs)
+        new = np.array(geoms, dtype=object)
+        new[invalid] = fixed
+        out = out.set_geometry(gpd.GeoSeries(new, index=units.index, crs=units.crs))
+        ids = _ids(units, invalid)
+        problems.append(Problem(
+            "geometry_invalid", "warning", f"{where}: unit(s) {_listing(ids)}",
+            f"{len(ids)} unit geometry(ies) are invalid ({reasons[0]}"
+            + (", ..." if len(reasons) > 1 else "") + "); repaired with shapely.make_valid "
+            f"(area {before.sum() / 1e4:.4g} ha -> {after.sum() / 1e4:.4g} ha).",
+            "Check the repaired boundaries, or fix them in QGIS (Vector > Geometry Tools > "
+            "Fix Geometries).",
+            {"unit_ids": ids, "reasons": reasons, "repair": "shapely.make_valid",
+             "area_before_ha": [float(a) / 1e4 for a in before],
+             "area_after_ha": [float(a) / 1e4 for a in after]}))
+    collapsed = ~empty & np.asarray(shapely.is_empty(out.geometry.array))
+    if collapsed.any():
+        ids = _ids(units, collapsed)
+        problems.append(Problem(
+            "geometry_empty", "error", f"{where}: unit(s) {_listing(ids)}",
+            f"{len(ids)} unit geometry(ies) have no area left after repair (a collapsed "
+            "ring: all vertices on a line).", "Redraw these boundaries.", {"unit_ids": ids}))
+    ok = ~empty & ~collapsed
+    if ok.any():
+        geo = gpd.GeoSeries(out.geometry.array[ok], crs=units.crs).to_crs(_equal_area(out))
+        area = geo.area.to_numpy()
+        perimeter = geo.length.to_numpy()
+        compact = np.zeros_like(area)
+        np.divide(4 * math.pi * area, perimeter ** 2, out=compact, where=perimeter > 0)
+        sliver = np.zeros(len(units), bool)
+        sliver[np.flatnonzero(ok)] = compact < SLIVER_COMPACTNESS
+        if sliver.any():
+            ids = _ids(units, sliver)
+            problems.append(Problem(
+                "geometry_sliver", "warning", f"{where}: unit(s) {_listing(ids)}",
+                f"{len(ids)} unit(s) are slivers (compactness 4*pi*area/perimeter^2 below "
+                f"{SLIVER_COMPACTNESS}): usually a digitising artefact.",
+                "Merge the slivers into their neighbours or delete them.",
+                {"unit_ids": ids,
+                 "compactness": [float(c) for c in compact[sliver[ok]]]}))
+    return out, problems
+
+
+def _polygonal(geom: object) -> object:
+    """The polygonal part of a ``make_valid`` result (lines and points of a collapsed
+    bow-tie dropped)."""
+    import shapely
+    from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
+
+    if isinstance(geom, Polygon | MultiPolygon):
+        return geom
+    if isinstance(geom, GeometryCollection):
+        parts = [g for g in geom.geoms if isinstance(g, Polygon | MultiPolygon)]
+        return shapely.union_all(parts) if parts else Polygon()
+    return Polygon()
+
+
+def _equal_area(units: gpd.GeoDataFrame) -> str:
+    """A local Lambert azimuthal equal-area CRS centred on the units (planar areas and
+    perimeters in m2 / m)."""
+    # centre of the bounding box (a union of every unit only to find a centre cost 0.1 s
+    # for 2,500 units; the projection's distortion is negligible across a study area)
+    x0, y0, x1, y1 = units.to_crs(4326).total_bounds if len(units) else (0, 0, 0, 0)
+    lon, lat = ((x0 + x1) / 2, (y0 + y1) / 2) if np.isfinite(x0) else (0.0, 0.0)
+    return f"+proj=laea +lat_0={lat:.6f} +lon_0={lon:.6f} +datum=WGS84 +units=m +no_defs"
+
+
+def overlaps(units: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Pairs of units whose interiors overlap: ``unit_a, unit_b, overlap_ha,
+    share_of_smaller`` (geodesic areas; touching borders are not overlaps)."""
+    import shapely
+
+    geoms = units.geometry.array
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if valid.all() and shapely.coverage_is_valid(np.asarray(geoms)):
+        # a clean coverage (shared edges match exactly, as in survey boundaries) has no
+        # overlaps: one GEOS coverage check, 20 ms for 2,500 units instead of 0.12 s of
+        # pairwise predicates
+        return pd.DataFrame(columns=["unit_a", "unit_b", "overlap_ha", "share_of_smaller"])
+    tree = shapely.STRtree(np.where(valid, geoms, None))
+    left, right = tree.query(geoms, predicate="overlaps")
+    more_l, more_r = tree.query(geoms, predicate="contains")
+    both = np.sort(np.stack([np.concatenate([left, more_l]),
+                             np.concatenate([right, more_r])], axis=1), axis=1)
+    both = both[both[:, 0] != both[:, 1]]
+    pairs = np.unique(both, axis=0) if len(both) else np.zeros((0, 2), int)
+    if not len(pairs):
+        return pd.DataFrame(columns=["unit_a", "unit_b", "overlap_ha", "share_of_smaller"])
+    inter = shapely.intersection(geoms[pairs[:, 0]], geoms[pairs[:, 1]])
+    area = geodesic_areas_m2(gpd.GeoSeries(inter, crs=units.crs), units.crs) / 1e4
+    unit_area = geodesic_areas_m2(units.geometry, units.crs) / 1e4
+    smaller = np.minimum(unit_area[pairs[:, 0]], unit_area[pairs[:, 1]])
+    ids = units["unit_id"].astype(str).to_numpy()
+    table = pd.DataFrame({"unit_a": ids[pairs[:, 0]], "unit_b": ids[pairs[:, 1]],
+                          "overlap_ha": area,
+                          "share_of_smaller": np.where(smaller > 0, area / smaller, 0.0)})
+    return table[table["overlap_ha"] > 0].reset_index(drop=True)
+
+
+def overlap_problems(units: gpd.GeoDataFrame, where: str = "units",
+                     table: pd.DataFrame | None = None) -> list[Problem]:
+    """``units_overlap``: an error if any pair overlaps by more than
+    :data:`OVERLAP_ERROR_SHARE` of its smaller unit (that area would be counted twice),
+    otherwise a warning. ``table``: the :func:`overlaps` of ``units`` if already known."""
+    table = overlaps(units) if table is None else table
+    if table.empty:
+        return []
+    severe = table["share_of_smaller"] > OVERLAP_ERROR_SHARE
+    pairs = [f"{a}/{b}" for a, b in zip(table["unit_a"], table["unit_b"], strict=True)]
+    return [Problem(
+        "units_overlap", "error" if severe.any() else "warning", f"{where}: {_listing(pairs)}",
+        f"{len(table)} pair(s) of units overlap, {table['overlap_ha'].sum():.4g} ha in total "
+        f"(largest {table['share_of_smaller'].max():.1%} of the smaller unit): the overlap "
+        "would be counted in both units.",
+        "Units must not overlap: clean the boundaries (QGIS: Vector > Geometry Tools > Check "
+        "Validity / topology checker) or give a partition of the study area.",
+        {"pairs": table.to_dict(orient="records"),
+         "total_overlap_ha": float(table["overlap_ha"].sum())})]
+
+
+def share_outside(units: gpd.GeoDataFrame, footprint: object, footprint_crs: object
+                  ) -> np.ndarray:
+    """Share (0-1, geodesic area) of each unit outside ``footprint`` (a polygon, e.g. the
+    raster's bounds, in ``footprint_crs``). Empty units count as 0."""
+    import shapely
+
+    geo = units.geometry.to_crs(footprint_crs)
+    total = geodesic_areas_m2(geo, geo.crs)
+    inside = shapely.intersection(geo.array, footprint)
+    inside_area = geodesic_areas_m2(gpd.GeoSeries(inside, crs=geo.crs), geo.crs)
+    return np.where(total > 0, np.clip(1.0 - inside_area / np.maximum(total, 1e-300), 0, 1),
+                    0.0)
+
+
+def coverage_problems(units: gpd.GeoDataFrame, footprint: object, footprint_crs: object,
+                      where: str = "units", tolerance: float = 1e-4) -> list[Problem]:
+    """``unit_outside_raster`` (error: wholly outside, no area would be counted) and
+    ``unit_partly_outside`` (warning, with each unit's uncovered share)."""
+    share = share_outside(units, footprint, footprint_crs)
+    problems = []
+    out = share >= 1 - tolerance
+    if out.any():
+        ids = _ids(units, out)
+        problems.append(Problem(
+            "unit_outside_raster", "error", f"{where}: unit(s) {_listing(ids)}",
+            f"{len(ids)} of {len(units)} unit(s) lie entirely outside the land-cover raster: "
+            "they would get no land at all.",
+            "Use a raster that covers the study area (add tiles), or check the CRS of both "
+            "files (a wrong CRS puts units far away).", {"unit_ids": ids}))
+    part = (share > tolerance) & ~out
+    if part.any():
+        ids = _ids(units, part)
+        shares = {i: round(float(s), 6) for i, s in zip(ids, share[part], strict=True)}
+        problems.append(Problem(
+            "unit_partly_outside", "warning", f"{where}: unit(s) {_listing(ids)}",
+            f"{len(ids)} unit(s) lie partly outside the land-cover raster (uncovered share up "
+            f"to {max(shares.values()):.1%}): only the covered part is accounted.",
+            "Use a raster that covers the whole study area.",
+            {"uncovered_share": shares}))
+    return problems

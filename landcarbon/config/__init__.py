@@ -1,0 +1,1 @@
+"""Configuration: the run, change, zoning and compute sections of a TOML config."""

@@ -1,0 +1,187 @@
+"""The ``[change]`` config section (imported into :mod:`landcarbon.config.run`): several dates,
+carbon stocks, monitoring alerts, scenarios, what-if edits and Markov projection.
+
+Example::
+
+    [change]
+    resample = "error"
+    [[change.dates]]
+    year = 2015
+    landcover = "landcover_2015.tif"
+    energy_table = "energy_2015.csv"
+    [[change.dates]]
+    year = 2023
+    landcover = "landcover_2023.tif"
+    energy_table = "energy_2023.csv"
+    [change.stocks]
+    pools = "carbon_pools_esa_worldcover.csv"
+    price_per_tc = 43.0
+    discount_rate_pct = 7.0
+    [change.markov]
+    target_years = [2030, 2060]
+    multipliers = [{ from_land_class = "cropland", to_land_class = "construction",
+                     factor = 0.3 }]
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["ChangeConfig", "DateConfig", "EditConfig", "MarkovConfig", "MonitoringConfig",
+           "MultiplierConfig", "ScenarioRasterConfig", "StocksConfig"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DateConfig(_Section):
+    """One date of a multi-date run."""
+
+    year: int = Field(description="calendar year of the land cover")
+    landcover: str | list[str] = Field(description="land-cover raster of that year (same "
+                                       "product and legend as [landcover])")
+    energy_table: str | None = Field(None, description="energy statistics of that year "
+                                     "([construction] method = 'energy'); default: "
+                                     "[construction] energy_table")
+
+
+class StocksConfig(_Section):
+    """``[change.stocks]``: carbon stocks from an InVEST carbon pools table."""
+
+    pools: str = Field(description="CSV with lucode, c_above, c_below, c_soil, c_dead "
+                       "(Mg C/ha), keyed by the raw land-cover codes")
+    price_per_tc: float | None = Field(None, description="carbon price per t C (currency) "
+                                       "for the valuation of the stock change; none = no "
+                                       "valuation", json_schema_extra={"unit": "currency/t C"})
+    discount_rate_pct: float = Field(0.0, description="annual market discount rate, % "
+                                     "(InVEST discount_rate)", json_schema_extra={"unit": "%"})
+    price_change_pct: float = Field(0.0, description="annual change of the carbon price, % "
+                                    "(InVEST rate_change)", json_schema_extra={"unit": "%"})
+    rasters: bool = Field(True, description="write stock density rasters (Mg C/ha) per date "
+                          "and the stock change raster")
+
+
+class MonitoringConfig(_Section):
+    """``[change.monitoring]``: early-warning alert settings."""
+
+    sink_loss_share: float = Field(0.05, ge=0, le=1, description="alert when a unit's "
+                                   "sequestration falls by more than this share between dates")
+    conversion_min_ha: float = Field(1.0, ge=0, description="alert when more than this area "
+                                     "of ecological or agricultural space becomes "
+                                     "construction space")
+
+
+class MultiplierConfig(_Section):
+    """One transition multiplier of the Markov projection."""
+
+    from_land_class: str = Field(description="land class the transition starts from")
+    to_land_class: str = Field(description="land class it goes to")
+    factor: float = Field(ge=0, description="multiplier of the transition probability "
+                          "(0.3 = 70 % less)")
+
+
+class MarkovConfig(_Section):
+    """``[change.markov]``: Markov projection of class areas per unit."""
+
+    target_years: list[int] = Field(description="years to project to, e.g. [2030, 2060]",
+                                    min_length=1)
+    from_year: int | None = Field(None, description="start of the observed period "
+                                  "(default: the first date)")
+    to_year: int | None = Field(None, description="end of the observed period and start of "
+                                "the projection (default: the last date)")
+    multipliers: list[MultiplierConfig] = Field(default_factory=list, description="transition "
+                                                "multipliers, e.g. cropland -> construction x "
+                                                "0.3 (cropland protection)")
+
+
+class ScenarioRasterConfig(_Section):
+    """One scenario land-cover raster (e.g. a PLUS/FLUS output) compared with the baseline."""
+
+    name: str = Field(description="scenario name, e.g. 'ecological_protection'")
+    landcover: str | list[str] = Field(description="scenario raster on the baseline grid")
+    protected: str | None = Field(None, description="polygons where conversion is "
+                                  "forbidden: the baseline is kept there")
+
+
+class EditConfig(_Section):
+    """One rule-based edit of the baseline; edits with the same ``scenario`` name are
+    applied in order and give one scenario."""
+
+    scenario: str = Field(description="name of the scenario this edit builds")
+    type: Literal["reduce_construction", "restore_wetland", "protect"] = Field(
+        description="reduce_construction (construction -> ecological land), restore_wetland "
+        "(within distance_m of water), protect (forbid changes inside `protected`)")
+    area_ha: float | None = Field(None, ge=0, description="area to convert "
+                                  "(reduce_construction)")
+    to_land_class: str = Field("forest", description="ecological land class that construction "
+                               "land becomes (reduce_construction)")
+    units: list[str] | None = Field(None, description="unit ids the edit is limited to")
+    mask: str | None = Field(None, description="polygons the edit is limited to")
+    protected: str | None = Field(None, description="polygons where nothing changes")
+    distance_m: float | None = Field(None, gt=0, description="distance from water "
+                                     "(restore_wetland)", json_schema_extra={"unit": "m"})
+    from_land_classes: list[str] | None = Field(None, description="land classes that may "
+                                                "change (default: construction and rural "
+                                                "settlements / cropland, grassland, unused)")
+
+    @model_validator(mode="after")
+    def _check(self) -> EditConfig:
+        if self.type == "reduce_construction" and self.area_ha is None:
+            raise ValueError("reduce_construction needs area_ha")
+        if self.type == "restore_wetland" and self.distance_m is None:
+            raise ValueError("restore_wetland needs distance_m")
+        if self.type == "protect" and self.protected is None:
+            raise ValueError("protect needs protected (a polygons file)")
+        return self
+
+
+class ChangeConfig(_Section):
+    """``[change]``: change over time, stocks, monitoring and scenarios."""
+
+    dates: list[DateConfig] = Field(description="the dates, each with year and landcover "
+                                    "([[change.dates]])", min_length=1)
+    resample: Literal["error", "nearest"] = Field(
+        "error", description="dates on different grids: error, or resample later dates "
+        "onto the first date's grid by nearest neighbour")
+    baseline_year: int | None = Field(None, description="date the scenarios are compared "
+                                      "with (default: the last date)")
+    threshold_year: int | None = Field(None, description="assess every date against the "
+                                       "threshold numbers resolved at this date (percentile "
+                                       "thresholds otherwise move with each date's data); "
+                                       "default: each date its own")
+    stocks: StocksConfig | None = None
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    markov: MarkovConfig | None = None
+    scenarios: list[ScenarioRasterConfig] = Field(default_factory=list, description="scenario "
+                                                  "rasters ([[change.scenarios]])")
+    edits: list[EditConfig] = Field(default_factory=list, description="rule-based edits of "
+                                    "the baseline ([[change.edits]])")
+
+    @model_validator(mode="after")
+    def _check(self) -> ChangeConfig:
+        years = [d.year for d in self.dates]
+        if len(set(years)) != len(years):
+            raise ValueError(f"dates must have distinct years, got {years}")
+        if years != sorted(years):
+            raise ValueError(f"dates must be in increasing year order, got {years}")
+        for name, year in (("baseline_year", self.baseline_year),
+                           ("threshold_year", self.threshold_year),
+                           ("markov.from_year", self.markov and self.markov.from_year),
+                           ("markov.to_year", self.markov and self.markov.to_year)):
+            if year is not None and year not in years:
+                raise ValueError(f"{name} = {year} is not one of the dates {years}")
+        if self.markov is not None:
+            if len(years) < 2:
+                raise ValueError("markov needs at least two dates")
+            start = self.markov.to_year or years[-1]
+            bad = [y for y in self.markov.target_years if y <= start]
+            if bad:
+                raise ValueError(f"markov target_years {bad} are not after {start}")
+        names = [s.name for s in self.scenarios]
+        clash = sorted(set(names) & {e.scenario for e in self.edits})
+        if len(set(names)) != len(names) or clash:
+            raise ValueError("scenario names must be unique (rasters and edits)")
+        return self

@@ -1,0 +1,394 @@
+"""The run configuration: one declared spec (pydantic) that drives validation, the CLI and
+the docs.
+
+A config is a TOML file; relative paths in it are relative to the file's folder. Every key,
+its unit and default is documented in the README's config reference, generated from the
+field descriptions below (``landcarbon.config.run.reference_table()``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from landcarbon.accounting.conversions import OutputUnit
+from landcarbon.config.change import ChangeConfig
+from landcarbon.config.compute import ComputeConfig
+from landcarbon.config.zoning import (
+    CompensationConfig,
+    HotspotsConfig,
+    SinkZonesConfig,
+    StatisticsConfig,
+    UncertaintyConfig,
+    ZoningConfig,
+)
+from landcarbon.exceptions import ConfigError
+
+__all__ = [
+    "CoefficientsConfig",
+    "ConstructionConfig",
+    "LandcoverConfig",
+    "OutputConfig",
+    "ParcelsConfig",
+    "RiskConfig",
+    "RunConfig",
+    "SpaceTypeRuleConfig",
+    "ThresholdsConfig",
+    "UnitsConfig",
+    "load_config",
+    "reference_table",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LandcoverConfig(_Section):
+    """``[landcover]``: the land-cover raster and how to read its codes."""
+
+    path: str | list[str] = Field(description="raster path, glob pattern ('tiles/*.tif'), URL, "
+                                  "or a list of them (mosaicked virtually)")
+    legend: str = Field("esa_worldcover", description="built-in legend name or custom CSV path")
+    nodata: float | None = Field(None, description="nodata value overriding the raster's own")
+    crs: str | None = Field(None, description="CRS for rasters without one, e.g. 'EPSG:32649'")
+    exclude_codes: list[int] = Field(default_factory=list, description="codes left out of the "
+                                     "accounting (no area, no flux), e.g. clouds")
+    rural_settlement: Literal["construction", "agricultural"] = Field(
+        "construction", description="space type of rural settlements (agricultural = 三区 "
+        "planning convention)")
+    pixel_area: Literal["auto", "nominal", "ellipsoidal"] = Field(
+        "auto", description="cell areas: auto = ellipsoidal for geographic CRSs, nominal for "
+        "projected; ellipsoidal corrects projected cells by the areal scale factor")
+    chunk_size: int | Literal["auto"] | None = Field(
+        "auto", description="dask chunk size in pixels; auto = chunk rasters over 16.7 M px")
+
+
+class UnitsConfig(_Section):
+    """``[units]``: the land units (townships, grid cells, parcels groups)."""
+
+    path: str = Field(description="GeoPackage / Shapefile / GeoJSON / FlatGeobuf")
+    layer: str | None = Field(None, description="layer name (multi-layer files)")
+    id_field: str | None = Field(None, description="field with unique unit ids (default: row "
+                                 "number)")
+    name_field: str | None = Field(None, description="field with unit names (default: the id)")
+
+
+class ParcelsConfig(_Section):
+    """``[parcels]``: parcel polygons that carry a land-use code (no raster needed)."""
+
+    path: str = Field(description="parcel polygons file")
+    layer: str | None = Field(None, description="layer name")
+    code_field: str = Field(description="field with the land-use code, e.g. GB/T 21010 '0101'")
+    legend: str = Field("gbt21010", description="legend of the codes")
+    unit_field: str | None = Field(None, description="aggregate parcels by this attribute when "
+                                   "no [units] file is given")
+    rural_settlement: Literal["construction", "agricultural"] = Field(
+        "construction", description="space type of rural settlements")
+    exclude_codes: list[int] = Field(default_factory=list, description="codes left out")
+
+
+class CoefficientsConfig(_Section):
+    """``[coefficients]``: direct flux coefficients and the output unit."""
+
+    set: str = Field("lai2010", description="built-in coefficient set or custom CSV path")
+    overrides: dict[str, float] = Field(default_factory=dict, description="{land_class = "
+                                        "t C/ha/yr} replacing values of the set")
+    cropland_mode: Literal["source", "sink", "neutral"] = Field(
+        "source", description="cropland as direct source (+0.422), sink (family D) or 0")
+    cropland_sink_tc_per_ha: float | None = Field(
+        None, ge=0, description="cropland sink magnitude, t C/ha/yr (cropland_mode = sink)")
+    output_unit: OutputUnit = Field("t C", description="unit of every output flux")
+
+
+class ConstructionConfig(_Section):
+    """``[construction]``: emissions of construction land (accounting family B)."""
+
+    method: Literal["energy", "intensity", "none"] = Field(
+        "none", description="energy statistics per unit, a per-ha intensity, or none")
+    energy_table: str | None = Field(None, description="CSV: unit_id + fuel columns "
+                                     "(raw_coal_t, natural_gas_10k_m3, electricity_10k_kwh...)")
+    id_column: str = Field("unit_id", description="unit id column of the energy table")
+    electricity: Literal["standard_coal", "grid_factor"] = Field(
+        "standard_coal", description="electricity via 0.1229 kgce/kWh or a grid CO2 factor")
+    grid_factor_kg_co2_per_kwh: float | None = Field(
+        None, gt=0, description="grid emission factor, kg CO2/kWh (e.g. 0.5568 national 2021)")
+    intensity_tc_per_ha: float | None = Field(
+        None, description="construction emission density, t C/ha/yr (method = intensity)")
+
+    @model_validator(mode="after")
+    def _check_method(self) -> ConstructionConfig:
+        if self.method == "energy" and not self.energy_table:
+            raise ValueError("method = 'energy' needs energy_table (a CSV path)")
+        if self.method == "intensity" and self.intensity_tc_per_ha is None:
+            raise ValueError("method = 'intensity' needs intensity_tc_per_ha (t C/ha/yr)")
+        if self.electricity == "grid_factor" and self.grid_factor_kg_co2_per_kwh is None:
+            raise ValueError("electricity = 'grid_factor' needs grid_factor_kg_co2_per_kwh")
+        return self
+
+
+class SpaceTypeOverrideConfig(_Section):
+    """One override of the dominant-share rule."""
+
+    space_type: Literal["agricultural", "construction", "ecological"] = Field(
+        description="space type given to the unit when the override applies")
+    min_share: float = Field(ge=0, le=1, description="applies when the unit's share of this "
+                             "space type is at least this")
+
+
+class SpaceTypeRuleConfig(_Section):
+    """``[space_type_rule]``: how a unit gets its space type."""
+
+    method: Literal["dominant"] = Field("dominant", description="largest share wins")
+    overrides: list[SpaceTypeOverrideConfig] = Field(
+        default_factory=list, description="[{space_type, min_share}] tried in order first")
+
+
+class ThresholdsConfig(_Section):
+    """``[thresholds]``: differentiated net thresholds per space type, t C/ha/yr."""
+
+    preset: str | None = Field(None, description="named preset (landcarbon thresholds)")
+    agricultural: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
+    construction: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
+    ecological: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
+
+    @field_validator("agricultural", "construction", "ecological")
+    @classmethod
+    def _check_value(cls, value: float | str | None) -> float | str | None:
+        from landcarbon.accounting.risk import parse_threshold
+
+        return None if value is None else parse_threshold(value)
+
+
+class RiskConfig(_Section):
+    """``[risk]``: band margins (fractions of max(|limit|, scale floor))."""
+
+    approaching_margin: float = Field(0.1, ge=0, description="'approaching' below the limit")
+    severe_margin: float = Field(0.5, ge=0, description="'severe' above the limit")
+    scale_floor_tc_per_ha: float = Field(0.1, gt=0, description="t C/ha/yr floor of the scale")
+
+
+class OutputConfig(_Section):
+    """``[output]``: what a run writes."""
+
+    rasters: bool = Field(True, description="write category, space-type and flux COGs")
+    map: bool = Field(True, description="write map.html, report.html and figures/ (atlas)")
+    map_tiles: str | None = Field("OpenStreetMap", description="basemap: plain, osm, positron, "
+                                  "gaode, gaode_satellite (GCJ-02, data shifted to match) or "
+                                  "a folium tile name; empty = none")
+    map_offline: bool = Field(False, description="map.html works without internet access "
+                              "(Leaflet inlined, no tiles, no external request)")
+
+
+class RunConfig(_Section):
+    """A whole run."""
+
+    title: str = Field("", description="title of the map and report")
+    language: Literal["zh", "en"] = Field("en", description="language of labels")
+    landcover: LandcoverConfig | None = None
+    units: UnitsConfig | None = None
+    parcels: ParcelsConfig | None = None
+    coefficients: CoefficientsConfig = Field(default_factory=CoefficientsConfig)
+    construction: ConstructionConfig = Field(default_factory=ConstructionConfig)
+    space_type_rule: SpaceTypeRuleConfig = Field(default_factory=SpaceTypeRuleConfig)
+    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    statistics: StatisticsConfig | None = None
+    zoning: ZoningConfig | None = None
+    hotspots: HotspotsConfig | None = None
+    sink_zones: SinkZonesConfig | None = None
+    compensation: CompensationConfig | None = None
+    uncertainty: UncertaintyConfig | None = None
+    change: ChangeConfig | None = None
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
+    base_dir: str = Field("", description="(set on load) folder of the config file")
+
+    @model_validator(mode="after")
+    def _check_sources(self) -> RunConfig:
+        if (self.landcover is None) == (self.parcels is None):
+            raise ValueError("give exactly one of [landcover] (raster mode) or [parcels] "
+                             "(parcel mode)")
+        if self.landcover is not None and self.units is None:
+            raise ValueError("raster mode needs [units] (the land units file)")
+        if self.parcels is not None and self.units is None and not self.parcels.unit_field:
+            raise ValueError("parcel mode needs [units] or [parcels] unit_field")
+        t = self.thresholds
+        if t.preset is None and None in (t.agricultural, t.construction, t.ecological):
+            raise ValueError("[thresholds] needs a preset or all of agricultural, "
+                             "construction and ecological")
+        return self
+
+    def path(self, value: str) -> str:
+        """A config path made absolute (relative to the config file); URLs unchanged."""
+        if "://" in value or value.startswith("/vsi"):
+            return value
+        p = Path(value).expanduser()
+        return str(p if p.is_absolute() else Path(self.base_dir or ".") / p)
+
+    def threshold_spec(self) -> dict[str, float | str]:
+        """Threshold per space type: the preset's values overridden by explicit ones."""
+        from landcarbon.accounting.risk import load_threshold_preset
+
+        spec: dict[str, Any] = {}
+        if self.thresholds.preset:
+            spec = {k: v["value"] for k, v in load_threshold_preset(
+                self.thresholds.preset).items()}
+        for st in ("agricultural", "construction", "ecological"):
+            value = getattr(self.thresholds, st)
+            if value is not None:
+                spec[st] = value
+        return spec
+
+
+def _suggest(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """Closest valid key for an unknown key at ``loc``."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return ""
+        ann = field.annotation
+        for arg in (*getattr(ann, "__args__", ()), ann):
+            inner = getattr(arg, "__args__", None)
+            for cand in (*(inner or ()), arg):
+                if isinstance(cand, type) and issubclass(cand, BaseModel):
+                    current = cand
+                    break
+    names = list(getattr(current, "model_fields", {}))
+    match = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.5)
+    return f" (did you mean {match[0]!r}?)" if match else f" (valid keys: {', '.join(names)})"
+
+
+def format_errors(exc: ValidationError) -> list[str]:
+    """One line per pydantic error: where, what, and a hint."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key{_suggest(RunConfig, loc)}")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{where}: {msg}")
+    return lines
+
+
+def config_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> RunConfig:
+    """Build and validate a config from a dict (as read from TOML)."""
+    data = {k: v for k, v in data.items() if k != "base_dir"}
+    try:
+        return RunConfig(**data, base_dir=str(Path(base_dir).resolve()))
+    except ValidationError as exc:
+        problems = format_errors(exc)
+        raise ConfigError(f"The configuration has {len(problems)} problem(s): "
+                          + "; ".join(problems) + ".", problems) from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a TOML config file.
+
+    Raises
+    ------
+    ConfigError
+        With every problem listed (unknown keys with the closest valid key, wrong types,
+        missing settings).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"Config file {str(path)!r} does not exist. Give the path of a TOML "
+                          "file (see `landcarbon demo` for an example).")
+    try:
+        with open(p, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {path} is not valid TOML: {exc}. Check quotes, "
+                          "brackets and '=' on that line.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"Config file {path} is not UTF-8 text; save it as UTF-8.") from None
+    return config_from_dict(data, p.parent)
+
+
+_UNIT_SUFFIXES = (("_tc_per_ha", "t C/ha/yr"), ("_tco2_per_ha", "t CO2/ha/yr"),
+                  ("_kg_co2_per_kwh", "kg CO2/kWh"), ("_per_tco2", "currency/t CO2"),
+                  ("_per_tc", "currency/t C"), ("_tc", "t C"), ("_tco2", "t CO2"),
+                  ("_ha", "ha"), ("_km", "km"), ("_m", "m"), ("_s", "s"), ("_share", "0-1"),
+                  ("_margin", "fraction"), ("_pct", "%"), ("_years", "year"), ("_year", "year"))
+_UNIT_IN_TEXT = re.compile(r"t CO2/ha/yr|t C/ha/yr|kg CO2/kWh|t C/yr|t CO2/yr")
+
+
+def _type_name(ann: Any) -> str:
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if ann is type(None):
+        return "None"
+    if origin is not None:
+        return f"{getattr(origin, '__name__', origin)}[{', '.join(map(_type_name, args))}]"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "table"
+    return getattr(ann, "__name__", str(ann))
+
+
+def _models_in(ann: Any) -> list[type[BaseModel]]:
+    found = [ann] if isinstance(ann, type) and issubclass(ann, BaseModel) else []
+    for arg in typing.get_args(ann):
+        found += _models_in(arg)
+    return found
+
+
+def _unit(name: str, field: Any) -> str:
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if "unit" in extra:
+        return str(extra["unit"])
+    for suffix, unit in _UNIT_SUFFIXES:
+        if name.endswith(suffix):
+            return unit
+    match = _UNIT_IN_TEXT.search(field.description or "")
+    return match.group(0) if match else ""
+
+
+def _reference_rows(model: type[BaseModel], prefix: str) -> list[str]:
+    rows = []
+    for name, field in model.model_fields.items():
+        if name == "base_dir":
+            continue
+        key = f"{prefix}{name}"
+        nested = _models_in(field.annotation)
+        if nested:
+            is_list = typing.get_origin(field.annotation) is list
+            if is_list:
+                rows.append(_row(key, field, name, "list of tables"))
+            rows += _reference_rows(nested[0], f"{key}[]." if is_list else f"{key}.")
+            continue
+        rows.append(_row(key, field, name, _type_name(field.annotation)))
+    return rows
+
+
+def _row(key: str, field: Any, name: str, type_name: str) -> str:
+    default = "required" if field.is_required() else repr(
+        field.default_factory() if field.default_factory else field.default)
+    cells = [f"`{key}`", type_name, _unit(name, field), default, field.description or ""]
+    return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+
+def reference_table() -> str:
+    """Markdown table of every config key with its type, unit, default and description.
+
+    Units come from ``json_schema_extra={"unit": ...}`` on the field, else from the key's
+    suffix (``_tc_per_ha`` -> t C/ha/yr, ``_ha``, ``_share``...), else from the description.
+    Keys of list-of-table fields are written ``section.field[].key``.
+    """
+    rows = ["| key | type | unit | default | meaning |", "|---|---|---|---|---|"]
+    return "\n".join(rows + _reference_rows(RunConfig, ""))

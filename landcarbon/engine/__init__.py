@@ -1,0 +1,1 @@
+"""Engine: exact, windowed land-cover passes, coverage, zonal areas, extents and parcels."""

@@ -1,0 +1,504 @@
+"""Pre-flight check of a run: every problem at once, with counts and locations, before any
+output is written.
+
+Each check runs independently, so one broken input does not hide the others. The result is a
+list of :class:`~landcarbon.checks.problems.Problem` records (``error`` blocks a run, ``warning``
+does not) and a summary (unit and covered areas). Checks: the config schema; files that must
+exist and be readable (damaged rasters included); the legend, the coefficient set (units of
+measure) and the thresholds of every space type; the units file (fields, unique non-empty
+ids, empty / invalid / sliver geometries with the repair applied, overlaps); the CRSs
+(equivalent CRSs written differently are fine); the raster's nodata and its class codes
+against the legend (one pass, pixel counts); units outside or partly outside the raster;
+rasters of different dates on different grids; the energy statistics; and, with the raster
+scan, area reconciliation (each unit's area inside the raster vs. its classified area).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from landcarbon.checks.problems import Problem
+from landcarbon.config.run import RunConfig, load_config
+from landcarbon.exceptions import ConfigError, LandcarbonError, UnmappedCodesError
+
+__all__ = ["ValidationReport", "validate_config"]
+
+T = TypeVar("T")
+
+#: A unit whose classified area falls short of its area inside the raster by more than this
+#: share is listed under ``area_mismatch`` (nodata holes, excluded classes).
+AREA_GAP_SHARE = 0.01
+
+
+@dataclass
+class ValidationReport:
+    """Problems of a config and a summary of its inputs.
+
+    Attributes
+    ----------
+    problems : list of Problem
+    summary : dict
+        ``units``, ``unit_area_ha``, ``covered_ha`` (with the raster scan) and the raster's
+        size, CRS and nodata.
+    """
+
+    config: str
+    problems: list[Problem] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``config, ok, errors, warnings, problems, summary``."""
+        return {"config": self.config, "ok": self.ok, "errors": len(self.errors),
+                "warnings": len(self.warnings),
+                "problems": [p.to_dict() for p in self.problems], "summary": self.summary}
+
+
+def validate_config(path: str | Path, *, scan_raster: bool = True) -> ValidationReport:
+    """Check the config file at ``path`` and its inputs; nothing is written.
+
+    Parameters
+    ----------
+    path : str or Path
+        TOML config.
+    scan_raster : bool
+        Read every pixel: unmapped codes with pixel counts, and area reconciliation (the
+        zonal step of a run). Without it only headers are read.
+
+    Returns
+    -------
+    ValidationReport
+        ``report.ok`` is False if any problem is an error.
+    """
+    report = ValidationReport(config=str(path))
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for line in exc.problems or [str(exc)]:
+            field_, _, msg = line.partition(": ")
+            where = f"{path}: {field_}" if msg else str(path)
+            report.problems.append(Problem("config_invalid", "error", where, msg or line,
+                                           "Fix the config (see the README config reference)."))
+        return report
+    _Checker(config, report, scan_raster).run()
+    return report
+
+
+def _code_of(exc: LandcarbonError, default: str) -> str:
+    text = str(exc)
+    if isinstance(exc, UnmappedCodesError):
+        return "unmapped_codes"
+    if "does not exist" in text or "matches no file" in text:
+        return "file_missing"
+    if "damaged or not a raster" in text:
+        return "raster_damaged"
+    if "no CRS" in text:
+        return "crs_missing"
+    return default
+
+
+class _Checker:
+    """Runs the checks of one config, collecting problems into a report."""
+
+    def __init__(self, config: RunConfig, report: ValidationReport, scan: bool) -> None:
+        self.config = config
+        self.report = report
+        self.scan = scan
+
+    def add(self, problem: Problem) -> None:
+        self.report.problems.append(problem)
+
+    def step(self, code: str, where: str, fn: Callable[[], T]) -> T | None:
+        try:
+            return fn()
+        except LandcarbonError as exc:
+            details = {"pixels": {str(k): v for k, v in exc.counts.items()}} if isinstance(
+                exc, UnmappedCodesError) else {}
+            self.add(Problem(_code_of(exc, code), "error", where, str(exc), details=details))
+        except Exception as exc:  # one failing check must not hide the others
+            self.add(Problem(_code_of(LandcarbonError(str(exc)), code), "error", where,
+                             f"{type(exc).__name__}: {exc}",
+                             "If the input looks right, this may be a bug: run "
+                             "`landcarbon --debug run` for the traceback and report it."))
+        return None
+
+    def run(self) -> None:
+        from landcarbon.accounting.coefficients import list_coefficient_sets, load_coefficients
+        from landcarbon.accounting.legends import list_legends, load_legend
+
+        c = self.config
+        cc = c.coefficients
+        coef_ref = cc.set if cc.set in list_coefficient_sets() else c.path(cc.set)
+        self.step("coefficients_invalid", f"[coefficients] set = {cc.set!r}",
+                  lambda: load_coefficients(coef_ref, overrides=cc.overrides,
+                                            cropland_mode=cc.cropland_mode,
+                                            cropland_sink_tc_per_ha=cc.cropland_sink_tc_per_ha))
+        self.thresholds()
+        units = self.units() if c.units is not None else None
+        source = c.landcover or c.parcels
+        assert source is not None
+        ref = source.legend if source.legend in list_legends() else c.path(source.legend)
+        legend = self.step("legend_invalid", f"legend {source.legend!r}",
+                           lambda: load_legend(ref, source.rural_settlement))
+        if c.landcover is not None:
+            self.landcover(units, legend)
+        if c.parcels is not None:
+            self.parcels(units, legend)
+        if c.construction.method == "energy" and c.construction.energy_table:
+            self.energy(units, c.construction.energy_table)
+        self.dates(units)
+        if getattr(c, "statistics", None) is not None:
+            self.statistics(units)
+
+    def thresholds(self) -> None:
+        from landcarbon.accounting.legends import SPACE_TYPES
+
+        spec = self.step("config_invalid", "[thresholds]", self.config.threshold_spec)
+        if spec is None:
+            return
+        for st in SPACE_TYPES:
+            if st not in spec:
+                self.add(Problem(
+                    "threshold_missing", "error", f"[thresholds] {st}",
+                    f"No threshold for the {st} space type (preset "
+                    f"{self.config.thresholds.preset!r} does not give one).",
+                    f"Set [thresholds] {st} = <t C/ha/yr> or 'pNN' / 'median'."))
+
+    def units(self) -> Any:
+        from landcarbon.checks.units import overlap_problems, repair_geometries
+        from landcarbon.io.vector import read_vector
+
+        u = self.config.units
+        assert u is not None
+        where = f"[units] {u.path}"
+        gdf = self.step("file_unreadable", where,
+                        lambda: read_vector(self.config.path(u.path), layer=u.layer))
+        if gdf is None:
+            return None
+        fields = [col for col in gdf.columns if col != "geometry"]
+        for name, role in ((u.id_field, "id_field"), (u.name_field, "name_field")):
+            if name is not None and name not in gdf.columns:
+                self.add(Problem("field_missing", "error", f"{where}: {role} = {name!r}",
+                                 f"{role} {name!r} is not a field of the units file.",
+                                 f"Use one of: {', '.join(fields)}.", {"fields": fields}))
+        ids = gdf.index.to_series().add(1).astype(str)
+        if u.id_field is not None and u.id_field in gdf.columns:
+            raw = gdf[u.id_field]
+            ids = raw.astype(str).str.strip()
+            missing = raw.isna().to_numpy() | (ids == "").to_numpy()
+            if missing.any():
+                rows = [int(i) + 1 for i in np.flatnonzero(missing)]
+                self.add(Problem("unit_id_missing", "error", f"{where}: field {u.id_field!r}",
+                                 f"{len(rows)} feature(s) have no unit id (rows "
+                                 f"{', '.join(map(str, rows[:10]))}).",
+                                 "Fill in a unique id for every unit.", {"rows": rows}))
+            dup = ids[ids.duplicated(keep=False) & ~missing]
+            if len(dup):
+                counts = dup.value_counts()
+                self.add(Problem("unit_id_duplicate", "error", f"{where}: field {u.id_field!r}",
+                                 f"{len(counts)} unit id(s) are used more than once: "
+                                 + ", ".join(f"{k} ({n}x)" for k, n in counts.head(10).items())
+                                 + ".", "Give every unit its own id (or merge the features).",
+                                 {"duplicates": {str(k): int(n) for k, n in counts.items()}}))
+        gdf = gdf.assign(unit_id=ids.to_numpy())
+        repaired, problems = repair_geometries(gdf, where)
+        for p in problems:
+            self.add(p)
+        for p in overlap_problems(repaired, where):
+            self.add(p)
+        self.report.summary["units"] = len(repaired)
+        return repaired
+
+    def landcover(self, units: Any, legend: Any) -> None:
+        from pyproj import CRS
+        from shapely.geometry import box
+
+        from landcarbon.io.raster import open_landcover, raster_read_errors
+
+        lc = self.config.landcover
+        assert lc is not None
+        spec = [lc.path] if isinstance(lc.path, str) else lc.path
+        where = f"[landcover] {', '.join(spec)}"
+        codes = self.step("file_unreadable", where, lambda: open_landcover(
+            [self.config.path(p) for p in spec], chunks=lc.chunk_size, nodata=lc.nodata,
+            crs=lc.crs))
+        if codes is None:
+            return
+        crs = CRS.from_user_input(codes.rio.crs)
+        self.report.summary["raster"] = {
+            "width": int(codes.sizes["x"]), "height": int(codes.sizes["y"]),
+            "crs": crs.to_string(), "nodata": _jsonable(codes.rio.nodata),
+            "dtype": str(codes.dtype)}
+        if legend is not None:
+            for p in nodata_problems(codes.rio.nodata, codes.dtype, legend, lc.exclude_codes,
+                                     where):
+                self.add(p)
+        if units is not None:
+            self.crs_pair(units.crs, crs, "[units]", "[landcover]")
+            from landcarbon.checks.units import coverage_problems
+
+            footprint = box(*codes.rio.bounds())
+            for p in coverage_problems(units, footprint, crs, f"[units] {self.config.units.path}"
+                                       if self.config.units else "units"):
+                self.add(p)
+        if not self.scan or legend is None:
+            return
+        from landcarbon.accounting.classification import check_codes, classify
+
+        # like a run, read only the units' extent (codes outside it do not matter)
+        study = codes
+        if units is not None:
+            from landcarbon.engine.extent import crop_to_units
+
+            study = crop_to_units(codes, units)
+        # the area reconciliation's zonal pass is computed with the code counts (one read of
+        # each chunk); its areas are used only if the codes pass the checks below
+        reconcile = units is not None and not any(
+            p.code.startswith(("unit_id", "geometry_empty")) for p in self.report.errors)
+        cats = classify(study, legend, lc.exclude_codes) if reconcile else None
+        counted = self.step("raster_damaged", where, lambda: _counted(
+            study, raster_read_errors, cats, units, lc.pixel_area))
+        if counted is None:
+            return
+        counts, areas = counted
+        if counts.sum() == 0:
+            self.add(Problem("no_data_pixels", "error", where,
+                             "The raster holds no pixel with data (all nodata or NaN).",
+                             "Check the nodata setting and that the raster covers the area."))
+            return
+        before = len(self.report.problems)
+        self.step("unmapped_codes", f"{where} (legend {legend.name})",
+                  lambda: check_codes(counts, legend, lc.exclude_codes))
+        if len(self.report.problems) > before:
+            return
+        if areas is not None:
+            self.reconcile(study, units, areas, box(*codes.rio.bounds()))
+
+    def reconcile(self, codes: Any, units: Any, areas: Any, footprint: Any) -> None:
+        from landcarbon.checks.units import share_outside
+        from landcarbon.engine.areas import geodesic_areas_m2
+
+        covered = areas.groupby("unit_id")["area_ha"].sum().reindex(units["unit_id"],
+                                                                    fill_value=0.0)
+        area = geodesic_areas_m2(units.geometry, units.crs) / 1e4
+        inside = area * (1 - share_outside(units, footprint, codes.rio.crs))
+        gap = inside - covered.to_numpy()
+        self.report.summary.update({
+            "unit_area_ha": float(area.sum()), "unit_area_inside_raster_ha": float(inside.sum()),
+            "covered_ha": float(covered.sum()),
+            "uncovered_ha": float(inside.sum() - covered.sum())})
+        short = gap > AREA_GAP_SHARE * np.maximum(inside, 1e-12)
+        if short.any():
+            ids = units["unit_id"].to_numpy()[short]
+            self.add(Problem(
+                "area_mismatch", "warning", f"[units] unit(s) {', '.join(ids[:10])}",
+                f"Area reconciliation: units total {area.sum():.6g} ha, {inside.sum():.6g} ha "
+                f"inside the raster, of which {covered.sum():.6g} ha classified; "
+                f"{int(short.sum())} unit(s) lose more than {AREA_GAP_SHARE:.0%} of their area "
+                f"to nodata or excluded classes ({gap[short].sum():.6g} ha).",
+                "Expected where the raster has nodata (clouds, sea, edges) or excluded classes; "
+                "otherwise check the nodata setting and the legend.",
+                {"units": {str(i): {"area_inside_ha": float(a), "covered_ha": float(c)}
+                           for i, a, c in zip(ids[:100], inside[short][:100],
+                                              covered.to_numpy()[short][:100], strict=True)}}))
+
+    def crs_pair(self, a: Any, b: Any, name_a: str, name_b: str) -> None:
+        from pyproj import CRS
+
+        ca, cb = CRS.from_user_input(a), CRS.from_user_input(b)
+        if not ca.equals(cb, ignore_axis_order=True):
+            self.add(Problem(
+                "crs_mismatch", "warning", f"{name_a} / {name_b}",
+                f"{name_a} is in {_crs_name(ca)} and {name_b} in {_crs_name(cb)}; the units are "
+                "reprojected to the raster's CRS on the fly.",
+                "Nothing to do if both CRSs are right; otherwise define the correct CRS of the "
+                "file that is wrong.", {"crs_a": ca.to_string(), "crs_b": cb.to_string()}))
+
+    def parcels(self, units: Any, legend: Any) -> None:
+        from landcarbon.engine.parcels import parcel_codes
+        from landcarbon.io.vector import read_vector
+
+        pc = self.config.parcels
+        assert pc is not None
+        where = f"[parcels] {pc.path}"
+        gdf = self.step("file_unreadable", where,
+                        lambda: read_vector(self.config.path(pc.path), layer=pc.layer,
+                                            what="Parcels"))
+        if gdf is None:
+            return
+        if units is not None:
+            self.crs_pair(units.crs, gdf.crs, "[units]", "[parcels]")
+        codes = self.step("field_missing", f"{where}: code_field = {pc.code_field!r}",
+                          lambda: parcel_codes(gdf, pc.code_field))
+        if codes is None or legend is None:
+            return
+        known = set(legend.codes.tolist()) | set(pc.exclude_codes)
+        bad = codes[~codes.isin(known)].value_counts()
+        if len(bad):
+            self.add(Problem(
+                "unmapped_codes", "error", f"{where}: field {pc.code_field!r}",
+                f"{len(bad)} land-use code(s) are not in legend {legend.name!r}: "
+                + ", ".join(f"{c} ({n} parcels)" for c, n in bad.head(20).items()) + ".",
+                "Use the right legend, add the codes to a custom legend CSV, or list them in "
+                "[parcels] exclude_codes.", {"parcels": {str(k): int(v) for k, v in bad.items()}}))
+
+    def energy(self, units: Any, path: str, label: str = "[construction] energy_table"
+               ) -> None:
+        from landcarbon.accounting.energy import construction_emissions
+        from landcarbon.io.tables import read_table
+
+        c = self.config.construction
+        where = f"{label} = {path!r}"
+        table = self.step("file_unreadable", where, lambda: read_table(
+            self.config.path(path), id_column=c.id_column, what="Energy table"))
+        if table is None:
+            return
+        result = self.step("statistics_invalid", where, lambda: construction_emissions(
+            table, id_column=c.id_column, electricity=c.electricity,
+            grid_factor_kg_co2_per_kwh=(c.grid_factor_kg_co2_per_kwh
+                                        if c.electricity == "grid_factor" else None)))
+        if result is None or units is None:
+            return
+        known = set(units["unit_id"])
+        stray = sorted(set(result.index) - known)
+        if stray:
+            self.add(Problem("statistics_unknown_ids", "error", f"{where}: {c.id_column}",
+                             f"{len(stray)} unit id(s) of the energy table are not in the units "
+                             f"file: {', '.join(stray[:10])}.",
+                             f"The {c.id_column} column must hold the ids of [units] id_field.",
+                             {"unit_ids": stray}))
+        missing = sorted(known - set(result.index))
+        if missing:
+            self.add(Problem("statistics_missing", "warning", f"{where}: {c.id_column}",
+                             f"{len(missing)} unit(s) have no energy statistics (their "
+                             f"construction emission counts 0): {', '.join(missing[:10])}.",
+                             "Add a row for each unit (0 for no use).", {"unit_ids": missing}))
+
+    def statistics(self, units: Any) -> None:
+        """``[statistics]``: columns present, values numeric and >= 0, one row per unit."""
+        from landcarbon.checks.tables import statistics_problems
+        from landcarbon.io.tables import read_table
+
+        st = self.config.statistics
+        where = f"[statistics] path = {st.path!r}"
+        table = self.step("file_unreadable", where, lambda: read_table(
+            self.config.path(st.path), id_column=st.id_column, what="Statistics table"))
+        if table is not None:
+            for p in statistics_problems(
+                    table, id_column=st.id_column,
+                    columns=[c for c in (st.gdp_column, st.population_column) if c],
+                    unit_ids=None if units is None else list(units["unit_id"]), where=where):
+                self.add(p)
+
+    def dates(self, units: Any) -> None:
+        """``[change]``: the rasters of every date must share one grid (an error, or a
+        warning when ``resample = "nearest"``), and every date's energy table is checked."""
+        from landcarbon.change.transitions import check_aligned
+        from landcarbon.io.raster import open_landcover
+
+        section = getattr(self.config, "change", None)
+        dates = list(getattr(section, "dates", None) or [])
+        if not dates:
+            return
+        lc = self.config.landcover
+        opened = {}
+        for d in dates:
+            spec = [d.landcover] if isinstance(d.landcover, str) else d.landcover
+            where = f"[change] dates {d.year}: {', '.join(spec)}"
+            da = self.step("file_unreadable", where, lambda spec=spec: open_landcover(
+                [self.config.path(p) for p in spec], chunks=1024,
+                nodata=lc.nodata if lc else None, crs=lc.crs if lc else None))
+            if da is not None:
+                opened[str(d.year)] = da
+            c = self.config.construction
+            if d.energy_table and c.method == "energy":
+                self.energy(units, d.energy_table, f"[change] dates {d.year}: energy_table")
+        labels = list(opened)
+        resample = getattr(section, "resample", "error")
+        for other in labels[1:]:
+            before = len(self.report.problems)
+            self.step("grid_mismatch", f"[change] dates {labels[0]} / {other}",
+                      lambda other=other: check_aligned(opened[labels[0]], opened[other],
+                                                        names=(labels[0], other)))
+            if len(self.report.problems) > before:
+                p = self.report.problems.pop()
+                self.add(Problem(
+                    "grid_mismatch", "warning" if resample == "nearest" else "error", p.where,
+                    p.message, "resample = 'nearest' is set: the later date is resampled."
+                    if resample == "nearest" else "", {"dates": [labels[0], other]}))
+
+
+def _counted(codes: Any, guard: Any, cats: Any, units: Any, pixel_area: Any
+             ) -> tuple[Any, Any]:
+    """Code counts of ``codes`` and, with ``cats``, the class areas of ``units`` (None
+    otherwise), in one pass over the raster's chunks."""
+    import dask
+
+    from landcarbon.accounting.classification import code_counts
+    from landcarbon.engine.zonal import class_areas
+
+    with guard(codes):
+        if cats is None:
+            return code_counts(codes), None
+        return dask.compute(code_counts(codes, lazy=True),
+                            class_areas(cats, units, pixel_area=pixel_area, lazy=True))
+
+
+def nodata_problems(nodata: float | None, dtype: Any, legend: Any, exclude_codes: list[int],
+                    where: str) -> list[Problem]:
+    """``nodata_missing`` (warning) and ``nodata_is_class`` (error: the pixels of a real
+    class would be dropped as nodata)."""
+    if nodata is None:
+        kind = np.dtype(dtype).kind
+        note = ("NaN pixels are treated as nodata; any other value is read as a class code"
+                if kind == "f" else "every pixel value, 0 included, is read as a class code")
+        return [Problem("nodata_missing", "warning", where,
+                        f"The raster declares no nodata value: {note}.",
+                        "Set [landcover] nodata = <value> if the product has one (e.g. 0 for "
+                        "ESA WorldCover, 255 for many 8-bit products).")]
+    if isinstance(nodata, float) and np.isnan(nodata):
+        return []
+    table = legend.table
+    rows = table[(table["code"] == nodata) & (table["space_type"] != "excluded")
+                 & ~table["code"].isin(exclude_codes)]
+    if len(rows):
+        r = rows.iloc[0]
+        return [Problem("nodata_is_class", "error", where,
+                        f"The nodata value {_jsonable(nodata)} is also class "
+                        f"{int(r.code)} ({r.name_en}, {r.land_class}) of legend {legend.name!r}: "
+                        "its pixels would be dropped as nodata.",
+                        "Set [landcover] nodata to the product's real nodata value, or use the "
+                        "legend of the product that made the raster.",
+                        {"nodata": _jsonable(nodata), "land_class": r.land_class})]
+    return []
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    value = float(value)
+    if np.isnan(value):
+        return "nan"
+    return int(value) if value.is_integer() else value
+
+
+def _crs_name(crs: Any) -> str:
+    code = crs.to_epsg()
+    return f"EPSG:{code} ({crs.name})" if code else repr(crs.name)

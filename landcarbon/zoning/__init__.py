@@ -1,0 +1,1 @@
+"""Zoning: indicators, quadrant zones, hot spots, sink zones, compensation, uncertainty."""
