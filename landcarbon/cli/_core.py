@@ -99,16 +99,20 @@ def validate(config: Path, no_scan: bool, as_json: bool) -> None:
 
 
 def _sample_dir() -> Path:
-    """The bundled sample folder: beside the package in a clone (editable install), or
-    ``data/sample_tiles`` below the current folder."""
+    """The bundled sample folder: ``landcarbon/data/sample_tiles`` of an installed package
+    (the wheel carries it, see setup.py), else ``data/sample_tiles`` of the clone the package
+    is imported from (editable install), else below the current folder."""
+    from landcarbon._resources import data_path
+
     clone = Path(__file__).resolve().parents[2] / "data" / "sample_tiles"
-    for cand in (clone, Path.cwd() / "data" / "sample_tiles"):
+    for cand in (data_path("sample_tiles"), clone, Path.cwd() / "data" / "sample_tiles"):
         if (cand / "demo.toml").is_file():
             return cand
     raise LandcarbonError(
-        "The sample tiles were not found (data/sample_tiles/demo.toml). Run `landcarbon demo` "
-        "from a clone of the landcarbon repository (pip install -e .), or regenerate them with "
-        "python data/sample_tiles/make_sample_tiles.py.")
+        "The sample tiles were not found (landcarbon/data/sample_tiles/demo.toml in the "
+        "installed package, or data/sample_tiles/demo.toml of a clone). Reinstall landcarbon "
+        "from its wheel or sdist (pip install landcarbon-<version>.whl), or from a clone "
+        "regenerate them with python data/sample_tiles/make_sample_tiles.py.")
 
 
 @main.command()
