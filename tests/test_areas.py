@@ -123,16 +123,18 @@ def test_small_polygons_take_the_local_area_element(epsg: int, x0: float, y0: fl
 
 def test_large_polygons_and_other_ellipsoids_take_the_exact_ring_areas() -> None:
     """Polygons over 2 km across, and polygons in a CRS on another ellipsoid (NAD27, Clarke
-    1866), get exactly the geodesic ring areas; empty geometries 0."""
+    1866), get exactly the geodesic ring areas of the polygon densified in its CRS (edges
+    straight in their CRS, vertices at most 1 km apart); empty geometries 0."""
     import geopandas as gpd
     import shapely
 
-    from landcarbon.engine.areas import _ring_areas_m2
+    from landcarbon.engine.areas import _ring_areas_m2, densify
 
     big = gpd.GeoSeries([box(500000, 3850000, 502500, 3851000),
                          box(500000, 3850000, 500100, 3850100), shapely.Polygon()], crs=32649)
     areas = geodesic_areas_m2(big, big.crs)
-    assert areas[0] == _ring_areas_m2(big.to_numpy()[:1], big.crs)[0]
+    assert areas[0] == _ring_areas_m2(densify(big.to_numpy()[:1], big.crs), big.crs)[0]
+    assert shapely.get_num_coordinates(densify(big.to_numpy()[:1], big.crs))[0] == 5 + 2 + 2
     assert areas[1] == pytest.approx(1e4, rel=2e-3) and areas[2] == 0.0
     nad27 = gpd.GeoSeries([box(-100.0, 40.0, -99.999, 40.001)], crs=4267)
     assert geodesic_areas_m2(nad27, nad27.crs)[0] == _ring_areas_m2(nad27.to_numpy(),

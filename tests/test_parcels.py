@@ -13,6 +13,7 @@ from shapely.geometry import box
 
 import landcarbon as lc
 from landcarbon.cli import main
+from landcarbon.engine.areas import to_crs_densified
 from landcarbon.engine.parcels import parcel_codes
 
 GEOD = Geod(ellps="WGS84")
@@ -71,7 +72,10 @@ def test_aggregate_to_unit_polygons_splits_parcels_and_conserves_area() -> None:
     cut = X0 + 1.3 * D
     units = gpd.GeoDataFrame({"unit_id": ["W", "E"]},
                              geometry=[box(X0, Y0, cut, Y0 + D), box(cut, Y0, X0 + 4 * D, Y0 + D)],
-                             crs="EPSG:4326").to_crs("EPSG:32649")  # another CRS on purpose
+                             crs="EPSG:4326")
+    # another CRS on purpose, reprojected with its edges kept on the meridians (a polygon's
+    # edges are straight in its own CRS: corner-by-corner reprojection would bend them)
+    units = to_crs_densified(units, "EPSG:32649")
     areas = lc.class_areas_from_parcels(_parcels(), lc.load_legend("gbt21010"), "dlbm",
                                         units=units)
     west = _by(areas, "W")

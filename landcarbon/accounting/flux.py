@@ -23,6 +23,7 @@ from landcarbon.accounting.classification import (
 from landcarbon.accounting.coefficients import CoefficientSet
 from landcarbon.accounting.conversions import raster_density_units
 from landcarbon.accounting.legends import NODATA_CATEGORY
+from landcarbon.engine.areas import to_crs_densified
 
 __all__ = ["category_flux_table", "flux_density", "unit_values_raster"]
 
@@ -45,7 +46,7 @@ def unit_values_raster(units: gpd.GeoDataFrame, values: pd.Series, like: xr.Data
     from rasterio.windows import transform as window_transform
 
     crs = CRS.from_user_input(like.rio.crs)
-    geoms = units.to_crs(crs) if not CRS(units.crs).equals(crs) else units
+    geoms = to_crs_densified(units, crs)
     vals = values.reindex(geoms["unit_id"]).to_numpy(dtype=np.float64)
     keep = np.isfinite(vals)
     geoms, vals = geoms[keep].reset_index(drop=True), vals[keep]

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from landcarbon.areas import to_crs_densified
 from landcarbon.exceptions import InputError
 
 __all__ = [
@@ -113,7 +114,7 @@ def units_mask(units: gpd.GeoDataFrame, like: xr.DataArray,
                              "ids of the units file ([units] id_field).")
         chosen = units[units["unit_id"].astype(str).isin(ids)]
     crs = CRS.from_user_input(like.rio.crs)
-    geoms = chosen.to_crs(crs) if not CRS(chosen.crs).equals(crs) else chosen
+    geoms = to_crs_densified(chosen, crs)
     if len(geoms) == 0:
         return np.zeros(like.shape, dtype=bool)
     return geometry_mask(list(geoms.geometry), out_shape=like.shape,

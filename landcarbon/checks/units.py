@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from landcarbon.checks.problems import Problem
-from landcarbon.engine.areas import geodesic_areas_m2
+from landcarbon.engine.areas import geodesic_areas_m2, to_crs_densified
 
 __all__ = [
     "SLIVER_COMPACTNESS",
@@ -197,7 +197,7 @@ def share_outside(units: gpd.GeoDataFrame, footprint: object, footprint_crs: obj
     raster's bounds, in ``footprint_crs``). Empty units count as 0."""
     import shapely
 
-    geo = units.geometry.to_crs(footprint_crs)
+    geo = to_crs_densified(units.geometry, footprint_crs)
     total = geodesic_areas_m2(geo, geo.crs)
     inside = shapely.intersection(geo.array, footprint)
     inside_area = geodesic_areas_m2(gpd.GeoSeries(inside, crs=geo.crs), geo.crs)

@@ -3,36 +3,85 @@
 * Geographic grids (lat/lon): the exact area of each cell on the CRS's ellipsoid, from the
   closed-form area of an ellipsoidal zone between two parallels (the authalic-latitude
   formula); every cell of a row has the same area. Never square degrees.
-* Projected grids: ``"nominal"`` (default for projected CRSs) is the cell area in the CRS's
-  linear unit converted to metres; ``"ellipsoidal"`` divides it by the projection's areal
-  scale factor at the cell centre (needed for non-equal-area projections such as Web
-  Mercator, where nominal areas are badly wrong away from the equator).
-* Polygons: geodesic area on the WGS 84 ellipsoid (the ring areas of
-  :meth:`pyproj.Geod.geometry_area_perimeter`); polygons up to 2 km across get it from the
-  local area element at their centroid (second-order exact, relative error < 1e-8).
+* Projected grids: ``"nominal"`` (default for projected CRSs on an ellipsoid) is the cell
+  area in the CRS's linear unit converted to metres; ``"ellipsoidal"`` measures each cell on
+  the ellipsoid (needed for non-equal-area projections such as Web Mercator, where nominal
+  areas are badly wrong away from the equator).
+* CRSs defined on a **sphere** (the MODIS sinusoidal grid, R = 6,371,007.181 m): PROJ takes
+  their latitudes and longitudes as WGS 84 ones when it transforms to or from any other CRS
+  (no datum shift is known), so that is what the data's coordinates mean. Their cells are
+  measured on WGS 84, and ``"auto"`` resolves to ``"ellipsoidal"`` for them (the sphere's
+  own "equal" areas are up to 0.7 % off the WGS 84 ones).
+* Polygons: geodesic area on the WGS 84 ellipsoid of the polygon whose edges are straight
+  lines in its own CRS (as surveys and GIS draw them): edges longer than
+  :data:`DENSIFY_M` are densified in their CRS first (:func:`densify`), then the ring areas
+  of :meth:`pyproj.Geod.geometry_area_perimeter` are summed; polygons up to 2 km across get
+  it from the local area element at their centroid (second-order exact, relative error
+  < 1e-8).
+* Units reprojected onto a raster's grid go through :func:`to_crs_densified`, so that a
+  long edge keeps its shape (a 1-degree meridian edge is a curve on a sinusoidal grid, up
+  to ~760 m away from the straight line between its projected ends).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from affine import Affine
 from pyproj import CRS
 
-__all__ = ["PixelAreaMethod", "cell_areas_m2", "geodesic_areas_m2", "resolve_area_method",
-           "row_areas_m2"]
+__all__ = ["PixelAreaMethod", "cell_areas_m2", "densify", "geodesic_areas_m2", "is_sphere",
+           "measuring_ellipsoid", "resolve_area_method", "row_areas_m2", "to_crs_densified"]
 
 PixelAreaMethod = Literal["auto", "nominal", "ellipsoidal"]
 
 
+#: WGS 84 semi-major axis (m) and flattening.
+_WGS84 = (6378137.0, 1.0 / 298.257223563)
+
+#: Longest edge (metres, measured in the CRS's unit at the equator for lat/lon CRSs) kept
+#: as it is by :func:`densify`: over 1 km, a straight edge in one CRS and its image in
+#: another (or the geodesic between its ends) part by under 1e-7 of a unit's area.
+DENSIFY_M = 1000.0
+
+
+def is_sphere(crs: CRS) -> bool:
+    """Whether ``crs`` is defined on a sphere (flattening 0)."""
+    ellps = crs.ellipsoid
+    return ellps is not None and not ellps.inverse_flattening
+
+
+def measuring_ellipsoid(crs: CRS) -> tuple[float, float]:
+    """Semi-major axis (m) and flattening of the ellipsoid on which cells of ``crs`` are
+    measured: the CRS's own, except WGS 84 for a CRS on a sphere (see the module notes).
+
+    Returns
+    -------
+    tuple of float
+        ``(a, f)``.
+    """
+    ellps = crs.ellipsoid
+    if ellps is None or is_sphere(crs):
+        return _WGS84
+    return ellps.semi_major_metre, 1.0 / ellps.inverse_flattening
+
+
 def resolve_area_method(crs: CRS, method: PixelAreaMethod = "auto") -> str:
-    """Resolve ``auto``: ``geographic`` for lat/lon CRSs, ``nominal`` for projected ones."""
+    """Resolve ``auto``: ``geographic`` for lat/lon CRSs, ``nominal`` for projected ones on
+    an ellipsoid, ``ellipsoidal`` for projected ones on a sphere (their cells are measured
+    on WGS 84, see the module notes).
+
+    Returns
+    -------
+    str
+        ``"geographic"``, ``"nominal"`` or ``"ellipsoidal"``.
+    """
     if crs.is_geographic:
         return "geographic"
     if method == "auto":
-        return "nominal"
+        return "ellipsoidal" if is_sphere(crs) else "nominal"
     if method not in ("nominal", "ellipsoidal"):
         raise ValueError(f"pixel_area must be auto, nominal or ellipsoidal, got {method!r}")
     return method
@@ -53,9 +102,7 @@ def row_areas_m2(transform: Affine, height: int, crs: CRS) -> np.ndarray:
     """Exact ellipsoidal area (m2) of one cell of each row of a north-up geographic grid."""
     if transform.b != 0 or transform.d != 0:
         raise ValueError("rotated geographic grids are not supported; warp to a north-up grid")
-    ellps = crs.ellipsoid
-    a = ellps.semi_major_metre
-    f = 1.0 / ellps.inverse_flattening if ellps.inverse_flattening else 0.0
+    a, f = measuring_ellipsoid(crs)
     unit = crs.axis_info[0].unit_conversion_factor or np.pi / 180.0  # radians per unit
     edges = transform.f + transform.e * np.arange(height + 1)
     lat = np.clip(edges * unit, -np.pi / 2, np.pi / 2)
@@ -100,7 +147,8 @@ def _projected_cell_areas_m2(rows: np.ndarray, cols: np.ndarray, transform: Affi
     longitude/latitude on the CRS's own ellipsoid, the quadrilateral's area in (lon, lat) is
     measured by the shoelace formula and multiplied by the ellipsoid's area element
     ``M(lat) * N(lat) * cos(lat)`` at the cell centre. Exact to second order in the cell size,
-    whatever the projection (Web Mercator included, whose own scale factors are spherical)."""
+    whatever the projection (Web Mercator included, whose own scale factors are spherical).
+    On a CRS defined on a sphere, the element is WGS 84's (:func:`measuring_ellipsoid`)."""
     from pyproj import Transformer
 
     geodetic = crs.geodetic_crs
@@ -122,10 +170,8 @@ def _projected_cell_areas_m2(rows: np.ndarray, cols: np.ndarray, transform: Affi
 def _area_element(phi: np.ndarray, geodetic: CRS) -> np.ndarray:
     """The ellipsoid's area element ``M(lat) * N(lat) * cos(lat)`` (m2 per square radian of
     longitude and latitude) at latitudes ``phi`` (radians) on the ellipsoid of
-    ``geodetic``."""
-    ellps = geodetic.ellipsoid
-    a = ellps.semi_major_metre
-    f = 1.0 / ellps.inverse_flattening if ellps.inverse_flattening else 0.0
+    ``geodetic`` (WGS 84 for a sphere, :func:`measuring_ellipsoid`)."""
+    a, f = measuring_ellipsoid(geodetic)
     e2 = f * (2.0 - f)
     w = 1.0 - e2 * np.sin(phi) ** 2
     m_radius = a * (1.0 - e2) / w ** 1.5
@@ -175,8 +221,63 @@ def geodesic_areas_m2(geometries: object, crs: CRS) -> np.ndarray:
         out[small] = _local_areas_m2(geoms[small], series_crs)
         small[small] = np.isfinite(out[small])  # outside the projection's domain: exact
     if not small.all():
-        out[~small] = _ring_areas_m2(geoms[~small], series_crs)
+        out[~small] = _ring_areas_m2(densify(geoms[~small], series_crs), series_crs)
     return out
+
+
+def densify(geoms: np.ndarray, crs: CRS, max_m: float = DENSIFY_M) -> np.ndarray:
+    """Add vertices along edges longer than ``max_m`` metres, straight in ``crs``.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        Shapely geometries in ``crs`` (missing and empty ones pass through).
+    crs : pyproj.CRS
+        Their CRS; lat/lon lengths are converted at the equator's scale (so edges are at
+        most ``max_m`` long anywhere).
+    max_m : float
+        Longest edge kept, metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        The densified geometries (the input array is not changed).
+    """
+    import shapely
+
+    unit = crs.axis_info[0].unit_conversion_factor or 1.0  # metres, or radians, per unit
+    if crs.is_geographic:
+        unit *= 6378137.0
+    geoms = np.asarray(geoms, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    out = geoms.copy()
+    if ok.any():
+        out[ok] = shapely.segmentize(geoms[ok], max_m / unit)
+    return out
+
+
+def to_crs_densified(geoms: Any, crs: Any) -> Any:
+    """Reproject a GeoSeries or GeoDataFrame onto ``crs`` after densifying its edges in
+    their own CRS (:func:`densify`), so that straight edges keep their true shape on the
+    target grid. Returns the input itself when the CRSs are equal.
+
+    Returns
+    -------
+    geopandas.GeoSeries or geopandas.GeoDataFrame
+        A new object in ``crs`` (same index and columns).
+    """
+    target = CRS.from_user_input(crs)
+    source = CRS.from_user_input(geoms.crs)
+    if source.equals(target):
+        return geoms
+    dense = densify(geoms.geometry.to_numpy(), source)
+    if hasattr(geoms, "set_geometry"):
+        out = geoms.copy()
+        out[out.geometry.name] = dense
+        out = out.set_crs(source, allow_override=True)
+    else:
+        out = type(geoms)(dense, index=geoms.index, crs=source)
+    return out.to_crs(target)
 
 
 def _local_area_polygons(geoms: np.ndarray, crs: CRS) -> np.ndarray:

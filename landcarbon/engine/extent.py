@@ -13,6 +13,7 @@ import geopandas as gpd
 import xarray as xr
 from pyproj import CRS
 
+from landcarbon.areas import to_crs_densified
 from landcarbon.io.windows import bounds_window
 
 __all__ = ["crop_to_units"]
@@ -27,7 +28,7 @@ def crop_to_units(da: xr.DataArray, units: gpd.GeoDataFrame) -> xr.DataArray:
     crs = CRS.from_user_input(da.rio.crs)
     geoms = units.geometry
     if units.crs is not None and not CRS(units.crs).equals(crs):
-        geoms = geoms.to_crs(crs)
+        geoms = to_crs_densified(geoms, crs)
     geoms = geoms[~(geoms.is_empty | geoms.isna())]
     if geoms.empty:
         return da

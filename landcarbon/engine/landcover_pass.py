@@ -36,6 +36,7 @@ import pandas as pd
 import xarray as xr
 
 from landcarbon.accounting.legends import NODATA_CATEGORY, Legend
+from landcarbon.engine.areas import to_crs_densified
 
 __all__ = ["RasterSink", "landcover_pass", "smallest_cell_m2"]
 
@@ -166,9 +167,7 @@ def landcover_pass(
     crs = CRS.from_user_input(codes.rio.crs)
     buckets = code_buckets(legend, exclude_codes, codes.dtype, codes.rio.nodata)
     geoms = units[["geometry"]]
-    if not CRS(units.crs).equals(crs):
-        geoms = geoms.to_crs(crs)
-    geoms = geoms.geometry.to_numpy()
+    geoms = to_crs_densified(geoms, crs).geometry.to_numpy()
     tr = codes.rio.transform()
     if (buckets is None or tr.b != 0 or tr.d != 0
             or resolve_area_method(crs, pixel_area) == "ellipsoidal"

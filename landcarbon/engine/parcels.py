@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from landcarbon.accounting.legends import EXCLUDED, Legend
-from landcarbon.engine.areas import geodesic_areas_m2
+from landcarbon.engine.areas import geodesic_areas_m2, to_crs_densified
 from landcarbon.exceptions import InputError, UnmappedCodesError
 
 __all__ = ["class_areas_from_parcels", "parcel_codes"]
@@ -95,7 +95,7 @@ def class_areas_from_parcels(
     work.loc[codes.isin(list(excluded)).to_numpy(), "space_type"] = EXCLUDED
     work = work[work["space_type"] != EXCLUDED]
     if units is not None:
-        pieces = gpd.overlay(work, units[["unit_id", "geometry"]].to_crs(work.crs),
+        pieces = gpd.overlay(work, to_crs_densified(units[["unit_id", "geometry"]], work.crs),
                              how="intersection", keep_geom_type=True)
     elif unit_field is not None:
         if unit_field not in parcels.columns:

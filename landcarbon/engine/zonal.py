@@ -22,7 +22,7 @@ from pyproj import CRS
 
 from landcarbon.accounting.classification import categories_of
 from landcarbon.accounting.legends import NODATA_CATEGORY
-from landcarbon.engine.areas import PixelAreaMethod, cell_areas_m2
+from landcarbon.engine.areas import PixelAreaMethod, cell_areas_m2, to_crs_densified
 
 __all__ = ["RasterBlock", "block_plan", "class_areas", "index_areas_ha"]
 
@@ -128,8 +128,7 @@ def index_areas_ha(
         float64 matrix of shape (len(units), n), ha.
     """
     crs = CRS.from_user_input(index.rio.crs)
-    geoms = units[["geometry"]].to_crs(crs) if not CRS(units.crs).equals(crs) else units[
-        ["geometry"]]
+    geoms = to_crs_densified(units[["geometry"]], crs)
     geoms = geoms.reset_index(drop=True)
     if index.y.size > 1 and float(index.y[1]) > float(index.y[0]):
         raise ValueError("south-up rasters are not supported; flip the raster first")

@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 from pyproj import CRS
 
-from landcarbon.engine.areas import geodesic_areas_m2
+from landcarbon.engine.areas import geodesic_areas_m2, to_crs_densified
 from landcarbon.exceptions import InputError
 
 __all__ = ["HOTSPOT_CLASSES", "grid_cells", "grid_values", "hotspot_classes",
@@ -250,7 +250,7 @@ def grid_values(raster: xr.DataArray, cells: gpd.GeoDataFrame, *, strip_rows: in
     crs = CRS.from_user_input(raster.rio.crs)
     transform = raster.rio.transform()
     height, width = raster.sizes["y"], raster.sizes["x"]
-    geoms = cells.geometry.to_crs(crs) if not CRS(cells.crs).equals(crs) else cells.geometry
+    geoms = to_crs_densified(cells.geometry, crs)
     cell_area = geodesic_areas_m2(cells.geometry, cells.crs)
     n = len(cells)
     shapes = list(zip(geoms.to_numpy(), np.arange(1, n + 1), strict=True))
