@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from landcarbon.areas import to_crs_densified
+from landcarbon.engine.areas import to_crs_densified
 from landcarbon.exceptions import InputError
 
 __all__ = [

@@ -13,7 +13,7 @@ import geopandas as gpd
 import xarray as xr
 from pyproj import CRS
 
-from landcarbon.areas import to_crs_densified
+from landcarbon.engine.areas import to_crs_densified
 from landcarbon.io.windows import bounds_window
 
 __all__ = ["crop_to_units"]
