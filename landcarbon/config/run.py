@@ -65,8 +65,9 @@ class LandcoverConfig(_Section):
         "construction", description="space type of rural settlements (agricultural = 三区 "
         "planning convention)")
     pixel_area: Literal["auto", "nominal", "ellipsoidal"] = Field(
-        "auto", description="cell areas: auto = ellipsoidal for geographic CRSs, nominal for "
-        "projected; ellipsoidal corrects projected cells by the areal scale factor")
+        "auto", description="cell areas: auto = ellipsoidal for geographic CRSs and for "
+        "projected CRSs on a sphere (measured on WGS 84), nominal for other projected CRSs; "
+        "ellipsoidal measures every projected cell on the ellipsoid")
     chunk_size: int | Literal["auto"] | None = Field(
         "auto", description="dask chunk size in pixels; auto = chunk rasters over 16.7 M px")
 
