@@ -6,6 +6,7 @@ Everything is generated into ``benchmarks/.cache/`` (not in git) from the public
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -160,4 +161,134 @@ def write_config(name: str, raster: str, units: Path, *, rasters: bool = True) -
         '[thresholds]\npreset = "strict_median"\n\n'
         f'[output]\nrasters = {"true" if rasters else "false"}\nmap = false\n',
         encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- dense farmland (issue 16)
+
+#: WorldCover codes of the farmland generator: tree, shrub, grass, cropland, built-up, bare,
+#: water, wetland (0: nodata, not used: the raster is all land).
+_TREE, _SHRUB, _GRASS, _CROP, _BUILT, _BARE, _WATER, _WET = 10, 20, 30, 40, 50, 60, 80, 90
+
+
+def _hash(*arrays: Any) -> Any:
+    """A deterministic pseudo-random uint32 of integer arrays (broadcast), for the generator."""
+    import numpy as np
+
+    h = np.uint32(2166136261)
+    for a in arrays:
+        h = (h ^ np.asarray(a, np.uint32)) * np.uint32(16777619)
+        h ^= h >> np.uint32(13)
+    return h
+
+
+def _farmland_band(r0: int, rows: int, width: int, rng_noise: Any) -> Any:
+    """Rows ``r0 .. r0 + rows`` of the dense-farmland land cover (uint8 WorldCover codes).
+
+    Strip fields (6-14 x 40-120 px, 60-140 m by 0.4-1.2 km, oriented by 768-px farm block),
+    crops / fallow / grass / greenhouses, tree rows along the block roads, villages (built-up
+    blobs with trees, one per ~2.6 km2 on a jittered grid), a river with wetland banks every
+    ~9 km, and 4 % classification noise (speckle)."""
+    import numpy as np
+
+    y = np.arange(r0, r0 + rows, dtype=np.int64)[:, None]
+    x = np.arange(width, dtype=np.int64)[None, :]
+    fb = 768  # farm block (roads with tree rows between)
+    by, bx = y // fb, x // fb
+    horiz = (_hash(by, bx, 7) & 1).astype(bool)  # strip orientation of the block
+    along = np.where(horiz, x, y)
+    across = np.where(horiz, y, x)
+    sw = 6 + (_hash(by, bx, 11) % 9).astype(np.int64)       # strip width, px
+    sl = 40 + (_hash(by, bx, 13) % 81).astype(np.int64)     # strip length, px
+    si = across // sw
+    sj = (along + (_hash(si, by, bx) % 64).astype(np.int64)) // sl
+    pick = _hash(si, sj, by, bx) % 100
+    out = np.where(pick < 72, _CROP, np.where(pick < 82, _GRASS, np.where(
+        pick < 90, _BARE, np.where(pick < 95, _SHRUB, _BUILT)))).astype(np.uint8)
+    # tree rows and roads along the farm-block edges
+    ey, ex = y % fb, x % fb
+    out[(ey < 2) | (ex < 2)] = _TREE
+    out[((ey >= 2) & (ey < 3)) | ((ex >= 2) & (ex < 3))] = _BUILT
+    # villages: one on each 160-px cell of a jittered grid, about half of them present
+    vc = 160
+    vy, vx = y // vc, x // vc
+    present = (_hash(vy, vx, 3) % 100) < 55
+    cy = vy * vc + 30 + (_hash(vy, vx, 5) % 100).astype(np.int64)
+    cx = vx * vc + 30 + (_hash(vy, vx, 9) % 100).astype(np.int64)
+    rad = 12 + (_hash(vy, vx, 17) % 18).astype(np.int64)
+    d2 = (y - cy) ** 2 + (x - cx) ** 2
+    inside = present & (d2 < rad * rad)
+    house = (_hash(y // 3, x // 3, 21) % 100) < 80
+    out[inside] = np.where(house, _BUILT, _TREE)[inside]
+    # a meandering river with wetland banks every ~9 km
+    rv = 900
+    phase = (y % (rv * 4)) / (rv * 4) * 2 * np.pi
+    centre = (x // rv) * rv + rv // 2 + (60 * np.sin(phase + (x // rv))).astype(np.int64)
+    dist = np.abs(x - centre)
+    out[dist < 9] = _WATER
+    out[(dist >= 9) & (dist < 14)] = _WET
+    # classification noise
+    noise = rng_noise.random((rows, width)) < 0.04
+    codes = np.array([_TREE, _SHRUB, _GRASS, _CROP, _BUILT, _BARE], np.uint8)
+    out[noise] = codes[rng_noise.integers(0, len(codes), int(noise.sum()))]
+    return out
+
+
+def farmland(n: int = 16384, n_units: int | None = None) -> tuple[Path, Path]:
+    """A dense-farmland WorldCover-style raster (``n`` x ``n``, EPSG:4326 at 1/12000 degree
+    from 113.2 E 34.9 N, 512-px DEFLATE tiles, nodata 0) and ``n_units`` irregular
+    township-like units over it (a Voronoi partition of jittered seeds, ~57,000 pixels a unit
+    by default: 4,700 at 16384, 18,900 at 32768). Cached."""
+    path = CACHE / f"farmland_{n}.tif"
+    n_units = n_units or round(n * n / 57_000)
+    if not path.exists():
+        import numpy as np
+        import rasterio
+        from rasterio.transform import from_origin
+
+        CACHE.mkdir(exist_ok=True)
+        tmp = path.with_suffix(".part.tif")
+        rng = np.random.default_rng(16)
+        with rasterio.open(tmp, "w", driver="GTiff", width=n, height=n, count=1,
+                           dtype="uint8", crs="EPSG:4326", nodata=0, tiled=True,
+                           blockxsize=512, blockysize=512, compress="deflate",
+                           transform=from_origin(113.2, 34.9, 1 / 12000, 1 / 12000),
+                           BIGTIFF="IF_SAFER", NUM_THREADS="ALL_CPUS") as dst:
+            for r0 in range(0, n, 512):
+                rows = min(512, n - r0)
+                dst.write(_farmland_band(r0, rows, n, rng)[None],
+                          window=((r0, r0 + rows), (0, n)))
+        tmp.rename(path)
+    return path, township_units(path, n_units)
+
+
+def township_units(raster: Path, n_units: int) -> Path:
+    """``n_units`` irregular units partitioning ``raster``'s extent (Voronoi cells of seeds
+    jittered on a grid, clipped to the extent: neighbours share their edges exactly)."""
+    path = raster.with_name(f"{raster.stem}_towns_{n_units}.gpkg")
+    if path.exists():
+        return path
+    import geopandas as gpd
+    import numpy as np
+    import rasterio
+    import shapely
+
+    with rasterio.open(raster) as src:
+        x0, y0, x1, y1 = src.bounds
+    side = round(float(np.sqrt(n_units)))
+    rng = np.random.default_rng(4722)
+    gy, gx = np.meshgrid((np.arange(side) + 0.5) / side, (np.arange(side) + 0.5) / side)
+    jit = rng.uniform(-0.45, 0.45, (2, side * side)) / side
+    px = x0 + (gx.ravel() + jit[0]) * (x1 - x0)
+    py = y0 + (gy.ravel() + jit[1]) * (y1 - y0)
+    extent = shapely.box(x0, y0, x1, y1)
+    cells = shapely.get_parts(shapely.voronoi_polygons(
+        shapely.multipoints(np.column_stack([px, py])), extend_to=extent))
+    cells = shapely.intersection(cells, extent)
+    cells = cells[~shapely.is_empty(cells)]
+    ids = [f"t{i:05d}" for i in range(len(cells))]
+    tmp = path.with_suffix(".part.gpkg")
+    gpd.GeoDataFrame({"uid": ids, "name": ids}, geometry=cells, crs="EPSG:4326").to_file(
+        tmp, layer="units")
+    tmp.rename(path)
     return path
