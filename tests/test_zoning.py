@@ -148,15 +148,15 @@ def test_risk_overlay_ratio_percentile():
 
 def test_risk_overlay_previous_period_interface():
     previous = pd.DataFrame({
-        "net_tc": [45.0, 9.0, -30.0, 60.0],          # growth 100 %, 11 %, 0 %, -17 %
+        "emission_tc": [50.0, 45.0, 0.0, 60.0],      # growth 100 %, 11 %, 0 %, -17 %
         "sequestration_tc": [10.0, 50.0, 30.0, 0.0],   # B lost 20 % of its sink
         "converted_to_construction_ha": [0.0, 0.0, 3.0, np.nan],
     }, index=["A", "B", "C", "D"])
     r = risk_overlay(UNITS, flags=["R2", "R3"], previous=previous)
-    # median growth of (1.0, 0.111, 0, -0.167) = 0.0556: A and B above it and > 0
-    assert r["flag_r2"].tolist() == [True, True, False, False]
+    # regional growth (200 - 155) / 155 = 29 %: only A grows faster than the region
+    assert r["flag_r2"].tolist() == [True, False, False, False]
     assert r["flag_r3"].tolist() == [False, True, True, False]
-    partial = risk_overlay(UNITS, flags=["R3"], previous=previous[["net_tc"]])
+    partial = risk_overlay(UNITS, flags=["R3"], previous=previous[["emission_tc"]])
     assert partial["flag_r3"].isna().all()
 
 

@@ -19,7 +19,8 @@ library versions (GDAL's DEFLATE encoder could in principle differ between GDAL 
 
 Written files: ``landcover_2015.tif``, ``landcover_2023.tif`` (ESA WorldCover codes, uint8,
 nodata 0, EPSG:32649, 30 m), ``townships.gpkg`` (layer ``townships``, EPSG:4326),
-``energy_2015.csv``, ``energy_2023.csv``, ``demo.toml``, ``demo_change.toml`` and
+``energy_2015.csv``, ``energy_2023.csv``, ``statistics_2015.csv``, ``statistics_2023.csv``
+(SYNTHETIC GDP and population), ``demo.toml``, ``demo_change.toml`` and
 ``carbon_pools_esa_worldcover.csv`` (made-up InVEST carbon pools for the change demo).
 """
 
@@ -755,14 +756,26 @@ def energy_rows(codes: Sequence[str], built_px: np.ndarray, year: int) -> list[l
     return rows
 
 
-def write_statistics(path: Path, codes: Sequence[str], built_px: np.ndarray) -> None:
+#: SYNTHETIC GDP per ha of built-up land in 2015 relative to 2023 (about 6 % a year), before
+#: the per-unit noise of the growth.
+GDP_2015_FACTOR = 0.62
+
+
+def write_statistics(path: Path, codes: Sequence[str], built_px: np.ndarray,
+                     year: int = 2023) -> None:
     """SYNTHETIC GDP (10^4 CNY, 万元) and population per township: a base plus an amount per
     ha of built-up land, with lognormal noise per unit (for the zoning indicators ECC, emission
-    intensity). Not real statistics."""
+    intensity). For 2015 the amount per ha is :data:`GDP_2015_FACTOR` of 2023's times a
+    lognormal growth noise per unit (for the Tapio decoupling state of the change demo).
+    Not real statistics."""
     ha = built_px * PIXEL * PIXEL / 10_000.0
     r = rng("statistics")
-    gdp = 800.0 + ha * 1500.0 * np.exp(0.35 * r.standard_normal(len(codes)))
+    noise = np.exp(0.35 * r.standard_normal(len(codes)))
     pop = 2000.0 + ha * 60.0 * np.exp(0.25 * r.standard_normal(len(codes)))
+    if year == 2015:
+        noise = noise * GDP_2015_FACTOR * np.exp(
+            0.2 * rng("statistics_2015").standard_normal(len(codes)))
+    gdp = 800.0 + ha * 1500.0 * noise
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["unit_id", "gdp_10k_cny", "population", "source"])
@@ -860,11 +873,13 @@ threshold_year = 2023   # one set of limits for every date (the preset uses perc
 year = 2015
 landcover = "landcover_2015.tif"
 energy_table = "energy_2015.csv"
+statistics = "statistics_2015.csv"      # GDP of the date: intensity and Tapio decoupling
 
 [[change.dates]]
 year = 2023
 landcover = "landcover_2023.tif"
 energy_table = "energy_2023.csv"
+statistics = "statistics_2023.csv"
 
 [change.stocks]
 pools = "carbon_pools_esa_worldcover.csv"   # made-up pools, see make_sample_tiles.py
@@ -927,7 +942,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                              built[year], year))
     (out / "demo.toml").write_text(DEMO_TOML, encoding="utf-8")
     write_change_demo(out)
-    write_statistics(out / "statistics_2023.csv", list(units["code"]), built[2023])
+    for year in YEARS:
+        write_statistics(out / f"statistics_{year}.csv", list(units["code"]), built[year],
+                         year)
     (out / "demo_zoning.toml").write_text(DEMO_TOML + ZONING_TOML, encoding="utf-8")
 
     b15, b23 = (int((lcs[y] == BUILT).sum()) for y in YEARS)

@@ -40,11 +40,17 @@ def timeseries(tables: Mapping[int, pd.DataFrame], *, suffix: str = "tc") -> pd.
     -------
     pandas.DataFrame
         ``year, unit_id, unit_name, space_type, covered_ha, emission_<s>, sequestration_<s>,
-        net_<s>, net_<s>_per_ha, threshold_<s>_per_ha, risk_level`` sorted by unit and year.
+        net_<s>, net_<s>_per_ha, threshold_<s>_per_ha, risk_level``, and where the tables
+        have them ``gdp``, the emission intensity and the dynamic-risk columns of
+        :func:`landcarbon.change.dynamic_risk.dynamic_risk` (empty in the first year), sorted by
+        unit and year.
     """
+    from landcarbon.change.dynamic_risk import DYNAMIC_COLUMNS
+
     cols = ["unit_id", "unit_name", "space_type", "covered_ha", f"emission_{suffix}",
             f"sequestration_{suffix}", f"net_{suffix}", f"net_{suffix}_per_ha",
-            f"threshold_{suffix}_per_ha", "risk_level"]
+            f"threshold_{suffix}_per_ha", "risk_level", "gdp",
+            f"emission_intensity_{suffix}_per_10k_cny", *DYNAMIC_COLUMNS]
     parts = []
     for year, table in sorted(tables.items()):
         t = pd.DataFrame(table)

@@ -46,6 +46,10 @@ class DateConfig(_Section):
     energy_table: str | None = Field(None, description="energy statistics of that year "
                                      "([construction] method = 'energy'); default: "
                                      "[construction] energy_table")
+    statistics: str | None = Field(None, description="per-unit statistics of that year "
+                                   "(GDP, same columns as [statistics]) for the carbon "
+                                   "intensity and the Tapio decoupling state of the dynamic "
+                                   "risk; default: [statistics] path")
 
 
 class StocksConfig(_Section):

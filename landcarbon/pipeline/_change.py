@@ -34,6 +34,7 @@ from landcarbon.pipeline._assess import (
     _space_type_rule,
     assess,
 )
+from landcarbon.pipeline._change_risk import add_dynamic_risk
 
 __all__ = ["ChangeResult", "assess_change", "date_config", "freeze_thresholds", "rebalance",
            "run_change"]
@@ -70,6 +71,9 @@ class ChangeResult:
         Per-unit stocks per date, per-unit change per period, whole-area InVEST-compatible
         totals per period, stock density rasters per date (only with ``[change.stocks]``).
     timeseries, alerts : pandas.DataFrame
+    dynamic_risk : dict
+        Per period ``"<y0>-<y1>"``: units entering risk, units evaluated, units per flag
+        (the dynamic-risk columns themselves are in each later date's units table).
     markov, markov_units : pandas.DataFrame or None
         Projected category areas and projected assessed units (``year`` column).
     """
@@ -91,6 +95,7 @@ class ChangeResult:
     stock_rasters: dict[int, xr.DataArray] = field(default_factory=dict)
     markov: pd.DataFrame | None = None
     markov_units: pd.DataFrame | None = None
+    dynamic_risk: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -140,6 +145,7 @@ class ChangeResult:
             f"{y0}-{y1}": float(g["flux_change_tc"].sum(min_count=1))
             for (y0, y1), g in self.flux_effect.groupby(["year_from", "year_to"])}
         out["alerts"] = {k: int(v) for k, v in self.alerts["alert"].value_counts().items()}
+        out["dynamic_risk"] = self.dynamic_risk
         if self.stock_totals:
             out["stocks"] = self.stock_totals
         return out
@@ -161,6 +167,11 @@ def date_config(config: RunConfig, year: int) -> RunConfig:
     if date.energy_table:
         update["construction"] = config.construction.model_copy(
             update={"energy_table": date.energy_table})
+    if date.statistics:
+        from landcarbon.config.zoning import StatisticsConfig
+
+        stats = config.statistics or StatisticsConfig.model_validate({"path": date.statistics})
+        update["statistics"] = stats.model_copy(update={"path": date.statistics})
     return config.model_copy(update=update)
 
 
@@ -356,8 +367,8 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     transfers: list[pd.DataFrame] = []
     effects: list[pd.DataFrame] = []
     for y0, y1 in periods:
-        s, d, t = _summaries(transitions[(y0, y1)], whole[(y0, y1)], y0, y1)
-        summaries += s
+        part, d, t = _summaries(transitions[(y0, y1)], whole[(y0, y1)], y0, y1)
+        summaries += part
         degrees += d
         transfers += t
         m = t[0]
@@ -374,15 +385,19 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     effect = pd.concat(effects, ignore_index=True)
     effect = effect[[*front, *[c for c in effect.columns if c not in front]]]
     s = first.suffix
-    series = timeseries({y: a.units for y, a in dates.items()}, suffix=s)
     consecutive = {p: transitions[p] for p in pairwise(years)}
+    dynamic = add_dynamic_risk(dates, consecutive,
+                               sink_loss_share=ch.monitoring.sink_loss_share,
+                               conversion_min_ha=ch.monitoring.conversion_min_ha)
+    series = timeseries({y: a.units for y, a in dates.items()}, suffix=s)
     alert_table = alerts(series, transitions=consecutive,
                          sink_loss_share=ch.monitoring.sink_loss_share,
                          conversion_min_ha=ch.monitoring.conversion_min_ha, suffix=s)
     result = ChangeResult(config=config, dates=dates, categories=cats, transitions=transitions,
                           whole_transitions=whole, transfer=transfer, summary=summary,
                           dynamic_degree=pd.DataFrame(degrees), flux_effect=effect,
-                          timeseries=series, alerts=alert_table, timings=timings)
+                          timeseries=series, alerts=alert_table, timings=timings,
+                          dynamic_risk=dynamic)
     if stocks is not None:
         t2 = time.perf_counter()
         stock_tables(result, stocks, computed["stocks"])

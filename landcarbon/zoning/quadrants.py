@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from landcarbon._resources import data_path, read_csv
+from landcarbon.change.dynamic_risk import emission_growth_flags, sink_loss_flags
 from landcarbon.exceptions import ConfigError, InputError
 
 __all__ = [
@@ -125,14 +126,6 @@ def graded_classes(values: pd.Series, *, method: GradingMethod = "quantiles", k:
     return out, [float(b) for b in cls.bins]
 
 
-def _growth_rate(now: np.ndarray, before: np.ndarray) -> np.ndarray:
-    from landcarbon.zoning.indicators import safe_ratio
-
-    delta = now - before
-    rate = safe_ratio(np.abs(delta), np.abs(before))
-    return np.sign(delta) * np.where(delta == 0, 0.0, rate)
-
-
 def _ratio_limit(spec: float | str, ratio: np.ndarray) -> float:
     if isinstance(spec, int | float):
         return float(spec)
@@ -160,6 +153,7 @@ def risk_overlay(
     sink_loss_tolerance: float = 0.05,
     conversion_min_ha: float = 0.0,
     min_flags: int = 1,
+    change_flags: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Carbon-risk flags R1-R5 and the carbon-risk zone of each unit.
 
@@ -178,16 +172,22 @@ def risk_overlay(
     hotspot_z : float
         R5: Gi* z-score at or above which a *significant* hot spot is flagged.
     previous : pandas.DataFrame, optional
-        The earlier period, indexed by unit_id (interface for the change-over-time step):
-        ``net_<suffix>`` (R2), ``sequestration_<suffix>`` (R3 sink loss) and optionally
-        ``converted_to_construction_ha`` (R3: ecological or agricultural land converted to
-        construction land between the periods, ha). Missing columns leave R2/R3 ``<NA>``.
+        The earlier period, indexed by unit_id: ``emission_<suffix>`` (R2, see
+        :func:`landcarbon.change.dynamic_risk.emission_growth_flags`: the unit's emission grows and
+        grows faster than the region's), ``sequestration_<suffix>`` (R3 sink loss) and
+        optionally ``converted_to_construction_ha`` (R3: ecological or agricultural land
+        converted to construction land between the periods, ha). Missing columns leave
+        R2/R3 ``<NA>``.
     sink_loss_tolerance : float
         R3: allowed relative fall of sequestration (0.05 = 5 %).
     conversion_min_ha : float
         R3: converted area above which a unit is flagged.
     min_flags : int
         Raised flags needed for the carbon-risk zone.
+    change_flags : pandas.DataFrame, optional
+        R2 and R3 already evaluated (``flag_r2``, ``flag_r3`` indexed by unit_id, from
+        :func:`landcarbon.change.dynamic_risk.dynamic_risk`: what a change run passes); takes
+        precedence over ``previous``.
 
     Returns
     -------
@@ -218,33 +218,29 @@ def risk_overlay(
         sig = table["gi_class"].astype(str).str.startswith("hot_").to_numpy()
         out["R5"] = pd.array(np.where(np.isnan(z), None, (z >= hotspot_z) & sig),
                              dtype="boolean")
-    if previous is not None:
+    ids = table["unit_id"].astype(str)
+    if change_flags is not None:
+        given = change_flags.copy()
+        given.index = given.index.astype(str)
+        for f in ("R2", "R3"):
+            if f in enabled and f"flag_{f.lower()}" in given:
+                out[f] = pd.array(ids.map(given[f"flag_{f.lower()}"]).to_numpy(),
+                                  dtype="boolean")
+    elif previous is not None:
         prev = previous.copy()
         prev.index = prev.index.astype(str)
-        ids = table["unit_id"].astype(str)
-        if "R2" in enabled and f"net_{suffix}" in prev:
-            before = ids.map(prev[f"net_{suffix}"]).to_numpy(dtype=np.float64)
-            rate = _growth_rate(table[f"net_{suffix}"].to_numpy(dtype=np.float64), before)
-            finite = rate[np.isfinite(rate)]
-            med = float(np.median(finite)) if finite.size else np.nan
-            r2 = (rate > 0) & (rate > med)
-            out["R2"] = pd.array(np.where(np.isnan(rate), None, r2), dtype="boolean")
-        if "R3" in enabled:
-            parts = []
-            if f"sequestration_{suffix}" in prev:
-                before = ids.map(prev[f"sequestration_{suffix}"]).to_numpy(dtype=np.float64)
-                now = table[f"sequestration_{suffix}"].to_numpy(dtype=np.float64)
-                loss = (before - now) > sink_loss_tolerance * before
-                parts.append(np.where(np.isnan(before), np.nan, loss.astype(float)))
-            if "converted_to_construction_ha" in prev:
-                conv = ids.map(prev["converted_to_construction_ha"]).to_numpy(dtype=np.float64)
-                parts.append(np.where(np.isnan(conv), np.nan,
-                                      (conv > conversion_min_ha).astype(float)))
-            if parts:
-                stack = np.vstack(parts)
-                any_true = np.nanmax(np.where(np.isnan(stack), -1, stack), axis=0)
-                out["R3"] = pd.array(np.where(any_true < 0, None, any_true > 0),
-                                     dtype="boolean")
+        now_s = table[f"sequestration_{suffix}"].to_numpy(dtype=np.float64)
+        if "R2" in enabled and f"emission_{suffix}" in prev:
+            before = ids.map(prev[f"emission_{suffix}"]).to_numpy(dtype=np.float64)
+            out["R2"] = emission_growth_flags(
+                before, table[f"emission_{suffix}"].to_numpy(dtype=np.float64))[2]
+        if "R3" in enabled and f"sequestration_{suffix}" in prev:
+            before = ids.map(prev[f"sequestration_{suffix}"]).to_numpy(dtype=np.float64)
+            conv = (ids.map(prev["converted_to_construction_ha"]).to_numpy(dtype=np.float64)
+                    if "converted_to_construction_ha" in prev else np.zeros(n))
+            out["R3"] = sink_loss_flags(before, now_s, conv,
+                                        sink_loss_share=sink_loss_tolerance,
+                                        conversion_min_ha=conversion_min_ha)[1]
     frame = pd.DataFrame({f"flag_{f.lower()}": out[f] for f in RISK_FLAGS}, index=table.index)
     raised = frame.fillna(False).astype(bool)
     frame["risk_flags"] = [",".join(f for f, r in zip(RISK_FLAGS, row, strict=True) if r)

@@ -1,0 +1,89 @@
+"""Dynamic carbon risk of a change run: for each later date, the flags of
+:func:`landcarbon.change.dynamic_risk.dynamic_risk` against the earlier date (intensity against the
+first date) join that date's units table; with ``[zoning]`` the carbon-risk overlay's R2 and
+R3 are these flags and the overlay is re-evaluated with them."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from landcarbon.change.dynamic_risk import dynamic_risk
+
+if TYPE_CHECKING:
+    from landcarbon.pipeline._assess import Assessment
+
+__all__ = ["add_dynamic_risk", "converted_to_construction"]
+
+#: Columns added to the zoning overlay that the change step replaces.
+_OVERLAY = ("flag_r1", "flag_r2", "flag_r3", "flag_r4", "flag_r5", "risk_flags",
+            "risk_flag_count", "carbon_risk_zone")
+
+
+def converted_to_construction(transitions: pd.DataFrame) -> pd.Series:
+    """Per unit_id, the area (ha) of ecological or agricultural space that became
+    construction space (a per-unit long transition table)."""
+    t = transitions
+    hit = (t["to_space_type"] == "construction") & t["from_space_type"].isin(
+        ["ecological", "agricultural"])
+    return t[hit].groupby("unit_id")["area_ha"].sum()
+
+
+def add_dynamic_risk(dates: dict[int, Assessment],
+                     transitions: dict[tuple[int, int], pd.DataFrame], *,
+                     sink_loss_share: float, conversion_min_ha: float) -> dict[str, Any]:
+    """Join the dynamic-risk columns to the units of every date after the first.
+
+    Returns
+    -------
+    dict
+        ``{"<y0>-<y1>": {"units_entering_risk": n, "by_flag": {flag: n}, "evaluated": n}}``
+        for the totals of the run.
+    """
+    years = sorted(dates)
+    first = dates[years[0]]
+    s = first.suffix
+    totals: dict[str, Any] = {}
+    base = first.units.set_index("unit_id")
+    for y0, y1 in pairwise(years):
+        a = dates[y1]
+        before = dates[y0].units.set_index("unit_id")
+        after = a.units.set_index("unit_id")
+        trans = transitions.get((y0, y1))
+        conv = converted_to_construction(trans) if trans is not None else None
+        dyn = dynamic_risk(before, after, year_from=y0, year_to=y1, base=base,
+                           converted_ha=conv, suffix=s, sink_loss_share=sink_loss_share,
+                           conversion_min_ha=conversion_min_ha)
+        units = a.units.drop(columns=[c for c in dyn.columns if c in a.units.columns])
+        zc = a.config.zoning
+        if zc is not None and "risk_flags" in units:
+            units = _overlay(units, dyn, a)
+        for c in dyn.columns:
+            if c not in units.columns:
+                units[c] = dyn[c].reindex(units["unit_id"]).to_numpy()
+        a.units = units
+        raised = dyn["dynamic_risk_flags"].str.split(",").explode()
+        totals[f"{y0}-{y1}"] = {
+            "units_entering_risk": int(dyn["dynamic_risk"].fillna(False).sum()),
+            "evaluated": int(dyn["dynamic_risk"].notna().sum()),
+            "by_flag": {str(k): int(v) for k, v in raised[raised != ""].value_counts().items()},
+        }
+    return totals
+
+
+def _overlay(units: pd.DataFrame, dyn: pd.DataFrame, a: Assessment) -> pd.DataFrame:
+    """Re-evaluate the ``[zoning]`` carbon-risk overlay with the period's R2 and R3."""
+    from landcarbon.zoning.quadrants import risk_overlay
+
+    zc = a.config.zoning
+    assert zc is not None
+    flags = risk_overlay(units, suffix=a.suffix, flags=zc.risk_flags,
+                         ratio_threshold=zc.ratio_threshold, hotspot_z=zc.hotspot_z,
+                         change_flags=dyn[["flag_r2", "flag_r3"]], min_flags=zc.min_flags)
+    units = units.copy()
+    for c in _OVERLAY:
+        if c in flags:
+            units[c] = flags[c].to_numpy()
+    return units

@@ -1,0 +1,96 @@
+"""Dynamic carbon risk in a real `landcarbon change` run on the 4 x 4 raster pair (GRID4 ->
+GRID4B, two units W and E), with and without ``[zoning]``: R2/R3 by hand, in the units tables
+of the later date and in timeseries.csv, and GDP per date for intensity and Tapio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import GRID4, GRID4_RUN_CONFIG, write_tif
+from test_change import GRID4B
+
+from landcarbon.cli import main
+
+CONFIG = '\ntitle = "dynamic risk"\n' + GRID4_RUN_CONFIG.replace(
+    "grid4.tif", "lc_2023.tif") + """{zoning}[change]
+[[change.dates]]
+year = 2015
+landcover = "lc_2015.tif"
+statistics = "stats_2015.csv"
+[[change.dates]]
+year = 2023
+landcover = "lc_2023.tif"
+statistics = "stats_2023.csv"
+[change.monitoring]
+sink_loss_share = 0.05
+conversion_min_ha = 0.004
+"""
+
+# Emissions by hand (t C/yr; cropland +0.422 t C/ha, construction 50 t C/ha, 1 px = 0.01 ha;
+# the unit border runs through the middle of column 1):
+#   W 2015: cropland 0.03 ha, construction 0.025 ha -> 0.01266 + 1.25    = 1.26266
+#   W 2023: cropland 0.025 ha, construction 0.03 ha -> 0.01055 + 1.5     = 1.51055
+#   E 2015: cropland 0.01 ha, construction 0.005 ha -> 0.00422 + 0.25    = 0.25422
+#   E 2023: cropland 0.005 ha, construction 0.02 ha -> 0.00211 + 1.0     = 1.00211
+# Sequestration of E: forest 0.03 x 0.644 + grassland 0.02 x 0.021 + water 0.03 x 0.253
+#   = 0.02733 (2015); forest 0.02, grassland 0.02, water 0.02, wetland 0.01 (as water)
+#   = 0.01288 + 0.00042 + 0.00506 + 0.00253 = 0.02089 (2023); W holds no sink.
+E = {("W", 2015): 1.26266, ("W", 2023): 1.51055, ("E", 2015): 0.25422, ("E", 2023): 1.00211}
+REGION = (1.51055 + 1.00211) / (1.26266 + 0.25422) - 1
+
+
+@pytest.fixture
+def project(tmp_path: Path, halves_gpkg: Path) -> Path:
+    write_tif(tmp_path / "lc_2015.tif", GRID4)
+    write_tif(tmp_path / "lc_2023.tif", GRID4B)
+    (tmp_path / "stats_2015.csv").write_text("unit_id,gdp_10k_cny\nW,100\nE,100\n",
+                                             encoding="utf-8")
+    (tmp_path / "stats_2023.csv").write_text("unit_id,gdp_10k_cny\nW,150\nE,120\n",
+                                             encoding="utf-8")
+    return tmp_path
+
+
+def _run(project: Path, zoning: str) -> Path:
+    cfg = project / "change.toml"
+    cfg.write_text(CONFIG.format(zoning=zoning), encoding="utf-8")
+    out = project / "out"
+    res = CliRunner().invoke(main, ["-q", "change", str(cfg), "-o", str(out), "--overwrite"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+@pytest.mark.parametrize("zoning", ["", '[zoning]\ngraded_columns = []\nratio_threshold = 5.0\n'])
+def test_r2_r3_by_hand_in_the_change_outputs(project: Path, zoning: str) -> None:
+    out = _run(project, zoning)
+    u = pd.read_csv(out / "units_2023.csv", encoding="utf-8-sig").set_index("unit_id")
+    growth = {k: 100 * (E[(k, 2023)] / E[(k, 2015)] - 1) for k in ("W", "E")}
+    assert u.loc["W", "emission_growth_pct"] == pytest.approx(growth["W"], rel=1e-6)  # +19.6
+    assert u.loc["E", "emission_growth_pct"] == pytest.approx(growth["E"], rel=1e-6)  # +294
+    assert u["region_emission_growth_pct"].tolist() == pytest.approx([100 * REGION] * 2,
+                                                                      rel=1e-6)
+    assert u["flag_r2"].astype(bool).tolist() == [False, True]    # W +19.6 %, E +294 %
+    # R3: W: half a pixel of cropland became construction (0.005 ha > 0.004 ha);
+    # E: sink -23.6 % (> 5 %) and 0.015 ha converted
+    assert u.loc["W", "converted_to_construction_ha"] == pytest.approx(0.005)
+    assert u.loc["E", "converted_to_construction_ha"] == pytest.approx(0.015)
+    assert u.loc["E", "sequestration_change_pct"] == pytest.approx(
+        100 * (0.02089 / 0.02733 - 1), rel=1e-6)
+    assert u["flag_r3"].astype(bool).tolist() == [True, True]
+    assert u["dynamic_risk"].astype(bool).tolist() == [True, True]
+    # intensity (t C per 10^4 CNY) against 2015 and Tapio: W e = 0.19632 / 0.5
+    assert u.loc["W", "emission_intensity_change_pct"] == pytest.approx(
+        100 * ((1.51055 / 150) / (1.26266 / 100) - 1), rel=1e-6)
+    assert u.loc["W", "tapio_elasticity"] == pytest.approx(growth["W"] / 100 / 0.5, rel=1e-6)
+    assert u.loc["W", "tapio_state"] == "weak_decoupling"
+    assert u.loc["E", "tapio_state"] == "expansive_negative_decoupling"     # e = 14.7
+    if zoning:  # the carbon-risk overlay carries the same R2 / R3 and counts them
+        assert "R2" in u.loc["E", "risk_flags"] and "R3" in u.loc["W", "risk_flags"]
+    t = pd.read_csv(out / "timeseries.csv", encoding="utf-8-sig")
+    later = t[t["year"] == 2023]
+    assert later["flag_r2"].notna().all() and later["flag_r3"].notna().all()
+    assert t[t["year"] == 2015]["flag_r2"].isna().all()      # no earlier date
+    u15 = pd.read_csv(out / "units_2015.csv", encoding="utf-8-sig")
+    assert "dynamic_risk" not in u15
