@@ -94,3 +94,13 @@ def test_r2_r3_by_hand_in_the_change_outputs(project: Path, zoning: str) -> None
     assert t[t["year"] == 2015]["flag_r2"].isna().all()      # no earlier date
     u15 = pd.read_csv(out / "units_2015.csv", encoding="utf-8-sig")
     assert "dynamic_risk" not in u15
+
+
+def test_change_map_and_report_show_units_entering_risk(project: Path) -> None:
+    out = _run(project, "")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    section = report[report.index('id="entering-risk"'):report.index('id="alerts"')]
+    assert "2015-2023: 2 / 2" in section                 # both units enter risk
+    assert "R2" in section and "+294.2 %" in section     # E's emission growth, with figures
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "进入碳风险的单元" in html or "Units entering carbon risk" in html

@@ -270,7 +270,7 @@ def change_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     d = tmp_path_factory.mktemp("change")
     text = (SAMPLE / "demo_change.toml").read_text(encoding="utf-8")
-    text = re.sub(r'(path|landcover|energy_table|pools) = "([^"]+)"',
+    text = re.sub(r'(path|landcover|energy_table|statistics|pools) = "([^"]+)"',
                   lambda mt: f'{mt[1]} = "{(SAMPLE / mt[2]).as_posix()}"', text)
     text = text.split("[change.markov]")[0] + "\n[output]\nmap_offline = true\n"
     (d / "c.toml").write_text(text, encoding="utf-8")
@@ -288,6 +288,20 @@ def test_real_change_run_report(change_run: Path) -> None:
     assert report.count("<tr><td>") >= len(alerts)
 
 
+def test_demo_change_run_shows_units_entering_risk(change_run: Path) -> None:
+    """Issue 14: every unit with land at both dates has R2 / R3 evaluated; units enter risk
+    between 2015 and 2023 and the report says why."""
+    u = pd.read_csv(change_run / "units_2023.csv", encoding="utf-8-sig")
+    assert len(u) == 65 and u["flag_r2"].notna().all() and u["flag_r3"].notna().all()
+    entering = u[u["dynamic_risk"].astype(bool)]
+    assert 0 < len(entering) < 65 and entering["dynamic_risk_reason_zh"].str.len().gt(0).all()
+    assert set(u["tapio_state"]) - {"undetermined"}          # GDP of both dates is given
+    report = (change_run / "report.html").read_text(encoding="utf-8")
+    section = report[report.index('id="entering-risk"'):report.index('id="alerts"')]
+    assert f"2015-2023: {len(entering)} / 65" in section
+    assert entering["dynamic_risk_reason_zh"].iloc[0] in section
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 def test_change_map_in_chromium(change_run: Path, tmp_path: Path) -> None:
@@ -300,13 +314,16 @@ def test_change_map_in_chromium(change_run: Path, tmp_path: Path) -> None:
         assert b.errors == [] and b.dialogs == []
         labels = b.eval("Array.from(document.querySelectorAll("
                         "'.leaflet-control-layers-overlays label')).map(e => e.textContent.trim())")
-        assert labels == ["单元边界", "风险等级 2015", "风险等级 2023", "预警"]
-        # one marker per unit with alerts
+        assert labels == ["单元边界", "风险等级 2015", "风险等级 2023", "进入碳风险的单元", "预警"]
+        # one polygon per unit entering risk, one marker per unit with alerts
+        entering = int(pd.read_csv(change_run / "units_2023.csv", encoding="utf-8-sig")[
+            "dynamic_risk"].astype(bool).sum())
         assert b.eval("document.querySelectorAll('path.leaflet-interactive').length") == (
-            2 * 65 + alerts["unit_id"].nunique())
+            2 * 65 + entering + alerts["unit_id"].nunique())
         legend = b.eval("Array.from(document.querySelectorAll('.lc-sec:not([hidden]) "
                         ".lc-h')).map(e => e.textContent)")
-        assert legend == ["风险等级 2023", f"预警 ({len(alerts)})"]
+        assert legend == ["风险等级 2023", f"进入碳风险的单元 ({entering})",
+                          f"预警 ({len(alerts)})"]
         ARTIFACTS.mkdir(exist_ok=True)
         b.screenshot(ARTIFACTS / "change_map_2023.png")
         # switch to 2015: the 2023 layer goes off, the alerts stay
@@ -315,13 +332,14 @@ def test_change_map_in_chromium(change_run: Path, tmp_path: Path) -> None:
         b.pump(0.5)
         checked = b.eval("Array.from(document.querySelectorAll('.leaflet-control-layers-"
                          "overlays input')).map(c => c.checked)")
-        assert checked == [True, True, False, True]
+        assert checked == [True, True, False, True, True]
         # the markers stay above the colouring switched on last
         assert b.eval("document.querySelectorAll('.leaflet-marker-pane path').length") == (
             alerts["unit_id"].nunique())
         legend = b.eval("Array.from(document.querySelectorAll('.lc-sec:not([hidden]) "
                         ".lc-h')).map(e => e.textContent)")
-        assert legend == ["风险等级 2015", f"预警 ({len(alerts)})"]
+        assert legend == ["风险等级 2015", f"进入碳风险的单元 ({entering})",
+                          f"预警 ({len(alerts)})"]
         # an alert marker's popup lists the unit's alerts
         n = b.eval("(function () { var m = Object.values(window).find(v => v instanceof L.Map);"
                    " var done = 0; m.eachLayer(function (l) { if (!done && l instanceof "

@@ -54,7 +54,8 @@ TAPIO_ZH = {"strong_decoupling": "强脱钩", "weak_decoupling": "弱脱钩",
 #: The conditions that make a unit move into risk, in reporting order.
 DYNAMIC_FLAGS = ("R2", "R3", "risk_level_rise", "intensity_rise", "negative_decoupling")
 #: The columns :func:`dynamic_risk` returns, in order.
-DYNAMIC_COLUMNS = ("change_from_year", "emission_growth_pct", "region_emission_growth_pct",
+DYNAMIC_COLUMNS = ("change_from_year", "change_to_year", "emission_growth_pct",
+                   "region_emission_growth_pct",
                    "flag_r2", "sequestration_change_pct", "converted_to_construction_ha",
                    "flag_r3", "risk_level_before", "risk_level_rise",
                    "emission_intensity_change_pct", "intensity_rise", "tapio_elasticity",
@@ -194,7 +195,8 @@ def dynamic_risk(before: pd.DataFrame, after: pd.DataFrame, *, year_from: int, y
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``after``: ``change_from_year``, ``emission_growth_pct``,
+        Indexed like ``after``: ``change_from_year``, ``change_to_year``,
+        ``emission_growth_pct``,
         ``region_emission_growth_pct``, ``flag_r2``, ``sequestration_change_pct``,
         ``converted_to_construction_ha``, ``flag_r3``, ``risk_level_before``,
         ``risk_level_rise``, ``emission_intensity_change_pct`` (vs base), ``intensity_rise``,
@@ -238,6 +240,7 @@ def dynamic_risk(before: pd.DataFrame, after: pd.DataFrame, *, year_from: int, y
         dtype="boolean")
     out = pd.DataFrame({
         "change_from_year": year_from,
+        "change_to_year": year_to,
         "emission_growth_pct": 100.0 * rate,
         "region_emission_growth_pct": np.where(both, 100.0 * region, np.nan),
         "flag_r2": r2,

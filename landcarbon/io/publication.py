@@ -376,5 +376,5 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
         r.totals(), r.transfer, r.alerts, manifest_config=cfg.model_dump(mode="json"),
         language=lang, title=title, unit=unit, version=__version__,
         maps=[(ui("interactive_map", lang), "map.html")],
-        files=[*links, (ui("manifest", lang), "change.json")]))
+        files=[*links, (ui("manifest", lang), "change.json")], last_units=last))
     return {"map": "map.html", "report": "report.html"}

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from landcarbon.accounting.conversions import output_suffix
-from landcarbon.publish._html import fmt, label, ui, unit_name, vocab
+from landcarbon.publish._html import fmt, label, swatches, ui, unit_name, vocab
 from landcarbon.publish.zone_layers import Overlay, map_categories, risk_by_date_layers
 
 if TYPE_CHECKING:
     import folium
     import geopandas as gpd
 
-__all__ = ["alerts_overlay", "change_map", "change_report"]
+__all__ = ["alerts_overlay", "change_map", "change_report", "entering_risk_overlay",
+           "entering_risk_rows"]
 
 esc = html.escape
 
@@ -59,13 +60,67 @@ def alerts_overlay(alerts: gpd.GeoDataFrame, language: str) -> Overlay:
         geoms.append(g.geometry.iloc[0])
     frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=alerts.crs)
                              .representative_point())
-    from landcarbon.publish._html import swatches
-
     present = set(alerts["alert"].astype(str)) if len(alerts) else set()
     legend = swatches(f"{ui('alerts', language)} ({len(alerts)})",
                       [(lab, c) for k, (lab, c) in cats.items() if k in present])
     return Overlay(ui("alerts", language), frame, fills, popups, legend, exclusive=False,
                    show=True, tooltips=tips)
+
+
+def entering_risk_overlay(units: gpd.GeoDataFrame, language: str) -> Overlay | None:
+    """The units that moved into carbon risk over the last period (``dynamic_risk`` of
+    :mod:`landcarbon.change.dynamic_risk`), coloured by their first condition in
+    ``map_categories.csv`` order (category ``dynamic_flag``); the popup gives the reasons.
+    None when the table has no dynamic-risk columns."""
+    if "dynamic_risk" not in units:
+        return None
+    cats = map_categories("dynamic_flag", language)
+    hit = units[units["dynamic_risk"].fillna(False).astype(bool)]
+    reason = f"dynamic_risk_reason_{'zh' if language == 'zh' else 'en'}"
+    fills, popups, tips = [], [], []
+    for r in hit.drop(columns=hit.geometry.name).to_dict("records"):
+        flags = [f for f in str(r.get("dynamic_risk_flags") or "").split(",") if f]
+        first = flags[0] if flags else ""
+        fills.append(cats.get(first, (first, "#555555"))[1])
+        name = unit_name(r)
+        period = f"{r.get('change_from_year')}-{r.get('change_to_year')}"
+        items = "".join(f"<li>{esc(x)}</li>" for x in str(r.get(reason) or "").split(
+            "；" if language == "zh" else "; ") if x)
+        popups.append(f"<div class='lc-pop'><h4>{esc(name)} ({esc(str(r.get('unit_id')))})"
+                      f"</h4><p>{esc(ui('entering_risk', language))} {esc(period)}</p>"
+                      f"<ul>{items}</ul></div>")
+        tips.append(f"<b>{esc(name)}</b><br>"
+                    + esc(" · ".join(cats.get(f, (f, ""))[0] for f in flags)))
+    present = {f for v in hit.get("dynamic_risk_flags", []) for f in str(v).split(",") if f}
+    legend = swatches(f"{ui('entering_risk', language)} ({len(hit)})",
+                      [(lab, c) for k, (lab, c) in cats.items() if k in present])
+    return Overlay(ui("entering_risk", language), hit[[hit.geometry.name]], fills, popups,
+                   legend, exclusive=False, show=True, tooltips=tips)
+
+
+def entering_risk_rows(units: pd.DataFrame, language: str) -> tuple[
+        list[str], list[tuple[str, list[str]]], list[tuple[str, str, int]]]:
+    """Report rows of the units that moved into carbon risk: header, ``(colour, cells)`` per
+    unit, and ``(colour, label, units)`` per condition."""
+    if "dynamic_risk" not in units:
+        return [], [], []
+    cats = map_categories("dynamic_flag", language)
+    hit = units[units["dynamic_risk"].fillna(False).astype(bool)]
+    reason = f"dynamic_risk_reason_{'zh' if language == 'zh' else 'en'}"
+    header = [ui("name", language), ui("id", language), ui("period", language),
+              ui("dynamic_flags", language), ui("reasons", language)]
+    rows = []
+    for r in hit.to_dict("records"):
+        flags = [f for f in str(r.get("dynamic_risk_flags") or "").split(",") if f]
+        colour = cats.get(flags[0], ("", "#555555"))[1] if flags else "#555555"
+        rows.append((colour, [unit_name(r), str(r.get("unit_id", "")),
+                              f"{r.get('change_from_year')}-{r.get('change_to_year')}",
+                              " · ".join(cats.get(f, (f, ""))[0] for f in flags),
+                              str(r.get(reason) or "")]))
+    flag_lists = hit["dynamic_risk_flags"].astype(str).str.split(",")
+    counts = [(c, lab, int(flag_lists.map(lambda fl, k=k: k in fl).sum()))
+              for k, (lab, c) in cats.items()]
+    return header, rows, counts
 
 
 def change_map(units: gpd.GeoDataFrame, alerts: gpd.GeoDataFrame | None = None, *,
@@ -86,7 +141,8 @@ def change_map(units: gpd.GeoDataFrame, alerts: gpd.GeoDataFrame | None = None, 
     Returns
     -------
     folium.Map
-        One risk-level layer per date (the last shown), the alerts on top.
+        One risk-level layer per date (the last shown), the units entering carbon risk over
+        the last period (with their reasons) and the alerts on top.
     """
     from landcarbon.exceptions import InputError
     from landcarbon.publish.maps import explore_units
@@ -96,6 +152,9 @@ def change_map(units: gpd.GeoDataFrame, alerts: gpd.GeoDataFrame | None = None, 
         raise InputError("change_map: the units table has no risk_level_<year> column; merge "
                          "the columns of ChangeResult.timeseries_layer() into it first.")
     overlays = [alerts_overlay(alerts, language)] if alerts is not None and len(alerts) else []
+    entering = entering_risk_overlay(units, language)
+    if entering is not None:
+        overlays.insert(0, entering)
     return explore_units(units, column=dates[-1].column, layers=(), categories=dates,
                          overlays=overlays, language=language, title=title, tiles=tiles,
                          offline=offline, zones=False)
@@ -126,7 +185,8 @@ def change_report(totals: dict[str, Any], transfer: pd.DataFrame, alerts: pd.Dat
                   manifest_config: dict[str, Any] | None = None,
                   language: Literal["zh", "en"] = "zh", title: str | None = None,
                   unit: str = "t C", maps: Sequence[tuple[str, str]] = (),
-                  files: Sequence[tuple[str, str]] = (), version: str = "") -> str:
+                  files: Sequence[tuple[str, str]] = (), version: str = "",
+                  last_units: pd.DataFrame | None = None) -> str:
     """HTML report of a change run.
 
     Parameters
@@ -138,6 +198,9 @@ def change_report(totals: dict[str, Any], transfer: pd.DataFrame, alerts: pd.Dat
     alerts : pandas.DataFrame
         The alerts table (``alerts.csv``).
     maps, files : sequence of (text, relative href)
+    last_units : pandas.DataFrame, optional
+        The last date's units with the dynamic-risk columns: the section "units entering
+        carbon risk" (conditions and reasons per unit).
 
     Returns
     -------
@@ -177,6 +240,11 @@ def change_report(totals: dict[str, Any], transfer: pd.DataFrame, alerts: pd.Dat
                   for r in alerts.to_dict("records")]
     alert_counts = [(c, lab, int((alerts["alert"] == k).sum()) if len(alerts) else 0)
                     for k, (lab, c) in cats.items()]
+    risk_header, risk_rows, risk_counts = entering_risk_rows(
+        last_units if last_units is not None else pd.DataFrame(), lang)
+    dyn = totals.get("dynamic_risk") or {}
+    risk_periods = [f"{p}: {v.get('units_entering_risk')} / {v.get('evaluated')} "
+                    f"{ui('units_evaluated', lang)}" for p, v in dyn.items()]
     env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     import json
@@ -189,4 +257,6 @@ def change_report(totals: dict[str, Any], transfer: pd.DataFrame, alerts: pd.Dat
                                                                    lang)],
         stock_header=stock_header, stock_rows=stock_rows, alert_header=alert_header,
         alert_rows=alert_rows, alert_counts=alert_counts, maps=list(maps), files=list(files),
+        entering_risk=ui("entering_risk", lang), risk_header=risk_header, risk_rows=risk_rows,
+        risk_counts=risk_counts, risk_periods=risk_periods,
         config=json.dumps(manifest_config or {}, ensure_ascii=False, indent=2))
