@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from landcarbon.accounting.conversions import OutputUnit
 from landcarbon.config.change import ChangeConfig
 from landcarbon.config.compute import ComputeConfig
+from landcarbon.config.planning import PlanningZonesConfig
 from landcarbon.config.zoning import (
     CompensationConfig,
     HotspotsConfig,
@@ -199,6 +200,7 @@ class RunConfig(_Section):
     coefficients: CoefficientsConfig = Field(default_factory=CoefficientsConfig)
     construction: ConstructionConfig = Field(default_factory=ConstructionConfig)
     space_type_rule: SpaceTypeRuleConfig = Field(default_factory=SpaceTypeRuleConfig)
+    planning_zones: PlanningZonesConfig | None = None
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)

@@ -66,6 +66,9 @@ class Assessment:
         Which construction method was used and its per-unit figures.
     zoning : dict
         Layers and tables of the zoning analyses (:func:`landcarbon.pipeline.apply_zoning`).
+    planning : dict
+        With ``[planning_zones]``: the zones file, field, priority and planned area per space
+        type (ha); ``class_areas`` then carry the planned space types.
     """
 
     config: RunConfig
@@ -80,6 +83,7 @@ class Assessment:
     construction: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     zoning: dict[str, Any] = field(default_factory=dict)
+    planning: dict[str, Any] = field(default_factory=dict)
 
     @property
     def suffix(self) -> str:
@@ -99,6 +103,8 @@ class Assessment:
             "risk_levels": risk_level_counts(t["risk_level"]),
             "by_space_type": {},
         }
+        if self.planning:
+            out["planning_zones"] = self.planning
         for st in (*SPACE_TYPES, "unclassified"):
             sub = t[t["space_type"] == st]
             if len(sub):
@@ -205,6 +211,10 @@ def assess(config: RunConfig, *, progress: bool = False,
                 "excluded class. Check that the raster covers the units and that both files "
                 "have the right CRS (run `landcarbon validate` for the details).")
         t0 = _timed(timings, "zonal", t0)
+
+        def measure(pieces: gpd.GeoDataFrame) -> pd.DataFrame:
+            return landcover_pass(codes, pieces, legend, lc.exclude_codes,
+                                  pixel_area=lc.pixel_area, units_overlap=False)[1]
     else:
         from landcarbon.engine.parcels import class_areas_from_parcels
 
@@ -221,8 +231,18 @@ def assess(config: RunConfig, *, progress: bool = False,
             units = _units_from_parcels(parcels, pc.unit_field or "")
         t0 = _timed(timings, "parcels", t0)
 
+        def measure(pieces: gpd.GeoDataFrame) -> pd.DataFrame:
+            return class_areas_from_parcels(parcels, legend, pc.code_field, units=pieces,
+                                            exclude_codes=pc.exclude_codes)
+
     if config.landcover is None:
         construction, con_kwargs = _construction(config, units)
+    plan_columns, planning = None, {}
+    if config.planning_zones is not None:  # planned space types replace the land cover's
+        from landcarbon.pipeline._planning import planned_areas
+
+        areas, plan_columns, planning = planned_areas(config, units, areas, measure)
+        t0 = _timed(timings, "planning_zones", t0)
     balance = unit_balance(areas, coefficients, unit_ids=units["unit_id"], **con_kwargs)
     if construction.get("method") == "energy":
         per_ha = balance["construction_emission_tc"] / balance["construction_ha"].where(
@@ -236,6 +256,8 @@ def assess(config: RunConfig, *, progress: bool = False,
                         int((unallocated > 0).sum()), construction["unallocated_tc"],
                         ", ".join(unallocated[unallocated > 0].index[:10]))
     balance["space_type"] = unit_space_types(balance, _space_type_rule(config))
+    if plan_columns is not None:
+        balance = balance.join(_landcover_view(plan_columns, _space_type_rule(config)))
     thresholds = resolve_thresholds(config.threshold_spec(), balance)
     out_unit = cc.output_unit
     converted = to_output_unit(balance, out_unit)
@@ -249,13 +271,23 @@ def assess(config: RunConfig, *, progress: bool = False,
     result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
                         class_areas=areas, thresholds=thresholds, codes=codes,
                         categories=categories, code_counts=counts, construction=construction,
-                        timings=timings)
+                        timings=timings, planning=planning)
     from landcarbon.pipeline._zoning import apply_zoning
 
     apply_zoning(result)  # no-op unless a zoning section is configured
     if raster_sinks and categories is not None:
         store_late_rasters(result, raster_sinks, fed)
     return result
+
+
+def _landcover_view(columns: pd.DataFrame, rule: SpaceTypeRule) -> pd.DataFrame:
+    """The ``[planning_zones]`` columns plus ``space_type_landcover``: the space type the
+    unit would have by its land cover alone."""
+    shares = columns.rename(columns=lambda c: c.removesuffix("_landcover"))
+    out = columns.copy()
+    out["space_type_landcover"] = unit_space_types(shares.fillna(0.0), rule).where(
+        shares.notna().all(axis=1), "unclassified")
+    return out
 
 
 def _beside(func: Any, *args: Any) -> Any:

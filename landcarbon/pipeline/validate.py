@@ -9,7 +9,8 @@ measure) and the thresholds of every space type; the units file (fields, unique 
 ids, empty / invalid / sliver geometries with the repair applied, overlaps); the CRSs
 (equivalent CRSs written differently are fine); the raster's nodata and its class codes
 against the legend (one pass, pixel counts); units outside or partly outside the raster;
-rasters of different dates on different grids; the energy statistics; and, with the raster
+rasters of different dates on different grids; the energy statistics; the
+``[planning_zones]`` layer (CRS, field, polygon geometries, known zone values); and, with the raster
 scan, area reconciliation (each unit's area inside the raster vs. its classified area).
 """
 
@@ -166,6 +167,10 @@ class _Checker:
         self.dates(units)
         if getattr(c, "statistics", None) is not None:
             self.statistics(units)
+        from landcarbon.pipeline._planning import check_planning
+
+        for p in check_planning(c):
+            self.add(p)
 
     def thresholds(self) -> None:
         from landcarbon.accounting.legends import SPACE_TYPES
