@@ -118,6 +118,8 @@ _LAZY = {
     "valuation_constant": "landcarbon.change.stocks",
     "read_pool_table": "landcarbon.io.pools",
     "alerts": "landcarbon.change.monitoring",
+    "dynamic_risk": "landcarbon.change.dynamic_risk",
+    "tapio_states": "landcarbon.change.dynamic_risk",
     "alerts_layer": "landcarbon.change.monitoring",
     "timeseries": "landcarbon.change.monitoring",
     "timeseries_layer": "landcarbon.change.monitoring",
@@ -198,6 +200,7 @@ __all__ = [
     "comprehensive_dynamic_degree",
     "construction_emissions",
     "crop_to_units",
+    "dynamic_risk",
     "explore_units",
     "flux_density",
     "flux_effect",
@@ -245,6 +248,7 @@ __all__ = [
     "stock_change_raster",
     "stock_density",
     "sweep_figure",
+    "tapio_states",
     "threshold_sweep",
     "timeseries",
     "timeseries_layer",
@@ -309,6 +313,7 @@ if TYPE_CHECKING:  # pragma: no cover
         resolve_thresholds,
     )
     from landcarbon.accounting.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
+    from landcarbon.change.dynamic_risk import dynamic_risk, tapio_states
     from landcarbon.change.monitoring import alerts, alerts_layer, timeseries, timeseries_layer
     from landcarbon.change.scenarios import (
         compare_scenarios,
