@@ -104,3 +104,15 @@ def test_change_map_and_report_show_units_entering_risk(project: Path) -> None:
     assert "R2" in section and "+294.2 %" in section     # E's emission growth, with figures
     html = (out / "map.html").read_text(encoding="utf-8")
     assert "进入碳风险的单元" in html or "Units entering carbon risk" in html
+
+
+def test_validate_checks_the_statistics_of_every_date(project: Path) -> None:
+    cfg = project / "change.toml"
+    cfg.write_text(CONFIG.format(zoning=""), encoding="utf-8")
+    assert CliRunner().invoke(main, ["validate", str(cfg)]).exit_code == 0
+    (project / "stats_2023.csv").write_text("unit_id,gdp_10k_cny\nW,150\nE,lots\n",
+                                            encoding="utf-8")
+    res = CliRunner().invoke(main, ["validate", str(cfg)])
+    assert res.exit_code == 1
+    assert "[change] dates 2023: statistics = 'stats_2023.csv'" in res.output
+    assert "gdp_10k_cny" in res.output

@@ -170,7 +170,8 @@ def date_config(config: RunConfig, year: int) -> RunConfig:
     if date.statistics:
         from landcarbon.config.zoning import StatisticsConfig
 
-        stats = config.statistics or StatisticsConfig.model_validate({"path": date.statistics})
+        stats = config.statistics or StatisticsConfig.model_validate(
+            {"path": date.statistics, "population_column": None})
         update["statistics"] = stats.model_copy(update={"path": date.statistics})
     return config.model_copy(update=update)
 

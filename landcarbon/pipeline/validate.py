@@ -396,15 +396,20 @@ class _Checker:
                              f"construction emission counts 0): {', '.join(missing[:10])}.",
                              "Add a row for each unit (0 for no use).", {"unit_ids": missing}))
 
-    def statistics(self, units: Any) -> None:
-        """``[statistics]``: columns present, values numeric and >= 0, one row per unit."""
+    def statistics(self, units: Any, path: str | None = None,
+                   label: str = "[statistics] path") -> None:
+        """``[statistics]`` (or a date's ``statistics`` table, with the columns of
+        ``[statistics]``): columns present, values numeric and >= 0, one row per unit."""
         from landcarbon.checks.tables import statistics_problems
+        from landcarbon.config.zoning import StatisticsConfig
         from landcarbon.io.tables import read_table
 
-        st = self.config.statistics
-        where = f"[statistics] path = {st.path!r}"
+        st = self.config.statistics or StatisticsConfig.model_validate(
+            {"path": path, "population_column": None})
+        path = path or st.path
+        where = f"{label} = {path!r}"
         table = self.step("file_unreadable", where, lambda: read_table(
-            self.config.path(st.path), id_column=st.id_column, what="Statistics table"))
+            self.config.path(path), id_column=st.id_column, what="Statistics table"))
         if table is not None:
             for p in statistics_problems(
                     table, id_column=st.id_column,
@@ -414,7 +419,8 @@ class _Checker:
 
     def dates(self, units: Any) -> None:
         """``[change]``: the rasters of every date must share one grid (an error, or a
-        warning when ``resample = "nearest"``), and every date's energy table is checked."""
+        warning when ``resample = "nearest"``), and every date's energy and statistics
+        tables are checked."""
         from landcarbon.change.transitions import check_aligned
         from landcarbon.io.raster import open_landcover
 
@@ -435,6 +441,8 @@ class _Checker:
             c = self.config.construction
             if d.energy_table and c.method == "energy":
                 self.energy(units, d.energy_table, f"[change] dates {d.year}: energy_table")
+            if d.statistics:
+                self.statistics(units, d.statistics, f"[change] dates {d.year}: statistics")
         labels = list(opened)
         resample = getattr(section, "resample", "error")
         for other in labels[1:]:
