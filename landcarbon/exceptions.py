@@ -3,6 +3,10 @@
 Every message is one paragraph that says **what** is wrong, **where** (file, field, unit id,
 class code) and **how to fix it**. The CLI prints the message and exits with code 1 without a
 traceback (``--debug`` shows it).
+
+Every error carries a stable ``code`` (the problem codes of :mod:`landcarbon.problems`, e.g.
+``file_missing``, ``units_not_polygons``), so callers test ``exc.code`` instead of matching
+text. A class gives its default code; ``code=`` overrides it for one error.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "InputError",
+    "InputProblemsError",
     "LandcarbonError",
     "OutputExistsError",
     "UnmappedCodesError",
@@ -17,7 +22,17 @@ __all__ = [
 
 
 class LandcarbonError(Exception):
-    """Base class of every error landcarbon raises on purpose."""
+    """Base class of every error landcarbon raises on purpose.
+
+    ``code`` is a stable problem code (see :mod:`landcarbon.problems`).
+    """
+
+    code: str = "error"
+
+    def __init__(self, *args: object, code: str | None = None) -> None:
+        super().__init__(*args)
+        if code is not None:
+            self.code = code
 
 
 class ConfigError(LandcarbonError):
@@ -26,13 +41,32 @@ class ConfigError(LandcarbonError):
     ``problems`` lists every problem found, one line each.
     """
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
+    code = "config_invalid"
+
+    def __init__(self, message: str, problems: list[str] | None = None, *,
+                 code: str | None = None) -> None:
+        super().__init__(message, code=code)
         self.problems: list[str] = list(problems or [])
 
 
 class InputError(LandcarbonError):
     """An input file or table is missing, unreadable or inconsistent."""
+
+    code = "input_invalid"
+
+
+class InputProblemsError(InputError):
+    """The pre-flight check (the checks of ``landcarbon validate``) found errors: the
+    command stops before computing anything.
+
+    ``problems`` holds the :class:`~landcarbon.problems.Problem` records (errors and
+    warnings); ``code`` is the code of the first error.
+    """
+
+    def __init__(self, message: str, problems: list[object]) -> None:
+        first = next((p for p in problems if getattr(p, "severity", "") == "error"), None)
+        super().__init__(message, code=getattr(first, "code", "input_invalid"))
+        self.problems = list(problems)
 
 
 class UnmappedCodesError(InputError):
@@ -41,6 +75,8 @@ class UnmappedCodesError(InputError):
     ``counts`` maps each unmapped code to its pixel count.
     """
 
+    code = "unmapped_codes"
+
     def __init__(self, message: str, counts: dict[int, int]) -> None:
         super().__init__(message)
         self.counts = dict(counts)
@@ -48,3 +84,5 @@ class UnmappedCodesError(InputError):
 
 class OutputExistsError(LandcarbonError):
     """The output location exists and ``overwrite`` was not requested."""
+
+    code = "output_exists"

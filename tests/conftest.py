@@ -80,3 +80,8 @@ def shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not available: {path}")
     return path
+
+
+# fixtures of the bad-input battery (tests/test_battery*.py); imported last: _battery uses the
+# helpers above
+from _battery import battery_project, fails  # noqa: E402, F401

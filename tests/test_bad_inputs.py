@@ -157,7 +157,7 @@ CASES: dict[str, tuple[Callable[[Path], object], type[Exception], str]] = {
     "config_energy_without_table": (lambda d: _config(d, 'method = "intensity"', 'method = '
                                                       '"energy"'), C, "needs energy_table"),
     "threshold_preset_unknown": (lambda d: _config(d, "agricultural = 0.422", 'preset = "nope"'
-                                                   "\nagricultural = 0.422"), C,
+                                                   "\nagricultural = 0.422"), E,
                                  "Threshold preset 'nope' does not exist"),
     # --- the land-cover raster
     "raster_missing": (lambda d: (d / "grid4.tif").unlink(), E, "does not exist"),
@@ -184,7 +184,7 @@ CASES: dict[str, tuple[Callable[[Path], object], type[Exception], str]] = {
     "raster_all_nodata": (lambda d: write_tif(d / "grid4.tif", np.zeros((4, 4), np.uint8)), E,
                           "No classified land inside any"),
     "units_outside_raster": (lambda d: _units(d / "halves.gpkg", geoms=[box(0, 0, 10, 10)]), E,
-                             "No classified land inside any"),
+                             "lie entirely outside the land-cover raster"),
     # --- legend, coefficients
     "legend_unknown": (lambda d: _config(d, 'legend = "esa_worldcover"', 'legend = "esa"'), E,
                        "neither a built-in legend"),
@@ -216,8 +216,8 @@ CASES: dict[str, tuple[Callable[[Path], object], type[Exception], str]] = {
     "units_id_field_missing": (lambda d: _config(d, 'id_field = "code"', 'id_field = "kode"'),
                                E, "id_field 'kode' is not a field"),
     "units_duplicate_ids": (lambda d: _units(d / "halves.gpkg", ids=["A", "A"]), E,
-                            "duplicate ids A"),
-    "units_empty_id": (lambda d: _units(d / "halves.gpkg", ids=["A", None]), E, "empty id"),
+                            "used more than once: A (2x)"),
+    "units_empty_id": (lambda d: _units(d / "halves.gpkg", ids=["A", None]), E, "have no unit id"),
     # --- statistics (energy table)
     "energy_missing": (lambda d: (_energy(d, "x"), (d / "energy.csv").unlink()), E,
                        "does not exist"),
@@ -269,7 +269,7 @@ def test_bad_input(name: str, project: Path) -> None:
 
     with pytest.raises(error) as exc:
         lc.run(lc.load_config(project / "run.toml"), out)
-    assert type(exc.value) is error
+    assert isinstance(exc.value, error)
     assert fragment in str(exc.value)
 
     result = CliRunner().invoke(main, ["run", str(project / "run.toml"), "-o", str(out)])

@@ -100,12 +100,18 @@ def test_electricity_standard_coal_vs_grid_factor() -> None:
     assert grid.loc["E", "energy_tce"] == approx(122.9)
 
 
+def test_empty_cell_is_an_error_not_zero() -> None:
+    energy = pd.DataFrame({"unit_id": ["U1", "U2"], "heat_gj": [3000.0, np.nan]})
+    with pytest.raises(InputError, match=r"U2 / heat_gj = \(empty\) \(row 3\)"):
+        construction_emissions(energy)
+
+
 def test_total_is_sum_of_fuels_and_columns_follow_factor_order() -> None:
     energy = pd.DataFrame({
         "unit_id": ["U1", "U2"],
         "diesel_t": [200.0, 0.0],
         "raw_coal_t": [1000.0, 50.0],
-        "heat_gj": [3000.0, np.nan],  # empty cell = 0
+        "heat_gj": [3000.0, 0.0],
         "electricity_10k_kwh": [100.0, 2.5],
     })
     out = construction_emissions(energy)

@@ -295,17 +295,32 @@ def test_runs_reading_urls_are_never_up_to_date(tmp_path: Path) -> None:
     assert up_to_date(tmp_path / "out", remote) is None
 
 
-def test_run_warns_about_overlapping_units(tmp_path: Path,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_overlapping_units_stop_the_run_unless_allowed(tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """Overlaps over 1 % of a unit stop the run (the gate); ``[units] allow_overlaps`` accepts
+    them with a warning and run.json reports the hectares counted twice."""
+    import json
+
     config = _small(tmp_path, light=True)
     gpd.GeoDataFrame({"code": ["W", "E"], "name": ["w", "e"]},
                      geometry=[box(500000, 3849960, 500020, 3850000),
                                box(500015, 3849960, 500040, 3850000)],
                      crs="EPSG:32649").to_file(tmp_path / "u.gpkg")
+    with pytest.raises(lc.InputError, match="W/E: 1 pair") as exc:
+        lc.run(lc.load_config(config), tmp_path / "out")
+    assert exc.value.code == "units_overlap"
+    assert not (tmp_path / "out").exists()
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[units]\n", "[units]\nallow_overlaps = true\n"), encoding="utf-8")
     with caplog.at_level("WARNING"):
         lc.run(lc.load_config(config), tmp_path / "out")
-    assert any("W/E" in r.getMessage() and "counted in both units" in r.getMessage()
+    assert any("W/E" in r.getMessage() and "counted twice" in r.getMessage()
                for r in caplog.records)
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    (repair,) = [r for r in manifest["repairs"] if r["problem"] == "units_overlap"]
+    # a 5 m x 40 m strip (column 1's right half): 200 m2
+    assert repair["double_counted_ha"] == pytest.approx(0.02, rel=1e-2)
+    assert repair["pairs"] == 1
 
 
 def test_no_code_path_evaluates_or_shells_out() -> None:

@@ -215,7 +215,7 @@ def test_sweep_command(project: Path) -> None:
     ('[statistics]\npath = "absent.csv"\n', "Statistics table"),
     ('[statistics]\npath = "stats.csv"\n', "has no column 'unit_id'"),
     ('[statistics]\npath = "stats.csv"\nid_column = "code"\ngdp_column = "gdp"\n',
-     "no GDP column 'gdp'"),
+     "has no column 'gdp'"),
     ('[statistics]\npath = "stats.csv"\nid_column = "code"\n[compensation]\n'
      'correction_column = "k"\n', "correction_column = 'k'"),
     ('[compensation]\nprice = 3\n', "compensation.price: unknown key"),

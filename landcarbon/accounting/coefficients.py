@@ -136,6 +136,11 @@ def load_coefficients(
     return CoefficientSet(name=name, table=table, cropland_mode=cropland_mode)
 
 
+#: Land classes whose coefficient may be empty in a set (accounted indirectly: energy
+#: statistics or an emission intensity, ``[construction]``).
+INDIRECT_CLASSES = ("construction", "rural_settlement")
+
+
 def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     raw = raw.rename(columns=lambda c: c.strip().lower())
     missing = [c for c in ("land_class", "value", "unit") if c not in raw.columns]
@@ -154,6 +159,11 @@ def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
             problems.append(f"line {i}: land_class {lc!r} unknown")
         text = str(row.value).strip()
         if text == "":
+            if lc not in INDIRECT_CLASSES:
+                problems.append(f"line {i} ({lc}): the value is empty; only "
+                                f"{' and '.join(INDIRECT_CLASSES)} may be left empty (accounted "
+                                "indirectly, from energy statistics); write the flux density "
+                                "(0 for none)")
             values.append(np.nan)
             continue
         try:
@@ -163,6 +173,8 @@ def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
             problems.append(f"line {i} ({lc}): {exc}")
             values.append(np.nan)
             continue
+        if not np.isfinite(value):
+            problems.append(f"line {i} ({lc}): value {text!r} is not a finite number")
         values.append(value * factor)
     table = raw.assign(land_class=raw["land_class"].str.strip(), tc_per_ha=values)
     dup = table["land_class"][table["land_class"].duplicated()]

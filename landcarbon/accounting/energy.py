@@ -132,8 +132,9 @@ def construction_emissions(
         One row per unit: ``id_column`` and any subset of the fuel columns of the factor table
         (``raw_coal_t``, ``washed_coal_t``, ``coke_t``, ``crude_oil_t``, ``fuel_oil_t``,
         ``gasoline_t``, ``kerosene_t``, ``diesel_t``, ``lpg_t``, ``natural_gas_10k_m3``,
-        ``heat_gj``, ``electricity_10k_kwh``). A missing column counts as 0, and so does an
-        empty cell; at least one fuel column is required and no other column is allowed.
+        ``heat_gj``, ``electricity_10k_kwh``). A missing column counts as 0; every cell of a
+        present column needs a number (0 for no use: an empty cell is an error, not 0); at
+        least one fuel column is required and no other column is allowed.
         Values are annual physical quantities in the unit named by the column suffix.
     id_column : str
         Column holding the unit ids (converted to str).
@@ -240,27 +241,37 @@ def _unit_ids(raw: pd.Series, id_column: str) -> list[str]:
 
 
 def _quantities(raw: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
-    """Fuel quantities as floats (empty cells = 0); non-numeric or negative values fail."""
+    """Fuel quantities as floats; empty, non-numeric, infinite or negative cells fail, named
+    by spreadsheet row (header = row 1), unit id and column."""
     out = pd.DataFrame(index=raw.index)
     bad: list[str] = []
     for col in raw.columns:
         original = raw[col]
         blank = original.isna() | original.astype(str).str.strip().eq("")
         values = pd.to_numeric(original.where(~blank), errors="coerce").astype(float)
-        invalid = ~blank & ~(np.isfinite(values) & (values >= 0))
-        bad += [f"{ids[i]} / {col} = {original.iloc[i]!r}"
-                for i in np.flatnonzero(invalid.to_numpy())]
-        out[col] = values.fillna(0.0)
+        invalid = blank | ~(np.isfinite(values) & (values >= 0))
+        bad += [f"{ids[i]} / {col} = " + _cell(original.iloc[i], blank.iloc[i])
+                + f" (row {i + 2})" for i in np.flatnonzero(invalid.to_numpy())]
+        out[col] = values
     if bad:
         listed = "; ".join(bad[:MAX_LISTED])
         more = f" (and {len(bad) - MAX_LISTED} more)" if len(bad) > MAX_LISTED else ""
         raise InputError(
-            f"Energy table: {len(bad)} value(s) are non-numeric, infinite or negative (unit id / "
-            f"column = value): {listed}{more}. Quantities must be plain non-negative numbers in "
-            "the unit of the column name (no thousands separators or text such as '-'; leave a "
-            "cell empty or write 0 for no use)."
+            f"Energy table: {len(bad)} value(s) are empty, non-numeric, infinite or negative "
+            f"(unit id / column = value (spreadsheet row, the header is row 1)): "
+            f"{listed}{more}. "
+            "Quantities must be plain non-negative numbers in the unit of the column name (no "
+            "thousands separators, no text such as 'n/a', '#N/A', 'NULL' or '-'); write 0 for "
+            "no use (an empty cell is not read as 0)."
         )
     return out
+
+
+def _cell(value: object, blank: bool) -> str:
+    """A cell as a message shows it: ``(empty)``, ``'text'`` or the number."""
+    if blank:
+        return "(empty)"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 #: Descriptive columns an energy table may carry besides the id and the fuels (ignored).

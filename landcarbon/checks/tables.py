@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from landcarbon.checks.problems import Problem
@@ -37,15 +38,21 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
         bad = (values.isna() & raw.notna()) | (values < 0)
         empty = raw.isna()
         if bad.any() or empty.any():
-            rows = {i: str(v) for i, v in zip(ids[bad | empty], raw[bad | empty], strict=True)}
+            flagged = np.flatnonzero((bad | empty).to_numpy())
+            rows = {str(ids.iloc[i]): ("" if empty.iloc[i] else str(raw.iloc[i]))
+                    for i in flagged}
+            listing = ", ".join(f"row {i + 2} ({ids.iloc[i]}) = "
+                                + ("(empty)" if empty.iloc[i] else repr(str(raw.iloc[i])))
+                                for i in flagged[:10])
             problems.append(Problem(
                 "statistics_invalid", "error" if bad.any() else "warning",
                 f"{where}: column {col!r}",
                 f"{int(bad.sum())} non-numeric or negative and {int(empty.sum())} empty "
-                f"value(s) in {col!r}: "
-                + ", ".join(f"{k} = {v!r}" for k, v in list(rows.items())[:10]) + ".",
-                "Give plain non-negative numbers (no thousands separators or text); units "
-                "without data get no indicator.", {"values": rows}))
+                f"value(s) in {col!r} (spreadsheet rows, header = row 1): {listing}.",
+                "Give plain non-negative numbers (no thousands separators, no text such as "
+                "'n/a' or '#N/A'); an empty cell is a missing value: that unit gets no "
+                "indicator (never 0).", {"values": rows,
+                                        "rows": [int(i) + 2 for i in flagged]}))
     dup = ids[ids.duplicated(keep=False)].value_counts()
     if len(dup):
         problems.append(Problem(

@@ -19,6 +19,8 @@ from landcarbon.engine.areas import geodesic_areas_m2, to_crs_densified
 __all__ = [
     "SLIVER_COMPACTNESS",
     "coverage_problems",
+    "crs_problems",
+    "geometry_type_problems",
     "overlap_problems",
     "overlaps",
     "repair_geometries",
@@ -39,6 +41,51 @@ def _ids(units: gpd.GeoDataFrame, mask: np.ndarray | pd.Series) -> list[str]:
 
 def _listing(ids: list[str], n: int = 10) -> str:
     return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
+def geometry_type_problems(units: gpd.GeoDataFrame, where: str = "units",
+                           what: str = "units") -> list[Problem]:
+    """``units_not_polygons`` (error): features that are not (multi)polygons (points, lines:
+    they have no area to account). Missing and empty geometries are left to
+    :func:`repair_geometries`."""
+    import shapely
+
+    geoms = units.geometry.array
+    present = ~np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    kinds = pd.Series(np.asarray(units.geometry.geom_type, dtype=object))[present]
+    bad = kinds[~kinds.isin(["Polygon", "MultiPolygon"])]
+    if bad.empty:
+        return []
+    counts = bad.value_counts()
+    listing = ", ".join(f"{n} {k}(s)" for k, n in counts.items())
+    rows = [int(i) + 1 for i in bad.index[:10]]
+    return [Problem(
+        "units_not_polygons", "error", where,
+        f"{what} must be polygons: the layer has {listing} (of {len(units)} feature(s); "
+        f"rows {', '.join(map(str, rows))}{', ...' if len(bad) > 10 else ''}); points and "
+        "lines have no area to account.",
+        "Give the polygon layer of the units (in QGIS: the boundaries, not their centroids "
+        "or outlines; Vector > Geometry Tools > Lines to Polygons for closed lines).",
+        {"geometry_types": {str(k): int(n) for k, n in counts.items()}, "rows": rows})]
+
+
+def crs_problems(units: gpd.GeoDataFrame, where: str = "units") -> list[Problem]:
+    """``crs_wrong`` (error): coordinates outside +-360 / +-90 in a geographic CRS (metres
+    labelled EPSG:4326)."""
+    if units.crs is None or not units.crs.is_geographic or not len(units):
+        return []
+    x0, y0, x1, y1 = units.total_bounds
+    if not np.isfinite([x0, y0, x1, y1]).all() or (
+            x0 >= -360.5 and x1 <= 360.5 and y0 >= -90.5 and y1 <= 90.5):
+        return []
+    return [Problem(
+        "crs_wrong", "error", where,
+        f"the file is labelled {units.crs.name} (degrees) but its coordinates span x "
+        f"{x0:.6g} to {x1:.6g}, y {y0:.6g} to {y1:.6g}: they are not degrees (metres of a "
+        "projected CRS?).",
+        "Assign the CRS the coordinates are in (QGIS: Layer > Set CRS; ogr2ogr -a_srs "
+        "EPSG:<code>), not a reprojection.", {"bounds": [float(x0), float(y0), float(x1),
+                                                         float(y1)]})]
 
 
 def repair_geometries(units: gpd.GeoDataFrame, where: str = "units"
@@ -186,7 +233,8 @@ def overlap_problems(units: gpd.GeoDataFrame, where: str = "units",
         f"(largest {table['share_of_smaller'].max():.1%} of the smaller unit): the overlap "
         "would be counted in both units.",
         "Units must not overlap: clean the boundaries (QGIS: Vector > Geometry Tools > Check "
-        "Validity / topology checker) or give a partition of the study area.",
+        "Validity / topology checker) or give a partition of the study area; to accept the "
+        "double counting, set [units] allow_overlaps = true.",
         {"pairs": table.to_dict(orient="records"),
          "total_overlap_ha": float(table["overlap_ha"].sum())})]
 

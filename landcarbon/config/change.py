@@ -34,7 +34,8 @@ __all__ = ["ChangeConfig", "DateConfig", "EditConfig", "MarkovConfig", "Monitori
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and inf are refused in every number (a silent wrong result otherwise)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DateConfig(_Section):

@@ -21,7 +21,8 @@ LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
 class ComputeConfig(BaseModel):
     """``[compute]``: where chunked rasters are computed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and inf are refused in every number (a silent wrong result otherwise)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     scheduler: str = Field(
         "threads", description="'threads' (all cores, default), 'processes', 'synchronous' "

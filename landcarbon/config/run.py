@@ -49,7 +49,8 @@ __all__ = [
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and inf are refused in every number (a silent wrong result otherwise)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class LandcoverConfig(_Section):
@@ -72,6 +73,14 @@ class LandcoverConfig(_Section):
     chunk_size: int | Literal["auto"] | None = Field(
         "auto", description="dask chunk size in pixels; auto = chunk rasters over 16.7 M px")
 
+    @field_validator("chunk_size")
+    @classmethod
+    def _check_chunk_size(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"chunk_size must be a positive number of pixels (e.g. 2048), or "
+                             f"'auto'; got {value}")
+        return value
+
 
 class UnitsConfig(_Section):
     """``[units]``: the land units (townships, grid cells, parcels groups)."""
@@ -81,6 +90,10 @@ class UnitsConfig(_Section):
     id_field: str | None = Field(None, description="field with unique unit ids (default: row "
                                  "number)")
     name_field: str | None = Field(None, description="field with unit names (default: the id)")
+    allow_overlaps: bool = Field(False, description="accept units that overlap (an error "
+                                 "otherwise): each unit counts its whole area, so the overlap "
+                                 "is counted twice; the double-counted ha are reported in "
+                                 "run.json")
 
 
 class ParcelsConfig(_Section):

@@ -16,7 +16,8 @@ __all__ = ["CompensationConfig", "HotspotsConfig", "SinkZonesConfig", "Statistic
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and inf are refused in every number (a silent wrong result otherwise)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StatisticsConfig(_Section):
@@ -54,6 +55,13 @@ class ZoningConfig(_Section):
     conversion_min_ha: float = Field(0.0, ge=0, description="R3: land converted to "
                                      "construction (ha) above which a unit is flagged")
     min_flags: int = Field(1, ge=1, description="flags needed for the carbon-risk zone")
+
+    @field_validator("ratio_threshold")
+    @classmethod
+    def _check_ratio_threshold(cls, value: float | str) -> float | str:
+        from landcarbon.accounting.risk import parse_threshold
+
+        return parse_threshold(value)
 
 
 class HotspotsConfig(_Section):

@@ -28,7 +28,7 @@ def read_pool_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise InputError(f"Carbon pool table {str(path)!r} does not exist. Check the path "
                          "(relative paths are relative to the config file).")
     try:
-        raw = pd.read_csv(p, encoding="utf-8-sig")
+        raw = pd.read_csv(p, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
     except UnicodeDecodeError:
         raise InputError(f"Carbon pool table {path} is not UTF-8; save it as CSV UTF-8.") \
             from None

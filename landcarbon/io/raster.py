@@ -150,8 +150,11 @@ def check_raster_file(path: str) -> None:
     try:
         with rasterio.open(path) as src:
             width, height, count = src.width, src.height, src.count
+            if src.driver == "VRT":
+                _check_vrt_sources(path, list(src.files)[1:])
             if count < 1 or width < 1 or height < 1:
                 raise _corrupt(path, f"it has {count} band(s) of {width} x {height} pixels")
+            _check_header(path, src)
             if width * height > MAX_RASTER_PIXELS:
                 raise _corrupt(path, f"its header claims {width:,} x {height:,} pixels, more "
                                f"than the limit of {MAX_RASTER_PIXELS:,}")
@@ -171,7 +174,84 @@ def check_raster_file(path: str) -> None:
     except InputError:
         raise
     except Exception as exc:
+        if path.startswith(("http://", "https://", "/vsicurl/")):
+            _check_range_requests(path)
         raise _corrupt(path, str(exc).rstrip(".")) from exc
+
+
+def _check_header(path: str, src: Any) -> None:
+    """Refuse headers that would give wrong numbers: several bands (an RGB image is not a
+    raster of class codes), a zero pixel size, coordinates that are not degrees in a
+    geographic CRS (metres labelled EPSG:4326)."""
+    if src.count > 1:
+        kinds = ", ".join(str(c.name) for c in src.colorinterp)
+        raise InputError(
+            f"Land-cover raster {path!r} has {src.count} bands ({kinds}); a land-cover raster "
+            "has one band of class codes (an RGB picture or a rendered map gives colours, "
+            "not classes). Use the product's class raster, or extract its class band first "
+            "(gdal_translate -b 1 in.tif codes.tif).", code="raster_bands")
+    tr = src.transform
+    if tr.is_identity:
+        raise InputError(
+            f"Land-cover raster {path!r} has no georeferencing: no geotransform (or one with a "
+            "zero pixel size, which GDAL drops), so its pixels have no position and no area. "
+            "Use the georeferenced GeoTIFF of the product, or georeference it (gdal_translate "
+            "-a_ullr / -a_srs, or a .tfw world file beside it).", code="raster_geotransform")
+    if tr.a == 0 or tr.e == 0 or not (np.isfinite(tr.a) and np.isfinite(tr.e)):
+        raise InputError(
+            f"Land-cover raster {path!r} has a pixel size of {tr.a} x {abs(tr.e)} (from its "
+            "geotransform): cells without size have no area. Georeference the raster again "
+            "(its geotransform or .tfw/.aux.xml file is damaged).", code="raster_geotransform")
+    if src.crs is not None and src.crs.is_geographic:
+        left, bottom, right, top = src.bounds
+        if min(bottom, top) < -90.5 or max(bottom, top) > 90.5 or min(left, right) < -360.5 \
+                or max(left, right) > 360.5:
+            raise InputError(
+                f"Land-cover raster {path!r} is labelled {src.crs} (degrees) but its "
+                f"coordinates span x {left:.6g} to {right:.6g}, y {bottom:.6g} to {top:.6g}: "
+                "they are not degrees (metres of a projected CRS?). Assign the CRS it was made "
+                "in (gdal_edit.py -a_srs EPSG:<code> file.tif), or set [landcover] crs for a "
+                "raster that has none.", code="crs_wrong")
+
+
+def _check_vrt_sources(path: str, sources: list[str]) -> None:
+    """A VRT whose source files are missing reads as holes or fails: name them."""
+    base = Path(path).parent
+    missing = []
+    for s in sources:
+        if "://" in s or s.startswith("/vsi"):
+            continue
+        p = Path(s)
+        if not (p if p.is_absolute() else base / p).exists() and not p.exists():
+            missing.append(s)
+    if missing:
+        raise InputError(
+            f"Land-cover VRT {path!r} refers to {len(missing)} source file(s) that do not "
+            f"exist: {', '.join(missing[:10])}{', ...' if len(missing) > 10 else ''}. Put the "
+            "tiles back where the VRT expects them (paths relative to the VRT unless "
+            "absolute), or build the VRT again (gdalbuildvrt).", code="file_missing")
+
+
+def _check_range_requests(url: str) -> None:
+    """Raise a clear error if the HTTP server of ``url`` ignores Range requests (GDAL reads
+    remote rasters in byte ranges); return quietly otherwise (or if it cannot tell)."""
+    import urllib.request
+
+    address = url.removeprefix("/vsicurl/")
+    request = urllib.request.Request(address, headers={"Range": "bytes=0-15"})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            status = response.status
+            accept = response.headers.get("Accept-Ranges", "")
+    except Exception:
+        return
+    if status == 200 and accept.lower() != "bytes":
+        raise InputError(
+            f"Land-cover raster {url!r}: the server does not support range requests (it "
+            "answered a request for 16 bytes with the whole file, HTTP 200 instead of 206). "
+            "Remote rasters are read in byte ranges: serve the file from a server that "
+            "supports them (any object store, nginx, Apache), or download it and give the "
+            "local path.", code="http_no_range")
 
 
 def _read_error(paths: Sequence[str], exc: BaseException) -> InputError:

@@ -185,5 +185,6 @@ def build_manifest(a: Assessment, folder: Path, files: dict[str, str],
             "thresholds_tc_per_ha": a.thresholds,
         },
         "totals": a.totals(),
+        "repairs": a.repairs,
         "timings_s": {**a.timings, **({"total": round(elapsed_s, 3)} if elapsed_s else {})},
     }

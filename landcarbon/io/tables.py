@@ -13,13 +13,20 @@ __all__ = ["read_table", "write_csv"]
 
 
 def read_table(path: str | os.PathLike[str], *, id_column: str, what: str) -> pd.DataFrame:
-    """Read a CSV (UTF-8, or UTF-8 with BOM as Excel writes it) with ``id_column`` as str."""
+    """Read a CSV (UTF-8, or UTF-8 with BOM as Excel writes it) with ``id_column`` as str.
+
+    Only an empty cell is a missing value: text such as ``n/a``, ``#N/A``, ``NULL`` or ``-``
+    stays text, so the checks of numeric columns report it (file, row, column) instead of
+    reading it as missing or 0. The row numbers of messages are spreadsheet rows (the header
+    is row 1, the first data row is row 2).
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{what} {str(path)!r} does not exist. Check the path (relative paths "
                          "are relative to the config file).")
     try:
-        table = pd.read_csv(p, dtype={id_column: str}, encoding="utf-8-sig")
+        table = pd.read_csv(p, dtype={id_column: str}, encoding="utf-8-sig",
+                            keep_default_na=False, na_values=[""])
     except UnicodeDecodeError:
         raise InputError(f"{what} {path} is not UTF-8; save it as CSV UTF-8.") from None
     except Exception as exc:

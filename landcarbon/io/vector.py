@@ -15,32 +15,97 @@ __all__ = ["read_units", "read_vector", "write_units"]
 
 def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
                 what: str = "Land units") -> gpd.GeoDataFrame:
-    """Read a vector layer with a clear error for missing files, layers and CRS."""
+    """Read a vector layer with a clear error for missing files (and missing parts of a
+    shapefile), unreadable files, missing or ambiguous layers, empty layers and no CRS.
+
+    A file with several layers needs ``layer`` (the error lists them). GDAL's warnings are
+    not shown: every problem they signal is an error here.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer's features (at least one), with a CRS.
+    """
+    import warnings
+
     import pyogrio
 
     p = Path(path)
-    if not p.exists() and "://" not in str(path):
+    remote = "://" in str(path) or str(path).startswith("/vsi")
+    if not remote and not p.exists():
         raise InputError(f"{what} file {str(path)!r} does not exist. Check the path (relative "
-                         "paths are relative to the config file).")
-    try:
-        if layer is not None:
-            layers = [name for name, _ in pyogrio.list_layers(path)]
-            if layer not in layers:
-                raise InputError(f"{what} file {path}: layer {layer!r} not found; layers: "
-                                 f"{', '.join(layers)}. Set the layer name in the config.")
-        gdf = gpd.read_file(path, layer=layer)
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(f"Cannot read {what.lower()} from {path}: {exc}. Give a GeoPackage, "
-                         "Shapefile, GeoJSON or FlatGeobuf file.") from exc
+                         "paths are relative to the config file).", code="file_missing")
+    if not remote and p.suffix.lower() == ".shp":
+        _check_shapefile_parts(p, what)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            listed = pyogrio.list_layers(path)
+        except Exception as exc:
+            raise InputError(
+                f"Cannot read {what.lower()} from {path}: it is not a readable vector file "
+                f"({_first_line(exc)}). Give a GeoPackage, Shapefile, GeoJSON or FlatGeobuf "
+                "file; an empty, truncated or damaged file must be exported again.",
+                code="file_unreadable") from exc
+        layers = [str(name) for name, _ in listed]
+        kinds = {str(name): str(kind) for name, kind in listed}
+        if not layers:
+            raise InputError(f"{what} file {path} holds no layer (an empty GeoPackage?). "
+                             "Export the units layer into it again.", code="file_unreadable")
+        if layer is not None and layer not in layers:
+            raise InputError(f"{what} file {path}: layer {layer!r} not found; layers: "
+                             f"{_layer_list(layers, kinds)}. Set the layer name in the config.",
+                             code="layer_missing")
+        if layer is None and len(layers) > 1:
+            raise InputError(f"{what} file {path} has {len(layers)} layers: "
+                             f"{_layer_list(layers, kinds)}. Say which one to read: set "
+                             "layer = \"<name>\" in the config section of this file.",
+                             code="layer_ambiguous")
+        try:
+            gdf = gpd.read_file(path, layer=layer)
+        except Exception as exc:
+            raise InputError(f"Cannot read {what.lower()} from {path}"
+                             + (f" (layer {layer})" if layer else "")
+                             + f": {_first_line(exc)}. Export the layer again (a damaged or "
+                             "truncated file looks like this).", code="file_unreadable") from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf.columns:
+        raise InputError(f"{what} file {path}" + (f" (layer {layer})" if layer else "")
+                         + " has no geometry (a table without shapes, e.g. a CSV). Give the "
+                         "polygons as a GeoPackage, Shapefile, GeoJSON or FlatGeobuf file.",
+                         code="geometry_missing")
     if len(gdf) == 0:
         raise InputError(f"{what} file {path}" + (f" (layer {layer})" if layer else "")
-                         + " has no features.")
+                         + " has no features.", code="layer_empty")
     if gdf.crs is None:
-        raise InputError(f"{what} file {path} has no CRS. Define it (e.g. with QGIS or "
-                         "ogr2ogr -a_srs) before running landcarbon.")
+        raise InputError(f"{what} file {path} has no CRS"
+                         + (" (no .prj file beside the .shp)" if p.suffix.lower() == ".shp"
+                            else "") + ". Define it (e.g. with QGIS or ogr2ogr -a_srs) before "
+                         "running landcarbon.", code="crs_missing")
     return gdf
+
+
+def _check_shapefile_parts(shp: Path, what: str) -> None:
+    """A shapefile needs its .shx (index) and .dbf (attributes) beside the .shp."""
+    names = {c.name.lower() for c in shp.parent.iterdir()} if shp.parent.is_dir() else set()
+    missing = [ext for ext in (".shx", ".dbf")
+               if f"{shp.stem}{ext}".lower() not in names]
+    if missing:
+        roles = {".shx": "the index of the shapes", ".dbf": "the attribute table: fields "
+                 "and ids"}
+        raise InputError(
+            f"{what} shapefile {shp} is incomplete: "
+            + ", ".join(f"{shp.stem}{ext} ({roles[ext]})" for ext in missing)
+            + " is missing beside it. A shapefile is several files: copy .shp, .shx, .dbf "
+            "and .prj together (or use a GeoPackage, one file).", code="file_unreadable")
+
+
+def _layer_list(layers: list[str], kinds: dict[str, str]) -> str:
+    return ", ".join(f"{name!r} ({kinds.get(name, '?')})" for name in layers)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.split("; It might help")[0].rstrip(". ")
 
 
 def read_units(path: str | os.PathLike[str], *, layer: str | None = None,

@@ -27,7 +27,7 @@ from landcarbon.accounting.conversions import output_suffix
 from landcarbon.accounting.legends import SPACE_TYPES, Legend, load_legend
 from landcarbon.accounting.risk import RiskBands, assess_risk, resolve_thresholds, risk_level_counts
 from landcarbon.accounting.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
-from landcarbon.checks.units import overlap_problems, overlaps, repair_geometries
+from landcarbon.checks.units import overlaps, repair_geometries
 from landcarbon.config.run import RunConfig
 from landcarbon.engine.areas import geodesic_areas_m2
 from landcarbon.exceptions import InputError
@@ -69,6 +69,10 @@ class Assessment:
     planning : dict
         With ``[planning_zones]``: the zones file, field, priority and planned area per space
         type (ha); ``class_areas`` then carry the planned space types.
+    repairs : list of dict
+        Repairs applied to the inputs (``geometry_invalid``: polygons fixed by
+        ``shapely.make_valid``; ``units_overlap``: overlaps accepted by ``[units]
+        allow_overlaps``, with the hectares counted twice), as written to ``run.json``.
     """
 
     config: RunConfig
@@ -84,6 +88,7 @@ class Assessment:
     timings: dict[str, float] = field(default_factory=dict)
     zoning: dict[str, Any] = field(default_factory=dict)
     planning: dict[str, Any] = field(default_factory=dict)
+    repairs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def suffix(self) -> str:
@@ -130,7 +135,8 @@ def _timed(timings: dict[str, float], name: str, start: float) -> float:
 
 
 def assess(config: RunConfig, *, progress: bool = False,
-           raster_sinks: Mapping[str, SinkOpener] | None = None) -> Assessment:
+           raster_sinks: Mapping[str, SinkOpener] | None = None,
+           check_inputs: bool = True) -> Assessment:
     """Run every computing step of ``config`` and return the results (nothing is written).
 
     Parameters
@@ -146,12 +152,25 @@ def assess(config: RunConfig, *, progress: bool = False,
         pass over the land cover as the zonal areas (each chunk read once); the net flux of
         the ``energy`` construction method depends on the balance and follows in a second
         pass. Raster mode only.
+    check_inputs : bool
+        Run the checks of ``landcarbon validate`` first (:func:`landcarbon.pipeline.validate.gate`)
+        and stop on their errors; False only when the caller has just run them.
+
+    Raises
+    ------
+    InputProblemsError
+        When the checks find errors (nothing is computed).
     """
     from landcarbon.io.raster import open_landcover, raster_read_errors
     from landcarbon.io.vector import read_units, read_vector
 
+    if check_inputs:
+        from landcarbon.pipeline.validate import gate
+
+        gate(config)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    repairs: list[dict[str, Any]] = []
     cc = config.coefficients
     coefficients = load_coefficients(
         cc.set if cc.set in _builtin_sets() else config.path(cc.set), overrides=cc.overrides,
@@ -161,9 +180,11 @@ def assess(config: RunConfig, *, progress: bool = False,
         u = config.units
         units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
                            name_field=u.name_field)
+        # the gate has logged these problems and stopped on the errors among them
         units, geometry_problems = repair_geometries(units, f"units {u.path}")
-        for problem in geometry_problems:
-            log.warning("%s", problem)
+        repairs += [{"problem": p.code, "where": p.where, "message": p.message,
+                     **{k: v for k, v in p.details.items() if k != "reasons"}}
+                    for p in geometry_problems if p.code == "geometry_invalid"]
         # the pairwise overlap check (GEOS, outside the GIL) runs beside the land-cover pass
         overlap_check = _beside(overlaps, units)
         # and so does the units' geodesic area (pyproj, outside the GIL too)
@@ -193,8 +214,7 @@ def assess(config: RunConfig, *, progress: bool = False,
             counts, areas = landcover_pass(
                 codes, units, legend, lc.exclude_codes, pixel_area=lc.pixel_area,
                 rasters=outputs, units_overlap=False)
-            overlap_table = _overlap_warnings(overlap_check.result(), units,
-                                              config.units.path)
+            overlap_table = _overlap_repair(overlap_check.result(), config, repairs)
             if len(overlap_table) and (overlap_table["overlap_ha"].max() * 1e4
                                        >= smallest_cell_m2(codes)):
                 # ... units that share a cell or more are counted again by exactextract (the
@@ -221,7 +241,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         pc = config.parcels
         assert pc is not None
         if units is not None:
-            _overlap_warnings(overlap_check.result(), units, config.units.path)
+            _overlap_repair(overlap_check.result(), config, repairs)
         legend = load_legend(_legend_ref(config, pc.legend), pc.rural_settlement)
         parcels = read_vector(config.path(pc.path), layer=pc.layer, what="Parcels")
         areas = class_areas_from_parcels(parcels, legend, pc.code_field, units=units,
@@ -271,7 +291,7 @@ def assess(config: RunConfig, *, progress: bool = False,
     result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
                         class_areas=areas, thresholds=thresholds, codes=codes,
                         categories=categories, code_counts=counts, construction=construction,
-                        timings=timings, planning=planning)
+                        timings=timings, planning=planning, repairs=repairs)
     from landcarbon.pipeline._zoning import apply_zoning
 
     apply_zoning(result)  # no-op unless a zoning section is configured
@@ -301,11 +321,21 @@ def _beside(func: Any, *args: Any) -> Any:
     return future
 
 
-def _overlap_warnings(table: pd.DataFrame, units: gpd.GeoDataFrame, path: str
-                      ) -> pd.DataFrame:
-    """Log the ``units_overlap`` problem of an :func:`overlaps` table; return the table."""
-    for problem in overlap_problems(units, f"units {path}", table):
-        log.warning("%s", problem)
+def _overlap_repair(table: pd.DataFrame, config: RunConfig, repairs: list[dict[str, Any]]
+                    ) -> pd.DataFrame:
+    """Record the overlaps of an :func:`overlaps` table (the gate refused them unless
+    ``[units] allow_overlaps`` accepts them, or they are small) in ``repairs``; return the
+    table."""
+    if len(table):
+        assert config.units is not None
+        repairs.append({
+            "problem": "units_overlap", "where": f"[units] {config.units.path}",
+            "accepted_by": "[units] allow_overlaps = true" if config.units.allow_overlaps
+            else "overlaps under 1 % of the smaller unit (a warning)",
+            "pairs": len(table),
+            "double_counted_ha": float(table["overlap_ha"].sum()),
+            "message": "each unit counts its whole area: the overlap is counted in both "
+                       "units of every pair"})
     return table
 
 

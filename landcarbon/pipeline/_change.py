@@ -332,7 +332,11 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     years = [d.year for d in ch.dates]
-    dates = {y: assess(date_config(config, y), progress=progress) for y in years}
+    from landcarbon.pipeline.validate import gate
+
+    gate(config)  # every date, the pool table and the scenarios at once
+    dates = {y: assess(date_config(config, y), progress=progress, check_inputs=False)
+             for y in years}
     if ch.threshold_year is not None:
         ref = dates[ch.threshold_year]
         dates = {y: a if y == ch.threshold_year else freeze_thresholds(a, ref)

@@ -169,7 +169,10 @@ def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioRe
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     year = ch.baseline_year or ch.dates[-1].year
-    base = assess(date_config(config, year), progress=progress)
+    from landcarbon.pipeline.validate import gate
+
+    gate(config)  # the dates, the scenario rasters and the edits' polygons at once
+    base = assess(date_config(config, year), progress=progress, check_inputs=False)
     assert base.categories is not None
     units = base.units[["unit_id", "unit_name", "geometry"]]
     pixel_area = config.landcover.pixel_area if config.landcover else "auto"

@@ -16,8 +16,9 @@ scan, area reconciliation (each unit's area inside the raster vs. its classified
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,9 +26,16 @@ import numpy as np
 
 from landcarbon.checks.problems import Problem
 from landcarbon.config.run import RunConfig, load_config
-from landcarbon.exceptions import ConfigError, LandcarbonError, UnmappedCodesError
+from landcarbon.exceptions import (
+    ConfigError,
+    InputProblemsError,
+    LandcarbonError,
+    UnmappedCodesError,
+)
 
-__all__ = ["ValidationReport", "validate_config"]
+__all__ = ["ValidationReport", "gate", "validate_config"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -102,10 +110,50 @@ def validate_config(path: str | Path, *, scan_raster: bool = True) -> Validation
     return report
 
 
+def gate(config: RunConfig) -> ValidationReport:
+    """The one gate of every command that computes (run, zone, change, scenario, sweep,
+    batch): the checks of ``landcarbon validate`` on the headers (no pass over the pixels;
+    the commands check the pixels' codes during their own pass).
+
+    Warnings are logged; errors stop the command before anything is computed or written.
+
+    Returns
+    -------
+    ValidationReport
+        The report (warnings only) when there is no error.
+
+    Raises
+    ------
+    InputProblemsError
+        Listing every error in one paragraph (``.problems`` holds the records, ``.code`` the
+        first error's code).
+    """
+    report = ValidationReport(config=config.base_dir)
+    _Checker(config, report, scan=False).run()
+    errors = report.errors
+    if errors:
+        listing = " ".join(f"({i}) {_sentence(p)}" for i, p in enumerate(errors, 1))
+        raise InputProblemsError(
+            f"Stopped before computing anything: the inputs have {len(errors)} error(s) "
+            f"(found by the checks of `landcarbon validate`): {listing} Fix "
+            "them and run again (`landcarbon validate CONFIG` lists every problem).",
+            report.problems)
+    for problem in report.warnings:
+        log.warning("%s", problem)
+    return report
+
+
+def _sentence(problem: Problem) -> str:
+    text = f"{problem.where}: {problem.message}"
+    if problem.fix:
+        text += ("" if text.endswith((".", "!", "?", ")")) else ".") + f" {problem.fix}"
+    return text if text.endswith((".", "!", "?", ")")) else text + "."
+
+
 def _code_of(exc: LandcarbonError, default: str) -> str:
     text = str(exc)
-    if isinstance(exc, UnmappedCodesError):
-        return "unmapped_codes"
+    if exc.code not in ("error", "input_invalid", "config_invalid"):
+        return exc.code
     if "does not exist" in text or "matches no file" in text:
         return "file_missing"
     if "damaged or not a raster" in text:
@@ -164,13 +212,25 @@ class _Checker:
             self.parcels(units, legend)
         if c.construction.method == "energy" and c.construction.energy_table:
             self.energy(units, c.construction.energy_table)
-        self.dates(units)
+        from landcarbon.pipeline._validate_change import check_change
+
+        check_change(self, units)
         if getattr(c, "statistics", None) is not None:
             self.statistics(units)
         from landcarbon.pipeline._planning import check_planning
 
         for p in check_planning(c):
             self.add(p)
+        if c.uncertainty is not None:
+            from landcarbon.zoning.uncertainty import (
+                list_coefficient_ranges,
+                load_coefficient_ranges,
+            )
+
+            name = c.uncertainty.coefficients
+            self.step("coefficients_invalid", f"[uncertainty] coefficients = {name!r}",
+                      lambda: load_coefficient_ranges(
+                          name if name in list_coefficient_ranges() else c.path(name)))
 
     def thresholds(self) -> None:
         from landcarbon.accounting.legends import SPACE_TYPES
@@ -187,7 +247,12 @@ class _Checker:
                     f"Set [thresholds] {st} = <t C/ha/yr> or 'pNN' / 'median'."))
 
     def units(self) -> Any:
-        from landcarbon.checks.units import overlap_problems, repair_geometries
+        from landcarbon.checks.units import (
+            crs_problems,
+            geometry_type_problems,
+            overlap_problems,
+            repair_geometries,
+        )
         from landcarbon.io.vector import read_vector
 
         u = self.config.units
@@ -223,10 +288,20 @@ class _Checker:
                                  + ".", "Give every unit its own id (or merge the features).",
                                  {"duplicates": {str(k): int(n) for k, n in counts.items()}}))
         gdf = gdf.assign(unit_id=ids.to_numpy())
+        kinds = geometry_type_problems(gdf, where) + crs_problems(gdf, where)
+        if kinds:
+            for p in kinds:
+                self.add(p)
+            return None
         repaired, problems = repair_geometries(gdf, where)
         for p in problems:
             self.add(p)
         for p in overlap_problems(repaired, where):
+            if p.severity == "error" and u.allow_overlaps:
+                p = replace(p, severity="warning", fix=(
+                    "Accepted by [units] allow_overlaps = true: every unit counts its whole "
+                    f"area, so {p.details['total_overlap_ha']:.6g} ha are counted twice "
+                    "(reported in run.json under repairs)."))
             self.add(p)
         self.report.summary["units"] = len(repaired)
         return repaired
@@ -348,6 +423,10 @@ class _Checker:
                                             what="Parcels"))
         if gdf is None:
             return
+        from landcarbon.checks.units import geometry_type_problems
+
+        for p in geometry_type_problems(gdf, where, "parcels"):
+            self.add(p)
         if units is not None:
             self.crs_pair(units.crs, gdf.crs, "[units]", "[parcels]")
         codes = self.step("field_missing", f"{where}: code_field = {pc.code_field!r}",
@@ -416,46 +495,6 @@ class _Checker:
                     columns=[c for c in (st.gdp_column, st.population_column) if c],
                     unit_ids=None if units is None else list(units["unit_id"]), where=where):
                 self.add(p)
-
-    def dates(self, units: Any) -> None:
-        """``[change]``: the rasters of every date must share one grid (an error, or a
-        warning when ``resample = "nearest"``), and every date's energy and statistics
-        tables are checked."""
-        from landcarbon.change.transitions import check_aligned
-        from landcarbon.io.raster import open_landcover
-
-        section = getattr(self.config, "change", None)
-        dates = list(getattr(section, "dates", None) or [])
-        if not dates:
-            return
-        lc = self.config.landcover
-        opened = {}
-        for d in dates:
-            spec = [d.landcover] if isinstance(d.landcover, str) else d.landcover
-            where = f"[change] dates {d.year}: {', '.join(spec)}"
-            da = self.step("file_unreadable", where, lambda spec=spec: open_landcover(
-                [self.config.path(p) for p in spec], chunks=1024,
-                nodata=lc.nodata if lc else None, crs=lc.crs if lc else None))
-            if da is not None:
-                opened[str(d.year)] = da
-            c = self.config.construction
-            if d.energy_table and c.method == "energy":
-                self.energy(units, d.energy_table, f"[change] dates {d.year}: energy_table")
-            if d.statistics:
-                self.statistics(units, d.statistics, f"[change] dates {d.year}: statistics")
-        labels = list(opened)
-        resample = getattr(section, "resample", "error")
-        for other in labels[1:]:
-            before = len(self.report.problems)
-            self.step("grid_mismatch", f"[change] dates {labels[0]} / {other}",
-                      lambda other=other: check_aligned(opened[labels[0]], opened[other],
-                                                        names=(labels[0], other)))
-            if len(self.report.problems) > before:
-                p = self.report.problems.pop()
-                self.add(Problem(
-                    "grid_mismatch", "warning" if resample == "nearest" else "error", p.where,
-                    p.message, "resample = 'nearest' is set: the later date is resampled."
-                    if resample == "nearest" else "", {"dates": [labels[0], other]}))
 
 
 def _counted(codes: Any, guard: Any, cats: Any, units: Any, pixel_area: Any

@@ -1,0 +1,144 @@
+"""The pre-flight checks of ``[change]`` (``landcarbon change`` and ``scenario``): the
+rasters of every date on one grid, every date's energy table, the carbon pool table (read,
+and with the pixel scan: every code of every date listed), the scenario rasters, the
+polygon files of scenarios and edits, and the land classes named by edits and multipliers.
+
+Called by :class:`landcarbon.pipeline.validate._Checker`; problems go into its report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from landcarbon.checks.problems import Problem
+
+__all__ = ["check_change"]
+
+
+def check_change(checker: Any, units: Any) -> None:
+    """Add the problems of ``checker.config.change`` (if any) to ``checker``'s report."""
+    config = checker.config
+    section = getattr(config, "change", None)
+    if section is None or not section.dates:
+        return
+    opened = _dates(checker, units, section)
+    _stocks(checker, section, opened)
+    _scenarios(checker, section, opened)
+    _land_classes(checker, section)
+
+
+def _open(checker: Any, spec: str | list[str], where: str) -> Any:
+    from landcarbon.io.raster import open_landcover
+
+    lc = checker.config.landcover
+    paths = [spec] if isinstance(spec, str) else spec
+    return checker.step("file_unreadable", where, lambda: open_landcover(
+        [checker.config.path(p) for p in paths], chunks=1024,
+        nodata=lc.nodata if lc else None, crs=lc.crs if lc else None))
+
+
+def _dates(checker: Any, units: Any, section: Any) -> dict[str, Any]:
+    """Open every date (headers), check its energy table and the grids' alignment."""
+    opened = {}
+    for d in section.dates:
+        spec = [d.landcover] if isinstance(d.landcover, str) else d.landcover
+        da = _open(checker, d.landcover, f"[change] dates {d.year}: {', '.join(spec)}")
+        if da is not None:
+            opened[str(d.year)] = da
+        c = checker.config.construction
+        if d.energy_table and c.method == "energy":
+            checker.energy(units, d.energy_table, f"[change] dates {d.year}: energy_table")
+        if getattr(d, "statistics", None):
+            checker.statistics(units, d.statistics, f"[change] dates {d.year}: statistics")
+    labels = list(opened)
+    for other in labels[1:]:
+        _aligned(checker, section, opened[labels[0]], opened[other], (labels[0], other),
+                 f"[change] dates {labels[0]} / {other}")
+    return opened
+
+
+def _aligned(checker: Any, section: Any, first: Any, other: Any, names: tuple[str, str],
+             where: str) -> None:
+    """``grid_mismatch``: an error, or a warning when ``resample = "nearest"``."""
+    from landcarbon.change.transitions import check_aligned
+
+    before = len(checker.report.problems)
+    checker.step("grid_mismatch", where, lambda: check_aligned(first, other, names=names))
+    if len(checker.report.problems) > before:
+        p = checker.report.problems.pop()
+        nearest = section.resample == "nearest"
+        checker.add(Problem(
+            "grid_mismatch", "warning" if nearest else "error", p.where, p.message,
+            f"resample = 'nearest' is set: {names[1]} is resampled." if nearest
+            else "Warp the rasters onto one grid, or set [change] resample = 'nearest'.",
+            {"dates": list(names)}))
+
+
+def _stocks(checker: Any, section: Any, opened: dict[str, Any]) -> None:
+    """The pool table reads and validates; with the scan, it lists every code of every
+    date (what ``landcarbon change`` refuses otherwise after its pass)."""
+    if section.stocks is None:
+        return
+    from landcarbon.io.pools import read_pool_table
+
+    where = f"[change.stocks] pools = {section.stocks.pools!r}"
+    pools = checker.step("file_unreadable", where,
+                         lambda: read_pool_table(checker.config.path(section.stocks.pools)))
+    if pools is None or not checker.scan:
+        return
+    from landcarbon.accounting.classification import code_counts
+    from landcarbon.change.stocks import check_pool_codes
+    from landcarbon.io.raster import raster_read_errors
+
+    for year, da in opened.items():
+        def scan(da: Any = da, year: str = year) -> None:
+            with raster_read_errors(da):
+                counts = code_counts(da)
+            check_pool_codes(counts, pools.index.to_numpy(),
+                             what=f"land-cover raster of {year}")
+        checker.step("pool_codes_missing", f"{where} / date {year}", scan)
+
+
+def _scenarios(checker: Any, section: Any, opened: dict[str, Any]) -> None:
+    """Scenario rasters open and sit on the baseline grid; polygon files read."""
+    from landcarbon.io.vector import read_vector
+
+    year = str(section.baseline_year or section.dates[-1].year)
+    base = opened.get(year)
+    for s in section.scenarios:
+        spec = [s.landcover] if isinstance(s.landcover, str) else s.landcover
+        where = f"[[change.scenarios]] {s.name}: {', '.join(spec)}"
+        da = _open(checker, s.landcover, where)
+        if da is not None and base is not None:
+            _aligned(checker, section, base, da, (f"baseline {year}", f"scenario {s.name}"),
+                     where)
+    polygons = [(f"[[change.scenarios]] {s.name}: protected", s.protected)
+                for s in section.scenarios]
+    for e in section.edits:
+        polygons += [(f"[[change.edits]] {e.scenario}: mask", e.mask),
+                     (f"[[change.edits]] {e.scenario}: protected", e.protected)]
+    for where, path in polygons:
+        if path:
+            checker.step("file_unreadable", f"{where} = {path!r}", lambda path=path: read_vector(
+                checker.config.path(path), what="Mask polygons"))
+
+
+def _land_classes(checker: Any, section: Any) -> None:
+    """Land classes named by edits and Markov multipliers exist."""
+    from landcarbon.accounting.legends import land_classes
+
+    known = set(land_classes().index)
+    named = [(f"[[change.edits]] {e.scenario}: to_land_class", e.to_land_class)
+             for e in section.edits if e.type == "reduce_construction"]
+    for e in section.edits:
+        named += [(f"[[change.edits]] {e.scenario}: from_land_classes", c)
+                  for c in e.from_land_classes or []]
+    for m in (section.markov.multipliers if section.markov else []):
+        named += [("[change.markov] multipliers: from_land_class", m.from_land_class),
+                  ("[change.markov] multipliers: to_land_class", m.to_land_class)]
+    for where, name in named:
+        if name not in known:
+            checker.add(Problem("land_class_unknown", "error", where,
+                                f"{name!r} is not a land class.",
+                                f"Use one of: {', '.join(sorted(known))}.",
+                                {"land_class": name}))

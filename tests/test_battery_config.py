@@ -1,0 +1,158 @@
+"""Bad-input battery, part 1: every kind of wrong config value (NaN and inf in numbers,
+wrong types, out-of-range values, impossible sizes) and every path key pointing at a
+missing file. Real ``landcarbon`` subprocesses; see ``_battery.py`` for what each case
+asserts (exit 1, cause named, no traceback, nothing complete written, inputs unchanged)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from _battery import INTENSITY, config
+
+LEGEND = 'legend = "esa_worldcover"'
+THRESH = "ecological = 0.0"
+OUTPUT = "[output]"
+
+
+def _cfg(old: str, new: str) -> Callable[[Path], object]:
+    return lambda d: config(d, (old, new))
+
+
+def _extra(text: str) -> Callable[[Path], object]:
+    return lambda d: config(d, extra=text)
+
+
+def _section(text: str) -> Callable[[Path], object]:
+    """Insert ``text`` (a section) before [output]."""
+    return lambda d: config(d, (OUTPUT, text + "\n" + OUTPUT))
+
+
+CHANGE = """
+[change]
+[[change.dates]]
+year = 2015
+landcover = "grid4.tif"
+[[change.dates]]
+year = 2023
+landcover = "LATER"
+"""
+
+
+def _change(later: str = "grid4.tif", extra: str = "") -> Callable[[Path], object]:
+    return lambda d: config(d, extra=CHANGE.replace("LATER", later) + extra)
+
+
+# name -> (breaker, key words of the message, command)
+CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
+    # --- NaN / inf in numbers
+    "override_nan": (_section("[coefficients]\noverrides = { forest = nan }"),
+                     ("coefficients.overrides.forest", "finite number"), "run"),
+    "override_inf": (_section("[coefficients]\noverrides = { water = inf }"),
+                     ("overrides.water", "finite number"), "run"),
+    "override_neg_inf": (_section("[coefficients]\noverrides = { cropland = -inf }"),
+                         ("overrides.cropland", "finite number"), "run"),
+    "threshold_nan": (_cfg(THRESH, "ecological = nan"), ("thresholds.ecological", "finite"),
+                      "run"),
+    "threshold_inf": (_cfg("agricultural = 0.422", "agricultural = inf"),
+                      ("thresholds.agricultural", "finite"), "run"),
+    "intensity_nan": (_cfg("intensity_tc_per_ha = 50.0", "intensity_tc_per_ha = nan"),
+                      ("intensity_tc_per_ha", "finite number"), "run"),
+    "grid_factor_nan": (_cfg(INTENSITY, 'method = "intensity"\nintensity_tc_per_ha = 50.0\n'
+                             'electricity = "grid_factor"\ngrid_factor_kg_co2_per_kwh = nan'),
+                        ("grid_factor_kg_co2_per_kwh", "finite number"), "run"),
+    "risk_margin_nan": (_section("[risk]\napproaching_margin = nan"),
+                        ("risk.approaching_margin", "finite number"), "run"),
+    "zoning_breakpoint_inf": (_section("[zoning]\necc_breakpoint = inf"),
+                              ("zoning.ecc_breakpoint", "finite number"), "zone"),
+    "stocks_discount_nan": (_change(extra='[change.stocks]\npools = "pools.csv"\n'
+                                    "discount_rate_pct = nan\n"),
+                            ("discount_rate_pct", "finite number"), "change"),
+    "nan_as_text": (_cfg("intensity_tc_per_ha = 50.0", 'intensity_tc_per_ha = "NaN"'),
+                    ("intensity_tc_per_ha", "finite number"), "run"),
+    # --- impossible sizes and out-of-range values
+    "chunk_size_negative": (_cfg(LEGEND, LEGEND + "\nchunk_size = -256"),
+                            ("chunk_size", "positive"), "run"),
+    "chunk_size_zero": (_cfg(LEGEND, LEGEND + "\nchunk_size = 0"), ("chunk_size", "positive"),
+                        "run"),
+    "chunk_size_text": (_cfg(LEGEND, LEGEND + '\nchunk_size = "big"'), ("chunk_size",),
+                        "run"),
+    "margin_negative": (_section("[risk]\nsevere_margin = -0.5"),
+                        ("risk.severe_margin", "greater than or equal to 0"), "run"),
+    "scale_floor_zero": (_section("[risk]\nscale_floor_tc_per_ha = 0"),
+                         ("scale_floor_tc_per_ha", "greater than 0"), "run"),
+    "min_share_over_one": (_section('[space_type_rule]\noverrides = [{ space_type = '
+                                    '"construction", min_share = 1.5 }]'),
+                           ("min_share", "less than or equal to 1"), "run"),
+    "cropland_sink_negative": (_section('[coefficients]\ncropland_mode = "sink"\n'
+                                        "cropland_sink_tc_per_ha = -1"),
+                               ("cropland_sink_tc_per_ha", "greater than or equal"), "run"),
+    "ratio_threshold_p150": (_section('[zoning]\nratio_threshold = "p150"'),
+                             ("ratio_threshold", "p150"), "zone"),
+    "ratio_threshold_p150_validate": (_section('[zoning]\nratio_threshold = "p150"'),
+                                      ("ratio_threshold", "p150"), "validate"),
+    "grading_classes_one": (_section("[zoning]\ngrading_classes = 1"), ("grading_classes",),
+                            "zone"),
+    "draws_zero": (_section("[uncertainty]\ndraws = 0"), ("uncertainty.draws",), "zone"),
+    "cell_size_negative": (_section('[hotspots]\non = "grid"\ncell_size_m = -5'),
+                           ("cell_size_m", "greater than 0"), "zone"),
+    "num_workers_zero": (_section("[compute]\nnum_workers = 0"), ("num_workers",), "run"),
+    "sweep_steps_one": (_section("[uncertainty]\nsweep_steps = 1"), ("sweep_steps",),
+                        "sweep"),
+    # --- wrong types and choices
+    "pixel_area_choice": (_cfg(LEGEND, LEGEND + '\npixel_area = "square"'),
+                          ("pixel_area", "'auto'"), "run"),
+    "language_choice": (_cfg('title = "battery"', 'title = "battery"\nlanguage = "fr"'),
+                        ("language",), "run"),
+    "title_not_text": (_cfg('title = "battery"', "title = 5"), ("title", "string"), "run"),
+    "id_field_number": (_cfg('id_field = "code"', "id_field = 3"), ("units.id_field",),
+                        "run"),
+    "rasters_not_bool": (_cfg("rasters = false", 'rasters = "maybe"'),
+                         ("output.rasters", "boolean"), "run"),
+    "exclude_codes_float": (_cfg(LEGEND, LEGEND + "\nexclude_codes = [1.5]"),
+                            ("exclude_codes",), "run"),
+    "nodata_text": (_cfg(LEGEND, LEGEND + '\nnodata = "none"'), ("landcover.nodata",), "run"),
+    "overrides_unknown_class": (_section("[coefficients]\noverrides = { jungle = -1.0 }"),
+                                ("jungle",), "run"),
+    "thresholds_missing": (_cfg("[thresholds]\nagricultural = 0.422\nconstruction = 8.0\n"
+                                "ecological = 0.0\n", ""), ("[thresholds]", "preset"), "run"),
+    "allow_overlaps_text": (_cfg('id_field = "code"', 'id_field = "code"\n'
+                                 'allow_overlaps = "sometimes"'), ("allow_overlaps",), "run"),
+    "date_year_text": (lambda d: config(d, extra=CHANGE.replace("LATER", "grid4.tif").replace(
+        "year = 2023", 'year = "later"')), ("change.dates.1.year",), "change"),
+    # --- every path key pointing at a missing file
+    "missing_units": (_cfg('path = "halves.gpkg"', 'path = "nowhere.gpkg"'),
+                      ("nowhere.gpkg", "does not exist"), "run"),
+    "missing_legend_csv": (_cfg(LEGEND, 'legend = "my_legend.csv"'), ("my_legend.csv",),
+                           "run"),
+    "missing_coefficients_csv": (_section('[coefficients]\nset = "my_coef.csv"'),
+                                 ("my_coef.csv",), "run"),
+    "missing_energy_table": (_cfg(INTENSITY, 'method = "energy"\nenergy_table = "e.csv"'),
+                             ("e.csv", "does not exist"), "run"),
+    "missing_statistics": (_section('[statistics]\npath = "stats.csv"'),
+                           ("stats.csv", "does not exist"), "zone"),
+    "missing_uncertainty_csv": (_section('[uncertainty]\ncoefficients = "ranges.csv"'),
+                                ("ranges.csv",), "zone"),
+    "missing_date_raster": (_change("grid4_2023.tif"), ("grid4_2023.tif", "does not exist"),
+                            "change"),
+    "missing_pools": (_change(extra='[change.stocks]\npools = "pools.csv"\n'),
+                      ("pools.csv", "does not exist"), "change"),
+    "missing_scenario_raster": (_change(extra='[[change.scenarios]]\nname = "eco"\n'
+                                        'landcover = "eco.tif"\n'),
+                                ("eco.tif", "does not exist"), "scenario"),
+    "missing_edit_mask": (_change(extra='[[change.edits]]\nscenario = "green"\n'
+                                  'type = "reduce_construction"\narea_ha = 0.01\n'
+                                  'mask = "mask.gpkg"\n'), ("mask.gpkg", "does not exist"),
+                          "scenario"),
+    "missing_config": (lambda d: (d / "run.toml").unlink(), ("run.toml", "does not exist"),
+                       "run"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_config(name: str, fails: Callable[..., str]) -> None:
+    breaker, keywords, command = CASES[name]
+    args = (["validate", "run.toml"] if command == "validate"
+            else [command, "run.toml", "-o", "out"])
+    fails(breaker, *keywords, args=args)
