@@ -477,8 +477,9 @@ def test_assess_with_overlapping_units(tmp_path: Path, grid4_tif: Path,
     gpd.GeoDataFrame({"code": ["W", "E"], "name": ["w", "e"]}, geometry=[
         box(500000, 3849960, 500035, 3850000), box(500005, 3849960, 500040, 3850000)],
         crs=UTM).to_file(tmp_path / "halves.gpkg", layer="units")
-    (tmp_path / "run.toml").write_text('title = "overlap"\n' + GRID4_RUN_CONFIG,
-                                       encoding="utf-8")
+    # accepted only on request ([units] allow_overlaps; the gate refuses them otherwise)
+    (tmp_path / "run.toml").write_text('title = "overlap"\n' + GRID4_RUN_CONFIG.replace(
+        "[units]\n", "[units]\nallow_overlaps = true\n"), encoding="utf-8")
     log: list[str] = []
     sinks: dict[str, ArraySink] = {}
 

@@ -1,0 +1,199 @@
+"""Bad-input battery, part 3: unparseable and missing cells in every numeric table (energy,
+statistics, coefficient sets, legends, carbon pools, uncertainty ranges), "validate says OK
+means the later command works" (validate fails where the command would), and the gate in
+every command (zone, sweep, change, scenario, batch). Real ``landcarbon`` subprocesses; see
+``_battery.py`` for what each case asserts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _battery import CONFIG, check_fails, config, energy, raster, run_cli, units
+from conftest import GRID4
+from shapely.geometry import box
+
+OUTPUT = "[output]"
+CHANGE = """
+[change]
+[[change.dates]]
+year = 2015
+landcover = "grid4.tif"
+[[change.dates]]
+year = 2023
+landcover = "grid4.tif"
+"""
+POOLS_OK = ("lucode,c_above,c_below,c_soil,c_dead\n" + "".join(
+    f"{c},{i},1,2,0\n" for i, c in enumerate((10, 30, 40, 50, 80), 1)))
+
+
+def _energy_cell(cell: str) -> Callable[[Path], object]:
+    return lambda d: energy(d, f"unit_id,raw_coal_t\nW,{cell}\nE,1\n")
+
+
+def _stats(cell: str) -> Callable[[Path], object]:
+    def breaker(d: Path) -> None:
+        (d / "stats.csv").write_text(f"unit_id,gdp_10k_cny,population\nW,{cell},10\nE,5,10\n",
+                                     encoding="utf-8")
+        config(d, ('id_field = "code"', 'id_field = "code"'),
+               (OUTPUT, '[statistics]\npath = "stats.csv"\n' + OUTPUT))
+    return breaker
+
+
+def _coef(value: str) -> Callable[[Path], object]:
+    def breaker(d: Path) -> None:
+        (d / "coef.csv").write_text("land_class,value,unit,source\n"
+                                    f"forest,{value},t C/ha/yr,x\n", encoding="utf-8")
+        config(d, (OUTPUT, '[coefficients]\nset = "coef.csv"\n' + OUTPUT))
+    return breaker
+
+
+def _legend(text: str) -> Callable[[Path], object]:
+    def breaker(d: Path) -> None:
+        (d / "legend.csv").write_text(text, encoding="utf-8")
+        config(d, ('legend = "esa_worldcover"', 'legend = "legend.csv"'))
+    return breaker
+
+
+def _pools(text: str) -> Callable[[Path], object]:
+    def breaker(d: Path) -> None:
+        (d / "pools.csv").write_text(text, encoding="utf-8")
+        config(d, extra=CHANGE + '[change.stocks]\npools = "pools.csv"\n')
+    return breaker
+
+
+def _ranges(text: str) -> Callable[[Path], object]:
+    def breaker(d: Path) -> None:
+        (d / "ranges.csv").write_text(text, encoding="utf-8")
+        config(d, (OUTPUT, '[uncertainty]\ncoefficients = "ranges.csv"\n' + OUTPUT))
+    return breaker
+
+
+def _date_energy(cell: str) -> Callable[[Path], object]:
+    def breaker(d: Path) -> None:
+        energy(d, "unit_id,raw_coal_t\nW,1\nE,1\n")
+        (d / "energy_2015.csv").write_text(f"unit_id,raw_coal_t\nW,{cell}\nE,1\n",
+                                           encoding="utf-8")
+        text = (d / "run.toml").read_text(encoding="utf-8") + CHANGE.replace(
+            'year = 2015\nlandcover = "grid4.tif"',
+            'year = 2015\nlandcover = "grid4.tif"\nenergy_table = "energy_2015.csv"')
+        (d / "run.toml").write_text(text, encoding="utf-8")
+    return breaker
+
+
+OVERLAP = [box(500000, 3849960, 500020, 3850000), box(500015, 3849960, 500040, 3850000)]
+
+CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
+    # --- energy statistics: every spelling of "no value" is an error naming row and column
+    "energy_n_a": (_energy_cell("n/a"), ("W / raw_coal_t = 'n/a' (row 2)",), "run"),
+    "energy_hash_n_a": (_energy_cell("#N/A"), ("raw_coal_t = '#N/A' (row 2)",), "run"),
+    "energy_null": (_energy_cell("NULL"), ("raw_coal_t = 'NULL' (row 2)",), "run"),
+    "energy_empty_cell": (_energy_cell(""), ("raw_coal_t = (empty) (row 2)",
+                                             "write 0 for no use"), "run"),
+    "energy_text": (_energy_cell("lots"), ("raw_coal_t = 'lots'",), "run"),
+    "energy_dash": (_energy_cell("-"), ("raw_coal_t = '-'",), "run"),
+    "energy_inf": (_energy_cell("inf"), ("raw_coal_t = inf (row 2)",), "run"),
+    "energy_nan_word": (_energy_cell("nan"), ("raw_coal_t", "(row 2)"), "run"),
+    "energy_thousands": (_energy_cell('"1,200"'), ("raw_coal_t = '1,200'",), "run"),
+    "energy_semicolons": (lambda d: energy(d, "unit_id;raw_coal_t\nW;1\nE;1\n"),
+                          ("no column 'unit_id'", "unit_id;raw_coal_t"), "run"),
+    "energy_n_a_sweep": (_energy_cell("N/A"), ("raw_coal_t = 'N/A' (row 2)",), "sweep"),
+    "energy_n_a_zone": (_energy_cell("n/a"), ("'n/a' (row 2)",), "zone"),
+    "energy_n_a_date": (_date_energy("#N/A"), ("'#N/A' (row 2)", "2015"), "change"),
+    # --- statistics (GDP, population)
+    "stats_n_a": (_stats("n/a"), ("row 2 (W) = 'n/a'", "gdp_10k_cny"), "zone"),
+    "stats_text_run": (_stats("unknown"), ("row 2 (W) = 'unknown'",), "run"),
+    "stats_negative": (_stats("-5"), ("gdp_10k_cny", "negative"), "zone"),
+    # --- coefficient sets
+    "coef_n_a": (_coef("n/a"), ("line 2 (forest)", "n/a"), "run"),
+    "coef_empty_forest": (_coef(""), ("line 2 (forest)", "empty"), "run"),
+    "coef_nan": (_coef("nan"), ("line 2 (forest)", "not a finite number"), "run"),
+    "coef_inf": (_coef("-inf"), ("line 2 (forest)", "not a finite number"), "run"),
+    # --- legends
+    "legend_code_text": (_legend("code,land_class,space_type\nn/a,forest,ecological\n"),
+                         ("legend.csv", "n/a"), "run"),
+    "legend_code_empty": (_legend("code,land_class,space_type\n,forest,ecological\n"),
+                          ("legend.csv",), "run"),
+    # --- carbon pools
+    "pools_n_a": (_pools(POOLS_OK.replace("10,1,1,2,0", "10,n/a,1,2,0")),
+                  ("line 2", "c_above", "n/a"), "change"),
+    "pools_empty": (_pools(POOLS_OK.replace("10,1,1,2,0", "10,1,,2,0")),
+                    ("line 2", "c_below"), "change"),
+    "pools_missing_code": (_pools(POOLS_OK.replace("80,5,1,2,0\n", "")),
+                           ("80", "does not list"), "change"),
+    "pools_missing_code_validate": (_pools(POOLS_OK.replace("80,5,1,2,0\n", "")),
+                                    ("80", "does not list"), "validate"),
+    "pools_missing_column": (_pools("lucode,c_above\n10,1\n"), ("c_below", "missing"),
+                             "change"),
+    # --- uncertainty ranges
+    "ranges_n_a": (_ranges("land_class,distribution,low,mode,high,unit,source\n"
+                           "forest,triangular,n/a,-0.6,-0.5,t C/ha/yr,x\n"),
+                   ("ranges.csv", "n/a"), "zone"),
+    # --- the gate in every command
+    "overlap_sweep": (lambda d: units(d / "halves.gpkg", geoms=OVERLAP), ("overlap",),
+                      "sweep"),
+    "overlap_change": (lambda d: (units(d / "halves.gpkg", geoms=OVERLAP),
+                                  config(d, extra=CHANGE)), ("overlap",), "change"),
+    "nodata_class_scenario": (lambda d: (raster(d, GRID4, nodata=40), config(
+        d, extra=CHANGE + '[[change.edits]]\nscenario = "green"\ntype = '
+        '"reduce_construction"\narea_ha = 0.01\n')), ("nodata value 40",), "scenario"),
+    "edit_unknown_land_class": (lambda d: config(
+        d, extra=CHANGE + '[[change.edits]]\nscenario = "green"\ntype = '
+        '"reduce_construction"\narea_ha = 0.01\nto_land_class = "jungle"\n'),
+        ("'jungle' is not a land class",), "scenario"),
+    "unmapped_codes_validate": (lambda d: raster(d, np.where(GRID4 == 30, 77, GRID4).astype(
+        np.uint8)), ("77",), "validate"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_table(name: str, fails: Callable[..., str]) -> None:
+    breaker, keywords, command = CASES[name]
+    args = (["validate", "run.toml"] if command == "validate"
+            else [command, "run.toml", "-o", "out"])
+    fails(breaker, *keywords, args=args)
+
+
+def test_batch_stops_a_run_at_the_gate(battery_project: Path) -> None:
+    """A batch run whose inputs fail the gate is reported failed (exit 1) with the cause; its
+    folder is not written; the other run of the batch finishes."""
+    d = battery_project
+    units(d / "points.gpkg", geoms=[box(500000, 3849960, 500040, 3850000).centroid])
+    (d / "bad.toml").write_text(CONFIG.replace('path = "halves.gpkg"', 'path = "points.gpkg"'),
+                                encoding="utf-8")
+    result = run_cli(["batch", "run.toml", "bad.toml", "-o", "out"], d)
+    text = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "must be polygons" in text
+    assert not (d / "out" / "bad").exists()
+    assert (d / "out" / "run" / "run.json").is_file()
+    summary = (d / "out" / "summary.csv").read_text(encoding="utf-8-sig")
+    assert "failed" in summary and "must be polygons" in summary
+
+
+def test_validate_ok_then_every_command_runs(battery_project: Path) -> None:
+    """The converse: a project that validate passes runs through run, zone and sweep."""
+    d = battery_project
+    assert run_cli(["validate", "run.toml"], d).returncode == 0
+    for command in ("run", "zone", "sweep"):
+        result = run_cli([command, "run.toml", "-o", f"out_{command}"], d)
+        assert result.returncode == 0, result.stderr
+
+
+def test_allow_overlaps_is_the_documented_repair(battery_project: Path) -> None:
+    """Without the setting the overlap stops the run; with it the run finishes and run.json
+    reports the double-counted hectares."""
+    import json
+
+    d = battery_project
+    units(d / "halves.gpkg", geoms=OVERLAP)
+    check_fails(d, ["run", "run.toml", "-o", "out"], ("allow_overlaps = true",))
+    config(d, ('id_field = "code"', 'id_field = "code"\nallow_overlaps = true'))
+    result = run_cli(["run", "run.toml", "-o", "out"], d)
+    assert result.returncode == 0, result.stderr
+    assert "counted twice" in result.stderr
+    manifest = json.loads((d / "out" / "run.json").read_text(encoding="utf-8"))
+    (repair,) = [r for r in manifest["repairs"] if r["problem"] == "units_overlap"]
+    assert repair["double_counted_ha"] == pytest.approx(0.02, rel=1e-3)  # 5 m x 40 m
