@@ -62,7 +62,9 @@ def _run(project: Path, zoning: str) -> Path:
     return out
 
 
-@pytest.mark.parametrize("zoning", ["", '[zoning]\ngraded_columns = []\nratio_threshold = 5.0\n'])
+@pytest.mark.parametrize("zoning", [
+    "", '[zoning]\ngraded_columns = []\nratio_threshold = 5.0\n',
+    '[zoning]\nrisk_flags = ["R1", "R4"]\n'])
 def test_r2_r3_by_hand_in_the_change_outputs(project: Path, zoning: str) -> None:
     out = _run(project, zoning)
     u = pd.read_csv(out / "units_2023.csv", encoding="utf-8-sig").set_index("unit_id")
@@ -86,8 +88,10 @@ def test_r2_r3_by_hand_in_the_change_outputs(project: Path, zoning: str) -> None
     assert u.loc["W", "tapio_elasticity"] == pytest.approx(growth["W"] / 100 / 0.5, rel=1e-6)
     assert u.loc["W", "tapio_state"] == "weak_decoupling"
     assert u.loc["E", "tapio_state"] == "expansive_negative_decoupling"     # e = 14.7
-    if zoning:  # the carbon-risk overlay carries the same R2 / R3 and counts them
+    if "ratio_threshold" in zoning:  # the overlay carries the same R2 / R3 and counts them
         assert "R2" in u.loc["E", "risk_flags"] and "R3" in u.loc["W", "risk_flags"]
+    if "risk_flags" in zoning:       # flags left out of the overlay are not counted in it
+        assert not u["risk_flags"].fillna("").str.contains("R2|R3").any()
     t = pd.read_csv(out / "timeseries.csv", encoding="utf-8-sig")
     later = t[t["year"] == 2023]
     assert later["flag_r2"].notna().all() and later["flag_r3"].notna().all()
@@ -116,3 +120,28 @@ def test_validate_checks_the_statistics_of_every_date(project: Path) -> None:
     assert res.exit_code == 1
     assert "[change] dates 2023: statistics = 'stats_2023.csv'" in res.output
     assert "gdp_10k_cny" in res.output
+
+
+def test_three_dates_compare_each_date_with_the_one_before(project: Path) -> None:
+    (project / "stats_2030.csv").write_text("unit_id,gdp_10k_cny\nW,200\nE,150\n",
+                                            encoding="utf-8")
+    text = CONFIG.format(zoning="").replace("[change.monitoring]", """[[change.dates]]
+year = 2030
+landcover = "lc_2015.tif"
+statistics = "stats_2030.csv"
+[change.monitoring]""")
+    (project / "change.toml").write_text(text, encoding="utf-8")
+    out = project / "out3"
+    res = CliRunner().invoke(main, ["-q", "change", str(project / "change.toml"), "-o",
+                                    str(out)])
+    assert res.exit_code == 0, res.output
+    u = pd.read_csv(out / "units_2030.csv", encoding="utf-8-sig").set_index("unit_id")
+    assert u["change_from_year"].tolist() == [2023, 2023]
+    # back to the 2015 land: W's emission falls to its 2015 value, no sink lost in W
+    assert u.loc["W", "emission_growth_pct"] == pytest.approx(
+        100 * (E[("W", 2015)] / E[("W", 2023)] - 1), rel=1e-6)
+    assert u["flag_r2"].notna().all() and u["flag_r3"].notna().all()
+    # intensity against the first date: W 1.26266 / 200 vs 1.26266 / 100 = -50 %
+    assert u.loc["W", "emission_intensity_change_pct"] == pytest.approx(-50.0)
+    t = pd.read_csv(out / "timeseries.csv", encoding="utf-8-sig")
+    assert t.groupby("year")["flag_r2"].count().to_dict() == {2015: 0, 2023: 2, 2030: 2}

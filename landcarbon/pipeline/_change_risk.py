@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["add_dynamic_risk", "converted_to_construction"]
 
-#: Columns added to the zoning overlay that the change step replaces.
-_OVERLAY = ("flag_r1", "flag_r2", "flag_r3", "flag_r4", "flag_r5", "risk_flags",
-            "risk_flag_count", "carbon_risk_zone")
+#: Columns of the zoning overlay that the change step re-evaluates (``flag_r2`` and
+#: ``flag_r3`` are the dynamic flags themselves, whichever flags the overlay combines).
+_OVERLAY = ("risk_flags", "risk_flag_count", "carbon_risk_zone")
 
 
 def converted_to_construction(transitions: pd.DataFrame) -> pd.Series:
@@ -56,13 +56,12 @@ def add_dynamic_risk(dates: dict[int, Assessment],
         dyn = dynamic_risk(before, after, year_from=y0, year_to=y1, base=base,
                            converted_ha=conv, suffix=s, sink_loss_share=sink_loss_share,
                            conversion_min_ha=conversion_min_ha)
-        units = a.units.drop(columns=[c for c in dyn.columns if c in a.units.columns])
+        units = a.units.copy()
         zc = a.config.zoning
         if zc is not None and "risk_flags" in units:
             units = _overlay(units, dyn, a)
         for c in dyn.columns:
-            if c not in units.columns:
-                units[c] = dyn[c].reindex(units["unit_id"]).to_numpy()
+            units[c] = dyn[c].reindex(units["unit_id"]).to_numpy()
         a.units = units
         raised = dyn["dynamic_risk_flags"].str.split(",").explode()
         totals[f"{y0}-{y1}"] = {
