@@ -133,3 +133,20 @@ def test_all_eight_tapio_states_are_reached() -> None:
     zero = tapio_states(np.array([0.0, 10.0]), np.array([5.0, 12.0]), np.array([10.0, 0.0]),
                         np.array([11.0, 5.0]))
     assert zero.tolist() == ["undetermined", "undetermined"]
+
+
+def test_output_unit_co2_gives_the_same_flags_and_co2_labels() -> None:
+    def co2(t: pd.DataFrame) -> pd.DataFrame:
+        return t.rename(columns={"emission_tc": "emission_tco2",
+                                 "sequestration_tc": "sequestration_tco2"}).assign(
+            emission_tco2=t["emission_tc"] * 44 / 12,
+            sequestration_tco2=t["sequestration_tc"] * 44 / 12)
+
+    kw = {"year_from": 2015, "year_to": 2023, "converted_ha": CONVERTED,
+          "conversion_min_ha": 5.0}
+    tc = dynamic_risk(BEFORE, AFTER, **kw)
+    t2 = dynamic_risk(co2(BEFORE), co2(AFTER), suffix="tco2", **kw)
+    for col in ("flag_r2", "flag_r3", "dynamic_risk", "tapio_state", "dynamic_risk_flags"):
+        assert t2[col].astype(str).tolist() == tc[col].astype(str).tolist(), col
+    assert t2["emission_growth_pct"].iloc[:3].tolist() == pytest.approx([50.0, 5.0, 0.0])
+    assert "t CO2/10^4 CNY" in t2.loc["A", "dynamic_risk_reason_en"]

@@ -277,8 +277,11 @@ def _reasons(out: pd.DataFrame, after: pd.DataFrame, raised: pd.DataFrame, y0: i
                 "exceeding": "超过阈值", "severe": "严重超标"}
     zh_space = dict(space_types()["name_zh"].items())
     en_all, zh_all = [], []
-    for uid, flags in zip(out.index, raised.to_numpy(), strict=True):
-        r = out.loc[uid]
+    # plain records: one pandas .loc per unit would cost ~0.1 ms each (thousands of units)
+    levels = after["risk_level"].astype(str).to_numpy()
+    spaces = after["space_type"].astype(str).to_numpy()
+    for r, flags, lev1, st in zip(out.to_dict("records"), raised.to_numpy(), levels, spaces,
+                                  strict=True):
         en: list[str] = []
         zh: list[str] = []
         if flags[0]:
@@ -300,8 +303,6 @@ def _reasons(out: pd.DataFrame, after: pd.DataFrame, raised: pd.DataFrame, y0: i
             en.append("R3: " + "; ".join(parts_en))
             zh.append("R3：" + "；".join(parts_zh))
         if flags[2]:
-            lev1 = str(after.at[uid, "risk_level"])
-            st = str(after.at[uid, "space_type"])
             en.append(f"risk level {r['risk_level_before']} -> {lev1} against the "
                       f"{st} limit")
             zh.append(f"风险等级由{zh_level.get(str(r['risk_level_before']), '')}升为"
