@@ -83,6 +83,17 @@ def _date_energy(cell: str) -> Callable[[Path], object]:
     return breaker
 
 
+def _xlsx(d: Path) -> None:
+    """An Excel workbook (a zip of XML parts) given as the energy table."""
+    import zipfile
+
+    with zipfile.ZipFile(d / "energy.xlsx", "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    config(d, ('method = "intensity"\nintensity_tc_per_ha = 50.0',
+               'method = "energy"\nenergy_table = "energy.xlsx"'))
+
+
 OVERLAP = [box(500000, 3849960, 500020, 3850000), box(500015, 3849960, 500040, 3850000)]
 
 CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
@@ -99,6 +110,7 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "energy_thousands": (_energy_cell('"1,200"'), ("raw_coal_t = '1,200'",), "run"),
     "energy_semicolons": (lambda d: energy(d, "unit_id;raw_coal_t\nW;1\nE;1\n"),
                           ("no column 'unit_id'", "unit_id;raw_coal_t"), "run"),
+    "energy_excel_workbook": (_xlsx, ("energy.xlsx", "Excel workbook", "CSV UTF-8"), "run"),
     "energy_n_a_sweep": (_energy_cell("N/A"), ("raw_coal_t = 'N/A' (row 2)",), "sweep"),
     "energy_n_a_zone": (_energy_cell("n/a"), ("'n/a' (row 2)",), "zone"),
     "energy_n_a_date": (_date_energy("#N/A"), ("'#N/A' (row 2)", "2015"), "change"),
@@ -197,3 +209,10 @@ def test_allow_overlaps_is_the_documented_repair(battery_project: Path) -> None:
     manifest = json.loads((d / "out" / "run.json").read_text(encoding="utf-8"))
     (repair,) = [r for r in manifest["repairs"] if r["problem"] == "units_overlap"]
     assert repair["double_counted_ha"] == pytest.approx(0.02, rel=1e-3)  # 5 m x 40 m
+
+
+def test_batch_regions_must_be_polygons(battery_project: Path) -> None:
+    d = battery_project
+    units(d / "regions.gpkg", geoms=[box(500000, 3849960, 500040, 3850000).centroid])
+    check_fails(d, ["batch", "run.toml", "--regions", "regions.gpkg", "--region-field",
+                    "code", "-o", "out"], ("regions must be polygons", "1 Point(s)"))

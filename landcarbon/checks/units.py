@@ -23,6 +23,7 @@ __all__ = [
     "geometry_type_problems",
     "overlap_problems",
     "overlaps",
+    "reconciliation",
     "repair_geometries",
     "share_outside",
 ]
@@ -279,3 +280,46 @@ def coverage_problems(units: gpd.GeoDataFrame, footprint: object, footprint_crs:
             "Use a raster that covers the whole study area.",
             {"uncovered_share": shares}))
     return problems
+
+
+#: A unit whose classified area falls short of its area inside the raster by more than this
+#: share is listed under ``area_mismatch`` (nodata holes, excluded classes).
+AREA_GAP_SHARE = 0.01
+
+
+def reconciliation(units: gpd.GeoDataFrame, areas: pd.DataFrame, footprint: object,
+                   footprint_crs: object) -> tuple[dict[str, float], list[Problem]]:
+    """Area reconciliation: each unit's geodesic area inside ``footprint`` (the raster's
+    bounds in ``footprint_crs``) against its classified area (``areas``: unit_id, area_ha).
+
+    Returns
+    -------
+    (dict, list of Problem)
+        The summary (``unit_area_ha``, ``unit_area_inside_raster_ha``, ``covered_ha``,
+        ``uncovered_ha``) and an ``area_mismatch`` warning for units losing more than
+        :data:`AREA_GAP_SHARE` of their area to nodata or excluded classes.
+    """
+    covered = areas.groupby("unit_id")["area_ha"].sum().reindex(units["unit_id"],
+                                                                fill_value=0.0)
+    area = geodesic_areas_m2(units.geometry, units.crs) / 1e4
+    inside = area * (1 - share_outside(units, footprint, footprint_crs))
+    gap = inside - covered.to_numpy()
+    summary = {"unit_area_ha": float(area.sum()),
+               "unit_area_inside_raster_ha": float(inside.sum()),
+               "covered_ha": float(covered.sum()),
+               "uncovered_ha": float(inside.sum() - covered.sum())}
+    short = gap > AREA_GAP_SHARE * np.maximum(inside, 1e-12)
+    if not short.any():
+        return summary, []
+    ids = units["unit_id"].to_numpy()[short]
+    return summary, [Problem(
+        "area_mismatch", "warning", f"[units] unit(s) {', '.join(ids[:10])}",
+        f"Area reconciliation: units total {area.sum():.6g} ha, {inside.sum():.6g} ha "
+        f"inside the raster, of which {covered.sum():.6g} ha classified; "
+        f"{int(short.sum())} unit(s) lose more than {AREA_GAP_SHARE:.0%} of their area "
+        f"to nodata or excluded classes ({gap[short].sum():.6g} ha).",
+        "Expected where the raster has nodata (clouds, sea, edges) or excluded classes; "
+        "otherwise check the nodata setting and the legend.",
+        {"units": {str(i): {"area_inside_ha": float(a), "covered_ha": float(c)}
+                   for i, a, c in zip(ids[:100], inside[short][:100],
+                                      covered.to_numpy()[short][:100], strict=True)}})]

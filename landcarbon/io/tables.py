@@ -24,6 +24,12 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str) -> pd
     if not p.is_file():
         raise InputError(f"{what} {str(path)!r} does not exist. Check the path (relative paths "
                          "are relative to the config file).")
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise InputError(f"{what} {path} is an Excel workbook, not a CSV file. In Excel: File "
+                         "> Save As > CSV UTF-8 (comma delimited), and give that file.",
+                         code="file_unreadable")
     try:
         table = pd.read_csv(p, dtype={id_column: str}, encoding="utf-8-sig",
                             keep_default_na=False, na_values=[""])

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from landcarbon.checks.units import geometry_type_problems
 from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError, InputError, LandcarbonError
 
@@ -74,6 +75,9 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
     units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
                        name_field=u.name_field)
     regions = read_vector(regions_path, what="Regions")
+    for problem in geometry_type_problems(regions, f"--regions {regions_path}", "regions"):
+        raise InputError(f"{problem.where}: {problem.message} {problem.fix}",
+                         code=problem.code)
     if region_field not in regions.columns:
         raise InputError(f"Regions {regions_path}: no field {region_field!r}; fields: "
                          f"{', '.join(c for c in regions.columns if c != 'geometry')}. Pass "

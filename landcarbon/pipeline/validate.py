@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from landcarbon.checks.problems import Problem
+from landcarbon.checks.rasters import jsonable, nodata_problems
 from landcarbon.config.run import RunConfig, load_config
 from landcarbon.exceptions import (
     ConfigError,
@@ -39,9 +40,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: A unit whose classified area falls short of its area inside the raster by more than this
-#: share is listed under ``area_mismatch`` (nodata holes, excluded classes).
-AREA_GAP_SHARE = 0.01
 
 
 @dataclass
@@ -324,7 +322,7 @@ class _Checker:
         crs = CRS.from_user_input(codes.rio.crs)
         self.report.summary["raster"] = {
             "width": int(codes.sizes["x"]), "height": int(codes.sizes["y"]),
-            "crs": crs.to_string(), "nodata": _jsonable(codes.rio.nodata),
+            "crs": crs.to_string(), "nodata": jsonable(codes.rio.nodata),
             "dtype": str(codes.dtype)}
         if legend is not None:
             for p in nodata_problems(codes.rio.nodata, codes.dtype, legend, lc.exclude_codes,
@@ -372,32 +370,12 @@ class _Checker:
             self.reconcile(study, units, areas, box(*codes.rio.bounds()))
 
     def reconcile(self, codes: Any, units: Any, areas: Any, footprint: Any) -> None:
-        from landcarbon.checks.units import share_outside
-        from landcarbon.engine.areas import geodesic_areas_m2
+        from landcarbon.checks.units import reconciliation
 
-        covered = areas.groupby("unit_id")["area_ha"].sum().reindex(units["unit_id"],
-                                                                    fill_value=0.0)
-        area = geodesic_areas_m2(units.geometry, units.crs) / 1e4
-        inside = area * (1 - share_outside(units, footprint, codes.rio.crs))
-        gap = inside - covered.to_numpy()
-        self.report.summary.update({
-            "unit_area_ha": float(area.sum()), "unit_area_inside_raster_ha": float(inside.sum()),
-            "covered_ha": float(covered.sum()),
-            "uncovered_ha": float(inside.sum() - covered.sum())})
-        short = gap > AREA_GAP_SHARE * np.maximum(inside, 1e-12)
-        if short.any():
-            ids = units["unit_id"].to_numpy()[short]
-            self.add(Problem(
-                "area_mismatch", "warning", f"[units] unit(s) {', '.join(ids[:10])}",
-                f"Area reconciliation: units total {area.sum():.6g} ha, {inside.sum():.6g} ha "
-                f"inside the raster, of which {covered.sum():.6g} ha classified; "
-                f"{int(short.sum())} unit(s) lose more than {AREA_GAP_SHARE:.0%} of their area "
-                f"to nodata or excluded classes ({gap[short].sum():.6g} ha).",
-                "Expected where the raster has nodata (clouds, sea, edges) or excluded classes; "
-                "otherwise check the nodata setting and the legend.",
-                {"units": {str(i): {"area_inside_ha": float(a), "covered_ha": float(c)}
-                           for i, a, c in zip(ids[:100], inside[short][:100],
-                                              covered.to_numpy()[short][:100], strict=True)}}))
+        summary, problems = reconciliation(units, areas, footprint, codes.rio.crs)
+        self.report.summary.update(summary)
+        for p in problems:
+            self.add(p)
 
     def crs_pair(self, a: Any, b: Any, name_a: str, name_b: str) -> None:
         from pyproj import CRS
@@ -511,44 +489,6 @@ def _counted(codes: Any, guard: Any, cats: Any, units: Any, pixel_area: Any
             return code_counts(codes), None
         return dask.compute(code_counts(codes, lazy=True),
                             class_areas(cats, units, pixel_area=pixel_area, lazy=True))
-
-
-def nodata_problems(nodata: float | None, dtype: Any, legend: Any, exclude_codes: list[int],
-                    where: str) -> list[Problem]:
-    """``nodata_missing`` (warning) and ``nodata_is_class`` (error: the pixels of a real
-    class would be dropped as nodata)."""
-    if nodata is None:
-        kind = np.dtype(dtype).kind
-        note = ("NaN pixels are treated as nodata; any other value is read as a class code"
-                if kind == "f" else "every pixel value, 0 included, is read as a class code")
-        return [Problem("nodata_missing", "warning", where,
-                        f"The raster declares no nodata value: {note}.",
-                        "Set [landcover] nodata = <value> if the product has one (e.g. 0 for "
-                        "ESA WorldCover, 255 for many 8-bit products).")]
-    if isinstance(nodata, float) and np.isnan(nodata):
-        return []
-    table = legend.table
-    rows = table[(table["code"] == nodata) & (table["space_type"] != "excluded")
-                 & ~table["code"].isin(exclude_codes)]
-    if len(rows):
-        r = rows.iloc[0]
-        return [Problem("nodata_is_class", "error", where,
-                        f"The nodata value {_jsonable(nodata)} is also class "
-                        f"{int(r.code)} ({r.name_en}, {r.land_class}) of legend {legend.name!r}: "
-                        "its pixels would be dropped as nodata.",
-                        "Set [landcover] nodata to the product's real nodata value, or use the "
-                        "legend of the product that made the raster.",
-                        {"nodata": _jsonable(nodata), "land_class": r.land_class})]
-    return []
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None:
-        return None
-    value = float(value)
-    if np.isnan(value):
-        return "nan"
-    return int(value) if value.is_integer() else value
 
 
 def _crs_name(crs: Any) -> str:
