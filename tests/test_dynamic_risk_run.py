@@ -4,6 +4,7 @@ of the later date and in timeseries.csv, and GDP per date for intensity and Tapi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -145,3 +146,9 @@ statistics = "stats_2030.csv"
     assert u.loc["W", "emission_intensity_change_pct"] == pytest.approx(-50.0)
     t = pd.read_csv(out / "timeseries.csv", encoding="utf-8-sig")
     assert t.groupby("year")["flag_r2"].count().to_dict() == {2015: 0, 2023: 2, 2030: 2}
+    # the last date against the first: the same land and emissions as in 2015, GDP doubled
+    # in W: nothing enters risk; the period is counted in change.json
+    assert u["dynamic_risk_vs_base"].astype(bool).tolist() == [False, False]
+    totals = json.loads((out / "change.json").read_text(encoding="utf-8"))["totals"]
+    assert set(totals["dynamic_risk"]) == {"2015-2023", "2023-2030", "2015-2030"}
+    assert totals["dynamic_risk"]["2015-2030"]["units_entering_risk"] == 0

@@ -391,7 +391,7 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     effect = effect[[*front, *[c for c in effect.columns if c not in front]]]
     s = first.suffix
     consecutive = {p: transitions[p] for p in pairwise(years)}
-    dynamic = add_dynamic_risk(dates, consecutive,
+    dynamic = add_dynamic_risk(dates, transitions,
                                sink_loss_share=ch.monitoring.sink_loss_share,
                                conversion_min_ha=ch.monitoring.conversion_min_ha)
     series = timeseries({y: a.units for y, a in dates.items()}, suffix=s)

@@ -34,7 +34,10 @@ def converted_to_construction(transitions: pd.DataFrame) -> pd.Series:
 def add_dynamic_risk(dates: dict[int, Assessment],
                      transitions: dict[tuple[int, int], pd.DataFrame], *,
                      sink_loss_share: float, conversion_min_ha: float) -> dict[str, Any]:
-    """Join the dynamic-risk columns to the units of every date after the first.
+    """Join the dynamic-risk columns to the units of every date after the first (against
+    the date before it). With more than two dates, the last date is also compared with the
+    first (``transitions`` holds that period): ``dynamic_risk_vs_base``,
+    ``dynamic_risk_flags_vs_base``, ``dynamic_risk_reason_en_vs_base`` and ``_zh_vs_base``.
 
     Returns
     -------
@@ -63,13 +66,29 @@ def add_dynamic_risk(dates: dict[int, Assessment],
         for c in dyn.columns:
             units[c] = dyn[c].reindex(units["unit_id"]).to_numpy()
         a.units = units
-        raised = dyn["dynamic_risk_flags"].str.split(",").explode()
-        totals[f"{y0}-{y1}"] = {
-            "units_entering_risk": int(dyn["dynamic_risk"].fillna(False).sum()),
-            "evaluated": int(dyn["dynamic_risk"].notna().sum()),
-            "by_flag": {str(k): int(v) for k, v in raised[raised != ""].value_counts().items()},
-        }
+        totals[f"{y0}-{y1}"] = _counts(dyn)
+    y0, y1 = years[0], years[-1]
+    if len(years) > 2 and (y0, y1) in transitions:
+        a = dates[y1]
+        dyn = dynamic_risk(base, a.units.set_index("unit_id"), year_from=y0, year_to=y1,
+                           converted_ha=converted_to_construction(transitions[(y0, y1)]),
+                           suffix=s, sink_loss_share=sink_loss_share,
+                           conversion_min_ha=conversion_min_ha)
+        units = a.units.copy()
+        for c in ("dynamic_risk", "dynamic_risk_flags", "dynamic_risk_reason_en",
+                  "dynamic_risk_reason_zh"):
+            units[f"{c}_vs_base"] = dyn[c].reindex(units["unit_id"]).to_numpy()
+        a.units = units
+        totals[f"{y0}-{y1}"] = _counts(dyn)
     return totals
+
+
+def _counts(dyn: pd.DataFrame) -> dict[str, Any]:
+    """Units entering risk, units evaluated and units per condition of one period."""
+    raised = dyn["dynamic_risk_flags"].str.split(",").explode()
+    return {"units_entering_risk": int(dyn["dynamic_risk"].fillna(False).sum()),
+            "evaluated": int(dyn["dynamic_risk"].notna().sum()),
+            "by_flag": {str(k): int(v) for k, v in raised[raised != ""].value_counts().items()}}
 
 
 def _overlay(units: pd.DataFrame, dyn: pd.DataFrame, a: Assessment) -> pd.DataFrame:
