@@ -38,6 +38,7 @@ import pandas as pd
 
 from landcarbon.accounting.conversions import unit_label
 from landcarbon.accounting.legends import space_types
+from landcarbon.accounting.risk import risk_levels
 
 __all__ = ["DYNAMIC_COLUMNS", "DYNAMIC_FLAGS", "TAPIO_STATES", "dynamic_risk",
            "emission_growth_flags", "sink_loss_flags", "tapio_elasticity", "tapio_states"]
@@ -273,8 +274,7 @@ def _reasons(out: pd.DataFrame, after: pd.DataFrame, raised: pd.DataFrame, y0: i
              suffix: str, share: float, min_ha: float) -> tuple[list[str], list[str]]:
     """One sentence per raised condition, with its figures (English and Chinese)."""
     unit = unit_label(suffix)
-    zh_level = {"net_sink": "净碳汇", "within": "阈值内", "approaching": "接近阈值",
-                "exceeding": "超过阈值", "severe": "严重超标"}
+    zh_level = dict(risk_levels()["name_zh"].items())
     zh_space = dict(space_types()["name_zh"].items())
     en_all, zh_all = [], []
     # plain records: one pandas .loc per unit would cost ~0.1 ms each (thousands of units)
