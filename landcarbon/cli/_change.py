@@ -24,7 +24,9 @@ from landcarbon.cli._base import (
 def change(config: Path, out: Path | None, overwrite: bool) -> None:
     """Assess every [[change.dates]] land cover and what changed between them: transfer
     matrices, dynamic degrees, flux effects, carbon stocks ([change.stocks]), time series,
-    early-warning alerts and the Markov projection ([change.markov]).
+    the dynamic carbon risk of every unit (R2, R3, risk-level rise, carbon intensity, Tapio
+    decoupling: the units entering risk and why), early-warning alerts and the Markov
+    projection ([change.markov]).
 
     \b
     Example:
@@ -42,6 +44,9 @@ def change(config: Path, out: Path | None, overwrite: bool) -> None:
         t = totals["by_year"][str(y)]
         log.info("%d: net %.1f %s/yr, risk levels %s", y, t[f"net_{s}"],
                  cfg.coefficients.output_unit, t["risk_levels"])
+    for period, d in totals["dynamic_risk"].items():
+        log.info("%s: %d of %d unit(s) enter carbon risk %s", period,
+                 d["units_entering_risk"], d["evaluated"], d["by_flag"])
     log.info("%d alert(s): %s", len(result.alerts), totals["alerts"])
     print_files(out_dir, files, width=20)
 
