@@ -167,10 +167,6 @@ currency = "CNY"
 draws = 1000
 """
 
-#: The one township whose name exercises HTML escaping in reports.
-HOSTILE_NAME = '<img src=x onerror=alert(1)> "测试"镇'
-
-
 # --------------------------------------------------------------------------------------------
 # Random fields and geometry helpers
 # --------------------------------------------------------------------------------------------
@@ -706,7 +702,8 @@ def build_units(lcs: dict[int, np.ndarray]) -> tuple[gpd.GeoDataFrame, dict[int,
         next_no[key] = no + 1
         codes[i] = f"{COUNTIES[key[0]][0]}{no:03d}"
 
-    # Names: two syllables + suffix; a few fixed ones; one hostile name for HTML escaping.
+    # Names: two syllables + suffix and a few fixed ones (hostile names for HTML escaping
+    # belong in the tests, not in the sample a planner opens first).
     r = rng("township_names")
     pairs = [a + b for a in FIRST for b in SECOND if a != b]
     pairs = [pairs[j] for j in r.permutation(len(pairs))]
@@ -720,8 +717,6 @@ def build_units(lcs: dict[int, np.ndarray]) -> tuple[gpd.GeoDataFrame, dict[int,
             stem = next(p for p in pairs if p not in used)
             used.add(stem)
         names[i] = stem + str(kind[i])
-    towns = [i for i in np.argsort(codes) if kind[i] == "镇" and i not in fixed]
-    names[towns[len(towns) // 2]] = HOSTILE_NAME
 
     gdf = gpd.GeoDataFrame(
         {"code": codes, "name": names, "county": [COUNTIES[c][1] for c in county_of]},

@@ -19,7 +19,7 @@ import pandas as pd
 __all__ = ["NO_DATA", "colour_bar", "fmt", "js_json", "popup_record", "popup_tables",
            "swatches", "ui", "vocab"]
 
-NO_DATA = "#bdbdbd"
+NO_DATA = "#d9d9d9"
 esc = html.escape
 
 
@@ -65,6 +65,36 @@ def fmt(x: Any, *, area: bool = False, share: bool = False) -> str:
     if area or abs(x) >= 10 or x == 0:
         return f"{x:,.1f}"
     return f"{x:.3g}"
+
+
+def _zh_unit(unit: str) -> str:
+    return unit.replace("t ", "吨 ", 1) if unit.startswith("t ") else unit
+
+
+def per_ha_unit(unit: str, lang: str) -> str:
+    """Label of a density: ``t C/ha/yr`` or, in Chinese, ``吨 C/公顷/年``."""
+    return f"{_zh_unit(unit)}/公顷/年" if lang == "zh" else f"{unit}/ha/yr"
+
+
+def total_unit(unit: str, lang: str) -> tuple[str, float]:
+    """Label and divisor of an annual total: ``("t C/yr", 1)`` or, in Chinese,
+    ``("万吨 C/年", 1e4)`` (planning documents count emissions in 万吨)."""
+    if lang == "zh":
+        return "万" + _zh_unit(unit) + "/年", 1e4
+    return f"{unit}/yr", 1.0
+
+
+def area_unit(lang: str) -> str:
+    """``ha`` or ``公顷``."""
+    return "公顷" if lang == "zh" else "ha"
+
+
+def fmt_fixed(x: Any, decimals: int) -> str:
+    """A number with thousands separators and a fixed number of decimals (one format per
+    table column); ``–`` when missing."""
+    if x is None or pd.isna(x) or not math.isfinite(x := float(x)):
+        return "–"
+    return f"{x:,.{decimals}f}"
 
 
 def js_json(obj: Any) -> str:

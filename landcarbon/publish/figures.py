@@ -1,8 +1,9 @@
 """Static figures (matplotlib PNG bytes) for the atlas report, slides and print: balance charts,
 net per ha against each threshold, and static maps with legend and scale bar.
 
-Chinese text uses the Noto CJK font (Debian ``fonts-noto-cjk``), registered explicitly so that
-no glyph falls back to a missing-glyph box.
+Every figure is drawn with the bundled CJK font (:mod:`landcarbon.publish.fonts`, a subset of
+Noto Sans SC under the SIL OFL), registered with matplotlib whatever fonts the machine has: no
+missing-glyph boxes and no glyph warnings on a machine without CJK fonts. PNGs are 300 dpi.
 """
 
 from __future__ import annotations
@@ -11,84 +12,92 @@ import functools
 import io
 import math
 from collections.abc import Callable
-from functools import cache
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec
 
 import numpy as np
 import pandas as pd
 
-from landcarbon.publish._html import NO_DATA, label, ui, vocab
+from landcarbon.publish._html import NO_DATA, label, per_ha_unit, total_unit, ui, vocab
+from landcarbon.publish.fonts import matplotlib_family
+from landcarbon.publish.palettes import EMISSION_COLOUR, SINK_COLOUR
 
 if TYPE_CHECKING:
     import geopandas as gpd
     from matplotlib.figure import Figure
 
-__all__ = ["balance_by_land_class", "balance_by_space_type", "net_vs_threshold",
-           "static_map"]
+__all__ = ["DPI", "balance_by_land_class", "balance_by_space_type", "cjk_font",
+           "net_vs_threshold", "static_map"]
 
 Lang = Literal["zh", "en"]
 P = ParamSpec("P")
-_CJK_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSerifCJK-Regular.ttc")
+#: resolution of every PNG figure (print quality)
+DPI = 300
 
 
-#: CJK families used as they are when matplotlib already knows them (Windows, macOS, a
-#: user's registered fonts), in order of preference
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "SimHei", "Microsoft YaHei")
-
-
-@cache
-def cjk_font() -> str | None:
-    """A CJK font family for matplotlib: one it already knows, else the system's Noto CJK
-    registered with it (None if there is none: Chinese labels fall back to English)."""
-    from matplotlib import font_manager
-
-    known = {f.name for f in font_manager.fontManager.ttflist}
-    for family in _CJK_FAMILIES:
-        if family in known:
-            return family
-    found = {p.rsplit("/", 1)[-1]: p for p in font_manager.findSystemFonts()}
-    for name in _CJK_FILES:  # in order of preference: sans serif first
-        if name in found:
-            font_manager.fontManager.addfont(found[name])
-            return font_manager.FontProperties(fname=found[name]).get_name()
-    return None
+def cjk_font() -> str:
+    """Family name of the bundled CJK font, registered with matplotlib."""
+    return matplotlib_family()
 
 
 def _cjk(fn: Callable[P, bytes]) -> Callable[P, bytes]:
-    """Run a figure function with the CJK font (matplotlib's global settings untouched)."""
+    """Run a figure function with the bundled CJK font (matplotlib's global settings
+    untouched)."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> bytes:
         import matplotlib as mpl
 
-        family = cjk_font()
-        rc = {"font.family": "sans-serif", "axes.unicode_minus": False}
-        if family:
-            rc["font.sans-serif"] = [family, "DejaVu Sans"]
+        rc = {"font.family": "sans-serif", "axes.unicode_minus": False,
+              "font.sans-serif": [cjk_font(), "DejaVu Sans"]}
         with mpl.rc_context(rc):
             return fn(*args, **kwargs)
     return wrapper
 
 
 def _figure(w: float, h: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(w, h), dpi=110, layout="constrained")
+    fig = Figure(figsize=(w, h), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": "landcarbon"},
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": "landcarbon"},
                 bbox_inches="tight", pad_inches=0.15)
     return buf.getvalue()
+
+
+def _short(v: float) -> str:
+    """A bar-end value: 3 significant figures, thousands separated."""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def _per_ha(unit: str, lang: Lang) -> str:
+    return per_ha_unit(unit, lang)
 
 
 def _bars(fig: Figure, names: list[str], emission: np.ndarray, sequestration: np.ndarray,
           unit: str, lang: Lang, title: str) -> bytes:
     ax = fig.add_subplot()
     y = np.arange(len(names))
-    ax.barh(y, emission, color="#d73027", label=ui("emission", lang))
-    ax.barh(y, -sequestration, color="#1a9850", label=ui("sequestration", lang))
+    ax.barh(y, emission, color=EMISSION_COLOUR, label=ui("emission", lang))
+    ax.barh(y, -sequestration, color=SINK_COLOUR, label=ui("sequestration", lang))
+    span = float(max(np.max(emission, initial=0), np.max(sequestration, initial=0))) or 1.0
+    for k, (e, q) in enumerate(zip(emission, sequestration, strict=True)):
+        if e > 0:  # values at the bar ends: small sinks stay readable next to large sources
+            ax.annotate(_short(e), (e, k), xytext=(3, 0), textcoords="offset points",
+                        va="center", ha="left", fontsize=7, color=EMISSION_COLOUR)
+        if q > 0:
+            ax.annotate("−" + _short(q), (-q, k), xytext=(-3, 0), textcoords="offset points",
+                        va="center", ha="right", fontsize=7, color=SINK_COLOUR)
+    ax.set_xlim(-1.25 * max(float(np.max(sequestration, initial=0)), 0.05 * span),
+                1.2 * max(float(np.max(emission, initial=0)), 0.05 * span))
+    label_unit, scale = total_unit(unit, lang)
+    emission, sequestration = emission / scale, sequestration / scale
     net = emission - sequestration
     ax.scatter(net, y, color="black", marker="D", s=18, zorder=3, label=ui("net", lang))
     ax.axvline(0, color="#555555", lw=0.8)
@@ -96,8 +105,8 @@ def _bars(fig: Figure, names: list[str], emission: np.ndarray, sequestration: np
     ax.invert_yaxis()
     from matplotlib.ticker import FuncFormatter
 
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlabel(f"{unit}/yr")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.4g}"))
+    ax.set_xlabel(label_unit)
     ax.set_title(title)
     ax.legend(loc="best", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
@@ -162,6 +171,7 @@ def net_vs_threshold(units: pd.DataFrame, sfx: str, *, unit: str = "t C",
         colours = [risk.get(r, ("", "", NO_DATA))[2] for r in sub["risk_level"]]
         ax.scatter(x, rng.uniform(-0.3, 0.3, len(x)), c=colours, s=22, edgecolors="#333333",
                    linewidths=0.4)
+        ax.axvline(0.0, color="#888888", lw=0.8)
         thr = pd.to_numeric(sub[f"threshold_{sfx}_per_ha"], errors="coerce").dropna()
         if len(thr):
             ax.axvline(float(thr.iloc[0]), color="black", ls="--", lw=1.2)
@@ -172,8 +182,17 @@ def net_vs_threshold(units: pd.DataFrame, sfx: str, *, unit: str = "t C",
         ax.set_ylabel(label("space_types", kind, language), rotation=0, ha="right",
                       va="center")
         ax.grid(axis="x", alpha=0.3)
-    axes[-1].set_xlabel(f"{ui('net_per_ha', language)} ({unit}/ha/yr)")
+    axes[-1].set_xlabel(f"{ui('net_per_ha', language)} ({_per_ha(unit, language)})")
     axes[0].set_title(ui("net_vs_threshold", language))
+    from matplotlib.lines import Line2D
+
+    present = set(units["risk_level"])
+    handles = [Line2D([], [], ls="", marker="o", markersize=6, markerfacecolor=v[2],
+                      markeredgecolor="#333333", label=v[language == "zh"])
+               for k, v in risk.items() if k in present]
+    handles.append(Line2D([], [], color="black", ls="--", label=ui("threshold", language)))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6),
+               fontsize=8, frameon=False)
     return _png(fig)
 
 
@@ -182,10 +201,33 @@ def _nice(length: float) -> float:
     return max(m * exp for m in (1, 2, 5) if m * exp <= length)
 
 
+def _place_labels(fig: Figure, ax: Any, points: list[tuple[float, float, str]],
+                  fontsize: float) -> int:
+    """Write the unit names at their points, largest units first, leaving out any name that
+    would overlap one already written (never an illegible pile); returns how many were
+    written."""
+    import matplotlib.patheffects as pe
+
+    renderer = fig.canvas.get_renderer()
+    taken: list[Any] = []
+    for x, y, text in points:
+        t = ax.text(x, y, text, fontsize=fontsize, ha="center", va="center", color="#111111",
+                    path_effects=[pe.withStroke(linewidth=2.2, foreground="white")])
+        box = t.get_window_extent(renderer).expanded(1.08, 1.15)
+        if any(box.overlaps(b) for b in taken):
+            t.remove()
+        else:
+            taken.append(box)
+    return len(taken)
+
+
 @_cjk
 def static_map(units: gpd.GeoDataFrame, column: str = "risk_level", *, language: Lang = "zh",
-               title: str | None = None) -> bytes:
-    """A static map of the units (PNG bytes): class colours, legend, scale bar, north arrow.
+               title: str | None = None, source: str | None = None,
+               labels: bool = True) -> bytes:
+    """A static map of the units (PNG bytes, 300 dpi): class colours, complete legend with
+    counts, unit names, and below the data a scale bar, a north arrow and a block saying the
+    source, the CRS and the date.
 
     Parameters
     ----------
@@ -194,37 +236,72 @@ def static_map(units: gpd.GeoDataFrame, column: str = "risk_level", *, language:
     column : {"risk_level", "space_type"}
     language : {"zh", "en"}
     title : str, optional
+    source : str, optional
+        Data source line (e.g. land-cover product and year); landcarbon when omitted.
+    labels : bool
+        Write the unit names (those that fit without overlapping).
+
+    Returns
+    -------
+    bytes
+        The PNG file.
     """
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import FancyArrow, Patch, Rectangle
 
     if units.crs is not None and not units.crs.is_projected:
         units = units.to_crs(units.estimate_utm_crs())
     table = vocab("risk_levels" if column == "risk_level" else "space_types")
-    fig = _figure(9, 7)
+    fig = _figure(9, 7.4)
     ax = fig.add_subplot()
     colours = [table[v][2] if v in table else NO_DATA for v in units[column]]
     units.plot(ax=ax, color=colours, edgecolor="#555555", linewidth=0.4)
     ax.set_axis_off()
     ax.set_aspect("equal")
     zh = language == "zh"
-    present = set(units[column])
-    handles = [Patch(facecolor=c, edgecolor="#555555", label=v[zh]) for k, v in table.items()
-               if k in present for c in [v[2]]]
+    counts = units[column].value_counts()
+    n_missing = int(units[column].map(lambda v: v not in table).sum())
+    handles = [Patch(facecolor=v[2], edgecolor="#555555",
+                     label=f"{v[zh]} ({int(counts.get(k, 0))})") for k, v in table.items()]
+    if not any(v[2] == NO_DATA for v in table.values()):
+        handles.append(Patch(facecolor=NO_DATA, edgecolor="#555555",
+                             label=f"{ui('no_data', language)} ({n_missing})"))
     ax.legend(handles=handles, title=ui(column, language), loc="upper left", fontsize=9,
               bbox_to_anchor=(1.01, 1.0), title_fontsize=10, frameon=False)
     x0, y0, x1, y1 = units.total_bounds
+    h_data = y1 - y0
+    strip = 0.13 * h_data  # a band below the data for the scale bar and the north arrow
+    ax.set_xlim(x0 - 0.01 * (x1 - x0), x1 + 0.01 * (x1 - x0))
+    ax.set_ylim(y0 - strip, y1 + 0.01 * h_data)
     bar = _nice((x1 - x0) / 5)
-    bx, by, h = x0, y0 - (y1 - y0) * 0.04, (y1 - y0) * 0.012
+    bx, by, h = x0, y0 - 0.75 * strip, 0.1 * strip
     for k in range(2):
         ax.add_patch(Rectangle((bx + k * bar / 2, by), bar / 2, h, facecolor="black" if k == 0
                                else "white", edgecolor="black", lw=0.8))
     unit_txt = f"{bar / 1000:g} km" if bar >= 1000 else f"{bar:g} m"
     ax.text(bx, by + 1.6 * h, "0", fontsize=8, ha="center")
     ax.text(bx + bar, by + 1.6 * h, unit_txt, fontsize=8, ha="center")
-    ax.annotate("N", xy=(x1, y1), xytext=(x1, y1 - (y1 - y0) * 0.08), ha="center",
-                fontsize=11,
-                arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.5})
-    ax.set_ylim(by - 2 * h, None)
+    ax.text(bx + bar / 2, by - 1.2 * h, ui("scale", language), fontsize=8, ha="center",
+            va="top")
+    ax.add_patch(FancyArrow(x1 - 0.03 * (x1 - x0), y0 - 0.9 * strip, 0, 0.55 * strip,
+                            width=0.012 * (x1 - x0), head_width=0.035 * (x1 - x0),
+                            head_length=0.22 * strip, color="black",
+                            length_includes_head=True))
+    ax.text(x1 - 0.03 * (x1 - x0), y0 - 0.3 * strip, "N" if not zh else "北", fontsize=10,
+            ha="center", va="bottom", fontweight="bold")
+    if labels and "unit_name" in units:
+        fig.canvas.draw()
+        order = units.geometry.area.sort_values(ascending=False).index
+        pts = units.geometry.representative_point()
+        names = units["unit_name"].where(units["unit_name"].notna(), units.get("unit_id"))
+        _place_labels(fig, ax, [(pts[i].x, pts[i].y, str(names[i])) for i in order
+                                if isinstance(names[i], str) and names[i]],
+                      fontsize=6 if len(units) > 40 else 7.5)
+    crs = units.crs.to_string() if units.crs is not None else "?"
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d")
+    parts = [f"{'数据来源' if zh else 'Source'}: {source or 'landcarbon'}",
+             f"{'坐标系' if zh else 'CRS'}: {crs}", f"{'制图日期' if zh else 'Date'}: {stamp}"]
+    fig.text(0.01, 0.005, " · ".join(parts), fontsize=7, color="#444444", ha="left",
+             va="bottom")
     if title:
         ax.set_title(title, fontsize=13)
     return _png(fig)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from landcarbon.publish._html import colour_bar, swatches, ui, vocab
+from landcarbon.publish.palettes import DIVERGING
 
 if TYPE_CHECKING:
     import folium
@@ -22,7 +23,6 @@ __all__ = ["RASTER_KINDS", "raster_overlay"]
 
 RasterKind = Literal["land_class", "space_type", "net_flux"]
 RASTER_KINDS: tuple[str, ...] = ("land_class", "space_type", "net_flux")
-DIVERGING = ["#1a9850", "#91cf60", "#f7f7f7", "#fc8d59", "#d73027"]
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
