@@ -11,6 +11,7 @@ from folium.elements import JSCSSMixin
 
 from landcarbon.publish._html import CSS, js_json
 from landcarbon.publish._offline import make_offline
+from landcarbon.publish.fonts import embed_font
 
 __all__ = ["ExclusiveLayers", "OfflineFigure", "SelfContainedFigure", "UnitData", "UnitLayer",
            "UnitLegend", "UnitSearch"]
@@ -32,14 +33,16 @@ var {{ this.get_name() }} = {
   recs: {{ this.records }},
   layers: [],
   tip: function (i) {
-    var r = this.recs[i], rk = this.t.risk[r[10]];
+    var r = this.recs[i], rk = this.t.risk[r[this.t.risk_row + 1]];
     return '<b>' + r[0] + '</b><br>' + rk[0];
   },
   pop: function (i) {
     var r = this.recs[i], t = this.t, rows = '', k;
     for (k = 0; k < t.rows.length; k++) {
       var v = r[k + 1];
-      if (k === 9) { v = "<i style='background:" + t.risk[v][1] + "'></i>" + t.risk[v][0]; }
+      if (k === t.risk_row) {
+        v = "<i style='background:" + t.risk[v][1] + "'></i>" + t.risk[v][0];
+      }
       rows += '<tr><th>' + t.rows[k] + '</th><td>' + v + '</td></tr>';
     }
     for (k = 0; k < (t.extra || []).length; k++) {  // zone columns, risk level per date
@@ -219,7 +222,15 @@ class OfflineFigure(Figure):
     missing = "warn"
 
     def render(self, **kwargs: Any) -> str:
-        return make_offline(super().render(**kwargs), missing=self.missing)
+        text = make_offline(super().render(**kwargs), missing=self.missing)
+        lang = getattr(self, "lc_lang", None)
+        if lang:  # the page's language and title (screen readers, tabs, bookmarks)
+            title = getattr(self, "lc_title", None) or ("碳收支地图" if lang == "zh"
+                                                        else "Carbon balance map")
+            text = text.replace("<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
+                                1)
+            text = text.replace("<head>", f"<head>\n<title>{html.escape(title)}</title>", 1)
+        return embed_font(text)
 
 
 class SelfContainedFigure(OfflineFigure):

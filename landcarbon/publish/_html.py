@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from landcarbon.publish.fonts import CSS_FAMILY
+
 __all__ = ["NO_DATA", "colour_bar", "fmt", "js_json", "popup_record", "popup_tables",
            "swatches", "ui", "vocab"]
 
@@ -122,9 +124,10 @@ def colour_bar(colours: list[tuple[float, str]], lo: float, hi: float, title: st
 
 
 def swatches(title: str, items: list[tuple[str, str]]) -> str:
-    """A legend section of coloured boxes and labels."""
-    rows = "".join(f"<div><i style='background:{esc(c)}'></i>{esc(text)}</div>"
-                   for text, c in items)
+    """A legend section of coloured boxes and labels (an item without colour is a marked
+    boundary line, e.g. the 0 between sink and source classes)."""
+    rows = "".join(f"<div><i style='background:{esc(c)}'></i>{esc(text)}</div>" if c else
+                   f"<div class='lc-zero'>{esc(text)}</div>" for text, c in items)
     return f"<div class='lc-h'>{esc(title)}</div>{rows}"
 
 
@@ -135,8 +138,11 @@ def unit_name(row: dict[str, Any]) -> str:
 
 
 #: popup rows (ui_labels keys), in the order of the values of :func:`popup_record`
-POPUP_ROWS = ("id", "space_type", "shares", "covered", "emission", "sequestration", "net",
-              "net_per_ha", "threshold", "risk_level", "reason")
+POPUP_ROWS = ("id", "space_type", "shares", "covered", "emission", "emission_source",
+              "sequestration", "net", "net_per_ha", "threshold", "vs_threshold", "risk_level",
+              "reason")
+#: index of the risk level among the popup values (the map's JavaScript colours it)
+RISK_ROW = POPUP_ROWS.index("risk_level")
 
 
 def popup_tables(lang: str) -> dict[str, Any]:
@@ -146,34 +152,78 @@ def popup_tables(lang: str) -> dict[str, Any]:
     risk = vocab("risk_levels")
     return {
         "rows": [esc(ui(k, lang)) for k in POPUP_ROWS],
+        "risk_row": RISK_ROW,
         "risk": [[esc(v[zh]), v[2]] for v in risk.values()] + [[esc(ui("no_data", lang)),
                                                                  NO_DATA]],
         "land": [esc(v[zh]) for v in vocab("land_classes").values()],
-        "land_head": [esc(ui("land", lang)), esc(ui("area", lang))],
+        "land_head": [esc(ui("land", lang)), esc(f"{ui('area_plain', lang)} "
+                                                 f"({area_unit(lang)})")],
+        "pixel": esc(ui("pixel_value", lang)),
     }
 
 
+def _num(row: dict[str, Any], key: str) -> float:
+    v = row.get(key)
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return x
+
+
+def vs_threshold(row: dict[str, Any], sfx: str, unit: str, lang: str) -> str:
+    """How far the unit's net per ha is above or below its threshold (text, not escaped)."""
+    diff = _num(row, f"net_{sfx}_per_ha") - _num(row, f"threshold_{sfx}_per_ha")
+    if not math.isfinite(diff):
+        return "–"
+    word = ui("above_by" if diff > 0 else "below_by", lang)
+    return f"{word} {fmt_fixed(abs(diff), 2)} {per_ha_unit(unit, lang)}"
+
+
+def emission_source(row: dict[str, Any], sfx: str, lang: str) -> str:
+    """Where the unit's emission comes from: construction land (energy or intensity) and the
+    direct emission of the other land classes (e.g. cropland as a source), with shares."""
+    total = _num(row, f"emission_{sfx}")
+    built = _num(row, f"construction_emission_{sfx}")
+    if not math.isfinite(total) or total <= 0 or not math.isfinite(built):
+        return "–"
+    parts = [(ui("source_construction", lang), built), (ui("source_direct", lang),
+                                                          total - built)]
+    return " · ".join(f"{name} {100 * v / total:.0f}%" for name, v in parts
+                      if v / total >= 0.005)
+
+
 def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str) -> list[Any]:
-    """The per-unit part of a popup: ``[name, values..., risk index, [[land, ha], ...]]``.
+    """The per-unit part of a popup: ``[name, values..., [[land, ha], ...]]`` (values in the
+    order of :data:`POPUP_ROWS`, the risk level as an index into the shared table).
 
     Every string is HTML-escaped here; the map's JavaScript only joins them with the shared
-    labels of :func:`popup_tables` (no markup comes from the data)."""
+    labels of :func:`popup_tables` (no markup comes from the data). Annual totals have 2
+    decimals (万吨 in Chinese, t in English: 1 decimal), densities 2 decimals, areas 1."""
     risk = list(vocab("risk_levels"))
     rk = row.get("risk_level")
     shares = " · ".join(
         f"{esc(label('space_types', k, lang))} {fmt(row.get(f'share_{k}'), share=True)}"
         for k in vocab("space_types") if f"share_{k}" in row)
-    per_ha = f"{unit}/ha/yr"
+    per_ha = per_ha_unit(unit, lang)
+    tot, scale = total_unit(unit, lang)
+    dec = 2 if scale > 1 else 1
+
+    def total(key: str) -> str:
+        return f"{fmt_fixed(_num(row, key) / scale, dec)} {tot}"
+
     values = [
         esc(str(row.get("unit_id", "–"))),
         esc(label("space_types", row.get("space_type"), lang)),
         shares,
-        f"{fmt(row.get('covered_ha'), area=True)} ha",
-        f"{fmt(row.get(f'emission_{sfx}'))} {unit}/yr",
-        f"{fmt(row.get(f'sequestration_{sfx}'))} {unit}/yr",
-        f"{fmt(row.get(f'net_{sfx}'))} {unit}/yr",
-        f"{fmt(row.get(f'net_{sfx}_per_ha'))} {per_ha}",
-        f"{fmt(row.get(f'threshold_{sfx}_per_ha'))} {per_ha}",
+        f"{fmt_fixed(row.get('covered_ha'), 1)} {area_unit(lang)}",
+        total(f"emission_{sfx}"),
+        esc(emission_source(row, sfx, lang)),
+        total(f"sequestration_{sfx}"),
+        total(f"net_{sfx}"),
+        f"{fmt_fixed(row.get(f'net_{sfx}_per_ha'), 2)} {per_ha}",
+        f"{fmt_fixed(row.get(f'threshold_{sfx}_per_ha'), 2)} {per_ha}",
+        esc(vs_threshold(row, sfx, unit, lang)),
         risk.index(rk) if rk in risk else len(risk),
         esc(str(row.get(f"risk_reason_{lang}") or "–")),
     ]
@@ -187,16 +237,30 @@ def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str) -> list[An
 
 
 CSS = """<style>
-.lc-legend{background:rgba(255,255,255,.92);padding:6px 10px;border-radius:4px;font:13px/1.5
- sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.4);max-height:60vh;overflow:auto}
+.leaflet-container,.lc-legend,.lc-pop,.lc-title,.leaflet-control,.lc-label{
+ font-family:""" + CSS_FAMILY + """}
+.lc-legend{background:rgba(255,255,255,.92);padding:6px 10px;border-radius:4px;font-size:13px;
+ line-height:1.5;box-shadow:0 1px 4px rgba(0,0,0,.4);max-height:38vh;overflow:auto}
 .lc-legend i,.lc-pop i{display:inline-block;width:14px;height:11px;margin-right:6px;
  border:1px solid #777;vertical-align:middle}
+.lc-legend .lc-zero{border-top:2px solid #222;margin:2px 0 1px 0;font-size:11px;
+ line-height:1.1;padding-left:22px}
 .lc-legend .lc-h{font-weight:bold;margin-top:4px}.lc-legend .lc-t{font-size:14px;font-weight:bold}
-.lc-pop{font:12px/1.4 sans-serif}.lc-pop h4{margin:0 0 4px}.lc-pop th{text-align:left;
- padding-right:8px;vertical-align:top}.lc-areas{margin-top:6px;border-top:1px solid #ccc}
-.lc-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
- background:rgba(255,255,255,.92);padding:4px 14px;border-radius:4px;font:bold 16px sans-serif;
- box-shadow:0 1px 4px rgba(0,0,0,.4);max-width:60vw;text-align:center}
+.lc-pop{font-size:12px;line-height:1.4}.lc-pop h4{margin:0 0 4px}.lc-pop th{text-align:left;
+ padding-right:8px;vertical-align:top;white-space:nowrap}.lc-areas{margin-top:6px;
+ border-top:1px solid #ccc}.lc-pixel{margin-bottom:4px}
+.lc-title{position:absolute;top:10px;left:50%;transform:translateX(-50%);z-index:800;
+ background:rgba(255,255,255,.92);padding:4px 14px;border-radius:4px;font-weight:bold;
+ font-size:16px;box-shadow:0 1px 4px rgba(0,0,0,.4);max-width:calc(100% - 620px);
+ min-width:8em;text-align:center;pointer-events:none}
+@media (max-width:900px){.lc-title{max-width:calc(100% - 140px);top:auto;bottom:30px}}
 .leaflet-container{background:#f4f4f0}
+.leaflet-interactive:focus{outline:none}
+.leaflet-control-layers-expanded .leaflet-control-layers-list{max-height:calc(55vh - 40px);
+ overflow-y:auto;padding-right:6px}
+.leaflet-control-layers .lc-group{font-weight:bold;margin:4px 0 1px;color:#234;font-size:12px}
+.lc-label{background:rgba(255,255,255,.75);border:0;box-shadow:none;padding:0 3px;
+ font-size:12px;color:#111;white-space:nowrap}
+.lc-label:before{display:none}
 .leaflet-control-search .search-input{width:10em;min-width:10em}
 </style>"""

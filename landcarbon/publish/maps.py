@@ -20,6 +20,7 @@ import pandas as pd
 from branca.element import Figure
 
 from landcarbon.exceptions import InputError
+from landcarbon.publish._chrome import MapChrome, raster_probe
 from landcarbon.publish._controls import (
     ExclusiveLayers,
     OfflineFigure,
@@ -34,6 +35,7 @@ from landcarbon.publish._html import (
     NO_DATA,
     esc,
     fmt,
+    per_ha_unit,
     popup_record,
     popup_tables,
     swatches,
@@ -42,6 +44,7 @@ from landcarbon.publish._html import (
     vocab,
 )
 from landcarbon.publish.basemaps import add_basemaps, basemap_crs
+from landcarbon.publish.palettes import EMISSION_RAMP, NET_SINK, NET_SOURCE, SINK_RAMP
 from landcarbon.publish.zone_layers import CategoryLayer, Overlay, zone_category_layers
 
 if TYPE_CHECKING:
@@ -51,10 +54,10 @@ __all__ = ["DEFAULT_LAYERS", "explore_units", "map_html"]
 
 DEFAULT_LAYERS: tuple[str, ...] = (
     "risk_level", "space_type", "net_per_ha", "emission_per_ha", "sequestration_per_ha")
-_SEQUENTIAL = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
-_SINK = ["#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"]
-_NET_SINK = ["#1a9850", "#91cf60"]  # strongest sink first
-_NET_SOURCE = ["#fee08b", "#fdae61", "#f46d43", "#d73027"]
+_SEQUENTIAL = EMISSION_RAMP
+_SINK = SINK_RAMP
+_NET_SINK = NET_SINK  # strongest sink first
+_NET_SOURCE = NET_SOURCE
 #: above this many units the polygons are drawn on a canvas instead of SVG paths
 CANVAS_ABOVE = 1000
 _RASTER_PANE = "lc_rasters"
@@ -144,8 +147,16 @@ def _class_fills(classes: list[tuple[float, float, str]], x: np.ndarray) -> list
     return [cols[i] if np.isfinite(val) else NO_DATA for i, val in zip(idx, x, strict=True)]
 
 
-def _class_legend(classes: list[tuple[float, float, str]], title: str) -> str:
-    return swatches(title, [(f"{fmt(lo)} – {fmt(hi)}", c) for lo, hi, c in classes])
+def _class_legend(classes: list[tuple[float, float, str]], title: str, lang: str) -> str:
+    """Legend of graded classes, low to high, with their value ranges; a ``0`` line between
+    sink and source classes, and the no-data class."""
+    items: list[tuple[str, str]] = []
+    for k, (lo, hi, c) in enumerate(classes):
+        if k and classes[k - 1][1] < 0 <= lo:
+            items.append(("0", ""))
+        items.append((f"{fmt(lo)} – {fmt(hi)}", c))
+    items.append((ui("no_data", lang), NO_DATA))
+    return swatches(title, items)
 
 
 def _layer_values(units: pd.DataFrame, key: str, sfx: str) -> pd.Series:
@@ -289,7 +300,10 @@ def explore_units(
     m.add_child(shared)
 
     canvas = len(data) > CANVAS_ABOVE
+    groups: dict[str, str] = {}  # layer-control name -> group key (MapChrome)
+    zone_cols = {c.column for c in cats[:len(cats) - len(categories)]}
     outline = folium.FeatureGroup(name=ui("boundaries", language), show=True)
+    groups[ui("boundaries", language)] = "group_units"
     outline.add_child(UnitLayer(shared, [], canvas=canvas, outline=True))
     outline.add_to(m)
     sections = []
@@ -299,21 +313,26 @@ def explore_units(
             table = vocab("risk_levels" if key == "risk_level" else "space_types")
             fills = [table[v][2] if v in table else NO_DATA for v in values]
             present = set(values)
-            items = [(lab[zh], lab[2]) for k, lab in table.items()
-                     if k in present or lab[2] != NO_DATA]
+            items = [(lab[zh], lab[2]) for k, lab in table.items()]
+            if not any(c == NO_DATA for _, c in items) or not present <= set(table):
+                items.append((ui("no_data", language), NO_DATA))
+            items = list(dict.fromkeys(items))
             legend = swatches(ui(key, language), items)
         else:
             classes = _numeric_classes(values, key)
             fills = _class_fills(classes, pd.to_numeric(values, errors="coerce").to_numpy(float))
-            lab = (f"{ui(key, language)} ({unit}/ha/yr)" if key in DEFAULT_LAYERS else key)
-            legend = _class_legend(classes, lab)
+            lab = (f"{ui(key, language)} ({per_ha_unit(unit, language)})"
+                   if key in DEFAULT_LAYERS else key)
+            legend = _class_legend(classes, lab, language)
         name = ui(key, language) if key in DEFAULT_LAYERS else key
         group = folium.FeatureGroup(name=name, show=key == column)
+        groups[name] = "group_units"
         group.add_child(UnitLayer(shared, fills, canvas=canvas))
         group.add_to(m)
         sections.append((group.get_name(), legend))
     for cat in cats:
         group = folium.FeatureGroup(name=cat.title, show=cat.column == column)
+        groups[cat.title] = "group_zoning" if cat.column in zone_cols else "group_change"
         group.add_child(UnitLayer(shared, cat.fills(rows[cat.column]), canvas=canvas))
         group.add_to(m)
         sections.append((group.get_name(), cat.legend(rows[cat.column])))
@@ -327,6 +346,7 @@ def explore_units(
         frame = gpd.GeoDataFrame({"_i": np.arange(len(frame))}, geometry=frame.geometry.values,
                                  crs=4326)
         group = folium.FeatureGroup(name=ov.name, show=ov.show)
+        groups[ov.name] = "group_overlays" if ov.exclusive else "group_change"
         group.add_child(FeatureLayer(_geojson(frame), ov.fills, ov.popups, ov.tooltips,
                                      canvas=len(frame) > CANVAS_ABOVE, rows=ov.rows,
                                      cells=ov.cells))
@@ -338,11 +358,15 @@ def explore_units(
     if rasters and not any(isinstance(c, folium.map.CustomPane) and c.name == _RASTER_PANE
                            for c in m._children.values()):
         folium.map.CustomPane(_RASTER_PANE, z_index=350).add_to(m)  # below the polygons
+    probes = []
     for kind, da in (rasters or {}).items():
         overlay, legend = raster_overlay(da, kind, language=language,  # type: ignore[arg-type]
-                                         units_label=f"{unit}/ha/yr", gcj02=gcj,
+                                         units_label=per_ha_unit(unit, language), gcj02=gcj,
                                          max_size=max_raster_size, pane=_RASTER_PANE)
         group = folium.FeatureGroup(name=overlay.layer_name, show=False)
+        groups[overlay.layer_name] = "group_rasters"
+        probes.append((group.get_name(), raster_probe(
+            da, kind, language=language, unit_label=per_ha_unit(unit, language), gcj02=gcj)))
         overlay.add_to(group)
         group.add_to(m)
         sections.append((group.get_name(), legend))
@@ -361,7 +385,10 @@ def explore_units(
     if new_map:
         from folium.plugins import Fullscreen
 
-        Fullscreen(position="topleft").add_to(m)
+        Fullscreen(position="topleft", title=ui("fullscreen", language),
+                   title_cancel=ui("exit_fullscreen", language)).add_to(m)
+        root = m.get_root()
+        root.lc_lang, root.lc_title = language, title  # type: ignore[attr-defined]
     for k, child in list(m._children.items()):  # one layer control, rendered last
         if isinstance(child, folium.LayerControl):
             del m._children[k]
@@ -369,6 +396,11 @@ def explore_units(
             break
     else:
         folium.LayerControl(collapsed=False).add_to(m)
+    pts = data.geometry.representative_point()
+    by_size = np.argsort(-data.to_crs(3857).geometry.area.to_numpy(), kind="stable")
+    m.add_child(MapChrome(shared, language, groups,
+                          [[round(pts.iloc[k].y, 6), round(pts.iloc[k].x, 6),
+                            unit_name(shown[k])] for k in by_size], probes))
     return m
 
 

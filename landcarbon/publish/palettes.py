@@ -16,8 +16,9 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["DIVERGING", "EMISSION_COLOUR", "EMISSION_RAMP", "NET_SINK", "NET_SOURCE", "SINK_COLOUR",
-           "SINK_RAMP", "delta_e_2000", "hex_to_lab", "min_adjacent_delta_e", "simulate_cvd"]
+__all__ = ["DIVERGING_SINK", "DIVERGING_SOURCE", "EMISSION_COLOUR", "EMISSION_RAMP", "NET_SINK",
+           "NET_SOURCE", "SINK_COLOUR", "SINK_RAMP", "delta_e_2000", "hex_to_lab",
+           "min_adjacent_delta_e", "simulate_cvd"]
 
 Vision = Literal["normal", "protanopia", "deuteranopia"]
 
@@ -117,5 +118,7 @@ SINK_RAMP = ["#e6f0fa", "#a6cbe6", "#5a9bd0", "#2a62a8", "#0b2e66"]
 #: net values: sinks (strongest first) in blues, sources (weakest first) in warm colours
 NET_SINK = ["#2166ac", "#67a9cf"]
 NET_SOURCE = ["#fddbc7", "#f4a582", "#d6604d", "#b2182b"]
-#: continuous diverging ramp of the net-flux raster (strongest sink ... 0 ... strongest source)
-DIVERGING = ["#2166ac", "#67a9cf", "#f7f7f7", "#f4a582", "#b2182b"]
+#: continuous ramp of the net-flux raster, broken at 0 so that 0 is marked and a weak source
+#: (cropland) never looks neutral: sinks from the strongest to ~0, sources from ~0 upwards
+DIVERGING_SINK = ["#2166ac", "#d1e5f0"]
+DIVERGING_SOURCE = ["#fddbc7", "#d6604d", "#67001f"]

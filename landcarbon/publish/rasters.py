@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from landcarbon.publish._html import colour_bar, swatches, ui, vocab
-from landcarbon.publish.palettes import DIVERGING
+from landcarbon.publish._html import esc, fmt, swatches, ui, vocab
+from landcarbon.publish.palettes import DIVERGING_SINK, DIVERGING_SOURCE
 
 if TYPE_CHECKING:
     import folium
@@ -45,16 +45,51 @@ def ramp(values: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
+#: share of the colour bar given to the sinks when there are both sinks and sources
+SINK_SHARE = 0.25
+
+
+def _stops(lo: float, hi: float) -> list[tuple[float, float, str]]:
+    """``(value, position 0-1 on the bar, colour)`` of the net ramp: sinks on the first
+    :data:`SINK_SHARE` of the bar, a hard break at 0, sources on the rest."""
+    share = SINK_SHARE if lo < 0 < hi else (1.0 if hi <= 0 else 0.0)
+    out = []
+    if lo < 0:
+        out += [(lo, 0.0, DIVERGING_SINK[0]), (0.0, share, DIVERGING_SINK[1])]
+    if hi > 0:
+        out += [(0.0, share, DIVERGING_SOURCE[0]), (hi / 2, (1 + share) / 2, DIVERGING_SOURCE[1]),
+                (hi, 1.0, DIVERGING_SOURCE[2])]
+    return out
+
+
 def _diverging_rgba(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """RGBA of a diverging ramp through 0 (transparent where not finite)."""
-    stops = np.array([lo, lo / 2, 0.0, hi / 2, hi])
-    rgb = np.array([_rgb(c) for c in DIVERGING], dtype=float)
+    """RGBA of the net ramp broken at 0 (transparent where not finite)."""
     v = np.clip(np.where(np.isfinite(values), values, 0.0), lo, hi)
     out = np.zeros((*values.shape, 4), dtype=np.uint8)
-    for k in range(3):
-        out[..., k] = np.interp(v, stops, rgb[:, k]).round().astype(np.uint8)
+    for side, pick in ((_stops(lo, hi)[:2], v <= 0), (_stops(lo, hi)[-3:], v > 0)):
+        xs = np.array([x for x, _, _ in side])
+        rgb = np.array([_rgb(c) for _, _, c in side], dtype=float)
+        for k in range(3):
+            out[..., k] = np.where(pick, np.interp(v, xs, rgb[:, k]).round(), out[..., k])
     out[..., 3] = np.where(np.isfinite(values), 255, 0)
     return out
+
+
+def net_colour_bar(lo: float, hi: float, title: str) -> str:
+    """Legend of the net ramp as HTML: a CSS gradient with the hard break at 0 and ticks at
+    the ends, at 0 (always) and at the middle of the sources."""
+    stops = _stops(lo, hi)
+    grad = ", ".join(f"{c} {100 * p:.2f}%" for _, p, c in stops)
+    ticks = {(round(100 * p, 2), fmt(v) if v else "0") for v, p, _ in stops}
+    tick_html = "".join(
+        f'<span style="position:absolute;left:{p:.1f}%;transform:translateX(-{min(p, 100):.0f}%)'
+        f';white-space:nowrap">{esc(t)}</span>' for p, t in sorted(ticks))
+    zero = next(100 * p for v, p, _ in stops if v == 0)
+    return (f"<div class='lc-h'>{esc(title)}</div><div style='position:relative;height:12px;"
+            f"width:240px;background:linear-gradient(to right, {grad})'><span style='position:"
+            f"absolute;left:{zero:.2f}%;top:-3px;height:18px;border-left:2px solid #111'>"
+            f"</span></div><div style='position:relative;height:14px;width:240px;"
+            f"font-size:11px'>{tick_html}</div>")
 
 
 def _warp_to_gcj02(rgba: np.ndarray, bounds: tuple[float, float, float, float]
@@ -147,8 +182,7 @@ def raster_overlay(
         values = np.asarray(web.values, dtype=float)
         lo, hi = ramp(values)
         rgba = _diverging_rgba(values, lo, hi)
-        stops = [(v, c) for v, c in zip([lo, lo / 2, 0.0, hi / 2, hi], DIVERGING, strict=True)]
-        legend = colour_bar(stops, lo, hi, f"{ui('net_flux_raster', language)} ({units_label})")
+        legend = net_colour_bar(lo, hi, f"{ui('net_flux_raster', language)} ({units_label})")
     else:
         keys = list(vocab("land_classes")) if kind == "land_class" else list(SPACE_TYPES)
         table = vocab("land_classes" if kind == "land_class" else "space_types")
