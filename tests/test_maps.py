@@ -80,8 +80,8 @@ def test_returns_map_with_named_layers() -> None:
     m = explore_units(make_units(), tiles=None)
     assert isinstance(m, folium.Map)
     groups = _groups(m)
-    assert list(groups) == ["无底图（离线）", "单元边界", "风险等级", "空间类型", "单位面积净排放",
-                            "碳排放强度", "碳吸收强度"]
+    assert list(groups) == ["无底图（离线）", "单元边界", "风险等级", "空间类型", "地均净碳排放",
+                            "地均碳排放", "地均碳汇"]
     assert [g.show for g in groups.values()] == [True, True, True, False, False, False, False]
     assert not groups["无底图（离线）"].overlay  # the plain background is a base layer
     assert sum(isinstance(c, folium.LayerControl) for c in m._children.values()) == 1
@@ -97,7 +97,7 @@ def test_english_and_column_choice() -> None:
     assert groups["Net emission per ha"].show and not groups["Risk level"].show
     html = _html(m)
     assert "Within threshold" in html and "Construction space" in html
-    assert "Emission density (t C/ha/yr)" in html
+    assert "Emission per ha (t C/ha/yr)" in html
 
 
 def test_adds_to_given_map() -> None:
@@ -108,7 +108,9 @@ def test_adds_to_given_map() -> None:
     explore_units(make_units(), m=base, layers=("risk_level",), language="en")
     controls = [c for c in base._children.values() if isinstance(c, folium.LayerControl)]
     assert len(controls) == 1
-    assert list(base._children.values())[-1] is controls[0]  # rendered after every layer
+    children = list(base._children.values())
+    groups = [k for k, c in enumerate(children) if isinstance(c, folium.FeatureGroup)]
+    assert children.index(controls[0]) > max(groups)  # rendered after every layer
 
 
 def test_user_strings_are_escaped() -> None:
@@ -124,13 +126,16 @@ def test_user_strings_are_escaped() -> None:
 
 def test_popup_figures_and_units() -> None:
     html = _html(explore_units(make_units(), language="en", tiles=None))
-    for text in ("398.2 ha", "98,765.4 t C/yr", "2.35 t C/yr", "80.0%", "t C/ha/yr", "Forest",
+    for text in ("398.2 ha", "98,765.4 t C/yr", "2.3 t C/yr", "above by", "below by", "80.0%", "t C/ha/yr", "Forest",
                  "600.0", "Within threshold", "net below the limit \\u0026lt;b\\u0026gt;"):
         assert text in html
 
 
 def test_tco2_labels() -> None:
     html = _html(explore_units(make_units("tco2"), tiles=None))
+    assert "万吨 CO₂/年" in html and "吨 CO₂/公顷/年" in html  # Chinese units
+    assert "吨 C/" not in html and "t C/yr" not in html
+    html = _html(explore_units(make_units("tco2"), tiles=None, language="en"))
     assert "t CO₂/yr" in html and "t CO₂/ha/yr" in html
     assert "t C/yr" not in html and "t C/ha/yr" not in html
 
@@ -246,9 +251,12 @@ def test_renders_in_headless_chromium(tmp_path: Path, browser) -> None:  # type:
     assert [u for u in browser.requests if not u.startswith(("file:", "data:"))] == []
     labels = browser.eval("Array.from(document.querySelectorAll("
                           "'.leaflet-control-layers label')).map(e => e.textContent.trim())")
-    assert labels == ["无底图（离线）", "单元边界", "风险等级", "空间类型", "单位面积净排放",
-                      "碳排放强度", "碳吸收强度", "地类（栅格）", "空间类型（栅格）",
-                      "净碳通量密度（栅格）"]
+    assert labels == ["无底图（离线）", "单元边界", "风险等级", "空间类型", "地均净碳排放",
+                      "地均碳排放", "地均碳汇", "地类（栅格）", "空间类型（栅格）",
+                      "地均净碳排放（栅格）"]
+    groups = browser.eval("Array.from(document.querySelectorAll('.lc-group'))"
+                          ".map(e => e.textContent)")
+    assert groups == ["底图", "单元图层", "栅格"]
     # 4 units: boundaries + risk-level fills
     assert browser.eval("document.querySelectorAll('path.leaflet-interactive').length") == 8
     legend = browser.eval("document.querySelector('.lc-legend').innerText")
@@ -291,7 +299,7 @@ def test_renders_in_headless_chromium(tmp_path: Path, browser) -> None:  # type:
 
     assert click(2) == (["空间类型"], [True, False, True, False, False, False, False, False,
                                      False])
-    assert click(8) == (["净碳通量密度（栅格） (t C/ha/yr)"],
+    assert click(8) == (["地均净碳排放（栅格） (吨 C/公顷/年)"],
                         [True, False, False, False, False, False, False, False, True])
     assert browser.eval("document.querySelectorAll('img.leaflet-image-layer').length") == 1
     assert browser.eval("document.querySelector('img.leaflet-image-layer').parentNode"
@@ -322,12 +330,12 @@ def test_numeric_layers_use_quantile_classes() -> None:
     assert [(lo, hi) for lo, hi, _ in classes] == [
         (-4.0, -2.5), (-2.5, -1.0), (1.0, 1.75), (1.75, 2.5), (2.5, 27.25), (27.25, 100.0)]
     assert _class_fills(classes, values.to_numpy()) == [
-        "#1a9850", "#91cf60", "#fee08b", "#fdae61", "#f46d43", "#d73027", "#bdbdbd"]
+        "#2166ac", "#67a9cf", "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#d9d9d9"]
     nothing = _numeric_classes(pd.Series([float("nan")] * 2), "emission_per_ha")
-    assert nothing == [] and _class_fills(nothing, np.full(2, np.nan)) == ["#bdbdbd"] * 2
+    assert nothing == [] and _class_fills(nothing, np.full(2, np.nan)) == ["#d9d9d9"] * 2
     # one ramp for a one-signed layer; fewer distinct values than colours -> fewer classes
     seq = _numeric_classes(pd.Series([5.0, 5.0, 7.0]), "sequestration_per_ha")
-    assert [(lo, hi, c) for lo, hi, c in seq] == [(5.0, 5.0, "#edf8e9"), (5.0, 7.0, "#006d2c")]
+    assert [(lo, hi, c) for lo, hi, c in seq] == [(5.0, 5.0, "#e6f0fa"), (5.0, 7.0, "#0b2e66")]
 
 
 def test_label_and_basemap_tables_are_valid() -> None:

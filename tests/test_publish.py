@@ -116,9 +116,9 @@ def test_report_figures_and_escaping(published: Path) -> None:
     assert "42.3 t C/ha/yr" in report  # 100830.045 / 2383.7
     risk = re.findall(r'<i class="sw" style="background:(#\w+)"></i>([^<]+)</td>'
                       r'<td class="n">(\d+)</td>', report)
-    assert risk == [("#1a9850", "净碳汇", "1"), ("#91cf60", "阈值内", "1"),
-                    ("#fee08b", "接近阈值", "0"), ("#fc8d59", "超过阈值", "1"),
-                    ("#d73027", "严重超标", "1")]
+    assert risk == [("#2166ac", "净碳汇", "1"), ("#8fc3e6", "阈值内", "1"),
+                    ("#fde68a", "接近阈值", "0"), ("#f08a3c", "超过阈值", "1"),
+                    ("#b2182b", "严重超标", "1")]
     top = report[report.index('id="top"'):report.index('id="charts"')]
     order = re.findall(r"<td>(41010\d)</td>", top)
     assert order == ["410102", "410104", "410101", "410103",   # by emission
@@ -167,8 +167,8 @@ def test_gpkg_style_and_provenance(published: Path, tmp_path: Path) -> None:
     table, column, name, default, qml, sld = rows[0]
     assert (table, column, name, default) == ("units", geom, "risk_level", 1)
     assert 'attr="risk_level"' in qml and 'value="severe"' in qml
-    assert 'value="215,48,39,255"' in qml  # severe = #d73027
-    assert "<ogc:Literal>severe</ogc:Literal>" in sld and "#d73027" in sld
+    assert 'value="178,24,43,255"' in qml  # severe = #b2182b
+    assert "<ogc:Literal>severe</ogc:Literal>" in sld and "#b2182b" in sld
     assert kinds == {"units": "features", "layer_styles": "attributes"}
     assert pyogrio.read_info(gpkg, layer="units")["layer_metadata"] == PROVENANCE
     assert len(pyogrio.read_dataframe(gpkg, layer="units")) == 4

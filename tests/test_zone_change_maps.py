@@ -54,7 +54,7 @@ def test_zone_columns_become_switchable_layers_with_legend_and_popup_rows() -> N
     assert names[-5:] == ["ECC/ESC zone", "Emission hot spots (Gi*)", "Carbon-risk zone",
                           "Horizontal compensation", "net_tc_per_ha (graded)"]
     # fills from zones.csv colours; the unknown value gets the no-data grey
-    assert '["#1a9850", "#d73027", "#66bd63", "#bdbdbd"]' in html
+    assert '["#1b9e77", "#b2182b", "#2166ac", "#d9d9d9"]' in html
     assert '["#4393c3", "#d6604d", "#4393c3", "#f7f7f7"]' in html  # compensation role
     assert '["#f0f0f0", "#b2182b", "#f0f0f0", "#b2182b"]' in html  # bool risk zone
     assert '["#c2e699", "#006837", "#ffffcc", "#78c679"]' in html  # graded classes 2 5 1 3
@@ -63,7 +63,7 @@ def test_zone_columns_become_switchable_layers_with_legend_and_popup_rows() -> N
         assert text in html
     # the popup rows: one label per zone layer, one cell per unit and layer
     assert '"extra": ["ECC/ESC zone", "Emission hot spots (Gi*)"' in html
-    assert _js("\\u003ci style='background:#1a9850'\\u003e\\u003c/i\\u003eLow-carbon "
+    assert _js("\\u003ci style='background:#1b9e77'\\u003e\\u003c/i\\u003eLow-carbon "
                "maintenance zone") in html
     # hostile name and zone value only as text
     assert EVIL not in html and "<img src=x" not in html
@@ -110,7 +110,7 @@ def test_sink_zone_and_hotspot_overlays() -> None:
                                       box(501_000, 3_800_000, 502_000, 3_801_000)],
                             crs="EPSG:32649")
     hot = hotspot_overlay(grid, "zh")
-    assert hot.fills == ["#d62f27", "#bdbdbd"]
+    assert hot.fills == ["#d62f27", "#d9d9d9"]
     assert "热点（99%）" in hot.legend and "<img" not in hot.cells[1][0]
     assert hot.cells[0][1:] == ["3.1", "0.001", "12.0"] and hot.popups == ["r0c0", "r0c1"]
     m = explore_units(make_units(), tiles=None, overlays=[ov, hot], language="en")

@@ -33,7 +33,7 @@ def raster_probe(da: xr.DataArray, kind: str, *, language: str, unit_label: str,
     """
     from rasterio.enums import Resampling
 
-    from landcarbon.legends import SPACE_TYPES
+    from landcarbon.accounting.legends import SPACE_TYPES
     from landcarbon.publish._html import vocab
     from landcarbon.publish.rasters import _downsample
 
