@@ -30,6 +30,16 @@ map = false
 """
 ENERGY_SECTION = 'method = "energy"\nenergy_table = "energy.csv"'
 INTENSITY = 'method = "intensity"\nintensity_tc_per_ha = 50.0'
+#: A [change] section of two dates on grid4.tif (append to the config).
+CHANGE = """
+[change]
+[[change.dates]]
+year = 2015
+landcover = "grid4.tif"
+[[change.dates]]
+year = 2023
+landcover = "LATER"
+"""
 HALVES = [box(500000, 3849960, 500015, 3850000), box(500015, 3849960, 500040, 3850000)]
 #: Files whose presence in an output folder means "looks complete".
 COMPLETE_MARKERS = ("run.json", "units.csv", "units.gpkg", "summary.csv", "sweep.csv",
@@ -147,7 +157,9 @@ def fails(battery_project: Path) -> Callable[..., str]:
                args: list[str] | None = None) -> str:
         if breaker is not None:
             breaker(battery_project)
-        argv = args if args is not None else [command, "run.toml", "-o", "out"]
+        argv = args if args is not None else (
+            ["validate", "run.toml"] if command == "validate"
+            else [command, "run.toml", "-o", "out"])
         return check_fails(battery_project, argv, keywords)
 
     return _fails

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _battery import INTENSITY, config
+from _battery import CHANGE, INTENSITY, config
 
 LEGEND = 'legend = "esa_worldcover"'
 THRESH = "ecological = 0.0"
@@ -29,15 +29,6 @@ def _section(text: str) -> Callable[[Path], object]:
     return lambda d: config(d, (OUTPUT, text + "\n" + OUTPUT))
 
 
-CHANGE = """
-[change]
-[[change.dates]]
-year = 2015
-landcover = "grid4.tif"
-[[change.dates]]
-year = 2023
-landcover = "LATER"
-"""
 
 
 def _change(later: str = "grid4.tif", extra: str = "") -> Callable[[Path], object]:
@@ -121,6 +112,16 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
                                  'allow_overlaps = "sometimes"'), ("allow_overlaps",), "run"),
     "date_year_text": (lambda d: config(d, extra=CHANGE.replace("LATER", "grid4.tif").replace(
         "year = 2023", 'year = "later"')), ("change.dates.1.year",), "change"),
+    "crs_unknown": (_cfg(LEGEND, LEGEND + '\ncrs = "EPSG:99999"'),
+                    ("landcover.crs", "EPSG:99999"), "run"),
+    "nodata_outside_dtype": (_cfg(LEGEND, LEGEND + "\nnodata = -9999"),
+                             ("nodata = -9999", "uint8"), "run"),
+    "map_tiles_unknown": (_cfg('map_tiles = ""', 'map_tiles = "googlemaps"'),
+                          ("output.map_tiles", "googlemaps"), "run"),
+    "edit_unknown_unit": (_change(extra='[[change.edits]]\nscenario = "green"\n'
+                                  'type = "reduce_construction"\narea_ha = 0.01\n'
+                                  'units = ["ZZ"]\n'), ("ZZ", "not in the units file"),
+                          "scenario"),
     # --- every path key pointing at a missing file
     "missing_units": (_cfg('path = "halves.gpkg"', 'path = "nowhere.gpkg"'),
                       ("nowhere.gpkg", "does not exist"), "run"),
@@ -145,6 +146,9 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
                                   'type = "reduce_construction"\narea_ha = 0.01\n'
                                   'mask = "mask.gpkg"\n'), ("mask.gpkg", "does not exist"),
                           "scenario"),
+    "units_path_is_folder": (lambda d: ((d / "townships").mkdir(), config(d, (
+        'path = "halves.gpkg"\nlayer = "units"', 'path = "townships"'))),
+        ("townships", "is a folder"), "run"),
     "missing_config": (lambda d: (d / "run.toml").unlink(), ("run.toml", "does not exist"),
                        "run"),
 }
@@ -153,6 +157,14 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_config(name: str, fails: Callable[..., str]) -> None:
     breaker, keywords, command = CASES[name]
-    args = (["validate", "run.toml"] if command == "validate"
-            else [command, "run.toml", "-o", "out"])
-    fails(breaker, *keywords, args=args)
+    fails(breaker, *keywords, command=command)
+
+
+def test_config_with_a_byte_order_mark_runs(battery_project: Path) -> None:
+    """Windows Notepad saves UTF-8 with a BOM: the config still reads."""
+    from _battery import run_cli
+
+    path = battery_project / "run.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = run_cli(["validate", "run.toml"], battery_project)
+    assert result.returncode == 0, result.stderr

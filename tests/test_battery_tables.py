@@ -11,20 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _battery import CHANGE as CHANGE_LATER
 from _battery import CONFIG, check_fails, config, energy, raster, run_cli, units
 from conftest import GRID4
 from shapely.geometry import box
 
 OUTPUT = "[output]"
-CHANGE = """
-[change]
-[[change.dates]]
-year = 2015
-landcover = "grid4.tif"
-[[change.dates]]
-year = 2023
-landcover = "grid4.tif"
-"""
+CHANGE = CHANGE_LATER.replace("LATER", "grid4.tif")
 POOLS_OK = ("lucode,c_above,c_below,c_soil,c_dead\n" + "".join(
     f"{c},{i},1,2,0\n" for i, c in enumerate((10, 30, 40, 50, 80), 1)))
 
@@ -163,9 +156,7 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_table(name: str, fails: Callable[..., str]) -> None:
     breaker, keywords, command = CASES[name]
-    args = (["validate", "run.toml"] if command == "validate"
-            else [command, "run.toml", "-o", "out"])
-    fails(breaker, *keywords, args=args)
+    fails(breaker, *keywords, command=command)
 
 
 def test_batch_stops_a_run_at_the_gate(battery_project: Path) -> None:

@@ -81,6 +81,21 @@ class LandcoverConfig(_Section):
                              f"'auto'; got {value}")
         return value
 
+    @field_validator("crs")
+    @classmethod
+    def _check_crs(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(value)
+        except CRSError:
+            raise ValueError(f"crs {value!r} is not a CRS PROJ knows; give an EPSG code such as "
+                             "'EPSG:32649' (UTM 49N) or 'EPSG:4326'") from None
+        return value
+
 
 class UnitsConfig(_Section):
     """``[units]``: the land units (townships, grid cells, parcels groups)."""
@@ -200,6 +215,28 @@ class OutputConfig(_Section):
                                   "a folium tile name; empty = none")
     map_offline: bool = Field(False, description="map.html works without internet access "
                               "(Leaflet inlined, no tiles, no external request)")
+
+    @field_validator("map_tiles")
+    @classmethod
+    def _check_tiles(cls, value: str | None) -> str | None:
+        """A key of the basemap table or a tile name folium resolves (xyzservices); checked
+        here so that a run does not fail at its map after computing everything."""
+        if not value:
+            return value
+        from landcarbon._resources import data_path, read_csv
+
+        keys = list(read_csv(data_path("basemaps.csv"))["key"])
+        if value in keys or value.lower() == "openstreetmap":
+            return value
+        import xyzservices
+
+        try:
+            xyzservices.providers.query_name(value)
+        except ValueError:
+            raise ValueError(f"unknown basemap {value!r}: use one of {', '.join(keys)}, a "
+                             "tile name of folium / xyzservices (e.g. 'CartoDB positron', "
+                             "'Esri.WorldImagery'), or empty for none") from None
+        return value
 
 
 class RunConfig(_Section):
@@ -324,8 +361,8 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"Config file {str(path)!r} does not exist. Give the path of a TOML "
                           "file (see `landcarbon demo` for an example).")
     try:
-        with open(p, "rb") as fh:
-            data = tomllib.load(fh)
+        # utf-8-sig: Windows Notepad starts UTF-8 files with a byte-order mark
+        data = tomllib.loads(p.read_bytes().decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file {path} is not valid TOML: {exc}. Check quotes, "
                           "brackets and '=' on that line.") from None

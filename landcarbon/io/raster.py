@@ -365,6 +365,14 @@ def open_landcover(
                              f"CRS ({da.rio.crs}); remove the setting.")
     if nodata is None:
         nodata = da.rio.nodata
+    elif np.dtype(da.dtype).kind in "iu" and np.isfinite(nodata) and not (
+            np.iinfo(da.dtype).min <= nodata <= np.iinfo(da.dtype).max
+            and float(nodata).is_integer()):
+        info = np.iinfo(da.dtype)
+        raise InputError(f"[landcover] nodata = {nodata:g} cannot occur in {target}: its pixels "
+                         f"are {da.dtype} (whole numbers {info.min} to {info.max}). Set the "
+                         "product's real nodata value (e.g. 0 or 255 for 8-bit products), or "
+                         "remove the setting to use the raster's own.", code="nodata_invalid")
     da.name = "code"
     da.attrs = {"source": [str(p) for p in paths]}
     da.encoding = {}

@@ -42,6 +42,10 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
         try:
             listed = pyogrio.list_layers(path)
         except Exception as exc:
+            if not remote and p.is_dir():
+                raise InputError(f"{what} path {str(path)!r} is a folder, not a file. Give the "
+                                 "file (e.g. townships.gpkg or townships.shp) in the config.",
+                                 code="file_unreadable") from exc
             raise InputError(
                 f"Cannot read {what.lower()} from {path}: it is not a readable vector file "
                 f"({_first_line(exc)}). Give a GeoPackage, Shapefile, GeoJSON or FlatGeobuf "

@@ -25,6 +25,16 @@ def check_change(checker: Any, units: Any) -> None:
     _stocks(checker, section, opened)
     _scenarios(checker, section, opened)
     _land_classes(checker, section)
+    if units is not None:
+        known = set(units["unit_id"])
+        for e in section.edits:
+            stray = [u for u in e.units or [] if u not in known]
+            if stray:
+                checker.add(Problem(
+                    "unit_id_unknown", "error", f"[[change.edits]] {e.scenario}: units",
+                    f"{len(stray)} unit id(s) are not in the units file: "
+                    f"{', '.join(stray[:10])}.", "Use ids of [units] id_field.",
+                    {"unit_ids": stray}))
 
 
 def _open(checker: Any, spec: str | list[str], where: str) -> Any:
