@@ -24,7 +24,8 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 class Browser:
     """One headless Chromium process with one page (target)."""
 
-    def __init__(self, profile: Path, width: int = 1200, height: int = 900) -> None:
+    def __init__(self, profile: Path, width: int = 1200, height: int = 900,
+                 env: dict[str, str] | None = None) -> None:
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
 
@@ -41,6 +42,7 @@ class Browser:
              "--remote-debugging-pipe", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=fds, pass_fds=(3, 4),  # kept open after preexec_fn
+            env=None if env is None else {**os.environ, **env},
         )
         os.close(to_child_r)
         os.close(from_child_w)
@@ -142,6 +144,12 @@ class Browser:
         """Messages of alert()/confirm() dialogs the page opened (an XSS would show here)."""
         return [e["params"]["message"] for e in self.events
                 if e.get("method") == "Page.javascriptDialogOpening"]
+
+    def click(self, x: float, y: float) -> None:
+        """A real left click (mouse pressed and released) at viewport pixel (x, y)."""
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", session=True, type=kind, x=x, y=y,
+                      button="left", clickCount=1)
 
     def screenshot(self, path: Path) -> Path:
         """Save a PNG of the viewport."""

@@ -111,9 +111,13 @@ def test_report_figures_and_escaping(published: Path) -> None:
     run_dir = published
     report = (run_dir / "report.html").read_text(encoding="utf-8")
     # totals: emission 1234.5 + 98765.4 + 2.345 + 4567.8; sequestration 300 + 40 + 1900 + 1500
-    assert "104,570.0 t C/yr" in report and "3,740.0 t C/yr" in report
-    assert "100,830.0 t C/yr" in report and "2,383.7 ha" in report  # 398.2+400+395.5+1190
-    assert "42.3 t C/ha/yr" in report  # 100830.045 / 2383.7
+    # Chinese report: annual totals in 万吨 (2 decimals), areas in 公顷, densities 2 decimals
+    assert "10.46 万吨 C/年" in report and "0.37 万吨 C/年" in report
+    assert "10.08 万吨 C/年" in report and "2,383.7 公顷" in report  # 398.2+400+395.5+1190
+    assert "42.30 吨 C/公顷/年" in report  # 100830.045 / 2383.7
+    summary = report[report.index('id="summary"'):report.index('id="maps"')]
+    assert "风险单元" in summary and "净碳汇单元" in summary  # executive summary first
+    assert re.search(r"UTC[+-]\d{4}", report)  # local time with its zone
     risk = re.findall(r'<i class="sw" style="background:(#\w+)"></i>([^<]+)</td>'
                       r'<td class="n">(\d+)</td>', report)
     assert risk == [("#2166ac", "净碳汇", "1"), ("#8fc3e6", "阈值内", "1"),
@@ -122,7 +126,8 @@ def test_report_figures_and_escaping(published: Path) -> None:
     top = report[report.index('id="top"'):report.index('id="charts"')]
     order = re.findall(r"<td>(41010\d)</td>", top)
     assert order == ["410102", "410104", "410101", "410103",   # by emission
-                     "410103", "410104", "410101", "410102"]   # by sequestration
+                     "410103", "410104", "410101", "410102",   # by sequestration
+                     "410103"]  # net sinks apart: only 410103 has net <= 0
     # the hostile name / title / reason are text everywhere
     assert "<img src=x" not in report and "<script>alert" not in report
     assert "&lt;img src=x onerror=alert(1)&gt; &#34;测试&#34;镇" in report
@@ -273,7 +278,7 @@ def test_serve_previews_workspace_on_localhost(published: Path) -> None:
         with urllib.request.urlopen(url.group(0) + "index.html", timeout=20) as r:
             assert r.status == 200 and "run_2023/report.html" in r.read().decode("utf-8")
         with urllib.request.urlopen(url.group(0) + "run_2023/report.html", timeout=20) as r:
-            assert "104,570.0 t C/yr" in r.read().decode("utf-8")
+            assert "10.46 万吨 C/年" in r.read().decode("utf-8")
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -316,7 +321,7 @@ def test_published_run_in_chromium(published: Path, browser) -> None:  # type: i
                                 "input').length") == 10  # 1 base + 9 overlays
             assert "风险等级" in browser.eval("document.querySelector('.lc-legend').innerText")
         elif page.endswith("report.html"):
-            assert len(images) == 4 and "净碳汇" in text and "104,570.0 t C/yr" in text
+            assert len(images) == 5 and "净碳汇" in text and "10.46 万吨 C/年" in text
         else:
             assert [src for src, _ in images] == ["run_2023/figures/map_risk_level.png"]
     assert pd.read_csv(run_dir / "units.csv")["unit_id"].tolist() == [

@@ -52,12 +52,13 @@ def test_zone_columns_become_switchable_layers_with_legend_and_popup_rows() -> N
     html = map_html(m)
     names = [c.layer_name for c in m._children.values() if hasattr(c, "layer_name")]
     assert names[-5:] == ["ECC/ESC zone", "Emission hot spots (Gi*)", "Carbon-risk zone",
-                          "Horizontal compensation", "net_tc_per_ha (graded)"]
+                          "Horizontal compensation", "Net emission per ha (graded)"]
     # fills from zones.csv colours; the unknown value gets the no-data grey
     assert '["#1b9e77", "#b2182b", "#2166ac", "#d9d9d9"]' in html
     assert '["#4393c3", "#d6604d", "#4393c3", "#f7f7f7"]' in html  # compensation role
     assert '["#f0f0f0", "#b2182b", "#f0f0f0", "#b2182b"]' in html  # bool risk zone
-    assert '["#c2e699", "#006837", "#ffffcc", "#78c679"]' in html  # graded classes 2 5 1 3
+    # graded classes 2 5 1 3 on the emission ramp (warm, never green), labelled with values
+    assert '["#feb24c", "#4d0000", "#ffeda0", "#f03b20"]' in html
     for text in ("Low-carbon maintenance zone", "High-carbon optimisation zone", "Payer",
                  "Cold spot (90 %)", "class 5"):
         assert text in html

@@ -295,11 +295,13 @@ def write_publication(
 
     figdir = folder / "figures"
     figdir.mkdir(exist_ok=True)
+    source = (f"{manifest.get('settings', {}).get('legend', '')} · "
+              f"landcarbon {manifest.get('landcarbon_version', '')}").strip(" ·")
     pngs = {
         "map_risk_level.png": figures.static_map(units, "risk_level", language=language,
-                                                 title=title),
+                                                 title=title, source=source),
         "map_space_type.png": figures.static_map(units, "space_type", language=language,
-                                                 title=title),
+                                                 title=title, source=source),
         "balance_by_space_type.png": figures.balance_by_space_type(units, sfx, unit=unit,
                                                                    language=language),
         "net_vs_threshold.png": figures.net_vs_threshold(units, sfx, unit=unit,

@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import pandas as pd
 
-from landcarbon.publish._html import fmt, label, ui, unit_name, vocab
+from landcarbon.publish._html import (
+    area_unit,
+    fmt,
+    fmt_fixed,
+    label,
+    per_ha_unit,
+    total_unit,
+    ui,
+    unit_name,
+    vocab,
+)
+from landcarbon.publish.fonts import CSS_FAMILY, embed_font
 
 __all__ = ["atlas_report", "provenance"]
 
@@ -25,13 +36,64 @@ def _suffix(units: pd.DataFrame) -> tuple[str, str]:
     return sfx, unit_label(sfx, display=True)
 
 
-def _top(units: pd.DataFrame, by: str, sfx: str, lang: str) -> list[list[str]]:
-    rows = units.sort_values(by, ascending=False).head(_TOP)
+class _Formats:
+    """One number format per kind of column: annual totals (万吨 with 2 decimals in Chinese,
+    t with 1 decimal in English), densities (2 decimals), areas (1 decimal)."""
+
+    def __init__(self, unit: str, lang: str) -> None:
+        self.total_label, self.scale = total_unit(unit, lang)
+        self.dec = 2 if self.scale > 1 else 1
+        self.per_ha = per_ha_unit(unit, lang)
+        self.area = area_unit(lang)
+
+    def total(self, x: Any) -> str:
+        return fmt_fixed(float(x) / self.scale if x is not None else None, self.dec)
+
+    @staticmethod
+    def density(x: Any) -> str:
+        return fmt_fixed(x, 2)
+
+    @staticmethod
+    def ha(x: Any) -> str:
+        return fmt_fixed(x, 1)
+
+
+def _top(units: pd.DataFrame, by: str, sfx: str, lang: str, f: _Formats,
+         ascending: bool = False) -> list[list[str]]:
+    rows = units.sort_values(by, ascending=ascending).head(_TOP)
     return [[unit_name(r), str(r.get("unit_id", "")), label("space_types", r["space_type"], lang),
-             fmt(r[f"emission_{sfx}"]), fmt(r[f"sequestration_{sfx}"]), fmt(r[f"net_{sfx}"]),
-             fmt(r[f"net_{sfx}_per_ha"]), fmt(r[f"threshold_{sfx}_per_ha"]),
+             f.total(r[f"emission_{sfx}"]), f.total(r[f"sequestration_{sfx}"]),
+             f.total(r[f"net_{sfx}"]), f.density(r[f"net_{sfx}_per_ha"]),
+             f.density(r[f"threshold_{sfx}_per_ha"]),
              label("risk_levels", r["risk_level"], lang)]
             for r in rows.to_dict("records")]
+
+
+_PROVENANCE_KEYS = {"landcarbon_version": "prov_version", "coefficient_set": "prov_coefficients",
+                    "cropland_mode": "prov_cropland", "legend": "prov_legend",
+                    "thresholds_tc_per_ha": "prov_thresholds", "output_unit": "prov_unit"}
+
+
+def _summary(units: pd.DataFrame, sfx: str, lang: str, f: _Formats, cov: float
+             ) -> list[tuple[str, str]]:
+    """The executive summary: the totals and how many units are at risk, which ones."""
+    em, sq = float(units[f"emission_{sfx}"].sum()), float(units[f"sequestration_{sfx}"].sum())
+    risky = units[units["risk_level"].isin(["exceeding", "severe"])].sort_values(
+        f"net_{sfx}_per_ha", ascending=False)
+    sinks = units[units[f"net_{sfx}"] <= 0]
+    sep = "、" if lang == "zh" else ", "
+    names = sep.join(unit_name(r) for r in risky.head(_TOP).to_dict("records"))
+    if len(risky) > _TOP:
+        names += f"{sep}…"
+    return [
+        (ui("units", lang), f"{len(units):,d}"),
+        (ui("emission", lang), f"{f.total(em)} {f.total_label}"),
+        (ui("sequestration", lang), f"{f.total(sq)} {f.total_label}"),
+        (ui("net", lang), f"{f.total(em - sq)} {f.total_label}"),
+        (ui("net_per_ha", lang), f"{f.density((em - sq) / cov if cov else None)} {f.per_ha}"),
+        (ui("at_risk", lang), f"{len(risky):,d} ({names or ui('none', lang)})"),
+        (ui("net_sinks", lang), f"{len(sinks):,d}"),
+    ]
 
 
 def provenance(manifest: dict[str, Any]) -> dict[str, str]:
@@ -88,20 +150,22 @@ def atlas_report(
 
     lang = language
     sfx, unit = _suffix(units)
+    f = _Formats(unit, lang)
     t = {k: ui(k, lang) for k in (
         "report", "maps", "totals", "by_space_type", "risk_table", "top_emitters", "top_sinks",
         "charts", "files", "provenance", "config", "generated", "risk_level", "zoning",
         "zone_counts", "compensation", "top_flows", "uncertainty", "sweep", "units",
-        "share_units", "category", "p_exceed")}
+        "share_units", "category", "p_exceed", "summary", "net_sinks", "local_time")}
     cov = float(units["covered_ha"].sum())
     em, sq = float(units[f"emission_{sfx}"].sum()), float(units[f"sequestration_{sfx}"].sum())
+    tot = f.total_label
     totals = [
         (ui("units", lang), f"{len(units):,d}"),
-        (ui("covered", lang), f"{fmt(cov, area=True)} ha"),
-        (ui("emission", lang), f"{fmt(em)} {unit}/yr"),
-        (ui("sequestration", lang), f"{fmt(sq)} {unit}/yr"),
-        (ui("net", lang), f"{fmt(em - sq)} {unit}/yr"),
-        (ui("net_per_ha", lang), f"{fmt((em - sq) / cov if cov else None)} {unit}/ha/yr"),
+        (ui("covered", lang), f"{f.ha(cov)} {f.area}"),
+        (ui("emission", lang), f"{f.total(em)} {tot}"),
+        (ui("sequestration", lang), f"{f.total(sq)} {tot}"),
+        (ui("net", lang), f"{f.total(em - sq)} {tot}"),
+        (ui("net_per_ha", lang), f"{f.density((em - sq) / cov if cov else None)} {f.per_ha}"),
     ]
     g = units.groupby("space_type")
     by_space = []
@@ -109,15 +173,16 @@ def atlas_report(
         s = g.get_group(key)
         c = float(s["covered_ha"].sum())
         n = float(s[f"net_{sfx}"].sum())
-        by_space.append([label("space_types", key, lang), f"{len(s):,d}", fmt(c, area=True),
-                         fmt(s[f"emission_{sfx}"].sum()), fmt(s[f"sequestration_{sfx}"].sum()),
-                         fmt(n), fmt(n / c if c else None),
-                         fmt(s[f"threshold_{sfx}_per_ha"].iloc[0])])
-    per_ha = f"{unit}/ha/yr"
-    space_header = [ui("space_type", lang), ui("units", lang), ui("area", lang),
-                    f"{ui('emission', lang)} ({unit}/yr)", f"{ui('sequestration', lang)} "
-                    f"({unit}/yr)", f"{ui('net', lang)} ({unit}/yr)",
-                    f"{ui('net_per_ha', lang)} ({per_ha})", f"{ui('threshold', lang)} ({per_ha})"]
+        by_space.append([label("space_types", key, lang), f"{len(s):,d}", f.ha(c),
+                         f.total(s[f"emission_{sfx}"].sum()),
+                         f.total(s[f"sequestration_{sfx}"].sum()), f.total(n),
+                         f.density(n / c if c else None),
+                         f.density(s[f"threshold_{sfx}_per_ha"].iloc[0])])
+    area_h = f"{ui('area_plain', lang)} ({f.area})"
+    space_header = [ui("space_type", lang), ui("units", lang), area_h,
+                    f"{ui('emission', lang)} ({tot})", f"{ui('sequestration', lang)} ({tot})",
+                    f"{ui('net', lang)} ({tot})", f"{ui('net_per_ha', lang)} ({f.per_ha})",
+                    f"{ui('threshold', lang)} ({f.per_ha})"]
     risk_rows = []
     for key, (en, zh, colour) in vocab("risk_levels").items():
         s = units[units["risk_level"] == key]
@@ -126,24 +191,28 @@ def atlas_report(
         c = float(s["covered_ha"].sum())
         risk_rows.append((colour, zh if lang == "zh" else en, [
             f"{len(s):,d}", fmt(len(s) / len(units) if len(units) else None, share=True),
-            fmt(c, area=True), fmt(c / cov if cov else None, share=True)]))
+            f.ha(c), fmt(c / cov if cov else None, share=True)]))
     risk_header = [ui("risk_level", lang), ui("units", lang), ui("share_units", lang),
-                   ui("area", lang), ui("share_area", lang)]
+                   area_h, ui("share_area", lang)]
     top_header = [ui("name", lang), ui("id", lang), ui("space_type", lang),
-                  f"{ui('emission', lang)} ({unit}/yr)",
-                  f"{ui('sequestration', lang)} ({unit}/yr)", f"{ui('net', lang)} ({unit}/yr)",
-                  f"{ui('net_per_ha', lang)} ({per_ha})", f"{ui('threshold', lang)} ({per_ha})",
-                  ui("risk_level", lang)]
+                  f"{ui('emission', lang)} ({tot})", f"{ui('sequestration', lang)} ({tot})",
+                  f"{ui('net', lang)} ({tot})", f"{ui('net_per_ha', lang)} ({f.per_ha})",
+                  f"{ui('threshold', lang)} ({f.per_ha})", ui("risk_level", lang)]
+    net_sinks = units[units[f"net_{sfx}"] <= 0]
     env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
-    return env.get_template("report.html.j2").render(
+    return embed_font(env.get_template("report.html.j2").render(
         lang=lang, t=t, title=title or manifest.get("config", {}).get("title") or t["report"],
         version=manifest.get("landcarbon_version", ""),
-        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        created=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z (UTC%z)"),
+        font_family=CSS_FAMILY, summary=_summary(units, sfx, lang, f, cov),
         totals=totals, space_header=space_header, by_space=by_space,
         risk_header=risk_header, risk_rows=risk_rows, top_header=top_header,
-        top_emitters=_top(units, f"emission_{sfx}", sfx, lang),
-        top_sinks=_top(units, f"sequestration_{sfx}", sfx, lang),
+        top_emitters=_top(units, f"emission_{sfx}", sfx, lang, f),
+        top_sinks=_top(units, f"sequestration_{sfx}", sfx, lang, f),
+        net_sinks=_top(net_sinks, f"net_{sfx}", sfx, lang, f, ascending=True),
         zoning=zoning, maps=list(maps), figures=list(figures), files=list(files), key_map=key_map,
-        provenance=list(provenance(manifest).items()),
-        config=json.dumps(manifest.get("config", {}), ensure_ascii=False, indent=2))
+        provenance=[(ui(_PROVENANCE_KEYS.get(k, k), lang) if k in _PROVENANCE_KEYS else k, v)
+                    for k, v in provenance(manifest).items()],
+        meta=list(provenance(manifest).items()),
+        config=json.dumps(manifest.get("config", {}), ensure_ascii=False, indent=2)))

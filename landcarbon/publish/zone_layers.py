@@ -69,24 +69,63 @@ class CategoryLayer:
         return out
 
     def legend(self, values: pd.Series) -> str:
-        """Legend section: every category present, then the others that can occur."""
-        present = {category_key(v) for v in values}
-        items = [(lab, c) for k, (lab, c) in self.categories.items() if k in present]
-        items += [(lab, c) for k, (lab, c) in self.categories.items() if k not in present]
+        """Legend section: every category that can occur, in vocabulary order (hot spots from
+        99 % down to cold 99 %, zones in their order), then 无数据 when a unit has none."""
+        items = list(self.categories.values())
+        if any(category_key(v) not in self.categories for v in values) and not any(
+                c == NO_DATA for _, c in items):
+            items.append((ui("no_data", "zh" if self._zh else "en"), NO_DATA))
         return swatches(self.title, items)
+
+    @property
+    def _zh(self) -> bool:
+        return any("\u4e00" <= ch <= "\u9fff" for ch in self.title)
 
 
 def zone_category_layers(units: pd.DataFrame, language: str) -> list[CategoryLayer]:
     """One :class:`CategoryLayer` per zoning column present in ``units`` (none without a
     zoning run), labels and colours from :func:`landcarbon.zoning.quadrants.zone_layers` (graded
     ``*_class`` columns as :func:`landcarbon.zoning.quadrants.graded_class_columns` decides)."""
-    from landcarbon.zoning.quadrants import zone_layers
+    from landcarbon.zoning.quadrants import graded_class_columns, zone_layers
 
     lang = "zh" if language == "zh" else "en"
-    return [CategoryLayer(str(z["column"]), str(z[f"title_{lang}"]),
+    graded = set(graded_class_columns(units))
+    return [graded_layer(units, str(z["column"]), language) if z["column"] in graded else
+            CategoryLayer(str(z["column"]), str(z[f"title_{lang}"]),
                           {str(k): (str(v[lang]), str(v["color"]))
                            for k, v in z["categories"].items()})  # type: ignore[attr-defined]
             for z in zone_layers(units)]
+
+
+def graded_layer(units: pd.DataFrame, column: str, language: str) -> CategoryLayer:
+    """A graded ``<base>_class`` column as a layer: titled with the glossary name of its base
+    column, each class labelled with the range of base values it holds, coloured on the
+    sink ramp (blues) for sinks and the emission ramp (warm) otherwise."""
+    import numpy as np
+    import pandas as pd
+
+    from landcarbon.publish.palettes import EMISSION_RAMP, SINK_RAMP
+
+    base = column[:-6]
+    key = next((k for k, pat in (("net_per_ha", "net_"), ("sequestration_per_ha", "seq"),
+                                 ("emission_per_ha", "emission_")) if base.startswith(pat)
+                and base.endswith("_per_ha")), None)
+    title = ui(key, language) if key else base
+    ramp = SINK_RAMP if "seq" in base or "sink" in base else EMISSION_RAMP
+    classes = pd.to_numeric(units[column], errors="coerce")
+    values = pd.to_numeric(units[base], errors="coerce") if base in units else None
+    top = int(classes.max()) if classes.notna().any() else 0
+    cats: dict[str, tuple[str, str]] = {}
+    for i in range(1, top + 1):
+        colour = ramp[round((i - 1) * (len(ramp) - 1) / max(top - 1, 1))]
+        text = f"{'第' if language == 'zh' else 'class '}{i}{'级' if language == 'zh' else ''}"
+        if values is not None and (classes == i).any():
+            v = values[classes == i].to_numpy(float)
+            text += f" ({fmt(np.nanmin(v))} – {fmt(np.nanmax(v))})"
+        cats[str(i)] = (text, colour)
+    cats["0"] = (ui("no_data", language), NO_DATA)
+    grade = "（分级）" if language == "zh" else " (graded)"
+    return CategoryLayer(column, f"{title}{grade}", cats)
 
 
 def risk_by_date_layers(units: pd.DataFrame, language: str) -> list[CategoryLayer]:
