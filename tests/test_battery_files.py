@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
@@ -82,7 +83,30 @@ def _metres_as_degrees_units(d: Path) -> None:
     units(d / "halves.gpkg", crs="EPSG:4326")
 
 
+def _parcels(geoms: list[object], codes: list[object], *, two_layers: bool = False
+             ) -> Callable[[Path], object]:
+    """A parcel-mode project (GB/T 21010 codes in field ``dlbm``)."""
+    def breaker(d: Path) -> None:
+        gdf = gpd.GeoDataFrame({"dlbm": codes}, geometry=geoms, crs="EPSG:32649")
+        gdf.to_file(d / "parcels.gpkg", layer="parcels")
+        if two_layers:
+            gdf.to_file(d / "parcels.gpkg", layer="old_survey")
+        (d / "run.toml").write_text(
+            '[parcels]\npath = "parcels.gpkg"\ncode_field = "dlbm"\nunit_field = "dlbm"\n'
+            '[thresholds]\npreset = "zhengzhou_example"\n[output]\nmap = false\n'
+            "rasters = false\n", encoding="utf-8")
+    return breaker
+
+
 CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
+    # --- parcel mode
+    "parcels_points": (_parcels([Point(500010, 3849980), Point(500030, 3849980)],
+                                ["0101", "0301"]), ("parcels must be polygons",), "run"),
+    "parcels_two_layers": (_parcels(HALVES, ["0101", "0301"], two_layers=True),
+                           ("2 layers", "'old_survey'"), "run"),
+    "parcels_code_empty": (_parcels(HALVES, [None, "0301"]),
+                           ("not a numeric land-use code", "(empty)", "features 1"), "run"),
+    "parcels_code_n_a": (_parcels(HALVES, ["n/a", "0301"]), ("'N/A'",), "validate"),
     # --- land-cover rasters
     "raster_rgb_three_bands": (_rgb, ("3 bands", "one band of class codes"), "run"),
     "raster_zero_pixel_size": (_zero_pixel, ("no georeferencing", "zero pixel size"), "run"),

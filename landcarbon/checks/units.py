@@ -65,7 +65,7 @@ def geometry_type_problems(units: gpd.GeoDataFrame, where: str = "units",
         f"{what} must be polygons: the layer has {listing} (of {len(units)} feature(s); "
         f"rows {', '.join(map(str, rows))}{', ...' if len(bad) > 10 else ''}); points and "
         "lines have no area to account.",
-        "Give the polygon layer of the units (in QGIS: the boundaries, not their centroids "
+        f"Give the polygon layer of the {what} (in QGIS: the boundaries, not their centroids "
         "or outlines; Vector > Geometry Tools > Lines to Polygons for closed lines).",
         {"geometry_types": {str(k): int(n) for k, n in counts.items()}, "rows": rows})]
 

@@ -38,10 +38,15 @@ def parcel_codes(parcels: gpd.GeoDataFrame, code_field: str) -> pd.Series:
     text = text.str.replace(r"^(\d{2})[A-Z]\d$", r"\1", regex=True)
     text = text.str.replace(r"^(\d{2,4})[A-Z]+$", r"\1", regex=True)
     codes = pd.to_numeric(text, errors="coerce")
-    bad = text[codes.isna() | (codes % 1 != 0)]
+    missing = parcels[code_field].isna().to_numpy()
+    text = text.where(~missing, "(empty)")
+    bad = text[codes.isna().to_numpy() | (codes % 1 != 0).to_numpy() | missing]
     if len(bad):
-        counts = bad.value_counts()
+        counts = bad.value_counts(dropna=False)
         listing = ", ".join(f"{v!r} ({n} parcels)" for v, n in counts.head(20).items())
+        rows = np.flatnonzero(parcels.index.isin(bad.index))[:10] + 1
+        listing += f"; features {', '.join(map(str, rows))}" + (", ..." if len(bad) > 10
+                                                                 else "")
         raise InputError(f"{len(bad)} parcel(s) have a {code_field} that is not a numeric "
                          f"land-use code: {listing}. Fix or remove those parcels (三调 letter "
                          "codes such as 05H1 or 0201K are understood; other codes must be numeric "
