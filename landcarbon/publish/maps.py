@@ -112,13 +112,14 @@ def _geojson(gdf: gpd.GeoDataFrame) -> str:
 
 
 def _quantile_classes(v: np.ndarray, colours: list[str]) -> list[tuple[float, float, str]]:
-    """Quantile classes (mapclassify) of finite values: ``[(low, high, colour)]``."""
-    import mapclassify
+    """Quantile classes (mapclassify's ``Quantiles`` bins) of finite values: ``[(low, high,
+    colour)]``."""
+    from landcarbon.zoning.quadrants import quantile_bins
 
     k = min(len(colours), len(np.unique(v)))
     if k == 0:
         return []
-    bins = mapclassify.Quantiles(v, k=k).bins if k > 1 else np.array([v.max()])
+    bins = quantile_bins(v, k) if k > 1 else np.array([v.max()])
     lows = [float(v.min()), *bins[:-1].tolist()]
     step = (len(colours) - 1) / max(len(bins) - 1, 1)
     return [(lo, float(hi), colours[round(i * step)])

@@ -1,0 +1,62 @@
+"""Heavy libraries are imported only by the features that use them (issue 16): a tables-only
+run imports neither mapclassify nor esda/libpysal nor matplotlib; quantile classes are
+mapclassify's, computed with numpy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from landcarbon.zoning.quadrants import graded_classes, quantile_bins
+
+HEAVY = ("mapclassify", "esda", "libpysal", "matplotlib", "sklearn", "folium")
+
+
+def test_tables_only_run_imports_no_heavy_library(tmp_path: Path) -> None:
+    """``landcarbon run`` of the demo's sample with ``rasters = false, map = false``."""
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample_tiles"
+    text = (sample / "demo.toml").read_text(encoding="utf-8")
+    for name in ("landcover_2023.tif", "townships.gpkg", "energy_2023.csv"):
+        text = text.replace(f'"{name}"', f'"{(sample / name).as_posix()}"')
+    config = tmp_path / "tables.toml"
+    config.write_text(text + "\n[output]\nrasters = false\nmap = false\n", encoding="utf-8")
+    code = (
+        "import sys, json\n"
+        "from landcarbon.cli import main\n"
+        "try:\n"
+        f"    main(['run', {str(config)!r}, '-o', {str(tmp_path / 'out')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=tmp_path)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert (tmp_path / "out" / "units.csv").exists()
+    assert not (tmp_path / "out" / "map.html").exists()
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 6, 7])
+def test_quantile_bins_are_mapclassify_bins(k: int) -> None:
+    mapclassify = pytest.importorskip("mapclassify")
+    rng = np.random.default_rng(k)
+    for y in (rng.normal(size=101), rng.integers(0, 9, 50).astype(float),
+              np.arange(1000.0), rng.lognormal(size=7)):
+        ours = quantile_bins(y, k)
+        theirs = mapclassify.Quantiles(y, k=k).bins
+        assert np.array_equal(ours, theirs)
+        classes, _ = graded_classes(pd.Series(y), method="quantiles", k=k)
+        if len(np.unique(y)) >= k:
+            assert np.array_equal(classes.to_numpy() - 1, mapclassify.Quantiles(y, k=k).yb)
+
+
+def test_quantile_bins_by_hand() -> None:
+    # percentiles 25, 50, 75, 100 of 0..4: indices 1, 2, 3, 4
+    assert quantile_bins(np.array([4.0, 0, 3, 1, 2]), 4).tolist() == [1.0, 2.0, 3.0, 4.0]
+    # of 0, 10: 0.25 -> 2.5, 0.5 -> 5, 0.75 -> 7.5, 10
+    assert quantile_bins(np.array([0.0, 10.0]), 4).tolist() == [2.5, 5.0, 7.5, 10.0]
