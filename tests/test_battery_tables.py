@@ -136,6 +136,9 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "ranges_n_a": (_ranges("land_class,distribution,low,mode,high,unit,source\n"
                            "forest,triangular,n/a,-0.6,-0.5,t C/ha/yr,x\n"),
                    ("ranges.csv", "n/a"), "zone"),
+    "ranges_inf": (_ranges("land_class,distribution,low,mode,high,mean,sd,unit,source\n"
+                           "forest,normal,,,,inf,0.1,t C/ha/yr,x\n"),
+                   ("ranges.csv row 2 (forest)", "mean = 'inf'", "finite"), "zone"),
     # --- the gate in every command
     "overlap_sweep": (lambda d: units(d / "halves.gpkg", geoms=OVERLAP), ("overlap",),
                       "sweep"),

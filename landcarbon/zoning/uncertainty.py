@@ -98,6 +98,10 @@ def load_coefficient_ranges(name_or_path: str | Path) -> pd.DataFrame:
             except ValueError:
                 raise InputError(f"Coefficient distributions {where}: {p} = {text!r} is not a "
                                  "number.") from None
+            if text and not np.isfinite(par[p]):
+                raise InputError(f"Coefficient distributions {where}: {p} = {text!r} is not a "
+                                 "finite number (leave the cell empty where the distribution "
+                                 "does not use it).")
         if dist == "triangular" and np.isnan(par["mode"]):
             raise InputError(f"Coefficient distributions {where}: triangular needs mode.")
         missing = [p for p in _DISTRIBUTIONS[dist] if np.isnan(par[p])]
