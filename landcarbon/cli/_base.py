@@ -84,6 +84,13 @@ def main(debug: bool, quiet: bool) -> None:
     """
     signal.signal(signal.SIGTERM, _terminate)
     level = logging.DEBUG if debug else (logging.ERROR if quiet else logging.INFO)
+    from landcarbon.pipeline.progress import set_verbosity
+
+    set_verbosity(0 if quiet else (2 if debug else 1))
+    if quiet:  # -q: errors only, no library warnings either
+        import warnings
+
+        warnings.simplefilter("ignore")
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s: %(message)s",
                         force=True)
     for noisy in ("rasterio", "fiona", "pyogrio", "numexpr", "matplotlib"):
@@ -91,8 +98,10 @@ def main(debug: bool, quiet: bool) -> None:
 
 
 def progress_default() -> bool:
-    """Progress bars only when stderr is a terminal."""
-    return sys.stderr.isatty()
+    """Progress bars only when stderr is a terminal (and not ``-q``)."""
+    from landcarbon.pipeline.progress import bars_shown
+
+    return bars_shown()
 
 
 overwrite_option = click.option("--overwrite", is_flag=True,

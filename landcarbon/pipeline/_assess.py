@@ -37,6 +37,8 @@ from landcarbon.pipeline._rasters import (
     pass_rasters,
     store_late_rasters,
 )
+from landcarbon.pipeline.progress import bars_shown, dask_bar, step
+from landcarbon.pipeline.progress import log as steps_log
 
 __all__ = ["Assessment", "RunResult", "assess", "run"]
 
@@ -129,8 +131,10 @@ class Assessment:
 
 
 def _timed(timings: dict[str, float], name: str, start: float) -> float:
+    """Record the step ``name`` that began at ``start`` (and log it for ``-v``)."""
     now = time.perf_counter()
     timings[name] = round(now - start, 3)
+    steps_log.info("step %-22s %7.2f s", name, now - start)
     return now
 
 
@@ -207,7 +211,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         construction, con_kwargs = _construction(config, units)
         outputs = pass_rasters(raster_sinks or {}, categories, coefficients, construction,
                                cc.output_unit)
-        with raster_read_errors(codes):
+        with raster_read_errors(codes), dask_bar("land-cover pass", progress):
             # one pass: code counts, zonal areas and the derived rasters share every chunk
             # read (unmapped codes count as nodata meanwhile and are refused right after);
             # the block engine assumes the units do not overlap ...
@@ -481,8 +485,9 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
         sinks = (open_raster_sinks(stage, cogs)
                  if config.output.rasters and config.landcover is not None else None)
         result = assess(config, progress=progress, raster_sinks=sinks)
-        files = write_run_outputs(result, stage, progress=progress,
-                                  elapsed_s=time.perf_counter() - started,
-                                  cogs=cogs if sinks else None)
+        with step("write outputs", result.timings):
+            files = write_run_outputs(result, stage, progress=bars_shown(progress),
+                                      elapsed_s=time.perf_counter() - started,
+                                      cogs=cogs if sinks else None)
         stamp_manifest(stage, fingerprint, files)
     return RunResult(assessment=result, out_dir=target.absolute(), files=files)

@@ -133,5 +133,7 @@ def store_late_rasters(a: Assessment, raster_sinks: Mapping[str, SinkOpener],
             raster = derived_raster(a, name)
             pairs.append((raster, raster_sinks[name](raster)))
     assert a.codes is not None
-    with raster_read_errors(a.codes):
-        store_blocks(pairs, progress=progress)
+    from landcarbon.pipeline.progress import dask_bar
+
+    with raster_read_errors(a.codes), dask_bar("rasters", progress):
+        store_blocks(pairs)

@@ -1,0 +1,100 @@
+"""Progress bars and step timings of the pipeline, on stderr.
+
+The CLI sets the verbosity once (:func:`set_verbosity`: 0 = ``-q``, errors only; 1 = default;
+2 = ``-v``). Then
+
+* :func:`step` times a step of a run; its time is logged at INFO on the ``landcarbon.steps``
+  logger, which is shown with ``-v`` only;
+* :func:`dask_bar` shows a tqdm bar over the tasks of the dask computations run inside it
+  (the pass over the land cover, raster writing), and :func:`bar` one over any iterable,
+  both only when stderr is a terminal and the verbosity is not ``-q``.
+
+Library callers (``landcarbon.pipeline.run(..., progress=True)``) get bars with the default
+verbosity when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+__all__ = ["bar", "bars_shown", "dask_bar", "set_verbosity", "step", "verbosity"]
+
+T = TypeVar("T")
+log = logging.getLogger("landcarbon.steps")
+log.setLevel(logging.WARNING)
+_verbosity = 1
+
+
+def set_verbosity(level: int) -> None:
+    """0: errors only (``-q``), 1: default, 2: step timings (``-v``)."""
+    global _verbosity
+    _verbosity = int(level)
+    log.setLevel(logging.INFO if _verbosity >= 2 else logging.WARNING)
+
+
+def verbosity() -> int:
+    """The verbosity set by :func:`set_verbosity` (1 if never set)."""
+    return _verbosity
+
+
+def bars_shown(progress: bool = True) -> bool:
+    """Whether progress bars are drawn: asked for, not ``-q``, and stderr is a terminal."""
+    return bool(progress) and _verbosity >= 1 and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def step(name: str, timings: dict[str, float] | None = None) -> Iterator[None]:
+    """Time the block as step ``name``: logged at INFO (``landcarbon.steps``, shown with
+    ``-v``) and stored in ``timings[name]`` (seconds, rounded to ms) when given."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds = time.perf_counter() - start
+        if timings is not None:
+            timings[name] = round(timings.get(name, 0.0) + seconds, 3)
+        log.info("step %-22s %7.2f s", name, seconds)
+
+
+@contextlib.contextmanager
+def dask_bar(description: str, progress: bool = True) -> Iterator[None]:
+    """A tqdm bar over the tasks of the dask computations inside the block (local
+    schedulers), when :func:`bars_shown`."""
+    if not bars_shown(progress):
+        yield
+        return
+    from tqdm.dask import TqdmCallback
+
+    with TqdmCallback(desc=description, file=sys.stderr, leave=False, unit="task",
+                      mininterval=0.5, **_size()):
+        yield
+
+
+def bar(items: Iterable[T], description: str, *, total: int | None = None,
+        progress: bool = True, unit: str = "it") -> Iterable[T]:
+    """``items`` with a tqdm bar on stderr when :func:`bars_shown`; ``items`` itself
+    otherwise."""
+    if not bars_shown(progress):
+        return items
+    from tqdm import tqdm
+
+    out: Any = tqdm(items, desc=description, total=total, file=sys.stderr, leave=False,
+                    unit=unit, mininterval=0.5, **_size())
+    return out
+
+
+def _size() -> dict[str, int]:
+    """Columns and rows of the terminal on stderr; 80 x 24 when it reports none (a terminal
+    of size 0, e.g. a fresh pseudo-terminal, where tqdm draws nothing)."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+        columns, rows = size.columns, size.lines
+    except (OSError, ValueError):
+        columns = rows = 0
+    return {"ncols": columns if columns > 0 else 80, "nrows": rows if rows > 0 else 24}

@@ -1,0 +1,90 @@
+"""Progress bars only on a terminal, step timings with -v (here --debug), nothing with -q
+(issue 16). Real CLI subprocesses, stderr on a pseudo-terminal or a pipe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from landcarbon.pipeline import progress
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_tiles"
+
+
+def _config(tmp_path: Path) -> Path:
+    text = (SAMPLE / "demo.toml").read_text(encoding="utf-8")
+    for name in ("landcover_2023.tif", "townships.gpkg", "energy_2023.csv"):
+        text = text.replace(f'"{name}"', f'"{(SAMPLE / name).as_posix()}"')
+    # dask chunks, as for rasters over 16.7 M pixels (the bars follow dask's tasks)
+    text = text.replace('legend = "esa_worldcover"', 'legend = "esa_worldcover"\nchunk_size = 256')
+    config = tmp_path / "run.toml"
+    config.write_text(text + "\n[output]\nmap = false\n", encoding="utf-8")
+    return config
+
+
+def _run(tmp_path: Path, *flags: str, tty: bool) -> str:
+    """stderr of ``landcarbon [flags] run`` (on a pseudo-terminal when ``tty``)."""
+    args = [sys.executable, "-m", "landcarbon.cli", *flags, "run", str(_config(tmp_path)),
+            "-o", str(tmp_path / "out"), "--overwrite"]
+    env = {**os.environ, "COLUMNS": "100"}
+    if not tty:
+        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert proc.wait(timeout=300) == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_bars_on_a_terminal_only(tmp_path: Path) -> None:
+    on_tty = _run(tmp_path, tty=True)
+    assert "land-cover pass" in on_tty and "task" in on_tty
+    piped = _run(tmp_path, tty=False)
+    assert "land-cover pass" not in piped and "\r" not in piped
+    assert "finished in" in piped  # the summary line still comes
+    quiet = _run(tmp_path, "-q", tty=True)
+    assert "land-cover pass" not in quiet and "finished in" not in quiet
+    assert quiet.strip() == ""
+
+
+def test_step_timings_when_verbose(tmp_path: Path) -> None:
+    assert "step " not in _run(tmp_path, tty=False)
+    verbose = _run(tmp_path, "--debug", tty=False)
+    for name in ("read", "zonal", "balance_and_risk", "write outputs"):
+        assert f"step {name}" in verbose
+
+
+def test_step_records_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+    timings: dict[str, float] = {}
+    try:
+        progress.set_verbosity(2)
+        with caplog.at_level("INFO", logger="landcarbon.steps"), progress.step("x", timings):
+            pass
+        assert "step x" in caplog.text and timings["x"] >= 0
+        progress.set_verbosity(1)
+        caplog.clear()
+        with progress.step("y"):
+            pass
+        assert "step y" not in caplog.text
+    finally:
+        progress.set_verbosity(1)
+    assert progress.bar([1, 2], "d") == [1, 2]  # pytest's stderr is no terminal
