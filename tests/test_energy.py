@@ -86,7 +86,7 @@ def test_natural_gas_hand_computed() -> None:
 
 def test_electricity_standard_coal_vs_grid_factor() -> None:
     energy = pd.DataFrame({"unit_id": ["E"], "electricity_10k_kwh": [100.0]})
-    std = construction_emissions(energy)
+    std = construction_emissions(energy, electricity="standard_coal")
     assert std.loc["E", "energy_tce"] == approx(122.9)  # 1e6 kWh x 0.1229 kgce/kWh
     assert std.loc["E", "electricity_tc"] == approx(122.9 * COAL)
 
@@ -114,7 +114,7 @@ def test_total_is_sum_of_fuels_and_columns_follow_factor_order() -> None:
         "heat_gj": [3000.0, 0.0],
         "electricity_10k_kwh": [100.0, 2.5],
     })
-    out = construction_emissions(energy)
+    out = construction_emissions(energy, electricity="standard_coal")
     assert list(out.columns) == ["raw_coal_tc", "diesel_tc", "heat_tc", "electricity_tc",
                                  "construction_emission_tc", "energy_tce"]
     assert list(out.index) == ["U1", "U2"]
@@ -140,7 +140,7 @@ def test_total_is_sum_of_fuels_and_columns_follow_factor_order() -> None:
 def test_all_twelve_fuels() -> None:
     f = load_energy_factors()
     row = {"unit_id": "ALL"} | {col: 1.0 for col in f["column"]}
-    out = construction_emissions(pd.DataFrame([row]))
+    out = construction_emissions(pd.DataFrame([row]), electricity="standard_coal")
     expected = 0.0
     for fuel, r in f.iterrows():
         value = r["tce_per_unit"] * r["t_c_per_tce"]
@@ -163,7 +163,7 @@ def test_custom_factor_table() -> None:
     f = load_energy_factors()
     f.loc["electricity", "tce_per_unit"] = 3.0  # e.g. the calorific-value (3.3) convention
     out = construction_emissions(pd.DataFrame({"unit_id": ["A"], "electricity_10k_kwh": [2.0]}),
-                                 factors=f)
+                                 factors=f, electricity="standard_coal")
     assert out.loc["A", "energy_tce"] == approx(6.0)
     assert out.loc["A", "electricity_tc"] == approx(6.0 * COAL)
 
@@ -232,10 +232,14 @@ def test_empty_unit_id() -> None:
         construction_emissions(energy)
 
 
-def test_grid_factor_without_factor() -> None:
+def test_grid_factor_is_the_default_national_2022_factor() -> None:
+    """Without a factor, electricity is charged with the MEE/NBS national average 2022,
+    0.5366 kg CO2/kWh: 10^4 kWh -> 5.366 t CO2 = 5.366 x 12/44 t C."""
     energy = pd.DataFrame({"unit_id": ["A"], "electricity_10k_kwh": [1.0]})
-    with pytest.raises(InputError, match="needs grid_factor_kg_co2_per_kwh"):
-        construction_emissions(energy, electricity="grid_factor")
+    for out in (construction_emissions(energy),
+                construction_emissions(energy, electricity="grid_factor")):
+        assert out.loc["A", "electricity_tc"] == approx(5.366 * 12 / 44)
+        assert out.loc["A", "electricity_tc"] == approx(1.4634545454545456)
 
 
 @pytest.mark.parametrize("factor", [0.0, -0.5, math.nan])
@@ -249,7 +253,8 @@ def test_grid_factor_must_be_positive(factor: float) -> None:
 def test_grid_factor_with_standard_coal_is_rejected() -> None:
     energy = pd.DataFrame({"unit_id": ["A"], "electricity_10k_kwh": [1.0]})
     with pytest.raises(InputError, match="ignores it"):
-        construction_emissions(energy, grid_factor_kg_co2_per_kwh=0.5568)
+        construction_emissions(energy, electricity="standard_coal",
+                               grid_factor_kg_co2_per_kwh=0.5568)
 
 
 def test_unknown_electricity_method() -> None:

@@ -88,7 +88,8 @@ LEGEND_TEXT = ("ESA WorldCover codes: 10 tree cover, 20 shrubland, 30 grassland,
 #: standard-coal coefficient (GB/T 2589-2020 reference values, tce per unit) x carbon per
 #: tce (IPCC-derived factors as reproduced in the Chinese literature). Electricity uses its
 #: calorific equivalent (0.1229 kgce/kWh) valued as coal. Only used to size the synthetic
-#: statistics; landcarbon's own factor table is authoritative.
+#: statistics (the demo configs charge electricity with the 华中 grid factor instead);
+#: landcarbon's own factor tables are authoritative.
 FUEL_CARBON: dict[str, float] = {
     "raw_coal_t": 0.7143 * 0.7559,
     "coke_t": 0.9714 * 0.8550,
@@ -132,14 +133,26 @@ output_unit = "t C"
 [construction]
 method = "energy"
 energy_table = "energy_2023.csv"
-electricity = "standard_coal"
+electricity = "grid_factor"
+grid_factor = "central_china_2022"   # 华中 grid 2022, 0.5395 kg CO2/kWh (MEE / NBS)
 
 [space_type_rule]
 method = "dominant"
 overrides = [{ space_type = "construction", min_share = 0.4 }]
 
 [thresholds]
-preset = "zhengzhou_example"
+method = "pathway"
+year = 2023   # the land cover's year: judged against the 2023 limits
+
+[thresholds.pathway]   # absolute limits on the target pathway (docs/thresholds.md)
+base_year = 2020
+base_tc_per_ha = { agricultural = 8.0, construction = 47.0, ecological = 0.0 }
+peak_year = 2030
+neutrality_year = 2060
+intensity_reduction_pct = 18.0   # CO2 per GDP, 2020-2025 (14th five-year plan)
+intensity_target_year = 2025
+gdp_growth_pct = 6.0
+source = "SYNTHETIC 2020 densities; national targets: CO2/GDP -18 % 2020-25, peak, neutrality"
 """
 
 #: Zoning sections appended to the demo config in demo_zoning.toml (`landcarbon run
@@ -853,16 +866,26 @@ set = "lai2010"
 [construction]
 method = "energy"
 energy_table = "energy_2023.csv"
+grid_factor = "central_china_2022"   # 华中 grid 2022, 0.5395 kg CO2/kWh (MEE / NBS)
 
 [space_type_rule]
 overrides = [{ space_type = "construction", min_share = 0.4 }]
 
 [thresholds]
-preset = "zhengzhou_example"
+method = "pathway"   # each date is judged against its year's limit
+
+[thresholds.pathway]   # absolute limits on the target pathway (docs/thresholds.md)
+base_year = 2020
+base_tc_per_ha = { agricultural = 8.0, construction = 47.0, ecological = 0.0 }
+peak_year = 2030
+neutrality_year = 2060
+intensity_reduction_pct = 18.0   # CO2 per GDP, 2020-2025 (14th five-year plan)
+intensity_target_year = 2025
+gdp_growth_pct = 6.0
+source = "SYNTHETIC 2020 densities; national targets: CO2/GDP -18 % 2020-25, peak, neutrality"
 
 [change]
 resample = "error"
-threshold_year = 2023   # one set of limits for every date (the preset uses percentiles)
 
 [[change.dates]]
 year = 2015

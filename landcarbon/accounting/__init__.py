@@ -1,1 +1,2 @@
-"""Accounting: legends, classification, coefficients, energy, flux, balance and risk."""
+"""Accounting: legends, classification, coefficients, energy, grid factors, flux, balance,
+thresholds and risk."""

@@ -37,6 +37,7 @@ def unit_balance(
     construction_tc: pd.Series | None = None,
     construction_intensity_tc_per_ha: float | None = None,
     unit_ids: Iterable[str] | None = None,
+    density_by_unit: dict[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """Carbon balance of each unit.
 
@@ -55,6 +56,10 @@ def unit_balance(
         emission (reported).
     unit_ids : iterable of str, optional
         All units, so that units without any classified land get a row of zeros.
+    density_by_unit : dict, optional
+        ``{land_class: Series}`` of per-unit densities (t C/ha/yr, indexed by unit_id) that
+        replace the set's density for those units (e.g. the crop-yield cropland sink);
+        other units keep the set's density.
 
     Returns
     -------
@@ -87,6 +92,9 @@ def unit_balance(
                     coefficients.name, ", ".join(missing))
     direct = [lc for lc in present if lc not in indirect and lc not in missing]
     flux = by_class[direct] * density[direct].to_numpy()
+    for lc, per_unit in (density_by_unit or {}).items():
+        if lc in flux.columns:
+            flux[lc] = by_class[lc] * per_unit.reindex(ids).fillna(density[lc]).to_numpy()
     construction_ha = by_class[indirect].sum(axis=1) if indirect else covered * 0.0
     if construction_tc is not None:
         con = construction_tc.reindex(ids).fillna(0.0).astype(float)
@@ -109,13 +117,15 @@ def unit_balance(
         out["net_tc"] = emission - sequestration
         out["construction_emission_tc"] = con
         out["net_tc_per_ha"] = np.where(covered > 0, out["net_tc"] / covered, np.nan)
-    components = _space_components(class_areas, density, indirect, construction_ha, con)
+    components = _space_components(class_areas, density, indirect, construction_ha, con,
+                                   density_by_unit or {})
     out = out.join(components.reindex(ids))
     return out
 
 
 def _space_components(class_areas: pd.DataFrame, density: pd.Series, indirect: list[str],
-                      construction_ha: pd.Series, con: pd.Series) -> pd.DataFrame:
+                      construction_ha: pd.Series, con: pd.Series,
+                      density_by_unit: dict[str, pd.Series]) -> pd.DataFrame:
     """Net flux (t C/yr) and net density (t C/ha/yr) of the land of each space type inside
     each unit: ``net_<space>_tc`` and ``net_<space>_tc_per_ha`` (NaN where the unit holds no
     land of that space). Construction emissions are spread over the unit's construction-land
@@ -123,6 +133,10 @@ def _space_components(class_areas: pd.DataFrame, density: pd.Series, indirect: l
     settlements move with the ``rural_settlement`` switch)."""
     rows = class_areas[["unit_id", "land_class", "space_type", "area_ha"]]
     coef = rows["land_class"].map(density).astype(float)
+    for lc, per_unit in density_by_unit.items():
+        mine = (rows["land_class"] == lc).to_numpy()
+        coef = coef.where(~mine, rows["unit_id"].map(per_unit).astype(float).fillna(
+            float(density[lc])))
     is_indirect = rows["land_class"].isin(indirect).to_numpy()
     flux = np.where(np.isfinite(coef), rows["area_ha"] * coef, 0.0)
     # astype(float): mapping an empty (str) id column keeps the str dtype

@@ -8,10 +8,12 @@ defaults as tabulated in China's provincial GHG inventory guidelines). The facto
 data, ``landcarbon/data/energy_factors.csv``, one row per fuel with its input column name,
 physical unit and sources.
 
-Heat and electricity under the standard-coal method carry the **coal** carbon content: a
-landcarbon assumption (coal-dominated supply, evidence P). Electricity can instead be charged
-with a published grid CO2 factor (``electricity="grid_factor"``, e.g. 0.5568 kg CO2/kWh,
-national average 2021): ``t C = kWh x factor / 1000 x 12/44``.
+Electricity is charged by default with an official grid CO2 factor
+(``electricity="grid_factor"``, national average 2022 0.5366 kg CO2/kWh unless another factor
+is given; :mod:`landcarbon.accounting.grid_factors`): ``t C = kWh x factor / 1000 x 12/44``.
+The standard-coal equivalent (``electricity="standard_coal"``, 0.1229 kgce/kWh with the
+**coal** carbon content, a landcarbon assumption of coal-dominated supply, evidence P) stays an
+explicit option; heat always carries the coal carbon content.
 
 The emission is charged to the construction land of the unit; :func:`allocate_to_construction`
 spreads it uniformly over that land and reports what cannot be placed (units that use energy
@@ -120,7 +122,7 @@ def construction_emissions(
     energy: pd.DataFrame,
     *,
     id_column: str = "unit_id",
-    electricity: ElectricityMethod = "standard_coal",
+    electricity: ElectricityMethod = "grid_factor",
     grid_factor_kg_co2_per_kwh: float | None = None,
     factors: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -138,13 +140,13 @@ def construction_emissions(
         Values are annual physical quantities in the unit named by the column suffix.
     id_column : str
         Column holding the unit ids (converted to str).
-    electricity : {"standard_coal", "grid_factor"}
+    electricity : {"grid_factor", "standard_coal"}
+        ``grid_factor`` (default): charged with ``grid_factor_kg_co2_per_kwh``;
         ``standard_coal``: electricity converted at 1.229 tce per 10^4 kWh (0.1229 kgce/kWh,
-        equivalent value) and charged with the coal carbon content; ``grid_factor``: charged
-        with ``grid_factor_kg_co2_per_kwh``.
+        equivalent value) and charged with the coal carbon content.
     grid_factor_kg_co2_per_kwh : float, optional
-        Grid emission factor in kg CO2/kWh (e.g. 0.5568, national average 2021; prefer the
-        provincial factor). Required with ``electricity="grid_factor"`` and only allowed then.
+        Grid emission factor in kg CO2/kWh; default the national average 2022 (0.5366, MEE /
+        NBS, :mod:`landcarbon.accounting.grid_factors`). Only allowed with ``grid_factor``.
     factors : pandas.DataFrame, optional
         Custom factor table with the columns of :func:`load_energy_factors` (``fuel`` as a
         column or the index); default the built-in table.
@@ -295,11 +297,9 @@ def _grid_factor(electricity: str, factor: float | None) -> float | None:
             "grid_factor_kg_co2_per_kwh."
         )
     if factor is None:
-        raise InputError(
-            "electricity = 'grid_factor' needs grid_factor_kg_co2_per_kwh (the grid CO2 "
-            "emission factor in kg CO2/kWh, e.g. 0.5568 for the national average 2021; prefer "
-            "the provincial factor). Set it, or use electricity = 'standard_coal'."
-        )
+        from landcarbon.accounting.grid_factors import grid_factor
+
+        return float(grid_factor()["kg_co2_per_kwh"])  # type: ignore[arg-type]
     value = float(factor)
     if not (np.isfinite(value) and value > 0):
         raise InputError(

@@ -22,6 +22,11 @@ from landcarbon.accounting.conversions import OutputUnit
 from landcarbon.config.change import ChangeConfig
 from landcarbon.config.compute import ComputeConfig
 from landcarbon.config.planning import PlanningZonesConfig
+from landcarbon.config.thresholds import (
+    CarryingCapacityConfig,
+    PathwayConfig,
+    ThresholdsConfig,
+)
 from landcarbon.config.zoning import (
     CompensationConfig,
     HotspotsConfig,
@@ -33,11 +38,13 @@ from landcarbon.config.zoning import (
 from landcarbon.exceptions import ConfigError
 
 __all__ = [
+    "CarryingCapacityConfig",
     "CoefficientsConfig",
     "ConstructionConfig",
     "LandcoverConfig",
     "OutputConfig",
     "ParcelsConfig",
+    "PathwayConfig",
     "RiskConfig",
     "RunConfig",
     "SpaceTypeRuleConfig",
@@ -135,7 +142,20 @@ class CoefficientsConfig(_Section):
         "source", description="cropland as direct source (+0.422), sink (family D) or 0")
     cropland_sink_tc_per_ha: float | None = Field(
         None, ge=0, description="cropland sink magnitude, t C/ha/yr (cropland_mode = sink)")
+    crop_table: str | None = Field(None, description="CSV of crop production per unit "
+                                   "(unit_id + wheat_t, maize_t, rice_t): cropland becomes "
+                                   "the crop-yield sink (cropland_mode = sink)")
+    crop_id_column: str = Field("unit_id", description="unit id column of the crop table")
     output_unit: OutputUnit = Field("t C", description="unit of every output flux")
+
+    @model_validator(mode="after")
+    def _check_crops(self) -> CoefficientsConfig:
+        if self.crop_table and self.cropland_mode != "sink":
+            raise ValueError("crop_table gives the crop-yield cropland sink: set "
+                             "cropland_mode = 'sink' (the sign is a reported choice)")
+        if self.crop_table and self.cropland_sink_tc_per_ha is not None:
+            raise ValueError("give crop_table or cropland_sink_tc_per_ha, not both")
+        return self
 
 
 class ConstructionConfig(_Section):
@@ -147,9 +167,14 @@ class ConstructionConfig(_Section):
                                      "(raw_coal_t, natural_gas_10k_m3, electricity_10k_kwh...)")
     id_column: str = Field("unit_id", description="unit id column of the energy table")
     electricity: Literal["standard_coal", "grid_factor"] = Field(
-        "standard_coal", description="electricity via 0.1229 kgce/kWh or a grid CO2 factor")
+        "grid_factor", description="electricity charged with an official grid CO2 factor "
+        "(default), or converted at its standard-coal equivalent 0.1229 kgce/kWh")
+    grid_factor: str = Field("china_2022", description="built-in grid factor (package table "
+                             "grid_factors.csv): china_2022 (0.5366), central_china_2022 "
+                             "(华中 0.5395)...")
     grid_factor_kg_co2_per_kwh: float | None = Field(
-        None, gt=0, description="grid emission factor, kg CO2/kWh (e.g. 0.5568 national 2021)")
+        None, gt=0, description="your own grid emission factor, kg CO2/kWh (replaces "
+        "grid_factor)")
     intensity_tc_per_ha: float | None = Field(
         None, description="construction emission density, t C/ha/yr (method = intensity)")
 
@@ -160,7 +185,12 @@ class ConstructionConfig(_Section):
         if self.method == "intensity" and self.intensity_tc_per_ha is None:
             raise ValueError("method = 'intensity' needs intensity_tc_per_ha (t C/ha/yr)")
         if self.electricity == "grid_factor" and self.grid_factor_kg_co2_per_kwh is None:
-            raise ValueError("electricity = 'grid_factor' needs grid_factor_kg_co2_per_kwh")
+            from landcarbon.accounting.grid_factors import load_grid_factors
+
+            keys = list(load_grid_factors().index)
+            if self.grid_factor not in keys:
+                raise ValueError(f"grid_factor {self.grid_factor!r} is not a built-in factor "
+                                 f"({', '.join(keys)}); or set grid_factor_kg_co2_per_kwh")
         return self
 
 
@@ -179,22 +209,6 @@ class SpaceTypeRuleConfig(_Section):
     method: Literal["dominant"] = Field("dominant", description="largest share wins")
     overrides: list[SpaceTypeOverrideConfig] = Field(
         default_factory=list, description="[{space_type, min_share}] tried in order first")
-
-
-class ThresholdsConfig(_Section):
-    """``[thresholds]``: differentiated net thresholds per space type, t C/ha/yr."""
-
-    preset: str | None = Field(None, description="named preset (landcarbon thresholds)")
-    agricultural: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
-    construction: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
-    ecological: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
-
-    @field_validator("agricultural", "construction", "ecological")
-    @classmethod
-    def _check_value(cls, value: float | str | None) -> float | str | None:
-        from landcarbon.accounting.risk import parse_threshold
-
-        return None if value is None else parse_threshold(value)
 
 
 class RiskConfig(_Section):
@@ -273,10 +287,6 @@ class RunConfig(_Section):
             raise ValueError("raster mode needs [units] (the land units file)")
         if self.parcels is not None and self.units is None and not self.parcels.unit_field:
             raise ValueError("parcel mode needs [units] or [parcels] unit_field")
-        t = self.thresholds
-        if t.preset is None and None in (t.agricultural, t.construction, t.ecological):
-            raise ValueError("[thresholds] needs a preset or all of agricultural, "
-                             "construction and ecological")
         return self
 
     def path(self, value: str) -> str:

@@ -39,6 +39,9 @@ def _provenance(a: Assessment) -> dict[str, str]:
         "cropland_mode": a.coefficients.cropland_mode,
         "legend": a.legend.name,
         "thresholds_tc_per_ha": ", ".join(f"{k}={v:.4g}" for k, v in a.thresholds.items()),
+        "threshold_method": (a.threshold_set.method + (" (relative)" if a.threshold_set.relative
+                                                       else "")
+                             if a.threshold_set is not None else ""),
     }
 
 
@@ -183,6 +186,9 @@ def build_manifest(a: Assessment, folder: Path, files: dict[str, str],
             "output_unit": a.config.coefficients.output_unit,
             "construction": con,
             "thresholds_tc_per_ha": a.thresholds,
+            "cropland": a.cropland,
+            "thresholds": (a.threshold_set.record() if a.threshold_set is not None
+                           else {"method": "explicit", "relative": False}),
         },
         "totals": a.totals(),
         "repairs": a.repairs,

@@ -25,18 +25,22 @@ from landcarbon.accounting.classification import check_codes, classify
 from landcarbon.accounting.coefficients import CoefficientSet, load_coefficients
 from landcarbon.accounting.conversions import output_suffix
 from landcarbon.accounting.legends import SPACE_TYPES, Legend, load_legend
-from landcarbon.accounting.risk import RiskBands, assess_risk, resolve_thresholds, risk_level_counts
+from landcarbon.accounting.risk import RiskBands, risk_level_counts
 from landcarbon.accounting.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
+from landcarbon.accounting.thresholds import ThresholdSet
 from landcarbon.checks.units import overlaps, repair_geometries
 from landcarbon.config.run import RunConfig
 from landcarbon.engine.areas import geodesic_areas_m2
 from landcarbon.exceptions import InputError
+from landcarbon.pipeline._construction import construction_of
+from landcarbon.pipeline._crops import crop_sink_of, cropland_record, with_crop_sink
 from landcarbon.pipeline._rasters import (
     SinkOpener,
     flux_raster,
     pass_rasters,
     store_late_rasters,
 )
+from landcarbon.pipeline._thresholds import risk_table, threshold_set
 from landcarbon.pipeline.progress import bars_shown, dask_bar, step
 from landcarbon.pipeline.progress import log as steps_log
 
@@ -60,6 +64,8 @@ class Assessment:
         Long table unit_id, land_class, space_type, area_ha.
     thresholds : dict
         Resolved threshold per space type, t C/ha/yr.
+    threshold_set : ThresholdSet
+        The same limits with their method, rule and source per space type.
     codes, categories : xarray.DataArray or None
         Raw codes and category raster (raster mode; lazy when chunked).
     code_counts : pandas.Series or None
@@ -68,6 +74,9 @@ class Assessment:
         Which construction method was used and its per-unit figures.
     zoning : dict
         Layers and tables of the zoning analyses (:func:`landcarbon.pipeline.apply_zoning`).
+    cropland : dict
+        The cropland sign used and the run's net with cropland as a source and (with crop
+        statistics) as the crop-yield sink (:func:`landcarbon.pipeline._crops.cropland_record`).
     planning : dict
         With ``[planning_zones]``: the zones file, field, priority and planned area per space
         type (ha); ``class_areas`` then carry the planned space types.
@@ -83,12 +92,14 @@ class Assessment:
     units: gpd.GeoDataFrame
     class_areas: pd.DataFrame
     thresholds: dict[str, float]
+    threshold_set: ThresholdSet | None = None
     codes: xr.DataArray | None = None
     categories: xr.DataArray | None = None
     code_counts: pd.Series | None = None
     construction: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     zoning: dict[str, Any] = field(default_factory=dict)
+    cropland: dict[str, Any] = field(default_factory=dict)
     planning: dict[str, Any] = field(default_factory=dict)
     repairs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -176,9 +187,11 @@ def assess(config: RunConfig, *, progress: bool = False,
     t0 = time.perf_counter()
     repairs: list[dict[str, Any]] = []
     cc = config.coefficients
+    crop_sink = crop_sink_of(config)
     coefficients = load_coefficients(
-        cc.set if cc.set in _builtin_sets() else config.path(cc.set), overrides=cc.overrides,
-        cropland_mode=cc.cropland_mode, cropland_sink_tc_per_ha=cc.cropland_sink_tc_per_ha)
+        _coefficient_ref(config), overrides=cc.overrides,
+        cropland_mode="sink" if crop_sink is not None else cc.cropland_mode,
+        cropland_sink_tc_per_ha=0.0 if crop_sink is not None else cc.cropland_sink_tc_per_ha)
     units = unit_area_m2 = None
     if config.units is not None:
         u = config.units
@@ -208,7 +221,9 @@ def assess(config: RunConfig, *, progress: bool = False,
         from landcarbon.engine.landcover_pass import landcover_pass, smallest_cell_m2
 
         assert units is not None
-        construction, con_kwargs = _construction(config, units)
+        construction, con_kwargs = construction_of(config, units)
+        if crop_sink is not None:  # the cropland density is known after the pass
+            construction["late_flux"] = True
         outputs = pass_rasters(raster_sinks or {}, categories, coefficients, construction,
                                cc.output_unit)
         with raster_read_errors(codes), dask_bar("land-cover pass", progress):
@@ -260,14 +275,19 @@ def assess(config: RunConfig, *, progress: bool = False,
                                             exclude_codes=pc.exclude_codes)
 
     if config.landcover is None:
-        construction, con_kwargs = _construction(config, units)
+        construction, con_kwargs = construction_of(config, units)
     plan_columns, planning = None, {}
     if config.planning_zones is not None:  # planned space types replace the land cover's
         from landcarbon.pipeline._planning import planned_areas
 
         areas, plan_columns, planning = planned_areas(config, units, areas, measure)
         t0 = _timed(timings, "planning_zones", t0)
-    balance = unit_balance(areas, coefficients, unit_ids=units["unit_id"], **con_kwargs)
+    by_unit: dict[str, pd.Series] = {}
+    if crop_sink is not None:
+        coefficients, by_unit = with_crop_sink(config, crop_sink, areas)
+    balance = unit_balance(areas, coefficients, unit_ids=units["unit_id"],
+                           density_by_unit=by_unit, **con_kwargs)
+    cropland = cropland_record(balance, config, coefficients, by_unit, crop_sink)
     if construction.get("method") == "energy":
         per_ha = balance["construction_emission_tc"] / balance["construction_ha"].where(
             balance["construction_ha"] > 0)
@@ -282,18 +302,18 @@ def assess(config: RunConfig, *, progress: bool = False,
     balance["space_type"] = unit_space_types(balance, _space_type_rule(config))
     if plan_columns is not None:
         balance = balance.join(_landcover_view(plan_columns, _space_type_rule(config)))
-    thresholds = resolve_thresholds(config.threshold_spec(), balance)
+    limits = threshold_set(config, balance, areas)
+    thresholds = limits.limits
     out_unit = cc.output_unit
     converted = to_output_unit(balance, out_unit)
-    component_thresholds = resolve_thresholds(config.threshold_spec(), balance,
-                                              components=True)
-    risk = assess_risk(converted, thresholds, _risk_bands(config),
-                       output_unit=out_unit, component_thresholds=component_thresholds)
+    risk = risk_table(converted, limits, _risk_bands(config), out_unit)
     table = _assemble(units, converted.join(risk),
                       None if unit_area_m2 is None else unit_area_m2.result())
     _timed(timings, "balance_and_risk", t0)
     result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
-                        class_areas=areas, thresholds=thresholds, codes=codes,
+                        class_areas=areas, thresholds=thresholds, threshold_set=limits,
+                        cropland=cropland,
+                        codes=codes,
                         categories=categories, code_counts=counts, construction=construction,
                         timings=timings, planning=planning, repairs=repairs)
     from landcarbon.pipeline._zoning import apply_zoning
@@ -356,6 +376,12 @@ def _risk_bands(config: RunConfig) -> RiskBands:
     return RiskBands(r.approaching_margin, r.severe_margin, r.scale_floor_tc_per_ha)
 
 
+def _coefficient_ref(config: RunConfig) -> str:
+    """The coefficient set of ``config``: a built-in name or the absolute path of a CSV."""
+    name = config.coefficients.set
+    return name if name in _builtin_sets() else config.path(name)
+
+
 def _builtin_sets() -> list[str]:
     from landcarbon.accounting.coefficients import list_coefficient_sets
 
@@ -380,43 +406,6 @@ def _units_from_parcels(parcels: gpd.GeoDataFrame, unit_field: str) -> gpd.GeoDa
     ids = (parcels.index.to_series() + 1).astype(str).to_numpy()
     return gpd.GeoDataFrame({"unit_id": ids, "unit_name": ids}, geometry=parcels.geometry.values,
                             crs=parcels.crs)
-
-
-def _construction(config: RunConfig, units: gpd.GeoDataFrame
-                  ) -> tuple[dict[str, Any], dict[str, Any]]:
-    c = config.construction
-    if c.method == "intensity":
-        return ({"method": "intensity", "intensity_tc_per_ha": c.intensity_tc_per_ha},
-                {"construction_intensity_tc_per_ha": c.intensity_tc_per_ha})
-    if c.method == "energy":
-        from landcarbon.accounting.energy import construction_emissions
-        from landcarbon.io.tables import read_table
-
-        assert c.energy_table is not None
-        path = config.path(c.energy_table)
-        table = read_table(path, id_column=c.id_column, what="Energy table")
-        emissions = construction_emissions(
-            table, id_column=c.id_column, electricity=c.electricity,
-            grid_factor_kg_co2_per_kwh=(c.grid_factor_kg_co2_per_kwh
-                                        if c.electricity == "grid_factor" else None))
-        known = set(units["unit_id"])
-        stray = [i for i in emissions.index if i not in known]
-        if stray:
-            raise InputError(
-                f"Energy table {path}: {len(stray)} unit id(s) are not in the units file: "
-                f"{', '.join(stray[:10])}. The {c.id_column} column must hold the unit ids "
-                "of [units] id_field.")
-        missing = sorted(known - set(emissions.index))
-        if missing:
-            log.warning("%d unit(s) have no energy statistics (construction emission 0): %s",
-                        len(missing), ", ".join(missing[:10]))
-        info = {"method": "energy", "table": path, "electricity": c.electricity,
-                "grid_factor_kg_co2_per_kwh": c.grid_factor_kg_co2_per_kwh,
-                "units_without_statistics": missing}
-        return info, {"construction_tc": emissions["construction_emission_tc"]}
-    log.warning("no construction-land emission method set: construction land counts 0 "
-                "(set [construction] method = 'energy' or 'intensity')")
-    return {"method": "none"}, {}
 
 
 def _assemble(units: gpd.GeoDataFrame, table: pd.DataFrame,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -163,7 +163,8 @@ def date_config(config: RunConfig, year: int) -> RunConfig:
         raise ConfigError(f"No date {year} in [[change.dates]] "
                           f"({', '.join(str(d.year) for d in ch.dates)}).")
     update: dict[str, Any] = {"landcover": config.landcover.model_copy(
-        update={"path": date.landcover}), "change": None}
+        update={"path": date.landcover}), "change": None,
+        "thresholds": config.thresholds.model_copy(update={"year": year})}
     if date.energy_table:
         update["construction"] = config.construction.model_copy(
             update={"energy_table": date.energy_table})
@@ -198,16 +199,20 @@ def _construction_kwargs(base: Assessment, areas: pd.DataFrame) -> dict[str, Any
     return {"construction_tc": pd.Series(tc, index=ids.to_numpy())}
 
 
-def rebalance(base: Assessment, areas: pd.DataFrame) -> gpd.GeoDataFrame:
+def rebalance(base: Assessment, areas: pd.DataFrame, year: int | None = None
+              ) -> gpd.GeoDataFrame:
     """Assess other class areas of the same units (a scenario, a projection) with the
     settings and the resolved thresholds of ``base``.
 
     Construction emissions follow :func:`_construction_kwargs`; thresholds are the base's
-    numbers (a percentile threshold is not re-estimated on the scenario).
+    limits (a percentile or carrying-capacity limit is not re-estimated on the scenario);
+    pathway limits are those of ``year`` when given (a 2030 projection is judged against
+    the 2030 limit).
     """
     from landcarbon.accounting.balance import to_output_unit, unit_balance
-    from landcarbon.accounting.risk import assess_risk, resolve_thresholds
     from landcarbon.accounting.spaces import unit_space_types
+    from landcarbon.accounting.thresholds import explicit_limits
+    from landcarbon.pipeline._thresholds import risk_table, threshold_set_for_year
 
     cfg = base.config
     units = base.units[["unit_id", "unit_name", "geometry"]]
@@ -220,12 +225,14 @@ def rebalance(base: Assessment, areas: pd.DataFrame) -> gpd.GeoDataFrame:
         return b
 
     balance = balance_of(areas)
-    components = resolve_thresholds(cfg.threshold_spec(), balance_of(base.class_areas),
-                                    components=True)
+    ts = base.threshold_set
+    if ts is None:  # an Assessment built by hand: its plain numbers
+        ts = explicit_limits(base.thresholds)
+    elif ts.method == "pathway" and year is not None:
+        ts = threshold_set_for_year(cfg, year)
     out_unit = cfg.coefficients.output_unit
     converted = to_output_unit(balance, out_unit)
-    risk = assess_risk(converted, base.thresholds, _risk_bands(cfg),
-                       output_unit=out_unit, component_thresholds=components)
+    risk = risk_table(converted, ts, _risk_bands(cfg), out_unit)
     return _assemble(units, converted.join(risk))
 
 
@@ -284,29 +291,31 @@ def _summaries(trans: pd.DataFrame, whole: pd.DataFrame, y0: int, y1: int
 
 
 def freeze_thresholds(a: Assessment, ref: Assessment) -> Assessment:
-    """``a`` with its risk levels re-assessed against the threshold numbers of ``ref`` (so
-    that risk levels of several dates are compared with one fixed limit; a percentile
-    threshold otherwise moves with each date's data)."""
-    from landcarbon.accounting.conversions import output_factor
-    from landcarbon.accounting.legends import SPACE_TYPES
-    from landcarbon.accounting.risk import assess_risk, resolve_thresholds
+    """``a`` with its risk levels re-assessed against the limits of ``ref`` (so that risk
+    levels of several dates are compared with one fixed limit; a percentile or carrying-
+    capacity limit otherwise moves with each date's data). Pathway limits depend on the
+    year only and are kept."""
+    from landcarbon.pipeline._thresholds import risk_table
 
+    ts = ref.threshold_set
+    if ts is None or ts.method == "pathway":
+        return a
+    ts = replace(ts, base_year=ts.base_year if ts.base_year is not None else _year_of(ref))
     cfg = a.config
-    s, f = ref.suffix, output_factor(cfg.coefficients.output_unit)
-    sample = pd.DataFrame({f"net_{st}_tc_per_ha": ref.units[f"net_{st}_{s}_per_ha"] / f
-                           for st in SPACE_TYPES if f"net_{st}_{s}_per_ha" in ref.units})
-    components = (resolve_thresholds(cfg.threshold_spec(), sample, components=True)
-                  if len(sample.columns) == len(SPACE_TYPES) else None)
     table = a.units.set_index("unit_id")
-    risk = assess_risk(table, ref.thresholds, _risk_bands(cfg),
-                       output_unit=cfg.coefficients.output_unit,
-                       component_thresholds=components)
+    risk = risk_table(table, ts, _risk_bands(cfg), cfg.coefficients.output_unit)
     units = a.units.copy()
     for col in risk.columns:
         units[col] = risk[col].reindex(units["unit_id"]).to_numpy()
     a.units = units
-    a.thresholds = dict(ref.thresholds)
+    a.thresholds = dict(ts.limits)
+    a.threshold_set = ts
     return a
+
+
+def _year_of(a: Assessment) -> int | None:
+    """The date (year) of a change-run assessment, if it has one."""
+    return a.config.thresholds.year
 
 
 def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
@@ -436,7 +445,7 @@ def _markov(result: ChangeResult, units: gpd.GeoDataFrame, pixel_area: str) -> N
     tables = []
     for year in mk.target_years:
         areas = proj[proj["year"] == year].drop(columns="year")
-        tables.append(pd.DataFrame(rebalance(base, areas).drop(columns="geometry"))
+        tables.append(pd.DataFrame(rebalance(base, areas, year).drop(columns="geometry"))
                       .assign(year=year))
     mu = pd.concat(tables, ignore_index=True)
     result.markov_units = mu[["year", *[c for c in mu.columns if c != "year"]]]

@@ -105,7 +105,7 @@ def pass_rasters(raster_sinks: Mapping[str, SinkOpener], categories: xr.DataArra
         if name not in raster_sinks:
             continue
         if name == "net_flux":
-            if construction.get("method") == "energy":
+            if construction.get("method") == "energy" or construction.get("late_flux"):
                 continue
             intensity = construction.get("intensity_tc_per_ha")
             values, _ = category_flux_table(cats, coefficients, intensity)

@@ -196,7 +196,11 @@ class _Checker:
         self.step("coefficients_invalid", f"[coefficients] set = {cc.set!r}",
                   lambda: load_coefficients(coef_ref, overrides=cc.overrides,
                                             cropland_mode=cc.cropland_mode,
-                                            cropland_sink_tc_per_ha=cc.cropland_sink_tc_per_ha))
+                                            cropland_sink_tc_per_ha=(
+                                                0.0 if cc.crop_table
+                                                else cc.cropland_sink_tc_per_ha)))
+        if cc.crop_table:
+            self.crops(cc.crop_table)
         self.thresholds()
         units = self.units() if c.units is not None else None
         source = c.landcover or c.parcels
@@ -233,6 +237,8 @@ class _Checker:
     def thresholds(self) -> None:
         from landcarbon.accounting.legends import SPACE_TYPES
 
+        if self.config.thresholds.resolved_method() in ("pathway", "carrying_capacity"):
+            return  # checked by the config model
         spec = self.step("config_invalid", "[thresholds]", self.config.threshold_spec)
         if spec is None:
             return
@@ -420,6 +426,19 @@ class _Checker:
                 + ", ".join(f"{c} ({n} parcels)" for c, n in bad.head(20).items()) + ".",
                 "Use the right legend, add the codes to a custom legend CSV, or list them in "
                 "[parcels] exclude_codes.", {"parcels": {str(k): int(v) for k, v in bad.items()}}))
+
+    def crops(self, path: str) -> None:
+        """The crop table reads and every value is a non-negative production."""
+        from landcarbon.accounting.crops import crop_yield_sink
+        from landcarbon.io.tables import read_table
+
+        cc = self.config.coefficients
+        where = f"[coefficients] crop_table = {path!r}"
+        table = self.step("file_unreadable", where, lambda: read_table(
+            self.config.path(path), id_column=cc.crop_id_column, what="Crop table"))
+        if table is not None:
+            self.step("statistics_invalid", where, lambda: crop_yield_sink(
+                table, id_column=cc.crop_id_column, where=f"Crop table {path}"))
 
     def energy(self, units: Any, path: str, label: str = "[construction] energy_table"
                ) -> None:

@@ -71,7 +71,8 @@ def _top(units: pd.DataFrame, by: str, sfx: str, lang: str, f: _Formats,
 
 _PROVENANCE_KEYS = {"landcarbon_version": "prov_version", "coefficient_set": "prov_coefficients",
                     "cropland_mode": "prov_cropland", "legend": "prov_legend",
-                    "thresholds_tc_per_ha": "prov_thresholds", "output_unit": "prov_unit"}
+                    "thresholds_tc_per_ha": "prov_thresholds", "output_unit": "prov_unit",
+                    "threshold_method": "prov_threshold_method"}
 
 
 def _summary(units: pd.DataFrame, sfx: str, lang: str, f: _Formats, cov: float
@@ -100,6 +101,8 @@ def provenance(manifest: dict[str, Any]) -> dict[str, str]:
     """Package version, coefficient set, legend and thresholds of a run (from its manifest),
     as written into every published file's metadata."""
     s = manifest.get("settings", {})
+    method = ({"threshold_method": _method_text(s["thresholds"])} if s.get("thresholds")
+              else {})
     return {
         "landcarbon_version": str(manifest.get("landcarbon_version", "")),
         "coefficient_set": str(s.get("coefficient_set", "")),
@@ -108,7 +111,42 @@ def provenance(manifest: dict[str, Any]) -> dict[str, str]:
         "thresholds_tc_per_ha": ", ".join(
             f"{k}={v:.4g}" for k, v in s.get("thresholds_tc_per_ha", {}).items()),
         "output_unit": str(s.get("output_unit", "")),
+        **method,
     }
+
+
+def _method_text(record: dict[str, Any]) -> str:
+    """``pathway``, ``percentile (relative)``... from the ``thresholds`` record of a run."""
+    method = str(record.get("method", ""))
+    return f"{method} (relative)" if record.get("relative") else method
+
+
+def _threshold_note(manifest: dict[str, Any], lang: str) -> str:
+    """The method of the limits in one sentence; says so when they are relative."""
+    record = manifest.get("settings", {}).get("thresholds", {})
+    method = str(record.get("method", ""))
+    year = record.get("year")
+    if lang == "zh":
+        text = f"阈值方法：{method}" + (f"（{year} 年阈值）" if year else "")
+        if record.get("relative"):
+            text += ("。注意：百分位阈值是相对阈值（按单元排序），无论排放多少，"
+                     "总有一部分单元超过它。")
+        return text
+    text = f"Threshold method: {method}" + (f" (limits of {year})" if year else "")
+    if record.get("relative"):
+        text += (". Note: percentile limits are RELATIVE (a rank of the units): a share of "
+                 "the units is always above them, whatever their emissions.")
+    return text
+
+
+def _threshold_rows(manifest: dict[str, Any], lang: str) -> list[list[str]]:
+    """Per space type: limit (t C/ha/yr), rule and source of the run's thresholds."""
+    record = manifest.get("settings", {}).get("thresholds", {})
+    limits = record.get("limits_tc_per_ha", {})
+    return [[label("space_types", st, lang), fmt(limits.get(st)),
+             str(record.get("rules", {}).get(st, "")),
+             str(record.get("sources", {}).get(st, ""))]
+            for st in vocab("space_types") if st in limits]
 
 
 def atlas_report(
@@ -155,7 +193,8 @@ def atlas_report(
         "report", "maps", "totals", "by_space_type", "risk_table", "top_emitters", "top_sinks",
         "charts", "files", "provenance", "config", "generated", "risk_level", "zoning",
         "zone_counts", "compensation", "top_flows", "uncertainty", "sweep", "units",
-        "share_units", "category", "p_exceed", "summary", "net_sinks", "local_time")}
+        "share_units", "category", "p_exceed", "summary", "net_sinks", "local_time",
+        "space_type", "threshold", "threshold_rule", "threshold_source")}
     cov = float(units["covered_ha"].sum())
     em, sq = float(units[f"emission_{sfx}"].sum()), float(units[f"sequestration_{sfx}"].sum())
     tot = f.total_label
@@ -211,6 +250,8 @@ def atlas_report(
         top_emitters=_top(units, f"emission_{sfx}", sfx, lang, f),
         top_sinks=_top(units, f"sequestration_{sfx}", sfx, lang, f),
         net_sinks=_top(net_sinks, f"net_{sfx}", sfx, lang, f, ascending=True),
+        threshold_rows=_threshold_rows(manifest, lang),
+        threshold_note=_threshold_note(manifest, lang),
         zoning=zoning, maps=list(maps), figures=list(figures), files=list(files), key_map=key_map,
         provenance=[(ui(_PROVENANCE_KEYS.get(k, k), lang) if k in _PROVENANCE_KEYS else k, v)
                     for k, v in provenance(manifest).items()],

@@ -1,0 +1,125 @@
+"""The ``[thresholds]`` of a config turned into a :class:`ThresholdSet`, and the risk table
+of units against it (level, reason, the method and rule of each unit's limit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from landcarbon.accounting.risk import RiskBands, assess_risk
+from landcarbon.accounting.thresholds import (
+    SPACES,
+    PathwayTargets,
+    ThresholdSet,
+    carrying_capacity_limits,
+    pathway_limits,
+    percentile_limits,
+)
+from landcarbon.config.run import RunConfig
+from landcarbon.exceptions import ConfigError
+
+__all__ = ["pathway_targets", "risk_table", "threshold_set", "threshold_set_for_year"]
+
+
+def pathway_targets(config: RunConfig) -> PathwayTargets:
+    """The ``[thresholds.pathway]`` targets of ``config``."""
+    p = config.thresholds.pathway
+    if p is None:
+        raise ConfigError("method = 'pathway' needs [thresholds.pathway].")
+    return PathwayTargets(p.base_year, p.peak_year, p.neutrality_year,
+                          p.intensity_reduction_pct, p.intensity_target_year,
+                          p.gdp_growth_pct, p.neutral_share)
+
+
+def threshold_set(config: RunConfig, balance: pd.DataFrame, class_areas: pd.DataFrame
+                  ) -> ThresholdSet:
+    """Limits of ``config`` for one assessed date.
+
+    Parameters
+    ----------
+    config : RunConfig
+    balance : pandas.DataFrame
+        Unit balance in t C (``space_type``, ``net_tc_per_ha``, ``net_<space>_tc(_per_ha)``,
+        ``sequestration_tc``): the base date's units for data-derived limits.
+    class_areas : pandas.DataFrame
+        Long table with ``space_type`` and ``area_ha`` (areas of each space's land).
+
+    Raises
+    ------
+    ConfigError
+        Pathway without a year to assess, impossible carrying-capacity inputs.
+    """
+    tc = config.thresholds
+    method = tc.resolved_method()
+    if method == "pathway":
+        if tc.year is None:
+            raise ConfigError(
+                "[thresholds] method = 'pathway' needs year = <the year of the land-cover "
+                "data> so that the assessment is judged against that year's limit (change "
+                "runs set it per date).")
+        return threshold_set_for_year(config, tc.year)
+    if method == "carrying_capacity":
+        return _carrying_capacity(config, balance, class_areas)
+    sources = _preset_sources(config)
+    return percentile_limits(config.threshold_spec(), balance, base_year=tc.base_year,
+                             sources=sources)
+
+
+def threshold_set_for_year(config: RunConfig, year: int) -> ThresholdSet:
+    """Pathway limits of ``year`` (the pathway method only)."""
+    p = config.thresholds.pathway
+    assert p is not None
+    return pathway_limits(p.base_tc_per_ha, year, pathway_targets(config), source=p.source)
+
+
+def _carrying_capacity(config: RunConfig, balance: pd.DataFrame, class_areas: pd.DataFrame
+                       ) -> ThresholdSet:
+    cc = config.thresholds.carrying_capacity
+    key = cc.key if cc is not None else "area"
+    sink = (cc.sink_tc if cc is not None and cc.sink_tc is not None
+            else float(balance["sequestration_tc"].sum()))
+    areas = class_areas.groupby("space_type")["area_ha"].sum()
+    area = {st: float(areas.get(st, 0.0)) for st in SPACES}
+    if key == "area":
+        shares = {st: area[st] for st in ("agricultural", "construction")}
+    elif key == "emission":
+        shares = {st: float(balance[f"net_{st}_tc"].clip(lower=0).sum())
+                  for st in ("agricultural", "construction")}
+    else:
+        assert cc is not None
+        shares = dict(cc.shares)
+    source = (cc.source if cc is not None and cc.source else
+              "sink: sequestration of the run's units; areas: the run's land by space type"
+              if cc is None or cc.sink_tc is None else "sink_tc from the configuration")
+    return carrying_capacity_limits(sink, area, shares, key=key, source=source,
+                                    base_year=config.thresholds.base_year)
+
+
+def _preset_sources(config: RunConfig) -> dict[str, str]:
+    from landcarbon.accounting.risk import load_threshold_preset
+
+    tc = config.thresholds
+    if not tc.preset:
+        return {}
+    preset = load_threshold_preset(tc.preset)
+    return {st: f"preset {tc.preset}: {preset[st].get('source', '')}" for st in SPACES
+            if getattr(tc, st) is None}
+
+
+def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands, output_unit: Any
+               ) -> pd.DataFrame:
+    """:func:`landcarbon.risk.assess_risk` of ``table`` against ``ts``, plus
+    ``threshold_method`` and ``threshold_rule`` (the rule of each unit's space type; units
+    without one get empty text)."""
+    risk = assess_risk(table, ts.limits, bands, output_unit=output_unit,
+                       component_thresholds=ts.component_limits())
+    space = table["space_type"]
+    risk["threshold_method"] = [ts.method if s in ts.limits else "" for s in space]
+    risk["threshold_rule"] = [ts.rule_of(s) for s in space]
+    if ts.relative:
+        for col in ("risk_reason_en", "risk_reason_zh"):
+            tag = " [relative limit]" if col.endswith("en") else "［相对阈值］"
+            risk[col] = [r + tag if ts.limits and s in ts.rules and ts.rules[s].startswith(
+                "relative") else r for r, s in zip(risk[col], space, strict=True)]
+    return risk
