@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "COVERAGE",
+    "CoverageCache",
     "block_bucket_areas",
     "block_value_areas",
     "boundary_coverage",
@@ -33,6 +35,7 @@ __all__ = [
     "covers_type",
     "unit_index_raster",
     "units_overlap",
+    "units_token",
     "value_lut",
 ]
 
@@ -202,6 +205,7 @@ def block_bucket_areas(
     outside: int,
     row_area: np.ndarray,
     ignore: int = -1,
+    cache_key: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Area of each bucket inside each unit, and the cells of each bucket, of one block.
 
@@ -226,6 +230,11 @@ def block_bucket_areas(
     ignore : int
         A bucket whose areas are not wanted (nodata): a block holding only that bucket is
         counted without looking at the units (its areas are returned as 0).
+    cache_key : hashable, optional
+        Names the geometry of this block (units, transform, shape; e.g. from
+        :func:`units_token`): its boundary cells and their coverage fractions are taken from
+        (or kept in) :data:`COVERAGE`, so that other rasters on the same grid (the dates of
+        a change run, scenarios, Monte Carlo draws) do not compute them again.
 
     Returns
     -------
@@ -260,21 +269,27 @@ def block_bucket_areas(
         if codes.size:  # a block of one value ends with every tile of one value
             _tile_buckets(codes, lut, int(lo), int(outside), tiles)
     uniform = int(tiles.flat[0]) if tiles.size and (tiles == tiles.flat[0]).all() else -1
-    pieces = None
     if uniform >= 0 and (uniform == ignore or g == 0):
         hist[uniform] = block.size
         return areas, hist, tiles
-    if g:
+
+    def coverage() -> tuple[np.ndarray, ...] | None:
+        if not g:
+            return None
         inv = ~transform  # type: ignore[operator]
         pix = shapely.transform(geoms, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])))
         pieces = _clipped_pieces(pix, (h, w))
-    if pieces is None:
+        return None if pieces is None else boundary_cells(*pieces, h, w)
+
+    cells = (coverage() if cache_key is None
+             else COVERAGE.get((cache_key, tuple(transform)[:6], h, w), coverage))  # type: ignore[arg-type]
+    if cells is None:
         if uniform >= 0:
             hist[uniform] = block.size
             return areas, hist, tiles
-        pieces = (np.zeros(0, np.int64),) * 3 + (np.zeros(0),) * 2
+        cells = boundary_cells(*(np.zeros(0, np.int64),) * 3, *(np.zeros(0),) * 2, h, w)
     (cell_start, cell_row, cell_col, e_cell, e_owner, e_cov, corr, known, lv_row, lv_col,
-     lv_val) = boundary_cells(*pieces, h, w)
+     lv_val) = cells
     table_n = np.zeros((g + 1, m), np.int64)
     table_a = np.zeros((g + 1, m))
     scan = np.zeros(len(cell_row))
@@ -291,6 +306,65 @@ def block_bucket_areas(
     boundary_areas(cell_row, scan, corr, known, cell_bucket, e_cell, e_owner, e_cov, row_area,
                    areas)
     return areas, hist, tiles
+
+
+class CoverageCache:
+    """Boundary cells of blocks and their exact coverage by the units (geometry only: no
+    pixel values), kept for the next raster on the same grid and units, least recently used
+    first out beyond ``max_bytes``. Thread-safe. :attr:`computed` counts the computations
+    (a block found in the cache is not computed again), :attr:`reused` the reuses."""
+
+    def __init__(self, max_bytes: int = 384 << 20) -> None:
+        import collections
+        import threading
+
+        self.max_bytes = max_bytes
+        self._items: collections.OrderedDict[Any, Any] = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.computed = 0
+        self.reused = 0
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """The cached value of ``key``, or ``compute()`` (then cached)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.reused += 1
+                return self._items[key]
+        value = compute()
+        size = 64 + sum(a.nbytes for a in value) if value is not None else 64
+        with self._lock:
+            self.computed += 1
+            if key not in self._items and size <= self.max_bytes:
+                self._items[key] = value
+                self._bytes += size
+                while self._bytes > self.max_bytes:
+                    _, old = self._items.popitem(last=False)
+                    self._bytes -= 64 + (sum(a.nbytes for a in old) if old is not None else 0)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+#: The process's cache of block coverage (see :func:`block_bucket_areas`).
+COVERAGE = CoverageCache()
+
+
+def units_token(geoms: np.ndarray) -> str:
+    """A digest of the units' geometries (WKB), naming them in :data:`COVERAGE` keys."""
+    import hashlib
+
+    import shapely
+
+    digest = hashlib.blake2b(digest_size=16)
+    for wkb in shapely.to_wkb(geoms, hex=False, include_srid=False):
+        digest.update(b"" if wkb is None else wkb)
+        digest.update(b"|")
+    return digest.hexdigest()
 
 
 def covers_type(size: int, lo: int, dtype: np.dtype) -> bool:

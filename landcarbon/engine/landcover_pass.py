@@ -37,6 +37,7 @@ import xarray as xr
 
 from landcarbon.accounting.legends import NODATA_CATEGORY, Legend
 from landcarbon.engine.areas import to_crs_densified
+from landcarbon.engine.coverage import units_token
 
 __all__ = ["RasterSink", "landcover_pass", "smallest_cell_m2"]
 
@@ -183,17 +184,21 @@ def landcover_pass(
     cats = legend.categories.reset_index(drop=True)
     combine = functools.partial(_combine, units=[b.units for b in plan], n_units=len(geoms),
                                 buckets=buckets, ids=ids, cats=cats)
+    # the blocks' boundary cells and coverage are kept for other rasters on this grid and
+    # these units (the dates of a change run, scenarios, draws): computed once
+    token = units_token(geoms)
     if type(codes.data).__module__.startswith("dask"):
         result = _pass_graph(codes.data, plan, geoms, buckets, outputs, combine,
-                             inline_reads=not lazy)
+                             inline_reads=not lazy, token=token)
         return result if lazy else result.compute()
     return combine([_block_pass(np.asarray(b.data), geoms[b.units], b.transform, b.window,
-                                b.cell_area, buckets, outputs) for b in plan])
+                                b.cell_area, buckets, outputs,
+                                cache_key=(token, b.units.tobytes())) for b in plan])
 
 
 def _pass_graph(array: Any, plan: list[Any], geoms: np.ndarray, buckets: CodeBuckets,
                 outputs: list[Any], combine: Callable[[list[Any]], Any], *,
-                inline_reads: bool = True) -> Any:
+                inline_reads: bool = True, token: str | None = None) -> Any:
     """One task per chunk of ``array`` and one that combines them, as a ``Delayed``. Built as
     a plain graph layer: ``dask.delayed`` on each chunk merged the raster's graph into every
     task's (0.6 s for 324 chunks).
@@ -219,7 +224,8 @@ def _pass_graph(array: Any, plan: list[Any], geoms: np.ndarray, buckets: CodeBuc
         j = int(np.searchsorted(xs, b.window[1].start))
         task = functools.partial(_block_pass, geoms=geoms[b.units], transform=b.transform,
                                  window=b.window, row_area=b.cell_area, buckets=buckets,
-                                 outputs=outputs)
+                                 outputs=outputs,
+                                 cache_key=None if token is None else (token, b.units.tobytes()))
         chunk: Any = (array.name, i, j)
         if inline_reads:
             read = source.get(chunk)
@@ -260,13 +266,15 @@ def _overlap(geoms: np.ndarray, tr: Any) -> bool:
 
 def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
                 window: tuple[slice, slice], row_area: np.ndarray, buckets: CodeBuckets,
-                outputs: list[tuple[np.ndarray, np.ndarray, RasterSink]]
-                ) -> tuple[np.ndarray, np.ndarray, pd.Series | None]:
-    """Areas, cells and unknown codes of one block; its derived rasters go to their sinks."""
+                outputs: list[tuple[np.ndarray, np.ndarray, RasterSink]],
+                cache_key: Any = None) -> tuple[np.ndarray, np.ndarray, pd.Series | None]:
+    """Areas, cells and unknown codes of one block; its derived rasters go to their sinks
+    (``cache_key``: see :func:`~landcarbon.engine.coverage.block_bucket_areas`)."""
     from landcarbon.engine.coverage import TILE, block_bucket_areas, bucket_of, covers_type
 
     areas, hist, tiles = block_bucket_areas(block, geoms, transform, buckets.lut, buckets.lo,
-                                            buckets.outside, row_area, ignore=buckets.nodata)
+                                            buckets.outside, row_area, ignore=buckets.nodata,
+                                            cache_key=cache_key)
     unknown = None
     if hist[buckets.outside]:  # codes the legend does not know: which ones (error path)
         values, counts = np.unique(block, return_counts=True)
