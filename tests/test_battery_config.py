@@ -149,6 +149,12 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "units_path_is_folder": (lambda d: ((d / "townships").mkdir(), config(d, (
         'path = "halves.gpkg"\nlayer = "units"', 'path = "townships"'))),
         ("townships", "is a folder"), "run"),
+    "missing_config_zone": (lambda d: (d / "run.toml").unlink(),
+                            ("run.toml", "does not exist"), "zone"),
+    "missing_config_sweep": (lambda d: (d / "run.toml").unlink(),
+                             ("run.toml", "does not exist"), "sweep"),
+    "missing_config_change": (lambda d: (d / "run.toml").unlink(),
+                              ("run.toml", "does not exist"), "change"),
     "missing_config": (lambda d: (d / "run.toml").unlink(), ("run.toml", "does not exist"),
                        "run"),
 }

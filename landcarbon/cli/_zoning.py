@@ -37,7 +37,7 @@ def _load(source: Path) -> tuple[object, Path]:
 
 
 @main.command()
-@click.argument("source", type=click.Path(path_type=Path, exists=True))
+@click.argument("source", type=click.Path(path_type=Path))
 @out_option("RUN_DIR/zoning or ./<config name>_zoning")
 @overwrite_option
 @handle_errors
@@ -75,7 +75,7 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
 
 
 @main.command()
-@click.argument("config", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @out_option("./<config name>_sweep")
 @click.option("--range", "relative_range", type=float, default=None,
               help="Vary each threshold by +/- this fraction (default: [uncertainty] "
