@@ -292,7 +292,7 @@ def _child(name: str, args: list[str]) -> None:
     for module in ("landcarbon.engine.zonal", "landcarbon.engine.coverage",
                    "landcarbon.engine.kernels", "landcarbon.engine.landcover_pass",
                    "landcarbon.accounting.flux", "landcarbon.engine.extent",
-                   "landcarbon.io.vector", "landcarbon.io.run_outputs",
+                   "landcarbon.io.vector", "landcarbon.pipeline.run_outputs",
                    "landcarbon.io.publication", "landcarbon.pipeline._zoning",
                    "landcarbon.io.tiles", "tifffile"):
         __import__(module)

@@ -25,13 +25,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-try:
-    from importlib.metadata import version as _version
-
-    __version__ = _version("landcarbon")
-except Exception:  # pragma: no cover - running from a source tree without metadata
-    __version__ = "0+unknown"
-
+from landcarbon._resources import package_version
 from landcarbon.exceptions import (
     ConfigError,
     InputError,
@@ -39,6 +33,8 @@ from landcarbon.exceptions import (
     OutputExistsError,
     UnmappedCodesError,
 )
+
+__version__ = package_version()
 
 _LAZY = {
     "Legend": "landcarbon.accounting.legends",
@@ -50,7 +46,7 @@ _LAZY = {
     "load_coefficients": "landcarbon.accounting.coefficients",
     "list_coefficient_sets": "landcarbon.accounting.coefficients",
     "open_landcover": "landcarbon.io.raster",
-    "write_raster": "landcarbon.io.raster",
+    "write_raster": "landcarbon.io.cogs",
     "read_units": "landcarbon.io.vector",
     "code_counts": "landcarbon.accounting.classification",
     "check_codes": "landcarbon.accounting.classification",
@@ -100,7 +96,7 @@ _LAZY = {
     "load_coefficient_ranges": "landcarbon.zoning.uncertainty",
     "monte_carlo": "landcarbon.zoning.uncertainty",
     "threshold_sweep": "landcarbon.zoning.uncertainty",
-    "sweep_figure": "landcarbon.zoning.uncertainty",
+    "sweep_figure": "landcarbon.publish.figures",
     "apply_zoning": "landcarbon.pipeline",
     "align_to": "landcarbon.change.transitions",
     "category_transitions": "landcarbon.change.transitions",
@@ -349,8 +345,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from landcarbon.engine.extent import crop_to_units
     from landcarbon.engine.parcels import class_areas_from_parcels
     from landcarbon.engine.zonal import class_areas, index_areas_ha
+    from landcarbon.io.cogs import write_raster
     from landcarbon.io.pools import read_pool_table
-    from landcarbon.io.raster import open_landcover, write_raster
+    from landcarbon.io.raster import open_landcover
     from landcarbon.io.vector import read_units
     from landcarbon.io.worldcover import (
         read_worldcover,
@@ -378,6 +375,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from landcarbon.pipeline.validate import ValidationReport, validate_config
     from landcarbon.publish import explore_units
     from landcarbon.publish.change_map import change_map, change_report
+    from landcarbon.publish.figures import sweep_figure
     from landcarbon.publish.gcj02 import wgs84_to_gcj02
     from landcarbon.publish.rasters import raster_overlay
     from landcarbon.publish.report import atlas_report
@@ -394,6 +392,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from landcarbon.zoning.uncertainty import (
         load_coefficient_ranges,
         monte_carlo,
-        sweep_figure,
         threshold_sweep,
     )

@@ -1,15 +1,26 @@
-"""Access to the package data files (legends, coefficient sets, threshold presets)."""
+"""Access to the package data files (legends, coefficient sets, threshold presets) and the
+package version (light: pandas is imported when a table is read)."""
 
 from __future__ import annotations
 
 import tomllib
 from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-__all__ = ["available", "data_path", "read_csv", "read_toml"]
+__all__ = ["available", "data_path", "package_version", "read_csv", "read_toml"]
+
+
+def package_version() -> str:
+    """The installed landcarbon version (``0+unknown`` in a source tree without metadata)."""
+    try:
+        return version("landcarbon")
+    except PackageNotFoundError:  # pragma: no cover - source tree without metadata
+        return "0+unknown"
 
 
 def data_path(*parts: str) -> Path:
@@ -25,6 +36,8 @@ def available(folder: str, suffix: str) -> list[str]:
 
 def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
     """Read a UTF-8 CSV with every column as string (callers convert and validate)."""
+    import pandas as pd
+
     return pd.read_csv(
         path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True,
         **kwargs,

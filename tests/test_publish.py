@@ -23,9 +23,9 @@ from test_maps import XSS, _units_raster, make_units
 
 from landcarbon.cli import main
 from landcarbon.exceptions import InputError
+from landcarbon.io.cogs import write_raster
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.publication import read_raster_preview, write_layer_style
-from landcarbon.io.raster import write_raster
 from landcarbon.io.vector import write_units
 from landcarbon.pipeline import build_portal
 from landcarbon.publish import explore_units

@@ -8,11 +8,11 @@ import pytest
 
 from landcarbon.accounting.risk import RiskBands
 from landcarbon.exceptions import InputError
+from landcarbon.publish.figures import sweep_figure
 from landcarbon.zoning.uncertainty import (
     coefficient_draws,
     load_coefficient_ranges,
     monte_carlo,
-    sweep_figure,
     threshold_sweep,
 )
 

@@ -55,9 +55,9 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
     from landcarbon.io.outputs import staged_output_dir
     from landcarbon.io.tables import write_csv
     from landcarbon.io.vector import write_units
-    from landcarbon.io.zoning_outputs import write_zoning_outputs
     from landcarbon.pipeline import assess
     from landcarbon.pipeline._zoning import with_all
+    from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
 
     config, default_out = _load(source)
     target = out or default_out
@@ -98,7 +98,8 @@ def sweep(config: Path, out: Path | None, relative_range: float | None, steps: i
     from landcarbon.io.outputs import staged_output_dir
     from landcarbon.io.tables import write_csv
     from landcarbon.pipeline import assess
-    from landcarbon.zoning.uncertainty import sweep_figure, threshold_sweep
+    from landcarbon.publish.figures import sweep_figure
+    from landcarbon.zoning.uncertainty import threshold_sweep
 
     cfg = load_config(config)
     target = out or Path(f"{config.stem}_sweep")

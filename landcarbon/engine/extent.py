@@ -14,14 +14,14 @@ import xarray as xr
 from pyproj import CRS
 
 from landcarbon.engine.areas import to_crs_densified
-from landcarbon.io.windows import bounds_window
+from landcarbon.engine.grid import bounds_window
 
 __all__ = ["crop_to_units"]
 
 
 def crop_to_units(da: xr.DataArray, units: gpd.GeoDataFrame) -> xr.DataArray:
     """``da`` cut to the bounding box of ``units`` (any CRS), snapped outwards to whole
-    pixels by the rule of :func:`landcarbon.io.windows.bounds_window` (the one that
+    pixels by the rule of :func:`landcarbon.engine.grid.bounds_window` (the one that
     :func:`~landcarbon.io.windows.window_of_bounds` applies too: a bound within 1e-9 pixel of
     a pixel edge counts as on it), and to whole chunks for dask-backed arrays. Unchanged if
     the units cover it all or lie outside it (or the grid is rotated)."""

@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from landcarbon._resources import package_version
 from landcarbon.io.outputs import sha256
 
 if TYPE_CHECKING:
@@ -61,14 +62,12 @@ def input_files(config: RunConfig) -> list[str]:
 
 def run_fingerprint(config: RunConfig) -> dict[str, Any]:
     """Version, config hash and input hashes of a run (see the module docstring)."""
-    from landcarbon import __version__
-
     data = config.model_dump(mode="json")
     data.pop("base_dir", None)
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     remote = sorted({t for t in _strings(data) if "://" in t or t.startswith("/vsi")})
     return {
-        "landcarbon_version": __version__,
+        "landcarbon_version": package_version(),
         "config_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         "inputs_sha256": {p: sha256(p) for p in input_files(config)},
         "remote_inputs": remote,

@@ -28,8 +28,6 @@ __all__ = [
     "raster_read_errors",
     "sinks_stay_here",
     "store_blocks",
-    "write_cogs",
-    "write_raster",
 ]
 
 #: Rasters with more pixels than this are read lazily in dask chunks by ``chunks="auto"``.
@@ -464,5 +462,3 @@ def _bound_block_cache() -> None:
 
     set_gdal_config("GDAL_CACHEMAX", BLOCK_CACHE_BYTES)
 
-
-from landcarbon.io.cogs import write_cogs, write_raster  # noqa: E402  (re-exported)

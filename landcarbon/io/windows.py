@@ -10,17 +10,14 @@ fetched, with HTTP range requests.
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-if TYPE_CHECKING:
-    from affine import Affine
+from landcarbon.engine.grid import bounds_window
 
-__all__ = ["EDGE_TOLERANCE_PX", "bounds_window", "gdal_path", "window_of_bounds", "window_vrt"]
+__all__ = ["gdal_path", "window_of_bounds", "window_vrt"]
 
 
 def gdal_path(path: str) -> str:
@@ -31,34 +28,6 @@ def gdal_path(path: str) -> str:
     if path.startswith("s3://"):
         return "/vsis3/" + path[5:]
     return path
-
-
-#: Bound coordinates within this fraction of a pixel of a pixel edge count as on the edge
-#: (floating-point noise of reprojected or computed bounds does not add a row or column).
-EDGE_TOLERANCE_PX = 1e-9
-
-
-def bounds_window(transform: Affine, width: int, height: int,
-                  bounds: tuple[float, float, float, float]
-                  ) -> tuple[int, int, int, int] | None:
-    """Pixel rows and columns ``(row_start, row_stop, col_start, col_stop)`` of a north-up
-    grid covering ``bounds`` (``minx, miny, maxx, maxy`` in the grid's CRS).
-
-    The one rounding rule of landcarbon's windows and crops: snapped outwards to whole pixels
-    (every pixel that the bounds reach into is kept), except that a bound within
-    :data:`EDGE_TOLERANCE_PX` of a pixel edge counts as on that edge; then cut to the grid.
-    ``None`` if the bounds do not overlap the grid.
-    """
-    inv = ~transform
-    cols, rows = zip(*(inv * (x, y) for x in (bounds[0], bounds[2])
-                       for y in (bounds[1], bounds[3])), strict=True)
-    r0 = max(0, math.floor(min(rows) + EDGE_TOLERANCE_PX))
-    r1 = min(height, math.ceil(max(rows) - EDGE_TOLERANCE_PX))
-    c0 = max(0, math.floor(min(cols) + EDGE_TOLERANCE_PX))
-    c1 = min(width, math.ceil(max(cols) - EDGE_TOLERANCE_PX))
-    if r1 <= r0 or c1 <= c0:
-        return None
-    return r0, r1, c0, c1
 
 
 def window_of_bounds(path: str, bounds: tuple[float, float, float, float],

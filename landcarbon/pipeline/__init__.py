@@ -17,12 +17,13 @@ Step functions live in their own modules; each orchestration lives in a private 
 
 from __future__ import annotations
 
-from landcarbon.pipeline._assess import Assessment, RunResult, assess, run
+from landcarbon.pipeline._assess import assess, run
 from landcarbon.pipeline._batch import BatchResult, batch_configs, batch_regions
-from landcarbon.pipeline._change import ChangeResult, assess_change, rebalance, run_change
+from landcarbon.pipeline._change import assess_change, rebalance, run_change
 from landcarbon.pipeline._publish import build_portal, publish_run
-from landcarbon.pipeline._scenario import ScenarioResult, assess_scenarios, run_scenarios
+from landcarbon.pipeline._scenario import assess_scenarios, run_scenarios
 from landcarbon.pipeline._zoning import apply_zoning
+from landcarbon.pipeline.records import Assessment, ChangeResult, RunResult, ScenarioResult
 
 __all__ = ["Assessment", "BatchResult", "ChangeResult", "RunResult", "ScenarioResult",
            "apply_zoning", "assess",

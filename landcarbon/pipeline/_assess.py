@@ -11,23 +11,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from landcarbon.accounting.balance import to_output_unit, unit_balance
 from landcarbon.accounting.classification import check_codes, classify
-from landcarbon.accounting.coefficients import CoefficientSet, load_coefficients
-from landcarbon.accounting.conversions import output_suffix
-from landcarbon.accounting.legends import SPACE_TYPES, Legend, load_legend
-from landcarbon.accounting.risk import RiskBands, risk_level_counts
-from landcarbon.accounting.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
-from landcarbon.accounting.thresholds import ThresholdSet
+from landcarbon.accounting.coefficients import load_coefficients
+from landcarbon.accounting.legends import load_legend
+from landcarbon.accounting.spaces import SpaceTypeRule, unit_space_types
 from landcarbon.checks.units import overlaps, repair_geometries
 from landcarbon.config.run import RunConfig
 from landcarbon.engine.areas import geodesic_areas_m2
@@ -36,109 +31,23 @@ from landcarbon.pipeline._construction import construction_of
 from landcarbon.pipeline._crops import crop_sink_of, cropland_record, with_crop_sink
 from landcarbon.pipeline._rasters import (
     SinkOpener,
-    flux_raster,
     pass_rasters,
     store_late_rasters,
 )
 from landcarbon.pipeline._thresholds import risk_table, threshold_set
 from landcarbon.pipeline.progress import bars_shown, dask_bar, step
 from landcarbon.pipeline.progress import log as steps_log
+from landcarbon.pipeline.records import Assessment, RunResult
+from landcarbon.pipeline.resolve import (
+    coefficient_ref,
+    legend_ref,
+    risk_bands,
+    space_type_rule,
+)
 
-__all__ = ["Assessment", "RunResult", "assess", "run"]
+__all__ = ["assemble_units", "assess", "run"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Assessment:
-    """Everything a run computes, before anything is written.
-
-    Attributes
-    ----------
-    config : RunConfig
-    legend : Legend
-    coefficients : CoefficientSet
-    units : geopandas.GeoDataFrame
-        The assessed units table (see the README's output reference).
-    class_areas : pandas.DataFrame
-        Long table unit_id, land_class, space_type, area_ha.
-    thresholds : dict
-        Resolved threshold per space type, t C/ha/yr.
-    threshold_set : ThresholdSet
-        The same limits with their method, rule and source per space type.
-    codes, categories : xarray.DataArray or None
-        Raw codes and category raster (raster mode; lazy when chunked).
-    code_counts : pandas.Series or None
-        Pixels per raw code.
-    construction : dict
-        Which construction method was used and its per-unit figures.
-    zoning : dict
-        Layers and tables of the zoning analyses (:func:`landcarbon.pipeline.apply_zoning`).
-    cropland : dict
-        The cropland sign used and the run's net with cropland as a source and (with crop
-        statistics) as the crop-yield sink (:func:`landcarbon.pipeline._crops.cropland_record`).
-    planning : dict
-        With ``[planning_zones]``: the zones file, field, priority and planned area per space
-        type (ha); ``class_areas`` then carry the planned space types.
-    repairs : list of dict
-        Repairs applied to the inputs (``geometry_invalid``: polygons fixed by
-        ``shapely.make_valid``; ``units_overlap``: overlaps accepted by ``[units]
-        allow_overlaps``, with the hectares counted twice), as written to ``run.json``.
-    """
-
-    config: RunConfig
-    legend: Legend
-    coefficients: CoefficientSet
-    units: gpd.GeoDataFrame
-    class_areas: pd.DataFrame
-    thresholds: dict[str, float]
-    threshold_set: ThresholdSet | None = None
-    codes: xr.DataArray | None = None
-    categories: xr.DataArray | None = None
-    code_counts: pd.Series | None = None
-    construction: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    zoning: dict[str, Any] = field(default_factory=dict)
-    cropland: dict[str, Any] = field(default_factory=dict)
-    planning: dict[str, Any] = field(default_factory=dict)
-    repairs: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def suffix(self) -> str:
-        """``tc`` or ``tco2``: the suffix of flux columns."""
-        return output_suffix(self.config.coefficients.output_unit)
-
-    def totals(self) -> dict[str, Any]:
-        """Totals for the whole area and per space type (output unit)."""
-        s = self.suffix
-        t = self.units
-        out: dict[str, Any] = {
-            "units": len(t),
-            "covered_ha": float(t["covered_ha"].sum()),
-            f"emission_{s}": float(t[f"emission_{s}"].sum()),
-            f"sequestration_{s}": float(t[f"sequestration_{s}"].sum()),
-            f"net_{s}": float(t[f"net_{s}"].sum()),
-            "risk_levels": risk_level_counts(t["risk_level"]),
-            "by_space_type": {},
-        }
-        if self.planning:
-            out["planning_zones"] = self.planning
-        for st in (*SPACE_TYPES, "unclassified"):
-            sub = t[t["space_type"] == st]
-            if len(sub):
-                out["by_space_type"][st] = {
-                    "units": len(sub), "covered_ha": float(sub["covered_ha"].sum()),
-                    f"net_{s}": float(sub[f"net_{s}"].sum()),
-                    "threshold_tc_per_ha": self.thresholds.get(st),
-                }
-        return out
-
-    def flux_raster(self) -> xr.DataArray:
-        """Per-pixel net flux density in the output unit per ha per year (lazy if chunked)."""
-        if self.categories is None:
-            raise InputError("parcel-mode runs have no rasters")
-        return flux_raster(self.categories, self.coefficients, self.construction,
-                           self.config.coefficients.output_unit, self.units)
 
 
 def _timed(timings: dict[str, float], name: str, start: float) -> float:
@@ -189,7 +98,7 @@ def assess(config: RunConfig, *, progress: bool = False,
     cc = config.coefficients
     crop_sink = crop_sink_of(config)
     coefficients = load_coefficients(
-        _coefficient_ref(config), overrides=cc.overrides,
+        coefficient_ref(config), overrides=cc.overrides,
         cropland_mode="sink" if crop_sink is not None else cc.cropland_mode,
         cropland_sink_tc_per_ha=0.0 if crop_sink is not None else cc.cropland_sink_tc_per_ha)
     units = unit_area_m2 = None
@@ -209,7 +118,7 @@ def assess(config: RunConfig, *, progress: bool = False,
     codes = categories = counts = None
     if config.landcover is not None:
         lc = config.landcover
-        legend = load_legend(_legend_ref(config, lc.legend), lc.rural_settlement)
+        legend = load_legend(legend_ref(config, lc.legend), lc.rural_settlement)
         codes = open_landcover(_paths(config, lc.path), chunks=lc.chunk_size, nodata=lc.nodata,
                                crs=lc.crs)
         if units is not None:
@@ -261,7 +170,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         assert pc is not None
         if units is not None:
             _overlap_repair(overlap_check.result(), config, repairs)
-        legend = load_legend(_legend_ref(config, pc.legend), pc.rural_settlement)
+        legend = load_legend(legend_ref(config, pc.legend), pc.rural_settlement)
         parcels = read_vector(config.path(pc.path), layer=pc.layer, what="Parcels")
         areas = class_areas_from_parcels(parcels, legend, pc.code_field, units=units,
                                          unit_field=pc.unit_field,
@@ -299,15 +208,15 @@ def assess(config: RunConfig, *, progress: bool = False,
                         "counted in their totals, not mapped on the flux raster): %s",
                         int((unallocated > 0).sum()), construction["unallocated_tc"],
                         ", ".join(unallocated[unallocated > 0].index[:10]))
-    balance["space_type"] = unit_space_types(balance, _space_type_rule(config))
+    balance["space_type"] = unit_space_types(balance, space_type_rule(config))
     if plan_columns is not None:
-        balance = balance.join(_landcover_view(plan_columns, _space_type_rule(config)))
+        balance = balance.join(_landcover_view(plan_columns, space_type_rule(config)))
     limits = threshold_set(config, balance, areas)
     thresholds = limits.limits
     out_unit = cc.output_unit
     converted = to_output_unit(balance, out_unit)
-    risk = risk_table(converted, limits, _risk_bands(config), out_unit)
-    table = _assemble(units, converted.join(risk),
+    risk = risk_table(converted, limits, risk_bands(config), out_unit)
+    table = assemble_units(units, converted.join(risk),
                       None if unit_area_m2 is None else unit_area_m2.result())
     _timed(timings, "balance_and_risk", t0)
     result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
@@ -363,37 +272,6 @@ def _overlap_repair(table: pd.DataFrame, config: RunConfig, repairs: list[dict[s
     return table
 
 
-def _space_type_rule(config: RunConfig) -> SpaceTypeRule:
-    """The ``[space_type_rule]`` of ``config`` as a
-    :class:`~landcarbon.accounting.spaces.SpaceTypeRule`."""
-    return SpaceTypeRule(tuple(SpaceTypeOverride(o.space_type, o.min_share)
-                               for o in config.space_type_rule.overrides))
-
-
-def _risk_bands(config: RunConfig) -> RiskBands:
-    """The ``[risk]`` margins of ``config`` as :class:`~landcarbon.accounting.risk.RiskBands`."""
-    r = config.risk
-    return RiskBands(r.approaching_margin, r.severe_margin, r.scale_floor_tc_per_ha)
-
-
-def _coefficient_ref(config: RunConfig) -> str:
-    """The coefficient set of ``config``: a built-in name or the absolute path of a CSV."""
-    name = config.coefficients.set
-    return name if name in _builtin_sets() else config.path(name)
-
-
-def _builtin_sets() -> list[str]:
-    from landcarbon.accounting.coefficients import list_coefficient_sets
-
-    return list_coefficient_sets()
-
-
-def _legend_ref(config: RunConfig, legend: str) -> str:
-    from landcarbon.accounting.legends import list_legends
-
-    return legend if legend in list_legends() else config.path(legend)
-
-
 def _paths(config: RunConfig, spec: str | list[str]) -> list[str]:
     return [config.path(p) for p in ([spec] if isinstance(spec, str) else spec)]
 
@@ -408,7 +286,7 @@ def _units_from_parcels(parcels: gpd.GeoDataFrame, unit_field: str) -> gpd.GeoDa
                             crs=parcels.crs)
 
 
-def _assemble(units: gpd.GeoDataFrame, table: pd.DataFrame,
+def assemble_units(units: gpd.GeoDataFrame, table: pd.DataFrame,
               area_m2: np.ndarray | None = None) -> gpd.GeoDataFrame:
     """Units (id, name, geometry) + area_ha + the computed columns, in documented order.
     ``area_m2``: the units' geodesic areas if already computed."""
@@ -423,18 +301,6 @@ def _assemble(units: gpd.GeoDataFrame, table: pd.DataFrame,
     order += [c for c in merged.columns if c.startswith("area_") and c != "area_ha"]
     order += [c for c in merged.columns if c not in order]
     return gpd.GeoDataFrame(merged[order], geometry=units.geometry.values, crs=units.crs)
-
-
-@dataclass
-class RunResult:
-    """What :func:`run` produced: the assessment and the output files."""
-
-    assessment: Assessment | None
-    out_dir: Path
-    files: dict[str, str]
-    #: True when ``out_dir`` already held this very run (same inputs, settings and version)
-    #: and nothing was recomputed; ``assessment`` is then None.
-    up_to_date: bool = False
 
 
 def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
@@ -452,7 +318,7 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
     from landcarbon.io.cogs import CogSet
     from landcarbon.io.fingerprint import run_fingerprint, stamp_manifest, up_to_date
     from landcarbon.io.outputs import check_output_target, staged_output_dir
-    from landcarbon.io.run_outputs import open_raster_sinks, write_run_outputs
+    from landcarbon.pipeline.run_outputs import open_raster_sinks, write_run_outputs
 
     target = Path(out_dir)
     fingerprint = run_fingerprint(config)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -23,132 +23,22 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import (
     Assessment,
-    _assemble,
-    _risk_bands,
-    _space_type_rule,
+    assemble_units,
     assess,
 )
 from landcarbon.pipeline._change_risk import add_dynamic_risk
+from landcarbon.pipeline.records import ChangeResult
+from landcarbon.pipeline.resolve import risk_bands, space_type_rule
 
-__all__ = ["ChangeResult", "assess_change", "date_config", "freeze_thresholds", "rebalance",
+__all__ = ["assess_change", "date_config", "freeze_thresholds", "rebalance",
            "run_change"]
 
 log = logging.getLogger(__name__)
-
-Period = tuple[int, int]
-
-
-@dataclass
-class ChangeResult:
-    """Everything a multi-date run computes.
-
-    Attributes
-    ----------
-    dates : dict
-        Year -> :class:`Assessment` of that date.
-    categories : dict
-        Year -> category raster on the first date's grid.
-    transitions : dict
-        ``(year_from, year_to)`` -> per-unit long transition table (ha).
-    whole_transitions : dict
-        ``(year_from, year_to)`` -> whole-area long transition table (ha).
-    transfer : pandas.DataFrame
-        Whole-area transfer matrices, long: ``year_from, year_to, by, from, to, area_ha``.
-    summary : pandas.DataFrame
-        Pontius components and single dynamic degree per period, ``by``, unit ("" = whole
-        area) and class.
-    dynamic_degree : pandas.DataFrame
-        Comprehensive dynamic degree per period and unit ("" = whole area), % per year.
-    flux_effect : pandas.DataFrame
-        Flux effect of each land-class transition (whole area), t C/yr.
-    stocks, stock_changes, stock_totals, stock_rasters
-        Per-unit stocks per date, per-unit change per period, whole-area InVEST-compatible
-        totals per period, stock density rasters per date (only with ``[change.stocks]``).
-    timeseries, alerts : pandas.DataFrame
-    dynamic_risk : dict
-        Per period ``"<y0>-<y1>"``: units entering risk, units evaluated, units per flag
-        (the dynamic-risk columns themselves are in each later date's units table).
-    markov, markov_units : pandas.DataFrame or None
-        Projected category areas and projected assessed units (``year`` column).
-    """
-
-    config: RunConfig
-    dates: dict[int, Assessment]
-    categories: dict[int, xr.DataArray]
-    transitions: dict[Period, pd.DataFrame]
-    whole_transitions: dict[Period, pd.DataFrame]
-    transfer: pd.DataFrame
-    summary: pd.DataFrame
-    dynamic_degree: pd.DataFrame
-    flux_effect: pd.DataFrame
-    timeseries: pd.DataFrame
-    alerts: pd.DataFrame
-    stocks: pd.DataFrame | None = None
-    stock_changes: pd.DataFrame | None = None
-    stock_totals: list[dict[str, Any]] = field(default_factory=list)
-    stock_rasters: dict[int, xr.DataArray] = field(default_factory=dict)
-    markov: pd.DataFrame | None = None
-    markov_units: pd.DataFrame | None = None
-    dynamic_risk: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def years(self) -> list[int]:
-        return sorted(self.dates)
-
-    @property
-    def suffix(self) -> str:
-        return self.dates[self.years[-1]].suffix
-
-    def periods(self) -> list[Period]:
-        """Consecutive periods, plus first -> last when there are more than two dates."""
-        ys = self.years
-        out = list(pairwise(ys))
-        if len(ys) > 2:
-            out.append((ys[0], ys[-1]))
-        return out
-
-    def alerts_layer(self) -> gpd.GeoDataFrame:
-        """Alerts as map features (unit polygons; ``year_to`` for a time slider)."""
-        from landcarbon.change.monitoring import alerts_layer
-
-        return alerts_layer(self.dates[self.years[-1]].units, self.alerts)
-
-    def timeseries_layer(self) -> gpd.GeoDataFrame:
-        """Units with per-date columns (``net_<s>_<year>``, ``risk_level_<year>``...)."""
-        from landcarbon.change.monitoring import timeseries_layer
-
-        s = self.suffix
-        return timeseries_layer(self.dates[self.years[-1]].units, self.timeseries,
-                                columns=(f"emission_{s}", f"sequestration_{s}", f"net_{s}",
-                                         f"net_{s}_per_ha", "risk_level"))
-
-    def totals(self) -> dict[str, Any]:
-        s = self.suffix
-        out: dict[str, Any] = {"years": self.years, "by_year": {}}
-        for y, a in self.dates.items():
-            t = a.totals()
-            out["by_year"][str(y)] = {k: t[k] for k in ("covered_ha", f"emission_{s}",
-                                                         f"sequestration_{s}", f"net_{s}",
-                                                         "risk_levels")}
-        dd = self.dynamic_degree
-        out["comprehensive_dynamic_degree_pct_per_yr"] = {
-            f"{r.year_from}-{r.year_to}": r.comprehensive_pct_per_yr
-            for r in dd[dd["unit_id"] == ""].itertuples()}
-        out["flux_effect_tc"] = {
-            f"{y0}-{y1}": float(g["flux_change_tc"].sum(min_count=1))
-            for (y0, y1), g in self.flux_effect.groupby(["year_from", "year_to"])}
-        out["alerts"] = {k: int(v) for k, v in self.alerts["alert"].value_counts().items()}
-        out["dynamic_risk"] = self.dynamic_risk
-        if self.stock_totals:
-            out["stocks"] = self.stock_totals
-        return out
 
 
 def date_config(config: RunConfig, year: int) -> RunConfig:
@@ -216,7 +106,7 @@ def rebalance(base: Assessment, areas: pd.DataFrame, year: int | None = None
 
     cfg = base.config
     units = base.units[["unit_id", "unit_name", "geometry"]]
-    rule = _space_type_rule(cfg)
+    rule = space_type_rule(cfg)
 
     def balance_of(a: pd.DataFrame) -> pd.DataFrame:
         b = unit_balance(a, base.coefficients, unit_ids=units["unit_id"],
@@ -232,8 +122,8 @@ def rebalance(base: Assessment, areas: pd.DataFrame, year: int | None = None
         ts = threshold_set_for_year(cfg, year)
     out_unit = cfg.coefficients.output_unit
     converted = to_output_unit(balance, out_unit)
-    risk = risk_table(converted, ts, _risk_bands(cfg), out_unit)
-    return _assemble(units, converted.join(risk))
+    risk = risk_table(converted, ts, risk_bands(cfg), out_unit)
+    return assemble_units(units, converted.join(risk))
 
 
 def _flux_density(a: Assessment) -> pd.Series:
@@ -303,7 +193,7 @@ def freeze_thresholds(a: Assessment, ref: Assessment) -> Assessment:
     ts = replace(ts, base_year=ts.base_year if ts.base_year is not None else _year_of(ref))
     cfg = a.config
     table = a.units.set_index("unit_id")
-    risk = risk_table(table, ts, _risk_bands(cfg), cfg.coefficients.output_unit)
+    risk = risk_table(table, ts, risk_bands(cfg), cfg.coefficients.output_unit)
     units = a.units.copy()
     for col in risk.columns:
         units[col] = risk[col].reindex(units["unit_id"]).to_numpy()
@@ -460,8 +350,8 @@ def run_change(config: RunConfig, out_dir: str | Path, *, overwrite: bool = Fals
     (ChangeResult, Path, dict)
         The result, the absolute output folder and ``{role: file name}``.
     """
-    from landcarbon.io.change_outputs import write_change_outputs
     from landcarbon.io.outputs import check_output_target, staged_output_dir
+    from landcarbon.pipeline.change_outputs import write_change_outputs
 
     target = Path(out_dir)
     check_output_target(target, overwrite=overwrite)

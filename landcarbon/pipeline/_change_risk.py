@@ -13,7 +13,7 @@ import pandas as pd
 from landcarbon.change.dynamic_risk import dynamic_risk
 
 if TYPE_CHECKING:
-    from landcarbon.pipeline._assess import Assessment
+    from landcarbon.pipeline.records import Assessment
 
 __all__ = ["add_dynamic_risk", "converted_to_construction"]
 

@@ -15,10 +15,10 @@ import geopandas as gpd
 import pandas as pd
 
 from landcarbon.config.run import RunConfig
-from landcarbon.pipeline._assess import Assessment
+from landcarbon.pipeline.records import Assessment
 
 if TYPE_CHECKING:
-    from landcarbon.pipeline._change import ChangeResult
+    from landcarbon.pipeline.records import ChangeResult
 
 __all__ = ["stock_pass", "stock_tables"]
 

@@ -34,9 +34,9 @@ def with_crop_sink(config: RunConfig, sink: pd.Series, areas: pd.DataFrame
     cc = config.coefficients
     cropland = areas[areas["land_class"] == "cropland"].groupby("unit_id")["area_ha"].sum()
     per_unit, region = crop_sink_density(sink, cropland)
-    from landcarbon.pipeline._assess import _coefficient_ref
+    from landcarbon.pipeline.resolve import coefficient_ref
 
-    coefficients = load_coefficients(_coefficient_ref(config), overrides=cc.overrides,
+    coefficients = load_coefficients(coefficient_ref(config), overrides=cc.overrides,
                                      cropland_mode="sink", cropland_sink_tc_per_ha=-region)
     return coefficients, {"cropland": per_unit}
 
@@ -71,6 +71,6 @@ def cropland_record(balance: pd.DataFrame, config: RunConfig, used: CoefficientS
 
 
 def _ref(config: RunConfig) -> str:
-    from landcarbon.pipeline._assess import _coefficient_ref
+    from landcarbon.pipeline.resolve import coefficient_ref
 
-    return _coefficient_ref(config)
+    return coefficient_ref(config)

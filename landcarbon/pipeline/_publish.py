@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from landcarbon._resources import package_version
 from landcarbon.exceptions import InputError, OutputExistsError
 
 __all__ = ["build_portal", "publish_run"]
@@ -42,7 +43,8 @@ def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = N
     dict
         ``{role: file name}`` written; ``run.json`` records their checksums.
     """
-    from landcarbon.io.publication import read_run, update_manifest, write_publication
+    from landcarbon.io.publication import read_run, update_manifest
+    from landcarbon.pipeline.publication import write_publication
 
     run = read_run(run_dir)
     existing = [n for n in _PUBLISHED if (run.folder / n).exists()]
@@ -79,7 +81,6 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
     pathlib.Path
         The index file.
     """
-    from landcarbon import __version__
     from landcarbon.accounting.conversions import flux_suffix, unit_label
     from landcarbon.accounting.risk import risk_levels_vs_limit
     from landcarbon.io.publication import find_runs, write_text
@@ -109,6 +110,6 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
         raise InputError(f"no run found in {workspace}: expected sub-folders with run.json "
                          "(outputs of `landcarbon run`).")
     index = write_text(workspace / "index.html", portal_index(
-        runs, language=language, title=title, version=__version__))
+        runs, language=language, title=title, version=package_version()))
     log.info("portal: %d runs -> %s", len(runs), index)
     return index

@@ -17,14 +17,13 @@ import numpy as np
 import xarray as xr
 
 from landcarbon.accounting.coefficients import CoefficientSet
+from landcarbon.pipeline.records import Assessment, flux_raster
 
 if TYPE_CHECKING:
-    import geopandas as gpd
 
     from landcarbon.engine.landcover_pass import RasterSink
-    from landcarbon.pipeline._assess import Assessment
 
-__all__ = ["DERIVED_RASTERS", "SinkOpener", "derived_raster", "flux_raster", "pass_rasters",
+__all__ = ["DERIVED_RASTERS", "SinkOpener", "derived_raster", "pass_rasters",
            "store_late_rasters"]
 
 #: Rasters that :func:`landcarbon.pipeline.assess` can hand to sinks, in this order.
@@ -32,33 +31,6 @@ DERIVED_RASTERS = ("land_class", "space_type", "net_flux")
 
 #: ``opener(template) -> sink``: gets the lazy raster (grid, dtype, nodata, attrs).
 SinkOpener = Callable[[xr.DataArray], "RasterSink"]
-
-
-def flux_raster(categories: xr.DataArray, coefficients: CoefficientSet,
-                construction: Mapping[str, Any], output_unit: str,
-                units: gpd.GeoDataFrame | None = None) -> xr.DataArray:
-    """Per-pixel net flux density in ``output_unit`` per ha per year (lazy if chunked).
-
-    ``construction`` is an assessment's construction record: ``method`` ``intensity``
-    (``intensity_tc_per_ha``), ``energy`` (``intensity_tc_per_ha_by_unit``, burnt into the
-    grid by unit, needs ``units``) or ``none``.
-    """
-    from landcarbon.accounting.conversions import output_factor, raster_density_units
-    from landcarbon.accounting.flux import flux_density, unit_values_raster
-
-    intensity: float | xr.DataArray | None = None
-    if construction.get("method") == "intensity":
-        intensity = float(construction["intensity_tc_per_ha"])
-    elif construction.get("method") == "energy":
-        assert units is not None
-        intensity = unit_values_raster(units, construction["intensity_tc_per_ha_by_unit"],
-                                       categories)
-    flux = flux_density(categories, coefficients, intensity)
-    factor = output_factor(output_unit)
-    if factor != 1.0:
-        flux = (flux * np.float32(factor)).astype(np.float32).rio.write_nodata(np.nan)
-        flux.attrs["units"] = raster_density_units(output_unit)  # type: ignore[arg-type]
-    return flux
 
 
 def derived_raster(a: Assessment, name: str) -> xr.DataArray:

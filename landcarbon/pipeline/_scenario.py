@@ -12,7 +12,6 @@ resolved thresholds (:func:`landcarbon.pipeline.rebalance`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,52 +22,11 @@ import xarray as xr
 
 from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError
-from landcarbon.pipeline._assess import Assessment, assess
+from landcarbon.pipeline._assess import assess
 from landcarbon.pipeline._change import date_config, rebalance
+from landcarbon.pipeline.records import Assessment, ScenarioResult
 
-__all__ = ["ScenarioResult", "assess_scenarios", "run_scenarios"]
-
-
-@dataclass
-class ScenarioResult:
-    """Baseline, assessed scenarios and their comparison.
-
-    Attributes
-    ----------
-    baseline : Assessment
-    units : dict
-        Scenario name -> assessed units table (GeoDataFrame).
-    deltas, risk_transitions : pandas.DataFrame
-        From :func:`landcarbon.change.scenarios.compare_scenarios`.
-    edited : dict
-        Scenario name -> edited category raster (rule-based scenarios only).
-    edits : list of dict
-        What each edit changed (scenario, type, area_ha).
-    """
-
-    config: RunConfig
-    baseline: Assessment
-    units: dict[str, gpd.GeoDataFrame]
-    deltas: pd.DataFrame
-    risk_transitions: pd.DataFrame
-    edited: dict[str, xr.DataArray] = field(default_factory=dict)
-    edits: list[dict[str, Any]] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def totals(self) -> dict[str, Any]:
-        from landcarbon.accounting.risk import risk_level_counts
-
-        s = self.baseline.suffix
-        out: dict[str, Any] = {"baseline": {k: self.baseline.totals()[k]
-                                            for k in (f"net_{s}", "risk_levels")},
-                               "scenarios": {}, "edits": self.edits}
-        for name, t in self.units.items():
-            out["scenarios"][name] = {
-                f"net_{s}": float(t[f"net_{s}"].sum()),
-                f"net_{s}_delta": float(t[f"net_{s}"].sum()
-                                         - self.baseline.units[f"net_{s}"].sum()),
-                "risk_levels": risk_level_counts(t["risk_level"])}
-        return out
+__all__ = ["assess_scenarios", "run_scenarios"]
 
 
 def _mask(config: RunConfig, path: str | None, like: xr.DataArray) -> np.ndarray | None:
@@ -202,8 +160,8 @@ def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioRe
 def run_scenarios(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
                   progress: bool = False) -> tuple[ScenarioResult, Path, dict[str, str]]:
     """Assess the scenarios and write their comparison into ``out_dir`` (atomically)."""
-    from landcarbon.io.change_outputs import write_scenario_outputs
     from landcarbon.io.outputs import check_output_target, staged_output_dir
+    from landcarbon.pipeline.change_outputs import write_scenario_outputs
 
     target = Path(out_dir)
     check_output_target(target, overwrite=overwrite)

@@ -30,7 +30,7 @@ from landcarbon.config.zoning import (
 )
 
 if TYPE_CHECKING:
-    from landcarbon.pipeline._assess import Assessment
+    from landcarbon.pipeline.records import Assessment
 
 __all__ = ["ZONING_SECTIONS", "apply_zoning", "with_all"]
 
@@ -215,7 +215,7 @@ def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFram
 
 def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, factor: float
                  ) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
-    from landcarbon.pipeline._assess import _risk_bands
+    from landcarbon.pipeline.resolve import risk_bands
     from landcarbon.zoning.uncertainty import (
         list_coefficient_ranges,
         load_coefficient_ranges,
@@ -240,7 +240,7 @@ def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, facto
     sweep = None
     if uc.sweep:
         r = a.config.risk
-        sweep = threshold_sweep(units, a.thresholds, _risk_bands(a.config),
+        sweep = threshold_sweep(units, a.thresholds, risk_bands(a.config),
                                 relative_range=uc.sweep_relative_range, steps=uc.sweep_steps,
                                 floor_tc_per_ha=r.scale_floor_tc_per_ha,
                                 output_unit=a.config.coefficients.output_unit)

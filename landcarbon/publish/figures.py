@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["DPI", "balance_by_land_class", "balance_by_space_type", "cjk_font",
-           "net_vs_threshold", "static_map"]
+           "net_vs_threshold", "static_map", "sweep_figure"]
 
 Lang = Literal["zh", "en"]
 P = ParamSpec("P")
@@ -305,3 +305,32 @@ def static_map(units: gpd.GeoDataFrame, column: str = "risk_level", *, language:
     if title:
         ax.set_title(title, fontsize=13)
     return _png(fig)
+
+
+def sweep_figure(sweep: pd.DataFrame, *, language: str = "en") -> Figure:
+    """One panel per space type: units changing level and units exceeding vs threshold."""
+    from matplotlib.figure import Figure
+
+    from landcarbon.accounting.legends import space_types
+
+    names = space_types()
+    kinds = list(dict.fromkeys(sweep["space_type"])) if len(sweep) else []
+    fig = Figure(figsize=(4.2 * max(1, len(kinds)), 3.6), layout="constrained")
+    axes = fig.subplots(1, max(1, len(kinds)), squeeze=False)[0]
+    family = cjk_font() if language == "zh" else None
+    zh = family is not None
+    font = {"family": [family, "DejaVu Sans"]} if family else {}
+    for ax, st in zip(axes, kinds, strict=False):
+        sub = sweep[sweep["space_type"] == st]
+        ax.plot(sub["threshold_tc_per_ha"], sub["units_changed"], "o-", color="#d73027",
+                label="单元风险等级变化数" if zh else "units changing level")
+        ax.plot(sub["threshold_tc_per_ha"], sub["units_exceeding"], "s--", color="#4575b4",
+                label="超阈值单元数" if zh else "units exceeding (all)")
+        ax.axvline(float(sub["baseline_tc_per_ha"].iloc[0]), color="grey", lw=1)
+        label = names.loc[st, "name_zh" if zh else "name_en"] if st in names.index else st
+        ax.set_title(label, fontdict=font)
+        ax.set_xlabel("阈值 (t C/ha/yr)" if zh else "threshold (t C/ha/yr)", fontdict=font)
+        ax.set_ylabel("单元数" if zh else "units", fontdict=font)
+        ax.grid(alpha=0.3)
+    axes[0].legend(prop={**font, "size": 8})
+    return fig

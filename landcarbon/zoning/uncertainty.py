@@ -19,7 +19,8 @@ its space type's threshold (the fraction of draws, as in
 ``net > limit``).
 
 Threshold sweep: for each space type, its threshold is moved over a range (others fixed) and
-the units whose risk level differs from the baseline are counted.
+the units whose risk level differs from the baseline are counted (drawn by
+:func:`landcarbon.publish.figures.sweep_figure`).
 """
 
 from __future__ import annotations
@@ -37,12 +38,10 @@ from landcarbon.accounting.legends import SPACE_TYPES
 from landcarbon.exceptions import InputError
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from landcarbon.accounting.risk import RiskBands
 
 __all__ = ["coefficient_draws", "list_coefficient_ranges", "load_coefficient_ranges",
-           "monte_carlo", "sweep_figure", "threshold_sweep"]
+           "monte_carlo", "threshold_sweep"]
 
 _DISTRIBUTIONS = {"uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
                   "normal": ("mean", "sd")}
@@ -284,34 +283,3 @@ def threshold_sweep(
                          "units_exceeding": int(np.isin(lev, above).sum()),
                          **{f"n_{lv}": int(counts.get(lv, 0)) for lv in names}})
     return pd.DataFrame(rows)
-
-
-def sweep_figure(sweep: pd.DataFrame, *, language: str = "en") -> Figure:
-    """One panel per space type: units changing level and units exceeding vs threshold."""
-    from matplotlib.figure import Figure
-
-    from landcarbon.accounting.legends import space_types
-
-    names = space_types()
-    kinds = list(dict.fromkeys(sweep["space_type"])) if len(sweep) else []
-    fig = Figure(figsize=(4.2 * max(1, len(kinds)), 3.6), layout="constrained")
-    axes = fig.subplots(1, max(1, len(kinds)), squeeze=False)[0]
-    from landcarbon.publish.figures import cjk_font
-
-    family = cjk_font() if language == "zh" else None
-    zh = family is not None
-    font = {"family": [family, "DejaVu Sans"]} if family else {}
-    for ax, st in zip(axes, kinds, strict=False):
-        sub = sweep[sweep["space_type"] == st]
-        ax.plot(sub["threshold_tc_per_ha"], sub["units_changed"], "o-", color="#d73027",
-                label="单元风险等级变化数" if zh else "units changing level")
-        ax.plot(sub["threshold_tc_per_ha"], sub["units_exceeding"], "s--", color="#4575b4",
-                label="超阈值单元数" if zh else "units exceeding (all)")
-        ax.axvline(float(sub["baseline_tc_per_ha"].iloc[0]), color="grey", lw=1)
-        label = names.loc[st, "name_zh" if zh else "name_en"] if st in names.index else st
-        ax.set_title(label, fontdict=font)
-        ax.set_xlabel("阈值 (t C/ha/yr)" if zh else "threshold (t C/ha/yr)", fontdict=font)
-        ax.set_ylabel("单元数" if zh else "units", fontdict=font)
-        ax.grid(alpha=0.3)
-    axes[0].legend(prop={**font, "size": 8})
-    return fig

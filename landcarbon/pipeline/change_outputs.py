@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from landcarbon._resources import package_version
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.tables import write_csv
 
 if TYPE_CHECKING:
-    from landcarbon.pipeline._change import ChangeResult
-    from landcarbon.pipeline._scenario import ScenarioResult
+    from landcarbon.pipeline.records import ChangeResult, ScenarioResult
 
 __all__ = ["write_change_outputs", "write_scenario_outputs"]
 
@@ -36,10 +36,8 @@ def _periods(transitions: dict[tuple[int, int], pd.DataFrame]) -> pd.DataFrame:
 
 def _manifest(config: Any, folder: Path, files: dict[str, str], totals: dict[str, Any],
               timings: dict[str, float], elapsed_s: float | None) -> dict[str, Any]:
-    from landcarbon import __version__
-
     return {
-        "landcarbon_version": __version__,
+        "landcarbon_version": package_version(),
         "python": platform.python_version(),
         "config": config.model_dump(mode="json"),
         "outputs_sha256": {name: sha256(folder / name) for name in sorted(files.values())},
@@ -51,7 +49,7 @@ def _manifest(config: Any, folder: Path, files: dict[str, str], totals: dict[str
 def write_change_outputs(r: ChangeResult, folder: Path, *,
                          elapsed_s: float | None = None) -> dict[str, str]:
     """Write every table, layer and raster of a change run; return ``{role: file name}``."""
-    from landcarbon.io.raster import write_raster
+    from landcarbon.io.cogs import write_raster
 
     files: dict[str, str] = {}
 
@@ -101,7 +99,7 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
     csv(r.markov, "markov.csv", "markov")
     csv(r.markov_units, "markov_units.csv", "markov_units")
     if r.config.output.map:  # map.html (one layer per date, alerts) and report.html
-        from landcarbon.io.publication import write_change_publication
+        from landcarbon.pipeline.publication import write_change_publication
 
         files.update(write_change_publication(folder, r, files))
     manifest = _manifest(r.config, folder, files, r.totals(), r.timings, elapsed_s)
@@ -116,7 +114,7 @@ def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
     ``scenario_units.gpkg`` (one layer per scenario), ``scenario_<name>_land_class.tif``
     for edited scenarios, and the ``scenario.json`` manifest."""
     from landcarbon.accounting.classification import land_class_raster
-    from landcarbon.io.raster import write_raster
+    from landcarbon.io.cogs import write_raster
 
     files: dict[str, str] = {}
     write_csv(r.deltas, folder / "scenario_deltas.csv")

@@ -15,7 +15,7 @@ from landcarbon.io.outputs import write_json
 from landcarbon.io.tables import write_csv
 
 if TYPE_CHECKING:
-    from landcarbon.pipeline import Assessment
+    from landcarbon.pipeline.records import Assessment
 
 __all__ = ["write_zoning_outputs"]
 
@@ -38,7 +38,7 @@ def write_zoning_outputs(a: Assessment, folder: Path) -> dict[str, str]:
             write_csv(table, folder / name)
             files[key] = name
     if z.get("sweep") is not None and len(z["sweep"]):
-        from landcarbon.zoning.uncertainty import sweep_figure
+        from landcarbon.publish.figures import sweep_figure
 
         fig = sweep_figure(z["sweep"], language=z.get("language", "en"))
         fig.savefig(folder / "sweep.png", dpi=120)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from landcarbon._resources import package_version
 from landcarbon.accounting.legends import SPACE_TYPES, land_classes, space_types
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.raster import expand_paths
@@ -18,7 +19,7 @@ from landcarbon.io.vector import write_units
 
 if TYPE_CHECKING:
     from landcarbon.io.cogs import CogSet
-    from landcarbon.pipeline import Assessment
+    from landcarbon.pipeline.records import Assessment
 
 __all__ = ["finish_rasters", "open_raster_sinks", "write_rasters", "write_run_outputs"]
 
@@ -31,10 +32,8 @@ def _hex_rgba(color: str) -> tuple[int, int, int, int]:
 
 
 def _provenance(a: Assessment) -> dict[str, str]:
-    from landcarbon import __version__
-
     return {
-        "landcarbon_version": __version__,
+        "landcarbon_version": package_version(),
         "coefficient_set": a.coefficients.name,
         "cropland_mode": a.coefficients.cropland_mode,
         "legend": a.legend.name,
@@ -124,7 +123,7 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
     files["units_csv"] = "units.csv"
     write_csv(a.class_areas, folder / "class_areas.csv")
     files["class_areas_csv"] = "class_areas.csv"
-    from landcarbon.io.zoning_outputs import write_zoning_outputs
+    from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
 
     files.update(write_zoning_outputs(a, folder))
     out = a.config.output
@@ -132,7 +131,7 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
         files.update(finish_rasters(a, folder, cogs) if cogs is not None
                      else write_rasters(a, folder, progress=progress))
     if out.map:  # map.html, report.html, figures/, QGIS style of units.gpkg
-        from landcarbon.io.publication import write_publication
+        from landcarbon.pipeline.publication import write_publication
 
         files.update(write_publication(
             folder, table, build_manifest(a, folder, files, elapsed_s),
@@ -167,11 +166,9 @@ def _inputs(a: Assessment) -> dict[str, str]:
 def build_manifest(a: Assessment, folder: Path, files: dict[str, str],
                    elapsed_s: float | None) -> dict[str, Any]:
     """The ``run.json`` content: version, resolved config, inputs, outputs, totals."""
-    from landcarbon import __version__
-
     con = {k: v for k, v in a.construction.items() if k != "intensity_tc_per_ha_by_unit"}
     return {
-        "landcarbon_version": __version__,
+        "landcarbon_version": package_version(),
         "python": platform.python_version(),
         "config": a.config.model_dump(mode="json"),
         "inputs_sha256": _inputs(a),

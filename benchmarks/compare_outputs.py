@@ -1,0 +1,128 @@
+"""Byte-identity check of a restructuring: run the sample commands from two checkouts and
+compare what they wrote.
+
+Usage::
+
+    python benchmarks/compare_outputs.py produce CHECKOUT OUTDIR   # run the sample commands
+    python benchmarks/compare_outputs.py compare OUTDIR_A OUTDIR_B # compare two productions
+
+``produce`` runs, with ``PYTHONPATH=CHECKOUT`` (so the checkout's own package is used) and the
+checkout's own ``data/sample_tiles``:
+
+* ``demo``: ``landcarbon demo``;
+* ``zoning``: ``landcarbon run demo_zoning.toml`` and ``landcarbon zone demo_zoning.toml``;
+* ``change``: ``landcarbon change demo_change.toml``;
+* ``scenario``: ``landcarbon scenario demo_change.toml``.
+
+``compare`` checks every file of both trees: tables (``.csv``), rasters (``.tif``), styles and
+figures byte for byte; GeoPackages by their layers' rows (attributes and WKB geometry, exact:
+a GPKG file carries its write time); JSON with time-like and duration keys dropped; HTML with
+date-times blanked. It exits 1 when a file differs or is missing on one side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+RUNS = {
+    "demo": [["demo", "{out}"]],
+    "zoning": [["run", "{data}/demo_zoning.toml", "-o", "{out}/run"],
+               ["zone", "{data}/demo_zoning.toml", "-o", "{out}/zone"]],
+    "change": [["change", "{data}/demo_change.toml", "-o", "{out}"]],
+    "scenario": [["scenario", "{data}/demo_change.toml", "-o", "{out}"]],
+}
+_TIME_KEY = re.compile(r"(time|date|created|generated|started|finished|seconds|elapsed|duration"
+                       r"|_s$|timestamp)", re.I)
+_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:?\d\d|Z)?")
+
+
+def produce(checkout: Path, out: Path) -> None:
+    """Run every sample command of :data:`RUNS` from ``checkout`` into ``out/<name>``."""
+    checkout = checkout.resolve()
+    out = out.resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONHASHSEED": "0"}
+    data = checkout / "data" / "sample_tiles"
+    for name, commands in RUNS.items():
+        target = out / name
+        for args in commands:
+            argv = [a.format(out=target, data=data) for a in args]
+            proc = subprocess.run([sys.executable, "-m", "landcarbon.cli", "-q", *argv],
+                                  cwd=out, env=env, capture_output=True, text=True)
+            if proc.returncode:
+                raise SystemExit(f"{name}: landcarbon {' '.join(argv)} failed:\n{proc.stderr}")
+        print(f"{name}: {sum(1 for p in target.rglob('*') if p.is_file())} files")
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items() if not _TIME_KEY.search(str(k))}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, str):
+        return _DATETIME.sub("<time>", value)
+    return value
+
+
+def _gpkg_rows(path: Path) -> dict[str, Any]:
+    import pyogrio
+
+    layers = {}
+    for layer, _ in pyogrio.list_layers(path):
+        meta = pyogrio.read_info(path, layer=layer)
+        table = pyogrio.read_dataframe(path, layer=layer, read_geometry=True)
+        geom = table.geometry.to_wkb().tolist() if "geometry" in table else None
+        attrs = table.drop(columns="geometry", errors="ignore")
+        layers[layer] = (str(meta["crs"]), list(meta["fields"]), list(meta["dtypes"]),
+                         attrs.to_csv(index=False, float_format=repr), geom)
+    return layers
+
+
+def same(a: Path, b: Path) -> bool:
+    """Whether two output files hold the same content (see the module docstring)."""
+    suffix = a.suffix.lower()
+    if suffix == ".gpkg":
+        return _gpkg_rows(a) == _gpkg_rows(b)
+    if suffix == ".json":
+        return _scrub(json.loads(a.read_text("utf-8"))) == _scrub(json.loads(b.read_text("utf-8")))
+    if suffix in {".html", ".md", ".txt"}:
+        return _DATETIME.sub("", a.read_text("utf-8")) == _DATETIME.sub("", b.read_text("utf-8"))
+    return a.read_bytes() == b.read_bytes()
+
+
+def compare(a: Path, b: Path) -> int:
+    """Compare two productions file by file; print a summary and return the exit code."""
+    files_a = {p.relative_to(a) for p in a.rglob("*") if p.is_file()}
+    files_b = {p.relative_to(b) for p in b.rglob("*") if p.is_file()}
+    bad = 0
+    for rel in sorted(files_a ^ files_b):
+        print(f"only in {'A' if rel in files_a else 'B'}: {rel}")
+        bad += 1
+    counts: dict[str, int] = {}
+    for rel in sorted(files_a & files_b):
+        if not same(a / rel, b / rel):
+            print(f"differs: {rel}")
+            bad += 1
+        else:
+            counts[rel.suffix or rel.name] = counts.get(rel.suffix or rel.name, 0) + 1
+    print("identical: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    print(f"{len(files_a & files_b)} files compared, {bad} differ or missing")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] not in {"produce", "compare"}:
+        raise SystemExit(__doc__)
+    if sys.argv[1] == "produce":
+        produce(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        sys.exit(compare(Path(sys.argv[2]), Path(sys.argv[3])))

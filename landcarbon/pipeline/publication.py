@@ -1,0 +1,190 @@
+"""Publishing a run: which maps, figures, report and styles a finished run gets, drawn by
+:mod:`landcarbon.publish` and written through :mod:`landcarbon.io.publication`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from landcarbon._resources import package_version
+from landcarbon.accounting.conversions import flux_suffix, suffix_factor, unit_label
+from landcarbon.io.outputs import atomic_path
+from landcarbon.io.publication import (
+    meta_tags,
+    png_with_text,
+    read_raster_preview,
+    write_gpkg_provenance,
+    write_layer_style,
+    write_text,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["write_change_publication", "write_publication"]
+
+
+def _zoning_overlays(folder: Path, language: str, unit: str) -> list[Any]:
+    """Map layers of ``sink_zones.gpkg`` and ``hotspot_grid.gpkg`` when the run has them."""
+    import geopandas as gpd
+
+    from landcarbon.publish.zone_layers import hotspot_overlay, sink_zone_overlay
+
+    out = []
+    for name, make in (("sink_zones", lambda g: sink_zone_overlay(g, language, unit)),
+                       ("hotspot_grid", lambda g: hotspot_overlay(g, language))):
+        path = folder / f"{name}.gpkg"
+        if path.is_file():
+            layer = gpd.read_file(path, layer=name)
+            if len(layer):
+                out.append(make(layer))
+    return out
+
+
+def _zoning_section(folder: Path, units: pd.DataFrame, language: str
+                    ) -> dict[str, Any] | None:
+    """The report's zoning section from the run's zoning files (``None`` without zoning)."""
+    from landcarbon.publish.zoning_report import zoning_context
+
+    def table(name: str) -> pd.DataFrame | None:
+        path = folder / name
+        return pd.read_csv(path, encoding="utf-8-sig", dtype={
+            "unit_id": str, "payer_id": str, "receiver_id": str}) if path.is_file() else None
+
+    summary = folder / "zoning.json"
+    return zoning_context(
+        units, language=language,
+        summary=json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else None,
+        flows=table("compensation.csv"), uncertainty=table("uncertainty.csv"),
+        sweep_png="sweep.png" if (folder / "sweep.png").is_file() else None)
+
+
+def write_publication(
+    folder: str | Path,
+    units: gpd.GeoDataFrame,
+    manifest: dict[str, Any],
+    *,
+    class_areas: pd.DataFrame | None = None,
+    rasters: dict[str, Path] | None = None,
+    language: Literal["zh", "en"] = "zh",
+    title: str | None = None,
+    tiles: str | None = "osm",
+    offline: bool = False,
+) -> dict[str, str]:
+    """Write ``map.html``, ``report.html``, ``figures/*.png`` and the gpkg style of a run.
+
+    Returns
+    -------
+    dict
+        ``{role: file name relative to folder}`` of everything written.
+    """
+    from landcarbon.publish import explore_units, figures
+    from landcarbon.publish._html import ui
+    from landcarbon.publish.maps import map_html
+    from landcarbon.publish.report import atlas_report, provenance
+    from landcarbon.publish.styles import categorized_qml, categorized_sld
+
+    folder = Path(folder)
+    title = title or manifest.get("config", {}).get("title") or None
+    files: dict[str, str] = {}
+    sfx = flux_suffix(units.columns) or "tc"
+    unit = unit_label(sfx, display=True)
+    previews = {k: read_raster_preview(p) for k, p in (rasters or {}).items()}
+    m = explore_units(units, language=language, title=title, tiles=tiles, offline=offline,
+                      rasters=previews, overlays=_zoning_overlays(folder, language, unit))
+    from branca.element import Element
+
+    tags = provenance(manifest)
+    m.get_root().header.add_child(Element(meta_tags(tags)), name="landcarbon_provenance")
+    write_text(folder / "map.html", map_html(m))  # sequential element ids: reproducible
+    files["map"] = "map.html"
+
+    figdir = folder / "figures"
+    figdir.mkdir(exist_ok=True)
+    source = (f"{manifest.get('settings', {}).get('legend', '')} · "
+              f"landcarbon {manifest.get('landcarbon_version', '')}").strip(" ·")
+    pngs = {
+        "map_risk_level.png": figures.static_map(units, "risk_level", language=language,
+                                                 title=title, source=source),
+        "map_space_type.png": figures.static_map(units, "space_type", language=language,
+                                                 title=title, source=source),
+        "balance_by_space_type.png": figures.balance_by_space_type(units, sfx, unit=unit,
+                                                                   language=language),
+        "net_vs_threshold.png": figures.net_vs_threshold(units, sfx, unit=unit,
+                                                         language=language),
+    }
+    if class_areas is not None and "coefficients_tc_per_ha" in manifest.get("settings", {}):
+        pngs["balance_by_land_class.png"] = figures.balance_by_land_class(
+            class_areas, manifest["settings"]["coefficients_tc_per_ha"],
+            float(units.get(f"construction_emission_{sfx}", pd.Series([0.0])).sum()),
+            unit=unit, factor=suffix_factor(sfx), language=language)
+    for name, data in pngs.items():
+        with atomic_path(figdir / name) as tmp:
+            tmp.write_bytes(png_with_text(data, tags))
+        files[f"figure_{name[:-4]}"] = f"figures/{name}"
+
+    charts = [(ui(k, language), f"figures/{k}.png") for k in (
+        "balance_by_land_class", "balance_by_space_type", "net_vs_threshold")
+        if f"figures/{k}.png" in files.values()]
+    maps = [(ui("interactive_map", language), "map.html"),
+            (f"{ui('static_map', language)} · {ui('risk_level', language)}",
+             "figures/map_risk_level.png"),
+            (f"{ui('static_map', language)} · {ui('space_type', language)}",
+             "figures/map_space_type.png")]
+    # every other file of the run (tables, rasters, zoning / change outputs), by name
+    skip = {"map.html", "report.html", "run.json", "index.html"}
+    other = [(f.name, f.name) for f in sorted(folder.iterdir()) if f.is_file()
+             and f.name not in skip and not f.name.startswith(".")
+             and not f.name.endswith((".aux.xml", ".tmp"))]
+    report = atlas_report(units.drop(columns=units.geometry.name), manifest, language=language,
+                          title=title, maps=maps, figures=charts,
+                          files=[*other, (ui("manifest", language), "run.json")],
+                          key_map="figures/map_risk_level.png",
+                          zoning=_zoning_section(folder, units, language))
+    write_text(folder / "report.html", report)
+    files["report"] = "report.html"
+
+    gpkg = folder / "units.gpkg"
+    if gpkg.is_file():
+        write_layer_style(gpkg, categorized_qml("risk_level"), categorized_sld("risk_level"),
+                          description="landcarbon risk levels")
+        write_gpkg_provenance(gpkg, provenance(manifest))
+    return files
+
+
+def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
+                             ) -> dict[str, str]:
+    """Write ``map.html`` (one risk layer per date, alerts) and ``report.html`` (totals per
+    date, transfer matrices, stocks, alerts) of a change run (``r``: a ``ChangeResult``)
+    into its folder; ``files`` = the files written so far (linked from the report)."""
+    from branca.element import Element
+
+    from landcarbon.publish._html import ui
+    from landcarbon.publish.change_map import change_map, change_report
+    from landcarbon.publish.maps import map_html
+
+    folder = Path(folder)
+    cfg = r.config
+    lang = cfg.language if cfg.language in ("zh", "en") else "zh"
+    title = cfg.title or None
+    last = r.dates[r.years[-1]].units
+    series = r.timeseries_layer()
+    cols = [c for c in series.columns if c.startswith("risk_level_")]
+    units = last.merge(pd.DataFrame(series[["unit_id", *cols]]), on="unit_id", how="left")
+    out = cfg.output
+    m = change_map(units, r.alerts_layer(), language=lang, title=title,
+                   tiles=out.map_tiles or None, offline=out.map_offline)
+    m.get_root().header.add_child(Element(meta_tags({"landcarbon_version": package_version()})),
+                                  name="landcarbon_provenance")
+    write_text(folder / "map.html", map_html(m))
+    unit = unit_label(r.suffix, display=True)
+    links = [(name, name) for name in sorted(files.values())]
+    write_text(folder / "report.html", change_report(
+        r.totals(), r.transfer, r.alerts, manifest_config=cfg.model_dump(mode="json"),
+        language=lang, title=title, unit=unit, version=package_version(),
+        maps=[(ui("interactive_map", lang), "map.html")],
+        files=[*links, (ui("manifest", lang), "change.json")], last_units=last))
+    return {"map": "map.html", "report": "report.html"}
