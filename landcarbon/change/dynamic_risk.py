@@ -15,7 +15,8 @@ b = base (first) date.
   agricultural space became construction space between the dates.
 * **Risk level up** (``risk_level_rise``): the level's rank moved up and the later level is
   ``approaching``, ``exceeding`` or ``severe`` (ranks: net_sink and within 0, approaching 1,
-  exceeding 2, severe 3), both dates judged against the same fixed limits.
+  exceeding 2, severe 3), each date judged against the run's thresholds (the same numbers
+  unless the target pathway gives each year its own limit).
 * **Carbon intensity** ``I = E / G`` (output unit per 10^4 CNY); ``intensity_change_pct =
   100 (I1 / Ib - 1)`` against the base date; ``intensity_rise`` when it is above 0.
 * **Tapio decoupling** (Tapio 2005, Transport Policy 12(2):137-151): elasticity
