@@ -60,3 +60,20 @@ def test_quantile_bins_by_hand() -> None:
     assert quantile_bins(np.array([4.0, 0, 3, 1, 2]), 4).tolist() == [1.0, 2.0, 3.0, 4.0]
     # of 0, 10: 0.25 -> 2.5, 0.5 -> 5, 0.75 -> 7.5, 10
     assert quantile_bins(np.array([0.0, 10.0]), 4).tolist() == [2.5, 5.0, 7.5, 10.0]
+
+
+def test_first_run_says_it_compiles(tmp_path: Path) -> None:
+    """With an empty numba cache, the first import of the kernels logs what it is doing;
+    the second one (cache warm) says nothing."""
+    code = ("import logging; logging.basicConfig(level=logging.INFO)\n"
+            "import numpy as np\n"
+            "from landcarbon.engine import kernels\n"
+            "out = np.zeros((1, 1), np.int64)\n"
+            "kernels.tiles_of_one_value(np.zeros((4, 4), np.uint8), 4, 4, out)\n"
+            "assert out[0, 0] == 1\n")
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, check=True, timeout=600) for _ in range(2)]
+    assert "first run: compiling" in runs[0].stderr
+    assert "compiling" not in runs[1].stderr
+    assert list((tmp_path / "cache").rglob("*.nbi"))  # numba's cache index is on disk

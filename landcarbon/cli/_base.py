@@ -93,7 +93,7 @@ def main(debug: bool, quiet: bool) -> None:
         warnings.simplefilter("ignore")
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s: %(message)s",
                         force=True)
-    for noisy in ("rasterio", "fiona", "pyogrio", "numexpr", "matplotlib"):
+    for noisy in ("rasterio", "fiona", "pyogrio", "numexpr", "matplotlib", "fontTools"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
