@@ -16,8 +16,11 @@ __all__ = [
     "InputError",
     "InputProblemsError",
     "LandcarbonError",
+    "OutputBusyError",
     "OutputExistsError",
+    "OutputWriteError",
     "UnmappedCodesError",
+    "UnsafeOutputError",
 ]
 
 
@@ -86,3 +89,23 @@ class OutputExistsError(LandcarbonError):
     """The output location exists and ``overwrite`` was not requested."""
 
     code = "output_exists"
+
+
+class UnsafeOutputError(OutputExistsError):
+    """The output location holds something landcarbon did not write (or an input of the run):
+    it is never replaced or deleted, even with ``overwrite``."""
+
+    code = "output_unsafe"
+
+
+class OutputBusyError(OutputExistsError):
+    """Another landcarbon process is writing the same output (it holds the lock file)."""
+
+    code = "output_busy"
+
+
+class OutputWriteError(LandcarbonError):
+    """The output cannot be written: read-only folder, full disk, file-size limit, a path too
+    long for the file system. Nothing half-written is left."""
+
+    code = "output_not_writable"

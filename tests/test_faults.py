@@ -141,12 +141,14 @@ def test_killed_run_leaves_only_a_hidden_stage_that_the_next_run_removes(
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     assert not out.exists()
-    assert _hidden(tmp_path) == [stage.name] and not (stage / "run.json").exists()
+    # the dead writer's lock file is left, but no longer held: the next run takes it over
+    assert _hidden(tmp_path) == [".out.lock", stage.name]
+    assert not (stage / "run.json").exists()
     # a live process's stage is left alone; a dead one's is removed by the next run
     live = tmp_path / f".out.partial-{os.getpid()}"
     live.mkdir()
     assert remove_stale_stages(out) == [stage]
-    assert _hidden(tmp_path) == [live.name]
+    assert _hidden(tmp_path) == [".out.lock", live.name]
     live.rmdir()
     stage.mkdir()
     inputs = tmp_path / "inputs"

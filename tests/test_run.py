@@ -65,13 +65,18 @@ def test_run_writes_every_output(project: Path, tmp_path: Path) -> None:
 
 def test_existing_output_needs_overwrite(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("x")
+    lc.run(lc.load_config(project), out)
+    cfg = lc.load_config(project)
+    changed = cfg.model_copy(update={"title": "changed"})
     with pytest.raises(lc.OutputExistsError, match="--overwrite"):
-        lc.run(lc.load_config(project), out)
-    assert (out / "keep.txt").exists()
-    lc.run(lc.load_config(project), out, overwrite=True)
-    assert not (out / "keep.txt").exists() and (out / "run.json").exists()
+        lc.run(changed, out)
+    lc.run(changed, out, overwrite=True)
+    assert json.loads((out / "run.json").read_text())["config"]["title"] == "changed"
+    # a file landcarbon did not write is never deleted, not even with overwrite
+    (out / "keep.txt").write_text("x")
+    with pytest.raises(lc.OutputExistsError, match=r"keep\.txt"):
+        lc.run(cfg, out, overwrite=True)
+    assert (out / "keep.txt").read_text() == "x"
 
 
 def test_failed_run_leaves_nothing(project: Path, tmp_path: Path) -> None:

@@ -104,8 +104,10 @@ def progress_default() -> bool:
     return bars_shown()
 
 
-overwrite_option = click.option("--overwrite", is_flag=True,
-                                help="Replace an existing output folder.")
+overwrite_option = click.option(
+    "--overwrite", is_flag=True,
+    help="Replace an existing output folder that landcarbon wrote (never one holding files "
+         "landcarbon did not write, nor one holding an input of the run).")
 
 
 scheduler_option = click.option(

@@ -18,6 +18,7 @@ from landcarbon.cli._base import (
     progress_default,
 )
 from landcarbon.exceptions import ConfigError
+from landcarbon.io.fingerprint import protected_inputs
 from landcarbon.io.outputs import check_output_target
 
 
@@ -61,9 +62,10 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
 
     config, default_out = _load(source)
     target = out or default_out
-    check_output_target(target, overwrite=overwrite)
-    a = assess(with_all(config), progress=progress_default())
-    with staged_output_dir(target, overwrite=overwrite) as stage:
+    inputs = protected_inputs(config)
+    check_output_target(target, overwrite=overwrite, inputs=inputs)
+    with staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="zoning") as stage:
+        a = assess(with_all(config), progress=progress_default())
         write_units(a.units, stage / "units.gpkg")
         write_csv(a.units.drop(columns="geometry"), stage / "units.csv")
         files = {"units_gpkg": "units.gpkg", "units_csv": "units.csv",
@@ -103,7 +105,8 @@ def sweep(config: Path, out: Path | None, relative_range: float | None, steps: i
 
     cfg = load_config(config)
     target = out or Path(f"{config.stem}_sweep")
-    check_output_target(target, overwrite=overwrite)
+    inputs = protected_inputs(cfg)
+    check_output_target(target, overwrite=overwrite, inputs=inputs)
     uc = cfg.uncertainty or UncertaintyConfig()
     base = cfg.model_copy(update={k: None for k in ("zoning", "hotspots", "sink_zones",
                                                     "compensation", "uncertainty")})
@@ -115,7 +118,7 @@ def sweep(config: Path, out: Path | None, relative_range: float | None, steps: i
         relative_range=relative_range if relative_range is not None else uc.sweep_relative_range,
         steps=steps if steps is not None else uc.sweep_steps,
         floor_tc_per_ha=r.scale_floor_tc_per_ha, output_unit=cfg.coefficients.output_unit)
-    with staged_output_dir(target, overwrite=overwrite) as stage:
+    with staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="sweep") as stage:
         write_csv(table, stage / "sweep.csv")
         sweep_figure(table, language=cfg.language).savefig(stage / "sweep.png", dpi=120)
     for st, sub in table.groupby("space_type", sort=False):

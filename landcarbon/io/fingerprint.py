@@ -26,7 +26,7 @@ from landcarbon.io.outputs import sha256
 if TYPE_CHECKING:
     from landcarbon.config.run import RunConfig
 
-__all__ = ["input_files", "run_fingerprint", "stamp_manifest", "up_to_date"]
+__all__ = ["input_files", "protected_inputs", "run_fingerprint", "stamp_manifest", "up_to_date"]
 
 
 def _strings(value: Any) -> list[str]:
@@ -58,6 +58,12 @@ def input_files(config: RunConfig) -> list[str]:
         elif len(path) < 4096 and Path(path).is_file():
             found.add(os.path.abspath(path))
     return sorted(found)
+
+
+def protected_inputs(config: RunConfig) -> list[str]:
+    """What an output folder may never equal or contain: every input file of ``config`` and
+    the folder of its config file."""
+    return [*input_files(config), *([config.base_dir] if config.base_dir else [])]
 
 
 def run_fingerprint(config: RunConfig) -> dict[str, Any]:

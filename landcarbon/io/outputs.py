@@ -2,7 +2,10 @@
 
 A run writes into a hidden staging folder beside the target and renames it into place only
 when everything is written, so an interrupted or failed run never leaves a folder that looks
-complete. An existing target is replaced only with ``overwrite=True``.
+complete. An existing target is replaced only with ``overwrite=True``, and only if
+landcarbon wrote all of it and it holds no input of the run
+(:mod:`landcarbon.io.ownership`); one process at a time writes a target
+(:mod:`landcarbon.io.locks`). Manifests are strict JSON (``null`` for NaN).
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ import glob
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from landcarbon.exceptions import OutputExistsError
+from landcarbon.io.locks import output_lock, raise_write_error
+from landcarbon.io.ownership import check_replaceable, mark_folder
 
 __all__ = [
     "atomic_path",
@@ -26,6 +31,7 @@ __all__ = [
     "remove_stale_stages",
     "sha256",
     "staged_output_dir",
+    "strict_json",
     "write_json",
 ]
 
@@ -33,54 +39,102 @@ log = logging.getLogger(__name__)
 
 
 def check_output_target(target: str | os.PathLike[str], *, overwrite: bool = False,
-                        why: str = "") -> None:
-    """Refuse an output folder that is a file, or exists and is not empty without
-    ``overwrite``. Commands call it before computing, so they fail before the long part.
+                        why: str = "", inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Refuse an output folder that may not be written: one that holds an input of the run
+    or anything landcarbon did not write (even with ``overwrite``), a link or a file, or a
+    non-empty landcarbon folder without ``overwrite``. Commands call it before computing, so
+    they fail before the long part (:func:`staged_output_dir` checks again).
 
     Raises
     ------
     OutputExistsError
-        Naming the folder (and ``why``, e.g. why an existing run cannot be reused).
+        Naming the folder (and ``why``, e.g. why an existing run cannot be reused);
+        :class:`~landcarbon.exceptions.UnsafeOutputError` when it must never be replaced.
+    OutputWriteError
+        The location cannot be examined (path too long, permission denied).
     """
-    target = Path(target)
-    if target.exists() and not target.is_dir():
-        raise OutputExistsError(f"Output {target} exists and is a file; give a folder path "
-                                "with -o.")
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise OutputExistsError(
-            f"Output folder {target} already exists and is not empty{why}. Choose another "
-            "folder with -o, or pass --overwrite to replace it.")
+    try:
+        check_replaceable(target, overwrite=overwrite, inputs=inputs, why=why)
+    except OSError as exc:
+        raise_write_error(exc, target)
 
 
 @contextlib.contextmanager
-def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False
-                      ) -> Iterator[Path]:
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM during the few renames that swap a finished output into place."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _ours(exc: OSError, places: tuple[Path, ...]) -> bool:
+    """Whether a failed operation concerns the output (not the reading of an input)."""
+    names = [n for n in (exc.filename, getattr(exc, "filename2", None)) if n]
+    if not names:
+        return True
+    return any(Path(os.path.abspath(n)).is_relative_to(p) for n in names for p in places)
+
+
+@contextlib.contextmanager
+def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False,
+                      inputs: Iterable[str | os.PathLike[str]] = (), kind: str = "output",
+                      why: str = "") -> Iterator[Path]:
     """Yield a staging folder that becomes ``target`` when the block ends without error.
+
+    The target's lock (:func:`~landcarbon.io.locks.output_lock`) is held throughout, the
+    target is checked before and again just before it is replaced
+    (:func:`~landcarbon.io.ownership.check_replaceable`), and the finished folder gets
+    landcarbon's marker (``kind``: run, zoning, change...). On any error, Ctrl-C or SIGTERM
+    the staging folder is removed and the target is left as it was.
 
     Raises
     ------
     OutputExistsError
-        If ``target`` exists and is not empty and ``overwrite`` is false.
+        If ``target`` exists and is not empty and ``overwrite`` is false;
+        :class:`~landcarbon.exceptions.UnsafeOutputError` if it must never be replaced;
+        :class:`~landcarbon.exceptions.OutputBusyError` if another process writes it.
+    OutputWriteError
+        Read-only folder, full disk, file-size limit, path too long.
     """
     target = Path(target).absolute()
-    check_output_target(target, overwrite=overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_stages(target)
-    stage = target.parent / f".{target.name}.partial-{os.getpid()}"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir()
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
-    if target.exists():
-        target.rename(old)
-    stage.rename(target)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
+    inputs = list(inputs)
+    check_output_target(target, overwrite=overwrite, inputs=inputs, why=why)
+    with output_lock(target):
+        check_output_target(target, overwrite=overwrite, inputs=inputs, why=why)
+        remove_stale_stages(target)
+        stage = target.parent / f".{target.name}.partial-{os.getpid()}"
+        places = (stage, target, target.parent / f".{target.name}.old-{os.getpid()}")
+        try:
+            if stage.exists():
+                shutil.rmtree(stage)
+            stage.mkdir()
+            yield stage
+            mark_folder(stage, kind)
+            check_output_target(target, overwrite=overwrite, inputs=inputs, why=why)
+            with _signals_deferred():
+                old = places[2]
+                if target.exists():
+                    target.rename(old)
+                stage.rename(target)
+            if old.exists():
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError as exc:
+            shutil.rmtree(stage, ignore_errors=True)
+            if not _ours(exc, places):
+                raise
+            raise_write_error(exc, target)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
 
 
 def _pid_alive(pid: int) -> bool:
@@ -133,21 +187,46 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
         with atomic_path(folder / "map.html") as tmp:
             m.save(str(tmp))
+
+    Raises
+    ------
+    OutputWriteError
+        Read-only folder, full disk, file-size limit, path too long.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        if not _ours(exc, (tmp, path)):
+            raise
+        raise_write_error(exc, path)
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (also numpy's) replaced by None, numpy
+    scalars and arrays as plain Python values: what strict JSON can hold (``null``)."""
+    if isinstance(value, dict):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [strict_json(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, str):  # numpy scalar or array
+        return strict_json(value.tolist())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return str(value)
+
+
 def write_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Write JSON (UTF-8, sorted keys, indented) atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-                   + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Write strict JSON (UTF-8, sorted keys, indented; NaN and infinities as ``null``)
+    atomically."""
+    text = json.dumps(strict_json(data), ensure_ascii=False, indent=2, sort_keys=True,
+                      allow_nan=False) + "\n"
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -5,6 +5,7 @@ is decided by :mod:`landcarbon.pipeline.publication`)."""
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +20,21 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import xarray as xr
 
-__all__ = ["RunFolder", "find_runs", "meta_tags", "png_with_text", "read_raster_preview",
-           "read_run", "update_manifest", "write_gpkg_provenance", "write_layer_style",
-           "write_text"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "RunFolder",
+    "find_runs",
+    "meta_tags",
+    "png_with_text",
+    "read_manifest",
+    "read_raster_preview",
+    "read_run",
+    "update_manifest",
+    "write_gpkg_provenance",
+    "write_layer_style",
+    "write_text",
+]
 
 #: timestamp written into the GeoPackage tables (like ``write_units``' pinned GDAL date), so
 #: that identical runs give byte-identical files
@@ -57,8 +70,8 @@ def read_run(folder: str | Path) -> RunFolder:
     if missing:
         raise InputError(f"{folder} is not a finished landcarbon run: {', '.join(missing)} "
                          "missing. Pass the output folder of `landcarbon run` (or `demo`).")
+    manifest = read_manifest(folder / "run.json")
     units = gpd.read_file(folder / "units.gpkg", layer="units")
-    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     ca = folder / "class_areas.csv"
     class_areas = pd.read_csv(ca, encoding="utf-8-sig", dtype={"unit_id": str}) \
         if ca.is_file() else None
@@ -66,17 +79,48 @@ def read_run(folder: str | Path) -> RunFolder:
     return RunFolder(folder, units, manifest, class_areas, rasters)
 
 
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest (``run.json``) of a finished run.
+
+    Raises
+    ------
+    InputError
+        If it is not a JSON object (truncated by a full disk or an interrupted copy,
+        edited by hand).
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        data = None
+    except ValueError as exc:
+        raise InputError(
+            f"{path} is not valid JSON ({exc}): the run's manifest is damaged, e.g. truncated "
+            "by a full disk or an interrupted copy. Run that configuration again (landcarbon "
+            "run CONFIG -o FOLDER --overwrite) or remove the folder.") from None
+    if not isinstance(data, dict):
+        raise InputError(
+            f"{path} is not a landcarbon run manifest (not a JSON object in UTF-8). Run that "
+            "configuration again (landcarbon run CONFIG -o FOLDER --overwrite) or remove the "
+            "folder.")
+    return data
+
+
 def find_runs(workspace: str | Path) -> list[tuple[Path, dict[str, Any], float]]:
     """Runs one or two folders below ``workspace``: ``(folder, manifest, run.json mtime)``,
-    newest first."""
+    newest first. A run whose ``run.json`` is damaged is skipped with a warning naming it."""
     workspace = Path(workspace)
     if not workspace.is_dir():
         raise InputError(f"workspace {workspace} is not a folder; pass a folder holding run "
                          "folders (each with run.json).")
     found = sorted({p.parent for pattern in ("*/run.json", "*/*/run.json")
                     for p in workspace.glob(pattern)})
-    runs = [(f, json.loads((f / "run.json").read_text(encoding="utf-8")),
-             (f / "run.json").stat().st_mtime) for f in found]
+    runs = []
+    for f in found:
+        try:
+            runs.append((f, read_manifest(f / "run.json"), (f / "run.json").stat().st_mtime))
+        except (InputError, OSError) as exc:
+            log.warning("skipped %s: %s", f, exc)
     return sorted(runs, key=lambda r: r[2], reverse=True)
 
 
@@ -86,12 +130,14 @@ def update_manifest(folder: str | Path, manifest: dict[str, Any], files: list[st
     import os
 
     from landcarbon.io.outputs import sha256, write_json
+    from landcarbon.io.ownership import record_entries
 
     folder = Path(folder)
     hashes = manifest.setdefault("outputs_sha256", {})
     for name in files:
         hashes[name] = sha256(folder / name)
     stat = (folder / "run.json").stat()
+    record_entries(folder, files)
     write_json(manifest, folder / "run.json")
     os.utime(folder / "run.json", ns=(stat.st_atime_ns, stat.st_mtime_ns))
 

@@ -316,7 +316,12 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
     recomputed and the result has ``up_to_date=True``; ``overwrite=True`` always recomputes.
     """
     from landcarbon.io.cogs import CogSet
-    from landcarbon.io.fingerprint import run_fingerprint, stamp_manifest, up_to_date
+    from landcarbon.io.fingerprint import (
+        protected_inputs,
+        run_fingerprint,
+        stamp_manifest,
+        up_to_date,
+    )
     from landcarbon.io.outputs import check_output_target, staged_output_dir
     from landcarbon.pipeline.run_outputs import open_raster_sinks, write_run_outputs
 
@@ -329,13 +334,15 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
                      target)
             return RunResult(assessment=None, out_dir=target.absolute(), files=done,
                              up_to_date=True)
-    check_output_target(target, overwrite=overwrite, why=" (and does not hold this run with "
-                        "unchanged inputs and settings)")
+    inputs = protected_inputs(config)
+    why = " (and does not hold this run with unchanged inputs and settings)"
+    check_output_target(target, overwrite=overwrite, why=why, inputs=inputs)
     started = time.perf_counter()
     from landcarbon.pipeline._compute import compute_context
 
     with (compute_context(config.compute),
-          staged_output_dir(target, overwrite=overwrite) as stage, CogSet() as cogs):
+          staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="run",
+                            why=why) as stage, CogSet() as cogs):
         # the rasters are written during the pass over the land cover (one read per chunk)
         sinks = (open_raster_sinks(stage, cogs)
                  if config.output.rasters and config.landcover is not None else None)

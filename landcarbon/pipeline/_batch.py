@@ -14,9 +14,13 @@ counts). Everything runs under one dask scheduler context (one cluster connectio
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import os
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +31,7 @@ from landcarbon.checks.units import geometry_type_problems
 from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError, InputError, LandcarbonError
 
-__all__ = ["BatchResult", "batch_configs", "batch_regions", "region_configs"]
+__all__ = ["BatchResult", "batch_configs", "batch_regions", "region_configs", "summary_table"]
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +64,28 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
+def _write_if_changed(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` with ``write`` unless it already holds the same bytes, so that an
+    unchanged batch gives unchanged region inputs (and its runs stay up to date)."""
+    from landcarbon.io.outputs import sha256
+
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
+    tmp.unlink(missing_ok=True)
+    try:
+        write(tmp)
+        if path.is_file() and sha256(path) == sha256(tmp):
+            return
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def region_configs(config: RunConfig, regions_path: str, region_field: str,
                    work_dir: Path) -> list[tuple[str, RunConfig | Exception]]:
     """One config per region value (or the error that prevents it), inputs cut from the
     shared ones; ``work_dir`` receives each region's units (and energy table) files."""
     from landcarbon.io.raster import expand_paths
-    from landcarbon.io.vector import read_units, read_vector
+    from landcarbon.io.vector import read_units, read_vector, write_units
     from landcarbon.io.windows import window_of_bounds, window_vrt
 
     if config.units is None or config.landcover is None:
@@ -108,7 +128,7 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
             continue
         name = _safe_name(value)
         units_file = work_dir / f"{name}_units.gpkg"
-        subset.to_file(units_file, layer="units")
+        _write_if_changed(units_file, lambda p, s=subset: write_units(s, p))
         update: dict[str, Any] = {"units": u.model_copy(update={
             "path": str(units_file), "layer": "units", "id_field": "unit_id",
             "name_field": "unit_name"})}
@@ -125,10 +145,21 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
         if energy is not None:
             rows = energy[energy[c.id_column].astype(str).isin(set(subset["unit_id"]))]
             table = work_dir / f"{name}_energy.csv"
-            rows.to_csv(table, index=False, encoding="utf-8")
+            _write_if_changed(table, lambda p, r=rows: r.to_csv(p, index=False,
+                                                                encoding="utf-8"))
             update["construction"] = c.model_copy(update={"energy_table": str(table)})
         out.append((value, config.model_copy(update=update)))
     return out
+
+
+def _stored_totals(out_dir: Path) -> dict[str, Any]:
+    """Totals of a finished run from its ``run.json`` (for runs that were up to date)."""
+    try:
+        data = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    totals = data.get("totals") if isinstance(data, dict) else None
+    return totals if isinstance(totals, dict) else {}
 
 
 def _summary_row(name: str, started: float, result: Any = None,
@@ -143,25 +174,86 @@ def _summary_row(name: str, started: float, result: Any = None,
     row["out_dir"] = str(result.out_dir)
     if result.assessment is None:
         row["status"] = "up_to_date"
-        return row
-    totals = result.assessment.totals()
+        totals = _stored_totals(Path(result.out_dir))
+    else:
+        totals = result.assessment.totals()
     for key, value in totals.items():
-        if key == "risk_levels":
+        if key == "risk_levels" and isinstance(value, dict):
             row.update({f"units_{k}": v for k, v in value.items()})
-        elif not isinstance(value, dict):
+        elif not isinstance(value, dict | list):
             row[key] = value
     return row
 
 
+def summary_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The batch summary: fixed columns (run, status, seconds, units, covered_ha, the flux
+    totals, ``units_<level>`` for every risk level, out_dir, error); counts are integers, a
+    level without units is 0; a failed run has empty totals."""
+    from landcarbon.accounting.risk import risk_levels
+
+    suffixes = sorted({k[4:] for r in rows for k in r if k.startswith("net_")}) or ["tc"]
+    flux = [f"{kind}_{s}" for s in suffixes for kind in ("emission", "sequestration", "net")]
+    levels = [f"units_{k}" for k in risk_levels().index]
+    extra = sorted({k for r in rows for k in r if k.startswith("units_")} - set(levels))
+    columns = ["run", "status", "seconds", "units", "covered_ha", *flux, *levels, *extra,
+               "out_dir", "error"]
+    table = pd.DataFrame(rows, columns=columns)
+    done = table["status"] != "failed"
+    for col in ["units", *levels, *extra]:
+        values = pd.to_numeric(table[col], errors="coerce")
+        values[done] = values[done].fillna(0)
+        table[col] = values.round().astype("Int64")
+    return table
+
+
+def _check_batch_folder(out_dir: Path) -> None:
+    """Refuse a batch folder holding anything landcarbon did not write."""
+    from landcarbon.exceptions import UnsafeOutputError
+    from landcarbon.io.ownership import foreign_entries
+
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise UnsafeOutputError(f"Batch output {out_dir} is a file or a link; give a folder "
+                                "path with -o.")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    foreign = foreign_entries(out_dir)
+    if foreign is None:
+        foreign = sorted(e.name for e in out_dir.iterdir()
+                         if not (e.is_dir() and foreign_entries(e) == []))
+    if foreign:
+        raise UnsafeOutputError(
+            f"Batch output folder {out_dir} holds {', '.join(foreign[:6])}"
+            f"{' and more' if len(foreign) > 6 else ''}, which landcarbon did not write; a "
+            "batch writes its runs and summary.csv only into a new folder or one it wrote. "
+            "Choose another folder with -o.")
+
+
+@contextlib.contextmanager
+def _batch_folder(out_dir: Path) -> Iterator[Path]:
+    """Hold the batch folder's lock; it must be new or landcarbon's; it gets the marker."""
+    from landcarbon.io.locks import output_lock, raise_write_error
+    from landcarbon.io.ownership import mark_folder
+
+    with output_lock(out_dir, what="Batch output"):
+        _check_batch_folder(out_dir)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            mark_folder(out_dir, "batch", [*os.listdir(out_dir), "summary.csv",
+                                           "_batch_inputs"])
+        except OSError as exc:
+            raise_write_error(exc, out_dir)
+        yield out_dir
+
+
 def _run_all(jobs: list[tuple[str, RunConfig | Exception]], out_dir: Path, *,
              overwrite: bool, progress: bool, scheduler: Any) -> BatchResult:
+    from landcarbon.io.outputs import atomic_path
     from landcarbon.io.tables import write_csv
     from landcarbon.pipeline._assess import run
     from landcarbon.pipeline._compute import compute_context
 
     rows = []
     failed = []
-    out_dir.mkdir(parents=True, exist_ok=True)
     names = _unique([_safe_name(n) for n, _ in jobs])
     with compute_context(scheduler):
         for (label, job), name in zip(jobs, names, strict=True):
@@ -178,11 +270,9 @@ def _run_all(jobs: list[tuple[str, RunConfig | Exception]], out_dir: Path, *,
                 log.error("batch: run %s failed: %s", label, exc)
                 rows.append(_summary_row(label, started, error=exc))
                 failed.append(label)
-    summary = pd.DataFrame(rows)
-    front = ["run", "status", "seconds"]
-    back = ["out_dir", "error"]
-    summary = summary[front + [c for c in summary.columns if c not in front + back] + back]
-    write_csv(summary, out_dir / "summary.csv")
+    summary = summary_table(rows)
+    with atomic_path(out_dir / "summary.csv") as tmp:
+        write_csv(summary, tmp)
     return BatchResult(summary=summary, out_dir=out_dir.absolute(), failed=failed)
 
 
@@ -205,8 +295,9 @@ def batch_configs(configs: list[str | Path], out_dir: str | Path, *, overwrite: 
             jobs.append((Path(path).stem, load_config(path)))
         except LandcarbonError as exc:
             jobs.append((Path(path).stem, exc))
-    return _run_all(jobs, Path(out_dir), overwrite=overwrite, progress=progress,
-                    scheduler=scheduler)
+    with _batch_folder(Path(out_dir)) as out:
+        return _run_all(jobs, out, overwrite=overwrite, progress=progress,
+                        scheduler=scheduler)
 
 
 def batch_regions(config: RunConfig, regions_path: str | Path, region_field: str,
@@ -214,7 +305,7 @@ def batch_regions(config: RunConfig, regions_path: str | Path, region_field: str
                   scheduler: Any = None) -> BatchResult:
     """Run ``config`` once per region of ``regions_path`` (field ``region_field``) into
     ``out_dir/<region>``; see the module docstring."""
-    out = Path(out_dir)
-    jobs = region_configs(config, str(regions_path), region_field, out / "_batch_inputs")
-    return _run_all(jobs, out, overwrite=overwrite, progress=progress,
-                    scheduler=scheduler or config.compute)
+    with _batch_folder(Path(out_dir)) as out:
+        jobs = region_configs(config, str(regions_path), region_field, out / "_batch_inputs")
+        return _run_all(jobs, out, overwrite=overwrite, progress=progress,
+                        scheduler=scheduler or config.compute)

@@ -350,14 +350,16 @@ def run_change(config: RunConfig, out_dir: str | Path, *, overwrite: bool = Fals
     (ChangeResult, Path, dict)
         The result, the absolute output folder and ``{role: file name}``.
     """
+    from landcarbon.io.fingerprint import protected_inputs
     from landcarbon.io.outputs import check_output_target, staged_output_dir
     from landcarbon.pipeline.change_outputs import write_change_outputs
 
     target = Path(out_dir)
-    check_output_target(target, overwrite=overwrite)
+    inputs = protected_inputs(config)
+    check_output_target(target, overwrite=overwrite, inputs=inputs)
     started = time.perf_counter()
-    result = assess_change(config, progress=progress)
-    with staged_output_dir(target, overwrite=overwrite) as stage:
+    with staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="change") as stage:
+        result = assess_change(config, progress=progress)
         files = write_change_outputs(result, stage,
                                      elapsed_s=time.perf_counter() - started)
     return result, target.absolute(), files

@@ -43,6 +43,14 @@ def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = N
     dict
         ``{role: file name}`` written; ``run.json`` records their checksums.
     """
+    from landcarbon.io.locks import output_lock
+
+    with output_lock(Path(run_dir)):
+        return _publish_run(run_dir, language, offline, tiles, overwrite)
+
+
+def _publish_run(run_dir: str | Path, language: Literal["zh", "en"] | None,
+                 offline: bool | None, tiles: str | None, overwrite: bool) -> dict[str, str]:
     from landcarbon.io.publication import read_run, update_manifest
     from landcarbon.pipeline.publication import write_publication
 
@@ -81,17 +89,40 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
     pathlib.Path
         The index file.
     """
+    from landcarbon.io.locks import output_lock
+    from landcarbon.io.ownership import check_file_replaceable
+
+    workspace = Path(workspace)
+    check_file_replaceable(workspace / "index.html")
+    with output_lock(workspace / "index.html", what="Portal index"):
+        return _build_portal(workspace, language, title)
+
+
+def _href(path: str) -> str:
+    """A link to ``path`` (relative, ``/``-separated): percent-encoded and starting with
+    ``./``, so that no folder name (``javascript:...``, ``//host``) becomes a scheme or a
+    host."""
+    from urllib.parse import quote
+
+    return "./" + quote(path, safe="/")
+
+
+def _build_portal(workspace: Path, language: Literal["zh", "en"], title: str | None) -> Path:
     from landcarbon.accounting.conversions import flux_suffix, unit_label
     from landcarbon.accounting.risk import risk_levels_vs_limit
+    from landcarbon.exceptions import LandcarbonError
     from landcarbon.io.publication import find_runs, write_text
     from landcarbon.publish._html import fmt, label
     from landcarbon.publish.portal import PortalRun, portal_index
 
-    workspace = Path(workspace)
     runs = []
     for folder, manifest, mtime in find_runs(workspace):
         if not (folder / "report.html").exists():
-            publish_run(folder, language=language)
+            try:
+                publish_run(folder, language=language)
+            except LandcarbonError as exc:
+                log.warning("skipped %s: %s", folder, exc)
+                continue
         totals = manifest.get("totals", {})
         sfx = flux_suffix(totals) or "tc"
         unit = unit_label(sfx, display=True)
@@ -104,8 +135,8 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
             name=rel, title=manifest.get("config", {}).get("title", ""),
             date=datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M"),
             units=f"{totals.get('units', '')}", net=f"{fmt(totals.get(f'net_{sfx}'))} {unit}/yr",
-            risk=risk or "–", report=f"{rel}/report.html", map=f"{rel}/map.html",
-            image=image if (workspace / image).is_file() else None))
+            risk=risk or "–", report=_href(f"{rel}/report.html"), map=_href(f"{rel}/map.html"),
+            image=_href(image) if (workspace / image).is_file() else None))
     if not runs:
         raise InputError(f"no run found in {workspace}: expected sub-folders with run.json "
                          "(outputs of `landcarbon run`).")

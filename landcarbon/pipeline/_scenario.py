@@ -160,13 +160,16 @@ def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioRe
 def run_scenarios(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
                   progress: bool = False) -> tuple[ScenarioResult, Path, dict[str, str]]:
     """Assess the scenarios and write their comparison into ``out_dir`` (atomically)."""
+    from landcarbon.io.fingerprint import protected_inputs
     from landcarbon.io.outputs import check_output_target, staged_output_dir
     from landcarbon.pipeline.change_outputs import write_scenario_outputs
 
     target = Path(out_dir)
-    check_output_target(target, overwrite=overwrite)
+    inputs = protected_inputs(config)
+    check_output_target(target, overwrite=overwrite, inputs=inputs)
     started = time.perf_counter()
-    result = assess_scenarios(config, progress=progress)
-    with staged_output_dir(target, overwrite=overwrite) as stage:
+    with staged_output_dir(target, overwrite=overwrite, inputs=inputs,
+                           kind="scenario") as stage:
+        result = assess_scenarios(config, progress=progress)
         files = write_scenario_outputs(result, stage, elapsed_s=time.perf_counter() - started)
     return result, target.absolute(), files

@@ -1,0 +1,177 @@
+"""One writer per output: a lock file beside the output, and what a failed write means.
+
+:func:`output_lock` holds an exclusive lock (``fcntl.flock``) on ``.<name>.lock`` beside the
+output for as long as it is written; the file holds the writer's process id, host and start
+time. A second landcarbon process that wants to write the same output is refused at once
+with a message naming the first. The operating system releases the lock when its process
+dies (even SIGKILL), so a lock file left by a dead process is stale and simply taken over.
+
+:func:`output_write_error` turns the operating system's write errors (read-only folder, full
+disk, file-size limit, path too long) into :class:`~landcarbon.exceptions.OutputWriteError`
+with the cause and the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from landcarbon.exceptions import OutputBusyError, OutputWriteError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["lock_path", "os_error_cause", "output_lock", "output_write_error",
+           "raise_write_error"]
+
+
+def lock_path(target: str | os.PathLike[str]) -> Path:
+    """The lock file of ``target``: ``.<name>.lock`` in the same folder."""
+    target = Path(target).absolute()
+    return target.parent / f".{target.name}.lock"
+
+
+def _holder(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 200).decode("utf-8", "replace").split()
+    except OSError:
+        return "another process"
+    if len(text) >= 3:
+        return f"process {text[0]} on {text[1]}, since {text[2]}"
+    return "another process"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _try_lock(fd: int, path: Path) -> bool:
+    """Take the lock on ``fd``; False if someone else holds it."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    # no flock (Windows): the lock file's process id decides, a dead one is stale
+    text = os.read(fd, 50).decode("utf-8", "replace").split()  # pragma: no cover
+    return not (text and text[0].isdigit() and int(text[0]) != os.getpid()
+                and _pid_alive(int(text[0])))  # pragma: no cover
+
+
+@contextlib.contextmanager
+def output_lock(target: str | os.PathLike[str], *, what: str = "Output") -> Iterator[Path]:
+    """Hold the write lock of ``target`` (creating its parent folder if needed).
+
+    Raises
+    ------
+    OutputBusyError
+        Another process holds it (the message names the process).
+    OutputWriteError
+        The lock cannot be created (read-only folder, full disk, path too long).
+    """
+    target = Path(target).absolute()
+    path = lock_path(target)
+    fd = -1
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0), 0o644)
+            if not _try_lock(fd, path):
+                holder = _holder(fd)
+                os.close(fd)
+                fd = -1
+                raise OutputBusyError(
+                    f"{what} {target} is being written by another landcarbon run ({holder}; "
+                    f"lock file {path}). Wait for it to finish, or write to another folder "
+                    "with -o. Two runs never write one output at the same time.")
+            try:  # the file may have been removed by the previous holder: lock the current one
+                same = os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+            fd = -1
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()} {socket.gethostname()} {stamp}\n".encode())
+    except OSError as exc:
+        if fd >= 0:
+            os.close(fd)
+        raise_write_error(exc, target)
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
+
+
+_CAUSES = {
+    errno.ENOSPC: ("the disk is full", "Free space on that disk, or write to another disk "
+                   "with -o"),
+    errno.EDQUOT: ("the disk quota is exhausted", "Free space in your quota, or write to "
+                   "another disk with -o"),
+    errno.EFBIG: ("a file would exceed the size limit of this system or process (ulimit -f, "
+                  "or a FAT32 disk's 4 GB)", "Raise the limit, or write to another disk "
+                  "with -o"),
+    errno.EROFS: ("the file system is read-only", "Write to a writable folder with -o"),
+    errno.EACCES: ("permission denied (the folder is read-only for you)", "Write to a "
+                   "folder you may write to with -o, or change its permissions"),
+    errno.EPERM: ("the operation is not permitted there", "Write to a folder you may write "
+                  "to with -o"),
+    errno.ENAMETOOLONG: ("the path is longer than this system allows (a name over 255 bytes "
+                         "or a path over 4096)", "Use a shorter output path with -o"),
+}
+_TEXT = {"No space left on device": errno.ENOSPC, "Disk quota exceeded": errno.EDQUOT,
+         "File too large": errno.EFBIG, "Read-only file system": errno.EROFS,
+         "Permission denied": errno.EACCES, "File name too long": errno.ENAMETOOLONG}
+
+
+def os_error_cause(exc: BaseException) -> int | None:
+    """The errno of a write failure (also when GDAL reports it only as text), or None."""
+    code = getattr(exc, "errno", None)
+    if code in _CAUSES:
+        return code
+    text = str(exc)
+    return next((c for t, c in _TEXT.items() if t in text), None)
+
+
+def output_write_error(exc: BaseException, target: str | os.PathLike[str],
+                       ) -> BaseException:
+    """:class:`OutputWriteError` for a write failure of ``target`` with a known cause, else
+    ``exc`` itself (to be re-raised)."""
+    code = os_error_cause(exc)
+    if code is None:
+        return exc
+    cause, fix = _CAUSES[code]
+    where = getattr(exc, "filename", None) or target
+    return OutputWriteError(
+        f"Cannot write the output {target}: {cause} (at {where}). Nothing was written there "
+        f"(no partial output is left). {fix}.")
+
+
+def raise_write_error(exc: BaseException, target: str | os.PathLike[str]) -> None:
+    """Raise :func:`output_write_error` of ``exc`` (or ``exc`` itself if its cause is not a
+    known write failure)."""
+    err = output_write_error(exc, target)
+    if err is exc:
+        raise exc
+    raise err from exc

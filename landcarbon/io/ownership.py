@@ -1,0 +1,261 @@
+"""What landcarbon wrote, so that it never replaces or deletes anything else.
+
+Every folder landcarbon writes (a run, zoning, change, scenario, sweep, batch folder) holds a
+small marker file, :data:`MARKER`, listing the entries it wrote. Folders written before the
+marker existed are recognised by their manifest (``run.json``, ``change.json``,
+``scenario.json``, ``zoning.json``, a batch ``summary.csv``).
+
+An existing output folder may be replaced (``--overwrite``) only if
+
+* it is a real folder (not a symbolic link, not a file);
+* it does not equal, nor contain, any input of the run (config file, rasters, units, tables);
+* every entry in it was written by landcarbon (listed in its marker or manifest, or a
+  sub-folder that is itself landcarbon's); a ``notes.txt`` added by hand is enough to refuse.
+
+A single file (``index.html`` of a portal, ``summary.csv`` of a batch) is replaced only if
+landcarbon wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from landcarbon.exceptions import OutputExistsError, UnsafeOutputError
+
+__all__ = ["MARKER", "check_file_replaceable", "check_inputs_outside", "check_replaceable",
+           "foreign_entries",
+           "is_landcarbon_file", "mark_folder", "record_entries"]
+
+#: Marker file of every folder landcarbon writes: ``{"landcarbon_output": kind, "entries": [..]}``
+MARKER = ".landcarbon-output.json"
+
+_MANIFESTS = ("run.json", "change.json", "scenario.json", "zoning.json")
+#: outputs of every kind that older versions wrote without listing them in the manifest
+_KNOWN = {"figures", "zoning", "map.html", "report.html", "units.qml", "summary.csv",
+          "_batch_inputs", "index.html"}
+#: signature of landcarbon's single-file outputs (HTML generator tag, batch summary header)
+_SIGNATURES = {".html": (b'name="generator" content="landcarbon',),
+               ".csv": (b"run,status,seconds", b"\xef\xbb\xbfrun,status,seconds")}
+
+
+_LEFTOVER = re.compile(r"^\..+\.((partial|old)-\d+(\.\w+)?|lock)$")
+
+
+def _leftover(name: str) -> bool:
+    """Hidden staging and lock files of landcarbon's own writers."""
+    return name == f"{MARKER}.tmp" or _LEFTOVER.match(name) is not None
+
+
+def mark_folder(folder: str | os.PathLike[str], kind: str,
+                entries: Iterable[str] | None = None) -> None:
+    """Write :data:`MARKER` into ``folder``: ``kind`` and its entries (default: everything in
+    it now)."""
+    from landcarbon import __version__
+
+    folder = Path(folder)
+    names = sorted(set(entries) if entries is not None else
+                   {e for e in os.listdir(folder) if e != MARKER and not _leftover(e)})
+    data = {"landcarbon_output": kind, "landcarbon_version": __version__, "entries": names}
+    tmp = folder / f"{MARKER}.tmp"
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / MARKER)
+
+
+def record_entries(folder: str | os.PathLike[str], names: Iterable[str],
+                   kind: str = "run") -> None:
+    """Add ``names`` (top-level entries just written) to the marker of ``folder``."""
+    folder = Path(folder)
+    listed = _marker(folder) or _legacy_entries(folder) or set()
+    mark_folder(folder, _marker_kind(folder) or kind,
+                listed | {Path(n).parts[0] for n in names if n})
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _marker(folder: Path) -> set[str] | None:
+    data = _read_json(folder / MARKER)
+    if isinstance(data, dict) and isinstance(data.get("entries"), list):
+        return {str(e) for e in data["entries"]}
+    return None
+
+
+def _marker_kind(folder: Path) -> str | None:
+    data = _read_json(folder / MARKER)
+    return data.get("landcarbon_output") if isinstance(data, dict) else None
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _legacy_entries(folder: Path) -> set[str] | None:
+    """Entries of a folder written by an older landcarbon (manifest without marker)."""
+    for name in _MANIFESTS:
+        data = _read_json(folder / name)
+        if isinstance(data, dict):
+            names = {Path(s).parts[0] for s in _strings(data)
+                     if s and len(s) < 256 and "://" not in s and "\n" not in s
+                     and not os.path.isabs(s)}
+            return names | _KNOWN | {name}
+    if is_landcarbon_file(folder / "summary.csv"):
+        return {"summary.csv", "_batch_inputs"}
+    return None
+
+
+def foreign_entries(folder: str | os.PathLike[str]) -> list[str] | None:
+    """Entries of ``folder`` that landcarbon did not write (sorted), or None if ``folder``
+    itself is not a landcarbon output at all."""
+    folder = Path(folder)
+    listed = _marker(folder)
+    if listed is None:
+        listed = _legacy_entries(folder)
+    if listed is None:
+        return None
+    foreign = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            name = entry.name
+            if name == MARKER or _leftover(name):
+                continue
+            if entry.is_symlink():
+                foreign.append(name)
+            elif entry.is_dir():
+                # a listed sub-folder (figures) or one landcarbon wrote (zoning, batch runs)
+                if name in listed and _marker(Path(entry.path)) is None:
+                    continue
+                if foreign_entries(entry.path) != []:
+                    foreign.append(name)
+            elif name not in listed:
+                foreign.append(name)
+    return sorted(foreign)
+
+
+def is_landcarbon_file(path: str | os.PathLike[str]) -> bool:
+    """True if the file ``path`` carries landcarbon's signature (generator tag of its HTML
+    pages, header of a batch ``summary.csv``) or its folder's marker lists it."""
+    path = Path(path)
+    listed = _marker(path.parent)
+    if listed is not None and path.name in listed:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return any(sig in head for sig in _SIGNATURES.get(path.suffix.lower(), ()))
+
+
+def _show(names: list[str], limit: int = 6) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def check_inputs_outside(target: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]]
+                         ) -> None:
+    """Refuse an output location that equals or contains an input of the run.
+
+    Raises
+    ------
+    UnsafeOutputError
+        Naming the input and the folder.
+    """
+    real = Path(os.path.realpath(target))
+    files, folders = [], []
+    for item in inputs:
+        if not item:
+            continue
+        p = Path(os.path.realpath(item))
+        if p == real or real in p.parents:
+            (folders if p.is_dir() else files).append(str(item))
+    if files or folders:
+        named = sorted(files)[:3] + [f"{f} (the folder of the config file)"
+                                     for f in sorted(folders)[:1]]
+        more = len(files) + len(folders) - len(named)
+        raise UnsafeOutputError(
+            f"Output {target} {'is' if not files else 'contains'} an input of this run: "
+            f"{', '.join(named)}{f' and {more} more' if more > 0 else ''}. landcarbon never "
+            "replaces or deletes its inputs, even with --overwrite. Choose an output folder "
+            "(-o) outside the folders of the inputs, e.g. a new sub-folder such as out/.")
+
+
+def check_replaceable(target: str | os.PathLike[str], *, overwrite: bool = False,
+                      inputs: Iterable[str | os.PathLike[str]] = (), why: str = "") -> None:
+    """Refuse an output folder that must not be (re)written; see the module docstring.
+
+    A missing or empty folder is always fine. A non-empty one needs ``overwrite`` and must
+    be entirely landcarbon's and hold no input.
+
+    Raises
+    ------
+    UnsafeOutputError
+        The folder holds inputs or entries landcarbon did not write, or is a link or a file.
+    OutputExistsError
+        It is landcarbon's and not empty, and ``overwrite`` is false.
+    """
+    target = Path(target)
+    if target.is_symlink():
+        raise UnsafeOutputError(
+            f"Output {target} is a symbolic link (to {os.readlink(target)}); landcarbon does "
+            "not replace links or what they point to. Give the real folder with -o, or a new "
+            "folder.")
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise UnsafeOutputError(
+            f"Output {target} exists and is a file; landcarbon never replaces a file it did "
+            "not write. Give a folder path with -o.")
+    if not any(target.iterdir()):
+        return
+    check_inputs_outside(target, inputs)
+    foreign = foreign_entries(target)
+    if foreign is None:
+        names = sorted(os.listdir(target))
+        raise UnsafeOutputError(
+            f"Output folder {target} is not empty ({_show(names)}) and was not written by "
+            "landcarbon (it has no landcarbon manifest); landcarbon never replaces or deletes "
+            "a folder it did not write, even with --overwrite. Choose a new or empty folder "
+            "with -o.")
+    if foreign:
+        raise UnsafeOutputError(
+            f"Output folder {target} was written by landcarbon but now also holds "
+            f"{_show(foreign)}, which landcarbon did not write; it will not delete them, even "
+            "with --overwrite. Move them elsewhere, or choose another folder with -o.")
+    if not overwrite:
+        raise OutputExistsError(
+            f"Output folder {target} already exists and is not empty{why}. Choose another "
+            "folder with -o, or pass --overwrite to replace it.")
+
+
+def check_file_replaceable(path: str | os.PathLike[str]) -> None:
+    """Refuse to replace a file landcarbon did not write (or a link, or a folder).
+
+    Raises
+    ------
+    UnsafeOutputError
+        Naming the file and how to proceed.
+    """
+    path = Path(path)
+    if not (path.exists() or path.is_symlink()):
+        return
+    if path.is_symlink() or not path.is_file() or not is_landcarbon_file(path):
+        raise UnsafeOutputError(
+            f"{path} exists and was not written by landcarbon; it is never replaced. Rename "
+            "or move it, then run again.")
