@@ -12,6 +12,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -252,9 +253,11 @@ def test_portal_lists_runs_newest_first(tmp_path: Path) -> None:
     index = ws / "index.html"
     assert res.output.strip().splitlines()[-1] == str(index)
     text = index.read_text(encoding="utf-8")
+    # links relative and percent-encoded (issue 13: no folder name becomes a scheme)
+    low_carbon = quote("2035_低碳")
     assert re.findall(r'<td><a href="([^"]+/report.html)">', text) == [
-        "scenarios/2035_低碳/report.html", "2020/report.html"]
-    assert 'src="scenarios/2035_低碳/figures/map_risk_level.png"' in text  # latest up front
+        f"./scenarios/{low_carbon}/report.html", "./2020/report.html"]
+    assert f'src="./scenarios/{low_carbon}/figures/map_risk_level.png"' in text  # latest first
     assert "2035 &lt;b&gt;情景&lt;/b&gt;" in text and "<b>情景" not in text
     assert "碳监测 &#34;门户&#34;" in text
     assert "严重超标 1" in text and "2020-09-13" in text
@@ -323,7 +326,7 @@ def test_published_run_in_chromium(published: Path, browser) -> None:  # type: i
         elif page.endswith("report.html"):
             assert len(images) == 5 and "净碳汇" in text and "10.46 万吨 C/年" in text
         else:
-            assert [src for src, _ in images] == ["run_2023/figures/map_risk_level.png"]
+            assert [src for src, _ in images] == ["./run_2023/figures/map_risk_level.png"]
     assert pd.read_csv(run_dir / "units.csv")["unit_id"].tolist() == [
         410101, 410102, 410103, 410104]
 

@@ -8,6 +8,7 @@ no traceback unless ``--debug``); 2 usage error (click); 130 interrupted (Ctrl-C
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import signal
@@ -42,7 +43,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = click.get_current_context().find_root().params.get("debug", False)
         try:
-            return fn(*args, **kwargs)
+            return _environment_errors(fn, *args, **kwargs)
         except LandcarbonError as exc:
             if debug:
                 raise
@@ -59,6 +60,34 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                        "traceback and report it.", err=True)
             sys.exit(1)
     return wrapper
+
+
+def _environment_errors(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``; an operating-system error with a known cause (full disk, read-only,
+    path too long...) becomes a :class:`LandcarbonError` with its message."""
+    try:
+        return fn(*args, **kwargs)
+    except OSError as exc:
+        known = os_error_message(exc)
+        if known is None:
+            raise
+        raise LandcarbonError(known) from exc
+
+
+def os_error_message(exc: OSError) -> str | None:
+    """One paragraph for an operating-system error with a known cause (full disk, quota,
+    file-size limit, read-only file system, permission denied, path too long), naming the
+    file; None for any other."""
+    from landcarbon.io.locks import _CAUSES, os_error_cause
+
+    code = os_error_cause(exc)
+    if code is None:
+        return None
+    cause, fix = _CAUSES[code]
+    where = exc.filename or "a file"
+    return (f"Cannot use {where}: {cause}. No output was left half-written. {fix}"
+            + (" (or shorten the paths of the inputs)" if code == errno.ENAMETOOLONG else "")
+            + ".")
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -66,22 +66,19 @@ def portal(workspace: Path, language: str, title: str | None) -> None:
 @handle_errors
 def serve(workspace: Path, port: int, language: str) -> None:
     """Preview a workspace (its portal index, reports and maps) at http://127.0.0.1:PORT/,
-    building index.html first if missing. Local only; stop with Ctrl+C.
+    building index.html first if missing. Local only, and only files inside WORKSPACE (a
+    link pointing outside it is not served); stop with Ctrl+C.
 
     \b
     Example:
       landcarbon serve out/ --port 8080
     """
-    import functools
-    import http.server
-
     from landcarbon.pipeline import build_portal
+    from landcarbon.publish.server import make_server
 
     if not (workspace / "index.html").is_file():
         build_portal(workspace, language=language)  # type: ignore[arg-type]
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
-                                directory=str(workspace.resolve()))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
+    with make_server(workspace, port) as httpd:
         host, bound = httpd.server_address[:2]
         click.echo(f"Serving {workspace} at http://{host}:{bound}/ (Ctrl+C to stop)", err=True)
         log.debug("serving %s", workspace.resolve())

@@ -3,7 +3,6 @@ uncertainty as a separate step) and ``sweep`` (threshold sensitivity)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -32,7 +31,12 @@ def _load(source: Path) -> tuple[object, Path]:
         if not manifest.is_file():
             raise ConfigError(f"{source} is a folder without run.json: give a config file or "
                               "the output folder of a finished `landcarbon run`.")
-        data = json.loads(manifest.read_text(encoding="utf-8"))["config"]
+        from landcarbon.io.publication import read_manifest
+
+        data = read_manifest(manifest).get("config")
+        if not isinstance(data, dict):
+            raise ConfigError(f"{manifest} holds no run configuration (key 'config'); give "
+                              "the config file, or run it again with `landcarbon run`.")
         return config_from_dict(data, data.get("base_dir") or "."), source / "zoning"
     return load_config(source), Path(f"{source.stem}_zoning")
 

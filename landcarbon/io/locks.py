@@ -133,10 +133,10 @@ _CAUSES = {
                   "or a FAT32 disk's 4 GB)", "Raise the limit, or write to another disk "
                   "with -o"),
     errno.EROFS: ("the file system is read-only", "Write to a writable folder with -o"),
-    errno.EACCES: ("permission denied (the folder is read-only for you)", "Write to a "
-                   "folder you may write to with -o, or change its permissions"),
-    errno.EPERM: ("the operation is not permitted there", "Write to a folder you may write "
-                  "to with -o"),
+    errno.EACCES: ("permission denied", "Check that you may read the inputs and write the "
+                   "output folder (its permissions), or write to another folder with -o"),
+    errno.EPERM: ("the operation is not permitted there", "Check the permissions, or write "
+                  "to another folder with -o"),
     errno.ENAMETOOLONG: ("the path is longer than this system allows (a name over 255 bytes "
                          "or a path over 4096)", "Use a shorter output path with -o"),
 }

@@ -15,6 +15,7 @@ import pandas as pd
 
 from landcarbon.exceptions import InputError
 from landcarbon.io.outputs import atomic_path
+from landcarbon.io.tables import read_output_csv
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -73,8 +74,7 @@ def read_run(folder: str | Path) -> RunFolder:
     manifest = read_manifest(folder / "run.json")
     units = gpd.read_file(folder / "units.gpkg", layer="units")
     ca = folder / "class_areas.csv"
-    class_areas = pd.read_csv(ca, encoding="utf-8-sig", dtype={"unit_id": str}) \
-        if ca.is_file() else None
+    class_areas = read_output_csv(ca, dtype={"unit_id": str}) if ca.is_file() else None
     rasters = {k: folder / n for k, n in RASTER_FILES.items() if (folder / n).is_file()}
     return RunFolder(folder, units, manifest, class_areas, rasters)
 

@@ -7,7 +7,6 @@ import contextlib
 import glob
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -121,12 +120,9 @@ def _mosaic_vrt(paths: list[str]) -> str:
         + "".join(band) + "</VRTDataset>"
     )
     digest = hashlib.sha1(xml.encode()).hexdigest()[:16]
-    path = os.path.join(tempfile.gettempdir(), f"landcarbon-mosaic-{digest}.vrt")
-    if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        Path(tmp).write_text(xml, encoding="utf-8")
-        os.replace(tmp, path)
-    return path
+    from landcarbon.io.scratch import write_scratch
+
+    return write_scratch(f"mosaic-{digest}.vrt", xml)
 
 
 def _corrupt(path: str, what: str) -> InputError:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from landcarbon.exceptions import InputError
 
-__all__ = ["read_table", "write_csv"]
+__all__ = ["neutralise_cells", "read_output_csv", "read_table", "write_csv"]
+
+#: text cells a spreadsheet would run as a formula (CSV injection): leading = + - @ tab CR
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+#: ... except plain numbers written as text (-5.2, +3, 1e-3): a spreadsheet reads a number
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def read_table(path: str | os.PathLike[str], *, id_column: str, what: str) -> pd.DataFrame:
@@ -44,7 +50,42 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str) -> pd
     return table
 
 
+def _neutral(value: object) -> object:
+    if isinstance(value, str) and _FORMULA.match(value) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def neutralise_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell (and column name) that starts with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return prefixed with a single quote, so that Excel,
+    LibreOffice or WPS show it as text instead of running it as a formula. Numbers (also
+    ``-5.2`` written as text) are left as they are."""
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype):
+            out[col] = out[col].map(_neutral)
+    return out.rename(columns=lambda c: _neutral(c) if isinstance(c, str) else c)
+
+
 def write_csv(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a CSV in UTF-8 with BOM (opens correctly in Excel with Chinese text)."""
-    table.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.6f",
-                 lineterminator="\n")
+    """Write a CSV in UTF-8 with BOM (opens correctly in Excel with Chinese text); text
+    cells that a spreadsheet would run as a formula are neutralised
+    (:func:`neutralise_cells`)."""
+    neutralise_cells(table).to_csv(path, index=False, encoding="utf-8-sig",
+                                   float_format="%.6f", lineterminator="\n")
+
+
+def _restore(value: object) -> object:
+    if isinstance(value, str) and value.startswith("'") and _FORMULA.match(value[1:]):
+        return value[1:]
+    return value
+
+
+def read_output_csv(path: str | os.PathLike[str], **kwargs: object) -> pd.DataFrame:
+    """Read a CSV that :func:`write_csv` wrote, undoing its formula neutralisation."""
+    table = pd.read_csv(path, encoding="utf-8-sig", **kwargs)  # type: ignore[arg-type]
+    for col in table.columns:
+        if table[col].dtype == object:
+            table[col] = table[col].map(_restore)
+    return table.rename(columns=lambda c: _restore(c) if isinstance(c, str) else c)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -50,7 +49,8 @@ def window_of_bounds(path: str, bounds: tuple[float, float, float, float],
 
 def window_vrt(path: str, window: tuple[int, int, int, int], folder: str | None = None) -> str:
     """Write a VRT exposing ``window`` of ``path`` (referenced, not copied) and return its
-    path. Reading the VRT reads only the window's blocks of the source."""
+    path (in ``folder``, or in the private per-process scratch folder of
+    :mod:`landcarbon.io.scratch`). Reading the VRT reads only the window's blocks of the source."""
     import rasterio
 
     source = gdal_path(path)
@@ -83,7 +83,11 @@ def window_vrt(path: str, window: tuple[int, int, int, int], folder: str | None 
            f"<GeoTransform>{left!r}, {tr.a!r}, {tr.b!r}, {top!r}, {tr.d!r}, {tr.e!r}"
            "</GeoTransform>" + "".join(band) + "</VRTDataset>")
     digest = hashlib.sha1(xml.encode()).hexdigest()[:16]
-    out = Path(folder or tempfile.gettempdir()) / f"landcarbon-window-{digest}.vrt"
+    if folder is None:
+        from landcarbon.io.scratch import write_scratch
+
+        return write_scratch(f"window-{digest}.vrt", xml)
+    out = Path(folder) / f"landcarbon-window-{digest}.vrt"
     if not out.exists():
         tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
         tmp.write_text(xml, encoding="utf-8")

@@ -20,6 +20,7 @@ from landcarbon.io.publication import (
     write_layer_style,
     write_text,
 )
+from landcarbon.io.tables import read_output_csv
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -51,7 +52,7 @@ def _zoning_section(folder: Path, units: pd.DataFrame, language: str
 
     def table(name: str) -> pd.DataFrame | None:
         path = folder / name
-        return pd.read_csv(path, encoding="utf-8-sig", dtype={
+        return read_output_csv(path, dtype={
             "unit_id": str, "payer_id": str, "receiver_id": str}) if path.is_file() else None
 
     summary = folder / "zoning.json"

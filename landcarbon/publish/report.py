@@ -109,7 +109,8 @@ def provenance(manifest: dict[str, Any]) -> dict[str, str]:
         "cropland_mode": str(s.get("cropland_mode", "")),
         "legend": str(s.get("legend", "")),
         "thresholds_tc_per_ha": ", ".join(
-            f"{k}={v:.4g}" for k, v in s.get("thresholds_tc_per_ha", {}).items()),
+            f"{k}={v:.4g}" if isinstance(v, int | float) else f"{k}=–"  # null: no units
+            for k, v in s.get("thresholds_tc_per_ha", {}).items()),
         "output_unit": str(s.get("output_unit", "")),
         **method,
     }

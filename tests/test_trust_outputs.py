@@ -1,0 +1,326 @@
+"""Issue 13, data loss: ``--overwrite`` replaces only what landcarbon wrote, never an input;
+one writer per output; a batch is resumable. Every case runs the real CLI in a subprocess
+and checks the exit code, the cause named in the message, no traceback, nothing half-written
+left and every input unchanged (SHA-256 before and after)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from _trust import cli, leftovers, project, refused, start, sums
+from shapely.geometry import box
+
+from landcarbon.accounting.risk import risk_levels
+from landcarbon.io.locks import output_lock
+from landcarbon.io.ownership import MARKER
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_tiles"
+
+
+@pytest.fixture
+def proj(tmp_path: Path) -> Path:
+    """tmp/proj: the inputs, the config and the planner's notes.txt."""
+    config = project(tmp_path / "proj")
+    (config.parent / "notes.txt").write_text("field notes, not a landcarbon file\n")
+    return config
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished (light) run folder to copy: tmp/out next to its project tmp/p."""
+    d = tmp_path_factory.mktemp("finished")
+    res = cli("run", project(d / "p"), "-o", d / "out")
+    assert res.returncode == 0, res.stderr
+    return d / "out"
+
+
+def _copy_run(finished: Path, dest: Path) -> Path:
+    shutil.copytree(finished, dest)
+    return dest
+
+
+# --- never delete inputs ----------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["proj", ".", "proj/../proj", "{tmp}"])
+def test_run_overwrite_onto_the_project_or_its_parent_deletes_nothing(
+        proj: Path, tmp_path: Path, target: str) -> None:
+    before = sums(tmp_path)
+    res = cli("run", proj, "-o", target.format(tmp=tmp_path), "--overwrite", cwd=tmp_path)
+    refused(res, "input of this run", "never replaces or deletes")
+    assert sums(tmp_path) == before and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", [["zone"], ["sweep", "--steps", "3"], ["batch"]])
+def test_other_commands_onto_the_project_delete_nothing(proj: Path, tmp_path: Path,
+                                                         command: list[str]) -> None:
+    before = sums(tmp_path)
+    res = cli(command[0], proj, *command[1:], "-o", proj.parent, "--overwrite")
+    refused(res, str(proj.parent.name))
+    assert ("input of this run" in res.stderr or "did not write" in res.stderr)
+    assert sums(tmp_path) == before and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", ["change", "scenario"])
+def test_change_and_scenario_onto_their_inputs_delete_nothing(tmp_path: Path,
+                                                              command: str) -> None:
+    sample = tmp_path / "sample"
+    shutil.copytree(SAMPLE, sample, ignore=shutil.ignore_patterns("*.py"))
+    before = sums(tmp_path)
+    res = cli(command, sample / "demo_change.toml", "-o", sample, "--overwrite")
+    refused(res, "input of this run", "carbon_pools_esa_worldcover.csv")
+    assert sums(tmp_path) == before and leftovers(tmp_path) == []
+
+
+def test_demo_onto_a_folder_of_the_user_deletes_nothing(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.docx").write_bytes(b"PK\x03\x04 not landcarbon")
+    res = cli("demo", mine, "--overwrite")
+    refused(res, "not written by landcarbon", "thesis.docx", "even with --overwrite")
+    assert (mine / "thesis.docx").read_bytes() == b"PK\x03\x04 not landcarbon"
+    assert leftovers(tmp_path) == []
+
+
+def test_folder_of_unrelated_files_is_never_replaced(proj: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    (other / "photos").mkdir(parents=True)
+    (other / "photos" / "a.jpg").write_bytes(b"\xff\xd8jpeg")
+    (other / "notes.txt").write_text("x")
+    before = sums(tmp_path)
+    res = cli("run", proj, "-o", other, "--overwrite")
+    refused(res, "not written by landcarbon", "notes.txt", "photos")
+    assert sums(tmp_path) == before and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("added", ["notes.txt", "mine/draft.xlsx", ".hidden_notes"])
+def test_landcarbon_folder_with_a_file_added_by_hand_is_not_replaced(
+        proj: Path, tmp_path: Path, finished: Path, added: str) -> None:
+    out = _copy_run(finished, tmp_path / "out")
+    (out / added).parent.mkdir(exist_ok=True)
+    (out / added).write_text("mine")
+    before = sums(tmp_path)
+    res = cli("run", proj, "-o", out, "--overwrite")
+    refused(res, "landcarbon did not write", added.split("/")[0])
+    assert sums(tmp_path) == before and leftovers(tmp_path) == []
+
+
+def test_landcarbon_folder_is_replaced_with_overwrite(proj: Path, tmp_path: Path,
+                                                      finished: Path) -> None:
+    out = _copy_run(finished, tmp_path / "out")
+    proj.write_text(proj.read_text().replace('title = "t"', 'title = "second"'))
+    before = sums(proj.parent)
+    res = cli("run", proj, "-o", out)
+    refused(res, "--overwrite", str(out))
+    res = cli("run", proj, "-o", out, "--overwrite")
+    assert res.returncode == 0, res.stderr
+    assert json.loads((out / "run.json").read_text())["config"]["title"] == "second"
+    marker = json.loads((out / MARKER).read_text())
+    assert marker["landcarbon_output"] == "run" and "run.json" in marker["entries"]
+    assert sums(proj.parent) == before and leftovers(tmp_path) == []
+
+
+def test_output_that_is_a_symbolic_link_is_not_followed(proj: Path, tmp_path: Path,
+                                                        finished: Path) -> None:
+    real = _copy_run(finished, tmp_path / "real")
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    before = sums(real)
+    res = cli("run", proj, "-o", tmp_path / "link", "--overwrite")
+    refused(res, "symbolic link")
+    assert sums(real) == before and (tmp_path / "link").is_symlink()
+
+
+def test_config_kept_inside_a_previous_output_is_not_deleted(tmp_path: Path,
+                                                             finished: Path) -> None:
+    out = _copy_run(finished, tmp_path / "out")
+    src = project(tmp_path / "p")
+    text = src.read_text()
+    for name in ("lc.tif", "u.gpkg", "energy.csv"):
+        text = text.replace(f'"{name}"', json.dumps(str(src.parent / name)))
+    (out / "again.toml").write_text(text)
+    before = sums(tmp_path)
+    res = cli("run", out / "again.toml", "-o", out, "--overwrite")
+    refused(res, "input of this run")
+    assert sums(tmp_path) == before
+
+
+def test_raster_of_a_previous_run_used_as_input_is_not_deleted(tmp_path: Path) -> None:
+    first = project(tmp_path / "p", light=False)
+    out = tmp_path / "out"
+    assert cli("run", first, "-o", out).returncode == 0
+    second = tmp_path / "p" / "second.toml"
+    second.write_text(first.read_text().replace('"lc.tif"', json.dumps(
+        str(out / "land_class.tif"))))
+    before = sums(tmp_path)
+    res = cli("run", second, "-o", out, "--overwrite")
+    refused(res, "land_class.tif", "input of this run")
+    assert sums(tmp_path) == before
+
+
+def test_empty_existing_folder_is_used(proj: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    before = sums(proj.parent)
+    res = cli("run", proj, "-o", tmp_path / "empty")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "empty" / "run.json").is_file()
+    assert sums(proj.parent) == before and leftovers(tmp_path) == []
+
+
+def test_portal_never_replaces_an_index_html_it_did_not_write(tmp_path: Path,
+                                                              finished: Path) -> None:
+    ws = tmp_path / "ws"
+    _copy_run(finished, ws / "r1")
+    (ws / "index.html").write_text("<h1>our intranet home page</h1>")
+    res = cli("portal", ws)
+    refused(res, "index.html", "not written by landcarbon")
+    assert (ws / "index.html").read_text() == "<h1>our intranet home page</h1>"
+    (ws / "index.html").unlink()
+    assert cli("portal", ws).returncode == 0
+    res = cli("portal", ws, "--language", "en")  # its own index is rebuilt
+    assert res.returncode == 0, res.stderr
+    assert leftovers(ws) == []
+
+
+# --- one writer at a time -----------------------------------------------------------------
+
+def test_two_runs_started_at_once_never_replace_each_other(proj: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    before = sums(proj.parent)
+    procs = [start("run", proj, "-o", out) for _ in range(2)]
+    results = [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 1], results
+    err = next(e for code, e in results if code == 1)
+    assert "Traceback" not in err
+    assert "being written by another landcarbon run" in err or "already exists" in err, err
+    assert json.loads((out / "run.json").read_text())["totals"]["units"] == 2
+    assert sums(proj.parent) == before and leftovers(tmp_path) == []
+
+
+def test_two_overwrites_at_once_are_serialised_or_refused(proj: Path, tmp_path: Path,
+                                                          finished: Path) -> None:
+    out = _copy_run(finished, tmp_path / "out")
+    procs = [start("run", proj, "-o", out, "--overwrite") for _ in range(3)]
+    results = [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
+    assert 0 in [c for c, _ in results], results
+    for code, err in results:
+        assert "Traceback" not in err
+        assert code == 0 or "being written by another landcarbon run" in err, err
+    assert json.loads((out / "run.json").read_text())["totals"]["units"] == 2
+    assert leftovers(tmp_path) == []
+
+
+def test_lock_held_by_a_live_process_refuses_and_names_it(proj: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with output_lock(out):
+        res = cli("run", proj, "-o", out)
+    refused(res, "being written by another landcarbon run", f"process {os.getpid()}")
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(proj: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (tmp_path / ".out.lock").write_text("999999 elsewhere 2020-01-01T00:00:00\n")
+    res = cli("run", proj, "-o", out)
+    assert res.returncode == 0, res.stderr
+    assert (out / "run.json").is_file() and leftovers(tmp_path) == []
+
+
+def test_two_batches_into_one_folder_at_once(proj: Path, tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    procs = [start("batch", proj, "-o", out) for _ in range(2)]
+    results = [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
+    assert 0 in [c for c, _ in results], results
+    for code, err in results:
+        assert "Traceback" not in err
+        assert code == 0 or "being written by another landcarbon run" in err, err
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
+    assert summary["status"].isin(["ok", "up_to_date"]).all()
+    assert leftovers(tmp_path) == []
+
+
+# --- batch: resumable, fixed summary --------------------------------------------------------
+
+def _regions(proj: Path) -> Path:
+    path = proj.parent / "counties.gpkg"
+    gpd.GeoDataFrame({"county": ["West", "East"]},
+                     geometry=[box(499990, 3849950, 500015, 3850010),
+                               box(500015, 3849950, 500050, 3850010)],
+                     crs="EPSG:32649").to_file(path)
+    return path
+
+
+def _summary(out: Path) -> tuple[pd.DataFrame, str]:
+    text = (out / "summary.csv").read_text(encoding="utf-8-sig")
+    return pd.read_csv(out / "summary.csv", encoding="utf-8-sig"), text
+
+
+def test_region_batch_rerun_is_up_to_date_and_keeps_totals(proj: Path, tmp_path: Path) -> None:
+    regions = _regions(proj)
+    out = tmp_path / "b"
+    before = sums(proj.parent)
+    first = cli("batch", proj, "--regions", regions, "--region-field", "county", "-o", out)
+    assert first.returncode == 0, first.stderr
+    s1, _ = _summary(out)
+    again = cli("batch", proj, "--regions", regions, "--region-field", "county", "-o", out)
+    assert again.returncode == 0, again.stderr
+    s2, _ = _summary(out)
+    assert s1["status"].tolist() == ["ok", "ok"]
+    assert s2["status"].tolist() == ["up_to_date", "up_to_date"]
+    cols = ["run", "units", "covered_ha", "net_tc", "emission_tc", "sequestration_tc"]
+    pd.testing.assert_frame_equal(s1[cols], s2[cols])
+    assert s2["units"].tolist() == [1, 1]
+    assert sums(proj.parent) == before and leftovers(tmp_path) == []
+
+
+def test_config_batch_rerun_is_up_to_date_and_keeps_totals(proj: Path, tmp_path: Path) -> None:
+    second = proj.parent / "second.toml"
+    second.write_text(proj.read_text().replace('title = "t"', 'title = "2"'))
+    out = tmp_path / "b"
+    assert cli("batch", proj, second, "-o", out).returncode == 0
+    s1, _ = _summary(out)
+    res = cli("batch", proj, second, "-o", out)
+    assert res.returncode == 0, res.stderr
+    s2, _ = _summary(out)
+    assert s2["status"].tolist() == ["up_to_date", "up_to_date"]
+    for col in ("units", "net_tc", "covered_ha"):
+        assert s2[col].tolist() == s1[col].tolist()
+        assert s2[col].notna().all()
+
+
+def test_summary_has_integer_counts_zeros_and_every_risk_level(proj: Path,
+                                                                tmp_path: Path) -> None:
+    broken = proj.parent / "broken.toml"
+    broken.write_text(proj.read_text().replace('"lc.tif"', '"missing.tif"'))
+    out = tmp_path / "b"
+    res = cli("batch", proj, broken, "-o", out)
+    assert res.returncode == 1 and "1 of 2 run(s) failed: broken" in res.stderr
+    table, text = _summary(out)
+    levels = [f"units_{k}" for k in risk_levels().index]
+    assert set(levels) <= set(table.columns)
+    assert table.columns[:3].tolist() == ["run", "status", "seconds"]
+    assert table.columns[-2:].tolist() == ["out_dir", "error"]
+    ok = table[table["status"] == "ok"].iloc[0]
+    assert sum(int(ok[c]) for c in levels) == int(ok["units"]) == 2
+    assert 0 in [int(ok[c]) for c in levels]  # a level without units: 0, not blank
+    row = text.splitlines()[1].split(",")
+    header = text.splitlines()[0].split(",")
+    for col in ["units", *levels]:
+        assert row[header.index(col)].isdigit(), (col, row)  # 2, not 2.000000
+    failed = table[table["status"] == "failed"].iloc[0]
+    assert "missing.tif" in failed["error"] and pd.isna(failed["units"])
+
+
+def test_batch_into_a_folder_of_the_user_is_refused(proj: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "summary.csv").write_text("my,own,table\n1,2,3\n")
+    res = cli("batch", proj, "-o", mine)
+    refused(res, "summary.csv", "landcarbon did not write")
+    assert (mine / "summary.csv").read_text() == "my,own,table\n1,2,3\n"
+    assert sorted(os.listdir(mine)) == ["summary.csv"]
