@@ -16,8 +16,10 @@ checkout's own ``data/sample_tiles``:
 
 ``compare`` checks every file of both trees: tables (``.csv``), rasters (``.tif``), styles and
 figures byte for byte; GeoPackages by their layers' rows (attributes and WKB geometry, exact:
-a GPKG file carries its write time); JSON with time-like and duration keys dropped; HTML with
-date-times blanked. It exits 1 when a file differs or is missing on one side.
+a GPKG file carries its write time); JSON with time-like and duration keys and the output
+hashes dropped (the files themselves are compared); JSON and HTML with date-times blanked and
+the checkout's path (recorded in ``OUTDIR/.checkout``) read as ``<checkout>``. It exits 1
+when a file differs or is missing on one side.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ RUNS = {
     "scenario": [["scenario", "{data}/demo_change.toml", "-o", "{out}"]],
 }
 _TIME_KEY = re.compile(r"(time|date|created|generated|started|finished|seconds|elapsed|duration"
-                       r"|_s$|timestamp)", re.I)
+                       r"|_s$|timestamp|outputs_sha256)", re.I)
 _DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:?\d\d|Z)?")
 
 
@@ -50,6 +52,7 @@ def produce(checkout: Path, out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    (out / ".checkout").write_text(str(checkout), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONHASHSEED": "0"}
     data = checkout / "data" / "sample_tiles"
     for name, commands in RUNS.items():
@@ -87,29 +90,39 @@ def _gpkg_rows(path: Path) -> dict[str, Any]:
     return layers
 
 
-def same(a: Path, b: Path) -> bool:
+def _text(path: Path, root: Path) -> str:
+    checkout = root / ".checkout"
+    text = path.read_text("utf-8")
+    if checkout.is_file():
+        text = text.replace(checkout.read_text("utf-8"), "<checkout>")
+    return text
+
+
+def same(a: Path, b: Path, root_a: Path, root_b: Path) -> bool:
     """Whether two output files hold the same content (see the module docstring)."""
     suffix = a.suffix.lower()
     if suffix == ".gpkg":
         return _gpkg_rows(a) == _gpkg_rows(b)
     if suffix == ".json":
-        return _scrub(json.loads(a.read_text("utf-8"))) == _scrub(json.loads(b.read_text("utf-8")))
+        return (_scrub(json.loads(_text(a, root_a)))
+                == _scrub(json.loads(_text(b, root_b))))
     if suffix in {".html", ".md", ".txt"}:
-        return _DATETIME.sub("", a.read_text("utf-8")) == _DATETIME.sub("", b.read_text("utf-8"))
+        return (_DATETIME.sub("", _text(a, root_a))
+                == _DATETIME.sub("", _text(b, root_b)))
     return a.read_bytes() == b.read_bytes()
 
 
 def compare(a: Path, b: Path) -> int:
     """Compare two productions file by file; print a summary and return the exit code."""
-    files_a = {p.relative_to(a) for p in a.rglob("*") if p.is_file()}
-    files_b = {p.relative_to(b) for p in b.rglob("*") if p.is_file()}
+    files_a = {p.relative_to(a) for p in a.rglob("*") if p.is_file() and p.name != ".checkout"}
+    files_b = {p.relative_to(b) for p in b.rglob("*") if p.is_file() and p.name != ".checkout"}
     bad = 0
     for rel in sorted(files_a ^ files_b):
         print(f"only in {'A' if rel in files_a else 'B'}: {rel}")
         bad += 1
     counts: dict[str, int] = {}
     for rel in sorted(files_a & files_b):
-        if not same(a / rel, b / rel):
+        if not same(a / rel, b / rel, a, b):
             print(f"differs: {rel}")
             bad += 1
         else:
