@@ -48,3 +48,18 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file."""
     with open(path, "rb") as fh:
         return tomllib.load(fh)
+
+
+def user_cache_dir(*parts: str) -> Path | None:
+    """``landcarbon/<parts>`` in the user's cache folder (``NUMBA_CACHE_DIR`` if set, else
+    ``XDG_CACHE_HOME``, else ``~/.cache``), created; None when it cannot be created (no home,
+    read-only): callers then compute again instead of caching."""
+    import os
+
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    try:
+        folder = Path(base or Path.home() / ".cache").joinpath("landcarbon", *parts)
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError):
+        return None
+    return folder

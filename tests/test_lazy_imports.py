@@ -77,3 +77,17 @@ def test_first_run_says_it_compiles(tmp_path: Path) -> None:
     assert "first run: compiling" in runs[0].stderr
     assert "compiling" not in runs[1].stderr
     assert list((tmp_path / "cache").rglob("*.nbi"))  # numba's cache index is on disk
+
+
+def test_font_subset_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded font subset of a page's text is made once and read back afterwards."""
+    from landcarbon.publish import fonts
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    fonts._subset_woff.cache_clear()
+    first = fonts.font_face_css("碳收支 示例")
+    files = list((tmp_path / "landcarbon" / "fonts").glob("*.woff"))
+    assert len(files) == 1 and files[0].stat().st_size > 1000
+    fonts._subset_woff.cache_clear()
+    assert fonts.font_face_css("碳收支 示例") == first  # from the disk
+    fonts._subset_woff.cache_clear()

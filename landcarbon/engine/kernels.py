@@ -14,7 +14,6 @@ fixed cost per process); the first run logs that it is compiling. They release t
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -24,24 +23,20 @@ log = logging.getLogger(__name__)
 
 
 def _first_compile_marker() -> Path | None:
-    """A file whose presence says these kernels were compiled (and cached) by this
-    version of this module with this numba and Python: ``landcarbon`` folder of
-    ``NUMBA_CACHE_DIR``, else of ``XDG_CACHE_HOME`` (``~/.cache``). None if there is no home."""
+    """A file whose presence says these kernels were compiled (and cached) by this version
+    of this module with this numba and Python (in :func:`~landcarbon._resources.user_cache_dir`);
+    None if there is no cache folder."""
     import hashlib
 
     import numba
 
-    here = Path(__file__)
-    stat = here.stat()
+    from landcarbon._resources import user_cache_dir
+
+    stat = Path(__file__).stat()
     key = hashlib.blake2b(f"{stat.st_size}:{stat.st_mtime_ns}:{numba.__version__}:"
                           f"{sys.version_info[:2]}".encode(), digest_size=8).hexdigest()
-    base = os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        home = Path.home() if "HOME" in os.environ or os.name == "nt" else None
-        if home is None:
-            return None
-        base = str(home / ".cache")
-    return Path(base) / "landcarbon" / f"kernels-{key}.compiled"
+    folder = user_cache_dir()
+    return None if folder is None else folder / f"kernels-{key}.compiled"
 
 
 try:

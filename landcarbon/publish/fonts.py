@@ -43,6 +43,33 @@ def matplotlib_family() -> str:
 
 @cache
 def _subset_woff(chars: str) -> bytes:
+    """The WOFF subset of the bundled font holding ``chars``; kept in the user's cache
+    folder (subsetting costs seconds; the same page text gives the same subset)."""
+    import hashlib
+
+    import fontTools
+
+    from landcarbon._resources import user_cache_dir
+
+    stat = font_path().stat()
+    key = hashlib.blake2b(f"{stat.st_size}:{stat.st_mtime_ns}:{fontTools.version}:{chars}"
+                          .encode(), digest_size=16).hexdigest()
+    folder = user_cache_dir("fonts")
+    cached = folder / f"{key}.woff" if folder is not None else None
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    data = _make_subset(chars)
+    if cached is not None:
+        try:
+            tmp = cached.with_suffix(f".{__import__('os').getpid()}.part")
+            tmp.write_bytes(data)
+            tmp.replace(cached)
+        except OSError:
+            pass
+    return data
+
+
+def _make_subset(chars: str) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
