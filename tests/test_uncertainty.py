@@ -151,3 +151,25 @@ def test_threshold_sweep_hand_computed():
     assert len(fig.axes) == 3 and fig.axes[0].get_title() == title
     with pytest.raises(InputError, match="sweep_steps must be >= 2"):
         threshold_sweep(SWEEP, {"agricultural": 0.4}, steps=1)
+
+
+def test_monte_carlo_draws_the_energy_factors():
+    """A pure construction unit (no direct coefficients drawn): coal 100 t C and grid 50 t C.
+    Each draw scales coal by U(0.98, 1.02) and the grid by U(0.964, 1.036), so the net lies
+    in [98 + 48.2, 102 + 51.8] with median near 150, and the interval is no longer a point."""
+    from landcarbon.zoning.uncertainty import ENERGY_RANGES, monte_carlo
+
+    units = pd.DataFrame({"area_construction_ha": [10.0], "covered_ha": [10.0],
+                          "space_type": ["construction"], "construction_emission_tc": [150.0]})
+    coefs = pd.Series({"construction": np.nan})
+    ranges = pd.DataFrame(columns=["distribution", "low", "mode", "high", "mean", "sd"])
+    parts = pd.DataFrame({"coal": [100.0], "grid": [50.0]})
+    held = monte_carlo(units, coefs, ranges, {"construction": 14.9}, draws=4000, seed=3)
+    assert held["net_tc_p5"].iloc[0] == held["net_tc_p95"].iloc[0] == 150.0  # fixed before
+    mc = monte_carlo(units, coefs, ranges, {"construction": 14.9}, draws=4000, seed=3,
+                     energy_parts=parts)
+    lo, mid, hi = (mc[f"net_tc_p{p}"].iloc[0] for p in (5, 50, 95))
+    assert 98 + 50 * (1 - ENERGY_RANGES["grid"]) < lo < mid < hi < 102 + 50 * 1.036
+    assert mid == pytest.approx(150.0, abs=0.3)
+    # density 15 t C/ha/yr against a limit of 14.9: exceeded unless the factors are low
+    assert 0.7 < mc["p_exceed"].iloc[0] < 0.95

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import InputError
@@ -56,8 +57,26 @@ def construction_of(config: RunConfig, units: gpd.GeoDataFrame
                 "grid_factor": grid if grid is not None else {
                     "key": "standard_coal", "source": "GB/T 2589-2020 equivalent value "
                     "0.1229 kgce/kWh x coal carbon content (see energy_factors.csv)"},
-                "units_without_statistics": missing}
+                "units_without_statistics": missing,
+                "by_family_tc": _by_family(emissions, grid is not None)}
         return info, {"construction_tc": emissions["construction_emission_tc"]}
     log.warning("no construction-land emission method set: construction land counts 0 "
                 "(set [construction] method = 'energy' or 'intensity')")
     return {"method": "none"}, {}
+
+
+def _by_family(emissions: pd.DataFrame, grid: bool) -> pd.DataFrame:
+    """Construction emission per unit split by the family of its factor (t C/yr): ``coal``,
+    ``oil``, ``gas`` (carbon content per tce) and ``grid`` (electricity under a grid factor)
+    - what the Monte Carlo draws."""
+    from landcarbon.accounting.energy import load_energy_factors
+
+    factors = load_energy_factors()
+    out = pd.DataFrame(index=emissions.index)
+    for fuel, row in factors.iterrows():
+        col = f"{fuel}_tc"
+        if col not in emissions:
+            continue
+        family = "grid" if (fuel == "electricity" and grid) else str(row["carbon_family"])
+        out[family] = out.get(family, 0.0) + emissions[col]
+    return out

@@ -231,8 +231,11 @@ def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, facto
         log.warning("cropland_mode = %s: the cropland row of %s (a source range) is ignored",
                     a.coefficients.cropland_mode, name)
         ranges = ranges.drop(index="cropland")
+    parts = a.construction.get("by_family_tc")
+    if parts is not None:
+        parts = parts.reindex(units["unit_id"]).fillna(0.0).set_axis(units.index)
     mc = monte_carlo(units, a.coefficients.tc_per_ha, ranges, a.thresholds, draws=uc.draws,
-                     seed=uc.seed, factor=factor, suffix=s)
+                     seed=uc.seed, factor=factor, suffix=s, energy_parts=parts)
     units = units.join(mc)
     table = pd.concat([units[["unit_id", "unit_name", "space_type", f"net_{s}",
                               f"net_{s}_per_ha", f"threshold_{s}_per_ha", "risk_level"]],

@@ -166,7 +166,8 @@ def _inputs(a: Assessment) -> dict[str, str]:
 def build_manifest(a: Assessment, folder: Path, files: dict[str, str],
                    elapsed_s: float | None) -> dict[str, Any]:
     """The ``run.json`` content: version, resolved config, inputs, outputs, totals."""
-    con = {k: v for k, v in a.construction.items() if k != "intensity_tc_per_ha_by_unit"}
+    con = {k: v for k, v in a.construction.items()
+           if k not in ("intensity_tc_per_ha_by_unit", "by_family_tc", "late_flux")}
     return {
         "landcarbon_version": package_version(),
         "python": platform.python_version(),

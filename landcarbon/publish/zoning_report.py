@@ -86,11 +86,16 @@ def zoning_context(units: pd.DataFrame, *, language: str = "zh",
         top = uncertainty.loc[order.sort_values(["d", "p"], kind="stable").index].head(_TOP)
         out["uncertainty_header"] = [ui("name", language), ui("id", language),
                                      ui("risk_level", language), ui("p_exceed", language),
+                                     f"{ui('deterministic', language)} ({unit}/yr)",
+                                     f"{ui('median', language)} ({unit}/yr)",
                                      f"{ui('interval', language)} ({unit}/yr)"]
         out["uncertainty"] = [
             [unit_name(r), str(r.get("unit_id", "")),
              label("risk_levels", r.get("risk_level"), language),
              fmt(r["p_exceed"], share=True),
+             fmt(r.get(f"net_{sfx}")) if sfx else "–",
+             fmt(r.get(lo[:-2] + "p50")) if lo else "–",
              f"{fmt(r[lo])} – {fmt(r[lo[:-2] + 'p95'])}" if lo else "–"]
             for r in top.to_dict("records")]
+        out["uncertainty_note"] = ui("mc_median_note", language)
     return out

@@ -6,8 +6,10 @@ file) with columns ``land_class, distribution, low, mode, high, mean, sd, unit, 
 flux-density unit of :data:`landcarbon.accounting.conversions.DENSITY_UNITS` (converted to t
 C/ha/yr).
 Classes without a row keep their deterministic coefficient; indirect emissions (construction
-land, family B) are held fixed. The built-in ``lai2010_ranges`` brackets the default
-coefficients with the alternatives listed in the methodology (section 3) [P].
+land, family B) are drawn too when their split by energy-factor family is given (coal, oil, gas
+and the grid factor, :data:`ENERGY_RANGES`), else held fixed. The built-in ``lai2010_ranges``
+brackets the default coefficients with the alternatives listed in the methodology (section 3)
+[P].
 
 Monte Carlo: ``draws`` coefficient vectors are sampled once per run (numpy ``Generator``
 seeded with ``seed``: the same seed gives the same result); every unit's net flux is the
@@ -40,11 +42,37 @@ from landcarbon.exceptions import InputError
 if TYPE_CHECKING:
     from landcarbon.accounting.risk import RiskBands
 
-__all__ = ["coefficient_draws", "list_coefficient_ranges", "load_coefficient_ranges",
-           "monte_carlo", "threshold_sweep"]
+__all__ = ["ENERGY_RANGES", "coefficient_draws", "list_coefficient_ranges",
+           "load_coefficient_ranges", "monte_carlo", "threshold_sweep"]
 
 _DISTRIBUTIONS = {"uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
                   "normal": ("mean", "sd")}
+
+
+#: Relative half-widths of the energy factors drawn by :func:`monte_carlo`: carbon content
+#: per unit of fuel +-2 % (solid fuels and gas) and +-1 % (liquid fuels) after CDIAC NDP-030
+#: Table 4 (Marland and Rotty); the grid factor +-3.6 %, the change of the MEE/NBS national
+#: average from 2021 (0.5568) to 2022 (0.5366 kg CO2/kWh) taken as its year-to-year spread
+#: (landcarbon assumption, evidence P). See docs/thresholds.md.
+ENERGY_RANGES: dict[str, float] = {"coal": 0.02, "oil": 0.01, "gas": 0.02, "grid": 0.036}
+
+
+def _energy_draws(parts: pd.DataFrame | None, ranges: dict[str, float] | None,
+                  index: pd.Index, draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit emission by factor family (units x families, t C) and the multipliers of
+    each draw (draws x families); empty arrays without ``parts``."""
+    if parts is None or parts.empty:
+        return np.zeros((len(index), 0)), np.zeros((draws, 0))
+    widths = ENERGY_RANGES | (ranges or {})
+    cols = list(parts.columns)
+    unknown = [c for c in cols if c not in widths]
+    if unknown:
+        raise InputError(f"energy_parts: no range for {', '.join(unknown)} (known: "
+                         f"{', '.join(widths)}).")
+    values = parts.reindex(index).fillna(0.0).to_numpy(dtype=np.float64)
+    rng = np.random.default_rng([seed, 1])  # a stream of its own: coefficients unchanged
+    mult = np.column_stack([rng.uniform(1 - widths[c], 1 + widths[c], draws) for c in cols])
+    return values, mult
 
 
 def list_coefficient_ranges() -> list[str]:
@@ -157,6 +185,8 @@ def monte_carlo(
     suffix: str = "tc",
     percentiles: Sequence[float] = (5, 50, 95),
     max_cells: int = 20_000_000,
+    energy_parts: pd.DataFrame | None = None,
+    energy_ranges: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Per-unit intervals of net flux and probability of exceeding the threshold.
 
@@ -178,6 +208,14 @@ def monte_carlo(
         with ``suffix``.
     max_cells : int
         Units are processed in blocks of at most ``max_cells`` draws x units values (memory).
+    energy_parts : pandas.DataFrame, optional
+        Construction emission of each unit split by factor family (t C/yr; same index as
+        ``units``; columns e.g. ``coal, oil, gas, grid``). With it, each draw multiplies
+        every family by a factor drawn uniformly in ``1 +- energy_ranges[family]`` (the same
+        factor for all units of a draw: a factor error is systematic); the rest of the
+        construction emission stays fixed.
+    energy_ranges : dict, optional
+        Relative half-width per family (default :data:`ENERGY_RANGES`).
 
     Returns
     -------
@@ -196,6 +234,8 @@ def monte_carlo(
     covered = units["covered_ha"].to_numpy(dtype=np.float64)
     limit = np.array([thresholds.get(s, np.nan) for s in units["space_type"]], dtype=float)
     sample = coefficient_draws(ranges, direct[classes], draws, seed).to_numpy()
+    parts, mult = _energy_draws(energy_parts, energy_ranges, units.index, draws, seed)
+    fixed = fixed - parts.sum(axis=1)
     n = len(units)
     qs = np.empty((len(percentiles), n))
     qd = np.empty((len(percentiles), n))
@@ -203,7 +243,7 @@ def monte_carlo(
     block = max(1, max_cells // draws)  # units per block (default <= 160 MB of float64)
     for i in range(0, n, block):
         sl = slice(i, i + block)
-        net = sample @ areas[sl].T + fixed[None, sl]  # draws x units, t C
+        net = sample @ areas[sl].T + fixed[None, sl] + mult @ parts[sl].T  # draws x units
         with np.errstate(invalid="ignore", divide="ignore"):
             density = np.where(covered[sl] > 0, net / covered[sl], np.nan)
         qs[:, sl] = np.percentile(net, percentiles, axis=0) * factor
