@@ -115,30 +115,35 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
 
     ``cogs``: the rasters' COG set when the run's pass over the land cover already filled it
     (:func:`open_raster_sinks`); otherwise they are computed here."""
+    from landcarbon.pipeline.progress import step
+
     files: dict[str, str] = {}
     table = a.units
-    write_units(table, folder / "units.gpkg")
-    files["units_gpkg"] = "units.gpkg"
-    write_csv(table.drop(columns="geometry"), folder / "units.csv")
-    files["units_csv"] = "units.csv"
-    write_csv(a.class_areas, folder / "class_areas.csv")
-    files["class_areas_csv"] = "class_areas.csv"
-    from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
+    with step("tables"):
+        write_units(table, folder / "units.gpkg")
+        files["units_gpkg"] = "units.gpkg"
+        write_csv(table.drop(columns="geometry"), folder / "units.csv")
+        files["units_csv"] = "units.csv"
+        write_csv(a.class_areas, folder / "class_areas.csv")
+        files["class_areas_csv"] = "class_areas.csv"
+        from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
 
-    files.update(write_zoning_outputs(a, folder))
+        files.update(write_zoning_outputs(a, folder))
     out = a.config.output
     if out.rasters and a.categories is not None:
-        files.update(finish_rasters(a, folder, cogs) if cogs is not None
-                     else write_rasters(a, folder, progress=progress))
+        with step("rasters (COGs)"):
+            files.update(finish_rasters(a, folder, cogs) if cogs is not None
+                         else write_rasters(a, folder, progress=progress))
     if out.map:  # map.html, report.html, figures/, QGIS style of units.gpkg
         from landcarbon.pipeline.publication import write_publication
 
-        files.update(write_publication(
-            folder, table, build_manifest(a, folder, files, elapsed_s),
-            class_areas=a.class_areas, language=a.config.language,
-            rasters={k: folder / files[k] for k in ("land_class", "space_type", "net_flux")
-                     if k in files}, title=a.config.title or None,
-            tiles=out.map_tiles or None, offline=out.map_offline))
+        with step("map, report, figures"):
+            files.update(write_publication(
+                folder, table, build_manifest(a, folder, files, elapsed_s),
+                class_areas=a.class_areas, language=a.config.language,
+                rasters={k: folder / files[k] for k in ("land_class", "space_type", "net_flux")
+                         if k in files}, title=a.config.title or None,
+                tiles=out.map_tiles or None, offline=out.map_offline))
     manifest = build_manifest(a, folder, files, elapsed_s)
     write_json(manifest, folder / "run.json")
     files["manifest"] = "run.json"
