@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from landcarbon._resources import package_version
 from landcarbon.exceptions import OutputExistsError, UnsafeOutputError
 
 __all__ = ["MARKER", "check_file_replaceable", "check_inputs_outside", "check_replaceable",
@@ -55,12 +56,10 @@ def mark_folder(folder: str | os.PathLike[str], kind: str,
                 entries: Iterable[str] | None = None) -> None:
     """Write :data:`MARKER` into ``folder``: ``kind`` and its entries (default: everything in
     it now)."""
-    from landcarbon import __version__
-
     folder = Path(folder)
     names = sorted(set(entries) if entries is not None else
                    {e for e in os.listdir(folder) if e != MARKER and not _leftover(e)})
-    data = {"landcarbon_output": kind, "landcarbon_version": __version__, "entries": names}
+    data = {"landcarbon_output": kind, "landcarbon_version": package_version(), "entries": names}
     tmp = folder / f"{MARKER}.tmp"
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, folder / MARKER)
