@@ -86,3 +86,24 @@ def test_legends_in_meaningful_order() -> None:
     assert list(hotspot_class_table().index) == ["hot_99", "hot_95", "hot_90",
                                                  "not_significant", "cold_90", "cold_95",
                                                  "cold_99"]
+
+
+def test_glossary_terms_are_used_by_every_label() -> None:
+    from landcarbon._resources import data_path, read_csv
+    from landcarbon.publish._html import glossary, ui
+
+    table = read_csv(data_path("glossary.csv"))
+    assert table["source"].str.len().min() > 10  # every term names its source
+    terms = glossary()
+    for kind in ("space_types", "land_classes", "risk_levels"):
+        for key, (en, zh, _) in vocab(kind).items():
+            if key in terms and kind == "space_types":
+                assert (en, zh) == terms[key], key
+    for key in ("emission", "sequestration", "net", "net_per_ha", "emission_per_ha",
+                "sequestration_per_ha", "risk_level", "threshold"):
+        assert ui(key, "zh") == terms[key][1] and ui(key, "en") == terms[key][0]
+    # per-ha values are densities: 碳排放强度 (per GDP) never labels them
+    labels = read_csv(data_path("ui_labels.csv"))
+    per_ha = labels[labels["key"].str.contains("per_ha|flux")]
+    assert not per_ha["zh"].str.contains("强度").any()
+    assert vocab("land_classes")["cropland"][1] == terms["cropland"][1]

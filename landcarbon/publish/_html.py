@@ -18,7 +18,7 @@ import pandas as pd
 
 from landcarbon.publish.fonts import CSS_FAMILY
 
-__all__ = ["NO_DATA", "colour_bar", "fmt", "js_json", "popup_record", "popup_tables",
+__all__ = ["NO_DATA", "colour_bar", "fmt", "glossary", "js_json", "popup_record", "popup_tables",
            "swatches", "ui", "vocab"]
 
 NO_DATA = "#d9d9d9"
@@ -30,6 +30,20 @@ def _ui_table() -> dict[str, tuple[str, str]]:
     from landcarbon._resources import data_path, read_csv
 
     table = read_csv(data_path("ui_labels.csv"))
+    labels = {r["key"]: (r["en"], r["zh"]) for r in table.to_dict("records")}
+    for key, (en, zh) in glossary().items():  # the reviewed terms win
+        if key in labels:
+            labels[key] = (en, zh)
+    return labels
+
+
+@cache
+def glossary() -> dict[str, tuple[str, str]]:
+    """``{key: (en, zh)}`` of the reviewed terms of ``landcarbon/data/glossary.csv`` (each
+    with its definition and source there); every label of the same key uses them."""
+    from landcarbon._resources import data_path, read_csv
+
+    table = read_csv(data_path("glossary.csv"))
     return {r["key"]: (r["en"], r["zh"]) for r in table.to_dict("records")}
 
 
