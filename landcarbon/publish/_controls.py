@@ -230,7 +230,7 @@ class OfflineFigure(Figure):
             text = text.replace("<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
                                 1)
             text = text.replace("<head>", f"<head>\n<title>{html.escape(title)}</title>", 1)
-        return embed_font(text)
+        return embed_font(text, script=True)
 
 
 class SelfContainedFigure(OfflineFigure):

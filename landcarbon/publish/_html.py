@@ -253,6 +253,8 @@ def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str) -> list[An
 CSS = """<style>
 .leaflet-container,.lc-legend,.lc-pop,.lc-title,.leaflet-control,.lc-label{
  font-family:""" + CSS_FAMILY + """}
+.leaflet-container input,.leaflet-container button,.leaflet-bar a,.leaflet-control-zoom-in,
+.leaflet-control-zoom-out{font-family:""" + CSS_FAMILY + """ !important}
 .lc-legend{background:rgba(255,255,255,.92);padding:6px 10px;border-radius:4px;font-size:13px;
  line-height:1.5;box-shadow:0 1px 4px rgba(0,0,0,.4);max-height:38vh;overflow:auto}
 .lc-legend i,.lc-pop i{display:inline-block;width:14px;height:11px;margin-right:6px;

@@ -18,6 +18,7 @@ import pandas as pd
 
 from landcarbon.accounting.conversions import output_suffix
 from landcarbon.publish._html import fmt, label, swatches, ui, unit_name, vocab
+from landcarbon.publish.fonts import embed_font
 from landcarbon.publish.zone_layers import Overlay, map_categories, risk_by_date_layers
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ def change_report(totals: dict[str, Any], transfer: pd.DataFrame, alerts: pd.Dat
                       autoescape=select_autoescape(default=True, default_for_string=True))
     import json
 
-    return env.get_template("change_report.html.j2").render(
+    return embed_font(script=True, html_text=env.get_template("change_report.html.j2").render(
         lang=lang, t=t, title=title or t["change"], version=version,
         created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         year_header=year_header, year_rows=year_rows,
@@ -259,4 +260,4 @@ def change_report(totals: dict[str, Any], transfer: pd.DataFrame, alerts: pd.Dat
         alert_rows=alert_rows, alert_counts=alert_counts, maps=list(maps), files=list(files),
         entering_risk=ui("entering_risk", lang), risk_header=risk_header, risk_rows=risk_rows,
         risk_counts=risk_counts, risk_periods=risk_periods,
-        config=json.dumps(manifest_config or {}, ensure_ascii=False, indent=2))
+        config=json.dumps(manifest_config or {}, ensure_ascii=False, indent=2)))

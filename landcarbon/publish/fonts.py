@@ -15,7 +15,8 @@ import io
 from functools import cache
 from pathlib import Path
 
-__all__ = ["CSS_FAMILY", "FAMILY", "embed_font", "font_face_css", "font_path", "matplotlib_family"]
+__all__ = ["CSS_FAMILY", "FAMILY", "embed_font", "font_face_css", "font_face_script", "font_path",
+           "matplotlib_family"]
 
 #: family name of the bundled font (as matplotlib and CSS know it)
 FAMILY = "Noto Sans SC landcarbon"
@@ -81,9 +82,26 @@ def _make_subset(chars: str) -> bytes:
     sub = subset.Subsetter(options)
     sub.populate(unicodes=[ord(c) for c in chars])
     sub.subset(font)
+    font.flavor = "woff"
     buf = io.BytesIO()
     font.save(buf)
     return buf.getvalue()
+
+
+def _page_chars(text: str) -> str:
+    """Every character a page may show: its text, HTML entities decoded and the ``\\uXXXX``
+    escapes of its scripts' JSON, plus printable ASCII."""
+    import html
+    import re
+
+    chars = set(html.unescape(text))
+    chars |= {chr(int(h, 16)) for h in re.findall(r"\\u([0-9a-fA-F]{4})", text)}
+    chars = {c for c in chars if ord(c) > 0x7F} | {chr(c) for c in range(0x20, 0x7F)}
+    return "".join(sorted(chars))
+
+
+def _font_b64(text: str) -> str:
+    return base64.b64encode(_subset_woff(_page_chars(text))).decode("ascii")
 
 
 def font_face_css(text: str) -> str:
@@ -100,15 +118,28 @@ def font_face_css(text: str) -> str:
     str
         CSS defining the font family :data:`FAMILY` from a base64 WOFF data URL.
     """
-    chars = {c for c in text if ord(c) > 0x7F} | {chr(c) for c in range(0x20, 0x7F)}
-    data = base64.b64encode(_subset_woff("".join(sorted(chars)))).decode("ascii")
     return (f'@font-face{{font-family:"{FAMILY}";font-style:normal;font-weight:400 700;'
-            f'font-display:block;src:url(data:font/woff;base64,{data}) format("woff")}}')
+            f'font-display:block;src:url(data:font/woff;base64,{_font_b64(text)}) '
+            'format("woff")}')
 
 
-def embed_font(html_text: str) -> str:
-    """``html_text`` with a ``<style>`` holding :func:`font_face_css` of its own text, placed
-    before ``</head>`` (or at the start when it has no head)."""
+def font_face_script(text: str) -> str:
+    """A ``<script>`` adding the glyphs of ``text`` as a ``FontFace`` from bytes (used by the
+    maps: in Chromium with no system font at all, a data-URL ``@font-face`` of a page that
+    runs Leaflet ends in status "error"; a FontFace built from bytes loads)."""
+    return (f'<script>(function(){{var b=atob("{_font_b64(text)}"),u=new Uint8Array(b.length);'
+            "for(var i=0;i<b.length;i++){u[i]=b.charCodeAt(i);}"
+            f'document.fonts.add(new FontFace("{FAMILY}",u.buffer,{{weight:"400 700"}}));'
+            "})();</script>")
+
+
+def embed_font(html_text: str, *, script: bool = False) -> str:
+    """``html_text`` with the glyphs of its own text embedded: an ``@font-face`` style before
+    ``</head>`` or (``script``) a :func:`font_face_script` first in ``<head>``."""
+    if script:
+        at = html_text.find("<head>")
+        tag = font_face_script(html_text)
+        return (html_text[:at + 6] + tag + html_text[at + 6:]) if at >= 0 else tag + html_text
     style = f"<style>{font_face_css(html_text)}</style>"
     at = html_text.find("</head>")
     return (html_text[:at] + style + html_text[at:]) if at >= 0 else style + html_text

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from landcarbon.publish._html import ui
+from landcarbon.publish.fonts import embed_font
 
 __all__ = ["PortalRun", "portal_index"]
 
@@ -38,6 +39,6 @@ def portal_index(runs: Sequence[PortalRun], *, language: Literal["zh", "en"] = "
                                       "risk_level", "maps", "interactive_map", "report")}
     env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
-    return env.get_template("portal.html.j2").render(
+    return embed_font(script=True, html_text=env.get_template("portal.html.j2").render(
         lang=language, t=t, title=title or ui("portal", language), runs=list(runs),
-        latest=runs[0] if runs else None, version=version)
+        latest=runs[0] if runs else None, version=version))

@@ -241,7 +241,7 @@ def atlas_report(
     net_sinks = units[units[f"net_{sfx}"] <= 0]
     env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
-    return embed_font(env.get_template("report.html.j2").render(
+    return embed_font(script=True, html_text=env.get_template("report.html.j2").render(
         lang=lang, t=t, title=title or manifest.get("config", {}).get("title") or t["report"],
         version=manifest.get("landcarbon_version", ""),
         created=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z (UTC%z)"),
