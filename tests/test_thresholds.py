@@ -237,3 +237,23 @@ def test_demo_doubling_energy_moves_units_into_risk(demo_pair) -> None:
     assert (lb >= la).all()  # no unit's level falls
     assert np.isclose(b.units["emission_tc"].sum() / a.units["emission_tc"].sum(), 2.0,
                       rtol=0.01)
+
+
+def test_reasons_say_distance_and_drivers() -> None:
+    from landcarbon.pipeline._thresholds import risk_table
+
+    table = pd.DataFrame({
+        "space_type": ["construction", "agricultural"], "net_tc_per_ha": [12.0, 0.3],
+        "emission_tc": [120.0, 50.0], "construction_emission_tc": [90.0, 0.0],
+        "area_cropland_ha": [10.0, 100.0]})
+    ts = explicit_limits({"agricultural": 0.4, "construction": 10.0, "ecological": 0.0})
+    risk = risk_table(table, ts, RiskBands(), "t C", cropland_tc_per_ha=0.422)
+    en, zh = list(risk["risk_reason_en"]), list(risk["risk_reason_zh"])
+    # 12 - 10 = 2 above (+20 %); construction 90 / 120, cropland 4.22 / 120, rest other land
+    assert "2.00 t C/ha/yr above its limit (+20%)" in en[0]
+    assert "emission from construction energy 75%, other land 21%, cropland 4%" in en[0]
+    assert "高于阈值 2.00 t C/ha/yr (+20%)" in zh[0] and "建设用地能源消费 75%" in zh[0]
+    # 0.3 - 0.4: 0.100 below (-25 %); cropland 42.2 of 50
+    assert "0.10 t C/ha/yr below its limit (-25%)" in en[1]
+    assert en[1].endswith("emission from cropland 84%, other land 16%")
+    assert list(risk["threshold_method"]) == ["explicit", "explicit"]

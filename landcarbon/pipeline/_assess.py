@@ -215,7 +215,8 @@ def assess(config: RunConfig, *, progress: bool = False,
     thresholds = limits.limits
     out_unit = cc.output_unit
     converted = to_output_unit(balance, out_unit)
-    risk = risk_table(converted, limits, risk_bands(config), out_unit)
+    risk = risk_table(converted, limits, risk_bands(config), out_unit,
+                      float(coefficients.tc_per_ha.get("cropland", 0.0)))
     table = assemble_units(units, converted.join(risk),
                       None if unit_area_m2 is None else unit_area_m2.result())
     _timed(timings, "balance_and_risk", t0)

@@ -122,7 +122,8 @@ def rebalance(base: Assessment, areas: pd.DataFrame, year: int | None = None
         ts = threshold_set_for_year(cfg, year)
     out_unit = cfg.coefficients.output_unit
     converted = to_output_unit(balance, out_unit)
-    risk = risk_table(converted, ts, risk_bands(cfg), out_unit)
+    risk = risk_table(converted, ts, risk_bands(cfg), out_unit,
+                      float(base.coefficients.tc_per_ha.get("cropland", 0.0)))
     return assemble_units(units, converted.join(risk))
 
 
@@ -193,7 +194,8 @@ def freeze_thresholds(a: Assessment, ref: Assessment) -> Assessment:
     ts = replace(ts, base_year=ts.base_year if ts.base_year is not None else _year_of(ref))
     cfg = a.config
     table = a.units.set_index("unit_id")
-    risk = risk_table(table, ts, risk_bands(cfg), cfg.coefficients.output_unit)
+    risk = risk_table(table, ts, risk_bands(cfg), cfg.coefficients.output_unit,
+                      float(a.coefficients.tc_per_ha.get("cropland", 0.0)))
     units = a.units.copy()
     for col in risk.columns:
         units[col] = risk[col].reindex(units["unit_id"]).to_numpy()

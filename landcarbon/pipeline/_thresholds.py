@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from landcarbon.accounting.risk import RiskBands, assess_risk
@@ -19,7 +20,7 @@ from landcarbon.accounting.thresholds import (
 from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError
 
-__all__ = ["pathway_targets", "risk_table", "threshold_set", "threshold_set_for_year"]
+__all__ = ["explain", "pathway_targets", "risk_table", "threshold_set", "threshold_set_for_year"]
 
 
 def pathway_targets(config: RunConfig) -> PathwayTargets:
@@ -107,13 +108,18 @@ def _preset_sources(config: RunConfig) -> dict[str, str]:
             if getattr(tc, st) is None}
 
 
-def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands, output_unit: Any
-               ) -> pd.DataFrame:
+def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands, output_unit: Any,
+               cropland_tc_per_ha: float | None = None) -> pd.DataFrame:
     """:func:`landcarbon.risk.assess_risk` of ``table`` against ``ts``, plus
     ``threshold_method`` and ``threshold_rule`` (the rule of each unit's space type; units
-    without one get empty text)."""
+    without one get empty text). The reasons also say how far the unit is over or under its
+    limit and what drives its emission (:func:`explain`); ``cropland_tc_per_ha`` is the
+    cropland coefficient used (its emission when positive)."""
     risk = assess_risk(table, ts.limits, bands, output_unit=output_unit,
                        component_thresholds=ts.component_limits())
+    en, zh = explain(table, risk, output_unit, cropland_tc_per_ha)
+    risk["risk_reason_en"] = [r + e for r, e in zip(risk["risk_reason_en"], en, strict=True)]
+    risk["risk_reason_zh"] = [r + z for r, z in zip(risk["risk_reason_zh"], zh, strict=True)]
     space = table["space_type"]
     risk["threshold_method"] = [ts.method if s in ts.limits else "" for s in space]
     risk["threshold_rule"] = [ts.rule_of(s) for s in space]
@@ -123,3 +129,49 @@ def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands, output_u
             risk[col] = [r + tag if ts.limits and s in ts.rules and ts.rules[s].startswith(
                 "relative") else r for r, s in zip(risk[col], space, strict=True)]
     return risk
+
+
+def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: Any,
+            cropland_tc_per_ha: float | None = None) -> tuple[list[str], list[str]]:
+    """Per unit, the distance to its limit and the main sources of its emission, as text to
+    append to the English and Chinese reasons (empty for units without data).
+
+    Distance: ``net - limit`` per ha and in % of ``|limit|`` (when the limit is not 0).
+    Sources: shares of the unit's emission from construction land (energy or intensity),
+    cropland (when its coefficient is a source) and other land, largest first.
+    """
+    from landcarbon.accounting.conversions import output_factor, output_suffix
+
+    sfx, factor = output_suffix(output_unit), output_factor(output_unit)
+    net = table[f"net_{sfx}_per_ha"].to_numpy(dtype=float)
+    limit = risk[f"threshold_{sfx}_per_ha"].to_numpy(dtype=float)
+    emission = table[f"emission_{sfx}"].to_numpy(dtype=float)
+    con = (table[f"construction_emission_{sfx}"].clip(lower=0).to_numpy(dtype=float)
+           if f"construction_emission_{sfx}" in table else emission * 0)
+    crop = (table["area_cropland_ha"].fillna(0.0).to_numpy(dtype=float)
+            * max(float(cropland_tc_per_ha or 0.0), 0.0) * factor
+            if "area_cropland_ha" in table else emission * 0)
+    en, zh = [], []
+    for n, lim, e, c, cr, lev in zip(net, limit, emission, con, crop, risk["risk_level"],
+                                     strict=True):
+        if lev == "no_data" or not (np.isfinite(n) and np.isfinite(lim)):
+            en.append("")
+            zh.append("")
+            continue
+        d = n - lim
+        pct = f" ({d / abs(lim):+.0%})" if lim != 0 else ""
+        word_en = "above" if d > 0 else "below"
+        word_zh = "高于" if d > 0 else "低于"
+        text_en = f"; {abs(d):,.2f} {output_unit}/ha/yr {word_en} its limit{pct}"
+        text_zh = f"；{word_zh}阈值 {abs(d):,.2f} {output_unit}/ha/yr{pct}"
+        if e > 0:
+            parts = sorted([(c / e, "construction energy", "建设用地能源消费"),
+                            (cr / e, "cropland", "耕地"),
+                            (max(e - c - cr, 0.0) / e, "other land", "其他地类")],
+                           reverse=True)
+            parts = [p for p in parts if p[0] >= 0.005]
+            text_en += "; emission from " + ", ".join(f"{p[1]} {p[0]:.0%}" for p in parts)
+            text_zh += "；排放来源：" + "、".join(f"{p[2]} {p[0]:.0%}" for p in parts)
+        en.append(text_en)
+        zh.append(text_zh)
+    return en, zh
