@@ -260,7 +260,9 @@ def test_portal_lists_runs_newest_first(tmp_path: Path) -> None:
     assert f'src="./scenarios/{low_carbon}/figures/map_risk_level.png"' in text  # latest first
     assert "2035 &lt;b&gt;情景&lt;/b&gt;" in text and "<b>情景" not in text
     assert "碳监测 &#34;门户&#34;" in text
-    assert "严重超标 1" in text and "2020-09-13" in text
+    assert "严重超标 1" in text and "2020-09-13" not in text  # the data year, not the run time
+    years = re.findall(r"</td><td>((?:\d{4}|–))</td><td class=\"n\">", text)
+    assert years == ["2035", "2020"], years
     assert (new / "report.html").is_file() and (new / "map.html").is_file()  # published
     assert (old / "report.html").read_text(encoding="utf-8") == "<p>2020</p>"  # left alone
     (tmp_path / "empty").mkdir()

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from landcarbon._resources import package_version
 from landcarbon.exceptions import InputError, OutputExistsError
@@ -107,6 +108,29 @@ def _href(path: str) -> str:
     return "./" + quote(path, safe="/")
 
 
+def data_years(manifest: dict[str, Any]) -> str:
+    """The year(s) a run's data describe (not when it ran): the thresholds' year, the dates
+    of a change run, else the 4-digit years in the land-cover path(s) and the title;
+    ``–`` when none is known."""
+    import re
+
+    config = manifest.get("config", {})
+    found: set[int] = set()
+    year = (config.get("thresholds") or {}).get("year")
+    if isinstance(year, int):
+        found.add(year)
+    for key in ("dates", "years"):
+        for d in config.get(key) or []:
+            y = d.get("year") if isinstance(d, dict) else d
+            if isinstance(y, int):
+                found.add(y)
+    if not found:
+        text = json.dumps([(config.get("landcover") or {}).get("path"), config.get("title")],
+                          ensure_ascii=False)
+        found = {int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", text)}
+    return "、".join(str(y) for y in sorted(found)) if found else "–"
+
+
 def _build_portal(workspace: Path, language: Literal["zh", "en"], title: str | None) -> Path:
     from landcarbon.accounting.conversions import flux_suffix, unit_label
     from landcarbon.accounting.risk import risk_levels_vs_limit
@@ -116,7 +140,7 @@ def _build_portal(workspace: Path, language: Literal["zh", "en"], title: str | N
     from landcarbon.publish.portal import PortalRun, portal_index
 
     runs = []
-    for folder, manifest, mtime in find_runs(workspace):
+    for folder, manifest, _mtime in find_runs(workspace):
         if not (folder / "report.html").exists():
             try:
                 publish_run(folder, language=language)
@@ -133,7 +157,7 @@ def _build_portal(workspace: Path, language: Literal["zh", "en"], title: str | N
         image = f"{rel}/figures/map_risk_level.png"
         runs.append(PortalRun(
             name=rel, title=manifest.get("config", {}).get("title", ""),
-            date=datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M"),
+            date=data_years(manifest),
             units=f"{totals.get('units', '')}", net=f"{fmt(totals.get(f'net_{sfx}'))} {unit}/yr",
             risk=risk or "–", report=_href(f"{rel}/report.html"), map=_href(f"{rel}/map.html"),
             image=_href(image) if (workspace / image).is_file() else None))
