@@ -182,13 +182,14 @@ def _hash(*arrays: Any) -> Any:
     return h
 
 
-def _farmland_band(r0: int, rows: int, width: int, rng_noise: Any) -> Any:
+def _farmland_band(r0: int, rows: int, width: int, rng_noise: Any, growth: int = 0) -> Any:
     """Rows ``r0 .. r0 + rows`` of the dense-farmland land cover (uint8 WorldCover codes).
 
     Strip fields (6-14 x 40-120 px, 60-140 m by 0.4-1.2 km, oriented by 768-px farm block),
     crops / fallow / grass / greenhouses, tree rows along the block roads, villages (built-up
     blobs with trees, one per ~2.6 km2 on a jittered grid), a river with wetland banks every
-    ~9 km, and 4 % classification noise (speckle)."""
+    ~9 km, and 4 % classification noise (speckle). ``growth``: pixels added to every
+    village's radius (later dates of a change run: villages grow over their fields)."""
     import numpy as np
 
     y = np.arange(r0, r0 + rows, dtype=np.int64)[:, None]
@@ -215,7 +216,7 @@ def _farmland_band(r0: int, rows: int, width: int, rng_noise: Any) -> Any:
     present = (_hash(vy, vx, 3) % 100) < 55
     cy = vy * vc + 30 + (_hash(vy, vx, 5) % 100).astype(np.int64)
     cx = vx * vc + 30 + (_hash(vy, vx, 9) % 100).astype(np.int64)
-    rad = 12 + (_hash(vy, vx, 17) % 18).astype(np.int64)
+    rad = 12 + growth + (_hash(vy, vx, 17) % 18).astype(np.int64)
     d2 = (y - cy) ** 2 + (x - cx) ** 2
     inside = present & (d2 < rad * rad)
     house = (_hash(y // 3, x // 3, 21) % 100) < 80
@@ -234,12 +235,14 @@ def _farmland_band(r0: int, rows: int, width: int, rng_noise: Any) -> Any:
     return out
 
 
-def farmland(n: int = 16384, n_units: int | None = None) -> tuple[Path, Path]:
+def farmland(n: int = 16384, n_units: int | None = None, growth: int = 0
+             ) -> tuple[Path, Path]:
     """A dense-farmland WorldCover-style raster (``n`` x ``n``, EPSG:4326 at 1/12000 degree
     from 113.2 E 34.9 N, 512-px DEFLATE tiles, nodata 0) and ``n_units`` irregular
     township-like units over it (a Voronoi partition of jittered seeds, ~57,000 pixels a unit
-    by default: 4,700 at 16384, 18,900 at 32768). Cached."""
-    path = CACHE / f"farmland_{n}.tif"
+    by default: 4,700 at 16384, 18,900 at 32768). ``growth`` > 0: a later date of the same
+    grid (villages ``growth`` pixels wider, other noise). Cached."""
+    path = CACHE / (f"farmland_{n}.tif" if not growth else f"farmland_{n}_g{growth}.tif")
     n_units = n_units or round(n * n / 57_000)
     if not path.exists():
         import numpy as np
@@ -248,7 +251,7 @@ def farmland(n: int = 16384, n_units: int | None = None) -> tuple[Path, Path]:
 
         CACHE.mkdir(exist_ok=True)
         tmp = path.with_suffix(".part.tif")
-        rng = np.random.default_rng(16)
+        rng = np.random.default_rng(16 + growth)
         with rasterio.open(tmp, "w", driver="GTiff", width=n, height=n, count=1,
                            dtype="uint8", crs="EPSG:4326", nodata=0, tiled=True,
                            blockxsize=512, blockysize=512, compress="deflate",
@@ -256,10 +259,10 @@ def farmland(n: int = 16384, n_units: int | None = None) -> tuple[Path, Path]:
                            BIGTIFF="IF_SAFER", NUM_THREADS="ALL_CPUS") as dst:
             for r0 in range(0, n, 512):
                 rows = min(512, n - r0)
-                dst.write(_farmland_band(r0, rows, n, rng)[None],
+                dst.write(_farmland_band(r0, rows, n, rng, growth)[None],
                           window=((r0, r0 + rows), (0, n)))
         tmp.rename(path)
-    return path, township_units(path, n_units)
+    return path, township_units(CACHE / f"farmland_{n}.tif", n_units)
 
 
 def township_units(raster: Path, n_units: int) -> Path:
@@ -291,4 +294,20 @@ def township_units(raster: Path, n_units: int) -> Path:
     gpd.GeoDataFrame({"uid": ids, "name": ids}, geometry=cells, crs="EPSG:4326").to_file(
         tmp, layer="units")
     tmp.rename(path)
+    return path
+
+
+def change_config(name: str, rasters: list[Path], units: Path) -> Path:
+    """A ``landcarbon change`` config of ``rasters`` (one date each, 2015, 2020, ...)."""
+    path = CACHE / f"{name}.toml"
+    dates = "".join(f'\n[[change.dates]]\nyear = {2015 + 5 * i}\nlandcover = "{r}"\n'
+                    for i, r in enumerate(rasters))
+    path.write_text(
+        f'title = "benchmark {name}"\n\n[landcover]\npath = "{rasters[-1]}"\n'
+        'legend = "esa_worldcover"\n\n'
+        f'[units]\npath = "{units}"\nid_field = "uid"\nname_field = "name"\n\n'
+        '[construction]\nmethod = "intensity"\nintensity_tc_per_ha = 20.0\n\n'
+        '[thresholds]\npreset = "strict_median"\n\n'
+        '[output]\nrasters = false\nmap = false\n\n'
+        f'[change]\nresample = "error"\n{dates}', encoding="utf-8")
     return path

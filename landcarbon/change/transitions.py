@@ -51,6 +51,7 @@ __all__ = [
     "transfer_matrix",
     "transition_areas_ha",
     "transition_index",
+    "unit_change_summaries",
     "unit_transition_areas_ha",
 ]
 
@@ -375,6 +376,63 @@ def change_summary(matrix: pd.DataFrame, years: float | None = None) -> pd.DataF
             k = (out["area_to_ha"] - out["area_from_ha"]) / out["area_from_ha"] / years * 100
             out["dynamic_degree_pct_per_yr"] = k.where(out["area_from_ha"] > 0)
     return out
+
+
+def unit_change_summaries(transitions: pd.DataFrame,
+                          by: Literal["land_class", "space_type"], years: float
+                          ) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`change_summary` and :func:`comprehensive_dynamic_degree` of every unit at once
+    (one array over units x classes x classes instead of a pivot table per unit: 4,700
+    units took minutes).
+
+    Parameters
+    ----------
+    transitions : pandas.DataFrame
+        Per-unit long table of :func:`category_transitions` (``unit_id`` column).
+    by : {"land_class", "space_type"}
+    years : float
+        Length of the period (> 0).
+
+    Returns
+    -------
+    (summary, comprehensive) : (pandas.DataFrame, pandas.Series)
+        ``summary``: the columns of :func:`change_summary` with ``unit_id`` and ``class``,
+        units in order of first appearance, each unit's classes (those with area at either
+        date) sorted, as ``change_summary(transfer_matrix(unit_rows, by))`` gives them;
+        ``comprehensive``: % per year by unit (NaN where the unit had no area).
+    """
+    if years <= 0:
+        raise ValueError(f"years must be > 0, got {years}")
+    units = pd.unique(transitions["unit_id"])
+    u = pd.Index(units).get_indexer(transitions["unit_id"])
+    labels = sorted(set(transitions[f"from_{by}"]) | set(transitions[f"to_{by}"]))
+    index = pd.Index(labels)
+    i = index.get_indexer(transitions[f"from_{by}"])
+    j = index.get_indexer(transitions[f"to_{by}"])
+    cube = np.zeros((len(units), len(labels), len(labels)))
+    np.add.at(cube, (u, i, j), transitions["area_ha"].to_numpy(dtype=float))
+    area_from = cube.sum(axis=2)
+    area_to = cube.sum(axis=1)
+    diag = np.diagonal(cube, axis1=1, axis2=2)
+    present = np.zeros(area_from.shape, bool)
+    present[u, i] = True
+    present[u, j] = True
+    gain, loss = area_to - diag, area_from - diag
+    uu, kk = np.nonzero(present)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = (area_to - area_from) / area_from / years * 100
+    out = pd.DataFrame({
+        "unit_id": units[uu], "class": np.asarray(labels, dtype=object)[kk],
+        "area_from_ha": area_from[uu, kk], "area_to_ha": area_to[uu, kk],
+        "persistence_ha": diag[uu, kk], "gain_ha": gain[uu, kk], "loss_ha": loss[uu, kk],
+        "net_ha": (gain - loss)[uu, kk], "swap_ha": 2.0 * np.minimum(gain, loss)[uu, kk],
+        "total_change_ha": (gain + loss)[uu, kk],
+        "dynamic_degree_pct_per_yr": np.where(area_from > 0, k, np.nan)[uu, kk]})
+    total = np.where(present, area_from, 0.0).sum(axis=1)
+    change = np.where(present, gain + loss, 0.0).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        degree = np.where(total > 0, change / (2.0 * total) / years * 100.0, np.nan)
+    return out, pd.Series(degree, index=units, name="comprehensive_pct_per_yr")
 
 
 def comprehensive_dynamic_degree(matrix: pd.DataFrame, years: float) -> float:

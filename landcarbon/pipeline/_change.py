@@ -156,6 +156,7 @@ def _summaries(trans: pd.DataFrame, whole: pd.DataFrame, y0: int, y1: int
         change_summary,
         comprehensive_dynamic_degree,
         transfer_matrix,
+        unit_change_summaries,
     )
 
     years = y1 - y0
@@ -170,14 +171,13 @@ def _summaries(trans: pd.DataFrame, whole: pd.DataFrame, y0: int, y1: int
         if by == "land_class":
             degrees.append({"year_from": y0, "year_to": y1, "unit_id": "",
                             "comprehensive_pct_per_yr": comprehensive_dynamic_degree(m, years)})
-        for uid, sub in trans.groupby("unit_id", sort=False):
-            mu = transfer_matrix(sub, by)
-            summaries.append(change_summary(mu, years).reset_index().assign(
-                year_from=y0, year_to=y1, by=by, unit_id=uid))
+        if len(trans):  # every unit at once (a pivot table per unit took minutes)
+            per_unit, degree = unit_change_summaries(trans, by, years)
+            summaries.append(per_unit.assign(year_from=y0, year_to=y1, by=by))
             if by == "land_class":
-                degrees.append({"year_from": y0, "year_to": y1, "unit_id": uid,
-                                "comprehensive_pct_per_yr":
-                                    comprehensive_dynamic_degree(mu, years)})
+                degrees += [{"year_from": y0, "year_to": y1, "unit_id": uid,
+                             "comprehensive_pct_per_yr": float(d)}
+                            for uid, d in degree.items()]
     return summaries, degrees, transfers
 
 
