@@ -130,6 +130,19 @@ def _block_matrix(a: np.ndarray, b: np.ndarray, row0: int, col0: int, n: int, no
     if nominal_m2 is not None:
         counts = np.bincount(idx, minlength=n * n)[: n * n].astype(np.float64)
         return (counts * nominal_m2 / M2_PER_HA).reshape(n, n)
+    if (resolve_area_method(crs, method) == "geographic" and transform.b == 0  # type: ignore[attr-defined]
+            and transform.d == 0):  # type: ignore[attr-defined]
+        # the cell area depends on the row alone: count per (row, transition), then weigh
+        # each row's counts by its area (no per-pixel area array)
+        from affine import Affine
+
+        from landcarbon.engine.areas import row_areas_m2
+
+        h = a.shape[0]
+        rows = np.broadcast_to(np.arange(h, dtype=np.int64)[:, None], a.shape)[valid]
+        counts = np.bincount(rows * (n * n) + idx, minlength=h * n * n)[: h * n * n]
+        area = row_areas_m2(transform * Affine.translation(0, row0), h, crs)  # type: ignore[operator]
+        return (area @ counts.reshape(h, n * n).astype(np.float64) / M2_PER_HA).reshape(n, n)
     rows, cols = np.nonzero(valid)
     area = cell_areas_m2(rows + row0, cols + col0, transform, crs, method, height)
     return (np.bincount(idx, weights=area, minlength=n * n)[: n * n] / M2_PER_HA).reshape(n, n)
