@@ -11,6 +11,8 @@ text. A class gives its default code; ``code=`` overrides it for one error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "ConfigError",
     "InputError",
@@ -66,7 +68,7 @@ class InputProblemsError(InputError):
     warnings); ``code`` is the code of the first error.
     """
 
-    def __init__(self, message: str, problems: list[object]) -> None:
+    def __init__(self, message: str, problems: Sequence[object]) -> None:
         first = next((p for p in problems if getattr(p, "severity", "") == "error"), None)
         super().__init__(message, code=getattr(first, "code", "input_invalid"))
         self.problems = list(problems)

@@ -32,6 +32,8 @@ import numpy as np
 from affine import Affine
 from pyproj import CRS
 
+from landcarbon.exceptions import InputError
+
 __all__ = ["PixelAreaMethod", "cell_areas_m2", "densify", "geodesic_areas_m2", "is_sphere",
            "measuring_ellipsoid", "resolve_area_method", "row_areas_m2", "to_crs_densified"]
 
@@ -151,7 +153,7 @@ def _projected_cell_areas_m2(rows: np.ndarray, cols: np.ndarray, transform: Affi
     On a CRS defined on a sphere, the element is WGS 84's (:func:`measuring_ellipsoid`)."""
     from pyproj import Transformer
 
-    geodetic = crs.geodetic_crs
+    geodetic = _geodetic(crs)
     to_geo = Transformer.from_crs(crs, geodetic, always_xy=True)
     corners = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
     lon = np.empty((4, rows.size))
@@ -165,6 +167,17 @@ def _projected_cell_areas_m2(rows: np.ndarray, cols: np.ndarray, transform: Affi
     shoelace = 0.5 * np.abs(sum(lon[k] * lat[(k + 1) % 4] - lon[(k + 1) % 4] * lat[k]
                                 for k in range(4)))
     return shoelace * _area_element(lat.mean(axis=0), geodetic)
+
+
+def _geodetic(crs: CRS) -> CRS:
+    """The geodetic (lat/lon) CRS of ``crs``, or an error naming a CRS that has none (an
+    engineering or local CRS cannot be measured on an ellipsoid)."""
+    geodetic = crs.geodetic_crs
+    if geodetic is None:
+        raise InputError(f"The CRS {crs.name!r} has no geodetic datum, so areas cannot be "
+                         "measured on the ellipsoid; give the data a projected or geographic "
+                         "CRS (e.g. its EPSG code).")
+    return geodetic
 
 
 def _area_element(phi: np.ndarray, geodetic: CRS) -> np.ndarray:
@@ -319,7 +332,7 @@ def _local_areas_m2(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     centre = shapely.get_coordinates(shapely.centroid(geoms))
     planar = shapely.area(geoms)
     unit = crs.axis_info[0].unit_conversion_factor or 1.0
-    geodetic = crs.geodetic_crs if crs.is_projected else crs
+    geodetic = _geodetic(crs) if crs.is_projected else crs
     if crs.is_geographic:
         jacobian = np.full(len(geoms), unit * unit)  # (radians per unit)^2
         phi = centre[:, 1] * unit

@@ -156,7 +156,7 @@ def remove_stale_stages(target: str | os.PathLike[str]) -> list[Path]:
     (on this machine; a folder of a live process is left alone). Returns the removed paths.
     """
     target = Path(target).absolute()
-    removed = []
+    removed: list[Path] = []
     if not target.parent.is_dir():
         return removed
     for kind in ("partial", "old"):

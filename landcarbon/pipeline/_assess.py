@@ -185,7 +185,8 @@ def assess(config: RunConfig, *, progress: bool = False,
 
     if config.landcover is None:
         construction, con_kwargs = construction_of(config, units)
-    plan_columns, planning = None, {}
+    plan_columns = None
+    planning: dict[str, Any] = {}
     if config.planning_zones is not None:  # planned space types replace the land cover's
         from landcarbon.pipeline._planning import planned_areas
 

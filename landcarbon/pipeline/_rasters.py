@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from landcarbon.accounting.coefficients import CoefficientSet
+from landcarbon.accounting.conversions import OutputUnit
 from landcarbon.pipeline.records import Assessment, flux_raster
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def derived_raster(a: Assessment, name: str) -> xr.DataArray:
 
 def pass_rasters(raster_sinks: Mapping[str, SinkOpener], categories: xr.DataArray,
                  coefficients: CoefficientSet, construction: Mapping[str, Any],
-                 output_unit: str) -> dict[str, tuple[np.ndarray, RasterSink]]:
+                 output_unit: OutputUnit) -> dict[str, tuple[np.ndarray, RasterSink]]:
     """``name -> (value of each category, opened sink)`` of the requested rasters that
     depend on the code alone (all but the net flux of the ``energy`` method). Empty when
     tasks run in other processes (a dask.distributed cluster, the ``processes`` scheduler):

@@ -169,7 +169,7 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
 
     folder = Path(folder)
     cfg = r.config
-    lang = cfg.language if cfg.language in ("zh", "en") else "zh"
+    lang: Literal["zh", "en"] = "en" if cfg.language == "en" else "zh"
     title = cfg.title or None
     last = r.dates[r.years[-1]].units
     series = r.timeseries_layer()

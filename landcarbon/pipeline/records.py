@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from landcarbon.accounting.coefficients import CoefficientSet
-from landcarbon.accounting.conversions import output_suffix
+from landcarbon.accounting.conversions import OutputUnit, output_suffix
 from landcarbon.accounting.legends import SPACE_TYPES, Legend
 from landcarbon.accounting.risk import risk_level_counts
 from landcarbon.accounting.thresholds import ThresholdSet
@@ -30,7 +30,7 @@ Period = tuple[int, int]
 
 
 def flux_raster(categories: xr.DataArray, coefficients: CoefficientSet,
-                construction: Mapping[str, Any], output_unit: str,
+                construction: Mapping[str, Any], output_unit: OutputUnit,
                 units: gpd.GeoDataFrame | None = None) -> xr.DataArray:
     """Per-pixel net flux density in ``output_unit`` per ha per year (lazy if chunked).
 
