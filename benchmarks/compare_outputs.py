@@ -17,9 +17,10 @@ checkout's own ``data/sample_tiles``:
 ``compare`` checks every file of both trees: tables (``.csv``), rasters (``.tif``), styles and
 figures byte for byte; GeoPackages by their layers' rows (attributes and WKB geometry, exact:
 a GPKG file carries its write time); JSON with time-like and duration keys and the output
-hashes dropped (the files themselves are compared); JSON and HTML with date-times blanked and
-the checkout's path (recorded in ``OUTDIR/.checkout``) read as ``<checkout>``. It exits 1
-when a file differs or is missing on one side.
+hashes dropped (the files themselves are compared); JSON and HTML with date-times (and HTML
+with embedded font subsets) blanked and the checkout's path (recorded in
+``OUTDIR/.checkout``) read as ``<checkout>``. It exits 1 when a file differs or is missing on
+one side.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ RUNS = {
 }
 _TIME_KEY = re.compile(r"(time|date|created|generated|started|finished|seconds|elapsed|duration"
                        r"|_s$|timestamp|outputs_sha256)", re.I)
+#: embedded font subsets (fontTools stamps the subset's creation time into its head table)
+_FONT = re.compile(r"data:font/[\w+-]+;base64,[A-Za-z0-9+/=]+")
 _DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:?\d\d|Z)?")
 
 
@@ -107,8 +110,8 @@ def same(a: Path, b: Path, root_a: Path, root_b: Path) -> bool:
         return (_scrub(json.loads(_text(a, root_a)))
                 == _scrub(json.loads(_text(b, root_b))))
     if suffix in {".html", ".md", ".txt"}:
-        return (_DATETIME.sub("", _text(a, root_a))
-                == _DATETIME.sub("", _text(b, root_b)))
+        return (_DATETIME.sub("", _FONT.sub("", _text(a, root_a)))
+                == _DATETIME.sub("", _FONT.sub("", _text(b, root_b))))
     return a.read_bytes() == b.read_bytes()
 
 

@@ -127,3 +127,15 @@ def test_a_small_front_door() -> None:
     assert len(set(landcarbon.__all__)) == len(landcarbon.__all__)
     for name in landcarbon.__all__:
         assert getattr(landcarbon, name) is not None, name
+
+
+def test_cli_import_is_light() -> None:
+    """``import landcarbon.cli`` (every command's --help) loads no numeric or geo library."""
+    import subprocess
+    import sys
+
+    code = ("import sys, landcarbon.cli; heavy = {'numpy', 'pandas', 'xarray', 'geopandas', "
+            "'rasterio', 'pydantic', 'matplotlib'}; print(sorted(heavy & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=PACKAGE.parent)
+    assert out.stdout.strip() == "[]"

@@ -27,18 +27,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from landcarbon.config._section import Section
 
 __all__ = ["ChangeConfig", "DateConfig", "EditConfig", "MarkovConfig", "MonitoringConfig",
            "MultiplierConfig", "ScenarioRasterConfig", "StocksConfig"]
 
 
-class _Section(BaseModel):
-    # NaN and inf are refused in every number (a silent wrong result otherwise)
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class DateConfig(_Section):
+class DateConfig(Section):
     """One date of a multi-date run."""
 
     year: int = Field(description="calendar year of the land cover")
@@ -53,7 +50,7 @@ class DateConfig(_Section):
                                    "risk; default: [statistics] path")
 
 
-class StocksConfig(_Section):
+class StocksConfig(Section):
     """``[change.stocks]``: carbon stocks from an InVEST carbon pools table."""
 
     pools: str = Field(description="CSV with lucode, c_above, c_below, c_soil, c_dead "
@@ -69,7 +66,7 @@ class StocksConfig(_Section):
                           "and the stock change raster")
 
 
-class MonitoringConfig(_Section):
+class MonitoringConfig(Section):
     """``[change.monitoring]``: early-warning alert settings."""
 
     sink_loss_share: float = Field(0.05, ge=0, le=1, description="alert when a unit's "
@@ -79,7 +76,7 @@ class MonitoringConfig(_Section):
                                      "construction space")
 
 
-class MultiplierConfig(_Section):
+class MultiplierConfig(Section):
     """One transition multiplier of the Markov projection."""
 
     from_land_class: str = Field(description="land class the transition starts from")
@@ -88,7 +85,7 @@ class MultiplierConfig(_Section):
                           "(0.3 = 70 % less)")
 
 
-class MarkovConfig(_Section):
+class MarkovConfig(Section):
     """``[change.markov]``: Markov projection of class areas per unit."""
 
     target_years: list[int] = Field(description="years to project to, e.g. [2030, 2060]",
@@ -102,7 +99,7 @@ class MarkovConfig(_Section):
                                                 "0.3 (cropland protection)")
 
 
-class ScenarioRasterConfig(_Section):
+class ScenarioRasterConfig(Section):
     """One scenario land-cover raster (e.g. a PLUS/FLUS output) compared with the baseline."""
 
     name: str = Field(description="scenario name, e.g. 'ecological_protection'")
@@ -111,7 +108,7 @@ class ScenarioRasterConfig(_Section):
                                   "forbidden: the baseline is kept there")
 
 
-class EditConfig(_Section):
+class EditConfig(Section):
     """One rule-based edit of the baseline; edits with the same ``scenario`` name are
     applied in order and give one scenario."""
 
@@ -143,7 +140,7 @@ class EditConfig(_Section):
         return self
 
 
-class ChangeConfig(_Section):
+class ChangeConfig(Section):
     """``[change]``: change over time, stocks, monitoring and scenarios."""
 
     dates: list[DateConfig] = Field(description="the dates, each with year and landcover "

@@ -16,9 +16,10 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from landcarbon.accounting.conversions import OutputUnit
+from landcarbon.config._section import Section
 from landcarbon.config.change import ChangeConfig
 from landcarbon.config.compute import ComputeConfig
 from landcarbon.config.planning import PlanningZonesConfig
@@ -55,12 +56,7 @@ __all__ = [
 ]
 
 
-class _Section(BaseModel):
-    # NaN and inf are refused in every number (a silent wrong result otherwise)
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class LandcoverConfig(_Section):
+class LandcoverConfig(Section):
     """``[landcover]``: the land-cover raster and how to read its codes."""
 
     path: str | list[str] = Field(description="raster path, glob pattern ('tiles/*.tif'), URL, "
@@ -104,7 +100,7 @@ class LandcoverConfig(_Section):
         return value
 
 
-class UnitsConfig(_Section):
+class UnitsConfig(Section):
     """``[units]``: the land units (townships, grid cells, parcels groups)."""
 
     path: str = Field(description="GeoPackage / Shapefile / GeoJSON / FlatGeobuf")
@@ -118,7 +114,7 @@ class UnitsConfig(_Section):
                                  "run.json")
 
 
-class ParcelsConfig(_Section):
+class ParcelsConfig(Section):
     """``[parcels]``: parcel polygons that carry a land-use code (no raster needed)."""
 
     path: str = Field(description="parcel polygons file")
@@ -132,7 +128,7 @@ class ParcelsConfig(_Section):
     exclude_codes: list[int] = Field(default_factory=list, description="codes left out")
 
 
-class CoefficientsConfig(_Section):
+class CoefficientsConfig(Section):
     """``[coefficients]``: direct flux coefficients and the output unit."""
 
     set: str = Field("lai2010", description="built-in coefficient set or custom CSV path")
@@ -158,7 +154,7 @@ class CoefficientsConfig(_Section):
         return self
 
 
-class ConstructionConfig(_Section):
+class ConstructionConfig(Section):
     """``[construction]``: emissions of construction land (accounting family B)."""
 
     method: Literal["energy", "intensity", "none"] = Field(
@@ -194,7 +190,7 @@ class ConstructionConfig(_Section):
         return self
 
 
-class SpaceTypeOverrideConfig(_Section):
+class SpaceTypeOverrideConfig(Section):
     """One override of the dominant-share rule."""
 
     space_type: Literal["agricultural", "construction", "ecological"] = Field(
@@ -203,7 +199,7 @@ class SpaceTypeOverrideConfig(_Section):
                              "space type is at least this")
 
 
-class SpaceTypeRuleConfig(_Section):
+class SpaceTypeRuleConfig(Section):
     """``[space_type_rule]``: how a unit gets its space type."""
 
     method: Literal["dominant"] = Field("dominant", description="largest share wins")
@@ -211,7 +207,7 @@ class SpaceTypeRuleConfig(_Section):
         default_factory=list, description="[{space_type, min_share}] tried in order first")
 
 
-class RiskConfig(_Section):
+class RiskConfig(Section):
     """``[risk]``: band margins (fractions of max(|limit|, scale floor))."""
 
     approaching_margin: float = Field(0.1, ge=0, description="'approaching' below the limit")
@@ -219,7 +215,7 @@ class RiskConfig(_Section):
     scale_floor_tc_per_ha: float = Field(0.1, gt=0, description="t C/ha/yr floor of the scale")
 
 
-class OutputConfig(_Section):
+class OutputConfig(Section):
     """``[output]``: what a run writes."""
 
     rasters: bool = Field(True, description="write category, space-type and flux COGs")
@@ -253,7 +249,7 @@ class OutputConfig(_Section):
         return value
 
 
-class RunConfig(_Section):
+class RunConfig(Section):
     """A whole run."""
 
     title: str = Field("", description="title of the map and report")

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from landcarbon.config._section import Section
 
 __all__ = ["CarryingCapacityConfig", "PathwayConfig", "ThresholdsConfig"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class PathwayConfig(_Section):
+class PathwayConfig(Section):
     """``[thresholds.pathway]``: limits derived from the region's targets (method pathway)."""
 
     base_year: int = Field(description="year of the base densities, e.g. 2020")
@@ -32,7 +30,7 @@ class PathwayConfig(_Section):
     source: str = Field("", description="where the base figures and targets come from")
 
 
-class CarryingCapacityConfig(_Section):
+class CarryingCapacityConfig(Section):
     """``[thresholds.carrying_capacity]``: emitting spaces share the region's sink."""
 
     key: Literal["area", "emission", "shares"] = Field(
@@ -45,7 +43,7 @@ class CarryingCapacityConfig(_Section):
     source: str = Field("", description="where the sink figure comes from")
 
 
-class ThresholdsConfig(_Section):
+class ThresholdsConfig(Section):
     """``[thresholds]``: differentiated net thresholds per space type, t C/ha/yr."""
 
     method: Literal["explicit", "pathway", "carrying_capacity", "percentile"] | None = Field(

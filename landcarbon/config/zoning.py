@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from landcarbon.config._section import Section
 
 __all__ = ["CompensationConfig", "HotspotsConfig", "SinkZonesConfig", "StatisticsConfig",
            "UncertaintyConfig", "ZoningConfig"]
 
 
-class _Section(BaseModel):
-    # NaN and inf are refused in every number (a silent wrong result otherwise)
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class StatisticsConfig(_Section):
+class StatisticsConfig(Section):
     """``[statistics]``: per-unit socio-economic statistics (GDP, population) for ECC,
     emission intensity and compensation correction factors."""
 
@@ -31,7 +28,7 @@ class StatisticsConfig(_Section):
                                           "(persons); empty = none")
 
 
-class ZoningConfig(_Section):
+class ZoningConfig(Section):
     """``[zoning]``: ECC/ESC quadrant zones, graded classes and the carbon-risk overlay."""
 
     ecc_breakpoint: float = Field(1.0, gt=0, description="ECC breakpoint of the quadrant "
@@ -64,7 +61,7 @@ class ZoningConfig(_Section):
         return parse_threshold(value)
 
 
-class HotspotsConfig(_Section):
+class HotspotsConfig(Section):
     """``[hotspots]``: Getis-Ord Gi* and local Moran's I of the net flux density."""
 
     on: Literal["units", "grid", "both"] = Field("units", description="units, a regular grid "
@@ -84,7 +81,7 @@ class HotspotsConfig(_Section):
                                 "land than this share of their area are left out")
 
 
-class SinkZonesConfig(_Section):
+class SinkZonesConfig(Section):
     """``[sink_zones]``: carbon-sink function zones and water corridors (raster mode)."""
 
     window_m: float = Field(500.0, gt=0, description="moving window smoothing the sink "
@@ -99,7 +96,7 @@ class SinkZonesConfig(_Section):
                            "by block means to at most this many cells first")
 
 
-class CompensationConfig(_Section):
+class CompensationConfig(Section):
     """``[compensation]``: zero-sum horizontal carbon compensation between units."""
 
     price_per_tco2: float = Field(0.0, ge=0, description="carbon price per t CO2 (0 = carbon "
@@ -110,7 +107,7 @@ class CompensationConfig(_Section):
                                           "correction factors K_i (default 1)")
 
 
-class UncertaintyConfig(_Section):
+class UncertaintyConfig(Section):
     """``[uncertainty]``: Monte Carlo over coefficient distributions and a threshold sweep."""
 
     coefficients: str = Field("lai2010_ranges", description="built-in distribution table or "
