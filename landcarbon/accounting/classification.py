@@ -25,7 +25,8 @@ __all__ = [
 ]
 
 
-def _is_dask(da: xr.DataArray) -> bool:
+def is_dask(da: xr.DataArray) -> bool:
+    """Whether ``da`` is dask-backed (lazy)."""
     return type(da.data).__module__.startswith("dask")
 
 
@@ -99,7 +100,7 @@ def code_counts(codes: xr.DataArray, *, lazy: bool = False) -> pd.Series:
     the same ``dask.compute`` as other passes over the same chunks (each chunk read once).
     """
     nodata = codes.rio.nodata
-    if not _is_dask(codes):
+    if not is_dask(codes):
         return _sum_counts([_block_counts(np.asarray(codes.data), nodata)])
     import dask
 
@@ -206,7 +207,7 @@ def classify(codes: xr.DataArray, legend: Legend, exclude_codes: Iterable[int] =
     order = np.argsort(keys)
     keys, values = keys[order], values[order]
     nodata = codes.rio.nodata
-    if _is_dask(codes):
+    if is_dask(codes):
         data = codes.data.map_blocks(_classify_block, keys, values, nodata, dtype=np.uint8)
     else:
         data = np.array(_classify_block(np.asarray(codes.data), keys, values, nodata))
@@ -234,7 +235,7 @@ def _recode(categories: xr.DataArray, table: np.ndarray, name: str, long_name: s
         value = uniform_value(b)
         return lut[b] if value is None else uniform_block(lut[value], b.shape, np.uint8)
 
-    if _is_dask(categories):
+    if is_dask(categories):
         data = categories.data.map_blocks(recode, dtype=np.uint8)
     else:
         data = lut[np.asarray(categories.data)]

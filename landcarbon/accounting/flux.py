@@ -15,8 +15,8 @@ import xarray as xr
 from pyproj import CRS
 
 from landcarbon.accounting.classification import (
-    _is_dask,
     categories_of,
+    is_dask,
     uniform_block,
     uniform_value,
 )
@@ -64,7 +64,7 @@ def unit_values_raster(units: gpd.GeoDataFrame, values: pd.Series, like: xr.Data
         return rasterize(((geoms.geometry.iloc[i], float(vals[i])) for i in idx), out_shape=shape,
                          transform=wt, fill=fill, dtype="float32")
 
-    if _is_dask(like):
+    if is_dask(like):
         import dask.array as dsk
 
         def block(b: np.ndarray, block_info: dict | None = None) -> np.ndarray:
@@ -155,7 +155,7 @@ def flux_density(
             return uniform_block(table[value], block.shape, np.float32)
         return table[block]
 
-    if _is_dask(categories):
+    if is_dask(categories):
         direct = categories.data.map_blocks(lookup, dtype=np.float32)
     else:
         direct = np.array(lookup(np.asarray(categories.data)))
@@ -163,7 +163,7 @@ def flux_density(
     if construction_intensity is not None:
         is_con = categories.copy(data=(categories.data.map_blocks(lambda b: indirect[b],
                                                                   dtype=bool)
-                                       if _is_dask(categories)
+                                       if is_dask(categories)
                                        else indirect[np.asarray(categories.data)]))
         intensity = (construction_intensity if isinstance(construction_intensity, xr.DataArray)
                      else np.float32(construction_intensity))

@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from landcarbon.accounting.classification import _is_dask
-from landcarbon.change.transitions import _then
+from landcarbon.accounting.classification import is_dask
+from landcarbon.change.transitions import lazy_then
 from landcarbon.engine.areas import PixelAreaMethod
 from landcarbon.exceptions import InputError
 
@@ -167,7 +167,7 @@ def code_index(codes: xr.DataArray, lucodes: np.ndarray, *, what: str = "land-co
         pos = np.clip(pos, 0, len(keys) - 1)
         return np.where(valid, order[pos], _INDEX_NODATA).astype(np.int32)
 
-    data = (codes.data.map_blocks(lookup, dtype=np.int32) if _is_dask(codes)
+    data = (codes.data.map_blocks(lookup, dtype=np.int32) if is_dask(codes)
             else lookup(np.asarray(codes.data)))
     out = codes.copy(data=data)
     out.name = "pool_index"
@@ -196,7 +196,7 @@ def stock_density(codes: xr.DataArray, pools: pd.DataFrame, *, check: bool = Tru
     def lut(block: np.ndarray) -> np.ndarray:
         return table[np.asarray(block)]  # -1 picks the appended nodata value
 
-    data = idx.data.map_blocks(lut, dtype=np.float32) if _is_dask(idx) else lut(
+    data = idx.data.map_blocks(lut, dtype=np.float32) if is_dask(idx) else lut(
         np.asarray(idx.data))
     out = idx.copy(data=data)
     out.name = "carbon_stock"
@@ -271,7 +271,7 @@ def unit_stocks(codes: xr.DataArray, pools: pd.DataFrame, units: gpd.GeoDataFram
     idx = code_index(codes, pools.index.to_numpy(), check=not lazy)
     areas = index_areas_ha(idx, units, len(pools), nodata=_INDEX_NODATA, pixel_area=pixel_area,
                            lazy=lazy)
-    return _then(_stock_table, lazy, areas, pools, units["unit_id"].to_numpy())
+    return lazy_then(_stock_table, lazy, areas, pools, units["unit_id"].to_numpy())
 
 
 def _stock_table(areas: np.ndarray, pools: pd.DataFrame, unit_ids: np.ndarray
@@ -331,7 +331,7 @@ def stock_change(codes_from: xr.DataArray, codes_to: xr.DataArray, pools: pd.Dat
                                n + 1, nodata=-2, pixel_area=pixel_area, lazy=lazy)
     valuation = None if price_per_tc is None else (
         year_from, year_to, discount_rate_pct, price_change_pct, price_per_tc)
-    return _then(_stock_change_totals, lazy, full, total_density(pools), valuation)
+    return lazy_then(_stock_change_totals, lazy, full, total_density(pools), valuation)
 
 
 def _stock_change_totals(full: np.ndarray, density: pd.Series,

@@ -37,7 +37,7 @@ import pandas as pd
 import xarray as xr
 from pyproj import CRS
 
-from landcarbon.accounting.classification import _is_dask
+from landcarbon.accounting.classification import is_dask
 from landcarbon.engine.areas import PixelAreaMethod, cell_areas_m2, resolve_area_method
 from landcarbon.exceptions import InputError
 
@@ -183,15 +183,15 @@ def transition_areas_ha(from_index: xr.DataArray, to_index: xr.DataArray, n: int
         nominal = float(cell_areas_m2(np.zeros(1, int), np.zeros(1, int), transform, crs,
                                       "nominal", height)[0])
     args = (n, nodata, transform, crs, pixel_area, height, nominal)
-    if not (_is_dask(from_index) or _is_dask(to_index)):
+    if not (is_dask(from_index) or is_dask(to_index)):
         return _block_matrix(np.asarray(from_index.data), np.asarray(to_index.data), 0, 0,
                              *args)
     import dask
     import dask.array as dsk
 
-    a = from_index.data if _is_dask(from_index) else dsk.from_array(np.asarray(
+    a = from_index.data if is_dask(from_index) else dsk.from_array(np.asarray(
         from_index.data), chunks=2048)
-    b = to_index.data if _is_dask(to_index) else dsk.from_array(np.asarray(to_index.data),
+    b = to_index.data if is_dask(to_index) else dsk.from_array(np.asarray(to_index.data),
                                                                  chunks=a.chunks)
     b = b.rechunk(a.chunks)
     row_starts = np.concatenate([[0], np.cumsum(a.chunks[0])[:-1]])
@@ -217,7 +217,7 @@ def transition_index(from_index: xr.DataArray, to_index: xr.DataArray, n: int, *
         return np.where(valid, a.astype(np.int64) * n + b.astype(np.int64),
                         out_nodata).astype(dtype)
 
-    if _is_dask(from_index) or _is_dask(to_index):
+    if is_dask(from_index) or is_dask(to_index):
         import dask.array as dsk
 
         a = dsk.asarray(from_index.data)
@@ -250,10 +250,10 @@ def unit_transition_areas_ha(from_index: xr.DataArray, to_index: xr.DataArray, n
     combined, out_nodata = transition_index(from_index, to_index, n, nodata=nodata)
     flat = index_areas_ha(combined, units, n * n, nodata=out_nodata, pixel_area=pixel_area,
                           lazy=lazy)
-    return _then(np.reshape, lazy, flat, (len(units), n, n))
+    return lazy_then(np.reshape, lazy, flat, (len(units), n, n))
 
 
-def _then(func: Callable[..., Any], lazy: bool, *args: Any) -> Any:
+def lazy_then(func: Callable[..., Any], lazy: bool, *args: Any) -> Any:
     """``func(*args)``, or its ``dask.delayed`` call when ``lazy`` (args may be delayed)."""
     if not lazy:
         return func(*args)
@@ -303,10 +303,10 @@ def category_transitions(from_categories: xr.DataArray, to_categories: xr.DataAr
     if units is None:
         m = transition_areas_ha(from_categories, to_categories, n, nodata=NODATA_CATEGORY,
                                 pixel_area=pixel_area, lazy=lazy)
-        return _then(_whole_table, lazy, m, frm, to)
+        return lazy_then(_whole_table, lazy, m, frm, to)
     cube = unit_transition_areas_ha(from_categories, to_categories, n, units,
                                     nodata=NODATA_CATEGORY, pixel_area=pixel_area, lazy=lazy)
-    return _then(_unit_table, lazy, cube, frm, to, units["unit_id"].to_numpy())
+    return lazy_then(_unit_table, lazy, cube, frm, to, units["unit_id"].to_numpy())
 
 
 def _whole_table(m: np.ndarray, frm: pd.DataFrame, to: pd.DataFrame) -> pd.DataFrame:

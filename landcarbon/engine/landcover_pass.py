@@ -331,7 +331,7 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
 def _combine(parts: list[tuple[np.ndarray, np.ndarray, pd.Series | None]], *,
              units: list[np.ndarray], n_units: int, buckets: CodeBuckets, ids: np.ndarray,
              cats: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
-    from landcarbon.engine.zonal import M2_PER_HA, _long_table
+    from landcarbon.engine.zonal import M2_PER_HA, long_table
 
     k = len(buckets.codes)
     total = np.zeros((n_units, buckets.outside + 1))
@@ -351,7 +351,7 @@ def _combine(parts: list[tuple[np.ndarray, np.ndarray, pd.Series | None]], *,
     for b in range(k):
         if buckets.category[b] != NODATA_CATEGORY:
             matrix[:, buckets.category[b]] += total[:, b]
-    return counts.rename("pixels"), _long_table(matrix / M2_PER_HA, ids, cats)
+    return counts.rename("pixels"), long_table(matrix / M2_PER_HA, ids, cats)
 
 
 def _general_pass(codes: xr.DataArray, units: gpd.GeoDataFrame, legend: Legend,

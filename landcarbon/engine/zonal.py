@@ -71,11 +71,11 @@ def class_areas(
     if not isinstance(matrix, np.ndarray):
         import dask
 
-        return dask.delayed(_long_table)(matrix, ids, cats)
-    return _long_table(matrix, ids, cats)
+        return dask.delayed(long_table)(matrix, ids, cats)
+    return long_table(matrix, ids, cats)
 
 
-def _long_table(matrix: np.ndarray, ids: np.ndarray, cats: pd.DataFrame) -> pd.DataFrame:
+def long_table(matrix: np.ndarray, ids: np.ndarray, cats: pd.DataFrame) -> pd.DataFrame:
     n_cat = len(cats)
     wide = pd.DataFrame(matrix, index=ids, columns=range(n_cat))
     long = wide.stack().rename("area_ha").reset_index()

@@ -66,7 +66,7 @@ def expand_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
     return paths
 
 
-def _mosaic_vrt(paths: list[str]) -> str:
+def mosaic_vrt(paths: list[str]) -> str:
     """Write a VRT that mosaics ``paths`` (same CRS, resolution and data type) and return its
     path. The tiles are referenced, not copied."""
     import rasterio
@@ -308,7 +308,7 @@ def open_landcover(
     paths = expand_paths(spec)
     for p in paths:
         check_raster_file(p)
-    target = paths[0] if len(paths) == 1 else _mosaic_vrt(paths)
+    target = paths[0] if len(paths) == 1 else mosaic_vrt(paths)
     with rasterio.open(target) as src:
         width, height = src.width, src.height
         block = src.block_shapes[0]

@@ -112,10 +112,10 @@ def save_worldcover(bounds: tuple[float, float, float, float], out: str | os.Pat
     (mosaicked when it spans tiles); only the window's blocks are transferred."""
     import rasterio.shutil
 
-    from landcarbon.io.raster import _mosaic_vrt
+    from landcarbon.io.raster import mosaic_vrt
 
     vrts = _windows(bounds, year, base_url, None)
-    source = vrts[0] if len(vrts) == 1 else _mosaic_vrt(vrts)
+    source = vrts[0] if len(vrts) == 1 else mosaic_vrt(vrts)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rasterio.shutil.copy(source, out, driver="COG", compress="DEFLATE", BIGTIFF="IF_SAFER")

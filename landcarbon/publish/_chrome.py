@@ -35,9 +35,9 @@ def raster_probe(da: xr.DataArray, kind: str, *, language: str, unit_label: str,
 
     from landcarbon.accounting.legends import SPACE_TYPES
     from landcarbon.publish._html import vocab
-    from landcarbon.publish.rasters import _downsample
+    from landcarbon.publish.rasters import downsample
 
-    small = _downsample(da.squeeze(drop=True), max_size)
+    small = downsample(da.squeeze(drop=True), max_size)
     zh = language == "zh"
     out: dict[str, Any] = {"kind": kind}
     if kind == "net_flux":

@@ -30,7 +30,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
 
 
-def _downsample(da: xr.DataArray, max_size: int) -> xr.DataArray:
+def downsample(da: xr.DataArray, max_size: int) -> xr.DataArray:
     step = int(np.ceil(max(da.sizes["x"], da.sizes["y"]) / max_size))
     return da.isel(x=slice(None, None, step), y=slice(None, None, step)) if step > 1 else da
 
@@ -175,7 +175,7 @@ def raster_overlay(
     if kind not in RASTER_KINDS:
         raise ValueError(f"kind must be one of {RASTER_KINDS}, not {kind!r}")
     zh = language == "zh"
-    small = _downsample(da.squeeze(drop=True), max_size)
+    small = downsample(da.squeeze(drop=True), max_size)
     if kind == "net_flux":
         small = small.astype("float32").rio.write_nodata(np.nan)
         web = small.rio.reproject("EPSG:3857", resampling=Resampling.nearest)
