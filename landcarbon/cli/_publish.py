@@ -80,6 +80,7 @@ def serve(workspace: Path, port: int, language: str) -> None:
         build_portal(workspace, language=language)  # type: ignore[arg-type]
     with make_server(workspace, port) as httpd:
         host, bound = httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         click.echo(f"Serving {workspace} at http://{host}:{bound}/ (Ctrl+C to stop)", err=True)
         log.debug("serving %s", workspace.resolve())
         try:

@@ -4,6 +4,7 @@ uncertainty as a separate step) and ``sweep`` (threshold sensitivity)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,8 +21,11 @@ from landcarbon.exceptions import ConfigError
 from landcarbon.io.fingerprint import protected_inputs
 from landcarbon.io.outputs import check_output_target
 
+if TYPE_CHECKING:
+    from landcarbon.config.run import RunConfig
 
-def _load(source: Path) -> tuple[object, Path]:
+
+def _load(source: Path) -> tuple[RunConfig, Path]:
     """Config of a TOML file or of a finished run folder (its run.json), and a default
     output folder."""
     from landcarbon.config.run import config_from_dict, load_config

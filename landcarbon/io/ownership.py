@@ -177,7 +177,8 @@ def check_inputs_outside(target: str | os.PathLike[str], inputs: Iterable[str | 
         Naming the input and the folder.
     """
     real = Path(os.path.realpath(target))
-    files, folders = [], []
+    files: list[str] = []
+    folders: list[str] = []
     for item in inputs:
         if not item:
             continue

@@ -15,6 +15,7 @@ counts). Everything runs under one dask scheduler context (one cluster connectio
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -62,6 +63,10 @@ def _unique(names: list[str]) -> list[str]:
         seen[n] = seen.get(n, 0) + 1
         out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
     return out
+
+
+def _write_rows(rows: pd.DataFrame, path: Path) -> None:
+    rows.to_csv(path, index=False, encoding="utf-8")
 
 
 def _write_if_changed(path: Path, write: Callable[[Path], None]) -> None:
@@ -128,7 +133,7 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
             continue
         name = _safe_name(value)
         units_file = work_dir / f"{name}_units.gpkg"
-        _write_if_changed(units_file, lambda p, s=subset: write_units(s, p))
+        _write_if_changed(units_file, functools.partial(write_units, subset))
         update: dict[str, Any] = {"units": u.model_copy(update={
             "path": str(units_file), "layer": "units", "id_field": "unit_id",
             "name_field": "unit_name"})}
@@ -145,8 +150,7 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
         if energy is not None:
             rows = energy[energy[c.id_column].astype(str).isin(set(subset["unit_id"]))]
             table = work_dir / f"{name}_energy.csv"
-            _write_if_changed(table, lambda p, r=rows: r.to_csv(p, index=False,
-                                                                encoding="utf-8"))
+            _write_if_changed(table, functools.partial(_write_rows, rows))
             update["construction"] = c.model_copy(update={"energy_table": str(table)})
         out.append((value, config.model_copy(update=update)))
     return out
