@@ -50,6 +50,7 @@ _API = {
     "assess_change": "landcarbon.pipeline",
     "assess_risk": "landcarbon.accounting.risk",
     "assess_scenarios": "landcarbon.pipeline",
+    "assess_stocks": "landcarbon.pipeline.stocks_study",
     "batch_configs": "landcarbon.pipeline",
     "batch_regions": "landcarbon.pipeline",
     "build_portal": "landcarbon.pipeline",
@@ -73,6 +74,8 @@ _API = {
 #: notebooks and scripts) but not part of ``__all__``: import them from their subpackage.
 _MORE = {
     "Legend": "landcarbon.accounting.legends",
+    "StockStudy": "landcarbon.pipeline.stocks_study",
+    "run_stocks": "landcarbon.pipeline.stocks_study",
     "list_legends": "landcarbon.accounting.legends",
     "land_classes": "landcarbon.accounting.legends",
     "space_types": "landcarbon.accounting.legends",
@@ -206,5 +209,6 @@ if TYPE_CHECKING:  # pragma: no cover
         run_change,
         run_scenarios,
     )
+    from landcarbon.pipeline.stocks_study import assess_stocks
     from landcarbon.pipeline.validate import ValidationReport, validate_config
     from landcarbon.publish import explore_units

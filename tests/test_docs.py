@@ -157,7 +157,7 @@ def test_tour_python_steps_run_as_written(monkeypatch):
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"
-    result = CliRunner().invoke(main, ["-q", "demo", str(out)])
+    result = CliRunner().invoke(main, ["-qq", "demo", str(out)])
     assert result.exit_code == 0, result.output
     return out, result.output
 

@@ -51,6 +51,7 @@ __all__ = [
     "unit_stocks",
     "validate_pool_table",
     "valuation_constant",
+    "whole_stocks",
 ]
 
 log = logging.getLogger(__name__)
@@ -272,6 +273,32 @@ def unit_stocks(codes: xr.DataArray, pools: pd.DataFrame, units: gpd.GeoDataFram
     areas = index_areas_ha(idx, units, len(pools), nodata=_INDEX_NODATA, pixel_area=pixel_area,
                            lazy=lazy)
     return lazy_then(_stock_table, lazy, areas, pools, units["unit_id"].to_numpy())
+
+
+def whole_stocks(codes: xr.DataArray, pools: pd.DataFrame, *,
+                 pixel_area: PixelAreaMethod = "auto", lazy: bool = False) -> pd.DataFrame:
+    """Stock of the whole raster per pool, t C (every pixel with a code; no units, no
+    clipping): the area of each code times its densities.
+
+    ``lazy=True`` as in :func:`unit_stocks`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row (index ``unit_id`` = ``""``) with the columns of :func:`unit_stocks`.
+    """
+    from landcarbon.change.transitions import transition_areas_ha
+
+    n = len(pools)
+    idx = code_index(codes, pools.index.to_numpy(), check=not lazy)
+    # the diagonal of a date's transition matrix with itself: area of each code (ha)
+    m = transition_areas_ha(idx, idx, n, nodata=_INDEX_NODATA, pixel_area=pixel_area,
+                            lazy=lazy)
+    return _then(_whole_table, lazy, m, pools)
+
+
+def _whole_table(m: np.ndarray, pools: pd.DataFrame) -> pd.DataFrame:
+    return _stock_table(np.diag(m)[None, :], pools, np.array([""]))
 
 
 def _stock_table(areas: np.ndarray, pools: pd.DataFrame, unit_ids: np.ndarray

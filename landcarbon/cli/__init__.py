@@ -13,7 +13,7 @@ from landcarbon.cli._base import main
 
 __all__ = ["main"]
 
-_COMMAND_MODULES = ("_core", "_zoning", "_publish", "_change", "_batch")
+_COMMAND_MODULES = ("_core", "_zoning", "_publish", "_change", "_batch", "_stocks")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"landcarbon.cli.{_name}")

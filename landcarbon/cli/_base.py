@@ -1,5 +1,6 @@
 """The ``landcarbon`` command group and what every command shares: error handling (exit
-codes), logging on stderr, the ``--overwrite`` option and the progress-bar default.
+codes), logging on stderr at rio-like verbosity (``-v``/``-q``), results on stdout (aligned
+file lists or ``--json`` documents), the ``--overwrite`` option and the progress-bar default.
 
 Exit codes: 0 success; 1 input or configuration problem (a one-paragraph message on stderr,
 no traceback unless ``--debug``); 2 usage error (click); 130 interrupted (Ctrl-C, SIGINT);
@@ -22,14 +23,19 @@ import click
 from landcarbon.exceptions import LandcarbonError
 
 __all__ = [
+    "JSON_SCHEMA",
     "config_argument",
+    "configure_logging",
+    "emit_result",
     "handle_errors",
+    "json_option",
     "log",
     "main",
     "out_option",
     "overwrite_option",
     "progress_default",
     "scheduler_option",
+    "verbosity",
     "with_scheduler",
 ]
 
@@ -97,37 +103,90 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+#: Third-party loggers that are only ever useful at WARNING (numba logs every bytecode
+#: instruction at DEBUG: thousands of lines that drown landcarbon's own debug log).
+_QUIET_LIBRARIES = ("numba", "rasterio", "fiona", "pyogrio", "numexpr", "matplotlib", "PIL",
+                    "distributed", "asyncio", "urllib3", "fsspec", "pyproj", "h5py", "fontTools")
+
+
+def verbosity() -> int:
+    """``-v`` count minus ``-q`` count of the running command (2 with ``--debug``, 0 outside
+    a command)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return 0
+    params = ctx.find_root().params
+    if params.get("debug"):
+        return 2
+    return int(params.get("verbose") or 0) - int(params.get("quiet") or 0)
+
+
+def configure_logging(level: int) -> None:
+    """Logging on stderr at a verbosity like rio's: ``level`` = ``-v`` count - ``-q`` count.
+
+    * ``<= -1`` (``-q``): errors only, as rio's ``-q``;
+    * ``0``: landcarbon's progress lines (INFO);
+    * ``1``: also library warnings (mapclassify, pyogrio, pyproj...: their ``warnings.warn``
+      calls are captured into the ``py.warnings`` logger) and libraries' logged warnings;
+    * ``>= 2``: also landcarbon's debug log (``--debug`` adds tracebacks); other libraries
+      stay at WARNING (numba's debug log is thousands of bytecode lines).
+    """
+    own = (logging.ERROR if level <= -1 else logging.INFO if level in (0, 1) else
+           logging.DEBUG)
+    others = logging.WARNING if level >= 1 else logging.ERROR
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    root.addHandler(handler)
+    root.setLevel(others)
+    logging.captureWarnings(True)
+    for name in ("py.warnings", *_QUIET_LIBRARIES):
+        logging.getLogger(name).setLevel(others)
+    log.setLevel(own)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
-@click.option("-q", "--quiet", is_flag=True, help="Only print errors.")
+@click.option("-v", "--verbose", count=True, help="More on stderr: -v adds library warnings, "
+              "-vv landcarbon's debug log.")
+@click.option("-q", "--quiet", count=True, help="Only errors on stderr (no progress, log "
+              "lines or warnings). Results on stdout are unchanged.")
+@click.option("--debug", is_flag=True, help="landcarbon's debug log and the traceback of an "
+              "error.")
 @click.version_option(package_name="landcarbon")
-def main(debug: bool, quiet: bool) -> None:
+def main(verbose: int, quiet: int, debug: bool) -> None:
     """Territorial-space carbon balance: land cover + land units -> sources, sinks,
     differentiated thresholds and carbon-risk zones.
 
+    Results (files written, --json documents, validation problems) go to stdout; progress,
+    log lines and errors to stderr.
+
     \b
     Example:
-      landcarbon demo                      # run the bundled synthetic sample
-      landcarbon validate config.toml      # list every problem of a config
-      landcarbon run config.toml -o out/   # full run
+      landcarbon demo                       # run the bundled synthetic sample
+      landcarbon validate config.toml       # list every problem of a config
+      landcarbon run config.toml -o out/    # full run
+      landcarbon -q run config.toml --json  # one JSON document for scripts
     """
     signal.signal(signal.SIGTERM, _terminate)
-    level = logging.DEBUG if debug else (logging.ERROR if quiet else logging.INFO)
+    level = 2 if debug else verbose - quiet
+    configure_logging(level)
     from landcarbon.pipeline.progress import set_verbosity
 
-    set_verbosity(0 if quiet else (2 if debug else 1))
-    if quiet:  # -q: errors only, no library warnings either
-        import warnings
+    # progress's scale: 0 = -q (no bars), 1 = default, 2 = -v (step timings)
+    set_verbosity(0 if level < 0 else 1 if level == 0 else 2)
+    if log.isEnabledFor(logging.DEBUG):
+        import platform
 
-        warnings.simplefilter("ignore")
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s: %(message)s",
-                        force=True)
-    for noisy in ("rasterio", "fiona", "pyogrio", "numexpr", "matplotlib", "fontTools"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+        from landcarbon import __version__
+
+        log.debug("landcarbon %s, Python %s on %s; arguments: %s", __version__,
+                  platform.python_version(), platform.platform(), " ".join(sys.argv[1:]))
 
 
 def progress_default() -> bool:
-    """Progress bars only when stderr is a terminal (and not ``-q``)."""
+    """Progress bars only when stderr is a terminal and no ``-q`` was given."""
     from landcarbon.pipeline.progress import bars_shown
 
     return bars_shown()
@@ -159,10 +218,48 @@ def with_scheduler(config: Any, scheduler: str | None) -> Any:
     return config.model_copy(update={"compute": compute})
 
 
-def print_files(folder: Path, files: dict[str, str], width: int = 16) -> None:
-    """Print ``role  path`` for every output file (stdout: what a command produced)."""
+def print_files(folder: Path, files: dict[str, str]) -> None:
+    """Print ``role  path`` for every output file on stdout (what a command produced), the
+    paths aligned after the longest role."""
+    width = max((len(r) for r in files), default=0)
     for role, name in files.items():
-        click.echo(f"{role:{width}s} {folder / name}")
+        click.echo(f"{role:{width}s}  {folder / name}")
+
+
+#: Version of the ``--json`` result documents (README "Scripting with --json").
+JSON_SCHEMA = "landcarbon.result/1"
+
+
+def emit_result(command: str, folder: Path, files: dict[str, str], *, as_json: bool,
+                totals: dict[str, Any] | None = None, status: str = "ok",
+                extra: dict[str, Any] | None = None) -> None:
+    """A command's result on stdout: the aligned file list, or with ``as_json`` one JSON
+    document ``{"schema", "command", "status", "out_dir", "files": {role: absolute path},
+    "totals", ...extra}`` (``status``: ``ok``, ``up_to_date`` or ``failed``)."""
+    if not as_json:
+        print_files(folder, files)
+        return
+    import json
+
+    doc: dict[str, Any] = {"schema": JSON_SCHEMA, "command": command, "status": status,
+                           "out_dir": str(folder),
+                           "files": {r: str(folder / n) for r, n in files.items()},
+                           "totals": totals, **(extra or {})}
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    """numpy scalars and arrays, paths and the like as JSON values."""
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as one "
+                           "JSON document on stdout (schema landcarbon.result/1: command, "
+                           "status, out_dir, files, totals).")
 
 
 #: The CONFIG argument of commands that read a TOML run configuration.

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from landcarbon.cli._base import (
+    emit_result,
     handle_errors,
+    json_option,
     main,
     overwrite_option,
     progress_default,
@@ -28,9 +30,10 @@ from landcarbon.cli._base import (
 @click.option("--region-field", help="Field of --regions naming each region.")
 @overwrite_option
 @scheduler_option
+@json_option
 @handle_errors
 def batch(configs: tuple[Path, ...], out: Path, regions: Path | None, region_field: str | None,
-          overwrite: bool, scheduler: str | None) -> None:
+          overwrite: bool, scheduler: str | None, as_json: bool) -> None:
     """Run many configs, or one config for every region, and write summary.csv.
 
     A failing run is reported and the batch goes on; the exit code is 1 if any run failed.
@@ -63,10 +66,16 @@ def batch(configs: tuple[Path, ...], out: Path, regions: Path | None, region_fie
         result = batch_configs(list(configs), out, overwrite=overwrite,
                                progress=progress_default(), scheduler=compute)
     s = result.summary
-    for row in s.itertuples():
-        click.echo(f"{row.status:10s} {row.seconds:8.1f}s  {row.run}"
-                   + (f"  {row.error}" if row.status == "failed" else ""))
-    click.echo(f"summary          {result.out_dir / 'summary.csv'}")
+    if as_json:
+        runs = s.astype(object).where(s.notna(), None).to_dict("records")
+        emit_result("batch", result.out_dir, {"summary": "summary.csv"}, as_json=True,
+                    status="failed" if result.failed else "ok",
+                    extra={"runs": runs, "failed": list(result.failed)})
+    else:
+        for row in s.itertuples():
+            click.echo(f"{row.status:10s} {row.seconds:8.1f}s  {row.run}"
+                       + (f"  {row.error}" if row.status == "failed" else ""))
+        click.echo(f"summary  {result.out_dir / 'summary.csv'}")
     if result.failed:
         click.echo(f"{len(result.failed)} of {len(s)} run(s) failed: "
                    f"{', '.join(result.failed)}", err=True)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from landcarbon.cli._base import (
     config_argument,
+    emit_result,
     handle_errors,
+    json_option,
     log,
     main,
     out_option,
@@ -20,8 +22,9 @@ from landcarbon.cli._base import (
 @config_argument
 @out_option("./<config name>_change")
 @overwrite_option
+@json_option
 @handle_errors
-def change(config: Path, out: Path | None, overwrite: bool) -> None:
+def change(config: Path, out: Path | None, overwrite: bool, as_json: bool) -> None:
     """Assess every [[change.dates]] land cover and what changed between them: transfer
     matrices, dynamic degrees, flux effects, carbon stocks ([change.stocks]), time series,
     the dynamic carbon risk of every unit (R2, R3, risk-level rise, carbon intensity, Tapio
@@ -48,7 +51,8 @@ def change(config: Path, out: Path | None, overwrite: bool) -> None:
         log.info("%s: %d of %d unit(s) enter carbon risk %s", period,
                  d["units_entering_risk"], d["evaluated"], d["by_flag"])
     log.info("%d alert(s): %s", len(result.alerts), totals["alerts"])
-    print_files(out_dir, files, width=20)
+    emit_result("change", out_dir, files, as_json=as_json,
+                totals={**totals, "unit": cfg.coefficients.output_unit})
 
 
 @main.command()
@@ -75,4 +79,4 @@ def scenario(config: Path, out: Path | None, overwrite: bool) -> None:
     for name, t in result.totals()["scenarios"].items():
         log.info("%s: net %+.1f %s/yr against the baseline", name, t[f"net_{s}_delta"],
                  cfg.coefficients.output_unit)
-    print_files(out_dir, files, width=20)
+    print_files(out_dir, files)

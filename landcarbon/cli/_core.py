@@ -10,12 +10,13 @@ import click
 
 from landcarbon.cli._base import (
     config_argument,
+    emit_result,
     handle_errors,
+    json_option,
     log,
     main,
     out_option,
     overwrite_option,
-    print_files,
     progress_default,
     scheduler_option,
     with_scheduler,
@@ -23,8 +24,8 @@ from landcarbon.cli._base import (
 from landcarbon.exceptions import LandcarbonError
 
 
-def _execute(config_path: Path, out: Path, overwrite: bool, scheduler: str | None = None
-             ) -> None:
+def _execute(config_path: Path, out: Path, overwrite: bool, scheduler: str | None = None,
+             as_json: bool = False) -> None:
     from landcarbon.config.run import load_config
     from landcarbon.pipeline import run
 
@@ -32,8 +33,11 @@ def _execute(config_path: Path, out: Path, overwrite: bool, scheduler: str | Non
     start = time.perf_counter()
     result = run(config, out, overwrite=overwrite, progress=progress_default())
     if result.assessment is None:
-        click.echo(f"{result.out_dir}: up to date (inputs, settings and version unchanged; "
-                   "pass --overwrite to recompute)")
+        if as_json:
+            emit_result("run", result.out_dir, result.files, as_json=True, status="up_to_date")
+        else:
+            click.echo(f"{result.out_dir}: up to date (inputs, settings and version "
+                       "unchanged; pass --overwrite to recompute)")
         return
     totals = result.assessment.totals()
     s = result.assessment.suffix
@@ -41,7 +45,8 @@ def _execute(config_path: Path, out: Path, overwrite: bool, scheduler: str | Non
     log.info("finished in %.1f s: %d units, net %.1f %s/yr (emission %.1f, sequestration %.1f)",
              time.perf_counter() - start, totals["units"], totals[f"net_{s}"], unit,
              totals[f"emission_{s}"], totals[f"sequestration_{s}"])
-    print_files(result.out_dir, result.files)
+    emit_result("run", result.out_dir, result.files, as_json=as_json,
+                totals={**totals, "unit": unit})
 
 
 @main.command()
@@ -49,16 +54,19 @@ def _execute(config_path: Path, out: Path, overwrite: bool, scheduler: str | Non
 @out_option("./<config name>_out")
 @overwrite_option
 @scheduler_option
+@json_option
 @handle_errors
-def run(config: Path, out: Path | None, overwrite: bool, scheduler: str | None) -> None:
+def run(config: Path, out: Path | None, overwrite: bool, scheduler: str | None,
+        as_json: bool) -> None:
     """Run the configured assessment and write tables, rasters, map and manifest.
 
     \b
     Example:
       landcarbon run zhengzhou.toml -o out/zhengzhou_2023 --overwrite
       landcarbon run henan.toml --scheduler tcp://10.0.0.5:8786   # on a dask cluster
+      landcarbon -q run zhengzhou.toml --json > result.json       # for scripts
     """
-    _execute(config, out or Path(f"{config.stem}_out"), overwrite, scheduler)
+    _execute(config, out or Path(f"{config.stem}_out"), overwrite, scheduler, as_json)
 
 
 @main.command()
@@ -88,12 +96,11 @@ def validate(config: Path, no_scan: bool, as_json: bool) -> None:
         s = report.summary
         if "covered_ha" in s:
             click.echo(f"{config}: {s.get('units', 0)} units, {s['unit_area_ha']:.6g} ha, "
-                       f"{s['covered_ha']:.6g} ha classified", err=True)
+                       f"{s['covered_ha']:.6g} ha classified")
         for i, p in enumerate(report.problems, 1):
-            click.echo(f"  {i}. {p}", err=True)
+            click.echo(f"  {i}. {p}")
         click.echo(f"{config}: {len(report.errors)} error(s), {len(report.warnings)} "
-                   f"warning(s)" + ("" if report.problems else " - OK"),
-                   err=not report.ok)
+                   f"warning(s)" + ("" if report.problems else " - OK"))
     if not report.ok:
         sys.exit(1)
 
@@ -118,15 +125,17 @@ def _sample_dir() -> Path:
 @main.command()
 @click.argument("out", required=False, type=click.Path(path_type=Path, file_okay=False))
 @overwrite_option
+@json_option
 @handle_errors
-def demo(out: Path | None, overwrite: bool) -> None:
+def demo(out: Path | None, overwrite: bool, as_json: bool) -> None:
     """Run the bundled SYNTHETIC Zhengzhou-like sample (default output: ./landcarbon-demo).
 
     \b
     Example:
       landcarbon demo /tmp/demo --overwrite
     """
-    _execute(_sample_dir() / "demo.toml", out or Path("landcarbon-demo"), overwrite)
+    _execute(_sample_dir() / "demo.toml", out or Path("landcarbon-demo"), overwrite,
+             as_json=as_json)
 
 
 @main.command()

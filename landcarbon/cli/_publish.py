@@ -34,7 +34,7 @@ def map_(run_dir: Path, language: str | None, offline: bool | None, tiles: str |
 
     files = publish_run(run_dir, language=language, offline=offline,  # type: ignore[arg-type]
                         tiles=tiles, overwrite=overwrite)
-    print_files(run_dir, files, width=30)
+    print_files(run_dir, files)
 
 
 @main.command()

@@ -81,7 +81,7 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
     summary = a.zoning["summary"]
     for key, counts in summary.get("counts", {}).items():
         log.info("%s: %s", key, ", ".join(f"{k} {v}" for k, v in counts.items()))
-    print_files(target.absolute(), files, width=18)
+    print_files(target.absolute(), files)
 
 
 @main.command()

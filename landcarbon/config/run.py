@@ -418,6 +418,21 @@ def _unit(name: str, field: Any) -> str:
     return match.group(0) if match else ""
 
 
+#: Top-level sections a run config must have (RunConfig's checks), marked in the reference.
+REQUIRED_SECTIONS = {
+    "landcover": "required, or [parcels]",
+    "parcels": "required, or [landcover]",
+    "units": "required with [landcover], or [parcels] unit_field",
+    "thresholds": "optional (default: carrying capacity)",
+}
+
+
+def _section_meaning(model: type[BaseModel]) -> str:
+    """First paragraph of a section model's docstring, without its ````[name]``: ```` lead."""
+    para = " ".join((model.__doc__ or "").strip().split("\n\n")[0].split())
+    return re.sub(r"^``\[[^\]]+\]``:\s*", "", para)
+
+
 def _reference_rows(model: type[BaseModel], prefix: str) -> list[str]:
     rows = []
     for name, field in model.model_fields.items():
@@ -429,6 +444,10 @@ def _reference_rows(model: type[BaseModel], prefix: str) -> list[str]:
             is_list = typing.get_origin(field.annotation) is list
             if is_list:
                 rows.append(_row(key, field, name, "list of tables"))
+            elif not prefix:  # a section: say whether a config must have it
+                rows.append(f"| `[{key}]` | section |  | "
+                            f"{REQUIRED_SECTIONS.get(key, 'optional')} | "
+                            f"{_section_meaning(nested[0])} |")
             rows += _reference_rows(nested[0], f"{key}[]." if is_list else f"{key}.")
             continue
         rows.append(_row(key, field, name, _type_name(field.annotation)))

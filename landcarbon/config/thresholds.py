@@ -50,7 +50,8 @@ class ThresholdsConfig(Section):
         None, description="how limits are set; default: pathway / carrying_capacity when "
         "that table is given, explicit or percentile from the values, carrying_capacity "
         "when nothing is set")
-    preset: str | None = Field(None, description="named preset (landcarbon thresholds)")
+    preset: str | None = Field(None, description="named preset: a file stem of "
+                               "landcarbon/data/thresholds (README: threshold presets)")
     agricultural: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
     construction: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
     ecological: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")

@@ -332,7 +332,7 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
     if target.is_dir() and any(target.iterdir()) and not overwrite:
         done = up_to_date(target, fingerprint)
         if done is not None:
-            log.info("%s is up to date (same inputs, settings and version): nothing to do",
+            log.debug("%s is up to date (same inputs, settings and version): nothing to do",
                      target)
             return RunResult(assessment=None, out_dir=target.absolute(), files=done,
                              up_to_date=True)

@@ -1,0 +1,139 @@
+"""The command line as a rio user expects it, in real subprocesses: results on stdout
+(file lists aligned, ``--json`` documents parsed here, validation problems), diagnostics on
+stderr; ``-q`` silences stderr, ``-v`` shows library warnings, ``--debug`` shows landcarbon's
+debug log without numba's bytecode dumps; "up to date" printed once."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import GRID4, write_tif
+from test_change import GRID4B
+from test_change_pipeline import CONFIG as CHANGE_CONFIG
+from test_run import CONFIG as RUN_CONFIG
+from test_stocks import POOLS_CSV
+
+
+def lc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m landcarbon ARGS`` with the environment's warnings settings untouched."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    return subprocess.run([sys.executable, "-m", "landcarbon", *args], capture_output=True,
+                          text=True, timeout=600, cwd=cwd, env=env)
+
+
+@pytest.fixture
+def project(tmp_path: Path, grid4_tif: Path, halves_gpkg: Path) -> Path:
+    (tmp_path / "run.toml").write_text(RUN_CONFIG, encoding="utf-8")
+    return tmp_path / "run.toml"
+
+
+def _json(stdout: str) -> dict:
+    doc = json.loads(stdout)  # the whole of stdout is one document
+    assert doc["schema"] == "landcarbon.result/1"
+    assert set(doc) >= {"command", "status", "out_dir", "files", "totals"}
+    return doc
+
+
+def test_run_json_streams_and_up_to_date_once(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = lc("run", str(project), "-o", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = _json(r.stdout)
+    assert doc["command"] == "run" and doc["status"] == "ok"
+    assert doc["out_dir"] == str(out.absolute())
+    assert Path(doc["files"]["manifest"]).is_file() and Path(doc["files"]["map"]).is_file()
+    assert doc["totals"]["units"] == 2 and doc["totals"]["unit"] == "t C"
+    assert "INFO: finished" in r.stderr  # progress on stderr, never in the JSON
+    again = lc("run", str(project), "-o", str(out))
+    assert again.returncode == 0
+    assert (again.stdout + again.stderr).count("up to date") == 1
+    assert "up to date" in again.stdout
+    doc = _json(lc("-q", "run", str(project), "-o", str(out), "--json").stdout)
+    assert doc["status"] == "up_to_date" and doc["totals"] is None
+    assert Path(doc["files"]["units_csv"]).is_file()
+
+
+def test_file_list_is_aligned_and_quiet_means_quiet(project: Path, tmp_path: Path) -> None:
+    r = lc("-q", "run", str(project), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0 and r.stderr == ""
+    lines = r.stdout.splitlines()
+    assert len(lines) >= 6
+    starts = {line.index(str(tmp_path)) for line in lines}
+    assert len(starts) == 1  # one path column even with long keys (figure_...)
+    assert all(re.match(r"^\S+ {2,}/", line) for line in lines)
+
+
+def test_validate_problems_are_the_result_on_stdout(project: Path) -> None:
+    bad = project.read_text(encoding="utf-8").replace('id_field = "code"', 'id_field = "kode"')
+    project.write_text(bad, encoding="utf-8")
+    r = lc("validate", str(project))
+    assert r.returncode == 1
+    assert "kode" in r.stdout and "1 error(s)" in r.stdout
+    assert "kode" not in r.stderr
+    doc = json.loads(lc("validate", str(project), "--json").stdout)
+    assert doc["problems"] and doc["problems"][0]["severity"] == "error"
+
+
+def test_change_and_batch_json(project: Path, tmp_path: Path) -> None:
+    write_tif(tmp_path / "lc_2015.tif", GRID4)
+    write_tif(tmp_path / "lc_2023.tif", GRID4B)
+    (tmp_path / "pools.csv").write_text(POOLS_CSV, encoding="utf-8")
+    change = tmp_path / "change.toml"
+    change.write_text(CHANGE_CONFIG.format(resample="error", later="lc_2023.tif"),
+                      encoding="utf-8")
+    r = lc("-q", "change", str(change), "-o", str(tmp_path / "ch"), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = _json(r.stdout)
+    assert doc["command"] == "change" and set(doc["totals"]["by_year"]) == {"2015", "2023"}
+    assert Path(doc["files"]["manifest"]).name == "change.json"
+    r = lc("-q", "batch", str(project), "-o", str(tmp_path / "b"), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = _json(r.stdout)
+    assert doc["command"] == "batch" and doc["status"] == "ok" and doc["failed"] == []
+    assert [run["status"] for run in doc["runs"]] == ["ok"]
+    assert Path(doc["files"]["summary"]).is_file()
+
+
+def test_debug_shows_own_log_without_numba_dumps(project: Path, tmp_path: Path) -> None:
+    r = lc("--debug", "run", str(project), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "DEBUG:" in r.stderr
+    assert "numba" not in r.stderr.lower() and "bytecode" not in r.stderr.lower()
+    assert len(r.stderr.splitlines()) < 500
+
+
+_WARN = """
+import sys, warnings
+from landcarbon.cli._base import configure_logging
+configure_logging(int(sys.argv[1]))
+warnings.warn("a library warning", UserWarning)
+import logging
+logging.getLogger("landcarbon").info("own progress line")
+logging.getLogger("numba.core.byteflow").debug("bytecode dump")
+"""
+
+
+@pytest.mark.parametrize(("level", "shown"), [(-1, set()), (0, {"own"}),
+                                              (1, {"own", "library"}), (2, {"own", "library"})])
+def test_library_warnings_only_at_verbose(level: int, shown: set[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    r = subprocess.run([sys.executable, "-c", _WARN, str(level)], capture_output=True,
+                       text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    got = {name for name, text in (("own", "own progress line"),
+                                   ("library", "a library warning")) if text in r.stderr}
+    assert got == shown
+    assert "bytecode dump" not in r.stderr
+
+
+def test_verbosity_flags_are_repeatable() -> None:
+    r = lc("-vv", "-q", "legends")
+    assert r.returncode == 0 and "esa_worldcover" in r.stdout
+    r = lc("--help")
+    assert "-v, --verbose" in r.stdout and "-q, --quiet" in r.stdout
