@@ -21,9 +21,9 @@ from test_stocks import POOLS_CSV
 
 
 def lc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m landcarbon ARGS`` with the environment's warnings settings untouched."""
+    """``python -m landcarbon.cli ARGS`` with the environment's warnings settings untouched."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    return subprocess.run([sys.executable, "-m", "landcarbon", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "landcarbon.cli", *args], capture_output=True,
                           text=True, timeout=600, cwd=cwd, env=env)
 
 

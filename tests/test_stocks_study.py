@@ -59,7 +59,7 @@ def test_invest_carbon_full_through_the_command(tmp_path: Path) -> None:
     (valuation constant 59.00136), report totals 0.86, 0.28, -0.58 Mg and NPV -34.22."""
     pools, lulc = _invest_case(tmp_path)
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "landcarbon", "-q", "stocks", str(pools),
+    r = subprocess.run([sys.executable, "-m", "landcarbon.cli", "-q", "stocks", str(pools),
                         *map(str, lulc), "-y", "2016", "-y", "2030", "--price", "43",
                         "--rate-change", "2.8", "--discount-rate", "-7.1", "-o", str(out),
                         "--json"], capture_output=True, text=True, timeout=300)
@@ -103,7 +103,7 @@ def test_invest_missing_landcover_values(tmp_path: Path) -> None:
     it, no output folder."""
     pools = _invest_pools(tmp_path / "pools.csv")
     lulc = _raster(tmp_path / "l.tif", np.full((10, 10), 200, np.int32), -1)
-    r = subprocess.run([sys.executable, "-m", "landcarbon", "stocks", str(pools), str(lulc),
+    r = subprocess.run([sys.executable, "-m", "landcarbon.cli", "stocks", str(pools), str(lulc),
                         "-o", str(tmp_path / "out")], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 1 and "200" in r.stderr and "Traceback" not in r.stderr

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from landcarbon.io.outputs import write_json
 from landcarbon.io.tables import write_csv
-
-if TYPE_CHECKING:
-    from landcarbon.pipeline.stocks_study import StockStudy
 
 __all__ = ["write_stock_outputs"]
 
@@ -38,11 +35,11 @@ def _npv_raster(change: xr.DataArray, constant: float) -> xr.DataArray:
     return out.rio.write_nodata(np.nan)
 
 
-def write_stock_outputs(study: StockStudy, folder: Path, *, pools_path: str,
+def write_stock_outputs(study: Any, folder: Path, *, pools_path: str,
                         rasters: bool = True, progress: bool = False) -> dict[str, str]:
-    """Write the rasters, tables and ``stocks.json`` of ``study``; return
-    ``{role: file name}``."""
-    from landcarbon import __version__
+    """Write the rasters, tables and ``stocks.json`` of ``study`` (a
+    :class:`landcarbon.pipeline.stocks_study.StockStudy`); return ``{role: file name}``."""
+    from landcarbon._resources import package_version
     from landcarbon.change.stocks import stock_change_raster
     from landcarbon.io.cogs import write_cogs
 
@@ -82,7 +79,7 @@ def write_stock_outputs(study: StockStudy, folder: Path, *, pools_path: str,
             files[name] = f"{name}.csv"
     manifest = {
         "kind": "stocks",
-        "landcarbon": __version__, "python": platform.python_version(),
+        "landcarbon": package_version(), "python": platform.python_version(),
         "inputs": {"pools": pools_path, "landcover": dict(zip(study.labels, study.landcover,
                                                               strict=True))},
         "crs": study.crs,
