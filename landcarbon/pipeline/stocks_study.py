@@ -8,7 +8,7 @@ the change of each consecutive period on the pixels valid at both dates and its 
 value (InVEST's valuation), and, when units are given, the stock of every unit per date
 (exact partial-pixel coverage) and its change. :func:`run_stocks` also writes the stock
 rasters, tables and a ``stocks.json`` manifest into one folder, atomically
-(:mod:`landcarbon.io.stock_outputs`).
+(:mod:`landcarbon.pipeline.stock_outputs`).
 
 The arithmetic is InVEST 3.15's (per-hectare float32 pool rasters summed in float32, totals
 summed in float64 and multiplied by the pixel area): see :mod:`landcarbon.change.stocks`.
@@ -274,7 +274,7 @@ def run_stocks(pools: str | os.PathLike[str], landcover: Sequence[str | os.PathL
         The :class:`StockStudy`, the output folder and ``{role: file name}``.
     """
     from landcarbon.io.outputs import check_output_target, staged_output_dir
-    from landcarbon.io.stock_outputs import write_stock_outputs
+    from landcarbon.pipeline.stock_outputs import write_stock_outputs
 
     check_output_target(out, overwrite=overwrite)
     study = assess_stocks(pools, landcover, **kwargs)
