@@ -3,6 +3,7 @@ package version (light: pandas is imported when a table is read)."""
 
 from __future__ import annotations
 
+import io
 import tomllib
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
@@ -12,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["available", "data_path", "package_version", "read_csv", "read_toml"]
+__all__ = ["available", "csv_text", "data_path", "detect_encoding", "package_version",
+           "read_csv", "read_toml"]
 
 
 def package_version() -> str:
@@ -34,12 +36,52 @@ def available(folder: str, suffix: str) -> list[str]:
     return sorted(p.stem for p in root.glob(f"*{suffix}"))
 
 
-def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
-    """Read a UTF-8 CSV with every column as string (callers convert and validate)."""
+def detect_encoding(raw: bytes) -> str:
+    """Encoding of a text table as offices save them: ``utf-8-sig`` (UTF-8 with BOM, Excel's
+    "CSV UTF-8"), ``utf-8``, else ``gb18030`` (GBK and its superset GB18030: Excel/WPS "CSV"
+    on a Chinese Windows). GBK text is practically never valid UTF-8, so the order decides.
+
+    Raises
+    ------
+    UnicodeDecodeError
+        When the bytes are neither UTF-8 nor GB18030.
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        try:
+            raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise exc from None
+        return "gb18030"
+
+
+def csv_text(path: str | Path, encoding: str | None = None) -> io.StringIO:
+    """The text of a CSV file, decoded with ``encoding`` (e.g. ``"gbk"``) or the one
+    :func:`detect_encoding` finds (a BOM is dropped either way).
+
+    Raises
+    ------
+    UnicodeDecodeError
+        When the bytes do not decode.
+    LookupError
+        For an unknown ``encoding`` name.
+    """
+    raw = Path(path).read_bytes()
+    text = raw.decode(encoding or detect_encoding(raw))
+    return io.StringIO(text.removeprefix("\ufeff"))
+
+
+def read_csv(path: str | Path, encoding: str | None = None, **kwargs: Any) -> pd.DataFrame:
+    """Read a CSV (UTF-8 with or without BOM, or GBK/GB18030; see :func:`csv_text`) with
+    every column as string (callers convert and validate)."""
     import pandas as pd
 
     return pd.read_csv(
-        path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True,
+        csv_text(path, encoding), dtype=str, keep_default_na=False, skipinitialspace=True,
         **kwargs,
     )
 

@@ -221,9 +221,9 @@ CASES: dict[str, tuple[Callable[[Path], object], type[Exception], str]] = {
     # --- statistics (energy table)
     "energy_missing": (lambda d: (_energy(d, "x"), (d / "energy.csv").unlink()), E,
                        "does not exist"),
-    "energy_not_utf8": (lambda d: _energy(d, "unit_id,raw_coal_t,note\nW,1,\u90d1\u5dde\u5e02\n"
-                                            .encode("gbk")), E,
-                        "not UTF-8"),
+    # GBK is read (tests/test_encodings.py); bytes that are neither UTF-8 nor GB18030 are not
+    "energy_undecodable": (lambda d: _energy(d, b"unit_id,raw_coal_t,note\nW,1,\xff\xff\n"), E,
+                           "cannot be decoded as UTF-8 or GBK/GB18030"),
     "energy_empty_file": (lambda d: _energy(d, b""), E, "cannot be read as CSV"),
     "energy_no_id_column": (lambda d: _energy(d, "id,raw_coal_t\nW,1\n"), E,
                             "has no column 'unit_id'"),

@@ -294,7 +294,7 @@ def whole_stocks(codes: xr.DataArray, pools: pd.DataFrame, *,
     # the diagonal of a date's transition matrix with itself: area of each code (ha)
     m = transition_areas_ha(idx, idx, n, nodata=_INDEX_NODATA, pixel_area=pixel_area,
                             lazy=lazy)
-    return _then(_whole_table, lazy, m, pools)
+    return lazy_then(_whole_table, lazy, m, pools)
 
 
 def _whole_table(m: np.ndarray, pools: pd.DataFrame) -> pd.DataFrame:

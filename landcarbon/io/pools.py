@@ -7,13 +7,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from landcarbon._resources import csv_text
 from landcarbon.exceptions import InputError
+from landcarbon.io.tables import encoding_message
 
 __all__ = ["read_pool_table"]
 
 
-def read_pool_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read and validate a carbon pool table (CSV, UTF-8 with or without BOM).
+def read_pool_table(path: str | os.PathLike[str], encoding: str | None = None
+                    ) -> pd.DataFrame:
+    """Read and validate a carbon pool table (CSV: UTF-8 with or without BOM, or GBK/GB18030,
+    detected unless ``encoding`` names it).
 
     Returns
     -------
@@ -28,10 +32,9 @@ def read_pool_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise InputError(f"Carbon pool table {str(path)!r} does not exist. Check the path "
                          "(relative paths are relative to the config file).")
     try:
-        raw = pd.read_csv(p, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
-    except UnicodeDecodeError:
-        raise InputError(f"Carbon pool table {path} is not UTF-8; save it as CSV UTF-8.") \
-            from None
+        raw = pd.read_csv(csv_text(p, encoding), keep_default_na=False, na_values=[""])
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InputError(encoding_message("Carbon pool table", path, encoding, exc)) from None
     except Exception as exc:
         raise InputError(f"Carbon pool table {path} cannot be read as CSV: {exc}.") from exc
     return validate_pool_table(raw, str(path))

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from landcarbon._resources import csv_text
 from landcarbon.exceptions import InputError
 
-__all__ = ["neutralise_cells", "read_output_csv", "read_table", "write_csv"]
+__all__ = ["encoding_message", "neutralise_cells", "read_output_csv", "read_table", "write_csv"]
 
 #: text cells a spreadsheet would run as a formula (CSV injection): leading = + - @ tab CR
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
@@ -18,8 +19,11 @@ _FORMULA = re.compile(r"^[=+\-@\t\r]")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
-def read_table(path: str | os.PathLike[str], *, id_column: str, what: str) -> pd.DataFrame:
-    """Read a CSV (UTF-8, or UTF-8 with BOM as Excel writes it) with ``id_column`` as str.
+def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
+               encoding: str | None = None) -> pd.DataFrame:
+    """Read a CSV with ``id_column`` as str: UTF-8 with or without BOM (Excel's "CSV
+    UTF-8"), or GBK/GB18030 (Excel/WPS "CSV" on a Chinese Windows), detected, unless
+    ``encoding`` names it (see :func:`landcarbon._resources.csv_text`).
 
     Only an empty cell is a missing value: text such as ``n/a``, ``#N/A``, ``NULL`` or ``-``
     stays text, so the checks of numeric columns report it (file, row, column) instead of
@@ -37,10 +41,10 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str) -> pd
                          "> Save As > CSV UTF-8 (comma delimited), and give that file.",
                          code="file_unreadable")
     try:
-        table = pd.read_csv(p, dtype={id_column: str}, encoding="utf-8-sig",
+        table = pd.read_csv(csv_text(p, encoding), dtype={id_column: str},
                             keep_default_na=False, na_values=[""])
-    except UnicodeDecodeError:
-        raise InputError(f"{what} {path} is not UTF-8; save it as CSV UTF-8.") from None
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InputError(encoding_message(what, path, encoding, exc)) from None
     except Exception as exc:
         raise InputError(f"{what} {path} cannot be read as CSV: {exc}.") from exc
     if id_column not in table.columns:
@@ -48,6 +52,17 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str) -> pd
                          f"{', '.join(map(str, table.columns))}. Rename the id column or set "
                          "id_column in the config.")
     return table
+
+
+def encoding_message(what: str, path: object, encoding: str | None, exc: Exception) -> str:
+    """The message for a table whose bytes do not decode."""
+    if isinstance(exc, LookupError):
+        return (f"{what} {path}: unknown encoding {encoding!r}. Use utf-8, gbk or gb18030, "
+                "or leave it out to detect the encoding.")
+    declared = f" as {encoding}" if encoding else " as UTF-8 or GBK/GB18030"
+    return (f"{what} {path} cannot be decoded{declared} (byte {exc.start}: "  # type: ignore[attr-defined]
+            f"{exc.reason}). Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8), or "
+            "give its encoding.")
 
 
 def _neutral(value: object) -> object:
