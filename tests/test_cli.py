@@ -137,3 +137,18 @@ def test_verbosity_flags_are_repeatable() -> None:
     assert r.returncode == 0 and "esa_worldcover" in r.stdout
     r = lc("--help")
     assert "-v, --verbose" in r.stdout and "-q, --quiet" in r.stdout
+
+
+def test_assessment_reprs_are_short_and_explore_follows_the_language(project: Path) -> None:
+    import landcarbon
+    from landcarbon.publish import explore_units
+
+    a = landcarbon.assess(landcarbon.load_config(project))  # language = "en"
+    text = repr(a)
+    assert text.startswith("Assessment(2 units") and "grid4.tif" in text and len(text) < 400
+    html = a._repr_html_()
+    assert "<table>" in html and len(html) < 3000
+    assert a.units.attrs["language"] == "en"
+    page = explore_units(a.units, tiles=None).get_root().render()
+    assert "Risk level" in page or "risk level" in page.lower()
+    assert "风险等级" not in page

@@ -221,6 +221,7 @@ def assess(config: RunConfig, *, progress: bool = False,
     table = assemble_units(units, converted.join(risk),
                       None if unit_area_m2 is None else unit_area_m2.result())
     _timed(timings, "balance_and_risk", t0)
+    table.attrs["language"] = config.language  # explore_units follows the run's language
     result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
                         class_areas=areas, thresholds=thresholds, threshold_set=limits,
                         cropland=cropland,

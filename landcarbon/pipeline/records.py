@@ -115,6 +115,36 @@ class Assessment:
         """``tc`` or ``tco2``: the suffix of flux columns."""
         return output_suffix(self.config.coefficients.output_unit)
 
+    def __repr__(self) -> str:
+        """One line: units, area, net / emission / sequestration, risk levels, source."""
+        t, s = self.totals(), self.suffix
+        unit = self.config.coefficients.output_unit
+        return (f"Assessment({t['units']} units, {t['covered_ha']:,.1f} ha; net "
+                f"{t[f'net_{s}']:,.1f} {unit}/yr (emission {t[f'emission_{s}']:,.1f}, "
+                f"sequestration {t[f'sequestration_{s}']:,.1f}); risk levels "
+                f"{t['risk_levels']}; from {self._source()})")
+
+    def _source(self) -> str:
+        c = self.config
+        src = c.landcover.path if c.landcover is not None else (
+            c.parcels.path if c.parcels is not None else "")
+        return str(src)
+
+    def _repr_html_(self) -> str:
+        """A short HTML summary for notebooks: totals and the units per space type."""
+        from html import escape
+
+        t, s = self.totals(), self.suffix
+        rows = "".join(f"<tr><td>{escape(st)}</td><td>{v['units']}</td>"
+                       f"<td>{v['covered_ha']:,.1f}</td><td>{v[f'net_{s}']:,.1f}</td></tr>"
+                       for st, v in t["by_space_type"].items())
+        return (f"<b>Assessment</b>: {t['units']} units, {t['covered_ha']:,.1f} ha, net "
+                f"{t[f'net_{s}']:,.1f} {escape(self.config.coefficients.output_unit)}/yr; "
+                f"risk levels {escape(str(t['risk_levels']))}<br><small>from "
+                f"{escape(self._source())}; tables: <code>.units</code>, "
+                f"<code>.class_areas</code></small><table><tr><th>space type</th>"
+                f"<th>units</th><th>ha</th><th>net</th></tr>{rows}</table>")
+
     def totals(self) -> dict[str, Any]:
         """Totals for the whole area and per space type (output unit)."""
         s = self.suffix

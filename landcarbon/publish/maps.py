@@ -181,7 +181,7 @@ def explore_units(
     units: gpd.GeoDataFrame,
     *,
     column: str = "risk_level",
-    language: Literal["zh", "en"] = "zh",
+    language: Literal["zh", "en"] | None = None,
     m: folium.Map | None = None,
     title: str | None = None,
     layers: Sequence[str] = DEFAULT_LAYERS,
@@ -205,8 +205,10 @@ def explore_units(
     column : str
         The layer shown when the map opens (the other layers start hidden). Added to
         ``layers`` if missing.
-    language : {"zh", "en"}
-        Language of layer names, legends, tooltips and popups.
+    language : {"zh", "en"}, optional
+        Language of layer names, legends, tooltips and popups; default: the language of the
+        run the units come from (``units.attrs["language"]``, set by
+        :func:`landcarbon.assess`), else Chinese.
     m : folium.Map, optional
         Add the layers to this map (its view and basemap are left alone) instead of a new one.
     title : str, optional
@@ -255,6 +257,8 @@ def explore_units(
     folium.Map
         The new map, or ``m`` with the layers added.
     """
+    if language is None:
+        language = units.attrs.get("language", "zh")
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', not {language!r}")
     zh = language == "zh"
