@@ -65,6 +65,11 @@ def test_exceeded_spaces_lists_each_space_over_its_own_limit() -> None:
                       "net_ecological_tc_per_ha": [-0.3, 0.2]}, index=["a", "b"])
     r = lc.assess_risk(t, {"agricultural": 0.422, "construction": 8.0, "ecological": 0.0})
     assert r["exceeded_spaces"].tolist() == ["agricultural,construction", "ecological"]
+    full = lc.assess_risk(t.assign(risk_level="stale"), {"agricultural": 0.422,
+                          "construction": 8.0, "ecological": 0.0}, full=True)
+    assert list(full.columns[:5]) == list(t.columns)  # the input table, then the risk columns
+    assert full["risk_level"].tolist() == r["risk_level"].tolist()  # replaced, not doubled
+    assert full.columns.is_unique and full.index.tolist() == ["a", "b"]
 
 
 def test_energy_emissions_are_charged_per_unit() -> None:

@@ -158,7 +158,7 @@ def risk_level_of(net: np.ndarray, limit: np.ndarray, bands: RiskBands, *,
 def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
                 bands: RiskBands | None = None, *, output_unit: OutputUnit = "t C",
                 component_thresholds: dict[str, float] | None = None,
-                ) -> pd.DataFrame:
+                full: bool = False) -> pd.DataFrame:
     """Risk level and reason of every unit.
 
     Parameters
@@ -176,6 +176,9 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
     component_thresholds : dict, optional
         Limits (t C/ha/yr) of the per-space cap test (see
         ``resolve_thresholds(..., components=True)``); default: ``thresholds``.
+    full : bool
+        Return ``table`` with the risk columns joined (replacing columns of the same name)
+        instead of the risk columns alone.
 
     Returns
     -------
@@ -211,7 +214,7 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
         zh_op = "高于" if n > lim else "不高于"
         zh.append(f"{st_zh.get(s, s)}单元：净排放 {_fmt(n)} {unit_label}/ha/yr，{zh_op}阈值 "
                   f"{_fmt(lim)}（{lev_zh[lev]}）")
-    return pd.DataFrame({
+    risk = pd.DataFrame({
         f"threshold_{suffix}_per_ha": limit,
         "risk_level": level,
         "risk_reason_en": en,
@@ -219,6 +222,9 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
         "exceeded_spaces": _exceeded_spaces(table, component_thresholds or thresholds, suffix,
                                             factor),
     }, index=table.index)
+    if not full:
+        return risk
+    return table.drop(columns=[c for c in risk.columns if c in table.columns]).join(risk)
 
 
 def _exceeded_spaces(table: pd.DataFrame, thresholds: dict[str, float], suffix: str,
