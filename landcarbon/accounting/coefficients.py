@@ -82,6 +82,12 @@ def load_coefficients(
     cropland_sink_tc_per_ha : float, optional
         Required with ``cropland_mode="sink"``.
 
+    Returns
+    -------
+    CoefficientSet
+        ``.table`` (indexed by land class: ``tc_per_ha`` in t C/ha/yr, NaN for indirect
+        classes, and ``source``) and ``.tc_per_ha`` (Series).
+
     Raises
     ------
     InputError

@@ -135,6 +135,12 @@ def load_legend(name_or_path: str | Path, rural_settlement: RuralSettlement = "c
         Space type of rural settlements: ``construction`` (default; they carry energy
         emissions) or ``agricultural`` (the planning 三区 convention).
 
+    Returns
+    -------
+    Legend
+        ``.table``: one row per code with ``land_class``, ``space_type``, ``name_en``,
+        ``name_zh``.
+
     Raises
     ------
     InputError

@@ -356,6 +356,12 @@ def config_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> RunCon
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a TOML config file.
 
+    Returns
+    -------
+    RunConfig
+        The validated settings (relative paths resolved against the file's folder by
+        ``config.path(...)``).
+
     Raises
     ------
     ConfigError

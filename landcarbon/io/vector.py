@@ -118,6 +118,12 @@ def read_units(path: str | os.PathLike[str], *, layer: str | None = None,
 
     ``id_field`` defaults to the row number (1-based) and ``name_field`` to the id. Other
     attributes are kept. Ids must be unique and non-empty.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``unit_id``, ``unit_name``, the file's other attributes and ``geometry``, in the
+        file's CRS.
     """
     gdf = read_vector(path, layer=layer)
     for field, role in ((id_field, "id_field"), (name_field, "name_field")):

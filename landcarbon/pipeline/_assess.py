@@ -69,7 +69,7 @@ def assess(config: RunConfig, *, progress: bool = False,
     progress : bool
         Progress bars on stderr.
     raster_sinks : mapping, optional
-        ``name -> opener`` for any of :data:`~landcarbon.pipeline._rasters.DERIVED_RASTERS`
+        ``name -> opener`` for any of the derived rasters
         (``land_class``, ``space_type``, ``net_flux``): ``opener(template)`` gets the lazy
         raster (grid, dtype, nodata, attrs) and returns a sink (``sink[rows, cols] =
         block``, thread-safe) that receives every block of it. They are computed in the same
@@ -79,6 +79,13 @@ def assess(config: RunConfig, *, progress: bool = False,
     check_inputs : bool
         Run the checks of ``landcarbon validate`` first (:func:`landcarbon.pipeline.validate.gate`)
         and stop on their errors; False only when the caller has just run them.
+
+    Returns
+    -------
+    Assessment
+        ``.units`` (GeoDataFrame: one row per unit with its balance, space type, threshold
+        and risk level), ``.class_areas`` (long table, ha), ``.totals()`` (dict), the lazy
+        rasters (``.codes``, ``.categories``) and the settings used.
 
     Raises
     ------
@@ -317,6 +324,12 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
     If ``out_dir`` holds a finished run with the same fingerprint (version, settings, SHA-256
     of every input; :mod:`landcarbon.io.fingerprint`) and intact outputs, nothing is
     recomputed and the result has ``up_to_date=True``; ``overwrite=True`` always recomputes.
+
+    Returns
+    -------
+    RunResult
+        ``.assessment`` (the :class:`Assessment`, None when up to date), ``.out_dir``
+        (absolute path), ``.files`` (``{role: file name}``) and ``.up_to_date``.
     """
     from landcarbon.io.cogs import CogSet
     from landcarbon.io.fingerprint import (

@@ -290,6 +290,12 @@ def batch_configs(configs: list[str | Path], out_dir: str | Path, *, overwrite: 
         TOML config files; one that does not load is reported as a failed run.
     scheduler : ComputeConfig, optional
         Dask scheduler for the whole batch (default: each config's ``[compute]``).
+
+    Returns
+    -------
+    BatchResult
+        ``.summary`` (DataFrame: one row per run with status, seconds, totals, error),
+        ``.out_dir`` and ``.failed`` (names of the failed runs); ``summary.csv`` is written.
     """
     from landcarbon.config.run import load_config
 
@@ -308,7 +314,14 @@ def batch_regions(config: RunConfig, regions_path: str | Path, region_field: str
                   out_dir: str | Path, *, overwrite: bool = False, progress: bool = False,
                   scheduler: Any = None) -> BatchResult:
     """Run ``config`` once per region of ``regions_path`` (field ``region_field``) into
-    ``out_dir/<region>``; see the module docstring."""
+    ``out_dir/<region>``; see the module docstring.
+
+    Returns
+    -------
+    BatchResult
+        ``.summary`` (DataFrame: one row per run with status, seconds, totals, error),
+        ``.out_dir`` and ``.failed`` (names of the failed runs); ``summary.csv`` is written.
+    """
     with _batch_folder(Path(out_dir)) as out:
         jobs = region_configs(config, str(regions_path), region_field, out / "_batch_inputs")
         return _run_all(jobs, out, overwrite=overwrite, progress=progress,

@@ -213,6 +213,13 @@ def _year_of(a: Assessment) -> int | None:
 def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     """Assess every date of ``config.change`` and everything between them (nothing written).
 
+    Returns
+    -------
+    ChangeResult
+        ``.dates`` (year -> :class:`Assessment`), transfer matrices, change summaries,
+        dynamic degrees, flux effects, stocks (with ``[change.stocks]``), time series, alerts
+        and the Markov projection; ``.totals()`` is a dict.
+
     Raises
     ------
     ConfigError

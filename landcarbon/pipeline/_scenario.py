@@ -116,7 +116,14 @@ def _apply_edits(config: RunConfig, base: Assessment, baseline: xr.DataArray,
 
 
 def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioResult:
-    """Assess the baseline and every scenario of ``config.change`` (nothing written)."""
+    """Assess the baseline and every scenario of ``config.change`` (nothing written).
+
+    Returns
+    -------
+    ScenarioResult
+        ``.baseline`` (:class:`Assessment`), the assessed scenarios, per-unit deltas and
+        risk-level transitions; ``.totals()`` is a dict.
+    """
     from landcarbon.change.scenarios import compare_scenarios
     from landcarbon.engine.zonal import class_areas
 
@@ -159,7 +166,13 @@ def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioRe
 
 def run_scenarios(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
                   progress: bool = False) -> tuple[ScenarioResult, Path, dict[str, str]]:
-    """Assess the scenarios and write their comparison into ``out_dir`` (atomically)."""
+    """Assess the scenarios and write their comparison into ``out_dir`` (atomically).
+
+    Returns
+    -------
+    tuple
+        The :class:`ScenarioResult`, the output folder (absolute) and ``{role: file name}``.
+    """
     from landcarbon.io.fingerprint import protected_inputs
     from landcarbon.io.outputs import check_output_target, staged_output_dir
     from landcarbon.pipeline.change_outputs import write_scenario_outputs

@@ -83,7 +83,7 @@ class Assessment:
         Layers and tables of the zoning analyses (:func:`landcarbon.pipeline.apply_zoning`).
     cropland : dict
         The cropland sign used and the run's net with cropland as a source and (with crop
-        statistics) as the crop-yield sink (:func:`landcarbon.pipeline._crops.cropland_record`).
+        statistics) as the crop-yield sink.
     planning : dict
         With ``[planning_zones]``: the zones file, field, priority and planned area per space
         type (ha); ``class_areas`` then carry the planned space types.
