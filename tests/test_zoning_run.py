@@ -188,6 +188,14 @@ def test_zone_command_on_a_run_folder_and_on_a_config(project: Path) -> None:
     assert {"gi_class", "compensation_role", "p_exceed", "carbon_risk_zone"} <= set(units)
     assert "carbon_zone" not in units                     # no statistics: no ECC
     assert (project / "plain" / "zoning" / "sink_zones.gpkg").is_file()
+    # a zoning run is a run: its map and report carry the zoning layers and section
+    zoned = project / "plain" / "zoning"
+    assert (zoned / "run.json").is_file()
+    published = runner.invoke(main, ["-q", "map", str(zoned), "--offline", "--overwrite"])
+    assert published.exit_code == 0, published.output
+    page = (zoned / "map.html").read_text(encoding="utf-8")
+    assert "碳排放冷热点" in page or "Emission hot spots" in page
+    assert 'id="zoning"' in (zoned / "report.html").read_text(encoding="utf-8")
     again = runner.invoke(main, ["-q", "zone", str(project / "plain")])
     assert again.exit_code == 1 and "already exists" in again.output
     result = runner.invoke(main, ["-q", "zone", str(project / "zoning.toml"), "-o",

@@ -54,7 +54,8 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
     """Carbon-balance zoning of a config or a finished run folder: indicators, ECC/ESC zones,
     carbon-risk overlay, Gi* hot spots (units and grid), sink-function zones, horizontal
     compensation and Monte Carlo uncertainty. Sections absent from the config run with their
-    defaults. Writes units.gpkg/csv with the new columns and the zoning layers.
+    defaults. Writes every output of a run (units.gpkg/csv with the new columns, the zoning
+    layers, rasters, run.json) and the map and report with the zoning layers.
 
     \b
     Example:
@@ -62,11 +63,9 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
       landcarbon zone out/zhengzhou_2023 --overwrite     # writes out/zhengzhou_2023/zoning
     """
     from landcarbon.io.outputs import staged_output_dir
-    from landcarbon.io.tables import write_csv
-    from landcarbon.io.vector import write_units
     from landcarbon.pipeline import assess
     from landcarbon.pipeline._zoning import with_all
-    from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
+    from landcarbon.pipeline.run_outputs import write_run_outputs
 
     config, default_out = _load(source)
     target = out or default_out
@@ -74,10 +73,9 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
     check_output_target(target, overwrite=overwrite, inputs=inputs)
     with staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="zoning") as stage:
         a = assess(with_all(config), progress=progress_default())
-        write_units(a.units, stage / "units.gpkg")
-        write_csv(a.units.drop(columns="geometry"), stage / "units.csv")
-        files = {"units_gpkg": "units.gpkg", "units_csv": "units.csv",
-                 **write_zoning_outputs(a, stage)}
+        # every output of a run (tables, zoning layers, rasters, run.json) and, unless
+        # output.map = false, the map and the report with the zoning layers and section
+        files = write_run_outputs(a, stage, progress=progress_default())
     summary = a.zoning["summary"]
     for key, counts in summary.get("counts", {}).items():
         log.info("%s: %s", key, ", ".join(f"{k} {v}" for k, v in counts.items()))
