@@ -106,8 +106,11 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "nodata_text": (_cfg(LEGEND, LEGEND + '\nnodata = "none"'), ("landcover.nodata",), "run"),
     "overrides_unknown_class": (_section("[coefficients]\noverrides = { jungle = -1.0 }"),
                                 ("jungle",), "run"),
+    # no [thresholds] at all is the carrying-capacity default; a pathway without its table is
+    # the error
     "thresholds_missing": (_cfg("[thresholds]\nagricultural = 0.422\nconstruction = 8.0\n"
-                                "ecological = 0.0\n", ""), ("[thresholds]", "preset"), "run"),
+                                "ecological = 0.0\n", '[thresholds]\nmethod = "pathway"\n'),
+                           ("thresholds", "[thresholds.pathway]"), "run"),
     "allow_overlaps_text": (_cfg('id_field = "code"', 'id_field = "code"\n'
                                  'allow_overlaps = "sometimes"'), ("allow_overlaps",), "run"),
     "date_year_text": (lambda d: config(d, extra=CHANGE.replace("LATER", "grid4.tif").replace(
