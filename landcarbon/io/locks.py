@@ -28,8 +28,8 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["lock_path", "os_error_cause", "output_lock", "output_write_error",
-           "raise_write_error"]
+__all__ = ["explain_failed_write", "lock_path", "os_error_cause", "output_lock",
+           "output_write_error", "raise_write_error"]
 
 
 def lock_path(target: str | os.PathLike[str]) -> Path:
@@ -155,17 +155,47 @@ def os_error_cause(exc: BaseException) -> int | None:
 
 
 def output_write_error(exc: BaseException, target: str | os.PathLike[str],
-                       ) -> BaseException:
-    """:class:`OutputWriteError` for a write failure of ``target`` with a known cause, else
-    ``exc`` itself (to be re-raised)."""
-    code = os_error_cause(exc)
+                       code: int | None = None) -> BaseException:
+    """:class:`OutputWriteError` for a write failure of ``target`` with a known cause
+    (``code``, default: the cause of ``exc``), else ``exc`` itself (to be re-raised)."""
+    known = os_error_cause(exc)
+    code = code or known
     if code is None:
         return exc
     cause, fix = _CAUSES[code]
     where = getattr(exc, "filename", None) or target
+    detail = "" if known else f"; the library reported: {exc}"
     return OutputWriteError(
-        f"Cannot write the output {target}: {cause} (at {where}). Nothing was written there "
-        f"(no partial output is left). {fix}.")
+        f"Cannot write the output {target}: {cause} (at {where}{detail}). Nothing was "
+        f"written there (no partial output is left). {fix}.")
+
+
+def explain_failed_write(exc: BaseException, folder: str | os.PathLike[str]) -> int | None:
+    """The errno explaining why writing into ``folder`` failed, also when a library hid it
+    (SQLite, GDAL): a known cause of ``exc``, else a full disk (under 1 MiB free) or a file
+    in ``folder`` that reached the process's file-size limit (``ulimit -f``); None if
+    neither."""
+    import shutil
+
+    code = os_error_cause(exc)
+    if code is not None:
+        return code
+    folder = Path(folder)
+    try:
+        if shutil.disk_usage(folder if folder.exists() else folder.parent).free < 1 << 20:
+            return errno.ENOSPC
+    except OSError:
+        pass
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if soft != resource.RLIM_INFINITY and folder.is_dir():
+        for p in folder.rglob("*"):
+            if p.is_file() and p.stat().st_size >= soft - (1 << 16):
+                return errno.EFBIG
+    return None
 
 
 def raise_write_error(exc: BaseException, target: str | os.PathLike[str]) -> None:

@@ -22,7 +22,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from landcarbon.io.locks import output_lock, raise_write_error
+from landcarbon.exceptions import LandcarbonError
+from landcarbon.io.locks import (
+    explain_failed_write,
+    output_lock,
+    output_write_error,
+    raise_write_error,
+)
 from landcarbon.io.ownership import check_replaceable, mark_folder
 
 __all__ = [
@@ -132,6 +138,12 @@ def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False
             if not _ours(exc, places):
                 raise
             raise_write_error(exc, target)
+        except Exception as exc:
+            code = None if isinstance(exc, LandcarbonError) else explain_failed_write(exc, stage)
+            shutil.rmtree(stage, ignore_errors=True)
+            if code is None:
+                raise
+            raise output_write_error(exc, target, code) from exc
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise

@@ -65,6 +65,10 @@ def encoding_message(what: str, path: object, encoding: str | None, exc: Excepti
             "give its encoding.")
 
 
+def _is_text(column: pd.Series) -> bool:
+    return column.dtype == object or isinstance(column.dtype, pd.StringDtype)
+
+
 def _neutral(value: object) -> object:
     if isinstance(value, str) and _FORMULA.match(value) and not _NUMBER.match(value):
         return "'" + value
@@ -78,7 +82,7 @@ def neutralise_cells(table: pd.DataFrame) -> pd.DataFrame:
     ``-5.2`` written as text) are left as they are."""
     out = table.copy()
     for col in out.columns:
-        if out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype):
+        if _is_text(out[col]):
             out[col] = out[col].map(_neutral)
     return out.rename(columns=lambda c: _neutral(c) if isinstance(c, str) else c)
 
@@ -101,6 +105,6 @@ def read_output_csv(path: str | os.PathLike[str], **kwargs: object) -> pd.DataFr
     """Read a CSV that :func:`write_csv` wrote, undoing its formula neutralisation."""
     table = pd.read_csv(path, encoding="utf-8-sig", **kwargs)  # type: ignore[arg-type]
     for col in table.columns:
-        if table[col].dtype == object:
+        if _is_text(table[col]):
             table[col] = table[col].map(_restore)
     return table.rename(columns=lambda c: _restore(c) if isinstance(c, str) else c)
