@@ -91,7 +91,10 @@ def validate(config: Path, no_scan: bool, as_json: bool) -> None:
 
     report = validate_config(config, scan_raster=not no_scan)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+        from landcarbon.io.outputs import strict_json
+
+        click.echo(json.dumps(strict_json(report.to_dict()), ensure_ascii=False, indent=2,
+                              allow_nan=False))
     else:
         s = report.summary
         if "covered_ha" in s:

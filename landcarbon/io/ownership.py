@@ -156,7 +156,7 @@ def is_landcarbon_file(path: str | os.PathLike[str]) -> bool:
         return True
     try:
         with open(path, "rb") as fh:
-            head = fh.read(4096)
+            head = fh.read(1 << 20)
     except OSError:
         return False
     return any(sig in head for sig in _SIGNATURES.get(path.suffix.lower(), ()))
