@@ -106,8 +106,8 @@ def test_mosaic_vrt_is_private_per_process_and_removed_at_exit(tmp_path: Path) -
         write_tif(tmp_path / f"t{i}.tif", np.full((4, 4), 10, np.uint8),
                   transform=from_origin(500000 + 40 * i, 3850000, 10, 10))
     code = ("import os, stat, sys\n"
-            "from landcarbon.io.raster import _mosaic_vrt\n"
-            "p = _mosaic_vrt(sys.argv[1:])\n"
+            "from landcarbon.io.raster import mosaic_vrt\n"
+            "p = mosaic_vrt(sys.argv[1:])\n"
             "print(p, oct(stat.S_IMODE(os.stat(os.path.dirname(p)).st_mode)))\n")
     paths = [str(tmp_path / "t0.tif"), str(tmp_path / "t1.tif")]
     runs = [subprocess.run([sys.executable, "-c", code, *paths], capture_output=True,

@@ -130,7 +130,8 @@ def test_zoning_report_section() -> None:
                           "value": [2200.0, 55000.0]})
     unc = pd.DataFrame({"unit_id": ["410101", "410102"], "unit_name": ["a", "b"],
                         "risk_level": ["within", "severe"], "net_tc_p5": [1.0, 5.0],
-                        "net_tc_p95": [2.0, 7.0], "p_exceed": [0.5, 1.0]})
+                        "net_tc_p95": [2.0, 7.0], "p_exceed": [0.5, 1.0],
+                        "net_tc": [1.4, 6.0], "net_tc_p50": [1.5, 6.1]})
     summary = {"compensation": {"payers": 1, "receivers": 2, "owed_tc": 260.0,
                                 "paid": 57200.0, "received": 57200.0, "currency": "CNY"}}
     z = zoning_context(units, language="en", summary=summary, flows=flows, uncertainty=unc,
@@ -143,7 +144,8 @@ def test_zoning_report_section() -> None:
     assert dict(z["compensation"])["Paid"] == "57,200.0 CNY"
     assert z["flows"][0] == ["二七区 (410104)", "金水区 (410103)", "250.0", "55,000.0"]
     assert [r[3] for r in z["uncertainty"]] == ["50.0%", "100.0%"]  # least certain first
-    assert z["uncertainty"][0][4] == "1 – 2"  # fmt: 3 significant figures below 10
+    # deterministic, median, 5-95 % interval (fmt: 3 significant figures below 10)
+    assert z["uncertainty"][0][4:] == ["1.4", "1.5", "1 – 2"]
     from landcarbon.publish.report import atlas_report
 
     html = atlas_report(units, {"config": {"title": "t"}}, language="en", zoning=z)

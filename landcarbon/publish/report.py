@@ -140,14 +140,24 @@ def _threshold_note(manifest: dict[str, Any], lang: str) -> str:
     return text
 
 
-def _threshold_rows(manifest: dict[str, Any], lang: str) -> list[list[str]]:
-    """Per space type: limit (t C/ha/yr), rule and source of the run's thresholds."""
+def _threshold_rows(manifest: dict[str, Any], lang: str) -> tuple[list[list[str]], list[str]]:
+    """The run's thresholds for the report.
+
+    Returns
+    -------
+    rows : list of list of str
+        Per space type: name, limit (t C/ha/yr) and rule.
+    sources : list of str
+        The distinct sources of those limits, in space-type order (one note under the table,
+        so that a long citation does not stretch every row).
+    """
     record = manifest.get("settings", {}).get("thresholds", {})
     limits = record.get("limits_tc_per_ha", {})
-    return [[label("space_types", st, lang), fmt(limits.get(st)),
-             str(record.get("rules", {}).get(st, "")),
-             str(record.get("sources", {}).get(st, ""))]
-            for st in vocab("space_types") if st in limits]
+    present = [st for st in vocab("space_types") if st in limits]
+    rows = [[label("space_types", st, lang), fmt(limits.get(st)),
+             str(record.get("rules", {}).get(st, ""))] for st in present]
+    sources = [str(record.get("sources", {}).get(st, "")) for st in present]
+    return rows, [s for i, s in enumerate(sources) if s and s not in sources[:i]]
 
 
 def atlas_report(
@@ -239,6 +249,7 @@ def atlas_report(
                   f"{ui('net', lang)} ({tot})", f"{ui('net_per_ha', lang)} ({f.per_ha})",
                   f"{ui('threshold', lang)} ({f.per_ha})", ui("risk_level", lang)]
     net_sinks = units[units[f"net_{sfx}"] <= 0]
+    threshold_rows, threshold_sources = _threshold_rows(manifest, lang)
     env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     return embed_font(script=True, html_text=env.get_template("report.html.j2").render(
@@ -251,7 +262,8 @@ def atlas_report(
         top_emitters=_top(units, f"emission_{sfx}", sfx, lang, f),
         top_sinks=_top(units, f"sequestration_{sfx}", sfx, lang, f),
         net_sinks=_top(net_sinks, f"net_{sfx}", sfx, lang, f, ascending=True),
-        threshold_rows=_threshold_rows(manifest, lang),
+        threshold_rows=threshold_rows,
+        threshold_sources=threshold_sources,
         threshold_note=_threshold_note(manifest, lang),
         zoning=zoning, maps=list(maps), figures=list(figures), files=list(files), key_map=key_map,
         provenance=[(ui(_PROVENANCE_KEYS.get(k, k), lang) if k in _PROVENANCE_KEYS else k, v)
