@@ -20,6 +20,7 @@ a character outside GB 2312.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -40,10 +41,8 @@ def gb2312_hanzi() -> set[str]:
     out = set()
     for row in range(0xB0, 0xF8):
         for col in range(0xA1, 0xFF):
-            try:
+            with contextlib.suppress(UnicodeDecodeError):
                 out.add(bytes([row, col]).decode("gb2312"))
-            except UnicodeDecodeError:
-                pass
     return out
 
 

@@ -126,7 +126,8 @@ def test_user_strings_are_escaped() -> None:
 
 def test_popup_figures_and_units() -> None:
     html = _html(explore_units(make_units(), language="en", tiles=None))
-    for text in ("398.2 ha", "98,765.4 t C/yr", "2.3 t C/yr", "above by", "below by", "80.0%", "t C/ha/yr", "Forest",
+    for text in ("398.2 ha", "98,765.4 t C/yr", "2.3 t C/yr", "above by", "below by", "80.0%",
+                 "t C/ha/yr", "Forest",
                  "600.0", "Within threshold", "net below the limit \\u0026lt;b\\u0026gt;"):
         assert text in html
 
