@@ -117,9 +117,27 @@ def test_carrying_capacity_by_shares() -> None:
                                   {"agricultural": 1.0, "construction": 3.0})
     assert ts.limits["agricultural"] == approx(1200 * 0.25 / 400)   # 0.75
     assert ts.limits["construction"] == approx(1200 * 0.75 / 100)   # 9.0
-    with pytest.raises(ConfigError, match="no construction land"):
+    with pytest.raises(ConfigError, match="nothing to the space"):
         carrying_capacity_limits(10.0, {"agricultural": 1.0, "construction": 0.0},
-                                 {"agricultural": 1.0, "construction": 1.0})
+                                 {"agricultural": 0.0, "construction": 1.0})
+
+
+def test_carrying_capacity_region_without_a_space() -> None:
+    """A region without agricultural land (an island, a city): construction takes the whole
+    sink; agricultural land appearing later must be net-neutral."""
+    ts = carrying_capacity_limits(10.0, {"agricultural": 0.0, "construction": 4.0},
+                                  {"agricultural": 1.0, "construction": 1.0})
+    assert ts.limits == {"ecological": 0.0, "agricultural": 0.0, "construction": 2.5}
+    assert "no agricultural land" in ts.rules["agricultural"]
+    # nothing emitting at all: both limits 0
+    ts = carrying_capacity_limits(10.0, {"ecological": 9.0}, {"agricultural": 1.0,
+                                                              "construction": 1.0})
+    assert ts.limits == {"ecological": 0.0, "agricultural": 0.0, "construction": 0.0}
+    # key = emission with no emission anywhere: shared by area instead, said in the rule
+    ts = carrying_capacity_limits(12.0, {"agricultural": 2.0, "construction": 1.0},
+                                  {"agricultural": 0.0, "construction": 0.0}, key="emission")
+    assert ts.limits["agricultural"] == approx(4.0) and ts.limits["construction"] == approx(4.0)
+    assert "by area instead" in ts.rules["construction"]
 
 
 def _units(net: list[float], space: list[str]) -> pd.DataFrame:

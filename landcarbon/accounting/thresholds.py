@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 SPACES: tuple[str, ...] = ("agricultural", "construction", "ecological")
+EMITTING: tuple[str, ...] = ("agricultural", "construction")
 Method = Literal["explicit", "pathway", "carrying_capacity", "percentile"]
 METHODS: tuple[str, ...] = ("explicit", "pathway", "carrying_capacity", "percentile")
 
@@ -285,32 +286,53 @@ def carrying_capacity_limits(sink_tc: float, area_ha: Mapping[str, float],
     land (ha). Region-wide, the emitting spaces then together emit at most what the sinks
     absorb.
 
+    A space without land (area 0) takes no share: the others share the whole sink, and its
+    limit is 0 (net-neutral), in case such land appears at a later date or in a scenario.
+
     Raises
     ------
     ConfigError
-        Negative sink, missing or non-positive areas or shares.
+        Negative sink, areas or shares; shares giving nothing to the spaces that have land.
     """
     sink = _finite(sink_tc, "carrying capacity sink_tc")
     if sink < 0:
         raise ConfigError(f"carrying capacity sink_tc is the sink magnitude (>= 0 t C/yr), "
                           f"got {sink_tc!r}.")
     weights = {st: _finite(shares.get(st, np.nan), f"carrying capacity share of {st}")
-               for st in ("agricultural", "construction")}
-    total = sum(weights.values())
-    if min(weights.values()) < 0 or total <= 0:
+               for st in EMITTING}
+    if min(weights.values()) < 0 or (key == "shares" and sum(weights.values()) <= 0):
         raise ConfigError("carrying capacity shares must be >= 0 with a positive sum (got "
                           f"{weights}).")
+    areas = {st: _finite(area_ha.get(st, 0.0), f"area of {st} space") for st in EMITTING}
+    if min(areas.values()) < 0:
+        raise ConfigError(f"carrying capacity: negative space areas {areas}.")
     limits = {"ecological": 0.0}
     rules = {"ecological": "carrying capacity: ecological space stays a net sink (net <= 0)"}
-    for st, w in weights.items():
-        area = _finite(area_ha.get(st, np.nan), f"area of {st} space")
-        if area <= 0:
-            raise ConfigError(f"carrying capacity: the region has no {st} land (area {area:g} "
-                              "ha); give [thresholds] shares without it or another method.")
-        k = w / total
-        limits[st] = sink * k / area
+    # a space without land at the base date takes no share: the sink goes to the others, and
+    # such land appearing later (a later date, a scenario) must be net-neutral (limit 0)
+    present = [st for st in EMITTING if areas[st] > 0]
+    total = sum(weights[st] for st in present)
+    if present and total <= 0:
+        if key == "shares":
+            raise ConfigError(
+                f"carrying capacity: the shares give nothing to the space(s) with land "
+                f"({', '.join(present)}); the others have no land in this region. Give "
+                f"[thresholds.carrying_capacity] shares a positive weight for "
+                f"{' and '.join(present)}.")
+        weights = {st: areas[st] for st in EMITTING}  # nothing to share by: share by area
+        total = sum(weights[st] for st in present)
+        key = f"{key} (all zero; by area instead)"
+    for st in EMITTING:
+        if st not in present:
+            limits[st] = 0.0
+            rules[st] = (f"carrying capacity: no {st} land in the region at the base date, so "
+                         "no share of the sink; such land appearing later must be net-neutral "
+                         "(limit 0)")
+            continue
+        k = weights[st] / total
+        limits[st] = sink * k / areas[st]
         rules[st] = (f"carrying capacity: sink {sink:,.0f} t C/yr x share {k:.3f} ({key}) / "
-                     f"{area:,.0f} ha = {limits[st]:.4g} t C/ha/yr")
+                     f"{areas[st]:,.0f} ha = {limits[st]:.4g} t C/ha/yr")
     src = source or "region's sink and areas of the run at the base date"
     return ThresholdSet("carrying_capacity", limits, rules, {st: src for st in SPACES},
                         base_year=base_year)
