@@ -15,11 +15,14 @@ import io
 from functools import cache
 from pathlib import Path
 
-__all__ = ["CSS_FAMILY", "FAMILY", "embed_font", "font_face_css", "font_face_script", "font_path",
-           "matplotlib_family"]
+__all__ = ["CSS_FAMILY", "FAMILY", "WOFF_MAGIC", "embed_font", "font_face_css",
+           "font_face_script", "font_path", "matplotlib_family"]
 
 #: family name of the bundled font (as matplotlib and CSS know it)
 FAMILY = "Noto Sans SC landcarbon"
+#: the first bytes of a WOFF 1.0 file (what the ``@font-face`` rules declare, zlib-compressed:
+#: no brotli needed as WOFF2 would)
+WOFF_MAGIC = b"wOFF"
 #: CSS ``font-family`` value of every page: the embedded font first, then system fonts
 CSS_FAMILY = (f'"{FAMILY}","Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",'
               '"PingFang SC",sans-serif')
@@ -53,12 +56,14 @@ def _subset_woff(chars: str) -> bytes:
     from landcarbon._resources import user_cache_dir
 
     stat = font_path().stat()
-    key = hashlib.blake2b(f"{stat.st_size}:{stat.st_mtime_ns}:{fontTools.version}:{chars}"
+    key = hashlib.blake2b(f"woff1:{stat.st_size}:{stat.st_mtime_ns}:{fontTools.version}:{chars}"
                           .encode(), digest_size=16).hexdigest()
     folder = user_cache_dir("fonts")
     cached = folder / f"{key}.woff" if folder is not None else None
     if cached is not None and cached.is_file():
-        return cached.read_bytes()
+        data = cached.read_bytes()
+        if data[:4] == WOFF_MAGIC:  # never serve other bytes (an older cache) as WOFF
+            return data
     data = _make_subset(chars)
     if cached is not None:
         try:

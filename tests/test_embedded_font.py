@@ -1,0 +1,50 @@
+"""The font embedded in every page: the bytes are what the page declares (WOFF 1.0)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import pytest
+from fontTools.ttLib import TTFont
+
+from landcarbon.publish import fonts
+
+
+def _decoded(b64: str) -> bytes:
+    return base64.b64decode(b64)
+
+
+def test_font_face_rule_declares_the_format_of_its_bytes(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    fonts._subset_woff.cache_clear()
+    css = fonts.font_face_css("碳汇 净碳排放 万吨")
+    m = re.search(r'src:url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\) format\("woff"\)', css)
+    assert m, css[:200]
+    data = _decoded(m[1])
+    assert data[:4] == fonts.WOFF_MAGIC == b"wOFF"
+    font = TTFont(io.BytesIO(data))
+    assert font.flavor == "woff"
+    cmap = font.getBestCmap()
+    assert all(ord(c) in cmap for c in "碳汇净排放万吨") and ord("A") in cmap
+    fonts._subset_woff.cache_clear()
+
+
+def test_font_face_script_bytes_are_woff_and_a_stale_cache_is_not_served(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    fonts._subset_woff.cache_clear()
+    page = fonts.embed_font("<html><head></head><body>变化 地图</body></html>", script=True)
+    data = _decoded(re.search(r'atob\("([A-Za-z0-9+/=]+)"\)', page)[1])  # type: ignore[index]
+    assert data[:4] == b"wOFF"
+    # an older cache file holding raw OpenType bytes is replaced, never served as WOFF
+    cached = next((tmp_path / "landcarbon" / "fonts").glob("*.woff"))
+    cached.write_bytes(b"OTTO" + b"\0" * 64)
+    fonts._subset_woff.cache_clear()
+    again = fonts.embed_font("<html><head></head><body>变化 地图</body></html>", script=True)
+    assert again == page
+    assert cached.read_bytes()[:4] == b"wOFF"
+    fonts._subset_woff.cache_clear()
