@@ -152,3 +152,16 @@ def test_assessment_reprs_are_short_and_explore_follows_the_language(project: Pa
     page = explore_units(a.units, tiles=None).get_root().render()
     assert "Risk level" in page or "risk level" in page.lower()
     assert "风险等级" not in page
+
+
+def test_demo_takes_o_like_every_command_and_usage_errors_exit_2(tmp_path: Path) -> None:
+    """``demo -o DIR`` works as ``run -o``; two different folders are a usage error (exit 2,
+    click's usage message, no 'unexpected error')."""
+    r = lc("demo", str(tmp_path / "a"), "-o", str(tmp_path / "b"))
+    assert r.returncode == 2
+    assert "two output folders" in r.stderr and "unexpected" not in r.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    r = lc("-q", "demo", "-o", str(tmp_path / "b"), "--json")
+    assert r.returncode == 0, r.stderr
+    assert _json(r.stdout)["out_dir"] == str(tmp_path / "b")
+    assert (tmp_path / "b" / "run.json").is_file()

@@ -58,6 +58,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("Interrupted: no output was written.", err=True)
             sys.exit(130)
+        except click.ClickException:
+            raise  # usage errors: click prints them and exits 2
         except Exception as exc:
             if debug:
                 raise

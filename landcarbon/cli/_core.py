@@ -127,18 +127,24 @@ def _sample_dir() -> Path:
 
 @main.command()
 @click.argument("out", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--out", "out_option", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder, as for the other commands (same as the OUT argument).")
 @overwrite_option
 @json_option
 @handle_errors
-def demo(out: Path | None, overwrite: bool, as_json: bool) -> None:
+def demo(out: Path | None, out_option: Path | None, overwrite: bool, as_json: bool) -> None:
     """Run the bundled SYNTHETIC Zhengzhou-like sample (default output: ./landcarbon-demo).
 
     \b
     Example:
       landcarbon demo /tmp/demo --overwrite
+      landcarbon demo -o /tmp/demo
     """
-    _execute(_sample_dir() / "demo.toml", out or Path("landcarbon-demo"), overwrite,
-             as_json=as_json)
+    if out is not None and out_option is not None and out != out_option:
+        raise click.UsageError(f"two output folders given ({out} and -o {out_option}); "
+                               "give one.")
+    _execute(_sample_dir() / "demo.toml", out or out_option or Path("landcarbon-demo"),
+             overwrite, as_json=as_json)
 
 
 @main.command()
