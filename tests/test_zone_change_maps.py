@@ -235,7 +235,7 @@ def test_change_map_layers_per_date() -> None:
     names = [c.layer_name for c in m._children.values() if hasattr(c, "layer_name")]
     assert names[-3:] == ["Risk level 2015", "Risk level 2023", "Alerts"]
     html = map_html(m)
-    assert '"extra": ["Risk level 2015", "Risk level 2023"]' in html
+    assert '"extra": ["Risk level 2015", "Risk level 2023", "Alerts"]' in html
     assert EVIL not in html and "<img src=x" not in html
     with pytest.raises(InputError, match="risk_level_<year>"):
         change_map(make_units(), alerts)
@@ -317,7 +317,8 @@ def test_change_map_in_chromium(change_run: Path, tmp_path: Path) -> None:
         assert b.errors == [] and b.dialogs == []
         labels = b.eval("Array.from(document.querySelectorAll("
                         "'.leaflet-control-layers-overlays label')).map(e => e.textContent.trim())")
-        assert labels == ["单元边界", "风险等级 2015", "风险等级 2023", "进入碳风险的单元", "预警"]
+        assert labels == ["单元边界", "风险等级 2015", "风险等级 2023", "净碳排放变化 2015–2023",
+                          "进入碳风险的单元", "预警"]
         # one polygon per unit entering risk, one marker per unit with alerts
         entering = int(pd.read_csv(change_run / "units_2023.csv", encoding="utf-8-sig")[
             "dynamic_risk"].astype(bool).sum())
@@ -335,7 +336,7 @@ def test_change_map_in_chromium(change_run: Path, tmp_path: Path) -> None:
         b.pump(0.5)
         checked = b.eval("Array.from(document.querySelectorAll('.leaflet-control-layers-"
                          "overlays input')).map(c => c.checked)")
-        assert checked == [True, True, False, True, True]
+        assert checked == [True, True, False, False, True, True]
         # the markers stay above the colouring switched on last
         assert b.eval("document.querySelectorAll('.leaflet-marker-pane path').length") == (
             alerts["unit_id"].nunique())

@@ -173,15 +173,16 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
     title = cfg.title or None
     last = r.dates[r.years[-1]].units
     series = r.timeseries_layer()
-    cols = [c for c in series.columns if c.startswith("risk_level_")]
+    cols = [c for c in series.columns if c.startswith(("risk_level_", f"net_{r.suffix}_"))
+            and c[-4:].isdigit() and c not in last.columns]
     units = last.merge(pd.DataFrame(series[["unit_id", *cols]]), on="unit_id", how="left")
     out = cfg.output
+    unit = unit_label(r.suffix, display=True)
     m = change_map(units, r.alerts_layer(), language=lang, title=title,
-                   tiles=out.map_tiles or None, offline=out.map_offline)
+                   tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
     m.get_root().header.add_child(Element(meta_tags({"landcarbon_version": package_version()})),
                                   name="landcarbon_provenance")
     write_text(folder / "map.html", map_html(m))
-    unit = unit_label(r.suffix, display=True)
     links = [(name, name) for name in sorted(files.values())]
     write_text(folder / "report.html", change_report(
         r.totals(), r.transfer, r.alerts, manifest_config=cfg.model_dump(mode="json"),

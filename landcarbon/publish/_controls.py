@@ -61,7 +61,10 @@ var {{ this.get_name() }} = {
   bind: function (feature, layer) {
     var self = {{ this.get_name() }}, i = feature.properties._i;
     layer.bindTooltip(function () { return self.tip(i); }, {sticky: true});
-    layer.bindPopup(function () { return self.pop(i); }, {maxWidth: 380});
+    // long popups (a change run's alerts) scroll instead of leaving the screen
+    layer.bindPopup(function () { return self.pop(i); },
+                    {maxWidth: 380,
+                     maxHeight: Math.max(260, Math.round(window.innerHeight * 0.62))});
   }
 };
 {% endmacro %}""")

@@ -13,7 +13,9 @@ __all__ = ["FeatureLayer"]
 class FeatureLayer(MacroElement):
     """Features of one overlay, added to its parent ``FeatureGroup``; popups and tooltips are
     escaped HTML made in Python (no markup from the data). With ``rows`` (shared labels),
-    ``popups`` are titles and the popup table is assembled from ``cells`` when opened."""
+    ``popups`` are titles and the popup table is assembled from ``cells`` when opened. With
+    ``outline`` polygons are drawn as thick coloured outlines without fill (a stacked layer
+    that leaves the colouring below readable and its popups clickable)."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
@@ -28,8 +30,11 @@ var {{ this.get_name() }} = (function () {
   }
   var layer = L.geoJSON({{ this.geojson }}, {
     {% if this.canvas %}renderer: L.canvas({padding: 0.5}),{% endif %}
-    style: function (f) { return {fillColor: fills[f.properties._i], color: '#444444',
-                                  weight: 0.6, fillOpacity: 0.75}; },
+    style: function (f) {
+      {% if this.outline %}// outline only: clicks inside reach the unit (its popup) below
+      return {fill: false, color: fills[f.properties._i], weight: 3.5, opacity: 0.95};
+      {% else %}return {fillColor: fills[f.properties._i], color: '#444444',
+                                  weight: 0.6, fillOpacity: 0.75};{% endif %} },
     pointToLayer: function (f, latlng) {
       // in the marker pane: above every unit colouring, whichever is switched on later
       return L.circleMarker(latlng, {radius: 7, fillColor: fills[f.properties._i],
@@ -38,7 +43,9 @@ var {{ this.get_name() }} = (function () {
     onEachFeature: function (f, l) {
       var i = f.properties._i;
       if (tips.length) { l.bindTooltip(tips[i], {sticky: true}); }
-      l.bindPopup(function () { return pop(i); }, {maxWidth: 420});
+      l.bindPopup(function () { return pop(i); },
+                  {maxWidth: 420,
+                   maxHeight: Math.max(260, Math.round(window.innerHeight * 0.62))});
     }
   });
   layer.addTo({{ this._parent.get_name() }});
@@ -48,11 +55,11 @@ var {{ this.get_name() }} = (function () {
 
     def __init__(self, geojson: str, fills: list[str], popups: list[str], tooltips: list[str],
                  canvas: bool = False, rows: list[str] | None = None,
-                 cells: list[list[str]] | None = None) -> None:
+                 cells: list[list[str]] | None = None, outline: bool = False) -> None:
         super().__init__()
         self._name = "FeatureLayer"
         self.geojson = geojson.replace("<", "\\u003c").replace(">", "\\u003e")
         self.fills, self.popups, self.tooltips = js_json(fills), js_json(popups), js_json(
             tooltips)
-        self.canvas = canvas
+        self.canvas, self.outline = canvas, outline
         self.rows, self.cells = js_json(rows or []), js_json(cells or [])

@@ -17,16 +17,30 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from landcarbon.accounting.conversions import output_suffix
-from landcarbon.publish._html import fmt, label, swatches, ui, unit_name, vocab
+from landcarbon.publish._html import (
+    fmt,
+    fmt_fixed,
+    label,
+    swatches,
+    total_unit,
+    ui,
+    unit_name,
+    vocab,
+)
 from landcarbon.publish.fonts import embed_font
-from landcarbon.publish.zone_layers import Overlay, map_categories, risk_by_date_layers
+from landcarbon.publish.zone_layers import (
+    NumericLayer,
+    Overlay,
+    map_categories,
+    risk_by_date_layers,
+)
 
 if TYPE_CHECKING:
     import folium
     import geopandas as gpd
 
-__all__ = ["alerts_overlay", "change_map", "change_report", "entering_risk_overlay",
-           "entering_risk_rows"]
+__all__ = ["alerts_overlay", "change_map", "change_popup_rows", "change_report",
+           "entering_risk_overlay", "entering_risk_rows", "net_change_layer"]
 
 esc = html.escape
 
@@ -70,7 +84,7 @@ def alerts_overlay(alerts: gpd.GeoDataFrame, language: str) -> Overlay:
 
 def entering_risk_overlay(units: gpd.GeoDataFrame, language: str) -> Overlay | None:
     """The units that moved into carbon risk over the last period (``dynamic_risk`` of
-    :mod:`landcarbon.change.dynamic_risk`), coloured by their first condition in
+    :mod:`landcarbon.change.dynamic_risk`), outlined in the colour of their first condition in
     ``map_categories.csv`` order (category ``dynamic_flag``); the popup gives the reasons.
     None when the table has no dynamic-risk columns."""
     if "dynamic_risk" not in units:
@@ -96,7 +110,7 @@ def entering_risk_overlay(units: gpd.GeoDataFrame, language: str) -> Overlay | N
     legend = swatches(f"{ui('entering_risk', language)} ({len(hit)})",
                       [(lab, c) for k, (lab, c) in cats.items() if k in present])
     return Overlay(ui("entering_risk", language), hit[[hit.geometry.name]], fills, popups,
-                   legend, exclusive=False, show=True, tooltips=tips)
+                   legend, exclusive=False, show=True, tooltips=tips, outline=True)
 
 
 def entering_risk_rows(units: pd.DataFrame, language: str) -> tuple[
@@ -124,31 +138,122 @@ def entering_risk_rows(units: pd.DataFrame, language: str) -> tuple[
     return header, rows, counts
 
 
+def net_change_layer(units: pd.DataFrame, language: str, unit: str = "t C"
+                     ) -> NumericLayer | None:
+    """The change of each unit's net emission between the first and the last date
+    (``net_<s>_<last> - net_<s>_<first>`` of the time-series columns) as a diverging layer
+    (falls in blues, rises in warm colours, 0 marked), in 万吨/年 in Chinese; None with fewer
+    than two dates. Adds the column ``net_change`` to ``units``."""
+    import re
+
+    from landcarbon.accounting.conversions import flux_suffix
+
+    sfx = flux_suffix(units.columns, ("net_{}",)) or "tc"
+    years = sorted(int(c[-4:]) for c in units.columns if re.fullmatch(rf"net_{sfx}_\d{{4}}",
+                                                                        str(c)))
+    if len(years) < 2:
+        return None
+    y0, y1 = years[0], years[-1]
+    units["net_change"] = (pd.to_numeric(units[f"net_{sfx}_{y1}"], errors="coerce")
+                           - pd.to_numeric(units[f"net_{sfx}_{y0}"], errors="coerce"))
+    tot, scale = total_unit(unit, language)
+    return NumericLayer.of(units, "net_change", f"{ui('net_change', language)} {y0}–{y1}",
+                           unit=tot, scale=scale, decimals=2 if scale > 1 else 1,
+                           language=language)
+
+
+def _tapio(state: Any, language: str) -> str:
+    from landcarbon.change.dynamic_risk import TAPIO_ZH
+
+    key = "" if state is None or state != state else str(state)
+    if not key:
+        return "–"
+    return TAPIO_ZH.get(key, key) if language == "zh" else key.replace("_", " ").capitalize()
+
+
+def change_popup_rows(units: pd.DataFrame, alerts: pd.DataFrame | None, language: str
+                      ) -> list[tuple[str, list[str]]]:
+    """Popup rows of a change run's units (escaped HTML, one cell per row of ``units``): every
+    alert of the unit with its message, the dynamic-risk conditions raised and their reasons,
+    the change of carbon intensity against the base date and the Tapio decoupling state.
+    Rows whose columns are missing are left out."""
+    zh = language == "zh"
+    alert_cats = map_categories("alert", language)
+    order = {k: i for i, k in enumerate(alert_cats)}
+    msg = f"message_{'zh' if zh else 'en'}"
+    by_unit: dict[str, list[str]] = {}
+    if alerts is not None and len(alerts):
+        table = pd.DataFrame(alerts).sort_values(
+            "alert", key=lambda s: s.map(order).fillna(len(order)), kind="stable")
+        for r in table.to_dict("records"):
+            key = str(r["alert"])
+            lab, colour = alert_cats.get(key, (key, "#555555"))
+            by_unit.setdefault(str(r["unit_id"]), []).append(
+                f"<div><i style='background:{esc(colour)}'></i>{esc(lab)} "
+                f"{esc(str(r.get('year_from')))}-{esc(str(r.get('year_to')))}"
+                f"<br><small>{esc(str(r.get(msg) or ''))}</small></div>")
+    ids = units["unit_id"].astype(str).tolist()
+    rows: list[tuple[str, list[str]]] = [
+        (f"{ui('alerts', language)}", ["".join(by_unit.get(i, [])) or "–" for i in ids])]
+    if "dynamic_risk" in units:
+        cats = map_categories("dynamic_flag", language)
+        reason = f"dynamic_risk_reason_{'zh' if zh else 'en'}"
+        cells = []
+        for r in units.to_dict("records"):
+            flags = [f for f in str(r.get("dynamic_risk_flags") or "").split(",")
+                     if f and f != "nan"]
+            if not flags:
+                cells.append(esc(ui("none", language)))
+                continue
+            items = "".join(f"<div><i style='background:{esc(cats.get(f, (f, '#555555'))[1])}'>"
+                            f"</i>{esc(cats.get(f, (f, ''))[0])}</div>" for f in flags)
+            cells.append(items + f"<small>{esc(str(r.get(reason) or ''))}</small>")
+        rows.append((ui("entering_risk", language), cells))
+    if "emission_intensity_change_pct" in units:
+        pct = pd.to_numeric(units["emission_intensity_change_pct"], errors="coerce")
+        rows.append((ui("intensity_change", language),
+                     [esc("–" if x != x else f"{'+' if x > 0 else ''}{fmt_fixed(x, 1)} %")
+                      for x in pct]))
+    if "tapio_state" in units:
+        e = pd.to_numeric(units.get("tapio_elasticity"), errors="coerce") if (
+            "tapio_elasticity" in units) else pd.Series(float("nan"), index=units.index)
+        rows.append((ui("tapio_state", language),
+                     [esc(_tapio(s, language) + (f" (e = {fmt_fixed(x, 2)})" if x == x else ""))
+                      for s, x in zip(units["tapio_state"], e, strict=True)]))
+    return rows
+
+
 def change_map(units: gpd.GeoDataFrame, alerts: gpd.GeoDataFrame | None = None, *,
                language: Literal["zh", "en"] = "zh", title: str | None = None,
-               tiles: str | None = "osm", offline: bool = False) -> folium.Map:
+               tiles: str | None = "osm", offline: bool = False, unit: str = "t C"
+               ) -> folium.Map:
     """Interactive map of a change run.
 
     Parameters
     ----------
     units : geopandas.GeoDataFrame
         The last date's assessed units with ``risk_level_<year>`` columns (e.g. merged from
-        ``ChangeResult.timeseries_layer()``).
+        ``ChangeResult.timeseries_layer()``; with ``net_<s>_<year>`` columns the map gets a
+        layer of the change of net emission between the first and the last date).
     alerts : geopandas.GeoDataFrame, optional
         ``ChangeResult.alerts_layer()`` (one unit polygon per alert).
     language, title, tiles, offline
         As in :func:`landcarbon.publish.explore_units`.
+    unit : str
+        Display unit of the fluxes (``t C`` or ``t CO₂``).
 
     Returns
     -------
     folium.Map
-        One risk-level layer per date (the last shown), the units entering carbon risk over
-        the last period (with their reasons) and the alerts on top.
+        One risk-level layer per date (the last shown), the change of net emission, the units
+        entering carbon risk over the last period (with their reasons) and the alerts on top;
+        each unit's popup lists all its alerts, conditions, intensity change and Tapio state.
     """
     from landcarbon.exceptions import InputError
     from landcarbon.publish.maps import explore_units
 
-    dates = risk_by_date_layers(units, language)
+    units = units.copy()
+    dates: list[Any] = list(risk_by_date_layers(units, language))
     if not dates:
         raise InputError("change_map: the units table has no risk_level_<year> column; merge "
                          "the columns of ChangeResult.timeseries_layer() into it first.")
@@ -156,9 +261,13 @@ def change_map(units: gpd.GeoDataFrame, alerts: gpd.GeoDataFrame | None = None, 
     entering = entering_risk_overlay(units, language)
     if entering is not None:
         overlays.insert(0, entering)
-    return explore_units(units, column=dates[-1].column, layers=(), categories=dates,
+    change = net_change_layer(units, language, unit)
+    rows = change_popup_rows(units, None if alerts is None else
+                             pd.DataFrame(alerts.drop(columns=alerts.geometry.name)), language)
+    return explore_units(units, column=dates[-1].column, layers=(),
+                         categories=[*dates, *([change] if change else [])],
                          overlays=overlays, language=language, title=title, tiles=tiles,
-                         offline=offline, zones=False)
+                         offline=offline, zones=False, popup_rows=rows)
 
 
 def _matrix(transfer: pd.DataFrame, by: str, lang: str) -> list[dict[str, Any]]:

@@ -21,6 +21,9 @@ from branca.element import Figure
 
 from landcarbon.exceptions import InputError
 from landcarbon.publish._chrome import MapChrome, raster_probe
+from landcarbon.publish._classes import class_fills as _class_fills
+from landcarbon.publish._classes import class_legend as _class_legend
+from landcarbon.publish._classes import numeric_classes as _numeric_classes
 from landcarbon.publish._controls import (
     ExclusiveLayers,
     OfflineFigure,
@@ -34,7 +37,6 @@ from landcarbon.publish._features import FeatureLayer
 from landcarbon.publish._html import (
     NO_DATA,
     esc,
-    fmt,
     per_ha_unit,
     popup_record,
     popup_tables,
@@ -44,7 +46,6 @@ from landcarbon.publish._html import (
     vocab,
 )
 from landcarbon.publish.basemaps import add_basemaps, basemap_crs
-from landcarbon.publish.palettes import EMISSION_RAMP, NET_SINK, NET_SOURCE, SINK_RAMP
 from landcarbon.publish.zone_layers import CategoryLayer, Overlay, zone_category_layers
 
 if TYPE_CHECKING:
@@ -54,10 +55,6 @@ __all__ = ["DEFAULT_LAYERS", "explore_units", "map_html"]
 
 DEFAULT_LAYERS: tuple[str, ...] = (
     "risk_level", "space_type", "net_per_ha", "emission_per_ha", "sequestration_per_ha")
-_SEQUENTIAL = EMISSION_RAMP
-_SINK = SINK_RAMP
-_NET_SINK = NET_SINK  # strongest sink first
-_NET_SOURCE = NET_SOURCE
 #: above this many units the polygons are drawn on a canvas instead of SVG paths
 CANVAS_ABOVE = 1000
 _RASTER_PANE = "lc_rasters"
@@ -111,55 +108,6 @@ def _geojson(gdf: gpd.GeoDataFrame) -> str:
     return re.sub(r"(\d\.\d{6})\d+", r"\1", text)
 
 
-def _quantile_classes(v: np.ndarray, colours: list[str]) -> list[tuple[float, float, str]]:
-    """Quantile classes (mapclassify's ``Quantiles`` bins) of finite values: ``[(low, high,
-    colour)]``."""
-    from landcarbon.zoning.quadrants import quantile_bins
-
-    k = min(len(colours), len(np.unique(v)))
-    if k == 0:
-        return []
-    bins = quantile_bins(v, k) if k > 1 else np.array([v.max()])
-    lows = [float(v.min()), *bins[:-1].tolist()]
-    step = (len(colours) - 1) / max(len(bins) - 1, 1)
-    return [(lo, float(hi), colours[round(i * step)])
-            for i, (lo, hi) in enumerate(zip(lows, bins, strict=True))]
-
-
-def _numeric_classes(values: pd.Series, key: str) -> list[tuple[float, float, str]]:
-    """Colour classes of a numeric layer: quantiles of the sinks (greens) and of the sources
-    (yellow to red) for net values, quantiles on one ramp otherwise. Classes (not a linear
-    ramp) keep small differences visible when a few units have extreme values."""
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    v = v[np.isfinite(v)]
-    if key == "net_per_ha" or (v.size and v.min() < 0 < v.max()):
-        return (_quantile_classes(v[v < 0], _NET_SINK)
-                + _quantile_classes(v[v >= 0], _NET_SOURCE))
-    return _quantile_classes(v, _SINK if key == "sequestration_per_ha" else _SEQUENTIAL)
-
-
-def _class_fills(classes: list[tuple[float, float, str]], x: np.ndarray) -> list[str]:
-    """Colour of each value: the first class whose upper bound it does not exceed."""
-    if not classes:  # no finite value at all
-        return [NO_DATA] * len(x)
-    highs = np.array([hi for _, hi, _ in classes])
-    cols = [c for _, _, c in classes]
-    idx = np.minimum(np.searchsorted(highs, x, side="left"), len(cols) - 1)
-    return [cols[i] if np.isfinite(val) else NO_DATA for i, val in zip(idx, x, strict=True)]
-
-
-def _class_legend(classes: list[tuple[float, float, str]], title: str, lang: str) -> str:
-    """Legend of graded classes, low to high, with their value ranges; a ``0`` line between
-    sink and source classes, and the no-data class."""
-    items: list[tuple[str, str]] = []
-    for k, (lo, hi, c) in enumerate(classes):
-        if k and classes[k - 1][1] < 0 <= lo:
-            items.append(("0", ""))
-        items.append((f"{fmt(lo)} – {fmt(hi)}", c))
-    items.append((ui("no_data", lang), NO_DATA))
-    return swatches(title, items)
-
-
 def _layer_values(units: pd.DataFrame, key: str, sfx: str) -> pd.Series:
     """The column behind a layer key (densities computed per covered ha)."""
     if key == "net_per_ha":
@@ -194,6 +142,7 @@ def explore_units(
     zones: bool = True,
     categories: Sequence[CategoryLayer] = (),
     overlays: Sequence[Overlay] = (),
+    popup_rows: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> folium.Map:
     """Interactive map of the assessed units table, like ``GeoDataFrame.explore()``.
 
@@ -251,6 +200,9 @@ def explore_units(
     overlays : sequence of Overlay
         Other geometries (sink zones, hot-spot grid, alerts), see
         :mod:`landcarbon.publish.zone_layers`.
+    popup_rows : sequence of (str, sequence of str)
+        More popup rows: a label (text) and one cell per row of ``units`` (escaped HTML),
+        e.g. every alert of each unit of a change run.
 
     Returns
     -------
@@ -297,9 +249,11 @@ def explore_units(
         m.get_root().__class__ = OfflineFigure
     tables = popup_tables(language)
     recs = [popup_record(r, language, sfx, unit) for r in shown]
-    if cats:  # one popup row per categorical layer, before the land-class breakdown
-        tables["extra"] = [esc(c.title) for c in cats]
-        cells = list(zip(*[c.cells(rows[c.column]) for c in cats], strict=True))
+    if cats or popup_rows:  # one popup row per categorical layer, before the land classes
+        tables["extra"] = [esc(c.title) for c in cats] + [esc(lab) for lab, _ in popup_rows]
+        more = [list(col) for _, col in popup_rows]
+        cells = list(zip(*[c.cells(rows[c.column]) for c in cats],
+                         *[[col[i] for i in gdf["_i"]] for col in more], strict=True))
         recs = [[*rec[:-1], list(cell), rec[-1]] for rec, cell in zip(recs, cells, strict=True)]
     shared = UnitData(_geojson(data), tables, recs, title)
     m.add_child(shared)
@@ -354,7 +308,7 @@ def explore_units(
         groups[ov.name] = "group_overlays" if ov.exclusive else "group_change"
         group.add_child(FeatureLayer(_geojson(frame), ov.fills, ov.popups, ov.tooltips,
                                      canvas=len(frame) > CANVAS_ABOVE, rows=ov.rows,
-                                     cells=ov.cells))
+                                     cells=ov.cells, outline=ov.outline))
         group.add_to(m)
         (sections if ov.exclusive else stacked).append((group.get_name(), ov.legend))
 

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-__all__ = ["CategoryLayer", "Overlay", "category_key", "hotspot_overlay", "map_categories",
-           "risk_by_date_layers", "sink_zone_overlay", "zone_category_layers"]
+__all__ = ["CategoryLayer", "NumericLayer", "Overlay", "category_key", "hotspot_overlay",
+           "map_categories", "risk_by_date_layers", "sink_zone_overlay", "zone_category_layers"]
 
 esc = html.escape
 
@@ -80,6 +80,67 @@ class CategoryLayer:
     @property
     def _zh(self) -> bool:
         return any("\u4e00" <= ch <= "\u9fff" for ch in self.title)
+
+
+@dataclass(frozen=True)
+class NumericLayer(CategoryLayer):
+    """A numeric column drawn on the units in graded classes (quantiles, split at 0: falls in
+    blues, rises in warm colours, the 0 marked in the legend). Values are shown divided by
+    ``scale`` (e.g. 10^4 for 万吨) with ``decimals`` decimals and ``unit``; build it with
+    :meth:`of`."""
+
+    classes: tuple[tuple[float, float, str], ...] = ()
+    unit: str = ""
+    scale: float = 1.0
+    decimals: int = 2
+    language: str = "zh"
+
+    @classmethod
+    def of(cls, units: pd.DataFrame, column: str, title: str, *, unit: str = "",
+           scale: float = 1.0, decimals: int = 2, language: str = "zh") -> NumericLayer:
+        """The layer of ``units[column]``, diverging around 0."""
+        import pandas as pd
+
+        from landcarbon.publish._classes import numeric_classes
+
+        values = pd.to_numeric(units[column], errors="coerce") / scale
+        return cls(column, title, {}, tuple(numeric_classes(values, "net_per_ha")), unit,
+                   scale, decimals, language)
+
+    def _scaled(self, values: pd.Series) -> Any:
+        import pandas as pd
+
+        return (pd.to_numeric(values, errors="coerce") / self.scale).to_numpy(dtype=float)
+
+    def fills(self, values: pd.Series) -> list[str]:
+        from landcarbon.publish._classes import class_fills
+
+        return class_fills(list(self.classes), self._scaled(values))
+
+    def _text(self, x: float) -> str:
+        """``x`` with the layer's decimals (2 significant digits when that would print a
+        non-zero value as 0.00)."""
+        from landcarbon.publish._html import fmt_fixed
+
+        text = fmt_fixed(x, self.decimals)
+        return text if x == 0 or not math.isfinite(x) or text.strip("-0.,") else f"{x:.2g}"
+
+    def cells(self, values: pd.Series) -> list[str]:
+        """Escaped popup cell of each unit: colour swatch, signed value and unit."""
+        out = []
+        for colour, x in zip(self.fills(values), self._scaled(values), strict=True):
+            text = self._text(x)
+            if math.isfinite(x) and x > 0:
+                text = "+" + text
+            out.append(f"<i style='background:{esc(colour)}'></i>{esc(text)}"
+                       + (f" {esc(self.unit)}" if math.isfinite(x) and self.unit else ""))
+        return out
+
+    def legend(self, values: pd.Series) -> str:
+        from landcarbon.publish._classes import class_legend
+
+        title = f"{self.title} ({self.unit})" if self.unit else self.title
+        return class_legend(list(self.classes), title, self.language, value=self._text)
 
 
 def zone_category_layers(units: pd.DataFrame, language: str) -> list[CategoryLayer]:
@@ -162,7 +223,8 @@ class Overlay:
     feature), ``popups`` are the popup titles and ``cells`` the escaped values of each
     feature, assembled in the browser (small files for many features). ``exclusive`` layers
     take part in the one-colouring-at-a-time switch; the others (e.g. alert markers) stack on
-    top. Point geometries are drawn as circle markers."""
+    top. Point geometries are drawn as circle markers; ``outline`` polygons as coloured
+    outlines without fill."""
 
     name: str
     frame: gpd.GeoDataFrame
@@ -174,6 +236,7 @@ class Overlay:
     tooltips: list[str] = field(default_factory=list)
     rows: list[str] = field(default_factory=list)
     cells: list[list[str]] = field(default_factory=list)
+    outline: bool = False
 
 
 def sink_zone_overlay(zones: gpd.GeoDataFrame, language: str, unit: str = "t C"
