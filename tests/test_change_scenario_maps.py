@@ -48,7 +48,8 @@ def test_unit_popup_lists_every_alert_condition_intensity_and_tapio() -> None:
                             "undetermined", None]
     units["tapio_elasticity"] = [1.5, -0.2, float("nan"), float("nan")]
     rows = dict(change_popup_rows(units, pd.DataFrame(alerts.drop(columns="geometry")), "zh"))
-    assert list(rows) == ["预警", "进入碳风险的单元", "碳排放强度变化（较基准年）", "脱钩状态（Tapio）"]
+    assert list(rows) == ["预警", "进入碳风险的单元", "碳排放强度变化（较基准年）",
+                          "脱钩状态（Tapio）"]
     first = rows["预警"][0]  # 410101: both alerts, in map_categories order, with messages
     assert first.index("越过阈值") < first.index("农业用地转建设用地")
     assert "越过" in first and "&lt;script&gt;alert(9)&lt;/script&gt;" in first
