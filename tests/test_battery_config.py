@@ -37,6 +37,11 @@ def _change(later: str = "grid4.tif", extra: str = "") -> Callable[[Path], objec
 
 # name -> (breaker, key words of the message, command)
 CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
+    # --- the file itself
+    "config_saved_as_gbk": (lambda d: (d / "run.toml").write_bytes(
+        (d / "run.toml").read_text(encoding="utf-8").replace(
+            "\n[units]", '\ntitle_note = "郑州市"\n[units]', 1).encode("gbk")),
+        ("not UTF-8", "GBK/GB18030", "save it as UTF-8"), "run"),
     # --- NaN / inf in numbers
     "override_nan": (_section("[coefficients]\noverrides = { forest = nan }"),
                      ("coefficients.overrides.forest", "finite number"), "run"),

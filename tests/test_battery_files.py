@@ -108,6 +108,13 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
                            ("not a numeric land-use code", "(empty)", "features 1"), "run"),
     "parcels_code_n_a": (_parcels(HALVES, ["n/a", "0301"]), ("'N/A'",), "validate"),
     # --- land-cover rasters
+    "raster_path_is_a_folder": (lambda d: (d / "tiles").mkdir() or config(
+        d, ('path = "grid4.tif"', 'path = "tiles"')), ("is a folder", "'folder/*.tif'"), "run"),
+    "pools_path_is_a_folder": (lambda d: (d / "pools.csv").mkdir() or config(
+        d, ('path = "grid4.tif"', 'path = "grid4.tif"'), extra='[change.stocks]\npools = '
+        '"pools.csv"\n[[change.dates]]\nyear = 2020\nlandcover = "grid4.tif"\n'
+        '[[change.dates]]\nyear = 2021\nlandcover = "grid4.tif"\n'),
+        ("pool table", "is a folder"), "validate"),
     "raster_rgb_three_bands": (_rgb, ("3 bands", "one band of class codes"), "run"),
     "raster_zero_pixel_size": (_zero_pixel, ("no georeferencing", "zero pixel size"), "run"),
     "raster_metres_labelled_4326": (lambda d: raster(d, GRID4, crs="EPSG:4326"),

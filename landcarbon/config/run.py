@@ -372,14 +372,24 @@ def load_config(path: str | Path) -> RunConfig:
     if not p.is_file():
         raise ConfigError(f"Config file {str(path)!r} does not exist. Give the path of a TOML "
                           "file (see `landcarbon demo` for an example).")
+    raw = p.read_bytes()
     try:
         # utf-8-sig: Windows Notepad starts UTF-8 files with a byte-order mark
-        data = tomllib.loads(p.read_bytes().decode("utf-8-sig"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file {path} is not valid TOML: {exc}. Check quotes, "
                           "brackets and '=' on that line.") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"Config file {path} is not UTF-8 text; save it as UTF-8.") from None
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        try:
+            raw.decode("gb18030")
+            guess = (" It looks like GBK/GB18030 (Windows Notepad's 'ANSI' on a Chinese "
+                     "system).")
+        except UnicodeDecodeError:
+            guess = ""
+        raise ConfigError(f"Config file {path} is not UTF-8 text (first undecodable byte on "
+                          f"line {line}).{guess} TOML files are UTF-8: save it as UTF-8 (Notepad: "
+                          "Save As, Encoding 'UTF-8'; VS Code: 'Save with Encoding').") from None
     return config_from_dict(data, p.parent)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from landcarbon._resources import csv_text
 from landcarbon.exceptions import InputError
+from landcarbon.io.paths import require_file
 from landcarbon.io.tables import encoding_message
 
 __all__ = ["read_pool_table"]
@@ -27,10 +27,7 @@ def read_pool_table(path: str | os.PathLike[str], encoding: str | None = None
     """
     from landcarbon.change.stocks import validate_pool_table
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"Carbon pool table {str(path)!r} does not exist. Check the path "
-                         "(relative paths are relative to the config file).")
+    p = require_file(path, "Carbon pool table")
     try:
         raw = pd.read_csv(csv_text(p, encoding), keep_default_na=False, na_values=[""])
     except (UnicodeDecodeError, LookupError) as exc:

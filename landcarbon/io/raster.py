@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from landcarbon.exceptions import InputError
+from landcarbon.io.paths import require_file
 
 __all__ = [
     "AUTO_CHUNK_PIXELS",
@@ -57,9 +58,7 @@ def expand_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
                                  "folder and the pattern (e.g. 'tiles/*.tif').")
             paths.extend(found)
         else:
-            if not Path(text).is_file():
-                raise InputError(f"Land-cover raster {text!r} does not exist. Check the path "
-                                 "(relative paths are relative to the config file).")
+            require_file(text, "Land-cover raster")
             paths.append(text)
     if not paths:
         raise InputError("No land-cover raster given: set [landcover] path.")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pandas as pd
 
 from landcarbon._resources import csv_text
 from landcarbon.exceptions import InputError
+from landcarbon.io.paths import require_file
 
 __all__ = ["encoding_message", "neutralise_cells", "read_output_csv", "read_table", "write_csv"]
 
@@ -30,10 +30,7 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
     reading it as missing or 0. The row numbers of messages are spreadsheet rows (the header
     is row 1, the first data row is row 2).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} {str(path)!r} does not exist. Check the path (relative paths "
-                         "are relative to the config file).")
+    p = require_file(path, what)
     with open(p, "rb") as fh:
         head = fh.read(8)
     if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
