@@ -105,7 +105,7 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "parcels_two_layers": (_parcels(HALVES, ["0101", "0301"], two_layers=True),
                            ("2 layers", "'old_survey'"), "run"),
     "parcels_code_empty": (_parcels(HALVES, [None, "0301"]),
-                           ("not a numeric land-use code", "(empty)", "features 1"), "run"),
+                           ("empty 'dlbm'", "row 1", "parcels.gpkg"), "run"),
     "parcels_code_n_a": (_parcels(HALVES, ["n/a", "0301"]), ("'N/A'",), "validate"),
     # --- land-cover rasters
     "raster_path_is_a_folder": (lambda d: (d / "tiles").mkdir() or config(

@@ -86,7 +86,7 @@ def test_aggregate_to_unit_polygons_splits_parcels_and_conserves_area() -> None:
 def test_unknown_codes_are_listed_with_counts() -> None:
     gdf = _parcels()
     gdf.loc[[0, 1], "dlbm"] = "9999"
-    with pytest.raises(lc.UnmappedCodesError, match=r"9999 \(2 parcels\)") as info:
+    with pytest.raises(lc.UnmappedCodesError, match=r"9999 \(2 parcels, rows 1, 2\)") as info:
         lc.class_areas_from_parcels(gdf, lc.load_legend("gbt21010"), "dlbm", unit_field="town")
     assert info.value.counts == {9999: 2}
 

@@ -296,9 +296,12 @@ def test_parcel_mode_codes(tmp_path: Path) -> None:
                     '[thresholds]\npreset = "zhengzhou_example"\n', encoding="utf-8")
     p = _by_code(validate_config(path))["unmapped_codes"]
     assert p.details["parcels"] == {"9999": 2} and "gbt21010" in p.message
-    path.write_text(path.read_text().replace('code_field = "dlbm"', 'code_field = "DLBM"'))
+    path.write_text(path.read_text().replace('code_field = "dlbm"', 'code_field = "DLBM_X"'))
     p = _by_code(validate_config(path))["field_missing"]
-    assert "no field 'DLBM'" in p.message
+    assert "no field 'DLBM_X'" in p.message
+    # field names are matched ignoring case (dlbm = DLBM)
+    path.write_text(path.read_text().replace('code_field = "DLBM_X"', 'code_field = "DLBM"'))
+    assert "field_missing" not in _by_code(validate_config(path))
 
 
 def test_codes_outside_the_units_extent_do_not_matter(tmp_path: Path) -> None:

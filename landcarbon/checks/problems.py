@@ -14,7 +14,8 @@ crs_missing / crs_mismatch  no CRS; units and raster in different CRSs
 grid_mismatch               rasters of different dates on different grids
 nodata_missing / nodata_is_class  no nodata declared; nodata is a legend class
 no_data_pixels              the raster holds no classified pixel
-unmapped_codes              raster codes the legend does not map (pixel counts)
+unmapped_codes              raster codes the legend does not map (pixel / parcel counts)
+parcel_values_invalid       parcel codes or survey areas (TBMJ) that are empty or not numbers
 unit_outside_raster / unit_partly_outside  units beyond the raster (uncovered share)
 units_overlap               overlapping units (double counting: pairs, area)
 geometry_invalid / geometry_empty / geometry_sliver  unit geometries (repair applied)

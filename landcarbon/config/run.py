@@ -119,7 +119,20 @@ class ParcelsConfig(Section):
 
     path: str = Field(description="parcel polygons file")
     layer: str | None = Field(None, description="layer name")
-    code_field: str = Field(description="field with the land-use code, e.g. GB/T 21010 '0101'")
+    code_field: str | None = Field(
+        None, description="field with the land-use code as text, e.g. GB/T 21010 '0101'; "
+        "default: the 三调 field DLBM (or 地类编码), any letter case; a numeric field is "
+        "zero-padded (101 -> '0101') with a warning")
+    name_field: str | None = Field(None, description="field with the class name, shown in "
+                                   "messages; default: DLMC (or 地类名称) when present")
+    area_field: str | None = Field(
+        None, description="field with the survey's own parcel area in m2, compared with "
+        "landcarbon's ellipsoidal areas (tbmj_* columns); default: TBMJ (or 图斑面积) when "
+        "present; \"\" = no comparison")
+    area_tolerance: float = Field(
+        0.001, ge=0, json_schema_extra={"unit": "fraction"},
+        description="warn when a unit's (or a parcel's, if also over 1 m2) ellipsoidal area "
+        "differs from its TBMJ by more than this share of TBMJ")
     legend: str = Field("gbt21010", description="legend of the codes")
     unit_field: str | None = Field(None, description="aggregate parcels by this attribute when "
                                    "no [units] file is given")

@@ -123,6 +123,8 @@ def assess(config: RunConfig, *, progress: bool = False,
         # and so does the units' geodesic area (pyproj, outside the GIL too)
         unit_area_m2 = _beside(geodesic_areas_m2, units.geometry, units.crs)
     codes = categories = counts = None
+    survey_table: pd.DataFrame | None = None
+    survey: dict[str, Any] = {}
     if config.landcover is not None:
         lc = config.landcover
         legend = load_legend(legend_ref(config, lc.legend), lc.rural_settlement)
@@ -171,7 +173,12 @@ def assess(config: RunConfig, *, progress: bool = False,
             return landcover_pass(codes, pieces, legend, lc.exclude_codes,
                                   pixel_area=lc.pixel_area, units_overlap=False)[1]
     else:
-        from landcarbon.engine.parcels import class_areas_from_parcels
+        from landcarbon.engine.parcels import (
+            parcel_fields,
+            parcel_pieces,
+            pieces_class_areas,
+            survey_reconciliation,
+        )
 
         pc = config.parcels
         assert pc is not None
@@ -179,16 +186,24 @@ def assess(config: RunConfig, *, progress: bool = False,
             _overlap_repair(overlap_check.result(), config, repairs)
         legend = load_legend(legend_ref(config, pc.legend), pc.rural_settlement)
         parcels = read_vector(config.path(pc.path), layer=pc.layer, what="Parcels")
-        areas = class_areas_from_parcels(parcels, legend, pc.code_field, units=units,
-                                         unit_field=pc.unit_field,
-                                         exclude_codes=pc.exclude_codes)
+        source = f"Parcels {pc.path}"
+        fields = parcel_fields(parcels, pc.code_field, pc.name_field, pc.area_field,
+                               source=source)
+        pieces = parcel_pieces(parcels, legend, fields, units=units, unit_field=pc.unit_field,
+                               exclude_codes=pc.exclude_codes, source=source)
+        areas = pieces_class_areas(pieces)
+        if fields.area is not None:
+            survey_table, survey = survey_reconciliation(pieces, pc.area_tolerance,
+                                                         field=fields.area)
+            _warn_survey(survey, source)
         if units is None:
             units = _units_from_parcels(parcels, pc.unit_field or "")
         t0 = _timed(timings, "parcels", t0)
 
         def measure(pieces: gpd.GeoDataFrame) -> pd.DataFrame:
-            return class_areas_from_parcels(parcels, legend, pc.code_field, units=pieces,
-                                            exclude_codes=pc.exclude_codes)
+            return pieces_class_areas(parcel_pieces(
+                parcels, legend, fields, units=pieces, exclude_codes=pc.exclude_codes,
+                source=source))
 
     if config.landcover is None:
         construction, con_kwargs = construction_of(config, units)
@@ -227,6 +242,8 @@ def assess(config: RunConfig, *, progress: bool = False,
                       float(coefficients.tc_per_ha.get("cropland", 0.0)))
     table = assemble_units(units, converted.join(risk),
                       None if unit_area_m2 is None else unit_area_m2.result())
+    if survey_table is not None:
+        table = _with_survey_columns(table, survey_table)
     _timed(timings, "balance_and_risk", t0)
     table.attrs["language"] = config.language  # explore_units follows the run's language
     result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
@@ -234,7 +251,7 @@ def assess(config: RunConfig, *, progress: bool = False,
                         cropland=cropland,
                         codes=codes,
                         categories=categories, code_counts=counts, construction=construction,
-                        timings=timings, planning=planning, repairs=repairs)
+                        timings=timings, planning=planning, repairs=repairs, survey=survey)
     from landcarbon.pipeline._zoning import apply_zoning
 
     apply_zoning(result)  # no-op unless a zoning section is configured
@@ -280,6 +297,35 @@ def _overlap_repair(table: pd.DataFrame, config: RunConfig, repairs: list[dict[s
             "message": "each unit counts its whole area: the overlap is counted in both "
                        "units of every pair"})
     return table
+
+
+def _warn_survey(survey: dict[str, Any], source: str) -> None:
+    """Log the units and parcels whose areas differ from the survey's beyond the
+    tolerance."""
+    tol = survey["tolerance_rel"]
+    over = survey["units_over_tolerance"]
+    if over:
+        log.warning("%s: %d unit(s) differ from the survey's own areas (%s) by more than "
+                    "%.2g %%: %s (ellipsoidal area - %s; see tbmj_diff_ha in the units table "
+                    "and totals.survey_areas in run.json)", source, len(over), survey["field"],
+                    tol * 100, ", ".join(f"{u['unit_id']} ({u['diff_ha']:+.4f} ha, "
+                                         f"{u['diff_rel'] * 100:+.3f} %)" for u in over[:10]),
+                    survey["field"])
+    if survey["parcels_over_tolerance"]:
+        worst = survey["largest_parcel_differences"][:5]
+        log.warning("%s: %d parcel(s) differ from their %s by more than %.2g %% (and 1 m2); "
+                    "largest: %s", source, survey["parcels_over_tolerance"], survey["field"],
+                    tol * 100, ", ".join(f"row {p['row']} {p['code']} ({p['diff_m2']:+.2f} m2)"
+                                         for p in worst))
+
+
+def _with_survey_columns(table: gpd.GeoDataFrame, survey: pd.DataFrame) -> gpd.GeoDataFrame:
+    """``table`` with the TBMJ comparison columns right after ``covered_ha``."""
+    joined = table.join(survey, on="unit_id")
+    cols = [c for c in table.columns if c not in survey.columns]
+    at = cols.index("covered_ha") + 1
+    order = cols[:at] + list(survey.columns) + cols[at:]
+    return gpd.GeoDataFrame(joined[order], geometry=table.geometry.name, crs=table.crs)
 
 
 def _paths(config: RunConfig, spec: str | list[str]) -> list[str]:

@@ -91,6 +91,10 @@ class Assessment:
         Repairs applied to the inputs (``geometry_invalid``: polygons fixed by
         ``shapely.make_valid``; ``units_overlap``: overlaps accepted by ``[units]
         allow_overlaps``, with the hectares counted twice), as written to ``run.json``.
+    survey : dict
+        Parcel mode with a survey area field (三调 TBMJ): landcarbon's ellipsoidal areas
+        against the survey's (totals, units and parcels over ``[parcels] area_tolerance``);
+        ``totals()["survey_areas"]`` and ``run.json``.
     """
 
     config: RunConfig
@@ -109,6 +113,7 @@ class Assessment:
     cropland: dict[str, Any] = field(default_factory=dict)
     planning: dict[str, Any] = field(default_factory=dict)
     repairs: list[dict[str, Any]] = field(default_factory=list)
+    survey: dict[str, Any] = field(default_factory=dict)
 
     @property
     def suffix(self) -> str:
@@ -160,6 +165,8 @@ class Assessment:
         }
         if self.planning:
             out["planning_zones"] = self.planning
+        if self.survey:
+            out["survey_areas"] = self.survey
         for st in (*SPACE_TYPES, "unclassified"):
             sub = t[t["space_type"] == st]
             if len(sub):

@@ -396,7 +396,11 @@ class _Checker:
                 "file that is wrong.", {"crs_a": ca.to_string(), "crs_b": cb.to_string()}))
 
     def parcels(self, units: Any, legend: Any) -> None:
-        from landcarbon.engine.parcels import parcel_codes
+        from landcarbon.engine.parcels import (
+            check_parcel_codes,
+            parcel_fields,
+            survey_areas_m2,
+        )
         from landcarbon.io.vector import read_vector
 
         pc = self.config.parcels
@@ -413,19 +417,30 @@ class _Checker:
             self.add(p)
         if units is not None:
             self.crs_pair(units.crs, gdf.crs, "[units]", "[parcels]")
-        codes = self.step("field_missing", f"{where}: code_field = {pc.code_field!r}",
-                          lambda: parcel_codes(gdf, pc.code_field))
-        if codes is None or legend is None:
+        source = "Parcels"  # ``where`` names the file
+        fields = self.step("field_missing", where, lambda: parcel_fields(
+            gdf, pc.code_field, pc.name_field, pc.area_field, source=source))
+        if fields is None:
             return
-        known = set(legend.codes.tolist()) | set(pc.exclude_codes)
-        bad = codes[~codes.isin(known)].value_counts()
-        if len(bad):
+        self.report.summary["parcel_fields"] = {"code": fields.code, "name": fields.name,
+                                                "area": fields.area}
+        if fields.area is not None:
+            area = fields.area
+            self.step("parcel_values_invalid", f"{where}: field {area!r}",
+                      lambda: survey_areas_m2(gdf, area, source=source))
+        if legend is None:
+            return
+        try:
+            check_parcel_codes(gdf, legend, fields, exclude_codes=pc.exclude_codes,
+                               source=source)
+        except UnmappedCodesError as exc:
             self.add(Problem(
-                "unmapped_codes", "error", f"{where}: field {pc.code_field!r}",
-                f"{len(bad)} land-use code(s) are not in legend {legend.name!r}: "
-                + ", ".join(f"{c} ({n} parcels)" for c, n in bad.head(20).items()) + ".",
+                "unmapped_codes", "error", f"{where}: field {fields.code!r}", str(exc),
                 "Use the right legend, add the codes to a custom legend CSV, or list them in "
-                "[parcels] exclude_codes.", {"parcels": {str(k): int(v) for k, v in bad.items()}}))
+                "[parcels] exclude_codes.",
+                {"parcels": {str(k): int(v) for k, v in exc.counts.items()}}))
+        except LandcarbonError as exc:
+            self.add(Problem(_code_of(exc, "parcel_values_invalid"), "error", where, str(exc)))
 
     def crops(self, path: str) -> None:
         """The crop table reads and every value is a non-negative production."""
