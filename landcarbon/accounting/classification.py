@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
@@ -54,7 +55,7 @@ def uniform_value(block: np.ndarray) -> np.generic | None:
     return None
 
 
-def uniform_block(value: object, shape: tuple[int, ...], dtype: object) -> np.ndarray:
+def uniform_block(value: object, shape: tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
     """A read-only block of ``shape`` filled with ``value`` that takes no memory (zero
     strides): what all-nodata blocks (sea) become through lookups, so that later steps and
     sinks skip them cheaply."""
@@ -233,7 +234,7 @@ def _recode(categories: xr.DataArray, table: np.ndarray, name: str, long_name: s
     lut[: len(table)] = table
     def recode(b: np.ndarray) -> np.ndarray:
         value = uniform_value(b)
-        return lut[b] if value is None else uniform_block(lut[value], b.shape, np.uint8)
+        return lut[b] if value is None else uniform_block(lut[int(value)], b.shape, np.uint8)
 
     if is_dask(categories):
         data = categories.data.map_blocks(recode, dtype=np.uint8)

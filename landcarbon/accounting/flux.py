@@ -53,7 +53,7 @@ def unit_values_raster(units: gpd.GeoDataFrame, values: pd.Series, like: xr.Data
     transform = like.rio.transform()
     sindex = geoms.sindex
 
-    def burn(shape: tuple[int, int], row0: int, col0: int) -> np.ndarray:
+    def burn(shape: tuple[int, ...], row0: int, col0: int) -> np.ndarray:
         wt = window_transform(Window(col0, row0, shape[1], shape[0]), transform)
         x0, y0 = wt * (0, 0)
         x1, y1 = wt * (shape[1], shape[0])
@@ -68,6 +68,7 @@ def unit_values_raster(units: gpd.GeoDataFrame, values: pd.Series, like: xr.Data
         import dask.array as dsk
 
         def block(b: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+            assert block_info is not None  # dask passes it to every block
             (r0, _), (c0, _) = block_info[0]["array-location"]
             return burn(b.shape, r0, c0)
 
@@ -152,7 +153,7 @@ def flux_density(
         value = uniform_value(block)
         if value is not None:
             # one category in the whole block (sea, nodata): a zero-memory block, no gather
-            return uniform_block(table[value], block.shape, np.float32)
+            return uniform_block(table[int(value)], block.shape, np.float32)
         return table[block]
 
     if is_dask(categories):

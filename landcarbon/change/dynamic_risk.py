@@ -66,6 +66,13 @@ DYNAMIC_COLUMNS = ("change_from_year", "change_to_year", "emission_growth_pct",
 _RANK = {"net_sink": 0, "within": 0, "approaching": 1, "exceeding": 2, "severe": 3}
 
 
+
+def _flags(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
+    """Nullable booleans: ``values`` where ``known``, ``<NA>`` elsewhere."""
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool),
+                                  ~np.asarray(known, dtype=bool))
+
+
 def _pct(x: float) -> str:
     return "n/a" if not math.isfinite(x) else f"{x:+.1f} %"
 
@@ -94,7 +101,7 @@ def emission_growth_flags(e0: np.ndarray, e1: np.ndarray) -> tuple[np.ndarray, f
     total0, total1 = float(e0[ok].sum()), float(e1[ok].sum())
     region = (total1 - total0) / total0 if total0 > 0 else (np.inf if total1 > 0 else 0.0)
     flag = (rate > 0) & (rate > region)
-    return rate, region, pd.array(np.where(ok, flag, None), dtype="boolean")
+    return rate, region, _flags(flag, ok)
 
 
 def sink_loss_flags(s0: np.ndarray, s1: np.ndarray, converted_ha: np.ndarray, *,
@@ -228,18 +235,17 @@ def dynamic_risk(before: pd.DataFrame, after: pd.DataFrame, *, year_from: int, y
                                       conversion_min_ha=conversion_min_ha)
     r0, r1 = _rank(b["risk_level"]), _rank(after["risk_level"])
     lev_ok = both & np.isfinite(r0) & np.isfinite(r1)
-    rise = pd.array(np.where(lev_ok, (r1 > r0) & (r1 >= 1), None), dtype="boolean")
+    rise = _flags((r1 > r0) & (r1 >= 1), lev_ok)
     g0, g1, gb, eb = col(b, gdp_column), col(after, gdp_column), col(bs, gdp_column), col(bs, em)
     with np.errstate(divide="ignore", invalid="ignore"):
         i1 = np.where(g1 > 0, e1 / g1, np.nan)
         ib = np.where(gb > 0, eb / gb, np.nan)
         ichange = np.where(ib > 0, 100.0 * (i1 / ib - 1.0), np.nan)
-    irise = pd.array(np.where(np.isfinite(ichange), ichange > 0, None), dtype="boolean")
+    irise = _flags(ichange > 0, np.isfinite(ichange))
     elasticity = tapio_elasticity(e0, e1, g0, g1)
     state = tapio_states(e0, e1, g0, g1)
-    neg = pd.array(np.where(state == "undetermined", None, np.isin(
-        state, ["expansive_negative_decoupling", "strong_negative_decoupling"])),
-        dtype="boolean")
+    neg = _flags(np.isin(state, ["expansive_negative_decoupling",
+                                 "strong_negative_decoupling"]), state != "undetermined")
     out = pd.DataFrame({
         "change_from_year": year_from,
         "change_to_year": year_to,
@@ -254,7 +260,7 @@ def dynamic_risk(before: pd.DataFrame, after: pd.DataFrame, *, year_from: int, y
         "emission_intensity_change_pct": ichange,
         "intensity_rise": irise,
         "tapio_elasticity": elasticity,
-        "tapio_state": np.where(both, state, None),
+        "tapio_state": np.where(both, state.astype(object), np.array(None)),
         "negative_decoupling": neg,
     }, index=ids)
     flags = pd.DataFrame({"R2": r2, "R3": r3, "risk_level_rise": rise,

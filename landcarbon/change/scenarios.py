@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from landcarbon.engine.areas import to_crs_densified
+from landcarbon.engine.areas import PixelAreaMethod, to_crs_densified
 from landcarbon.exceptions import InputError
 
 __all__ = [
@@ -143,13 +143,13 @@ def _codes_of(categories: xr.DataArray, land_classes: Iterable[str]) -> np.ndarr
 
 
 def _pixel_areas_ha(categories: xr.DataArray, rows: np.ndarray, cols: np.ndarray,
-                    pixel_area: str) -> np.ndarray:
+                    pixel_area: PixelAreaMethod) -> np.ndarray:
     from pyproj import CRS
 
     from landcarbon.engine.areas import cell_areas_m2
 
     return cell_areas_m2(rows, cols, categories.rio.transform(),
-                         CRS.from_user_input(categories.rio.crs), pixel_area,  # type: ignore[arg-type]
+                         CRS.from_user_input(categories.rio.crs), pixel_area,
                          categories.sizes["y"]) / 10_000.0
 
 
@@ -175,7 +175,7 @@ def reduce_construction(categories: xr.DataArray, area_ha: float, *,
                         to_land_class: str = "forest", within: np.ndarray | None = None,
                         protected: np.ndarray | None = None,
                         from_land_classes: Iterable[str] = CONSTRUCTION_CLASSES,
-                        pixel_area: str = "auto") -> tuple[xr.DataArray, float]:
+                        pixel_area: PixelAreaMethod = "auto") -> tuple[xr.DataArray, float]:
     """Convert about ``area_ha`` of construction land into ecological land
     (construction-land reduction, 建设用地减量化).
 
@@ -227,7 +227,7 @@ def restore_wetland(categories: xr.DataArray, distance_m: float, *,
                     from_land_classes: Iterable[str] = ("cropland", "grassland", "unused"),
                     water_land_classes: Iterable[str] = ("water",),
                     protected: np.ndarray | None = None, within: np.ndarray | None = None,
-                    pixel_area: str = "auto") -> tuple[xr.DataArray, float]:
+                    pixel_area: PixelAreaMethod = "auto") -> tuple[xr.DataArray, float]:
     """Restore wetland along rivers and lakes: pixels of ``from_land_classes`` whose centre is
     within ``distance_m`` of a water pixel's centre become (wetland, ecological).
 

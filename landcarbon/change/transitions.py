@@ -35,10 +35,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
+from affine import Affine
 from pyproj import CRS
 
 from landcarbon.accounting.classification import is_dask
-from landcarbon.engine.areas import PixelAreaMethod, cell_areas_m2, resolve_area_method
+from landcarbon.engine.areas import (
+    PixelAreaMethod,
+    cell_areas_m2,
+    resolve_area_method,
+    row_areas_m2,
+)
 from landcarbon.exceptions import InputError
 
 __all__ = [
@@ -121,7 +127,7 @@ def align_to(da: xr.DataArray, like: xr.DataArray, *, resample: Resample = "erro
 
 
 def _block_matrix(a: np.ndarray, b: np.ndarray, row0: int, col0: int, n: int, nodata: int,
-                  transform: object, crs: CRS, method: PixelAreaMethod, height: int,
+                  transform: Affine, crs: CRS, method: PixelAreaMethod, height: int,
                   nominal_m2: float | None) -> np.ndarray:
     a = np.asarray(a)
     b = np.asarray(b)
@@ -130,19 +136,15 @@ def _block_matrix(a: np.ndarray, b: np.ndarray, row0: int, col0: int, n: int, no
     if nominal_m2 is not None:
         counts = np.bincount(idx, minlength=n * n)[: n * n].astype(np.float64)
         return (counts * nominal_m2 / M2_PER_HA).reshape(n, n)
-    if (resolve_area_method(crs, method) == "geographic" and transform.b == 0  # type: ignore[attr-defined]
-            and transform.d == 0):  # type: ignore[attr-defined]
+    if resolve_area_method(crs, method) == "geographic" and transform.b == 0 == transform.d:
         # the cell area depends on the row alone: count per (row, transition), then weigh
         # each row's counts by its area (no per-pixel area array)
-        from affine import Affine
-
-        from landcarbon.engine.areas import row_areas_m2
-
         h = a.shape[0]
         rows = np.broadcast_to(np.arange(h, dtype=np.int64)[:, None], a.shape)[valid]
-        counts = np.bincount(rows * (n * n) + idx, minlength=h * n * n)[: h * n * n]
-        area = row_areas_m2(transform * Affine.translation(0, row0), h, crs)  # type: ignore[operator]
-        return (area @ counts.reshape(h, n * n).astype(np.float64) / M2_PER_HA).reshape(n, n)
+        row_counts = np.bincount(rows * (n * n) + idx, minlength=h * n * n)[: h * n * n]
+        row_area = row_areas_m2(transform * Affine.translation(0, row0), h, crs)
+        per_row = row_counts.reshape(h, n * n).astype(np.float64)
+        return (row_area @ per_row / M2_PER_HA).reshape(n, n)
     rows, cols = np.nonzero(valid)
     area = cell_areas_m2(rows + row0, cols + col0, transform, crs, method, height)
     return (np.bincount(idx, weights=area, minlength=n * n)[: n * n] / M2_PER_HA).reshape(n, n)

@@ -22,6 +22,10 @@ __all__ = ["PlanningZonesConfig"]
 SpaceType = Literal["agricultural", "construction", "ecological"]
 
 
+def _default_priority() -> list[SpaceType]:
+    return ["ecological", "agricultural", "construction"]
+
+
 class PlanningZonesConfig(BaseModel):
     """``[planning_zones]``: space type from planning zones or control lines."""
 
@@ -38,7 +42,7 @@ class PlanningZonesConfig(BaseModel):
         "城镇开发边界 -> construction, 生态空间 / 生态保护红线 -> ecological (and the English "
         "names); a value in neither is an error")
     priority: list[SpaceType] = Field(
-        default_factory=lambda: ["ecological", "agricultural", "construction"],
+        default_factory=_default_priority,
         description="where zones of different space types overlap, the first in this list "
         "decides (default: red line over basic farmland over the development boundary)")
 

@@ -16,6 +16,12 @@ from landcarbon.config._section import Section
 __all__ = ["CompensationConfig", "HotspotsConfig", "SinkZonesConfig", "StatisticsConfig",
            "UncertaintyConfig", "ZoningConfig"]
 
+RiskFlag = Literal["R1", "R2", "R3", "R4", "R5"]
+
+
+def _all_flags() -> list[RiskFlag]:
+    return ["R1", "R2", "R3", "R4", "R5"]
+
 
 class StatisticsConfig(Section):
     """``[statistics]``: per-unit socio-economic statistics (GDP, population) for ECC,
@@ -40,8 +46,8 @@ class ZoningConfig(Section):
     grading_method: Literal["quantiles", "natural_breaks", "equal_interval"] = Field(
         "quantiles", description="mapclassify scheme (natural_breaks = Fisher-Jenks)")
     grading_classes: int = Field(5, ge=2, le=9, description="number of graded classes")
-    risk_flags: list[Literal["R1", "R2", "R3", "R4", "R5"]] = Field(
-        default_factory=lambda: ["R1", "R2", "R3", "R4", "R5"],
+    risk_flags: list[RiskFlag] = Field(
+        default_factory=_all_flags,
         description="carbon-risk flags combined in the overlay (R2/R3 need an earlier period)")
     ratio_threshold: float | str = Field("p75", description="R1: source/sink ratio E/S above "
                                          "which a unit is flagged, or 'pNN'/'median' of all "

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from affine import Affine
 
 __all__ = [
     "COVERAGE",
@@ -86,7 +87,7 @@ def _edges(geoms: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return edges, edge_owner
 
 
-def _pieces(edges: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
+def _pieces(edges: np.ndarray, owner: np.ndarray) -> Pieces:
     """Split edges at every integer x and y they cross; return per piece: owner, row, col,
     partial contribution to its own cell, full contribution (``-dx``) to the cells above
     (compiled: :func:`landcarbon.engine.kernels.edge_pieces`)."""
@@ -96,7 +97,12 @@ def _pieces(edges: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
                        np.ascontiguousarray(owner, dtype=np.int64))
 
 
-def _clipped_pieces(geoms: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, ...] | None:
+#: per edge piece: owner, row, col, partial contribution to its own cell, full contribution
+#: (``-dx``) to the cells above
+Pieces = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _clipped_pieces(geoms: np.ndarray, shape: tuple[int, int]) -> Pieces | None:
     import shapely
 
     h, w = shape
@@ -111,7 +117,8 @@ def _clipped_pieces(geoms: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarr
 
 
 def _group(owner: np.ndarray, row: np.ndarray, col: np.ndarray, partial: np.ndarray,
-           full: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+           full: np.ndarray, shape: tuple[int, int]
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exact coverage of each (owner, cell) that holds pieces, for cells inside the grid."""
     h, w = shape
     # one int64 key per (owner, col, row) (rows and columns of pieces of clipped polygons
@@ -160,7 +167,7 @@ def boundary_coverage(geoms: np.ndarray, shape: tuple[int, int]
     return _group(*pieces, shape)
 
 
-def unit_index_raster(pieces: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.ndarray:
+def unit_index_raster(pieces: Pieces, shape: tuple[int, int]) -> np.ndarray:
     """``k + 1`` (float64, exact to rounding) in every cell that no boundary crosses and that
     polygon ``k`` covers, 0 in cells outside every polygon: a scanline fill of
     non-overlapping polygons as a reverse cumulative sum of their edge pieces' ``-dx`` down
@@ -199,7 +206,7 @@ TILE = 512
 def block_bucket_areas(
     block: np.ndarray,
     geoms: np.ndarray,
-    transform: object,
+    transform: Affine,
     lut: np.ndarray,
     lo: int,
     outside: int,
@@ -276,13 +283,13 @@ def block_bucket_areas(
     def coverage() -> tuple[np.ndarray, ...] | None:
         if not g:
             return None
-        inv = ~transform  # type: ignore[operator]
+        inv = ~transform
         pix = shapely.transform(geoms, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])))
         pieces = _clipped_pieces(pix, (h, w))
         return None if pieces is None else boundary_cells(*pieces, h, w)
 
     cells = (coverage() if cache_key is None
-             else COVERAGE.get((cache_key, tuple(transform)[:6], h, w), coverage))  # type: ignore[arg-type]
+             else COVERAGE.get((cache_key, tuple(transform)[:6], h, w), coverage))
     if cells is None:
         if uniform >= 0:
             hist[uniform] = block.size
@@ -411,7 +418,7 @@ def value_lut(n: int, nodata: int) -> tuple[np.ndarray, int]:
 def block_value_areas(
     block: np.ndarray,
     geoms: np.ndarray,
-    transform: object,
+    transform: Affine,
     n: int,
     nodata: int,
     cell_area: Callable[[np.ndarray, np.ndarray], np.ndarray] | np.ndarray,
@@ -455,8 +462,6 @@ def block_value_areas(
     cols = np.flatnonzero(valid.any(axis=0))
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     if (r1 - r0) * (c1 - c0) < 0.8 * h * w:
-        from affine import Affine
-
         if isinstance(cell_area, np.ndarray):
             sub_area: Any = cell_area[r0:r1]
         else:
@@ -472,7 +477,6 @@ def block_value_areas(
         return out
     level = unit_index_raster(pieces, (h, w))
     owner, row, col, cov = _group(*pieces, (h, w))
-    rows_area = isinstance(cell_area, np.ndarray)
     # cells crossed by a boundary: exact coverage of each unit crossing them ...
     p_owner, p_row, p_col, p_partial, _ = pieces
     inside = (p_row >= 0) & (p_row < h) & (p_col >= 0) & (p_col < w)
@@ -492,7 +496,8 @@ def block_value_areas(
     b_cov = np.concatenate([cov, np.ones(int(full_cover.sum()))])
     keep = valid[b_row, b_col]
     b_owner, b_row, b_col, b_cov = b_owner[keep], b_row[keep], b_col[keep], b_cov[keep]
-    weights = b_cov * (cell_area[b_row] if rows_area else cell_area(b_row, b_col))
+    weights = b_cov * (cell_area[b_row] if isinstance(cell_area, np.ndarray)
+                       else cell_area(b_row, b_col))
     key = b_owner * n + block[b_row, b_col]
     out += np.bincount(key, weights=weights, minlength=g * n).reshape(g, n)
     # every other cell: covered entirely by the unit its index says (0 = none)
@@ -512,7 +517,7 @@ def block_value_areas(
     vn = n if one is None else 1
     nb = (g + 1) * vn
     band = min(h, BAND_BINS // nb)
-    if rows_area and band >= 8:
+    if isinstance(cell_area, np.ndarray) and band >= 8:
         # integer counts per (row, unit, value), then one product with the row areas; rows
         # go in bands whose count table stays in cache (one table for the whole block was
         # 2x slower: a bincount into up to 64 MB of bins)
@@ -522,11 +527,13 @@ def block_value_areas(
             counts = np.bincount(key[r0:r0 + band].ravel(), minlength=nb * band)
             rows_here = min(band, h - r0)
             total += cell_area[r0:r0 + rows_here] @ counts.reshape(band, nb)[:rows_here]
-        part = total.reshape(g + 1, vn)[1:]
+        part: np.ndarray = total.reshape(g + 1, vn)[1:]
     else:
         rr, cc = np.nonzero(uid)
-        areas = cell_area[rr] if rows_area else cell_area(rr, cc)
-        part = np.bincount(key[rr, cc] - vn, weights=areas, minlength=g * vn).reshape(g, vn)
+        uid_areas = (cell_area[rr] if isinstance(cell_area, np.ndarray)
+                     else cell_area(rr, cc))
+        part = np.bincount(key[rr, cc] - vn, weights=uid_areas,
+                           minlength=g * vn).reshape(g, vn)
     if one is None:
         out += part
     else:

@@ -36,7 +36,7 @@ import pandas as pd
 import xarray as xr
 
 from landcarbon.accounting.legends import NODATA_CATEGORY, Legend
-from landcarbon.engine.areas import to_crs_densified
+from landcarbon.engine.areas import PixelAreaMethod, to_crs_densified
 from landcarbon.engine.coverage import units_token
 
 __all__ = ["RasterSink", "landcover_pass", "smallest_cell_m2"]
@@ -118,7 +118,7 @@ def landcover_pass(
     legend: Legend,
     exclude_codes: Iterable[int] = (),
     *,
-    pixel_area: str = "auto",
+    pixel_area: PixelAreaMethod = "auto",
     rasters: Mapping[str, tuple[np.ndarray, RasterSink]] | None = None,
     units_overlap: bool | None = None,
     lazy: bool = False,
@@ -178,8 +178,7 @@ def landcover_pass(
         raise ValueError("south-up rasters are not supported; flip the raster first")
     outputs = [(buckets.code_table(np.asarray(values)), np.asarray(values)[buckets.category],
                 sink) for values, sink in rasters.values()]
-    plan = block_plan(codes, geoms, crs, pixel_area,  # type: ignore[arg-type]
-                      with_data=False)
+    plan = block_plan(codes, geoms, crs, pixel_area, with_data=False)
     ids = units["unit_id"].to_numpy()
     cats = legend.categories.reset_index(drop=True)
     combine = functools.partial(_combine, units=[b.units for b in plan], n_units=len(geoms),
@@ -355,7 +354,7 @@ def _combine(parts: list[tuple[np.ndarray, np.ndarray, pd.Series | None]], *,
 
 
 def _general_pass(codes: xr.DataArray, units: gpd.GeoDataFrame, legend: Legend,
-                  exclude_codes: Iterable[int], pixel_area: str,
+                  exclude_codes: Iterable[int], pixel_area: PixelAreaMethod,
                   rasters: dict[str, tuple[np.ndarray, RasterSink]], lazy: bool) -> Any:
     """The same results through classify + code_counts + class_areas (+ one store each)."""
     from landcarbon.accounting.classification import classify, code_counts
@@ -364,7 +363,7 @@ def _general_pass(codes: xr.DataArray, units: gpd.GeoDataFrame, legend: Legend,
     categories = classify(codes, legend, exclude_codes)
     is_dask = type(codes.data).__module__.startswith("dask")
     counts = code_counts(codes, lazy=lazy)
-    areas = class_areas(categories, units, pixel_area=pixel_area, lazy=lazy)  # type: ignore[arg-type]
+    areas = class_areas(categories, units, pixel_area=pixel_area, lazy=lazy)
     stores = []
     for values, sink in rasters.values():
         table = np.asarray(values)
@@ -372,7 +371,9 @@ def _general_pass(codes: xr.DataArray, units: gpd.GeoDataFrame, legend: Legend,
             import dask.array as dsk
 
             data = categories.data.map_blocks(lambda b, t=table: t[b], dtype=table.dtype)
-            stores.append(dsk.store(data, sink, lock=False, compute=False))
+            # dask stores into any object with __setitem__; its annotation says arrays only
+            stores.append(dsk.store(data, sink, lock=False,  # type: ignore[arg-type]
+                                    compute=False))
         else:
             sink[(slice(0, codes.sizes["y"]), slice(0, codes.sizes["x"]))] = table[
                 np.asarray(categories.data)]

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
+from affine import Affine
 from pyproj import CRS
 
 from landcarbon.accounting.classification import categories_of
@@ -246,7 +247,9 @@ def block_plan(index: xr.DataArray, geoms: np.ndarray, crs: CRS,
         row_area = np.full(height, cell_areas_m2(np.zeros(1, np.int64), np.zeros(1, np.int64),
                                                  transform, crs, "nominal")[0])
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    tree = shapely.STRtree(np.where(ok, geoms, None))
+    live = np.array(geoms, dtype=object)  # a copy: missing or empty geometries -> None
+    live[~ok] = None
+    tree = shapely.STRtree(live)
     is_dask = type(index.data).__module__.startswith("dask")
     if is_dask:
         ys = np.cumsum((0, *index.data.chunks[0]))
@@ -294,5 +297,5 @@ def _add_parts(out: np.ndarray, cands: list[np.ndarray], parts: list[np.ndarray]
 
 
 def _projected_areas(rows: np.ndarray, cols: np.ndarray, *, r0: int, c0: int,
-                     transform: object, crs: CRS) -> np.ndarray:
+                     transform: Affine, crs: CRS) -> np.ndarray:
     return cell_areas_m2(rows + r0, cols + c0, transform, crs, "ellipsoidal")

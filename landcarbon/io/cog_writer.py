@@ -62,7 +62,7 @@ def _compress(tile: np.ndarray) -> bytes:
         import zstandard
 
         comp = _local.zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
-    return bytes(comp.compress(tile))
+    return bytes(comp.compress(tile.data))
 
 
 class CogWriter:
@@ -259,7 +259,9 @@ def gdal_header_tags(crs: Any, transform: Any, dtype: Any, nodata: float | None,
     del rasterio
     out = {}
     with tifffile.TiffFile(io.BytesIO(raw)) as tif:
-        for tag in tif.pages[0].tags.values():
+        first = tif.pages[0]
+        assert isinstance(first, tifffile.TiffPage)  # the first page is never a frame
+        for tag in first.tags.values():
             if tag.code in _GDAL_TAGS:
                 size = struct.calcsize("<" + _TYPES[int(tag.dtype)]) * tag.count
                 out[tag.code] = (int(tag.dtype), tag.count,

@@ -331,10 +331,13 @@ def open_landcover(
                 layout = None
         # read by landcarbon.io.tiles: rioxarray only gives the coordinates and attributes
         # (opened lazily, without a dask graph of its own)
-        da = rioxarray.open_rasterio(
+        opened = rioxarray.open_rasterio(
             target, chunks=None if layout is not None else chunk_arg,
             lock=False if chunk_arg else None, mask_and_scale=False, cache=False)
-        da = da.isel(band=0, drop=True)
+        if not isinstance(opened, xr.DataArray):  # HDF / netCDF with subdatasets
+            raise TypeError("the file holds several subdatasets; give the GDAL name of one "
+                            "of them (gdalinfo lists them)")
+        da = opened.isel(band=0, drop=True)
         if layout is not None:
             from landcarbon.io.tiles import repeated_tile_array
 

@@ -51,13 +51,15 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
     return table
 
 
-def encoding_message(what: str, path: object, encoding: str | None, exc: Exception) -> str:
-    """The message for a table whose bytes do not decode."""
-    if isinstance(exc, LookupError):
+def encoding_message(what: str, path: object, encoding: str | None,
+                     exc: UnicodeDecodeError | LookupError) -> str:
+    """The message for a table whose bytes do not decode (``exc``) or whose ``encoding`` is
+    unknown (a LookupError)."""
+    if not isinstance(exc, UnicodeDecodeError):
         return (f"{what} {path}: unknown encoding {encoding!r}. Use utf-8, gbk or gb18030, "
                 "or leave it out to detect the encoding.")
     declared = f" as {encoding}" if encoding else " as UTF-8 or GBK/GB18030"
-    return (f"{what} {path} cannot be decoded{declared} (byte {exc.start}: "  # type: ignore[attr-defined]
+    return (f"{what} {path} cannot be decoded{declared} (byte {exc.start}: "
             f"{exc.reason}). Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8), or "
             "give its encoding.")
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from landcarbon.config.run import RunConfig
+from landcarbon.engine.areas import PixelAreaMethod
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import (
     Assessment,
@@ -322,7 +323,8 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     return result
 
 
-def _markov(result: ChangeResult, units: gpd.GeoDataFrame, pixel_area: str) -> None:
+def _markov(result: ChangeResult, units: gpd.GeoDataFrame,
+            pixel_area: PixelAreaMethod) -> None:
     from landcarbon.change.scenarios import markov_projection
     from landcarbon.change.transitions import category_transitions
 
@@ -335,7 +337,7 @@ def _markov(result: ChangeResult, units: gpd.GeoDataFrame, pixel_area: str) -> N
     trans = result.transitions.get((y0, y1))
     if trans is None:
         trans = category_transitions(result.categories[y0], result.categories[y1], units,
-                                     pixel_area=pixel_area)  # type: ignore[arg-type]
+                                     pixel_area=pixel_area)
     mult = {(m.from_land_class, m.to_land_class): m.factor for m in mk.multipliers}
     proj = markov_projection(trans, years_observed=y1 - y0, year_now=y1,
                              target_years=mk.target_years, multipliers=mult)

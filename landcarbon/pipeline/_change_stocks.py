@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from landcarbon.config.run import RunConfig
+from landcarbon.engine.areas import PixelAreaMethod
 from landcarbon.pipeline.records import Assessment
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ __all__ = ["stock_pass", "stock_tables"]
 
 
 def stock_pass(config: RunConfig, dates: dict[int, Assessment], units: gpd.GeoDataFrame,
-                pixel_area: str) -> dict[str, Any]:
+                pixel_area: PixelAreaMethod) -> dict[str, Any]:
     """The stock computations of ``[change.stocks]``, lazy, to compute in the run's one pass.
 
     Returns
@@ -58,12 +59,12 @@ def stock_pass(config: RunConfig, dates: dict[int, Assessment], units: gpd.GeoDa
                                                                               lazy=True)
     periods = list(pairwise(years)) + ([(years[0], years[-1])] if len(years) > 2 else [])
     lazy = {"counts": counts,
-            "units": {y: unit_stocks(codes[y], pools, units, pixel_area=pixel_area,  # type: ignore[arg-type]
+            "units": {y: unit_stocks(codes[y], pools, units, pixel_area=pixel_area,
                                      lazy=True) for y in years},
             "change": {(y0, y1): stock_change(
                 codes[y0], codes[y1], pools, year_from=y0, year_to=y1,
                 price_per_tc=st.price_per_tc, discount_rate_pct=st.discount_rate_pct,
-                price_change_pct=st.price_change_pct, pixel_area=pixel_area,  # type: ignore[arg-type]
+                price_change_pct=st.price_change_pct, pixel_area=pixel_area,
                 lazy=True) for y0, y1 in periods}}
     return {"pools": pools, "codes": codes, "lazy": lazy}
 

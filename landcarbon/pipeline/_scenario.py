@@ -21,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from landcarbon.config.run import RunConfig
+from landcarbon.engine.areas import PixelAreaMethod
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import assess
 from landcarbon.pipeline._change import date_config, rebalance
@@ -41,7 +42,7 @@ def _mask(config: RunConfig, path: str | None, like: xr.DataArray) -> np.ndarray
 
 def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[str],
                     baseline: xr.DataArray, protected: np.ndarray | None,
-                    units: gpd.GeoDataFrame, pixel_area: str) -> pd.DataFrame:
+                    units: gpd.GeoDataFrame, pixel_area: PixelAreaMethod) -> pd.DataFrame:
     """Class areas of a scenario raster on the baseline grid (reset to ``baseline`` inside
     ``protected``), its codes checked against the legend.
 
@@ -69,14 +70,14 @@ def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[s
                     resample=config.change.resample, names=("baseline", ", ".join(paths)))
     if protected is None:
         counts, areas = dask.compute(code_counts(codes, lazy=True), class_areas(
-            cats, units, pixel_area=pixel_area, lazy=True))  # type: ignore[arg-type]
+            cats, units, pixel_area=pixel_area, lazy=True))
         check_codes(counts, base.legend, lc.exclude_codes)
         return areas
     # unoptimised graphs: the counts and the raster share their chunk reads
     counts, data = dask.compute(code_counts(codes, lazy=True), cats.data, optimize_graph=False)
     check_codes(counts, base.legend, lc.exclude_codes)
     cats = protect(baseline, cats.copy(data=np.asarray(data)), protected)
-    return class_areas(cats, units, pixel_area=pixel_area)  # type: ignore[arg-type]
+    return class_areas(cats, units, pixel_area=pixel_area)
 
 
 def _apply_edits(config: RunConfig, base: Assessment, baseline: xr.DataArray,

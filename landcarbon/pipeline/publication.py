@@ -84,7 +84,7 @@ def write_publication(
     """
     from landcarbon.publish import explore_units, figures
     from landcarbon.publish._html import ui
-    from landcarbon.publish.maps import map_html
+    from landcarbon.publish.maps import add_head_html, map_html
     from landcarbon.publish.report import atlas_report, provenance
     from landcarbon.publish.styles import categorized_qml, categorized_sld
 
@@ -96,10 +96,8 @@ def write_publication(
     previews = {k: read_raster_preview(p) for k, p in (rasters or {}).items()}
     m = explore_units(units, language=language, title=title, tiles=tiles, offline=offline,
                       rasters=previews, overlays=_zoning_overlays(folder, language, unit))
-    from branca.element import Element
-
     tags = provenance(manifest)
-    m.get_root().header.add_child(Element(meta_tags(tags)), name="landcarbon_provenance")
+    add_head_html(m, meta_tags(tags), name="landcarbon_provenance")
     write_text(folder / "map.html", map_html(m))  # sequential element ids: reproducible
     files["map"] = "map.html"
 
@@ -161,11 +159,9 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
     """Write ``map.html`` (one risk layer per date, alerts) and ``report.html`` (totals per
     date, transfer matrices, stocks, alerts) of a change run (``r``: a ``ChangeResult``)
     into its folder; ``files`` = the files written so far (linked from the report)."""
-    from branca.element import Element
-
     from landcarbon.publish._html import ui
     from landcarbon.publish.change_map import change_map, change_report
-    from landcarbon.publish.maps import map_html
+    from landcarbon.publish.maps import add_head_html, map_html
 
     folder = Path(folder)
     cfg = r.config
@@ -180,8 +176,8 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
     unit = unit_label(r.suffix, display=True)
     m = change_map(units, r.alerts_layer(), language=lang, title=title,
                    tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
-    m.get_root().header.add_child(Element(meta_tags({"landcarbon_version": package_version()})),
-                                  name="landcarbon_provenance")
+    add_head_html(m, meta_tags({"landcarbon_version": package_version()}),
+                  name="landcarbon_provenance")
     write_text(folder / "map.html", map_html(m))
     links = [(name, name) for name in sorted(files.values())]
     write_text(folder / "report.html", change_report(

@@ -28,6 +28,7 @@ import geopandas as gpd
 import pandas as pd
 import xarray as xr
 
+from landcarbon.engine.areas import PixelAreaMethod
 from landcarbon.exceptions import ConfigError
 
 __all__ = ["StockStudy", "assess_stocks", "run_stocks", "stock_labels"]
@@ -137,7 +138,7 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
                   landcover: Sequence[str | os.PathLike[str]], *,
                   years: Sequence[int] | None = None, units: gpd.GeoDataFrame | None = None,
                   price_per_tc: float | None = None, discount_rate_pct: float = 0.0,
-                  price_change_pct: float = 0.0, pixel_area: str = "auto",
+                  price_change_pct: float = 0.0, pixel_area: PixelAreaMethod = "auto",
                   nodata: float | None = None) -> StockStudy:
     """Stocks of land-cover rasters from an InVEST pool table: whole-raster totals per date,
     change and NPV per period, per-unit stocks when ``units`` are given.
@@ -190,16 +191,15 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
     codes = [open_landcover(p, nodata=nodata) for p in landcover]
     for label, c in zip(labels[1:], codes[1:], strict=True):
         check_aligned(codes[0], c, names=(labels[0], label))
-    area = pixel_area  # type: ignore[assignment]
     lazy: dict[str, Any] = {
         "counts": [code_counts(c, lazy=True) for c in codes],
-        "whole": [whole_stocks(c, table, pixel_area=area, lazy=True) for c in codes],
-        "units": [] if units is None else [unit_stocks(c, table, units, pixel_area=area,
+        "whole": [whole_stocks(c, table, pixel_area=pixel_area, lazy=True) for c in codes],
+        "units": [] if units is None else [unit_stocks(c, table, units, pixel_area=pixel_area,
                                                        lazy=True) for c in codes],
         "change": [stock_change(a, b, table, year_from=years[i] if years else None,
                                 year_to=years[i + 1] if years else None,
                                 price_per_tc=price_per_tc, discount_rate_pct=discount_rate_pct,
-                                price_change_pct=price_change_pct, pixel_area=area, lazy=True)
+                                price_change_pct=price_change_pct, pixel_area=pixel_area, lazy=True)
                    for i, (a, b) in enumerate(pairwise(codes))]}
     log.info("stocks of %d raster(s)%s", len(codes),
              "" if units is None else f" and {len(units)} units")

@@ -4,7 +4,7 @@ tooltips and popups, one layer per styling, the legend, the unit-name search, of
 from __future__ import annotations
 
 import html
-from typing import Any, ClassVar
+from typing import Any
 
 from branca.element import Figure, MacroElement, Template
 from folium.elements import JSCSSMixin
@@ -205,14 +205,13 @@ class UnitSearch(JSCSSMixin, MacroElement):
 {% endmacro %}""")
 
     _CDN = "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/"
-    default_js: ClassVar[list[tuple[str, str]]] = [
-        ("Leaflet.Search.js", _CDN + "leaflet-search.min.js")]
-    default_css: ClassVar[list[tuple[str, str]]] = [
-        ("Leaflet.Search.css", _CDN + "leaflet-search.min.css")]
 
     def __init__(self, data: UnitData, records: list[dict[str, Any]], placeholder: str,
                  not_found: str) -> None:
         super().__init__()
+        # folium's JSCSSMixin links these in the page header when the element renders
+        self.default_js = [("Leaflet.Search.js", self._CDN + "leaflet-search.min.js")]
+        self.default_css = [("Leaflet.Search.css", self._CDN + "leaflet-search.min.css")]
         self._name = "UnitSearch"
         self.data, self.records = data, js_json(records)
         self.placeholder, self.not_found = js_json(placeholder), js_json(not_found)

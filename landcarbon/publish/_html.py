@@ -243,8 +243,8 @@ def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str) -> list[An
     ]
     land = list(vocab("land_classes"))
     areas = sorted(((k[5:-3], v) for k, v in row.items()
-                    if re.fullmatch(r"area_.+_ha", k) and isinstance(v, Real) and v > 0),
-                   key=lambda kv: -kv[1])
+                    if re.fullmatch(r"area_.+_ha", k) and isinstance(v, Real) and float(v) > 0),
+                   key=lambda kv: -float(kv[1]))
     breakdown = [[land.index(k) if k in land else esc(k.replace("_", " ")),
                   fmt(v, area=True)] for k, v in areas]
     return [esc(unit_name(row)), *values, breakdown]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 import folium
 
@@ -57,7 +58,8 @@ def add_basemaps(m: folium.Map, keys: Sequence[str], lang: str) -> None:
             folium.FeatureGroup(name=name, overlay=False, show=n == 0).add_to(m)
             continue
         tiles = row["tiles"] if row else key
-        kwargs = {"attr": row["attribution"]} if row and row["attribution"] else {}
+        kwargs: dict[str, Any] = ({"attr": row["attribution"]}
+                                  if row and row["attribution"] else {})
         if row and row["subdomains"]:
             kwargs["subdomains"] = row["subdomains"]
         folium.TileLayer(tiles=tiles, name=name, overlay=False, show=n == 0, control=True,

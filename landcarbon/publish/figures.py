@@ -48,9 +48,8 @@ def _cjk(fn: Callable[P, bytes]) -> Callable[P, bytes]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> bytes:
         import matplotlib as mpl
 
-        rc = {"font.family": "sans-serif", "axes.unicode_minus": False,
-              "font.sans-serif": [cjk_font(), "DejaVu Sans"]}
-        with mpl.rc_context(rc):
+        with mpl.rc_context({"font.family": "sans-serif", "axes.unicode_minus": False,
+                             "font.sans-serif": [cjk_font(), "DejaVu Sans"]}):
             return fn(*args, **kwargs)
     return wrapper
 
@@ -207,8 +206,11 @@ def _place_labels(fig: Figure, ax: Any, points: list[tuple[float, float, str]],
     would overlap one already written (never an illegible pile); returns how many were
     written."""
     import matplotlib.patheffects as pe
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    renderer = fig.canvas.get_renderer()
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # _figure gives every figure an Agg canvas
+    renderer = canvas.get_renderer()
     taken: list[Any] = []
     for x, y, text in points:
         t = ax.text(x, y, text, fontsize=fontsize, ha="center", va="center", color="#111111",

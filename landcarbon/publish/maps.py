@@ -51,7 +51,7 @@ from landcarbon.publish.zone_layers import CategoryLayer, Overlay, zone_category
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["DEFAULT_LAYERS", "explore_units", "map_html"]
+__all__ = ["DEFAULT_LAYERS", "add_head_html", "explore_units", "map_html"]
 
 DEFAULT_LAYERS: tuple[str, ...] = (
     "risk_level", "space_type", "net_per_ha", "emission_per_ha", "sequestration_per_ha")
@@ -295,7 +295,7 @@ def explore_units(
         group.add_child(UnitLayer(shared, cat.fills(rows[cat.column]), canvas=canvas))
         group.add_to(m)
         sections.append((group.get_name(), cat.legend(rows[cat.column])))
-    stacked = []
+    stacked: list[tuple[str, str]] = []
     for ov in overlays:
         frame = ov.frame.to_crs(4326)
         if gcj:
@@ -361,6 +361,17 @@ def explore_units(
                           [[round(pts.iloc[k].y, 6), round(pts.iloc[k].x, 6),
                             unit_name(shown[k])] for k in by_size], probes))
     return m
+
+
+def add_head_html(m: folium.Map, html: str, *, name: str) -> None:
+    """Add ``html`` (e.g. ``<meta>`` tags) to the ``<head>`` of the map's page, as child
+    ``name`` of its branca Figure."""
+    from branca.element import Element
+
+    root = m.get_root()
+    if not isinstance(root, Figure):
+        raise TypeError(f"the map's root is a {type(root).__name__}, not a page (Figure)")
+    root.header.add_child(Element(html), name=name)
 
 
 def map_html(m: folium.Map) -> str:

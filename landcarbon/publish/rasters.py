@@ -8,7 +8,7 @@ colours or a diverging ramp, and embedded as a PNG ``data:`` URI (no request, wo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -202,8 +202,9 @@ def raster_overlay(
         rgba, (x0, y0, x1, y1) = _warp_to_gcj02(rgba, (x0, y0, x1, y1))
     to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
     (w, e), (s, n) = to_ll.transform([x0, x1], [y0, y1])
+    pane_kw: dict[str, Any] = {"pane": pane} if pane else {}
     overlay = folium.raster_layers.ImageOverlay(
         image=rgba, bounds=[[s, w], [n, e]], opacity=opacity, interactive=False,
         mercator_project=False, name=ui(f"{kind}_raster", language),
-        **({"pane": pane} if pane else {}))
+        **pane_kw)
     return overlay, legend

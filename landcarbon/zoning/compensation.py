@@ -125,8 +125,8 @@ def compensation_flows(table: pd.DataFrame, comp: pd.DataFrame, *, suffix: str =
         return pd.DataFrame(columns=cols)
     share = -value[rec] / -value[rec].sum() if value[rec].sum() < 0 else (
         dc[rec] / dc[rec].sum())
-    pi, ri = np.meshgrid(pay, np.arange(len(rec)), indexing="ij")
-    pi, ri = pi.ravel(), ri.ravel()
+    pay_grid, rec_grid = np.meshgrid(pay, np.arange(len(rec)), indexing="ij")
+    pi, ri = pay_grid.ravel(), rec_grid.ravel()
     return pd.DataFrame({
         "payer_id": ids[pi], "payer_name": names[pi],
         "receiver_id": ids[rec[ri]], "receiver_name": names[rec[ri]],

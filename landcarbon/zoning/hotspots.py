@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -30,6 +30,9 @@ from pyproj import CRS
 
 from landcarbon.engine.areas import geodesic_areas_m2, to_crs_densified
 from landcarbon.exceptions import InputError
+
+if TYPE_CHECKING:
+    from libpysal.weights import W
 
 __all__ = ["HOTSPOT_CLASSES", "grid_cells", "grid_values", "hotspot_classes",
            "local_statistics", "spatial_weights"]
@@ -45,7 +48,7 @@ WeightsKind = Literal["queen", "rook", "knn"]
 
 
 def spatial_weights(geoms: gpd.GeoDataFrame | gpd.GeoSeries, kind: WeightsKind = "queen",
-                    k: int = 8) -> object:
+                    k: int = 8) -> W:
     """libpysal weights of polygons: queen/rook contiguity or k nearest centroids.
 
     Contiguity islands (units touching nobody) get their k nearest neighbours instead so

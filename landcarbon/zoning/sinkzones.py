@@ -37,6 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
+from affine import Affine
 from pyproj import CRS
 
 from landcarbon.engine.areas import cell_areas_m2
@@ -46,7 +47,7 @@ __all__ = ["sink_function_zones"]
 _COLUMNS = ["zone_id", "kind", "role", "area_ha", "sink_tc", "sink_tc_per_ha", "geometry"]
 
 
-def _pixel_size_m(transform: object, crs: CRS, lat: float) -> tuple[float, float]:
+def _pixel_size_m(transform: Affine, crs: CRS, lat: float) -> tuple[float, float]:
     if crs.is_geographic:
         dx = abs(transform.a) * 111_320.0 * math.cos(math.radians(lat))
         dy = abs(transform.e) * 110_574.0
@@ -76,7 +77,7 @@ def _clean(mask: np.ndarray, areas_ha: np.ndarray, min_area_ha: float, *, openin
     return remap[labels]
 
 
-def _polygons(labels: np.ndarray, transform: object, sink: np.ndarray, areas_ha: np.ndarray,
+def _polygons(labels: np.ndarray, transform: Affine, sink: np.ndarray, areas_ha: np.ndarray,
               kind: str, crs: CRS) -> gpd.GeoDataFrame:
     from rasterio import features
     from shapely.geometry import shape
@@ -89,14 +90,13 @@ def _polygons(labels: np.ndarray, transform: object, sink: np.ndarray, areas_ha:
     for geom, value in features.shapes(labels.astype(np.int32), mask=labels > 0,
                                        transform=transform, connectivity=8):
         parts.setdefault(int(value), []).append(shape(geom))
-    ids = np.arange(1, n + 1)
     area = np.bincount(labels.ravel(), weights=areas_ha.ravel(), minlength=n + 1)[1:]
     total = np.bincount(labels.ravel(), weights=(sink * areas_ha).ravel(), minlength=n + 1)[1:]
     return gpd.GeoDataFrame({
         "zone_id": "", "kind": kind, "role": "",
         "area_ha": area, "sink_tc": total,
         "sink_tc_per_ha": np.where(area > 0, total / np.where(area > 0, area, 1), 0.0),
-    }, geometry=[unary_union(parts[i]) for i in ids], crs=crs)
+    }, geometry=[unary_union(parts[i]) for i in range(1, n + 1)], crs=crs)
 
 
 def sink_function_zones(
@@ -148,10 +148,9 @@ def sink_function_zones(
     eco = ecological.astype(np.float32)
     wat = water.astype(np.float32)
     if factor > 1:
-        coarse = {"x": factor, "y": factor, "boundary": "trim"}
-        sink = sink.coarsen(**coarse).mean()
-        eco = eco.coarsen(**coarse).mean()
-        wat = wat.coarsen(**coarse).mean()
+        sink = sink.coarsen(x=factor, y=factor, boundary="trim").mean()
+        eco = eco.coarsen(x=factor, y=factor, boundary="trim").mean()
+        wat = wat.coarsen(x=factor, y=factor, boundary="trim").mean()
     transform = sink.rio.transform(recalc=True) if factor > 1 else flux.rio.transform()
     # one compute: a dask-backed raster is read and classified once for the three layers
     both = xr.Dataset({"sink": sink, "eco": eco, "water": wat}).compute()
