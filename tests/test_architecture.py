@@ -20,20 +20,20 @@ COMPUTE = {"engine", "accounting", "zoning", "change", "checks", "config"}
 ABOVE_IO = {"pipeline", "publish", "cli"}
 
 
-def _modules() -> dict[str, Path]:
+def _modules(root: Path = PACKAGE) -> dict[str, Path]:
     out = {}
-    for path in PACKAGE.rglob("*.py"):
-        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
         out[".".join(parts)] = path
     return out
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
     """``module -> landcarbon modules it imports`` (``from pkg import name`` counts as
-    importing ``pkg.name`` when that is a module)."""
-    modules = _modules()
+    importing ``pkg.name`` when that is a module) of the package in folder ``root``."""
+    modules = _modules(root)
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -61,8 +61,10 @@ def _layer(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def _violations(source_layers: set[str], forbidden: set[str]) -> list[str]:
-    return sorted(f"{a} -> {b}" for a, targets in import_graph().items()
+def _violations(source_layers: set[str], forbidden: set[str],
+                graph: dict[str, set[str]] | None = None) -> list[str]:
+    graph = import_graph() if graph is None else graph
+    return sorted(f"{a} -> {b}" for a, targets in graph.items()
                   if _layer(a) in source_layers for b in targets if _layer(b) in forbidden)
 
 
@@ -72,6 +74,40 @@ def test_io_imports_nothing_above_it() -> None:
 
 def test_compute_imports_no_io_pipeline_publish_or_cli() -> None:
     assert _violations(COMPUTE, {"io"} | ABOVE_IO) == []
+
+
+def test_layer_check_catches_compute_drawing_a_figure(tmp_path: Path) -> None:
+    """The check reads a (fake) package whose zoning module draws a figure, as
+    ``zoning/uncertainty.py`` once did: the function-local import, a relative one and one
+    under ``TYPE_CHECKING`` are each reported."""
+    root = tmp_path / "landcarbon"
+    files = {
+        "__init__.py": "",
+        "zoning/__init__.py": "",
+        "zoning/uncertainty.py": ("def sweep(t):\n"
+                                  "    from landcarbon.publish.figures import sweep_figure\n"
+                                  "    return sweep_figure(t)\n"),
+        "zoning/hotspots.py": "from ..publish import figures\n",
+        "zoning/quadrants.py": ("from typing import TYPE_CHECKING\n"
+                                "if TYPE_CHECKING:\n"
+                                "    from landcarbon.io.raster import open_landcover\n"),
+        "zoning/indicators.py": "from landcarbon.zoning import quadrants\n",
+        "publish/__init__.py": "",
+        "publish/figures.py": "from landcarbon.zoning.uncertainty import sweep\n",
+        "io/__init__.py": "",
+        "io/raster.py": "",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    graph = import_graph(root)
+    assert _violations(COMPUTE, {"io"} | ABOVE_IO, graph) == [
+        "landcarbon.zoning.hotspots -> landcarbon.publish.figures",
+        "landcarbon.zoning.quadrants -> landcarbon.io.raster",
+        "landcarbon.zoning.uncertainty -> landcarbon.publish.figures",
+    ]
+    # publish -> zoning is allowed by the layers, but with zoning -> publish it is a cycle
+    assert _cycles(graph) == [["landcarbon.publish.figures", "landcarbon.zoning.uncertainty"]]
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
