@@ -100,7 +100,7 @@ _MORE = {
     "raster_overlay": "landcarbon.publish.rasters",
     "atlas_report": "landcarbon.publish.report",
     "change_map": "landcarbon.publish.change_map",
-    "change_report": "landcarbon.publish.change_map",
+    "change_report": "landcarbon.publish.change_report",
     "cell_areas_m2": "landcarbon.engine.areas",
     "geodesic_areas_m2": "landcarbon.engine.areas",
     "balance_indicators": "landcarbon.zoning.indicators",

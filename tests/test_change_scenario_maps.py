@@ -69,3 +69,44 @@ def test_unit_popup_lists_every_alert_condition_intensity_and_tapio() -> None:
             '"Carbon intensity vs base year", "Decoupling state (Tapio)"]') in html
     assert "Expansive negative decoupling (e = 1.50)" in html
     assert EVIL not in html and "<img src=x" not in html and XSS not in html
+
+
+def test_change_report_summary_units_and_largest_changes_in_chinese() -> None:
+    from landcarbon.publish.change_report import change_report
+
+    totals = {"by_year": {
+        "2015": {"covered_ha": 1525.5, "emission_tc": 180_000.0, "sequestration_tc": 4_000.0,
+                 "net_tc": 176_000.0, "risk_levels": {"severe": 1, "within": 2}},
+        "2023": {"covered_ha": 1525.5, "emission_tc": 200_000.0, "sequestration_tc": 3_000.0,
+                 "net_tc": 197_000.0, "risk_levels": {"severe": 2, "exceeding": 1}}},
+        "stocks": [{"year_from": 2015, "year_to": 2023, "stock_from_tc": 1_000_000.0,
+                    "stock_to_tc": 990_000.0, "stock_change_tc": -10_000.0,
+                    "npv": -2_500_000.0}]}
+    series = pd.DataFrame({
+        "year": [2015, 2015, 2023, 2023], "unit_id": ["a", "b", "a", "b"],
+        "unit_name": [XSS, "北区", XSS, "北区"], "net_tc": [1000.0, 50.0, 31_000.0, 40.0],
+        "risk_level": ["within", "within", "severe", "within"]})
+    last = pd.DataFrame({"unit_id": ["a", "b"], "unit_name": [XSS, "北区"],
+                         "dynamic_risk": [True, False], "dynamic_risk_flags": ["R2", ""],
+                         "dynamic_risk_reason_zh": [f"R2：{EVIL}", ""],
+                         "change_from_year": [2015, 2015], "change_to_year": [2023, 2023]})
+    transfer = pd.DataFrame(columns=["year_from", "year_to", "by", "from", "to", "area_ha"])
+    alerts = pd.DataFrame(columns=["unit_id", "unit_name", "year_from", "year_to", "alert",
+                                   "message_zh"])
+    html = change_report(totals, transfer, alerts, language="zh", title=XSS, series=series,
+                         last_units=last)
+    assert html.index('id="summary"') < html.index('id="totals"')
+    summary = html[html.index('id="summary"'):html.index('id="totals"')]
+    assert "2015: 17.60 → 2023: 19.70 万吨 C/年 (+11.9 %)" in summary
+    assert "2015: 1 → 2023: 3" in summary            # units over their limit per date
+    assert "1 / 2 (&lt;img src=x onerror=alert(1)&gt;" in summary  # entering risk, escaped
+    assert "-1.00 万吨 C" in summary                  # stock change
+    # per column: emission reaches 10^4 t -> 万吨; the areas in 公顷; money in 万元
+    assert "碳排放 (万吨 C/年)" in html and "有效面积 (公顷)" in html and "(万元)" in html
+    assert '<td class="n">-250.00</td>' in html
+    # largest changes: the rise (+3.00 万吨) first, then the fall, in one unit per column
+    section = html[html.index('id="net-change"'):html.index('id="entering-risk"')]
+    assert "净碳排放变化 (万吨 C/年)" in section and section.index("+3.00") < section.index(
+        "-0.001")
+    assert "阈值内 → 严重超标" in section
+    assert EVIL not in html and "<img src=x" not in html

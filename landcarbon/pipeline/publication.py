@@ -160,7 +160,8 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
     date, transfer matrices, stocks, alerts) of a change run (``r``: a ``ChangeResult``)
     into its folder; ``files`` = the files written so far (linked from the report)."""
     from landcarbon.publish._html import ui
-    from landcarbon.publish.change_map import change_map, change_report
+    from landcarbon.publish.change_map import change_map
+    from landcarbon.publish.change_report import change_report
     from landcarbon.publish.maps import add_head_html, map_html
 
     folder = Path(folder)
@@ -184,5 +185,6 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
         r.totals(), r.transfer, r.alerts, manifest_config=cfg.model_dump(mode="json"),
         language=lang, title=title, unit=unit, version=package_version(),
         maps=[(ui("interactive_map", lang), "map.html")],
-        files=[*links, (ui("manifest", lang), "change.json")], last_units=last))
+        files=[*links, (ui("manifest", lang), "change.json")], last_units=last,
+        series=r.timeseries))
     return {"map": "map.html", "report": "report.html"}

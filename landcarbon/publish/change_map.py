@@ -1,33 +1,27 @@
 """Web map and report of a change run (``landcarbon change``).
 
 The map is :func:`landcarbon.publish.explore_units` on the last date's units with one
-switchable risk-level layer per date and the alerts as circle markers (one per unit, coloured
-by its first alert type, every alert of the unit in the popup). The report shows the totals
-per date, the transfer matrices (ha), the stock totals and change, and the alerts table.
+switchable risk-level layer per date, the change of net emission, the units entering risk
+(outlines) and the alerts as circle markers (one per unit, coloured by its first alert type);
+each unit's popup lists all its alerts and conditions. The report is
+:func:`landcarbon.publish.change_report.change_report`.
 Every value from the data is escaped (Jinja2 autoescape, :mod:`html` in popups).
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from landcarbon.accounting.conversions import output_suffix
 from landcarbon.publish._html import (
-    fmt,
     fmt_fixed,
-    label,
     swatches,
     total_unit,
     ui,
     unit_name,
-    vocab,
 )
-from landcarbon.publish.fonts import embed_font
 from landcarbon.publish.zone_layers import (
     NumericLayer,
     Overlay,
@@ -39,8 +33,8 @@ if TYPE_CHECKING:
     import folium
     import geopandas as gpd
 
-__all__ = ["alerts_overlay", "change_map", "change_popup_rows", "change_report",
-           "entering_risk_overlay", "entering_risk_rows", "net_change_layer"]
+__all__ = ["alerts_overlay", "change_map", "change_popup_rows", "entering_risk_overlay",
+           "net_change_layer"]
 
 esc = html.escape
 
@@ -111,31 +105,6 @@ def entering_risk_overlay(units: gpd.GeoDataFrame, language: str) -> Overlay | N
                       [(lab, c) for k, (lab, c) in cats.items() if k in present])
     return Overlay(ui("entering_risk", language), hit[[hit.geometry.name]], fills, popups,
                    legend, exclusive=False, show=True, tooltips=tips, outline=True)
-
-
-def entering_risk_rows(units: pd.DataFrame, language: str) -> tuple[
-        list[str], list[tuple[str, list[str]]], list[tuple[str, str, int]]]:
-    """Report rows of the units that moved into carbon risk: header, ``(colour, cells)`` per
-    unit, and ``(colour, label, units)`` per condition."""
-    if "dynamic_risk" not in units:
-        return [], [], []
-    cats = map_categories("dynamic_flag", language)
-    hit = units[units["dynamic_risk"].fillna(False).astype(bool)]
-    reason = f"dynamic_risk_reason_{'zh' if language == 'zh' else 'en'}"
-    header = [ui("name", language), ui("id", language), ui("period", language),
-              ui("dynamic_flags", language), ui("reasons", language)]
-    rows = []
-    for r in hit.to_dict("records"):
-        flags = [f for f in str(r.get("dynamic_risk_flags") or "").split(",") if f]
-        colour = cats.get(flags[0], ("", "#555555"))[1] if flags else "#555555"
-        rows.append((colour, [unit_name(r), str(r.get("unit_id", "")),
-                              f"{r.get('change_from_year')}-{r.get('change_to_year')}",
-                              " · ".join(cats.get(f, (f, ""))[0] for f in flags),
-                              str(r.get(reason) or "")]))
-    flag_lists = hit["dynamic_risk_flags"].astype(str).str.split(",")
-    counts = [(c, lab, int(flag_lists.map(lambda fl, k=k: k in fl).sum()))
-              for k, (lab, c) in cats.items()]
-    return header, rows, counts
 
 
 def net_change_layer(units: pd.DataFrame, language: str, unit: str = "t C"
@@ -268,105 +237,3 @@ def change_map(units: gpd.GeoDataFrame, alerts: gpd.GeoDataFrame | None = None, 
                          categories=[*dates, *([change] if change else [])],
                          overlays=overlays, language=language, title=title, tiles=tiles,
                          offline=offline, zones=False, popup_rows=rows)
-
-
-def _matrix(transfer: pd.DataFrame, by: str, lang: str) -> list[dict[str, Any]]:
-    kind = {"land_class": "land_classes", "space_type": "space_types"}.get(by)
-    order = list(vocab(kind)) if kind else []
-    out = []
-    for (y0, y1), g in transfer[transfer["by"] == by].groupby(["year_from", "year_to"]):
-        wide = g.pivot_table(index="from", columns="to", values="area_ha", aggfunc="sum",
-                             fill_value=0.0)
-        keys = [k for k in order if k in wide.index or k in wide.columns]
-        keys += sorted((set(wide.index) | set(wide.columns)) - set(keys))
-        wide = wide.reindex(index=keys, columns=keys, fill_value=0.0)
-        names = [label(kind, k, lang) if kind else str(k) for k in keys]
-        rows = [[names[i], *[fmt(v, area=True) for v in wide.iloc[i]],
-                 fmt(wide.iloc[i].sum(), area=True)] for i in range(len(keys))]
-        rows.append(["Σ", *[fmt(v, area=True) for v in wide.sum(axis=0)],
-                     fmt(wide.to_numpy().sum(), area=True)])
-        out.append({"period": f"{y0}-{y1}", "by": ui(by, lang) if by == "space_type" else
-                    ui("land", lang), "header": [ui("from_to", lang), *names, "Σ"],
-                    "rows": rows})
-    return out
-
-
-def change_report(totals: dict[str, Any], transfer: pd.DataFrame, alerts: pd.DataFrame, *,
-                  manifest_config: dict[str, Any] | None = None,
-                  language: Literal["zh", "en"] = "zh", title: str | None = None,
-                  unit: str = "t C", maps: Sequence[tuple[str, str]] = (),
-                  files: Sequence[tuple[str, str]] = (), version: str = "",
-                  last_units: pd.DataFrame | None = None) -> str:
-    """HTML report of a change run.
-
-    Parameters
-    ----------
-    totals : dict
-        ``ChangeResult.totals()`` (``by_year``, ``stocks``, ``alerts``).
-    transfer : pandas.DataFrame
-        ``year_from, year_to, by, from, to, area_ha`` (``transfer_matrix.csv``).
-    alerts : pandas.DataFrame
-        The alerts table (``alerts.csv``).
-    maps, files : sequence of (text, relative href)
-    last_units : pandas.DataFrame, optional
-        The last date's units with the dynamic-risk columns: the section "units entering
-        carbon risk" (conditions and reasons per unit).
-
-    Returns
-    -------
-    str
-        A complete HTML document.
-    """
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    lang = language
-    sfx = output_suffix(unit)
-    t = {k: ui(k, lang) for k in (
-        "change", "maps", "totals_by_year", "transfer_matrix", "stocks", "alerts", "files",
-        "config", "generated", "year", "period", "alert", "name", "id", "message", "risk_level")}
-    by_year = totals.get("by_year", {})
-    year_header = [t["year"], f"{ui('covered', lang)} (ha)", f"{ui('emission', lang)} ({unit}/yr)",
-                   f"{ui('sequestration', lang)} ({unit}/yr)", f"{ui('net', lang)} ({unit}/yr)",
-                   t["risk_level"]]
-    year_rows = [[str(y), fmt(v.get("covered_ha"), area=True), fmt(v.get(f"emission_{sfx}")),
-                  fmt(v.get(f"sequestration_{sfx}")), fmt(v.get(f"net_{sfx}")),
-                  " · ".join(f"{label('risk_levels', k, lang)} {levels[k]}"
-                             for k in vocab("risk_levels") if (levels := v.get("risk_levels")
-                                                               or {}).get(k))]
-                 for y, v in sorted(by_year.items())]
-    stock_header = [t["period"], f"{ui('stock_from', lang)} (t C)",
-                    f"{ui('stock_to', lang)} (t C)", f"{ui('stock_change', lang)} (t C)",
-                    ui("npv", lang)]
-    stock_rows = [[f"{s.get('year_from')}-{s.get('year_to')}", fmt(s.get("stock_from_tc")),
-                   fmt(s.get("stock_to_tc")), fmt(s.get("stock_change_tc")), fmt(s.get("npv"))]
-                  for s in totals.get("stocks") or []]
-    cats = map_categories("alert", lang)
-    msg = f"message_{'zh' if lang == 'zh' else 'en'}"
-    alert_header = [t["name"], t["id"], t["period"], t["alert"], t["message"]]
-    alert_rows = [(cats.get(str(r["alert"]), ("", "#555555"))[1],
-                   [unit_name(r), str(r.get("unit_id", "")),
-                    f"{r.get('year_from')}-{r.get('year_to')}",
-                    cats.get(str(r["alert"]), (str(r["alert"]), ""))[0], str(r.get(msg, ""))])
-                  for r in alerts.to_dict("records")]
-    alert_counts = [(c, lab, int((alerts["alert"] == k).sum()) if len(alerts) else 0)
-                    for k, (lab, c) in cats.items()]
-    risk_header, risk_rows, risk_counts = entering_risk_rows(
-        last_units if last_units is not None else pd.DataFrame(), lang)
-    dyn = totals.get("dynamic_risk") or {}
-    risk_periods = [f"{p}: {v.get('units_entering_risk')} / {v.get('evaluated')} "
-                    f"{ui('units_evaluated', lang)}" for p, v in dyn.items()]
-    env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    import json
-
-    return embed_font(script=True, html_text=env.get_template("change_report.html.j2").render(
-        lang=lang, t=t, title=title or t["change"], version=version,
-        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        year_header=year_header, year_rows=year_rows,
-        matrices=[*_matrix(transfer, "space_type", lang), *_matrix(transfer, "land_class",
-                                                                   lang)],
-        stock_header=stock_header, stock_rows=stock_rows, alert_header=alert_header,
-        alert_rows=alert_rows, alert_counts=alert_counts, maps=list(maps), files=list(files),
-        entering_risk=ui("entering_risk", lang), risk_header=risk_header, risk_rows=risk_rows,
-        risk_counts=risk_counts, risk_periods=risk_periods,
-        config=json.dumps(manifest_config or {}, ensure_ascii=False, indent=2)))

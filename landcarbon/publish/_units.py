@@ -1,0 +1,68 @@
+"""Display units of report columns: one unit and one number format per column.
+
+In Chinese, a column of totals is written in 万吨 when its largest value reaches 10^4 t
+(otherwise in 吨), money in 万元, areas in 公顷; in English in t, the currency and ha. The
+values are never changed, only divided for display."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from landcarbon.publish._html import fmt_fixed
+
+__all__ = ["area_column", "money_column", "total_column"]
+
+#: at and above this size (t) a Chinese column of totals is written in 万吨
+WAN = 1e4
+
+
+def _fixed(x: Any, decimals: int, scale: float = 1.0) -> str:
+    """``x / scale`` with ``decimals`` decimals, or 2 significant digits when that would
+    print a value that is not 0 as 0.00."""
+    if x is None:
+        return fmt_fixed(None, decimals)
+    v = float(x) / scale
+    text = fmt_fixed(v, decimals)
+    return f"{v:.2g}" if v and v == v and not text.strip("-0.,") else text
+
+
+def _largest(values: Iterable[Any]) -> float:
+    v = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(float)
+    v = np.abs(v[np.isfinite(v)])
+    return float(v.max()) if v.size else 0.0
+
+
+def total_column(values: Iterable[Any], unit: str, lang: str, *, per_year: bool = True
+                 ) -> tuple[str, Callable[[Any], str]]:
+    """Unit label and formatter of a column of totals in ``unit`` (``t C`` / ``t CO₂``).
+
+    Returns
+    -------
+    (str, callable)
+        ``("万吨 C/年", x -> "13.13")`` for a Chinese column reaching 10^4 t (2 decimals),
+        ``("吨 C/年", x -> "152.3")`` below it, ``("t C/yr", x -> "131,448.1")`` in English
+        (1 decimal); without ``per_year`` the ``/年`` (``/yr``) is left out (stocks).
+    """
+    zh = lang == "zh"
+    gas = unit[2:] if unit.startswith("t ") else unit
+    year = ("/年" if zh else "/yr") if per_year else ""
+    if zh and _largest(values) >= WAN:
+        return f"万吨 {gas}{year}", lambda x: _fixed(x, 2, WAN)
+    return (f"吨 {gas}{year}" if zh else f"t {gas}{year}"), lambda x: _fixed(x, 1)
+
+
+def money_column(currency: str, lang: str) -> tuple[str, Callable[[Any], str]]:
+    """Unit label and formatter of a column of money: 万元 (2 decimals) for yuan in Chinese,
+    whole units of ``currency`` otherwise."""
+    if lang == "zh" and currency.upper() in ("CNY", "RMB", "YUAN", "元", ""):
+        return "万元", lambda x: _fixed(x, 2, WAN)
+    return currency or "CNY", lambda x: fmt_fixed(x, 0)
+
+
+def area_column(lang: str) -> tuple[str, Callable[[Any], str]]:
+    """Unit label and formatter of a column of areas: 公顷 / ha, 1 decimal."""
+    return ("公顷" if lang == "zh" else "ha"), lambda x: fmt_fixed(x, 1)
