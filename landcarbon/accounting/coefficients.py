@@ -65,6 +65,7 @@ def load_coefficients(
     overrides: dict[str, float] | None = None,
     cropland_mode: CroplandMode = "source",
     cropland_sink_tc_per_ha: float | None = None,
+    encoding: str | None = None,
 ) -> CoefficientSet:
     """Load a coefficient set and apply the run's choices.
 
@@ -81,6 +82,8 @@ def load_coefficients(
         stored as negative); ``neutral``: cropland flux 0.
     cropland_sink_tc_per_ha : float, optional
         Required with ``cropland_mode="sink"``.
+    encoding : str, optional
+        Encoding of a custom CSV (``gbk``...); detected when None.
 
     Returns
     -------
@@ -97,6 +100,7 @@ def load_coefficients(
     text = str(name_or_path)
     if text in list_coefficient_sets():
         path, name = data_path("coefficients", f"{text}.csv"), text
+        encoding = None  # package data: UTF-8
     else:
         path, name = Path(text), text
         if not path.is_file():
@@ -106,7 +110,7 @@ def load_coefficients(
                 "with columns land_class, value, unit, source."
             )
     try:
-        raw = read_csv(path)
+        raw = read_csv(path, encoding)
     except Exception as exc:  # pandas raises many kinds of parse and decoding errors
         raise InputError(f"Coefficient set {name}: cannot be read as CSV ({exc}). Save it as "
                          "UTF-8 CSV with the header land_class,value,unit,source.") from exc

@@ -123,8 +123,8 @@ class Legend:
         return _apply_rural_switch(self.name, self.table, space_type)
 
 
-def load_legend(name_or_path: str | Path, rural_settlement: RuralSettlement = "construction"
-                ) -> Legend:
+def load_legend(name_or_path: str | Path, rural_settlement: RuralSettlement = "construction",
+                *, encoding: str | None = None) -> Legend:
     """Load and validate a built-in legend (by name) or a custom legend CSV (by path).
 
     Parameters
@@ -134,6 +134,9 @@ def load_legend(name_or_path: str | Path, rural_settlement: RuralSettlement = "c
     rural_settlement : {"construction", "agricultural"}
         Space type of rural settlements: ``construction`` (default; they carry energy
         emissions) or ``agricultural`` (the planning 三区 convention).
+    encoding : str, optional
+        Encoding of a custom legend CSV (``gbk``...); detected when None (UTF-8 with or
+        without BOM, else GB18030).
 
     Returns
     -------
@@ -150,6 +153,7 @@ def load_legend(name_or_path: str | Path, rural_settlement: RuralSettlement = "c
     if text in list_legends():
         path = data_path("legends", f"{text}.csv")
         name = text
+        encoding = None  # package data: UTF-8
     else:
         path = Path(text)
         name = str(path)
@@ -161,7 +165,7 @@ def load_legend(name_or_path: str | Path, rural_settlement: RuralSettlement = "c
                 "name_en, name_zh, note, source)."
             )
     try:
-        raw = read_csv(path)
+        raw = read_csv(path, encoding)
     except Exception as exc:  # pandas raises many kinds of parse errors
         raise InputError(f"Legend {name}: cannot be read as CSV ({exc}). Save it as UTF-8 CSV "
                          "with a header row.") from exc

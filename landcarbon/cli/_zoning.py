@@ -125,7 +125,7 @@ def sweep(config: Path, out: Path | None, relative_range: float | None, steps: i
         steps=steps if steps is not None else uc.sweep_steps,
         floor_tc_per_ha=r.scale_floor_tc_per_ha, output_unit=cfg.coefficients.output_unit)
     with staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="sweep") as stage:
-        write_csv(table, stage / "sweep.csv")
+        write_csv(table, stage / "sweep.csv", encoding=cfg.output.csv_encoding)
         sweep_figure(table, language=cfg.language).savefig(stage / "sweep.png", dpi=120)
     for st, sub in table.groupby("space_type", sort=False):
         log.info("%s: up to %d of %d unit(s) change risk level", st,

@@ -238,6 +238,11 @@ class OutputConfig(Section):
                                   "a folium tile name; empty = none")
     map_offline: bool = Field(False, description="map.html works without internet access "
                               "(Leaflet inlined, no tiles, no external request)")
+    csv_encoding: Literal["utf-8-sig", "gbk", "gb18030"] = Field(
+        "utf-8-sig", description="encoding of the output CSVs: utf-8-sig (UTF-8 with BOM: "
+        "Excel and current WPS), gbk for old WPS / Excel installs that cannot read UTF-8 (a "
+        "text GBK cannot encode stops the run naming file, column and value), or gb18030 "
+        "(GBK's bytes for every character GBK has, and encodes all others)")
 
     @field_validator("map_tiles")
     @classmethod
@@ -267,6 +272,10 @@ class RunConfig(Section):
 
     title: str = Field("", description="title of the map and report")
     language: Literal["zh", "en"] = Field("en", description="language of labels")
+    encoding: Literal["auto", "utf-8", "gbk", "gb18030"] = Field(
+        "auto", description="encoding of the CSV tables this config reads (energy, crop and "
+        "statistics tables, pool tables, custom legends and coefficient sets): auto = "
+        "detected (UTF-8 with or without BOM, else GB18030, which contains GBK)")
     landcover: LandcoverConfig | None = None
     units: UnitsConfig | None = None
     parcels: ParcelsConfig | None = None
@@ -297,6 +306,11 @@ class RunConfig(Section):
         if self.parcels is not None and self.units is None and not self.parcels.unit_field:
             raise ValueError("parcel mode needs [units] or [parcels] unit_field")
         return self
+
+    @property
+    def csv_encoding(self) -> str | None:
+        """The declared encoding of CSV inputs, None to detect it (``encoding = "auto"``)."""
+        return None if self.encoding == "auto" else self.encoding
 
     def path(self, value: str) -> str:
         """A config path made absolute (relative to the config file); URLs unchanged."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -11,7 +12,8 @@ from landcarbon._resources import csv_text
 from landcarbon.exceptions import InputError
 from landcarbon.io.paths import require_file
 
-__all__ = ["encoding_message", "neutralise_cells", "read_output_csv", "read_table", "write_csv"]
+__all__ = ["OUTPUT_ENCODINGS", "encoding_message", "neutralise_cells", "read_output_csv",
+           "read_table", "write_csv"]
 
 #: text cells a spreadsheet would run as a formula (CSV injection): leading = + - @ tab CR
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
@@ -86,12 +88,67 @@ def neutralise_cells(table: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns=lambda c: _neutral(c) if isinstance(c, str) else c)
 
 
-def write_csv(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a CSV in UTF-8 with BOM (opens correctly in Excel with Chinese text); text
-    cells that a spreadsheet would run as a formula are neutralised
-    (:func:`neutralise_cells`)."""
-    neutralise_cells(table).to_csv(path, index=False, encoding="utf-8-sig",
-                                   float_format="%.6f", lineterminator="\n")
+#: Encodings of output CSVs (``[output] csv_encoding``).
+OUTPUT_ENCODINGS = ("utf-8-sig", "gbk", "gb18030")
+
+
+def write_csv(table: pd.DataFrame, path: str | os.PathLike[str], *,
+              encoding: str = "utf-8-sig") -> None:
+    """Write a CSV for spreadsheets; text cells that a spreadsheet would run as a formula are
+    neutralised (:func:`neutralise_cells`).
+
+    ``encoding``: ``utf-8-sig`` (UTF-8 with BOM: opens correctly in Excel and current WPS
+    with Chinese text), ``gbk`` (old WPS / Excel installs; a text GBK cannot encode is an
+    error, nothing is written) or ``gb18030`` (the same bytes as GBK for every character GBK
+    has; never fails).
+
+    Raises
+    ------
+    InputError
+        ``gbk`` and a cell (or column name) GBK cannot encode: the file, column, row and
+        value are named (code ``output_encoding``).
+    """
+    if encoding not in OUTPUT_ENCODINGS:
+        raise ValueError(f"encoding must be one of {', '.join(OUTPUT_ENCODINGS)}")
+    text = neutralise_cells(table).to_csv(index=False, float_format="%.6f",
+                                          lineterminator="\n")
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        raise InputError(_unencodable(table, Path(path).name, encoding, exc),
+                         code="output_encoding") from None
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+def _unencodable(table: pd.DataFrame, name: str, encoding: str, exc: UnicodeEncodeError
+                 ) -> str:
+    """The message naming the first cell (or column name) of ``table`` that ``encoding``
+    cannot encode."""
+
+    def fits(text: str) -> bool:
+        try:
+            text.encode(encoding)
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    bad = exc.object[exc.start:exc.end]
+    where = f"the text {bad!r}"
+    found = next((f"the column name {str(c)!r}" for c in table.columns if not fits(str(c))),
+                 None)
+    for col in table.columns:
+        if found is not None:
+            break
+        if _is_text(table[col]):
+            found = next((f"column {str(col)!r}, row {i + 2} (the header is row 1): {v!r}"
+                          for i, v in enumerate(table[col])
+                          if isinstance(v, str) and not fits(v)), None)
+    where = found or where
+    return (f"Cannot write {name} in {encoding.upper()}: {where} has the character "
+            f"{bad!r}, which {encoding.upper()} cannot encode. Set [output] csv_encoding = "
+            "\"gb18030\" (GBK's bytes for every GBK character, encodes all others) or "
+            "\"utf-8-sig\" (the default), or change that text in the input.")
 
 
 def _restore(value: object) -> object:
@@ -101,8 +158,10 @@ def _restore(value: object) -> object:
 
 
 def read_output_csv(path: str | os.PathLike[str], **kwargs: object) -> pd.DataFrame:
-    """Read a CSV that :func:`write_csv` wrote, undoing its formula neutralisation."""
-    table = pd.read_csv(path, encoding="utf-8-sig", **kwargs)  # type: ignore[arg-type]
+    """Read a CSV that :func:`write_csv` wrote (in any of its encodings), undoing its formula
+    neutralisation."""
+    # any of the encodings of write_csv (detected: BOM / UTF-8, else GB18030 = GBK + more)
+    table = pd.read_csv(csv_text(Path(path)), **kwargs)  # type: ignore[arg-type]
     for col in table.columns:
         if _is_text(table[col]):
             table[col] = table[col].map(_restore)

@@ -107,7 +107,8 @@ def assess(config: RunConfig, *, progress: bool = False,
     coefficients = load_coefficients(
         coefficient_ref(config), overrides=cc.overrides,
         cropland_mode="sink" if crop_sink is not None else cc.cropland_mode,
-        cropland_sink_tc_per_ha=0.0 if crop_sink is not None else cc.cropland_sink_tc_per_ha)
+        cropland_sink_tc_per_ha=0.0 if crop_sink is not None else cc.cropland_sink_tc_per_ha,
+        encoding=config.csv_encoding)
     units = unit_area_m2 = None
     if config.units is not None:
         u = config.units
@@ -127,7 +128,8 @@ def assess(config: RunConfig, *, progress: bool = False,
     survey: dict[str, Any] = {}
     if config.landcover is not None:
         lc = config.landcover
-        legend = load_legend(legend_ref(config, lc.legend), lc.rural_settlement)
+        legend = load_legend(legend_ref(config, lc.legend), lc.rural_settlement,
+                             encoding=config.csv_encoding)
         codes = open_landcover(_paths(config, lc.path), chunks=lc.chunk_size, nodata=lc.nodata,
                                crs=lc.crs)
         if units is not None:
@@ -184,7 +186,8 @@ def assess(config: RunConfig, *, progress: bool = False,
         assert pc is not None
         if units is not None:
             _overlap_repair(overlap_check.result(), config, repairs)
-        legend = load_legend(legend_ref(config, pc.legend), pc.rural_settlement)
+        legend = load_legend(legend_ref(config, pc.legend), pc.rural_settlement,
+                             encoding=config.csv_encoding)
         parcels = read_vector(config.path(pc.path), layer=pc.layer, what="Parcels")
         source = f"Parcels {pc.path}"
         fields = parcel_fields(parcels, pc.code_field, pc.name_field, pc.area_field,

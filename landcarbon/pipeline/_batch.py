@@ -122,6 +122,7 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
         from landcarbon.io.tables import read_table
 
         energy = read_table(config.path(c.energy_table), id_column=c.id_column,
+                            encoding=config.csv_encoding,
                             what="Energy table")
     work_dir.mkdir(parents=True, exist_ok=True)
     out: list[tuple[str, RunConfig | Exception]] = []
@@ -275,8 +276,10 @@ def _run_all(jobs: list[tuple[str, RunConfig | Exception]], out_dir: Path, *,
                 rows.append(_summary_row(label, started, error=exc))
                 failed.append(label)
     summary = summary_table(rows)
-    with atomic_path(out_dir / "summary.csv") as tmp:
-        write_csv(summary, tmp)
+    encodings = {job.output.csv_encoding for _, job in jobs if isinstance(job, RunConfig)}
+    with atomic_path(out_dir / "summary.csv") as tmp:  # the runs' encoding if they agree
+        write_csv(summary, tmp, encoding=encodings.pop() if len(encodings) == 1
+                  else "utf-8-sig")
     return BatchResult(summary=summary, out_dir=out_dir.absolute(), failed=failed)
 
 

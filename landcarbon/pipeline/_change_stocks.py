@@ -44,7 +44,7 @@ def stock_pass(config: RunConfig, dates: dict[int, Assessment], units: gpd.GeoDa
     ch = config.change
     assert ch is not None and ch.stocks is not None
     st = ch.stocks
-    pools = read_pool_table(config.path(st.pools))
+    pools = read_pool_table(config.path(st.pools), config.csv_encoding)
     years = sorted(dates)
     first_codes = dates[years[0]].codes
     assert first_codes is not None

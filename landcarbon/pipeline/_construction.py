@@ -33,7 +33,8 @@ def construction_of(config: RunConfig, units: gpd.GeoDataFrame
 
         assert c.energy_table is not None
         path = config.path(c.energy_table)
-        table = read_table(path, id_column=c.id_column, what="Energy table")
+        table = read_table(path, id_column=c.id_column, what="Energy table",
+                           encoding=config.csv_encoding)
         grid = (grid_factor(c.grid_factor, c.grid_factor_kg_co2_per_kwh)
                 if c.electricity == "grid_factor" else None)
         emissions = construction_emissions(

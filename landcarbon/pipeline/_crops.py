@@ -23,7 +23,8 @@ def crop_sink_of(config: RunConfig) -> pd.Series | None:
     from landcarbon.io.tables import read_table
 
     path = config.path(cc.crop_table)
-    table = read_table(path, id_column=cc.crop_id_column, what="Crop table")
+    table = read_table(path, id_column=cc.crop_id_column, what="Crop table",
+                       encoding=config.csv_encoding)
     return crop_yield_sink(table, id_column=cc.crop_id_column, where=f"Crop table {path}")
 
 
@@ -37,7 +38,8 @@ def with_crop_sink(config: RunConfig, sink: pd.Series, areas: pd.DataFrame
     from landcarbon.pipeline.resolve import coefficient_ref
 
     coefficients = load_coefficients(coefficient_ref(config), overrides=cc.overrides,
-                                     cropland_mode="sink", cropland_sink_tc_per_ha=-region)
+                                     cropland_mode="sink", cropland_sink_tc_per_ha=-region,
+                                     encoding=config.csv_encoding)
     return coefficients, {"cropland": per_unit}
 
 
@@ -47,7 +49,8 @@ def cropland_record(balance: pd.DataFrame, config: RunConfig, used: CoefficientS
     """The cropland sign used and the run's net (t C/yr) with cropland as a direct source
     (the set's coefficient) and, with crop statistics, as the crop-yield sink."""
     cc = config.coefficients
-    source_set = load_coefficients(_ref(config), overrides=cc.overrides)
+    source_set = load_coefficients(_ref(config), overrides=cc.overrides,
+                                   encoding=config.csv_encoding)
     ha = balance.get("area_cropland_ha", pd.Series(0.0, index=balance.index)).fillna(0.0)
     used_density = pd.Series(float(used.tc_per_ha.get("cropland", 0.0)), index=balance.index)
     if "cropland" in density_by_unit:

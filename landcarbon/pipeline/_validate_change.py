@@ -93,7 +93,8 @@ def _stocks(checker: Any, section: Any, opened: dict[str, Any]) -> None:
 
     where = f"[change.stocks] pools = {section.stocks.pools!r}"
     pools = checker.step("file_unreadable", where,
-                         lambda: read_pool_table(checker.config.path(section.stocks.pools)))
+                         lambda: read_pool_table(checker.config.path(section.stocks.pools),
+                                                 checker.config.csv_encoding))
     if pools is None or not checker.scan:
         return
     from landcarbon.accounting.classification import code_counts

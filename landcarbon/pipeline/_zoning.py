@@ -56,7 +56,8 @@ def _statistics(config: RunConfig) -> pd.DataFrame | None:
         return None
     from landcarbon.io.tables import read_table
 
-    table = read_table(config.path(st.path), id_column=st.id_column, what="Statistics table")
+    table = read_table(config.path(st.path), id_column=st.id_column, what="Statistics table",
+                       encoding=config.csv_encoding)
     return table.rename(columns={st.id_column: "unit_id"})
 
 

@@ -55,7 +55,7 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
 
     def csv(table: pd.DataFrame | None, name: str, role: str) -> None:
         if table is not None:
-            write_csv(table, folder / name)
+            write_csv(table, folder / name, encoding=r.config.output.csv_encoding)
             files[role] = name
 
     for y, a in r.dates.items():
@@ -117,9 +117,10 @@ def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
     from landcarbon.io.cogs import write_raster
 
     files: dict[str, str] = {}
-    write_csv(r.deltas, folder / "scenario_deltas.csv")
+    enc = r.config.output.csv_encoding
+    write_csv(r.deltas, folder / "scenario_deltas.csv", encoding=enc)
     files["scenario_deltas"] = "scenario_deltas.csv"
-    write_csv(r.risk_transitions, folder / "risk_transitions.csv")
+    write_csv(r.risk_transitions, folder / "risk_transitions.csv", encoding=enc)
     files["risk_transitions"] = "risk_transitions.csv"
     gpkg = folder / "scenario_units.gpkg"
     r.baseline.units.to_file(gpkg, layer="baseline", driver="GPKG")

@@ -122,9 +122,10 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
     with step("tables"):
         write_units(table, folder / "units.gpkg")
         files["units_gpkg"] = "units.gpkg"
-        write_csv(table.drop(columns="geometry"), folder / "units.csv")
+        enc = a.config.output.csv_encoding
+        write_csv(table.drop(columns="geometry"), folder / "units.csv", encoding=enc)
         files["units_csv"] = "units.csv"
-        write_csv(a.class_areas, folder / "class_areas.csv")
+        write_csv(a.class_areas, folder / "class_areas.csv", encoding=enc)
         files["class_areas_csv"] = "class_areas.csv"
         from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
 

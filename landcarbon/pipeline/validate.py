@@ -198,7 +198,8 @@ class _Checker:
                                             cropland_mode=cc.cropland_mode,
                                             cropland_sink_tc_per_ha=(
                                                 0.0 if cc.crop_table
-                                                else cc.cropland_sink_tc_per_ha)))
+                                                else cc.cropland_sink_tc_per_ha),
+                                            encoding=c.csv_encoding))
         if cc.crop_table:
             self.crops(cc.crop_table)
         self.thresholds()
@@ -207,7 +208,8 @@ class _Checker:
         assert source is not None
         ref = source.legend if source.legend in list_legends() else c.path(source.legend)
         legend = self.step("legend_invalid", f"legend {source.legend!r}",
-                           lambda: load_legend(ref, source.rural_settlement))
+                           lambda: load_legend(ref, source.rural_settlement,
+                                             encoding=c.csv_encoding))
         if c.landcover is not None:
             self.landcover(units, legend)
         if c.parcels is not None:
@@ -450,7 +452,8 @@ class _Checker:
         cc = self.config.coefficients
         where = f"[coefficients] crop_table = {path!r}"
         table = self.step("file_unreadable", where, lambda: read_table(
-            self.config.path(path), id_column=cc.crop_id_column, what="Crop table"))
+            self.config.path(path), id_column=cc.crop_id_column, what="Crop table",
+            encoding=self.config.csv_encoding))
         if table is not None:
             self.step("statistics_invalid", where, lambda: crop_yield_sink(
                 table, id_column=cc.crop_id_column, where=f"Crop table {path}"))
@@ -463,7 +466,8 @@ class _Checker:
         c = self.config.construction
         where = f"{label} = {path!r}"
         table = self.step("file_unreadable", where, lambda: read_table(
-            self.config.path(path), id_column=c.id_column, what="Energy table"))
+            self.config.path(path), id_column=c.id_column, what="Energy table",
+            encoding=self.config.csv_encoding))
         if table is None:
             return
         result = self.step("statistics_invalid", where, lambda: construction_emissions(
@@ -500,7 +504,8 @@ class _Checker:
         path = path or st.path
         where = f"{label} = {path!r}"
         table = self.step("file_unreadable", where, lambda: read_table(
-            self.config.path(path), id_column=st.id_column, what="Statistics table"))
+            self.config.path(path), id_column=st.id_column, what="Statistics table",
+            encoding=self.config.csv_encoding))
         if table is not None:
             for p in statistics_problems(
                     table, id_column=st.id_column,

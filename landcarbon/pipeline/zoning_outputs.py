@@ -35,7 +35,7 @@ def write_zoning_outputs(a: Assessment, folder: Path) -> dict[str, str]:
                       ("uncertainty", "uncertainty.csv"), ("sweep", "sweep.csv")):
         table = z.get(key)
         if table is not None:
-            write_csv(table, folder / name)
+            write_csv(table, folder / name, encoding=a.config.output.csv_encoding)
             files[key] = name
     if z.get("sweep") is not None and len(z["sweep"]):
         from landcarbon.publish.figures import sweep_figure
