@@ -3,9 +3,11 @@ layer, every alert of a unit in its popup, scenario deltas and risk transitions.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from test_maps import XSS, make_units
-from test_zone_change_maps import EVIL, _change_units
+from test_zone_change_maps import EVIL, SAMPLE, _change_units
 
 from landcarbon.publish.change_map import change_map, change_popup_rows, net_change_layer
 from landcarbon.publish.maps import map_html
@@ -25,13 +27,14 @@ def test_net_change_layer_diverges_at_zero_in_wan_tonnes() -> None:
     assert layer is not None and layer.title == "净碳排放变化 2015–2023"
     assert units["net_change"].tolist() == [-20.0, 20_000.0, 0.0, 500.0]
     fills = layer.fills(units["net_change"])
-    assert fills[0] in NET_SINK and all(f in NET_SOURCE for f in fills[1:])
+    assert fills[0] in NET_SINK and fills[3] in NET_SOURCE and fills[2] == "#ffffff"
     assert fills[1] == NET_SOURCE[-1]  # the largest rise: the darkest warm class
     cells = layer.cells(units["net_change"])
     assert cells[1].endswith("+2.00 万吨 C/年") and "-0.002 万吨 C/年" in cells[0]
     legend = layer.legend(units["net_change"])
     assert "净碳排放变化 2015–2023 (万吨 C/年)" in legend
-    assert "<div class='lc-zero'>0</div>" in legend and "无数据" in legend
+    assert legend.index("-0.002") < legend.index("0（无变化）") < legend.index("+0.05")
+    assert "无数据" in legend
     en = net_change_layer(units.copy(), "en", "t C")
     assert en is not None and en.cells(units["net_change"])[3].endswith("+500.0 t C/yr")
     assert net_change_layer(make_units(), "zh") is None  # one date: no change layer
@@ -110,3 +113,121 @@ def test_change_report_summary_units_and_largest_changes_in_chinese() -> None:
         "-0.001")
     assert "阈值内 → 严重超标" in section
     assert EVIL not in html and "<img src=x" not in html
+
+
+# --- scenarios ------------------------------------------------------------------------------
+
+HOSTILE_SCENARIO = "<img src=x onerror=alert(7)>方案"
+
+
+def _deltas(units: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for name, d, after in ((HOSTILE_SCENARIO, [1e-12, -20_000.0, 0.0, 300.0],
+                            ["within", "within", "net_sink", "severe"]),
+                           ("b", [0.0, 0.0, 0.0, 0.0], list(units["risk_level"]))):
+        for i, r in enumerate(units.to_dict("records")):
+            rows.append({"scenario": name, "unit_id": r["unit_id"], "unit_name": r["unit_name"],
+                         "net_tc_baseline": 1000.0, "net_tc_scenario": 1000.0 + d[i],
+                         "net_tc_delta": d[i], "risk_level_baseline": r["risk_level"],
+                         "risk_level_scenario": after[i]})
+    return pd.DataFrame(rows)
+
+
+def test_scenario_layers_delta_and_risk_change_per_scenario() -> None:
+    from landcarbon.publish.scenario_map import risk_transition, scenario_layers, scenario_map
+
+    assert [risk_transition(a, b) for a, b in (("severe", "within"), ("within", "within"),
+                                               ("net_sink", "approaching"), ("x", "within"))] \
+        == ["lower", "same", "higher", ""]
+    units = make_units()
+    assert list(units["risk_level"]) == ["within", "severe", "net_sink", "exceeding"]
+    deltas = _deltas(units)
+    frame = units.copy()
+    layers, rows = scenario_layers(frame, deltas, "zh")
+    assert [x.title for x in layers] == [f"{HOSTILE_SCENARIO}：净碳排放变化",
+                                         f"{HOSTILE_SCENARIO}：风险等级变化", "b：净碳排放变化",
+                                         "b：风险等级变化"]
+    assert list(frame["_risk_change_0"]) == ["same", "lower", "same", "higher"]
+    delta = layers[0]
+    # 1e-12 t is a difference of rounding: no change, drawn white like the exact 0
+    assert delta.fills(frame["_net_delta_0"])[0:3:2] == ["#ffffff", "#ffffff"]
+    assert delta.cells(frame["_net_delta_0"])[1].endswith("-2.00 万吨 C/年")
+    assert "0（无变化）" in delta.legend(frame["_net_delta_0"])
+    assert rows[0][0] == f"{HOSTILE_SCENARIO}：风险等级"
+    assert rows[0][1][1].index("严重超标") < rows[0][1][1].index("→") < rows[0][1][1].index(
+        "阈值内")
+    html = map_html(scenario_map(units, deltas, language="zh", tiles=None))
+    # escaped in the layer control (Leaflet writes names as HTML) and the legend: in the
+    # page's JSON the & of &lt; is written \u0026
+    assert "<img src=x" not in html
+    assert html.count("\\u0026lt;img src=x onerror=alert(7)\\u0026gt;方案") >= 4
+    assert "情景" in html  # the layer-control group
+
+
+def test_scenario_report_summary_transitions_and_escaping() -> None:
+    from landcarbon.publish.scenario_map import scenario_report
+
+    units = make_units()
+    deltas = _deltas(units)
+    trans = (deltas.groupby(["scenario", "risk_level_baseline", "risk_level_scenario"],
+                            sort=False).size().rename("units").reset_index())
+    totals = {"baseline": {"net_tc": 2_000_000.0, "risk_levels": {"severe": 1,
+                                                                  "exceeding": 1}},
+              "scenarios": {HOSTILE_SCENARIO: {"net_tc": 1_980_300.0,
+                                               "net_tc_delta": -19_700.0,
+                                               "risk_levels": {"severe": 1, "exceeding": 1}},
+                            "b": {"net_tc": 2_000_000.0, "net_tc_delta": 0.0,
+                                  "risk_levels": {"severe": 2}}},
+              "edits": [{"scenario": HOSTILE_SCENARIO, "type": "reduce_construction",
+                         "area_ha": 200.07}]}
+    html = scenario_report(totals, deltas, trans, language="zh", title=XSS)
+    summary = html[html.index('id="summary"'):html.index('id="scenario-totals"')]
+    assert "200.00 万吨 C/年" in summary and "风险单元 2" in summary
+    assert "净碳排放变化 -1.97 万吨 C/年 (-0.98 %) · 风险等级改变的单元 2" in summary
+    assert "建设用地减量（转为生态用地） 200.1 公顷" in html
+    # transition matrix rows = baseline, columns = scenario, only levels that occur
+    matrix = html[html.index('id="risk-transitions"'):html.index('id="units-changed"')]
+    assert "无数据" not in matrix and "<th>严重超标</th>" in matrix
+    moved = html[html.index('id="units-changed"'):html.index('id="largest"')]
+    assert moved.count("<tr>") == 3 and "严重超标 → 阈值内" in moved
+    assert "超过阈值 → 严重超标" in moved
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(7)&gt;方案" in html
+
+
+def scenario_run(out: Path, language: str = "zh") -> Path:
+    """The demo scenario run (two edits of the 2023 land cover) through the real CLI."""
+    import json
+    import re
+    import subprocess
+    import sys
+
+    text = (SAMPLE / "demo_change.toml").read_text(encoding="utf-8")
+    text = re.sub(r'(path|landcover|energy_table|statistics|pools) = "([^"]+)"',
+                  lambda mt: f'{mt[1]} = "{(SAMPLE / mt[2]).as_posix()}"', text)
+    text = text.replace('language = "zh"', f'language = "{language}"')
+    text = text.split("[change.markov]")[0] + text[text.index("[[change.edits]]"):]
+    text += "\n[output]\nmap_offline = true\n"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "s.toml").write_text(text, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "landcarbon.cli", "scenario", str(out / "s.toml"), "-o",
+                    str(out / "run")], check=True, capture_output=True, timeout=600)
+    manifest = json.loads((out / "run" / "scenario.json").read_text(encoding="utf-8"))
+    assert {"map.html", "report.html"} <= set(manifest["outputs_sha256"])
+    return out / "run"
+
+
+def test_scenario_command_writes_map_and_report(tmp_path: Path) -> None:
+    run = scenario_run(tmp_path)
+    deltas = pd.read_csv(run / "scenario_deltas.csv", encoding="utf-8-sig")
+    moved = deltas[deltas["risk_level_baseline"] != deltas["risk_level_scenario"]]
+    assert len(moved) >= 1  # the demo shows an effect: construction_reduction lowers one unit
+    report = (run / "report.html").read_text(encoding="utf-8")
+    for piece in ('id="summary"', 'id="risk-transitions"', "construction_reduction",
+                  "wetland_restoration", "建设用地减量", 'href="map.html"',
+                  'href="scenario_deltas.csv"', "万吨 C/年"):
+        assert piece in report, piece
+    for name in moved["unit_name"]:
+        assert name in report[report.index('id="units-changed"'):]
+    page = (run / "map.html").read_text(encoding="utf-8")
+    assert "construction_reduction：净碳排放变化" in page
+    assert "construction_reduction：风险等级变化" in page

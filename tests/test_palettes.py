@@ -38,7 +38,8 @@ def _categorical() -> dict[str, list[str]]:
     out = {"risk_levels": [v[2] for v in vocab("risk_levels").values()],
            "space_types": [v[2] for v in vocab("space_types").values()] + [NO_DATA],
            "zones": list(zone_table()["color"])}
-    for cat in ("alert", "sink_zone", "compensation_role", "carbon_risk_zone"):
+    for cat in ("alert", "sink_zone", "compensation_role", "carbon_risk_zone",
+                "risk_transition"):
         out[cat] = [c for _, c in map_categories(cat, "en").values()]
     return out
 

@@ -112,7 +112,8 @@ def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
                            elapsed_s: float | None = None) -> dict[str, str]:
     """Write the scenario comparison: ``scenario_deltas.csv``, ``risk_transitions.csv``,
     ``scenario_units.gpkg`` (one layer per scenario), ``scenario_<name>_land_class.tif``
-    for edited scenarios, and the ``scenario.json`` manifest."""
+    for edited scenarios, ``map.html`` and ``report.html`` (when ``output.map``), and the
+    ``scenario.json`` manifest."""
     from landcarbon.accounting.classification import land_class_raster
     from landcarbon.io.cogs import write_raster
 
@@ -132,6 +133,10 @@ def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
         write_raster(land_class_raster(cats), folder / fname, nodata=0,
                      band_description=f"land class, scenario {name}")
         files[f"scenario_{name}"] = fname
+    if r.config.output.map:  # map.html (delta and risk change per scenario) and report.html
+        from landcarbon.pipeline.publication import write_scenario_publication
+
+        files.update(write_scenario_publication(folder, r, files))
     manifest = _manifest(r.config, folder, files, r.totals(), r.timings, elapsed_s)
     write_json(manifest, folder / "scenario.json")
     files["manifest"] = "scenario.json"

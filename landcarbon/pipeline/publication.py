@@ -25,7 +25,7 @@ from landcarbon.io.tables import read_output_csv
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["write_change_publication", "write_publication"]
+__all__ = ["write_change_publication", "write_publication", "write_scenario_publication"]
 
 
 def _zoning_overlays(folder: Path, language: str, unit: str) -> list[Any]:
@@ -187,4 +187,33 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
         maps=[(ui("interactive_map", lang), "map.html")],
         files=[*links, (ui("manifest", lang), "change.json")], last_units=last,
         series=r.timeseries))
+    return {"map": "map.html", "report": "report.html"}
+
+
+def write_scenario_publication(folder: str | Path, r: Any, files: dict[str, str]
+                               ) -> dict[str, str]:
+    """Write ``map.html`` (per scenario: change of net emission and risk-level change per
+    unit) and ``report.html`` (summary, totals per scenario, risk transitions, units changing
+    risk level) of a scenario run (``r``: a ``ScenarioResult``) into its folder."""
+    from landcarbon.publish._html import ui
+    from landcarbon.publish.maps import add_head_html, map_html
+    from landcarbon.publish.scenario_map import scenario_map, scenario_report
+
+    folder = Path(folder)
+    cfg = r.config
+    lang: Literal["zh", "en"] = "en" if cfg.language == "en" else "zh"
+    title = cfg.title or None
+    unit = unit_label(r.baseline.suffix, display=True)
+    out = cfg.output
+    m = scenario_map(r.baseline.units, r.deltas, language=lang, title=title,
+                     tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
+    add_head_html(m, meta_tags({"landcarbon_version": package_version()}),
+                  name="landcarbon_provenance")
+    write_text(folder / "map.html", map_html(m))
+    links = [(name, name) for name in sorted(files.values())]
+    write_text(folder / "report.html", scenario_report(
+        r.totals(), r.deltas, r.risk_transitions, manifest_config=cfg.model_dump(mode="json"),
+        language=lang, title=title, unit=unit, version=package_version(),
+        maps=[(ui("interactive_map", lang), "map.html")],
+        files=[*links, (ui("manifest", lang), "scenario.json")]))
     return {"map": "map.html", "report": "report.html"}

@@ -234,7 +234,8 @@ class MapChrome(MacroElement):
         self.units = units.get_name()
         self.groups = js_json(groups)
         self.group_order = js_json([[g, ui(g, language)] for g in (
-            "group_units", "group_zoning", "group_change", "group_rasters", "group_overlays")])
+            "group_units", "group_zoning", "group_change", "group_scenarios", "group_rasters",
+            "group_overlays")])
         self.labels = js_json([[lat, lon, esc(name)] for lat, lon, name in labels])
         self.probes = js_json([p for _, p in probes])
         self.groups_js = "[" + ", ".join(fg for fg, _ in probes) + "]"

@@ -290,8 +290,9 @@ def explore_units(
         group.add_to(m)
         sections.append((group.get_name(), legend))
     for cat in cats:
-        group = folium.FeatureGroup(name=cat.title, show=cat.column == column)
-        groups[cat.title] = "group_zoning" if cat.column in zone_cols else "group_change"
+        # Leaflet's layer control shows names as HTML: escaped (scenario names are the user's)
+        group = folium.FeatureGroup(name=esc(cat.title), show=cat.column == column)
+        groups[cat.title] = "group_zoning" if cat.column in zone_cols else cat.group
         group.add_child(UnitLayer(shared, cat.fills(rows[cat.column]), canvas=canvas))
         group.add_to(m)
         sections.append((group.get_name(), cat.legend(rows[cat.column])))
@@ -304,7 +305,7 @@ def explore_units(
             frame["geometry"] = geometry_to_gcj02(frame.geometry)
         frame = gpd.GeoDataFrame({"_i": np.arange(len(frame))}, geometry=frame.geometry.values,
                                  crs=4326)
-        group = folium.FeatureGroup(name=ov.name, show=ov.show)
+        group = folium.FeatureGroup(name=esc(ov.name), show=ov.show)
         groups[ov.name] = "group_overlays" if ov.exclusive else "group_change"
         group.add_child(FeatureLayer(_geojson(frame), ov.fills, ov.popups, ov.tooltips,
                                      canvas=len(frame) > CANVAS_ABOVE, rows=ov.rows,

@@ -54,6 +54,8 @@ class CategoryLayer:
     column: str
     title: str
     categories: dict[str, tuple[str, str]]
+    #: layer-control group (``ui_labels.csv`` key) when not a zoning layer
+    group: str = "group_change"
 
     def fills(self, values: pd.Series) -> list[str]:
         """Fill colour of each unit (grey for unknown or missing values)."""
@@ -85,7 +87,8 @@ class CategoryLayer:
 @dataclass(frozen=True)
 class NumericLayer(CategoryLayer):
     """A numeric column drawn on the units in graded classes (quantiles, split at 0: falls in
-    blues, rises in warm colours, the 0 marked in the legend). Values are shown divided by
+    blues, rises in warm colours) with a white class "0 (no change)" for values within
+    ``zero`` of 0 (floating-point noise of a difference). Values are shown divided by
     ``scale`` (e.g. 10^4 for 万吨) with ``decimals`` decimals and ``unit``; build it with
     :meth:`of`."""
 
@@ -94,28 +97,42 @@ class NumericLayer(CategoryLayer):
     scale: float = 1.0
     decimals: int = 2
     language: str = "zh"
+    zero: float = 0.0
+
+    #: fill of the "no change" class
+    ZERO_COLOUR = "#ffffff"
 
     @classmethod
     def of(cls, units: pd.DataFrame, column: str, title: str, *, unit: str = "",
-           scale: float = 1.0, decimals: int = 2, language: str = "zh") -> NumericLayer:
-        """The layer of ``units[column]``, diverging around 0."""
+           scale: float = 1.0, decimals: int = 2, language: str = "zh",
+           group: str = "group_change") -> NumericLayer:
+        """The layer of ``units[column]``, diverging around 0; values within 10^-6 t (or
+        10^-9 of the largest value) of 0 count as no change."""
+        import numpy as np
         import pandas as pd
 
         from landcarbon.publish._classes import numeric_classes
 
         values = pd.to_numeric(units[column], errors="coerce") / scale
-        return cls(column, title, {}, tuple(numeric_classes(values, "net_per_ha")), unit,
-                   scale, decimals, language)
+        finite = values[np.isfinite(values)]
+        zero = max(1e-6 / scale, 1e-9 * float(finite.abs().max()) if len(finite) else 0.0)
+        classes = numeric_classes(finite[finite.abs() > zero], "net_per_ha")
+        return cls(column, title, {}, group, classes=tuple(classes), unit=unit, scale=scale,
+                   decimals=decimals, language=language, zero=zero)
 
     def _scaled(self, values: pd.Series) -> Any:
+        import numpy as np
         import pandas as pd
 
-        return (pd.to_numeric(values, errors="coerce") / self.scale).to_numpy(dtype=float)
+        x = (pd.to_numeric(values, errors="coerce") / self.scale).to_numpy(dtype=float)
+        return np.where(np.abs(x) <= self.zero, 0.0, x)
 
     def fills(self, values: pd.Series) -> list[str]:
         from landcarbon.publish._classes import class_fills
 
-        return class_fills(list(self.classes), self._scaled(values))
+        x = self._scaled(values)
+        return [self.ZERO_COLOUR if v == 0 else c
+                for c, v in zip(class_fills(list(self.classes), x), x, strict=True)]
 
     def _text(self, x: float) -> str:
         """``x`` with the layer's decimals (2 significant digits when that would print a
@@ -129,7 +146,7 @@ class NumericLayer(CategoryLayer):
         """Escaped popup cell of each unit: colour swatch, signed value and unit."""
         out = []
         for colour, x in zip(self.fills(values), self._scaled(values), strict=True):
-            text = self._text(x)
+            text = "0" if x == 0 else self._text(x)
             if math.isfinite(x) and x > 0:
                 text = "+" + text
             out.append(f"<i style='background:{esc(colour)}'></i>{esc(text)}"
@@ -137,10 +154,16 @@ class NumericLayer(CategoryLayer):
         return out
 
     def legend(self, values: pd.Series) -> str:
-        from landcarbon.publish._classes import class_legend
+        """Falls (strongest first), "0 (no change)", rises, no data."""
+        from landcarbon.publish._html import NO_DATA
 
-        title = f"{self.title} ({self.unit})" if self.unit else self.title
-        return class_legend(list(self.classes), title, self.language, value=self._text)
+        falls = [c for c in self.classes if c[1] < 0]
+        rises = [c for c in self.classes if c[1] >= 0]
+        items = [(f"{self._text(lo)} – {self._text(hi)}", c) for lo, hi, c in falls]
+        items.append((ui("no_change", self.language), self.ZERO_COLOUR))
+        items += [(f"+{self._text(lo)} – +{self._text(hi)}", c) for lo, hi, c in rises]
+        items.append((ui("no_data", self.language), NO_DATA))
+        return swatches(f"{self.title} ({self.unit})" if self.unit else self.title, items)
 
 
 def zone_category_layers(units: pd.DataFrame, language: str) -> list[CategoryLayer]:
