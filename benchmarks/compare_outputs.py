@@ -43,8 +43,9 @@ RUNS = {
 }
 _TIME_KEY = re.compile(r"(time|date|created|generated|started|finished|seconds|elapsed|duration"
                        r"|_s$|timestamp|outputs_sha256)", re.I)
-#: embedded font subsets (fontTools stamps the subset's creation time into its head table)
-_FONT = re.compile(r"data:font/[\w+-]+;base64,[A-Za-z0-9+/=]+")
+#: embedded font subsets (fontTools stamps the subset's creation time into its head table), as
+#: a data: URL or decoded by a script (``atob("...")`` -> ``new FontFace``)
+_FONT = re.compile(r"data:font/[\w+-]+;base64,[A-Za-z0-9+/=]+|atob\(\"[A-Za-z0-9+/=]+\"\)")
 _DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:?\d\d|Z)?")
 
 

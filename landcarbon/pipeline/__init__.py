@@ -8,7 +8,9 @@
 * :func:`batch_configs` / :func:`batch_regions`: many configs, or one config over many
   regions, with one summary table.
 * :func:`apply_zoning`: indicators, zones, hot spots, sink zones, compensation, uncertainty
-  of an assessment (called by :func:`assess` when a zoning section is configured).
+  of an assessment (called by :func:`assess` when a zoning section is configured);
+  :func:`run_zoning` (every zoning section on, CLI ``zone``) and :func:`run_sweep`
+  (threshold sensitivity, CLI ``sweep``).
 * :func:`publish_run` / :func:`build_portal`: a finished run -> maps, atlas report; a
   workspace of runs -> portal index.
 
@@ -22,6 +24,7 @@ from landcarbon.pipeline._batch import BatchResult, batch_configs, batch_regions
 from landcarbon.pipeline._change import assess_change, rebalance, run_change
 from landcarbon.pipeline._publish import build_portal, publish_run
 from landcarbon.pipeline._scenario import assess_scenarios, run_scenarios
+from landcarbon.pipeline._zone_runs import run_sweep, run_zoning
 from landcarbon.pipeline._zoning import apply_zoning
 from landcarbon.pipeline.records import Assessment, ChangeResult, RunResult, ScenarioResult
 
@@ -29,4 +32,4 @@ __all__ = ["Assessment", "BatchResult", "ChangeResult", "RunResult", "ScenarioRe
            "apply_zoning", "assess",
            "assess_change", "assess_scenarios", "batch_configs", "batch_regions", "build_portal",
            "publish_run", "rebalance",
-           "run", "run_change", "run_scenarios"]
+           "run", "run_change", "run_scenarios", "run_sweep", "run_zoning"]

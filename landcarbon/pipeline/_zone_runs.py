@@ -1,0 +1,119 @@
+"""The ``zone`` and ``sweep`` runs: a config (or a finished run folder) -> an assessment with
+every zoning section switched on, or a threshold sweep -> their output folder (atomically).
+
+The command line (``landcarbon zone`` / ``landcarbon sweep``) only parses its arguments,
+calls :func:`run_zoning` / :func:`run_sweep` and reports what they wrote.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from landcarbon.config.run import RunConfig, config_from_dict, load_config
+from landcarbon.config.zoning import UncertaintyConfig
+from landcarbon.exceptions import ConfigError
+from landcarbon.io.fingerprint import protected_inputs
+from landcarbon.io.outputs import check_output_target, staged_output_dir
+from landcarbon.io.publication import read_manifest
+from landcarbon.io.tables import write_csv
+from landcarbon.pipeline._assess import assess
+from landcarbon.pipeline._compute import compute_context
+from landcarbon.pipeline._zoning import ZONING_SECTIONS, with_all
+from landcarbon.pipeline.records import RunResult
+from landcarbon.pipeline.resolve import risk_bands
+from landcarbon.pipeline.run_outputs import write_run_outputs
+from landcarbon.zoning.uncertainty import threshold_sweep
+
+__all__ = ["run_sweep", "run_zoning", "zoning_source"]
+
+
+def zoning_source(source: str | os.PathLike[str]) -> tuple[RunConfig, Path]:
+    """The config of a TOML file or of a finished run folder (its ``run.json``), and the
+    default output folder of its zoning (``<run folder>/zoning`` or
+    ``./<config name>_zoning``).
+
+    Raises
+    ------
+    ConfigError
+        A folder without ``run.json``, or a ``run.json`` without the run's configuration.
+    """
+    source = Path(source)
+    if source.is_dir():
+        manifest = source / "run.json"
+        if not manifest.is_file():
+            raise ConfigError(f"{source} is a folder without run.json: give a config file or "
+                              "the output folder of a finished `landcarbon run`.")
+        data = read_manifest(manifest).get("config")
+        if not isinstance(data, dict):
+            raise ConfigError(f"{manifest} holds no run configuration (key 'config'); give "
+                              "the config file, or run it again with `landcarbon run`.")
+        return config_from_dict(data, data.get("base_dir") or "."), source / "zoning"
+    return load_config(source), Path(f"{source.stem}_zoning")
+
+
+def run_zoning(source: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
+               *, overwrite: bool = False, progress: bool = False) -> RunResult:
+    """Assess ``source`` (a config file or a finished run folder) with every zoning section
+    switched on (:func:`~landcarbon.pipeline._zoning.with_all`: defaults where absent) and
+    write every output of a run into ``out_dir`` (default: :func:`zoning_source`'s):
+    tables with the zoning columns, the zoning layers, rasters, ``run.json`` and, unless
+    ``output.map = false``, the map and the report with the zoning layers.
+
+    Returns
+    -------
+    RunResult
+        ``.assessment`` (its ``zoning["summary"]`` holds the zone counts), ``.out_dir``
+        (absolute) and ``.files`` (``{role: file name}``).
+    """
+    config, default_out = zoning_source(source)
+    target = Path(out_dir) if out_dir is not None else default_out
+    inputs = protected_inputs(config)
+    check_output_target(target, overwrite=overwrite, inputs=inputs)
+    with (compute_context(config.compute),
+          staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="zoning") as stage):
+        result = assess(with_all(config), progress=progress)
+        files = write_run_outputs(result, stage, progress=progress)
+    return RunResult(assessment=result, out_dir=target.absolute(), files=files)
+
+
+def run_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *,
+              relative_range: float | None = None, steps: int | None = None,
+              overwrite: bool = False, progress: bool = False
+              ) -> tuple[pd.DataFrame, Path, dict[str, str]]:
+    """Threshold sensitivity of ``config`` (assessed without its zoning sections): how many
+    units change risk level as each space type's threshold moves by up to
+    ``relative_range`` (default ``[uncertainty] sweep_relative_range``) in ``steps``
+    (default ``[uncertainty] sweep_steps``); writes ``sweep.csv`` and ``sweep.png`` into
+    ``out_dir`` (atomically).
+
+    Returns
+    -------
+    (pandas.DataFrame, pathlib.Path, dict)
+        The sweep table (:func:`~landcarbon.zoning.uncertainty.threshold_sweep`), the
+        absolute output folder and ``{"sweep_csv": "sweep.csv", "sweep_plot": "sweep.png"}``.
+    """
+    # publish/ pulls in folium and matplotlib: only a sweep needs them
+    from landcarbon.publish.figures import sweep_figure
+
+    target = Path(out_dir)
+    inputs = protected_inputs(config)
+    check_output_target(target, overwrite=overwrite, inputs=inputs)
+    uc = config.uncertainty or UncertaintyConfig()
+    base = config.model_copy(update={k: None for k in ZONING_SECTIONS if k != "statistics"})
+    with compute_context(config.compute):
+        a = assess(base, progress=progress)
+    r = config.risk
+    table = threshold_sweep(
+        a.units, a.thresholds, risk_bands(config),
+        relative_range=relative_range if relative_range is not None else uc.sweep_relative_range,
+        steps=steps if steps is not None else uc.sweep_steps,
+        floor_tc_per_ha=r.scale_floor_tc_per_ha, output_unit=config.coefficients.output_unit)
+    files = {"sweep_csv": "sweep.csv", "sweep_plot": "sweep.png"}
+    with staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="sweep") as stage:
+        write_csv(table, stage / files["sweep_csv"], encoding=config.output.csv_encoding)
+        sweep_figure(table, language=config.language).savefig(stage / files["sweep_plot"],
+                                                               dpi=120)
+    return table, target.absolute(), files
