@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "RUN_MANIFESTS",
+    "FoundRun",
     "RunFolder",
+    "find_all_runs",
     "find_runs",
     "meta_tags",
     "png_with_text",
@@ -122,6 +125,55 @@ def find_runs(workspace: str | Path) -> list[tuple[Path, dict[str, Any], float]]
         except (InputError, OSError) as exc:
             log.warning("skipped %s: %s", f, exc)
     return sorted(runs, key=lambda r: r[2], reverse=True)
+
+
+#: manifest file -> kind of run folder (``run.json`` with ``zoning.json`` beside it: zoning)
+RUN_MANIFESTS = {"run.json": "assessment", "change.json": "change",
+                 "scenario.json": "scenario", "stocks.json": "stocks"}
+
+
+@dataclass(frozen=True)
+class FoundRun:
+    """A run folder of a workspace: its kind (``assessment``, ``zoning``, ``change``,
+    ``scenario``, ``stocks``), its manifest (None when damaged: ``error`` says why) and the
+    manifest's modification time (the run's time)."""
+
+    folder: Path
+    kind: str
+    manifest: dict[str, Any] | None
+    mtime: float
+    error: str = ""
+
+
+def find_all_runs(workspace: str | Path) -> list[FoundRun]:
+    """Every run folder one or two levels below ``workspace`` (any kind of
+    :data:`RUN_MANIFESTS`), newest first; a damaged manifest is returned with its error
+    (and logged), never raised."""
+    workspace = Path(workspace)
+    if not workspace.is_dir():
+        raise InputError(f"workspace {workspace} is not a folder; pass a folder holding run "
+                         "folders (each with run.json, change.json, scenario.json or "
+                         "stocks.json).")
+    found: dict[Path, Path] = {}
+    for name in RUN_MANIFESTS:  # one manifest per folder, run.json first
+        for pattern in (f"*/{name}", f"*/*/{name}"):
+            for p in sorted(workspace.glob(pattern)):
+                found.setdefault(p.parent, p)
+    out = []
+    for folder, path in found.items():
+        kind = RUN_MANIFESTS[path.name]
+        if kind == "assessment" and (folder / "zoning.json").is_file():
+            kind = "zoning"
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        try:
+            out.append(FoundRun(folder, kind, read_manifest(path), mtime))
+        except (InputError, OSError) as exc:
+            log.warning("skipped %s (listed as damaged): %s", folder, exc)
+            out.append(FoundRun(folder, kind, None, mtime, str(exc)))
+    return sorted(out, key=lambda r: r.mtime, reverse=True)
 
 
 def update_manifest(folder: str | Path, manifest: dict[str, Any], files: list[str]) -> None:

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from landcarbon._resources import package_version
 from landcarbon.exceptions import InputError, OutputExistsError
@@ -80,10 +79,14 @@ def _publish_run(run_dir: str | Path, language: Literal["zh", "en"] | None,
 
 def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
                  title: str | None = None) -> Path:
-    """Write ``WORKSPACE/index.html`` linking every run found one or two levels down.
+    """Write ``WORKSPACE/index.html`` linking every run found one or two levels down:
+    assessments and zoning (``run.json``), change (``change.json``), scenario
+    (``scenario.json``) and stocks (``stocks.json``) runs, each with its kind and data
+    year(s); a run whose manifest is damaged is listed as damaged (with the reason, logged
+    as skipped), never stopping the portal.
 
-    Runs without an atlas report get one (``publish_run``). Newest run (``run.json``
-    modification time) first, its static risk map up front.
+    Assessment runs without an atlas report get one (``publish_run``). Newest run (manifest
+    modification time) first; the newest with a static risk map up front.
 
     Returns
     -------
@@ -99,71 +102,16 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
         return _build_portal(workspace, language, title)
 
 
-def _href(path: str) -> str:
-    """A link to ``path`` (relative, ``/``-separated): percent-encoded and starting with
-    ``./``, so that no folder name (``javascript:...``, ``//host``) becomes a scheme or a
-    host."""
-    from urllib.parse import quote
-
-    return "./" + quote(path, safe="/")
-
-
-def data_years(manifest: dict[str, Any]) -> str:
-    """The year(s) a run's data describe (not when it ran): the thresholds' year, the dates
-    of a change run, else the 4-digit years in the land-cover path(s) and the title;
-    ``–`` when none is known."""
-    import re
-
-    config = manifest.get("config", {})
-    found: set[int] = set()
-    year = (config.get("thresholds") or {}).get("year")
-    if isinstance(year, int):
-        found.add(year)
-    for key in ("dates", "years"):
-        for d in config.get(key) or []:
-            y = d.get("year") if isinstance(d, dict) else d
-            if isinstance(y, int):
-                found.add(y)
-    if not found:
-        text = json.dumps([(config.get("landcover") or {}).get("path"), config.get("title")],
-                          ensure_ascii=False)
-        found = {int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", text)}
-    return "、".join(str(y) for y in sorted(found)) if found else "–"
-
-
 def _build_portal(workspace: Path, language: Literal["zh", "en"], title: str | None) -> Path:
-    from landcarbon.accounting.conversions import flux_suffix, unit_label
-    from landcarbon.accounting.risk import risk_levels_vs_limit
-    from landcarbon.exceptions import LandcarbonError
-    from landcarbon.io.publication import find_runs, write_text
-    from landcarbon.publish._html import fmt, label
-    from landcarbon.publish.portal import PortalRun, portal_index
+    from landcarbon.io.publication import write_text
+    from landcarbon.pipeline.portal import portal_rows
+    from landcarbon.publish.portal import portal_index
 
-    runs = []
-    for folder, manifest, _mtime in find_runs(workspace):
-        if not (folder / "report.html").exists():
-            try:
-                publish_run(folder, language=language)
-            except LandcarbonError as exc:
-                log.warning("skipped %s: %s", folder, exc)
-                continue
-        totals = manifest.get("totals", {})
-        sfx = flux_suffix(totals) or "tc"
-        unit = unit_label(sfx, display=True)
-        levels = totals.get("risk_levels", {})
-        risk = " · ".join(f"{label('risk_levels', k, language)} {v}" for k, v in levels.items()
-                          if k in risk_levels_vs_limit("above") and v)
-        rel = folder.relative_to(workspace).as_posix()
-        image = f"{rel}/figures/map_risk_level.png"
-        runs.append(PortalRun(
-            name=rel, title=manifest.get("config", {}).get("title", ""),
-            date=data_years(manifest),
-            units=f"{totals.get('units', '')}", net=f"{fmt(totals.get(f'net_{sfx}'))} {unit}/yr",
-            risk=risk or "–", report=_href(f"{rel}/report.html"), map=_href(f"{rel}/map.html"),
-            image=_href(image) if (workspace / image).is_file() else None))
+    runs = portal_rows(workspace, language, publish_run)
     if not runs:
-        raise InputError(f"no run found in {workspace}: expected sub-folders with run.json "
-                         "(outputs of `landcarbon run`).")
+        raise InputError(f"no run found in {workspace}: expected sub-folders with run.json, "
+                         "change.json, scenario.json or stocks.json (outputs of `landcarbon "
+                         "run`, `change`, `scenario`, `stocks`).")
     index = write_text(workspace / "index.html", portal_index(
         runs, language=language, title=title, version=package_version()))
     log.info("portal: %d runs -> %s", len(runs), index)

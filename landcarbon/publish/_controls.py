@@ -45,9 +45,11 @@ var {{ this.get_name() }} = {
       }
       rows += '<tr><th>' + t.rows[k] + '</th><td>' + v + '</td></tr>';
     }
+    var extra = '';
     for (k = 0; k < (t.extra || []).length; k++) {  // zone columns, risk level per date
-      rows += '<tr><th>' + t.extra[k] + '</th><td>' + r[r.length - 2][k] + '</td></tr>';
+      extra += '<tr><th>' + t.extra[k] + '</th><td>' + r[r.length - 2][k] + '</td></tr>';
     }
+    rows = t.extra_first ? extra + rows : rows + extra;  // a change run's alerts first
     var land = r[r.length - 1].map(function (a) {
       var n = typeof a[0] === 'number' ? t.land[a[0]] : a[0];
       return '<tr><td>' + n + '</td><td>' + a[1] + '</td></tr>'; }).join('');

@@ -101,8 +101,11 @@ def entering_risk_overlay(units: gpd.GeoDataFrame, language: str) -> Overlay | N
         tips.append(f"<b>{esc(name)}</b><br>"
                     + esc(" · ".join(cats.get(f, (f, ""))[0] for f in flags)))
     present = {f for v in hit.get("dynamic_risk_flags", []) for f in str(v).split(",") if f}
-    legend = swatches(f"{ui('entering_risk', language)} ({len(hit)})",
-                      [(lab, c) for k, (lab, c) in cats.items() if k in present])
+    # outlined boxes, as the layer draws the units
+    legend = (f"<div class='lc-h'>{esc(ui('entering_risk', language))} ({len(hit)})</div>"
+              + "".join(f"<div><i style='background:transparent;border:3px solid {esc(c)};"
+                        f"width:10px;height:7px'></i>{esc(lab)}</div>"
+                        for k, (lab, c) in cats.items() if k in present))
     return Overlay(ui("entering_risk", language), hit[[hit.geometry.name]], fills, popups,
                    legend, exclusive=False, show=True, tooltips=tips, outline=True)
 

@@ -202,7 +202,8 @@ def explore_units(
         :mod:`landcarbon.publish.zone_layers`.
     popup_rows : sequence of (str, sequence of str)
         More popup rows: a label (text) and one cell per row of ``units`` (escaped HTML),
-        e.g. every alert of each unit of a change run.
+        e.g. every alert of each unit of a change run. With them, the rows of ``categories``
+        and these come first in the popups (what the map is about), then the unit's figures.
 
     Returns
     -------
@@ -251,6 +252,7 @@ def explore_units(
     recs = [popup_record(r, language, sfx, unit) for r in shown]
     if cats or popup_rows:  # one popup row per categorical layer, before the land classes
         tables["extra"] = [esc(c.title) for c in cats] + [esc(lab) for lab, _ in popup_rows]
+        tables["extra_first"] = bool(popup_rows)
         more = [list(col) for _, col in popup_rows]
         cells = list(zip(*[c.cells(rows[c.column]) for c in cats],
                          *[[col[i] for i in gdf["_i"]] for col in more], strict=True))

@@ -1,5 +1,6 @@
-"""The monitoring portal: one static ``index.html`` for a workspace of runs (dates, scenarios,
-regions), linking each run's atlas report and map, with the latest risk map up front."""
+"""The monitoring portal: one static ``index.html`` for a workspace of runs (assessments,
+zoning, change, scenarios, stocks; dates and regions), linking each run's report and map, with
+the latest risk map up front; a damaged run is listed as such with the reason."""
 
 from __future__ import annotations
 
@@ -26,19 +27,26 @@ class PortalRun:
     report: str
     map: str
     image: str | None = None
+    kind: str = ""
+    broken: bool = False
+    note: str = ""
 
 
 def portal_index(runs: Sequence[PortalRun], *, language: Literal["zh", "en"] = "zh",
                  title: str | None = None, version: str = "") -> str:
-    """HTML of the portal index; ``runs`` newest first (the first is shown up front).
+    """HTML of the portal index; ``runs`` newest first (the newest with a risk map image is
+    shown up front).
 
     Every text is escaped (Jinja2 autoescape)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     t = {k: ui(k, language) for k in ("latest", "runs", "run", "title", "date", "units", "net",
-                                      "risk_level", "maps", "interactive_map", "report")}
+                                      "risk_level", "maps", "interactive_map", "report",
+                                      "kind", "damaged")}
+    shown = [r for r in runs if not r.broken and r.map]
+    latest = next((r for r in shown if r.image), shown[0] if shown else None)
     env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     return embed_font(script=True, html_text=env.get_template("portal.html.j2").render(
         lang=language, t=t, title=title or ui("portal", language), runs=list(runs),
-        latest=runs[0] if runs else None, version=version))
+        latest=latest, version=version))
