@@ -47,7 +47,8 @@ var {{ this.get_name() }} = {
     }
     var extra = '';
     for (k = 0; k < (t.extra || []).length; k++) {  // zone columns, risk level per date
-      extra += '<tr><th>' + t.extra[k] + '</th><td>' + r[r.length - 2][k] + '</td></tr>';
+      extra += "<tr><th class='lc-x'>" + t.extra[k] + '</th><td>' + r[r.length - 2][k] +
+               '</td></tr>';
     }
     rows = t.extra_first ? extra + rows : rows + extra;  // a change run's alerts first
     var land = r[r.length - 1].map(function (a) {

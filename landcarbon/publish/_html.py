@@ -265,6 +265,7 @@ CSS = """<style>
 .lc-pop{font-size:12px;line-height:1.4}.lc-pop h4{margin:0 0 4px}.lc-pop th{text-align:left;
  padding-right:8px;vertical-align:top;white-space:nowrap}.lc-areas{margin-top:6px;
  border-top:1px solid #ccc}.lc-pixel{margin-bottom:4px}
+.lc-pop th.lc-x{white-space:normal;max-width:12em}
 .lc-title{position:absolute;top:10px;left:50%;transform:translateX(-50%);z-index:800;
  background:rgba(255,255,255,.92);padding:4px 14px;border-radius:4px;font-weight:bold;
  font-size:16px;box-shadow:0 1px 4px rgba(0,0,0,.4);max-width:calc(100% - 620px);
