@@ -202,6 +202,60 @@ def test_finished_run_is_up_to_date_until_an_input_changes(tmp_path: Path) -> No
         lc.run(lc.load_config(config), out)
 
 
+def _count_file_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every file the package hashes from now on (absolute paths, one entry per hash): our
+    ``io.outputs.sha256`` wrapped wherever a landcarbon module holds it."""
+    import landcarbon.io.outputs as outputs
+
+    real = outputs.sha256
+    hashed: list[str] = []
+
+    def counting(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
+        hashed.append(os.path.abspath(path))
+        return real(path, chunk)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("landcarbon") and getattr(module, "sha256", None) is real:
+            monkeypatch.setattr(module, "sha256", counting)
+    return hashed
+
+
+def test_a_run_hashes_each_input_file_once(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    config = lc.load_config(_small(tmp_path, light=True))
+    import landcarbon.pipeline.run_outputs  # noqa: F401  (loaded before the count starts)
+
+    hashed = _count_file_hashes(monkeypatch)
+    lc.run(config, tmp_path / "out")
+    inputs = [str(tmp_path / n) for n in ("energy.csv", "lc.tif", "u.gpkg")]
+    assert sorted(p for p in hashed if p in inputs) == inputs  # once each, not twice
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    for p in inputs:  # the fingerprint and the manifest still record each file's digest
+        digest = hashlib.sha256(Path(p).read_bytes()).hexdigest()
+        assert manifest["fingerprint"]["inputs_sha256"][p] == digest
+        assert manifest["inputs_sha256"][p] == digest
+
+
+def test_input_digests_are_kept_for_one_run_only(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from landcarbon.io.fingerprint import input_sha256, one_hash_per_input
+
+    hashed = _count_file_hashes(monkeypatch)
+    table = tmp_path / "t.csv"
+    table.write_text("a\n1\n", encoding="utf-8")
+    with one_hash_per_input():
+        first = input_sha256(table)
+        assert input_sha256(str(table)) == first and len(hashed) == 1
+        with one_hash_per_input():  # a nested block shares the run's digests
+            assert input_sha256(table) == first and len(hashed) == 1
+        table.write_text("a\n22\n", encoding="utf-8")  # changed: hashed again
+        assert input_sha256(table) == hashlib.sha256(b"a\n22\n").hexdigest() != first
+        assert len(hashed) == 2
+    input_sha256(table)  # outside a run nothing is kept
+    input_sha256(table)
+    assert len(hashed) == 4
+
+
 #: Outputs whose bytes still vary between identical runs (the report's "generated at"
 #: minute). Everything else must be byte-identical: ``units.gpkg`` (pinned GDAL and style
 #: timestamps) and ``map.html`` (folium's random element ids made sequential) too.

@@ -6,7 +6,9 @@ every input file the configuration names (any string value of any section that i
 existing file, land-cover globs expanded, custom legend and coefficient CSVs included).
 Remote inputs (URLs, ``/vsi...`` paths) cannot be checksummed without downloading them,
 so a run that reads any is never considered up to date.
-It is stored in ``run.json`` under ``fingerprint``. Running again into a finished output
+It is stored in ``run.json`` under ``fingerprint``. Within :func:`one_hash_per_input` (a whole
+``run``) each input file is read and hashed once: the fingerprint and the manifest's
+``inputs_sha256`` share the digest (:func:`input_sha256`). Running again into a finished output
 folder whose fingerprint is identical reports "up to date" and recomputes nothing; any
 changed byte of an input or any changed setting makes the run refuse to overwrite the folder
 without ``--overwrite``.
@@ -14,9 +16,12 @@ without ``--overwrite``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +31,41 @@ from landcarbon.io.outputs import sha256
 if TYPE_CHECKING:
     from landcarbon.config.run import RunConfig
 
-__all__ = ["input_files", "protected_inputs", "run_fingerprint", "stamp_manifest", "up_to_date"]
+__all__ = ["input_files", "input_sha256", "one_hash_per_input", "protected_inputs",
+           "run_fingerprint", "stamp_manifest", "up_to_date"]
+
+#: digests of the input files hashed in the current run: (absolute path, size, mtime in ns)
+#: -> SHA-256; None outside :func:`one_hash_per_input`
+_DIGESTS: ContextVar[dict[tuple[str, int, int], str] | None] = ContextVar(
+    "landcarbon_input_digests", default=None)
+
+
+@contextlib.contextmanager
+def one_hash_per_input() -> Iterator[None]:
+    """Within the block, :func:`input_sha256` hashes each file once: a later request for the
+    same file (same absolute path, size and modification time) reuses its digest. Nested
+    blocks share the outer block's digests; nothing is kept after the outermost block (a
+    file changed between two runs is always hashed again)."""
+    if _DIGESTS.get() is not None:
+        yield
+        return
+    token = _DIGESTS.set({})
+    try:
+        yield
+    finally:
+        _DIGESTS.reset(token)
+
+
+def input_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of an input file; inside :func:`one_hash_per_input` computed once per file."""
+    digests = _DIGESTS.get()
+    if digests is None:
+        return sha256(path)
+    st = os.stat(path)
+    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    if key not in digests:
+        digests[key] = sha256(path)
+    return digests[key]
 
 
 def _strings(value: Any) -> list[str]:
@@ -75,7 +114,7 @@ def run_fingerprint(config: RunConfig) -> dict[str, Any]:
     return {
         "landcarbon_version": package_version(),
         "config_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "inputs_sha256": {p: sha256(p) for p in input_files(config)},
+        "inputs_sha256": {p: input_sha256(p) for p in input_files(config)},
         "remote_inputs": remote,
     }
 

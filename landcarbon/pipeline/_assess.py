@@ -380,6 +380,14 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
         ``.assessment`` (the :class:`Assessment`, None when up to date), ``.out_dir``
         (absolute path), ``.files`` (``{role: file name}``) and ``.up_to_date``.
     """
+    from landcarbon.io.fingerprint import one_hash_per_input
+
+    # the fingerprint and run.json's inputs_sha256 share one digest of each input file
+    with one_hash_per_input():
+        return _run(config, Path(out_dir), overwrite=overwrite, progress=progress)
+
+
+def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool) -> RunResult:
     from landcarbon.io.cogs import CogSet
     from landcarbon.io.fingerprint import (
         protected_inputs,
@@ -390,7 +398,6 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
     from landcarbon.io.outputs import check_output_target, staged_output_dir
     from landcarbon.pipeline.run_outputs import open_raster_sinks, write_run_outputs
 
-    target = Path(out_dir)
     fingerprint = run_fingerprint(config)
     if target.is_dir() and any(target.iterdir()) and not overwrite:
         done = up_to_date(target, fingerprint)

@@ -12,6 +12,7 @@ import numpy as np
 
 from landcarbon._resources import package_version
 from landcarbon.accounting.legends import SPACE_TYPES, land_classes, space_types
+from landcarbon.io.fingerprint import input_sha256
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.raster import expand_paths
 from landcarbon.io.tables import write_csv
@@ -166,7 +167,7 @@ def _inputs(a: Assessment) -> dict[str, str]:
     for p in (a.legend.name, a.coefficients.name):
         if Path(p).is_file():
             paths.append(p)
-    return {p: sha256(p) for p in paths if "://" not in p and Path(p).is_file()}
+    return {p: input_sha256(p) for p in paths if "://" not in p and Path(p).is_file()}
 
 
 def build_manifest(a: Assessment, folder: Path, files: dict[str, str],
