@@ -63,7 +63,7 @@ def change(config: Path, out: Path | None, overwrite: bool, as_json: bool) -> No
 def scenario(config: Path, out: Path | None, overwrite: bool) -> None:
     """Compare scenario land covers ([[change.scenarios]]) and rule-based edits of the
     baseline ([[change.edits]]) with the baseline date: per-unit deltas and risk-level
-    transitions.
+    transitions, on a map and in a report.
 
     \b
     Example:

@@ -44,8 +44,9 @@ def map_(run_dir: Path, language: str | None, offline: bool | None, tiles: str |
 @click.option("--title", default=None, help="Title of the index page.")
 @handle_errors
 def portal(workspace: Path, language: str, title: str | None) -> None:
-    """Write WORKSPACE/index.html linking the atlas of every run in WORKSPACE (static files
-    for any intranet web server; runs without a report get one).
+    """Write WORKSPACE/index.html linking every run in WORKSPACE (assessment, zoning,
+    change, scenario, stocks; with its data years; a damaged run listed as such), static
+    files for any intranet web server; assessment runs without a report get one.
 
     \b
     Example:
