@@ -142,11 +142,15 @@ def test_zoning_report_section() -> None:
     assert [r[1:] for r in counts["Horizontal compensation"]] == [
         ("Payer", "1", "25.0%"), ("Balanced", "1", "25.0%"), ("Receiver", "2", "50.0%")]
     assert [r[2] for r in counts["ECC/ESC zone"]] == ["1", "1", "1"]  # EVIL is not a zone
-    assert dict(z["compensation"])["Paid"] == "57,200.0 CNY"
-    assert z["flows"][0] == ["二七区 (410104)", "金水区 (410103)", "250.0", "55,000.0"]
+    assert dict(z["compensation"])["Paid"] == "57,200 CNY"
+    assert z["flows"][0] == ["二七区 (410104)", "金水区 (410103)", "250.0", "55,000"]
     assert [r[3] for r in z["uncertainty"]] == ["50.0%", "100.0%"]  # least certain first
-    # deterministic, median, 5-95 % interval (fmt: 3 significant figures below 10)
-    assert z["uncertainty"][0][4:] == ["1.4", "1.5", "1 – 2"]
+    # deterministic, median, 5-95 % interval (one format for the three columns)
+    assert z["uncertainty"][0][4:] == ["1.4", "1.5", "1.0 – 2.0"]
+    # in Chinese: money in 万元, carbon in 吨 below 10^4 t
+    zh = zoning_context(units, language="zh", summary=summary, flows=flows, uncertainty=unc)
+    assert zh is not None and dict(zh["compensation"])["支付额"] == "5.72 万元"
+    assert zh["flows_header"][2:] == ["需补偿碳量 (吨 C)", "金额 (万元)"]
     from landcarbon.publish.report import atlas_report
 
     html = atlas_report(units, {"config": {"title": "t"}}, language="en", zoning=z)

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from landcarbon.publish._html import fmt, label, ui, unit_name
+from landcarbon.publish._units import money_column, total_column
 from landcarbon.publish.zone_layers import category_key, zone_category_layers
 
 __all__ = ["zoning_context"]
@@ -52,23 +53,25 @@ def zoning_context(units: pd.DataFrame, *, language: str = "zh",
                            "uncertainty": [], "sweep": sweep_png}
     comp = (summary or {}).get("compensation") or {}
     cur = str(comp.get("currency", ""))
+    money_label, money = money_column(cur, language)  # 万元 in Chinese
     if comp:
+        t_lab, t_f = total_column([comp.get("owed_tc")], "t C", language, per_year=False)
         out["compensation"] = [
             (ui("payers", language), f"{int(comp.get('payers', 0)):,d}"),
             (ui("receivers", language), f"{int(comp.get('receivers', 0)):,d}"),
-            (ui("owed", language), f"{fmt(comp.get('owed_tc'))} t C"),
-            (ui("paid", language), f"{fmt(comp.get('paid'))} {cur}"),
-            (ui("received", language), f"{fmt(comp.get('received'))} {cur}"),
+            (ui("owed", language), f"{t_f(comp.get('owed_tc'))} {t_lab}"),
+            (ui("paid", language), f"{money(comp.get('paid'))} {money_label}"),
+            (ui("received", language), f"{money(comp.get('received'))} {money_label}"),
         ]
     if flows is not None and len(flows):
         top = flows.sort_values("carbon_tc", ascending=False).head(_TOP)
+        t_lab, t_f = total_column(top["carbon_tc"], "t C", language, per_year=False)
         out["flows_header"] = [ui("payer", language), ui("receiver", language),
-                               f"{ui('owed', language)} (t C)",
-                               f"{ui('value', language)} ({cur})" if cur else ui("value",
-                                                                                   language)]
+                               f"{ui('owed', language)} ({t_lab})",
+                               f"{ui('value', language)} ({money_label})"]
         out["flows"] = [[f"{r.get('payer_name') or r['payer_id']} ({r['payer_id']})",
                          f"{r.get('receiver_name') or r['receiver_id']} ({r['receiver_id']})",
-                         fmt(r["carbon_tc"]), fmt(r.get("value"))]
+                         t_f(r["carbon_tc"]), money(r.get("value"))]
                         for r in top.to_dict("records")]
     if uncertainty is not None and "p_exceed" in uncertainty and len(uncertainty):
         from landcarbon.accounting.conversions import flux_suffix, unit_label
@@ -84,18 +87,22 @@ def zoning_context(units: pd.DataFrame, *, language: str = "zh",
         # the least certain units first (probability nearest 50 %), then the likeliest
         order = pd.DataFrame({"d": (p - 0.5).abs(), "p": -p})
         top = uncertainty.loc[order.sort_values(["d", "p"], kind="stable").index].head(_TOP)
+        cols = [c for c in (f"net_{sfx}", f"net_{sfx}_p5", f"net_{sfx}_p50", f"net_{sfx}_p95")
+                if sfx and c in top]
+        u_lab, f = total_column(pd.concat([top[c] for c in cols]) if cols else [], unit,
+                                language)  # one unit for the three columns
         out["uncertainty_header"] = [ui("name", language), ui("id", language),
                                      ui("risk_level", language), ui("p_exceed", language),
-                                     f"{ui('deterministic', language)} ({unit}/yr)",
-                                     f"{ui('median', language)} ({unit}/yr)",
-                                     f"{ui('interval', language)} ({unit}/yr)"]
+                                     f"{ui('deterministic', language)} ({u_lab})",
+                                     f"{ui('median', language)} ({u_lab})",
+                                     f"{ui('interval', language)} ({u_lab})"]
         out["uncertainty"] = [
             [unit_name(r), str(r.get("unit_id", "")),
              label("risk_levels", r.get("risk_level"), language),
              fmt(r["p_exceed"], share=True),
-             fmt(r.get(f"net_{sfx}")) if sfx else "–",
-             fmt(r.get(lo[:-2] + "p50")) if lo else "–",
-             f"{fmt(r[lo])} – {fmt(r[lo[:-2] + 'p95'])}" if lo else "–"]
+             f(r.get(f"net_{sfx}")) if sfx else "–",
+             f(r.get(lo[:-2] + "p50")) if lo else "–",
+             f"{f(r[lo])} – {f(r[lo[:-2] + 'p95'])}" if lo else "–"]
             for r in top.to_dict("records")]
         out["uncertainty_note"] = ui("mc_median_note", language)
     return out
