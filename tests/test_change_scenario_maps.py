@@ -231,3 +231,39 @@ def test_scenario_command_writes_map_and_report(tmp_path: Path) -> None:
     page = (run / "map.html").read_text(encoding="utf-8")
     assert "construction_reduction：净碳排放变化" in page
     assert "construction_reduction：风险等级变化" in page
+
+
+def test_find_all_runs_kinds_years_and_damaged_manifests(tmp_path: Path) -> None:
+    """Every kind of run folder one or two levels down; a zoning run (``zone RUN_DIR`` writes
+    ``RUN_DIR/zoning`` with run.json and zoning.json) is told apart; damaged manifests come
+    back with their error instead of stopping the listing."""
+    import json
+    import os
+
+    from test_publish import make_run
+
+    from landcarbon.io.publication import find_all_runs
+    from landcarbon.pipeline.portal import data_years
+
+    make_run(tmp_path / "a")
+    zoning = make_run(tmp_path / "a" / "zoning")
+    (zoning / "zoning.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "change.json").write_text(json.dumps(
+        {"config": {"change": {"dates": [{"year": 2023}, {"year": 2015}]}}}), encoding="utf-8")
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "stocks.json").write_text('{"kind": "sto', encoding="utf-8")
+    for i, name in enumerate(("a", "a/zoning", "c", "s")):
+        manifest = next(p for p in (tmp_path / name).iterdir() if p.name in (
+            "run.json", "change.json", "stocks.json"))
+        os.utime(manifest, (1_700_000_000 + i, 1_700_000_000 + i))
+    runs = find_all_runs(tmp_path)
+    assert [(r.folder.relative_to(tmp_path).as_posix(), r.kind) for r in runs] == [
+        ("s", "stocks"), ("c", "change"), ("a/zoning", "zoning"), ("a", "assessment")]
+    assert runs[0].manifest is None and "not valid JSON" in runs[0].error
+    assert runs[1].manifest is not None and data_years(runs[1].manifest, "change") == (
+        "2015、2023")
+    scen = {"config": {"change": {"baseline_year": 2020, "dates": [{"year": 2023}]}}}
+    assert data_years(scen, "scenario") == "2020"
+    assert data_years({"totals": {"dates": [{"year": 2015}, {"year": 2030}]}}, "stocks") == (
+        "2015、2030")
