@@ -75,7 +75,8 @@ def test_portal_lists_every_kind_of_run_and_a_damaged_one(ws: Path) -> None:
                  "./scen/run/map.html", "./stocks/stock_totals.csv", "./assess/report.html"):
         assert f'href="{href}"' in index, href
     broken = index[index.index('<tr class="broken">'):]
-    assert "已损坏" in broken and "not valid JSON" in broken and "./broken/" not in index
+    assert "已损坏" in broken and "scenario.json 无法读取" in broken and "./broken/" not in index
+    assert re.search(r'title="[^"]*not valid JSON', broken)  # the reason as tooltip
     assert "万吨 C/年" in index  # net emission of the change and scenario runs
 
 

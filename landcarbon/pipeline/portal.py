@@ -14,7 +14,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from landcarbon.exceptions import LandcarbonError
-from landcarbon.io.publication import FoundRun, find_all_runs
+from landcarbon.io.publication import RUN_MANIFESTS, FoundRun, find_all_runs
 
 __all__ = ["data_years", "portal_rows"]
 
@@ -140,10 +140,14 @@ def portal_rows(workspace: Path, language: Literal["zh", "en"],
         def link(name: str, rel: str = rel, folder: Path = run.folder) -> str:
             return _href(f"{rel}/{name}") if (folder / name).is_file() else ""
 
-        if errors[run.folder]:
+        if errors[run.folder]:  # a plain sentence; the technical reason as its tooltip
+            manifest = next((n for n, k in RUN_MANIFESTS.items() if k == run.kind),
+                            "run.json")
             rows.append(PortalRun(name=rel, title="", date="–", units="", net="", risk="",
                                   report="", map="", kind=kind, broken=True,
-                                  note=errors[run.folder]))
+                                  note=ui("damaged_note", language).format(
+                                      manifest=manifest if run.error else "report.html"),
+                                  detail=errors[run.folder]))
             continue
         m = run.manifest or {}
         units, net, unit, risk = figures[run.folder]

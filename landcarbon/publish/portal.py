@@ -30,6 +30,7 @@ class PortalRun:
     kind: str = ""
     broken: bool = False
     note: str = ""
+    detail: str = ""
 
 
 def portal_index(runs: Sequence[PortalRun], *, language: Literal["zh", "en"] = "zh",
