@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 import landcarbon as lc
-from landcarbon.accounting.risk import parse_threshold
+from landcarbon.accounting.balance import to_output_unit
+from landcarbon.accounting.risk import parse_threshold, resolve_thresholds
+from landcarbon.accounting.spaces import SpaceTypeOverride, SpaceTypeRule, unit_space_types
 from landcarbon.exceptions import ConfigError
 
 # the 4x4 fixture's class areas (see test_raster_pipeline): W and E units
@@ -53,7 +55,7 @@ def test_space_components_by_hand_and_they_add_up() -> None:
     assert np.isnan(b.loc["W", "net_ecological_tc_per_ha"])  # W holds no ecological land
     parts = b[[f"net_{s}_tc" for s in ("agricultural", "construction", "ecological")]]
     np.testing.assert_allclose(parts.sum(axis=1), b["net_tc"], rtol=1e-12)
-    co2 = lc.to_output_unit(b, "t CO2")
+    co2 = to_output_unit(b, "t CO2")
     assert co2.loc["E", "net_construction_tco2_per_ha"] == pytest.approx(400.0 * 44 / 12)
 
 
@@ -82,7 +84,7 @@ def test_energy_emissions_are_charged_per_unit() -> None:
 def test_output_unit_co2() -> None:
     b = lc.unit_balance(AREAS, lc.load_coefficients("lai2010"),
                         construction_intensity_tc_per_ha=50.0)
-    co2 = lc.to_output_unit(b, "t CO2")
+    co2 = to_output_unit(b, "t CO2")
     assert "net_tco2" in co2.columns and "net_tc" not in co2.columns
     assert co2.loc["E", "net_tco2"] == pytest.approx(b.loc["E", "net_tc"] * 44 / 12)
     assert co2.loc["E", "covered_ha"] == b.loc["E", "covered_ha"]
@@ -92,10 +94,10 @@ def test_space_type_rule() -> None:
     b = pd.DataFrame({"share_agricultural": [0.5, 0.3, 0.2, 0.0],
                       "share_construction": [0.3, 0.4, 0.2, 0.0],
                       "share_ecological": [0.2, 0.3, 0.6, 0.0]}, index=list("abcd"))
-    assert lc.unit_space_types(b).tolist() == ["agricultural", "construction", "ecological",
+    assert unit_space_types(b).tolist() == ["agricultural", "construction", "ecological",
                                                "unclassified"]
-    rule = lc.SpaceTypeRule((lc.SpaceTypeOverride("construction", 0.3),))
-    assert lc.unit_space_types(b, rule).tolist() == ["construction", "construction",
+    rule = SpaceTypeRule((SpaceTypeOverride("construction", 0.3),))
+    assert unit_space_types(b, rule).tolist() == ["construction", "construction",
                                                      "ecological", "unclassified"]
 
 
@@ -111,11 +113,11 @@ def test_threshold_spec_parsing() -> None:
 def test_percentile_thresholds() -> None:
     t = pd.DataFrame({"space_type": ["construction"] * 4 + ["ecological"],
                       "net_tc_per_ha": [10.0, 20.0, 30.0, 40.0, -1.0]})
-    res = lc.resolve_thresholds({"agricultural": 0.422, "construction": "p75",
+    res = resolve_thresholds({"agricultural": 0.422, "construction": "p75",
                                  "ecological": 0.0}, t)
     assert res == {"agricultural": 0.422, "construction": 32.5, "ecological": 0.0}
     with pytest.raises(ConfigError, match="agricultural"):
-        lc.resolve_thresholds({"construction": 1.0, "ecological": 0.0}, t)
+        resolve_thresholds({"construction": 1.0, "ecological": 0.0}, t)
 
 
 @pytest.mark.parametrize(("space", "net", "level"), [
@@ -175,8 +177,8 @@ def test_percentile_limits_of_the_cap_test_use_component_densities() -> None:
                       "net_construction_tc_per_ha": [60.0, 80.0, np.nan],
                       "net_ecological_tc_per_ha": [np.nan, -0.2, -0.3]})
     spec = {"agricultural": 0.422, "construction": "p50", "ecological": 0.0}
-    units = lc.resolve_thresholds(spec, t)
-    parts = lc.resolve_thresholds(spec, t, components=True)
+    units = resolve_thresholds(spec, t)
+    parts = resolve_thresholds(spec, t, components=True)
     assert units["construction"] == 40.0  # the one construction unit
     assert parts["construction"] == 70.0  # median of 60 and 80 (construction land anywhere)
     assert parts["agricultural"] == units["agricultural"] == 0.422

@@ -28,6 +28,7 @@ from landcarbon.accounting.classification import (
     space_type_values,
 )
 from landcarbon.accounting.flux import category_flux_table, flux_density
+from landcarbon.accounting.legends import Legend
 from landcarbon.engine.landcover_pass import landcover_pass
 from landcarbon.engine.zonal import class_areas
 from landcarbon.exceptions import UnmappedCodesError
@@ -58,7 +59,7 @@ class ArraySink:
                 self.log.append(f"write {self.name}")
 
 
-def _tables(legend: lc.Legend, coeffs: object) -> dict[str, np.ndarray]:
+def _tables(legend: Legend, coeffs: object) -> dict[str, np.ndarray]:
     """The 256-entry category tables of land class, space type and flux (50 t C/ha)."""
     cats = legend.categories.reset_index(drop=True)
     lcv, stv = np.zeros(256, np.uint8), np.zeros(256, np.uint8)
@@ -67,7 +68,7 @@ def _tables(legend: lc.Legend, coeffs: object) -> dict[str, np.ndarray]:
             "flux": category_flux_table(cats, coeffs, 50.0)[0]}  # type: ignore[arg-type]
 
 
-def _run_pass(codes: xr.DataArray, units: gpd.GeoDataFrame, legend: lc.Legend,
+def _run_pass(codes: xr.DataArray, units: gpd.GeoDataFrame, legend: Legend,
               exclude: tuple[int, ...] = (), **kw: Any
               ) -> tuple[pd.Series, pd.DataFrame, dict[str, ArraySink]]:
     """landcover_pass with the three derived rasters sent to ArraySinks."""
@@ -79,7 +80,7 @@ def _run_pass(codes: xr.DataArray, units: gpd.GeoDataFrame, legend: lc.Legend,
     return counts, areas, sinks
 
 
-def _general(codes: xr.DataArray, units: gpd.GeoDataFrame, legend: lc.Legend,
+def _general(codes: xr.DataArray, units: gpd.GeoDataFrame, legend: Legend,
              exclude: tuple[int, ...] = ()
              ) -> tuple[pd.Series, pd.DataFrame, dict[str, np.ndarray], xr.DataArray]:
     """Counts, areas and rasters of the general (multi-pass) path."""

@@ -14,7 +14,7 @@ from shapely.geometry import box
 import landcarbon as lc
 from landcarbon.cli import main
 from landcarbon.engine.areas import to_crs_densified
-from landcarbon.engine.parcels import parcel_codes
+from landcarbon.engine.parcels import class_areas_from_parcels, parcel_codes
 
 GEOD = Geod(ellps="WGS84")
 # four 0.01 x 0.01 degree parcels in a row near Zhengzhou (113.60 E, 34.75 N)
@@ -49,7 +49,7 @@ def test_letter_codes_are_read_as_their_numeric_class() -> None:
 
 def test_aggregate_by_attribute_with_geodesic_areas() -> None:
     legend = lc.load_legend("gbt21010")
-    areas = lc.class_areas_from_parcels(_parcels(), legend, "dlbm", unit_field="town")
+    areas = class_areas_from_parcels(_parcels(), legend, "dlbm", unit_field="town")
     assert _by(areas, "A") == pytest.approx({("cropland", "agricultural"): _ha(0),
                                              ("forest", "ecological"): _ha(1)}, rel=1e-8)
     # (1e-8: parcels under 2 km get the local area element, whose edges are straight in
@@ -63,7 +63,7 @@ def test_aggregate_by_attribute_with_geodesic_areas() -> None:
 
 def test_rural_settlement_switch_moves_villages_to_agricultural_space() -> None:
     legend = lc.load_legend("gbt21010", rural_settlement="agricultural")
-    areas = lc.class_areas_from_parcels(_parcels(), legend, "dlbm", unit_field="town")
+    areas = class_areas_from_parcels(_parcels(), legend, "dlbm", unit_field="town")
     assert _by(areas, "B")[("rural_settlement", "agricultural")] == pytest.approx(_ha(3))
 
 
@@ -76,7 +76,7 @@ def test_aggregate_to_unit_polygons_splits_parcels_and_conserves_area() -> None:
     # another CRS on purpose, reprojected with its edges kept on the meridians (a polygon's
     # edges are straight in its own CRS: corner-by-corner reprojection would bend them)
     units = to_crs_densified(units, "EPSG:32649")
-    areas = lc.class_areas_from_parcels(_parcels(), lc.load_legend("gbt21010"), "dlbm",
+    areas = class_areas_from_parcels(_parcels(), lc.load_legend("gbt21010"), "dlbm",
                                         units=units)
     west = _by(areas, "W")
     assert west[("forest", "ecological")] == pytest.approx(_ha(1, 0.3), rel=1e-6)
@@ -87,13 +87,13 @@ def test_unknown_codes_are_listed_with_counts() -> None:
     gdf = _parcels()
     gdf.loc[[0, 1], "dlbm"] = "9999"
     with pytest.raises(lc.UnmappedCodesError, match=r"9999 \(2 parcels, rows 1, 2\)") as info:
-        lc.class_areas_from_parcels(gdf, lc.load_legend("gbt21010"), "dlbm", unit_field="town")
+        class_areas_from_parcels(gdf, lc.load_legend("gbt21010"), "dlbm", unit_field="town")
     assert info.value.counts == {9999: 2}
 
 
 def test_missing_code_field_names_the_fields() -> None:
     with pytest.raises(lc.InputError, match=r"no field 'DLBM'.*dlbm, town"):
-        lc.class_areas_from_parcels(_parcels(), lc.load_legend("gbt21010"), "DLBM")
+        class_areas_from_parcels(_parcels(), lc.load_legend("gbt21010"), "DLBM")
 
 
 def test_parcel_mode_run_from_config(tmp_path: Path) -> None:

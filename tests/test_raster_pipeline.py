@@ -12,6 +12,15 @@ from conftest import GRID4, write_tif
 from shapely.geometry import box
 
 import landcarbon as lc
+from landcarbon.accounting.classification import (
+    check_codes,
+    code_counts,
+    land_class_raster,
+    space_type_raster,
+)
+from landcarbon.accounting.flux import flux_density
+from landcarbon.accounting.legends import land_classes
+from landcarbon.engine.areas import geodesic_areas_m2
 from landcarbon.exceptions import InputError, UnmappedCodesError
 
 
@@ -38,8 +47,8 @@ def test_classify_and_exact_edge_areas(grid4_tif: Path, halves_gpkg: Path, chunk
 
 
 def test_code_counts_numpy_and_dask_agree(grid4_tif: Path) -> None:
-    a = lc.code_counts(lc.open_landcover(grid4_tif, chunks=None))
-    b = lc.code_counts(lc.open_landcover(grid4_tif, chunks=2))
+    a = code_counts(lc.open_landcover(grid4_tif, chunks=None))
+    b = code_counts(lc.open_landcover(grid4_tif, chunks=2))
     assert a.to_dict() == b.to_dict() == {10: 3, 30: 2, 40: 4, 50: 3, 80: 3}
 
 
@@ -51,11 +60,11 @@ def test_unmapped_codes_listed_with_counts(tmp_path: Path) -> None:
     codes = lc.open_landcover(write_tif(tmp_path / "bad.tif", arr))
     legend = lc.load_legend("esa_worldcover")
     with pytest.raises(UnmappedCodesError) as err:
-        lc.check_codes(lc.code_counts(codes), legend)
+        check_codes(code_counts(codes), legend)
     assert err.value.counts == {77: 2, 201: 1}
     assert "77 (2 px)" in str(err.value) and "201 (1 px)" in str(err.value)
     assert "exclude_codes" in str(err.value)
-    lc.check_codes(lc.code_counts(codes), legend, exclude_codes=[77, 201])
+    check_codes(code_counts(codes), legend, exclude_codes=[77, 201])
     cats = lc.classify(codes, legend, exclude_codes=[77, 201])
     assert int((cats.values == 255).sum()) == 4  # 3 excluded + 1 nodata
 
@@ -70,8 +79,8 @@ def test_geographic_raster_areas_are_ellipsoidal(tmp_path: Path) -> None:
     units = gpd.GeoDataFrame({"unit_id": ["all"], "unit_name": ["all"]},
                              geometry=[box(113.5, 34.76, 113.54, 34.8)], crs=4326)
     areas = _areas_by(lc.class_areas(cats, units), "all")
-    top = lc.geodesic_areas_m2(gpd.GeoSeries([box(113.5, 34.78, 113.54, 34.8)]), "EPSG:4326")
-    bottom = lc.geodesic_areas_m2(gpd.GeoSeries([box(113.5, 34.76, 113.54, 34.78)]), "EPSG:4326")
+    top = geodesic_areas_m2(gpd.GeoSeries([box(113.5, 34.78, 113.54, 34.8)]), "EPSG:4326")
+    bottom = geodesic_areas_m2(gpd.GeoSeries([box(113.5, 34.76, 113.54, 34.78)]), "EPSG:4326")
     # densify-free boxes: geodesic vs parallel edges differ < 1e-6 at this size
     assert areas["forest"] == pytest.approx(top[0] / 1e4, rel=1e-6)
     assert areas["cropland"] == pytest.approx(bottom[0] / 1e4, rel=1e-6)
@@ -126,23 +135,23 @@ def test_float_raster_with_nan(tmp_path: Path) -> None:
     arr[3, 1] = np.nan
     path = write_tif(tmp_path / "f.tif", arr, nodata=None)
     codes = lc.open_landcover(path)
-    assert lc.code_counts(codes).sum() == 15
+    assert code_counts(codes).sum() == 15
     cats = lc.classify(codes, lc.load_legend("esa_worldcover"))
     assert int((cats.values == 255).sum()) == 1
 
 
 def test_flux_density_and_derived_rasters(grid4_tif: Path) -> None:
     cats = lc.classify(lc.open_landcover(grid4_tif, chunks=2), lc.load_legend("esa_worldcover"))
-    flux = lc.flux_density(cats, lc.load_coefficients("lai2010"), 50.0).compute()
+    flux = flux_density(cats, lc.load_coefficients("lai2010"), 50.0).compute()
     expected = np.array([[0.422, 0.422, -0.644, -0.644], [0.422, 0.422, -0.644, -0.253],
                          [50, 50, -0.021, -0.253], [50, np.nan, -0.021, -0.253]], np.float32)
     np.testing.assert_allclose(flux.values, expected, rtol=1e-6)
     assert flux.attrs["units"] == "t C ha-1 yr-1"
     assert flux.rio.crs.to_epsg() == 32649
-    st = lc.space_type_raster(cats).values
+    st = space_type_raster(cats).values
     assert st.tolist() == [[1, 1, 3, 3], [1, 1, 3, 3], [2, 2, 3, 3], [2, 0, 3, 3]]
-    land = lc.land_class_raster(cats).values
-    order = list(lc.land_classes().index)
+    land = land_class_raster(cats).values
+    order = list(land_classes().index)
     assert land[0, 0] == order.index("cropland") + 1
     assert land[3, 1] == 0
 

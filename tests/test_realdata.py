@@ -19,7 +19,9 @@ from conftest import shared
 from shapely.geometry import box
 
 import landcarbon as lc
+from landcarbon.accounting.classification import check_codes, code_counts
 from landcarbon.cli import main
+from landcarbon.engine.areas import geodesic_areas_m2
 
 pytestmark = pytest.mark.realdata
 
@@ -41,7 +43,7 @@ def test_corine_lausanne_matches_exactextract_and_official_area() -> None:
     units = boundary.assign(unit_id="5586", unit_name=boundary["GMDNAME"])
     legend = lc.load_legend("corine")
     codes = lc.open_landcover(tif)
-    lc.check_codes(lc.code_counts(codes), legend)  # every CORINE grid code is mapped
+    check_codes(code_counts(codes), legend)  # every CORINE grid code is mapped
     areas = lc.class_areas(lc.classify(codes, legend), units)
     # independent: exactextract's covered cell count x the file's own cell size (99.99 m)
     with rasterio.open(tif) as src:
@@ -62,7 +64,7 @@ def test_worldcover_geographic_grid_areas_equal_geodesic_polygon_areas() -> None
     units = _grid(codes.rio.bounds(), codes.rio.crs, 4)
     areas = lc.class_areas(lc.classify(codes, lc.load_legend("esa_worldcover")), units)
     covered = areas.groupby("unit_id")["area_ha"].sum()
-    geodesic = pd.Series(lc.geodesic_areas_m2(units.geometry, units.crs) / 10_000,
+    geodesic = pd.Series(geodesic_areas_m2(units.geometry, units.crs) / 10_000,
                          index=units["unit_id"])
     nodata = (codes == 0).groupby_bins("y", 4).sum().sum()  # the crop has no nodata
     assert int(nodata) == 0
@@ -77,8 +79,8 @@ def test_nlcd_non_square_pixels_conserve_area() -> None:
     tif = shared("nlcd_zion", "nlcd2011.tif")
     codes = lc.open_landcover(tif)
     legend = lc.load_legend("nlcd")
-    counts = lc.code_counts(codes)
-    lc.check_codes(counts, legend)
+    counts = code_counts(codes)
+    check_codes(counts, legend)
     units = _grid(codes.rio.bounds(), codes.rio.crs, 5)
     areas = lc.class_areas(lc.classify(codes, legend), units)
     with rasterio.open(tif) as src:
@@ -195,7 +197,7 @@ def test_willamette_unmapped_code_is_listed_with_its_pixel_count(tmp_path: Path)
     legend_csv.write_text("\n".join(line for line in WILLAMETTE_LEGEND.splitlines()
                                      if not line.startswith("95,")), encoding="utf-8")
     codes = lc.open_landcover(lulc)
-    counts = lc.code_counts(codes)
+    counts = code_counts(codes)
     with pytest.raises(lc.UnmappedCodesError, match=rf"95 \({counts[95]:,} px\)") as info:
-        lc.check_codes(counts, lc.load_legend(legend_csv))
+        check_codes(counts, lc.load_legend(legend_csv))
     assert info.value.counts == {95: int(counts[95])}

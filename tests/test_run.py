@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from conftest import GRID4_RUN_CONFIG
 
 import landcarbon as lc
+from landcarbon.accounting.legends import land_classes
 from landcarbon.cli import main
 
 CONFIG = 'title = "tiny <b>test</b>"\nlanguage = "en"\n' + GRID4_RUN_CONFIG + """[output]
@@ -55,7 +56,7 @@ def test_run_writes_every_output(project: Path, tmp_path: Path) -> None:
             f"{k}={v}" for k, v in src.tags(ns="IMAGE_STRUCTURE").items()) or src.overviews(1) \
             is not None
     with rasterio.open(out / "land_class.tif") as src:
-        assert src.colormap(1)[list(lc.land_classes().index).index("cropland") + 1][:3] != (0, 0,
+        assert src.colormap(1)[list(land_classes().index).index("cropland") + 1][:3] != (0, 0,
                                                                                          0)
     assert result.files["map"] == "map.html"
     # inputs untouched, no staging folder left

@@ -13,7 +13,14 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 import landcarbon as lc
-from landcarbon.accounting.classification import _uint8_histogram, uniform_value
+from landcarbon.accounting.classification import (
+    _uint8_histogram,
+    code_counts,
+    land_class_raster,
+    uniform_value,
+)
+from landcarbon.accounting.flux import flux_density
+from landcarbon.io.cogs import write_raster
 
 # 16 x 16 pixel cells, read in 32 x 32 chunks (tiles of 16): top-left chunk all nodata
 # (sea), top-right all cropland (40), bottom-left mixed, bottom-right all forest (10)
@@ -52,17 +59,17 @@ def test_uniform_blocks_equal_per_pixel_path(tmp_path: Path) -> None:
     eager = lc.open_landcover(path, chunks=None)
     lazy = lc.open_landcover(path, chunks=32)
     assert lazy.data.chunks == ((32, 32), (32, 32))
-    assert lc.code_counts(lazy).to_dict() == lc.code_counts(eager).to_dict() == {
+    assert code_counts(lazy).to_dict() == code_counts(eager).to_dict() == {
         10: 1024, 40: 1024, 50: 512, 80: 256}
     c_eager, c_lazy = lc.classify(eager, legend), lc.classify(lazy, legend)
     np.testing.assert_array_equal(c_lazy.values, c_eager.values)
     assert (c_lazy.values[:32, :32] == 255).all()
-    f_eager = lc.flux_density(c_eager, coeffs, 50.0).values
-    f_lazy = lc.flux_density(c_lazy, coeffs, 50.0).values
+    f_eager = flux_density(c_eager, coeffs, 50.0).values
+    f_lazy = flux_density(c_lazy, coeffs, 50.0).values
     np.testing.assert_array_equal(f_lazy, f_eager)
     assert np.isnan(f_lazy[:32, :32]).all() and (f_lazy[:32, 32:] == np.float32(0.422)).all()
     # a uniform block's lookup is a zero-stride view (no per-pixel memory)
-    block = lc.flux_density(c_lazy, coeffs, 50.0).data.to_delayed()[0, 1].compute()
+    block = flux_density(c_lazy, coeffs, 50.0).data.to_delayed()[0, 1].compute()
     assert block.strides == (0, 0) and block.shape == (32, 32)
     # zonal areas: one unit over the whole grid; 11 x 256 valid pixels of 100 m2
     units = lc.read_units(_whole_unit(tmp_path), id_field="uid")
@@ -71,10 +78,10 @@ def test_uniform_blocks_equal_per_pixel_path(tmp_path: Path) -> None:
     assert areas.set_index("land_class")["area_ha"].to_dict() == pytest.approx(
         {"forest": 10.24, "cropland": 10.24, "construction": 5.12, "water": 2.56}, abs=1e-9)
     # written rasters: uniform blocks are written like any other
-    lc.write_raster(lc.land_class_raster(c_lazy), tmp_path / "lc.tif", nodata=0)
-    lc.write_raster(lc.flux_density(c_lazy, coeffs, 50.0), tmp_path / "f.tif", nodata=np.nan)
+    write_raster(land_class_raster(c_lazy), tmp_path / "lc.tif", nodata=0)
+    write_raster(flux_density(c_lazy, coeffs, 50.0), tmp_path / "f.tif", nodata=np.nan)
     with rasterio.open(tmp_path / "lc.tif") as src:
-        np.testing.assert_array_equal(src.read(1), lc.land_class_raster(c_eager).values)
+        np.testing.assert_array_equal(src.read(1), land_class_raster(c_eager).values)
     with rasterio.open(tmp_path / "f.tif") as src:
         np.testing.assert_array_equal(src.read(1), f_eager)
 
@@ -121,7 +128,7 @@ def test_counts_and_zonal_in_one_pass_equal_separate_passes(tmp_path: Path) -> N
     codes = lc.open_landcover(path, chunks=32)
     cats = lc.classify(codes, lc.load_legend("esa_worldcover"))
     units = lc.read_units(_whole_unit(tmp_path), id_field="uid")
-    lazy_counts = lc.code_counts(codes, lazy=True)
+    lazy_counts = code_counts(codes, lazy=True)
     lazy_areas = lc.class_areas(cats, units, lazy=True)
     assert hasattr(lazy_counts, "compute") and hasattr(lazy_areas, "compute")
     reads = []
@@ -137,6 +144,6 @@ def test_counts_and_zonal_in_one_pass_equal_separate_passes(tmp_path: Path) -> N
     finally:
         rio_io.RasterioArrayWrapper._getitem = original
     assert len(reads) == len(set(reads)) == 4  # 2 x 2 chunks, each read once
-    assert counts.to_dict() == lc.code_counts(codes).to_dict()
+    assert counts.to_dict() == code_counts(codes).to_dict()
     eager = lc.class_areas(cats, units)
     assert areas.equals(eager)

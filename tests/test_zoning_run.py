@@ -17,6 +17,7 @@ from shapely.geometry import box
 
 import landcarbon as lc
 from landcarbon.cli import main
+from landcarbon.zoning.hotspots import grid_cells
 from tests.conftest import shared, write_tif
 
 BASE = """
@@ -253,7 +254,7 @@ def test_real_worldcover_with_a_1km_grid_of_units(tmp_path: Path) -> None:
 
     with rasterio.open(raster) as src:
         bounds = gpd.GeoDataFrame(geometry=[box(*src.bounds)], crs=src.crs)
-    cells = lc.grid_cells(bounds, 1000.0).to_crs("EPSG:4326")
+    cells = grid_cells(bounds, 1000.0).to_crs("EPSG:4326")
     cells.rename(columns={"cell_id": "code"}).to_file(tmp_path / "grid.gpkg", layer="units")
     config = f"""
 [landcover]
