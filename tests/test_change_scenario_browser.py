@@ -222,17 +222,54 @@ def test_scenario_map_layers_and_risk_change_popup(ws: Path, tmp_path: Path,
         b.close()
 
 
+def _pdf_pages(page: Path, tmp_path: Path) -> int:
+    pdf = tmp_path / f"{page.parent.name}.pdf"
+    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+                    f"--user-data-dir={tmp_path / 'print'}", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+
+
+def _cells_wrapping_per_character(b: Browser) -> list[str]:
+    """Table cells of the printed layout (A4 text width ~ 720 px) whose text wraps every one
+    or two characters (lines counted from the cell's line boxes, not its height: a row is as
+    tall as its longest reason)."""
+    b.call("Emulation.setDeviceMetricsOverride", session=True, width=720, height=1000,
+           deviceScaleFactor=1, mobile=False)
+    b.call("Emulation.setEmulatedMedia", session=True, media="print")
+    b.pump(0.5)
+    return b.eval("""Array.from(document.querySelectorAll('td, th')).filter(c => {
+        var t = c.textContent.trim(); if (t.length < 3) { return false; }
+        var r = document.createRange(); r.selectNodeContents(c);
+        var tops = new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top)));
+        return tops.size >= 3 && t.length / tops.size < 3; })
+        .map(c => c.textContent.trim())""")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_scenario_report_prints_on_a4(ws: Path, tmp_path: Path) -> None:
+    report = ws / "scen" / "run" / "report.html"
+    assert 1 <= _pdf_pages(report, tmp_path) <= 5
+    b = Browser(tmp_path / "profile", 1400, 900)
+    try:
+        b.load(report.as_uri(), settle=1.0)
+        assert b.errors == [] and b.dialogs == []
+        assert b.eval("document.querySelector('section').id") == "summary"
+        assert _cells_wrapping_per_character(b) == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        b.screenshot(ARTIFACTS / "scenario_report_print.png")
+    finally:
+        b.close()
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 def test_change_report_prints_on_a4_and_renders_without_system_fonts(ws: Path,
                                                                       tmp_path: Path) -> None:
     report = ws / "change" / "report.html"
-    pdf = tmp_path / "change.pdf"
-    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-                    f"--user-data-dir={tmp_path / 'print'}", "--no-pdf-header-footer",
-                    f"--print-to-pdf={pdf}", report.as_uri()],
-                   check=True, capture_output=True, timeout=120)
-    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    pages = _pdf_pages(report, tmp_path)
     assert 3 <= pages <= 12, pages
     conf = tmp_path / "fonts.conf"
     conf.write_text(NO_FONTS.format(cache=tmp_path / "fc-cache"), encoding="utf-8")
@@ -252,19 +289,7 @@ def test_change_report_prints_on_a4_and_renders_without_system_fonts(ws: Path,
         assert 115 <= width <= 125, width  # 6 full-width glyphs of 20 px
         ARTIFACTS.mkdir(exist_ok=True)
         b.screenshot(ARTIFACTS / "change_report_no_system_fonts.png")
-        # printed layout (A4 text width ~ 720 px): no table cell wraps per character
-        b.call("Emulation.setDeviceMetricsOverride", session=True, width=720, height=1000,
-               deviceScaleFactor=1, mobile=False)
-        b.call("Emulation.setEmulatedMedia", session=True, media="print")
-        b.pump(0.5)
-        # (lines of text of a cell counted from its line boxes, not its height: a row is as
-        # tall as its longest reason)
-        narrow = b.eval("""Array.from(document.querySelectorAll('td, th')).filter(c => {
-            var t = c.textContent.trim(); if (t.length < 3) { return false; }
-            var r = document.createRange(); r.selectNodeContents(c);
-            var tops = new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top)));
-            return tops.size >= 3 && t.length / tops.size < 3; })
-            .map(c => c.textContent.trim())""")
+        narrow = _cells_wrapping_per_character(b)  # printed layout
         assert narrow == [], narrow
         b.screenshot(ARTIFACTS / "change_report_print.png")
     finally:

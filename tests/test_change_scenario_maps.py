@@ -110,7 +110,7 @@ def test_change_report_summary_units_and_largest_changes_in_chinese() -> None:
     # largest changes: the rise (+3.00 万吨) first, then the fall, in one unit per column
     section = html[html.index('id="net-change"'):html.index('id="entering-risk"')]
     assert "净碳排放变化 (万吨 C/年)" in section and section.index("+3.00") < section.index(
-        "-0.001")
+        "-0.00<")
     assert "阈值内 → 严重超标" in section
     assert EVIL not in html and "<img src=x" not in html
 
@@ -188,6 +188,7 @@ def test_scenario_report_summary_transitions_and_escaping() -> None:
     # transition matrix rows = baseline, columns = scenario, only levels that occur
     matrix = html[html.index('id="risk-transitions"'):html.index('id="units-changed"')]
     assert "无数据" not in matrix and "<th>严重超标</th>" in matrix
+    assert matrix.count('<td class="n moved">1</td>') == 2  # off the diagonal: changed
     moved = html[html.index('id="units-changed"'):html.index('id="largest"')]
     assert moved.count("<tr>") == 3 and "严重超标 → 阈值内" in moved
     assert "超过阈值 → 严重超标" in moved

@@ -21,13 +21,8 @@ WAN = 1e4
 
 
 def _fixed(x: Any, decimals: int, scale: float = 1.0) -> str:
-    """``x / scale`` with ``decimals`` decimals, or 2 significant digits when that would
-    print a value that is not 0 as 0.00."""
-    if x is None:
-        return fmt_fixed(None, decimals)
-    v = float(x) / scale
-    text = fmt_fixed(v, decimals)
-    return f"{v:.2g}" if v and v == v and not text.strip("-0.,") else text
+    """``x / scale`` with ``decimals`` decimals (the same for every row of a column)."""
+    return fmt_fixed(None if x is None else float(x) / scale, decimals)
 
 
 def _largest(values: Iterable[Any]) -> float:

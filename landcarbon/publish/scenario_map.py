@@ -152,7 +152,10 @@ def _matrix(transitions: pd.DataFrame, name: str, lang: str) -> dict[str, Any]:
                          values="units", aggfunc="sum", fill_value=0).reindex(
         index=keys, columns=keys, fill_value=0)
     names = [label("risk_levels", k, lang) for k in keys]
-    rows = [[names[i], *[int(v) for v in wide.iloc[i]], int(wide.iloc[i].sum())]
+    # cells as (text, moved): units off the diagonal changed level (highlighted)
+    rows = [[(names[i], False), *[(str(int(v)), j != i and v > 0)
+                                  for j, v in enumerate(wide.iloc[i])],
+             (str(int(wide.iloc[i].sum())), False)]
             for i in range(len(keys)) if wide.iloc[i].sum()]
     return {"name": name, "header": [f"{ui('baseline', lang)} \\ {ui('scenario', lang)}",
                                      *names, "Σ"], "rows": rows}
