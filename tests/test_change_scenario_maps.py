@@ -153,6 +153,7 @@ def test_scenario_layers_delta_and_risk_change_per_scenario() -> None:
     assert delta.fills(frame["_net_delta_0"])[0:3:2] == ["#ffffff", "#ffffff"]
     assert delta.cells(frame["_net_delta_0"])[1].endswith("-2.00 万吨 C/年")
     assert "0（无变化）" in delta.legend(frame["_net_delta_0"])
+    assert delta.unit == "万吨 C/年" and layers[2].unit == "吨 C/年"  # b: below 10^4 t
     assert rows[0][0] == f"{HOSTILE_SCENARIO}：风险等级"
     assert rows[0][1][1].index("严重超标") < rows[0][1][1].index("→") < rows[0][1][1].index(
         "阈值内")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from landcarbon.publish._html import fmt_fixed
 
-__all__ = ["area_column", "money_column", "total_column"]
+__all__ = ["area_column", "money_column", "total_column", "total_scale"]
 
 #: at and above this size (t) a Chinese column of totals is written in 万吨
 WAN = 1e4
@@ -48,6 +48,14 @@ def total_column(values: Iterable[Any], unit: str, lang: str, *, per_year: bool 
     if zh and _largest(values) >= WAN:
         return f"万吨 {gas}{year}", lambda x: _fixed(x, 2, WAN)
     return (f"吨 {gas}{year}" if zh else f"t {gas}{year}"), lambda x: _fixed(x, 1)
+
+
+def total_scale(values: Iterable[Any], unit: str, lang: str) -> tuple[str, float, int]:
+    """Label, divisor and decimals of annual totals shown on a map layer, by the rule of
+    :func:`total_column`: ``("万吨 C/年", 1e4, 2)``, ``("吨 C/年", 1, 1)`` or
+    ``("t C/yr", 1, 1)``."""
+    label, _ = total_column(values, unit, lang)
+    return (label, WAN, 2) if label.startswith("万") else (label, 1.0, 1)
 
 
 def money_column(currency: str, lang: str) -> tuple[str, Callable[[Any], str]]:

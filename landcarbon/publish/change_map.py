@@ -18,10 +18,10 @@ import pandas as pd
 from landcarbon.publish._html import (
     fmt_fixed,
     swatches,
-    total_unit,
     ui,
     unit_name,
 )
+from landcarbon.publish._units import total_scale
 from landcarbon.publish.zone_layers import (
     NumericLayer,
     Overlay,
@@ -128,10 +128,9 @@ def net_change_layer(units: pd.DataFrame, language: str, unit: str = "t C"
     y0, y1 = years[0], years[-1]
     units["net_change"] = (pd.to_numeric(units[f"net_{sfx}_{y1}"], errors="coerce")
                            - pd.to_numeric(units[f"net_{sfx}_{y0}"], errors="coerce"))
-    tot, scale = total_unit(unit, language)
+    tot, scale, decimals = total_scale(units["net_change"], unit, language)
     return NumericLayer.of(units, "net_change", f"{ui('net_change', language)} {y0}–{y1}",
-                           unit=tot, scale=scale, decimals=2 if scale > 1 else 1,
-                           language=language)
+                           unit=tot, scale=scale, decimals=decimals, language=language)
 
 
 def _tapio(state: Any, language: str) -> str:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from landcarbon.accounting.conversions import output_suffix
-from landcarbon.publish._html import label, total_unit, ui, unit_name, vocab
-from landcarbon.publish._units import area_column, total_column
+from landcarbon.publish._html import label, ui, unit_name, vocab
+from landcarbon.publish._units import area_column, total_column, total_scale
 from landcarbon.publish.change_report import render_page
 from landcarbon.publish.zone_layers import CategoryLayer, NumericLayer, map_categories
 
@@ -65,7 +65,6 @@ def scenario_layers(units: pd.DataFrame, deltas: pd.DataFrame, language: str,
         risk_level_scenario``...
     """
     sfx = output_suffix(unit)
-    tot, scale = total_unit(unit, language)
     cats = map_categories("risk_transition", language)
     levels = {k: (v[language == "zh"], v[2]) for k, v in vocab("risk_levels").items()}
     ids = units["unit_id"].astype(str)
@@ -81,10 +80,10 @@ def scenario_layers(units: pd.DataFrame, deltas: pd.DataFrame, language: str,
         after = g["risk_level_scenario"].reindex(ids).to_numpy()
         units[f"_risk_change_{i}"] = [risk_transition(b, a) for b, a in
                                       zip(before, after, strict=True)]
+        tot, scale, decimals = total_scale(units[f"_net_delta_{i}"], unit, language)
         layers.append(NumericLayer.of(
             units, f"_net_delta_{i}", f"{name}{sep}{ui('net_change', language)}", unit=tot,
-            scale=scale, decimals=2 if scale > 1 else 1, language=language,
-            group="group_scenarios"))
+            scale=scale, decimals=decimals, language=language, group="group_scenarios"))
         layers.append(CategoryLayer(f"_risk_change_{i}",
                                     f"{name}{sep}{ui('risk_transition', language)}", cats,
                                     group="group_scenarios"))
