@@ -104,8 +104,8 @@ def raster_density_units(output_unit: OutputUnit) -> str:
 def output_suffix(output_unit: str) -> str:
     """Column suffix for ``output_unit``: ``tc`` or ``tco2`` (the display spelling
     ``t CO₂`` of :func:`unit_label` is accepted too)."""
-    by_unit = {u: s for s, u in OUTPUT_UNITS.items()}
-    return by_unit[output_unit.replace("₂", "2")]  # type: ignore[index]
+    by_unit: dict[str, str] = {u: s for s, u in OUTPUT_UNITS.items()}
+    return by_unit[output_unit.replace("₂", "2")]
 
 
 def _unit(suffix: str) -> OutputUnit:

@@ -4,6 +4,7 @@ a workspace of runs) and ``serve`` (local preview of a workspace)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -21,8 +22,8 @@ from landcarbon.cli._base import handle_errors, log, main, overwrite_option, pri
               "gaode_satellite (GCJ-02: data shifted to match) or a folium tile name.")
 @overwrite_option
 @handle_errors
-def map_(run_dir: Path, language: str | None, offline: bool | None, tiles: str | None,
-         overwrite: bool) -> None:
+def map_(run_dir: Path, language: Literal["zh", "en"] | None, offline: bool | None,
+         tiles: str | None, overwrite: bool) -> None:
     """Rebuild the web map, atlas report, figures and QGIS style of a finished run
     (reads units.gpkg, rasters and run.json; nothing is recomputed).
 
@@ -32,7 +33,7 @@ def map_(run_dir: Path, language: str | None, offline: bool | None, tiles: str |
     """
     from landcarbon.pipeline import publish_run
 
-    files = publish_run(run_dir, language=language, offline=offline,  # type: ignore[arg-type]
+    files = publish_run(run_dir, language=language, offline=offline,
                         tiles=tiles, overwrite=overwrite)
     print_files(run_dir, files)
 
@@ -43,7 +44,7 @@ def map_(run_dir: Path, language: str | None, offline: bool | None, tiles: str |
               help="Language of the index page.")
 @click.option("--title", default=None, help="Title of the index page.")
 @handle_errors
-def portal(workspace: Path, language: str, title: str | None) -> None:
+def portal(workspace: Path, language: Literal["zh", "en"], title: str | None) -> None:
     """Write WORKSPACE/index.html linking every run in WORKSPACE (assessment, zoning,
     change, scenario, stocks; with its data years; a damaged run listed as such), static
     files for any intranet web server; assessment runs without a report get one.
@@ -54,7 +55,7 @@ def portal(workspace: Path, language: str, title: str | None) -> None:
     """
     from landcarbon.pipeline import build_portal
 
-    index = build_portal(workspace, language=language, title=title)  # type: ignore[arg-type]
+    index = build_portal(workspace, language=language, title=title)
     click.echo(str(index))
 
 
@@ -65,7 +66,7 @@ def portal(workspace: Path, language: str, title: str | None) -> None:
 @click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of the index page if it has to be built.")
 @handle_errors
-def serve(workspace: Path, port: int, language: str) -> None:
+def serve(workspace: Path, port: int, language: Literal["zh", "en"]) -> None:
     """Preview a workspace (its portal index, reports and maps) at http://127.0.0.1:PORT/,
     building index.html first if missing. Local only, and only files inside WORKSPACE (a
     link pointing outside it is not served); stop with Ctrl+C.
@@ -78,7 +79,7 @@ def serve(workspace: Path, port: int, language: str) -> None:
     from landcarbon.publish.server import make_server
 
     if not (workspace / "index.html").is_file():
-        build_portal(workspace, language=language)  # type: ignore[arg-type]
+        build_portal(workspace, language=language)
     with make_server(workspace, port) as httpd:
         host, bound = httpd.server_address[:2]
         host = host.decode() if isinstance(host, bytes) else host

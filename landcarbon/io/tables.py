@@ -161,7 +161,7 @@ def read_output_csv(path: str | os.PathLike[str], **kwargs: object) -> pd.DataFr
     """Read a CSV that :func:`write_csv` wrote (in any of its encodings), undoing its formula
     neutralisation."""
     # any of the encodings of write_csv (detected: BOM / UTF-8, else GB18030 = GBK + more)
-    table = pd.read_csv(csv_text(Path(path)), **kwargs)  # type: ignore[arg-type]
+    table = pd.read_csv(csv_text(Path(path)), **kwargs)
     for col in table.columns:
         if _is_text(table[col]):
             table[col] = table[col].map(_restore)

@@ -328,8 +328,9 @@ def _markov(result: ChangeResult, units: gpd.GeoDataFrame,
     from landcarbon.change.scenarios import markov_projection
     from landcarbon.change.transitions import category_transitions
 
-    mk = result.config.change.markov  # type: ignore[union-attr]
-    assert mk is not None
+    change = result.config.change
+    assert change is not None and change.markov is not None  # called for [change.markov] only
+    mk = change.markov
     y0 = mk.from_year or result.years[0]
     y1 = mk.to_year or result.years[-1]
     if y1 <= y0:

@@ -75,8 +75,9 @@ def stock_tables(result: ChangeResult, stock_pass: dict[str, Any], computed: dic
     against the pool table first)."""
     from landcarbon.change.stocks import check_pool_codes, stock_density
 
-    st = result.config.change.stocks  # type: ignore[union-attr]
-    assert st is not None
+    change = result.config.change
+    assert change is not None and change.stocks is not None  # called for [change.stocks] only
+    st = change.stocks
     pools, codes = stock_pass["pools"], stock_pass["codes"]
     years = result.years
     for y in years:

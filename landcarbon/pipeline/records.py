@@ -52,7 +52,7 @@ def flux_raster(categories: xr.DataArray, coefficients: CoefficientSet,
     factor = output_factor(output_unit)
     if factor != 1.0:
         flux = (flux * np.float32(factor)).astype(np.float32).rio.write_nodata(np.nan)
-        flux.attrs["units"] = raster_density_units(output_unit)  # type: ignore[arg-type]
+        flux.attrs["units"] = raster_density_units(output_unit)
     return flux
 
 

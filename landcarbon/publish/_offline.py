@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import warnings
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -91,7 +92,7 @@ def make_offline(html: str, *, missing: str = "warn") -> str:
     dropped: list[str] = []
     done: set[str] = set()
 
-    def replace(match: re.Match[str], inline) -> str:  # type: ignore[no-untyped-def]
+    def replace(match: re.Match[str], inline: Callable[[str], str]) -> str:
         url = match.group(1)
         local = _local_copy(url)
         if local is None:
