@@ -298,3 +298,40 @@ def test_change_report_prints_on_a4_and_renders_without_system_fonts(ws: Path,
         listed = subprocess.run(["fc-list"], env={**os.environ, **env}, capture_output=True,
                                 text=True, check=False).stdout
         assert "CJK" not in listed
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_hostile_scenario_name_and_alert_text_stay_text_in_chromium(tmp_path: Path) -> None:
+    """Leaflet's layer control writes layer names as HTML: a scenario named like markup must
+    show as text and run nothing; the same for an alert message in a unit popup."""
+    from test_change_scenario_maps import HOSTILE_SCENARIO, _deltas
+    from test_maps import make_units
+    from test_zone_change_maps import EVIL, _change_units
+
+    units = make_units()
+    page = tmp_path / "scenario.html"
+    page.write_text(map_html(scenario_map(units, _deltas(units), language="zh",
+                                          offline=True)), encoding="utf-8")
+    cu, alerts = _change_units()
+    change = tmp_path / "change.html"
+    change.write_text(map_html(change_map(cu, alerts, language="en", offline=True)),
+                      encoding="utf-8")
+    b = Browser(tmp_path / "profile", 1280, 720)
+    try:
+        b.load(page.as_uri(), settle=1.5)
+        assert b.errors == [] and b.dialogs == []
+        labels = _overlay_labels(b)
+        assert f"{HOSTILE_SCENARIO}：净碳排放变化" in labels
+        assert b.eval("document.querySelectorAll('.leaflet-control-layers img').length") == 0
+        pop = _click_unit(b, 1)
+        assert HOSTILE_SCENARIO in pop and b.dialogs == []
+        b.load(change.as_uri(), settle=1.5)
+        b.eval("document.querySelectorAll('.leaflet-control-layers-overlays input')"
+               "[document.querySelectorAll('.leaflet-control-layers-overlays input').length - 1]"
+               ".click(); 1")  # alert markers off
+        pop = _click_unit(b, 0)
+        assert EVIL in pop and b.dialogs == [] and b.errors == []
+        assert b.eval("document.querySelectorAll('.leaflet-popup-content script').length") == 0
+    finally:
+        b.close()
