@@ -31,6 +31,13 @@ def _section(text: str) -> Callable[[Path], object]:
 
 
 
+def _correction_k(d: Path) -> None:
+    """[compensation] correction_column = "k", which the [statistics] table lacks."""
+    (d / "stats.csv").write_text("unit_id,gdp_10k_cny\nW,5\nE,5\n", encoding="utf-8")
+    _section('[statistics]\npath = "stats.csv"\npopulation_column = ""\n[compensation]\n'
+             'correction_column = "k"')(d)
+
+
 def _change(later: str = "grid4.tif", extra: str = "") -> Callable[[Path], object]:
     return lambda d: config(d, extra=CHANGE.replace("LATER", later) + extra)
 
@@ -88,6 +95,18 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
                              ("ratio_threshold", "p150"), "zone"),
     "ratio_threshold_p150_validate": (_section('[zoning]\nratio_threshold = "p150"'),
                                       ("ratio_threshold", "p150"), "validate"),
+    # zoning settings `zone` used to reject only after computing: the gate stops them first
+    "graded_columns_unknown": (_section('[zoning]\ngraded_columns = ["nett"]'),
+                               ("graded_columns", "'nett'", "Stopped before computing"), "zone"),
+    "graded_columns_unknown_run": (_section('[zoning]\ngraded_columns = ["gi_z"]'),
+                                   ("graded_columns", "'gi_z'", "Stopped before computing"),
+                                   "run"),
+    "graded_columns_unknown_validate": (_section('[zoning]\ngraded_columns = ["nett"]'),
+                                        ("graded_columns", "'nett'"), "validate"),
+    "correction_column_unknown": (_correction_k, ("correction_column", "'k'",
+                                                  "Stopped before computing"), "zone"),
+    "correction_column_no_statistics": (_section('[compensation]\ncorrection_column = "k"'),
+                                        ("correction_column", "[statistics]"), "validate"),
     "grading_classes_one": (_section("[zoning]\ngrading_classes = 1"), ("grading_classes",),
                             "zone"),
     "draws_zero": (_section("[uncertainty]\ndraws = 0"), ("uncertainty.draws",), "zone"),

@@ -55,7 +55,8 @@ def expand_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
             found = sorted(glob.glob(text))
             if not found:
                 raise InputError(f"Land-cover pattern {text!r} matches no file. Check the "
-                                 "folder and the pattern (e.g. 'tiles/*.tif').")
+                                 "folder and the pattern (e.g. 'tiles/*.tif').",
+                                 code="file_missing")
             paths.extend(found)
         else:
             require_file(text, "Land-cover raster")
@@ -128,7 +129,7 @@ def _corrupt(path: str, what: str) -> InputError:
     return InputError(
         f"Land-cover raster {path!r} is damaged or not a raster: {what}. Download or export it "
         "again (a truncated download or an interrupted copy looks like this), and check that "
-        "the file opens in QGIS or `gdalinfo -checksum`.")
+        "the file opens in QGIS or `gdalinfo -checksum`.", code="raster_damaged")
 
 
 def check_raster_file(path: str) -> None:
@@ -350,7 +351,7 @@ def open_landcover(
     if da.rio.crs is None:
         if crs is None:
             raise InputError(f"{target}: the raster has no CRS. Set [landcover] crs (e.g. "
-                             "'EPSG:32649') to the CRS it was made in.")
+                             "'EPSG:32649') to the CRS it was made in.", code="crs_missing")
         da = da.rio.write_crs(crs)
     elif crs is not None:
         from pyproj import CRS

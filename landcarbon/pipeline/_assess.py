@@ -20,13 +20,12 @@ import pandas as pd
 
 from landcarbon.accounting.balance import to_output_unit, unit_balance
 from landcarbon.accounting.classification import check_codes, classify
-from landcarbon.accounting.coefficients import load_coefficients
-from landcarbon.accounting.legends import load_legend
 from landcarbon.accounting.spaces import SpaceTypeRule, unit_space_types
 from landcarbon.checks.units import overlaps, repair_geometries
 from landcarbon.config.run import RunConfig
 from landcarbon.engine.areas import geodesic_areas_m2
 from landcarbon.exceptions import InputError
+from landcarbon.pipeline import resolve
 from landcarbon.pipeline._construction import construction_of
 from landcarbon.pipeline._crops import crop_sink_of, cropland_record, with_crop_sink
 from landcarbon.pipeline._rasters import (
@@ -38,12 +37,7 @@ from landcarbon.pipeline._thresholds import risk_table, threshold_set
 from landcarbon.pipeline.progress import bars_shown, dask_bar, step
 from landcarbon.pipeline.progress import log as steps_log
 from landcarbon.pipeline.records import Assessment, RunResult
-from landcarbon.pipeline.resolve import (
-    coefficient_ref,
-    legend_ref,
-    risk_bands,
-    space_type_rule,
-)
+from landcarbon.pipeline.resolve import risk_bands, space_type_rule
 
 __all__ = ["assemble_units", "assess", "run"]
 
@@ -104,11 +98,7 @@ def assess(config: RunConfig, *, progress: bool = False,
     repairs: list[dict[str, Any]] = []
     cc = config.coefficients
     crop_sink = crop_sink_of(config)
-    coefficients = load_coefficients(
-        coefficient_ref(config), overrides=cc.overrides,
-        cropland_mode="sink" if crop_sink is not None else cc.cropland_mode,
-        cropland_sink_tc_per_ha=0.0 if crop_sink is not None else cc.cropland_sink_tc_per_ha,
-        encoding=config.csv_encoding)
+    coefficients = resolve.coefficient_set(config)
     units = unit_area_m2 = None
     if config.units is not None:
         u = config.units
@@ -128,8 +118,7 @@ def assess(config: RunConfig, *, progress: bool = False,
     survey: dict[str, Any] = {}
     if config.landcover is not None:
         lc = config.landcover
-        legend = load_legend(legend_ref(config, lc.legend), lc.rural_settlement,
-                             encoding=config.csv_encoding)
+        legend = resolve.legend(config)
         codes = open_landcover(_paths(config, lc.path), chunks=lc.chunk_size, nodata=lc.nodata,
                                crs=lc.crs)
         if units is not None:
@@ -186,8 +175,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         assert pc is not None
         if units is not None:
             _overlap_repair(overlap_check.result(), config, repairs)
-        legend = load_legend(legend_ref(config, pc.legend), pc.rural_settlement,
-                             encoding=config.csv_encoding)
+        legend = resolve.legend(config)
         parcels = read_vector(config.path(pc.path), layer=pc.layer, what="Parcels")
         source = f"Parcels {pc.path}"
         fields = parcel_fields(parcels, pc.code_field, pc.name_field, pc.area_field,

@@ -18,7 +18,7 @@ from landcarbon.accounting.planning import (
     zone_mapping,
     zone_problems,
 )
-from landcarbon.checks.problems import Problem
+from landcarbon.checks.problems import Problem, problem_code
 from landcarbon.config.run import RunConfig
 
 __all__ = ["check_planning", "planned_areas"]
@@ -44,8 +44,8 @@ def check_planning(config: RunConfig) -> list[Problem]:
     try:
         zones, where = _read(config)
     except LandcarbonError as exc:
-        code = "crs_missing" if "no CRS" in str(exc) else "file_unreadable"
-        return [Problem(code, "error", f"[planning_zones] {pz.path}", str(exc))]
+        return [Problem(problem_code(exc, "file_unreadable"), "error",
+                        f"[planning_zones] {pz.path}", str(exc))]
     return zone_problems(zones, pz.field, zone_mapping(pz.mapping), where)
 
 

@@ -103,16 +103,18 @@ def run_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *,
     check_output_target(target, overwrite=overwrite, inputs=inputs)
     uc = config.uncertainty or UncertaintyConfig()
     base = config.model_copy(update={k: None for k in ZONING_SECTIONS if k != "statistics"})
-    with compute_context(config.compute):
-        a = assess(base, progress=progress)
     r = config.risk
-    table = threshold_sweep(
-        a.units, a.thresholds, risk_bands(config),
-        relative_range=relative_range if relative_range is not None else uc.sweep_relative_range,
-        steps=steps if steps is not None else uc.sweep_steps,
-        floor_tc_per_ha=r.scale_floor_tc_per_ha, output_unit=config.coefficients.output_unit)
     files = {"sweep_csv": "sweep.csv", "sweep_plot": "sweep.png"}
-    with staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="sweep") as stage:
+    # the output's lock is held from before computing to the rename, as in run and zone
+    with (staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="sweep") as stage,
+          compute_context(config.compute)):
+        a = assess(base, progress=progress)
+        table = threshold_sweep(
+            a.units, a.thresholds, risk_bands(config),
+            relative_range=(relative_range if relative_range is not None
+                            else uc.sweep_relative_range),
+            steps=steps if steps is not None else uc.sweep_steps,
+            floor_tc_per_ha=r.scale_floor_tc_per_ha, output_unit=config.coefficients.output_unit)
         write_csv(table, stage / files["sweep_csv"], encoding=config.output.csv_encoding)
         sweep_figure(table, language=config.language).savefig(stage / files["sweep_plot"],
                                                                dpi=120)

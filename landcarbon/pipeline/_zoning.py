@@ -202,11 +202,16 @@ def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFram
 
     breaks: dict[str, list[float]] = {}
     for col in zc.graded_columns or [f"net_{s}_per_ha"]:
-        if col not in units:
+        if col in units:
+            values = units[col]
+        elif col.startswith("area_") and col.endswith("_ha"):
+            # a land class absent from the data (checked by _validate_zoning): 0 ha everywhere
+            values = pd.Series(0.0, index=units.index)
+        else:
             raise ConfigError(f"[zoning] graded_columns: {col!r} is not a column of the units "
                               f"table; e.g. net_{s}_per_ha, source_sink_ratio, esc.")
         units[f"{col}_class"], breaks[col] = graded_classes(
-            units[col], method=zc.grading_method, k=zc.grading_classes)
+            values, method=zc.grading_method, k=zc.grading_classes)
     flags = risk_overlay(units, suffix=s, flags=zc.risk_flags, ratio_threshold=zc.ratio_threshold,
                          hotspot_z=zc.hotspot_z, previous=previous,
                          sink_loss_tolerance=zc.sink_loss_tolerance,
@@ -216,18 +221,11 @@ def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFram
 
 def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, factor: float
                  ) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
-    from landcarbon.pipeline.resolve import risk_bands
-    from landcarbon.zoning.uncertainty import (
-        list_coefficient_ranges,
-        load_coefficient_ranges,
-        monte_carlo,
-        threshold_sweep,
-    )
+    from landcarbon.pipeline.resolve import coefficient_ranges, risk_bands
+    from landcarbon.zoning.uncertainty import monte_carlo, threshold_sweep
 
     name = uc.coefficients
-
-    ranges = load_coefficient_ranges(name if name in list_coefficient_ranges()
-                                     else a.config.path(name))
+    ranges = coefficient_ranges(a.config)
     if a.coefficients.cropland_mode != "source" and "cropland" in ranges.index:
         log.warning("cropland_mode = %s: the cropland row of %s (a source range) is ignored",
                     a.coefficients.cropland_mode, name)

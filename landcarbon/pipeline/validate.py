@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from landcarbon.checks.problems import Problem
+from landcarbon.checks.problems import Problem, problem_code
 from landcarbon.checks.rasters import jsonable, nodata_problems
 from landcarbon.config.run import RunConfig, load_config
 from landcarbon.exceptions import (
@@ -33,6 +33,8 @@ from landcarbon.exceptions import (
     LandcarbonError,
     UnmappedCodesError,
 )
+from landcarbon.pipeline import resolve
+from landcarbon.pipeline._validate_zoning import check_zoning
 
 __all__ = ["ValidationReport", "gate", "validate_config"]
 
@@ -148,19 +150,6 @@ def _sentence(problem: Problem) -> str:
     return text if text.endswith((".", "!", "?", ")")) else text + "."
 
 
-def _code_of(exc: LandcarbonError, default: str) -> str:
-    text = str(exc)
-    if exc.code not in ("error", "input_invalid", "config_invalid"):
-        return exc.code
-    if "does not exist" in text or "matches no file" in text:
-        return "file_missing"
-    if "damaged or not a raster" in text:
-        return "raster_damaged"
-    if "no CRS" in text:
-        return "crs_missing"
-    return default
-
-
 class _Checker:
     """Runs the checks of one config, collecting problems into a report."""
 
@@ -178,38 +167,27 @@ class _Checker:
         except LandcarbonError as exc:
             details = {"pixels": {str(k): v for k, v in exc.counts.items()}} if isinstance(
                 exc, UnmappedCodesError) else {}
-            self.add(Problem(_code_of(exc, code), "error", where, str(exc), details=details))
+            self.add(Problem(problem_code(exc, code), "error", where, str(exc), details=details))
         except Exception as exc:  # one failing check must not hide the others
-            self.add(Problem(_code_of(LandcarbonError(str(exc)), code), "error", where,
+            self.add(Problem(code, "error", where,
                              f"{type(exc).__name__}: {exc}",
                              "If the input looks right, this may be a bug: run "
                              "`landcarbon --debug run` for the traceback and report it."))
         return None
 
     def run(self) -> None:
-        from landcarbon.accounting.coefficients import list_coefficient_sets, load_coefficients
-        from landcarbon.accounting.legends import list_legends, load_legend
-
         c = self.config
         cc = c.coefficients
-        coef_ref = cc.set if cc.set in list_coefficient_sets() else c.path(cc.set)
         self.step("coefficients_invalid", f"[coefficients] set = {cc.set!r}",
-                  lambda: load_coefficients(coef_ref, overrides=cc.overrides,
-                                            cropland_mode=cc.cropland_mode,
-                                            cropland_sink_tc_per_ha=(
-                                                0.0 if cc.crop_table
-                                                else cc.cropland_sink_tc_per_ha),
-                                            encoding=c.csv_encoding))
+                  lambda: resolve.coefficient_set(c))
         if cc.crop_table:
             self.crops(cc.crop_table)
         self.thresholds()
         units = self.units() if c.units is not None else None
         source = c.landcover or c.parcels
         assert source is not None
-        ref = source.legend if source.legend in list_legends() else c.path(source.legend)
         legend = self.step("legend_invalid", f"legend {source.legend!r}",
-                           lambda: load_legend(ref, source.rural_settlement,
-                                             encoding=c.csv_encoding))
+                           lambda: resolve.legend(c))
         if c.landcover is not None:
             self.landcover(units, legend)
         if c.parcels is not None:
@@ -221,36 +199,22 @@ class _Checker:
         check_change(self, units)
         if getattr(c, "statistics", None) is not None:
             self.statistics(units)
+        check_zoning(self, units)
         from landcarbon.pipeline._planning import check_planning
 
         for p in check_planning(c):
             self.add(p)
         if c.uncertainty is not None:
-            from landcarbon.zoning.uncertainty import (
-                list_coefficient_ranges,
-                load_coefficient_ranges,
-            )
-
             name = c.uncertainty.coefficients
             self.step("coefficients_invalid", f"[uncertainty] coefficients = {name!r}",
-                      lambda: load_coefficient_ranges(
-                          name if name in list_coefficient_ranges() else c.path(name)))
+                      lambda: resolve.coefficient_ranges(c))
 
     def thresholds(self) -> None:
-        from landcarbon.accounting.legends import SPACE_TYPES
-
+        """The preset exists and every explicit value parses (the config model requires a
+        value for every space type; a preset gives all three)."""
         if self.config.thresholds.resolved_method() in ("pathway", "carrying_capacity"):
             return  # checked by the config model
-        spec = self.step("config_invalid", "[thresholds]", self.config.threshold_spec)
-        if spec is None:
-            return
-        for st in SPACE_TYPES:
-            if st not in spec:
-                self.add(Problem(
-                    "threshold_missing", "error", f"[thresholds] {st}",
-                    f"No threshold for the {st} space type (preset "
-                    f"{self.config.thresholds.preset!r} does not give one).",
-                    f"Set [thresholds] {st} = <t C/ha/yr> or 'pNN' / 'median'."))
+        self.step("config_invalid", "[thresholds]", self.config.threshold_spec)
 
     def units(self) -> Any:
         from landcarbon.checks.units import (
