@@ -406,7 +406,8 @@ class _Checker:
                 "[parcels] exclude_codes.",
                 {"parcels": {str(k): int(v) for k, v in exc.counts.items()}}))
         except LandcarbonError as exc:
-            self.add(Problem(_code_of(exc, "parcel_values_invalid"), "error", where, str(exc)))
+            self.add(Problem(problem_code(exc, "parcel_values_invalid"), "error", where,
+                             str(exc)))
 
     def crops(self, path: str) -> None:
         """The crop table reads and every value is a non-negative production."""
