@@ -68,7 +68,8 @@ def test_portal_lists_every_kind_of_run_and_a_damaged_one(ws: Path) -> None:
                     "assess": "碳收支评估", "broken": "情景对比"}, rows
     # the data years, not the run time
     years = dict(re.findall(r'<td>(?:<a href="[^"]*">)?([^<]+)(?:</a>)?</td><td[^>]*>[^<]+'
-                            r'</td><td>[^<]*</td><td>([^<]+)</td>', index))
+                            r'</td><td>(?:[^<]|<br><small class="note">[^<]*</small>)*</td>'
+                            r'<td>([^<]+)</td>', index))
     assert years["change"] == "2015、2023" and years["scen/run"] == "2023"
     assert years["stocks"] == "2015、2023"
     for href in ("./change/report.html", "./change/map.html", "./scen/run/report.html",
@@ -78,6 +79,9 @@ def test_portal_lists_every_kind_of_run_and_a_damaged_one(ws: Path) -> None:
     assert "已损坏" in broken and "scenario.json 无法读取" in broken and "./broken/" not in index
     assert re.search(r'title="[^"]*not valid JSON', broken)  # the reason as tooltip
     assert "万吨 C/年" in index  # net emission of the change and scenario runs
+    # what each scenario changes, under the run's title
+    assert re.search(r'<small class="note">净碳排放变化：construction_reduction -\d+\.\d\d；'
+                     r'wetland_restoration -\d+\.\d\d 万吨 C/年</small>', index)
 
 
 def _english_maps(ws: Path) -> tuple[Path, Path]:

@@ -159,5 +159,21 @@ def portal_rows(workspace: Path, language: Literal["zh", "en"],
             date=data_years(m, run.kind), units=units,
             net=f"{f(net)} {lab}" if net is not None else "–", risk=risk, report=report,
             map=link("map.html"), image=link("figures/map_risk_level.png") or None,
-            kind=kind))
+            kind=kind, note=_scenario_note(m, unit, language) if run.kind == "scenario"
+            else ""))
     return rows
+
+
+def _scenario_note(manifest: dict[str, Any], unit: str, language: str) -> str:
+    """Each scenario's change of net emission against the baseline, in one line."""
+    from landcarbon.accounting.conversions import output_suffix
+    from landcarbon.publish._html import ui
+    from landcarbon.publish._units import total_column
+
+    scen = (manifest.get("totals") or {}).get("scenarios") or {}
+    key = f"net_{output_suffix(unit)}_delta"
+    lab, f = total_column([v.get(key) for v in scen.values()], unit, language)
+    parts = [f"{name} {'+' if (v.get(key) or 0) > 0 else ''}{f(v.get(key))}"
+             for name, v in scen.items() if v.get(key) is not None]
+    colon, sep = ("：", "；") if language == "zh" else (": ", "; ")
+    return f"{ui('net_change', language)}{colon}{sep.join(parts)} {lab}" if parts else ""
