@@ -21,7 +21,12 @@ from landcarbon.pipeline.records import Assessment
 if TYPE_CHECKING:
     from landcarbon.pipeline.records import ChangeResult
 
-__all__ = ["stock_pass", "stock_tables"]
+__all__ = ["UNITS_EXTENT", "WHOLE_EXTENT", "stock_pass", "stock_tables"]
+
+#: What the totals of ``change.json`` ``totals.stocks`` cover.
+WHOLE_EXTENT = ("whole raster: every pixel of the land-cover rasters valid at the date(s), "
+                "as InVEST Carbon sums them (not only the units)")
+UNITS_EXTENT = "sum of the units (exact partial-pixel coverage of the unit polygons)"
 
 
 def stock_pass(config: RunConfig, dates: dict[int, Assessment], units: gpd.GeoDataFrame,
@@ -57,16 +62,38 @@ def stock_pass(config: RunConfig, dates: dict[int, Assessment], units: gpd.GeoDa
         own = dates[y].code_counts
         counts[y] = own if codes[y] is c and own is not None else code_counts(codes[y],
                                                                               lazy=True)
+    whole = _whole_rasters(config, years)
     periods = list(pairwise(years)) + ([(years[0], years[-1])] if len(years) > 2 else [])
     lazy = {"counts": counts,
+            "whole_counts": {y: code_counts(whole[y], lazy=True) for y in years},
             "units": {y: unit_stocks(codes[y], pools, units, pixel_area=pixel_area,
                                      lazy=True) for y in years},
             "change": {(y0, y1): stock_change(
-                codes[y0], codes[y1], pools, year_from=y0, year_to=y1,
+                whole[y0], whole[y1], pools, year_from=y0, year_to=y1,
                 price_per_tc=st.price_per_tc, discount_rate_pct=st.discount_rate_pct,
                 price_change_pct=st.price_change_pct, pixel_area=pixel_area,
                 lazy=True) for y0, y1 in periods}}
     return {"pools": pools, "codes": codes, "lazy": lazy}
+
+
+def _whole_rasters(config: RunConfig, years: list[int]) -> dict[int, Any]:
+    """Every date's land cover uncropped (a run reads only the units' bounding box), later
+    dates on the first date's grid: the extent of the InVEST-compatible totals."""
+    from landcarbon.change.transitions import align_to
+    from landcarbon.io.raster import open_landcover
+
+    ch, lc = config.change, config.landcover
+    assert ch is not None and lc is not None
+    out: dict[int, Any] = {}
+    for d in sorted(ch.dates, key=lambda d: d.year):
+        if d.year not in years:
+            continue
+        spec = [d.landcover] if isinstance(d.landcover, str) else list(d.landcover)
+        codes = open_landcover([config.path(p) for p in spec], chunks=lc.chunk_size,
+                               nodata=lc.nodata, crs=lc.crs)
+        out[d.year] = codes if not out else align_to(
+            codes, out[years[0]], resample=ch.resample, names=(str(years[0]), str(d.year)))
+    return out
 
 
 def stock_tables(result: ChangeResult, stock_pass: dict[str, Any], computed: dict[str, Any]
@@ -82,6 +109,8 @@ def stock_tables(result: ChangeResult, stock_pass: dict[str, Any], computed: dic
     years = result.years
     for y in years:
         check_pool_codes(computed["counts"][y], pools.index.to_numpy())
+        check_pool_codes(computed["whole_counts"][y], pools.index.to_numpy(),
+                         what=f"land-cover raster of {y} (outside the units)")
     per_unit = []
     for y in years:
         per_unit.append(computed["units"][y].reset_index().assign(year=y))
@@ -92,7 +121,6 @@ def stock_tables(result: ChangeResult, stock_pass: dict[str, Any], computed: dic
     changes = []
     for y0, y1 in result.periods():
         tot = computed["change"][(y0, y1)]
-        result.stock_totals.append({"year_from": y0, "year_to": y1, **tot})
         a = stocks[stocks["year"] == y0].set_index("unit_id")["stock_tc"]
         b = stocks[stocks["year"] == y1].set_index("unit_id")["stock_tc"]
         ch = pd.DataFrame({"year_from": y0, "year_to": y1, "unit_id": a.index,
@@ -102,4 +130,10 @@ def stock_tables(result: ChangeResult, stock_pass: dict[str, Any], computed: dic
         if tot["valuation_constant"] is not None:
             ch["npv"] = ch["stock_change_tc"] * tot["valuation_constant"]
         changes.append(ch)
+        result.stock_totals.append({
+            "year_from": y0, "year_to": y1, "extent": WHOLE_EXTENT, **tot,
+            "units": {"extent": UNITS_EXTENT,
+                      **{k: float(ch[k].sum()) for k in ("stock_from_tc", "stock_to_tc",
+                                                         "stock_change_tc")},
+                      "npv": float(ch["npv"].sum()) if "npv" in ch else None}})
     result.stock_changes = pd.concat(changes, ignore_index=True)

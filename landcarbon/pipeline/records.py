@@ -221,8 +221,10 @@ class ChangeResult:
     flux_effect : pandas.DataFrame
         Flux effect of each land-class transition (whole area), t C/yr.
     stocks, stock_changes, stock_totals, stock_rasters
-        Per-unit stocks per date, per-unit change per period, whole-area InVEST-compatible
-        totals per period, stock density rasters per date (only with ``[change.stocks]``).
+        Per-unit stocks per date, per-unit change per period, InVEST-compatible totals per
+        period (``extent``: the whole rasters, not only the units; ``units``: the sum of the
+        units with its own ``extent``), stock density rasters per date (only with
+        ``[change.stocks]``).
     timeseries, alerts : pandas.DataFrame
     dynamic_risk : dict
         Per period ``"<y0>-<y1>"``: units entering risk, units evaluated, units per flag
