@@ -20,7 +20,7 @@ from _browser import ARTIFACTS, CHROMIUM, Browser
 from test_change_scenario_maps import scenario_run
 from test_publish import make_run
 from test_publish_browser import NO_FONTS
-from test_zone_change_maps import SAMPLE
+from test_zone_change_maps import SAMPLE, demo_change_config
 
 import landcarbon as lc
 from landcarbon.publish.change_map import change_map
@@ -38,12 +38,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from landcarbon.pipeline import run_change
 
     ws = tmp_path_factory.mktemp("ws")
-    text = (SAMPLE / "demo_change.toml").read_text(encoding="utf-8")
-    text = re.sub(r'(path|landcover|energy_table|statistics|pools) = "([^"]+)"',
-                  lambda mt: f'{mt[1]} = "{(SAMPLE / mt[2]).as_posix()}"', text)
-    text = text.split("[change.markov]")[0] + "\n[output]\nmap_offline = true\n"
-    (ws / "c.toml").write_text(text, encoding="utf-8")
-    run_change(lc.load_config(ws / "c.toml"), ws / "change")
+    run_change(lc.load_config(demo_change_config(ws / "c.toml")), ws / "change")
     scenario_run(ws / "scen")
     subprocess.run([*LANDCARBON, "stocks", str(SAMPLE / "carbon_pools_esa_worldcover.csv"),
                     str(SAMPLE / "landcover_2015.tif"), str(SAMPLE / "landcover_2023.tif"),

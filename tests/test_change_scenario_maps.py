@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from test_maps import XSS, make_units
-from test_zone_change_maps import EVIL, SAMPLE, _change_units
+from test_zone_change_maps import EVIL, _change_units
 
 from landcarbon.publish.change_map import change_map, change_popup_rows, net_change_layer
 from landcarbon.publish.maps import map_html
@@ -199,18 +199,15 @@ def test_scenario_report_summary_transitions_and_escaping() -> None:
 def scenario_run(out: Path, language: str = "zh") -> Path:
     """The demo scenario run (two edits of the 2023 land cover) through the real CLI."""
     import json
-    import re
     import subprocess
     import sys
 
-    text = (SAMPLE / "demo_change.toml").read_text(encoding="utf-8")
-    text = re.sub(r'(path|landcover|energy_table|statistics|pools) = "([^"]+)"',
-                  lambda mt: f'{mt[1]} = "{(SAMPLE / mt[2]).as_posix()}"', text)
-    text = text.replace('language = "zh"', f'language = "{language}"')
-    text = text.split("[change.markov]")[0] + text[text.index("[[change.edits]]"):]
-    text += "\n[output]\nmap_offline = true\n"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "s.toml").write_text(text, encoding="utf-8")
+    from test_zone_change_maps import demo_change_config
+
+    config = demo_change_config(out / "s.toml", edits=True)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('language = "zh"', f'language = "{language}"'),
+                      encoding="utf-8")
     subprocess.run([sys.executable, "-m", "landcarbon.cli", "scenario", str(out / "s.toml"), "-o",
                     str(out / "run")], check=True, capture_output=True, timeout=600)
     manifest = json.loads((out / "run" / "scenario.json").read_text(encoding="utf-8"))

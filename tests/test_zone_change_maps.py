@@ -271,18 +271,26 @@ def test_change_report_tables() -> None:
     assert html.count("&lt;script&gt;alert(9)&lt;/script&gt;") == 1  # the alert message
 
 
+def demo_change_config(path: Path, *, edits: bool = False) -> Path:
+    """``data/sample_tiles/demo_change.toml`` written to ``path`` with absolute input paths,
+    an offline map and no Markov projection (``edits``: keep the scenario edits)."""
+    text = (SAMPLE / "demo_change.toml").read_text(encoding="utf-8")
+    text = re.sub(r'(path|landcover|energy_table|statistics|pools) = "([^"]+)"',
+                  lambda mt: f'{mt[1]} = "{(SAMPLE / mt[2]).as_posix()}"', text)
+    kept = text[text.index("[[change.edits]]"):] if edits else ""
+    text = text.split("[change.markov]")[0] + kept + "\n[output]\nmap_offline = true\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def change_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo change run (2015 -> 2023, sample tiles), with an offline map."""
     from landcarbon.pipeline import run_change
 
     d = tmp_path_factory.mktemp("change")
-    text = (SAMPLE / "demo_change.toml").read_text(encoding="utf-8")
-    text = re.sub(r'(path|landcover|energy_table|statistics|pools) = "([^"]+)"',
-                  lambda mt: f'{mt[1]} = "{(SAMPLE / mt[2]).as_posix()}"', text)
-    text = text.split("[change.markov]")[0] + "\n[output]\nmap_offline = true\n"
-    (d / "c.toml").write_text(text, encoding="utf-8")
-    _, out, files = run_change(lc.load_config(d / "c.toml"), d / "out")
+    _, out, files = run_change(lc.load_config(demo_change_config(d / "c.toml")), d / "out")
     assert files["map"] == "map.html" and files["report"] == "report.html"
     return out
 

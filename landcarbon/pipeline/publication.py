@@ -159,10 +159,8 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
     """Write ``map.html`` (one risk layer per date, alerts) and ``report.html`` (totals per
     date, transfer matrices, stocks, alerts) of a change run (``r``: a ``ChangeResult``)
     into its folder; ``files`` = the files written so far (linked from the report)."""
-    from landcarbon.publish._html import ui
     from landcarbon.publish.change_map import change_map
     from landcarbon.publish.change_report import change_report
-    from landcarbon.publish.maps import add_head_html, map_html
 
     folder = Path(folder)
     cfg = r.config
@@ -177,16 +175,28 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
     unit = unit_label(r.suffix, display=True)
     m = change_map(units, r.alerts_layer(), language=lang, title=title,
                    tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
+    return _write_map_and_report(folder, m, lambda **common: change_report(
+        r.totals(), r.transfer, r.alerts, last_units=last, series=r.timeseries, **common),
+        cfg, lang, title, unit, files, "change.json")
+
+
+def _write_map_and_report(folder: Path, m: Any, report: Any, cfg: Any, lang: str,
+                          title: str | None, unit: str, files: dict[str, str],
+                          manifest: str) -> dict[str, str]:
+    """Write ``map.html`` (``m`` with the provenance tags) and ``report.html``
+    (``report(**common)``: the arguments every run report takes, linking the map, the
+    run's files and its ``manifest``)."""
+    from landcarbon.publish._html import ui
+    from landcarbon.publish.maps import add_head_html, map_html
+
     add_head_html(m, meta_tags({"landcarbon_version": package_version()}),
                   name="landcarbon_provenance")
     write_text(folder / "map.html", map_html(m))
     links = [(name, name) for name in sorted(files.values())]
-    write_text(folder / "report.html", change_report(
-        r.totals(), r.transfer, r.alerts, manifest_config=cfg.model_dump(mode="json"),
-        language=lang, title=title, unit=unit, version=package_version(),
-        maps=[(ui("interactive_map", lang), "map.html")],
-        files=[*links, (ui("manifest", lang), "change.json")], last_units=last,
-        series=r.timeseries))
+    write_text(folder / "report.html", report(
+        manifest_config=cfg.model_dump(mode="json"), language=lang, title=title, unit=unit,
+        version=package_version(), maps=[(ui("interactive_map", lang), "map.html")],
+        files=[*links, (ui("manifest", lang), manifest)]))
     return {"map": "map.html", "report": "report.html"}
 
 
@@ -195,8 +205,6 @@ def write_scenario_publication(folder: str | Path, r: Any, files: dict[str, str]
     """Write ``map.html`` (per scenario: change of net emission and risk-level change per
     unit) and ``report.html`` (summary, totals per scenario, risk transitions, units changing
     risk level) of a scenario run (``r``: a ``ScenarioResult``) into its folder."""
-    from landcarbon.publish._html import ui
-    from landcarbon.publish.maps import add_head_html, map_html
     from landcarbon.publish.scenario_map import scenario_map, scenario_report
 
     folder = Path(folder)
@@ -207,13 +215,6 @@ def write_scenario_publication(folder: str | Path, r: Any, files: dict[str, str]
     out = cfg.output
     m = scenario_map(r.baseline.units, r.deltas, language=lang, title=title,
                      tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
-    add_head_html(m, meta_tags({"landcarbon_version": package_version()}),
-                  name="landcarbon_provenance")
-    write_text(folder / "map.html", map_html(m))
-    links = [(name, name) for name in sorted(files.values())]
-    write_text(folder / "report.html", scenario_report(
-        r.totals(), r.deltas, r.risk_transitions, manifest_config=cfg.model_dump(mode="json"),
-        language=lang, title=title, unit=unit, version=package_version(),
-        maps=[(ui("interactive_map", lang), "map.html")],
-        files=[*links, (ui("manifest", lang), "scenario.json")]))
-    return {"map": "map.html", "report": "report.html"}
+    return _write_map_and_report(folder, m, lambda **common: scenario_report(
+        r.totals(), r.deltas, r.risk_transitions, **common), cfg, lang, title, unit, files,
+        "scenario.json")
