@@ -269,6 +269,59 @@ class ChangeResult:
             out.append((ys[0], ys[-1]))
         return out
 
+    def _sources(self) -> dict[int, str]:
+        ch = self.config.change
+        return {d.year: _names(d.landcover) for d in (ch.dates if ch is not None else [])}
+
+    def _whole_stock(self) -> dict[str, Any] | None:
+        """The stock totals of the first -> last period (whole rasters), if computed."""
+        ys = self.years
+        return next((t for t in self.stock_totals
+                     if (t["year_from"], t["year_to"]) == (ys[0], ys[-1])), None)
+
+    def __repr__(self) -> str:
+        """One line: dates, units, net per date, alerts, stocks, where the rasters are."""
+        s, ys = self.suffix, self.years
+        unit = self.config.coefficients.output_unit
+        nets = ", ".join(f"{y}: {self.dates[y].totals()[f'net_{s}']:,.1f}" for y in ys)
+        st = self._whole_stock()
+        stock = "" if st is None else (
+            f"; stock {st['stock_from_tc']:,.1f} -> {st['stock_to_tc']:,.1f} t C (whole "
+            "raster)")
+        src = self._sources()
+        return (f"ChangeResult({len(ys)} dates {ys[0]}-{ys[-1]}, "
+                f"{len(self.dates[ys[-1]].units)} units; net {unit}/yr {nets}; "
+                f"{len(self.alerts)} alerts{stock}; from "
+                f"{', '.join(src.get(y, '?') for y in ys)})")
+
+    def _repr_html_(self) -> str:
+        """A short HTML summary for notebooks: one row per date, the stocks, the tables."""
+        from html import escape
+
+        s, ys = self.suffix, self.years
+        unit = escape(self.config.coefficients.output_unit)
+        src = self._sources()
+        rows = "".join(
+            f"<tr><td>{y}</td><td>{escape(src.get(y, ''))}</td>"
+            f"<td>{t['covered_ha']:,.1f}</td><td>{t[f'net_{s}']:,.1f}</td>"
+            f"<td>{escape(_levels(t['risk_levels']))}</td></tr>"
+            for y in ys for t in (self.dates[y].totals(),))
+        st = self._whole_stock()
+        stock = "" if st is None else (
+            f"; stock {st['stock_from_tc']:,.1f} -&gt; {st['stock_to_tc']:,.1f} t C (whole "
+            "raster)" + (f", change in the units {st['units']['stock_change_tc']:+,.1f} t C"
+                         if "units" in st else ""))
+        alerts = _levels({str(k): int(v) for k, v in
+                          self.alerts["alert"].value_counts().items()}) if len(
+            self.alerts) else "none"
+        return (f"<b>ChangeResult</b>: {len(ys)} dates, {len(self.dates[ys[-1]].units)} "
+                f"units; alerts: {escape(alerts)}{stock}<br><small>tables: "
+                "<code>.summary</code>, <code>.transfer</code>, <code>.timeseries</code>, "
+                "<code>.alerts</code>, <code>.stocks</code>; <code>.dates[year]</code> "
+                "holds each date's Assessment</small><table><tr><th>year</th>"
+                f"<th>land cover</th><th>ha</th><th>net {unit}/yr</th><th>risk levels</th>"
+                f"</tr>{rows}</table>")
+
     def alerts_layer(self) -> gpd.GeoDataFrame:
         """Alerts as map features (unit polygons; ``year_to`` for a time slider)."""
         from landcarbon.change.monitoring import alerts_layer
@@ -346,3 +399,55 @@ class ScenarioResult:
                                          - self.baseline.units[f"net_{s}"].sum()),
                 "risk_levels": risk_level_counts(t["risk_level"])}
         return out
+
+    def _sources(self) -> str:
+        ch = self.config.change
+        rasters = [_names(sc.landcover) for sc in (ch.scenarios if ch is not None else [])]
+        return self.baseline._source() + (f"; scenario rasters {', '.join(rasters)}"
+                                          if rasters else "")
+
+    def __repr__(self) -> str:
+        """One line: baseline net, each scenario's net and change, edits, sources."""
+        s = self.baseline.suffix
+        t = self.totals()
+        unit = self.config.coefficients.output_unit
+        parts = ", ".join(f"{n}: {v[f'net_{s}']:,.1f} ({v[f'net_{s}_delta']:+,.1f})"
+                          for n, v in t["scenarios"].items())
+        return (f"ScenarioResult(baseline net {t['baseline'][f'net_{s}']:,.1f} {unit}/yr, "
+                f"{len(self.units)} scenario(s): {parts}; {len(self.edits)} edit(s); "
+                f"{len(self.baseline.units)} units; from {self._sources()})")
+
+    def _repr_html_(self) -> str:
+        """A short HTML summary for notebooks: one row per scenario against the baseline."""
+        from html import escape
+
+        s = self.baseline.suffix
+        t = self.totals()
+        unit = escape(self.config.coefficients.output_unit)
+        base = t["baseline"]
+        rows = f"<tr><td>baseline</td><td>{base[f'net_{s}']:,.1f}</td><td></td><td>" + \
+            f"{escape(_levels(base['risk_levels']))}</td></tr>" + "".join(
+                f"<tr><td>{escape(n)}</td><td>{v[f'net_{s}']:,.1f}</td>"
+                f"<td>{v[f'net_{s}_delta']:+,.1f}</td>"
+                f"<td>{escape(_levels(v['risk_levels']))}</td></tr>"
+                for n, v in t["scenarios"].items())
+        return (f"<b>ScenarioResult</b>: {len(self.units)} scenario(s), {len(self.edits)} "
+                f"edit(s), {len(self.baseline.units)} units<br><small>from "
+                f"{escape(self._sources())}; tables: <code>.deltas</code>, "
+                "<code>.risk_transitions</code>, <code>.units[name]</code></small><table>"
+                f"<tr><th>scenario</th><th>net {unit}/yr</th><th>change</th>"
+                f"<th>risk levels</th></tr>{rows}</table>")
+
+
+def _names(spec: str | list[str]) -> str:
+    """File name(s) of a raster spec: ``lc_2015.tif``, ``t1.tif +3 more``."""
+    items = [spec] if isinstance(spec, str) else list(spec)
+    if not items:
+        return ""
+    first = Path(str(items[0])).name
+    return first + (f" +{len(items) - 1} more" if len(items) > 1 else "")
+
+
+def _levels(counts: Mapping[str, int]) -> str:
+    """``within 3, exceeding 1`` from risk-level counts."""
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
