@@ -28,7 +28,6 @@ __all__ = [
     "FoundRun",
     "RunFolder",
     "find_all_runs",
-    "find_runs",
     "meta_tags",
     "png_with_text",
     "read_manifest",
@@ -107,24 +106,6 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
             "configuration again (landcarbon run CONFIG -o FOLDER --overwrite) or remove the "
             "folder.")
     return data
-
-
-def find_runs(workspace: str | Path) -> list[tuple[Path, dict[str, Any], float]]:
-    """Runs one or two folders below ``workspace``: ``(folder, manifest, run.json mtime)``,
-    newest first. A run whose ``run.json`` is damaged is skipped with a warning naming it."""
-    workspace = Path(workspace)
-    if not workspace.is_dir():
-        raise InputError(f"workspace {workspace} is not a folder; pass a folder holding run "
-                         "folders (each with run.json).")
-    found = sorted({p.parent for pattern in ("*/run.json", "*/*/run.json")
-                    for p in workspace.glob(pattern)})
-    runs = []
-    for f in found:
-        try:
-            runs.append((f, read_manifest(f / "run.json"), (f / "run.json").stat().st_mtime))
-        except (InputError, OSError) as exc:
-            log.warning("skipped %s: %s", f, exc)
-    return sorted(runs, key=lambda r: r[2], reverse=True)
 
 
 #: manifest file -> kind of run folder (``run.json`` with ``zoning.json`` beside it: zoning)
