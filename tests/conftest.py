@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,6 +12,18 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 from shapely.geometry import box
+
+
+@pytest.fixture(autouse=True)
+def _landcarbon_logger_restored() -> Iterator[None]:
+    """An in-process CLI call (-q, --debug) configures the 'landcarbon' logger; restore its
+    level, handlers and propagation after every test so that later tests see the default."""
+    log = logging.getLogger("landcarbon")
+    saved = (log.level, list(log.handlers), log.propagate)
+    yield
+    log.setLevel(saved[0])
+    log.handlers[:] = saved[1]
+    log.propagate = saved[2]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"

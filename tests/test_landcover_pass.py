@@ -488,7 +488,7 @@ def test_assess_with_overlapping_units(tmp_path: Path, grid4_tif: Path,
         sinks["land_class"] = ArraySink(template.shape, template.dtype, log, "land_class")
         return sinks["land_class"]
 
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("WARNING", logger="landcarbon"):
         a = assess(lc.load_config(tmp_path / "run.toml"),
                    raster_sinks={"land_class": open_sink})
     assert any("overlap" in r.getMessage() for r in caplog.records)
