@@ -145,7 +145,7 @@ def test_risk_reasons_in_both_languages() -> None:
     r = lc.assess_risk(t, {"agricultural": 0.4, "construction": 8.0, "ecological": 0.0})
     assert r["risk_reason_en"].iloc[0] == ("construction space unit: net 12.30 t C/ha/yr > "
                                            "limit 8.00 (severe)")
-    assert r["risk_reason_zh"].iloc[0] == ("建设空间单元：净排放 12.30 t C/ha/yr，"
+    assert r["risk_reason_zh"].iloc[0] == ("建设空间单元：净排放 12.30 吨 C/公顷/年，"
                                            "高于阈值 8.00（严重超标）")
     assert r["threshold_tc_per_ha"].iloc[0] == 8.0
 

@@ -270,7 +270,7 @@ def test_reasons_say_distance_and_drivers() -> None:
     # 12 - 10 = 2 above (+20 %); construction 90 / 120, cropland 4.22 / 120, rest other land
     assert "2.00 t C/ha/yr above its limit (+20%)" in en[0]
     assert "emission from construction energy 75%, other land 21%, cropland 4%" in en[0]
-    assert "高于阈值 2.00 t C/ha/yr (+20%)" in zh[0] and "建设用地能源消费 75%" in zh[0]
+    assert "高于阈值 2.00 吨 C/公顷/年 (+20%)" in zh[0] and "建设用地能源消费 75%" in zh[0]
     # 0.3 - 0.4: 0.100 below (-25 %); cropland 42.2 of 50
     assert "0.10 t C/ha/yr below its limit (-25%)" in en[1]
     assert en[1].endswith("emission from cropland 84%, other land 16%")

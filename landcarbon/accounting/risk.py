@@ -24,6 +24,7 @@ import pandas as pd
 
 from landcarbon._resources import available, data_path, read_csv, read_toml
 from landcarbon.accounting.conversions import OutputUnit, output_factor, output_suffix
+from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.accounting.legends import SPACE_TYPES, space_types
 from landcarbon.exceptions import ConfigError
 
@@ -158,7 +159,7 @@ def risk_level_of(net: np.ndarray, limit: np.ndarray, bands: RiskBands, *,
 def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
                 bands: RiskBands | None = None, *, output_unit: OutputUnit = "t C",
                 component_thresholds: dict[str, float] | None = None,
-                full: bool = False) -> pd.DataFrame:
+                full: bool = False, display: DisplayUnits | None = None) -> pd.DataFrame:
     """Risk level and reason of every unit.
 
     Parameters
@@ -179,6 +180,9 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
     full : bool
         Return ``table`` with the risk columns joined (replacing columns of the same name)
         instead of the risk columns alone.
+    display : DisplayUnits, optional
+        Units of the numbers in the reasons (per ha or per 亩, English and Chinese unit
+        names); only the text follows it, the levels and columns do not. Default: per ha.
 
     Returns
     -------
@@ -190,7 +194,8 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
     bands = bands or RiskBands()
     suffix = output_suffix(output_unit)
     factor = output_factor(output_unit)
-    unit_label = output_unit
+    shown = display or DisplayUnits(output_unit)
+    label_en, label_zh = shown.density_label("en"), shown.density_label("zh")
     net = table[f"net_{suffix}_per_ha"].to_numpy(dtype=float)
     st = table["space_type"].to_numpy()
     limit = np.array([thresholds.get(s, np.nan) for s in st], dtype=float) * factor
@@ -209,11 +214,12 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
             zh.append("单元内无有效地类或无对应阈值")
             continue
         op = ">" if n > lim else "≤"
-        en.append(f"{st_en.get(s, s)} unit: net {_fmt(n)} {unit_label}/ha/yr {op} limit "
-                  f"{_fmt(lim)} ({lev_en[lev]})")
+        n_s, lim_s = _fmt(shown.per_area(n)), _fmt(shown.per_area(lim))
+        en.append(f"{st_en.get(s, s)} unit: net {n_s} {label_en} {op} limit {lim_s} "
+                  f"({lev_en[lev]})")
         zh_op = "高于" if n > lim else "不高于"
-        zh.append(f"{st_zh.get(s, s)}单元：净排放 {_fmt(n)} {unit_label}/ha/yr，{zh_op}阈值 "
-                  f"{_fmt(lim)}（{lev_zh[lev]}）")
+        zh.append(f"{st_zh.get(s, s)}单元：净排放 {n_s} {label_zh}，{zh_op}阈值 {lim_s}"
+                  f"（{lev_zh[lev]}）")
     risk = pd.DataFrame({
         f"threshold_{suffix}_per_ha": limit,
         "risk_level": level,

@@ -37,7 +37,7 @@ from landcarbon.pipeline._thresholds import risk_table, threshold_set
 from landcarbon.pipeline.progress import bars_shown, dask_bar, step
 from landcarbon.pipeline.progress import log as steps_log
 from landcarbon.pipeline.records import Assessment, RunResult
-from landcarbon.pipeline.resolve import risk_bands, space_type_rule
+from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
 
 __all__ = ["assemble_units", "assess", "run"]
 
@@ -230,7 +230,8 @@ def assess(config: RunConfig, *, progress: bool = False,
     out_unit = cc.output_unit
     converted = to_output_unit(balance, out_unit)
     risk = risk_table(converted, limits, risk_bands(config), out_unit,
-                      float(coefficients.tc_per_ha.get("cropland", 0.0)))
+                      float(coefficients.tc_per_ha.get("cropland", 0.0)),
+                      display=display_units(config))
     table = assemble_units(units, converted.join(risk),
                       None if unit_area_m2 is None else unit_area_m2.result())
     if survey_table is not None:

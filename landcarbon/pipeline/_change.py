@@ -34,7 +34,7 @@ from landcarbon.pipeline._assess import (
 )
 from landcarbon.pipeline._change_risk import add_dynamic_risk
 from landcarbon.pipeline.records import ChangeResult
-from landcarbon.pipeline.resolve import risk_bands, space_type_rule
+from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
 
 __all__ = ["assess_change", "date_config", "freeze_thresholds", "rebalance",
            "run_change"]
@@ -124,7 +124,8 @@ def rebalance(base: Assessment, areas: pd.DataFrame, year: int | None = None
     out_unit = cfg.coefficients.output_unit
     converted = to_output_unit(balance, out_unit)
     risk = risk_table(converted, ts, risk_bands(cfg), out_unit,
-                      float(base.coefficients.tc_per_ha.get("cropland", 0.0)))
+                      float(base.coefficients.tc_per_ha.get("cropland", 0.0)),
+                      display=display_units(cfg))
     return assemble_units(units, converted.join(risk))
 
 
@@ -196,7 +197,8 @@ def freeze_thresholds(a: Assessment, ref: Assessment) -> Assessment:
     cfg = a.config
     table = a.units.set_index("unit_id")
     risk = risk_table(table, ts, risk_bands(cfg), cfg.coefficients.output_unit,
-                      float(a.coefficients.tc_per_ha.get("cropland", 0.0)))
+                      float(a.coefficients.tc_per_ha.get("cropland", 0.0)),
+                      display=display_units(cfg))
     units = a.units.copy()
     for col in risk.columns:
         units[col] = risk[col].reindex(units["unit_id"]).to_numpy()

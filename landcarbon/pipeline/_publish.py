@@ -67,8 +67,12 @@ def _publish_run(run_dir: str | Path, language: Literal["zh", "en"] | None,
         tiles = (cfg.get("output") or {}).get("map_tiles") or None
     if offline is None:
         offline = bool((cfg.get("output") or {}).get("map_offline", False))
-    files = write_publication(run.folder, run.units, run.manifest,
-                              class_areas=run.class_areas, rasters=run.rasters,
+    from landcarbon.accounting.display_units import from_display
+
+    # the tables were written in the run's display units (万吨 / 亩); drawn from t and ha
+    files = write_publication(run.folder, from_display(run.units), run.manifest,
+                              class_areas=None if run.class_areas is None
+                              else from_display(run.class_areas), rasters=run.rasters,
                               language=language, tiles=tiles, offline=offline)
     manifest = run.manifest
     manifest["published"] = {"language": language, "offline": offline, "tiles": tiles,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.accounting.risk import RiskBands, assess_risk
 from landcarbon.accounting.thresholds import (
     SPACES,
@@ -109,15 +110,18 @@ def _preset_sources(config: RunConfig) -> dict[str, str]:
 
 
 def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands, output_unit: Any,
-               cropland_tc_per_ha: float | None = None) -> pd.DataFrame:
+               cropland_tc_per_ha: float | None = None, *,
+               display: DisplayUnits | None = None) -> pd.DataFrame:
     """:func:`landcarbon.risk.assess_risk` of ``table`` against ``ts``, plus
     ``threshold_method`` and ``threshold_rule`` (the rule of each unit's space type; units
     without one get empty text). The reasons also say how far the unit is over or under its
     limit and what drives its emission (:func:`explain`); ``cropland_tc_per_ha`` is the
-    cropland coefficient used (its emission when positive)."""
+    cropland coefficient used (its emission when positive). ``display``: the units of the
+    numbers in the reasons (default t per ha); levels and columns do not depend on it."""
+    shown = display or DisplayUnits(output_unit)
     risk = assess_risk(table, ts.limits, bands, output_unit=output_unit,
-                       component_thresholds=ts.component_limits())
-    en, zh = explain(table, risk, output_unit, cropland_tc_per_ha)
+                       component_thresholds=ts.component_limits(), display=shown)
+    en, zh = explain(table, risk, output_unit, cropland_tc_per_ha, display=shown)
     risk["risk_reason_en"] = [r + e for r, e in zip(risk["risk_reason_en"], en, strict=True)]
     risk["risk_reason_zh"] = [r + z for r, z in zip(risk["risk_reason_zh"], zh, strict=True)]
     space = table["space_type"]
@@ -131,29 +135,42 @@ def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands, output_u
     return risk
 
 
+def _mass_text(tonnes: float, shown: DisplayUnits, lang: str) -> str:
+    """An annual mass in the display's mass unit: 4 decimals in 万吨, 1 in t."""
+    value = shown.mass(tonnes)
+    return f"{value:,.{4 if shown.mass_scale == 'wan_t' else 1}f} {shown.total_label(lang)}"
+
+
 def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: Any,
-            cropland_tc_per_ha: float | None = None) -> tuple[list[str], list[str]]:
+            cropland_tc_per_ha: float | None = None, *, display: DisplayUnits | None = None
+            ) -> tuple[list[str], list[str]]:
     """Per unit, the distance to its limit and the main sources of its emission, as text to
     append to the English and Chinese reasons (empty for units without data).
 
-    Distance: ``net - limit`` per ha and in % of ``|limit|`` (when the limit is not 0).
-    Sources: shares of the unit's emission from construction land (energy or intensity),
-    cropland (when its coefficient is a source) and other land, largest first.
+    Distance: ``net - limit`` per area (ha or 亩, ``display``) and in % of ``|limit|`` (when
+    the limit is not 0), and, when the table has ``covered_ha``, the whole unit's excess
+    (or room) ``(net - limit) x covered_ha`` per year in the display's mass unit (t or
+    万吨). Sources: shares of the unit's emission from construction land (energy or
+    intensity), cropland (when its coefficient is a source) and other land, largest first.
     """
     from landcarbon.accounting.conversions import output_factor, output_suffix
 
+    shown = display or DisplayUnits(output_unit)
     sfx, factor = output_suffix(output_unit), output_factor(output_unit)
     net = table[f"net_{sfx}_per_ha"].to_numpy(dtype=float)
     limit = risk[f"threshold_{sfx}_per_ha"].to_numpy(dtype=float)
     emission = table[f"emission_{sfx}"].to_numpy(dtype=float)
+    covered = (table["covered_ha"].to_numpy(dtype=float) if "covered_ha" in table
+               else np.full(len(table), np.nan))
     con = (table[f"construction_emission_{sfx}"].clip(lower=0).to_numpy(dtype=float)
            if f"construction_emission_{sfx}" in table else emission * 0)
     crop = (table["area_cropland_ha"].fillna(0.0).to_numpy(dtype=float)
             * max(float(cropland_tc_per_ha or 0.0), 0.0) * factor
             if "area_cropland_ha" in table else emission * 0)
+    per_en, per_zh = shown.density_label("en"), shown.density_label("zh")
     en, zh = [], []
-    for n, lim, e, c, cr, lev in zip(net, limit, emission, con, crop, risk["risk_level"],
-                                     strict=True):
+    for n, lim, e, c, cr, ha, lev in zip(net, limit, emission, con, crop, covered,
+                                         risk["risk_level"], strict=True):
         if lev == "no_data" or not (np.isfinite(n) and np.isfinite(lim)):
             en.append("")
             zh.append("")
@@ -162,8 +179,14 @@ def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: Any,
         pct = f" ({d / abs(lim):+.0%})" if lim != 0 else ""
         word_en = "above" if d > 0 else "below"
         word_zh = "高于" if d > 0 else "低于"
-        text_en = f"; {abs(d):,.2f} {output_unit}/ha/yr {word_en} its limit{pct}"
-        text_zh = f"；{word_zh}阈值 {abs(d):,.2f} {output_unit}/ha/yr{pct}"
+        dist = f"{abs(shown.per_area(d)):,.2f}"
+        text_en = f"; {dist} {per_en} {word_en} its limit{pct}"
+        text_zh = f"；{word_zh}阈值 {dist} {per_zh}{pct}"
+        if np.isfinite(ha) and ha > 0:
+            text_en += (f": {_mass_text(abs(d) * ha, shown, 'en')} "
+                        f"{'over' if d > 0 else 'under'} it in all")
+            text_zh += (f"，全单元{'超出' if d > 0 else '余量'} "
+                        f"{_mass_text(abs(d) * ha, shown, 'zh')}")
         if e > 0:
             parts = sorted([(c / e, "construction energy", "建设用地能源消费"),
                             (cr / e, "cropland", "耕地"),

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from landcarbon._resources import package_version
+from landcarbon.accounting.display_units import to_display
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.tables import write_csv
+from landcarbon.pipeline.resolve import display_units
 
 if TYPE_CHECKING:
     from landcarbon.pipeline.records import ChangeResult, ScenarioResult
@@ -40,6 +42,7 @@ def _manifest(config: Any, folder: Path, files: dict[str, str], totals: dict[str
         "landcarbon_version": package_version(),
         "python": platform.python_version(),
         "config": config.model_dump(mode="json"),
+        "display": display_units(config).record(),
         "outputs_sha256": {name: sha256(folder / name) for name in sorted(files.values())},
         "totals": totals,
         "timings_s": {**timings, **({"total": round(elapsed_s, 3)} if elapsed_s else {})},
@@ -58,18 +61,21 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
             write_csv(table, folder / name, encoding=r.config.output.csv_encoding)
             files[role] = name
 
+    shown = display_units(r.config)  # 万吨 / 亩 columns: only in what is written
     for y, a in r.dates.items():
-        csv(pd.DataFrame(a.units.drop(columns="geometry")), f"units_{y}.csv", f"units_{y}")
+        csv(to_display(pd.DataFrame(a.units.drop(columns="geometry")), shown),
+            f"units_{y}.csv", f"units_{y}")
     csv(r.transfer, "transfer_matrix.csv", "transfer_matrix")
     trans = _periods(r.transitions)
-    csv(trans[["year_from", "year_to", *[c for c in trans.columns
-                                         if c not in ("year_from", "year_to")]]],
-        "transitions_units.csv", "transitions_units")
+    csv(to_display(trans[["year_from", "year_to", *[c for c in trans.columns
+                                                    if c not in ("year_from", "year_to")]]],
+                   shown), "transitions_units.csv", "transitions_units")
     csv(r.summary, "change_summary.csv", "change_summary")
     csv(r.dynamic_degree, "dynamic_degree.csv", "dynamic_degree")
     csv(r.flux_effect, "flux_effect.csv", "flux_effect")
-    csv(r.timeseries, "timeseries.csv", "timeseries")
-    r.timeseries_layer().to_file(folder / "timeseries.gpkg", layer="timeseries", driver="GPKG")
+    csv(to_display(r.timeseries, shown), "timeseries.csv", "timeseries")
+    to_display(r.timeseries_layer(), shown).to_file(folder / "timeseries.gpkg",
+                                                     layer="timeseries", driver="GPKG")
     files["timeseries_gpkg"] = "timeseries.gpkg"
     csv(r.alerts, "alerts.csv", "alerts")
     layer = r.alerts_layer()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.accounting.risk import RiskBands
 from landcarbon.accounting.spaces import SpaceTypeOverride, SpaceTypeRule
 from landcarbon.config.run import RunConfig
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
     from landcarbon.accounting.coefficients import CoefficientSet
     from landcarbon.accounting.legends import Legend
 
-__all__ = ["builtin_sets", "coefficient_ranges", "coefficient_ref", "coefficient_set", "legend",
-           "legend_ref", "risk_bands", "space_type_rule"]
+__all__ = ["builtin_sets", "coefficient_ranges", "coefficient_ref", "coefficient_set",
+           "display_units", "legend", "legend_ref", "risk_bands", "space_type_rule"]
 
 
 def space_type_rule(config: RunConfig) -> SpaceTypeRule:
@@ -34,6 +35,14 @@ def risk_bands(config: RunConfig) -> RiskBands:
     """The ``[risk]`` margins of ``config`` as :class:`~landcarbon.accounting.risk.RiskBands`."""
     r = config.risk
     return RiskBands(r.approaching_margin, r.severe_margin, r.scale_floor_tc_per_ha)
+
+
+def display_units(config: RunConfig) -> DisplayUnits:
+    """How ``config``'s outputs show masses and areas (``[coefficients] output_unit``,
+    ``[output] mass_scale`` and ``area_unit``; ``auto`` is t in the tables)."""
+    out = config.output
+    return DisplayUnits(config.coefficients.output_unit,
+                        "wan_t" if out.mass_scale == "wan_t" else "t", out.area_unit)
 
 
 def coefficient_ref(config: RunConfig) -> str:

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from landcarbon._resources import package_version
+from landcarbon.accounting.display_units import to_display
 from landcarbon.accounting.legends import SPACE_TYPES, land_classes, space_types
 from landcarbon.io.fingerprint import input_sha256
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.raster import expand_paths
 from landcarbon.io.tables import write_csv
 from landcarbon.io.vector import write_units
+from landcarbon.pipeline.resolve import display_units
 
 if TYPE_CHECKING:
     from landcarbon.io.cogs import CogSet
@@ -120,13 +122,15 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
 
     files: dict[str, str] = {}
     table = a.units
+    shown = display_units(a.config)  # 万吨 / 亩 columns: only in what is written
     with step("tables"):
-        write_units(table, folder / "units.gpkg")
+        write_units(to_display(table, shown), folder / "units.gpkg")
         files["units_gpkg"] = "units.gpkg"
         enc = a.config.output.csv_encoding
-        write_csv(table.drop(columns="geometry"), folder / "units.csv", encoding=enc)
+        write_csv(to_display(table.drop(columns="geometry"), shown), folder / "units.csv",
+                  encoding=enc)
         files["units_csv"] = "units.csv"
-        write_csv(a.class_areas, folder / "class_areas.csv", encoding=enc)
+        write_csv(to_display(a.class_areas, shown), folder / "class_areas.csv", encoding=enc)
         files["class_areas_csv"] = "class_areas.csv"
         from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
 
@@ -189,6 +193,7 @@ def build_manifest(a: Assessment, folder: Path, files: dict[str, str],
                                        for k, v in a.coefficients.tc_per_ha.items()},
             "cropland_mode": a.coefficients.cropland_mode,
             "output_unit": a.config.coefficients.output_unit,
+            "display": display_units(a.config).record(),
             "construction": con,
             "thresholds_tc_per_ha": a.thresholds,
             "cropland": a.cropland,

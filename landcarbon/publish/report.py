@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
 import pandas as pd
 
+from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.publish._html import (
-    area_unit,
     fmt,
     fmt_fixed,
     label,
-    per_ha_unit,
-    total_unit,
     ui,
     unit_name,
     vocab,
@@ -37,25 +36,35 @@ def _suffix(units: pd.DataFrame) -> tuple[str, str]:
 
 
 class _Formats:
-    """One number format per kind of column: annual totals (万吨 with 2 decimals in Chinese,
-    t with 1 decimal in English), densities (2 decimals), areas (1 decimal)."""
+    """One number format per kind of column, in the run's display units (``run.json``
+    ``settings.display``): annual totals (万吨 with 4 decimals, t with 1; ``mass_scale =
+    "auto"``: 万吨 in Chinese, t in English), densities (2 decimals) and areas (1 decimal) per
+    ha or 亩. Values come in t and ha (the canonical units table) and are converted here."""
 
-    def __init__(self, unit: str, lang: str) -> None:
-        self.total_label, self.scale = total_unit(unit, lang)
+    def __init__(self, unit: str, lang: str, manifest: dict[str, Any] | None = None) -> None:
+        m = manifest or {}
+        record = m.get("settings", {}).get("display")
+        shown = DisplayUnits.from_record(record, unit)
+        setting = (m.get("config", {}).get("output") or {}).get("mass_scale", "auto")
+        if record is None or setting == "auto":  # planning documents count in 万吨
+            shown = replace(shown, mass_scale="wan_t" if lang == "zh" else "t")
+        self.shown = shown
+        self.total_label = shown.total_label(lang).replace("CO2", "CO₂")
+        self.scale = shown.mass_divisor
         self.dec = 2 if self.scale > 1 else 1
-        self.per_ha = per_ha_unit(unit, lang)
-        self.area = area_unit(lang)
+        self.per_ha = shown.density_label(lang).replace("CO2", "CO₂")
+        self.area = shown.area_label(lang)
 
     def total(self, x: Any) -> str:
         return fmt_fixed(float(x) / self.scale if x is not None else None, self.dec)
 
-    @staticmethod
-    def density(x: Any) -> str:
-        return fmt_fixed(x, 2)
+    def density(self, x: Any) -> str:
+        """A density given per ha, shown per the display's area unit."""
+        return fmt_fixed(None if x is None else self.shown.per_area(float(x)), 2)
 
-    @staticmethod
-    def ha(x: Any) -> str:
-        return fmt_fixed(x, 1)
+    def ha(self, x: Any) -> str:
+        """An area given in ha, shown in the display's area unit."""
+        return fmt_fixed(None if x is None else self.shown.area(float(x)), 1)
 
 
 def _top(units: pd.DataFrame, by: str, sfx: str, lang: str, f: _Formats,
@@ -140,24 +149,36 @@ def _threshold_note(manifest: dict[str, Any], lang: str) -> str:
     return text
 
 
-def _threshold_rows(manifest: dict[str, Any], lang: str) -> tuple[list[list[str]], list[str]]:
+def _threshold_rows(manifest: dict[str, Any], lang: str, f: _Formats | None = None
+                    ) -> tuple[list[list[str]], list[str], str]:
     """The run's thresholds for the report.
 
     Returns
     -------
     rows : list of list of str
-        Per space type: name, limit (t C/ha/yr) and rule.
+        Per space type: name, limit (t C/ha/yr, the unit of the rules), the limit in the
+        run's display unit when that is not t C/ha/yr (e.g. t CO2/亩/yr), and the rule.
     sources : list of str
         The distinct sources of those limits, in space-type order (one note under the table,
         so that a long citation does not stretch every row).
+    display_unit : str
+        Unit of the extra column ("" when there is none).
     """
+    from landcarbon.accounting.conversions import C_TO_CO2
+
     record = manifest.get("settings", {}).get("thresholds", {})
     limits = record.get("limits_tc_per_ha", {})
     present = [st for st in vocab("space_types") if st in limits]
+    shown = f.shown if f is not None else DisplayUnits()
+    extra = shown.output_unit != "t C" or shown.area_unit != "ha"
+    factor = C_TO_CO2 if shown.output_unit == "t CO2" else 1.0
     rows = [[label("space_types", st, lang), fmt(limits.get(st)),
+             *([f.density(None if limits.get(st) is None else limits[st] * factor)]
+               if extra and f is not None else []),
              str(record.get("rules", {}).get(st, ""))] for st in present]
     sources = [str(record.get("sources", {}).get(st, "")) for st in present]
-    return rows, [s for i, s in enumerate(sources) if s and s not in sources[:i]]
+    return (rows, [s for i, s in enumerate(sources) if s and s not in sources[:i]],
+            f.per_ha if extra and f is not None else "")
 
 
 def atlas_report(
@@ -199,7 +220,7 @@ def atlas_report(
 
     lang = language
     sfx, unit = _suffix(units)
-    f = _Formats(unit, lang)
+    f = _Formats(unit, lang, manifest)
     t = {k: ui(k, lang) for k in (
         "report", "maps", "totals", "by_space_type", "risk_table", "top_emitters", "top_sinks",
         "charts", "files", "provenance", "config", "generated", "risk_level", "zoning",
@@ -249,7 +270,7 @@ def atlas_report(
                   f"{ui('net', lang)} ({tot})", f"{ui('net_per_ha', lang)} ({f.per_ha})",
                   f"{ui('threshold', lang)} ({f.per_ha})", ui("risk_level", lang)]
     net_sinks = units[units[f"net_{sfx}"] <= 0]
-    threshold_rows, threshold_sources = _threshold_rows(manifest, lang)
+    threshold_rows, threshold_sources, threshold_unit = _threshold_rows(manifest, lang, f)
     env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     return embed_font(script=True, html_text=env.get_template("report.html.j2").render(
@@ -263,7 +284,7 @@ def atlas_report(
         top_sinks=_top(units, f"sequestration_{sfx}", sfx, lang, f),
         net_sinks=_top(net_sinks, f"net_{sfx}", sfx, lang, f, ascending=True),
         threshold_rows=threshold_rows,
-        threshold_sources=threshold_sources,
+        threshold_sources=threshold_sources, threshold_unit=threshold_unit,
         threshold_note=_threshold_note(manifest, lang),
         zoning=zoning, maps=list(maps), figures=list(figures), files=list(files), key_map=key_map,
         provenance=[(ui(_PROVENANCE_KEYS.get(k, k), lang) if k in _PROVENANCE_KEYS else k, v)
