@@ -210,7 +210,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         coefficients, by_unit = with_crop_sink(config, crop_sink, areas)
     balance = unit_balance(areas, coefficients, unit_ids=units["unit_id"],
                            density_by_unit=by_unit, **con_kwargs)
-    cropland = cropland_record(balance, config, coefficients, by_unit, crop_sink)
+    cropland = cropland_record(balance, config, coefficients, by_unit, crop_sink, areas)
     if construction.get("method") == "energy":
         per_ha = balance["construction_emission_tc"] / balance["construction_ha"].where(
             balance["construction_ha"] > 0)
