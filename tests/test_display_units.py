@@ -213,3 +213,21 @@ def test_a_run_in_wan_t_co2_and_mu_keeps_its_levels_and_limits(
     assert "万吨 CO₂/年" in report and "吨 CO₂/亩/年" in report and "(亩)" in report
     ca = pd.read_csv(tmp_path / "shown" / "class_areas.csv", encoding="utf-8-sig")
     assert "area_mu" in ca and "area_ha" not in ca
+
+
+def test_dynamic_risk_reason_gives_the_converted_land_in_mu() -> None:
+    from test_dynamic_risk import AFTER, BEFORE, CONVERTED
+
+    from landcarbon.change.dynamic_risk import dynamic_risk
+
+    d = dynamic_risk(BEFORE, AFTER, year_from=2015, year_to=2023, converted_ha=CONVERTED,
+                     conversion_min_ha=5.0, display=WAN_MU)
+    # C: 6 ha = 90 亩 converted (the flag is decided in ha: 6 > 5 ha)
+    assert "R3: 90.0 mu of ecological/agricultural space became construction land" in \
+        d.loc["C", "dynamic_risk_reason_en"]
+    assert "90.0 亩生态/农业空间转为建设用地" in d.loc["C", "dynamic_risk_reason_zh"]
+    assert d.loc["C", "converted_to_construction_ha"] == 6.0  # the column stays in ha
+    plain = dynamic_risk(BEFORE, AFTER, year_from=2015, year_to=2023, converted_ha=CONVERTED,
+                         conversion_min_ha=5.0)
+    assert "6.0 公顷生态/农业空间转为建设用地" in plain.loc["C", "dynamic_risk_reason_zh"]
+    assert plain["flag_r3"].tolist() == d["flag_r3"].tolist()
