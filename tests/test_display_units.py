@@ -231,3 +231,21 @@ def test_dynamic_risk_reason_gives_the_converted_land_in_mu() -> None:
                          conversion_min_ha=5.0)
     assert "6.0 公顷生态/农业空间转为建设用地" in plain.loc["C", "dynamic_risk_reason_zh"]
     assert plain["flag_r3"].tolist() == d["flag_r3"].tolist()
+
+
+def test_map_popups_follow_the_display_units() -> None:
+    from landcarbon.publish._html import popup_record, popup_tables
+
+    row = {"unit_id": "W", "unit_name": "西", "space_type": "agricultural",
+           "covered_ha": 15.0, "emission_tc": 12_345.0, "construction_emission_tc": 0.0,
+           "sequestration_tc": 0.0, "net_tc": 12_345.0, "net_tc_per_ha": 15.0,
+           "threshold_tc_per_ha": 7.5, "risk_level": "severe", "area_cropland_ha": 15.0}
+    zh = popup_record(row, "zh", "tc", "t C", WAN_MU)
+    # 15 ha = 225 亩; 12,345 t = 1.23 万吨 (2 decimals); 15 t/ha = 1.00 t/亩; limit 0.50
+    assert zh[4:12] == ["225.0 亩", "1.23 万吨 C/年", "其他地类直接排放 100%", "0.00 万吨 C/年",
+                        "1.23 万吨 C/年", "1.00 吨 C/亩/年", "0.50 吨 C/亩/年",
+                        "高于阈值 0.50 吨 C/亩/年"]
+    assert zh[-1] == [[0, "225.0"]]
+    assert popup_tables("zh", WAN_MU)["land_head"][1] == "面积 (亩)"
+    en = popup_record(row, "en", "tc", "t C")  # no display: t and ha as before
+    assert en[4] == "15.0 ha" and en[5] == "12,345.0 t C/yr" and en[9] == "15.00 t C/ha/yr"

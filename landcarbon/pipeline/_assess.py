@@ -238,6 +238,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         table = _with_survey_columns(table, survey_table)
     _timed(timings, "balance_and_risk", t0)
     table.attrs["language"] = config.language  # explore_units follows the run's language
+    table.attrs["display"] = display_units(config).record()  # and its display units
     result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
                         class_areas=areas, thresholds=thresholds, threshold_set=limits,
                         cropland=cropland,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -42,12 +41,8 @@ class _Formats:
     ha or 亩. Values come in t and ha (the canonical units table) and are converted here."""
 
     def __init__(self, unit: str, lang: str, manifest: dict[str, Any] | None = None) -> None:
-        m = manifest or {}
-        record = m.get("settings", {}).get("display")
-        shown = DisplayUnits.from_record(record, unit)
-        setting = (m.get("config", {}).get("output") or {}).get("mass_scale", "auto")
-        if record is None or setting == "auto":  # planning documents count in 万吨
-            shown = replace(shown, mass_scale="wan_t" if lang == "zh" else "t")
+        record = (manifest or {}).get("settings", {}).get("display")
+        shown = DisplayUnits.from_record(record, unit).shown_in(lang)
         self.shown = shown
         self.total_label = shown.total_label(lang).replace("CO2", "CO₂")
         self.scale = shown.mass_divisor
