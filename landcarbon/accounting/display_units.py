@@ -139,7 +139,8 @@ class DisplayUnits:
         run written before the display options existed)."""
         r = record or {}
         unit = r.get("output_unit") or output_unit or "t C"
-        scale = r.get("mass_scale") if r.get("mass_scale") in ("t", "wan_t") else "auto"
+        stored = r.get("mass_scale")
+        scale: MassScale = "t" if stored == "t" else "wan_t" if stored == "wan_t" else "auto"
         return cls(str(unit).replace("₂", "2"),  # type: ignore[arg-type]
                    scale, "mu" if r.get("area_unit") == "mu" else "ha")
 
