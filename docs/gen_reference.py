@@ -5,15 +5,19 @@ Blocks (between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers):
 * ``config-reference``: every config key with type, unit, default and meaning, from
   ``landcarbon.config.run.reference_table()`` (the pydantic field descriptions);
 * ``cli-reference``: every ``landcarbon`` command with the first line of its help;
-* ``threshold-presets``: the built-in threshold presets (``landcarbon/data/thresholds``).
+* ``threshold-presets``: the built-in threshold presets (``landcarbon/data/thresholds``);
+* ``output-files``, ``change-output-files``, ``scenario-output-files``,
+  ``stocks-output-files``, ``sweep-output-files``, ``batch-output-files``,
+  ``portal-output-files``: the output files of each kind of folder, from the declared
+  output registry ``landcarbon.pipeline.outputs.OUTPUTS``.
 
 Usage::
 
     python docs/gen_reference.py           # rewrite README.md in place
     python docs/gen_reference.py --check   # exit 1 if README.md is out of date
 
-``tests/test_docs.py`` fails when the README is out of date: after adding a config key or a
-command, re-run this script and commit README.md.
+``tests/test_docs.py`` fails when the README is out of date: after adding a config key, a
+command or an output file, re-run this script and commit README.md.
 """
 
 from __future__ import annotations
@@ -78,10 +82,26 @@ def threshold_presets() -> str:
     return "\n".join(rows)
 
 
+def output_files(folder: str) -> Callable[[], str]:
+    """The table of the declared outputs of a ``folder`` kind (run, change, scenario...)."""
+    def table() -> str:
+        from landcarbon.pipeline.outputs import readme_table
+
+        return readme_table(folder)
+    return table
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
     "config-reference": config_reference,
     "cli-reference": cli_reference,
     "threshold-presets": threshold_presets,
+    "output-files": output_files("run"),
+    "change-output-files": output_files("change"),
+    "scenario-output-files": output_files("scenario"),
+    "stocks-output-files": output_files("stocks"),
+    "sweep-output-files": output_files("sweep"),
+    "batch-output-files": output_files("batch"),
+    "portal-output-files": output_files("portal"),
 }
 
 

@@ -55,7 +55,11 @@ def _code_block(after_heading: str, lang: str) -> str:
 
 # --- generated blocks -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["config-reference", "cli-reference", "threshold-presets"])
+@pytest.mark.parametrize("name", ["config-reference", "cli-reference", "threshold-presets",
+                                  "output-files", "change-output-files",
+                                  "scenario-output-files", "stocks-output-files",
+                                  "sweep-output-files", "batch-output-files",
+                                  "portal-output-files"])
 def test_generated_block_is_up_to_date(name):
     gen = _gen()
     expected = gen.BLOCKS[name]().rstrip("\n") + "\n"
@@ -175,16 +179,24 @@ def test_demo_prints_where_the_map_and_tables_are(demo_run):
 
 
 def test_every_output_file_is_documented(demo_run):
+    """Every file a demo run writes is a declared output (pipeline/outputs.py), every
+    unconditional one is written, and every declared run output is a row of the README's
+    output-files block (generated from the registry; test_generated_block_is_up_to_date)."""
+    from landcarbon.pipeline.outputs import OUTPUTS
+
     out, _ = demo_run
-    block = _block("output-files")
-    documented = {n.rstrip("/") for c in _first_cells(block) for n in re.findall(r"`([^`]+)`", c)}
+    rows = [o for o in OUTPUTS if o.folder == "run"]
     # GDAL's *.aux.xml side files (statistics/colour metadata) are not outputs of their own
-    written = {p.name for p in out.iterdir() if not p.name.endswith(".aux.xml")}
-    assert written - documented == set(), "document these output files in README.md"
-    always = {n.rstrip("/") for row in block.splitlines() if row.startswith("| `")
-              and "only with" not in row
-              for n in re.findall(r"`([^`]+)`", row.split(" | ")[0])}
-    assert always - written == set(), "documented but not written by the demo"
+    written = {p.relative_to(out).as_posix() for p in out.rglob("*")
+               if p.is_file() and not p.name.endswith(".aux.xml")}
+    undeclared = {f for f in written if not any(o.matches(f) for o in rows)}
+    assert undeclared == set(), "declare these output files in landcarbon/pipeline/outputs.py"
+    assert {o.file for o in rows if not o.condition} - written == set(), (
+        "declared as always written but not written by the demo")
+    block = _block("output-files")
+    documented = {n for c in _first_cells(block) for n in re.findall(r"`([^`]+)`", c)}
+    assert {o.file for o in rows if not o.file.startswith("figures/")} | {"figures/"} == (
+        documented)
 
 
 def _documented_names() -> list[str]:

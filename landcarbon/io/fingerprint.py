@@ -119,12 +119,18 @@ def run_fingerprint(config: RunConfig) -> dict[str, Any]:
     }
 
 
-def up_to_date(out_dir: str | os.PathLike[str], fingerprint: dict[str, Any]
-               ) -> dict[str, str] | None:
+#: The run manifest's file name. The declared output registry
+#: (:mod:`landcarbon.pipeline.outputs`, which io may not import) names it, and the pipeline
+#: passes that name (``tests/test_outputs_registry.py`` checks both agree).
+RUN_MANIFEST = "run.json"
+
+
+def up_to_date(out_dir: str | os.PathLike[str], fingerprint: dict[str, Any], *,
+               manifest: str = RUN_MANIFEST) -> dict[str, str] | None:
     """``{role: file name}`` of the finished run in ``out_dir`` if its stored fingerprint
-    equals ``fingerprint`` and every output still has the SHA-256 recorded in ``run.json``;
-    otherwise None."""
-    path = Path(out_dir) / "run.json"
+    equals ``fingerprint`` and every output still has the SHA-256 recorded in its
+    ``manifest`` (``run.json``); otherwise None."""
+    path = Path(out_dir) / manifest
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -143,11 +149,11 @@ def up_to_date(out_dir: str | os.PathLike[str], fingerprint: dict[str, Any]
 
 
 def stamp_manifest(folder: str | os.PathLike[str], fingerprint: dict[str, Any],
-                   files: dict[str, str]) -> None:
-    """Add ``fingerprint`` and the ``files`` map (role -> name) to ``folder/run.json``."""
+                   files: dict[str, str], *, manifest: str = RUN_MANIFEST) -> None:
+    """Add ``fingerprint`` and the ``files`` map (role -> name) to ``folder/<manifest>``."""
     from landcarbon.io.outputs import write_json
 
-    path = Path(folder) / "run.json"
+    path = Path(folder) / manifest
     data = json.loads(path.read_text(encoding="utf-8"))
     data["fingerprint"] = fingerprint
     data["files"] = files

@@ -210,7 +210,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         coefficients, by_unit = with_crop_sink(config, crop_sink, areas)
     balance = unit_balance(areas, coefficients, unit_ids=units["unit_id"],
                            density_by_unit=by_unit, **con_kwargs)
-    cropland = cropland_record(balance, config, coefficients, by_unit, crop_sink, areas)
+    cropland = cropland_record(balance, config, coefficients, by_unit, crop_sink)
     if construction.get("method") == "energy":
         per_ha = balance["construction_emission_tc"] / balance["construction_ha"].where(
             balance["construction_ha"] > 0)
@@ -238,7 +238,6 @@ def assess(config: RunConfig, *, progress: bool = False,
         table = _with_survey_columns(table, survey_table)
     _timed(timings, "balance_and_risk", t0)
     table.attrs["language"] = config.language  # explore_units follows the run's language
-    table.attrs["display"] = display_units(config).record()  # and its display units
     result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
                         class_areas=areas, thresholds=thresholds, threshold_set=limits,
                         cropland=cropland,
@@ -386,11 +385,12 @@ def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool) ->
         up_to_date,
     )
     from landcarbon.io.outputs import check_output_target, staged_output_dir
+    from landcarbon.pipeline.outputs import name
     from landcarbon.pipeline.run_outputs import open_raster_sinks, write_run_outputs
 
     fingerprint = run_fingerprint(config)
     if target.is_dir() and any(target.iterdir()) and not overwrite:
-        done = up_to_date(target, fingerprint)
+        done = up_to_date(target, fingerprint, manifest=name("run", "manifest"))
         if done is not None:
             log.debug("%s is up to date (same inputs, settings and version): nothing to do",
                      target)
@@ -413,5 +413,5 @@ def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool) ->
             files = write_run_outputs(result, stage, progress=bars_shown(progress),
                                       elapsed_s=time.perf_counter() - started,
                                       cogs=cogs if sinks else None)
-        stamp_manifest(stage, fingerprint, files)
+        stamp_manifest(stage, fingerprint, files, manifest=name("run", "manifest"))
     return RunResult(assessment=result, out_dir=target.absolute(), files=files)

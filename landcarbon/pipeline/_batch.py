@@ -31,10 +31,14 @@ import pandas as pd
 from landcarbon.checks.units import geometry_type_problems
 from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError, InputError, LandcarbonError
+from landcarbon.pipeline.outputs import name as output_name
 
 __all__ = ["BatchResult", "batch_configs", "batch_regions", "region_configs", "summary_table"]
 
 log = logging.getLogger(__name__)
+
+#: The batch summary's file name (declared in :mod:`landcarbon.pipeline.outputs`).
+SUMMARY = output_name("batch", "summary")
 
 
 @dataclass
@@ -160,7 +164,8 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
 def _stored_totals(out_dir: Path) -> dict[str, Any]:
     """Totals of a finished run from its ``run.json`` (for runs that were up to date)."""
     try:
-        data = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+        data = json.loads((out_dir / output_name("run", "manifest")).read_text(
+            encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     totals = data.get("totals") if isinstance(data, dict) else None
@@ -243,7 +248,7 @@ def _batch_folder(out_dir: Path) -> Iterator[Path]:
         _check_batch_folder(out_dir)
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
-            mark_folder(out_dir, "batch", [*os.listdir(out_dir), "summary.csv",
+            mark_folder(out_dir, "batch", [*os.listdir(out_dir), SUMMARY,
                                            "_batch_inputs"])
         except OSError as exc:
             raise_write_error(exc, out_dir)
@@ -277,7 +282,7 @@ def _run_all(jobs: list[tuple[str, RunConfig | Exception]], out_dir: Path, *,
                 failed.append(label)
     summary = summary_table(rows)
     encodings = {job.output.csv_encoding for _, job in jobs if isinstance(job, RunConfig)}
-    with atomic_path(out_dir / "summary.csv") as tmp:  # the runs' encoding if they agree
+    with atomic_path(out_dir / SUMMARY) as tmp:  # the runs' encoding if they agree
         write_csv(summary, tmp, encoding=encodings.pop() if len(encodings) == 1
                   else "utf-8-sig")
     return BatchResult(summary=summary, out_dir=out_dir.absolute(), failed=failed)

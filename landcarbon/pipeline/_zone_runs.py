@@ -22,6 +22,7 @@ from landcarbon.io.tables import write_csv
 from landcarbon.pipeline._assess import assess
 from landcarbon.pipeline._compute import compute_context
 from landcarbon.pipeline._zoning import ZONING_SECTIONS, with_all
+from landcarbon.pipeline.outputs import name
 from landcarbon.pipeline.records import RunResult
 from landcarbon.pipeline.resolve import risk_bands
 from landcarbon.pipeline.run_outputs import write_run_outputs
@@ -42,7 +43,7 @@ def zoning_source(source: str | os.PathLike[str]) -> tuple[RunConfig, Path]:
     """
     source = Path(source)
     if source.is_dir():
-        manifest = source / "run.json"
+        manifest = source / name("run", "manifest")
         if not manifest.is_file():
             raise ConfigError(f"{source} is a folder without run.json: give a config file or "
                               "the output folder of a finished `landcarbon run`.")
@@ -104,7 +105,7 @@ def run_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *,
     uc = config.uncertainty or UncertaintyConfig()
     base = config.model_copy(update={k: None for k in ZONING_SECTIONS if k != "statistics"})
     r = config.risk
-    files = {"sweep_csv": "sweep.csv", "sweep_plot": "sweep.png"}
+    files = {key: name("sweep", key) for key in ("sweep_csv", "sweep_plot")}
     # the output's lock is held from before computing to the rename, as in run and zone
     with (staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="sweep") as stage,
           compute_context(config.compute)):

@@ -23,6 +23,7 @@ from landcarbon._resources import package_version
 from landcarbon.accounting.display_units import to_display
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.tables import write_csv
+from landcarbon.pipeline.outputs import declared, name
 from landcarbon.pipeline.resolve import display_units
 
 if TYPE_CHECKING:
@@ -56,61 +57,61 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
 
     files: dict[str, str] = {}
 
-    def csv(table: pd.DataFrame | None, name: str, role: str) -> None:
+    def put(id: str, **fields: object) -> Path:
+        """Register output ``id`` of the change folder; return its path."""
+        files[id.format(**fields)] = name("change", id, **fields)
+        return folder / files[id.format(**fields)]
+
+    def csv(table: pd.DataFrame | None, id: str, **fields: object) -> None:
         if table is not None:
-            write_csv(table, folder / name, encoding=r.config.output.csv_encoding)
-            files[role] = name
+            write_csv(table, put(id, **fields), encoding=r.config.output.csv_encoding)
 
     shown = display_units(r.config)  # 万吨 / 亩 columns: only in what is written
     for y, a in r.dates.items():
         csv(to_display(pd.DataFrame(a.units.drop(columns="geometry")), shown),
-            f"units_{y}.csv", f"units_{y}")
-    csv(r.transfer, "transfer_matrix.csv", "transfer_matrix")
+            "units_{year}", year=y)
+    csv(r.transfer, "transfer_matrix")
     trans = _periods(r.transitions)
     csv(to_display(trans[["year_from", "year_to", *[c for c in trans.columns
                                                     if c not in ("year_from", "year_to")]]],
-                   shown), "transitions_units.csv", "transitions_units")
-    csv(r.summary, "change_summary.csv", "change_summary")
-    csv(r.dynamic_degree, "dynamic_degree.csv", "dynamic_degree")
-    csv(r.flux_effect, "flux_effect.csv", "flux_effect")
-    csv(to_display(r.timeseries, shown), "timeseries.csv", "timeseries")
-    to_display(r.timeseries_layer(), shown).to_file(folder / "timeseries.gpkg",
+                   shown), "transitions_units")
+    csv(r.summary, "change_summary")
+    csv(r.dynamic_degree, "dynamic_degree")
+    csv(r.flux_effect, "flux_effect")
+    csv(to_display(r.timeseries, shown), "timeseries")
+    to_display(r.timeseries_layer(), shown).to_file(put("timeseries_gpkg"),
                                                      layer="timeseries", driver="GPKG")
-    files["timeseries_gpkg"] = "timeseries.gpkg"
-    csv(r.alerts, "alerts.csv", "alerts")
+    csv(r.alerts, "alerts")
     layer = r.alerts_layer()
     if len(layer):
-        layer.to_file(folder / "alerts.gpkg", layer="alerts", driver="GPKG")
-        files["alerts_gpkg"] = "alerts.gpkg"
-    csv(r.stocks, "stocks.csv", "stocks")
-    csv(r.stock_changes, "stock_change.csv", "stock_change")
+        layer.to_file(put("alerts_gpkg"), layer="alerts", driver="GPKG")
+    csv(r.stocks, "stocks")
+    csv(r.stock_changes, "stock_change")
     for y, raster in r.stock_rasters.items():
-        name = f"carbon_stock_{y}.tif"
-        write_raster(raster, folder / name, nodata=-1.0,
+        write_raster(raster, put("carbon_stock_{year}", year=y), nodata=-1.0,
                      band_description="total carbon stock density (Mg C/ha)",
                      tags={"units": "Mg C ha-1", "pools": "c_above + c_below + c_soil + c_dead",
                            "year": str(y)})
-        files[f"carbon_stock_{y}"] = name
     if r.stock_rasters:
         from landcarbon.change.stocks import stock_change_raster
 
         for y0, y1 in r.periods():
-            name = f"carbon_stock_change_{y0}_{y1}.tif"
             write_raster(stock_change_raster(r.stock_rasters[y0], r.stock_rasters[y1]),
-                         folder / name, nodata=float("nan"),
+                         put("carbon_stock_change_{year_from}_{year_to}", year_from=y0,
+                             year_to=y1), nodata=float("nan"),
                          band_description=f"carbon stock change {y0}-{y1} (Mg C/ha)",
                          tags={"units": "Mg C ha-1", "sign_convention": "positive = stock "
                                "gained (sequestered), negative = stock lost"})
-            files[f"carbon_stock_change_{y0}_{y1}"] = name
-    csv(r.markov, "markov.csv", "markov")
-    csv(r.markov_units, "markov_units.csv", "markov_units")
+    csv(r.markov, "markov")
+    csv(r.markov_units, "markov_units")
     if r.config.output.map:  # map.html (one layer per date, alerts) and report.html
         from landcarbon.pipeline.publication import write_change_publication
 
         files.update(write_change_publication(folder, r, files))
-    manifest = _manifest(r.config, folder, files, r.totals(), r.timings, elapsed_s)
-    write_json(manifest, folder / "change.json")
-    files["manifest"] = "change.json"
+    manifest = _manifest(r.config, folder, declared("change", files), r.totals(),
+                         r.timings, elapsed_s)
+    files["manifest"] = name("change", "manifest")
+    write_json(manifest, folder / files["manifest"])
     return files
 
 
@@ -125,25 +126,26 @@ def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
 
     files: dict[str, str] = {}
     enc = r.config.output.csv_encoding
-    write_csv(r.deltas, folder / "scenario_deltas.csv", encoding=enc)
-    files["scenario_deltas"] = "scenario_deltas.csv"
-    write_csv(r.risk_transitions, folder / "risk_transitions.csv", encoding=enc)
-    files["risk_transitions"] = "risk_transitions.csv"
-    gpkg = folder / "scenario_units.gpkg"
+    files["scenario_deltas"] = name("scenario", "scenario_deltas")
+    write_csv(r.deltas, folder / files["scenario_deltas"], encoding=enc)
+    files["risk_transitions"] = name("scenario", "risk_transitions")
+    write_csv(r.risk_transitions, folder / files["risk_transitions"], encoding=enc)
+    files["scenario_units"] = name("scenario", "scenario_units")
+    gpkg = folder / files["scenario_units"]
     r.baseline.units.to_file(gpkg, layer="baseline", driver="GPKG")
-    for name, table in r.units.items():
-        table.to_file(gpkg, layer=name, driver="GPKG")
-    files["scenario_units"] = "scenario_units.gpkg"
-    for name, cats in r.edited.items():
-        fname = f"scenario_{name}_land_class.tif"
+    for scenario, table in r.units.items():
+        table.to_file(gpkg, layer=scenario, driver="GPKG")
+    for scenario, cats in r.edited.items():
+        fname = name("scenario", "scenario_{scenario}", scenario=scenario)
         write_raster(land_class_raster(cats), folder / fname, nodata=0,
-                     band_description=f"land class, scenario {name}")
-        files[f"scenario_{name}"] = fname
+                     band_description=f"land class, scenario {scenario}")
+        files[f"scenario_{scenario}"] = fname
     if r.config.output.map:  # map.html (delta and risk change per scenario) and report.html
         from landcarbon.pipeline.publication import write_scenario_publication
 
         files.update(write_scenario_publication(folder, r, files))
-    manifest = _manifest(r.config, folder, files, r.totals(), r.timings, elapsed_s)
-    write_json(manifest, folder / "scenario.json")
-    files["manifest"] = "scenario.json"
+    manifest = _manifest(r.config, folder, declared("scenario", files), r.totals(),
+                         r.timings, elapsed_s)
+    files["manifest"] = name("scenario", "manifest")
+    write_json(manifest, folder / files["manifest"])
     return files

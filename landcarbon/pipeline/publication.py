@@ -21,6 +21,7 @@ from landcarbon.io.publication import (
     write_text,
 )
 from landcarbon.io.tables import read_output_csv
+from landcarbon.pipeline.outputs import name
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -35,11 +36,11 @@ def _zoning_overlays(folder: Path, language: str, unit: str) -> list[Any]:
     from landcarbon.publish.zone_layers import hotspot_overlay, sink_zone_overlay
 
     out = []
-    for name, make in (("sink_zones", lambda g: sink_zone_overlay(g, language, unit)),
-                       ("hotspot_grid", lambda g: hotspot_overlay(g, language))):
-        path = folder / f"{name}.gpkg"
+    for key, make in (("sink_zones", lambda g: sink_zone_overlay(g, language, unit)),
+                      ("hotspot_grid", lambda g: hotspot_overlay(g, language))):
+        path = folder / name("run", key)
         if path.is_file():
-            layer = gpd.read_file(path, layer=name)
+            layer = gpd.read_file(path, layer=key)
             if len(layer):
                 out.append(make(layer))
     return out
@@ -94,14 +95,12 @@ def write_publication(
     sfx = flux_suffix(units.columns) or "tc"
     unit = unit_label(sfx, display=True)
     previews = {k: read_raster_preview(p) for k, p in (rasters or {}).items()}
-    units = units.copy()  # popups in the run's display units (万吨 / 亩)
-    units.attrs["display"] = manifest.get("settings", {}).get("display")
     m = explore_units(units, language=language, title=title, tiles=tiles, offline=offline,
                       rasters=previews, overlays=_zoning_overlays(folder, language, unit))
     tags = provenance(manifest)
     add_head_html(m, meta_tags(tags), name="landcarbon_provenance")
-    write_text(folder / "map.html", map_html(m))  # sequential element ids: reproducible
-    files["map"] = "map.html"
+    files["map"] = name("run", "map")
+    write_text(folder / files["map"], map_html(m))  # sequential element ids: reproducible
 
     figdir = folder / "figures"
     figdir.mkdir(exist_ok=True)
@@ -122,10 +121,11 @@ def write_publication(
             class_areas, manifest["settings"]["coefficients_tc_per_ha"],
             float(units.get(f"construction_emission_{sfx}", pd.Series([0.0])).sum()),
             unit=unit, factor=suffix_factor(sfx), language=language)
-    for name, data in pngs.items():
-        with atomic_path(figdir / name) as tmp:
+    for png, data in pngs.items():
+        role = f"figure_{png[:-4]}"
+        files[role] = name("run", role)
+        with atomic_path(folder / files[role]) as tmp:
             tmp.write_bytes(png_with_text(data, tags))
-        files[f"figure_{name[:-4]}"] = f"figures/{name}"
 
     charts = [(ui(k, language), f"figures/{k}.png") for k in (
         "balance_by_land_class", "balance_by_space_type", "net_vs_threshold")
@@ -145,8 +145,8 @@ def write_publication(
                           files=[*other, (ui("manifest", language), "run.json")],
                           key_map="figures/map_risk_level.png",
                           zoning=_zoning_section(folder, units, language))
-    write_text(folder / "report.html", report)
-    files["report"] = "report.html"
+    files["report"] = name("run", "report")
+    write_text(folder / files["report"], report)
 
     gpkg = folder / "units.gpkg"
     if gpkg.is_file():
@@ -179,27 +179,29 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
                    tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
     return _write_map_and_report(folder, m, lambda **common: change_report(
         r.totals(), r.transfer, r.alerts, last_units=last, series=r.timeseries, **common),
-        cfg, lang, title, unit, files, "change.json")
+        cfg, lang, title, unit, files, "change")
 
 
 def _write_map_and_report(folder: Path, m: Any, report: Any, cfg: Any, lang: str,
                           title: str | None, unit: str, files: dict[str, str],
-                          manifest: str) -> dict[str, str]:
+                          kind: str) -> dict[str, str]:
     """Write ``map.html`` (``m`` with the provenance tags) and ``report.html``
     (``report(**common)``: the arguments every run report takes, linking the map, the
-    run's files and its ``manifest``)."""
+    run's files and its manifest) of a ``kind`` folder (``change``, ``scenario``: their
+    names in :mod:`landcarbon.pipeline.outputs`)."""
     from landcarbon.publish._html import ui
     from landcarbon.publish.maps import add_head_html, map_html
 
     add_head_html(m, meta_tags({"landcarbon_version": package_version()}),
                   name="landcarbon_provenance")
-    write_text(folder / "map.html", map_html(m))
-    links = [(name, name) for name in sorted(files.values())]
-    write_text(folder / "report.html", report(
+    written = {role: name(kind, role) for role in ("map", "report")}
+    write_text(folder / written["map"], map_html(m))
+    links = [(file, file) for file in sorted(files.values())]
+    write_text(folder / written["report"], report(
         manifest_config=cfg.model_dump(mode="json"), language=lang, title=title, unit=unit,
-        version=package_version(), maps=[(ui("interactive_map", lang), "map.html")],
-        files=[*links, (ui("manifest", lang), manifest)]))
-    return {"map": "map.html", "report": "report.html"}
+        version=package_version(), maps=[(ui("interactive_map", lang), written["map"])],
+        files=[*links, (ui("manifest", lang), name(kind, "manifest"))]))
+    return written
 
 
 def write_scenario_publication(folder: str | Path, r: Any, files: dict[str, str]
@@ -219,4 +221,4 @@ def write_scenario_publication(folder: str | Path, r: Any, files: dict[str, str]
                      tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
     return _write_map_and_report(folder, m, lambda **common: scenario_report(
         r.totals(), r.deltas, r.risk_transitions, **common), cfg, lang, title, unit, files,
-        "scenario.json")
+        "scenario")

@@ -18,6 +18,7 @@ from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.raster import expand_paths
 from landcarbon.io.tables import write_csv
 from landcarbon.io.vector import write_units
+from landcarbon.pipeline.outputs import declared, name
 from landcarbon.pipeline.resolve import display_units
 
 if TYPE_CHECKING:
@@ -56,18 +57,18 @@ def _raster_specs(folder: Path) -> dict[str, dict[str, Any]]:
                                    for i, s in enumerate(SPACE_TYPES)}
     return {
         "land_class": dict(
-            path=folder / "land_class.tif", nodata=0, colormap=lc_cmap,
+            path=folder / name("run", "land_class"), nodata=0, colormap=lc_cmap,
             band_description="land class", category_names=["nodata", *lcs["name_en"]],
             tags={"units": "class", "classes": "; ".join(
                 f"{i + 1}={k} {r.name_zh}" for i, (k, r) in enumerate(lcs.iterrows()))}),
         "space_type": dict(
-            path=folder / "space_type.tif", nodata=0, colormap=st_cmap,
+            path=folder / name("run", "space_type"), nodata=0, colormap=st_cmap,
             band_description="space type",
             category_names=["nodata", *[sts.loc[s, "name_en"] for s in SPACE_TYPES]],
             tags={"units": "class", "classes": "1=agricultural 农业空间; 2=construction 建设空间; "
                                                 "3=ecological 生态空间"}),
         "net_flux": dict(
-            path=folder / "net_flux.tif", nodata=float("nan"),
+            path=folder / name("run", "net_flux"), nodata=float("nan"),
             tags={"sign_convention": "positive = source (emission), negative = sink"}),
     }
 
@@ -124,14 +125,15 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
     table = a.units
     shown = display_units(a.config)  # 万吨 / 亩 columns: only in what is written
     with step("tables"):
-        write_units(to_display(table, shown), folder / "units.gpkg")
-        files["units_gpkg"] = "units.gpkg"
+        files["units_gpkg"] = name("run", "units_gpkg")
+        write_units(to_display(table, shown), folder / files["units_gpkg"])
         enc = a.config.output.csv_encoding
-        write_csv(to_display(table.drop(columns="geometry"), shown), folder / "units.csv",
+        files["units_csv"] = name("run", "units_csv")
+        write_csv(to_display(table.drop(columns="geometry"), shown), folder / files["units_csv"],
                   encoding=enc)
-        files["units_csv"] = "units.csv"
-        write_csv(to_display(a.class_areas, shown), folder / "class_areas.csv", encoding=enc)
-        files["class_areas_csv"] = "class_areas.csv"
+        files["class_areas_csv"] = name("run", "class_areas_csv")
+        write_csv(to_display(a.class_areas, shown), folder / files["class_areas_csv"],
+                  encoding=enc)
         from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
 
         files.update(write_zoning_outputs(a, folder))
@@ -150,9 +152,9 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
                 rasters={k: folder / files[k] for k in ("land_class", "space_type", "net_flux")
                          if k in files}, title=a.config.title or None,
                 tiles=out.map_tiles or None, offline=out.map_offline))
-    manifest = build_manifest(a, folder, files, elapsed_s)
-    write_json(manifest, folder / "run.json")
-    files["manifest"] = "run.json"
+    manifest = build_manifest(a, folder, declared("run", files), elapsed_s)
+    files["manifest"] = name("run", "manifest")
+    write_json(manifest, folder / files["manifest"])
     return files
 
 

@@ -24,6 +24,7 @@ import xarray as xr
 
 from landcarbon.io.outputs import write_json
 from landcarbon.io.tables import write_csv
+from landcarbon.pipeline.outputs import declared, name
 
 __all__ = ["write_stock_outputs"]
 
@@ -47,7 +48,8 @@ def write_stock_outputs(study: Any, folder: Path, *, pools_path: str,
     jobs: list[dict[str, Any]] = []
     if rasters:
         for label, d in study.densities.items():
-            jobs.append({"da": d, "path": folder / f"c_storage_{label}.tif", "nodata": -1.0,
+            path = folder / name("stocks", "c_storage_{date}", date=label)
+            jobs.append({"da": d, "path": path, "nodata": -1.0,
                          "band_description": f"carbon stock {label} (Mg C/ha)",
                          "tags": {"units": "Mg C ha-1", "date": label,
                                   "pools": "c_above + c_below + c_soil + c_dead"},
@@ -55,14 +57,17 @@ def write_stock_outputs(study: Any, folder: Path, *, pools_path: str,
         for r in study.changes.itertuples():
             a, b = r.date_from, r.date_to
             change = stock_change_raster(study.densities[a], study.densities[b])
-            jobs.append({"da": change, "path": folder / f"c_change_{a}_{b}.tif",
+            jobs.append({"da": change, "path": folder / name(
+                             "stocks", "c_change_{date_from}_{date_to}", date_from=a, date_to=b),
                          "nodata": float("nan"), "role": f"c_change_{a}_{b}",
                          "band_description": f"carbon stock change {a}-{b} (Mg C/ha)",
                          "tags": {"units": "Mg C ha-1", "sign_convention": "positive = "
                                   "stock gained, negative = stock lost"}})
             if r.valuation_constant == r.valuation_constant:  # not NaN: valued
                 jobs.append({"da": _npv_raster(change, r.valuation_constant),
-                             "path": folder / f"npv_{a}_{b}.tif", "nodata": float("nan"),
+                             "path": folder / name("stocks", "npv_{date_from}_{date_to}",
+                                                   date_from=a, date_to=b),
+                             "nodata": float("nan"),
                              "role": f"npv_{a}_{b}",
                              "band_description": f"net present value of the change {a}-{b} "
                              "(currency/ha)", "tags": {"units": "currency ha-1",
@@ -71,12 +76,12 @@ def write_stock_outputs(study: Any, folder: Path, *, pools_path: str,
         write_cogs([{k: v for k, v in j.items() if k != "role"} for j in jobs],
                    progress=progress)
         files.update({j["role"]: j["path"].name for j in jobs})
-    for table, name in ((study.totals, "stock_totals"), (study.changes, "stock_change_totals"),
+    for table, role in ((study.totals, "stock_totals"), (study.changes, "stock_change_totals"),
                         (study.unit_stocks, "unit_stocks"),
                         (study.unit_changes, "unit_stock_change")):
         if table is not None and len(table):
-            write_csv(table, folder / f"{name}.csv")
-            files[name] = f"{name}.csv"
+            files[role] = name("stocks", role)
+            write_csv(table, folder / files[role])
     manifest = {
         "kind": "stocks",
         "landcarbon": package_version(), "python": platform.python_version(),
@@ -85,8 +90,8 @@ def write_stock_outputs(study: Any, folder: Path, *, pools_path: str,
         "crs": study.crs,
         "arithmetic": "InVEST 3.15+ (per-hectare float32 pools, float64 totals x pixel area)",
         "totals": study.to_dict(),
-        "files": dict(files),
+        "files": dict(declared("stocks", files)),
     }
-    write_json(manifest, folder / "stocks.json")
-    files["manifest"] = "stocks.json"
+    files["manifest"] = name("stocks", "manifest")
+    write_json(manifest, folder / files["manifest"])
     return files

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from landcarbon.io.outputs import write_json
 from landcarbon.io.tables import write_csv
+from landcarbon.pipeline.outputs import name
 
 if TYPE_CHECKING:
     from landcarbon.pipeline.records import Assessment
@@ -29,20 +30,19 @@ def write_zoning_outputs(a: Assessment, folder: Path) -> dict[str, str]:
     for key in ("hotspot_grid", "sink_zones"):
         layer = z.get(key)
         if layer is not None and len(layer):
-            layer.to_file(folder / f"{key}.gpkg", layer=key, driver="GPKG")
-            files[key] = f"{key}.gpkg"
-    for key, name in (("compensation_flows", "compensation.csv"),
-                      ("uncertainty", "uncertainty.csv"), ("sweep", "sweep.csv")):
+            files[key] = name("run", key)
+            layer.to_file(folder / files[key], layer=key, driver="GPKG")
+    for key in ("compensation_flows", "uncertainty", "sweep"):
         table = z.get(key)
         if table is not None:
-            write_csv(table, folder / name, encoding=a.config.output.csv_encoding)
-            files[key] = name
+            files[key] = name("run", key)
+            write_csv(table, folder / files[key], encoding=a.config.output.csv_encoding)
     if z.get("sweep") is not None and len(z["sweep"]):
         from landcarbon.publish.figures import sweep_figure
 
         fig = sweep_figure(z["sweep"], language=z.get("language", "en"))
-        fig.savefig(folder / "sweep.png", dpi=120)
-        files["sweep_plot"] = "sweep.png"
-    write_json(z["summary"], folder / "zoning.json")
-    files["zoning_summary"] = "zoning.json"
+        files["sweep_plot"] = name("run", "sweep_plot")
+        fig.savefig(folder / files["sweep_plot"], dpi=120)
+    files["zoning_summary"] = name("run", "zoning_summary")
+    write_json(z["summary"], folder / files["zoning_summary"])
     return files
