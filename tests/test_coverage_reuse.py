@@ -46,13 +46,15 @@ def test_dates_on_one_grid_compute_coverage_once(tmp_path: Path) -> None:
     units = _units()
     COVERAGE.clear()
     first_count = COVERAGE.computed
-    first = _pass(dates[0], units)
-    per_date = COVERAGE.computed - first_count
-    assert per_date > 0
-    reused = COVERAGE.reused
-    later = [_pass(p, units) for p in dates[1:]]
-    assert COVERAGE.computed - first_count == per_date  # nothing computed again
-    assert COVERAGE.reused - reused >= 2 * per_date
+    with COVERAGE.reusing():
+        first = _pass(dates[0], units)
+        per_date = COVERAGE.computed - first_count
+        assert per_date > 0
+        reused = COVERAGE.reused
+        later = [_pass(p, units) for p in dates[1:]]
+        assert COVERAGE.computed - first_count == per_date  # nothing computed again
+        assert COVERAGE.reused - reused >= 2 * per_date
+    assert COVERAGE.nbytes == 0  # dropped at the end of the reuse
     # identical to computing the coverage afresh
     for path, table in zip(dates, [first, *later], strict=True):
         COVERAGE.clear()
@@ -68,11 +70,12 @@ def test_other_units_or_grid_compute_their_own(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     path = write_tif(tmp_path / "a.tif", rng.choice(CODES, (100, 120)))
     COVERAGE.clear()
-    _pass(path, _units(7))
-    n = COVERAGE.computed
-    moved = _units(7)
-    moved["geometry"] = moved.translate(5.0, 0.0)  # half a cell: other boundary cells
-    a = _pass(path, moved)
-    assert COVERAGE.computed > n
+    with COVERAGE.reusing():
+        _pass(path, _units(7))
+        n = COVERAGE.computed
+        moved = _units(7)
+        moved["geometry"] = moved.translate(5.0, 0.0)  # half a cell: other boundary cells
+        a = _pass(path, moved)
+        assert COVERAGE.computed > n
     COVERAGE.clear()
     pd.testing.assert_frame_equal(a, _pass(path, moved))

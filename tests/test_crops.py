@@ -88,3 +88,60 @@ def test_demo_with_crop_statistics(tmp_path: Path) -> None:
     # both signs are reported: with cropland as a source the net is higher
     assert rec["net_tc_cropland_as_source"] > rec["net_tc_cropland_as_crop_yield_sink"]
     assert a.coefficients.tc_per_ha["cropland"] < 0
+
+
+def _grid4_run(tmp_path: Path, name: str, coefficients: str) -> tuple[dict, str]:
+    """A CLI run over GRID4 (conftest): 4 cropland pixels (0.04 ha), 3 of them in W."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import GRID4_RUN_CONFIG
+
+    config = tmp_path / f"{name}.toml"
+    config.write_text('language = "en"\n' + GRID4_RUN_CONFIG.replace(
+        "[construction]", coefficients + "[construction]") + '[output]\nmap_tiles = ""\n',
+        encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "landcarbon.cli", "run", str(config), "-o",
+                           str(tmp_path / name)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / name / "run.json").read_text(encoding="utf-8"))
+    return manifest["settings"]["cropland"], (tmp_path / name / "report.html").read_text(
+        encoding="utf-8")
+
+
+def test_cropland_both_ways_by_hand_in_run_json_and_report(
+        tmp_path: Path, grid4_tif: Path, halves_gpkg: Path) -> None:
+    (tmp_path / "crops.csv").write_text("unit_id,wheat_t\nW,1.0\n", encoding="utf-8")
+    sink, report = _grid4_run(tmp_path, "sink", '[coefficients]\ncropland_mode = "sink"\n'
+                              'crop_table = "crops.csv"\n')
+    # W: 1 t of wheat fixes WHEAT t C on its 0.03 ha of cropland; E (0.01 ha, no statistics)
+    # gets the region-wide density -WHEAT / 0.03, so all cropland is at -WHEAT / 0.03 t C/ha
+    density = -WHEAT / 0.03
+    agri = sink["by_space_type"]["agricultural"]
+    assert agri["cropland_ha"] == approx(0.04)
+    assert agri["cropland_flux_tc"] == approx(0.04 * density)
+    # agricultural space holds only cropland here: its net is the cropland flux either way
+    assert agri["net_tc_cropland_as_crop_yield_sink"] == approx(0.04 * density)
+    assert agri["net_tc_cropland_as_source"] == approx(0.04 * 0.422)
+    for st in ("construction", "ecological"):  # no cropland: the same net both ways
+        row = sink["by_space_type"][st]
+        assert row["cropland_ha"] == 0.0
+        assert row["net_tc_cropland_as_source"] == approx(row["net_tc_cropland_as_crop_yield_sink"])
+    # total: the source net exceeds the sink net by 0.04 ha x (0.422 + WHEAT / 0.03)
+    assert sink["net_tc_cropland_as_source"] - sink["net_tc_cropland_as_crop_yield_sink"] == \
+        approx(0.04 * (0.422 - density))
+    assert sum(r["net_tc"] for r in sink["by_space_type"].values()) == approx(sink["net_tc"])
+    assert sink["sign_used"] == "sink" and sink["crop_sink_tc"] == approx(WHEAT)
+    assert "This run counts cropland as a sink by the crop-yield method" in report
+    assert "Net (cropland as crop-yield sink)" in report
+    assert "Net (cropland as source)" in report and "+0.422 t C/ha/yr" in report
+
+    source, report = _grid4_run(tmp_path, "source", "")
+    assert source["sign_used"] == "source"
+    assert "net_tc_cropland_as_crop_yield_sink" not in source
+    assert source["crop_yield_sink"].startswith("not computed")
+    assert source["by_space_type"]["agricultural"]["net_tc"] == approx(0.04 * 0.422)
+    assert ("This run counts cropland as a source (+0.422 t C/ha/yr, lai2010). The crop-yield "
+            "sink was not computed") in report
+    assert "Net (cropland as crop-yield sink)" not in report

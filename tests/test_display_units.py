@@ -213,3 +213,39 @@ def test_a_run_in_wan_t_co2_and_mu_keeps_its_levels_and_limits(
     assert "万吨 CO₂/年" in report and "吨 CO₂/亩/年" in report and "(亩)" in report
     ca = pd.read_csv(tmp_path / "shown" / "class_areas.csv", encoding="utf-8-sig")
     assert "area_mu" in ca and "area_ha" not in ca
+
+
+def test_dynamic_risk_reason_gives_the_converted_land_in_mu() -> None:
+    from test_dynamic_risk import AFTER, BEFORE, CONVERTED
+
+    from landcarbon.change.dynamic_risk import dynamic_risk
+
+    d = dynamic_risk(BEFORE, AFTER, year_from=2015, year_to=2023, converted_ha=CONVERTED,
+                     conversion_min_ha=5.0, display=WAN_MU)
+    # C: 6 ha = 90 亩 converted (the flag is decided in ha: 6 > 5 ha)
+    assert "R3: 90.0 mu of ecological/agricultural space became construction land" in \
+        d.loc["C", "dynamic_risk_reason_en"]
+    assert "90.0 亩生态/农业空间转为建设用地" in d.loc["C", "dynamic_risk_reason_zh"]
+    assert d.loc["C", "converted_to_construction_ha"] == 6.0  # the column stays in ha
+    plain = dynamic_risk(BEFORE, AFTER, year_from=2015, year_to=2023, converted_ha=CONVERTED,
+                         conversion_min_ha=5.0)
+    assert "6.0 公顷生态/农业空间转为建设用地" in plain.loc["C", "dynamic_risk_reason_zh"]
+    assert plain["flag_r3"].tolist() == d["flag_r3"].tolist()
+
+
+def test_map_popups_follow_the_display_units() -> None:
+    from landcarbon.publish._html import popup_record, popup_tables
+
+    row = {"unit_id": "W", "unit_name": "西", "space_type": "agricultural",
+           "covered_ha": 15.0, "emission_tc": 12_345.0, "construction_emission_tc": 0.0,
+           "sequestration_tc": 0.0, "net_tc": 12_345.0, "net_tc_per_ha": 15.0,
+           "threshold_tc_per_ha": 7.5, "risk_level": "severe", "area_cropland_ha": 15.0}
+    zh = popup_record(row, "zh", "tc", "t C", WAN_MU)
+    # 15 ha = 225 亩; 12,345 t = 1.23 万吨 (2 decimals); 15 t/ha = 1.00 t/亩; limit 0.50
+    assert zh[4:12] == ["225.0 亩", "1.23 万吨 C/年", "其他地类直接排放 100%", "0.00 万吨 C/年",
+                        "1.23 万吨 C/年", "1.00 吨 C/亩/年", "0.50 吨 C/亩/年",
+                        "高于阈值 0.50 吨 C/亩/年"]
+    assert zh[-1] == [[0, "225.0"]]
+    assert popup_tables("zh", WAN_MU)["land_head"][1] == "面积 (亩)"
+    en = popup_record(row, "en", "tc", "t C")  # no display: t and ha as before
+    assert en[4] == "15.0 ha" and en[5] == "12,345.0 t C/yr" and en[9] == "15.00 t C/ha/yr"

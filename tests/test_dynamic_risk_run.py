@@ -152,3 +152,27 @@ statistics = "stats_2030.csv"
     totals = json.loads((out / "change.json").read_text(encoding="utf-8"))["totals"]
     assert set(totals["dynamic_risk"]) == {"2015-2023", "2023-2030", "2015-2030"}
     assert totals["dynamic_risk"]["2015-2030"]["units_entering_risk"] == 0
+
+
+def test_change_run_in_wan_t_and_mu_keeps_its_flags(project: Path) -> None:
+    """The display units rename and scale the written columns of a change run only: the
+    R2/R3 flags and levels are those of the canonical run."""
+    out = _run(project, "")
+    plain = pd.read_csv(out / "units_2023.csv", encoding="utf-8-sig").set_index("unit_id")
+    cfg = project / "change.toml"
+    cfg.write_text(CONFIG.format(zoning="") + '[output]\nmass_scale = "wan_t"\n'
+                   'area_unit = "mu"\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["-q", "change", str(cfg), "-o", str(project / "mu")])
+    assert res.exit_code == 0, res.output
+    u = pd.read_csv(project / "mu" / "units_2023.csv", encoding="utf-8-sig"
+                    ).set_index("unit_id")
+    for col in ("flag_r2", "flag_r3", "dynamic_risk", "risk_level", "tapio_state"):
+        assert u[col].tolist() == plain[col].tolist(), col
+    # W: 0.005 ha = 0.075 亩 converted; 1.51055 t C = 0.000151055 万吨 (6 decimals in CSV)
+    assert u.loc["W", "converted_to_construction_mu"] == pytest.approx(0.075, abs=1e-6)
+    assert u.loc["W", "emission_wan_tc"] == pytest.approx(1.51055e-4, abs=1e-6)
+    assert "0.1 亩生态/农业空间转为建设用地" in u.loc["W", "dynamic_risk_reason_zh"]
+    t = pd.read_csv(project / "mu" / "timeseries.csv", encoding="utf-8-sig")
+    assert "net_wan_tc" in t and "covered_mu" in t and "net_tc" not in t
+    manifest = json.loads((project / "mu" / "change.json").read_text(encoding="utf-8"))
+    assert manifest["display"]["area_unit"] == "mu"

@@ -212,3 +212,30 @@ def test_run_refuses_an_unknown_code_naming_code_and_row(tmp_path: Path) -> None
     res = cli("run", _config(tmp_path), "-o", tmp_path / "out")
     refused(res, "0599", "row 7", "dltb.gpkg")
     assert not (tmp_path / "out").exists()
+
+
+def test_validate_json_names_the_fields_and_a_bad_tbmj(tmp_path: Path) -> None:
+    gdf = dltb()
+    gdf["TBMJ"] = gdf["TBMJ"].map(lambda v: f"{v:.2f}").astype(object)  # a text column
+    gdf.loc[3, "TBMJ"] = "约2万"
+    gdf.to_file(tmp_path / "dltb.gpkg", layer="DLTB")
+    res = cli("validate", _config(tmp_path), "--json")
+    assert res.returncode == 1
+    doc = json.loads(res.stdout)
+    assert doc["summary"]["parcel_fields"] == {"code": "DLBM", "name": "DLMC", "area": "TBMJ"}
+    (p,) = doc["problems"]
+    assert p["code"] == "parcel_values_invalid" and "'TBMJ'" in p["where"]
+    assert "row 4: '约2万'" in p["message"]
+
+
+def test_run_on_a_cgcs2000_geographic_layer(tmp_path: Path) -> None:
+    """The same parcels in EPSG:4490: the same units table as in the Gauss-Krüger zone."""
+    write_dltb(tmp_path / "dltb.gpkg", crs="EPSG:4490")
+    res = cli("run", _config(tmp_path), "-o", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    units = pd.read_csv(tmp_path / "out" / "units.csv", dtype={"unit_id": str},
+                        encoding="utf-8-sig").set_index("unit_id")
+    assert units.loc[[A, B, C], "covered_ha"].tolist() == pytest.approx(
+        [8.0, 8.0, 3.999844], abs=1e-6)
+    assert units.loc[A, "tbmj_diff_ha"] == pytest.approx(-0.0150, abs=1e-6)
+    assert units.loc[C, "area_ha"] == pytest.approx(3.999844, abs=1e-5)  # dissolved village

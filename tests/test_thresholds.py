@@ -248,6 +248,7 @@ def test_demo_doubling_energy_moves_units_into_risk(demo_pair) -> None:
     n_a = int(a.units["risk_level"].isin(over).sum())
     n_b = int(b.units["risk_level"].isin(over).sum())
     assert n_b > n_a
+    assert (n_a, n_b) == (34, 50)  # docs/thresholds.md: 34 -> 50 of 65 units
     rank = {"no_data": -1, "net_sink": 0, "within": 1, "approaching": 2, "exceeding": 3,
             "severe": 4}
     la = a.units.set_index("unit_id")["risk_level"].map(rank)
@@ -275,3 +276,57 @@ def test_reasons_say_distance_and_drivers() -> None:
     assert "0.10 t C/ha/yr below its limit (-25%)" in en[1]
     assert en[1].endswith("emission from cropland 84%, other land 16%")
     assert list(risk["threshold_method"]) == ["explicit", "explicit"]
+
+
+def _energy_run(tmp_path: Path, name: str, electricity_10k_kwh: float) -> tuple[pd.DataFrame,
+                                                                                dict]:
+    """A CLI run over GRID4 with the DEFAULT thresholds (none configured: carrying capacity)
+    and the default electricity factor, each unit using ``electricity_10k_kwh``."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import GRID4_RUN_CONFIG
+
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "energy.csv").write_text(f"unit_id,electricity_10k_kwh\nW,{electricity_10k_kwh}"
+                                       f"\nE,{electricity_10k_kwh}\n", encoding="utf-8")
+    config = folder / "run.toml"
+    config.write_text('language = "en"\n' + GRID4_RUN_CONFIG.split("[construction]")[0]
+                      .replace('path = "grid4.tif"', f'path = "{tmp_path / "grid4.tif"}"')
+                      .replace('path = "halves.gpkg"', f'path = "{tmp_path / "halves.gpkg"}"')
+                      + '[construction]\nmethod = "energy"\nenergy_table = "energy.csv"\n'
+                      '[output]\nmap = false\nrasters = false\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "landcarbon.cli", "run", str(config), "-o",
+                           str(folder / "out")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    units = pd.read_csv(folder / "out" / "units.csv", encoding="utf-8-sig",
+                        dtype={"unit_id": str}).set_index("unit_id")
+    return units, json.loads((folder / "out" / "run.json").read_text(encoding="utf-8"))
+
+
+def test_default_config_risk_responds_to_emissions_and_records_the_grid_factor(
+        tmp_path: Path, grid4_tif: Path, halves_gpkg: Path) -> None:
+    a, ma = _energy_run(tmp_path, "x1", 0.005)
+    b, mb = _energy_run(tmp_path, "x2", 0.010)
+    # the default electricity factor is the national grid factor, with its source
+    gf = ma["settings"]["construction"]["grid_factor"]
+    assert ma["config"]["construction"]["electricity"] == "grid_factor"
+    assert (gf["key"], gf["kg_co2_per_kwh"], gf["year"]) == ("china_2022", 0.5366, 2022)
+    assert "生态环境部" in gf["source"] and "2022年电力二氧化碳排放因子" in gf["source"]
+    # 0.005 x 10^4 kWh = 50 kWh x 0.5366 kg CO2/kWh = 26.83 kg CO2 = 0.02683 x 12/44 t C
+    assert a.loc["W", "construction_emission_tc"] == pytest.approx(0.02683 * 12 / 44,
+                                                                   abs=1e-6)
+    # default thresholds: carrying capacity, the same limits whatever the emissions
+    assert ma["settings"]["thresholds"]["method"] == "carrying_capacity"
+    assert ma["settings"]["thresholds_tc_per_ha"] == mb["settings"]["thresholds_tc_per_ha"]
+    limit = ma["settings"]["thresholds_tc_per_ha"]["agricultural"]
+    # W (agricultural, 0.055 ha): net (0.03 ha x 0.422 + E_con) / 0.055 against ~0.390:
+    # 0.363 t C/ha/yr (approaching) -> 0.496 (exceeding) when its electricity doubles
+    assert a.loc["W", "net_tc_per_ha"] == pytest.approx(
+        (0.03 * 0.422 + 0.005e4 * 0.5366e-3 * 12 / 44) / 0.055, rel=1e-4)
+    assert a.loc["W", "net_tc_per_ha"] < limit < b.loc["W", "net_tc_per_ha"]
+    assert (a.loc["W", "risk_level"], b.loc["W", "risk_level"]) == ("approaching", "exceeding")
+    over = ("exceeding", "severe")
+    assert a["risk_level"].isin(over).sum() < b["risk_level"].isin(over).sum()

@@ -18,6 +18,7 @@ from landcarbon.accounting.legends import NODATA_CATEGORY, SPACE_TYPES, Legend, 
 from landcarbon.exceptions import UnmappedCodesError
 
 __all__ = [
+    "byte_category_table",
     "check_codes",
     "classify",
     "code_counts",
@@ -221,6 +222,17 @@ def classify(codes: xr.DataArray, legend: Legend, exclude_codes: Iterable[int] =
     }
     out.encoding = {}
     return out.rio.write_nodata(NODATA_CATEGORY)
+
+
+def byte_category_table(legend: Legend, exclude_codes: Iterable[int] = (),
+                        nodata: float | None = None) -> np.ndarray:
+    """The category that :func:`classify` gives each byte code ``0..255`` (uint8, length
+    256; 255 for nodata, excluded and unknown codes): ``classify`` of a ``uint8`` raster is
+    this table indexed by the raster."""
+    keys, values = _lookup_table(legend, exclude_codes)
+    order = np.argsort(keys)
+    every = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    return np.asarray(_classify_block(every, keys[order], values[order], nodata))[0]
 
 
 def categories_of(da: xr.DataArray) -> pd.DataFrame:

@@ -17,7 +17,7 @@ comparison are computed before, in canonical units, so they do not depend on the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import pandas as pd
@@ -30,7 +30,7 @@ __all__ = ["WAN", "AreaUnit", "DisplayUnits", "MassScale", "display_name", "from
 #: t per 万吨.
 WAN = 1e4
 
-MassScale = Literal["t", "wan_t"]
+MassScale = Literal["auto", "t", "wan_t"]
 AreaUnit = Literal["ha", "mu"]
 
 _TAIL = r"(?P<tail>_p\d+|_\d{4})?"
@@ -52,15 +52,23 @@ class DisplayUnits:
     ----------
     output_unit : {"t C", "t CO2"}
         Unit of the flux columns (already applied to the units table by the assessment).
-    mass_scale : {"t", "wan_t"}
-        Annual totals in t or in 万吨 (10^4 t).
+    mass_scale : {"t", "wan_t", "auto"}
+        Annual totals in t or in 万吨 (10^4 t); ``auto``: t in tables and reasons, 万吨 in
+        Chinese reports and popups (:meth:`shown_in`).
     area_unit : {"ha", "mu"}
         Areas in ha (公顷) or 亩 (1/15 ha); densities per that area.
     """
 
     output_unit: OutputUnit = "t C"
-    mass_scale: MassScale = "t"
+    mass_scale: MassScale = "auto"
     area_unit: AreaUnit = "ha"
+
+    def shown_in(self, lang: str) -> DisplayUnits:
+        """The display of a report or map in ``lang``: ``auto`` becomes 万吨 in Chinese
+        (planning documents count emissions in 万吨) and t in English."""
+        if self.mass_scale != "auto":
+            return self
+        return replace(self, mass_scale="wan_t" if lang == "zh" else "t")
 
     @property
     def mass_divisor(self) -> float:
@@ -131,9 +139,10 @@ class DisplayUnits:
         run written before the display options existed)."""
         r = record or {}
         unit = r.get("output_unit") or output_unit or "t C"
+        stored = r.get("mass_scale")
+        scale: MassScale = "t" if stored == "t" else "wan_t" if stored == "wan_t" else "auto"
         return cls(str(unit).replace("₂", "2"),  # type: ignore[arg-type]
-                   "wan_t" if r.get("mass_scale") == "wan_t" else "t",
-                   "mu" if r.get("area_unit") == "mu" else "ha")
+                   scale, "mu" if r.get("area_unit") == "mu" else "ha")
 
 
 def display_name(column: str, units: DisplayUnits) -> tuple[str, float, float] | None:
@@ -151,7 +160,7 @@ def display_name(column: str, units: DisplayUnits) -> tuple[str, float, float] |
             return None
         return f"{m['stem']}_{m['m']}_per_mu{m['tail'] or ''}", 1.0, units.area_per_ha
     if (m := _MASS.fullmatch(column)) is not None:
-        if units.mass_scale == "t":
+        if units.mass_scale != "wan_t":
             return None
         return f"{m['stem']}_wan_{m['m']}{m['tail'] or ''}", 1.0, units.mass_divisor
     if (m := _AREA.fullmatch(column)) is not None and units.area_unit == "mu":

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from landcarbon.accounting.conversions import unit_label
+from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.accounting.legends import space_types
 from landcarbon.accounting.risk import risk_levels
 
@@ -181,7 +182,8 @@ def _rank(levels: pd.Series) -> np.ndarray:
 def dynamic_risk(before: pd.DataFrame, after: pd.DataFrame, *, year_from: int, year_to: int,
                  base: pd.DataFrame | None = None, converted_ha: pd.Series | None = None,
                  suffix: str = "tc", sink_loss_share: float = 0.05,
-                 conversion_min_ha: float = 1.0, gdp_column: str = "gdp") -> pd.DataFrame:
+                 conversion_min_ha: float = 1.0, gdp_column: str = "gdp",
+                 display: DisplayUnits | None = None) -> pd.DataFrame:
     """Dynamic carbon risk of every unit of ``after`` against ``before`` (and ``base``).
 
     Parameters
@@ -200,6 +202,8 @@ def dynamic_risk(before: pd.DataFrame, after: pd.DataFrame, *, year_from: int, y
         Unit of the flux columns.
     sink_loss_share, conversion_min_ha : float
         R3 settings (``[change.monitoring]``).
+    display : DisplayUnits, optional
+        Area unit of the converted land in the reasons (ha or 亩); text only.
 
     Returns
     -------
@@ -272,13 +276,14 @@ def dynamic_risk(before: pd.DataFrame, after: pd.DataFrame, *, year_from: int, y
     out["dynamic_risk_flags"] = [",".join(f for f, r in zip(DYNAMIC_FLAGS, row, strict=True)
                                           if r) for row in raised.to_numpy()]
     en, zh = _reasons(out, after, raised, year_from, year_to, suffix, sink_loss_share,
-                      conversion_min_ha)
+                      conversion_min_ha, display or DisplayUnits())
     out["dynamic_risk_reason_en"], out["dynamic_risk_reason_zh"] = en, zh
     return out
 
 
 def _reasons(out: pd.DataFrame, after: pd.DataFrame, raised: pd.DataFrame, y0: int, y1: int,
-             suffix: str, share: float, min_ha: float) -> tuple[list[str], list[str]]:
+             suffix: str, share: float, min_ha: float, shown: DisplayUnits
+             ) -> tuple[list[str], list[str]]:
     """One sentence per raised condition, with its figures (English and Chinese)."""
     unit = unit_label(suffix)
     zh_level = dict(risk_levels()["name_zh"].items())
@@ -304,9 +309,10 @@ def _reasons(out: pd.DataFrame, after: pd.DataFrame, raised: pd.DataFrame, y0: i
                 parts_zh.append(f"碳汇量变化 {_pct(sc)}（允许 -{share:.0%}）")
             ha = r["converted_to_construction_ha"]
             if ha > min_ha:
-                parts_en.append(f"{ha:,.1f} ha of ecological/agricultural space became "
-                                "construction land")
-                parts_zh.append(f"{ha:,.1f} 公顷生态/农业空间转为建设用地")
+                area = f"{shown.area(ha):,.1f}"
+                parts_en.append(f"{area} {shown.area_label('en')} of ecological/agricultural "
+                                "space became construction land")
+                parts_zh.append(f"{area} {shown.area_label('zh')}生态/农业空间转为建设用地")
             en.append("R3: " + "; ".join(parts_en))
             zh.append("R3：" + "；".join(parts_zh))
         if flags[2]:

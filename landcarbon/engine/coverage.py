@@ -20,7 +20,8 @@ to exactextract, see :func:`units_overlap`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -317,41 +318,67 @@ def block_bucket_areas(
 
 class CoverageCache:
     """Boundary cells of blocks and their exact coverage by the units (geometry only: no
-    pixel values), kept for the next raster on the same grid and units, least recently used
-    first out beyond ``max_bytes``. Thread-safe. :attr:`computed` counts the computations
-    (a block found in the cache is not computed again), :attr:`reused` the reuses."""
+    pixel values), kept for the next raster on the same grid and units while a caller that
+    will reuse them holds :meth:`reusing` (a change run, scenarios, Monte Carlo draws);
+    otherwise nothing is kept (a single run would only pay the memory). Thread-safe.
+
+    When ``max_bytes`` is reached, later blocks are computed and not kept (the first ones
+    stay): rasters passed over block by block in the same order then reuse as many blocks as
+    fit, where a least-recently-used cache would evict each block just before the next
+    raster needs it. :attr:`computed` counts the computations, :attr:`reused` the reuses.
+    """
 
     def __init__(self, max_bytes: int = 384 << 20) -> None:
-        import collections
         import threading
 
         self.max_bytes = max_bytes
-        self._items: collections.OrderedDict[Any, Any] = collections.OrderedDict()
+        self._items: dict[Any, Any] = {}
         self._bytes = 0
         self._lock = threading.Lock()
+        self._holders = 0
         self.computed = 0
         self.reused = 0
 
+    @contextlib.contextmanager
+    def reusing(self) -> Iterator[CoverageCache]:
+        """Keep the coverage computed inside the ``with`` block (nested blocks share it);
+        everything kept is dropped when the outermost block ends."""
+        with self._lock:
+            self._holders += 1
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if not self._holders:
+                    self._items.clear()
+                    self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays kept."""
+        return self._bytes
+
     def get(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """The cached value of ``key``, or ``compute()`` (then cached)."""
+        """The kept value of ``key``, or ``compute()`` (kept while :meth:`reusing` is held
+        and under ``max_bytes``)."""
         with self._lock:
             if key in self._items:
-                self._items.move_to_end(key)
                 self.reused += 1
                 return self._items[key]
+            keep = self._holders > 0
         value = compute()
-        size = 64 + sum(a.nbytes for a in value) if value is not None else 64
+        size = 64 + (sum(a.nbytes for a in value) if value is not None else 0)
         with self._lock:
             self.computed += 1
-            if key not in self._items and size <= self.max_bytes:
+            if (keep and self._holders and key not in self._items
+                    and self._bytes + size <= self.max_bytes):
                 self._items[key] = value
                 self._bytes += size
-                while self._bytes > self.max_bytes:
-                    _, old = self._items.popitem(last=False)
-                    self._bytes -= 64 + (sum(a.nbytes for a in old) if old is not None else 0)
         return value
 
     def clear(self) -> None:
+        """Drop everything kept (counters stay)."""
         with self._lock:
             self._items.clear()
             self._bytes = 0
@@ -422,6 +449,7 @@ def block_value_areas(
     n: int,
     nodata: int,
     cell_area: Callable[[np.ndarray, np.ndarray], np.ndarray] | np.ndarray,
+    cache_key: Any = None,
 ) -> np.ndarray:
     """Area of each value ``0..n-1`` of ``block`` inside each of ``geoms`` (units of the cell
     areas; shape ``(len(geoms), n)``).
@@ -437,13 +465,15 @@ def block_value_areas(
     cell_area : numpy.ndarray or callable
         Either the area of each row of the block (1-D, length ``block.shape[0]``: grids whose
         cell area depends on the row only) or a function ``(rows, cols) -> areas``.
+    cache_key : hashable, optional
+        See :func:`block_bucket_areas` (used with row areas and integer values).
     """
     import shapely
 
     if isinstance(cell_area, np.ndarray) and block.dtype.kind in "ui":
         lut, outside = value_lut(n, nodata)
         areas, _, _ = block_bucket_areas(block, geoms, transform, lut, 0, outside, cell_area,
-                                         ignore=outside)
+                                         ignore=outside, cache_key=cache_key)
         return areas[:, :n]
     h, w = block.shape
     g = len(geoms)

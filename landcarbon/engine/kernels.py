@@ -54,6 +54,7 @@ __all__ = [
     "boundary_cells",
     "edge_pieces",
     "gather_rect",
+    "row_bucket_counts",
     "sweep_block",
     "tiles_of_one_value",
 ]
@@ -110,6 +111,36 @@ def gather_rect(codes: np.ndarray, table: np.ndarray, lo: int, full: bool, r0: i
         for c in range(c0, c1):
             i = np.int64(codes[r, c]) - lo
             out[r - r0, c - c0] = table[i] if 0 <= i < n else table[n]
+
+
+@njit(cache=True, nogil=True)
+def row_bucket_counts(codes: np.ndarray, lut: np.ndarray, out: np.ndarray
+                      ) -> None:  # pragma: no cover  (compiled; tested through its callers)
+    """Add the cells of each bucket in each row to ``out`` (rows x buckets, int64):
+    ``out[r, lut[codes[r, c]]] += 1``; ``lut`` covers every value of the codes' type."""
+    h, w = codes.shape
+    m = out.shape[1]
+    counts = np.zeros((4, m), np.int64)
+    for r in range(h):
+        c = 0
+        # four interleaved counters (see sweep_block)
+        while c + 4 <= w:
+            counts[0, lut[codes[r, c]]] += 1
+            counts[1, lut[codes[r, c + 1]]] += 1
+            counts[2, lut[codes[r, c + 2]]] += 1
+            counts[3, lut[codes[r, c + 3]]] += 1
+            c += 4
+        while c < w:
+            counts[0, lut[codes[r, c]]] += 1
+            c += 1
+        for k in range(m):
+            n = counts[0, k] + counts[1, k] + counts[2, k] + counts[3, k]
+            if n:
+                out[r, k] += n
+                counts[0, k] = 0
+                counts[1, k] = 0
+                counts[2, k] = 0
+                counts[3, k] = 0
 
 
 @njit(cache=True, nogil=True, inline="always")

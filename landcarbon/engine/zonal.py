@@ -188,20 +188,24 @@ def _block_index_areas(index: xr.DataArray, geoms: np.ndarray, n: int, nodata: i
                        pixel_area: PixelAreaMethod, *, lazy: bool = False) -> Any:
     """The ``blocks`` engine: per-block partial tables (only the units touching each block),
     summed. Dask blocks become one task each (any dask scheduler, distributed included)."""
-    from landcarbon.engine.coverage import block_value_areas
+    from landcarbon.engine.coverage import block_value_areas, units_token
 
     tasks = [b for b in block_plan(index, geoms, crs, pixel_area) if b.units.size]
     out = np.zeros((len(geoms), n))
+    # the blocks' coverage is shared with other rasters on this grid and these units (see
+    # landcarbon.engine.coverage.COVERAGE): the same keys as the land-cover pass
+    token = units_token(geoms)
     if type(index.data).__module__.startswith("dask"):
         import dask
 
         parts = [dask.delayed(block_value_areas)(b.data, geoms[b.units], b.transform, n, nodata,
-                                                 b.cell_area) for b in tasks]
+                                                 b.cell_area, (token, b.units.tobytes()))
+                 for b in tasks]
         total = dask.delayed(_add_parts)(out, [b.units for b in tasks], parts)
         return total if lazy else total.compute()
     for b in tasks:
         out[b.units] += block_value_areas(b.data, geoms[b.units], b.transform, n, nodata,
-                                          b.cell_area)
+                                          b.cell_area, (token, b.units.tobytes()))
     return out / M2_PER_HA
 
 

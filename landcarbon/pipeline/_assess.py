@@ -210,7 +210,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         coefficients, by_unit = with_crop_sink(config, crop_sink, areas)
     balance = unit_balance(areas, coefficients, unit_ids=units["unit_id"],
                            density_by_unit=by_unit, **con_kwargs)
-    cropland = cropland_record(balance, config, coefficients, by_unit, crop_sink)
+    cropland = cropland_record(balance, config, coefficients, by_unit, crop_sink, areas)
     if construction.get("method") == "energy":
         per_ha = balance["construction_emission_tc"] / balance["construction_ha"].where(
             balance["construction_ha"] > 0)
@@ -238,6 +238,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         table = _with_survey_columns(table, survey_table)
     _timed(timings, "balance_and_risk", t0)
     table.attrs["language"] = config.language  # explore_units follows the run's language
+    table.attrs["display"] = display_units(config).record()  # and its display units
     result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
                         class_areas=areas, thresholds=thresholds, threshold_set=limits,
                         cropland=cropland,

@@ -26,6 +26,7 @@ import pandas as pd
 
 from landcarbon.config.run import RunConfig
 from landcarbon.engine.areas import PixelAreaMethod
+from landcarbon.engine.coverage import COVERAGE
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import (
     Assessment,
@@ -33,6 +34,7 @@ from landcarbon.pipeline._assess import (
     assess,
 )
 from landcarbon.pipeline._change_risk import add_dynamic_risk
+from landcarbon.pipeline.progress import dask_bar
 from landcarbon.pipeline.records import ChangeResult
 from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
 
@@ -230,12 +232,6 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     InputError
         When dates are on different grids and ``resample`` is ``"error"``.
     """
-    import dask
-
-    from landcarbon.change.monitoring import alerts, timeseries
-    from landcarbon.change.transitions import align_to, category_transitions, flux_effect
-    from landcarbon.pipeline._change_stocks import stock_pass, stock_tables
-
     ch = config.change
     if ch is None or len(ch.dates) < 2:
         raise ConfigError("`landcarbon change` needs a [change] section with at least two "
@@ -246,6 +242,22 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     from landcarbon.pipeline.validate import gate
 
     gate(config)  # every date, the pool table and the scenarios at once
+    # the units' coverage of the grid is computed by the first date's pass and reused by the
+    # other dates, the transitions and the Markov projection
+    with COVERAGE.reusing():
+        return _assess_change(config, years, timings, t0, progress)
+
+
+def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float],
+                   t0: float, progress: bool) -> ChangeResult:
+    import dask
+
+    from landcarbon.change.monitoring import alerts, timeseries
+    from landcarbon.change.transitions import align_to, flux_effect
+    from landcarbon.pipeline._change_stocks import stock_pass, stock_tables
+
+    ch = config.change
+    assert ch is not None
     dates = {y: assess(date_config(config, y), progress=progress, check_inputs=False)
              for y in years}
     if ch.threshold_year is not None:
@@ -266,18 +278,16 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     periods = list(pairwise(years)) + (
         [(years[0], years[-1])] if len(years) > 2 else [])
     t1 = time.perf_counter()
-    lazy = {"transitions": {p: category_transitions(cats[p[0]], cats[p[1]], units,
-                                                    pixel_area=pixel_area, lazy=True)
-                            for p in periods},
-            "whole": {p: category_transitions(cats[p[0]], cats[p[1]], pixel_area=pixel_area,
-                                              lazy=True) for p in periods}}
+    lazy: dict[str, Any] = {"periods": _lazy_transitions(dates, cats, periods, units,
+                                                         pixel_area)}
     stocks = stock_pass(config, dates, units, pixel_area) if ch.stocks else None
     if stocks is not None:
         lazy["stocks"] = stocks.pop("lazy")
     # one pass over the rasters of all dates (dask chunks, unoptimised graphs: shared keys);
     # timings["transitions"] includes the stock computations read in this pass
-    computed = dask.compute(lazy)[0]
-    transitions, whole = computed["transitions"], computed["whole"]
+    with dask_bar("transitions", progress):
+        computed = dask.compute(lazy)[0]
+    transitions, whole = computed["periods"]["transitions"], computed["periods"]["whole"]
     summaries: list[pd.DataFrame] = []
     degrees: list[dict[str, Any]] = []
     transfers: list[pd.DataFrame] = []
@@ -323,6 +333,34 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
         _markov(result, units, pixel_area)
         timings["markov"] = round(time.perf_counter() - t3, 3)
     return result
+
+
+def _lazy_transitions(dates: dict[int, Assessment], cats: dict[int, Any],
+                      periods: list[tuple[int, int]], units: gpd.GeoDataFrame,
+                      pixel_area: PixelAreaMethod) -> Any:
+    """The per-unit and whole-area transition tables of every period, lazily: in one pass
+    over the dates' blocks (:func:`landcarbon.change.transition_pass.period_transitions`;
+    byte codes are read as they are, with the category of each byte), or period by period
+    where that pass does not apply."""
+    from landcarbon.accounting.classification import byte_category_table
+    from landcarbon.change.transition_pass import period_transitions
+    from landcarbon.change.transitions import category_transitions
+
+    codes = {}
+    for y, a in dates.items():
+        lc = a.config.landcover
+        if (a.codes is not None and a.codes.dtype == np.uint8 and lc is not None
+                and cats[y] is a.categories):  # not resampled
+            codes[y] = (a.codes, byte_category_table(a.legend, lc.exclude_codes,
+                                                     a.codes.rio.nodata))
+    fused = period_transitions(cats, periods, units, codes=codes, pixel_area=pixel_area)
+    if fused is not None:
+        return fused
+    return {"transitions": {p: category_transitions(cats[p[0]], cats[p[1]], units,
+                                                    pixel_area=pixel_area, lazy=True)
+                            for p in periods},
+            "whole": {p: category_transitions(cats[p[0]], cats[p[1]], pixel_area=pixel_area,
+                                              lazy=True) for p in periods}}
 
 
 def _markov(result: ChangeResult, units: gpd.GeoDataFrame,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from landcarbon.change.dynamic_risk import dynamic_risk
+from landcarbon.pipeline.resolve import display_units
 
 if TYPE_CHECKING:
     from landcarbon.pipeline.records import Assessment
@@ -58,7 +59,8 @@ def add_dynamic_risk(dates: dict[int, Assessment],
         conv = converted_to_construction(trans) if trans is not None else None
         dyn = dynamic_risk(before, after, year_from=y0, year_to=y1, base=base,
                            converted_ha=conv, suffix=s, sink_loss_share=sink_loss_share,
-                           conversion_min_ha=conversion_min_ha)
+                           conversion_min_ha=conversion_min_ha,
+                           display=display_units(a.config))
         units = a.units.copy()
         zc = a.config.zoning
         if zc is not None and "risk_flags" in units:
@@ -73,7 +75,8 @@ def add_dynamic_risk(dates: dict[int, Assessment],
         dyn = dynamic_risk(base, a.units.set_index("unit_id"), year_from=y0, year_to=y1,
                            converted_ha=converted_to_construction(transitions[(y0, y1)]),
                            suffix=s, sink_loss_share=sink_loss_share,
-                           conversion_min_ha=conversion_min_ha)
+                           conversion_min_ha=conversion_min_ha,
+                           display=display_units(a.config))
         units = a.units.copy()
         for c in ("dynamic_risk", "dynamic_risk_flags", "dynamic_risk_reason_en",
                   "dynamic_risk_reason_zh"):

@@ -22,6 +22,7 @@ import xarray as xr
 
 from landcarbon.config.run import RunConfig
 from landcarbon.engine.areas import PixelAreaMethod
+from landcarbon.engine.coverage import COVERAGE
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import assess
 from landcarbon.pipeline._change import date_config, rebalance
@@ -125,9 +126,6 @@ def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioRe
         ``.baseline`` (:class:`Assessment`), the assessed scenarios, per-unit deltas and
         risk-level transitions; ``.totals()`` is a dict.
     """
-    from landcarbon.change.scenarios import compare_scenarios
-    from landcarbon.engine.zonal import class_areas
-
     ch = config.change
     if ch is None or not (ch.scenarios or ch.edits):
         raise ConfigError("`landcarbon scenario` needs a [change] section with at least one "
@@ -138,6 +136,19 @@ def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioRe
     from landcarbon.pipeline.validate import gate
 
     gate(config)  # the dates, the scenario rasters and the edits' polygons at once
+    # the units' coverage of the grid: computed by the baseline's pass, reused by every
+    # scenario on its grid
+    with COVERAGE.reusing():
+        return _assess_scenarios(config, year, timings, t0, progress)
+
+
+def _assess_scenarios(config: RunConfig, year: int, timings: dict[str, float], t0: float,
+                      progress: bool) -> ScenarioResult:
+    from landcarbon.change.scenarios import compare_scenarios
+    from landcarbon.engine.zonal import class_areas
+
+    ch = config.change
+    assert ch is not None
     base = assess(date_config(config, year), progress=progress, check_inputs=False)
     assert base.categories is not None
     units = base.units[["unit_id", "unit_name", "geometry"]]

@@ -127,8 +127,9 @@ OUTPUTS: tuple[Output, ...] = (
            "(#validation-and-robustness))", _MAP),
     Output("run", "manifest", "run.json", "json", "",
            "manifest: landcarbon version, the full resolved config, SHA-256 of every input "
-           "and output, settings used (coefficients, cropland mode, construction method with "
-           "the grid factor and its source, thresholds with method, rule and source per space "
+           "and output, settings used (coefficients, cropland sign with the net both ways per "
+           "space type, display units, construction method with the grid factor and its "
+           "source, thresholds with method, rule and source per space "
            "type), totals, timings", _RUN),
     # --- landcarbon sweep
     Output("sweep", "sweep_csv", "sweep.csv", "table", "",

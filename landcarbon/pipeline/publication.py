@@ -95,6 +95,8 @@ def write_publication(
     sfx = flux_suffix(units.columns) or "tc"
     unit = unit_label(sfx, display=True)
     previews = {k: read_raster_preview(p) for k, p in (rasters or {}).items()}
+    units = units.copy()  # popups in the run's display units (万吨 / 亩)
+    units.attrs["display"] = manifest.get("settings", {}).get("display")
     m = explore_units(units, language=language, title=title, tiles=tiles, offline=offline,
                       rasters=previews, overlays=_zoning_overlays(folder, language, unit))
     tags = provenance(manifest)

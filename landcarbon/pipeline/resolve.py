@@ -41,8 +41,7 @@ def display_units(config: RunConfig) -> DisplayUnits:
     """How ``config``'s outputs show masses and areas (``[coefficients] output_unit``,
     ``[output] mass_scale`` and ``area_unit``; ``auto`` is t in the tables)."""
     out = config.output
-    return DisplayUnits(config.coefficients.output_unit,
-                        "wan_t" if out.mass_scale == "wan_t" else "t", out.area_unit)
+    return DisplayUnits(config.coefficients.output_unit, out.mass_scale, out.area_unit)
 
 
 def coefficient_ref(config: RunConfig) -> str:

@@ -31,15 +31,19 @@ var {{ this.get_name() }} = (function () {
   var layer = L.geoJSON({{ this.geojson }}, {
     {% if this.canvas %}renderer: L.canvas({padding: 0.5}),{% endif %}
     style: function (f) {
+      if (f.geometry && f.geometry.type === 'Point') {  // L.geoJSON styles markers too
+        // a white ring sets the marker off any fill below (an orange alert on 超过阈值)
+        return {fillColor: fills[f.properties._i], color: '#ffffff', weight: 2.5,
+                fillOpacity: 1, opacity: 1};
+      }
       {% if this.outline %}// outline only: clicks inside reach the unit (its popup) below
-      return {fill: false, color: fills[f.properties._i], weight: 3.5, opacity: 0.95};
+      return {fill: false, color: fills[f.properties._i], weight: 2.5, opacity: 0.95,
+              dashArray: '7 4'};
       {% else %}return {fillColor: fills[f.properties._i], color: '#444444',
                                   weight: 0.6, fillOpacity: 0.75};{% endif %} },
     pointToLayer: function (f, latlng) {
       // in the marker pane: above every unit colouring, whichever is switched on later
-      return L.circleMarker(latlng, {radius: 7, fillColor: fills[f.properties._i],
-                                     pane: 'markerPane',
-                                     color: '#222222', weight: 1.2, fillOpacity: 0.95}); },
+      return L.circleMarker(latlng, {radius: 7, pane: 'markerPane'}); },
     onEachFeature: function (f, l) {
       var i = f.properties._i;
       if (tips.length) { l.bindTooltip(tips[i], {sticky: true}); }

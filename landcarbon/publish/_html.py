@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.publish.fonts import CSS_FAMILY
 
 __all__ = ["NO_DATA", "colour_bar", "fmt", "glossary", "js_json", "popup_record", "popup_tables",
@@ -159,19 +160,19 @@ POPUP_ROWS = ("id", "space_type", "shares", "covered", "emission", "emission_sou
 RISK_ROW = POPUP_ROWS.index("risk_level")
 
 
-def popup_tables(lang: str) -> dict[str, Any]:
+def popup_tables(lang: str, shown: DisplayUnits | None = None) -> dict[str, Any]:
     """What every popup shares (sent once): escaped row labels, risk levels (label, colour)
     and land-class names, in the index order :func:`popup_record` refers to."""
     zh = lang == "zh"
     risk = vocab("risk_levels")
+    area = shown.area_label(lang) if shown is not None else area_unit(lang)
     return {
         "rows": [esc(ui(k, lang)) for k in POPUP_ROWS],
         "risk_row": RISK_ROW,
         "risk": [[esc(v[zh]), v[2]] for v in risk.values()] + [[esc(ui("no_data", lang)),
                                                                  NO_DATA]],
         "land": [esc(v[zh]) for v in vocab("land_classes").values()],
-        "land_head": [esc(ui("land", lang)), esc(f"{ui('area_plain', lang)} "
-                                                 f"({area_unit(lang)})")],
+        "land_head": [esc(ui("land", lang)), esc(f"{ui('area_plain', lang)} ({area})")],
         "pixel": esc(ui("pixel_value", lang)),
     }
 
@@ -185,13 +186,18 @@ def _num(row: dict[str, Any], key: str) -> float:
     return x
 
 
-def vs_threshold(row: dict[str, Any], sfx: str, unit: str, lang: str) -> str:
-    """How far the unit's net per ha is above or below its threshold (text, not escaped)."""
+def vs_threshold(row: dict[str, Any], sfx: str, unit: str, lang: str,
+                 shown: DisplayUnits | None = None) -> str:
+    """How far the unit's net per ha (or per 亩 with ``shown``) is above or below its
+    threshold (text, not escaped)."""
     diff = _num(row, f"net_{sfx}_per_ha") - _num(row, f"threshold_{sfx}_per_ha")
     if not math.isfinite(diff):
         return "–"
     word = ui("above_by" if diff > 0 else "below_by", lang)
-    return f"{word} {fmt_fixed(abs(diff), 2)} {per_ha_unit(unit, lang)}"
+    if shown is None or shown.area_unit == "ha":
+        return f"{word} {fmt_fixed(abs(diff), 2)} {per_ha_unit(unit, lang)}"
+    label_ = shown.density_label(lang).replace("CO2", "CO₂" if "₂" in unit else "CO2")
+    return f"{word} {fmt_fixed(abs(shown.per_area(diff)), 2)} {label_}"
 
 
 def emission_source(row: dict[str, Any], sfx: str, lang: str) -> str:
@@ -207,21 +213,31 @@ def emission_source(row: dict[str, Any], sfx: str, lang: str) -> str:
                       if v / total >= 0.005)
 
 
-def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str) -> list[Any]:
+def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str,
+                 shown: DisplayUnits | None = None) -> list[Any]:
     """The per-unit part of a popup: ``[name, values..., [[land, ha], ...]]`` (values in the
     order of :data:`POPUP_ROWS`, the risk level as an index into the shared table).
 
     Every string is HTML-escaped here; the map's JavaScript only joins them with the shared
     labels of :func:`popup_tables` (no markup comes from the data). Annual totals have 2
-    decimals (万吨 in Chinese, t in English: 1 decimal), densities 2 decimals, areas 1."""
+    decimals (万吨 in Chinese, t in English: 1 decimal), densities 2 decimals, areas 1;
+    ``shown``: the run's display units (万吨 / 亩; values in ``row`` are in t and ha)."""
+    if shown is None:
+        shown = DisplayUnits(unit.replace("₂", "2"))  # type: ignore[arg-type]
+    shown = shown.shown_in(lang)
     risk = list(vocab("risk_levels"))
     rk = row.get("risk_level")
     shares = " · ".join(
         f"{esc(label('space_types', k, lang))} {fmt(row.get(f'share_{k}'), share=True)}"
         for k in vocab("space_types") if f"share_{k}" in row)
-    per_ha = per_ha_unit(unit, lang)
-    tot, scale = total_unit(unit, lang)
+    co2 = "CO₂" if "CO" in unit else "C"
+    per_ha = shown.density_label(lang).replace("CO2", co2).replace("CO₂", co2)
+    tot = shown.total_label(lang).replace("CO2", co2).replace("CO₂", co2)
+    scale = shown.mass_divisor
     dec = 2 if scale > 1 else 1
+
+    def density(key: str) -> str:
+        return f"{fmt_fixed(shown.per_area(_num(row, key)), 2)} {per_ha}"
 
     def total(key: str) -> str:
         return f"{fmt_fixed(_num(row, key) / scale, dec)} {tot}"
@@ -230,14 +246,14 @@ def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str) -> list[An
         esc(str(row.get("unit_id", "–"))),
         esc(label("space_types", row.get("space_type"), lang)),
         shares,
-        f"{fmt_fixed(row.get('covered_ha'), 1)} {area_unit(lang)}",
+        f"{fmt_fixed(shown.area(_num(row, 'covered_ha')), 1)} {shown.area_label(lang)}",
         total(f"emission_{sfx}"),
         esc(emission_source(row, sfx, lang)),
         total(f"sequestration_{sfx}"),
         total(f"net_{sfx}"),
-        f"{fmt_fixed(row.get(f'net_{sfx}_per_ha'), 2)} {per_ha}",
-        f"{fmt_fixed(row.get(f'threshold_{sfx}_per_ha'), 2)} {per_ha}",
-        esc(vs_threshold(row, sfx, unit, lang)),
+        density(f"net_{sfx}_per_ha"),
+        density(f"threshold_{sfx}_per_ha"),
+        esc(vs_threshold(row, sfx, unit, lang, shown)),
         risk.index(rk) if rk in risk else len(risk),
         esc(str(row.get(f"risk_reason_{lang}") or "–")),
     ]
@@ -246,7 +262,7 @@ def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str) -> list[An
                     if re.fullmatch(r"area_.+_ha", k) and isinstance(v, Real) and float(v) > 0),
                    key=lambda kv: -float(kv[1]))
     breakdown = [[land.index(k) if k in land else esc(k.replace("_", " ")),
-                  fmt(v, area=True)] for k, v in areas]
+                  fmt(shown.area(v), area=True)] for k, v in areas]
     return [esc(unit_name(row)), *values, breakdown]
 
 

@@ -37,6 +37,8 @@ __all__ = ["alerts_overlay", "change_map", "change_popup_rows", "entering_risk_o
            "net_change_layer"]
 
 esc = html.escape
+#: outline of the units entering risk (dark, dashed: visible on warm and cool fills alike)
+OUTLINE = "#111111"
 
 
 def alerts_overlay(alerts: gpd.GeoDataFrame, language: str) -> Overlay:
@@ -78,9 +80,10 @@ def alerts_overlay(alerts: gpd.GeoDataFrame, language: str) -> Overlay:
 
 def entering_risk_overlay(units: gpd.GeoDataFrame, language: str) -> Overlay | None:
     """The units that moved into carbon risk over the last period (``dynamic_risk`` of
-    :mod:`landcarbon.change.dynamic_risk`), outlined in the colour of their first condition in
-    ``map_categories.csv`` order (category ``dynamic_flag``); the popup gives the reasons.
-    None when the table has no dynamic-risk columns."""
+    :mod:`landcarbon.change.dynamic_risk`), drawn as a dark dashed outline (readable on every
+    fill below it, warm risk colours included); the legend counts the units per condition
+    (``map_categories.csv`` category ``dynamic_flag``), the popup gives the reasons. None
+    when the table has no dynamic-risk columns."""
     if "dynamic_risk" not in units:
         return None
     cats = map_categories("dynamic_flag", language)
@@ -89,8 +92,7 @@ def entering_risk_overlay(units: gpd.GeoDataFrame, language: str) -> Overlay | N
     fills, popups, tips = [], [], []
     for r in hit.drop(columns=hit.geometry.name).to_dict("records"):
         flags = [f for f in str(r.get("dynamic_risk_flags") or "").split(",") if f]
-        first = flags[0] if flags else ""
-        fills.append(cats.get(first, (first, "#555555"))[1])
+        fills.append(OUTLINE)
         name = unit_name(r)
         period = f"{r.get('change_from_year')}-{r.get('change_to_year')}"
         items = "".join(f"<li>{esc(x)}</li>" for x in str(r.get(reason) or "").split(
@@ -100,12 +102,14 @@ def entering_risk_overlay(units: gpd.GeoDataFrame, language: str) -> Overlay | N
                       f"<ul>{items}</ul></div>")
         tips.append(f"<b>{esc(name)}</b><br>"
                     + esc(" · ".join(cats.get(f, (f, ""))[0] for f in flags)))
-    present = {f for v in hit.get("dynamic_risk_flags", []) for f in str(v).split(",") if f}
-    # outlined boxes, as the layer draws the units
+    lists = [str(v).split(",") for v in hit.get("dynamic_risk_flags", [])]
+    # a dashed box, as the layer draws the units, then the units per condition
     legend = (f"<div class='lc-h'>{esc(ui('entering_risk', language))} ({len(hit)})</div>"
-              + "".join(f"<div><i style='background:transparent;border:3px solid {esc(c)};"
-                        f"width:10px;height:7px'></i>{esc(lab)}</div>"
-                        for k, (lab, c) in cats.items() if k in present))
+              f"<div><i style='background:transparent;border:2px dashed {OUTLINE};"
+              f"width:11px;height:8px'></i>{esc(ui('dynamic_flags', language))}</div>"
+              + "".join(f"<div style='padding-left:22px;font-size:12px'>{esc(lab)} "
+                        f"{sum(k in fl for fl in lists)}</div>"
+                        for k, (lab, _) in cats.items() if any(k in fl for fl in lists)))
     return Overlay(ui("entering_risk", language), hit[[hit.geometry.name]], fills, popups,
                    legend, exclusive=False, show=True, tooltips=tips, outline=True)
 

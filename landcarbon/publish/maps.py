@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from branca.element import Figure
 
+from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.exceptions import InputError
 from landcarbon.publish._chrome import MapChrome, raster_probe
 from landcarbon.publish._classes import class_fills as _class_fills
@@ -248,8 +249,10 @@ def explore_units(
         m.fit_bounds([[y0, x0], [y1, x1]])
     if offline and type(m.get_root()) in (Figure, SelfContainedFigure):
         m.get_root().__class__ = OfflineFigure
-    tables = popup_tables(language)
-    recs = [popup_record(r, language, sfx, unit) for r in shown]
+    display = (DisplayUnits.from_record(units.attrs["display"], unit)
+               if isinstance(units.attrs.get("display"), dict) else None)
+    tables = popup_tables(language, display)
+    recs = [popup_record(r, language, sfx, unit, display) for r in shown]
     if cats or popup_rows:  # one popup row per categorical layer, before the land classes
         tables["extra"] = [esc(c.title) for c in cats] + [esc(lab) for lab, _ in popup_rows]
         tables["extra_first"] = bool(popup_rows)

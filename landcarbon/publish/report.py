@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -42,12 +41,8 @@ class _Formats:
     ha or 亩. Values come in t and ha (the canonical units table) and are converted here."""
 
     def __init__(self, unit: str, lang: str, manifest: dict[str, Any] | None = None) -> None:
-        m = manifest or {}
-        record = m.get("settings", {}).get("display")
-        shown = DisplayUnits.from_record(record, unit)
-        setting = (m.get("config", {}).get("output") or {}).get("mass_scale", "auto")
-        if record is None or setting == "auto":  # planning documents count in 万吨
-            shown = replace(shown, mass_scale="wan_t" if lang == "zh" else "t")
+        record = (manifest or {}).get("settings", {}).get("display")
+        shown = DisplayUnits.from_record(record, unit).shown_in(lang)
         self.shown = shown
         self.total_label = shown.total_label(lang).replace("CO2", "CO₂")
         self.scale = shown.mass_divisor
@@ -181,6 +176,62 @@ def _threshold_rows(manifest: dict[str, Any], lang: str, f: _Formats | None = No
             f.per_ha if extra and f is not None else "")
 
 
+def _cropland_section(manifest: dict[str, Any], lang: str, f: _Formats
+                      ) -> dict[str, Any] | None:
+    """The cropland sign of the run in one sentence and its net both ways (per space type
+    and in total): cropland as a source with the set's coefficient and, with crop
+    statistics, as the crop-yield sink. None for runs without the record."""
+    from landcarbon.accounting.conversions import C_TO_CO2
+
+    rec = manifest.get("settings", {}).get("cropland")
+    if not isinstance(rec, dict) or "net_tc_cropland_as_source" not in rec:
+        return None
+    factor = C_TO_CO2 if f.shown.output_unit == "t CO2" else 1.0
+    coef = rec.get("source_coefficient_tc_per_ha")
+    coef_text = ("" if coef is None else
+                 f"{f.shown.per_area(coef * factor):+.4g} {f.per_ha}")
+    set_name = str(manifest.get("settings", {}).get("coefficient_set", ""))
+    has_sink = "net_tc_cropland_as_crop_yield_sink" in rec
+    sign = str(rec.get("sign_used") or str(rec.get("cropland_mode", "")).split(" ")[0])
+    if lang == "zh":
+        used = {"source": f"本次核算将耕地计为碳源（系数 {coef_text}，{set_name}）",
+                "sink": ("本次核算按作物产量法将耕地计为碳汇（作物固碳 "
+                         f"{f.total((rec.get('crop_sink_tc') or 0) * factor)} "
+                         f"{f.total_label}）" if has_sink
+                         else "本次核算将耕地计为碳汇（给定密度）"),
+                "neutral": "本次核算将耕地计为零通量"}.get(sign, sign)
+        other = ("；下表同时给出将耕地计为碳源（系数 " + coef_text + "）时的净碳排放。"
+                 if has_sink else "；未提供作物产量统计（[coefficients] crop_table），"
+                 "未按作物产量法计算耕地碳汇。")
+    else:
+        used = {"source": f"This run counts cropland as a source ({coef_text}, {set_name})",
+                "sink": ("This run counts cropland as a sink by the crop-yield method (crops "
+                         f"fix {f.total((rec.get('crop_sink_tc') or 0) * factor)} "
+                         f"{f.total_label})" if has_sink
+                         else "This run counts cropland as a sink (given density)"),
+                "neutral": "This run counts cropland as neutral (0)"}.get(sign, sign)
+        other = ("; the table also gives the net with cropland as a source (" + coef_text
+                 + ")." if has_sink else ". The crop-yield sink was not computed: no crop "
+                 "statistics ([coefficients] crop_table).")
+    header = [ui("space_type", lang), f"{ui('cropland_area', lang)} ({f.area})",
+              f"{ui('net_cropland_source', lang)} ({f.total_label})"]
+    if has_sink:
+        header.append(f"{ui('net_cropland_crop_sink', lang)} ({f.total_label})")
+
+    def row(name: str, r: dict[str, Any]) -> list[str]:
+        cells = [name, f.ha(r.get("cropland_ha")),
+                 f.total(r["net_tc_cropland_as_source"] * factor)]
+        if has_sink:
+            cells.append(f.total(r["net_tc_cropland_as_crop_yield_sink"] * factor))
+        return cells
+
+    by_space = rec.get("by_space_type") or {}
+    rows = [row(label("space_types", st, lang), by_space[st])
+            for st in vocab("space_types") if st in by_space]
+    rows.append(row(ui("total", lang), rec))
+    return {"note": used + other, "header": header, "rows": rows}
+
+
 def atlas_report(
     units: pd.DataFrame,
     manifest: dict[str, Any],
@@ -226,7 +277,7 @@ def atlas_report(
         "charts", "files", "provenance", "config", "generated", "risk_level", "zoning",
         "zone_counts", "compensation", "top_flows", "uncertainty", "sweep", "units",
         "share_units", "category", "p_exceed", "summary", "net_sinks", "local_time",
-        "space_type", "threshold", "threshold_rule", "threshold_source")}
+        "space_type", "threshold", "threshold_rule", "threshold_source", "cropland_sign")}
     cov = float(units["covered_ha"].sum())
     em, sq = float(units[f"emission_{sfx}"].sum()), float(units[f"sequestration_{sfx}"].sum())
     tot = f.total_label
@@ -285,6 +336,7 @@ def atlas_report(
         net_sinks=_top(net_sinks, f"net_{sfx}", sfx, lang, f, ascending=True),
         threshold_rows=threshold_rows,
         threshold_sources=threshold_sources, threshold_unit=threshold_unit,
+        cropland=_cropland_section(manifest, lang, f),
         threshold_note=_threshold_note(manifest, lang),
         zoning=zoning, maps=list(maps), figures=list(figures), files=list(files), key_map=key_map,
         provenance=[(ui(_PROVENANCE_KEYS.get(k, k), lang) if k in _PROVENANCE_KEYS else k, v)

@@ -1,0 +1,227 @@
+"""Every period's transitions of a change run in one pass over the dates' category rasters.
+
+:func:`landcarbon.change.transitions.category_transitions` counts one period at a time: for
+each period it builds the combined ``from * n + to`` raster, reads both dates, computes the
+units' exact coverage of every block and, separately, the whole-area matrix. Here one task
+per block reads the block of every date once and, for every period, counts
+
+* per unit: the pair of categories of each cell (``from << 8 | to``, a ``uint16`` key that a
+  full 65,536-entry table maps to ``from * n + to``) through the compiled zonal engine
+  (:func:`landcarbon.engine.coverage.block_bucket_areas`), on the boundary cells and coverage
+  fractions of the block kept in :data:`landcarbon.engine.coverage.COVERAGE` (computed once
+  per grid and units: by the dates' land-cover passes, or by the first period);
+* whole area: the cells of each pair per row (compiled), weighed by the row's cell area.
+
+The areas are the same numbers as :func:`category_transitions` gives (same buckets, same
+per-block sums in the same order). Rasters the compiled engine does not take (numpy-backed,
+projected grids measured cell by cell, rotated grids, overlapping units) are left to
+:func:`category_transitions` (:func:`period_transitions` returns ``None``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+from pyproj import CRS
+
+from landcarbon.accounting.classification import is_dask
+from landcarbon.accounting.legends import NODATA_CATEGORY
+from landcarbon.engine.areas import (
+    PixelAreaMethod,
+    cell_areas_m2,
+    resolve_area_method,
+    row_areas_m2,
+    to_crs_densified,
+)
+from landcarbon.exceptions import InputError
+
+__all__ = ["pair_lut", "period_transitions"]
+
+M2_PER_HA = 10_000.0
+Period = tuple[int, int]
+
+
+#: The category of each byte value of a category raster (itself; 255 is nodata).
+IDENTITY = np.arange(256, dtype=np.uint8)
+
+
+def pair_lut(n: int, first: np.ndarray = IDENTITY, second: np.ndarray = IDENTITY
+             ) -> np.ndarray:
+    """Bucket of every ``uint16`` key ``a << 8 | b`` of two byte rasters whose values have
+    the categories ``first[a]`` and ``second[b]``: ``from * n + to`` when both are categories
+    (``< n``), else ``n * n`` (nodata at either date)."""
+    key = np.arange(1 << 16, dtype=np.int64)
+    frm = first.astype(np.int64)[key >> 8]
+    to = second.astype(np.int64)[key & 0xFF]
+    ok = (frm < n) & (to < n)
+    return np.where(ok, frm * n + to, n * n)
+
+
+def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The ``uint16`` key ``a << 8 | b`` of two ``uint8`` blocks (a broadcast value when both
+    are one: zero memory)."""
+    if a.size and not any(a.strides) and not any(b.strides):
+        return np.broadcast_to(np.uint16((int(a.flat[0]) << 8) | int(b.flat[0])), a.shape)
+    key = np.asarray(a).astype(np.uint16)
+    key <<= 8
+    key |= np.asarray(b)
+    return key
+
+
+def _block(blocks: tuple[np.ndarray, ...], pairs: Sequence[tuple[int, int]], geoms: np.ndarray,
+           transform: Any, row_area: np.ndarray, whole_area: np.ndarray | None,
+           nominal_m2: float | None, luts: Sequence[np.ndarray], n: int, cache_key: Any
+           ) -> list[tuple[np.ndarray | None, np.ndarray]]:
+    """Per-unit areas (m2, ``(len(geoms), n * n)``, None without units) and the whole-area
+    matrix (ha, ``(n, n)``) of every pair of dates (positions in ``blocks``) in one block."""
+    from landcarbon.engine.coverage import block_bucket_areas
+    from landcarbon.engine.kernels import row_bucket_counts
+
+    nn = n * n
+    out: list[tuple[np.ndarray | None, np.ndarray]] = []
+    for (i, j), lut in zip(pairs, luts, strict=True):
+        key = _pair_key(blocks[i], blocks[j])
+        units = None
+        if len(geoms):
+            areas, _, _ = block_bucket_areas(key, geoms, transform, lut, 0, nn, row_area,
+                                             ignore=nn, cache_key=cache_key)
+            units = areas[:, :nn]
+        h = key.shape[0]
+        counts = np.zeros((h, nn + 1), np.int64)
+        if key.size and not any(key.strides):
+            counts[:, lut[int(key.flat[0])]] = key.shape[1]
+        else:
+            row_bucket_counts(np.ascontiguousarray(key), lut, counts)
+        if nominal_m2 is not None:
+            whole = (counts[:, :nn].sum(axis=0).astype(np.float64) * nominal_m2 / M2_PER_HA)
+        else:
+            assert whole_area is not None
+            whole = whole_area @ counts[:, :nn].astype(np.float64) / M2_PER_HA
+        out.append((units, whole.reshape(n, n)))
+    return out
+
+
+def _sum_blocks(parts: list[list[tuple[np.ndarray | None, np.ndarray]]],
+                block_units: list[np.ndarray], n_units: int, n: int, periods: list[Period]
+                ) -> dict[Period, tuple[np.ndarray, np.ndarray]]:
+    """Per period: the units' transition cube (ha, ``(units, n, n)``) and the whole-area
+    matrix, summed over blocks in block order."""
+    result = {}
+    for k, period in enumerate(periods):
+        cube = np.zeros((n_units, n * n))
+        for units, part in zip(block_units, parts, strict=True):
+            if units.size:
+                cube[units] += part[k][0]
+        whole = sum(part[k][1] for part in parts)
+        result[period] = ((cube / M2_PER_HA).reshape(n_units, n, n), np.asarray(whole))
+    return result
+
+
+def _tables(sums: dict[Period, tuple[np.ndarray, np.ndarray]], cats: pd.DataFrame,
+            unit_ids: np.ndarray) -> dict[str, dict[Period, pd.DataFrame]]:
+    from landcarbon.change.transitions import _unit_table, _whole_table
+
+    frm, to = cats.add_prefix("from_"), cats.add_prefix("to_")
+    return {"transitions": {p: _unit_table(cube, frm, to, unit_ids)
+                            for p, (cube, _) in sums.items()},
+            "whole": {p: _whole_table(whole, frm, to) for p, (_, whole) in sums.items()}}
+
+
+def period_transitions(cats: Mapping[int, xr.DataArray], periods: list[Period],
+                       units: gpd.GeoDataFrame, *,
+                       codes: Mapping[int, tuple[xr.DataArray, np.ndarray]] | None = None,
+                       pixel_area: PixelAreaMethod = "auto",
+                       units_overlap: bool | None = None) -> Any:
+    """The per-unit and whole-area transition tables of every period in one pass.
+
+    Parameters
+    ----------
+    cats : mapping of year to xarray.DataArray
+        Aligned, dask-backed category rasters of one legend (same chunks).
+    periods : list of (year_from, year_to)
+    units : geopandas.GeoDataFrame
+        With ``unit_id``.
+    codes : mapping of year to (xarray.DataArray, numpy.ndarray), optional
+        The byte rasters the categories were made from and the category of each byte
+        (:func:`landcarbon.accounting.classification.byte_category_table`): read instead of
+        the categories (no classification step), when every year has one on the same chunks.
+    pixel_area : {"auto", "nominal", "ellipsoidal"}
+    units_overlap : bool, optional
+        Whether the units overlap by a cell or more (checked here when None).
+
+    Returns
+    -------
+    dask.delayed.Delayed or None
+        A delayed dict ``{"transitions": {period: table}, "whole": {period: table}}`` with
+        the tables of :func:`landcarbon.change.transitions.category_transitions` (with and
+        without units); ``None`` when these rasters need the general path.
+    """
+    import dask
+    from affine import Affine
+
+    from landcarbon.change.transitions import _categories
+    from landcarbon.engine.coverage import units_token
+    from landcarbon.engine.zonal import block_plan
+
+    years = sorted({y for p in periods for y in p})
+    first = cats[years[0]]
+    table = _categories(first)
+    for y in years[1:]:
+        if not table.equals(_categories(cats[y])):
+            raise InputError("The two dates were classified with different legends (their "
+                             "category tables differ). Use the same legend and "
+                             "rural_settlement setting for every date.")
+    n = len(table)
+    chunks = first.data.chunks if is_dask(first) else None
+    crs = CRS.from_user_input(first.rio.crs)
+    tr = first.rio.transform()
+    method = resolve_area_method(crs, pixel_area)
+
+    def fits(da: xr.DataArray) -> bool:
+        return is_dask(da) and da.data.chunks == chunks and da.dtype == np.uint8
+
+    if (chunks is None or n >= NODATA_CATEGORY or tr.b != 0 or tr.d != 0
+            or method not in ("geographic", "nominal") or not all(fits(cats[y]) for y in years)
+            or (first.y.size > 1 and float(first.y[1]) > float(first.y[0]))):
+        return None
+    rasters = {y: (cats[y], IDENTITY) for y in years}
+    if codes is not None and all(y in codes and fits(codes[y][0]) for y in years):
+        rasters = {y: codes[y] for y in years}
+    geoms = to_crs_densified(units[["geometry"]], crs).reset_index(drop=True)
+    geoms = geoms.geometry.to_numpy()
+    if units_overlap is None:
+        from landcarbon.engine.coverage import units_overlap as overlap
+
+        units_overlap = overlap(geoms, abs(tr.a * tr.e))
+    if units_overlap:
+        return None
+    height = first.sizes["y"]
+    nominal = None
+    if method == "nominal":
+        nominal = float(cell_areas_m2(np.zeros(1, int), np.zeros(1, int), tr, crs,
+                                      "nominal", height)[0])
+    position = {y: k for k, y in enumerate(years)}
+    pairs = [(position[a], position[b]) for a, b in periods]
+    luts = [pair_lut(n, rasters[a][1], rasters[b][1]) for a, b in periods]
+    token = units_token(geoms)
+    plan = block_plan(first, geoms, crs, pixel_area, with_data=False)
+    delayed = [rasters[y][0].data.to_delayed(optimize_graph=False) for y in years]
+    ys = np.cumsum((0, *chunks[0]))
+    xs = np.cumsum((0, *chunks[1]))
+    parts = []
+    for b in plan:
+        i = int(np.searchsorted(ys, b.window[0].start))
+        j = int(np.searchsorted(xs, b.window[1].start))
+        rows = b.window[0].stop - b.window[0].start
+        whole_area = (None if nominal is not None else
+                      row_areas_m2(tr * Affine.translation(0, b.window[0].start), rows, crs))
+        parts.append(dask.delayed(_block)(
+            tuple(d[i, j] for d in delayed), pairs, geoms[b.units], b.transform, b.cell_area,
+            whole_area, nominal, luts, n, (token, b.units.tobytes())))
+    sums = dask.delayed(_sum_blocks)(parts, [b.units for b in plan], len(geoms), n, periods)
+    return dask.delayed(_tables)(sums, table, units["unit_id"].to_numpy())
