@@ -193,26 +193,13 @@ def _cropland_section(manifest: dict[str, Any], lang: str, f: _Formats
     set_name = str(manifest.get("settings", {}).get("coefficient_set", ""))
     has_sink = "net_tc_cropland_as_crop_yield_sink" in rec
     sign = str(rec.get("sign_used") or str(rec.get("cropland_mode", "")).split(" ")[0])
-    if lang == "zh":
-        used = {"source": f"本次核算将耕地计为碳源（系数 {coef_text}，{set_name}）",
-                "sink": ("本次核算按作物产量法将耕地计为碳汇（作物固碳 "
-                         f"{f.total((rec.get('crop_sink_tc') or 0) * factor)} "
-                         f"{f.total_label}）" if has_sink
-                         else "本次核算将耕地计为碳汇（给定密度）"),
-                "neutral": "本次核算将耕地计为零通量"}.get(sign, sign)
-        other = ("；下表同时给出将耕地计为碳源（系数 " + coef_text + "）时的净碳排放。"
-                 if has_sink else "；未提供作物产量统计（[coefficients] crop_table），"
-                 "未按作物产量法计算耕地碳汇。")
-    else:
-        used = {"source": f"This run counts cropland as a source ({coef_text}, {set_name})",
-                "sink": ("This run counts cropland as a sink by the crop-yield method (crops "
-                         f"fix {f.total((rec.get('crop_sink_tc') or 0) * factor)} "
-                         f"{f.total_label})" if has_sink
-                         else "This run counts cropland as a sink (given density)"),
-                "neutral": "This run counts cropland as neutral (0)"}.get(sign, sign)
-        other = ("; the table also gives the net with cropland as a source (" + coef_text
-                 + ")." if has_sink else ". The crop-yield sink was not computed: no crop "
-                 "statistics ([coefficients] crop_table).")
+    kind = ("crop_sink" if sign == "sink" and has_sink else sign
+             if sign in ("source", "sink", "neutral") else "")
+    sink_text = f"{f.total((rec.get('crop_sink_tc') or 0) * factor)} {f.total_label}"
+    used = (ui(f"cropland_used_{kind}", lang).format(coef=coef_text, set=set_name,
+                                                      sink=sink_text) if kind else sign)
+    other = ui("cropland_both_ways" if has_sink else "cropland_no_crop_sink", lang).format(
+        coef=coef_text)
     header = [ui("space_type", lang), f"{ui('cropland_area', lang)} ({f.area})",
               f"{ui('net_cropland_source', lang)} ({f.total_label})"]
     if has_sink:
