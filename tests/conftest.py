@@ -14,16 +14,30 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 
+def _default_logging() -> None:
+    """Logging as a fresh interpreter has it, except pytest's own capture handlers."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if type(h).__module__ != "_pytest.logging":
+            root.removeHandler(h)
+    root.setLevel(logging.WARNING)
+    logging.captureWarnings(False)
+    for name in list(logging.Logger.manager.loggerDict):
+        lg = logging.getLogger(name)
+        if name == "landcarbon" or name.startswith("landcarbon.") or name == "py.warnings":
+            lg.setLevel(logging.NOTSET)
+            lg.propagate = True
+            lg.handlers[:] = []
+
+
 @pytest.fixture(autouse=True)
 def _landcarbon_logger_restored() -> Iterator[None]:
-    """An in-process CLI call (-q, --debug) configures the 'landcarbon' logger; restore its
-    level, handlers and propagation after every test so that later tests see the default."""
-    log = logging.getLogger("landcarbon")
-    saved = (log.level, list(log.handlers), log.propagate)
+    """An in-process CLI call (-q, --debug; possibly in a module-scoped fixture) configures the
+    root and 'landcarbon' loggers; every test starts and ends with the default logging so
+    that caplog sees landcarbon's warnings whatever ran before."""
+    _default_logging()
     yield
-    log.setLevel(saved[0])
-    log.handlers[:] = saved[1]
-    log.propagate = saved[2]
+    _default_logging()
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
