@@ -11,6 +11,7 @@ import pandas as pd
 from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.accounting.risk import RiskBands, assess_risk
 from landcarbon.accounting.thresholds import (
+    EMITTING,
     SPACES,
     PathwayTargets,
     ThresholdSet,
@@ -84,10 +85,10 @@ def _carrying_capacity(config: RunConfig, balance: pd.DataFrame, class_areas: pd
     areas = class_areas.groupby("space_type")["area_ha"].sum()
     area = {st: float(areas.get(st, 0.0)) for st in SPACES}
     if key == "area":
-        shares = {st: area[st] for st in ("agricultural", "construction")}
+        shares = {st: area[st] for st in EMITTING}
     elif key == "emission":
         shares = {st: float(balance[f"net_{st}_tc"].clip(lower=0).sum())
-                  for st in ("agricultural", "construction")}
+                  for st in EMITTING}
     else:
         assert cc is not None
         shares = dict(cc.shares)
