@@ -9,7 +9,7 @@ Blocks (between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers):
 * ``output-files``, ``change-output-files``, ``scenario-output-files``,
   ``stocks-output-files``, ``sweep-output-files``, ``batch-output-files``,
   ``portal-output-files``: the output files of each kind of folder, from the declared
-  output registry ``landcarbon.pipeline.outputs.OUTPUTS``.
+  output registry ``landcarbon.config.outputs.OUTPUTS``.
 
 Usage::
 
@@ -85,7 +85,7 @@ def threshold_presets() -> str:
 def output_files(folder: str) -> Callable[[], str]:
     """The table of the declared outputs of a ``folder`` kind (run, change, scenario...)."""
     def table() -> str:
-        from landcarbon.pipeline.outputs import readme_table
+        from landcarbon.config.outputs import readme_table
 
         return readme_table(folder)
     return table

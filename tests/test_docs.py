@@ -179,10 +179,10 @@ def test_demo_prints_where_the_map_and_tables_are(demo_run):
 
 
 def test_every_output_file_is_documented(demo_run):
-    """Every file a demo run writes is a declared output (pipeline/outputs.py), every
+    """Every file a demo run writes is a declared output (config/outputs.py), every
     unconditional one is written, and every declared run output is a row of the README's
     output-files block (generated from the registry; test_generated_block_is_up_to_date)."""
-    from landcarbon.pipeline.outputs import OUTPUTS
+    from landcarbon.config.outputs import OUTPUTS
 
     out, _ = demo_run
     rows = [o for o in OUTPUTS if o.folder == "run"]
@@ -190,7 +190,7 @@ def test_every_output_file_is_documented(demo_run):
     written = {p.relative_to(out).as_posix() for p in out.rglob("*")
                if p.is_file() and not p.name.endswith(".aux.xml")}
     undeclared = {f for f in written if not any(o.matches(f) for o in rows)}
-    assert undeclared == set(), "declare these output files in landcarbon/pipeline/outputs.py"
+    assert undeclared == set(), "declare these output files in landcarbon/config/outputs.py"
     assert {o.file for o in rows if not o.condition} - written == set(), (
         "declared as always written but not written by the demo")
     block = _block("output-files")

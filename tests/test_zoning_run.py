@@ -197,8 +197,16 @@ def test_zone_command_on_a_run_folder_and_on_a_config(project: Path) -> None:
     page = (zoned / "map.html").read_text(encoding="utf-8")
     assert "碳排放冷热点" in page or "Emission hot spots" in page
     assert 'id="zoning"' in (zoned / "report.html").read_text(encoding="utf-8")
+    # zone's run.json carries the fingerprint of its inputs and settings, as run's does
+    fingerprint = json.loads((zoned / "run.json").read_text(encoding="utf-8"))["fingerprint"]
+    assert set(fingerprint["inputs_sha256"]) and fingerprint["config_sha256"]
+    stamp = (zoned / "units.csv").stat().st_mtime_ns
     again = runner.invoke(main, ["-q", "zone", str(project / "plain")])
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 0 and "up to date" in again.output
+    assert (zoned / "units.csv").stat().st_mtime_ns == stamp      # nothing rewritten
+    (project / "plain" / "zoning" / "units.csv").write_text("edited", encoding="utf-8")
+    again = runner.invoke(main, ["-q", "zone", str(project / "plain")])
+    assert again.exit_code == 1 and "already exists" in again.output   # an output changed
     result = runner.invoke(main, ["-q", "zone", str(project / "zoning.toml"), "-o",
                                   str(project / "z2")])
     assert result.exit_code == 0, result.output

@@ -39,6 +39,10 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
     from landcarbon.pipeline._zone_runs import run_zoning
 
     result = run_zoning(source, out, overwrite=overwrite, progress=progress_default())
+    if result.up_to_date:
+        click.echo(f"{result.out_dir}: up to date (inputs, settings and version unchanged; "
+                   "pass --overwrite to recompute)")
+        return
     summary = result.assessment.zoning["summary"] if result.assessment is not None else {}
     for key, counts in summary.get("counts", {}).items():
         log.info("%s: %s", key, ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -119,14 +119,8 @@ def run_fingerprint(config: RunConfig) -> dict[str, Any]:
     }
 
 
-#: The run manifest's file name. The declared output registry
-#: (:mod:`landcarbon.pipeline.outputs`, which io may not import) names it, and the pipeline
-#: passes that name (``tests/test_outputs_registry.py`` checks both agree).
-RUN_MANIFEST = "run.json"
-
-
 def up_to_date(out_dir: str | os.PathLike[str], fingerprint: dict[str, Any], *,
-               manifest: str = RUN_MANIFEST) -> dict[str, str] | None:
+               manifest: str) -> dict[str, str] | None:
     """``{role: file name}`` of the finished run in ``out_dir`` if its stored fingerprint
     equals ``fingerprint`` and every output still has the SHA-256 recorded in its
     ``manifest`` (``run.json``); otherwise None."""
@@ -149,7 +143,7 @@ def up_to_date(out_dir: str | os.PathLike[str], fingerprint: dict[str, Any], *,
 
 
 def stamp_manifest(folder: str | os.PathLike[str], fingerprint: dict[str, Any],
-                   files: dict[str, str], *, manifest: str = RUN_MANIFEST) -> None:
+                   files: dict[str, str], *, manifest: str) -> None:
     """Add ``fingerprint`` and the ``files`` map (role -> name) to ``folder/<manifest>``."""
     from landcarbon.io.outputs import write_json
 

@@ -26,19 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from landcarbon._resources import package_version
+from landcarbon.config.outputs import MARKER, OUTPUTS
+from landcarbon.config.outputs import name as output_name
 from landcarbon.exceptions import OutputExistsError, UnsafeOutputError
 
 __all__ = ["MARKER", "check_file_replaceable", "check_inputs_outside", "check_replaceable",
            "foreign_entries",
            "is_landcarbon_file", "mark_folder", "record_entries"]
 
-#: Marker file of every folder landcarbon writes: ``{"landcarbon_output": kind, "entries": [..]}``
-MARKER = ".landcarbon-output.json"
-
-_MANIFESTS = ("run.json", "change.json", "scenario.json", "zoning.json")
+#: manifests of the folders that older versions wrote without a marker (stocks came later)
+_MANIFESTS = (*(output_name(k, "manifest") for k in ("run", "change", "scenario")),
+              output_name("run", "zoning_summary"))
 #: outputs of every kind that older versions wrote without listing them in the manifest
-_KNOWN = {"figures", "zoning", "map.html", "report.html", "units.qml", "summary.csv",
-          "_batch_inputs", "index.html"}
+_KNOWN = {"figures", "zoning", "units.qml", "_batch_inputs",
+          *(o.file for o in OUTPUTS if o.kind == "html"), output_name("batch", "summary")}
 #: signature of landcarbon's single-file outputs (HTML generator tag, batch summary header)
 _SIGNATURES = {".html": (b'name="generator" content="landcarbon',),
                ".csv": (b"run,status,seconds", b"\xef\xbb\xbfrun,status,seconds")}
@@ -114,8 +115,9 @@ def _legacy_entries(folder: Path) -> set[str] | None:
                      if s and len(s) < 256 and "://" not in s and "\n" not in s
                      and not os.path.isabs(s)}
             return names | _KNOWN | {name}
-    if is_landcarbon_file(folder / "summary.csv"):
-        return {"summary.csv", "_batch_inputs"}
+    summary = output_name("batch", "summary")
+    if is_landcarbon_file(folder / summary):
+        return {summary, "_batch_inputs"}
     return None
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from landcarbon.config.outputs import name as output_name
 from landcarbon.exceptions import InputError
 from landcarbon.io.outputs import atomic_path
 from landcarbon.io.tables import read_output_csv
@@ -43,8 +44,8 @@ __all__ = [
 #: that identical runs give byte-identical files
 PINNED_TIME = "2000-01-01T00:00:00.000Z"
 
-RASTER_FILES = {"land_class": "land_class.tif", "space_type": "space_type.tif",
-                "net_flux": "net_flux.tif"}
+RASTER_FILES = {k: output_name("run", k) for k in ("land_class", "space_type", "net_flux")}
+_UNITS, _MANIFEST = output_name("run", "units_gpkg"), output_name("run", "manifest")
 
 
 @dataclass
@@ -69,13 +70,13 @@ def read_run(folder: str | Path) -> RunFolder:
     import geopandas as gpd
 
     folder = Path(folder)
-    missing = [n for n in ("units.gpkg", "run.json") if not (folder / n).is_file()]
+    missing = [n for n in (_UNITS, _MANIFEST) if not (folder / n).is_file()]
     if missing:
         raise InputError(f"{folder} is not a finished landcarbon run: {', '.join(missing)} "
                          "missing. Pass the output folder of `landcarbon run` (or `demo`).")
-    manifest = read_manifest(folder / "run.json")
-    units = gpd.read_file(folder / "units.gpkg", layer="units")
-    ca = folder / "class_areas.csv"
+    manifest = read_manifest(folder / _MANIFEST)
+    units = gpd.read_file(folder / _UNITS, layer="units")
+    ca = folder / output_name("run", "class_areas_csv")
     class_areas = read_output_csv(ca, dtype={"unit_id": str}) if ca.is_file() else None
     rasters = {k: folder / n for k, n in RASTER_FILES.items() if (folder / n).is_file()}
     return RunFolder(folder, units, manifest, class_areas, rasters)
@@ -109,8 +110,8 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 
 #: manifest file -> kind of run folder (``run.json`` with ``zoning.json`` beside it: zoning)
-RUN_MANIFESTS = {"run.json": "assessment", "change.json": "change",
-                 "scenario.json": "scenario", "stocks.json": "stocks"}
+RUN_MANIFESTS = {output_name(folder, "manifest"): kind for folder, kind in (
+    ("run", "assessment"), ("change", "change"), ("scenario", "scenario"), ("stocks", "stocks"))}
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def find_all_runs(workspace: str | Path) -> list[FoundRun]:
     out = []
     for folder, path in found.items():
         kind = RUN_MANIFESTS[path.name]
-        if kind == "assessment" and (folder / "zoning.json").is_file():
+        if kind == "assessment" and (folder / output_name("run", "zoning_summary")).is_file():
             kind = "zoning"
         try:
             mtime = path.stat().st_mtime
@@ -169,10 +170,11 @@ def update_manifest(folder: str | Path, manifest: dict[str, Any], files: list[st
     hashes = manifest.setdefault("outputs_sha256", {})
     for name in files:
         hashes[name] = sha256(folder / name)
-    stat = (folder / "run.json").stat()
+    path = folder / _MANIFEST
+    stat = path.stat()
     record_entries(folder, files)
-    write_json(manifest, folder / "run.json")
-    os.utime(folder / "run.json", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    write_json(manifest, path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def write_text(path: str | Path, text: str) -> Path:

@@ -353,7 +353,7 @@ def assemble_units(units: gpd.GeoDataFrame, table: pd.DataFrame,
 
 
 def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
-        progress: bool = False) -> RunResult:
+        progress: bool = False, kind: str = "run") -> RunResult:
     """Assess and write all outputs of a run into ``out_dir`` (atomically).
 
     Outputs: ``units.gpkg`` (layer ``units``), ``units.csv``, ``class_areas.csv``, rasters
@@ -363,6 +363,8 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
     If ``out_dir`` holds a finished run with the same fingerprint (version, settings, SHA-256
     of every input; :mod:`landcarbon.io.fingerprint`) and intact outputs, nothing is
     recomputed and the result has ``up_to_date=True``; ``overwrite=True`` always recomputes.
+    ``kind`` is the kind of folder recorded in its ownership marker (``zone`` passes
+    ``"zoning"``).
 
     Returns
     -------
@@ -374,10 +376,12 @@ def run(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,
 
     # the fingerprint and run.json's inputs_sha256 share one digest of each input file
     with one_hash_per_input():
-        return _run(config, Path(out_dir), overwrite=overwrite, progress=progress)
+        return _run(config, Path(out_dir), overwrite=overwrite, progress=progress, kind=kind)
 
 
-def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool) -> RunResult:
+def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool,
+         kind: str) -> RunResult:
+    from landcarbon.config.outputs import name
     from landcarbon.io.cogs import CogSet
     from landcarbon.io.fingerprint import (
         protected_inputs,
@@ -386,7 +390,6 @@ def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool) ->
         up_to_date,
     )
     from landcarbon.io.outputs import check_output_target, staged_output_dir
-    from landcarbon.pipeline.outputs import name
     from landcarbon.pipeline.run_outputs import open_raster_sinks, write_run_outputs
 
     fingerprint = run_fingerprint(config)
@@ -404,7 +407,7 @@ def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool) ->
     from landcarbon.pipeline._compute import compute_context
 
     with (compute_context(config.compute),
-          staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="run",
+          staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind=kind,
                             why=why) as stage, CogSet() as cogs):
         # the rasters are written during the pass over the land cover (one read per chunk)
         sinks = (open_raster_sinks(stage, cogs)

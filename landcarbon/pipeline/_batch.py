@@ -29,15 +29,15 @@ from typing import Any
 import pandas as pd
 
 from landcarbon.checks.units import geometry_type_problems
+from landcarbon.config.outputs import name as output_name
 from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError, InputError, LandcarbonError
-from landcarbon.pipeline.outputs import name as output_name
 
 __all__ = ["BatchResult", "batch_configs", "batch_regions", "region_configs", "summary_table"]
 
 log = logging.getLogger(__name__)
 
-#: The batch summary's file name (declared in :mod:`landcarbon.pipeline.outputs`).
+#: The batch summary's file name (declared in :mod:`landcarbon.config.outputs`).
 SUMMARY = output_name("batch", "summary")
 
 

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Literal
 
 from landcarbon._resources import package_version
+from landcarbon.config.outputs import name
 from landcarbon.exceptions import InputError, OutputExistsError
 
 __all__ = ["build_portal", "publish_run"]
 
 log = logging.getLogger(__name__)
 
-_PUBLISHED = ("map.html", "report.html")
+_PUBLISHED = (name("run", "map"), name("run", "report"))
 
 
 def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = None,
@@ -77,7 +78,7 @@ def _publish_run(run_dir: str | Path, language: Literal["zh", "en"] | None,
     manifest = run.manifest
     manifest["published"] = {"language": language, "offline": offline, "tiles": tiles,
                              "at": datetime.now(UTC).isoformat(timespec="seconds")}
-    update_manifest(run.folder, manifest, [*files.values(), "units.gpkg"])
+    update_manifest(run.folder, manifest, [*files.values(), name("run", "units_gpkg")])
     return files
 
 
@@ -100,10 +101,10 @@ def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
     from landcarbon.io.locks import output_lock
     from landcarbon.io.ownership import check_file_replaceable
 
-    workspace = Path(workspace)
-    check_file_replaceable(workspace / "index.html")
-    with output_lock(workspace / "index.html", what="Portal index"):
-        return _build_portal(workspace, language, title)
+    index = Path(workspace) / name("portal", "index")
+    check_file_replaceable(index)
+    with output_lock(index, what="Portal index"):
+        return _build_portal(index.parent, language, title)
 
 
 def _build_portal(workspace: Path, language: Literal["zh", "en"], title: str | None) -> Path:
@@ -116,7 +117,7 @@ def _build_portal(workspace: Path, language: Literal["zh", "en"], title: str | N
         raise InputError(f"no run found in {workspace}: expected sub-folders with run.json, "
                          "change.json, scenario.json or stocks.json (outputs of `landcarbon "
                          "run`, `change`, `scenario`, `stocks`).")
-    index = write_text(workspace / "index.html", portal_index(
+    index = write_text(workspace / name("portal", "index"), portal_index(
         runs, language=language, title=title, version=package_version()))
     log.info("portal: %d runs -> %s", len(runs), index)
     return index

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from landcarbon.config.outputs import name
 from landcarbon.config.run import RunConfig, config_from_dict, load_config
 from landcarbon.config.zoning import UncertaintyConfig
 from landcarbon.exceptions import ConfigError
@@ -19,13 +20,11 @@ from landcarbon.io.fingerprint import protected_inputs
 from landcarbon.io.outputs import check_output_target, staged_output_dir
 from landcarbon.io.publication import read_manifest
 from landcarbon.io.tables import write_csv
-from landcarbon.pipeline._assess import assess
+from landcarbon.pipeline._assess import assess, run
 from landcarbon.pipeline._compute import compute_context
 from landcarbon.pipeline._zoning import ZONING_SECTIONS, with_all
-from landcarbon.pipeline.outputs import name
 from landcarbon.pipeline.records import RunResult
 from landcarbon.pipeline.resolve import risk_bands
-from landcarbon.pipeline.run_outputs import write_run_outputs
 from landcarbon.zoning.uncertainty import threshold_sweep
 
 __all__ = ["run_sweep", "run_zoning", "zoning_source"]
@@ -60,24 +59,22 @@ def run_zoning(source: str | os.PathLike[str], out_dir: str | os.PathLike[str] |
     """Assess ``source`` (a config file or a finished run folder) with every zoning section
     switched on (:func:`~landcarbon.pipeline._zoning.with_all`: defaults where absent) and
     write every output of a run into ``out_dir`` (default: :func:`zoning_source`'s):
-    tables with the zoning columns, the zoning layers, rasters, ``run.json`` and, unless
-    ``output.map = false``, the map and the report with the zoning layers.
+    tables with the zoning columns, the zoning layers, rasters, ``run.json`` (with the
+    fingerprint of the zoning config: a second ``zone`` with unchanged inputs and settings
+    does nothing, as ``run`` does) and, unless ``output.map = false``, the map and the report
+    with the zoning layers.
 
     Returns
     -------
     RunResult
-        ``.assessment`` (its ``zoning["summary"]`` holds the zone counts), ``.out_dir``
-        (absolute) and ``.files`` (``{role: file name}``).
+        ``.assessment`` (its ``zoning["summary"]`` holds the zone counts; None when the
+        folder was up to date), ``.out_dir`` (absolute), ``.files`` (``{role: file name}``)
+        and ``.up_to_date``.
     """
     config, default_out = zoning_source(source)
     target = Path(out_dir) if out_dir is not None else default_out
-    inputs = protected_inputs(config)
-    check_output_target(target, overwrite=overwrite, inputs=inputs)
-    with (compute_context(config.compute),
-          staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="zoning") as stage):
-        result = assess(with_all(config), progress=progress)
-        files = write_run_outputs(result, stage, progress=progress)
-    return RunResult(assessment=result, out_dir=target.absolute(), files=files)
+    return run(with_all(config), target, overwrite=overwrite, progress=progress,
+               kind="zoning")
 
 
 def run_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *,

@@ -21,9 +21,9 @@ import pandas as pd
 
 from landcarbon._resources import package_version
 from landcarbon.accounting.display_units import to_display
+from landcarbon.config.outputs import declared, name
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.tables import write_csv
-from landcarbon.pipeline.outputs import declared, name
 from landcarbon.pipeline.resolve import display_units
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from landcarbon.config.outputs import name as output_name
 from landcarbon.exceptions import LandcarbonError
 from landcarbon.io.publication import RUN_MANIFESTS, FoundRun, find_all_runs
 
@@ -21,6 +22,17 @@ __all__ = ["data_years", "portal_rows"]
 log = logging.getLogger(__name__)
 
 _ABOVE = ("exceeding", "severe")
+#: kind of run folder -> its folder in the output registry
+_FOLDER = {"assessment": "run", "zoning": "run", "change": "change", "scenario": "scenario",
+           "stocks": "stocks"}
+
+
+def _file(kind: str, role: str) -> str:
+    """The declared file name of ``role`` in a run folder of ``kind`` ("" if none)."""
+    from landcarbon.config.outputs import OUTPUTS
+
+    folder = _FOLDER[kind]
+    return next((o.file for o in OUTPUTS if o.folder == folder and o.id == role), "")
 
 
 def _href(path: str) -> str:
@@ -105,7 +117,8 @@ def _figures(run: FoundRun, language: str, unit: str,
 def _publish_missing(run: FoundRun, language: Literal["zh", "en"],
                      publish: Callable[..., Any]) -> str:
     """Publish an assessment run without a report; the error text if that fails."""
-    if run.kind in ("assessment", "zoning") and not (run.folder / "report.html").exists():
+    if run.kind in ("assessment", "zoning") and not (
+            run.folder / output_name("run", "report")).exists():
         try:
             publish(run.folder, language=language)
         except LandcarbonError as exc:
@@ -137,28 +150,30 @@ def portal_rows(workspace: Path, language: Literal["zh", "en"],
         rel = run.folder.relative_to(workspace).as_posix()
         kind = ui(f"kind_{run.kind}", language)
 
-        def link(name: str, rel: str = rel, folder: Path = run.folder) -> str:
-            return _href(f"{rel}/{name}") if (folder / name).is_file() else ""
+        def link(role: str, rel: str = rel, folder: Path = run.folder,
+                 kind_: str = run.kind) -> str:
+            file = _file(kind_, role)
+            return _href(f"{rel}/{file}") if file and (folder / file).is_file() else ""
 
         if errors[run.folder]:  # a plain sentence; the technical reason as its tooltip
             manifest = next((n for n, k in RUN_MANIFESTS.items() if k == run.kind),
-                            "run.json")
+                            output_name("run", "manifest"))
             rows.append(PortalRun(name=rel, title="", date="–", units="", net="", risk="",
                                   report="", map="", kind=kind, broken=True,
                                   note=ui("damaged_note", language).format(
-                                      manifest=manifest if run.error else "report.html"),
+                                      manifest=manifest if run.error
+                                      else output_name("run", "report")),
                                   detail=errors[run.folder]))
             continue
         m = run.manifest or {}
         units, net, unit, risk = figures[run.folder]
         lab, f = formats[unit]
-        report = link("report.html") or (link("stock_totals.csv") if run.kind == "stocks"
-                                         else "")
+        report = link("report") or link("stock_totals")
         rows.append(PortalRun(
             name=rel, title=str((m.get("config") or {}).get("title", "") or ""),
             date=data_years(m, run.kind), units=units,
             net=f"{f(net)} {lab}" if net is not None else "–", risk=risk, report=report,
-            map=link("map.html"), image=link("figures/map_risk_level.png") or None,
+            map=link("map"), image=link("figure_map_risk_level") or None,
             kind=kind, note=_scenario_note(m, unit, language) if run.kind == "scenario"
             else ""))
     return rows

@@ -11,6 +11,7 @@ import pandas as pd
 
 from landcarbon._resources import package_version
 from landcarbon.accounting.conversions import flux_suffix, suffix_factor, unit_label
+from landcarbon.config.outputs import name
 from landcarbon.io.outputs import atomic_path
 from landcarbon.io.publication import (
     meta_tags,
@@ -21,7 +22,6 @@ from landcarbon.io.publication import (
     write_text,
 )
 from landcarbon.io.tables import read_output_csv
-from landcarbon.pipeline.outputs import name
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -56,12 +56,14 @@ def _zoning_section(folder: Path, units: pd.DataFrame, language: str
         return read_output_csv(path, dtype={
             "unit_id": str, "payer_id": str, "receiver_id": str}) if path.is_file() else None
 
-    summary = folder / "zoning.json"
+    summary = folder / name("run", "zoning_summary")
+    sweep_png = name("run", "sweep_plot")
     return zoning_context(
         units, language=language,
         summary=json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else None,
-        flows=table("compensation.csv"), uncertainty=table("uncertainty.csv"),
-        sweep_png="sweep.png" if (folder / "sweep.png").is_file() else None)
+        flows=table(name("run", "compensation_flows")), uncertainty=table(name("run",
+                                                                               "uncertainty")),
+        sweep_png=sweep_png if (folder / sweep_png).is_file() else None)
 
 
 def write_publication(
@@ -132,25 +134,26 @@ def write_publication(
     charts = [(ui(k, language), f"figures/{k}.png") for k in (
         "balance_by_land_class", "balance_by_space_type", "net_vs_threshold")
         if f"figures/{k}.png" in files.values()]
-    maps = [(ui("interactive_map", language), "map.html"),
-            (f"{ui('static_map', language)} · {ui('risk_level', language)}",
-             "figures/map_risk_level.png"),
+    key_map = name("run", "figure_map_risk_level")
+    maps = [(ui("interactive_map", language), name("run", "map")),
+            (f"{ui('static_map', language)} · {ui('risk_level', language)}", key_map),
             (f"{ui('static_map', language)} · {ui('space_type', language)}",
-             "figures/map_space_type.png")]
+             name("run", "figure_map_space_type"))]
     # every other file of the run (tables, rasters, zoning / change outputs), by name
-    skip = {"map.html", "report.html", "run.json", "index.html"}
+    manifest_file = name("run", "manifest")
+    skip = {name("run", "map"), name("run", "report"), manifest_file, name("portal", "index")}
     other = [(f.name, f.name) for f in sorted(folder.iterdir()) if f.is_file()
              and f.name not in skip and not f.name.startswith(".")
              and not f.name.endswith((".aux.xml", ".tmp"))]
     report = atlas_report(units.drop(columns=units.geometry.name), manifest, language=language,
                           title=title, maps=maps, figures=charts,
-                          files=[*other, (ui("manifest", language), "run.json")],
-                          key_map="figures/map_risk_level.png",
+                          files=[*other, (ui("manifest", language), manifest_file)],
+                          key_map=key_map,
                           zoning=_zoning_section(folder, units, language))
     files["report"] = name("run", "report")
     write_text(folder / files["report"], report)
 
-    gpkg = folder / "units.gpkg"
+    gpkg = folder / name("run", "units_gpkg")
     if gpkg.is_file():
         write_layer_style(gpkg, categorized_qml("risk_level"), categorized_sld("risk_level"),
                           description="landcarbon risk levels")
@@ -190,7 +193,7 @@ def _write_map_and_report(folder: Path, m: Any, report: Any, cfg: Any, lang: str
     """Write ``map.html`` (``m`` with the provenance tags) and ``report.html``
     (``report(**common)``: the arguments every run report takes, linking the map, the
     run's files and its manifest) of a ``kind`` folder (``change``, ``scenario``: their
-    names in :mod:`landcarbon.pipeline.outputs`)."""
+    names in :mod:`landcarbon.config.outputs`)."""
     from landcarbon.publish._html import ui
     from landcarbon.publish.maps import add_head_html, map_html
 

@@ -13,12 +13,12 @@ import numpy as np
 from landcarbon._resources import package_version
 from landcarbon.accounting.display_units import to_display
 from landcarbon.accounting.legends import SPACE_TYPES, land_classes, space_types
+from landcarbon.config.outputs import declared, name
 from landcarbon.io.fingerprint import input_sha256
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.raster import expand_paths
 from landcarbon.io.tables import write_csv
 from landcarbon.io.vector import write_units
-from landcarbon.pipeline.outputs import declared, name
 from landcarbon.pipeline.resolve import display_units
 
 if TYPE_CHECKING:

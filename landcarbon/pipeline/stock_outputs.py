@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from landcarbon.config.outputs import declared, name
 from landcarbon.io.outputs import write_json
 from landcarbon.io.tables import write_csv
-from landcarbon.pipeline.outputs import declared, name
 
 __all__ = ["write_stock_outputs"]
 

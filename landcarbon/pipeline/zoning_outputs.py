@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from landcarbon.config.outputs import name
 from landcarbon.io.outputs import write_json
 from landcarbon.io.tables import write_csv
-from landcarbon.pipeline.outputs import name
 
 if TYPE_CHECKING:
     from landcarbon.pipeline.records import Assessment

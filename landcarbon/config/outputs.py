@@ -11,8 +11,13 @@ The writers (:mod:`~landcarbon.pipeline.run_outputs`, :mod:`~landcarbon.pipeline
 :mod:`~landcarbon.pipeline.change_outputs`, :mod:`~landcarbon.pipeline.stock_outputs`,
 :mod:`~landcarbon.pipeline.publication`) take their file names from here (:func:`name`), the
 manifests list what :func:`declared` accepts, the fingerprint reads the manifest named here,
-and the README's output tables are generated from it (``docs/gen_reference.py``,
-:func:`readme_table`). A new output file is one row here plus its writer.
+the readers of finished folders (:mod:`landcarbon.io.publication`, :mod:`landcarbon.io.ownership`)
+find the files by the names declared here, and the README's output tables are generated from it
+(``docs/gen_reference.py``, :func:`readme_table`). A new output file is one row here plus its
+writer.
+
+A data module below every layer: it imports nothing from landcarbon, so io, the pipeline and
+publish all read the same names.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from landcarbon.io.ownership import MARKER
+__all__ = ["MARKER", "OUTPUTS", "Output", "declared", "name", "output", "readme_table"]
 
-__all__ = ["OUTPUTS", "Output", "declared", "name", "output", "readme_table"]
+#: Marker file of every folder landcarbon writes: ``{"landcarbon_output": kind, "entries": [..]}``
+#: (:mod:`landcarbon.io.ownership` reads and writes it).
+MARKER = ".landcarbon-output.json"
 
 Kind = Literal["table", "vector", "raster", "json", "html", "figure", "folder"]
 
@@ -270,7 +277,7 @@ def declared(folder: str, files: dict[str, str]) -> dict[str, str]:
     stray = sorted(f for f in files.values() if not any(o.matches(f) for o in rows))
     if stray:
         raise ValueError(f"undeclared {folder} output file(s): {', '.join(stray)} (declare "
-                         "them in landcarbon/pipeline/outputs.py)")
+                         "them in landcarbon/config/outputs.py)")
     return files
 
 
