@@ -110,11 +110,11 @@ def write_publication(
     figdir.mkdir(exist_ok=True)
     source = (f"{manifest.get('settings', {}).get('legend', '')} · "
               f"landcarbon {manifest.get('landcarbon_version', '')}").strip(" ·")
+    static = figures.static_maps(units, ("risk_level", "space_type"), language=language,
+                                 title=title, source=source)  # one figure, two colourings
     pngs = {
-        "map_risk_level.png": figures.static_map(units, "risk_level", language=language,
-                                                 title=title, source=source),
-        "map_space_type.png": figures.static_map(units, "space_type", language=language,
-                                                 title=title, source=source),
+        "map_risk_level.png": static["risk_level"],
+        "map_space_type.png": static["space_type"],
         "balance_by_space_type.png": figures.balance_by_space_type(units, sfx, unit=unit,
                                                                    language=language),
         "net_vs_threshold.png": figures.net_vs_threshold(units, sfx, unit=unit,

@@ -27,6 +27,7 @@ from landcarbon.publish._classes import class_legend as _class_legend
 from landcarbon.publish._classes import numeric_classes as _numeric_classes
 from landcarbon.publish._controls import (
     ExclusiveLayers,
+    FullscreenControl,
     OfflineFigure,
     SelfContainedFigure,
     UnitData,
@@ -348,10 +349,8 @@ def explore_units(
             for i, (r, p, b) in enumerate(zip(shown, pts, bounds, strict=True))],
             ui("search", language), ui("not_found", language)))
     if new_map:
-        from folium.plugins import Fullscreen
-
-        Fullscreen(position="topleft", title=ui("fullscreen", language),
-                   title_cancel=ui("exit_fullscreen", language)).add_to(m)
+        FullscreenControl(ui("fullscreen", language), ui("exit_fullscreen", language)
+                          ).add_to(m)
         root = m.get_root()
         root.lc_lang, root.lc_title = language, title  # type: ignore[attr-defined]
     for k, child in list(m._children.items()):  # one layer control, rendered last

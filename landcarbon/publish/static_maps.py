@@ -1,0 +1,201 @@
+"""Static maps of the units (PNG bytes, 300 dpi) for the atlas report and print: class
+colours, a complete legend with counts, unit names, and below the data a scale bar, a north
+arrow and a block saying the source, the CRS and the date.
+
+:func:`static_maps` draws several columns (risk level, space type): the units are
+projected, turned into paths and their name points found once for all the maps.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from landcarbon.publish._html import NO_DATA, ui, vocab
+from landcarbon.publish._mpl import cjk, figure, png
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from matplotlib.figure import Figure
+    from matplotlib.path import Path
+
+__all__ = ["projected", "static_map", "static_maps"]
+
+Lang = Literal["zh", "en"]
+
+
+def projected(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``units`` in a metric CRS: as they are when projected (or without CRS), else in their
+    UTM zone."""
+    if units.crs is not None and not units.crs.is_projected:
+        return units.to_crs(units.estimate_utm_crs())
+    return units
+
+
+def _nice(length: float) -> float:
+    exp = 10 ** math.floor(math.log10(length))
+    return max(m * exp for m in (1, 2, 5) if m * exp <= length)
+
+
+def _unit_paths(geoms: Any) -> list[Path]:
+    """One compound path per geometry (every polygon part and hole; empty for others)."""
+    from matplotlib.path import Path
+
+    out = []
+    for g in geoms:
+        polys = [] if g is None or g.is_empty else (
+            list(g.geoms) if g.geom_type == "MultiPolygon" else
+            [g] if g.geom_type == "Polygon" else
+            [p for p in getattr(g, "geoms", []) if p.geom_type == "Polygon"])
+        verts, codes = [], []
+        for poly in polys:
+            for ring in (poly.exterior, *poly.interiors):
+                xy = np.asarray(ring.coords)[:, :2]
+                c = np.full(len(xy), Path.LINETO, dtype=Path.code_type)
+                c[0], c[-1] = Path.MOVETO, Path.CLOSEPOLY
+                verts.append(xy)
+                codes.append(c)
+        out.append(Path(np.concatenate(verts), np.concatenate(codes)) if verts
+                   else Path(np.empty((0, 2))))
+    return out
+
+
+def _place_labels(fig: Figure, ax: Any, points: list[tuple[float, float, str]],
+                  fontsize: float) -> int:
+    """Write the unit names at their points, largest units first, leaving out any name that
+    would overlap one already written (never an illegible pile); returns how many were
+    written."""
+    import matplotlib.patheffects as pe
+
+    fig.draw_without_rendering()  # lay the figure out (no pixels drawn)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    taken: list[Any] = []
+    for x, y, text in points:
+        t = ax.text(x, y, text, fontsize=fontsize, ha="center", va="center", color="#111111",
+                    path_effects=[pe.withStroke(linewidth=2.2, foreground="white")])
+        box = t.get_window_extent(renderer).expanded(1.08, 1.15)
+        if any(box.overlaps(b) for b in taken):
+            t.remove()
+        else:
+            taken.append(box)
+    return len(taken)
+
+
+def _decorations(fig: Figure, ax: Any, bounds: np.ndarray, crs: str, zh: bool,
+                 language: Lang, source: str | None) -> None:
+    """Scale bar, north arrow and the source / CRS / date block below the data."""
+    from matplotlib.patches import FancyArrow, Rectangle
+
+    x0, y0, x1, y1 = bounds
+    h_data = y1 - y0
+    strip = 0.13 * h_data  # a band below the data for the scale bar and the north arrow
+    ax.set_xlim(x0 - 0.01 * (x1 - x0), x1 + 0.01 * (x1 - x0))
+    ax.set_ylim(y0 - strip, y1 + 0.01 * h_data)
+    bar = _nice((x1 - x0) / 5)
+    bx, by, h = x0, y0 - 0.75 * strip, 0.1 * strip
+    for k in range(2):
+        ax.add_patch(Rectangle((bx + k * bar / 2, by), bar / 2, h, facecolor="black" if k == 0
+                               else "white", edgecolor="black", lw=0.8))
+    unit_txt = f"{bar / 1000:g} km" if bar >= 1000 else f"{bar:g} m"
+    ax.text(bx, by + 1.6 * h, "0", fontsize=8, ha="center")
+    ax.text(bx + bar, by + 1.6 * h, unit_txt, fontsize=8, ha="center")
+    ax.text(bx + bar / 2, by - 1.2 * h, ui("scale", language), fontsize=8, ha="center",
+            va="top")
+    ax.add_patch(FancyArrow(x1 - 0.03 * (x1 - x0), y0 - 0.9 * strip, 0, 0.55 * strip,
+                            width=0.012 * (x1 - x0), head_width=0.035 * (x1 - x0),
+                            head_length=0.22 * strip, color="black",
+                            length_includes_head=True))
+    # regular weight: the bundled font has one weight (bold would make matplotlib warn)
+    ax.text(x1 - 0.03 * (x1 - x0), y0 - 0.3 * strip, "N" if not zh else "北", fontsize=11,
+            ha="center", va="bottom")
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d")
+    parts = [f"{'数据来源' if zh else 'Source'}: {source or 'landcarbon'}",
+             f"{'坐标系' if zh else 'CRS'}: {crs}", f"{'制图日期' if zh else 'Date'}: {stamp}"]
+    fig.text(0.01, 0.005, " · ".join(parts), fontsize=7, color="#444444", ha="left",
+             va="bottom")
+
+
+@cjk
+def static_maps(units: gpd.GeoDataFrame, columns: tuple[str, ...] = ("risk_level",
+                                                                      "space_type"), *,
+                language: Lang = "zh", title: str | None = None, source: str | None = None,
+                labels: bool = True) -> dict[str, bytes]:
+    """Static maps of the units, one per column (PNG bytes, 300 dpi).
+
+    Parameters
+    ----------
+    units : geopandas.GeoDataFrame
+        Assessed units table, any CRS (drawn in its UTM zone / metric CRS, see
+        :func:`projected`).
+    columns : tuple of {"risk_level", "space_type"}
+        The columns mapped (class colours and names of ``risk_levels`` / ``space_types``).
+    language : {"zh", "en"}
+    title : str, optional
+    source : str, optional
+        Data source line (e.g. land-cover product and year); landcarbon when omitted.
+    labels : bool
+        Write the unit names (those that fit without overlapping).
+
+    Returns
+    -------
+    dict
+        ``{column: PNG bytes}``.
+    """
+    from matplotlib.collections import PathCollection
+    from matplotlib.patches import Patch
+
+    units = projected(units)
+    paths = _unit_paths(units.geometry)
+    crs = units.crs.to_string() if units.crs is not None else "?"
+    zh = language == "zh"
+    points: list[tuple[float, float, str]] = []
+    if labels and "unit_name" in units:
+        order = units.geometry.area.sort_values(ascending=False).index
+        pts = units.geometry.representative_point()
+        names = units["unit_name"].where(units["unit_name"].notna(), units.get("unit_id"))
+        points = [(pts[i].x, pts[i].y, str(names[i])) for i in order
+                  if isinstance(names[i], str) and names[i]]
+    out: dict[str, bytes] = {}
+    for column in columns:  # a figure each: every map as it would be drawn alone
+        table = vocab("risk_levels" if column == "risk_level" else "space_types")
+        fig = figure(9, 7.4)
+        ax = fig.add_subplot()
+        ax.add_collection(PathCollection(
+            paths, facecolor=[table[v][2] if v in table else NO_DATA for v in units[column]],
+            edgecolor="#555555", linewidth=0.4), autolim=False)
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        counts = units[column].value_counts()
+        n_missing = int(units[column].map(lambda v, t=table: v not in t).sum())
+        handles = [Patch(facecolor=v[2], edgecolor="#555555",
+                         label=f"{v[zh]} ({int(counts.get(k, 0))})") for k, v in table.items()]
+        if not any(v[2] == NO_DATA for v in table.values()):
+            handles.append(Patch(facecolor=NO_DATA, edgecolor="#555555",
+                                 label=f"{ui('no_data', language)} ({n_missing})"))
+        ax.legend(handles=handles, title=ui(column, language), loc="upper left", fontsize=9,
+                  bbox_to_anchor=(1.01, 1.0), title_fontsize=10, frameon=False)
+        _decorations(fig, ax, units.total_bounds, crs, zh, language, source)
+        if title:
+            ax.set_title(title, fontsize=13)
+        if points:
+            _place_labels(fig, ax, points, 6 if len(units) > 40 else 7.5)
+        out[column] = png(fig)
+    return out
+
+
+def static_map(units: gpd.GeoDataFrame, column: str = "risk_level", *, language: Lang = "zh",
+               title: str | None = None, source: str | None = None,
+               labels: bool = True) -> bytes:
+    """A static map of one column of the units (PNG bytes, 300 dpi); see
+    :func:`static_maps`.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
+    return static_maps(units, (column,), language=language, title=title, source=source,
+                       labels=labels)[column]

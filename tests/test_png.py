@@ -1,0 +1,104 @@
+"""The fast PNG encoder of figures and map overlays (issue 16): exact pixels, print
+resolution, metadata; static maps drawn together equal the maps drawn alone, without font
+warnings."""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+import zlib
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from PIL import Image
+from shapely.geometry import MultiPolygon, box
+
+from landcarbon.publish._png import encode_png
+
+
+def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, body) of every chunk, checking each CRC."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    out, at = [], 8
+    while at < len(png):
+        (n,) = struct.unpack(">I", png[at:at + 4])
+        kind, body = png[at + 4:at + 8], png[at + 8:at + 8 + n]
+        (crc,) = struct.unpack(">I", png[at + 8 + n:at + 12 + n])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF
+        out.append((kind, body))
+        at += 12 + n
+    return out
+
+
+def test_pixels_round_trip_exactly() -> None:
+    rng = np.random.default_rng(0)
+    for shape, mode in (((5, 7), "L"), ((5, 7, 3), "RGB"), ((5, 7, 4), "RGBA")):
+        pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+        if len(shape) == 3 and shape[2] == 4:
+            pixels[0, 0, 3] = 0  # one transparent pixel: stays RGBA
+        with Image.open(io.BytesIO(encode_png(pixels))) as im:
+            assert im.mode == mode and im.size == (7, 5)
+            assert np.array_equal(np.asarray(im), pixels)
+
+
+def test_opaque_rgba_is_written_as_rgb() -> None:
+    pixels = np.zeros((2, 3, 4), dtype=np.uint8)
+    pixels[..., 0], pixels[..., 3] = 200, 255
+    png = encode_png(pixels)
+    ihdr = dict(_chunks(png))[b"IHDR"]
+    assert struct.unpack(">IIBBBBB", ihdr) == (3, 2, 8, 2, 0, 0, 0)  # colour type 2 = RGB
+    # the IDAT holds each row unfiltered: filter byte 0 then R, G, B per pixel
+    raw = zlib.decompress(dict(_chunks(png))[b"IDAT"])
+    assert raw == (b"\x00" + b"\xc8\x00\x00" * 3) * 2
+
+
+def test_resolution_and_text_chunks() -> None:
+    png = encode_png(np.zeros((1, 1, 3), np.uint8), dpi=300, text={"Software": "landcarbon"})
+    kinds = [k for k, _ in _chunks(png)]
+    assert kinds == [b"IHDR", b"pHYs", b"tEXt", b"IDAT", b"IEND"]
+    body = dict(_chunks(png))
+    assert struct.unpack(">IIB", body[b"pHYs"]) == (11811, 11811, 1)  # 300 / 0.0254 per m
+    assert body[b"tEXt"] == b"Software\0landcarbon"
+    with Image.open(io.BytesIO(png)) as im:
+        assert round(im.info["dpi"][0]) == 300 and im.info["Software"] == "landcarbon"
+
+
+def test_bad_pixels_are_refused() -> None:
+    with pytest.raises(ValueError, match="uint8"):
+        encode_png(np.zeros((2, 2), np.float32))
+    with pytest.raises(ValueError, match="pixels"):
+        encode_png(np.zeros((2, 2, 2), np.uint8))
+
+
+@pytest.fixture(scope="module")
+def units() -> gpd.GeoDataFrame:
+    geoms = [box(0, 0, 1000, 1000), MultiPolygon([box(1000, 0, 2000, 400),
+                                                  box(1000, 600, 2000, 1000)]),
+             box(0, 1000, 2000, 1500).difference(box(800, 1100, 1200, 1400))]
+    return gpd.GeoDataFrame({"unit_id": ["1", "2", "3"],
+                             "unit_name": ["金水街道", "龙湖镇", "东区"],
+                             "risk_level": ["severe", "net_sink", "within"],
+                             "space_type": ["construction", "ecological", "agricultural"]},
+                            geometry=geoms, crs=32649)
+
+
+def test_maps_drawn_together_equal_maps_drawn_alone(units: gpd.GeoDataFrame,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    from landcarbon.publish.figures import static_map, static_maps
+
+    with caplog.at_level(logging.WARNING):
+        both = static_maps(units, ("risk_level", "space_type"), title="地图", source="测试")
+    # no "findfont: Failed to find font weight bold" (the bundled font has one weight)
+    assert not [r for r in caplog.records if "findfont" in r.getMessage()]
+    for column in ("risk_level", "space_type"):
+        assert both[column] == static_map(units, column, title="地图", source="测试")
+        with Image.open(io.BytesIO(both[column])) as im:
+            assert im.mode == "RGB" and round(im.info["dpi"][0]) == 300
+            assert im.size[0] > 2000  # 9 inches at 300 dpi, cropped to the content
+            pixels = np.asarray(im)
+        # the severe unit's fill (#b2182b) and the sink's (#2166ac) are drawn exactly
+        colours = {tuple(int(c) for c in p) for p in pixels.reshape(-1, 3)[::7]}
+        if column == "risk_level":
+            assert (178, 24, 43) in colours and (33, 102, 172) in colours
