@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from landcarbon._resources import csv_text
@@ -76,16 +77,89 @@ def _neutral(value: object) -> object:
     return value
 
 
+def _neutral_column(column: pd.Series) -> pd.Series | None:
+    """``column`` with its formula-like cells neutralised, or None when none is: each
+    distinct value is looked at once (ids and class names repeat over many rows)."""
+    try:
+        distinct = pd.unique(column)
+    except TypeError:  # unhashable cells: look at every one
+        return column.map(_neutral)
+    changed = {v: n for v in distinct if (n := _neutral(v)) is not v}
+    if not changed:
+        return None
+    return column.map(lambda v: changed.get(v, v) if isinstance(v, str) else v)
+
+
 def neutralise_cells(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with every text cell (and column name) that starts with ``=``, ``+``,
     ``-``, ``@``, a tab or a carriage return prefixed with a single quote, so that Excel,
     LibreOffice or WPS show it as text instead of running it as a formula. Numbers (also
     ``-5.2`` written as text) are left as they are."""
     out = table.copy()
-    for col in out.columns:
-        if _is_text(out[col]):
-            out[col] = out[col].map(_neutral)
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        if _is_text(column):
+            neutral = _neutral_column(column)
+            if neutral is not None:
+                out.isetitem(i, neutral)
     return out.rename(columns=lambda c: _neutral(c) if isinstance(c, str) else c)
+
+
+#: How :func:`write_csv` writes floating-point cells (NaN: an empty cell).
+FLOAT_FORMAT = "%.6f"
+#: Characters that make the csv module quote a cell (``QUOTE_MINIMAL``, ``doublequote``).
+_QUOTED = re.compile(r'[,"]')
+_LINE_BREAK = re.compile(r"[\r\n]")
+
+
+def _quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"'
+
+
+def _column_cells(column: pd.Series) -> list[str] | None:
+    """The cells pandas' ``to_csv(float_format=FLOAT_FORMAT, na_rep="")`` writes for
+    ``column`` (numpy integers, booleans and floats, or text; quoted as the csv module quotes
+    them), or None for any other column or text holding a line break."""
+    dtype = column.dtype
+    values = column.to_numpy()
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        cells = list(map(FLOAT_FORMAT.__mod__, values.tolist()))
+        for i in np.flatnonzero(np.isnan(values)).tolist():
+            cells[i] = ""
+        return cells
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return list(map(str, values.tolist()))
+    if not _is_text(column):
+        return None
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()
+        values[missing] = ""
+    cells = values.tolist()
+    distinct = set(cells)
+    if any(isinstance(v, bool | np.bool_) for v in distinct):  # flags with gaps
+        cells = [v if isinstance(v, str) else str(v) for v in cells]
+        distinct = set(cells)
+    if not all(isinstance(v, str) and not _LINE_BREAK.search(v) for v in distinct):
+        return None
+    quoted = {v: _quoted(v) for v in distinct if _QUOTED.search(v)}
+    return [quoted.get(v, v) for v in cells] if quoted else cells
+
+
+def _csv_text(table: pd.DataFrame) -> str:
+    """``table`` as pandas' ``to_csv(index=False, float_format=FLOAT_FORMAT,
+    lineterminator="\\n")`` writes it (the same text): columns of numbers and plain text are
+    joined directly (pandas formats each float cell through a Python call of its own and
+    writes each row through the csv module: seconds for the tables of a change run), others
+    are left to pandas."""
+    names = [str(c) for c in table.columns]
+    columns = [_column_cells(table.iloc[:, i]) for i in range(table.shape[1])]
+    if (table.shape[1] < 2 or not all(isinstance(c, str) for c in table.columns)
+            or any(_QUOTED.search(n) or _LINE_BREAK.search(n) for n in names)
+            or any(c is None for c in columns)):
+        return table.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    rows = map(",".join, zip(*columns, strict=True))
+    return "\n".join([",".join(names), *rows]) + "\n"
 
 
 #: Encodings of output CSVs (``[output] csv_encoding``).
@@ -110,8 +184,7 @@ def write_csv(table: pd.DataFrame, path: str | os.PathLike[str], *,
     """
     if encoding not in OUTPUT_ENCODINGS:
         raise ValueError(f"encoding must be one of {', '.join(OUTPUT_ENCODINGS)}")
-    text = neutralise_cells(table).to_csv(index=False, float_format="%.6f",
-                                          lineterminator="\n")
+    text = _csv_text(neutralise_cells(table))
     try:
         data = text.encode(encoding)
     except UnicodeEncodeError as exc:
