@@ -13,11 +13,13 @@ Tiles handed over as one value (a zero-stride broadcast array, e.g. a run of sea
 one class) are compressed once per value and shape; one-value tiles of nodata are not written
 (a *sparse* tile, offset 0: readers get nodata back, as GDAL's ``SPARSE_OK``).
 
-Codec: ZSTD (TIFF compression 50000) at level :data:`ZSTD_LEVEL`, no predictor. On the dense
-farmland of ``benchmarks/`` ZSTD level 1-3 compresses a class raster at ~2 ns a pixel (DEFLATE
-level 6, GDAL's default: ~36 ns) to 0.86 bit a pixel (DEFLATE 6: 0.78), and the float32 flux
-raster at ~4 ns a pixel to 1.6 bit a pixel; predictors make categorical rasters larger (see
-``docs/scale.md``). GDAL reads ZSTD since 2.3 (QGIS 3, rasterio, rioxarray wheels).
+Codec: ZSTD (TIFF compression 50000) at level :data:`ZSTD_LEVEL` (1), no predictor. On the
+dense farmland of ``benchmarks/`` ZSTD level 1 compresses a class raster at ~2.7 ns a pixel
+(DEFLATE level 6, GDAL's default: ~36 ns) to 0.87 bit a pixel (DEFLATE 6: 0.78), and the
+float32 flux raster at ~2.9 ns a pixel to 1.4 bit a pixel (level 3: 6.3 ns, 1 % smaller);
+predictors make categorical rasters larger (see ``docs/scale.md``). Overview levels of the
+flux are averaged by a compiled loop (:mod:`landcarbon.io.overviews`). GDAL reads ZSTD since
+2.3 (QGIS 3, rasterio, rioxarray wheels).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ __all__ = ["TILE", "ZSTD_LEVEL", "CogWriter", "level_shapes"]
 
 #: Tile size of every level (pixels).
 TILE = 512
-#: ZSTD level of the tiles: 3 compresses class rasters ~5 % smaller than 1 at the same speed.
-ZSTD_LEVEL = 3
+#: ZSTD level of the tiles: 1 compresses the float32 flux raster twice as fast as 3 (2.9
+#: against 6.3 ns a pixel on dense farmland) to files 2-4 % larger (docs/scale.md).
+ZSTD_LEVEL = 1
 _ZSTD = 50000  # TIFF compression code of ZSTD (GDAL, libtiff)
 _GHOST = ("LAYOUT=IFDS_BEFORE_DATA\nBLOCK_ORDER=ROW_MAJOR\nBLOCK_LEADER=SIZE_AS_UINT4\n"
           "BLOCK_TRAILER=LAST_4_BYTES_REPEATED\nKNOWN_INCOMPATIBLE_EDITION=NO\n ")
@@ -182,27 +185,11 @@ class CogWriter:
             return np.broadcast_to(tile.flat[0], shape)
         if not self.average:
             return tile[::2, ::2]
-        if h % 2 or w % 2:
-            even = np.full((h + h % 2, w + w % 2), np.nan, np.float64)
-            even[:h, :w] = tile
-            if self.nodata is not None and not np.isnan(self.nodata):
-                even[:h, :w][tile == self.nodata] = np.nan
-            tile = even
-        elif self.nodata is not None and not np.isnan(self.nodata):
-            tile = np.where(tile == self.nodata, np.nan, tile)
-        s = tile[0::2, 0::2] + tile[1::2, 0::2] + tile[0::2, 1::2] + tile[1::2, 1::2]
-        if not np.isnan(s).any():
-            return (s * 0.25).astype(self.dtype)
-        valid = ~np.isnan(tile)
-        z = np.where(valid, tile, 0)
-        s = z[0::2, 0::2] + z[1::2, 0::2] + z[0::2, 1::2] + z[1::2, 1::2]
-        n = (valid[0::2, 0::2].astype(np.int8) + valid[1::2, 0::2] + valid[0::2, 1::2]
-             + valid[1::2, 1::2])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = (s / n).astype(self.dtype)
-        if self.nodata is not None and not np.isnan(self.nodata):
-            out[n == 0] = self.nodata
-        return out
+        from landcarbon.io.overviews import average_2x2, average_2x2_numpy
+
+        if h % 2 or w % 2:  # a last row or column of tiles: rare, in numpy
+            return average_2x2_numpy(tile, self.nodata)
+        return average_2x2(tile, self.nodata)
 
     # ------------------------------------------------------------ writing
     def finish(self, header_tags: dict[int, tuple[int, int, bytes]]) -> Path:
