@@ -116,6 +116,11 @@ def test_report_figures_and_escaping(published: Path) -> None:
     assert "10.46 万吨 C/年" in report and "0.37 万吨 C/年" in report
     assert "10.08 万吨 C/年" in report and "2,383.7 公顷" in report  # 398.2+400+395.5+1190
     assert "42.30 吨 C/公顷/年" in report  # 100830.045 / 2383.7
+    # the units' tables: one unit per column; sequestration peaks at 1,900 t (< 10^4): 吨
+    top = report[report.index('id="top"'):report.index('id="net-sinks"')]
+    top = re.sub(r"(<[^>]+>)+", "|", top)
+    assert "碳排放 (万吨 C/年)|" in top and "碳汇量 (吨 C/年)|" in top
+    assert "|9.88|40.0|9.87|" in top and "|0.00|1,900.0|-0.19|" in top
     summary = report[report.index('id="summary"'):report.index('id="maps"')]
     assert "风险单元" in summary and "净碳汇单元" in summary  # executive summary first
     assert re.search(r"UTC[+-]\d{4}", report)  # local time with its zone

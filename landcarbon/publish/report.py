@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
 import pandas as pd
 
-from landcarbon.accounting.display_units import DisplayUnits
+from landcarbon.accounting.display_units import WAN, DisplayUnits
 from landcarbon.publish._html import (
     fmt,
     fmt_fixed,
@@ -49,6 +50,23 @@ class _Formats:
         self.dec = 2 if self.scale > 1 else 1
         self.per_ha = shown.density_label(lang).replace("CO2", "CO₂")
         self.area = shown.area_label(lang)
+        # ``auto`` 万吨 applies to region totals; a column of units' own totals whose largest
+        # value stays under 10^4 t is written in 吨 (0.02 万吨 reads as nothing)
+        self._units_in_t = (lang == "zh" and shown.mass_divisor > 1
+                            and (record or {}).get("mass_scale", "auto") == "auto")
+        self._t = replace(shown, mass_scale="t")
+        self.lang = lang
+
+    def unit_column(self, values: Any) -> tuple[str, Any]:
+        """Label and formatter of a column of units' totals (t): the report's total unit, or
+        吨 for a Chinese ``auto`` column whose largest absolute value is under 10^4 t."""
+        import numpy as np
+
+        largest = float(np.nanmax(np.abs(np.asarray(values, dtype=float)), initial=0.0))
+        if self._units_in_t and largest < WAN:
+            label = self._t.total_label(self.lang).replace("CO2", "CO₂")
+            return label, lambda x: fmt_fixed(None if x is None else float(x), 1)
+        return self.total_label, self.total
 
     def total(self, x: Any) -> str:
         return fmt_fixed(float(x) / self.scale if x is not None else None, self.dec)
@@ -62,15 +80,29 @@ class _Formats:
         return fmt_fixed(None if x is None else self.shown.area(float(x)), 1)
 
 
-def _top(units: pd.DataFrame, by: str, sfx: str, lang: str, f: _Formats,
-         ascending: bool = False) -> list[list[str]]:
-    rows = units.sort_values(by, ascending=ascending).head(_TOP)
-    return [[unit_name(r), str(r.get("unit_id", "")), label("space_types", r["space_type"], lang),
-             f.total(r[f"emission_{sfx}"]), f.total(r[f"sequestration_{sfx}"]),
-             f.total(r[f"net_{sfx}"]), f.density(r[f"net_{sfx}_per_ha"]),
-             f.density(r[f"threshold_{sfx}_per_ha"]),
-             label("risk_levels", r["risk_level"], lang)]
-            for r in rows.to_dict("records")]
+def _top(units: pd.DataFrame, by: str, ascending: bool = False) -> pd.DataFrame:
+    return units.sort_values(by, ascending=ascending).head(_TOP)
+
+
+def _top_tables(tables: Sequence[pd.DataFrame], sfx: str, lang: str, f: _Formats
+                ) -> tuple[list[str], list[list[list[str]]]]:
+    """The header shared by the top-units tables and their rows; each column of totals in one
+    unit over all the tables (:meth:`_Formats.unit_column`)."""
+    shown = pd.concat(tables)
+    cols = [f"emission_{sfx}", f"sequestration_{sfx}", f"net_{sfx}"]
+    formats = [f.unit_column(shown[c]) for c in cols]
+    header = [ui("name", lang), ui("id", lang), ui("space_type", lang),
+              *(f"{ui(k, lang)} ({lab})" for k, (lab, _) in zip(
+                  ("emission", "sequestration", "net"), formats, strict=True)),
+              f"{ui('net_per_ha', lang)} ({f.per_ha})",
+              f"{ui('threshold', lang)} ({f.per_ha})", ui("risk_level", lang)]
+    rows = [[[unit_name(r), str(r.get("unit_id", "")),
+              label("space_types", r["space_type"], lang),
+              *(fn(r[c]) for c, (_, fn) in zip(cols, formats, strict=True)),
+              f.density(r[f"net_{sfx}_per_ha"]), f.density(r[f"threshold_{sfx}_per_ha"]),
+              label("risk_levels", r["risk_level"], lang)]
+             for r in table.to_dict("records")] for table in tables]
+    return header, rows
 
 
 _PROVENANCE_KEYS = {"landcarbon_version": "prov_version", "coefficient_set": "prov_coefficients",
@@ -303,11 +335,9 @@ def atlas_report(
             f.ha(c), fmt(c / cov if cov else None, share=True)]))
     risk_header = [ui("risk_level", lang), ui("units", lang), ui("share_units", lang),
                    area_h, ui("share_area", lang)]
-    top_header = [ui("name", lang), ui("id", lang), ui("space_type", lang),
-                  f"{ui('emission', lang)} ({tot})", f"{ui('sequestration', lang)} ({tot})",
-                  f"{ui('net', lang)} ({tot})", f"{ui('net_per_ha', lang)} ({f.per_ha})",
-                  f"{ui('threshold', lang)} ({f.per_ha})", ui("risk_level", lang)]
-    net_sinks = units[units[f"net_{sfx}"] <= 0]
+    top_header, (top_emitters, top_sinks, net_sinks) = _top_tables(
+        [_top(units, f"emission_{sfx}"), _top(units, f"sequestration_{sfx}"),
+         _top(units[units[f"net_{sfx}"] <= 0], f"net_{sfx}", ascending=True)], sfx, lang, f)
     threshold_rows, threshold_sources, threshold_unit = _threshold_rows(manifest, lang, f)
     env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
@@ -318,9 +348,7 @@ def atlas_report(
         font_family=CSS_FAMILY, summary=_summary(units, sfx, lang, f, cov),
         totals=totals, space_header=space_header, by_space=by_space,
         risk_header=risk_header, risk_rows=risk_rows, top_header=top_header,
-        top_emitters=_top(units, f"emission_{sfx}", sfx, lang, f),
-        top_sinks=_top(units, f"sequestration_{sfx}", sfx, lang, f),
-        net_sinks=_top(net_sinks, f"net_{sfx}", sfx, lang, f, ascending=True),
+        top_emitters=top_emitters, top_sinks=top_sinks, net_sinks=net_sinks,
         threshold_rows=threshold_rows,
         threshold_sources=threshold_sources, threshold_unit=threshold_unit,
         cropland=_cropland_section(manifest, lang, f),
