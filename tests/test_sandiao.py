@@ -239,3 +239,31 @@ def test_run_on_a_cgcs2000_geographic_layer(tmp_path: Path) -> None:
         [8.0, 8.0, 3.999844], abs=1e-6)
     assert units.loc[A, "tbmj_diff_ha"] == pytest.approx(-0.0150, abs=1e-6)
     assert units.loc[C, "area_ha"] == pytest.approx(3.999844, abs=1e-5)  # dissolved village
+
+
+@pytest.mark.parametrize("language, unit_row", [("zh", "-0.0150"), ("en", "-0.0150")])
+def test_report_shows_the_tbmj_check(tmp_path: Path, language: str, unit_row: str) -> None:
+    """The published report carries the survey check of run.json: the sentence with both
+    totals and the tolerance, the unit beyond it and the largest parcel differences."""
+    write_dltb(tmp_path / "dltb.gpkg")
+    res = cli("run", _config(tmp_path), "-o", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    pub = cli("map", tmp_path / "out", "--offline", "--language", language)
+    assert pub.returncode == 0, pub.stderr
+    survey = json.loads((tmp_path / "out" / "run.json").read_text())["totals"]["survey_areas"]
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    text = re.sub(r"(<[^>]+>)+", "|", page[page.index('id="survey-check"'):])
+    area = f"{survey['area_ha']:,.4f}"
+    assert area in text and f"{survey['tbmj_ha']:,.4f}" in text and "0.1 %" in text
+    assert f"|{A}|" in text and f"|{unit_row}|" in text       # the unit over the tolerance
+    assert "|3|0301|" in text                                 # row 3, leading zero kept
+    word = "图斑面积与三调图斑面积" if language == "zh" else "Parcel areas against the survey"
+    assert word in page
+
+
+def test_report_without_a_survey_field_has_no_tbmj_check(tmp_path: Path) -> None:
+    write_dltb(tmp_path / "dltb.gpkg")
+    res = cli("run", _config(tmp_path, 'area_field = ""'), "-o", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    assert cli("map", tmp_path / "out", "--offline").returncode == 0
+    assert 'id="survey-check"' not in (tmp_path / "out" / "report.html").read_text("utf-8")

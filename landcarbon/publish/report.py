@@ -22,6 +22,7 @@ from landcarbon.publish._html import (
     vocab,
 )
 from landcarbon.publish.fonts import CSS_FAMILY, embed_font
+from landcarbon.publish.survey_report import survey_section
 
 __all__ = ["atlas_report", "provenance"]
 
@@ -296,7 +297,8 @@ def atlas_report(
         "charts", "files", "provenance", "config", "generated", "risk_level", "zoning",
         "zone_counts", "compensation", "top_flows", "uncertainty", "sweep", "units",
         "share_units", "category", "p_exceed", "summary", "net_sinks", "local_time",
-        "space_type", "threshold", "threshold_rule", "threshold_source", "cropland_sign")}
+        "space_type", "threshold", "threshold_rule", "threshold_source", "cropland_sign",
+        "survey_check", "survey_units_over", "survey_parcels_largest")}
     cov = float(units["covered_ha"].sum())
     em, sq = float(units[f"emission_{sfx}"].sum()), float(units[f"sequestration_{sfx}"].sum())
     tot = f.total_label
@@ -352,6 +354,7 @@ def atlas_report(
         threshold_rows=threshold_rows,
         threshold_sources=threshold_sources, threshold_unit=threshold_unit,
         cropland=_cropland_section(manifest, lang, f),
+        survey=survey_section(manifest, lang, f.shown.area, f.area),
         threshold_note=_threshold_note(manifest, lang),
         zoning=zoning, maps=list(maps), figures=list(figures), files=list(files), key_map=key_map,
         provenance=[(ui(_PROVENANCE_KEYS.get(k, k), lang) if k in _PROVENANCE_KEYS else k, v)
