@@ -80,3 +80,29 @@ def test_refuses_odd_or_integer_tiles() -> None:
         average_2x2(np.zeros((3, 4), np.float32), None)
     with pytest.raises(ValueError, match="floating-point"):
         average_2x2(np.zeros((4, 4), np.uint8), None)
+
+
+def test_cog_digest_taken_while_writing(tmp_path: Path) -> None:
+    """The SHA-256 a COG's writer computes on the bytes it writes is the file's, and a
+    manifest's ``sha256`` returns it; a file changed afterwards is hashed again."""
+    import hashlib
+
+    import rioxarray  # noqa: F401  (the .rio accessor)
+    import xarray as xr
+    from rasterio.transform import from_origin
+
+    from landcarbon.io import outputs
+    from landcarbon.io.cogs import write_raster
+
+    a = np.arange(700 * 900, dtype=np.float32).reshape(700, 900) % 7
+    da = xr.DataArray(a, dims=("y", "x")).rio.write_crs("EPSG:4326").rio.write_transform(
+        from_origin(113.0, 35.0, 1e-4, 1e-4))
+    path = tmp_path / "f.tif"
+    write_raster(da, path, nodata=float("nan"))
+    truth = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert outputs._WRITTEN[outputs._file_key(path)] == truth
+    assert outputs.sha256(path) == truth
+    with open(path, "r+b") as f:  # same size, new bytes and modification time
+        f.seek(100)
+        f.write(b"\x01")
+    assert outputs.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest() != truth

@@ -24,6 +24,7 @@ flux are averaged by a compiled loop (:mod:`landcarbon.io.overviews`). GDAL read
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 import threading
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from landcarbon.io.outputs import remember_sha256
 
 __all__ = ["TILE", "ZSTD_LEVEL", "CogWriter", "level_shapes"]
 
@@ -338,10 +341,19 @@ def _write_cog(path: Path, w: CogWriter, header_tags: dict[int, tuple[int, int, 
                      else struct.pack("<HHI", code, typ, count)) + inline
         body += struct.pack("<Q" if big else "<I", nxt)
         header += body + values
-    with open(path, "wb", buffering=8 << 20) as f:
+    digest = hashlib.sha256(header)
+    with open(path, "wb") as f:
         f.write(header)
-        for spool_off, n in order:
+        buf = bytearray()
+        for spool_off, n in order:  # written and hashed 8 MB at a time (both free the GIL)
             payload = os.pread(w._fd, n, spool_off)
-            f.write(struct.pack("<I", n))
-            f.write(payload)
-            f.write(payload[-4:])
+            buf += struct.pack("<I", n)
+            buf += payload
+            buf += payload[-4:]
+            if len(buf) >= 8 << 20:
+                f.write(buf)
+                digest.update(buf)
+                buf.clear()
+        f.write(buf)
+        digest.update(buf)
+    remember_sha256(path, digest.hexdigest())

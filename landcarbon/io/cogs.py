@@ -70,13 +70,23 @@ class CogSet:
         raise KeyError(f"no raster opened for {path}")
 
     def finish(self) -> list[Path]:
-        """Write each COG from its tiles; return the COG paths."""
+        """Write each COG from its tiles; return the COG paths. The COGs are laid out in
+        threads of their own (copying tiles from the spool, writing and hashing the file
+        release the GIL); each file's SHA-256, computed on the bytes as they are written, is
+        remembered (:func:`~landcarbon.io.outputs.remember_sha256`) so that a manifest does
+        not read the file again."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        headers = [gdal_header_tags(job["crs"], job["transform"], job["writer"].dtype,
+                                    job["nodata"], colormap=job["colormap"],
+                                    description=job["description"], tags=job["tags"])
+                   for job in self._jobs]
+        with ThreadPoolExecutor(max(1, len(self._jobs))) as pool:
+            done = [pool.submit(job["writer"].finish, header)
+                    for job, header in zip(self._jobs, headers, strict=True)]
+            for future in done:
+                future.result()
         for job in self._jobs:
-            writer: CogWriter = job["writer"]
-            header = gdal_header_tags(job["crs"], job["transform"], writer.dtype,
-                                      job["nodata"], colormap=job["colormap"],
-                                      description=job["description"], tags=job["tags"])
-            writer.finish(header)
             if job["category_names"]:
                 _write_category_names(job["path"], job["category_names"])
         return [job["path"] for job in self._jobs]

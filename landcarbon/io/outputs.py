@@ -34,6 +34,7 @@ from landcarbon.io.ownership import check_replaceable, mark_folder
 __all__ = [
     "atomic_path",
     "check_output_target",
+    "remember_sha256",
     "remove_stale_stages",
     "sha256",
     "staged_output_dir",
@@ -181,8 +182,29 @@ def remove_stale_stages(target: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+#: SHA-256 of files this process wrote and hashed as it wrote them: (path, size, mtime in ns)
+#: -> digest (:func:`remember_sha256`)
+_WRITTEN: dict[tuple[str, int, int], str] = {}
+
+
+def _file_key(path: str | os.PathLike[str]) -> tuple[str, int, int]:
+    stat = os.stat(path)
+    return os.path.realpath(path), stat.st_size, stat.st_mtime_ns
+
+
+def remember_sha256(path: str | os.PathLike[str], digest: str) -> None:
+    """Record the SHA-256 of a file just written (computed on the bytes written, e.g. a COG
+    laid out from its tiles): :func:`sha256` returns it without reading the file again as long
+    as the file keeps its path, size and modification time."""
+    _WRITTEN[_file_key(path)] = digest
+
+
 def sha256(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
-    """SHA-256 of a file (streamed)."""
+    """SHA-256 of a file (streamed; a digest recorded by :func:`remember_sha256` for the
+    same path, size and modification time is returned without reading the file)."""
+    known = _WRITTEN.get(_file_key(path))
+    if known is not None:
+        return known
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):

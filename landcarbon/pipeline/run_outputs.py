@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,24 +125,26 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
     files: dict[str, str] = {}
     table = a.units
     shown = display_units(a.config)  # 万吨 / 亩 columns: only in what is written
-    with step("tables"):
-        files["units_gpkg"] = name("run", "units_gpkg")
-        write_units(to_display(table, shown), folder / files["units_gpkg"])
-        enc = a.config.output.csv_encoding
-        files["units_csv"] = name("run", "units_csv")
-        write_csv(to_display(table.drop(columns="geometry"), shown), folder / files["units_csv"],
-                  encoding=enc)
-        files["class_areas_csv"] = name("run", "class_areas_csv")
-        write_csv(to_display(a.class_areas, shown), folder / files["class_areas_csv"],
-                  encoding=enc)
-        from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
-
-        files.update(write_zoning_outputs(a, folder))
     out = a.config.output
-    if out.rasters and a.categories is not None:
+    laying_out = None
+    if out.rasters and a.categories is not None and cogs is not None:
+        # the COGs filled by the pass are laid out (spool -> file, hashed) in threads that
+        # hold the GIL little, beside the tables (Python, pandas, GDAL's GPKG driver)
+        pool = ThreadPoolExecutor(1)
+        laying_out = pool.submit(finish_rasters, a, folder, cogs)
+        pool.shutdown(wait=False)
+    try:
+        _write_tables(a, folder, files, shown)
+    except BaseException:
+        if laying_out is not None:  # let the COGs end before their spools are discarded
+            wait([laying_out])
+        raise
+    if laying_out is not None:
+        with step("rasters (COGs)"):  # the wait for the COGs after the tables
+            files.update(laying_out.result())
+    if out.rasters and a.categories is not None and cogs is None:
         with step("rasters (COGs)"):
-            files.update(finish_rasters(a, folder, cogs) if cogs is not None
-                         else write_rasters(a, folder, progress=progress))
+            files.update(write_rasters(a, folder, progress=progress))
     if out.map:  # map.html, report.html, figures/, QGIS style of units.gpkg
         from landcarbon.pipeline.publication import write_publication
 
@@ -156,6 +159,26 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
     files["manifest"] = name("run", "manifest")
     write_json(manifest, folder / files["manifest"])
     return files
+
+
+def _write_tables(a: Assessment, folder: Path, files: dict[str, str], shown: Any) -> None:
+    """units.gpkg, units.csv, class_areas.csv and the zoning tables (into ``files``)."""
+    from landcarbon.pipeline.progress import step
+
+    table = a.units
+    with step("tables"):
+        files["units_gpkg"] = name("run", "units_gpkg")
+        write_units(to_display(table, shown), folder / files["units_gpkg"])
+        enc = a.config.output.csv_encoding
+        files["units_csv"] = name("run", "units_csv")
+        write_csv(to_display(table.drop(columns="geometry"), shown), folder / files["units_csv"],
+                  encoding=enc)
+        files["class_areas_csv"] = name("run", "class_areas_csv")
+        write_csv(to_display(a.class_areas, shown), folder / files["class_areas_csv"],
+                  encoding=enc)
+        from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
+
+        files.update(write_zoning_outputs(a, folder))
 
 
 def _inputs(a: Assessment) -> dict[str, str]:
