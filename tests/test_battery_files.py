@@ -4,6 +4,7 @@ GeoPackages, CRS labels, geometry types, an HTTP server without Range support). 
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import sqlite3
 import threading
@@ -190,9 +191,10 @@ class _NoRangeHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def no_range_server(battery_project: Path) -> Iterator[str]:
-    handler = partial(_NoRangeHandler, directory=str(battery_project))
+@contextlib.contextmanager
+def serve_without_ranges(directory: Path) -> Iterator[str]:
+    """A local HTTP server of ``directory`` that ignores Range headers; yields its URL."""
+    handler = partial(_NoRangeHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -201,6 +203,12 @@ def no_range_server(battery_project: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def no_range_server(battery_project: Path) -> Iterator[str]:
+    with serve_without_ranges(battery_project) as url:
+        yield url
 
 
 def test_http_server_without_range_requests(no_range_server: str,

@@ -16,6 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+from _trust import CONFIG
 from conftest import GRID4, write_tif
 from rasterio.transform import from_origin
 from shapely.geometry import box
@@ -25,22 +26,6 @@ from landcarbon.io.outputs import remove_stale_stages
 
 PAYLOAD = "<img src=x onerror=alert(1)>"
 NASTY = f"{PAYLOAD} \"q\" 'a' </script><script>alert(2)</script> 西单元"
-CONFIG = """
-title = "TITLE"
-[landcover]
-path = "lc.tif"
-[units]
-path = "u.gpkg"
-id_field = "code"
-name_field = "name"
-[construction]
-method = "energy"
-energy_table = "energy.csv"
-[thresholds]
-preset = "zhengzhou_example"
-[output]
-map_tiles = ""
-"""
 
 
 def _small(d: Path, names: tuple[str, str] = ("西单元", "东单元"), title: str = "t",
@@ -340,15 +325,18 @@ def test_atomic_path_replaces_only_when_complete(tmp_path: Path) -> None:
 
 
 def test_runs_reading_urls_are_never_up_to_date(tmp_path: Path) -> None:
+    from landcarbon.config.outputs import name
     from landcarbon.io.fingerprint import run_fingerprint, stamp_manifest, up_to_date
 
     config = lc.load_config(_small(tmp_path, light=True))
     result = lc.run(config, tmp_path / "out")
     fp = run_fingerprint(config)
-    assert fp["remote_inputs"] == [] and up_to_date(tmp_path / "out", fp) == result.files
+    manifest = name("run", "manifest")
+    assert fp["remote_inputs"] == []
+    assert up_to_date(tmp_path / "out", fp, manifest=manifest) == result.files
     remote = {**fp, "remote_inputs": ["https://example.org/lc.tif"]}
-    stamp_manifest(tmp_path / "out", remote, result.files)
-    assert up_to_date(tmp_path / "out", remote) is None
+    stamp_manifest(tmp_path / "out", remote, result.files, manifest=manifest)
+    assert up_to_date(tmp_path / "out", remote, manifest=manifest) is None
 
 
 def test_overlapping_units_stop_the_run_unless_allowed(tmp_path: Path,

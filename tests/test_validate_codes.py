@@ -10,11 +10,8 @@ already runs these inputs through the real commands).
 from __future__ import annotations
 
 import ast
-import http.server
 import re
-import threading
 from collections.abc import Callable, Iterator
-from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -167,15 +164,8 @@ def test_bad_input_gives_its_code(code: str, tmp_path: Path) -> None:
 
 @pytest.fixture
 def no_range_url(tmp_path: Path) -> Iterator[str]:
-    handler = partial(bf._NoRangeHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with bf.serve_without_ranges(tmp_path) as url:
+        yield url
 
 
 def test_http_server_without_range_gives_its_code(tmp_path: Path, no_range_url: str) -> None:
