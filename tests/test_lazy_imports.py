@@ -41,6 +41,30 @@ def test_tables_only_run_imports_no_heavy_library(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "map.html").exists()
 
 
+#: what the demo (map, report and figures included) never needs
+DEMO_UNNEEDED = ("mapclassify", "esda", "libpysal", "sklearn", "IPython", "distributed",
+                 "folium.plugins", "matplotlib.pyplot", "exactextract", "networkx",
+                 "scipy.spatial", "scipy.ndimage", "scipy.stats")
+
+
+def test_demo_imports_no_library_it_does_not_need(tmp_path: Path) -> None:
+    """``landcarbon demo``: no classification or spatial-statistics library, no dask
+    cluster client, no pyplot (figures draw on Agg canvases), no folium plugin collection."""
+    code = (
+        "import sys, json\n"
+        "from landcarbon.cli import main\n"
+        "try:\n"
+        f"    main(['-q', 'demo', '-o', {str(tmp_path / 'demo')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"print(json.dumps([m for m in {DEMO_UNNEEDED!r} if m in sys.modules]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=tmp_path, timeout=600)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert (tmp_path / "demo" / "figures" / "map_risk_level.png").is_file()
+    assert done.stderr == ""  # -q: nothing but errors (no font or library warning)
+
+
 @pytest.mark.parametrize("k", [2, 3, 5, 6, 7])
 def test_quantile_bins_are_mapclassify_bins(k: int) -> None:
     mapclassify = pytest.importorskip("mapclassify")

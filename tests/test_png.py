@@ -102,3 +102,23 @@ def test_maps_drawn_together_equal_maps_drawn_alone(units: gpd.GeoDataFrame,
         colours = {tuple(int(c) for c in p) for p in pixels.reshape(-1, 3)[::7]}
         if column == "risk_level":
             assert (178, 24, 43) in colours and (33, 102, 172) in colours
+
+
+def test_utm_zone_is_geopandas_estimate() -> None:
+    """The UTM zone from the longitude equals geopandas' PROJ-database estimate (also on a
+    zone border, the equator and across the antimeridian), for geographic and projected
+    frames."""
+    from landcarbon.engine.areas import utm_crs
+
+    cases = [(113.6, 34.7), (114.0, 34.7), (-0.5, -33.9), (0.0, 0.0), (-179.5, 10.0),
+             (179.9, -45.0), (6.0, 60.0), (-72.9, -13.5), (151.2, -33.9), (-122.4, 37.8)]
+    for lon, lat in cases:
+        frame = gpd.GeoDataFrame(geometry=[box(lon - 0.01, lat - 0.01, lon + 0.01,
+                                               lat + 0.01)], crs=4326)
+        assert utm_crs(frame) == frame.estimate_utm_crs(), (lon, lat)
+        merc = frame.to_crs(3857)
+        assert utm_crs(merc) == merc.estimate_utm_crs(), (lon, lat)
+    across = gpd.GeoDataFrame(geometry=[box(179.5, 10, 180, 11), box(-180, 10, -179.7, 11)],
+                              crs=4326).to_crs(3832)  # PDC Mercator: one piece over 180°
+    assert utm_crs(across) == across.estimate_utm_crs()
+    assert utm_crs(frame).to_epsg() == 32610  # -122.4: zone 10 north

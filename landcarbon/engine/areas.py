@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Literal
 
@@ -35,7 +36,8 @@ from pyproj import CRS
 from landcarbon.exceptions import InputError
 
 __all__ = ["PixelAreaMethod", "cell_areas_m2", "densify", "geodesic_areas_m2", "is_sphere",
-           "measuring_ellipsoid", "resolve_area_method", "row_areas_m2", "to_crs_densified"]
+           "measuring_ellipsoid", "resolve_area_method", "row_areas_m2", "to_crs_densified",
+           "utm_crs"]
 
 PixelAreaMethod = Literal["auto", "nominal", "ellipsoidal"]
 
@@ -396,3 +398,29 @@ def _ring_areas_m2(geoms: np.ndarray, crs: CRS) -> np.ndarray:
         parts_areas = [ring_areas(sl) for sl in slices]
     signed = np.array([a for part in parts_areas for a in part], dtype=np.float64)
     return np.abs(np.bincount(part_of[ring_of], weights=signed, minlength=len(geoms)))
+
+
+def utm_crs(gdf: Any) -> CRS:
+    """The WGS 84 UTM zone of the centre of ``gdf``'s bounds (``gdf.crs`` must be set): the
+    zone :meth:`geopandas.GeoDataFrame.estimate_utm_crs` returns (a centre on a zone border
+    takes the lower zone, one on the equator the northern one), from the longitude alone
+    instead of a query of the PROJ database (~0.1 s a call).
+
+    Returns
+    -------
+    pyproj.CRS
+        EPSG:326zz (north) or EPSG:327zz (south).
+    """
+    from pyproj import Transformer
+
+    if gdf.crs is None:
+        raise ValueError("utm_crs: the frame has no CRS")
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    if not CRS.from_user_input(gdf.crs).is_geographic:
+        x0, y0, x1, y1 = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True
+                                              ).transform_bounds(x0, y0, x1, y1)
+    if x0 > x1:  # across the antimeridian
+        x1 += 360.0
+    lon = ((x0 + x1) / 2 + 180.0) % 360.0 - 180.0
+    zone = min(60, max(1, math.ceil((lon + 180.0) / 6.0)))
+    return CRS.from_epsg((32600 if (y0 + y1) / 2 >= 0 else 32700) + zone)

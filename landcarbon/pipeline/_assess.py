@@ -405,8 +405,10 @@ def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool,
     check_output_target(target, overwrite=overwrite, why=why, inputs=inputs)
     started = time.perf_counter()
     from landcarbon.pipeline._compute import compute_context
+    from landcarbon.pipeline.figure_worker import prestarted
 
-    with (compute_context(config.compute),
+    # the figure worker imports matplotlib on the second core while this one computes
+    with (prestarted(config.output.map), compute_context(config.compute),
           staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind=kind,
                             why=why) as stage, CogSet() as cogs):
         # the rasters are written during the pass over the land cover (one read per chunk)

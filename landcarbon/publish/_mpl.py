@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ParamSpec
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec
 
 import numpy as np
 
@@ -63,11 +63,13 @@ def _canvas_class() -> type:
     return Canvas
 
 
-def figure(w: float, h: float) -> Figure:
-    """A ``w`` x ``h`` inch figure (constrained layout) on the fast-PNG Agg canvas."""
+def figure(w: float, h: float,
+           layout: Literal["constrained"] | None = "constrained") -> Figure:
+    """A ``w`` x ``h`` inch figure (``layout`` engine) on the fast-PNG Agg canvas, at
+    :data:`DPI` (its text is laid out once, at the resolution it is written at)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(w, h), dpi=DPI, layout="constrained")  # text laid out once, at DPI
+    fig = Figure(figsize=(w, h), dpi=DPI, layout=layout)
     _canvas_class()(fig)
     return fig
 

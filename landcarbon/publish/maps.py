@@ -20,6 +20,7 @@ import pandas as pd
 from branca.element import Figure
 
 from landcarbon.accounting.display_units import DisplayUnits
+from landcarbon.engine.areas import utm_crs
 from landcarbon.exceptions import InputError
 from landcarbon.publish._chrome import MapChrome, raster_probe
 from landcarbon.publish._classes import class_fills as _class_fills
@@ -89,7 +90,7 @@ def _display_frame(units: gpd.GeoDataFrame, tolerance_m: float | None,
     if gdf.empty:
         raise InputError("explore_units: the units table has no geometries to map.")
     metric = units.crs if units.crs.is_projected and units.crs.axis_info[0].unit_name in (
-        "metre", "meter") else gdf.estimate_utm_crs()
+        "metre", "meter") else utm_crs(gdf)
     if tolerance_m is None and (len(gdf) > 500 or gdf.count_coordinates().sum() > 20_000):
         x0, y0, x1, y1 = gdf.to_crs(metric).total_bounds
         tolerance_m = math.hypot(x1 - x0, y1 - y0) / 2000

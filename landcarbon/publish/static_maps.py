@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from landcarbon.engine.areas import utm_crs
 from landcarbon.publish._html import NO_DATA, ui, vocab
 from landcarbon.publish._mpl import cjk, figure, png
 
@@ -31,7 +32,7 @@ def projected(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """``units`` in a metric CRS: as they are when projected (or without CRS), else in their
     UTM zone."""
     if units.crs is not None and not units.crs.is_projected:
-        return units.to_crs(units.estimate_utm_crs())
+        return units.to_crs(utm_crs(units))
     return units
 
 
@@ -161,8 +162,8 @@ def static_maps(units: gpd.GeoDataFrame, columns: tuple[str, ...] = ("risk_level
     out: dict[str, bytes] = {}
     for column in columns:  # a figure each: every map as it would be drawn alone
         table = vocab("risk_levels" if column == "risk_level" else "space_types")
-        fig = figure(9, 7.4)
-        ax = fig.add_subplot()
+        fig = figure(9, 7.4, layout=None)  # fixed axes, cropped to the content when saved
+        ax = fig.add_axes((0.02, 0.06, 0.78, 0.86))
         ax.add_collection(PathCollection(
             paths, facecolor=[table[v][2] if v in table else NO_DATA for v in units[column]],
             edgecolor="#555555", linewidth=0.4), autolim=False)

@@ -1,0 +1,195 @@
+"""The run's static figures drawn in a second process while this one writes the map and the
+report (issue 16: a warm ``landcarbon demo`` within seconds on two cores).
+
+:func:`prestarted` starts the worker when a run begins (a fresh interpreter,
+``python -c`` on a pipe: it imports matplotlib, geopandas and the figure code and loads the
+bundled font while the run reads and computes); :func:`draw` hands it the figure jobs and
+returns at once; :meth:`Pending.result` collects the PNG bytes. The worker runs only
+:mod:`landcarbon.publish.figures` functions named in :data:`JOBS`, with pickled arguments
+over its own pipes, and never imports the caller's ``__main__`` (a script without a
+``__name__`` guard is safe). Warnings and log records of the worker are replayed here (so
+``-q`` silences them as any other). On a machine with one core, or when the worker cannot
+start or fails, or while the machine is busy (:func:`second_core_free`), the figures are
+drawn in this process, with the same result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["JOBS", "Pending", "draw", "main", "prestarted", "second_core_free",
+           "start_worker"]
+
+log = logging.getLogger(__name__)
+
+#: figure functions a job may name (``landcarbon.publish.figures``)
+JOBS = ("static_maps", "balance_by_land_class", "balance_by_space_type", "net_vs_threshold")
+_lock = threading.Lock()
+_idle: list[subprocess.Popen[bytes]] = []
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover  (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def second_core_free() -> bool:
+    """Whether a second process would run beside this one: two cores or more, and (where the
+    system says) a load average leaving one of them free (on a busy machine a worker only
+    takes time from the run)."""
+    cores = _cores()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover  (Windows)
+        load = 0.0
+    return cores >= 2 and load <= cores - 1
+
+
+def start_worker() -> subprocess.Popen[bytes] | None:
+    """A new worker process (``None`` if it cannot be started); :func:`prestarted` starts
+    one when it pays off."""
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding the package
+    code = (f"import sys; sys.path.insert(0, {root!r}); "
+            "from landcarbon.pipeline.figure_worker import main; main()")
+    try:
+        return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:  # pragma: no cover  (no interpreter to start)
+        log.debug("figure worker not started (%s): figures drawn in this process", exc)
+        return None
+
+
+@contextlib.contextmanager
+def prestarted(wanted: bool = True) -> Iterator[None]:
+    """Start a figure worker for the body (when ``wanted`` and :func:`second_core_free`);
+    one left unused at the end is stopped."""
+    proc = start_worker() if wanted and second_core_free() else None
+    if proc is not None:
+        with _lock:
+            _idle.append(proc)
+    try:
+        yield
+    finally:
+        if proc is not None:
+            with _lock:
+                unused = proc in _idle
+                if unused:
+                    _idle.remove(proc)
+            if unused:
+                proc.kill()
+                proc.communicate()
+
+
+class Pending:
+    """Figures being drawn: :meth:`result` returns ``{key: PNG bytes}``."""
+
+    def __init__(self, jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]],
+                 proc: subprocess.Popen[bytes] | None) -> None:
+        self.jobs = jobs
+        self._out: tuple[bytes, bytes] | None = None
+        self._thread: threading.Thread | None = None
+        if proc is not None:
+            payload = pickle.dumps(jobs, protocol=pickle.HIGHEST_PROTOCOL)
+
+            def talk() -> None:
+                self._out = proc.communicate(payload)
+
+            self._thread = threading.Thread(target=talk, name="landcarbon-figures",
+                                            daemon=True)
+            self._thread.start()
+
+    def result(self) -> dict[str, Any]:
+        """The figures (drawn here if the worker failed)."""
+        if self._thread is not None:
+            self._thread.join()
+            out, err = self._out or (b"", b"")
+            try:
+                status, value, records = pickle.loads(out)
+            except Exception:  # the worker died: say why at debug level, draw here
+                log.debug("figure worker failed: %s", err.decode("utf-8", "replace")[-2000:])
+            else:
+                _replay(records)
+                if status == "ok":
+                    return dict(value)
+                log.debug("figure worker failed (%s): drawing here", value)
+        return _run_jobs(self.jobs)
+
+
+def draw(jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]]) -> Pending:
+    """Start drawing ``jobs`` (``{key: (function name in JOBS, args, kwargs)}``) in the
+    prestarted worker (in this process at :meth:`Pending.result` when there is none)."""
+    for name, _, _ in jobs.values():
+        if name not in JOBS:
+            raise ValueError(f"not a figure job: {name!r} (one of {JOBS})")
+    with _lock:
+        proc = _idle.pop() if _idle else None
+    return Pending(jobs, proc)
+
+
+def _run_jobs(jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]]
+              ) -> dict[str, Any]:
+    from landcarbon.publish import figures
+
+    return {key: getattr(figures, name)(*args, **kwargs)
+            for key, (name, args, kwargs) in jobs.items()}
+
+
+def _replay(records: list[tuple[str, str, int, str]]) -> None:
+    """Warnings (``("warning", category, 0, text)``) and log records (``("log", logger,
+    level, text)``) of the worker, issued here."""
+    import builtins
+
+    for kind, where, level, text in records:
+        if kind == "warning":
+            category = getattr(builtins, where, UserWarning)
+            warnings.warn(text, category if isinstance(category, type)
+                          and issubclass(category, Warning) else UserWarning, stacklevel=2)
+        else:
+            logging.getLogger(where).log(level, "%s", text)
+
+
+class _Collect(logging.Handler):
+    def __init__(self, into: list[tuple[str, str, int, str]]) -> None:
+        super().__init__(logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(("log", record.name, record.levelno, record.getMessage()))
+
+
+def main() -> None:
+    """The worker: import and warm up, read the jobs (pickle) on stdin, write
+    ``(status, figures or error, records)`` (pickle) on stdout."""
+    records: list[tuple[str, str, int, str]] = []
+    logging.getLogger().addHandler(_Collect(records))
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # anything a library prints stays out of the answer
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            import geopandas  # noqa: F401  (the units arrive as a GeoDataFrame)
+
+            from landcarbon.publish import figures
+            from landcarbon.publish.fonts import matplotlib_family
+
+            matplotlib_family()
+            del figures
+            jobs = pickle.loads(sys.stdin.buffer.read())
+            result: tuple[str, Any] = ("ok", _run_jobs(jobs))
+        except Exception as exc:
+            result = ("error", f"{type(exc).__name__}: {exc}")
+    records += [("warning", w.category.__name__, 0, str(w.message)) for w in caught]
+    out.write(pickle.dumps((*result, records), protocol=pickle.HIGHEST_PROTOCOL))
+    out.flush()

@@ -1,0 +1,62 @@
+"""The run's figures drawn in a second process (issue 16): the same PNG bytes as drawn in
+this process, a dead worker falls back to drawing here, only figure functions run there."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from landcarbon.pipeline import figure_worker
+
+
+@pytest.fixture(scope="module")
+def jobs() -> dict[str, tuple[str, tuple, dict]]:
+    units = gpd.GeoDataFrame(
+        {"unit_id": ["1", "2"], "unit_name": ["金水街道", "龙湖镇"],
+         "risk_level": ["severe", "net_sink"], "space_type": ["construction", "ecological"],
+         "emission_tc": [120.0, 5.0], "sequestration_tc": [10.0, 40.0],
+         "net_tc_per_ha": [1.1, -0.35], "threshold_tc_per_ha": [0.5, 0.0]},
+        geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=32649)
+    return {"maps": ("static_maps", (units, ("risk_level", "space_type")),
+                     {"language": "zh", "title": "测试", "source": "s"}),
+            "bars": ("balance_by_space_type", (units, "tc"), {"language": "en"}),
+            "dots": ("net_vs_threshold", (units, "tc"), {"language": "zh"})}
+
+
+def test_worker_draws_what_this_process_draws(jobs: dict) -> None:
+    here = figure_worker.Pending(jobs, None).result()  # no worker: drawn in this process
+    proc = figure_worker.start_worker()
+    assert proc is not None
+    there = figure_worker.Pending(jobs, proc).result()
+    assert proc.wait(timeout=60) == 0
+    assert set(there) == {"maps", "bars", "dots"}
+    assert there == here  # byte for byte
+    assert there["maps"]["risk_level"][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_dead_worker_falls_back_to_this_process(jobs: dict) -> None:
+    proc = figure_worker.start_worker()
+    assert proc is not None
+    proc.kill()
+    proc.wait(timeout=60)
+    drawn = figure_worker.Pending(jobs, proc).result()
+    assert drawn == figure_worker.Pending(jobs, None).result()
+
+
+def test_prestarted_worker_is_used_once_and_unused_ones_stop(jobs: dict) -> None:
+    with figure_worker.prestarted(wanted=False):
+        assert figure_worker._idle == []
+    figure_worker._idle.append(proc := figure_worker.start_worker())
+    try:
+        pending = figure_worker.draw({"bars": jobs["bars"]})
+        assert figure_worker._idle == []  # taken by this draw
+        assert set(pending.result()) == {"bars"}
+    finally:
+        figure_worker._idle.clear()
+    assert proc is not None and proc.wait(timeout=60) == 0
+
+
+def test_only_figure_functions_run_there() -> None:
+    with pytest.raises(ValueError, match="not a figure job"):
+        figure_worker.draw({"x": ("write_publication", (), {})})
