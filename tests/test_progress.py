@@ -28,8 +28,13 @@ def _config(tmp_path: Path) -> Path:
 
 def _run(tmp_path: Path, *flags: str, tty: bool) -> str:
     """stderr of ``landcarbon [flags] run`` (on a pseudo-terminal when ``tty``)."""
-    args = [sys.executable, "-m", "landcarbon.cli", *flags, "run", str(_config(tmp_path)),
-            "-o", str(tmp_path / "out"), "--overwrite"]
+    return _stderr([*flags, "run", str(_config(tmp_path)), "-o", str(tmp_path / "out"),
+                    "--overwrite"], tty=tty)
+
+
+def _stderr(cli_args: list[str], *, tty: bool) -> str:
+    """stderr of ``landcarbon *cli_args`` (on a pseudo-terminal when ``tty``)."""
+    args = [sys.executable, "-m", "landcarbon.cli", *cli_args]
     env = {**os.environ, "COLUMNS": "100"}
     if not tty:
         done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
@@ -88,3 +93,22 @@ def test_step_records_and_logs(caplog: pytest.LogCaptureFixture) -> None:
     finally:
         progress.set_verbosity(1)
     assert progress.bar([1, 2], "d") == [1, 2]  # pytest's stderr is no terminal
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_publication_and_monte_carlo_bars_on_a_terminal_only(tmp_path: Path) -> None:
+    """``landcarbon zone`` of the sample (every zoning section, Monte Carlo included) with its
+    map: a bar over the Monte Carlo blocks and one over the publication's stages, on a
+    terminal only, never with -q."""
+    config = _config(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8").replace("map = false", "map = true")
+                      + "\n[uncertainty]\ndraws = 200\n", encoding="utf-8")
+    args = ["zone", str(config), "-o", str(tmp_path / "zoned"), "--overwrite"]
+    on_tty = _stderr(args, tty=True)
+    assert "Monte Carlo" in on_tty and "block" in on_tty
+    assert "map, report, figures" in on_tty and "stage" in on_tty
+    piped = _stderr(args, tty=False)
+    assert "Monte Carlo" not in piped and "map, report, figures" not in piped
+    assert "\r" not in piped
+    quiet = _stderr(["-q", *args], tty=True)
+    assert quiet.strip() == ""

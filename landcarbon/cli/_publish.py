@@ -8,7 +8,14 @@ from typing import Literal
 
 import click
 
-from landcarbon.cli._base import handle_errors, log, main, overwrite_option, print_files
+from landcarbon.cli._base import (
+    handle_errors,
+    log,
+    main,
+    overwrite_option,
+    print_files,
+    progress_default,
+)
 
 
 @main.command(name="map")
@@ -34,7 +41,7 @@ def map_(run_dir: Path, language: Literal["zh", "en"] | None, offline: bool | No
     from landcarbon.pipeline import publish_run
 
     files = publish_run(run_dir, language=language, offline=offline,
-                        tiles=tiles, overwrite=overwrite)
+                        tiles=tiles, overwrite=overwrite, progress=progress_default())
     print_files(run_dir, files)
 
 

@@ -247,7 +247,7 @@ def assess(config: RunConfig, *, progress: bool = False,
                         timings=timings, planning=planning, repairs=repairs, survey=survey)
     from landcarbon.pipeline._zoning import apply_zoning
 
-    apply_zoning(result)  # no-op unless a zoning section is configured
+    apply_zoning(result, progress=progress)  # no-op unless a zoning section is configured
     if raster_sinks and categories is not None:
         store_late_rasters(result, raster_sinks, fed)
     return result

@@ -21,7 +21,7 @@ _PUBLISHED = (name("run", "map"), name("run", "report"))
 
 def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = None,
                 offline: bool | None = None, tiles: str | None = None,
-                overwrite: bool = False
+                overwrite: bool = False, progress: bool = False
                 ) -> dict[str, str]:
     """Rebuild the web map, atlas report, figures and gpkg style of a finished run.
 
@@ -38,6 +38,8 @@ def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = N
         Basemap key (``data/basemaps.csv``) or folium tile name. Default: the run's setting.
     overwrite : bool
         Replace an existing ``map.html`` / ``report.html``.
+    progress : bool
+        A bar over the stages (map, figures, report) on stderr when it is a terminal.
 
     Returns
     -------
@@ -47,11 +49,12 @@ def publish_run(run_dir: str | Path, *, language: Literal["zh", "en"] | None = N
     from landcarbon.io.locks import output_lock
 
     with output_lock(Path(run_dir)):
-        return _publish_run(run_dir, language, offline, tiles, overwrite)
+        return _publish_run(run_dir, language, offline, tiles, overwrite, progress)
 
 
 def _publish_run(run_dir: str | Path, language: Literal["zh", "en"] | None,
-                 offline: bool | None, tiles: str | None, overwrite: bool) -> dict[str, str]:
+                 offline: bool | None, tiles: str | None, overwrite: bool,
+                 progress: bool = False) -> dict[str, str]:
     from landcarbon.io.publication import read_run, update_manifest
     from landcarbon.pipeline.publication import write_publication
 
@@ -74,7 +77,8 @@ def _publish_run(run_dir: str | Path, language: Literal["zh", "en"] | None,
     files = write_publication(run.folder, from_display(run.units), run.manifest,
                               class_areas=None if run.class_areas is None
                               else from_display(run.class_areas), rasters=run.rasters,
-                              language=language, tiles=tiles, offline=offline)
+                              language=language, tiles=tiles, offline=offline,
+                              progress=progress)
     manifest = run.manifest
     manifest["published"] = {"language": language, "offline": offline, "tiles": tiles,
                              "at": datetime.now(UTC).isoformat(timespec="seconds")}

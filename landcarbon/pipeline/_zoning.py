@@ -28,6 +28,7 @@ from landcarbon.config.zoning import (
     UncertaintyConfig,
     ZoningConfig,
 )
+from landcarbon.pipeline.progress import bar
 
 if TYPE_CHECKING:
     from landcarbon.pipeline.records import Assessment
@@ -61,8 +62,10 @@ def _statistics(config: RunConfig) -> pd.DataFrame | None:
     return table.rename(columns={st.id_column: "unit_id"})
 
 
-def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Add the zoning columns to ``a.units`` and the extra layers to ``a.zoning``.
+def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
+                 progress: bool = False) -> dict[str, Any]:
+    """Add the zoning columns to ``a.units`` and the extra layers to ``a.zoning``
+    (``progress``: a bar over the Monte Carlo blocks on a terminal).
 
     Returns
     -------
@@ -128,7 +131,8 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None) -> dict
 
     uc = c.uncertainty
     if uc is not None:
-        units, out["uncertainty"], out["sweep"] = _uncertainty(a, units, uc, s, factor)
+        units, out["uncertainty"], out["sweep"] = _uncertainty(a, units, uc, s, factor,
+                                                               progress)
         t0 = _lap(timings, "uncertainty", t0)
 
     wants_raster = c.sink_zones is not None or (hc is not None and hc.on in ("grid", "both"))
@@ -219,8 +223,8 @@ def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFram
     return units.join(flags), breaks
 
 
-def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, factor: float
-                 ) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
+def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, factor: float,
+                 progress: bool = False) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
     from landcarbon.pipeline.resolve import coefficient_ranges, risk_bands
     from landcarbon.zoning.uncertainty import monte_carlo, threshold_sweep
 
@@ -234,7 +238,9 @@ def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, facto
     if parts is not None:
         parts = parts.reindex(units["unit_id"]).fillna(0.0).set_axis(units.index)
     mc = monte_carlo(units, a.coefficients.tc_per_ha, ranges, a.thresholds, draws=uc.draws,
-                     seed=uc.seed, factor=factor, suffix=s, energy_parts=parts)
+                     seed=uc.seed, factor=factor, suffix=s, energy_parts=parts,
+                     blocks=lambda starts, count: bar(starts, "Monte Carlo", total=count,
+                                                      progress=progress, unit="block"))
     units = units.join(mc)
     table = pd.concat([units[["unit_id", "unit_name", "space_type", f"net_{s}",
                               f"net_{s}_per_ha", f"threshold_{s}_per_ha", "risk_level"]],

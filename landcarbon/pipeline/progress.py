@@ -6,8 +6,10 @@ The CLI sets the verbosity once (:func:`set_verbosity`: 0 = ``-q``, errors only;
 * :func:`step` times a step of a run; its time is logged at INFO on the ``landcarbon.steps``
   logger, which is shown with ``-v`` only;
 * :func:`dask_bar` shows a tqdm bar over the tasks of the dask computations run inside it
-  (the pass over the land cover, raster writing), and :func:`bar` one over any iterable,
-  both only when stderr is a terminal and the verbosity is not ``-q``.
+  (the pass over the land cover, raster writing, the transition pass), :func:`bar` one over
+  any iterable (the Monte Carlo blocks of units) and :func:`stages` one over named stages
+  (map, figures, report of a publication), all only when stderr is a terminal and the
+  verbosity is not ``-q``.
 
 Library callers (``landcarbon.pipeline.run(..., progress=True)``) get bars with the default
 verbosity when stderr is a terminal.
@@ -20,10 +22,10 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["bar", "bars_shown", "dask_bar", "set_verbosity", "step", "verbosity"]
+__all__ = ["bar", "bars_shown", "dask_bar", "set_verbosity", "stages", "step", "verbosity"]
 
 T = TypeVar("T")
 log = logging.getLogger("landcarbon.steps")
@@ -87,6 +89,27 @@ def bar(items: Iterable[T], description: str, *, total: int | None = None,
     out: Any = tqdm(items, desc=description, total=total, file=sys.stderr, leave=False,
                     unit=unit, mininterval=0.5, **_size())
     return out
+
+
+@contextlib.contextmanager
+def stages(description: str, total: int, progress: bool = True
+           ) -> Iterator[Callable[[str], None]]:
+    """A tqdm bar of ``total`` stages (e.g. map, figures, report of a publication) when
+    :func:`bars_shown`; yields ``advance(name)``, called after each stage (a no-op without a
+    bar)."""
+    if not bars_shown(progress):
+        yield lambda name: None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=description, file=sys.stderr, leave=False, unit="stage",
+              mininterval=0, **_size()) as shown:
+
+        def advance(name: str) -> None:
+            shown.set_postfix_str(name, refresh=False)
+            shown.update(1)
+
+        yield advance
 
 
 def _size() -> dict[str, int]:

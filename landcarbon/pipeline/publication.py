@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -78,14 +79,28 @@ def write_publication(
     title: str | None = None,
     tiles: str | None = "osm",
     offline: bool = False,
+    progress: bool = False,
 ) -> dict[str, str]:
-    """Write ``map.html``, ``report.html``, ``figures/*.png`` and the gpkg style of a run.
+    """Write ``map.html``, ``report.html``, ``figures/*.png`` and the gpkg style of a run
+    (``progress``: a bar over these stages on a terminal).
 
     Returns
     -------
     dict
         ``{role: file name relative to folder}`` of everything written.
     """
+    from landcarbon.pipeline.progress import stages
+
+    with stages("map, report, figures", 4, progress) as advance:
+        return _write_publication(folder, units, manifest, class_areas=class_areas,
+                                  rasters=rasters, language=language, title=title,
+                                  tiles=tiles, offline=offline, advance=advance)
+
+
+def _write_publication(folder: str | Path, units: gpd.GeoDataFrame, manifest: dict[str, Any],
+                       *, class_areas: pd.DataFrame | None, rasters: dict[str, Path] | None,
+                       language: Literal["zh", "en"], title: str | None, tiles: str | None,
+                       offline: bool, advance: Callable[[str], None]) -> dict[str, str]:
     from landcarbon.publish import explore_units
     from landcarbon.publish._html import ui
     from landcarbon.publish.maps import add_head_html, map_html
@@ -125,6 +140,7 @@ def write_publication(
     add_head_html(m, meta_tags(tags), name="landcarbon_provenance")
     files["map"] = name("run", "map")
     write_text(folder / files["map"], map_html(m))  # sequential element ids: reproducible
+    advance("map")
 
     figdir = folder / "figures"
     figdir.mkdir(exist_ok=True)
@@ -137,6 +153,7 @@ def write_publication(
         files[role] = name("run", role)
         with atomic_path(folder / files[role]) as tmp:
             tmp.write_bytes(png_with_text(data, tags))
+    advance("figures")
 
     charts = [(ui(k, language), f"figures/{k}.png") for k in (
         "balance_by_land_class", "balance_by_space_type", "net_vs_threshold")
@@ -159,12 +176,14 @@ def write_publication(
                           zoning=_zoning_section(folder, units, language))
     files["report"] = name("run", "report")
     write_text(folder / files["report"], report)
+    advance("report")
 
     gpkg = folder / name("run", "units_gpkg")
     if gpkg.is_file():
         write_layer_style(gpkg, categorized_qml("risk_level"), categorized_sld("risk_level"),
                           description="landcarbon risk levels")
         write_gpkg_provenance(gpkg, provenance(manifest))
+    advance("styles")
     return files
 
 

@@ -154,7 +154,7 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
                 class_areas=a.class_areas, language=a.config.language,
                 rasters={k: folder / files[k] for k in ("land_class", "space_type", "net_flux")
                          if k in files}, title=a.config.title or None,
-                tiles=out.map_tiles or None, offline=out.map_offline))
+                tiles=out.map_tiles or None, offline=out.map_offline, progress=progress))
     manifest = build_manifest(a, folder, declared("run", files), elapsed_s)
     files["manifest"] = name("run", "manifest")
     write_json(manifest, folder / files["manifest"])

@@ -27,7 +27,7 @@ the units whose risk level differs from the baseline are counted (drawn by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -184,9 +184,10 @@ def monte_carlo(
     factor: float = 1.0,
     suffix: str = "tc",
     percentiles: Sequence[float] = (5, 50, 95),
-    max_cells: int = 20_000_000,
+    max_cells: int = 4_000_000,
     energy_parts: pd.DataFrame | None = None,
     energy_ranges: dict[str, float] | None = None,
+    blocks: Callable[[Iterable[int], int], Iterable[int]] | None = None,
 ) -> pd.DataFrame:
     """Per-unit intervals of net flux and probability of exceeding the threshold.
 
@@ -216,6 +217,9 @@ def monte_carlo(
         construction emission stays fixed.
     energy_ranges : dict, optional
         Relative half-width per family (default :data:`ENERGY_RANGES`).
+    blocks : callable, optional
+        ``blocks(starts, count)`` wraps the iterable of the blocks' first units (``count``
+        blocks), e.g. in a progress bar; the results do not depend on the blocks.
 
     Returns
     -------
@@ -240,8 +244,9 @@ def monte_carlo(
     qs = np.empty((len(percentiles), n))
     qd = np.empty((len(percentiles), n))
     p_exceed = np.empty(n)
-    block = max(1, max_cells // draws)  # units per block (default <= 160 MB of float64)
-    for i in range(0, n, block):
+    block = max(1, max_cells // draws)  # units per block (default <= 32 MB of float64)
+    starts: Iterable[int] = range(0, n, block)
+    for i in (blocks(starts, len(range(0, n, block))) if blocks else starts):
         sl = slice(i, i + block)
         net = sample @ areas[sl].T + fixed[None, sl] + mult @ parts[sl].T  # draws x units
         with np.errstate(invalid="ignore", divide="ignore"):
