@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numba import njit
 from pyproj import CRS
 
 from landcarbon.accounting.classification import is_dask
@@ -73,19 +74,61 @@ def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return key
 
 
-def _block(blocks: tuple[np.ndarray, ...], pairs: Sequence[tuple[int, int]], geoms: np.ndarray,
+@njit(cache=True, nogil=True)
+def _pair_bytes_kernel(a: np.ndarray, b: np.ndarray, first: np.ndarray, second: np.ndarray,
+                       n: int, out: np.ndarray) -> None:  # pragma: no cover  (compiled)
+    nn = n * n
+    h, w = a.shape
+    for r in range(h):
+        ra, rb, ro = a[r], b[r], out[r]
+        for c in range(w):
+            f = np.int64(first[ra[c]])
+            t = np.int64(second[rb[c]])
+            ro[c] = f * n + t if f < n and t < n else nn
+
+
+def _pair_bytes(a: np.ndarray, b: np.ndarray, first: np.ndarray, second: np.ndarray, n: int
+                ) -> np.ndarray:
+    """The bucket ``from * n + to`` (``n * n``: nodata at either date) of every cell of two
+    ``uint8`` blocks whose values have the categories ``first[a]`` and ``second[b]``, as
+    ``uint8`` (for ``n * n < 256``): the bucket raster itself, counted through a 256-entry
+    table (a ``uint16`` key needs a 65,536-entry one, read at random: 2x slower)."""
+    if a.size and not any(a.strides) and not any(b.strides):
+        f, t = int(first[int(a.flat[0])]), int(second[int(b.flat[0])])
+        return np.broadcast_to(np.uint8(f * n + t if f < n and t < n else n * n), a.shape)
+    out = np.empty(a.shape, np.uint8)
+    _pair_bytes_kernel(np.ascontiguousarray(a), np.ascontiguousarray(b), first, second, n,
+                       out)
+    return out
+
+
+#: Largest number of categories whose pairs (and nodata) fit a byte: ``n * n + 1 <= 256``.
+BYTE_PAIRS = 15
+
+
+def _block(blocks: tuple[np.ndarray, ...], pairs: Sequence[tuple[int, int]],
+           tables: Sequence[np.ndarray], luts: Sequence[np.ndarray | None], geoms: np.ndarray,
            transform: Any, row_area: np.ndarray, whole_area: np.ndarray | None,
-           nominal_m2: float | None, luts: Sequence[np.ndarray], n: int, cache_key: Any
+           nominal_m2: float | None, n: int, cache_key: Any
            ) -> list[tuple[np.ndarray | None, np.ndarray]]:
     """Per-unit areas (m2, ``(len(geoms), n * n)``, None without units) and the whole-area
-    matrix (ha, ``(n, n)``) of every pair of dates (positions in ``blocks``) in one block."""
+    matrix (ha, ``(n, n)``) of every pair of dates (positions in ``blocks``, whose values
+    have the categories ``tables[position]``) in one block: the byte buckets of
+    :func:`_pair_bytes` for up to :data:`BYTE_PAIRS` categories, else the ``uint16`` keys of
+    :func:`_pair_key` and their :func:`pair_lut` (``luts``)."""
     from landcarbon.engine.coverage import block_bucket_areas
     from landcarbon.engine.kernels import row_bucket_counts
 
     nn = n * n
+    byte_lut = np.minimum(np.arange(256, dtype=np.int64), nn)  # buckets 0..nn: the values
     out: list[tuple[np.ndarray | None, np.ndarray]] = []
-    for (i, j), lut in zip(pairs, luts, strict=True):
-        key = _pair_key(blocks[i], blocks[j])
+    for (i, j), pair_table in zip(pairs, luts, strict=True):
+        if pair_table is None:
+            key = _pair_bytes(blocks[i], blocks[j], tables[i], tables[j], n)
+            lut = byte_lut
+        else:
+            key = _pair_key(blocks[i], blocks[j])
+            lut = pair_table
         units = None
         if len(geoms):
             areas, _, _ = block_bucket_areas(key, geoms, transform, lut, 0, nn, row_area,
@@ -207,7 +250,8 @@ def period_transitions(cats: Mapping[int, xr.DataArray], periods: list[Period],
                                       "nominal", height)[0])
     position = {y: k for k, y in enumerate(years)}
     pairs = [(position[a], position[b]) for a, b in periods]
-    luts = [pair_lut(n, rasters[a][1], rasters[b][1]) for a, b in periods]
+    tables = [np.ascontiguousarray(rasters[y][1], dtype=np.uint8) for y in years]
+    luts = [None if n <= BYTE_PAIRS else pair_lut(n, tables[i], tables[j]) for i, j in pairs]
     token = units_token(geoms)
     plan = block_plan(first, geoms, crs, pixel_area, with_data=False)
     delayed = [rasters[y][0].data.to_delayed(optimize_graph=False) for y in years]
@@ -221,7 +265,7 @@ def period_transitions(cats: Mapping[int, xr.DataArray], periods: list[Period],
         whole_area = (None if nominal is not None else
                       row_areas_m2(tr * Affine.translation(0, b.window[0].start), rows, crs))
         parts.append(dask.delayed(_block)(
-            tuple(d[i, j] for d in delayed), pairs, geoms[b.units], b.transform, b.cell_area,
-            whole_area, nominal, luts, n, (token, b.units.tobytes())))
+            tuple(d[i, j] for d in delayed), pairs, tables, luts, geoms[b.units], b.transform,
+            b.cell_area, whole_area, nominal, n, (token, b.units.tobytes())))
     sums = dask.delayed(_sum_blocks)(parts, [b.units for b in plan], len(geoms), n, periods)
     return dask.delayed(_tables)(sums, table, units["unit_id"].to_numpy())

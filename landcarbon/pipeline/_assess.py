@@ -39,7 +39,7 @@ from landcarbon.pipeline.progress import log as steps_log
 from landcarbon.pipeline.records import Assessment, RunResult
 from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
 
-__all__ = ["assemble_units", "assess", "run"]
+__all__ = ["assemble_units", "assess", "run", "study_landcover", "study_units"]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,8 @@ def _timed(timings: dict[str, float], name: str, start: float) -> float:
 
 def assess(config: RunConfig, *, progress: bool = False,
            raster_sinks: Mapping[str, SinkOpener] | None = None,
-           check_inputs: bool = True) -> Assessment:
+           check_inputs: bool = True,
+           measured: tuple[Any, pd.Series, pd.DataFrame] | None = None) -> Assessment:
     """Run every computing step of ``config`` and return the results (nothing is written).
 
     Parameters
@@ -73,6 +74,12 @@ def assess(config: RunConfig, *, progress: bool = False,
     check_inputs : bool
         Run the checks of ``landcarbon validate`` first (:func:`landcarbon.pipeline.validate.gate`)
         and stop on their errors; False only when the caller has just run them.
+    measured : (xarray.DataArray, pandas.Series, pandas.DataFrame), optional
+        The land cover as :func:`study_landcover` opens it and what
+        :func:`landcarbon.engine.landcover_pass.landcover_pass` (``units_overlap=False``) gave
+        for it: used instead of this run's own pass (a change run computes every date's
+        pass and the transitions together, reading each block once). Raster mode, without
+        ``raster_sinks``.
 
     Returns
     -------
@@ -86,8 +93,8 @@ def assess(config: RunConfig, *, progress: bool = False,
     InputProblemsError
         When the checks find errors (nothing is computed).
     """
-    from landcarbon.io.raster import open_landcover, raster_read_errors
-    from landcarbon.io.vector import read_units, read_vector
+    from landcarbon.io.raster import raster_read_errors
+    from landcarbon.io.vector import read_vector
 
     if check_inputs:
         from landcarbon.pipeline.validate import gate
@@ -101,11 +108,8 @@ def assess(config: RunConfig, *, progress: bool = False,
     coefficients = resolve.coefficient_set(config)
     units = unit_area_m2 = None
     if config.units is not None:
-        u = config.units
-        units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
-                           name_field=u.name_field)
         # the gate has logged these problems and stopped on the errors among them
-        units, geometry_problems = repair_geometries(units, f"units {u.path}")
+        units, geometry_problems = study_units(config)
         repairs += [{"problem": p.code, "where": p.where, "message": p.message,
                      **{k: v for k, v in p.details.items() if k != "reasons"}}
                     for p in geometry_problems if p.code == "geometry_invalid"]
@@ -119,12 +123,7 @@ def assess(config: RunConfig, *, progress: bool = False,
     if config.landcover is not None:
         lc = config.landcover
         legend = resolve.legend(config)
-        codes = open_landcover(_paths(config, lc.path), chunks=lc.chunk_size, nodata=lc.nodata,
-                               crs=lc.crs)
-        if units is not None:
-            from landcarbon.engine.extent import crop_to_units
-
-            codes = crop_to_units(codes, units)
+        codes = study_landcover(config, units) if measured is None else measured[0]
         t0 = _timed(timings, "read", t0)
         categories = classify(codes, legend, lc.exclude_codes)
         from landcarbon.engine.landcover_pass import landcover_pass, smallest_cell_m2
@@ -139,9 +138,13 @@ def assess(config: RunConfig, *, progress: bool = False,
             # one pass: code counts, zonal areas and the derived rasters share every chunk
             # read (unmapped codes count as nodata meanwhile and are refused right after);
             # the block engine assumes the units do not overlap ...
-            counts, areas = landcover_pass(
-                codes, units, legend, lc.exclude_codes, pixel_area=lc.pixel_area,
-                rasters=outputs, units_overlap=False)
+            if measured is None:
+                counts, areas = landcover_pass(
+                    codes, units, legend, lc.exclude_codes, pixel_area=lc.pixel_area,
+                    rasters=outputs, units_overlap=False)
+            else:
+                assert not outputs, "a measured pass has fed no raster sink"
+                counts, areas = measured[1], measured[2]
             overlap_table = _overlap_repair(overlap_check.result(), config, repairs)
             if len(overlap_table) and (overlap_table["overlap_ha"].max() * 1e4
                                        >= smallest_cell_m2(codes)):
@@ -251,6 +254,34 @@ def assess(config: RunConfig, *, progress: bool = False,
     if raster_sinks and categories is not None:
         store_late_rasters(result, raster_sinks, fed)
     return result
+
+
+def study_units(config: RunConfig) -> tuple[gpd.GeoDataFrame, list[Any]]:
+    """The units of ``config`` as a run uses them (read, invalid geometries repaired) and the
+    problems of the repair (:func:`landcarbon.checks.units.repair_geometries`)."""
+    from landcarbon.io.vector import read_units
+
+    u = config.units
+    assert u is not None
+    units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
+                       name_field=u.name_field)
+    return repair_geometries(units, f"units {u.path}")
+
+
+def study_landcover(config: RunConfig, units: gpd.GeoDataFrame | None) -> Any:
+    """The land cover of ``config`` as a run reads it: opened lazily and cropped to the
+    bounding box of ``units`` (chunk-aligned)."""
+    from landcarbon.io.raster import open_landcover
+
+    lc = config.landcover
+    assert lc is not None
+    codes = open_landcover(_paths(config, lc.path), chunks=lc.chunk_size, nodata=lc.nodata,
+                           crs=lc.crs)
+    if units is not None:
+        from landcarbon.engine.extent import crop_to_units
+
+        codes = crop_to_units(codes, units)
+    return codes
 
 
 def _landcover_view(columns: pd.DataFrame, rule: SpaceTypeRule) -> pd.DataFrame:

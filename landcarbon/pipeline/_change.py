@@ -4,11 +4,13 @@ stocks, time series, alerts and the Markov projection.
 :func:`assess_change` computes everything in memory (a :class:`ChangeResult`);
 :func:`run_change` also writes it into one folder atomically. Each date is assessed by
 :func:`landcarbon.pipeline.assess` with the date's land cover (and energy table) replacing
-those of ``[landcover]`` / ``[construction]``; later dates are checked against (or resampled
-onto) the first date's grid before transitions are counted. After the assessments (one pass
-over each date's raster), the transitions of every period and the ``[change.stocks]`` tables
-are computed together in a second pass (one ``dask.compute`` on unoptimised graphs, so each
-chunk is read once for all of them).
+those of ``[landcover]`` / ``[construction]``. Dates on one grid are measured in one pass
+(:mod:`landcarbon.pipeline._change_pass`: every date's code counts and class areas and every
+period's transitions, each block of every date read once); otherwise each date is assessed
+by its own pass, later dates are checked against (or resampled onto) the first date's grid
+and the transitions are counted after. The ``[change.stocks]`` tables are computed in one
+more pass (one ``dask.compute`` on unoptimised graphs, with the transitions when those were
+not counted in the first).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from landcarbon.pipeline._assess import (
     assemble_units,
     assess,
 )
+from landcarbon.pipeline._change_pass import dates_in_one_pass
 from landcarbon.pipeline._change_risk import add_dynamic_risk
 from landcarbon.pipeline.progress import dask_bar
 from landcarbon.pipeline.records import ChangeResult
@@ -258,8 +261,17 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
 
     ch = config.change
     assert ch is not None
-    dates = {y: assess(date_config(config, y), progress=progress, check_inputs=False)
-             for y in years}
+    periods = list(pairwise(years)) + (
+        [(years[0], years[-1])] if len(years) > 2 else [])
+    # every date's pass and every period's transitions in one pass over the dates' blocks;
+    # date by date (and the transitions after) where that does not apply
+    fused = dates_in_one_pass(config, {y: date_config(config, y) for y in years}, periods,
+                              progress=progress)
+    if fused is not None:
+        dates, counted = fused
+    else:
+        dates = {y: assess(date_config(config, y), progress=progress, check_inputs=False)
+                 for y in years}
     if ch.threshold_year is not None:
         ref = dates[ch.threshold_year]
         dates = {y: a if y == ch.threshold_year else freeze_thresholds(a, ref)
@@ -275,11 +287,9 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
                            names=(str(years[0]), str(y)))
     units = first.units[["unit_id", "unit_name", "geometry"]]
     pixel_area = config.landcover.pixel_area if config.landcover else "auto"
-    periods = list(pairwise(years)) + (
-        [(years[0], years[-1])] if len(years) > 2 else [])
     t1 = time.perf_counter()
-    lazy: dict[str, Any] = {"periods": _lazy_transitions(dates, cats, periods, units,
-                                                         pixel_area)}
+    lazy: dict[str, Any] = {"periods": counted if fused is not None else _lazy_transitions(
+        dates, cats, periods, units, pixel_area)}
     stocks = stock_pass(config, dates, units, pixel_area) if ch.stocks else None
     if stocks is not None:
         lazy["stocks"] = stocks.pop("lazy")

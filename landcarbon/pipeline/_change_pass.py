@@ -1,0 +1,96 @@
+"""A change run's one pass: every date's land-cover pass and every period's transitions
+computed together, so that each block of every date is read (decoded) once.
+
+:func:`dates_in_one_pass` opens each date's land cover as :func:`landcarbon.pipeline.assess`
+does, builds the date's :func:`landcarbon.engine.landcover_pass.landcover_pass` (code counts
+and per-unit class areas) and the transitions of every period
+(:func:`landcarbon.change.transition_pass.period_transitions`) lazily on the same dask chunks,
+and computes them in one ``dask.compute``: the graphs share each chunk's read, and the units'
+coverage of each block is computed once (:data:`landcarbon.engine.coverage.COVERAGE`, held by
+the change run). Each date is then assessed from its measured pass (``assess(measured=...)``):
+the same functions on the same blocks, so the same numbers as a pass per date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from landcarbon.config.run import RunConfig
+from landcarbon.pipeline._assess import assess, study_landcover, study_units
+from landcarbon.pipeline.progress import dask_bar
+from landcarbon.pipeline.records import Assessment
+
+__all__ = ["dates_in_one_pass"]
+
+Period = tuple[int, int]
+
+
+def _same_grid(rasters: list[Any]) -> bool:
+    """Dask-backed rasters on one grid, in the same chunks."""
+    first = rasters[0]
+    if not type(first.data).__module__.startswith("dask"):
+        return False
+    return all(type(r.data).__module__.startswith("dask") and r.shape == first.shape
+               and r.data.chunks == first.data.chunks
+               and r.rio.transform() == first.rio.transform() and r.rio.crs == first.rio.crs
+               for r in rasters[1:])
+
+
+def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
+                      periods: list[Period], *, progress: bool = False
+                      ) -> tuple[dict[int, Assessment], dict[str, Any]] | None:
+    """Every date's assessment and every period's transition tables from one pass over the
+    dates' blocks.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The change run's config (``[landcover]`` reading options, ``[units]``).
+    date_configs : dict
+        Year -> the date's single-date config (:func:`landcarbon.pipeline.date_config`).
+    periods : list of (year_from, year_to)
+
+    Returns
+    -------
+    (dict, dict) or None
+        Year -> :class:`Assessment`, and ``{"transitions": {period: table}, "whole":
+        {period: table}}`` as :func:`landcarbon.change.transition_pass.period_transitions`
+        computes them; None when the dates are not on one grid in the same chunks, or the
+        rasters or units need the general path (the caller assesses date by date).
+    """
+    import dask
+
+    from landcarbon.accounting.classification import byte_category_table, classify
+    from landcarbon.change.transition_pass import period_transitions
+    from landcarbon.engine.landcover_pass import landcover_pass
+    from landcarbon.io.raster import raster_read_errors
+    from landcarbon.pipeline import resolve
+
+    lc = config.landcover
+    if lc is None or config.units is None or config.planning_zones is not None:
+        return None
+    years = list(date_configs)
+    units, _ = study_units(config)
+    codes = {y: study_landcover(c, units) for y, c in date_configs.items()}
+    if not _same_grid([codes[y] for y in years]):
+        return None
+    legend = resolve.legend(config)
+    cats = {y: classify(codes[y], legend, lc.exclude_codes) for y in years}
+    tables = {y: (codes[y], byte_category_table(legend, lc.exclude_codes, codes[y].rio.nodata))
+              for y in years}
+    transitions = period_transitions(cats, periods, units, codes=tables,
+                                     pixel_area=lc.pixel_area)
+    if transitions is None:  # overlapping units, projected cells measured one by one...
+        return None
+    passes = {y: landcover_pass(codes[y], units, legend, lc.exclude_codes,
+                                pixel_area=lc.pixel_area, units_overlap=False, lazy=True)
+              for y in years}
+    with contextlib.ExitStack() as guards:
+        for y in years:
+            guards.enter_context(raster_read_errors(codes[y]))
+        with dask_bar("land-cover pass (every date and period)", progress):
+            measured, computed = dask.compute(passes, transitions)
+    dates = {y: assess(date_configs[y], progress=progress, check_inputs=False,
+                       measured=(codes[y], *measured[y])) for y in years}
+    return dates, computed
