@@ -74,32 +74,68 @@ def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return key
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _pair(a: int, b: int, first: np.ndarray, second: np.ndarray, n: int
+          ) -> Any:  # pragma: no cover  (compiled)
+    """Bucket of the byte values ``a`` (first date) and ``b`` (second date)."""
+    f = np.int64(first[a])
+    t = np.int64(second[b])
+    return f * n + t if f < n and t < n else n * n
+
+
 @njit(cache=True, nogil=True)
 def _pair_bytes_kernel(a: np.ndarray, b: np.ndarray, first: np.ndarray, second: np.ndarray,
-                       n: int, out: np.ndarray) -> None:  # pragma: no cover  (compiled)
-    nn = n * n
+                       n: int, out: np.ndarray, counts: np.ndarray
+                       ) -> None:  # pragma: no cover  (compiled; tested through its caller)
     h, w = a.shape
+    m = counts.shape[1]
+    local = np.zeros((4, m), np.int64)  # four interleaved counters (see row_bucket_counts)
     for r in range(h):
         ra, rb, ro = a[r], b[r], out[r]
-        for c in range(w):
-            f = np.int64(first[ra[c]])
-            t = np.int64(second[rb[c]])
-            ro[c] = f * n + t if f < n and t < n else nn
+        c = 0
+        while c + 4 <= w:
+            v0 = _pair(ra[c], rb[c], first, second, n)
+            v1 = _pair(ra[c + 1], rb[c + 1], first, second, n)
+            v2 = _pair(ra[c + 2], rb[c + 2], first, second, n)
+            v3 = _pair(ra[c + 3], rb[c + 3], first, second, n)
+            ro[c], ro[c + 1], ro[c + 2], ro[c + 3] = v0, v1, v2, v3
+            local[0, v0] += 1
+            local[1, v1] += 1
+            local[2, v2] += 1
+            local[3, v3] += 1
+            c += 4
+        while c < w:
+            v0 = _pair(ra[c], rb[c], first, second, n)
+            ro[c] = v0
+            local[0, v0] += 1
+            c += 1
+        for k in range(m):
+            total = local[0, k] + local[1, k] + local[2, k] + local[3, k]
+            if total:
+                counts[r, k] += total
+                local[0, k] = 0
+                local[1, k] = 0
+                local[2, k] = 0
+                local[3, k] = 0
 
 
 def _pair_bytes(a: np.ndarray, b: np.ndarray, first: np.ndarray, second: np.ndarray, n: int
-                ) -> np.ndarray:
+                ) -> tuple[np.ndarray, np.ndarray]:
     """The bucket ``from * n + to`` (``n * n``: nodata at either date) of every cell of two
     ``uint8`` blocks whose values have the categories ``first[a]`` and ``second[b]``, as
-    ``uint8`` (for ``n * n < 256``): the bucket raster itself, counted through a 256-entry
-    table (a ``uint16`` key needs a 65,536-entry one, read at random: 2x slower)."""
+    ``uint8`` (for ``n * n < 256``: the bucket raster itself, counted through a 256-entry
+    table; a ``uint16`` key needs a 65,536-entry one, read at random), and the cells of each
+    bucket in each row (``(rows, n * n + 1)``, counted while the buckets are made)."""
+    counts = np.zeros((a.shape[0], n * n + 1), np.int64)
     if a.size and not any(a.strides) and not any(b.strides):
         f, t = int(first[int(a.flat[0])]), int(second[int(b.flat[0])])
-        return np.broadcast_to(np.uint8(f * n + t if f < n and t < n else n * n), a.shape)
+        v = f * n + t if f < n and t < n else n * n
+        counts[:, v] = a.shape[1]
+        return np.broadcast_to(np.uint8(v), a.shape), counts
     out = np.empty(a.shape, np.uint8)
     _pair_bytes_kernel(np.ascontiguousarray(a), np.ascontiguousarray(b), first, second, n,
-                       out)
-    return out
+                       out, counts)
+    return out, counts
 
 
 #: Largest number of categories whose pairs (and nodata) fit a byte: ``n * n + 1 <= 256``.
@@ -123,8 +159,9 @@ def _block(blocks: tuple[np.ndarray, ...], pairs: Sequence[tuple[int, int]],
     byte_lut = np.minimum(np.arange(256, dtype=np.int64), nn)  # buckets 0..nn: the values
     out: list[tuple[np.ndarray | None, np.ndarray]] = []
     for (i, j), pair_table in zip(pairs, luts, strict=True):
+        counts = None
         if pair_table is None:
-            key = _pair_bytes(blocks[i], blocks[j], tables[i], tables[j], n)
+            key, counts = _pair_bytes(blocks[i], blocks[j], tables[i], tables[j], n)
             lut = byte_lut
         else:
             key = _pair_key(blocks[i], blocks[j])
@@ -134,12 +171,12 @@ def _block(blocks: tuple[np.ndarray, ...], pairs: Sequence[tuple[int, int]],
             areas, _, _ = block_bucket_areas(key, geoms, transform, lut, 0, nn, row_area,
                                              ignore=nn, cache_key=cache_key)
             units = areas[:, :nn]
-        h = key.shape[0]
-        counts = np.zeros((h, nn + 1), np.int64)
-        if key.size and not any(key.strides):
-            counts[:, lut[int(key.flat[0])]] = key.shape[1]
-        else:
-            row_bucket_counts(np.ascontiguousarray(key), lut, counts)
+        if counts is None:
+            counts = np.zeros((key.shape[0], nn + 1), np.int64)
+            if key.size and not any(key.strides):
+                counts[:, lut[int(key.flat[0])]] = key.shape[1]
+            else:
+                row_bucket_counts(np.ascontiguousarray(key), lut, counts)
         if nominal_m2 is not None:
             whole = (counts[:, :nn].sum(axis=0).astype(np.float64) * nominal_m2 / M2_PER_HA)
         else:

@@ -21,6 +21,7 @@ to exactextract, see :func:`units_overlap`).
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -329,13 +330,12 @@ class CoverageCache:
     """
 
     def __init__(self, max_bytes: int = 384 << 20) -> None:
-        import threading
-
         self.max_bytes = max_bytes
         self._items: dict[Any, Any] = {}
         self._bytes = 0
         self._lock = threading.Lock()
         self._holders = 0
+        self._pending: dict[Any, threading.Event] = {}  # keys being computed
         self.computed = 0
         self.reused = 0
 
@@ -361,20 +361,36 @@ class CoverageCache:
 
     def get(self, key: Any, compute: Callable[[], Any]) -> Any:
         """The kept value of ``key``, or ``compute()`` (kept while :meth:`reusing` is held
-        and under ``max_bytes``)."""
-        with self._lock:
-            if key in self._items:
-                self.reused += 1
-                return self._items[key]
-            keep = self._holders > 0
-        value = compute()
-        size = 64 + (sum(a.nbytes for a in value) if value is not None else 0)
-        with self._lock:
-            self.computed += 1
-            if (keep and self._holders and key not in self._items
-                    and self._bytes + size <= self.max_bytes):
-                self._items[key] = value
-                self._bytes += size
+        and under ``max_bytes``). While it is kept, a thread asking for a key that another
+        thread is computing waits for that value (the dates of a change run pass over the
+        same block side by side) instead of computing it too."""
+        mine: threading.Event | None = None
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self.reused += 1
+                    return self._items[key]
+                keep = self._holders > 0
+                pending = self._pending.get(key) if keep else None
+                if pending is None:
+                    if keep:
+                        mine = self._pending[key] = threading.Event()
+                    break
+            pending.wait()  # then take the kept value (or compute it if it was not kept)
+        try:
+            value = compute()
+            size = 64 + (sum(a.nbytes for a in value) if value is not None else 0)
+            with self._lock:
+                self.computed += 1
+                if (keep and self._holders and key not in self._items
+                        and self._bytes + size <= self.max_bytes):
+                    self._items[key] = value
+                    self._bytes += size
+        finally:
+            if mine is not None:
+                with self._lock:
+                    self._pending.pop(key, None)
+                mine.set()
         return value
 
     def clear(self) -> None:

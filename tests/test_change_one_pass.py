@@ -1,0 +1,120 @@
+"""A change run measures every date and every period's transitions in one pass over the
+dates' blocks (``pipeline/_change_pass.py``): each chunk of every date is read once, and the
+numbers are those of assessing date by date and counting the transitions after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import GRID4
+from test_change import EXPECTED, GRID4B
+from test_change_pipeline import CONFIG
+from test_change_reads import WindowReads, _striped_tif
+
+import landcarbon.pipeline._change as change_module
+from landcarbon.config.run import load_config
+from landcarbon.engine.coverage import COVERAGE
+from landcarbon.pipeline import assess, assess_change
+from landcarbon.pipeline._change import date_config
+
+
+@pytest.fixture
+def three_dates(tmp_path: Path, halves_gpkg: Path) -> Path:
+    """GRID4 (2015), GRID4B (2023) and GRID4 again (2031), read in two chunks a date, no
+    stocks (their whole-raster totals are a pass of their own)."""
+    _striped_tif(tmp_path / "lc_2015.tif", GRID4)
+    _striped_tif(tmp_path / "lc_2023.tif", GRID4B)
+    _striped_tif(tmp_path / "lc_2031.tif", GRID4)
+    head = CONFIG.format(resample="error", later="lc_2023.tif").split("[change.stocks]")[0]
+    text = head.replace('legend = "esa_worldcover"\n',
+                        'legend = "esa_worldcover"\nchunk_size = 2\n', 1)
+    text += ('[[change.dates]]\nyear = 2031\nlandcover = "lc_2031.tif"\n'
+             "[change.monitoring]\nsink_loss_share = 0.05\nconversion_min_ha = 0.004\n")
+    path = tmp_path / "change.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_each_chunk_of_every_date_read_once(three_dates: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = WindowReads(monkeypatch)
+    computed = COVERAGE.computed
+    r = assess_change(load_config(three_dates))
+    # the dates' code counts and class areas and the three periods' transitions (per unit
+    # and whole area) from one read of each chunk
+    assert counter.by_file() == {"lc_2015.tif": [1, 1], "lc_2023.tif": [1, 1],
+                                 "lc_2031.tif": [1, 1]}
+    # the units' coverage of each of the two blocks computed once for all of it
+    assert COVERAGE.computed - computed == 2
+    assert set(r.transitions) == {(2015, 2023), (2023, 2031), (2015, 2031)}
+
+
+def _transfer(r, y0: int, y1: int) -> pd.DataFrame:
+    t = r.transfer
+    t = t[(t["year_from"] == y0) & (t["year_to"] == y1) & (t["by"] == "land_class")]
+    return t.pivot_table(index="from", columns="to", values="area_ha", aggfunc="sum")
+
+
+def test_one_pass_equals_date_by_date(three_dates: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config(three_dates)
+    one = assess_change(config)
+    monkeypatch.setattr(change_module, "dates_in_one_pass", lambda *a, **k: None)
+    apart = assess_change(config)
+    for y in (2015, 2023, 2031):
+        a, b = one.dates[y], apart.dates[y]
+        pd.testing.assert_frame_equal(a.class_areas, b.class_areas, check_exact=True)
+        pd.testing.assert_frame_equal(a.units.drop(columns="geometry"),
+                                      b.units.drop(columns="geometry"), check_exact=True)
+        pd.testing.assert_series_equal(a.code_counts, b.code_counts, check_exact=True)
+        # and a single-date assessment of that date gives the same class areas
+        alone = assess(date_config(config, y), check_inputs=False)
+        pd.testing.assert_frame_equal(a.class_areas, alone.class_areas, check_exact=True)
+    for period in one.transitions:
+        pd.testing.assert_frame_equal(one.transitions[period], apart.transitions[period],
+                                      check_exact=True)
+        pd.testing.assert_frame_equal(one.whole_transitions[period],
+                                      apart.whole_transitions[period], check_exact=True)
+    for name in ("transfer", "summary", "dynamic_degree", "flux_effect", "timeseries",
+                 "alerts"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(apart, name),
+                                      check_exact=True)
+
+
+def test_one_pass_values_by_hand(three_dates: Path) -> None:
+    r = assess_change(load_config(three_dates))
+    # 10 m pixels: 0.01 ha each; the transfer matrix of GRID4 -> GRID4B as counted by hand
+    m = _transfer(r, 2015, 2023).reindex(index=EXPECTED.index, columns=EXPECTED.columns)
+    pd.testing.assert_frame_equal(m.fillna(0.0), EXPECTED, check_names=False, atol=1e-12)
+    # 2015 -> 2031 is GRID4 -> GRID4: nothing changes (the diagonal = each class's pixels)
+    back = _transfer(r, 2015, 2031)
+    for lc in back.index:
+        for to in back.columns:
+            if lc != to:
+                assert back.loc[lc, to] == 0.0
+    assert back.loc["forest", "forest"] == pytest.approx(0.03, abs=1e-12)  # code 10: 3 px
+    assert back.loc["cropland", "cropland"] == pytest.approx(0.04, abs=1e-12)  # 40: 4 px
+    # per date and unit: the forest (3 px) lies in the eastern unit in 2015 and 2031
+    for y in (2015, 2031):
+        areas = r.dates[y].class_areas.set_index(["unit_id", "land_class"])["area_ha"]
+        assert areas[("E", "forest")] == pytest.approx(0.03, abs=1e-12)
+        assert ("W", "forest") not in areas.index
+
+
+def test_byte_pairs_equal_uint16_keys(three_dates: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Legends of up to 15 categories count the pairs as bytes; more take ``uint16`` keys
+    and a 65,536-entry table: the same tables."""
+    import landcarbon.change.transition_pass as tp
+
+    config = load_config(three_dates)
+    small = assess_change(config)
+    monkeypatch.setattr(tp, "BYTE_PAIRS", 0)
+    keys = assess_change(config)
+    for period in small.transitions:
+        pd.testing.assert_frame_equal(small.transitions[period], keys.transitions[period],
+                                      check_exact=True)
+        pd.testing.assert_frame_equal(small.whole_transitions[period],
+                                      keys.whole_transitions[period], check_exact=True)
