@@ -243,15 +243,23 @@ def overlap_problems(units: gpd.GeoDataFrame, where: str = "units",
 def share_outside(units: gpd.GeoDataFrame, footprint: object, footprint_crs: object
                   ) -> np.ndarray:
     """Share (0-1, geodesic area) of each unit outside ``footprint`` (a polygon, e.g. the
-    raster's bounds, in ``footprint_crs``). Empty units count as 0."""
+    raster's bounds, in ``footprint_crs``). Empty units count as 0, and so do units the
+    footprint covers (0 exactly, without measuring them: the usual case, and the only costly
+    one with tens of thousands of units)."""
     import shapely
 
     geo = to_crs_densified(units.geometry, footprint_crs)
-    total = geodesic_areas_m2(geo, geo.crs)
-    inside = shapely.intersection(geo.array, footprint)
-    inside_area = geodesic_areas_m2(gpd.GeoSeries(inside, crs=geo.crs), geo.crs)
-    return np.where(total > 0, np.clip(1.0 - inside_area / np.maximum(total, 1e-300), 0, 1),
-                    0.0)
+    share = np.zeros(len(geo))
+    shapely.prepare(footprint)
+    rest = np.flatnonzero(~shapely.covers(footprint, geo.array))
+    if rest.size:
+        part = geo.iloc[rest]
+        total = geodesic_areas_m2(part, geo.crs)
+        inside = shapely.intersection(part.array, footprint)
+        inside_area = geodesic_areas_m2(gpd.GeoSeries(inside, crs=geo.crs), geo.crs)
+        share[rest] = np.where(total > 0, np.clip(
+            1.0 - inside_area / np.maximum(total, 1e-300), 0, 1), 0.0)
+    return share
 
 
 def coverage_problems(units: gpd.GeoDataFrame, footprint: object, footprint_crs: object,
