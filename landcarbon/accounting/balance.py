@@ -9,25 +9,23 @@ emission >= 0, sequestration >= 0, net = emission - sequestration (positive = so
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from landcarbon.accounting.coefficients import CoefficientSet
-from landcarbon.accounting.conversions import OutputUnit, output_factor, output_suffix
+from landcarbon.accounting.conversions import to_output_unit
 from landcarbon.accounting.legends import SPACE_TYPES, land_classes
 
 __all__ = ["FLUX_COLUMNS", "to_output_unit", "unit_balance"]
 
 log = logging.getLogger(__name__)
 
-#: Columns holding carbon quantities in t C (renamed and scaled by :func:`to_output_unit`).
+#: Columns holding carbon quantities in t C (renamed and scaled at the edges by
+#: :func:`landcarbon.accounting.conversions.to_output_unit`, re-exported here).
 FLUX_COLUMNS = ("emission_tc", "sequestration_tc", "net_tc", "construction_emission_tc",
                 "net_tc_per_ha", "threshold_tc_per_ha")
-#: Per-space component columns (``net_<space>_tc``, ``net_<space>_tc_per_ha``), also scaled.
-_SPACE_FLUX = re.compile(rf"net_({'|'.join(SPACE_TYPES)})_tc(_per_ha)?")
 
 
 def unit_balance(
@@ -155,18 +153,3 @@ def _space_components(class_areas: pd.DataFrame, density: pd.Series, indirect: l
             out[f"net_{st}_tc_per_ha"] = part["flux"] / part["area_ha"].where(
                 part["area_ha"] > 0)
     return out
-
-
-def to_output_unit(table: pd.DataFrame, output_unit: OutputUnit) -> pd.DataFrame:
-    """Scale t C columns to ``output_unit`` and rename their ``_tc`` suffix accordingly."""
-    factor = output_factor(output_unit)
-    suffix = output_suffix(output_unit)
-    if suffix == "tc":
-        return table.copy()
-    out = table.copy()
-    renames = {}
-    for col in out.columns:
-        if col in FLUX_COLUMNS or _SPACE_FLUX.fullmatch(str(col)):
-            out[col] = out[col] * factor
-            renames[col] = col.replace("_tc", f"_{suffix}")
-    return out.rename(columns=renames)

@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "C_TO_CO2",
     "DENSITY_UNITS",
     "OUTPUT_UNITS",
     "OutputUnit",
+    "canonical_name",
     "density_factor",
     "flux_suffix",
     "output_factor",
+    "output_name",
     "output_suffix",
     "raster_density_units",
     "suffix_factor",
+    "to_output_unit",
+    "totals_in_output_unit",
     "unit_label",
 ]
 
@@ -31,6 +38,15 @@ C_TO_CO2 = 44.0 / 12.0
 MU_PER_HA = 15.0
 
 OutputUnit = Literal["t C", "t CO2"]
+
+#: The t C quantity columns of the canonical tables (units, zoning layers): what
+#: :func:`to_output_unit` scales and renames. Stocks (``stock_*_tc``), flux effects
+#: (``flux_change_tc``), prices (``*_per_tc``) and intensities (``intensity_tc_per_ha``) are
+#: not among them: they stay in t C in every output.
+FLUX_COLUMN = re.compile(
+    r"(?P<stem>emission|sequestration|net|construction_emission|threshold|emission_intensity"
+    r"|compensation|carbon|transfers_sum|owed|net_(?:agricultural|construction|ecological))"
+    r"_tc(?P<per>_per_ha|_per_10k_cny|_per_capita)?(?P<tail>_p\d+(?:\.\d+)?)?")
 
 #: The output units by the suffix of their flux columns (``net_tc``, ``net_tco2_per_ha``...):
 #: the one table from which every unit label and column suffix of landcarbon is derived.
@@ -106,6 +122,66 @@ def output_suffix(output_unit: str) -> str:
     ``t CO₂`` of :func:`unit_label` is accepted too)."""
     by_unit: dict[str, str] = {u: s for s, u in OUTPUT_UNITS.items()}
     return by_unit[output_unit.replace("₂", "2")]
+
+
+def output_name(column: str, output_unit: str) -> str | None:
+    """The name of the canonical t C column ``column`` in ``output_unit`` (``net_tc`` ->
+    ``net_tco2``), or None when ``column`` is not one of :data:`FLUX_COLUMN`."""
+    m = FLUX_COLUMN.fullmatch(column)
+    if m is None:
+        return None
+    return f"{m['stem']}_{output_suffix(output_unit)}{m['per'] or ''}{m['tail'] or ''}"
+
+
+def canonical_name(column: str) -> str:
+    """The canonical t C name of a column named in t CO2 (``net_tco2_per_ha`` ->
+    ``net_tc_per_ha``, ``net_tco2_per_ha_class`` -> ``net_tc_per_ha_class``); other names
+    as they are. Settings that name a column (``[zoning] graded_columns``) may use either."""
+    stem, dot, cls = column.partition("_class") if column.endswith("_class") else (
+        column, "", "")
+    tc = stem.replace("_tco2", "_tc", 1)
+    if tc != stem and output_name(tc, "t CO2") == stem:
+        return tc + dot + cls
+    return column
+
+
+def to_output_unit(table: pd.DataFrame, output_unit: OutputUnit) -> pd.DataFrame:
+    """The edge conversion: ``table`` (canonical t C columns, :data:`FLUX_COLUMN`) with those
+    columns scaled to ``output_unit`` (x 44/12 for t CO2) and renamed (``*_tc`` ->
+    ``*_tco2``); a copy (GeoDataFrames stay GeoDataFrames). Every writer, label and public
+    view of a table in the output unit goes through it; computing never does."""
+    factor = output_factor(output_unit)
+    out = table.copy()
+    if factor == 1.0:
+        return out
+    renames = {}
+    for col in out.columns:
+        name = output_name(str(col), output_unit)
+        if name is not None:
+            out[col] = out[col] * factor
+            renames[col] = name
+        elif str(col).endswith("_class") and (
+                name := output_name(str(col).removesuffix("_class"), output_unit)):
+            renames[col] = name + "_class"  # graded classes of a flux column: renamed only
+    return out.rename(columns=renames)
+
+
+def totals_in_output_unit(totals: dict[str, Any], output_unit: OutputUnit) -> dict[str, Any]:
+    """A dict of totals keyed like :data:`FLUX_COLUMN` (``net_tc``...), nested dicts
+    included, in ``output_unit`` (keys renamed, numbers scaled); other keys as they are."""
+    factor = output_factor(output_unit)
+    if factor == 1.0:
+        return totals
+    out: dict[str, Any] = {}
+    for key, value in totals.items():
+        name = output_name(str(key), output_unit)
+        if isinstance(value, dict):
+            out[key] = totals_in_output_unit(value, output_unit)
+        elif name is not None and isinstance(value, (int, float)) and value is not None:
+            out[name] = value * factor
+        else:
+            out[key] = value
+    return out
 
 
 def _unit(suffix: str) -> OutputUnit:

@@ -22,7 +22,12 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from landcarbon.accounting.conversions import MU_PER_HA, OutputUnit, output_suffix
+from landcarbon.accounting.conversions import (
+    MU_PER_HA,
+    OutputUnit,
+    output_factor,
+    output_suffix,
+)
 
 __all__ = ["WAN", "AreaUnit", "DisplayUnits", "MassScale", "display_name", "from_display",
            "to_display"]
@@ -79,6 +84,11 @@ class DisplayUnits:
     def area_per_ha(self) -> float:
         """Displayed area units per ha: 1 or 15."""
         return MU_PER_HA if self.area_unit == "mu" else 1.0
+
+    @property
+    def factor(self) -> float:
+        """``output_unit`` per t C: 1 or 44/12 (labels convert canonical t C with it)."""
+        return output_factor(self.output_unit)
 
     def per_area(self, density_per_ha: Any) -> Any:
         """A density per ha (t/ha/yr) expressed per displayed area unit."""

@@ -173,7 +173,9 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
     bands : RiskBands, optional
         Band margins.
     output_unit : {"t C", "t CO2"}
-        Unit of the table's flux columns; also written in the reasons.
+        Unit of the table's flux columns (the pipeline passes its canonical t C table; t CO2
+        is for a table a user converted). The reasons are written in ``display``'s output
+        unit (default: this one).
     component_thresholds : dict, optional
         Limits (t C/ha/yr) of the per-space cap test (see
         ``resolve_thresholds(..., components=True)``); default: ``thresholds``.
@@ -181,8 +183,9 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
         Return ``table`` with the risk columns joined (replacing columns of the same name)
         instead of the risk columns alone.
     display : DisplayUnits, optional
-        Units of the numbers in the reasons (per ha or per 亩, English and Chinese unit
-        names); only the text follows it, the levels and columns do not. Default: per ha.
+        Units of the numbers in the reasons (t C or t CO2, per ha or per 亩, English and
+        Chinese unit names); only the text follows it, the levels and columns do not.
+        Default: ``output_unit`` per ha.
 
     Returns
     -------
@@ -195,6 +198,9 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
     suffix = output_suffix(output_unit)
     factor = output_factor(output_unit)
     shown = display or DisplayUnits(output_unit)
+    # the reasons show the display's output unit: a t C table (the pipeline's canonical one)
+    # with a t CO2 display gets its numbers x 44/12 in the text only
+    to_shown = shown.factor / factor
     label_en, label_zh = shown.density_label("en"), shown.density_label("zh")
     net = table[f"net_{suffix}_per_ha"].to_numpy(dtype=float)
     st = table["space_type"].to_numpy()
@@ -214,7 +220,7 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
             zh.append("单元内无有效地类或无对应阈值")
             continue
         op = ">" if n > lim else "≤"
-        n_s, lim_s = _fmt(shown.per_area(n)), _fmt(shown.per_area(lim))
+        n_s, lim_s = _fmt(shown.per_area(n * to_shown)), _fmt(shown.per_area(lim * to_shown))
         en.append(f"{st_en.get(s, s)} unit: net {n_s} {label_en} {op} limit {lim_s} "
                   f"({lev_en[lev]})")
         zh_op = "高于" if n > lim else "不高于"

@@ -37,7 +37,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from landcarbon.accounting.conversions import unit_label
+from landcarbon.accounting.conversions import OUTPUT_UNITS
 from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.accounting.legends import space_types
 from landcarbon.accounting.risk import risk_levels
@@ -203,7 +203,8 @@ def dynamic_risk(before: pd.DataFrame, after: pd.DataFrame, *, year_from: int, y
     sink_loss_share, conversion_min_ha : float
         R3 settings (``[change.monitoring]``).
     display : DisplayUnits, optional
-        Area unit of the converted land in the reasons (ha or 亩); text only.
+        Output unit and area unit of the reasons (t C / t CO2 per 10^4 CNY, ha or 亩); text
+        only. Default: the unit of ``suffix``, ha.
 
     Returns
     -------
@@ -275,17 +276,18 @@ def dynamic_risk(before: pd.DataFrame, after: pd.DataFrame, *, year_from: int, y
                                    dtype="boolean")
     out["dynamic_risk_flags"] = [",".join(f for f, r in zip(DYNAMIC_FLAGS, row, strict=True)
                                           if r) for row in raised.to_numpy()]
-    en, zh = _reasons(out, after, raised, year_from, year_to, suffix, sink_loss_share,
-                      conversion_min_ha, display or DisplayUnits())
+    en, zh = _reasons(out, after, raised, year_from, year_to, sink_loss_share,
+                      conversion_min_ha, display or DisplayUnits(OUTPUT_UNITS[suffix]))
     out["dynamic_risk_reason_en"], out["dynamic_risk_reason_zh"] = en, zh
     return out
 
 
 def _reasons(out: pd.DataFrame, after: pd.DataFrame, raised: pd.DataFrame, y0: int, y1: int,
-             suffix: str, share: float, min_ha: float, shown: DisplayUnits
+             share: float, min_ha: float, shown: DisplayUnits
              ) -> tuple[list[str], list[str]]:
-    """One sentence per raised condition, with its figures (English and Chinese)."""
-    unit = unit_label(suffix)
+    """One sentence per raised condition, with its figures (English and Chinese); units
+    in the display's output unit (the figures themselves are unit-free shares)."""
+    unit = shown.output_unit
     zh_level = dict(risk_levels()["name_zh"].items())
     zh_space = dict(space_types()["name_zh"].items())
     en_all, zh_all = [], []

@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from landcarbon.accounting.balance import to_output_unit, unit_balance
+from landcarbon.accounting.balance import unit_balance
 from landcarbon.accounting.classification import check_codes, classify
 from landcarbon.accounting.spaces import SpaceTypeRule, unit_space_types
 from landcarbon.checks.units import overlaps, repair_geometries
@@ -84,8 +84,9 @@ def assess(config: RunConfig, *, progress: bool = False,
     Returns
     -------
     Assessment
-        ``.units`` (GeoDataFrame: one row per unit with its balance, space type, threshold
-        and risk level), ``.class_areas`` (long table, ha), ``.totals()`` (dict), the lazy
+        ``.table_tc`` (GeoDataFrame in t C: one row per unit with its balance, space type,
+        threshold and risk level; the canonical table), ``.units`` (the same in the output
+        unit), ``.class_areas`` (long table, ha), ``.totals()`` (dict), the lazy
         rasters (``.codes``, ``.categories``) and the settings used.
 
     Raises
@@ -230,19 +231,17 @@ def assess(config: RunConfig, *, progress: bool = False,
         balance = balance.join(_landcover_view(plan_columns, space_type_rule(config)))
     limits = threshold_set(config, balance, areas)
     thresholds = limits.limits
-    out_unit = cc.output_unit
-    converted = to_output_unit(balance, out_unit)
-    risk = risk_table(converted, limits, risk_bands(config), out_unit,
-                      float(coefficients.tc_per_ha.get("cropland", 0.0)),
+    risk = risk_table(balance, limits, risk_bands(config),
+                      cropland_tc_per_ha=float(coefficients.tc_per_ha.get("cropland", 0.0)),
                       display=display_units(config))
-    table = assemble_units(units, converted.join(risk),
-                      None if unit_area_m2 is None else unit_area_m2.result())
+    table = assemble_units(units, balance.join(risk),
+                           None if unit_area_m2 is None else unit_area_m2.result())
     if survey_table is not None:
         table = _with_survey_columns(table, survey_table)
     _timed(timings, "balance_and_risk", t0)
     table.attrs["language"] = config.language  # explore_units follows the run's language
     table.attrs["display"] = display_units(config).record()  # and its display units
-    result = Assessment(config=config, legend=legend, coefficients=coefficients, units=table,
+    result = Assessment(config=config, legend=legend, coefficients=coefficients, table_tc=table,
                         class_areas=areas, thresholds=thresholds, threshold_set=limits,
                         cropland=cropland,
                         codes=codes,
@@ -367,7 +366,7 @@ def _units_from_parcels(parcels: gpd.GeoDataFrame, unit_field: str) -> gpd.GeoDa
 
 
 def assemble_units(units: gpd.GeoDataFrame, table: pd.DataFrame,
-              area_m2: np.ndarray | None = None) -> gpd.GeoDataFrame:
+                   area_m2: np.ndarray | None = None) -> gpd.GeoDataFrame:
     """Units (id, name, geometry) + area_ha + the computed columns, in documented order.
     ``area_m2``: the units' geodesic areas if already computed."""
     if area_m2 is None:

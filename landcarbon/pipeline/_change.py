@@ -41,7 +41,7 @@ from landcarbon.pipeline.progress import dask_bar
 from landcarbon.pipeline.records import ChangeResult
 from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
 
-__all__ = ["assess_change", "date_config", "freeze_thresholds", "rebalance",
+__all__ = ["assess_change", "date_config", "freeze_thresholds", "rebalance", "rebalance_tc",
            "run_change"]
 
 log = logging.getLogger(__name__)
@@ -84,12 +84,9 @@ def _construction_kwargs(base: Assessment, areas: pd.DataFrame) -> dict[str, Any
         return {}
     indirect = base.coefficients.indirect_classes()
     ha = areas[areas["land_class"].isin(indirect)].groupby("unit_id")["area_ha"].sum()
-    ids = base.units["unit_id"]
+    ids = base.table_tc["unit_id"]
     intensity = con["intensity_tc_per_ha_by_unit"].reindex(ids)
-    from landcarbon.accounting.conversions import output_factor
-
-    factor = output_factor(base.config.coefficients.output_unit)
-    base_tc = base.units.set_index("unit_id")[f"construction_emission_{base.suffix}"] / factor
+    base_tc = base.table_tc.set_index("unit_id")["construction_emission_tc"]
     tc = (intensity * ha.reindex(ids).fillna(0.0).to_numpy()).to_numpy()
     tc = np.where(np.isfinite(tc), tc, base_tc.reindex(ids).fillna(0.0).to_numpy())
     return {"construction_tc": pd.Series(tc, index=ids.to_numpy())}
@@ -97,21 +94,30 @@ def _construction_kwargs(base: Assessment, areas: pd.DataFrame) -> dict[str, Any
 
 def rebalance(base: Assessment, areas: pd.DataFrame, year: int | None = None
               ) -> gpd.GeoDataFrame:
+    """:func:`rebalance_tc` in the output unit (``net_tco2``... with ``output_unit = "t
+    CO2"``): the units table a notebook user compares with ``base.units``."""
+    from landcarbon.accounting.conversions import to_output_unit
+
+    return to_output_unit(rebalance_tc(base, areas, year), base.config.coefficients.output_unit)
+
+
+def rebalance_tc(base: Assessment, areas: pd.DataFrame, year: int | None = None
+                 ) -> gpd.GeoDataFrame:
     """Assess other class areas of the same units (a scenario, a projection) with the
-    settings and the resolved thresholds of ``base``.
+    settings and the resolved thresholds of ``base``; the canonical t C units table.
 
     Construction emissions follow :func:`_construction_kwargs`; thresholds are the base's
     limits (a percentile or carrying-capacity limit is not re-estimated on the scenario);
     pathway limits are those of ``year`` when given (a 2030 projection is judged against
     the 2030 limit).
     """
-    from landcarbon.accounting.balance import to_output_unit, unit_balance
+    from landcarbon.accounting.balance import unit_balance
     from landcarbon.accounting.spaces import unit_space_types
     from landcarbon.accounting.thresholds import explicit_limits
     from landcarbon.pipeline._thresholds import risk_table, threshold_set_for_year
 
     cfg = base.config
-    units = base.units[["unit_id", "unit_name", "geometry"]]
+    units = base.table_tc[["unit_id", "unit_name", "geometry"]]
     rule = space_type_rule(cfg)
 
     def balance_of(a: pd.DataFrame) -> pd.DataFrame:
@@ -126,12 +132,10 @@ def rebalance(base: Assessment, areas: pd.DataFrame, year: int | None = None
         ts = explicit_limits(base.thresholds)
     elif ts.method == "pathway" and year is not None:
         ts = threshold_set_for_year(cfg, year)
-    out_unit = cfg.coefficients.output_unit
-    converted = to_output_unit(balance, out_unit)
-    risk = risk_table(converted, ts, risk_bands(cfg), out_unit,
-                      float(base.coefficients.tc_per_ha.get("cropland", 0.0)),
+    risk = risk_table(balance, ts, risk_bands(cfg),
+                      cropland_tc_per_ha=float(base.coefficients.tc_per_ha.get("cropland", 0.0)),
                       display=display_units(cfg))
-    return assemble_units(units, converted.join(risk))
+    return assemble_units(units, balance.join(risk))
 
 
 def _flux_density(a: Assessment) -> pd.Series:
@@ -142,13 +146,10 @@ def _flux_density(a: Assessment) -> pd.Series:
     if con.get("method") == "intensity":
         value = float(con["intensity_tc_per_ha"])
     elif con.get("method") == "energy":
-        b = a.units
-        from landcarbon.accounting.conversions import output_factor
-
-        factor = output_factor(a.config.coefficients.output_unit)
+        b = a.table_tc
         ha = sum(float(b[f"area_{lc}_ha"].sum()) for lc in a.coefficients.indirect_classes()
                  if f"area_{lc}_ha" in b)
-        total = float(b[f"construction_emission_{a.suffix}"].sum()) / factor
+        total = float(b["construction_emission_tc"].sum())
         value = total / ha if ha > 0 else np.nan
     else:
         value = 0.0
@@ -200,14 +201,14 @@ def freeze_thresholds(a: Assessment, ref: Assessment) -> Assessment:
         return a
     ts = replace(ts, base_year=ts.base_year if ts.base_year is not None else _year_of(ref))
     cfg = a.config
-    table = a.units.set_index("unit_id")
-    risk = risk_table(table, ts, risk_bands(cfg), cfg.coefficients.output_unit,
-                      float(a.coefficients.tc_per_ha.get("cropland", 0.0)),
+    table = a.table_tc.set_index("unit_id")
+    risk = risk_table(table, ts, risk_bands(cfg),
+                      cropland_tc_per_ha=float(a.coefficients.tc_per_ha.get("cropland", 0.0)),
                       display=display_units(cfg))
-    units = a.units.copy()
+    units = a.table_tc.copy()
     for col in risk.columns:
         units[col] = risk[col].reindex(units["unit_id"]).to_numpy()
-    a.units = units
+    a.table_tc = units
     a.thresholds = dict(ts.limits)
     a.threshold_set = ts
     return a

@@ -48,40 +48,40 @@ def add_dynamic_risk(dates: dict[int, Assessment],
     """
     years = sorted(dates)
     first = dates[years[0]]
-    s = first.suffix
+    s = "tc"  # on the canonical tables; the reasons' unit labels follow the display
     totals: dict[str, Any] = {}
-    base = first.units.set_index("unit_id")
+    base = first.table_tc.set_index("unit_id")
     for y0, y1 in pairwise(years):
         a = dates[y1]
-        before = dates[y0].units.set_index("unit_id")
-        after = a.units.set_index("unit_id")
+        before = dates[y0].table_tc.set_index("unit_id")
+        after = a.table_tc.set_index("unit_id")
         trans = transitions.get((y0, y1))
         conv = converted_to_construction(trans) if trans is not None else None
         dyn = dynamic_risk(before, after, year_from=y0, year_to=y1, base=base,
                            converted_ha=conv, suffix=s, sink_loss_share=sink_loss_share,
                            conversion_min_ha=conversion_min_ha,
                            display=display_units(a.config))
-        units = a.units.copy()
+        units = a.table_tc.copy()
         zc = a.config.zoning
         if zc is not None and "risk_flags" in units:
             units = _overlay(units, dyn, a)
         for c in dyn.columns:
             units[c] = dyn[c].reindex(units["unit_id"]).to_numpy()
-        a.units = units
+        a.table_tc = units
         totals[f"{y0}-{y1}"] = _counts(dyn)
     y0, y1 = years[0], years[-1]
     if len(years) > 2 and (y0, y1) in transitions:
         a = dates[y1]
-        dyn = dynamic_risk(base, a.units.set_index("unit_id"), year_from=y0, year_to=y1,
+        dyn = dynamic_risk(base, a.table_tc.set_index("unit_id"), year_from=y0, year_to=y1,
                            converted_ha=converted_to_construction(transitions[(y0, y1)]),
                            suffix=s, sink_loss_share=sink_loss_share,
                            conversion_min_ha=conversion_min_ha,
                            display=display_units(a.config))
-        units = a.units.copy()
+        units = a.table_tc.copy()
         for c in ("dynamic_risk", "dynamic_risk_flags", "dynamic_risk_reason_en",
                   "dynamic_risk_reason_zh"):
             units[f"{c}_vs_base"] = dyn[c].reindex(units["unit_id"]).to_numpy()
-        a.units = units
+        a.table_tc = units
         totals[f"{y0}-{y1}"] = _counts(dyn)
     return totals
 
@@ -100,7 +100,7 @@ def _overlay(units: pd.DataFrame, dyn: pd.DataFrame, a: Assessment) -> pd.DataFr
 
     zc = a.config.zoning
     assert zc is not None
-    flags = risk_overlay(units, suffix=a.suffix, flags=zc.risk_flags,
+    flags = risk_overlay(units, flags=zc.risk_flags,
                          ratio_threshold=zc.ratio_threshold, hotspot_z=zc.hotspot_z,
                          change_flags=dyn[["flag_r2", "flag_r3"]], min_flags=zc.min_flags)
     units = units.copy()

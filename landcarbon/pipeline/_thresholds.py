@@ -3,11 +3,10 @@ of units against it (level, reason, the method and rule of each unit's limit).""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
+from landcarbon.accounting.conversions import OutputUnit, output_factor, output_suffix
 from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.accounting.risk import RiskBands, assess_risk
 from landcarbon.accounting.thresholds import (
@@ -110,15 +109,17 @@ def _preset_sources(config: RunConfig) -> dict[str, str]:
             if getattr(tc, st) is None}
 
 
-def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands, output_unit: Any,
-               cropland_tc_per_ha: float | None = None, *,
+def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands,
+               output_unit: OutputUnit = "t C", cropland_tc_per_ha: float | None = None, *,
                display: DisplayUnits | None = None) -> pd.DataFrame:
-    """:func:`landcarbon.risk.assess_risk` of ``table`` against ``ts``, plus
-    ``threshold_method`` and ``threshold_rule`` (the rule of each unit's space type; units
-    without one get empty text). The reasons also say how far the unit is over or under its
-    limit and what drives its emission (:func:`explain`); ``cropland_tc_per_ha`` is the
-    cropland coefficient used (its emission when positive). ``display``: the units of the
-    numbers in the reasons (default t per ha); levels and columns do not depend on it."""
+    """:func:`landcarbon.risk.assess_risk` of ``table`` against ``ts`` (the pipeline passes
+    its canonical t C table; ``output_unit`` is the unit of ``table``'s flux columns),
+    plus ``threshold_method`` and ``threshold_rule`` (the rule of each unit's space type;
+    units without one get empty text). The reasons also say how far the unit is over or
+    under its limit and what drives its emission (:func:`explain`); ``cropland_tc_per_ha`` is
+    the cropland coefficient used (its emission when positive). ``display``: the units of
+    the numbers in the reasons (output unit, per ha or 亩; default t C per ha); levels and
+    columns (``threshold_tc_per_ha``...) are in ``output_unit`` and do not depend on it."""
     shown = display or DisplayUnits(output_unit)
     risk = assess_risk(table, ts.limits, bands, output_unit=output_unit,
                        component_thresholds=ts.component_limits(), display=shown)
@@ -142,31 +143,33 @@ def _mass_text(tonnes: float, shown: DisplayUnits, lang: str) -> str:
     return f"{value:,.{4 if shown.mass_scale == 'wan_t' else 1}f} {shown.total_label(lang)}"
 
 
-def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: Any,
+def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: OutputUnit = "t C",
             cropland_tc_per_ha: float | None = None, *, display: DisplayUnits | None = None
             ) -> tuple[list[str], list[str]]:
     """Per unit, the distance to its limit and the main sources of its emission, as text to
     append to the English and Chinese reasons (empty for units without data).
 
-    Distance: ``net - limit`` per area (ha or 亩, ``display``) and in % of ``|limit|`` (when
-    the limit is not 0), and, when the table has ``covered_ha``, the whole unit's excess
-    (or room) ``(net - limit) x covered_ha`` per year in the display's mass unit (t or
-    万吨). Sources: shares of the unit's emission from construction land (energy or
-    intensity), cropland (when its coefficient is a source) and other land, largest first.
+    ``table`` and ``risk`` have their flux columns in ``output_unit`` (the pipeline's
+    canonical t C); the numbers of the text are in the display's output unit (labels only:
+    each value is converted as the written table's column is). Distance: ``net - limit``
+    per area (ha or 亩, ``display``) and in % of ``|limit|`` (when the limit is not 0),
+    and, when the table has ``covered_ha``, the whole unit's excess (or room)
+    ``(net - limit) x covered_ha`` per year in the display's mass unit (t or 万吨).
+    Sources: shares of the unit's emission from construction land (energy or intensity),
+    cropland (when its coefficient is a source) and other land, largest first.
     """
-    from landcarbon.accounting.conversions import output_factor, output_suffix
-
     shown = display or DisplayUnits(output_unit)
-    sfx, factor = output_suffix(output_unit), output_factor(output_unit)
-    net = table[f"net_{sfx}_per_ha"].to_numpy(dtype=float)
-    limit = risk[f"threshold_{sfx}_per_ha"].to_numpy(dtype=float)
-    emission = table[f"emission_{sfx}"].to_numpy(dtype=float)
+    sfx = output_suffix(output_unit)
+    to_shown = shown.factor / output_factor(output_unit)
+    net = table[f"net_{sfx}_per_ha"].to_numpy(dtype=float) * to_shown
+    limit = risk[f"threshold_{sfx}_per_ha"].to_numpy(dtype=float) * to_shown
+    emission = table[f"emission_{sfx}"].to_numpy(dtype=float) * to_shown
     covered = (table["covered_ha"].to_numpy(dtype=float) if "covered_ha" in table
                else np.full(len(table), np.nan))
-    con = (table[f"construction_emission_{sfx}"].clip(lower=0).to_numpy(dtype=float)
-           if f"construction_emission_{sfx}" in table else emission * 0)
+    con = (table[f"construction_emission_{sfx}"].to_numpy(dtype=float) * to_shown
+           if f"construction_emission_{sfx}" in table else emission * 0).clip(min=0)
     crop = (table["area_cropland_ha"].fillna(0.0).to_numpy(dtype=float)
-            * max(float(cropland_tc_per_ha or 0.0), 0.0) * factor
+            * max(float(cropland_tc_per_ha or 0.0), 0.0) * shown.factor
             if "area_cropland_ha" in table else emission * 0)
     per_en, per_zh = shown.density_label("en"), shown.density_label("zh")
     en, zh = [], []

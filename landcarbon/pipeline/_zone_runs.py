@@ -108,11 +108,11 @@ def run_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *,
           compute_context(config.compute)):
         a = assess(base, progress=progress)
         table = threshold_sweep(
-            a.units, a.thresholds, risk_bands(config),
+            a.table_tc, a.thresholds, risk_bands(config),
             relative_range=(relative_range if relative_range is not None
                             else uc.sweep_relative_range),
             steps=steps if steps is not None else uc.sweep_steps,
-            floor_tc_per_ha=r.scale_floor_tc_per_ha, output_unit=config.coefficients.output_unit)
+            floor_tc_per_ha=r.scale_floor_tc_per_ha)
         write_csv(table, stage / files["sweep_csv"], encoding=config.output.csv_encoding)
         sweep_figure(table, language=config.language).savefig(stage / files["sweep_plot"],
                                                                dpi=120)

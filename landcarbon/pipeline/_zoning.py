@@ -16,10 +16,9 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from landcarbon.accounting.conversions import output_factor
+from landcarbon.accounting.conversions import canonical_name
 from landcarbon.config.run import RunConfig
 from landcarbon.config.zoning import (
     CompensationConfig,
@@ -29,6 +28,7 @@ from landcarbon.config.zoning import (
     ZoningConfig,
 )
 from landcarbon.pipeline.progress import bar
+from landcarbon.pipeline.records import flux_raster
 
 if TYPE_CHECKING:
     from landcarbon.pipeline.records import Assessment
@@ -64,8 +64,9 @@ def _statistics(config: RunConfig) -> pd.DataFrame | None:
 
 def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
                  progress: bool = False) -> dict[str, Any]:
-    """Add the zoning columns to ``a.units`` and the extra layers to ``a.zoning``
-    (``progress``: a bar over the Monte Carlo blocks on a terminal).
+    """Add the zoning columns to ``a.table_tc`` and the extra layers to ``a.zoning`` (all in
+    t C with fixed column names; :mod:`landcarbon.pipeline.zoning_outputs` converts them;
+    ``progress``: a bar over the Monte Carlo blocks on a terminal).
 
     Returns
     -------
@@ -80,9 +81,8 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
         return a.zoning
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    s = a.suffix
-    factor = output_factor(c.coefficients.output_unit)
-    units = a.units.drop(columns=a.zoning.get("columns", []), errors="ignore")
+    s = "tc"  # the canonical table's flux columns
+    units = a.table_tc.drop(columns=a.zoning.get("columns", []), errors="ignore")
     before = list(units.columns)
     out: dict[str, Any] = {}
     summary: dict[str, Any] = {}
@@ -120,19 +120,18 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
     if hc is not None and hc.on in ("units", "both"):
         from landcarbon.zoning.hotspots import local_statistics
 
-        hs = local_statistics(units[f"net_{s}_per_ha"], units, weights=hc.weights, k=hc.k,
+        hs = local_statistics(units["net_tc_per_ha"], units, weights=hc.weights, k=hc.k,
                               permutations=hc.permutations, seed=hc.seed, p_value=hc.p_value,
                               correction=hc.correction, moran=hc.local_moran)
         units = units.join(hs)
         t0 = _lap(timings, "hotspots_units", t0)
 
     if zc is not None:
-        units, summary["class_breaks"] = _graded_and_risk(units, zc, s, previous)
+        units, summary["class_breaks"] = _graded_and_risk(units, zc, s, previous, a.suffix)
 
     uc = c.uncertainty
     if uc is not None:
-        units, out["uncertainty"], out["sweep"] = _uncertainty(a, units, uc, s, factor,
-                                                               progress)
+        units, out["uncertainty"], out["sweep"] = _uncertainty(a, units, uc, progress)
         t0 = _lap(timings, "uncertainty", t0)
 
     wants_raster = c.sink_zones is not None or (hc is not None and hc.on in ("grid", "both"))
@@ -140,14 +139,12 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
         log.warning("parcel mode has no flux raster: [sink_zones] and grid hot spots are "
                     "skipped (hot spots on units still run)")
     if wants_raster and a.categories is not None:
-        flux = a.flux_raster()
-        if factor != 1.0:
-            flux = flux / np.float32(factor)
+        flux = flux_raster(a.categories, a.coefficients, a.construction, "t C", a.table_tc)
         if c.sink_zones is not None:
             out["sink_zones"] = _sink_zones(a, flux, c.sink_zones)
             t0 = _lap(timings, "sink_zones", t0)
         if hc is not None and hc.on in ("grid", "both"):
-            out["hotspot_grid"] = _grid_hotspots(units, flux, hc, factor, s)
+            out["hotspot_grid"] = _grid_hotspots(units, flux, hc)
             t0 = _lap(timings, "hotspots_grid", t0)
 
     added = [col for col in units.columns if col not in before]
@@ -156,7 +153,7 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
             summary.setdefault("counts", {})[key] = {
                 str(k): int(v) for k, v in units[key].value_counts().items()}
     summary["timings_s"] = timings
-    a.units = units
+    a.table_tc = units
     a.zoning = {**out, "columns": added, "summary": summary,
                 "language": c.language, "currency": (c.compensation.currency
                                                      if c.compensation else "")}
@@ -199,13 +196,16 @@ def _compensation(units: Any, cfg: CompensationConfig, stats: pd.DataFrame | Non
     return units, flows, totals
 
 
-def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFrame | None
-                     ) -> tuple[Any, dict[str, list[float]]]:
+def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFrame | None,
+                     shown: str) -> tuple[Any, dict[str, list[float]]]:
+    """Graded classes of ``[zoning] graded_columns`` (named in the output unit, ``shown``
+    suffix, or canonically; graded on the canonical t C column) and the risk overlay."""
     from landcarbon.exceptions import ConfigError
     from landcarbon.zoning.quadrants import graded_classes, risk_overlay
 
     breaks: dict[str, list[float]] = {}
-    for col in zc.graded_columns or [f"net_{s}_per_ha"]:
+    for named in zc.graded_columns or ["net_tc_per_ha"]:
+        col = canonical_name(named)
         if col in units:
             values = units[col]
         elif col.startswith("area_") and col.endswith("_ha"):
@@ -213,7 +213,7 @@ def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFram
             values = pd.Series(0.0, index=units.index)
         else:
             raise ConfigError(f"[zoning] graded_columns: {col!r} is not a column of the units "
-                              f"table; e.g. net_{s}_per_ha, source_sink_ratio, esc.")
+                              f"table; e.g. net_{shown}_per_ha, source_sink_ratio, esc.")
         units[f"{col}_class"], breaks[col] = graded_classes(
             values, method=zc.grading_method, k=zc.grading_classes)
     flags = risk_overlay(units, suffix=s, flags=zc.risk_flags, ratio_threshold=zc.ratio_threshold,
@@ -223,8 +223,8 @@ def _graded_and_risk(units: Any, zc: ZoningConfig, s: str, previous: pd.DataFram
     return units.join(flags), breaks
 
 
-def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, factor: float,
-                 progress: bool = False) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
+def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, progress: bool = False
+                 ) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
     from landcarbon.pipeline.resolve import coefficient_ranges, risk_bands
     from landcarbon.zoning.uncertainty import monte_carlo, threshold_sweep
 
@@ -238,20 +238,19 @@ def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, s: str, facto
     if parts is not None:
         parts = parts.reindex(units["unit_id"]).fillna(0.0).set_axis(units.index)
     mc = monte_carlo(units, a.coefficients.tc_per_ha, ranges, a.thresholds, draws=uc.draws,
-                     seed=uc.seed, factor=factor, suffix=s, energy_parts=parts,
+                     seed=uc.seed, energy_parts=parts,
                      blocks=lambda starts, count: bar(starts, "Monte Carlo", total=count,
                                                       progress=progress, unit="block"))
     units = units.join(mc)
-    table = pd.concat([units[["unit_id", "unit_name", "space_type", f"net_{s}",
-                              f"net_{s}_per_ha", f"threshold_{s}_per_ha", "risk_level"]],
+    table = pd.concat([units[["unit_id", "unit_name", "space_type", "net_tc",
+                              "net_tc_per_ha", "threshold_tc_per_ha", "risk_level"]],
                        mc], axis=1)
     sweep = None
     if uc.sweep:
         r = a.config.risk
         sweep = threshold_sweep(units, a.thresholds, risk_bands(a.config),
                                 relative_range=uc.sweep_relative_range, steps=uc.sweep_steps,
-                                floor_tc_per_ha=r.scale_floor_tc_per_ha,
-                                output_unit=a.config.coefficients.output_unit)
+                                floor_tc_per_ha=r.scale_floor_tc_per_ha)
     return units, table, sweep
 
 
@@ -272,18 +271,18 @@ def _sink_zones(a: Assessment, flux: Any, cfg: SinkZonesConfig) -> Any:
                                max_pixels=cfg.max_cells)
 
 
-def _grid_hotspots(units: Any, flux: Any, hc: HotspotsConfig, factor: float, s: str) -> Any:
+def _grid_hotspots(units: Any, flux: Any, hc: HotspotsConfig) -> Any:
     from landcarbon.zoning.hotspots import grid_cells, grid_values, local_statistics
 
     cells = grid_cells(units, hc.cell_size_m)
     vals = grid_values(flux, cells)
-    cells[f"net_{s}_per_ha"] = vals["mean"] * factor
+    cells["net_tc_per_ha"] = vals["mean"]
     cells["coverage"] = vals["coverage"]
     cells = cells[cells["coverage"] >= max(hc.min_coverage, 1e-9)].reset_index(drop=True)
     if len(cells) < 3:
         log.warning("fewer than 3 grid cells with data: no grid hot spots")
         return cells
-    hs = local_statistics(cells[f"net_{s}_per_ha"], cells, weights=hc.weights, k=hc.k,
+    hs = local_statistics(cells["net_tc_per_ha"], cells, weights=hc.weights, k=hc.k,
                           permutations=hc.permutations, seed=hc.seed, p_value=hc.p_value,
                           correction=hc.correction, moran=hc.local_moran)
     return cells.join(hs)

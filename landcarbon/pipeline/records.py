@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from landcarbon.accounting.coefficients import CoefficientSet
-from landcarbon.accounting.conversions import OutputUnit, output_suffix
+from landcarbon.accounting.conversions import OutputUnit, output_suffix, to_output_unit
 from landcarbon.accounting.legends import SPACE_TYPES, Legend
 from landcarbon.accounting.risk import risk_level_counts
 from landcarbon.accounting.thresholds import ThresholdSet
@@ -65,8 +65,15 @@ class Assessment:
     config : RunConfig
     legend : Legend
     coefficients : CoefficientSet
+    table_tc : geopandas.GeoDataFrame
+        The assessed units table in **t C** with fixed column names (``net_tc``,
+        ``net_tc_per_ha``, ``threshold_tc_per_ha``...; see the README's output reference): the
+        canonical table every step computes on and the one to edit.
     units : geopandas.GeoDataFrame
-        The assessed units table (see the README's output reference).
+        (property) ``table_tc`` in the output unit (``[coefficients] output_unit``:
+        ``net_tco2``... for t CO2), as written to ``units.gpkg``: a fresh converted copy made
+        by :func:`landcarbon.accounting.conversions.to_output_unit` at each access (edits to
+        it do not reach ``table_tc``).
     class_areas : pandas.DataFrame
         Long table unit_id, land_class, space_type, area_ha.
     thresholds : dict
@@ -100,7 +107,7 @@ class Assessment:
     config: RunConfig
     legend: Legend
     coefficients: CoefficientSet
-    units: gpd.GeoDataFrame
+    table_tc: gpd.GeoDataFrame
     class_areas: pd.DataFrame
     thresholds: dict[str, float]
     threshold_set: ThresholdSet | None = None
@@ -117,8 +124,14 @@ class Assessment:
 
     @property
     def suffix(self) -> str:
-        """``tc`` or ``tco2``: the suffix of flux columns."""
+        """``tc`` or ``tco2``: the suffix of the flux columns of :attr:`units`."""
         return output_suffix(self.config.coefficients.output_unit)
+
+    @property
+    def units(self) -> gpd.GeoDataFrame:
+        """The units table in the output unit (see the class docstring): ``table_tc``
+        converted at the edge by :func:`landcarbon.accounting.conversions.to_output_unit`."""
+        return to_output_unit(self.table_tc, self.config.coefficients.output_unit)
 
     def __repr__(self) -> str:
         """One line: units, area, net / emission / sequestration, risk levels, source."""
