@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from landcarbon.accounting.conversions import to_output_unit
 from landcarbon.config.run import RunConfig
 from landcarbon.engine.areas import PixelAreaMethod
 from landcarbon.engine.coverage import COVERAGE
@@ -96,8 +97,6 @@ def rebalance(base: Assessment, areas: pd.DataFrame, year: int | None = None
               ) -> gpd.GeoDataFrame:
     """:func:`rebalance_tc` in the output unit (``net_tco2``... with ``output_unit = "t
     CO2"``): the units table a notebook user compares with ``base.units``."""
-    from landcarbon.accounting.conversions import to_output_unit
-
     return to_output_unit(rebalance_tc(base, areas, year), base.config.coefficients.output_unit)
 
 
@@ -326,14 +325,16 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
     dynamic = add_dynamic_risk(dates, transitions,
                                sink_loss_share=ch.monitoring.sink_loss_share,
                                conversion_min_ha=ch.monitoring.conversion_min_ha)
-    series = timeseries({y: a.units for y, a in dates.items()}, suffix=s)
-    alert_table = alerts(series, transitions=consecutive,
+    series = timeseries({y: a.table_tc for y, a in dates.items()})
+    # alerts are messages: drawn from the time series in the output unit (the edge)
+    alert_table = alerts(to_output_unit(series, config.coefficients.output_unit),
+                         transitions=consecutive,
                          sink_loss_share=ch.monitoring.sink_loss_share,
                          conversion_min_ha=ch.monitoring.conversion_min_ha, suffix=s)
     result = ChangeResult(config=config, dates=dates, categories=cats, transitions=transitions,
                           whole_transitions=whole, transfer=transfer, summary=summary,
                           dynamic_degree=pd.DataFrame(degrees), flux_effect=effect,
-                          timeseries=series, alerts=alert_table, timings=timings,
+                          timeseries_tc=series, alerts=alert_table, timings=timings,
                           dynamic_risk=dynamic)
     if stocks is not None:
         t2 = time.perf_counter()

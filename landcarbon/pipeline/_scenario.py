@@ -6,7 +6,7 @@ The baseline is the date ``[change] baseline_year`` (default: the last date). Sc
 must lie on the baseline grid (or are resampled with ``resample = "nearest"``); rule-based
 edits (``[[change.edits]]``) are applied to the baseline category raster in order, one
 scenario per ``scenario`` name. Every scenario is assessed with the baseline's settings and
-resolved thresholds (:func:`landcarbon.pipeline.rebalance`).
+resolved thresholds (:func:`landcarbon.pipeline._change.rebalance_tc`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from landcarbon.engine.areas import PixelAreaMethod
 from landcarbon.engine.coverage import COVERAGE
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import assess
-from landcarbon.pipeline._change import date_config, rebalance
+from landcarbon.pipeline._change import date_config, rebalance_tc
 from landcarbon.pipeline.records import Assessment, ScenarioResult
 
 __all__ = ["assess_scenarios", "run_scenarios"]
@@ -93,7 +93,7 @@ def _apply_edits(config: RunConfig, base: Assessment, baseline: xr.DataArray,
     cats = baseline
     pixel_area = config.landcover.pixel_area if config.landcover else "auto"
     for e in edits:
-        within = units_mask(base.units, cats, e.units) if e.units else None
+        within = units_mask(base.table_tc, cats, e.units) if e.units else None
         mask = _mask(config, e.mask, cats)
         if mask is not None:
             within = mask if within is None else within & mask
@@ -151,7 +151,7 @@ def _assess_scenarios(config: RunConfig, year: int, timings: dict[str, float], t
     assert ch is not None
     base = assess(date_config(config, year), progress=progress, check_inputs=False)
     assert base.categories is not None
-    units = base.units[["unit_id", "unit_name", "geometry"]]
+    units = base.table_tc[["unit_id", "unit_name", "geometry"]]
     pixel_area = config.landcover.pixel_area if config.landcover else "auto"
     tables: dict[str, gpd.GeoDataFrame] = {}
     edited: dict[str, xr.DataArray] = {}
@@ -164,16 +164,20 @@ def _assess_scenarios(config: RunConfig, year: int, timings: dict[str, float], t
     for s in ch.scenarios:
         areas = _scenario_areas(config, base, s.landcover, baseline, masks[s.name], units,
                                 pixel_area)
-        tables[s.name] = rebalance(base, areas)
+        tables[s.name] = rebalance_tc(base, areas)
     for name in dict.fromkeys(e.scenario for e in ch.edits):
         cats = _apply_edits(config, base, baseline,
                             [e for e in ch.edits if e.scenario == name], log)
         edited[name] = cats
-        tables[name] = rebalance(base, class_areas(cats, units, pixel_area=pixel_area))
-    deltas, risk = compare_scenarios(base.units, tables, suffix=base.suffix)
+        tables[name] = rebalance_tc(base, class_areas(cats, units, pixel_area=pixel_area))
+    result = ScenarioResult(config=config, baseline=base, tables_tc=tables,
+                            deltas=pd.DataFrame(), risk_transitions=pd.DataFrame(),
+                            edited=edited, edits=log, timings=timings)
+    # the deltas are differences of the written numbers: computed on the output-unit views
+    result.deltas, result.risk_transitions = compare_scenarios(base.units, result.units,
+                                                               suffix=base.suffix)
     timings["total"] = round(time.perf_counter() - t0, 3)
-    return ScenarioResult(config=config, baseline=base, units=tables, deltas=deltas,
-                          risk_transitions=risk, edited=edited, edits=log, timings=timings)
+    return result
 
 
 def run_scenarios(config: RunConfig, out_dir: str | Path, *, overwrite: bool = False,

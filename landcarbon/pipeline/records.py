@@ -195,7 +195,7 @@ class Assessment:
         if self.categories is None:
             raise InputError("parcel-mode runs have no rasters")
         return flux_raster(self.categories, self.coefficients, self.construction,
-                           self.config.coefficients.output_unit, self.units)
+                           self.config.coefficients.output_unit, self.table_tc)
 
 
 @dataclass
@@ -238,7 +238,12 @@ class ChangeResult:
         period (``extent``: the whole rasters, not only the units; ``units``: the sum of the
         units with its own ``extent``), stock density rasters per date (only with
         ``[change.stocks]``).
-    timeseries, alerts : pandas.DataFrame
+    timeseries_tc : pandas.DataFrame
+        Long per-unit time series of the dates' canonical tables (t C, fixed names);
+        ``timeseries`` (property) is its output-unit view (``net_tco2``...), as written.
+    alerts : pandas.DataFrame
+        Early-warning alerts, drawn from the output-unit time series (values and messages
+        in the output unit).
     dynamic_risk : dict
         Per period ``"<y0>-<y1>"``: units entering risk, units evaluated, units per flag
         (the dynamic-risk columns themselves are in each later date's units table).
@@ -255,7 +260,7 @@ class ChangeResult:
     summary: pd.DataFrame
     dynamic_degree: pd.DataFrame
     flux_effect: pd.DataFrame
-    timeseries: pd.DataFrame
+    timeseries_tc: pd.DataFrame
     alerts: pd.DataFrame
     stocks: pd.DataFrame | None = None
     stock_changes: pd.DataFrame | None = None
@@ -272,7 +277,13 @@ class ChangeResult:
 
     @property
     def suffix(self) -> str:
+        """``tc`` or ``tco2``: the suffix of the flux columns of the output-unit views."""
         return self.dates[self.years[-1]].suffix
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        """``timeseries_tc`` in the output unit (a fresh converted copy)."""
+        return to_output_unit(self.timeseries_tc, self.config.coefficients.output_unit)
 
     def periods(self) -> list[Period]:
         """Consecutive periods, plus first -> last when there are more than two dates."""
@@ -379,10 +390,14 @@ class ScenarioResult:
     Attributes
     ----------
     baseline : Assessment
+    tables_tc : dict
+        Scenario name -> assessed units table (GeoDataFrame) in t C: the canonical tables.
     units : dict
-        Scenario name -> assessed units table (GeoDataFrame).
+        (property) The same in the output unit (fresh converted copies), as written.
     deltas, risk_transitions : pandas.DataFrame
-        From :func:`landcarbon.change.scenarios.compare_scenarios`.
+        From :func:`landcarbon.change.scenarios.compare_scenarios` of the output-unit tables
+        (each ``<q>_delta`` is the difference of the written ``<q>_scenario`` and
+        ``<q>_baseline``).
     edited : dict
         Scenario name -> edited category raster (rule-based scenarios only).
     edits : list of dict
@@ -391,12 +406,18 @@ class ScenarioResult:
 
     config: RunConfig
     baseline: Assessment
-    units: dict[str, gpd.GeoDataFrame]
+    tables_tc: dict[str, gpd.GeoDataFrame]
     deltas: pd.DataFrame
     risk_transitions: pd.DataFrame
     edited: dict[str, xr.DataArray] = field(default_factory=dict)
     edits: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def units(self) -> dict[str, gpd.GeoDataFrame]:
+        """Scenario name -> ``tables_tc[name]`` in the output unit."""
+        unit = self.config.coefficients.output_unit
+        return {name: to_output_unit(t, unit) for name, t in self.tables_tc.items()}
 
     def totals(self) -> dict[str, Any]:
         from landcarbon.accounting.risk import risk_level_counts
