@@ -106,3 +106,24 @@ def test_cog_digest_taken_while_writing(tmp_path: Path) -> None:
         f.seek(100)
         f.write(b"\x01")
     assert outputs.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest() != truth
+
+
+def test_pass_compute_leaves_nothing_frozen() -> None:
+    """The land-cover pass computes with the older objects frozen out of the garbage
+    collector, and unfreezes them after (also when the computation fails)."""
+    import gc
+
+    import dask
+
+    from landcarbon.engine.landcover_pass import compute_frozen
+
+    before = gc.get_freeze_count()
+    assert compute_frozen(dask.delayed(gc.get_freeze_count)()) > before
+    assert gc.get_freeze_count() == before
+
+    def fail() -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        compute_frozen(dask.delayed(fail)())
+    assert gc.get_freeze_count() == before

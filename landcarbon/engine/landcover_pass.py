@@ -26,6 +26,7 @@ same results, more passes.
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,7 +40,7 @@ from landcarbon.accounting.legends import NODATA_CATEGORY, Legend
 from landcarbon.engine.areas import PixelAreaMethod, to_crs_densified
 from landcarbon.engine.coverage import units_token
 
-__all__ = ["RasterSink", "landcover_pass", "smallest_cell_m2"]
+__all__ = ["RasterSink", "compute_frozen", "landcover_pass", "smallest_cell_m2"]
 
 #: Largest code range (max - min + 1) that gets a look-up table.
 MAX_TABLE = 1 << 22
@@ -189,7 +190,7 @@ def landcover_pass(
     if type(codes.data).__module__.startswith("dask"):
         result = _pass_graph(codes.data, plan, geoms, buckets, outputs, combine,
                              inline_reads=not lazy, token=token)
-        return result if lazy else result.compute()
+        return result if lazy else compute_frozen(result)
     return combine([_block_pass(np.asarray(b.data), geoms[b.units], b.transform, b.window,
                                 b.cell_area, buckets, outputs,
                                 cache_key=(token, b.units.tobytes())) for b in plan])
@@ -325,6 +326,20 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
                     sink[key] = piece
             j = k
     return areas, hist, unknown
+
+
+
+def compute_frozen(result: Any) -> Any:
+    """``result.compute()`` with the objects that exist before it frozen out of Python's
+    garbage collector (``gc.freeze``, undone after): the collections that the pass's own
+    allocations trigger then scan what the pass made, not the ~200,000 objects of the
+    libraries loaded before (0.27 s of full collections in a 268 Mpx pass with COGs).
+    Nothing stays frozen: the objects go back to the oldest generation."""
+    gc.freeze()
+    try:
+        return result.compute()
+    finally:
+        gc.unfreeze()
 
 
 def _combine(parts: list[tuple[np.ndarray, np.ndarray, pd.Series | None]], *,
