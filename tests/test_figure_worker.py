@@ -60,3 +60,21 @@ def test_prestarted_worker_is_used_once_and_unused_ones_stop(jobs: dict) -> None
 def test_only_figure_functions_run_there() -> None:
     with pytest.raises(ValueError, match="not a figure job"):
         figure_worker.draw({"x": ("write_publication", (), {})})
+
+
+def test_arguments_that_cannot_travel_are_drawn_here(jobs: dict) -> None:
+    """A job argument pickle refuses (an instance of a class local to this function) never
+    reaches the worker, which is stopped; the figures come from this process."""
+
+    class Local(str):
+        pass
+
+    units = jobs["dots"][1][0]
+    proc = figure_worker.start_worker()
+    assert proc is not None
+    pending = figure_worker.Pending({"dots": ("net_vs_threshold", (units, "tc"),
+                                              {"language": "zh", "unit": Local("t C")})}, proc)
+    assert proc.poll() is not None  # stopped at once
+    plain = figure_worker.Pending({"dots": ("net_vs_threshold", (units, "tc"),
+                                            {"language": "zh", "unit": "t C"})}, None)
+    assert pending.result() == plain.result()

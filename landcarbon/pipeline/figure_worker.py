@@ -101,7 +101,13 @@ class Pending:
         self._out: tuple[bytes, bytes] | None = None
         self._thread: threading.Thread | None = None
         if proc is not None:
-            payload = pickle.dumps(jobs, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                payload = pickle.dumps(jobs, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # an argument that cannot travel: draw here
+                log.debug("figure jobs not sent to the worker (%s): drawing here", exc)
+                proc.kill()
+                proc.communicate()
+                return
 
             def talk() -> None:
                 self._out = proc.communicate(payload)
