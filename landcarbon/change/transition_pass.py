@@ -39,6 +39,7 @@ from landcarbon.engine.areas import (
     row_areas_m2,
     to_crs_densified,
 )
+from landcarbon.engine.kernels import flush_row_counters
 from landcarbon.exceptions import InputError
 
 __all__ = ["pair_lut", "period_transitions"]
@@ -88,8 +89,7 @@ def _pair_bytes_kernel(a: np.ndarray, b: np.ndarray, first: np.ndarray, second: 
                        n: int, out: np.ndarray, counts: np.ndarray
                        ) -> None:  # pragma: no cover  (compiled; tested through its caller)
     h, w = a.shape
-    m = counts.shape[1]
-    local = np.zeros((4, m), np.int64)  # four interleaved counters (see row_bucket_counts)
+    local = np.zeros((4, counts.shape[1]), np.int64)  # interleaved (see row_bucket_counts)
     for r in range(h):
         ra, rb, ro = a[r], b[r], out[r]
         c = 0
@@ -109,14 +109,7 @@ def _pair_bytes_kernel(a: np.ndarray, b: np.ndarray, first: np.ndarray, second: 
             ro[c] = v0
             local[0, v0] += 1
             c += 1
-        for k in range(m):
-            total = local[0, k] + local[1, k] + local[2, k] + local[3, k]
-            if total:
-                counts[r, k] += total
-                local[0, k] = 0
-                local[1, k] = 0
-                local[2, k] = 0
-                local[3, k] = 0
+        flush_row_counters(local, counts, r)
 
 
 def _pair_bytes(a: np.ndarray, b: np.ndarray, first: np.ndarray, second: np.ndarray, n: int

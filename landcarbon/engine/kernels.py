@@ -133,14 +133,22 @@ def row_bucket_counts(codes: np.ndarray, lut: np.ndarray, out: np.ndarray
         while c < w:
             counts[0, lut[codes[r, c]]] += 1
             c += 1
-        for k in range(m):
-            n = counts[0, k] + counts[1, k] + counts[2, k] + counts[3, k]
-            if n:
-                out[r, k] += n
-                counts[0, k] = 0
-                counts[1, k] = 0
-                counts[2, k] = 0
-                counts[3, k] = 0
+        flush_row_counters(counts, out, r)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def flush_row_counters(counts: np.ndarray, out: np.ndarray, r: int
+                       ) -> None:  # pragma: no cover  (compiled)
+    """Add the four interleaved counters of each bucket (``counts``: 4 x buckets) to row
+    ``r`` of ``out`` and zero them."""
+    for k in range(counts.shape[1]):
+        n = counts[0, k] + counts[1, k] + counts[2, k] + counts[3, k]
+        if n:
+            out[r, k] += n
+            counts[0, k] = 0
+            counts[1, k] = 0
+            counts[2, k] = 0
+            counts[3, k] = 0
 
 
 @njit(cache=True, nogil=True, inline="always")
