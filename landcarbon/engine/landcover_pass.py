@@ -287,8 +287,9 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
     from landcarbon.engine.kernels import gather_rect
 
     # tiles of one bucket go out as zero-memory blocks; along each band of tile rows, runs of
-    # equal one-bucket tiles and runs of mixed tiles are written as one piece each (a block
-    # of one bucket: one piece)
+    # equal one-bucket tiles are written as one piece (a block of one bucket: one piece), each
+    # mixed tile as a contiguous piece of its own (a COG writer compresses it as it is,
+    # instead of copying it out of a wider piece)
     h, w = block.shape
     one = int(tiles.flat[0]) if tiles.size else -1
     if one >= 0 and (tiles == one).all():
@@ -305,7 +306,7 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
         while j < n_cols:
             one = tiles[bi, j]
             k = j + 1
-            while k < n_cols and (tiles[bi, k] == one if one >= 0 else tiles[bi, k] < 0):
+            while k < n_cols and one >= 0 and tiles[bi, k] == one:
                 k += 1
             c0, c1 = j * TILE, min(w, k * TILE)
             key = (slice(window[0].start + r0, window[0].start + r1),
