@@ -342,18 +342,11 @@ def _write_cog(path: Path, w: CogWriter, header_tags: dict[int, tuple[int, int, 
         body += struct.pack("<Q" if big else "<I", nxt)
         header += body + values
     digest = hashlib.sha256(header)
-    with open(path, "wb") as f:
+    with open(path, "wb", buffering=8 << 20) as f:
         f.write(header)
-        buf = bytearray()
-        for spool_off, n in order:  # written and hashed 8 MB at a time (both free the GIL)
+        for spool_off, n in order:  # each piece written and hashed as it goes
             payload = os.pread(w._fd, n, spool_off)
-            buf += struct.pack("<I", n)
-            buf += payload
-            buf += payload[-4:]
-            if len(buf) >= 8 << 20:
-                f.write(buf)
-                digest.update(buf)
-                buf.clear()
-        f.write(buf)
-        digest.update(buf)
+            for piece in (struct.pack("<I", n), payload, payload[-4:]):
+                f.write(piece)
+                digest.update(piece)
     remember_sha256(path, digest.hexdigest())
