@@ -3,6 +3,8 @@ of units against it (level, reason, the method and rule of each unit's limit).""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -173,9 +175,11 @@ def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: OutputUnit = "
             if "area_cropland_ha" in table else emission * 0)
     per_en, per_zh = shown.density_label("en"), shown.density_label("zh")
     en, zh = [], []
-    for n, lim, e, c, cr, ha, lev in zip(net, limit, emission, con, crop, covered,
-                                         risk["risk_level"], strict=True):
-        if lev == "no_data" or not (np.isfinite(n) and np.isfinite(lim)):
+    # Python floats: the per-unit tests and formatting cost a third of numpy scalars'
+    for n, lim, e, c, cr, ha, lev in zip(net.tolist(), limit.tolist(), emission.tolist(),
+                                         con.tolist(), crop.tolist(), covered.tolist(),
+                                         risk["risk_level"].tolist(), strict=True):
+        if lev == "no_data" or not (math.isfinite(n) and math.isfinite(lim)):
             en.append("")
             zh.append("")
             continue
@@ -186,7 +190,7 @@ def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: OutputUnit = "
         dist = f"{abs(shown.per_area(d)):,.2f}"
         text_en = f"; {dist} {per_en} {word_en} its limit{pct}"
         text_zh = f"；{word_zh}阈值 {dist} {per_zh}{pct}"
-        if np.isfinite(ha) and ha > 0:
+        if math.isfinite(ha) and ha > 0:
             text_en += (f": {_mass_text(abs(d) * ha, shown, 'en')} "
                         f"{'over' if d > 0 else 'under'} it in all")
             text_zh += (f"，全单元{'超出' if d > 0 else '余量'} "
