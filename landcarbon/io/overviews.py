@@ -23,6 +23,11 @@ from numba import njit
 
 __all__ = ["average_2x2", "average_2x2_numpy"]
 
+@njit(cache=True, nogil=True, inline="always")
+def _valid(x: float, use_nodata: bool, nodata: float) -> int:  # pragma: no cover - compiled
+    return 1 if x == x and not (use_nodata and x == nodata) else 0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _average(tile: np.ndarray, consts: np.ndarray, use_nodata: bool,
              out: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -35,23 +40,12 @@ def _average(tile: np.ndarray, consts: np.ndarray, use_nodata: bool,
             b = tile[2 * i + 1, 2 * j]
             c = tile[2 * i, 2 * j + 1]
             d = tile[2 * i + 1, 2 * j + 1]
-            n = 0
-            if a == a and not (use_nodata and a == nodata):
-                n += 1
-            else:
-                a = zero
-            if b == b and not (use_nodata and b == nodata):
-                n += 1
-            else:
-                b = zero
-            if c == c and not (use_nodata and c == nodata):
-                n += 1
-            else:
-                c = zero
-            if d == d and not (use_nodata and d == nodata):
-                n += 1
-            else:
-                d = zero
+            n = _valid(a, use_nodata, nodata) + _valid(b, use_nodata, nodata) + _valid(
+                c, use_nodata, nodata) + _valid(d, use_nodata, nodata)
+            a = a if _valid(a, use_nodata, nodata) else zero
+            b = b if _valid(b, use_nodata, nodata) else zero
+            c = c if _valid(c, use_nodata, nodata) else zero
+            d = d if _valid(d, use_nodata, nodata) else zero
             s = ((a + b) + c) + d
             if n == 4:
                 out[i, j] = s * quarter  # = s / 4 exactly
