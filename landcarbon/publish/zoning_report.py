@@ -55,23 +55,28 @@ def zoning_context(units: pd.DataFrame, *, language: str = "zh",
     cur = str(comp.get("currency", ""))
     money_label, money = money_column(cur, language)  # 万元 in Chinese
     if comp:
-        t_lab, t_f = total_column([comp.get("owed_tc")], "t C", language, per_year=False)
+        owed_key = "owed_tc" if "owed_tc" in comp else "owed_tco2"  # the run's output unit
+        t_lab, t_f = total_column([comp.get(owed_key)], "t C" if owed_key == "owed_tc"
+                                  else "t CO2", language, per_year=False)
         out["compensation"] = [
             (ui("payers", language), f"{int(comp.get('payers', 0)):,d}"),
             (ui("receivers", language), f"{int(comp.get('receivers', 0)):,d}"),
-            (ui("owed", language), f"{t_f(comp.get('owed_tc'))} {t_lab}"),
+            (ui("owed", language), f"{t_f(comp.get(owed_key))} {t_lab}"),
             (ui("paid", language), f"{money(comp.get('paid'))} {money_label}"),
             (ui("received", language), f"{money(comp.get('received'))} {money_label}"),
         ]
     if flows is not None and len(flows):
-        top = flows.sort_values("carbon_tc", ascending=False).head(_TOP)
-        t_lab, t_f = total_column(top["carbon_tc"], "t C", language, per_year=False)
+        # compensation.csv in the run's output unit: carbon_tc or carbon_tco2
+        col = "carbon_tc" if "carbon_tc" in flows else "carbon_tco2"
+        top = flows.sort_values(col, ascending=False).head(_TOP)
+        t_lab, t_f = total_column(top[col], "t C" if col == "carbon_tc" else "t CO2",
+                                  language, per_year=False)
         out["flows_header"] = [ui("payer", language), ui("receiver", language),
                                f"{ui('owed', language)} ({t_lab})",
                                f"{ui('value', language)} ({money_label})"]
         out["flows"] = [[f"{r.get('payer_name') or r['payer_id']} ({r['payer_id']})",
                          f"{r.get('receiver_name') or r['receiver_id']} ({r['receiver_id']})",
-                         t_f(r["carbon_tc"]), money(r.get("value"))]
+                         t_f(r[col]), money(r.get("value"))]
                         for r in top.to_dict("records")]
     if uncertainty is not None and "p_exceed" in uncertainty and len(uncertainty):
         from landcarbon.accounting.conversions import flux_suffix, unit_label
