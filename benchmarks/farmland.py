@@ -47,8 +47,8 @@ from _inputs import CACHE, change_config, farmland, write_config
 HERE = Path(__file__).resolve().parent
 CLI = [sys.executable, "-c",
        "import sys; import landcarbon.pipeline.progress as p; o = p.set_verbosity; "
-       "p.set_verbosity = lambda level: o(max(level, 2)); from landcarbon.cli import main; "
-       "main(sys.argv[1:])"]
+       "p.set_verbosity = lambda level: o(max(level, 2)); from landcarbon.cli import entry; "
+       "entry()"]
 
 
 def timed(args: list[str], env: dict[str, str] | None = None) -> dict:

@@ -165,3 +165,46 @@ def test_demo_takes_o_like_every_command_and_usage_errors_exit_2(tmp_path: Path)
     assert r.returncode == 0, r.stderr
     assert _json(r.stdout)["out_dir"] == str(tmp_path / "b")
     assert (tmp_path / "b" / "run.json").is_file()
+
+
+QUICK_EXIT = """
+import atexit, sys
+from pathlib import Path
+marker = Path(sys.argv[1])
+atexit.register(lambda: marker.write_text("exit handlers ran"))
+from landcarbon.cli import entry
+sys.argv = ["landcarbon", *sys.argv[2:]]
+entry()
+raise AssertionError("entry() returned")
+"""
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--version"], 0), (["no-such-command"], 2),
+                                            (["validate", "missing.toml"], 1)])
+def test_console_entry_ends_quickly_with_the_command_s_code(tmp_path: Path, args: list[str],
+                                                           code: int) -> None:
+    """The console script ends with ``os._exit`` after the command: same exit code, exit
+    handlers run (scratch folders), stdout complete when it is a file or pipe."""
+    marker = tmp_path / "marker"
+    proc = subprocess.run([sys.executable, "-c", QUICK_EXIT, str(marker), *args],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == code, proc.stderr
+    assert marker.read_text() == "exit handlers ran"
+    assert "entry() returned" not in proc.stderr
+    if code == 0:
+        assert re.search(r"\d+\.\d+", proc.stdout)
+    if code == 1:
+        assert "missing.toml" in proc.stdout + proc.stderr
+
+
+def test_console_entry_flushes_a_long_result_into_a_file(project: Path, tmp_path: Path
+                                                         ) -> None:
+    """Results printed just before the quick exit all reach a file (block-buffered)."""
+    out = tmp_path / "stdout.json"
+    with out.open("w") as fh:
+        proc = subprocess.run([sys.executable, "-m", "landcarbon.cli", "-q", "run",
+                               str(project), "-o", str(tmp_path / "o"), "--json"], stdout=fh,
+                              stderr=subprocess.PIPE, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = _json(out.read_text())
+    assert doc["status"] == "ok" and len(doc["files"]) >= 3

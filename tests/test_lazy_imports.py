@@ -5,6 +5,7 @@ mapclassify's, computed with numpy."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,36 @@ def test_font_subset_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     fonts._subset_woff.cache_clear()
     assert fonts.font_face_css("碳收支 示例") == first  # from the disk
     fonts._subset_woff.cache_clear()
+
+
+@pytest.mark.parametrize(("command", "config"), [("run", "demo.toml"),
+                                                 ("change", "demo_change.toml")])
+def test_dask_runs_do_not_import_dask_distributed(tmp_path: Path, command: str, config: str
+                                                  ) -> None:
+    """Rasters read in dask chunks (``chunk_size = 256``): with no cluster configured, dask's
+    first ``compute()`` does not import dask.distributed to look for a client (~0.3 s), and
+    the change run honours ``[compute]`` like ``run``."""
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample_tiles"
+    shutil.copytree(sample, tmp_path / "s")
+    path = tmp_path / "s" / config
+    text = path.read_text(encoding="utf-8").replace(
+        'legend = "esa_worldcover"', 'legend = "esa_worldcover"\nchunk_size = 256', 1)
+    path.write_text(text + "\n[output]\nrasters = false\nmap = false\n", encoding="utf-8")
+    code = (
+        "import sys, json\n"
+        "from landcarbon.cli import main\n"
+        "import landcarbon.io.raster as r\n"
+        "chunks = []\n"
+        "orig = r.open_landcover\n"
+        "r.open_landcover = lambda *a, **k: chunks.append(orig(*a, **k)) or chunks[-1]\n"
+        "try:\n"
+        f"    main(['-q', {command!r}, {str(path)!r}, '-o', {str(tmp_path / 'out')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(json.dumps(['distributed' in sys.modules, "
+        "[type(c.data).__module__ for c in chunks]]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=tmp_path, timeout=600)
+    imported, modules = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not imported
+    assert any(m.startswith("dask") for m in modules)  # the dask path did run

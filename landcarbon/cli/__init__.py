@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 
-from landcarbon.cli._base import main
+from landcarbon.cli._base import entry, main
 
-__all__ = ["main"]
+__all__ = ["entry", "main"]
 
 _COMMAND_MODULES = ("_core", "_zoning", "_publish", "_change", "_batch", "_stocks")
 

@@ -1,5 +1,5 @@
 """``python -m landcarbon.cli``."""
 
-from landcarbon.cli import main
+from landcarbon.cli import entry
 
-main()
+entry()

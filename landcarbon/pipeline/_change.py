@@ -38,6 +38,7 @@ from landcarbon.pipeline._assess import (
 )
 from landcarbon.pipeline._change_pass import dates_in_one_pass
 from landcarbon.pipeline._change_risk import add_dynamic_risk
+from landcarbon.pipeline._compute import compute_context
 from landcarbon.pipeline.progress import dask_bar
 from landcarbon.pipeline.records import ChangeResult
 from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
@@ -422,7 +423,8 @@ def run_change(config: RunConfig, out_dir: str | Path, *, overwrite: bool = Fals
     inputs = protected_inputs(config)
     check_output_target(target, overwrite=overwrite, inputs=inputs)
     started = time.perf_counter()
-    with staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="change") as stage:
+    with (staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="change") as stage,
+          compute_context(config.compute)):
         result = assess_change(config, progress=progress)
         files = write_change_outputs(result, stage,
                                      elapsed_s=time.perf_counter() - started)

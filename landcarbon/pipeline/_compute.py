@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Iterator
 
 from landcarbon.config.compute import LOCAL_SCHEDULERS, ComputeConfig
@@ -18,6 +19,18 @@ from landcarbon.exceptions import ConfigError
 __all__ = ["compute_context"]
 
 log = logging.getLogger(__name__)
+
+
+def _local_scheduler(name: str) -> object:
+    """The dask setting for a local scheduler: the scheduler function itself for "threads"
+    and "synchronous" while dask.distributed was never imported (no client can exist then).
+    Named by a string, dask's ``get_scheduler`` imports dask.distributed at every run's first
+    ``compute()`` to look for a client (~0.3 s); given the function, it uses it at once."""
+    if "distributed" in sys.modules:
+        return name
+    from dask import local, threaded
+
+    return {"threads": threaded.get, "synchronous": local.get_sync}.get(name, name)
 
 
 @contextlib.contextmanager
@@ -33,7 +46,7 @@ def compute_context(settings: ComputeConfig | None) -> Iterator[None]:
         if distributed_client() is not None and settings.scheduler == "threads":
             yield  # a client set up by the caller (notebook, batch) stays in charge
             return
-        opts: dict[str, object] = {"scheduler": settings.scheduler}
+        opts: dict[str, object] = {"scheduler": _local_scheduler(settings.scheduler)}
         if settings.num_workers:
             opts["num_workers"] = settings.num_workers
         with dask.config.set(opts):

@@ -26,6 +26,7 @@ from landcarbon.engine.coverage import COVERAGE
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import assess
 from landcarbon.pipeline._change import date_config, rebalance_tc
+from landcarbon.pipeline._compute import compute_context
 from landcarbon.pipeline.records import Assessment, ScenarioResult
 
 __all__ = ["assess_scenarios", "run_scenarios"]
@@ -197,8 +198,8 @@ def run_scenarios(config: RunConfig, out_dir: str | Path, *, overwrite: bool = F
     inputs = protected_inputs(config)
     check_output_target(target, overwrite=overwrite, inputs=inputs)
     started = time.perf_counter()
-    with staged_output_dir(target, overwrite=overwrite, inputs=inputs,
-                           kind="scenario") as stage:
+    with (staged_output_dir(target, overwrite=overwrite, inputs=inputs,
+                            kind="scenario") as stage, compute_context(config.compute)):
         result = assess_scenarios(config, progress=progress)
         files = write_scenario_outputs(result, stage, elapsed_s=time.perf_counter() - started)
     return result, target.absolute(), files
