@@ -94,8 +94,8 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
                         f"threshold_{suffix}_per_ha")
     unit = unit_label(suffix)
     years = sorted(series["year"].unique())
-    names = series.drop_duplicates("unit_id").set_index("unit_id")["unit_name"] if (
-        "unit_name" in series) else None
+    names = dict(series.drop_duplicates("unit_id").set_index("unit_id")["unit_name"].items()
+                 ) if "unit_name" in series else None
     out: list[dict[str, object]] = []
     for y0, y1 in pairwise(years):
         a = series[series["year"] == y0].set_index("unit_id")
@@ -134,17 +134,19 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
         to_con = t[(t["to_space_type"] == "construction")
                    & t["from_space_type"].isin(["ecological", "agricultural"])]
         conv = to_con.groupby(["unit_id", "from_space_type"])["area_ha"].sum()
-        zh_space = space_types()["name_zh"]
-        for (uid, space), ha in conv.items():
-            if ha > conversion_min_ha:
-                name = names.get(uid, uid) if names is not None else uid
-                row = {"unit_id": uid, "unit_name": name}
-                out.append(_alert(
-                    row, y0, y1, f"{space}_to_construction", float(ha), conversion_min_ha,
-                    "ha", f"{ha:.2f} ha of {space} space became construction land "
-                    f"({y0}-{y1}; alert above {conversion_min_ha:g} ha)",
-                    f"{ha:.2f} 公顷{zh_space[space]}转为建设用地（{y0}-{y1} 年，"
-                    f"预警线 {conversion_min_ha:g} 公顷）"))
+        zh_space = dict(space_types()["name_zh"].items())
+        big = conv[conv > conversion_min_ha]
+        for uid, space, ha in zip(big.index.get_level_values(0).tolist(),
+                                  big.index.get_level_values(1).tolist(), big.tolist(),
+                                  strict=True):
+            name = names.get(uid, uid) if names is not None else uid
+            row = {"unit_id": uid, "unit_name": name}
+            out.append(_alert(
+                row, y0, y1, f"{space}_to_construction", float(ha), conversion_min_ha,
+                "ha", f"{ha:.2f} ha of {space} space became construction land "
+                f"({y0}-{y1}; alert above {conversion_min_ha:g} ha)",
+                f"{ha:.2f} 公顷{zh_space[space]}转为建设用地（{y0}-{y1} 年，"
+                f"预警线 {conversion_min_ha:g} 公顷）"))
     cols = ["unit_id", "unit_name", "year_from", "year_to", "alert", "value", "limit",
             "value_unit", "message_en", "message_zh"]
     table = pd.DataFrame(out, columns=cols)
