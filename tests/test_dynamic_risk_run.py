@@ -5,6 +5,7 @@ of the later date and in timeseries.csv, and GDP per date for intensity and Tapi
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -176,3 +177,15 @@ def test_change_run_in_wan_t_and_mu_keeps_its_flags(project: Path) -> None:
     assert "net_wan_tc" in t and "covered_mu" in t and "net_tc" not in t
     manifest = json.loads((project / "mu" / "change.json").read_text(encoding="utf-8"))
     assert manifest["display"]["area_unit"] == "mu"
+    # the change report follows the display units too: areas in 亩, totals in 万吨
+    page = (project / "mu" / "report.html").read_text(encoding="utf-8")
+    text = re.sub(r"(<[^>]+>)+", "|", page)
+    covered = t.groupby("year")["covered_mu"].sum()
+    assert f"|2023|{covered[2023]:,.1f}|" in text
+    # (this config's pages are in English: mu and 10^4 t; in Chinese 亩 and 万吨)
+    assert "Covered area (mu)" in text and "(ha)" not in text
+    assert "Transfer matrix (mu)" in text
+    assert "Net emission (10^4 t C/yr)" in text and "(t C/yr)" not in text
+    plain = re.sub(r"(<[^>]+>)+", "|", (out / "report.html").read_text(encoding="utf-8"))
+    assert "Transfer matrix (ha)" in plain and "(mu)" not in plain
+    assert "Net emission (t C/yr)" in plain

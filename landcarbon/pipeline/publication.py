@@ -90,8 +90,11 @@ def write_publication(
         ``{role: file name relative to folder}`` of everything written.
     """
     from landcarbon.pipeline.progress import stages
+    from landcarbon.publish._units import display_scope
 
-    with stages("map, report, figures", 4, progress) as advance:
+    shown = manifest.get("settings", {}).get("display") or {}
+    with (stages("map, report, figures", 4, progress) as advance,
+          display_scope(shown.get("mass_scale", "auto"), shown.get("area_unit", "ha"))):
         return _write_publication(folder, units, manifest, class_areas=class_areas,
                                   rasters=rasters, language=language, title=title,
                                   tiles=tiles, offline=offline, advance=advance)
@@ -206,11 +209,20 @@ def write_change_publication(folder: str | Path, r: Any, files: dict[str, str]
     units = last.merge(pd.DataFrame(series[["unit_id", *cols]]), on="unit_id", how="left")
     out = cfg.output
     unit = unit_label(r.suffix, display=True)
-    m = change_map(units, r.alerts_layer(), language=lang, title=title,
-                   tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
-    return _write_map_and_report(folder, m, lambda **common: change_report(
-        r.totals(), r.transfer, r.alerts, last_units=last, series=r.timeseries, **common),
-        cfg, lang, title, unit, files, "change")
+    with _display(cfg):
+        m = change_map(units, r.alerts_layer(), language=lang, title=title,
+                       tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
+        return _write_map_and_report(folder, m, lambda **common: change_report(
+            r.totals(), r.transfer, r.alerts, last_units=last, series=r.timeseries, **common),
+            cfg, lang, title, unit, files, "change")
+
+
+def _display(cfg: Any) -> Any:
+    """The scope in which change and scenario pages show totals and areas in the run's
+    ``[output] mass_scale`` and ``area_unit`` (:func:`landcarbon.publish._units.display_scope`)."""
+    from landcarbon.publish._units import display_scope
+
+    return display_scope(cfg.output.mass_scale, cfg.output.area_unit)
 
 
 def _write_map_and_report(folder: Path, m: Any, report: Any, cfg: Any, lang: str,
@@ -248,8 +260,9 @@ def write_scenario_publication(folder: str | Path, r: Any, files: dict[str, str]
     title = cfg.title or None
     unit = unit_label(r.baseline.suffix, display=True)
     out = cfg.output
-    m = scenario_map(r.baseline.units, r.deltas, language=lang, title=title,
-                     tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
-    return _write_map_and_report(folder, m, lambda **common: scenario_report(
-        r.totals(), r.deltas, r.risk_transitions, **common), cfg, lang, title, unit, files,
-        "scenario")
+    with _display(cfg):
+        m = scenario_map(r.baseline.units, r.deltas, language=lang, title=title,
+                         tiles=out.map_tiles or None, offline=out.map_offline, unit=unit)
+        return _write_map_and_report(folder, m, lambda **common: scenario_report(
+            r.totals(), r.deltas, r.risk_transitions, **common), cfg, lang, title, unit,
+            files, "scenario")

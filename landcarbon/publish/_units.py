@@ -2,11 +2,19 @@
 
 In Chinese, a column of totals is written in 万吨 when its largest value reaches 10^4 t
 (otherwise in 吨), money in 万元, areas in 公顷; in English in t, the currency and ha. The
-values are never changed, only divided for display."""
+values are never changed, only divided for display.
+
+A run's ``[output] mass_scale`` and ``area_unit`` (:class:`~landcarbon.accounting.display_units.
+DisplayUnits`) apply inside :func:`display_scope`: ``mass_scale = "t"`` or ``"wan_t"`` fixes
+the unit of every column of totals (``auto`` keeps the per-column rule above) and
+``area_unit = "mu"`` shows areas in 亩 (x 15). The pipeline opens the scope around the
+pages of a run, so the page functions need no extra argument."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -14,10 +22,26 @@ import pandas as pd
 
 from landcarbon.publish._html import fmt_fixed
 
-__all__ = ["area_column", "money_column", "total_column", "total_scale"]
+__all__ = ["area_column", "display_scope", "money_column", "total_column", "total_scale"]
 
 #: at and above this size (t) a Chinese column of totals is written in 万吨
 WAN = 1e4
+#: 亩 per ha
+MU_PER_HA = 15.0
+
+#: ``(mass_scale, area_unit)`` of the pages being drawn (see :func:`display_scope`)
+_DISPLAY: ContextVar[tuple[str, str]] = ContextVar("landcarbon_display", default=("auto", "ha"))
+
+
+@contextmanager
+def display_scope(mass_scale: str = "auto", area_unit: str = "ha") -> Iterator[None]:
+    """Within the block, columns of totals and areas follow ``mass_scale`` (``t``, ``wan_t``
+    or ``auto``) and ``area_unit`` (``ha`` or ``mu``)."""
+    token = _DISPLAY.set((mass_scale, area_unit))
+    try:
+        yield
+    finally:
+        _DISPLAY.reset(token)
 
 
 def _fixed(x: Any, decimals: int, scale: float = 1.0) -> str:
@@ -45,8 +69,9 @@ def total_column(values: Iterable[Any], unit: str, lang: str, *, per_year: bool 
     zh = lang == "zh"
     gas = unit[2:] if unit.startswith("t ") else unit
     year = ("/年" if zh else "/yr") if per_year else ""
-    if zh and _largest(values) >= WAN:
-        return f"万吨 {gas}{year}", lambda x: _fixed(x, 2, WAN)
+    mass = _DISPLAY.get()[0]
+    if mass == "wan_t" or (mass == "auto" and zh and _largest(values) >= WAN):
+        return f"{'万吨' if zh else '10^4 t'} {gas}{year}", lambda x: _fixed(x, 2, WAN)
     return (f"吨 {gas}{year}" if zh else f"t {gas}{year}"), lambda x: _fixed(x, 1)
 
 
@@ -55,7 +80,7 @@ def total_scale(values: Iterable[Any], unit: str, lang: str) -> tuple[str, float
     :func:`total_column`: ``("万吨 C/年", 1e4, 2)``, ``("吨 C/年", 1, 1)`` or
     ``("t C/yr", 1, 1)``."""
     label, _ = total_column(values, unit, lang)
-    return (label, WAN, 2) if label.startswith("万") else (label, 1.0, 1)
+    return (label, WAN, 2) if label.startswith(("万", "10^4")) else (label, 1.0, 1)
 
 
 def money_column(currency: str, lang: str) -> tuple[str, Callable[[Any], str]]:
@@ -67,5 +92,8 @@ def money_column(currency: str, lang: str) -> tuple[str, Callable[[Any], str]]:
 
 
 def area_column(lang: str) -> tuple[str, Callable[[Any], str]]:
-    """Unit label and formatter of a column of areas: 公顷 / ha, 1 decimal."""
+    """Unit label and formatter of a column of areas given in ha: 公顷 / ha, 1 decimal; 亩 /
+    mu (x 15) inside a :func:`display_scope` with ``area_unit = "mu"``."""
+    if _DISPLAY.get()[1] == "mu":
+        return ("亩" if lang == "zh" else "mu"), lambda x: _fixed(x, 1, 1.0 / MU_PER_HA)
     return ("公顷" if lang == "zh" else "ha"), lambda x: fmt_fixed(x, 1)

@@ -84,10 +84,10 @@ def _matrix(transfer: pd.DataFrame, by: str, lang: str) -> list[dict[str, Any]]:
         keys += sorted((set(wide.index) | set(wide.columns)) - set(keys))
         wide = wide.reindex(index=keys, columns=keys, fill_value=0.0)
         names = [label(kind, k, lang) if kind else str(k) for k in keys]
-        rows = [[names[i], *[fmt(v, area=True) for v in wide.iloc[i]],
-                 fmt(wide.iloc[i].sum(), area=True)] for i in range(len(keys))]
-        rows.append(["Σ", *[fmt(v, area=True) for v in wide.sum(axis=0)],
-                     fmt(wide.to_numpy().sum(), area=True)])
+        _, area = area_column(lang)
+        rows = [[names[i], *[area(v) for v in wide.iloc[i]], area(wide.iloc[i].sum())]
+                for i in range(len(keys))]
+        rows.append(["Σ", *[area(v) for v in wide.sum(axis=0)], area(wide.to_numpy().sum())])
         out.append({"period": f"{y0}-{y1}", "by": ui(by, lang) if by == "space_type" else
                     ui("land", lang), "header": [ui("from_to", lang), *names, "Σ"],
                     "rows": rows})
