@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from landcarbon.accounting.conversions import output_suffix
-from landcarbon.publish._html import fmt, fmt_fixed, label, ui, unit_name, vocab
+from landcarbon.publish._html import fmt_fixed, label, ui, unit_name, vocab
 from landcarbon.publish._units import area_column, money_column, total_column
 from landcarbon.publish.fonts import embed_font
 from landcarbon.publish.zone_layers import map_categories
