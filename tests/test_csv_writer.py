@@ -84,7 +84,7 @@ def test_write_csv_numbers_and_quotes_by_hand(tmp_path) -> None:
 
 #: the columns of ``_table`` the compiled route takes (the others go to the general route)
 COMPILED = ["unit_id", "area_ha", "f32", "count", "byte", "flag", "formula", "text", "-name",
-            "quoted", "zh", "empty", "nan"]
+            "quoted", "zh", "empty", "flags", "nan"]
 
 
 def test_both_routes_write_the_same_decimals() -> None:
@@ -130,6 +130,11 @@ def test_compiled_route_numbers_and_missing_text_by_hand() -> None:
     assert _route(table, "gbk", compiled=False).decode("gbk") == text
     # the narrow types on their own go the compiled way (no value beyond int64)
     assert _compiled_csv(table[["i8", "x"]], "gbk") is not None
+    # flags with gaps; 1 next to True (equal, one distinct value to pandas) stays 1
+    flags = pd.DataFrame({"a": pd.Series([True, None, np.False_, np.nan], dtype=object),
+                          "b": pd.Series([True, 1, None, 0.0], dtype=object)})
+    assert _route(flags, "gbk", compiled=True) == b"a,b\nTrue,True\n,1\nFalse,\n,0.0\n"
+    assert _compiled_csv(flags[["a", "a"]], "gbk") is not None
 
 
 def test_compiled_route_refuses_text_gbk_cannot_encode_with_the_same_message(tmp_path) -> None:

@@ -36,6 +36,10 @@ _LIMIT = 2.0 ** 52
 #: More than the half ulp of ``p`` relative to ``p`` (``2**-53``), with a margin of 8.
 _MARGIN = 2.0 ** -50
 _TEXT, _INT, _FLOAT = 0, 1, 2
+#: Added to the digits of a negative float cell (more than any: below 2**52 + 1).
+_NEGATIVE = 2 ** 60
+_POWERS = np.array([10 ** k for k in range(19)], np.int64)
+_PAIRS = np.frombuffer("".join(f"{k:02d}" for k in range(100)).encode(), np.uint8)
 #: Bytes of the longest cell of each mode but text: "-" and 19 digits; "-", 10 integer
 #: digits (below 2**52 / 1e6), "." and the decimals.
 _WIDTH = {_INT: 20, _FLOAT: 12 + DECIMALS}
@@ -104,8 +108,7 @@ def _python_floats(values: np.ndarray, out: np.ndarray) -> None:  # pragma: no c
 @njit(cache=True, nogil=True, inline="always")
 def _ndigits(m: int) -> int:  # pragma: no cover  (compiled)
     k = 1
-    while m >= 10:
-        m //= 10
+    while k < 19 and m >= _POWERS[k]:
         k += 1
     return k
 
@@ -114,36 +117,48 @@ def _ndigits(m: int) -> int:  # pragma: no cover  (compiled)
 def _put(out: np.ndarray, pos: int, m: int, k: int) -> int:  # pragma: no cover  (compiled)
     """Write the last ``k`` decimal digits of ``m >= 0`` at ``pos``; return the position
     after them."""
-    for j in range(1, k + 1):
-        out[pos + k - j] = 48 + m % 10
-        m //= 10
-    return pos + k
+    end = pos + k
+    while k > 1:  # two digits at a time
+        r = m % 100
+        m //= 100
+        out[pos + k - 1] = _PAIRS[2 * r + 1]
+        out[pos + k - 2] = _PAIRS[2 * r]
+        k -= 2
+    if k == 1:
+        out[pos] = 48 + m % 10
+    return end
 
 
 @njit(cache=True, nogil=True)
 def _fill(out: np.ndarray, start: int, stop: int, modes: np.ndarray, ints: typed.List,
           floats: typed.List, base: np.ndarray, pool: np.ndarray, offsets: np.ndarray,
-          cursor: np.ndarray, at: np.ndarray) -> int:  # pragma: no cover  (compiled)
-    """Write rows ``start:stop`` into ``out``; return the bytes written. ``at`` (scratch):
-    the position of each row; ``cursor``: the next Python-formatted cell of each float
-    column; a column's cells in ``pool``: from cell ``base[j]`` on."""
+          cursor: np.ndarray, at: np.ndarray, cell: np.ndarray) -> int:  # pragma: no cover
+    """Write rows ``start:stop`` into ``out``; return the bytes written. A column's cells in
+    ``pool``: from cell ``base[j]`` on; ``cursor``: the next Python-formatted cell of each
+    float column. Scratch: ``at``, the position of each row; ``cell``, each float cell as
+    its digits (+ ``_NEGATIVE``), -1 (empty) or ``-2 - c`` (cell ``c`` of ``pool``)."""
     n = stop - start
     ncol = modes.size
     at[:n + 1] = 0
     for j in range(ncol):  # the length of each row
-        values, x_values, k = ints[j], floats[j], cursor[j]
+        mode, values, x_values = modes[j], ints[j], floats[j]
         for i in range(n):
             size = 1  # , or \n
-            if modes[j] == _FLOAT:
+            if mode == _FLOAT:
                 x = x_values[start + i]
+                e = -1
                 if x == x:
                     d = _digits(x)
                     if d >= 0:
-                        size += (math.copysign(1.0, x) < 0) + _ndigits(d // _SCALE) + 1 + DECIMALS
+                        e = d + _NEGATIVE * (math.copysign(1.0, x) < 0)  # also -0.0
+                        size += (e >= _NEGATIVE) + _ndigits(d // _SCALE) + 1 + DECIMALS
                     else:
-                        size += offsets[base[j] + k + 1] - offsets[base[j] + k]
-                        k += 1
-            elif modes[j] == _INT:
+                        c = base[j] + cursor[j]
+                        cursor[j] += 1
+                        e = -2 - c
+                        size += offsets[c + 1] - offsets[c]
+                cell[j, i] = e
+            elif mode == _INT:
                 v = values[start + i]
                 size += (v < 0) + _ndigits(abs(v))
             elif values[start + i] >= 0:
@@ -153,25 +168,24 @@ def _fill(out: np.ndarray, start: int, stop: int, modes: np.ndarray, ints: typed
     for i in range(n):
         at[i + 1] += at[i]
     for j in range(ncol):  # each cell at its row's position
-        values, x_values, sep = ints[j], floats[j], 44 if j + 1 < ncol else 10
+        mode, values, sep = modes[j], ints[j], 44 if j + 1 < ncol else 10
         for i in range(n):
             pos = at[i]
             c = -1
-            if modes[j] == _FLOAT:
-                x = x_values[start + i]
-                if x == x:
-                    d = _digits(x)
-                    if d >= 0:
-                        if math.copysign(1.0, x) < 0:  # also -0.0 and what rounds to 0
-                            out[pos] = 45
-                            pos += 1
-                        pos = _put(out, pos, d // _SCALE, _ndigits(d // _SCALE))
-                        out[pos] = 46
-                        pos = _put(out, pos + 1, d % _SCALE, DECIMALS)
-                    else:
-                        c = base[j] + cursor[j]
-                        cursor[j] += 1
-            elif modes[j] == _INT:
+            if mode == _FLOAT:
+                e = cell[j, i]
+                if e >= _NEGATIVE:
+                    out[pos] = 45
+                    pos += 1
+                    e -= _NEGATIVE
+                if e >= 0:
+                    q = e // _SCALE
+                    pos = _put(out, pos, q, _ndigits(q))
+                    out[pos] = 46
+                    pos = _put(out, pos + 1, e - q * _SCALE, DECIMALS)
+                else:
+                    c = -2 - e
+            elif mode == _INT:
                 v = values[start + i]
                 if v < 0:
                     out[pos] = 45
@@ -208,7 +222,7 @@ def csv_chunks(header: bytes, columns: list[Column], rows: int = 1 << 14
             typed.List([column.ints for column in columns]),
             typed.List([column.floats for column in columns]), base.astype(np.int64),
             np.frombuffer(b"".join(cells), np.uint8), offsets, np.zeros(len(columns), np.int64),
-            at)
+            at, np.empty((len(columns), rows), np.int64))
     for start in range(0, nrow, rows):
         stop = min(start + rows, nrow)
         yield out[:_fill(out, start, stop, *args)].data

@@ -173,11 +173,14 @@ _COMPILED_CELLS = 20_000
 
 
 def _text_pool(column: pd.Series, encoding: str) -> tuple[list[bytes], np.ndarray] | None:
-    """The encoded distinct cells of text ``column`` (neutralised, quoted) and the cell
-    number of each row (-1: missing, an empty cell), or None when a value is not text,
-    holds a line break or does not encode."""
+    """The encoded distinct cells of text ``column`` (neutralised, quoted; or flags with
+    gaps: True / False) and the cell number of each row (-1: missing, an empty cell), or
+    None when a value is not text, holds a line break or does not encode."""
     codes, distinct = pd.factorize(column.to_numpy())  # missing values: code -1
     values = distinct.tolist()
+    if (values and all(isinstance(v, bool | np.bool_) for v in values)  # 1 == True: all?
+            and pd.api.types.infer_dtype(column, skipna=True) == "boolean"):
+        return [str(v).encode(encoding) for v in values], codes
     if not all(isinstance(v, str) and not _LINE_BREAK.search(v) for v in values):
         return None
     cells = [_neutral_text(v) for v in values]
