@@ -149,6 +149,12 @@ def _block(blocks: tuple[np.ndarray, ...], pairs: Sequence[tuple[int, int]],
     from landcarbon.engine.kernels import row_bucket_counts
 
     nn = n * n
+    if len(geoms) and all(t is None for t in luts):  # every period in one sweep
+        from landcarbon.change.pair_sweep import block_pair_areas
+
+        swept = block_pair_areas(blocks, tables, pairs, n, geoms, transform, row_area,
+                                 cache_key)
+        return [(areas, _whole(counts, whole_area, nominal_m2, n)) for areas, counts in swept]
     byte_lut = np.minimum(np.arange(256, dtype=np.int64), nn)  # buckets 0..nn: the values
     out: list[tuple[np.ndarray | None, np.ndarray]] = []
     for (i, j), pair_table in zip(pairs, luts, strict=True):
@@ -170,13 +176,21 @@ def _block(blocks: tuple[np.ndarray, ...], pairs: Sequence[tuple[int, int]],
                 counts[:, lut[int(key.flat[0])]] = key.shape[1]
             else:
                 row_bucket_counts(np.ascontiguousarray(key), lut, counts)
-        if nominal_m2 is not None:
-            whole = (counts[:, :nn].sum(axis=0).astype(np.float64) * nominal_m2 / M2_PER_HA)
-        else:
-            assert whole_area is not None
-            whole = whole_area @ counts[:, :nn].astype(np.float64) / M2_PER_HA
-        out.append((units, whole.reshape(n, n)))
+        out.append((units, _whole(counts, whole_area, nominal_m2, n)))
     return out
+
+
+def _whole(counts: np.ndarray, whole_area: np.ndarray | None, nominal_m2: float | None,
+           n: int) -> np.ndarray:
+    """The whole-area matrix (ha, ``(n, n)``) of a block's cells per row and pair bucket
+    (``counts``), weighed by each row's cell area (or the nominal cell area)."""
+    nn = n * n
+    if nominal_m2 is not None:
+        whole = counts[:, :nn].sum(axis=0).astype(np.float64) * nominal_m2 / M2_PER_HA
+    else:
+        assert whole_area is not None
+        whole = whole_area @ counts[:, :nn].astype(np.float64) / M2_PER_HA
+    return whole.reshape(n, n)
 
 
 def _sum_blocks(parts: list[list[tuple[np.ndarray | None, np.ndarray]]],

@@ -256,7 +256,6 @@ def block_bucket_areas(
         int64, the bucket of each :data:`TILE` x :data:`TILE` tile holding one bucket's
         values (one value, or a block of one bucket), -1 for the others.
     """
-    import shapely
 
     from landcarbon.engine.kernels import boundary_areas, boundary_cells, sweep_block
 
@@ -282,16 +281,7 @@ def block_bucket_areas(
         hist[uniform] = block.size
         return areas, hist, tiles
 
-    def coverage() -> tuple[np.ndarray, ...] | None:
-        if not g:
-            return None
-        inv = ~transform
-        pix = shapely.transform(geoms, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])))
-        pieces = _clipped_pieces(pix, (h, w))
-        return None if pieces is None else boundary_cells(*pieces, h, w)
-
-    cells = (coverage() if cache_key is None
-             else COVERAGE.get((cache_key, tuple(transform)[:6], h, w), coverage))
+    cells = block_cells(geoms, transform, (h, w), cache_key)
     if cells is None:
         if uniform >= 0:
             hist[uniform] = block.size
@@ -315,6 +305,30 @@ def block_bucket_areas(
     boundary_areas(cell_row, scan, corr, known, cell_bucket, e_cell, e_owner, e_cov, row_area,
                    areas)
     return areas, hist, tiles
+
+
+def block_cells(geoms: np.ndarray, transform: Affine, shape: tuple[int, int],
+                cache_key: Any = None) -> tuple[np.ndarray, ...] | None:
+    """The boundary cells of a block of ``shape`` and their exact coverage by ``geoms``
+    (:func:`landcarbon.engine.kernels.boundary_cells`), from :data:`COVERAGE` when
+    ``cache_key`` names them (see :func:`block_bucket_areas`); None when no unit edge reaches
+    the block (or there are no units)."""
+    import shapely
+
+    from landcarbon.engine.kernels import boundary_cells
+
+    h, w = shape
+
+    def coverage() -> tuple[np.ndarray, ...] | None:
+        if not len(geoms):
+            return None
+        inv = ~transform
+        pix = shapely.transform(geoms, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])))
+        pieces = _clipped_pieces(pix, (h, w))
+        return None if pieces is None else boundary_cells(*pieces, h, w)
+
+    return (coverage() if cache_key is None
+            else COVERAGE.get((cache_key, tuple(transform)[:6], h, w), coverage))
 
 
 class CoverageCache:
