@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, typed
+from numba import njit
 
 __all__ = ["DECIMALS", "Column", "csv_chunks", "float_column", "int_column", "text_column"]
 
@@ -130,14 +130,14 @@ def _put(out: np.ndarray, pos: int, m: int, k: int) -> int:  # pragma: no cover 
 
 
 @njit(cache=True, nogil=True)
-def _fill(out: np.ndarray, start: int, stop: int, modes: np.ndarray, ints: typed.List,
-          floats: typed.List, base: np.ndarray, pool: np.ndarray, offsets: np.ndarray,
-          cursor: np.ndarray, at: np.ndarray, cell: np.ndarray) -> int:  # pragma: no cover
-    """Write rows ``start:stop`` into ``out``; return the bytes written. A column's cells in
-    ``pool``: from cell ``base[j]`` on; ``cursor``: the next Python-formatted cell of each
-    float column. Scratch: ``at``, the position of each row; ``cell``, each float cell as
-    its digits (+ ``_NEGATIVE``), -1 (empty) or ``-2 - c`` (cell ``c`` of ``pool``)."""
-    n = stop - start
+def _fill(out: np.ndarray, n: int, modes: np.ndarray, ints: np.ndarray, floats: np.ndarray,
+          base: np.ndarray, pool: np.ndarray, offsets: np.ndarray, cursor: np.ndarray,
+          at: np.ndarray, cell: np.ndarray) -> int:  # pragma: no cover  (compiled)
+    """Write ``n`` rows into ``out``; return the bytes written. ``ints[j, :n]``: the values
+    of column ``j`` (``floats``: the same bits as floats); its cells in ``pool``: from cell
+    ``base[j]`` on; ``cursor``: the next Python-formatted cell of each float column.
+    Scratch: ``at``, the position of each row; ``cell``, each float cell as its digits
+    (+ ``_NEGATIVE``), -1 (empty) or ``-2 - c`` (cell ``c`` of ``pool``)."""
     ncol = modes.size
     at[:n + 1] = 0
     for j in range(ncol):  # the length of each row
@@ -145,7 +145,7 @@ def _fill(out: np.ndarray, start: int, stop: int, modes: np.ndarray, ints: typed
         for i in range(n):
             size = 1  # , or \n
             if mode == _FLOAT:
-                x = x_values[start + i]
+                x = x_values[i]
                 e = -1
                 if x == x:
                     d = _digits(x)
@@ -159,10 +159,10 @@ def _fill(out: np.ndarray, start: int, stop: int, modes: np.ndarray, ints: typed
                         size += offsets[c + 1] - offsets[c]
                 cell[j, i] = e
             elif mode == _INT:
-                v = values[start + i]
+                v = values[i]
                 size += (v < 0) + _ndigits(abs(v))
-            elif values[start + i] >= 0:
-                c = base[j] + values[start + i]
+            elif values[i] >= 0:
+                c = base[j] + values[i]
                 size += offsets[c + 1] - offsets[c]
             at[i + 1] += size
     for i in range(n):
@@ -186,13 +186,13 @@ def _fill(out: np.ndarray, start: int, stop: int, modes: np.ndarray, ints: typed
                 else:
                     c = -2 - e
             elif mode == _INT:
-                v = values[start + i]
+                v = values[i]
                 if v < 0:
                     out[pos] = 45
                     pos += 1
                 pos = _put(out, pos, abs(v), _ndigits(abs(v)))
-            elif values[start + i] >= 0:
-                c = base[j] + values[start + i]
+            elif values[i] >= 0:
+                c = base[j] + values[i]
             if c >= 0:
                 for q in range(offsets[c], offsets[c + 1]):
                     out[pos] = pool[q]
@@ -217,12 +217,13 @@ def csv_chunks(header: bytes, columns: list[Column], rows: int = 1 << 14
                  for column in columns)
     rows = max(1, min(rows, nrow))
     out = np.empty(rows * widest, np.uint8)
-    at = np.empty(rows + 1, np.int64)
-    args = (np.array([column.mode for column in columns]),
-            typed.List([column.ints for column in columns]),
-            typed.List([column.floats for column in columns]), base.astype(np.int64),
-            np.frombuffer(b"".join(cells), np.uint8), offsets, np.zeros(len(columns), np.int64),
-            at, np.empty((len(columns), rows), np.int64))
+    ints = np.empty((len(columns), rows), np.int64)
+    args = (np.array([column.mode for column in columns]), ints, ints.view(np.float64),
+            base.astype(np.int64), np.frombuffer(b"".join(cells), np.uint8), offsets,
+            np.zeros(len(columns), np.int64), np.empty(rows + 1, np.int64),
+            np.empty((len(columns), rows), np.int64))
     for start in range(0, nrow, rows):
-        stop = min(start + rows, nrow)
-        yield out[:_fill(out, start, stop, *args)].data
+        n = min(rows, nrow - start)
+        for j, column in enumerate(columns):  # the rows of each column in one array
+            ints[j, :n] = column.ints[start:start + n]
+        yield out[:_fill(out, n, *args)].data

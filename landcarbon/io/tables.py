@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -167,9 +168,10 @@ def _csv_text(table: pd.DataFrame) -> str:
 
 #: Encodings of output CSVs (``[output] csv_encoding``).
 OUTPUT_ENCODINGS = ("utf-8-sig", "gbk", "gb18030")
-#: Tables of at least this many cells take the compiled route (:func:`_compiled_csv`; it
-#: loads numba, about 0.3 s once per process); smaller ones the joins of :func:`_csv_text`.
-_COMPILED_CELLS = 20_000
+#: Tables of at least this many cells take the compiled route (:func:`_compiled_csv`),
+#: smaller ones the joins of :func:`_csv_text`; at least ``[1]`` cells while numba is not
+#: loaded yet (loading it and its cached loops: about 0.4 s, once per process).
+_COMPILED_CELLS = (20_000, 2_000_000)
 
 
 def _text_pool(column: pd.Series, encoding: str) -> tuple[list[bytes], np.ndarray] | None:
@@ -244,8 +246,8 @@ def write_csv(table: pd.DataFrame, path: str | os.PathLike[str], *,
     """
     if encoding not in OUTPUT_ENCODINGS:
         raise ValueError(f"encoding must be one of {', '.join(OUTPUT_ENCODINGS)}")
-    chunks = _csv_chunks(table, encoding, compiled=table.size >= _COMPILED_CELLS,
-                         name=Path(path).name)
+    least = _COMPILED_CELLS["numba" not in sys.modules]
+    chunks = _csv_chunks(table, encoding, compiled=table.size >= least, name=Path(path).name)
     with open(path, "wb") as fh:
         for chunk in chunks:
             fh.write(chunk)
