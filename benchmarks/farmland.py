@@ -21,7 +21,9 @@ the child: ``os.wait4``):
 
 * ``decode``: every block decoded with all cores (``run.py``'s ``decode`` workload, in a
   process of its own: libraries imported before the clock) - the baseline; ``decode
-  process`` the same process timed whole (start, imports, decode) for the CLI rows;
+  process`` the same process timed whole (start, imports, decode) for the CLI rows; ``plain
+  read process``: ``python -c "import rasterio; rasterio.open(f).read(1)"`` timed whole (one
+  thread, no landcarbon), the decode baseline a user measuring with ``/usr/bin/time`` might take;
 * ``landcarbon run`` tables only (``rasters = false``) and tables + the three COGs, timed as
   a user runs them (whole CLI process), with the share of each step (``-v`` step timings);
 * ``exactextract`` called directly on the same raster and units (``run.py``'s workload);
@@ -144,6 +146,10 @@ def main() -> None:
         row(f"{n}^2 decode, all cores (in process)", dec, None,
             f"{dec['pixels'] / 1e6:.0f} Mpx, cpu {dec['cpu_s']:.2f}s")
         row(f"{n}^2 decode process (start + imports + decode)", dec_proc, None)
+        plain = best([sys.executable, "-c", "import sys, rasterio; "
+                      "rasterio.open(sys.argv[1]).read(1)", str(raster)], rep)
+        row(f"{n}^2 plain read process (python + rasterio, read(1))", plain, None,
+            "another decode baseline a user might take")
         if "run" in only:
             for kind, rasters in (("tables only", False), ("tables + 3 COGs", True)):
                 cfg = write_config(f"farm{n}_{'cogs' if rasters else 'tables'}", str(raster),
@@ -151,7 +157,8 @@ def main() -> None:
                 out = CACHE / f"farm{n}_out"
                 r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
                 row(f"{n}^2 landcarbon run, {kind}", r, dec["seconds"],
-                    f"{r['seconds'] / dec_proc['seconds']:.1f}x decode process; "
+                    f"{r['seconds'] / dec_proc['seconds']:.1f}x decode process, "
+                    f"{r['seconds'] / plain['seconds']:.1f}x plain read process; "
                     f"steps {steps(r['stderr'])}")
                 shutil.rmtree(out, ignore_errors=True)
         if "exactextract" in only:
