@@ -63,8 +63,10 @@ def _stderr(cli_args: list[str], *, tty: bool) -> str:
 def test_bars_on_a_terminal_only(tmp_path: Path) -> None:
     on_tty = _run(tmp_path, tty=True)
     assert "land-cover pass" in on_tty and "task" in on_tty
+    assert "writing outputs" in on_tty and "units.gpkg" in on_tty  # tables and COGs stage bar
     piped = _run(tmp_path, tty=False)
     assert "land-cover pass" not in piped and "\r" not in piped
+    assert "writing outputs" not in piped
     assert "finished in" in piped  # the summary line still comes
     quiet = _run(tmp_path, "-q", tty=True)
     assert "land-cover pass" not in quiet and "finished in" not in quiet

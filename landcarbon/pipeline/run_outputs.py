@@ -120,7 +120,7 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
 
     ``cogs``: the rasters' COG set when the run's pass over the land cover already filled it
     (:func:`open_raster_sinks`); otherwise they are computed here."""
-    from landcarbon.pipeline.progress import step
+    from landcarbon.pipeline.progress import stages, step
 
     files: dict[str, str] = {}
     table = a.units
@@ -133,15 +133,17 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
         pool = ThreadPoolExecutor(1)
         laying_out = pool.submit(finish_rasters, a, folder, cogs)
         pool.shutdown(wait=False)
-    try:
-        _write_tables(a, folder, files, shown)
-    except BaseException:
-        if laying_out is not None:  # let the COGs end before their spools are discarded
-            wait([laying_out])
-        raise
-    if laying_out is not None:
-        with step("rasters (COGs)"):  # the wait for the COGs after the tables
-            files.update(laying_out.result())
+    with stages("writing outputs", 5 if laying_out is not None else 4, progress) as advance:
+        try:
+            _write_tables(a, folder, files, shown, advance)
+        except BaseException:
+            if laying_out is not None:  # let the COGs end before their spools are discarded
+                wait([laying_out])
+            raise
+        if laying_out is not None:
+            with step("rasters (COGs)"):  # the wait for the COGs after the tables
+                files.update(laying_out.result())
+            advance("COGs")
     if out.rasters and a.categories is not None and cogs is None:
         with step("rasters (COGs)"):
             files.update(write_rasters(a, folder, progress=progress))
@@ -161,24 +163,30 @@ def write_run_outputs(a: Assessment, folder: Path, *, progress: bool = False,
     return files
 
 
-def _write_tables(a: Assessment, folder: Path, files: dict[str, str], shown: Any) -> None:
-    """units.gpkg, units.csv, class_areas.csv and the zoning tables (into ``files``)."""
+def _write_tables(a: Assessment, folder: Path, files: dict[str, str], shown: Any,
+                  advance: Callable[[str], None]) -> None:
+    """units.gpkg, units.csv, class_areas.csv and the zoning tables (into ``files``;
+    ``advance(name)`` after each, for a progress bar)."""
     from landcarbon.pipeline.progress import step
 
     table = a.units
     with step("tables"):
         files["units_gpkg"] = name("run", "units_gpkg")
         write_units(to_display(table, shown), folder / files["units_gpkg"])
+        advance(files["units_gpkg"])
         enc = a.config.output.csv_encoding
         files["units_csv"] = name("run", "units_csv")
         write_csv(to_display(table.drop(columns="geometry"), shown), folder / files["units_csv"],
                   encoding=enc)
+        advance(files["units_csv"])
         files["class_areas_csv"] = name("run", "class_areas_csv")
         write_csv(to_display(a.class_areas, shown), folder / files["class_areas_csv"],
                   encoding=enc)
+        advance(files["class_areas_csv"])
         from landcarbon.pipeline.zoning_outputs import write_zoning_outputs
 
         files.update(write_zoning_outputs(a, folder))
+        advance("zoning tables")
 
 
 def _inputs(a: Assessment) -> dict[str, str]:
