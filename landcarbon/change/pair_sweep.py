@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from landcarbon.engine.kernels import run_unit, scan_rise
+
 __all__ = ["block_pair_areas"]
 
 
@@ -50,21 +52,15 @@ def _sweep_pairs(codes: np.ndarray, cats: np.ndarray, first: np.ndarray, second:
     level = np.zeros(w)
     counts = np.zeros((periods, m), np.int64)
     p = 0
-    n_pieces = piece_row.size
     for r in range(h - 1, -1, -1):
-        while p < n_pieces and piece_row[p] > r:
-            level[piece_col[p]] += piece_val[p]
-            p += 1
+        p = scan_rise(level, piece_row, piece_col, piece_val, p, r)
         area = row_area[r]
-        a = 0
-        q = cell_start[r]
-        q_end = cell_start[r + 1]
-        while True:
-            b = cell_col[q] if q < q_end else w
+        end = cell_start[r + 1]
+        a = 0  # the runs between the row's crossed cells (and the row's ends), left to right
+        for q in range(cell_start[r], end + 1):
+            b = cell_col[q] if q < end else w
             if b > a:
-                unit = int(level[a] + 0.5)
-                if unit < 0 or unit >= units:  # overlapping units: callers refuse them
-                    unit = 0
+                unit = run_unit(level, a, units)
                 for k in range(periods):
                     ra = codes[first[k], r]
                     rb = codes[second[k], r]
@@ -79,16 +75,14 @@ def _sweep_pairs(codes: np.ndarray, cats: np.ndarray, first: np.ndarray, second:
                             table_a[k, unit, v] += cnt * area
                             rows[k, r, v] += cnt
                             local[v] = 0
-            if q >= q_end:
-                break
-            for k in range(periods):
-                v = pair[cats[first[k], codes[first[k], r, b]] * n1
-                         + cats[second[k], codes[second[k], r, b]]]
-                cell_bucket[k, q] = v
-                rows[k, r, v] += 1
-            scan_out[q] = level[b]
+            if q < end:  # the crossed cell itself: its bucket, for its exact coverage
+                for k in range(periods):
+                    v = pair[cats[first[k], codes[first[k], r, b]] * n1
+                             + cats[second[k], codes[second[k], r, b]]]
+                    cell_bucket[k, q] = v
+                    rows[k, r, v] += 1
+                scan_out[q] = level[b]
             a = b + 1
-            q += 1
 
 
 def block_pair_areas(blocks: Sequence[np.ndarray], tables: Sequence[np.ndarray],

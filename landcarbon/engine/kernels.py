@@ -55,6 +55,8 @@ __all__ = [
     "edge_pieces",
     "gather_rect",
     "row_bucket_counts",
+    "run_unit",
+    "scan_rise",
     "sweep_block",
     "tiles_of_one_value",
 ]
@@ -159,6 +161,28 @@ def _bucket(code: int, lut: np.ndarray, lo: int, outside: int) -> int:  # pragma
     return lut[i]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def scan_rise(level: np.ndarray, piece_row: np.ndarray, piece_col: np.ndarray,
+              piece_val: np.ndarray, p: int, r: int) -> int:  # pragma: no cover  (compiled)
+    """Raise the scanline ``level`` to row ``r`` (blocks are swept bottom row first): add the
+    boundary pieces from ``p`` on that lie below it (rows descending, see
+    :func:`sweep_block`); returns the first piece not added."""
+    n = piece_row.size
+    while p < n and piece_row[p] > r:
+        level[piece_col[p]] += piece_val[p]
+        p += 1
+    return p
+
+
+@njit(cache=True, nogil=True, inline="always")
+def run_unit(level: np.ndarray, a: int, units: int) -> int:  # pragma: no cover  (compiled)
+    """The unit number of the run of cells starting at column ``a`` (the scanline level
+    rounds to it); 0 (outside every unit) for a level no unit has (overlapping units: callers
+    check overlaps and recount with exactextract)."""
+    unit = int(level[a] + 0.5)
+    return unit if 0 <= unit < units else 0
+
+
 @njit(cache=True, nogil=True)
 def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, full: bool,
                 tiles: np.ndarray, size: int, piece_row: np.ndarray, piece_col: np.ndarray,
@@ -202,11 +226,8 @@ def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, full:
     level = np.zeros(w)
     counts = np.zeros((4, m), np.int64)
     p = 0
-    n_pieces = piece_row.size
     for r in range(h - 1, -1, -1):
-        while p < n_pieces and piece_row[p] > r:
-            level[piece_col[p]] += piece_val[p]
-            p += 1
+        p = scan_rise(level, piece_row, piece_col, piece_val, p, r)
         area = row_area[r]
         a = 0
         q = cell_start[r]
@@ -214,9 +235,7 @@ def sweep_block(codes: np.ndarray, lut: np.ndarray, lo: int, outside: int, full:
         while True:
             b = cell_col[q] if q < q_end else w
             if b > a:
-                unit = int(level[a] + 0.5)
-                if unit < 0 or unit >= table_n.shape[0]:  # overlapping units: no such unit
-                    unit = 0  # (callers check overlaps and recount with exactextract)
+                unit = run_unit(level, a, table_n.shape[0])
                 c = a
                 while c < b:
                     t = c // size
