@@ -118,3 +118,27 @@ def test_byte_pairs_equal_uint16_keys(three_dates: Path,
                                       check_exact=True)
         pd.testing.assert_frame_equal(small.whole_transitions[period],
                                       keys.whole_transitions[period], check_exact=True)
+
+
+def test_an_unknown_code_in_one_date_is_refused_as_alone(three_dates: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """A code the legend does not know, in one date of the one pass: refused as a
+    single-date run refuses it (the same message: file, code, pixels)."""
+    import numpy as np
+
+    from landcarbon.exceptions import InputError
+
+    odd = GRID4.copy()
+    odd[1, 1] = 77  # not a WorldCover code
+    _striped_tif(three_dates.parent / "lc_2031.tif", odd)
+    config = load_config(three_dates)
+    with pytest.raises(InputError, match="77") as caught:
+        assess_change(config)
+    alone = None
+    try:
+        assess(date_config(config, 2031), check_inputs=False)
+    except InputError as exc:
+        alone = str(exc)
+    assert alone is not None and str(caught.value) == alone
+    assert np.count_nonzero(odd == 77) == 1
