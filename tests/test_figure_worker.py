@@ -78,3 +78,20 @@ def test_arguments_that_cannot_travel_are_drawn_here(jobs: dict) -> None:
     plain = figure_worker.Pending({"dots": ("net_vs_threshold", (units, "tc"),
                                             {"language": "zh", "unit": "t C"})}, None)
     assert pending.result() == plain.result()
+
+
+def test_a_share_drawn_here_while_the_worker_draws_the_rest(jobs: dict) -> None:
+    """``here``: those jobs are drawn by this process at ``result()``, the others by the
+    worker; the same bytes as all drawn here. A dead worker's share is drawn here."""
+    plain = figure_worker.Pending(jobs, None).result()
+    proc = figure_worker.start_worker()
+    assert proc is not None
+    pending = figure_worker.Pending(jobs, proc, here=["bars", "dots"])
+    assert set(pending.here) == {"bars", "dots"}
+    assert pending.result() == plain
+    assert proc.wait(timeout=60) == 0  # the worker ended at once after answering
+    dead = figure_worker.start_worker()
+    assert dead is not None
+    dead.kill()
+    dead.wait(timeout=60)
+    assert figure_worker.Pending(jobs, dead, here=["bars"]).result() == plain

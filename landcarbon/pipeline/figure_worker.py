@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,20 +93,28 @@ def prestarted(wanted: bool = True) -> Iterator[None]:
 
 
 class Pending:
-    """Figures being drawn: :meth:`result` returns ``{key: PNG bytes}``."""
+    """Figures being drawn: :meth:`result` returns ``{key: PNG bytes}``.
+
+    With a worker, the jobs named in ``here`` are left to this process: drawn by
+    :meth:`result` while the worker draws the others (the run's process is idle once its
+    web map is written)."""
 
     def __init__(self, jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]],
-                 proc: subprocess.Popen[bytes] | None) -> None:
+                 proc: subprocess.Popen[bytes] | None, here: Collection[str] = ()) -> None:
         self.jobs = jobs
+        self.here: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]] = {}
         self._out: tuple[bytes, bytes] | None = None
         self._thread: threading.Thread | None = None
         if proc is not None:
+            sent = {k: v for k, v in jobs.items() if k not in here}
+            self.here = {k: v for k, v in jobs.items() if k in here}
             try:
-                payload = pickle.dumps(jobs, protocol=pickle.HIGHEST_PROTOCOL)
+                payload = pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # an argument that cannot travel: draw here
                 log.debug("figure jobs not sent to the worker (%s): drawing here", exc)
                 proc.kill()
                 proc.communicate()
+                self.here = {}
                 return
 
             def talk() -> None:
@@ -117,31 +125,35 @@ class Pending:
             self._thread.start()
 
     def result(self) -> dict[str, Any]:
-        """The figures (drawn here if the worker failed)."""
-        if self._thread is not None:
-            self._thread.join()
-            out, err = self._out or (b"", b"")
-            try:
-                status, value, records = pickle.loads(out)
-            except Exception:  # the worker died: say why at debug level, draw here
-                log.debug("figure worker failed: %s", err.decode("utf-8", "replace")[-2000:])
-            else:
-                _replay(records)
-                if status == "ok":
-                    return dict(value)
-                log.debug("figure worker failed (%s): drawing here", value)
-        return _run_jobs(self.jobs)
+        """The figures (the worker's share drawn here if it failed)."""
+        if self._thread is None:
+            return _run_jobs(self.jobs)
+        drawn = _run_jobs(self.here)  # this process's share, while the worker draws
+        self._thread.join()
+        out, err = self._out or (b"", b"")
+        try:
+            status, value, records = pickle.loads(out)
+        except Exception:  # the worker died: say why at debug level, draw here
+            log.debug("figure worker failed: %s", err.decode("utf-8", "replace")[-2000:])
+        else:
+            _replay(records)
+            if status == "ok":
+                return {**dict(value), **drawn}
+            log.debug("figure worker failed (%s): drawing here", value)
+        return {**_run_jobs({k: v for k, v in self.jobs.items() if k not in drawn}), **drawn}
 
 
-def draw(jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]]) -> Pending:
+def draw(jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]],
+         here: Collection[str] = ()) -> Pending:
     """Start drawing ``jobs`` (``{key: (function name in JOBS, args, kwargs)}``) in the
-    prestarted worker (in this process at :meth:`Pending.result` when there is none)."""
+    prestarted worker, but for the keys in ``here``, drawn by this process at
+    :meth:`Pending.result` (everything is, when there is no worker)."""
     for name, _, _ in jobs.values():
         if name not in JOBS:
             raise ValueError(f"not a figure job: {name!r} (one of {JOBS})")
     with _lock:
         proc = _idle.pop() if _idle else None
-    return Pending(jobs, proc)
+    return Pending(jobs, proc, here)
 
 
 def _run_jobs(jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]]
@@ -198,4 +210,9 @@ def main() -> None:
             result = ("error", f"{type(exc).__name__}: {exc}")
     records += [("warning", w.category.__name__, 0, str(w.message)) for w in caught]
     out.write(pickle.dumps((*result, records), protocol=pickle.HIGHEST_PROTOCOL))
+    out.flush()
+    sys.stderr.flush()
+    # the answer is out: end now (the run reads until this process exits; Python's teardown
+    # of matplotlib, pandas and friends would add ~0.3 s to every run with figures)
+    os._exit(0)
     out.flush()
