@@ -95,3 +95,20 @@ def test_a_share_drawn_here_while_the_worker_draws_the_rest(jobs: dict) -> None:
     dead.kill()
     dead.wait(timeout=60)
     assert figure_worker.Pending(jobs, dead, here=["bars"]).result() == plain
+
+
+def test_second_core_free_counts_the_tasks_running_now(tmp_path) -> None:
+    """The decision reads the runnable tasks of ``/proc/loadavg`` (not the 1-minute
+    average, which still carries runs that just ended)."""
+    import os
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: never a worker")
+    path = tmp_path / "loadavg"
+    path.write_text("3.50 2.10 1.00 1/230 4242\n")  # busy a minute ago, only us now
+    assert figure_worker._others_running(str(path)) == 0
+    assert figure_worker.second_core_free(str(path))
+    cores = len(os.sched_getaffinity(0))
+    path.write_text(f"0.10 0.10 0.10 {cores + 1}/230 4242\n")  # every core taken now
+    assert not figure_worker.second_core_free(str(path))
+    assert figure_worker._others_running(str(tmp_path / "none")) >= 0  # no /proc: average

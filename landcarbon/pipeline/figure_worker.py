@@ -45,16 +45,28 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def second_core_free() -> bool:
-    """Whether a second process would run beside this one: two cores or more, and (where the
-    system says) a load average leaving one of them free (on a busy machine a worker only
-    takes time from the run)."""
-    cores = _cores()
+def _others_running(loadavg: str = "/proc/loadavg") -> float:
+    """How many other tasks are running or ready to run now: Linux's count of runnable
+    tasks (``/proc/loadavg``, 4th field) less this process; elsewhere the 1-minute load
+    average. The count is what a second process would compete with at this moment; the
+    average still carries the runs that just ended (a benchmark's previous row, the
+    command run just before)."""
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # pragma: no cover  (Windows)
-        load = 0.0
-    return cores >= 2 and load <= cores - 1
+        with open(loadavg, encoding="ascii") as fh:
+            return max(int(fh.read().split()[3].split("/")[0]) - 1, 0)
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):  # pragma: no cover  (Windows)
+            return 0.0
+
+
+def second_core_free(loadavg: str = "/proc/loadavg") -> bool:
+    """Whether a second process would run beside this one: two cores or more, and no more
+    other tasks running now than leave one of them free (:func:`_others_running`; on a
+    busy machine a worker only takes time from the run)."""
+    cores = _cores()
+    return cores >= 2 and _others_running(loadavg) <= cores - 2
 
 
 def start_worker() -> subprocess.Popen[bytes] | None:
