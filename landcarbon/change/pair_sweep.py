@@ -111,17 +111,15 @@ def block_pair_areas(blocks: Sequence[np.ndarray], tables: Sequence[np.ndarray],
         n + to``) and the cells of each bucket per row (``(rows, n * n + 1)``, int64, the
         last column: nodata at either date), inside units or not.
     """
-    from landcarbon.engine.coverage import block_cells
-    from landcarbon.engine.kernels import boundary_areas, boundary_cells
+    from landcarbon.engine.coverage import block_cells, no_cells
+    from landcarbon.engine.kernels import boundary_areas
 
     h, w = blocks[0].shape
     codes = np.empty((len(blocks), h, w), np.uint8)
     for d, block in enumerate(blocks):
         codes[d] = block
     cats = np.minimum(np.stack([np.asarray(t, np.int64) for t in tables]), n)  # n: none
-    cells = block_cells(geoms, transform, (h, w), cache_key)
-    if cells is None:  # no unit edge reaches the block: every cell is counted as outside
-        cells = boundary_cells(*(np.zeros(0, np.int64),) * 3, *(np.zeros(0),) * 2, h, w)
+    cells = block_cells(geoms, transform, (h, w), cache_key) or no_cells((h, w))
     (cell_start, cell_row, cell_col, e_cell, e_owner, e_cov, corr, known, lv_row, lv_col,
      lv_val) = cells
     g, nn = len(geoms), n * n

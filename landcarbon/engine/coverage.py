@@ -32,10 +32,12 @@ __all__ = [
     "COVERAGE",
     "CoverageCache",
     "block_bucket_areas",
+    "block_cells",
     "block_value_areas",
     "boundary_coverage",
     "bucket_of",
     "covers_type",
+    "no_cells",
     "unit_index_raster",
     "units_overlap",
     "units_token",
@@ -256,8 +258,7 @@ def block_bucket_areas(
         int64, the bucket of each :data:`TILE` x :data:`TILE` tile holding one bucket's
         values (one value, or a block of one bucket), -1 for the others.
     """
-
-    from landcarbon.engine.kernels import boundary_areas, boundary_cells, sweep_block
+    from landcarbon.engine.kernels import boundary_areas, sweep_block
 
     if block.dtype.kind not in "ui":
         raise TypeError(f"block_bucket_areas needs integer values, got {block.dtype}")
@@ -286,7 +287,7 @@ def block_bucket_areas(
         if uniform >= 0:
             hist[uniform] = block.size
             return areas, hist, tiles
-        cells = boundary_cells(*(np.zeros(0, np.int64),) * 3, *(np.zeros(0),) * 2, h, w)
+        cells = no_cells((h, w))
     (cell_start, cell_row, cell_col, e_cell, e_owner, e_cov, corr, known, lv_row, lv_col,
      lv_val) = cells
     table_n = np.zeros((g + 1, m), np.int64)
@@ -329,6 +330,14 @@ def block_cells(geoms: np.ndarray, transform: Affine, shape: tuple[int, int],
 
     return (coverage() if cache_key is None
             else COVERAGE.get((cache_key, tuple(transform)[:6], h, w), coverage))
+
+
+def no_cells(shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """:func:`block_cells` of a block no unit edge reaches: no crossed cell, so every cell
+    is counted by the scanline sweep (as outside every unit)."""
+    from landcarbon.engine.kernels import boundary_cells
+
+    return boundary_cells(*(np.zeros(0, np.int64),) * 3, *(np.zeros(0),) * 2, *shape)
 
 
 class CoverageCache:

@@ -20,14 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from landcarbon.accounting.conversions import MU_PER_HA
 from landcarbon.publish._html import fmt_fixed
 
 __all__ = ["area_column", "display_scope", "money_column", "total_column", "total_scale"]
 
 #: at and above this size (t) a Chinese column of totals is written in 万吨
 WAN = 1e4
-#: 亩 per ha
-MU_PER_HA = 15.0
 
 #: ``(mass_scale, area_unit)`` of the pages being drawn (see :func:`display_scope`)
 _DISPLAY: ContextVar[tuple[str, str]] = ContextVar("landcarbon_display", default=("auto", "ha"))
@@ -95,5 +94,6 @@ def area_column(lang: str) -> tuple[str, Callable[[Any], str]]:
     """Unit label and formatter of a column of areas given in ha: 公顷 / ha, 1 decimal; 亩 /
     mu (x 15) inside a :func:`display_scope` with ``area_unit = "mu"``."""
     if _DISPLAY.get()[1] == "mu":
-        return ("亩" if lang == "zh" else "mu"), lambda x: _fixed(x, 1, 1.0 / MU_PER_HA)
+        return ("亩" if lang == "zh" else "mu"), lambda x: fmt_fixed(
+            None if x is None else float(x) * MU_PER_HA, 1)  # x 15: 15 ha are 225 亩 exactly
     return ("公顷" if lang == "zh" else "ha"), lambda x: fmt_fixed(x, 1)
