@@ -186,6 +186,18 @@ def test_change_run_in_wan_t_and_mu_keeps_its_flags(project: Path) -> None:
     assert "Covered area (mu)" in text and "(ha)" not in text
     assert "Transfer matrix (mu)" in text
     assert "Net emission (10^4 t C/yr)" in text and "(t C/yr)" not in text
+    # conversion alerts speak 亩 too; their value and limit stay in ha (value_unit)
+    al = pd.read_csv(project / "mu" / "alerts.csv", encoding="utf-8-sig")
+    pal = pd.read_csv(out / "alerts.csv", encoding="utf-8-sig")
+    conv = al[al["alert"].str.endswith("_to_construction")]
+    assert len(conv) and conv["message_zh"].str.contains("亩").all()
+    assert not conv["message_zh"].str.contains("公顷").any()
+    assert conv["message_en"].str.contains(" mu of ").all()
+    assert (conv["value_unit"] == "ha").all()
+    assert conv["value"].tolist() == pal[pal["alert"].str.endswith("_to_construction")][
+        "value"].tolist()
+    assert pal[pal["alert"].str.endswith("_to_construction")]["message_zh"].str.contains(
+        "公顷").all()
     plain = re.sub(r"(<[^>]+>)+", "|", (out / "report.html").read_text(encoding="utf-8"))
     assert "Transfer matrix (ha)" in plain and "(mu)" not in plain
     assert "Net emission (t C/yr)" in plain

@@ -24,6 +24,7 @@ import geopandas as gpd
 import pandas as pd
 
 from landcarbon.accounting.conversions import unit_label
+from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.accounting.legends import space_types
 from landcarbon.accounting.risk import risk_levels, risk_levels_vs_limit
 
@@ -69,7 +70,7 @@ def _alert(row: Mapping[str, object], y0: int, y1: int, kind: str, value: float,
 
 def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.DataFrame]
            | None = None, sink_loss_share: float = 0.05, conversion_min_ha: float = 1.0,
-           suffix: str = "tc") -> pd.DataFrame:
+           suffix: str = "tc", display: DisplayUnits | None = None) -> pd.DataFrame:
     """Early-warning alerts between consecutive dates.
 
     Parameters
@@ -83,6 +84,10 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
         Share of the earlier sequestration whose loss raises ``sink_loss`` (0.05 = 5 %).
     conversion_min_ha : float
         Converted area (ha) above which a conversion alert is raised.
+    display : DisplayUnits, optional
+        The run's display units: the conversion messages give areas in its area unit (ha or
+        亩, as the pages and the dynamic-risk reasons do); ``value`` and ``limit`` stay in ha
+        (``value_unit``).
 
     Returns
     -------
@@ -93,6 +98,9 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
     seq, net_ha, thr = (f"sequestration_{suffix}", f"net_{suffix}_per_ha",
                         f"threshold_{suffix}_per_ha")
     unit = unit_label(suffix)
+    area = display.area if display is not None else float
+    en_area = display.area_label("en") if display is not None else "ha"
+    zh_area = display.area_label("zh") if display is not None else "公顷"
     years = sorted(series["year"].unique())
     names = dict(series.drop_duplicates("unit_id").set_index("unit_id")["unit_name"].items()
                  ) if "unit_name" in series else None
@@ -141,12 +149,13 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
                                   strict=True):
             name = names.get(uid, uid) if names is not None else uid
             row = {"unit_id": uid, "unit_name": name}
+            shown, limit = area(ha), area(conversion_min_ha)
             out.append(_alert(
                 row, y0, y1, f"{space}_to_construction", float(ha), conversion_min_ha,
-                "ha", f"{ha:.2f} ha of {space} space became construction land "
-                f"({y0}-{y1}; alert above {conversion_min_ha:g} ha)",
-                f"{ha:.2f} 公顷{zh_space[space]}转为建设用地（{y0}-{y1} 年，"
-                f"预警线 {conversion_min_ha:g} 公顷）"))
+                "ha", f"{shown:.2f} {en_area} of {space} space became construction land "
+                f"({y0}-{y1}; alert above {limit:g} {en_area})",
+                f"{shown:.2f} {zh_area}{zh_space[space]}转为建设用地（{y0}-{y1} 年，"
+                f"预警线 {limit:g} {zh_area}）"))
     cols = ["unit_id", "unit_name", "year_from", "year_to", "alert", "value", "limit",
             "value_unit", "message_en", "message_zh"]
     table = pd.DataFrame(out, columns=cols)

@@ -331,7 +331,8 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
     alert_table = alerts(to_output_unit(series, config.coefficients.output_unit),
                          transitions=consecutive,
                          sink_loss_share=ch.monitoring.sink_loss_share,
-                         conversion_min_ha=ch.monitoring.conversion_min_ha, suffix=s)
+                         conversion_min_ha=ch.monitoring.conversion_min_ha, suffix=s,
+                         display=display_units(config))
     result = ChangeResult(config=config, dates=dates, categories=cats, transitions=transitions,
                           whole_transitions=whole, transfer=transfer, summary=summary,
                           dynamic_degree=pd.DataFrame(degrees), flux_effect=effect,
