@@ -208,3 +208,39 @@ def test_console_entry_flushes_a_long_result_into_a_file(project: Path, tmp_path
     assert proc.returncode == 0, proc.stderr
     doc = _json(out.read_text())
     assert doc["status"] == "ok" and len(doc["files"]) >= 3
+
+
+MALLOC_PROBE = """
+import ctypes, sys
+from landcarbon.cli._base import tune_allocator
+libc = ctypes.CDLL("libc.so.6")
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks",
+                                                "hblkhd", "usmblks", "fsmblks", "uordblks",
+                                                "fordblks", "keepcost")]
+libc.mallinfo2.restype = Info
+libc.malloc.restype = ctypes.c_void_p
+tuned = tune_allocator() if sys.argv[1] == "tune" else None
+before = libc.mallinfo2().hblkhd
+block = libc.malloc(16 << 20)
+print(tuned, libc.mallinfo2().hblkhd - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+@pytest.mark.parametrize(("how", "env", "tuned", "mapped"),
+                         [("plain", {}, "None", 16 << 20), ("tune", {}, "True", 0),
+                          ("tune", {"MALLOC_MMAP_THRESHOLD_": "131072"}, "False", 16 << 20)])
+def test_allocator_serves_block_sized_arrays_from_the_heap(how: str, env: dict[str, str],
+                                                           tuned: str, mapped: int) -> None:
+    """The CLI's process serves a 16 MB block from the heap (no fresh pages to fault in per
+    block), unless the user tuned glibc themselves; glibc's default maps it on its own."""
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    proc = subprocess.run([sys.executable, "-c", MALLOC_PROBE, how], capture_output=True,
+                          text=True, timeout=120, env={**environ, **env})
+    assert proc.returncode == 0, proc.stderr
+    flag, delta = proc.stdout.split()
+    assert flag == tuned
+    assert int(delta) >= mapped if mapped else int(delta) == 0
