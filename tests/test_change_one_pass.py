@@ -15,7 +15,7 @@ from test_change_reads import WindowReads, _striped_tif
 
 import landcarbon.pipeline._change as change_module
 from landcarbon.config.run import load_config
-from landcarbon.engine.coverage import COVERAGE
+from landcarbon.engine.block_cells import COVERAGE
 from landcarbon.pipeline import assess, assess_change
 from landcarbon.pipeline._change import date_config
 

@@ -130,12 +130,13 @@ def test_compiled_boundary_cells_equal_the_numpy_grouping() -> None:
     """``_kernels.boundary_cells`` (compiled, used by the one-pass engine) gives the same
     (owner, cell, coverage) entries as the numpy grouping ``coverage._group``, cells in
     row-major order, and scanline pieces sorted by row, descending."""
-    from landcarbon.engine.coverage import _clipped_pieces, _group
+    from landcarbon.engine.block_cells import clipped_pieces
+    from landcarbon.engine.coverage import _group
     from landcarbon.engine.kernels import boundary_cells
 
     units = _voronoi_units((0.0, 0.0, 37.0, 23.0), 40, 11, "EPSG:32649")
     geoms = units.geometry.to_numpy()
-    pieces = _clipped_pieces(geoms, (23, 37))
+    pieces = clipped_pieces(geoms, (23, 37))
     assert pieces is not None
     owner, row, col, cov = _group(*pieces, (23, 37))
     (cell_start, cell_row, cell_col, e_cell, e_owner, e_cov, corr, known, lv_row, _lv_col,

@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 
 from landcarbon.accounting.legends import load_legend
-from landcarbon.engine.coverage import COVERAGE
+from landcarbon.engine.block_cells import COVERAGE
 from landcarbon.engine.landcover_pass import landcover_pass
 from landcarbon.io.raster import open_landcover
 from tests.conftest import write_tif

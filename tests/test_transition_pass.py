@@ -15,7 +15,7 @@ from landcarbon.accounting.classification import byte_category_table, classify
 from landcarbon.accounting.legends import load_legend
 from landcarbon.change.transition_pass import pair_lut, period_transitions
 from landcarbon.change.transitions import category_transitions
-from landcarbon.engine.coverage import COVERAGE
+from landcarbon.engine.block_cells import COVERAGE
 from landcarbon.io.raster import open_landcover
 from tests.conftest import write_tif
 from tests.test_coverage_reuse import CODES, _units

@@ -111,7 +111,7 @@ def block_pair_areas(blocks: Sequence[np.ndarray], tables: Sequence[np.ndarray],
         n + to``) and the cells of each bucket per row (``(rows, n * n + 1)``, int64, the
         last column: nodata at either date), inside units or not.
     """
-    from landcarbon.engine.coverage import block_cells, no_cells
+    from landcarbon.engine.block_cells import block_cells, no_cells
     from landcarbon.engine.kernels import boundary_areas
 
     h, w = blocks[0].shape

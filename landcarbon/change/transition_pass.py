@@ -8,7 +8,7 @@ per block reads the block of every date once and, for every period, counts
 * per unit: the pair of categories of each cell (``from << 8 | to``, a ``uint16`` key that a
   full 65,536-entry table maps to ``from * n + to``) through the compiled zonal engine
   (:func:`landcarbon.engine.coverage.block_bucket_areas`), on the boundary cells and coverage
-  fractions of the block kept in :data:`landcarbon.engine.coverage.COVERAGE` (computed once
+  fractions of the block kept in :data:`landcarbon.engine.block_cells.COVERAGE` (computed once
   per grid and units: by the dates' land-cover passes, or by the first period);
 * whole area: the cells of each pair per row (compiled), weighed by the row's cell area.
 
@@ -252,7 +252,7 @@ def period_transitions(cats: Mapping[int, xr.DataArray], periods: list[Period],
     from affine import Affine
 
     from landcarbon.change.transitions import _categories
-    from landcarbon.engine.coverage import units_token
+    from landcarbon.engine.block_cells import units_token
     from landcarbon.engine.zonal import block_plan
 
     years = sorted({y for p in periods for y in p})

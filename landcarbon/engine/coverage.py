@@ -15,32 +15,29 @@ For each raster block (a dask chunk, or a window of a numpy array):
 The result equals exactextract's coverage fractions times the cell areas (to rounding), but
 the cost is one bincount per pixel plus work proportional to the boundary length, and memory
 is bounded by the block size. Overlapping units are not supported here (callers fall back
-to exactextract, see :func:`units_overlap`).
+to exactextract, see :func:`units_overlap`). The geometry of step 2 (edge pieces, boundary
+cells and their coverage, and the cache sharing them between rasters on one grid) is in
+:mod:`landcarbon.engine.block_cells`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from affine import Affine
 
+from landcarbon.engine.block_cells import Pieces, block_cells, clipped_pieces, no_cells
+
 __all__ = [
-    "COVERAGE",
-    "CoverageCache",
     "block_bucket_areas",
-    "block_cells",
     "block_value_areas",
     "boundary_coverage",
     "bucket_of",
     "covers_type",
-    "no_cells",
     "unit_index_raster",
     "units_overlap",
-    "units_token",
     "value_lut",
 ]
 
@@ -72,52 +69,6 @@ def units_overlap(geoms: np.ndarray, cell_area: float = 0.0) -> bool:
         return False
     shared = shapely.area(shapely.intersection(geoms[left[inner]], geoms[right[inner]]))
     return bool((shared >= cell_area).any())
-
-
-def _edges(geoms: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Edges (x0, y0, x1, y1) of every ring of ``geoms`` (pixel coordinates, oriented to a
-    positive signed area) and the owner of each edge."""
-    import shapely
-
-    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
-    parts, part_idx = shapely.get_parts(geoms, return_index=True)
-    rings, ring_idx = shapely.get_rings(parts, return_index=True)
-    coords, cidx = shapely.get_coordinates(rings, return_index=True)
-    if coords.shape[0] < 2:
-        return np.zeros((0, 4)), np.zeros(0, dtype=np.int64)
-    same = cidx[1:] == cidx[:-1]
-    edges = np.hstack([coords[:-1][same], coords[1:][same]])
-    edge_owner = owners[part_idx[ring_idx[cidx[:-1][same]]]]
-    return edges, edge_owner
-
-
-def _pieces(edges: np.ndarray, owner: np.ndarray) -> Pieces:
-    """Split edges at every integer x and y they cross; return per piece: owner, row, col,
-    partial contribution to its own cell, full contribution (``-dx``) to the cells above
-    (compiled: :func:`landcarbon.engine.kernels.edge_pieces`)."""
-    from landcarbon.engine.kernels import edge_pieces
-
-    return edge_pieces(np.ascontiguousarray(edges, dtype=np.float64),
-                       np.ascontiguousarray(owner, dtype=np.int64))
-
-
-#: per edge piece: owner, row, col, partial contribution to its own cell, full contribution
-#: (``-dx``) to the cells above
-Pieces = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _clipped_pieces(geoms: np.ndarray, shape: tuple[int, int]) -> Pieces | None:
-    import shapely
-
-    h, w = shape
-    clipped = shapely.clip_by_rect(geoms, 0.0, 0.0, float(w), float(h))
-    ok = ~shapely.is_empty(clipped)
-    if not ok.any():
-        return None
-    edges, eowner = _edges(clipped[ok], np.nonzero(ok)[0])
-    if len(edges) == 0:
-        return None
-    return _pieces(edges, eowner)
 
 
 def _group(owner: np.ndarray, row: np.ndarray, col: np.ndarray, partial: np.ndarray,
@@ -165,7 +116,7 @@ def boundary_coverage(geoms: np.ndarray, shape: tuple[int, int]
         One entry per (polygon, cell) pair whose cell the polygon's boundary crosses (cells
         inside the grid only); ``owner`` indexes ``geoms``. Every other cell is covered 0 or 1.
     """
-    pieces = _clipped_pieces(geoms, shape)
+    pieces = clipped_pieces(geoms, shape)
     if pieces is None:
         return (np.zeros(0, np.int64),) * 3 + (np.zeros(0),)
     return _group(*pieces, shape)
@@ -243,9 +194,11 @@ def block_bucket_areas(
         counted without looking at the units (its areas are returned as 0).
     cache_key : hashable, optional
         Names the geometry of this block (units, transform, shape; e.g. from
-        :func:`units_token`): its boundary cells and their coverage fractions are taken from
-        (or kept in) :data:`COVERAGE`, so that other rasters on the same grid (the dates of
-        a change run, scenarios, Monte Carlo draws) do not compute them again.
+        :func:`landcarbon.engine.block_cells.units_token`): its boundary cells and their
+        coverage fractions are taken from (or kept in)
+        :data:`landcarbon.engine.block_cells.COVERAGE`, so that other rasters on the same
+        grid (the dates of a change run, scenarios, Monte Carlo draws) do not compute them
+        again.
 
     Returns
     -------
@@ -306,138 +259,6 @@ def block_bucket_areas(
     boundary_areas(cell_row, scan, corr, known, cell_bucket, e_cell, e_owner, e_cov, row_area,
                    areas)
     return areas, hist, tiles
-
-
-def block_cells(geoms: np.ndarray, transform: Affine, shape: tuple[int, int],
-                cache_key: Any = None) -> tuple[np.ndarray, ...] | None:
-    """The boundary cells of a block of ``shape`` and their exact coverage by ``geoms``
-    (:func:`landcarbon.engine.kernels.boundary_cells`), from :data:`COVERAGE` when
-    ``cache_key`` names them (see :func:`block_bucket_areas`); None when no unit edge reaches
-    the block (or there are no units)."""
-    import shapely
-
-    from landcarbon.engine.kernels import boundary_cells
-
-    h, w = shape
-
-    def coverage() -> tuple[np.ndarray, ...] | None:
-        if not len(geoms):
-            return None
-        inv = ~transform
-        pix = shapely.transform(geoms, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])))
-        pieces = _clipped_pieces(pix, (h, w))
-        return None if pieces is None else boundary_cells(*pieces, h, w)
-
-    return (coverage() if cache_key is None
-            else COVERAGE.get((cache_key, tuple(transform)[:6], h, w), coverage))
-
-
-def no_cells(shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
-    """:func:`block_cells` of a block no unit edge reaches: no crossed cell, so every cell
-    is counted by the scanline sweep (as outside every unit)."""
-    from landcarbon.engine.kernels import boundary_cells
-
-    return boundary_cells(*(np.zeros(0, np.int64),) * 3, *(np.zeros(0),) * 2, *shape)
-
-
-class CoverageCache:
-    """Boundary cells of blocks and their exact coverage by the units (geometry only: no
-    pixel values), kept for the next raster on the same grid and units while a caller that
-    will reuse them holds :meth:`reusing` (a change run, scenarios, Monte Carlo draws);
-    otherwise nothing is kept (a single run would only pay the memory). Thread-safe.
-
-    When ``max_bytes`` is reached, later blocks are computed and not kept (the first ones
-    stay): rasters passed over block by block in the same order then reuse as many blocks as
-    fit, where a least-recently-used cache would evict each block just before the next
-    raster needs it. :attr:`computed` counts the computations, :attr:`reused` the reuses.
-    """
-
-    def __init__(self, max_bytes: int = 384 << 20) -> None:
-        self.max_bytes = max_bytes
-        self._items: dict[Any, Any] = {}
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self._holders = 0
-        self._pending: dict[Any, threading.Event] = {}  # keys being computed
-        self.computed = 0
-        self.reused = 0
-
-    @contextlib.contextmanager
-    def reusing(self) -> Iterator[CoverageCache]:
-        """Keep the coverage computed inside the ``with`` block (nested blocks share it);
-        everything kept is dropped when the outermost block ends."""
-        with self._lock:
-            self._holders += 1
-        try:
-            yield self
-        finally:
-            with self._lock:
-                self._holders -= 1
-                if not self._holders:
-                    self._items.clear()
-                    self._bytes = 0
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the arrays kept."""
-        return self._bytes
-
-    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """The kept value of ``key``, or ``compute()`` (kept while :meth:`reusing` is held
-        and under ``max_bytes``). While it is kept, a thread asking for a key that another
-        thread is computing waits for that value (the dates of a change run pass over the
-        same block side by side) instead of computing it too."""
-        mine: threading.Event | None = None
-        while True:
-            with self._lock:
-                if key in self._items:
-                    self.reused += 1
-                    return self._items[key]
-                keep = self._holders > 0
-                pending = self._pending.get(key) if keep else None
-                if pending is None:
-                    if keep:
-                        mine = self._pending[key] = threading.Event()
-                    break
-            pending.wait()  # then take the kept value (or compute it if it was not kept)
-        try:
-            value = compute()
-            size = 64 + (sum(a.nbytes for a in value) if value is not None else 0)
-            with self._lock:
-                self.computed += 1
-                if (keep and self._holders and key not in self._items
-                        and self._bytes + size <= self.max_bytes):
-                    self._items[key] = value
-                    self._bytes += size
-        finally:
-            if mine is not None:
-                with self._lock:
-                    self._pending.pop(key, None)
-                mine.set()
-        return value
-
-    def clear(self) -> None:
-        """Drop everything kept (counters stay)."""
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-
-#: The process's cache of block coverage (see :func:`block_bucket_areas`).
-COVERAGE = CoverageCache()
-
-
-def units_token(geoms: np.ndarray) -> str:
-    """A digest of the units' geometries (WKB), naming them in :data:`COVERAGE` keys."""
-    import hashlib
-
-    import shapely
-
-    digest = hashlib.blake2b(digest_size=16)
-    for wkb in shapely.to_wkb(geoms, hex=False, include_srid=False):
-        digest.update(b"" if wkb is None else wkb)
-        digest.update(b"|")
-    return digest.hexdigest()
 
 
 def covers_type(size: int, lo: int, dtype: np.dtype) -> bool:
@@ -541,7 +362,7 @@ def block_value_areas(
                                  nodata, sub_area)
     inv = ~transform
     pix = shapely.transform(geoms, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])))
-    pieces = _clipped_pieces(pix, (h, w))
+    pieces = clipped_pieces(pix, (h, w))
     if pieces is None:
         return out
     level = unit_index_raster(pieces, (h, w))

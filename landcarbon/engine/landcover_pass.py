@@ -38,7 +38,7 @@ import xarray as xr
 
 from landcarbon.accounting.legends import NODATA_CATEGORY, Legend
 from landcarbon.engine.areas import PixelAreaMethod, to_crs_densified
-from landcarbon.engine.coverage import units_token
+from landcarbon.engine.block_cells import units_token
 
 __all__ = ["RasterSink", "compute_frozen", "landcover_pass", "smallest_cell_m2"]
 

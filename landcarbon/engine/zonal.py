@@ -188,12 +188,13 @@ def _block_index_areas(index: xr.DataArray, geoms: np.ndarray, n: int, nodata: i
                        pixel_area: PixelAreaMethod, *, lazy: bool = False) -> Any:
     """The ``blocks`` engine: per-block partial tables (only the units touching each block),
     summed. Dask blocks become one task each (any dask scheduler, distributed included)."""
-    from landcarbon.engine.coverage import block_value_areas, units_token
+    from landcarbon.engine.block_cells import units_token
+    from landcarbon.engine.coverage import block_value_areas
 
     tasks = [b for b in block_plan(index, geoms, crs, pixel_area) if b.units.size]
     out = np.zeros((len(geoms), n))
     # the blocks' coverage is shared with other rasters on this grid and these units (see
-    # landcarbon.engine.coverage.COVERAGE): the same keys as the land-cover pass
+    # landcarbon.engine.block_cells.COVERAGE): the same keys as the land-cover pass
     token = units_token(geoms)
     if type(index.data).__module__.startswith("dask"):
         import dask

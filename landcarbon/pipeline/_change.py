@@ -29,7 +29,7 @@ import pandas as pd
 from landcarbon.accounting.conversions import to_output_unit
 from landcarbon.config.run import RunConfig
 from landcarbon.engine.areas import PixelAreaMethod
-from landcarbon.engine.coverage import COVERAGE
+from landcarbon.engine.block_cells import COVERAGE
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import (
     Assessment,

@@ -6,7 +6,7 @@ does, builds the date's :func:`landcarbon.engine.landcover_pass.landcover_pass` 
 and per-unit class areas) and the transitions of every period
 (:func:`landcarbon.change.transition_pass.period_transitions`) lazily on the same dask chunks,
 and computes them in one ``dask.compute``: the graphs share each chunk's read, and the units'
-coverage of each block is computed once (:data:`landcarbon.engine.coverage.COVERAGE`, held by
+coverage of each block is computed once (:data:`landcarbon.engine.block_cells.COVERAGE`, held by
 the change run). Each date is then assessed from its measured pass (``assess(measured=...)``):
 the same functions on the same blocks, so the same numbers as a pass per date.
 """

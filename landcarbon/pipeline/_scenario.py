@@ -22,7 +22,7 @@ import xarray as xr
 
 from landcarbon.config.run import RunConfig
 from landcarbon.engine.areas import PixelAreaMethod
-from landcarbon.engine.coverage import COVERAGE
+from landcarbon.engine.block_cells import COVERAGE
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import assess
 from landcarbon.pipeline._change import date_config, rebalance_tc
