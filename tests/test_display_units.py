@@ -90,6 +90,19 @@ def test_labels_in_english_and_chinese() -> None:
     assert DisplayUnits.from_record(None, "t CO2") == DisplayUnits("t CO2")
 
 
+def test_mass_text_in_t_and_wan_t() -> None:
+    """1 decimal in t, 4 in 万吨 (12,345 t = 1.2345 万吨); a mass those would print as 0 gets
+    3 significant digits."""
+    t = DisplayUnits("t C", "t")
+    assert [t.mass_text(x) for x in (1234.56, 0.0, 0.02733, -0.02089)] == [
+        "1,234.6", "0.0", "0.0273", "-0.0209"]
+    assert [WAN_MU.mass_text(x) for x in (12345.0, 100.0, 0.0, 0.02733)] == [
+        "1.2345", "0.0100", "0.0000", "0.00000273"]
+    assert DisplayUnits("t C", "auto").mass_text(12345.0) == "12,345.0"  # auto: t
+    assert WAN_MU_CO2.total_text(12345.0, "zh") == "1.2345 万吨 CO₂/年"
+    assert t.total_text(0.02733, "en") == "0.0273 t C/yr"
+
+
 def test_config_options_are_validated_and_documented() -> None:
     base = {"landcover": {"path": "x.tif"}, "units": {"path": "u.gpkg"}}
     cfg = config_from_dict({**base, "output": {"mass_scale": "wan_t", "area_unit": "mu"}})

@@ -198,6 +198,21 @@ def test_change_run_in_wan_t_and_mu_keeps_its_flags(project: Path) -> None:
         "value"].tolist()
     assert pal[pal["alert"].str.endswith("_to_construction")]["message_zh"].str.contains(
         "公顷").all()
+    # the sink-loss message of E in 万吨 (0.02733 -> 0.02089 t C/yr, -23.6 %: 3 significant
+    # digits where 4 decimals of 万吨 would print 0); its value is the plain run's share
+    loss, plain_loss = (t.set_index(["unit_id", "alert"]).loc[("E", "sink_loss")]
+                        for t in (al, pal))
+    assert (loss["message_en"], loss["message_zh"]) == (
+        "sequestration fell 23.6% from 0.00000273 to 0.00000209 10^4 t C/yr (2015-2023; "
+        "alert above 5%)", "碳汇量下降 23.6%：0.00000273 → 0.00000209 万吨 C/年（2015-2023 年，"
+        "预警线 5%）")
+    assert (plain_loss["message_en"], plain_loss["message_zh"]) == (
+        "sequestration fell 23.6% from 0.0273 to 0.0209 t C/yr (2015-2023; alert above 5%)",
+        "碳汇量下降 23.6%：0.0273 → 0.0209 吨 C/年（2015-2023 年，预警线 5%）")
+    # (alerts.csv: 6 decimals)
+    assert loss["value"] == plain_loss["value"] == pytest.approx(
+        (0.02733 - 0.02089) / 0.02733, abs=1e-6)
+    assert loss["value_unit"] == "share"
     plain = re.sub(r"(<[^>]+>)+", "|", (out / "report.html").read_text(encoding="utf-8"))
     assert "Transfer matrix (ha)" in plain and "(mu)" not in plain
     assert "Net emission (t C/yr)" in plain

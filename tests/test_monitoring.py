@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
+from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.change.monitoring import alerts, alerts_layer, timeseries, timeseries_layer
 
 
@@ -58,6 +59,87 @@ def test_alerts_threshold_sink_and_conversion(series) -> None:
     assert not ((a["unit_id"] == "u1") & (a["alert"] == "ecological_to_construction")).any()
     # a 10 % loss does not alert at a 20 % share
     assert "sink_loss" not in set(alerts(series, sink_loss_share=0.2)["alert"])
+
+
+TRANS = {(2015, 2023): pd.DataFrame({
+    "unit_id": ["u1"], "from_space_type": ["agricultural"],
+    "to_space_type": ["construction"], "area_ha": [2.5]})}
+
+
+def _messages(table: pd.DataFrame) -> dict[tuple[str, str], tuple[str, str]]:
+    return {(u, k): (en, zh) for u, k, en, zh in zip(
+        table["unit_id"], table["alert"], table["message_en"], table["message_zh"],
+        strict=True)}
+
+
+def test_alert_messages_of_a_plain_run(series) -> None:
+    """Canonical display (t, ha): every message by hand, in English and Chinese units."""
+    a = alerts(series, transitions=TRANS, conversion_min_ha=0.8,
+               display=DisplayUnits("t C", "auto", "ha"))
+    assert _messages(a) == _messages(alerts(series, transitions=TRANS, conversion_min_ha=0.8))
+    m = _messages(a)
+    assert m["u1", "threshold_crossed"] == (
+        "net 0.500 t C/ha/yr in 2023 is above the agricultural threshold 0.400 "
+        "(was within in 2015, now exceeding)",
+        "2023 年净排放 0.500 吨 C/公顷/年 超过阈值 0.400（2015 年为阈值内，现为超过阈值）")
+    assert m["u2", "threshold_crossed"] == (
+        "net 0.050 t C/ha/yr in 2023 is above the ecological threshold 0.000 "
+        "(was net_sink in 2015, now exceeding)",
+        "2023 年净排放 0.050 吨 C/公顷/年 超过阈值 0.000（2015 年为净碳汇，现为超过阈值）")
+    assert m["u2", "sink_loss"] == (
+        "sequestration fell 10.0% from 100.0 to 90.0 t C/yr (2015-2023; alert above 5%)",
+        "碳汇量下降 10.0%：100.0 → 90.0 吨 C/年（2015-2023 年，预警线 5%）")
+    assert m["u1", "agricultural_to_construction"] == (
+        "2.50 ha of agricultural space became construction land (2015-2023; alert above "
+        "0.8 ha)", "2.50 公顷农业空间转为建设用地（2015-2023 年，预警线 0.8 公顷）")
+
+
+def test_alert_messages_follow_the_display_units(series) -> None:
+    """万吨 and 亩: densities / 15 (t C/亩/yr), sequestration / 10^4, areas x 15, in the text
+    only: value, limit and value_unit are those of the plain run."""
+    plain = alerts(series, transitions=TRANS, conversion_min_ha=0.8)
+    a = alerts(series, transitions=TRANS, conversion_min_ha=0.8,
+               display=DisplayUnits("t C", "wan_t", "mu"))
+    cols = ["unit_id", "alert", "year_from", "year_to", "value", "limit", "value_unit"]
+    pd.testing.assert_frame_equal(a[cols], plain[cols])
+    m = _messages(a)
+    # 0.5 / 15 = 0.03333, 0.4 / 15 = 0.02667 t C/亩/yr
+    assert m["u1", "threshold_crossed"] == (
+        "net 0.0333 t C/mu/yr in 2023 is above the agricultural threshold 0.0267 "
+        "(was within in 2015, now exceeding)",
+        "2023 年净排放 0.0333 吨 C/亩/年 超过阈值 0.0267（2015 年为阈值内，现为超过阈值）")
+    # 0.05 / 15 = 0.00333
+    assert m["u2", "threshold_crossed"][1].startswith(
+        "2023 年净排放 0.0033 吨 C/亩/年 超过阈值 0.0000（")
+    # 100 t = 0.0100 万吨, 90 t = 0.0090 万吨
+    assert m["u2", "sink_loss"] == (
+        "sequestration fell 10.0% from 0.0100 to 0.0090 10^4 t C/yr (2015-2023; alert "
+        "above 5%)", "碳汇量下降 10.0%：0.0100 → 0.0090 万吨 C/年（2015-2023 年，预警线 5%）")
+    # 2.5 ha = 37.5 亩, 0.8 ha = 12 亩
+    assert m["u1", "agricultural_to_construction"] == (
+        "37.50 mu of agricultural space became construction land (2015-2023; alert above "
+        "12 mu)", "37.50 亩农业空间转为建设用地（2015-2023 年，预警线 12 亩）")
+    # one option at a time: t with 亩, 万吨 with ha
+    mu = _messages(alerts(series, display=DisplayUnits("t C", "t", "mu")))
+    assert mu["u2", "sink_loss"][1].startswith("碳汇量下降 10.0%：100.0 → 90.0 吨 C/年")
+    assert "0.0333 t C/mu/yr" in mu["u1", "threshold_crossed"][0]
+    wan = _messages(alerts(series, display=DisplayUnits("t C", "wan_t", "ha")))
+    assert "0.500 t C/ha/yr" in wan["u1", "threshold_crossed"][0]
+    assert "from 0.0100 to 0.0090 10^4 t C/yr" in wan["u2", "sink_loss"][0]
+
+
+def test_alert_messages_in_t_co2(series) -> None:
+    """A t C series with a t CO2 display: the text x 44/12 (100 t C = 366.7 t CO2, 0.5 t C/ha
+    = 1.833 t CO2/ha, / 15 = 0.1222 t CO2/亩); value and limit stay t C."""
+    a = alerts(series, display=DisplayUnits("t CO2", "t", "mu"))
+    m = _messages(a)
+    assert m["u2", "sink_loss"] == (
+        "sequestration fell 10.0% from 366.7 to 330.0 t CO2/yr (2015-2023; alert above 5%)",
+        "碳汇量下降 10.0%：366.7 → 330.0 吨 CO₂/年（2015-2023 年，预警线 5%）")
+    assert m["u1", "threshold_crossed"][0].startswith(
+        "net 0.1222 t CO2/mu/yr in 2023 is above the agricultural threshold 0.0978 ")
+    u1 = a[(a["unit_id"] == "u1") & (a["alert"] == "threshold_crossed")].iloc[0]
+    assert (u1["value"], u1["limit"], u1["value_unit"]) == (0.5, 0.4, "t C/ha/yr")
 
 
 def test_map_layers(series) -> None:

@@ -23,7 +23,7 @@ from itertools import pairwise
 import geopandas as gpd
 import pandas as pd
 
-from landcarbon.accounting.conversions import unit_label
+from landcarbon.accounting.conversions import OUTPUT_UNITS, output_factor, unit_label
 from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.accounting.legends import space_types
 from landcarbon.accounting.risk import risk_levels, risk_levels_vs_limit
@@ -85,9 +85,14 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
     conversion_min_ha : float
         Converted area (ha) above which a conversion alert is raised.
     display : DisplayUnits, optional
-        The run's display units: the conversion messages give areas in its area unit (ha or
-        亩, as the pages and the dynamic-risk reasons do); ``value`` and ``limit`` stay in ha
-        (``value_unit``).
+        The run's display units, for the message text only (as the pages and the reasons):
+        net densities and thresholds per its area unit (t/ha/yr, or t/亩/yr = t/ha/yr / 15:
+        3 decimals per ha, 4 per 亩), sequestration in its mass unit (t/yr, or 万吨/yr =
+        t/yr / 10^4 with ``mass_scale = "wan_t"``: 1 decimal in t, 4 in 万吨; ``auto`` is
+        t, as in the reasons), its output unit (a t C series with a t CO2 display is shown
+        x 44/12), converted areas in ha or 亩, with unit names in English and Chinese.
+        ``value`` and ``limit`` stay in the series' units (``value_unit``: per ha, a share,
+        or ha). Default: the unit of ``suffix`` in t and ha.
 
     Returns
     -------
@@ -98,9 +103,17 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
     seq, net_ha, thr = (f"sequestration_{suffix}", f"net_{suffix}_per_ha",
                         f"threshold_{suffix}_per_ha")
     unit = unit_label(suffix)
-    area = display.area if display is not None else float
-    en_area = display.area_label("en") if display is not None else "ha"
-    zh_area = display.area_label("zh") if display is not None else "公顷"
+    shown = display or DisplayUnits(OUTPUT_UNITS[suffix])
+    # the messages show the display's output unit (a t C series with a t CO2 display gets
+    # its numbers x 44/12 in the text only)
+    to_shown = shown.factor / output_factor(OUTPUT_UNITS[suffix])
+    en_area, zh_area = shown.area_label("en"), shown.area_label("zh")
+    en_density, zh_density = shown.density_label("en"), shown.density_label("zh")
+    decimals = 4 if shown.area_unit == "mu" else 3
+
+    def density(per_ha: float) -> str:
+        return f"{shown.per_area(per_ha * to_shown):.{decimals}f}"
+
     years = sorted(series["year"].unique())
     names = dict(series.drop_duplicates("unit_id").set_index("unit_id")["unit_name"].items()
                  ) if "unit_name" in series else None
@@ -119,23 +132,25 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
             r0, r1 = a.loc[uid], b.loc[uid]
             row = {"unit_id": uid, "unit_name": r1.get("unit_name", uid)}
             if crossed.at[uid]:
+                net, limit = density(float(r1[net_ha])), density(float(r1[thr]))
                 out.append(_alert(
                     row, y0, y1, "threshold_crossed", float(r1[net_ha]), float(r1[thr]),
                     f"{unit}/ha/yr",
-                    f"net {r1[net_ha]:.3f} {unit}/ha/yr in {y1} is above the "
-                    f"{r1['space_type']} threshold {r1[thr]:.3f} (was {r0['risk_level']} in "
-                    f"{y0}, now {r1['risk_level']})",
-                    f"{y1} 年净排放 {r1[net_ha]:.3f} {unit}/ha/yr 超过阈值 "
-                    f"{r1[thr]:.3f}（{y0} 年为{_zh_level(r0['risk_level'])}，现为"
-                    f"{_zh_level(r1['risk_level'])}）"))
+                    f"net {net} {en_density} in {y1} is above the {r1['space_type']} "
+                    f"threshold {limit} (was {r0['risk_level']} in {y0}, now "
+                    f"{r1['risk_level']})",
+                    f"{y1} 年净排放 {net} {zh_density} 超过阈值 {limit}（{y0} 年为"
+                    f"{_zh_level(r0['risk_level'])}，现为{_zh_level(r1['risk_level'])}）"))
             s0, s1, lost = (float(x.at[uid]) for x in (s0s, s1s, lost_share))
             if lost > sink_loss_share:
+                was = shown.mass_text(s0 * to_shown)
                 out.append(_alert(
                     row, y0, y1, "sink_loss", lost, sink_loss_share, "share",
-                    f"sequestration fell {lost:.1%} from {s0:.1f} to {s1:.1f} {unit}/yr "
+                    f"sequestration fell {lost:.1%} from {was} to "
+                    f"{shown.total_text(s1 * to_shown, 'en')} "
                     f"({y0}-{y1}; alert above {sink_loss_share:.0%})",
-                    f"碳汇量下降 {lost:.1%}：{s0:.1f} → {s1:.1f} {unit}/yr（{y0}-{y1} 年，"
-                    f"预警线 {sink_loss_share:.0%}）"))
+                    f"碳汇量下降 {lost:.1%}：{was} → {shown.total_text(s1 * to_shown, 'zh')}"
+                    f"（{y0}-{y1} 年，预警线 {sink_loss_share:.0%}）"))
         if transitions is None or (y0, y1) not in transitions:
             continue
         t = transitions[(y0, y1)]
@@ -149,13 +164,13 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
                                   strict=True):
             name = names.get(uid, uid) if names is not None else uid
             row = {"unit_id": uid, "unit_name": name}
-            shown, limit = area(ha), area(conversion_min_ha)
+            shown_ha, min_shown = shown.area(ha), shown.area(conversion_min_ha)
             out.append(_alert(
                 row, y0, y1, f"{space}_to_construction", float(ha), conversion_min_ha,
-                "ha", f"{shown:.2f} {en_area} of {space} space became construction land "
-                f"({y0}-{y1}; alert above {limit:g} {en_area})",
-                f"{shown:.2f} {zh_area}{zh_space[space]}转为建设用地（{y0}-{y1} 年，"
-                f"预警线 {limit:g} {zh_area}）"))
+                "ha", f"{shown_ha:.2f} {en_area} of {space} space became construction land "
+                f"({y0}-{y1}; alert above {min_shown:g} {en_area})",
+                f"{shown_ha:.2f} {zh_area}{zh_space[space]}转为建设用地（{y0}-{y1} 年，"
+                f"预警线 {min_shown:g} {zh_area}）"))
     cols = ["unit_id", "unit_name", "year_from", "year_to", "alert", "value", "limit",
             "value_unit", "message_en", "message_zh"]
     table = pd.DataFrame(out, columns=cols)

@@ -244,12 +244,13 @@ class OutputConfig(Section):
         "text GBK cannot encode stops the run naming file, column and value), or gb18030 "
         "(GBK's bytes for every character GBK has, and encodes all others)")
     mass_scale: Literal["auto", "t", "wan_t"] = Field(
-        "auto", description="annual totals of the units tables, reasons and report in t, or "
-        "wan_t = 万吨 (10^4 t; columns net_wan_tc / net_wan_tco2); auto = t, the Chinese "
-        "report in 万吨. Densities stay in t per area unit")
+        "auto", description="annual totals of the units tables, reasons, alert messages "
+        "and report in t, or wan_t = 万吨 (10^4 t; columns net_wan_tc / net_wan_tco2); auto "
+        "= t, the Chinese report in 万吨. Densities stay in t per area unit")
     area_unit: Literal["ha", "mu"] = Field(
-        "ha", description="areas of the units tables, reasons and report in ha (公顷) or mu "
-        "(亩, 1/15 ha exactly; columns area_mu, net_tc_per_mu). Computation stays in ha")
+        "ha", description="areas and densities of the units tables, reasons, alert messages "
+        "and report in ha (公顷) or mu (亩, 1/15 ha exactly; columns area_mu, "
+        "net_tc_per_mu). Computation stays in ha")
 
     @field_validator("map_tiles")
     @classmethod

@@ -139,12 +139,6 @@ def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands,
     return risk
 
 
-def _mass_text(tonnes: float, shown: DisplayUnits, lang: str) -> str:
-    """An annual mass in the display's mass unit: 4 decimals in 万吨, 1 in t."""
-    value = shown.mass(tonnes)
-    return f"{value:,.{4 if shown.mass_scale == 'wan_t' else 1}f} {shown.total_label(lang)}"
-
-
 def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: OutputUnit = "t C",
             cropland_tc_per_ha: float | None = None, *, display: DisplayUnits | None = None
             ) -> tuple[list[str], list[str]]:
@@ -191,10 +185,10 @@ def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: OutputUnit = "
         text_en = f"; {dist} {per_en} {word_en} its limit{pct}"
         text_zh = f"；{word_zh}阈值 {dist} {per_zh}{pct}"
         if math.isfinite(ha) and ha > 0:
-            text_en += (f": {_mass_text(abs(d) * ha, shown, 'en')} "
+            text_en += (f": {shown.total_text(abs(d) * ha, 'en')} "
                         f"{'over' if d > 0 else 'under'} it in all")
             text_zh += (f"，全单元{'超出' if d > 0 else '余量'} "
-                        f"{_mass_text(abs(d) * ha, shown, 'zh')}")
+                        f"{shown.total_text(abs(d) * ha, 'zh')}")
         if e > 0:
             parts = sorted([(c / e, "construction energy", "建设用地能源消费"),
                             (cr / e, "cropland", "耕地"),
