@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
+from landcarbon.accounting.conversions import to_output_unit
 from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.change.monitoring import alerts, alerts_layer, timeseries, timeseries_layer
 
@@ -129,9 +130,12 @@ def test_alert_messages_follow_the_display_units(series) -> None:
 
 
 def test_alert_messages_in_t_co2(series) -> None:
-    """A t C series with a t CO2 display: the text x 44/12 (100 t C = 366.7 t CO2, 0.5 t C/ha
-    = 1.833 t CO2/ha, / 15 = 0.1222 t CO2/亩); value and limit stay t C."""
-    a = alerts(series, display=DisplayUnits("t CO2", "t", "mu"))
+    """As the pipeline does: the series in t CO2 (x 44/12: 100 t C = 366.7 t CO2, 0.5 t C/ha
+    = 1.833 t CO2/ha, / 15 = 0.1222 t CO2/亩) with a t CO2 display; value and limit are the
+    series' t CO2 per ha. The unit of the text is the series' own, whatever the display says
+    (nothing is converted in the alerts)."""
+    co2 = to_output_unit(series, "t CO2")
+    a = alerts(co2, suffix="tco2", display=DisplayUnits("t CO2", "t", "mu"))
     m = _messages(a)
     assert m["u2", "sink_loss"] == (
         "sequestration fell 10.0% from 366.7 to 330.0 t CO2/yr (2015-2023; alert above 5%)",
@@ -139,7 +143,10 @@ def test_alert_messages_in_t_co2(series) -> None:
     assert m["u1", "threshold_crossed"][0].startswith(
         "net 0.1222 t CO2/mu/yr in 2023 is above the agricultural threshold 0.0978 ")
     u1 = a[(a["unit_id"] == "u1") & (a["alert"] == "threshold_crossed")].iloc[0]
-    assert (u1["value"], u1["limit"], u1["value_unit"]) == (0.5, 0.4, "t C/ha/yr")
+    assert (u1["value"], u1["limit"], u1["value_unit"]) == (
+        pytest.approx(0.5 * 44 / 12), pytest.approx(0.4 * 44 / 12), "t CO2/ha/yr")
+    assert _messages(alerts(series, display=DisplayUnits("t CO2", "t", "ha")))[
+        "u2", "sink_loss"][0].startswith("sequestration fell 10.0% from 100.0 to 90.0 t C/yr")
 
 
 def test_map_layers(series) -> None:

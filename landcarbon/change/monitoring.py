@@ -18,12 +18,13 @@ slider), and the units with one column per date and quantity (one layer per date
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from itertools import pairwise
 
 import geopandas as gpd
 import pandas as pd
 
-from landcarbon.accounting.conversions import OUTPUT_UNITS, output_factor, unit_label
+from landcarbon.accounting.conversions import OUTPUT_UNITS, unit_label
 from landcarbon.accounting.display_units import DisplayUnits
 from landcarbon.accounting.legends import space_types
 from landcarbon.accounting.risk import risk_levels, risk_levels_vs_limit
@@ -89,10 +90,10 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
         net densities and thresholds per its area unit (t/ha/yr, or t/亩/yr = t/ha/yr / 15:
         3 decimals per ha, 4 per 亩), sequestration in its mass unit (t/yr, or 万吨/yr =
         t/yr / 10^4 with ``mass_scale = "wan_t"``: 1 decimal in t, 4 in 万吨; ``auto`` is
-        t, as in the reasons), its output unit (a t C series with a t CO2 display is shown
-        x 44/12), converted areas in ha or 亩, with unit names in English and Chinese.
-        ``value`` and ``limit`` stay in the series' units (``value_unit``: per ha, a share,
-        or ha). Default: the unit of ``suffix`` in t and ha.
+        t, as in the reasons), converted areas in ha or 亩, with unit names in English and
+        Chinese. t C or t CO2 is that of ``suffix`` (the pipeline passes the series in the
+        output unit already: nothing is converted here). ``value`` and ``limit`` stay in the
+        series' units (``value_unit``: per ha, a share, or ha). Default: t and ha.
 
     Returns
     -------
@@ -103,16 +104,15 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
     seq, net_ha, thr = (f"sequestration_{suffix}", f"net_{suffix}_per_ha",
                         f"threshold_{suffix}_per_ha")
     unit = unit_label(suffix)
-    shown = display or DisplayUnits(OUTPUT_UNITS[suffix])
-    # the messages show the display's output unit (a t C series with a t CO2 display gets
-    # its numbers x 44/12 in the text only)
-    to_shown = shown.factor / output_factor(OUTPUT_UNITS[suffix])
+    # the display's scale and area unit; t C or t CO2 is the series' own (see ``suffix``)
+    shown = (DisplayUnits(OUTPUT_UNITS[suffix]) if display is None else
+             replace(display, output_unit=OUTPUT_UNITS[suffix]))
     en_area, zh_area = shown.area_label("en"), shown.area_label("zh")
     en_density, zh_density = shown.density_label("en"), shown.density_label("zh")
     decimals = 4 if shown.area_unit == "mu" else 3
 
     def density(per_ha: float) -> str:
-        return f"{shown.per_area(per_ha * to_shown):.{decimals}f}"
+        return f"{shown.per_area(per_ha):.{decimals}f}"
 
     years = sorted(series["year"].unique())
     names = dict(series.drop_duplicates("unit_id").set_index("unit_id")["unit_name"].items()
@@ -143,13 +143,13 @@ def alerts(series: pd.DataFrame, *, transitions: Mapping[tuple[int, int], pd.Dat
                     f"{_zh_level(r0['risk_level'])}，现为{_zh_level(r1['risk_level'])}）"))
             s0, s1, lost = (float(x.at[uid]) for x in (s0s, s1s, lost_share))
             if lost > sink_loss_share:
-                was = shown.mass_text(s0 * to_shown)
+                was = shown.mass_text(s0)
                 out.append(_alert(
                     row, y0, y1, "sink_loss", lost, sink_loss_share, "share",
                     f"sequestration fell {lost:.1%} from {was} to "
-                    f"{shown.total_text(s1 * to_shown, 'en')} "
+                    f"{shown.total_text(s1, 'en')} "
                     f"({y0}-{y1}; alert above {sink_loss_share:.0%})",
-                    f"碳汇量下降 {lost:.1%}：{was} → {shown.total_text(s1 * to_shown, 'zh')}"
+                    f"碳汇量下降 {lost:.1%}：{was} → {shown.total_text(s1, 'zh')}"
                     f"（{y0}-{y1} 年，预警线 {sink_loss_share:.0%}）"))
         if transitions is None or (y0, y1) not in transitions:
             continue
