@@ -40,7 +40,16 @@ def three_dates(tmp_path: Path, halves_gpkg: Path) -> Path:
 def test_each_chunk_of_every_date_read_once(three_dates: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     counter = WindowReads(monkeypatch)
-    computed = COVERAGE.computed
+    computed, reused = COVERAGE.computed, COVERAGE.reused
+    kept: list[int] = []
+    one_pass = change_module.dates_in_one_pass
+
+    def spy(*args: object, **kwargs: object) -> object:
+        out = one_pass(*args, **kwargs)  # type: ignore[arg-type]
+        kept.append(COVERAGE.nbytes)  # what the change run still holds after the pass
+        return out
+
+    monkeypatch.setattr(change_module, "dates_in_one_pass", spy)
     r = assess_change(load_config(three_dates))
     # the dates' code counts and class areas and the three periods' transitions (per unit
     # and whole area) from one read of each chunk
@@ -48,6 +57,10 @@ def test_each_chunk_of_every_date_read_once(three_dates: Path,
                                  "lc_2031.tif": [1, 1]}
     # the units' coverage of each of the two blocks computed once for all of it
     assert COVERAGE.computed - computed == 2
+    # and used by the three dates and the period sweep: once computed, three times reused
+    assert COVERAGE.reused - reused == 2 * 3
+    # each block dropped after its last use (no stocks, no Markov to read it later)
+    assert kept == [0]
     assert set(r.transitions) == {(2015, 2023), (2023, 2031), (2015, 2031)}
 
 

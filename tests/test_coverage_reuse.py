@@ -79,3 +79,35 @@ def test_other_units_or_grid_compute_their_own(tmp_path: Path) -> None:
         assert COVERAGE.computed > n
     COVERAGE.clear()
     pd.testing.assert_frame_equal(a, _pass(path, moved))
+
+
+def test_dropping_after_keeps_a_block_for_its_expected_uses_only() -> None:
+    """Inside ``dropping_after(3)`` a kept block is dropped at its third use (the computation
+    counts as the first); a fourth use computes it again; outside it blocks stay kept."""
+    from landcarbon.engine.block_cells import CoverageCache
+
+    cache = CoverageCache()
+    calls: list[str] = []
+
+    def compute(name: str) -> tuple[np.ndarray, ...]:
+        calls.append(name)
+        return (np.zeros(1000),)  # 8,000 bytes
+
+    with cache.reusing():
+        with cache.dropping_after(3):
+            cache.get("a", lambda: compute("a"))
+            cache.get("b", lambda: compute("b"))
+            assert cache.nbytes == 2 * (64 + 8000)
+            cache.get("a", lambda: compute("a"))
+            assert cache.nbytes == 2 * (64 + 8000)
+            cache.get("a", lambda: compute("a"))  # third use of a: dropped
+            assert cache.nbytes == 64 + 8000
+            assert (cache.computed, cache.reused) == (2, 2)
+            cache.get("a", lambda: compute("a"))  # an unexpected fourth use: again
+            assert calls == ["a", "b", "a"]
+        cache.get("b", lambda: compute("b"))  # b was used once: still kept
+        cache.get("b", lambda: compute("b"))
+        cache.get("b", lambda: compute("b"))  # no dropping outside the block
+        assert calls == ["a", "b", "a"]
+        assert cache.nbytes == 2 * (64 + 8000)
+    assert cache.nbytes == 0

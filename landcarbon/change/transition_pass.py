@@ -42,7 +42,7 @@ from landcarbon.engine.areas import (
 from landcarbon.engine.kernels import flush_row_counters
 from landcarbon.exceptions import InputError
 
-__all__ = ["pair_lut", "period_transitions"]
+__all__ = ["coverage_uses", "pair_lut", "period_transitions"]
 
 M2_PER_HA = 10_000.0
 Period = tuple[int, int]
@@ -217,6 +217,16 @@ def _tables(sums: dict[Period, tuple[np.ndarray, np.ndarray]], cats: pd.DataFram
     return {"transitions": {p: _unit_table(cube, frm, to, unit_ids)
                             for p, (cube, _) in sums.items()},
             "whole": {p: _whole_table(whole, frm, to) for p, (_, whole) in sums.items()}}
+
+
+def coverage_uses(cats: Mapping[int, xr.DataArray], periods: list[Period]) -> int:
+    """How many times :func:`period_transitions` reads each block's coverage from
+    :data:`~landcarbon.engine.block_cells.COVERAGE`: once for legends of up to
+    :data:`BYTE_PAIRS` categories (one sweep for every period), else once per period."""
+    from landcarbon.change.transitions import _categories
+
+    n = len(_categories(cats[min(cats)]))
+    return 1 if n <= BYTE_PAIRS else len(periods)
 
 
 def period_transitions(cats: Mapping[int, xr.DataArray], periods: list[Period],

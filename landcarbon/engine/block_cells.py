@@ -131,6 +131,9 @@ class CoverageCache:
         self._lock = threading.Lock()
         self._holders = 0
         self._pending: dict[Any, threading.Event] = {}  # keys being computed
+        self._uses: int | None = None  # see dropping_after
+        self._used: dict[Any, int] = {}
+        self._sizes: dict[Any, int] = {}
         self.computed = 0
         self.reused = 0
 
@@ -147,7 +150,38 @@ class CoverageCache:
                 self._holders -= 1
                 if not self._holders:
                     self._items.clear()
+                    self._sizes.clear()
+                    self._used.clear()
                     self._bytes = 0
+
+    @contextlib.contextmanager
+    def dropping_after(self, uses: int) -> Iterator[CoverageCache]:
+        """Inside the ``with`` block, drop a kept block after its ``uses``-th use (its
+        computation counts as the first): a pass that hands each block to a known number of
+        rasters (a change run's dates and its period sweep) keeps only the blocks in flight,
+        not the whole grid's coverage (~320 MB at 268 Mpx), and reuses every block at any
+        size instead of the first ``max_bytes`` worth. A block used fewer times stays until
+        :meth:`reusing` ends; one used more often is computed again (the same values)."""
+        with self._lock:
+            self._uses, self._used = max(int(uses), 1), {}
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._uses = None
+                self._used.clear()
+
+    def _use(self, key: Any) -> None:
+        """Count a use of the kept ``key`` (lock held); drop it at the last expected one."""
+        if self._uses is None:
+            return
+        count = self._used.get(key, 0) + 1
+        if count >= self._uses:
+            self._used.pop(key, None)
+            self._items.pop(key, None)
+            self._bytes -= self._sizes.pop(key, 0)
+        else:
+            self._used[key] = count
 
     @property
     def nbytes(self) -> int:
@@ -164,7 +198,9 @@ class CoverageCache:
             with self._lock:
                 if key in self._items:
                     self.reused += 1
-                    return self._items[key]
+                    value = self._items[key]
+                    self._use(key)
+                    return value
                 keep = self._holders > 0
                 pending = self._pending.get(key) if keep else None
                 if pending is None:
@@ -180,7 +216,9 @@ class CoverageCache:
                 if (keep and self._holders and key not in self._items
                         and self._bytes + size <= self.max_bytes):
                     self._items[key] = value
+                    self._sizes[key] = size
                     self._bytes += size
+                    self._use(key)
         finally:
             if mine is not None:
                 with self._lock:
@@ -192,6 +230,8 @@ class CoverageCache:
         """Drop everything kept (counters stay)."""
         with self._lock:
             self._items.clear()
+            self._sizes.clear()
+            self._used.clear()
             self._bytes = 0
 
 

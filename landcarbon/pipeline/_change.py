@@ -267,7 +267,8 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
     # every date's pass and every period's transitions in one pass over the dates' blocks;
     # date by date (and the transitions after) where that does not apply
     fused = dates_in_one_pass(config, {y: date_config(config, y) for y in years}, periods,
-                              progress=progress)
+                              progress=progress,
+                              keep_coverage=bool(ch.stocks) or ch.markov is not None)
     if fused is not None:
         dates, counted = fused
     else:

@@ -38,7 +38,8 @@ def _same_grid(rasters: list[Any]) -> bool:
 
 
 def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
-                      periods: list[Period], *, progress: bool = False
+                      periods: list[Period], *, progress: bool = False,
+                      keep_coverage: bool = True
                       ) -> tuple[dict[int, Assessment], dict[str, Any]] | None:
     """Every date's assessment and every period's transition tables from one pass over the
     dates' blocks.
@@ -50,6 +51,11 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
     date_configs : dict
         Year -> the date's single-date config (:func:`landcarbon.pipeline.date_config`).
     periods : list of (year_from, year_to)
+    progress : bool
+    keep_coverage : bool
+        Keep the units' coverage of every block for later passes (stocks, Markov); False
+        drops each block's once every date and the period sweep have used it
+        (:meth:`~landcarbon.engine.block_cells.CoverageCache.dropping_after`).
 
     Returns
     -------
@@ -62,7 +68,8 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
     import dask
 
     from landcarbon.accounting.classification import byte_category_table, classify
-    from landcarbon.change.transition_pass import period_transitions
+    from landcarbon.change.transition_pass import coverage_uses, period_transitions
+    from landcarbon.engine.block_cells import COVERAGE
     from landcarbon.engine.landcover_pass import landcover_pass
     from landcarbon.io.raster import raster_read_errors
     from landcarbon.pipeline import resolve
@@ -89,6 +96,9 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
     with contextlib.ExitStack() as guards:
         for y in years:
             guards.enter_context(raster_read_errors(codes[y]))
+        if not keep_coverage:  # each block: one use per date, then the period sweep's
+            guards.enter_context(COVERAGE.dropping_after(
+                len(years) + coverage_uses(cats, periods)))
         with dask_bar("land-cover pass (every date and period)", progress):
             measured, computed = dask.compute(passes, transitions)
     dates = {y: assess(date_configs[y], progress=progress, check_inputs=False,
