@@ -24,6 +24,7 @@ __all__ = [
     "MAX_COMPRESSION_RATIO",
     "MAX_RASTER_PIXELS",
     "check_raster_file",
+    "chunk_shape",
     "expand_paths",
     "open_landcover",
     "raster_read_errors",
@@ -34,6 +35,9 @@ __all__ = [
 #: Rasters with more pixels than this are read lazily in dask chunks by ``chunks="auto"``.
 AUTO_CHUNK_PIXELS = 4096 * 4096
 DEFAULT_CHUNK = 2048
+#: Rows of a striped raster's chunks are a multiple of this: the COG tile
+#: (:data:`landcarbon.io.cog_writer.TILE`), so the output tiles of a chunk are complete in it.
+STRIP_ROWS = 512
 #: A header claiming more pixels than this is refused as corrupt (a 10 m grid of the whole
 #: land surface of the Earth has ~1.5e12 pixels; mosaics of tiles are checked tile by tile).
 MAX_RASTER_PIXELS = 2**42
@@ -274,6 +278,32 @@ def _gdal_type(dtype: str) -> str:
             "float64": "Float64"}[dtype]
 
 
+def chunk_shape(size: int, block: tuple[int, int], width: int) -> tuple[int, int]:
+    """Dask chunk ``(rows, columns)`` for chunks of about ``size`` x ``size`` pixels on a
+    raster of ``width`` columns stored in ``block`` (rows, columns) pieces.
+
+    Chunks are aligned on the file's blocks, so each block is decoded once. A striped file
+    (blocks of whole rows: GDAL's default GeoTIFF layout) has no narrower piece to align on:
+    its chunks span the full width with whole rows of output COG tiles (:data:`STRIP_ROWS`)
+    as near ``size * size`` pixels as that allows (512 rows of a 32768-wide raster for 2048,
+    not 2048), so the memory of a chunk, its derived rasters and its coverage grows less
+    with the width (2048 full rows of 32768 px held ~1.2 GB at 1 G px), and no output tile
+    waits, half filled, for the next chunk.
+
+    Returns
+    -------
+    (int, int)
+        Rows and columns of a chunk, multiples of the block's.
+    """
+    bh, bw = block
+    bx = max(1, size // bw) * bw
+    if bw >= width:  # whole-row strips: whole COG tile rows, ~size^2 pixels, <= size rows
+        step = min(STRIP_ROWS, size)
+        rows = min(size, max(1, size * size // max(width, 1) // step) * step)
+        return max(1, rows // bh) * bh, bx
+    return max(1, size // bh) * bh, bx
+
+
 def open_landcover(
     spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -316,10 +346,7 @@ def open_landcover(
     if chunks == "auto":
         chunks = DEFAULT_CHUNK if width * height > AUTO_CHUNK_PIXELS else None
     if chunks is not None:
-        size = int(chunks)
-        # align chunks on the file's internal blocks so each block is decoded once
-        by = max(1, size // block[0]) * block[0]
-        bx = max(1, size // block[1]) * block[1]
+        by, bx = chunk_shape(int(chunks), block, width)
         chunk_arg: Any = {"band": 1, "y": by, "x": bx}
     else:
         chunk_arg = None
