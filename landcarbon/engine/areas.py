@@ -386,7 +386,10 @@ def _ring_areas_m2(geoms: np.ndarray, crs: CRS) -> np.ndarray:
         return [area(lon[a:b], lat[a:b], radians=False)[0] if b - a > 2 else 0.0
                 for a, b in itertools.pairwise(ends)]
 
-    n_threads = min(os.cpu_count() or 1, 8) if len(rings) > 50_000 else 1
+    # threads for many rings (parcels) or long ones (survey boundaries of thousands of
+    # vertices: ~2 us a vertex)
+    n_threads = (min(os.cpu_count() or 1, 8)
+                 if len(rings) > 50_000 or len(lon) > 1_000_000 else 1)
     cuts = np.linspace(0, len(rings), n_threads + 1).astype(int)
     slices = [edges[c0:c1 + 1] for c0, c1 in itertools.pairwise(cuts)]
     if n_threads > 1:

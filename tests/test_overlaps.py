@@ -1,0 +1,64 @@
+"""Overlapping units (double counting) found from the edges a coverage check flags, and
+remembered for the same units (a run's gate and its assessment ask twice)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+import shapely
+from shapely.geometry import box
+
+import landcarbon.checks.units as checks
+from landcarbon.checks.units import overlaps
+
+
+def _units(geoms: list[object]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"unit_id": [f"u{i}" for i in range(len(geoms))]},
+                            geometry=geoms, crs="EPSG:32649")
+
+
+def _grid(noise: float = 0.0) -> list[object]:
+    """A 4 x 4 coverage of 100 m squares whose shared vertical edges are densified (many
+    vertices, as survey boundaries); ``noise`` pushes the right edge of the first square
+    into its neighbour."""
+    cells = []
+    for i in range(4):
+        for j in range(4):
+            x, y = 500000 + 100 * j, 3850000 + 100 * i
+            cells.append(shapely.segmentize(box(x, y, x + 100, y + 100), 1.0))
+    if noise:
+        cells[0] = shapely.segmentize(box(500000, 3850000, 500100 + noise, 3850100), 1.0)
+    return cells
+
+
+def test_clean_coverage_has_no_overlap() -> None:
+    assert overlaps(_units(_grid())).empty
+
+
+def test_noise_along_one_border_is_one_pair_with_its_area() -> None:
+    table = overlaps(_units(_grid(noise=0.5)))
+    assert list(zip(table["unit_a"], table["unit_b"], strict=True)) == [("u0", "u1")]
+    # 0.5 m x 100 m = 50 m2, geodesic on UTM 49N near its central meridian: / k0^2
+    assert table["overlap_ha"].iloc[0] == pytest.approx(50 / 0.9996**2 / 1e4, rel=1e-3)
+    assert table["share_of_smaller"].iloc[0] == pytest.approx(50 / 10_000, rel=1e-3)
+
+
+def test_a_gap_is_not_an_overlap() -> None:
+    cells = _grid()
+    cells[0] = shapely.segmentize(box(500000, 3850000, 500099.5, 3850100), 1.0)
+    assert overlaps(_units(cells)).empty
+
+
+def test_same_units_are_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    compute = checks._overlaps
+    monkeypatch.setattr(checks, "_overlaps", lambda u: calls.append(1) or compute(u))
+    units = _units(_grid(noise=0.25))
+    first = overlaps(units)
+    first.loc[0, "overlap_ha"] = -1.0  # the caller's copy
+    again = overlaps(units.copy())
+    assert len(calls) == 1
+    assert again["overlap_ha"].iloc[0] > 0
+    moved = units.copy()
+    moved.loc[0, "unit_id"] = "renamed"  # other ids: checked again
+    assert overlaps(moved)["unit_a"].tolist() == ["renamed"] and len(calls) == 2
