@@ -279,7 +279,9 @@ def _overlaps(units: gpd.GeoDataFrame) -> pd.DataFrame:
     if valid.all():
         pairs = _coverage_pairs(geoms)
     else:  # missing or empty units: no coverage check; pairwise predicates on every unit
-        tree = shapely.STRtree(np.where(valid, geoms, None))
+        live = geoms.copy()
+        live[~np.asarray(valid)] = None
+        tree = shapely.STRtree(live)
         found = [np.stack(tree.query(geoms, predicate=p), axis=1)
                  for p in ("overlaps", "contains")]
         pairs = _pairs(np.concatenate(found))
