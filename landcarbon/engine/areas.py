@@ -199,6 +199,8 @@ def _area_element(phi: np.ndarray, geodetic: CRS) -> np.ndarray:
 #: relative error below 1e-8 at this size, and 4x faster than the per-ring geodesic sums
 #: on a million parcels. Larger polygons get the exact geodesic ring areas.
 LOCAL_AREA_MAX_M = 2000.0
+#: Vertices per piece of :func:`geodesic_areas_m2`'s exact areas (memory).
+EXACT_PIECE = 2_000_000
 
 #: Largest relative difference between a CRS's ellipsoid and WGS 84 (semi-major axis and
 #: flattening) for the local areas; other ellipsoids (Clarke 1866, Krassovsky...) go
@@ -224,6 +226,7 @@ def geodesic_areas_m2(geometries: object, crs: CRS) -> np.ndarray:
         CRS of ``geometries``.
     """
     import geopandas as gpd
+    import shapely
 
     series = gpd.GeoSeries(geometries, crs=crs)
     if series.crs is None:
@@ -235,8 +238,15 @@ def geodesic_areas_m2(geometries: object, crs: CRS) -> np.ndarray:
     if small.any():
         out[small] = _local_areas_m2(geoms[small], series_crs)
         small[small] = np.isfinite(out[small])  # outside the projection's domain: exact
-    if not small.all():
-        out[~small] = _ring_areas_m2(densify(geoms[~small], series_crs), series_crs)
+    exact = np.flatnonzero(~small)
+    # in pieces of ~2 M vertices: survey boundaries' rings and coordinates are copied a few
+    # times on the way (12.5 M vertices held ~1.2 GB at once)
+    sizes = np.cumsum(shapely.get_num_coordinates(geoms[exact]))
+    cuts = np.searchsorted(sizes, np.arange(EXACT_PIECE, sizes[-1] if len(sizes) else 0,
+                                            EXACT_PIECE))
+    for piece in np.split(exact, cuts):
+        if len(piece):
+            out[piece] = _ring_areas_m2(densify(geoms[piece], series_crs), series_crs)
     return out
 
 

@@ -247,7 +247,8 @@ def units_token(geoms: np.ndarray) -> str:
     import shapely
 
     digest = hashlib.blake2b(digest_size=16)
-    for wkb in shapely.to_wkb(geoms, hex=False, include_srid=False):
-        digest.update(b"" if wkb is None else wkb)
-        digest.update(b"|")
+    for start in range(0, len(geoms), 2000):  # in chunks: survey boundaries' WKB is big
+        for wkb in shapely.to_wkb(geoms[start:start + 2000], hex=False, include_srid=False):
+            digest.update(b"" if wkb is None else wkb)
+            digest.update(b"|")
     return digest.hexdigest()
