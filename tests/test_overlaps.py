@@ -4,6 +4,7 @@ remembered for the same units (a run's gate and its assessment ask twice)."""
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from shapely.geometry import box
@@ -62,3 +63,22 @@ def test_same_units_are_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
     moved = units.copy()
     moved.loc[0, "unit_id"] = "renamed"  # other ids: checked again
     assert overlaps(moved)["unit_a"].tolist() == ["renamed"] and len(calls) == 2
+
+
+def test_slivers_in_lon_lat_are_measured_in_the_equal_area_projection() -> None:
+    """Units in EPSG:4326: the long strip is a sliver with its compactness measured in the
+    local equal-area projection; squares far from the threshold are not slivers."""
+    from landcarbon.checks.units import SLIVER_COMPACTNESS, _equal_area, repair_geometries
+
+    squares = [shapely.segmentize(box(113.60 + 0.01 * i, 34.70, 113.61 + 0.01 * i, 34.71),
+                                  1e-4) for i in range(5)]
+    strip = box(113.60, 34.72, 113.65, 34.72004)  # ~4.6 km x 4.4 m
+    units = gpd.GeoDataFrame({"unit_id": [f"s{i}" for i in range(5)] + ["strip"]},
+                             geometry=[*squares, strip], crs="EPSG:4326")
+    _, problems = repair_geometries(units)
+    (sliver,) = [p for p in problems if p.code == "geometry_sliver"]
+    assert sliver.details["unit_ids"] == ["strip"]
+    exact = gpd.GeoSeries([strip], crs="EPSG:4326").to_crs(_equal_area(units))
+    expected = 4 * np.pi * exact.area.iloc[0] / exact.length.iloc[0] ** 2
+    assert sliver.details["compactness"] == [pytest.approx(expected, rel=1e-12)]
+    assert expected < SLIVER_COMPACTNESS
