@@ -26,6 +26,9 @@ the child: ``os.wait4``):
   thread, no landcarbon), the decode baseline a user measuring with ``/usr/bin/time`` might take;
 * ``landcarbon run`` tables only (``rasters = false``) and tables + the three COGs, timed as
   a user runs them (whole CLI process), with the share of each step (``-v`` step timings);
+* ``survey``: the tables-only run with the units' boundaries given a vertex every ~3 m
+  (``_inputs.survey_units``: ~2,650 vertices a township, digitising noise along a third
+  of them), as land-survey boundaries have;
 * ``exactextract`` called directly on the same raster and units (``run.py``'s workload);
 * ``landcarbon change`` of 3 dates on the same grid vs the single-date ``run`` (tables), with
   the change run's own step times (``change.json`` ``timings_s``);
@@ -44,7 +47,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _inputs import CACHE, change_config, farmland, write_config
+from _inputs import CACHE, change_config, farmland, survey_units, write_config
 
 HERE = Path(__file__).resolve().parent
 CLI = [sys.executable, "-c",
@@ -161,6 +164,15 @@ def main() -> None:
                     f"{r['seconds'] / plain['seconds']:.1f}x plain read process; "
                     f"steps {steps(r['stderr'])}")
                 shutil.rmtree(out, ignore_errors=True)
+        if "survey" in only:  # township boundaries with a vertex every ~3 m
+            survey = survey_units(units)
+            cfg = write_config(f"farm{n}_survey", str(raster), survey, rasters=False)
+            out = CACHE / f"farm{n}_out"
+            r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
+            row(f"{n}^2 landcarbon run, tables, survey-like boundaries", r, dec["seconds"],
+                f"{r['seconds'] / plain['seconds']:.1f}x plain read process; "
+                f"steps {steps(r['stderr'])}")
+            shutil.rmtree(out, ignore_errors=True)
         if "exactextract" in only:
             z = child("zonal", str(raster), str(units), "auto", repeat=rep)
             ee = child("exactextract", str(raster), str(units), repeat=rep)
