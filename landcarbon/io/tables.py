@@ -20,6 +20,7 @@ __all__ = ["OUTPUT_ENCODINGS", "encoding_message", "neutralise_cells", "read_out
 
 #: text cells a spreadsheet would run as a formula (CSV injection): leading = + - @ tab CR
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
+_FORMULA_FIRST = "=+-@\t\r"  # the first characters _FORMULA matches
 #: ... except plain numbers written as text (-5.2, +3, 1e-3): a spreadsheet reads a number
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -183,11 +184,15 @@ def _text_pool(column: pd.Series, encoding: str) -> tuple[list[bytes], np.ndarra
     if (values and all(isinstance(v, bool | np.bool_) for v in values)  # 1 == True: all?
             and pd.api.types.infer_dtype(column, skipna=True) == "boolean"):
         return [str(v).encode(encoding) for v in values], codes
-    if not all(isinstance(v, str) and not _LINE_BREAK.search(v) for v in values):
+    if not all(isinstance(v, str) for v in values):
         return None
-    cells = [_neutral_text(v) for v in values]
+    joined = "\0".join(values)  # one search of every cell (tens of thousands of reasons)
+    if "\n" in joined or "\r" in joined:
+        return None
+    cells = [_neutral_text(v) if v[:1] in _FORMULA_FIRST and v else v for v in values]
     try:
-        encoded = [(_quoted(c) if _QUOTED.search(c) else c).encode(encoding) for c in cells]
+        encoded = [(_quoted(c) if "," in c or '"' in c else c).encode(encoding)
+                   for c in cells]
     except UnicodeEncodeError:
         return None
     return encoded, codes
