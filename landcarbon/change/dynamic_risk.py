@@ -290,12 +290,20 @@ def _reasons(out: pd.DataFrame, after: pd.DataFrame, raised: pd.DataFrame, y0: i
     unit = shown.output_unit
     zh_level = dict(risk_levels()["name_zh"].items())
     zh_space = dict(space_types()["name_zh"].items())
-    en_all, zh_all = [], []
-    # plain records: one pandas .loc per unit would cost ~0.1 ms each (thousands of units)
-    levels = after["risk_level"].astype(str).to_numpy()
-    spaces = after["space_type"].astype(str).to_numpy()
-    for r, flags, lev1, st in zip(out.to_dict("records"), raised.to_numpy(), levels, spaces,
-                                  strict=True):
+    en_all, zh_all = [""] * len(out), [""] * len(out)  # no condition raised: no reason
+    # plain records of the units with a raised condition, and of the columns read here: one
+    # pandas .loc per unit would cost ~0.1 ms each (thousands of units)
+    flags_all = raised.to_numpy()
+    rows = np.flatnonzero(flags_all.any(axis=1))
+    used = [c for c in ("emission_growth_pct", "region_emission_growth_pct",
+                        "sequestration_change_pct", "converted_to_construction_ha",
+                        "risk_level_before", "emission_intensity_change_pct", "tapio_state",
+                        "tapio_elasticity") if c in out.columns]
+    records = out.iloc[rows][used].to_dict("records")
+    levels = after["risk_level"].astype(str).to_numpy()[rows]
+    spaces = after["space_type"].astype(str).to_numpy()[rows]
+    for i, r, flags, lev1, st in zip(rows, records, flags_all[rows], levels, spaces,
+                                     strict=True):
         en: list[str] = []
         zh: list[str] = []
         if flags[0]:
@@ -330,6 +338,6 @@ def _reasons(out: pd.DataFrame, after: pd.DataFrame, raised: pd.DataFrame, y0: i
             state = str(r["tapio_state"])
             en.append(f"Tapio: {state.replace('_', ' ')} (e = {r['tapio_elasticity']:.2f})")
             zh.append(f"Tapio 脱钩状态：{TAPIO_ZH[state]}（弹性 {r['tapio_elasticity']:.2f}）")
-        en_all.append("; ".join(en))
-        zh_all.append("；".join(zh))
+        en_all[i] = "; ".join(en)
+        zh_all[i] = "；".join(zh)
     return en_all, zh_all

@@ -126,16 +126,20 @@ def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands,
     risk = assess_risk(table, ts.limits, bands, output_unit=output_unit,
                        component_thresholds=ts.component_limits(), display=shown)
     en, zh = explain(table, risk, output_unit, cropland_tc_per_ha, display=shown)
-    risk["risk_reason_en"] = [r + e for r, e in zip(risk["risk_reason_en"], en, strict=True)]
-    risk["risk_reason_zh"] = [r + z for r, z in zip(risk["risk_reason_zh"], zh, strict=True)]
-    space = table["space_type"]
+    # plain lists: iterating a pandas text column yields cell by cell through __getitem__
+    # (~0.6 us a cell: 0.27 s for 47,000 units)
+    risk["risk_reason_en"] = [r + e for r, e in zip(risk["risk_reason_en"].tolist(), en,
+                                                    strict=True)]
+    risk["risk_reason_zh"] = [r + z for r, z in zip(risk["risk_reason_zh"].tolist(), zh,
+                                                    strict=True)]
+    space = table["space_type"].tolist()
     risk["threshold_method"] = [ts.method if s in ts.limits else "" for s in space]
     risk["threshold_rule"] = [ts.rule_of(s) for s in space]
     if ts.relative:
         for col in ("risk_reason_en", "risk_reason_zh"):
             tag = " [relative limit]" if col.endswith("en") else "［相对阈值］"
             risk[col] = [r + tag if ts.limits and s in ts.rules and ts.rules[s].startswith(
-                "relative") else r for r, s in zip(risk[col], space, strict=True)]
+                "relative") else r for r, s in zip(risk[col].tolist(), space, strict=True)]
     return risk
 
 
