@@ -159,52 +159,14 @@ def test_output_unit_round_trip(tc: float) -> None:
     assert tc * output_factor("t C") == tc
 
 
-@PROFILE
-@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50), st.integers(1, 30),
-                          st.integers(1, 30)), min_size=1, max_size=6))
-def test_overlaps_are_the_pairwise_intersections(rects: list[tuple[int, int, int, int]]
-                                                 ) -> None:
+def _assert_overlaps_are_intersections(geoms: list[object]) -> None:
+    """:func:`overlaps` of ``geoms`` (units in UTM 49N) reports exactly the pairs whose
+    intersection has an area, with that area (geodesic = planar / k0^2 near the central
+    meridian)."""
     import geopandas as gpd
 
     from landcarbon.checks.units import overlaps
 
-    geoms = [box(500000 + x, 3850000 + y, 500000 + x + w, 3850000 + y + h)
-             for x, y, w, h in rects]
-    units = gpd.GeoDataFrame({"unit_id": [f"u{i}" for i in range(len(geoms))]},
-                             geometry=geoms, crs="EPSG:32649")
-    table = overlaps(units)
-    expected = {(f"u{i}", f"u{j}"): geoms[i].intersection(geoms[j]).area / 1e4
-                for i in range(len(geoms)) for j in range(i + 1, len(geoms))
-                if geoms[i].intersection(geoms[j]).area > 0}
-    got = {(a, b): v for a, b, v in zip(table["unit_a"], table["unit_b"], table["overlap_ha"],
-                                        strict=True)}
-    assert set(got) == set(expected)
-    for pair, planar in expected.items():  # geodesic = planar / k^2 near the central meridian
-        assert got[pair] == pytest.approx(planar / 0.9996**2, rel=1e-4)
-
-
-@PROFILE
-@given(st.lists(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=3,
-                         max_size=6), min_size=2, max_size=6),
-       st.booleans())
-def test_overlaps_of_any_polygons_are_their_intersections(
-        shapes: list[list[tuple[int, int]]], neighbours: bool) -> None:
-    """Triangles and quads in any position (crossing like a hexagram, one inside another,
-    twice the same, sharing an edge), optionally beside a clean coverage of squares: the
-    pairs reported are exactly those whose intersection has an area."""
-    import geopandas as gpd
-    import shapely
-
-    from landcarbon.checks.units import overlaps
-
-    geoms = []
-    for pts in shapes:
-        hull = shapely.convex_hull(shapely.multipoints(
-            [(500000 + x, 3850000 + y) for x, y in pts]))
-        if hull.geom_type == "Polygon" and hull.area > 0:
-            geoms.append(hull)
-    if neighbours:  # a clean coverage of squares east of the shapes (no overlap among them)
-        geoms += [box(500100 + 10 * i, 3850000, 500110 + 10 * i, 3850010) for i in range(4)]
     units = gpd.GeoDataFrame({"unit_id": [f"u{i}" for i in range(len(geoms))]},
                              geometry=geoms, crs="EPSG:32649")
     table = overlaps(units)
@@ -216,6 +178,41 @@ def test_overlaps_of_any_polygons_are_their_intersections(
     assert set(got) == set(expected)
     for pair, planar in expected.items():
         assert got[pair] == pytest.approx(planar / 0.9996**2, rel=1e-4)
+
+
+@PROFILE
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50), st.integers(1, 30),
+                          st.integers(1, 30)), min_size=1, max_size=6))
+def test_overlaps_are_the_pairwise_intersections(rects: list[tuple[int, int, int, int]]
+                                                 ) -> None:
+
+
+    geoms = [box(500000 + x, 3850000 + y, 500000 + x + w, 3850000 + y + h)
+             for x, y, w, h in rects]
+    _assert_overlaps_are_intersections(geoms)
+
+
+@PROFILE
+@given(st.lists(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=3,
+                         max_size=6), min_size=2, max_size=6),
+       st.booleans())
+def test_overlaps_of_any_polygons_are_their_intersections(
+        shapes: list[list[tuple[int, int]]], neighbours: bool) -> None:
+    """Triangles and quads in any position (crossing like a hexagram, one inside another,
+    twice the same, sharing an edge), optionally beside a clean coverage of squares: the
+    pairs reported are exactly those whose intersection has an area."""
+    import shapely
+
+
+    geoms = []
+    for pts in shapes:
+        hull = shapely.convex_hull(shapely.multipoints(
+            [(500000 + x, 3850000 + y) for x, y in pts]))
+        if hull.geom_type == "Polygon" and hull.area > 0:
+            geoms.append(hull)
+    if neighbours:  # a clean coverage of squares east of the shapes (no overlap among them)
+        geoms += [box(500100 + 10 * i, 3850000, 500110 + 10 * i, 3850010) for i in range(4)]
+    _assert_overlaps_are_intersections(geoms)
 
 
 @PROFILE
