@@ -127,12 +127,12 @@ def test_boundary_coverage_of_a_diamond() -> None:
 
 
 def test_compiled_boundary_cells_equal_the_numpy_grouping() -> None:
-    """``_kernels.boundary_cells`` (compiled, used by the one-pass engine) gives the same
+    """``boundary_kernels.boundary_cells`` (compiled, used by the one-pass engine) gives the same
     (owner, cell, coverage) entries as the numpy grouping ``coverage._group``, cells in
     row-major order, and scanline pieces sorted by row, descending."""
     from landcarbon.engine.block_cells import clipped_pieces
+    from landcarbon.engine.boundary_kernels import boundary_cells
     from landcarbon.engine.coverage import _group
-    from landcarbon.engine.kernels import boundary_cells
 
     units = _voronoi_units((0.0, 0.0, 37.0, 23.0), 40, 11, "EPSG:32649")
     geoms = units.geometry.to_numpy()

@@ -398,8 +398,8 @@ def test_tile_buckets_word_and_value_paths(dtype: str, shape: tuple[int, int]) -
 
 
 def test_edge_pieces_and_exact_coverage() -> None:
+    from landcarbon.engine.boundary_kernels import edge_pieces
     from landcarbon.engine.coverage import boundary_coverage
-    from landcarbon.engine.kernels import edge_pieces
 
     # a unit square centred on the corner shared by the 4 cells of a 2 x 2 grid
     edges = np.array([[0.5, 0.5, 1.5, 0.5], [1.5, 0.5, 1.5, 1.5], [1.5, 1.5, 0.5, 1.5],

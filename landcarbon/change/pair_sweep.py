@@ -11,7 +11,7 @@ whole-area matrix on the way.
 The numbers are those of the period-by-period path to the last bit: the same integer count
 per (row segment, bucket), added to the same float sums in the same order
 (:func:`landcarbon.engine.kernels.sweep_block`), and the same exact coverage of the cells
-that unit boundaries cross (:func:`landcarbon.engine.kernels.boundary_areas`).
+that unit boundaries cross (:func:`landcarbon.engine.boundary_kernels.boundary_areas`).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def block_pair_areas(blocks: Sequence[np.ndarray], tables: Sequence[np.ndarray],
         last column: nodata at either date), inside units or not.
     """
     from landcarbon.engine.block_cells import block_cells, no_cells
-    from landcarbon.engine.kernels import boundary_areas
+    from landcarbon.engine.boundary_kernels import boundary_areas
 
     h, w = blocks[0].shape
     codes = np.empty((len(blocks), h, w), np.uint8)

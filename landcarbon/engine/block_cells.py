@@ -3,9 +3,9 @@
 The geometry half of the block zonal engine (:mod:`landcarbon.engine.coverage` counts the
 pixel values): the units' rings are turned into edge pieces in the block's pixel coordinates
 (split at every grid line they cross), and the cells those pieces cross get each unit's exact
-coverage fraction (:func:`landcarbon.engine.kernels.boundary_cells`). None of it reads a pixel
-value, so rasters on the same grid and units (the dates of a change run, scenarios, Monte
-Carlo draws) can share it: :data:`COVERAGE` keeps it, under keys naming the units
+coverage fraction (:func:`landcarbon.engine.boundary_kernels.boundary_cells`). None of it
+reads a pixel value, so rasters on the same grid and units (the dates of a change run,
+scenarios, Monte Carlo draws) can share it: :data:`COVERAGE` keeps it, under keys naming the units
 (:func:`units_token`), the block's transform and its shape, while a caller holds
 :meth:`CoverageCache.reusing`.
 """
@@ -55,8 +55,8 @@ def _edges(geoms: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def _pieces(edges: np.ndarray, owner: np.ndarray) -> Pieces:
     """Split edges at every integer x and y they cross; return per piece: owner, row, col,
     partial contribution to its own cell, full contribution (``-dx``) to the cells above
-    (compiled: :func:`landcarbon.engine.kernels.edge_pieces`)."""
-    from landcarbon.engine.kernels import edge_pieces
+    (compiled: :func:`landcarbon.engine.boundary_kernels.edge_pieces`)."""
+    from landcarbon.engine.boundary_kernels import edge_pieces
 
     return edge_pieces(np.ascontiguousarray(edges, dtype=np.float64),
                        np.ascontiguousarray(owner, dtype=np.int64))
@@ -82,13 +82,13 @@ def clipped_pieces(geoms: np.ndarray, shape: tuple[int, int]) -> Pieces | None:
 def block_cells(geoms: np.ndarray, transform: Affine, shape: tuple[int, int],
                 cache_key: Any = None) -> tuple[np.ndarray, ...] | None:
     """The boundary cells of a block of ``shape`` and their exact coverage by ``geoms``
-    (:func:`landcarbon.engine.kernels.boundary_cells`), from :data:`COVERAGE` when
+    (:func:`landcarbon.engine.boundary_kernels.boundary_cells`), from :data:`COVERAGE` when
     ``cache_key`` names them (see
     :func:`landcarbon.engine.coverage.block_bucket_areas`); None when no unit edge reaches
     the block (or there are no units)."""
     import shapely
 
-    from landcarbon.engine.kernels import boundary_cells
+    from landcarbon.engine.boundary_kernels import boundary_cells
 
     h, w = shape
 
@@ -107,7 +107,7 @@ def block_cells(geoms: np.ndarray, transform: Affine, shape: tuple[int, int],
 def no_cells(shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
     """:func:`block_cells` of a block no unit edge reaches: no crossed cell, so every cell
     is counted by the scanline sweep (as outside every unit)."""
-    from landcarbon.engine.kernels import boundary_cells
+    from landcarbon.engine.boundary_kernels import boundary_cells
 
     return boundary_cells(*(np.zeros(0, np.int64),) * 3, *(np.zeros(0),) * 2, *shape)
 

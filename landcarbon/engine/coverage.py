@@ -211,7 +211,8 @@ def block_bucket_areas(
         int64, the bucket of each :data:`TILE` x :data:`TILE` tile holding one bucket's
         values (one value, or a block of one bucket), -1 for the others.
     """
-    from landcarbon.engine.kernels import boundary_areas, sweep_block
+    from landcarbon.engine.boundary_kernels import boundary_areas
+    from landcarbon.engine.kernels import sweep_block
 
     if block.dtype.kind not in "ui":
         raise TypeError(f"block_bucket_areas needs integer values, got {block.dtype}")
