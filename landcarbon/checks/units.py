@@ -251,16 +251,14 @@ _KNOWN_LOCK = threading.Lock()
 
 
 def _digest(units: gpd.GeoDataFrame) -> str:
+    """A digest of the units' geometries (:func:`~landcarbon.engine.block_cells.units_token`),
+    CRS and ids."""
     import hashlib
 
-    import shapely
+    from landcarbon.engine.block_cells import units_token
 
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(str(units.crs).encode())
-    geoms = np.asarray(units.geometry.array)
-    for start in range(0, len(geoms), 2000):  # in chunks: survey boundaries' WKB is big
-        for wkb in shapely.to_wkb(geoms[start:start + 2000], hex=False):
-            digest.update(b"|" if wkb is None else wkb + b"|")
+    digest.update(f"{units_token(np.asarray(units.geometry.array))}|{units.crs}|".encode())
     for uid in units["unit_id"].tolist():
         digest.update(str(uid).encode() + b"\0")
     return digest.hexdigest()

@@ -112,6 +112,11 @@ def no_cells(shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
     return boundary_cells(*(np.zeros(0, np.int64),) * 3, *(np.zeros(0),) * 2, *shape)
 
 
+def _nbytes(value: tuple[np.ndarray, ...] | None) -> int:
+    """What a kept block counts against :attr:`CoverageCache.max_bytes`."""
+    return 64 + (sum(a.nbytes for a in value) if value is not None else 0)
+
+
 class CoverageCache:
     """Boundary cells of blocks and their exact coverage by the units (geometry only: no
     pixel values), kept for the next raster on the same grid and units while a caller that
@@ -133,7 +138,6 @@ class CoverageCache:
         self._pending: dict[Any, threading.Event] = {}  # keys being computed
         self._uses: int | None = None  # see dropping_after
         self._used: dict[Any, int] = {}
-        self._sizes: dict[Any, int] = {}
         self.computed = 0
         self.reused = 0
 
@@ -150,7 +154,6 @@ class CoverageCache:
                 self._holders -= 1
                 if not self._holders:
                     self._items.clear()
-                    self._sizes.clear()
                     self._used.clear()
                     self._bytes = 0
 
@@ -178,8 +181,8 @@ class CoverageCache:
         count = self._used.get(key, 0) + 1
         if count >= self._uses:
             self._used.pop(key, None)
-            self._items.pop(key, None)
-            self._bytes -= self._sizes.pop(key, 0)
+            if key in self._items:
+                self._bytes -= _nbytes(self._items.pop(key))
         else:
             self._used[key] = count
 
@@ -210,13 +213,12 @@ class CoverageCache:
             pending.wait()  # then take the kept value (or compute it if it was not kept)
         try:
             value = compute()
-            size = 64 + (sum(a.nbytes for a in value) if value is not None else 0)
+            size = _nbytes(value)
             with self._lock:
                 self.computed += 1
                 if (keep and self._holders and key not in self._items
                         and self._bytes + size <= self.max_bytes):
                     self._items[key] = value
-                    self._sizes[key] = size
                     self._bytes += size
                     self._use(key)
         finally:
@@ -230,7 +232,6 @@ class CoverageCache:
         """Drop everything kept (counters stay)."""
         with self._lock:
             self._items.clear()
-            self._sizes.clear()
             self._used.clear()
             self._bytes = 0
 

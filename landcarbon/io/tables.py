@@ -19,8 +19,8 @@ __all__ = ["OUTPUT_ENCODINGS", "encoding_message", "neutralise_cells", "read_out
            "read_table", "write_csv"]
 
 #: text cells a spreadsheet would run as a formula (CSV injection): leading = + - @ tab CR
-_FORMULA = re.compile(r"^[=+\-@\t\r]")
-_FORMULA_FIRST = "=+-@\t\r"  # the first characters _FORMULA matches
+_FORMULA_FIRST = "=+-@\t\r"
+_FORMULA = re.compile(f"^[{re.escape(_FORMULA_FIRST)}]")
 #: ... except plain numbers written as text (-5.2, +3, 1e-3): a spreadsheet reads a number
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
