@@ -55,10 +55,10 @@ def test_each_chunk_of_every_date_read_once(three_dates: Path,
     # and whole area) from one read of each chunk
     assert counter.by_file() == {"lc_2015.tif": [1, 1], "lc_2023.tif": [1, 1],
                                  "lc_2031.tif": [1, 1]}
-    # the units' coverage of each of the two blocks computed once for all of it
+    # the units' coverage of each of the two blocks computed once, for the one sweep of
+    # the block that counts every date and period
     assert COVERAGE.computed - computed == 2
-    # and used by the three dates and the period sweep: once computed, three times reused
-    assert COVERAGE.reused - reused == 2 * 3
+    assert COVERAGE.reused - reused == 0
     # each block dropped after its last use (no stocks, no Markov to read it later)
     assert kept == [0]
     assert set(r.transitions) == {(2015, 2023), (2023, 2031), (2015, 2031)}
@@ -96,6 +96,35 @@ def test_one_pass_equals_date_by_date(three_dates: Path,
                                       check_exact=True)
 
 
+def test_a_pass_per_date_where_one_sweep_does_not_apply(three_dates: Path,
+                                                      monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    """Without the one sweep (codes it does not take), each date's land-cover pass and the
+    periods' sweep share each chunk's read and the block's coverage: the same numbers."""
+    import landcarbon.change.transition_pass as tp
+
+    config = load_config(three_dates)
+    one = assess_change(config)
+    monkeypatch.setattr(tp, "dates_and_periods", lambda *a, **k: None)
+    counter = WindowReads(monkeypatch)
+    computed, reused = COVERAGE.computed, COVERAGE.reused
+    passes = assess_change(config)
+    assert counter.by_file() == {"lc_2015.tif": [1, 1], "lc_2023.tif": [1, 1],
+                                 "lc_2031.tif": [1, 1]}
+    # computed once a block; reused by the two other dates and the period sweep
+    assert (COVERAGE.computed - computed, COVERAGE.reused - reused) == (2, 2 * 3)
+    for y in (2015, 2023, 2031):
+        pd.testing.assert_frame_equal(one.dates[y].class_areas, passes.dates[y].class_areas,
+                                      check_exact=True)
+        pd.testing.assert_series_equal(one.dates[y].code_counts, passes.dates[y].code_counts,
+                                       check_exact=True)
+    for period in one.transitions:
+        pd.testing.assert_frame_equal(one.transitions[period], passes.transitions[period],
+                                      check_exact=True)
+        pd.testing.assert_frame_equal(one.whole_transitions[period],
+                                      passes.whole_transitions[period], check_exact=True)
+
+
 def test_one_pass_values_by_hand(three_dates: Path) -> None:
     r = assess_change(load_config(three_dates))
     # 10 m pixels: 0.01 ha each; the transfer matrix of GRID4 -> GRID4B as counted by hand
@@ -123,6 +152,7 @@ def test_byte_pairs_equal_uint16_keys(three_dates: Path,
     import landcarbon.change.transition_pass as tp
 
     config = load_config(three_dates)
+    monkeypatch.setattr(tp, "dates_and_periods", lambda *a, **k: None)  # the period path
     small = assess_change(config)
     monkeypatch.setattr(tp, "BYTE_PAIRS", 0)
     keys = assess_change(config)

@@ -12,7 +12,7 @@ from affine import Affine
 from pyproj import CRS
 from shapely.geometry import MultiPoint, box
 
-from landcarbon.change.pair_sweep import block_pair_areas
+from landcarbon.change.pair_sweep import block_pair_areas, block_sweep
 from landcarbon.change.transition_pass import _pair_bytes
 from landcarbon.engine.areas import row_areas_m2
 from landcarbon.engine.coverage import block_bucket_areas
@@ -118,3 +118,36 @@ def test_hand_counted_block() -> None:
     assert areas.tolist() == [[100.0, 0.0, 0.0, 100.0]]
     # per row, every cell: top (0->0, 1->0), bottom (1->1, 1->nodata)
     assert rows.tolist() == [[1, 0, 1, 0, 0], [0, 0, 0, 1, 1]]
+
+
+@pytest.mark.parametrize(("seed", "count"), [(7, 40), (8, 3)])
+def test_dates_equal_a_land_cover_pass_each(seed: int, count: int) -> None:
+    """The dates' bucket areas and cells of the one sweep are those of the zonal engine run on
+    each date alone (bit for bit), with nodata, codes no legend knows and a broadcast date."""
+    rng = np.random.default_rng(seed)
+    codes = np.array([10, 20, 30, 40, 50, 60, 95, 100], np.int64)
+    lut = np.full(256, len(codes) + 1, np.int64)  # unknown codes: the last bucket
+    lut[codes] = np.arange(len(codes))
+    lut[0] = len(codes)  # nodata
+    category = np.array([0, 1, 2, 3, 4, 5, 5, 3, 255, 255])  # two codes share 5 and 3
+    blocks = [rng.choice(np.r_[codes, 0, 77].astype(np.uint8), (H, W)) for _ in range(2)]
+    blocks[1][:, :150] = blocks[0][:, :150]
+    blocks.append(np.broadcast_to(np.uint8(40), (H, W)))
+    geoms = _units(seed, count)
+    row_area = row_areas_m2(TRANSFORM, H, CRS.from_epsg(4326))
+    dates, periods = block_sweep(blocks, [lut] * 3, category, 6, [(0, 1), (1, 2)], geoms,
+                                 TRANSFORM, row_area)
+    for block, (areas, cells) in zip(blocks, dates, strict=True):
+        want, want_cells, _ = block_bucket_areas(block, geoms, TRANSFORM, lut, 0,
+                                                 len(codes) + 1, row_area)
+        assert np.array_equal(areas, want) and np.array_equal(cells, want_cells)
+        assert cells.sum() == H * W
+    # 2nd -> 3rd date: the 3rd is all code 40 (category 3), so each unit's pairs (c, 3)
+    # are its 2nd date's category areas, unchanged cells derived from the counts included
+    second = np.zeros((len(geoms), 6))
+    for bucket, cat in enumerate(category[:8]):
+        second[:, cat] += dates[1][0][:, bucket]
+    pairs = periods[1][0].reshape(len(geoms), 6, 6)
+    assert np.allclose(pairs[:, :, 3], second, rtol=1e-12, atol=0)
+    assert not np.delete(pairs, 3, axis=2).any()
+    assert second.sum() > 0

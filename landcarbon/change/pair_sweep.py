@@ -1,17 +1,23 @@
-"""Every period's transitions of one block in a single compiled sweep.
+"""Every date's buckets and every period's transitions of one block in a single compiled sweep.
 
-:func:`landcarbon.change.transition_pass` counts the category pairs of each period per unit.
-Done period by period, each period builds its raster of pair buckets (one pass over the
-pixels), finds its tiles of one value (a second) and sweeps it per unit (a third): nine
-passes for the three periods of a 3-date change run. :func:`block_pair_areas` walks the
-block once: along each row, between two boundary-crossed cells (one unit), it counts the
-pair bucket of every period at each pixel, and counts every period's pairs per row for the
-whole-area matrix on the way.
+A change run needs, per block, each date's land-cover buckets per unit (what a single-date
+pass counts: :func:`landcarbon.engine.coverage.block_bucket_areas`) and each period's
+category pairs per unit and per row (:mod:`landcarbon.change.transition_pass`). Done one
+raster at a time that is a walk of the block per date and per period, each paying the
+block's segments between unit boundaries again. :func:`block_sweep` walks the block once:
 
-The numbers are those of the period-by-period path to the last bit: the same integer count
+* per row, each date's bucket of every pixel (one look-up per pixel and date);
+* between two boundary-crossed cells (one unit), each date's buckets counted with four
+  interleaved counters (consecutive equal buckets do not wait on one counter);
+* each period's pairs from the pixels whose buckets differ between its two dates (listed per
+  row: a few percent of farmland changes between dates) and, for the others, from the first
+  date's counts: ``pairs(x, x) = count(x) - changed pixels from x``, all integers.
+
+The numbers are those of the raster-by-raster path to the last bit: the same integer count
 per (row segment, bucket), added to the same float sums in the same order
-(:func:`landcarbon.engine.kernels.sweep_block`), and the same exact coverage of the cells
-that unit boundaries cross (:func:`landcarbon.engine.boundary_kernels.boundary_areas`).
+(:func:`landcarbon.engine.kernels.sweep_block`; a bucket without cells adds ``0 * area``,
+which leaves a sum of areas unchanged), and the same exact coverage of the cells that unit
+boundaries cross (:func:`landcarbon.engine.boundary_kernels.boundary_areas`).
 """
 
 from __future__ import annotations
@@ -24,92 +30,192 @@ from numba import njit
 
 from landcarbon.engine.kernels import run_unit, scan_rise
 
-__all__ = ["block_pair_areas"]
+__all__ = ["block_pair_areas", "block_sweep"]
 
 
 @njit(cache=True, nogil=True)
-def _sweep_pairs(codes: np.ndarray, cats: np.ndarray, first: np.ndarray, second: np.ndarray,
-                 n: int, piece_row: np.ndarray, piece_col: np.ndarray, piece_val: np.ndarray,
-                 cell_start: np.ndarray, cell_col: np.ndarray, row_area: np.ndarray,
-                 table_a: np.ndarray, rows: np.ndarray, scan_out: np.ndarray,
-                 cell_bucket: np.ndarray) -> None:  # pragma: no cover  (compiled)
-    """Per period ``k`` (dates ``first[k]`` -> ``second[k]`` of ``codes``, whose values
-    have the categories ``cats[date, value]``, ``n`` for none): the area per (unit number,
-    pair bucket) of the cells no boundary crosses (``table_a[k]``), the cells of each bucket per row
-    (``rows[k]``) and the bucket of each crossed cell (``cell_bucket[k]``); ``scan_out`` the
-    scanline level at each crossed cell. Traversal, segments and sums as in
-    :func:`landcarbon.engine.kernels.sweep_block`."""
-    _, h, w = codes.shape
+def _bucket_rows(codes: np.ndarray, luts: np.ndarray, r: int, out: np.ndarray
+                 ) -> None:  # pragma: no cover  (compiled)
+    """Each date's bucket (``luts[date, code]``) of every pixel of row ``r``."""
+    for d in range(codes.shape[0]):
+        row = codes[d, r]
+        lut = luts[d]
+        dst = out[d]
+        for c in range(row.size):
+            dst[c] = lut[row[c]]
+
+
+@njit(cache=True, nogil=True)
+def _changed_columns(brow: np.ndarray, first: np.ndarray, second: np.ndarray,
+                     out: np.ndarray, count: np.ndarray) -> None:  # pragma: no cover
+    """Per period ``k``: the columns whose buckets differ between dates ``first[k]`` and
+    ``second[k]`` (``out[k, :count[k]]``, ascending; written without branches)."""
+    w = brow.shape[1]
+    for k in range(first.size):
+        fa = brow[first[k]]
+        sb = brow[second[k]]
+        dst = out[k]
+        j = 0
+        for c in range(w):
+            dst[j] = c
+            j += fa[c] != sb[c]
+        count[k] = j
+
+
+@njit(cache=True, nogil=True)
+def _sweep(codes: np.ndarray, luts: np.ndarray, category: np.ndarray, n: int,
+           first: np.ndarray, second: np.ndarray, piece_row: np.ndarray,
+           piece_col: np.ndarray, piece_val: np.ndarray, cell_start: np.ndarray,
+           cell_col: np.ndarray, row_area: np.ndarray, date_a: np.ndarray, hist: np.ndarray,
+           pair_a: np.ndarray, rows: np.ndarray, scan_out: np.ndarray, date_cell: np.ndarray,
+           pair_cell: np.ndarray) -> None:  # pragma: no cover  (compiled)
+    """The sweep of :func:`block_sweep` (arguments as there; traversal, segments and sums as
+    in :func:`landcarbon.engine.kernels.sweep_block`). Fills ``date_a`` / ``pair_a`` (area
+    per date or period, unit number and bucket or pair, of the cells no boundary crosses),
+    ``hist`` (cells per date and bucket), ``rows`` (cells per period, row and pair), and per
+    crossed cell ``scan_out`` (scanline level), ``date_cell`` and ``pair_cell`` (bucket,
+    pair)."""
+    dates, h, w = codes.shape
     periods = first.size
-    m = n * n + 1
+    mb = date_a.shape[2]
+    units = date_a.shape[1]
     n1 = n + 1
-    # bucket of categories (f, t), each in 0..n (n: none): f * n + t, or n * n
-    pair = np.full(n1 * n1, n * n, np.int64)
-    for f in range(n):
-        for t in range(n):
-            pair[f * n1 + t] = f * n + t
-    units = table_a.shape[1]
+    # pair of buckets (x, y) -> category pair: from * n + to, or n * n (none at either date)
+    pair = np.empty(mb * mb, np.int64)
+    for x in range(mb):
+        for y in range(mb):
+            f, t = category[x], category[y]
+            pair[x * mb + y] = f * n + t if f < n and t < n else n * n
     level = np.zeros(w)
-    counts = np.zeros((periods, m), np.int64)
+    brow = np.empty((dates, w), np.uint8)
+    changed = np.empty((periods, w + 1), np.int64)
+    n_changed = np.zeros(periods, np.int64)
+    at = np.zeros(periods, np.int64)  # next changed column of each period
+    counts = np.zeros((dates, 4, mb), np.int64)  # interleaved (see sweep_block)
+    seg = np.zeros((dates, mb), np.int64)  # the segment's cells per date and bucket
+    moved = np.zeros(mb, np.int64)  # changed cells per first-date bucket
+    pair_n = np.zeros(n1 * n1, np.int64)
+    touched = np.empty(n1 * n1, np.int64)
     p = 0
     for r in range(h - 1, -1, -1):
         p = scan_rise(level, piece_row, piece_col, piece_val, p, r)
         area = row_area[r]
+        _bucket_rows(codes, luts, r, brow)
+        _changed_columns(brow, first, second, changed, n_changed)
+        at[:] = 0
         end = cell_start[r + 1]
-        a = 0  # the runs between the row's crossed cells (and the row's ends), left to right
+        a = 0
         for q in range(cell_start[r], end + 1):
             b = cell_col[q] if q < end else w
             if b > a:
                 unit = run_unit(level, a, units)
+                for d in range(dates):
+                    br = brow[d]
+                    cnt = counts[d]
+                    c = a
+                    while c + 4 <= b:
+                        cnt[0, br[c]] += 1
+                        cnt[1, br[c + 1]] += 1
+                        cnt[2, br[c + 2]] += 1
+                        cnt[3, br[c + 3]] += 1
+                        c += 4
+                    while c < b:
+                        cnt[0, br[c]] += 1
+                        c += 1
+                    table = date_a[d, unit]
+                    cells = hist[d]
+                    s = seg[d]
+                    for x in range(mb):  # no branch: a bucket without cells adds 0
+                        nv = cnt[0, x] + cnt[1, x] + cnt[2, x] + cnt[3, x]
+                        cnt[0, x] = 0
+                        cnt[1, x] = 0
+                        cnt[2, x] = 0
+                        cnt[3, x] = 0
+                        table[x] += nv * area
+                        cells[x] += nv
+                        s[x] = nv
                 for k in range(periods):
-                    ra = codes[first[k], r]
-                    rb = codes[second[k], r]
-                    ta = cats[first[k]]
-                    tb = cats[second[k]]
-                    local = counts[k]
-                    for c in range(a, b):  # (n + 1)^2 pair table: no branch on nodata
-                        local[pair[ta[ra[c]] * n1 + tb[rb[c]]]] += 1
-                    for v in range(m):
-                        cnt = local[v]
-                        if cnt:
-                            table_a[k, unit, v] += cnt * area
-                            rows[k, r, v] += cnt
-                            local[v] = 0
-            if q < end:  # the crossed cell itself: its bucket, for its exact coverage
+                    fa = brow[first[k]]
+                    sb = brow[second[k]]
+                    cols = changed[k]
+                    i = at[k]
+                    t = 0
+                    while i < n_changed[k] and cols[i] < b:  # the segment's changed cells
+                        c = cols[i]
+                        moved[fa[c]] += 1
+                        v = pair[fa[c] * mb + sb[c]]
+                        if pair_n[v] == 0:
+                            touched[t] = v
+                            t += 1
+                        pair_n[v] += 1
+                        i += 1
+                    at[k] = i
+                    s = seg[first[k]]
+                    for x in range(mb):  # and the unchanged ones: (x, x)
+                        same = s[x] - moved[x]
+                        moved[x] = 0
+                        if same:
+                            v = pair[x * mb + x]
+                            if pair_n[v] == 0:
+                                touched[t] = v
+                                t += 1
+                            pair_n[v] += same
+                    table = pair_a[k, unit]
+                    per_row = rows[k, r]
+                    for j in range(t):
+                        v = touched[j]
+                        nv = pair_n[v]
+                        pair_n[v] = 0
+                        table[v] += nv * area
+                        per_row[v] += nv
+            if q < end:  # the crossed cell itself: its buckets, for its exact coverage
+                for d in range(dates):
+                    x = brow[d, b]
+                    date_cell[d, q] = x
+                    hist[d, x] += 1
                 for k in range(periods):
-                    v = pair[cats[first[k], codes[first[k], r, b]] * n1
-                             + cats[second[k], codes[second[k], r, b]]]
-                    cell_bucket[k, q] = v
+                    v = pair[np.int64(brow[first[k], b]) * mb + brow[second[k], b]]
+                    pair_cell[k, q] = v
                     rows[k, r, v] += 1
+                    if at[k] < n_changed[k] and changed[k, at[k]] == b:
+                        at[k] += 1
                 scan_out[q] = level[b]
             a = b + 1
 
 
-def block_pair_areas(blocks: Sequence[np.ndarray], tables: Sequence[np.ndarray],
-                     pairs: Sequence[tuple[int, int]], n: int, geoms: np.ndarray,
-                     transform: Any, row_area: np.ndarray, cache_key: Any = None
-                     ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per-unit areas and per-row cells of every period's category pairs in one block.
+def block_sweep(blocks: Sequence[np.ndarray], luts: Sequence[np.ndarray],
+                category: np.ndarray, n: int, pairs: Sequence[tuple[int, int]],
+                geoms: np.ndarray, transform: Any, row_area: np.ndarray, cache_key: Any = None
+                ) -> tuple[list[tuple[np.ndarray, np.ndarray]],
+                           list[tuple[np.ndarray, np.ndarray]]]:
+    """Each date's bucket areas and each period's category-pair areas of one block.
 
     Parameters
     ----------
     blocks : sequence of numpy.ndarray
-        The block of every date (``uint8``, same shape; broadcast blocks allowed).
-    tables : sequence of numpy.ndarray
-        Per date, the category (``< n``) of each byte value (256 entries; ``>= n``: none).
+        The block of every date (``uint8`` codes, same shape; broadcast blocks allowed).
+    luts : sequence of numpy.ndarray
+        Per date, the bucket of each byte value (256 entries, ``< len(category) <= 256``).
+    category : numpy.ndarray
+        The category of each bucket (``< n``; ``>= n``: none, e.g. nodata or unknown codes).
+    n : int
+        Number of categories.
     pairs : sequence of (int, int)
         Positions in ``blocks`` of each period's first and second date.
-    n : int
-        Number of categories (``n * n + 1 <= 256``).
     geoms, transform, row_area, cache_key
-        As :func:`landcarbon.engine.coverage.block_bucket_areas` (``geoms``: at least one).
+        As :func:`landcarbon.engine.coverage.block_bucket_areas`.
 
     Returns
     -------
-    list of (numpy.ndarray, numpy.ndarray)
-        Per period: areas (units of ``row_area``, ``(len(geoms), n * n)``, bucket ``from *
-        n + to``) and the cells of each bucket per row (``(rows, n * n + 1)``, int64, the
-        last column: nodata at either date), inside units or not.
+    dates : list of (numpy.ndarray, numpy.ndarray)
+        Per date: areas (units of ``row_area``, ``(len(geoms), len(category))``) and cells of
+        each bucket in the whole block (int64), as
+        :func:`~landcarbon.engine.coverage.block_bucket_areas` gives them (its early returns
+        aside, which leave out buckets a caller ignores).
+    periods : list of (numpy.ndarray, numpy.ndarray)
+        Per period: areas (``(len(geoms), n * n)``, pair ``from * n + to``) and the cells of
+        each pair per row (``(rows, n * n + 1)``, int64, the last column: none at either
+        date), inside units or not.
     """
     from landcarbon.engine.block_cells import block_cells, no_cells
     from landcarbon.engine.boundary_kernels import boundary_areas
@@ -118,25 +224,59 @@ def block_pair_areas(blocks: Sequence[np.ndarray], tables: Sequence[np.ndarray],
     codes = np.empty((len(blocks), h, w), np.uint8)
     for d, block in enumerate(blocks):
         codes[d] = block
-    cats = np.minimum(np.stack([np.asarray(t, np.int64) for t in tables]), n)  # n: none
+    lut = np.ascontiguousarray(np.stack([np.asarray(t) for t in luts]), dtype=np.uint8)
+    category = np.minimum(np.asarray(category, np.int64), n)  # n: none
+    mb = len(category)
     cells = block_cells(geoms, transform, (h, w), cache_key) or no_cells((h, w))
     (cell_start, cell_row, cell_col, e_cell, e_owner, e_cov, corr, known, lv_row, lv_col,
      lv_val) = cells
     g, nn = len(geoms), n * n
-    table_a = np.zeros((len(pairs), g + 1, nn + 1))
+    date_a = np.zeros((len(blocks), g + 1, mb))
+    hist = np.zeros((len(blocks), mb), np.int64)
+    pair_a = np.zeros((len(pairs), g + 1, nn + 1))
     rows = np.zeros((len(pairs), h, nn + 1), np.int64)
     scan = np.zeros(len(cell_row))
-    cell_bucket = np.zeros((len(pairs), len(cell_row)), np.int64)
+    date_cell = np.zeros((len(blocks), len(cell_row)), np.int64)
+    pair_cell = np.zeros((len(pairs), len(cell_row)), np.int64)
     first = np.array([i for i, _ in pairs], np.int64)
     second = np.array([j for _, j in pairs], np.int64)
     row_area = np.ascontiguousarray(row_area, dtype=np.float64)
-    _sweep_pairs(codes, cats, first, second, n, lv_row, lv_col, lv_val, cell_start, cell_col,
-                 row_area, table_a, rows, scan, cell_bucket)
-    out = []
-    for k in range(len(pairs)):
-        areas = np.zeros((g, nn + 1))
-        areas += table_a[k, 1:]
-        boundary_areas(cell_row, scan, corr, known, cell_bucket[k], e_cell, e_owner, e_cov,
+    _sweep(codes, lut, category, n, first, second, lv_row, lv_col, lv_val, cell_start,
+           cell_col, row_area, date_a, hist, pair_a, rows, scan, date_cell, pair_cell)
+
+    def exact(table: np.ndarray, cell_bucket: np.ndarray) -> np.ndarray:
+        areas = np.zeros((g, table.shape[1]))
+        areas += table[1:]
+        boundary_areas(cell_row, scan, corr, known, cell_bucket, e_cell, e_owner, e_cov,
                        row_area, areas)
-        out.append((areas[:, :nn], rows[k]))
-    return out
+        return areas
+
+    dates = [(exact(date_a[d], date_cell[d]), hist[d]) for d in range(len(blocks))]
+    periods = [(exact(pair_a[k], pair_cell[k])[:, :nn], rows[k]) for k in range(len(pairs))]
+    return dates, periods
+
+
+def block_pair_areas(blocks: Sequence[np.ndarray], tables: Sequence[np.ndarray],
+                     pairs: Sequence[tuple[int, int]], n: int, geoms: np.ndarray,
+                     transform: Any, row_area: np.ndarray, cache_key: Any = None
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per-unit areas and per-row cells of every period's category pairs in one block:
+    :func:`block_sweep` with each date's categories as its buckets.
+
+    Parameters
+    ----------
+    blocks : sequence of numpy.ndarray
+        The block of every date (``uint8``, same shape; broadcast blocks allowed).
+    tables : sequence of numpy.ndarray
+        Per date, the category (``< n``) of each byte value (256 entries; ``>= n``: none).
+    pairs, n, geoms, transform, row_area, cache_key
+        As :func:`block_sweep` (``n <= 255``).
+
+    Returns
+    -------
+    list of (numpy.ndarray, numpy.ndarray)
+        The periods of :func:`block_sweep`.
+    """
+    luts = [np.minimum(np.asarray(t, np.int64), n) for t in tables]
+    return block_sweep(blocks, luts, np.arange(n + 1), n, pairs, geoms, transform, row_area,
+                       cache_key)[1]

@@ -21,6 +21,7 @@ projected grids measured cell by cell, rotated grids, overlapping units) are lef
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -31,7 +32,7 @@ from numba import njit
 from pyproj import CRS
 
 from landcarbon.accounting.classification import is_dask
-from landcarbon.accounting.legends import NODATA_CATEGORY
+from landcarbon.accounting.legends import NODATA_CATEGORY, Legend
 from landcarbon.engine.areas import (
     PixelAreaMethod,
     cell_areas_m2,
@@ -42,7 +43,7 @@ from landcarbon.engine.areas import (
 from landcarbon.engine.kernels import flush_row_counters
 from landcarbon.exceptions import InputError
 
-__all__ = ["coverage_uses", "pair_lut", "period_transitions"]
+__all__ = ["coverage_uses", "dates_and_periods", "pair_lut", "period_transitions"]
 
 M2_PER_HA = 10_000.0
 Period = tuple[int, int]
@@ -229,6 +230,72 @@ def coverage_uses(cats: Mapping[int, xr.DataArray], periods: list[Period]) -> in
     return 1 if n <= BYTE_PAIRS else len(periods)
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """The blocks of aligned rasters that the one-pass engine takes: the units (in the
+    rasters' CRS) touching each block, and each block's cell areas and chunk position."""
+
+    geoms: np.ndarray
+    plan: list[Any]
+    token: str
+    transform: Any
+    crs: CRS
+    #: area (m2) of every cell of a nominal grid, None for geographic cell areas
+    nominal: float | None
+    ys: np.ndarray
+    xs: np.ndarray
+
+    def chunk(self, b: Any) -> tuple[int, int]:
+        """The chunk position of block ``b``."""
+        return (int(np.searchsorted(self.ys, b.window[0].start)),
+                int(np.searchsorted(self.xs, b.window[1].start)))
+
+    def whole_area(self, b: Any) -> np.ndarray | None:
+        """Each row's cell area (m2) of block ``b`` (None on a nominal grid)."""
+        from affine import Affine
+
+        if self.nominal is not None:
+            return None
+        rows = b.window[0].stop - b.window[0].start
+        return row_areas_m2(self.transform * Affine.translation(0, b.window[0].start), rows,
+                            self.crs)
+
+
+def _grid(rasters: Sequence[xr.DataArray], units: gpd.GeoDataFrame,
+          pixel_area: PixelAreaMethod, units_overlap: bool | None) -> _Grid | None:
+    """The :class:`_Grid` of ``rasters`` (dask-backed ``uint8``, same chunks), or None when
+    they need the general path (numpy-backed, other types or chunks, rotated or south-up
+    grids, projected grids measured cell by cell, units overlapping by a cell or more)."""
+    from landcarbon.engine.block_cells import units_token
+    from landcarbon.engine.zonal import block_plan
+
+    first = rasters[0]
+    chunks = first.data.chunks if is_dask(first) else None
+    crs = CRS.from_user_input(first.rio.crs)
+    tr = first.rio.transform()
+    method = resolve_area_method(crs, pixel_area)
+    if (chunks is None or tr.b != 0 or tr.d != 0 or method not in ("geographic", "nominal")
+            or not all(is_dask(r) and r.data.chunks == chunks and r.dtype == np.uint8
+                       for r in rasters)
+            or (first.y.size > 1 and float(first.y[1]) > float(first.y[0]))):
+        return None
+    geoms = to_crs_densified(units[["geometry"]], crs).reset_index(drop=True)
+    geoms = geoms.geometry.to_numpy()
+    if units_overlap is None:
+        from landcarbon.engine.coverage import units_overlap as overlap
+
+        units_overlap = overlap(geoms, abs(tr.a * tr.e))
+    if units_overlap:
+        return None
+    nominal = None
+    if method == "nominal":
+        nominal = float(cell_areas_m2(np.zeros(1, int), np.zeros(1, int), tr, crs,
+                                      "nominal", first.sizes["y"])[0])
+    plan = block_plan(first, geoms, crs, pixel_area, with_data=False)
+    return _Grid(geoms, plan, units_token(geoms), tr, crs, nominal,
+                 np.cumsum((0, *chunks[0])), np.cumsum((0, *chunks[1])))
+
+
 def period_transitions(cats: Mapping[int, xr.DataArray], periods: list[Period],
                        units: gpd.GeoDataFrame, *,
                        codes: Mapping[int, tuple[xr.DataArray, np.ndarray]] | None = None,
@@ -259,67 +326,127 @@ def period_transitions(cats: Mapping[int, xr.DataArray], periods: list[Period],
         without units); ``None`` when these rasters need the general path.
     """
     import dask
-    from affine import Affine
 
     from landcarbon.change.transitions import _categories
-    from landcarbon.engine.block_cells import units_token
-    from landcarbon.engine.zonal import block_plan
 
     years = sorted({y for p in periods for y in p})
-    first = cats[years[0]]
-    table = _categories(first)
+    table = _categories(cats[years[0]])
     for y in years[1:]:
         if not table.equals(_categories(cats[y])):
             raise InputError("The two dates were classified with different legends (their "
                              "category tables differ). Use the same legend and "
                              "rural_settlement setting for every date.")
     n = len(table)
-    chunks = first.data.chunks if is_dask(first) else None
-    crs = CRS.from_user_input(first.rio.crs)
-    tr = first.rio.transform()
-    method = resolve_area_method(crs, pixel_area)
+    if n >= NODATA_CATEGORY:
+        return None
+    first = cats[years[0]]
 
     def fits(da: xr.DataArray) -> bool:
-        return is_dask(da) and da.data.chunks == chunks and da.dtype == np.uint8
+        return (is_dask(da) and is_dask(first) and da.data.chunks == first.data.chunks
+                and da.dtype == np.uint8)
 
-    if (chunks is None or n >= NODATA_CATEGORY or tr.b != 0 or tr.d != 0
-            or method not in ("geographic", "nominal") or not all(fits(cats[y]) for y in years)
-            or (first.y.size > 1 and float(first.y[1]) > float(first.y[0]))):
-        return None
     rasters = {y: (cats[y], IDENTITY) for y in years}
     if codes is not None and all(y in codes and fits(codes[y][0]) for y in years):
         rasters = {y: codes[y] for y in years}
-    geoms = to_crs_densified(units[["geometry"]], crs).reset_index(drop=True)
-    geoms = geoms.geometry.to_numpy()
-    if units_overlap is None:
-        from landcarbon.engine.coverage import units_overlap as overlap
-
-        units_overlap = overlap(geoms, abs(tr.a * tr.e))
-    if units_overlap:
+    grid = _grid([rasters[y][0] for y in years], units, pixel_area, units_overlap)
+    if grid is None:
         return None
-    height = first.sizes["y"]
-    nominal = None
-    if method == "nominal":
-        nominal = float(cell_areas_m2(np.zeros(1, int), np.zeros(1, int), tr, crs,
-                                      "nominal", height)[0])
     position = {y: k for k, y in enumerate(years)}
     pairs = [(position[a], position[b]) for a, b in periods]
     tables = [np.ascontiguousarray(rasters[y][1], dtype=np.uint8) for y in years]
     luts = [None if n <= BYTE_PAIRS else pair_lut(n, tables[i], tables[j]) for i, j in pairs]
-    token = units_token(geoms)
-    plan = block_plan(first, geoms, crs, pixel_area, with_data=False)
     delayed = [rasters[y][0].data.to_delayed(optimize_graph=False) for y in years]
-    ys = np.cumsum((0, *chunks[0]))
-    xs = np.cumsum((0, *chunks[1]))
     parts = []
-    for b in plan:
-        i = int(np.searchsorted(ys, b.window[0].start))
-        j = int(np.searchsorted(xs, b.window[1].start))
-        rows = b.window[0].stop - b.window[0].start
-        whole_area = (None if nominal is not None else
-                      row_areas_m2(tr * Affine.translation(0, b.window[0].start), rows, crs))
+    for b in grid.plan:
+        i, j = grid.chunk(b)
         parts.append(dask.delayed(_block)(
-            tuple(d[i, j] for d in delayed), pairs, tables, luts, geoms[b.units], b.transform,
-            b.cell_area, whole_area, nominal, n, (token, b.units.tobytes())))
-    sums = dask.delayed(_sum_blocks)(parts, [b.units for b in plan], len(geoms), n, periods)
+            tuple(d[i, j] for d in delayed), pairs, tables, luts, grid.geoms[b.units],
+            b.transform, b.cell_area, grid.whole_area(b), grid.nominal, n,
+            (grid.token, b.units.tobytes())))
+    sums = dask.delayed(_sum_blocks)(parts, [b.units for b in grid.plan], len(grid.geoms), n,
+                                     periods)
     return dask.delayed(_tables)(sums, table, units["unit_id"].to_numpy())
+
+
+def _dates_block(blocks: tuple[np.ndarray, ...], buckets: Sequence[Any], n: int,
+                 pairs: Sequence[tuple[int, int]], geoms: np.ndarray, transform: Any,
+                 row_area: np.ndarray, whole_area: np.ndarray | None,
+                 nominal_m2: float | None, cache_key: Any
+                 ) -> tuple[list[tuple[np.ndarray, np.ndarray, pd.Series | None]],
+                            list[tuple[np.ndarray, np.ndarray]]]:
+    """One block of :func:`dates_and_periods`: per date, the bucket areas, cells per bucket
+    and unknown codes (as a land-cover pass gives them); per period, the units' pair areas
+    and the whole-area matrix."""
+    from landcarbon.change.pair_sweep import block_sweep
+    from landcarbon.engine.landcover_pass import unknown_codes
+
+    dates, swept = block_sweep(blocks, [b.lut for b in buckets], buckets[0].category, n,
+                               pairs, geoms, transform, row_area, cache_key)
+    return ([(areas, hist, unknown_codes(block, hist, b))
+             for (areas, hist), block, b in zip(dates, blocks, buckets, strict=True)],
+            [(areas, _whole(rows, whole_area, nominal_m2, n)) for areas, rows in swept])
+
+
+def dates_and_periods(codes: Mapping[int, xr.DataArray], legend: Legend,
+                      exclude_codes: Sequence[int], periods: list[Period],
+                      units: gpd.GeoDataFrame, *, pixel_area: PixelAreaMethod = "auto",
+                      units_overlap: bool | None = None) -> Any:
+    """Every date's land-cover pass and every period's transitions in one sweep of each block
+    (:func:`landcarbon.change.pair_sweep.block_sweep`).
+
+    Parameters
+    ----------
+    codes : mapping of year to xarray.DataArray
+        Each date's raw land-cover codes (``uint8``, dask-backed, one grid, same chunks).
+    legend : Legend
+    exclude_codes : sequence of int
+    periods : list of (year_from, year_to)
+    units : geopandas.GeoDataFrame
+        With ``unit_id``.
+    pixel_area, units_overlap
+        As :func:`period_transitions`.
+
+    Returns
+    -------
+    dask.delayed.Delayed or None
+        A delayed pair: ``{year: (code counts, class areas)}`` as
+        :func:`landcarbon.engine.landcover_pass.landcover_pass` computes them (no rasters),
+        and the tables of :func:`period_transitions`; None when these rasters need the
+        general path (other types or grids, overlapping units, more than 254 codes).
+    """
+    import dask
+
+    from landcarbon.engine.landcover_pass import code_buckets, combine_blocks
+
+    years = sorted(codes)
+    buckets = [code_buckets(legend, exclude_codes, codes[y].dtype, codes[y].rio.nodata)
+               for y in years]
+    cats = legend.categories.reset_index(drop=True)
+    n = len(cats)
+    if (n >= NODATA_CATEGORY or any(b is None or b.outside > 255 or not np.array_equal(
+            b.category, buckets[0].category) for b in buckets)):
+        return None
+    grid = _grid([codes[y] for y in years], units, pixel_area, units_overlap)
+    if grid is None:
+        return None
+    position = {y: k for k, y in enumerate(years)}
+    pairs = [(position[a], position[b]) for a, b in periods]
+    delayed = [codes[y].data.to_delayed(optimize_graph=False) for y in years]
+    parts = []
+    for b in grid.plan:
+        i, j = grid.chunk(b)
+        parts.append(dask.delayed(_dates_block)(
+            tuple(d[i, j] for d in delayed), buckets, n, pairs, grid.geoms[b.units],
+            b.transform, b.cell_area, grid.whole_area(b), grid.nominal,
+            (grid.token, b.units.tobytes())))
+    units_of = [b.units for b in grid.plan]
+    ids = units["unit_id"].to_numpy()
+
+    def finish(parts: list[Any]) -> tuple[dict[int, Any], dict[str, Any]]:
+        dates = {y: combine_blocks([p[0][k] for p in parts], units=units_of,
+                                   n_units=len(grid.geoms), buckets=buckets[k], ids=ids,
+                                   cats=cats) for k, y in enumerate(years)}
+        sums = _sum_blocks([p[1] for p in parts], units_of, len(grid.geoms), n, periods)
+        return dates, _tables(sums, cats, ids)
+
+    return dask.delayed(finish)(parts)

@@ -40,7 +40,8 @@ from landcarbon.accounting.legends import NODATA_CATEGORY, Legend
 from landcarbon.engine.areas import PixelAreaMethod, to_crs_densified
 from landcarbon.engine.block_cells import units_token
 
-__all__ = ["RasterSink", "compute_frozen", "landcover_pass", "smallest_cell_m2"]
+__all__ = ["CodeBuckets", "RasterSink", "code_buckets", "combine_blocks", "compute_frozen",
+           "landcover_pass", "smallest_cell_m2", "unknown_codes"]
 
 #: Largest code range (max - min + 1) that gets a look-up table.
 MAX_TABLE = 1 << 22
@@ -182,7 +183,7 @@ def landcover_pass(
     plan = block_plan(codes, geoms, crs, pixel_area, with_data=False)
     ids = units["unit_id"].to_numpy()
     cats = legend.categories.reset_index(drop=True)
-    combine = functools.partial(_combine, units=[b.units for b in plan], n_units=len(geoms),
+    combine = functools.partial(combine_blocks, units=[b.units for b in plan], n_units=len(geoms),
                                 buckets=buckets, ids=ids, cats=cats)
     # the blocks' boundary cells and coverage are kept for other rasters on this grid and
     # these units (the dates of a change run, scenarios, draws): computed once
@@ -270,17 +271,12 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
                 cache_key: Any = None) -> tuple[np.ndarray, np.ndarray, pd.Series | None]:
     """Areas, cells and unknown codes of one block; its derived rasters go to their sinks
     (``cache_key``: see :func:`~landcarbon.engine.coverage.block_bucket_areas`)."""
-    from landcarbon.engine.coverage import TILE, block_bucket_areas, bucket_of, covers_type
+    from landcarbon.engine.coverage import TILE, block_bucket_areas, covers_type
 
     areas, hist, tiles = block_bucket_areas(block, geoms, transform, buckets.lut, buckets.lo,
                                             buckets.outside, row_area, ignore=buckets.nodata,
                                             cache_key=cache_key)
-    unknown = None
-    if hist[buckets.outside]:  # codes the legend does not know: which ones (error path)
-        values, counts = np.unique(block, return_counts=True)
-        off = np.array([bucket_of(v, buckets.lut, buckets.lo, buckets.outside)
-                        == buckets.outside for v in values], bool)
-        unknown = pd.Series(counts[off], index=values[off].astype(np.int64))
+    unknown = unknown_codes(block, hist, buckets)
     if not outputs:
         return areas, hist, unknown
     from landcarbon.accounting.classification import uniform_block
@@ -330,6 +326,20 @@ def _block_pass(block: np.ndarray, geoms: np.ndarray, transform: Any,
 
 
 
+def unknown_codes(block: np.ndarray, hist: np.ndarray, buckets: CodeBuckets
+                  ) -> pd.Series | None:
+    """The pixels of each code of ``block`` that the legend does not know (the error path of
+    a block whose cells per bucket, ``hist``, hold some in bucket ``outside``), or None."""
+    from landcarbon.engine.coverage import bucket_of
+
+    if not hist[buckets.outside]:
+        return None
+    values, counts = np.unique(block, return_counts=True)
+    off = np.array([bucket_of(v, buckets.lut, buckets.lo, buckets.outside) == buckets.outside
+                    for v in values], bool)
+    return pd.Series(counts[off], index=values[off].astype(np.int64))
+
+
 def compute_frozen(result: Any) -> Any:
     """``result.compute()`` with the objects that exist before it frozen out of Python's
     garbage collector (``gc.freeze``, undone after): the collections that the pass's own
@@ -343,9 +353,12 @@ def compute_frozen(result: Any) -> Any:
         gc.unfreeze()
 
 
-def _combine(parts: list[tuple[np.ndarray, np.ndarray, pd.Series | None]], *,
-             units: list[np.ndarray], n_units: int, buckets: CodeBuckets, ids: np.ndarray,
-             cats: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+def combine_blocks(parts: list[tuple[np.ndarray, np.ndarray, pd.Series | None]], *,
+                   units: list[np.ndarray], n_units: int, buckets: CodeBuckets,
+                   ids: np.ndarray, cats: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """The code counts and per-unit class areas of :func:`landcover_pass` from each block's
+    bucket areas, cells per bucket and unknown codes (``parts``; ``units``: the unit numbers
+    of each block's rows), summed in block order."""
     from landcarbon.engine.zonal import M2_PER_HA, long_table
 
     k = len(buckets.codes)

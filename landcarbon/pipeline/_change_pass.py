@@ -68,7 +68,11 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
     import dask
 
     from landcarbon.accounting.classification import byte_category_table, classify
-    from landcarbon.change.transition_pass import coverage_uses, period_transitions
+    from landcarbon.change.transition_pass import (
+        coverage_uses,
+        dates_and_periods,
+        period_transitions,
+    )
     from landcarbon.engine.block_cells import COVERAGE
     from landcarbon.engine.landcover_pass import landcover_pass
     from landcarbon.io.raster import raster_read_errors
@@ -83,24 +87,30 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
     if not _same_grid([codes[y] for y in years]):
         return None
     legend = resolve.legend(config)
-    cats = {y: classify(codes[y], legend, lc.exclude_codes) for y in years}
-    tables = {y: (codes[y], byte_category_table(legend, lc.exclude_codes, codes[y].rio.nodata))
-              for y in years}
-    transitions = period_transitions(cats, periods, units, codes=tables,
-                                     pixel_area=lc.pixel_area)
-    if transitions is None:  # overlapping units, projected cells measured one by one...
-        return None
-    passes = {y: landcover_pass(codes[y], units, legend, lc.exclude_codes,
-                                pixel_area=lc.pixel_area, units_overlap=False, lazy=True)
-              for y in years}
+    # byte codes: every date and period counted in one sweep of each block
+    lazy = dates_and_periods(codes, legend, lc.exclude_codes, periods, units,
+                             pixel_area=lc.pixel_area)
+    uses = 1
+    if lazy is None:  # a pass per date, and the periods' sweep on the same reads
+        cats = {y: classify(codes[y], legend, lc.exclude_codes) for y in years}
+        tables = {y: (codes[y], byte_category_table(legend, lc.exclude_codes,
+                                                    codes[y].rio.nodata)) for y in years}
+        transitions = period_transitions(cats, periods, units, codes=tables,
+                                         pixel_area=lc.pixel_area)
+        if transitions is None:  # overlapping units, projected cells measured one by one...
+            return None
+        passes = {y: landcover_pass(codes[y], units, legend, lc.exclude_codes,
+                                    pixel_area=lc.pixel_area, units_overlap=False, lazy=True)
+                  for y in years}
+        lazy = dask.delayed(lambda p, t: (p, t))(passes, transitions)
+        uses = len(years) + coverage_uses(cats, periods)
     with contextlib.ExitStack() as guards:
         for y in years:
             guards.enter_context(raster_read_errors(codes[y]))
-        if not keep_coverage:  # each block: one use per date, then the period sweep's
-            guards.enter_context(COVERAGE.dropping_after(
-                len(years) + coverage_uses(cats, periods)))
+        if not keep_coverage:  # each block: dropped after its last use
+            guards.enter_context(COVERAGE.dropping_after(uses))
         with dask_bar("land-cover pass (every date and period)", progress):
-            measured, computed = dask.compute(passes, transitions)
+            measured, computed = dask.compute(lazy)[0]
     dates = {y: assess(date_configs[y], progress=progress, check_inputs=False,
                        measured=(codes[y], *measured[y])) for y in years}
     return dates, computed
