@@ -6,12 +6,14 @@ category pairs per unit and per row (:mod:`landcarbon.change.transition_pass`). 
 raster at a time that is a walk of the block per date and per period, each paying the
 block's segments between unit boundaries again. :func:`block_sweep` walks the block once:
 
-* per row, each date's bucket of every pixel (one look-up per pixel and date);
-* between two boundary-crossed cells (one unit), each date's buckets counted with four
-  interleaved counters (consecutive equal buckets do not wait on one counter);
-* each period's pairs from the pixels whose buckets differ between its two dates (listed per
-  row: a few percent of farmland changes between dates) and, for the others, from the first
-  date's counts: ``pairs(x, x) = count(x) - changed pixels from x``, all integers.
+* per row and period, the columns whose codes differ between the period's two dates (a few
+  percent of farmland pixels change between dates);
+* between two boundary-crossed cells (one unit), the first date's buckets counted pixel by
+  pixel with four interleaved counters (consecutive equal buckets do not wait on one
+  counter); each period's pairs from its changed pixels and, for the others, from its first
+  date's counts (``pairs(x, x) = count(x) - changed pixels from x``); each later date's
+  counts from its period's changed pixels (``count'(x) = count(x) - out(x) + in(x)``): all
+  integers, and the pixels that do not change are read once.
 
 The numbers are those of the raster-by-raster path to the last bit: the same integer count
 per (row segment, bucket), added to the same float sums in the same order
@@ -34,47 +36,61 @@ __all__ = ["block_pair_areas", "block_sweep"]
 
 
 @njit(cache=True, nogil=True)
-def _bucket_rows(codes: np.ndarray, luts: np.ndarray, r: int, out: np.ndarray
-                 ) -> None:  # pragma: no cover  (compiled)
-    """Each date's bucket (``luts[date, code]``) of every pixel of row ``r``."""
-    for d in range(codes.shape[0]):
-        row = codes[d, r]
-        lut = luts[d]
-        dst = out[d]
-        for c in range(row.size):
-            dst[c] = lut[row[c]]
-
-
-@njit(cache=True, nogil=True)
-def _changed_columns(brow: np.ndarray, first: np.ndarray, second: np.ndarray,
+def _changed_columns(codes: np.ndarray, r: int, first: np.ndarray, second: np.ndarray,
                      out: np.ndarray, count: np.ndarray) -> None:  # pragma: no cover
-    """Per period ``k``: the columns whose buckets differ between dates ``first[k]`` and
-    ``second[k]`` (``out[k, :count[k]]``, ascending; written without branches)."""
-    w = brow.shape[1]
+    """Per period ``k``: the columns of row ``r`` whose codes differ between dates
+    ``first[k]`` and ``second[k]`` (``out[k, :count[k]]``, ascending; listed without
+    branches, which is faster than comparing eight codes at a time and listing those of the
+    words that differ)."""
     for k in range(first.size):
-        fa = brow[first[k]]
-        sb = brow[second[k]]
+        ra = codes[first[k], r]
+        rb = codes[second[k], r]
         dst = out[k]
         j = 0
-        for c in range(w):
+        for c in range(ra.size):
             dst[j] = c
-            j += fa[c] != sb[c]
+            j += ra[c] != rb[c]
         count[k] = j
 
 
 @njit(cache=True, nogil=True)
+def _count_row(codes: np.ndarray, lut: np.ndarray, a: int, b: int, counts: np.ndarray,
+               out: np.ndarray) -> None:  # pragma: no cover  (compiled)
+    """The cells of each bucket (``lut[code]``) in ``codes[a:b]`` (``out``), counted with
+    four interleaved counters (``counts``, 4 x buckets, left at zero)."""
+    c = a
+    while c + 4 <= b:
+        counts[0, lut[codes[c]]] += 1
+        counts[1, lut[codes[c + 1]]] += 1
+        counts[2, lut[codes[c + 2]]] += 1
+        counts[3, lut[codes[c + 3]]] += 1
+        c += 4
+    while c < b:
+        counts[0, lut[codes[c]]] += 1
+        c += 1
+    for x in range(out.size):  # no branch
+        out[x] = counts[0, x] + counts[1, x] + counts[2, x] + counts[3, x]
+        counts[0, x] = 0
+        counts[1, x] = 0
+        counts[2, x] = 0
+        counts[3, x] = 0
+
+
+@njit(cache=True, nogil=True)
 def _sweep(codes: np.ndarray, luts: np.ndarray, category: np.ndarray, n: int,
-           first: np.ndarray, second: np.ndarray, piece_row: np.ndarray,
-           piece_col: np.ndarray, piece_val: np.ndarray, cell_start: np.ndarray,
-           cell_col: np.ndarray, row_area: np.ndarray, date_a: np.ndarray, hist: np.ndarray,
-           pair_a: np.ndarray, rows: np.ndarray, scan_out: np.ndarray, date_cell: np.ndarray,
-           pair_cell: np.ndarray) -> None:  # pragma: no cover  (compiled)
-    """The sweep of :func:`block_sweep` (arguments as there; traversal, segments and sums as
-    in :func:`landcarbon.engine.kernels.sweep_block`). Fills ``date_a`` / ``pair_a`` (area
-    per date or period, unit number and bucket or pair, of the cells no boundary crosses),
-    ``hist`` (cells per date and bucket), ``rows`` (cells per period, row and pair), and per
-    crossed cell ``scan_out`` (scanline level), ``date_cell`` and ``pair_cell`` (bucket,
-    pair)."""
+           first: np.ndarray, second: np.ndarray, source: np.ndarray,
+           piece_row: np.ndarray, piece_col: np.ndarray, piece_val: np.ndarray,
+           cell_start: np.ndarray, cell_col: np.ndarray, row_area: np.ndarray,
+           date_a: np.ndarray, hist: np.ndarray, pair_a: np.ndarray, rows: np.ndarray,
+           scan_out: np.ndarray, date_cell: np.ndarray, pair_cell: np.ndarray
+           ) -> None:  # pragma: no cover  (compiled)
+    """The sweep of :func:`block_sweep` (traversal, segments and sums as in
+    :func:`landcarbon.engine.kernels.sweep_block`). ``source[d]``: the period whose second
+    date is ``d`` and whose changed cells give ``d``'s counts from its first date's, or -1:
+    ``d`` is counted cell by cell. Fills ``date_a`` / ``pair_a`` (area per date or period,
+    unit number and bucket or pair, of the cells no boundary crosses), ``hist`` (cells per
+    date and bucket), ``rows`` (cells per period, row and pair), and per crossed cell
+    ``scan_out`` (scanline level), ``date_cell`` and ``pair_cell`` (bucket, pair)."""
     dates, h, w = codes.shape
     periods = first.size
     mb = date_a.shape[2]
@@ -87,21 +103,20 @@ def _sweep(codes: np.ndarray, luts: np.ndarray, category: np.ndarray, n: int,
             f, t = category[x], category[y]
             pair[x * mb + y] = f * n + t if f < n and t < n else n * n
     level = np.zeros(w)
-    brow = np.empty((dates, w), np.uint8)
     changed = np.empty((periods, w + 1), np.int64)
     n_changed = np.zeros(periods, np.int64)
     at = np.zeros(periods, np.int64)  # next changed column of each period
-    counts = np.zeros((dates, 4, mb), np.int64)  # interleaved (see sweep_block)
+    counts = np.zeros((4, mb), np.int64)
     seg = np.zeros((dates, mb), np.int64)  # the segment's cells per date and bucket
     moved = np.zeros(mb, np.int64)  # changed cells per first-date bucket
+    diagonal = np.array([pair[x * mb + x] for x in range(mb)], np.int64)
     pair_n = np.zeros(n1 * n1, np.int64)
-    touched = np.empty(n1 * n1, np.int64)
+    touched = np.empty(w + 1, np.int64)  # pair of each changed cell
     p = 0
     for r in range(h - 1, -1, -1):
         p = scan_rise(level, piece_row, piece_col, piece_val, p, r)
         area = row_area[r]
-        _bucket_rows(codes, luts, r, brow)
-        _changed_columns(brow, first, second, changed, n_changed)
+        _changed_columns(codes, r, first, second, changed, n_changed)
         at[:] = 0
         end = cell_start[r + 1]
         a = 0
@@ -110,71 +125,68 @@ def _sweep(codes: np.ndarray, luts: np.ndarray, category: np.ndarray, n: int,
             if b > a:
                 unit = run_unit(level, a, units)
                 for d in range(dates):
-                    br = brow[d]
-                    cnt = counts[d]
-                    c = a
-                    while c + 4 <= b:
-                        cnt[0, br[c]] += 1
-                        cnt[1, br[c + 1]] += 1
-                        cnt[2, br[c + 2]] += 1
-                        cnt[3, br[c + 3]] += 1
-                        c += 4
-                    while c < b:
-                        cnt[0, br[c]] += 1
-                        c += 1
-                    table = date_a[d, unit]
-                    cells = hist[d]
-                    s = seg[d]
-                    for x in range(mb):  # no branch: a bucket without cells adds 0
-                        nv = cnt[0, x] + cnt[1, x] + cnt[2, x] + cnt[3, x]
-                        cnt[0, x] = 0
-                        cnt[1, x] = 0
-                        cnt[2, x] = 0
-                        cnt[3, x] = 0
-                        table[x] += nv * area
-                        cells[x] += nv
-                        s[x] = nv
+                    if source[d] < 0:
+                        _count_row(codes[d, r], luts[d], a, b, counts, seg[d])
                 for k in range(periods):
-                    fa = brow[first[k]]
-                    sb = brow[second[k]]
+                    f = first[k]
+                    s = second[k]
+                    ra = codes[f, r]
+                    rb = codes[s, r]
+                    lf = luts[f]
+                    ls = luts[s]
+                    derive = source[s] == k
+                    if derive:
+                        seg[s, :] = seg[f, :]
                     cols = changed[k]
-                    i = at[k]
-                    t = 0
+                    i0 = at[k]
+                    i = i0
                     while i < n_changed[k] and cols[i] < b:  # the segment's changed cells
                         c = cols[i]
-                        moved[fa[c]] += 1
-                        v = pair[fa[c] * mb + sb[c]]
-                        if pair_n[v] == 0:
-                            touched[t] = v
-                            t += 1
+                        x = int(lf[ra[c]])
+                        y = int(ls[rb[c]])
+                        moved[x] += 1
+                        if derive:
+                            seg[s, x] -= 1
+                            seg[s, y] += 1
+                        v = pair[x * mb + y]
                         pair_n[v] += 1
+                        touched[i - i0] = v
                         i += 1
                     at[k] = i
-                    s = seg[first[k]]
+                    sf = seg[f]
                     for x in range(mb):  # and the unchanged ones: (x, x)
-                        same = s[x] - moved[x]
+                        pair_n[diagonal[x]] += sf[x] - moved[x]
                         moved[x] = 0
-                        if same:
-                            v = pair[x * mb + x]
-                            if pair_n[v] == 0:
-                                touched[t] = v
-                                t += 1
-                            pair_n[v] += same
+                    # each pair's count added once (its later entries add 0: no branch)
                     table = pair_a[k, unit]
                     per_row = rows[k, r]
-                    for j in range(t):
+                    for j in range(i - i0):
                         v = touched[j]
                         nv = pair_n[v]
                         pair_n[v] = 0
                         table[v] += nv * area
                         per_row[v] += nv
+                    for x in range(mb):
+                        v = diagonal[x]
+                        nv = pair_n[v]
+                        pair_n[v] = 0
+                        table[v] += nv * area
+                        per_row[v] += nv
+                for d in range(dates):  # no branch: a bucket without cells adds 0
+                    table = date_a[d, unit]
+                    cells = hist[d]
+                    sd = seg[d]
+                    for x in range(mb):
+                        table[x] += sd[x] * area
+                        cells[x] += sd[x]
             if q < end:  # the crossed cell itself: its buckets, for its exact coverage
                 for d in range(dates):
-                    x = brow[d, b]
+                    x = luts[d, codes[d, r, b]]
                     date_cell[d, q] = x
                     hist[d, x] += 1
                 for k in range(periods):
-                    v = pair[np.int64(brow[first[k], b]) * mb + brow[second[k], b]]
+                    v = pair[np.int64(luts[first[k], codes[first[k], r, b]]) * mb
+                             + luts[second[k], codes[second[k], r, b]]]
                     pair_cell[k, q] = v
                     rows[k, r, v] += 1
                     if at[k] < n_changed[k] and changed[k, at[k]] == b:
@@ -221,10 +233,22 @@ def block_sweep(blocks: Sequence[np.ndarray], luts: Sequence[np.ndarray],
     from landcarbon.engine.boundary_kernels import boundary_areas
 
     h, w = blocks[0].shape
+    lut = np.ascontiguousarray(np.stack([np.asarray(t) for t in luts]), dtype=np.uint8)
+    # the sweep finds changed cells by their codes: dates whose codes mean other buckets
+    # are swept as buckets
+    same = bool((lut == lut[:1]).all())
     codes = np.empty((len(blocks), h, w), np.uint8)
     for d, block in enumerate(blocks):
-        codes[d] = block
-    lut = np.ascontiguousarray(np.stack([np.asarray(t) for t in luts]), dtype=np.uint8)
+        codes[d] = block if same else lut[d][block]
+    if not same:
+        lut[:] = np.arange(256, dtype=np.uint8)
+    source = np.full(len(blocks), -1, np.int64)  # see _sweep: counted, or derived
+    seen: set[int] = set()
+    for k, (i, j) in enumerate(pairs):
+        seen.add(i)
+        if j not in seen:
+            source[j] = k
+            seen.add(j)
     category = np.minimum(np.asarray(category, np.int64), n)  # n: none
     mb = len(category)
     cells = block_cells(geoms, transform, (h, w), cache_key) or no_cells((h, w))
@@ -241,8 +265,9 @@ def block_sweep(blocks: Sequence[np.ndarray], luts: Sequence[np.ndarray],
     first = np.array([i for i, _ in pairs], np.int64)
     second = np.array([j for _, j in pairs], np.int64)
     row_area = np.ascontiguousarray(row_area, dtype=np.float64)
-    _sweep(codes, lut, category, n, first, second, lv_row, lv_col, lv_val, cell_start,
-           cell_col, row_area, date_a, hist, pair_a, rows, scan, date_cell, pair_cell)
+    _sweep(codes, lut, category, n, first, second, source, lv_row,
+           lv_col, lv_val, cell_start, cell_col, row_area, date_a, hist, pair_a, rows, scan,
+           date_cell, pair_cell)
 
     def exact(table: np.ndarray, cell_bucket: np.ndarray) -> np.ndarray:
         areas = np.zeros((g, table.shape[1]))

@@ -419,12 +419,14 @@ def dates_and_periods(codes: Mapping[int, xr.DataArray], legend: Legend,
     from landcarbon.engine.landcover_pass import code_buckets, combine_blocks
 
     years = sorted(codes)
-    buckets = [code_buckets(legend, exclude_codes, codes[y].dtype, codes[y].rio.nodata)
-               for y in years]
+    found = [code_buckets(legend, exclude_codes, codes[y].dtype, codes[y].rio.nodata)
+             for y in years]
+    buckets = [b for b in found if b is not None]
     cats = legend.categories.reset_index(drop=True)
     n = len(cats)
-    if (n >= NODATA_CATEGORY or any(b is None or b.outside > 255 or not np.array_equal(
-            b.category, buckets[0].category) for b in buckets)):
+    if (n >= NODATA_CATEGORY or len(buckets) < len(found) or any(
+            b.outside > 255 or not np.array_equal(b.category, buckets[0].category)
+            for b in buckets)):
         return None
     grid = _grid([codes[y] for y in years], units, pixel_area, units_overlap)
     if grid is None:
