@@ -64,6 +64,35 @@ def test_each_chunk_of_every_date_read_once(three_dates: Path,
     assert set(r.transitions) == {(2015, 2023), (2023, 2031), (2015, 2031)}
 
 
+
+def test_the_units_read_and_measured_once(three_dates: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every date is assessed on the units the change run read once: the pass and the three
+    dates share one read and one geodesic area of each unit."""
+    import landcarbon.io.vector as vector
+    import landcarbon.pipeline._assess as assess_module
+
+    reads: list[str] = []
+    areas: list[int] = []
+    read_units, geodesic = vector.read_units, assess_module.geodesic_areas_m2
+
+    def counting_read(path: object, *args: object, **kwargs: object) -> object:
+        reads.append(Path(str(path)).name)
+        return read_units(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    def counting_areas(geoms: object, crs: object) -> object:
+        areas.append(len(geoms))  # type: ignore[arg-type]
+        return geodesic(geoms, crs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vector, "read_units", counting_read)
+    monkeypatch.setattr(assess_module, "geodesic_areas_m2", counting_areas)
+    r = assess_change(load_config(three_dates))
+    assert reads == ["halves.gpkg"]  # once for the pass and the three dates
+    assert areas == [2]  # both units, once for the three dates
+    for a in r.dates.values():
+        assert a.units["area_ha"].tolist() == r.dates[2015].units["area_ha"].tolist()
+
+
 def _transfer(r, y0: int, y1: int) -> pd.DataFrame:
     t = r.transfer
     t = t[(t["year_from"] == y0) & (t["year_to"] == y1) & (t["by"] == "land_class")]

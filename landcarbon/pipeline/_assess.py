@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,8 @@ def _timed(timings: dict[str, float], name: str, start: float) -> float:
 def assess(config: RunConfig, *, progress: bool = False,
            raster_sinks: Mapping[str, SinkOpener] | None = None,
            check_inputs: bool = True,
-           measured: tuple[Any, pd.Series, pd.DataFrame] | None = None) -> Assessment:
+           measured: tuple[Any, pd.Series, pd.DataFrame] | None = None,
+           prepared: PreparedUnits | None = None) -> Assessment:
     """Run every computing step of ``config`` and return the results (nothing is written).
 
     Parameters
@@ -80,6 +82,9 @@ def assess(config: RunConfig, *, progress: bool = False,
         for it: used instead of this run's own pass (a change run computes every date's
         pass and the transitions together, reading each block once). Raster mode, without
         ``raster_sinks``.
+    prepared : PreparedUnits, optional
+        ``config``'s units as :func:`prepare_units` read and measured them: used instead of
+        reading them again (a change run reads and measures its units once for every date).
 
     Returns
     -------
@@ -110,14 +115,11 @@ def assess(config: RunConfig, *, progress: bool = False,
     units = unit_area_m2 = None
     if config.units is not None:
         # the gate has logged these problems and stopped on the errors among them
-        units, geometry_problems = study_units(config)
+        ready = prepared if prepared is not None else prepare_units(config)
+        units, overlap_check, unit_area_m2 = ready.units, ready.overlaps, ready.area_m2
         repairs += [{"problem": p.code, "where": p.where, "message": p.message,
                      **{k: v for k, v in p.details.items() if k != "reasons"}}
-                    for p in geometry_problems if p.code == "geometry_invalid"]
-        # the pairwise overlap check (GEOS, outside the GIL) runs beside the land-cover pass
-        overlap_check = _beside(overlaps, units)
-        # and so does the units' geodesic area (pyproj, outside the GIL too)
-        unit_area_m2 = _beside(geodesic_areas_m2, units.geometry, units.crs)
+                    for p in ready.problems if p.code == "geometry_invalid"]
     codes = categories = counts = None
     survey_table: pd.DataFrame | None = None
     survey: dict[str, Any] = {}
@@ -265,6 +267,28 @@ def study_units(config: RunConfig) -> tuple[gpd.GeoDataFrame, list[Any]]:
     units = read_units(config.path(u.path), layer=u.layer, id_field=u.id_field,
                        name_field=u.name_field)
     return repair_geometries(units, f"units {u.path}")
+
+
+@dataclass(frozen=True)
+class PreparedUnits:
+    """The units of a run, read once: ``units`` and the ``problems`` of their repair (as
+    :func:`study_units` returns them), and two futures started beside the land-cover pass
+    (``.result()`` waits): ``overlaps`` (:func:`landcarbon.checks.units.overlaps`) and
+    ``area_m2`` (geodesic area of each unit, m2)."""
+
+    units: gpd.GeoDataFrame
+    problems: list[Any]
+    overlaps: Any
+    area_m2: Any
+
+
+def prepare_units(config: RunConfig) -> PreparedUnits:
+    """Read ``config``'s units (:func:`study_units`) and start their pairwise overlap check
+    (GEOS) and geodesic areas (pyproj) in threads of their own: both release the GIL, so they
+    run beside the land-cover pass. Returns a :class:`PreparedUnits`."""
+    units, problems = study_units(config)
+    return PreparedUnits(units, problems, _beside(overlaps, units),
+                         _beside(geodesic_areas_m2, units.geometry, units.crs))
 
 
 def study_landcover(config: RunConfig, units: gpd.GeoDataFrame | None) -> Any:

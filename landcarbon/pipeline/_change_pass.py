@@ -17,7 +17,7 @@ import contextlib
 from typing import Any
 
 from landcarbon.config.run import RunConfig
-from landcarbon.pipeline._assess import assess, study_landcover, study_units
+from landcarbon.pipeline._assess import assess, prepare_units, study_landcover
 from landcarbon.pipeline.progress import dask_bar
 from landcarbon.pipeline.records import Assessment
 
@@ -82,7 +82,8 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
     if lc is None or config.units is None or config.planning_zones is not None:
         return None
     years = list(date_configs)
-    units, _ = study_units(config)
+    prepared = prepare_units(config)  # read once; overlaps and areas measured beside the pass
+    units = prepared.units
     codes = {y: study_landcover(c, units) for y, c in date_configs.items()}
     if not _same_grid([codes[y] for y in years]):
         return None
@@ -112,5 +113,5 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
         with dask_bar("land-cover pass (every date and period)", progress):
             measured, computed = dask.compute(lazy)[0]
     dates = {y: assess(date_configs[y], progress=progress, check_inputs=False,
-                       measured=(codes[y], *measured[y])) for y in years}
+                       measured=(codes[y], *measured[y]), prepared=prepared) for y in years}
     return dates, computed
