@@ -9,11 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from conftest import shared
 
 from landcarbon.io.overviews import average_2x2, average_2x2_numpy
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "worldcover"
-TIF = DATA / "worldcover_2020_v100_saotome_crop.tif"
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -21,7 +19,7 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _flux_tiles(nodata: float) -> list[np.ndarray]:
-    with rasterio.open(TIF) as src:
+    with rasterio.open(shared("worldcover", "worldcover_2020_v100_saotome_crop.tif")) as src:
         codes = src.read(1)
     table = np.full(256, nodata, np.float32)
     for code, value in {10: -1.3, 20: -0.7, 30: -0.1, 40: 0.35, 50: 20.0, 60: 0.0,
