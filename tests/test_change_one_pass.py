@@ -65,10 +65,14 @@ def test_each_chunk_of_every_date_read_once(three_dates: Path,
 
 
 
-def test_the_units_read_and_measured_once(three_dates: Path,
+@pytest.mark.parametrize("one_pass", [True, False])
+def test_the_units_read_and_measured_once(three_dates: Path, one_pass: bool,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Every date is assessed on the units the change run read once: the pass and the three
-    dates share one read and one geodesic area of each unit."""
+    dates share one read and one geodesic area of each unit, and so do the three dates
+    assessed one by one where the one pass does not apply."""
+    if not one_pass:
+        monkeypatch.setattr(change_module, "dates_in_one_pass", lambda *a, **k: None)
     import landcarbon.io.vector as vector
     import landcarbon.pipeline._assess as assess_module
 

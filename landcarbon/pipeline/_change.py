@@ -35,6 +35,7 @@ from landcarbon.pipeline._assess import (
     Assessment,
     assemble_units,
     assess,
+    prepare_units,
 )
 from landcarbon.pipeline._change_pass import dates_in_one_pass
 from landcarbon.pipeline._change_risk import add_dynamic_risk
@@ -266,14 +267,17 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
         [(years[0], years[-1])] if len(years) > 2 else [])
     # every date's pass and every period's transitions in one pass over the dates' blocks;
     # date by date (and the transitions after) where that does not apply
+    # the units read once (overlaps and geodesic areas measured beside the pass) for every
+    # date, whichever way the dates are measured
+    prepared = prepare_units(config) if config.units is not None else None
     fused = dates_in_one_pass(config, {y: date_config(config, y) for y in years}, periods,
-                              progress=progress,
+                              prepared, progress=progress,
                               keep_coverage=bool(ch.stocks) or ch.markov is not None)
     if fused is not None:
         dates, counted = fused
     else:
-        dates = {y: assess(date_config(config, y), progress=progress, check_inputs=False)
-                 for y in years}
+        dates = {y: assess(date_config(config, y), progress=progress, check_inputs=False,
+                           prepared=prepared) for y in years}
     if ch.threshold_year is not None:
         ref = dates[ch.threshold_year]
         dates = {y: a if y == ch.threshold_year else freeze_thresholds(a, ref)

@@ -17,7 +17,7 @@ import contextlib
 from typing import Any
 
 from landcarbon.config.run import RunConfig
-from landcarbon.pipeline._assess import assess, prepare_units, study_landcover
+from landcarbon.pipeline._assess import PreparedUnits, assess, study_landcover
 from landcarbon.pipeline.progress import dask_bar
 from landcarbon.pipeline.records import Assessment
 
@@ -38,8 +38,8 @@ def _same_grid(rasters: list[Any]) -> bool:
 
 
 def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
-                      periods: list[Period], *, progress: bool = False,
-                      keep_coverage: bool = True
+                      periods: list[Period], prepared: PreparedUnits | None, *,
+                      progress: bool = False, keep_coverage: bool = True
                       ) -> tuple[dict[int, Assessment], dict[str, Any]] | None:
     """Every date's assessment and every period's transition tables from one pass over the
     dates' blocks.
@@ -51,6 +51,9 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
     date_configs : dict
         Year -> the date's single-date config (:func:`landcarbon.pipeline.date_config`).
     periods : list of (year_from, year_to)
+    prepared : PreparedUnits or None
+        The units of ``config`` read once for the run
+        (:func:`landcarbon.pipeline._assess.prepare_units`); None without ``[units]``.
     progress : bool
     keep_coverage : bool
         Keep the units' coverage of every block for later passes (stocks, Markov); False
@@ -79,10 +82,9 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
     from landcarbon.pipeline import resolve
 
     lc = config.landcover
-    if lc is None or config.units is None or config.planning_zones is not None:
+    if lc is None or prepared is None or config.planning_zones is not None:
         return None
     years = list(date_configs)
-    prepared = prepare_units(config)  # read once; overlaps and areas measured beside the pass
     units = prepared.units
     codes = {y: study_landcover(c, units) for y, c in date_configs.items()}
     if not _same_grid([codes[y] for y in years]):
