@@ -217,4 +217,5 @@ def test_an_unknown_code_in_one_date_is_refused_as_alone(three_dates: Path,
     except InputError as exc:
         alone = str(exc)
     assert alone is not None and str(caught.value) == alone
+    assert "'lc_2031.tif'" in alone and "77 (1 px)" in alone
     assert np.count_nonzero(odd == 77) == 1

@@ -120,9 +120,10 @@ def _sum_counts(parts: list[pd.Series]) -> pd.Series:
     return counts.rename("pixels")
 
 
-def check_codes(counts: pd.Series, legend: Legend, exclude_codes: Iterable[int] = ()) -> None:
+def check_codes(counts: pd.Series, legend: Legend, exclude_codes: Iterable[int] = (),
+                source: str = "The land-cover raster") -> None:
     """Raise if the raster holds codes the legend does not map (and the config does not
-    exclude).
+    exclude). ``source`` names the raster in the message (e.g. with its file).
 
     Raises
     ------
@@ -137,7 +138,7 @@ def check_codes(counts: pd.Series, legend: Legend, exclude_codes: Iterable[int] 
     if len(bad):
         listing = ", ".join(f"{_fmt(c)} ({n:,} px)" for c, n in bad.items())
         raise UnmappedCodesError(
-            f"The land-cover raster holds {len(bad)} class code(s) that legend {legend.name!r} "
+            f"{source} holds {len(bad)} class code(s) that legend {legend.name!r} "
             f"does not map: {listing}. Use the legend of the product that made the raster, add "
             "the codes to a custom legend CSV, or list them in [landcover] exclude_codes to "
             "leave those pixels out of the accounting.",

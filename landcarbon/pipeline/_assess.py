@@ -157,7 +157,9 @@ def assess(config: RunConfig, *, progress: bool = False,
                     codes, units, legend, lc.exclude_codes, pixel_area=lc.pixel_area,
                     units_overlap=True)
         fed = set(outputs)
-        check_codes(counts, legend, lc.exclude_codes)
+        files = lc.path if isinstance(lc.path, str) else ", ".join(lc.path)
+        check_codes(counts, legend, lc.exclude_codes,
+                    source=f"The land-cover raster {files!r} ([landcover] path)")
         if not len(areas):
             raise InputError(
                 f"No classified land inside any of the {len(units)} unit(s): the units lie "
