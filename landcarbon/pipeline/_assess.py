@@ -159,7 +159,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         fed = set(outputs)
         files = lc.path if isinstance(lc.path, str) else ", ".join(lc.path)
         check_codes(counts, legend, lc.exclude_codes,
-                    source=f"The land-cover raster {files!r} ([landcover] path)")
+                    source=f"The land-cover raster {files!r}")
         if not len(areas):
             raise InputError(
                 f"No classified land inside any of the {len(units)} unit(s): the units lie "
