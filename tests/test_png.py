@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import struct
+import warnings
 import zlib
 
 import geopandas as gpd
@@ -122,3 +123,24 @@ def test_utm_zone_is_geopandas_estimate() -> None:
                               crs=4326).to_crs(3832)  # PDC Mercator: one piece over 180°
     assert utm_crs(across) == across.estimate_utm_crs()
     assert utm_crs(frame).to_epsg() == 32610  # -122.4: zone 10 north
+
+
+def test_unit_names_never_overlap_and_largest_first() -> None:
+    """Two names at one point: only the first (largest unit) is written; a name far away is
+    written too; a name of the same text in the gap between them as well."""
+    from landcarbon.publish._mpl import cjk, figure
+    from landcarbon.publish.static_maps import _place_labels
+
+    @cjk
+    def place() -> tuple[int, list[str]]:
+        fig = figure(4, 4, layout=None)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 100)
+        points = [(20.0, 50.0, "金水区"), (20.5, 50.0, "二七区"), (80.0, 50.0, "中原区"),
+                  (50.0, 50.0, "惠济区"), (50.0, 52.0, "Xy")]
+        return _place_labels(fig, ax, points, 7.5), [t.get_text() for t in ax.texts]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every glyph in the bundled font
+        assert place() == (3, ["金水区", "中原区", "惠济区"])

@@ -370,3 +370,38 @@ def test_change_map_in_chromium(change_run: Path, tmp_path: Path) -> None:
         assert b.errors == [] and b.dialogs == []
     finally:
         b.close()
+
+
+def test_alerts_overlay_orders_each_units_alerts_in_one_sort() -> None:
+    """Units by id, each unit's alerts in map_categories order (unknown kinds last, ties in
+    table order); rows without a unit id are left out, as a groupby would."""
+    units, _ = _change_units()
+    geom = units.set_index("unit_id").geometry
+    rows = [("410104", "zz_unknown", "u1"), ("410101", "sink_loss", "s1"),
+            ("410104", "sink_loss", "s2"), ("410101", "threshold_crossed", "t1"),
+            ("410104", "sink_loss", "s3"), (None, "sink_loss", "orphan")]
+    alerts = gpd.GeoDataFrame(
+        {"unit_id": [r[0] for r in rows], "unit_name": "镇", "year_from": 2015,
+         "year_to": 2023, "alert": [r[1] for r in rows], "message_en": [r[2] for r in rows]},
+        geometry=[geom.get(r[0], geom.iloc[0]) for r in rows], crs=units.crs)
+    ov = alerts_overlay(alerts, "en")
+    cats = map_categories("alert", "en")
+    assert len(ov.frame) == 2  # 410101, 410104; the orphan row is not drawn
+    assert ov.fills == [cats["threshold_crossed"][1], cats["sink_loss"][1]]
+    assert re.findall(r"<td>(\w\d)</td>", ov.popups[1]) == ["s2", "s3", "u1"]
+    assert [m for m in ("t1", "s1") if f"<td>{m}</td>" in ov.popups[0]] == ["t1", "s1"]
+    assert ov.popups[0].index("<td>t1</td>") < ov.popups[0].index("<td>s1</td>")
+    assert ov.tooltips == [f"<b>镇</b><br>{cats['threshold_crossed'][0]} +1",
+                           f"<b>镇</b><br>{cats['sink_loss'][0]} +2"]
+    assert "orphan" not in "".join(ov.popups)
+
+
+def test_template_like_names_reach_the_map_as_text() -> None:
+    """Unit names and alert messages that look like Jinja are shown, never evaluated (and
+    never break the page)."""
+    units, alerts = _change_units()
+    units["unit_name"] = ["{{ 7*7 }}镇", "{% if x %}", "{#c", "二七区"]
+    alerts["message_en"] = "{{ 6*7 }}"
+    html = map_html(change_map(units, alerts, language="en", tiles=None))
+    assert "{{ 7*7 }}镇" in html and "{% if x %}" in html and "{{ 6*7 }}" in html
+    assert "49镇" not in html and ">42<" not in html

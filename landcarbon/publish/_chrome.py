@@ -10,8 +10,9 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from branca.element import MacroElement, Template
+from branca.element import Template
 
+from landcarbon.publish._elements import DataElement
 from landcarbon.publish._html import esc, js_json, ui
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def raster_probe(da: xr.DataArray, kind: str, *, language: str, unit_label: str,
     return out
 
 
-class MapChrome(MacroElement):
+class MapChrome(DataElement):
     """Language, title, layer groups, unit labels and raster popups of one map (added after
     the layer control)."""
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from branca.element import Figure, MacroElement, Template
+from branca.element import Figure, Template
 from folium.elements import JSCSSMixin
 
+from landcarbon.publish._elements import DataElement
 from landcarbon.publish._html import CSS, js_json
 from landcarbon.publish._offline import make_offline
 from landcarbon.publish.fonts import embed_font
@@ -17,7 +18,7 @@ __all__ = ["ExclusiveLayers", "FullscreenControl", "OfflineFigure", "SelfContain
            "UnitData", "UnitLayer", "UnitLegend", "UnitSearch"]
 
 
-class UnitData(MacroElement):
+class UnitData(DataElement):
     """The unit geometries (GeoJSON, once for every layer), popup values and title.
 
     Tooltips and popups are assembled in the browser when shown, from the per-unit values
@@ -81,7 +82,7 @@ var {{ this.get_name() }} = {
         self.title_html = (f"<div class='lc-title'>{html.escape(title)}</div>" if title else "")
 
 
-class UnitLayer(MacroElement):
+class UnitLayer(DataElement):
     """One styling of the shared unit data, added to its parent ``FeatureGroup`` (``outline``:
     boundaries only, no fill)."""
 
@@ -115,7 +116,7 @@ var {{ this.get_name() }} = (function () {
         self.data, self.fills, self.canvas, self.outline = data, js_json(fills), canvas, outline
 
 
-class UnitLegend(MacroElement):
+class UnitLegend(DataElement):
     """One legend box; each section is shown while its layer is on the map."""
 
     _template = Template("""
@@ -149,7 +150,7 @@ class UnitLegend(MacroElement):
         self.sections = [(fg, js_json(text)) for fg, text in sections]
 
 
-class ExclusiveLayers(MacroElement):
+class ExclusiveLayers(DataElement):
     """Switching one of these layers on in the layer control switches the others off (one
     colouring of the units or one raster at a time: stacked layers are unreadable and slow;
     the unit boundaries stay on top of the rasters)."""
@@ -175,7 +176,7 @@ class ExclusiveLayers(MacroElement):
         self.groups = groups
 
 
-class UnitSearch(JSCSSMixin, MacroElement):
+class UnitSearch(JSCSSMixin, DataElement):
     """Search box of unit names (leaflet-search); opens the unit's popup on the shown layer.
 
     Names are shown with ``textContent``, never parsed as HTML.
@@ -220,7 +221,7 @@ class UnitSearch(JSCSSMixin, MacroElement):
         self.placeholder, self.not_found = js_json(placeholder), js_json(not_found)
 
 
-class FullscreenControl(JSCSSMixin, MacroElement):
+class FullscreenControl(JSCSSMixin, DataElement):
     """The full-screen button (leaflet.fullscreen, vendored), as folium's ``Fullscreen``
     plugin draws it, without importing every folium plugin (~0.1 s)."""
 

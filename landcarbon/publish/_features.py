@@ -3,14 +3,15 @@ polygons (or circle markers for points) with fills, tooltips and popups given in
 
 from __future__ import annotations
 
-from branca.element import MacroElement, Template
+from branca.element import Template
 
+from landcarbon.publish._elements import DataElement
 from landcarbon.publish._html import js_json
 
 __all__ = ["FeatureLayer"]
 
 
-class FeatureLayer(MacroElement):
+class FeatureLayer(DataElement):
     """Features of one overlay, added to its parent ``FeatureGroup``; popups and tooltips are
     escaped HTML made in Python (no markup from the data). With ``rows`` (shared labels),
     ``popups`` are titles and the popup table is assembled from ``cells`` when opened. With

@@ -45,30 +45,43 @@ def alerts_overlay(alerts: gpd.GeoDataFrame, language: str) -> Overlay:
     """One circle marker per unit with alerts (at a point inside the unit), coloured by its
     first alert type in ``map_categories.csv`` order; the popup lists every alert."""
     import geopandas as gpd
+    import numpy as np
 
     cats = map_categories("alert", language)
     order = {k: i for i, k in enumerate(cats)}
     msg = f"message_{'zh' if language == 'zh' else 'en'}"
     fills, popups, tips, geoms = [], [], [], []
-    for uid, g in alerts.groupby("unit_id", sort=True):
-        g = g.sort_values("alert", key=lambda s: s.map(order).fillna(len(order)), kind="stable")
-        first = str(g["alert"].iloc[0])
+    kinds = alerts["alert"].astype(str).tolist()
+    # each unit's alerts in map_categories order (ties: table order), units by id: one sort
+    # of the whole table (thousands of units: a sort each would take seconds)
+    unit_code, unit_ids = pd.factorize(alerts["unit_id"], sort=True)  # missing id: -1
+    rank = np.array([order.get(a, len(order)) for a in kinds], dtype=np.int64)
+    rows_in = np.lexsort((np.arange(len(kinds)), rank, unit_code))
+    rows_in = rows_in[unit_code[rows_in] >= 0]
+    starts = np.flatnonzero(np.diff(unit_code[rows_in], prepend=-1))
+    y_from, y_to = alerts["year_from"].tolist(), alerts["year_to"].tolist()
+    messages = (alerts[msg].tolist() if msg in alerts else kinds)
+    names = alerts["unit_name"].tolist() if "unit_name" in alerts else [None] * len(kinds)
+    geometry = alerts.geometry.array
+    for start, stop in zip(starts, [*starts[1:], len(rows_in)], strict=True):
+        group = rows_in[start:stop].tolist()
+        top = group[0]
+        uid = unit_ids[unit_code[top]]
+        first = kinds[top]
         fills.append(cats.get(first, (first, "#555555"))[1])
-        name = unit_name(g.iloc[0].to_dict())
+        name = unit_name({"unit_name": names[top], "unit_id": uid})
         rows = "".join(
-            f"<tr><td><i style='background:{esc(cats.get(a, (a, '#555555'))[1])}'></i>"
-            f"{esc(cats.get(a, (a, ''))[0])}</td>"
-            f"<td style='white-space:nowrap'>{esc(f'{y0}-{y1}')}</td>"
-            f"<td>{esc(str(m))}</td></tr>"
-            for a, y0, y1, m in zip(g["alert"].astype(str), g["year_from"], g["year_to"],
-                                    g.get(msg, g["alert"]), strict=True))
+            f"<tr><td><i style='background:{esc(cats.get(kinds[i], (kinds[i], '#555555'))[1])}"
+            f"'></i>{esc(cats.get(kinds[i], (kinds[i], ''))[0])}</td>"
+            f"<td style='white-space:nowrap'>{esc(f'{y_from[i]}-{y_to[i]}')}</td>"
+            f"<td>{esc(str(messages[i]))}</td></tr>" for i in group)
         popups.append(f"<div class='lc-pop'><h4>{esc(name)} ({esc(str(uid))})</h4><table>"
                       f"<tr><th>{esc(ui('alert', language))}</th><th>"
                       f"{esc(ui('period', language))}</th><th>{esc(ui('message', language))}"
                       f"</th></tr>{rows}</table></div>")
         tips.append(f"<b>{esc(name)}</b><br>{esc(cats.get(first, (first, ''))[0])}"
-                    + (f" +{len(g) - 1}" if len(g) > 1 else ""))
-        geoms.append(g.geometry.iloc[0])
+                    + (f" +{len(group) - 1}" if len(group) > 1 else ""))
+        geoms.append(geometry[top])
     frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=alerts.crs)
                              .representative_point())
     present = set(alerts["alert"].astype(str)) if len(alerts) else set()
