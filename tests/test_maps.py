@@ -381,3 +381,21 @@ def test_online_map_works_without_internet_except_tiles(tmp_path: Path, browser)
     assert [e for e in browser.errors if "tile.openstreetmap.org" not in e] == []
     assert browser.eval("document.querySelectorAll('path.leaflet-interactive').length") == 8
     browser.screenshot(ARTIFACTS / "explore_units_online_no_internet.png")
+
+
+def test_geojson_rounds_to_a_micro_degree_and_keeps_missing_geometry() -> None:
+    import json
+
+    from shapely.geometry import Polygon
+
+    from landcarbon.publish.maps import _geojson
+
+    frame = gpd.GeoDataFrame(
+        {"_i": [0, 1]},
+        geometry=[Polygon([(113.1234567, 34.0000004), (113.2, 34.0), (113.2, 34.1)]), None],
+        crs="EPSG:4326")
+    doc = json.loads(_geojson(frame))
+    assert [f["properties"]["_i"] for f in doc["features"]] == [0, 1]
+    ring = doc["features"][0]["geometry"]["coordinates"][0]
+    assert ring[0] == [113.123457, 34.0] and ring[-1] == ring[0] and len(ring) == 4
+    assert doc["features"][1]["geometry"] is None

@@ -228,7 +228,7 @@ def test_gcj02_outside_china_unchanged_and_vectorised() -> None:
 
 
 def _first_vertex(html: str) -> tuple[float, float]:
-    m = re.search(r'"coordinates": \[\[\[([-\d.]+), ([-\d.]+)\]', html)
+    m = re.search(r'"coordinates":\s*\[\[\[([-\d.]+),\s*([-\d.]+)\]', html)
     assert m, "no polygon in the map"
     return float(m.group(1)), float(m.group(2))
 

@@ -95,12 +95,16 @@ def _make_subset(chars: str) -> bytes:
 
 def _page_chars(text: str) -> str:
     """Every character a page may show: its text, HTML entities decoded and the ``\\uXXXX``
-    escapes of its scripts' JSON, plus printable ASCII."""
+    escapes of its scripts' JSON, plus printable ASCII (each kind found by one scan of the
+    page, then decoded once per distinct entity or escape: maps of tens of megabytes)."""
     import html
     import re
 
-    chars = set(html.unescape(text))
-    chars |= {chr(int(h, 16)) for h in re.findall(r"\\u([0-9a-fA-F]{4})", text)}
+    chars = set(re.findall(r"[^\x00-\x7f]", text))
+    for entity in set(re.findall(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]"
+                                 r"{1,6});", text)):
+        chars |= set(html.unescape(entity))
+    chars |= {chr(int(h, 16)) for h in set(re.findall(r"\\u([0-9a-fA-F]{4})", text))}
     chars = {c for c in chars if ord(c) > 0x7F} | {chr(c) for c in range(0x20, 0x7F)}
     return "".join(sorted(chars))
 

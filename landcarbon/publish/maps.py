@@ -106,9 +106,19 @@ def _display_frame(units: gpd.GeoDataFrame, tolerance_m: float | None,
 
 
 def _geojson(gdf: gpd.GeoDataFrame) -> str:
-    """GeoJSON of the display frame, coordinates rounded to 1e-6 degrees (~0.1 m)."""
-    text = gdf[["_i", "geometry"]].to_json(drop_id=True)
-    return re.sub(r"(\d\.\d{6})\d+", r"\1", text)
+    """GeoJSON of the display frame (features with property ``_i``), coordinates rounded to
+    1e-6 degrees (~0.1 m): written by GEOS per geometry (``shapely.to_geojson``), not through
+    Python dictionaries (10x faster for thousands of detailed boundaries)."""
+    import shapely
+
+    geoms = shapely.transform(gdf.geometry.array, lambda xy: np.round(xy, 6))
+    texts = shapely.to_geojson(geoms)
+    features = ",".join(
+        f'{{"type":"Feature","properties":{{"_i":{int(i)}}},"geometry":'
+        f'{"null" if g is None else g}}}' for i, g in zip(gdf["_i"].tolist(), texts, strict=True))
+    # a float GEOS writes longer than its rounded value (it keeps the shortest form): cut
+    return re.sub(r"(\.\d{6})\d+", r"\1", '{"type":"FeatureCollection","features":['
+                  + features + "]}")
 
 
 def _layer_values(units: pd.DataFrame, key: str, sfx: str) -> pd.Series:
