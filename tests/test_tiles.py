@@ -3,6 +3,7 @@ compressed tiles decoded once, one-value chunks as zero-memory arrays."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +125,44 @@ def test_a_rewritten_file_is_read_anew(tmp_path: Path) -> None:
     _write(path.with_name("new.tif"), changed).replace(path)  # a new file at the same path
     np.testing.assert_array_equal(open_landcover(path, chunks=32).compute(
         scheduler="synchronous").values, changed)
+
+
+def test_files_closed_after_a_pass_and_reopened_by_the_next(tmp_path: Path) -> None:
+    """The reading threads' open files (and GDAL's cached blocks of them) are closed by
+    close_open_tiles, also those of other threads, and the next read opens them again."""
+    import threading
+
+    from landcarbon._memory import release_freed
+    from landcarbon.io import tiles
+
+    data = _raster()
+    layout = tile_layout(str(_write(tmp_path / "lc.tif", data)))
+    assert layout is not None
+    arr = repeated_tile_array(layout, (32, 32))
+    import gc
+    import os
+
+    def fds() -> int:  # descriptors open on the raster
+        links = []
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                links.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return links.count(layout.path)
+
+    opened: list[int] = []
+    other = threading.Thread(target=lambda: (_read_chunk(layout, (0, 32, 0, 32), {}),
+                                             opened.append(fds())))
+    other.start()
+    other.join(timeout=30)
+    gc.collect()
+    assert opened[0] >= 1 and fds() == 0  # a thread that ended closed its file
+    np.testing.assert_array_equal(arr.compute(scheduler="threads"), data)
+    held = [f for f in list(tiles._every_thread) if f.open]
+    assert held  # this thread or the pool's threads hold the file
+    datasets = [src for f in held for src, _ in f.open.values()]
+    tiles.close_open_tiles()
+    assert not any(f.open for f in list(tiles._every_thread))
+    assert all(src.closed for src in datasets)
+    np.testing.assert_array_equal(arr.compute(scheduler="threads"), data)  # reopened
+    assert any(f.open for f in list(tiles._every_thread))
+    assert release_freed() is True  # glibc (Linux)

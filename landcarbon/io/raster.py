@@ -263,13 +263,22 @@ def _read_error(paths: Sequence[str], exc: BaseException) -> InputError:
 @contextlib.contextmanager
 def raster_read_errors(codes: xr.DataArray) -> Iterator[None]:
     """Turn a failure while computing a lazily read raster (a block damaged in the middle of
-    a file) into an :class:`InputError` naming the file(s)."""
+    a file) into an :class:`InputError` naming the file(s). At the end the files the
+    reading threads opened are closed (:func:`landcarbon.io.tiles.close_open_tiles`: the
+    blocks GDAL cached for them are freed) and the memory the pass freed goes back to the
+    system (:func:`landcarbon._memory.release_freed`)."""
     import rasterio
+
+    from landcarbon._memory import release_freed
+    from landcarbon.io.tiles import close_open_tiles
 
     try:
         yield
     except (rasterio.errors.RasterioError, OSError) as exc:
         raise _read_error(list(codes.attrs.get("source", ["?"])), exc) from exc
+    finally:
+        close_open_tiles()
+        release_freed()
 
 
 def _gdal_type(dtype: str) -> str:

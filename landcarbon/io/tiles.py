@@ -26,15 +26,59 @@ import functools
 import hashlib
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["TileLayout", "repeated_tile_array", "reuse_repeated_tiles", "tile_layout"]
+__all__ = ["TileLayout", "close_open_tiles", "repeated_tile_array", "reuse_repeated_tiles",
+           "tile_layout"]
 
 _MISSING = object()
 _local = threading.local()
+
+
+class _ThreadFiles:
+    """The files one reading thread holds open, and the lock it holds while reading."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open: dict[tuple[Any, ...], tuple[Any, int]] = {}
+
+
+#: every live thread's files (a thread's entry goes with the thread)
+_every_thread: weakref.WeakSet[_ThreadFiles] = weakref.WeakSet()
+_registry = threading.Lock()
+
+
+def _close_all(handles: dict[tuple[Any, ...], tuple[Any, int]]) -> None:
+    while handles:
+        src, fd = handles.popitem()[1]
+        src.close()
+        os.close(fd)
+
+
+def _thread_files() -> _ThreadFiles:
+    files: _ThreadFiles | None = getattr(_local, "files", None)
+    if files is None:
+        files = _local.files = _ThreadFiles()
+        weakref.finalize(files, _close_all, files.open)  # a thread that ends closes its files
+        with _registry:
+            _every_thread.add(files)
+    return files
+
+
+def close_open_tiles() -> None:
+    """Close the files every reading thread holds open (waiting for a read in progress to
+    end); the next read reopens them. GDAL keeps the blocks it decoded in its cache (up to
+    :data:`landcarbon.io.raster.BLOCK_CACHE_BYTES`) while a file is open: a pass reads each
+    block once, so its end frees that memory for the tables and maps that follow."""
+    with _registry:
+        threads = list(_every_thread)
+    for files in threads:
+        with files.lock:
+            _close_all(files.open)
 
 
 @dataclass(frozen=True)
@@ -124,14 +168,13 @@ def repeated_tile_array(layout: TileLayout, chunks: tuple[int, int], *,
 MAX_OPEN = 8
 
 
-def _handles(layout: TileLayout) -> tuple[Any, int]:
-    """This thread's open dataset and file descriptor of ``layout.path``, reopened when the
-    file changed since (a rewritten file must not be read through an old handle)."""
+def _handles(files: _ThreadFiles, layout: TileLayout) -> tuple[Any, int]:
+    """This thread's open dataset and file descriptor of ``layout.path`` (``files``: the
+    thread's, its lock held), reopened when the file changed since (a rewritten file must
+    not be read through an old handle)."""
     import rasterio
 
-    handles: dict[tuple[Any, ...], tuple[Any, int]] | None = getattr(_local, "handles", None)
-    if handles is None:
-        handles = _local.handles = {}
+    handles = files.open
     key = (layout.path, layout.mtime_ns, layout.size, layout.inode)
     if key not in handles:
         stale = {k for k in handles if k[0] == layout.path}  # the file before it changed
@@ -150,11 +193,20 @@ def _read_chunk(layout: TileLayout, window: tuple[int, int, int, int],
     seen holding one value are filled from it; the others are decoded by GDAL (every tile,
     and the chunk is returned as decoded, when ``cache`` is None). A chunk with no known
     tile is decoded by one GDAL read (a read per tile costs 25 % more)."""
+    files = _thread_files()
+    with files.lock:  # close_open_tiles waits for the read to end
+        src, fd = _handles(files, layout)
+        return _decode_chunk(src, fd, layout, window, cache)
+
+
+def _decode_chunk(src: Any, fd: int, layout: TileLayout, window: tuple[int, int, int, int],
+                  cache: dict[tuple[int, bytes], Any] | None) -> np.ndarray:
+    """:func:`_read_chunk` with the file open (``src``: rasterio dataset, ``fd``: its
+    descriptor)."""
     from rasterio.windows import Window
 
     from landcarbon.accounting.classification import uniform_block, uniform_value
 
-    src, fd = _handles(layout)
     r0, r1, c0, c1 = window
     th, tw = layout.tile_height, layout.tile_width
     shape = (r1 - r0, c1 - c0)
