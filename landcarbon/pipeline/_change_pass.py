@@ -77,7 +77,7 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
         period_transitions,
     )
     from landcarbon.engine.block_cells import COVERAGE
-    from landcarbon.engine.landcover_pass import landcover_pass
+    from landcarbon.engine.landcover_pass import compute_frozen, landcover_pass
     from landcarbon.io.raster import raster_read_errors
     from landcarbon.pipeline import resolve
 
@@ -113,7 +113,7 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
         if not keep_coverage:  # each block: dropped after its last use
             guards.enter_context(COVERAGE.dropping_after(uses))
         with dask_bar("land-cover pass (every date and period)", progress):
-            measured, computed = dask.compute(lazy)[0]
+            measured, computed = compute_frozen(lazy)
     dates = {y: assess(date_configs[y], progress=progress, check_inputs=False,
                        measured=(codes[y], *measured[y]), prepared=prepared) for y in years}
     return dates, computed
