@@ -84,7 +84,7 @@ def test_write_csv_numbers_and_quotes_by_hand(tmp_path) -> None:
 
 #: the columns of ``_table`` the compiled route takes (the others go to the general route)
 COMPILED = ["unit_id", "area_ha", "f32", "count", "byte", "flag", "formula", "text", "-name",
-            "quoted", "zh", "empty", "flags", "nan"]
+            "category", "quoted", "zh", "empty", "flags", "nan"]
 
 
 def test_both_routes_write_the_same_decimals() -> None:

@@ -173,6 +173,27 @@ def test_text_cells_that_would_run_as_formulas_are_quoted(cell: str, written: st
     assert neutralise_cells(pd.DataFrame({"name": [cell]}))["name"][0] == written
 
 
+@pytest.mark.parametrize("rows", [3, 30_000])  # the joined and the compiled writers
+def test_categorical_text_cells_are_neutralised_too(tmp_path: Path, rows: int) -> None:
+    """Categorical columns (the change run's transition tables; an analyst's frame) are
+    written with the same neutralised, quoted cells as text columns."""
+    from landcarbon.io.tables import write_csv
+
+    cells = ["=1+2", "a,b", "西单元"]
+    values = [cells[k % 3] for k in range(rows)]
+    table = pd.DataFrame({"name": pd.Categorical(values), "plain": values,
+                          "x": np.arange(rows, dtype=float)})
+    write_csv(table, tmp_path / "t.csv")
+    lines = (tmp_path / "t.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[:4] == ["name,plain,x", "'=1+2,'=1+2,0.000000", '"a,b","a,b",1.000000',
+                         "西单元,西单元,2.000000"]
+    assert len(lines) == rows + 1
+    missing = table.assign(name=pd.Categorical([None, *values[1:]]))
+    write_csv(missing, tmp_path / "m.csv")
+    assert (tmp_path / "m.csv").read_text(encoding="utf-8-sig").splitlines()[1] == \
+        ",'=1+2,0.000000"
+
+
 def test_units_csv_neutralises_hostile_names_but_not_numbers(tmp_path: Path) -> None:
     config = project(tmp_path / "p", names=("=1+2", "@SUM(A1:A9)"))
     res = cli("run", config, "-o", tmp_path / "out")

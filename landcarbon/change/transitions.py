@@ -319,12 +319,21 @@ def _whole_table(m: np.ndarray, frm: pd.DataFrame, to: pd.DataFrame) -> pd.DataF
     return out
 
 
+def _labels(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, pd.Categorical]:
+    """The text columns of the small table ``frame`` at ``rows``, as categoricals (hundreds of
+    thousands of rows share a few labels: codes, not one string object per cell)."""
+    out = {}
+    for name in frame.columns:
+        codes, labels = pd.factorize(frame[name])
+        out[name] = pd.Categorical.from_codes(codes[rows], categories=labels)
+    return out
+
+
 def _unit_table(cube: np.ndarray, frm: pd.DataFrame, to: pd.DataFrame, unit_ids: np.ndarray
                 ) -> pd.DataFrame:
     u, i, j = np.nonzero(cube)
-    out = pd.concat([pd.Series(unit_ids[u], name="unit_id"),
-                     frm.iloc[i].reset_index(drop=True), to.iloc[j].reset_index(drop=True)],
-                    axis=1)
+    unit = _labels(pd.DataFrame({"unit_id": unit_ids}), u)
+    out = pd.DataFrame({**unit, **_labels(frm, i), **_labels(to, j)})
     out["area_ha"] = cube[u, i, j]
     return out
 

@@ -71,7 +71,11 @@ def encoding_message(what: str, path: object, encoding: str | None,
 
 
 def _is_text(column: pd.Series) -> bool:
-    return column.dtype == object or isinstance(column.dtype, pd.StringDtype)
+    """Text cells: object or string columns, and categoricals of them (neutralised alike)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    return (isinstance(dtype, np.dtype) and dtype.kind == "O") or isinstance(dtype, pd.StringDtype)
 
 
 def _neutral_text(value: str) -> str:
@@ -179,8 +183,11 @@ def _text_pool(column: pd.Series, encoding: str) -> tuple[list[bytes], np.ndarra
     """The encoded distinct cells of text ``column`` (neutralised, quoted; or flags with
     gaps: True / False) and the cell number of each row (-1: missing, an empty cell), or
     None when a value is not text, holds a line break or does not encode."""
-    codes, distinct = pd.factorize(column.to_numpy())  # missing values: code -1
-    values = distinct.tolist()
+    if isinstance(column.dtype, pd.CategoricalDtype):  # already coded (missing: -1)
+        codes, values = column.cat.codes.to_numpy(), column.cat.categories.tolist()
+    else:
+        codes, distinct = pd.factorize(column.to_numpy())  # missing values: code -1
+        values = distinct.tolist()
     if (values and all(isinstance(v, bool | np.bool_) for v in values)  # 1 == True: all?
             and pd.api.types.infer_dtype(column, skipna=True) == "boolean"):
         return [str(v).encode(encoding) for v in values], codes
