@@ -48,6 +48,10 @@ def uniform_value(block: np.ndarray) -> np.generic | None:
         return None
     if all(st == 0 for st in block.strides):  # a broadcast scalar (from uniform_block)
         return block.flat[0]
+    if block.dtype.kind in "ui":  # nine cells across the block first: mixed land ends here
+        probe = block.flat[np.linspace(0, block.size - 1, 9).astype(np.intp)]
+        if (probe != probe[0]).any():
+            return None
     low = block.min()
     if low == block.max() and not (block.dtype.kind == "f" and np.isnan(low)):
         return low
