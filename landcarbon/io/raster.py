@@ -266,10 +266,10 @@ def raster_read_errors(codes: xr.DataArray) -> Iterator[None]:
     a file) into an :class:`InputError` naming the file(s). At the end the files the
     reading threads opened are closed (:func:`landcarbon.io.tiles.close_open_tiles`: the
     blocks GDAL cached for them are freed) and the memory the pass freed goes back to the
-    system (:func:`landcarbon._memory.release_freed`)."""
+    system (:func:`landcarbon.io._memory.release_freed`)."""
     import rasterio
 
-    from landcarbon._memory import release_freed
+    from landcarbon.io._memory import release_freed
     from landcarbon.io.tiles import close_open_tiles
 
     try:
