@@ -151,7 +151,10 @@ def parcels_file(n_side: int) -> Path:
     return path
 
 
-def write_config(name: str, raster: str, units: Path, *, rasters: bool = True) -> Path:
+def write_config(name: str, raster: str, units: Path, *, rasters: bool = True,
+                 map: bool = False) -> Path:
+    """A ``landcarbon run`` config (``rasters``, ``map``: the ``[output]`` switches; both
+    on are the defaults a user gets)."""
     path = CACHE / f"{name}.toml"
     path.write_text(
         f'title = "benchmark {name}"\n\n[landcover]\npath = "{raster}"\n'
@@ -159,8 +162,8 @@ def write_config(name: str, raster: str, units: Path, *, rasters: bool = True) -
         f'[units]\npath = "{units}"\nid_field = "uid"\nname_field = "name"\n\n'
         '[construction]\nmethod = "intensity"\nintensity_tc_per_ha = 20.0\n\n'
         '[thresholds]\npreset = "strict_median"\n\n'
-        f'[output]\nrasters = {"true" if rasters else "false"}\nmap = false\n',
-        encoding="utf-8")
+        f'[output]\nrasters = {"true" if rasters else "false"}\n'
+        f'map = {"true" if map else "false"}\n', encoding="utf-8")
     return path
 
 
@@ -317,8 +320,9 @@ def survey_units(units: Path, spacing: float = 3e-5) -> Path:
     return path
 
 
-def change_config(name: str, rasters: list[Path], units: Path) -> Path:
-    """A ``landcarbon change`` config of ``rasters`` (one date each, 2015, 2020, ...)."""
+def change_config(name: str, rasters: list[Path], units: Path, *, map: bool = False) -> Path:
+    """A ``landcarbon change`` config of ``rasters`` (one date each, 2015, 2020, ...);
+    ``map``: the change map and report (on by default for a user)."""
     path = CACHE / f"{name}.toml"
     dates = "".join(f'\n[[change.dates]]\nyear = {2015 + 5 * i}\nlandcover = "{r}"\n'
                     for i, r in enumerate(rasters))
@@ -328,6 +332,6 @@ def change_config(name: str, rasters: list[Path], units: Path) -> Path:
         f'[units]\npath = "{units}"\nid_field = "uid"\nname_field = "name"\n\n'
         '[construction]\nmethod = "intensity"\nintensity_tc_per_ha = 20.0\n\n'
         '[thresholds]\npreset = "strict_median"\n\n'
-        '[output]\nrasters = false\nmap = false\n\n'
+        f'[output]\nrasters = false\nmap = {"true" if map else "false"}\n\n'
         f'[change]\nresample = "error"\n{dates}', encoding="utf-8")
     return path

@@ -154,9 +154,12 @@ def main() -> None:
         row(f"{n}^2 plain read process (python + rasterio, read(1))", plain, None,
             "another decode baseline a user might take")
         if "run" in only:
-            for kind, rasters in (("tables only", False), ("tables + 3 COGs", True)):
-                cfg = write_config(f"farm{n}_{'cogs' if rasters else 'tables'}", str(raster),
-                                   units, rasters=rasters)
+            for kind, rasters, web in (("tables only", False, False),
+                                       ("tables + 3 COGs", True, False),
+                                       ("defaults (COGs, map, report, figures)", True, True)):
+                label = "defaults" if web else "cogs" if rasters else "tables"
+                cfg = write_config(f"farm{n}_{label}", str(raster), units, rasters=rasters,
+                                   map=web)
                 out = CACHE / f"farm{n}_out"
                 r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
                 row(f"{n}^2 landcarbon run, {kind}", r, dec["seconds"],
@@ -199,6 +202,17 @@ def main() -> None:
                 took = json.loads(manifest.read_text(encoding="utf-8")).get("timings_s", {})
                 note = "steps " + ", ".join(f"{k} {v:.2f}" for k, v in took.items())
             row(f"{n}^2 landcarbon change, 3 dates", ch, one["seconds"], note)
+            # as a user gets them: the single run with COGs, map and report; the change run
+            # with its map and report
+            single = write_config(f"farm{n}_defaults", str(dates[-1]), units, map=True)
+            one = best([*CLI, "run", str(single), "-o", str(CACHE / "farm_one"),
+                        "--overwrite"], rep, env)
+            row(f"{n}^2 single-date run (defaults)", one, None, f"steps {steps(one['stderr'])}")
+            cfg = change_config(f"farm{n}_change3_map", dates, units, map=True)
+            ch = best([*CLI, "change", str(cfg), "-o", str(CACHE / "farm_change"),
+                       "--overwrite"], rep, env)
+            row(f"{n}^2 landcarbon change, 3 dates (defaults: map, report)", ch,
+                one["seconds"])
             shutil.rmtree(CACHE / "farm_change", ignore_errors=True)
             shutil.rmtree(CACHE / "farm_one", ignore_errors=True)
     if "demo" in only:

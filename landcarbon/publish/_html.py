@@ -11,9 +11,9 @@ import json
 import math
 import re
 from functools import cache
-from numbers import Real
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from landcarbon.accounting.display_units import DisplayUnits
@@ -213,6 +213,19 @@ def emission_source(row: dict[str, Any], sfx: str, lang: str) -> str:
                       if v / total >= 0.005)
 
 
+#: the numbers of a row (``numbers.Real`` without its slow abstract-class check)
+_REAL = (int, float, np.integer, np.floating)
+
+
+@cache
+def _area_class(key: object) -> str | None:
+    """The land class of a per-class area column (``area_<class>_ha``), else None."""
+    if not isinstance(key, str):
+        return None
+    found = re.fullmatch(r"area_(.+)_ha", key)
+    return found.group(1) if found else None
+
+
 def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str,
                  shown: DisplayUnits | None = None) -> list[Any]:
     """The per-unit part of a popup: ``[name, values..., [[land, ha], ...]]`` (values in the
@@ -258,9 +271,9 @@ def popup_record(row: dict[str, Any], lang: str, sfx: str, unit: str,
         esc(str(row.get(f"risk_reason_{lang}") or "–")),
     ]
     land = list(vocab("land_classes"))
-    areas = sorted(((k[5:-3], v) for k, v in row.items()
-                    if re.fullmatch(r"area_.+_ha", k) and isinstance(v, Real) and float(v) > 0),
-                   key=lambda kv: -float(kv[1]))
+    areas = sorted(((cls, v) for k, v in row.items()
+                    if (cls := _area_class(k)) is not None and isinstance(v, _REAL)
+                    and float(v) > 0), key=lambda kv: -float(kv[1]))
     breakdown = [[land.index(k) if k in land else esc(k.replace("_", " ")),
                   fmt(shown.area(v), area=True)] for k, v in areas]
     return [esc(unit_name(row)), *values, breakdown]
