@@ -9,6 +9,7 @@ import logging
 import struct
 import warnings
 import zlib
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -127,20 +128,37 @@ def test_utm_zone_is_geopandas_estimate() -> None:
 
 def test_unit_names_never_overlap_and_largest_first() -> None:
     """Two names at one point: only the first (largest unit) is written; a name far away is
-    written too; a name of the same text in the gap between them as well."""
+    written too, and one in the gap between them; a name on top of a kept one is not. The
+    kept names are drawn as a white halo under dark glyphs (two path collections)."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.font_manager import FontProperties
+
     from landcarbon.publish._mpl import cjk, figure
-    from landcarbon.publish.static_maps import _place_labels
+    from landcarbon.publish.static_maps import _choose_labels, _place_labels
+
+    points = [(20.0, 50.0, "金水区"), (20.5, 50.0, "二七区"), (80.0, 50.0, "中原区"),
+              (50.0, 50.0, "惠济区"), (50.0, 52.0, "Xy")]
 
     @cjk
-    def place() -> tuple[int, list[str]]:
+    def place() -> tuple[list[int], int, list[Any]]:
         fig = figure(4, 4, layout=None)
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 100)
-        points = [(20.0, 50.0, "金水区"), (20.5, 50.0, "二七区"), (80.0, 50.0, "中原区"),
-                  (50.0, 50.0, "惠济区"), (50.0, 52.0, "Xy")]
-        return _place_labels(fig, ax, points, 7.5), [t.get_text() for t in ax.texts]
+        kept = _choose_labels(fig, ax, points, FontProperties(size=7.5))
+        n = _place_labels(fig, ax, points, 7.5)
+        return kept, n, [c for c in ax.collections if isinstance(c, PathCollection)]
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every glyph in the bundled font
-        assert place() == (3, ["金水区", "中原区", "惠济区"])
+        kept, n, drawn = place()
+    assert kept == [0, 2, 3] and n == 3
+    halo, glyphs = drawn
+    assert len(halo.get_paths()) == len(glyphs.get_paths()) == 3
+    np.testing.assert_array_equal(halo.get_offsets(), [(20, 50), (80, 50), (50, 50)])
+    assert halo.get_linewidths()[0] == 2.2 and glyphs.get_zorder() == halo.get_zorder()
+    # each outline centred on its place: as wide left as right of it
+    for path in glyphs.get_paths():
+        drawn = path.vertices[path.codes != path.CLOSEPOLY]
+        lo, hi = drawn.min(axis=0), drawn.max(axis=0)
+        np.testing.assert_allclose(lo, -hi, atol=1e-9)

@@ -132,8 +132,8 @@ def test_files_closed_after_a_pass_and_reopened_by_the_next(tmp_path: Path) -> N
     close_open_tiles, also those of other threads, and the next read opens them again."""
     import threading
 
-    from landcarbon.io._memory import release_freed
     from landcarbon.io import tiles
+    from landcarbon.io._memory import release_freed
 
     data = _raster()
     layout = tile_layout(str(_write(tmp_path / "lc.tif", data)))
