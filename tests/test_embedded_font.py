@@ -50,3 +50,18 @@ def test_font_face_script_bytes_are_woff_and_a_stale_cache_is_not_served(
     assert ord("变") in TTFont(io.BytesIO(data)).getBestCmap()
     assert cached.read_bytes()[:4] == b"wOFF"
     fonts._subset_woff.cache_clear()
+
+
+def test_page_characters_from_text_entities_and_escapes() -> None:
+    """Every character a page may show is in its font subset: raw text (any plane), HTML
+    entities, and \\u escapes of non-ASCII characters in its scripts; ASCII escapes (a
+    map's thousands of \\u003c) add nothing beyond printable ASCII."""
+    from landcarbon.publish.fonts import _page_chars
+
+    page = ('<p>郑州 &middot; &#20013;&#x56FD; &amp; 𝔸</p><script>var a = "\\u5e02\\u00e9'
+            '\\u003c\\u007f";</script>' + "\\u003c" * 1000)
+    chars = _page_chars(page)
+    assert {"郑", "州", "·", "中", "国", "𝔸", "市", "é"} <= set(chars)
+    assert set(chars) - {chr(c) for c in range(0x20, 0x7F)} == {
+        "郑", "州", "·", "中", "国", "𝔸", "市", "é"}
+    assert list(chars) == sorted(chars)

@@ -93,6 +93,9 @@ def _make_subset(chars: str) -> bytes:
     return buf.getvalue()
 
 
+_ASCII = bytes(range(0x80))
+
+
 def _page_chars(text: str) -> str:
     """Every character a page may show: its text, HTML entities decoded and the ``\\uXXXX``
     escapes of its scripts' JSON, plus printable ASCII (each kind found by one scan of the
@@ -100,11 +103,17 @@ def _page_chars(text: str) -> str:
     import html
     import re
 
-    chars = set(re.findall(r"[^\x00-\x7f]", text))
+    # the non-ASCII characters: ASCII bytes never occur inside a UTF-8 multi-byte sequence,
+    # so deleting them from the encoded page leaves exactly those characters' bytes
+    chars = set(text.encode("utf-8", "surrogatepass").translate(None, _ASCII)
+                .decode("utf-8", "surrogatepass"))
     for entity in set(re.findall(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]"
                                  r"{1,6});", text)):
         chars |= set(html.unescape(entity))
-    chars |= {chr(int(h, 16)) for h in set(re.findall(r"\\u([0-9a-fA-F]{4})", text))}
+    # \\u escapes of non-ASCII characters only (a map escapes "<" in thousands of popups)
+    chars |= {chr(int(h, 16)) for h in set(re.findall(
+        r"\\u(00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})",
+        text))}
     chars = {c for c in chars if ord(c) > 0x7F} | {chr(c) for c in range(0x20, 0x7F)}
     return "".join(sorted(chars))
 
