@@ -303,7 +303,7 @@ CSS = """<style>
 .leaflet-container{background:#f4f4f0}
 .leaflet-interactive:focus{outline:none}
 .leaflet-control-layers-expanded .leaflet-control-layers-list{max-height:calc(55vh - 40px);
- overflow-y:auto;padding-right:6px}
+ overflow-y:auto;overflow-x:hidden;scrollbar-gutter:stable;padding-right:6px}
 .leaflet-control-layers .lc-group{font-weight:bold;margin:4px 0 1px;color:#234;font-size:12px}
 .lc-label{background:rgba(255,255,255,.75);border:0;box-shadow:none;padding:0 3px;
  font-size:12px;color:#111;white-space:nowrap}
