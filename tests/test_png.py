@@ -134,7 +134,7 @@ def test_unit_names_never_overlap_and_largest_first() -> None:
     from matplotlib.font_manager import FontProperties
 
     from landcarbon.publish._mpl import cjk, figure
-    from landcarbon.publish.static_maps import _choose_labels, _place_labels
+    from landcarbon.publish.static_maps import _choose_labels, _draw_labels, _make_labels
 
     points = [(20.0, 50.0, "金水区"), (20.5, 50.0, "二七区"), (80.0, 50.0, "中原区"),
               (50.0, 50.0, "惠济区"), (50.0, 52.0, "Xy")]
@@ -146,8 +146,9 @@ def test_unit_names_never_overlap_and_largest_first() -> None:
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 100)
         kept = _choose_labels(fig, ax, points, FontProperties(size=7.5))
-        n = _place_labels(fig, ax, points, 7.5)
-        return kept, n, [c for c in ax.collections if isinstance(c, PathCollection)]
+        places, outlines = _make_labels(fig, ax, points, 7.5)
+        _draw_labels(fig, ax, places, outlines)
+        return kept, len(places), [c for c in ax.collections if isinstance(c, PathCollection)]
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every glyph in the bundled font

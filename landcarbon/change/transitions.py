@@ -319,21 +319,18 @@ def _whole_table(m: np.ndarray, frm: pd.DataFrame, to: pd.DataFrame) -> pd.DataF
     return out
 
 
-def _labels(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, pd.Categorical]:
-    """The text columns of the small table ``frame`` at ``rows``, as categoricals (hundreds of
-    thousands of rows share a few labels: codes, not one string object per cell)."""
-    out = {}
-    for name in frame.columns:
-        codes, labels = pd.factorize(frame[name])
-        out[name] = pd.Categorical.from_codes(codes[rows], categories=labels)
-    return out
+def _coded(values: Any, rows: np.ndarray) -> pd.Categorical:
+    """``values`` (a small table's column) at ``rows`` as a categorical (hundreds of thousands
+    of rows share a few labels: codes, not one string object per cell)."""
+    codes, labels = pd.factorize(values)
+    return pd.Categorical.from_codes(codes[rows], categories=labels)
 
 
 def _unit_table(cube: np.ndarray, frm: pd.DataFrame, to: pd.DataFrame, unit_ids: np.ndarray
                 ) -> pd.DataFrame:
     u, i, j = np.nonzero(cube)
-    unit = _labels(pd.DataFrame({"unit_id": unit_ids}), u)
-    out = pd.DataFrame({**unit, **_labels(frm, i), **_labels(to, j)})
+    out = pd.DataFrame({"unit_id": _coded(unit_ids, u), **{c: _coded(frm[c], i) for c in frm},
+                        **{c: _coded(to[c], j) for c in to}})
     out["area_ha"] = cube[u, i, j]
     return out
 

@@ -134,16 +134,14 @@ def _draw_labels(fig: Figure, ax: Any, places: np.ndarray, outlines: list[Path])
             zorder=3), autolim=False)
 
 
-def _place_labels(fig: Figure, ax: Any, points: list[tuple[float, float, str]],
-                  fontsize: float) -> int:
-    """Write the unit names that fit (:func:`_choose_labels`) on one map; returns how many
-    were written."""
+def _make_labels(fig: Figure, ax: Any, points: list[tuple[float, float, str]],
+                 fontsize: float) -> tuple[np.ndarray, list[Path]]:
+    """The unit names that fit (:func:`_choose_labels`) as places and outlines
+    (:func:`_label_outlines`), ready for :func:`_draw_labels` on every map of the call."""
     from matplotlib.font_manager import FontProperties
 
     prop = FontProperties(size=fontsize)
-    kept = _choose_labels(fig, ax, points, prop)
-    _draw_labels(fig, ax, *_label_outlines(points, kept, prop))
-    return len(kept)
+    return _label_outlines(points, _choose_labels(fig, ax, points, prop), prop)
 
 
 def _decorations(fig: Figure, ax: Any, bounds: np.ndarray, crs: str, zh: bool,
@@ -207,7 +205,6 @@ def static_maps(units: gpd.GeoDataFrame, columns: tuple[str, ...] = ("risk_level
         ``{column: PNG bytes}``.
     """
     from matplotlib.collections import PathCollection
-    from matplotlib.font_manager import FontProperties
     from matplotlib.patches import Patch
 
     units = projected(units)
@@ -245,8 +242,7 @@ def static_maps(units: gpd.GeoDataFrame, columns: tuple[str, ...] = ("risk_level
         if title:
             ax.set_title(title, fontsize=13)
         if points and labels_made is None:  # the same axes on every map: names once
-            prop = FontProperties(size=6 if len(units) > 40 else 7.5)
-            labels_made = _label_outlines(points, _choose_labels(fig, ax, points, prop), prop)
+            labels_made = _make_labels(fig, ax, points, 6 if len(units) > 40 else 7.5)
         else:
             fig.draw_without_rendering()
         if labels_made is not None:
