@@ -163,3 +163,87 @@ def test_unit_names_never_overlap_and_largest_first() -> None:
         drawn = path.vertices[path.codes != path.CLOSEPOLY]
         lo, hi = drawn.min(axis=0), drawn.max(axis=0)
         np.testing.assert_allclose(lo, -hi, atol=1e-9)
+
+
+def test_figure_png_is_one_drawing_cropped_to_its_content() -> None:
+    """``_mpl.png`` draws the figure once and crops the pixels to the content's box plus the
+    margin; a margin beyond the canvas is the figure's face colour. A 4 x 3 inch figure whose
+    only content is a 1 x 1 inch black square at (1, 1) inch: 1 + 2 x 0.15 inch square at
+    300 dpi, black inside, white margin."""
+    from matplotlib.artist import Artist
+    from matplotlib.patches import Rectangle
+
+    from landcarbon.publish._mpl import DPI, figure, png
+
+    draws = []
+
+    class Counted(Rectangle):
+        def draw(self, renderer: Any) -> None:
+            draws.append(1)
+            super().draw(renderer)
+
+    fig = figure(4, 3, layout=None)
+    fig.add_artist(Counted((1 / 4, 1 / 3), 1 / 4, 1 / 3, transform=fig.transFigure,
+                           facecolor="black", edgecolor="none"))
+    assert isinstance(fig, Artist)
+    img = np.asarray(Image.open(io.BytesIO(png(fig))).convert("RGB"))
+    assert len(draws) == 1  # bbox_inches="tight" would have drawn it twice
+    side = round((1 + 2 * 0.15) * DPI)
+    assert abs(img.shape[0] - side) <= 1 and abs(img.shape[1] - side) <= 1
+    margin = round(0.15 * DPI)
+    assert (img[margin + 2:-margin - 2, margin + 2:-margin - 2] == 0).all()
+    assert (img[:margin - 2] == 255).all() and (img[:, :margin - 2] == 255).all()
+    assert (img[-margin + 2:] == 255).all() and (img[:, -margin + 2:] == 255).all()
+    # content at the canvas edge: the margin beyond it is filled with the face colour
+    fig = figure(2, 2, layout=None)
+    fig.set_facecolor("#ff0000")
+    fig.add_artist(Rectangle((0, 0), 0.5, 0.5, transform=fig.transFigure, facecolor="blue",
+                             edgecolor="none"))
+    img = np.asarray(Image.open(io.BytesIO(png(fig))).convert("RGB"))
+    assert tuple(img[0, 0]) == (255, 0, 0) and tuple(img[-1, 0]) == (255, 0, 0)
+    assert tuple(img[-margin - 5, margin + 5]) == (0, 0, 255)
+
+
+def test_short_set_docs_only_where_asked(tmp_path: Any) -> None:
+    """In a process of landcarbon's own the artists' ``set()`` docstrings are one line and
+    matplotlib's ``kwdoc`` is restored after the import; in a user's session (no flag) they
+    are matplotlib's own."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from landcarbon.publish._mpl import import_for_drawing; "
+            "import_for_drawing(short_set_docs=sys.argv[1] == 'own'); "
+            "import matplotlib.artist as a, matplotlib.lines as l; "
+            "print(len(l.Line2D.set.__doc__), a.kwdoc.__name__)")
+    own = subprocess.run([sys.executable, "-c", code, "own"], capture_output=True, text=True,
+                         check=True).stdout.split()
+    user = subprocess.run([sys.executable, "-c", code, "user"], capture_output=True,
+                          text=True, check=True).stdout.split()
+    assert own[1] == user[1] == "kwdoc"  # restored
+    assert int(own[0]) < 1000 < 2000 < int(user[0])  # "Properties:" list of every setter
+    # a figure drawn after the short import is the same picture
+    draw = ("import sys, hashlib; from landcarbon.publish._mpl import import_for_drawing, "
+            "figure, png, warm_up; import_for_drawing(short_set_docs=sys.argv[1] == 'own'); "
+            "warm_up(); fig = figure(2, 1); ax = fig.subplots(); ax.plot([0, 1], [1, 0]); "
+            "ax.set_title('碳 sink'); print(hashlib.sha256(png(fig)).hexdigest())")
+    a = subprocess.run([sys.executable, "-c", draw, "own"], capture_output=True, text=True,
+                       check=True).stdout
+    b = subprocess.run([sys.executable, "-c", draw, "user"], capture_output=True, text=True,
+                       check=True).stdout
+    assert a == b and len(a.strip()) == 64
+
+
+def test_console_script_claims_its_process() -> None:
+    """``landcarbon`` (the console script's entry) marks its process as its own; importing
+    landcarbon in a session does not."""
+    import subprocess
+    import sys
+
+    from landcarbon import _process
+
+    assert not _process.own()
+    code = ("import sys, atexit; from landcarbon import _process; "
+            "atexit.register(lambda: print('own', _process.own())); "
+            "sys.argv = ['landcarbon', '--version']; from landcarbon.cli import entry; entry()")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and "own True" in out.stdout

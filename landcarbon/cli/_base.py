@@ -323,6 +323,9 @@ def entry() -> None:
     import atexit
     import os
 
+    from landcarbon import _process
+
+    _process.claim()  # a process of its own: see landcarbon._process
     tune_allocator()
     try:
         main()

@@ -170,6 +170,12 @@ def draw(jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]],
 
 def _run_jobs(jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]]
               ) -> dict[str, Any]:
+    if not jobs:
+        return {}
+    from landcarbon import _process
+    from landcarbon.publish._mpl import import_for_drawing
+
+    import_for_drawing(short_set_docs=_process.own())
     from landcarbon.publish import figures
 
     return {key: getattr(figures, name)(*args, **kwargs)
@@ -209,12 +215,16 @@ def main() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         try:
+            from landcarbon import _process
+            from landcarbon.publish._mpl import import_for_drawing, warm_up
+
+            _process.claim()
+            import_for_drawing(short_set_docs=True)
             import geopandas  # noqa: F401  (the units arrive as a GeoDataFrame)
 
             from landcarbon.publish import figures
-            from landcarbon.publish.fonts import matplotlib_family
 
-            matplotlib_family()
+            warm_up()
             del figures
             jobs = pickle.loads(sys.stdin.buffer.read())
             result: tuple[str, Any] = ("ok", _run_jobs(jobs))

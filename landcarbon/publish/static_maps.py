@@ -243,11 +243,9 @@ def static_maps(units: gpd.GeoDataFrame, columns: tuple[str, ...] = ("risk_level
             ax.set_title(title, fontsize=13)
         if points and labels_made is None:  # the same axes on every map: names once
             labels_made = _make_labels(fig, ax, points, 6 if len(units) > 40 else 7.5)
-        else:
-            fig.draw_without_rendering()
         if labels_made is not None:
             _draw_labels(fig, ax, *labels_made)
-        out[column] = png(fig, laid_out=True)
+        out[column] = png(fig)
     return out
 
 
