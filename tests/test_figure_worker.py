@@ -112,3 +112,47 @@ def test_second_core_free_counts_the_tasks_running_now(tmp_path) -> None:
     path.write_text(f"0.10 0.10 0.10 {cores + 1}/230 4242\n")  # every core taken now
     assert not figure_worker.second_core_free(str(path))
     assert figure_worker._others_running(str(tmp_path / "none")) >= 0  # no /proc: average
+
+
+def test_shares_drawn_by_a_worker_each(jobs: dict) -> None:
+    """``shares``: each to a worker of its own, the same bytes as drawn here; a share no
+    worker takes and the keys of no share are drawn here; a dead worker's share too; a
+    worker given nothing to draw is stopped."""
+    plain = figure_worker.Pending(jobs, None).result()
+    procs = [figure_worker.start_worker(), figure_worker.start_worker()]
+    assert None not in procs
+    pending = figure_worker.Pending(jobs, procs, shares=[["maps"], ["bars"]])
+    assert set(pending.here) == {"dots"}  # in no share
+    assert pending.result() == plain
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    # one worker for two shares: the second share is drawn here
+    one = figure_worker.start_worker()
+    pending = figure_worker.Pending(jobs, [one], shares=[["maps"], ["bars", "dots"]])
+    assert set(pending.here) == {"bars", "dots"}
+    assert pending.result() == plain
+    # a dead worker: its share drawn here; a worker without a share: stopped at once
+    dead, spare = figure_worker.start_worker(), figure_worker.start_worker()
+    assert dead is not None and spare is not None
+    dead.kill()
+    dead.wait(timeout=60)
+    pending = figure_worker.Pending(jobs, [dead, spare], shares=[["maps", "bars", "dots"]])
+    assert spare.poll() is not None  # nothing to draw: stopped
+    assert pending.result() == plain
+
+
+def test_draw_takes_one_idle_worker_a_share(jobs: dict) -> None:
+    procs = [figure_worker.start_worker() for _ in range(3)]
+    figure_worker._idle.extend(procs)
+    try:
+        pending = figure_worker.draw(jobs, shares=[["maps"], ["bars", "dots"]])
+        assert len(figure_worker._idle) == 1  # two taken, one left for another draw
+        assert pending.here == {}
+        assert set(pending.result()) == {"maps", "bars", "dots"}
+    finally:
+        left = list(figure_worker._idle)
+        figure_worker._idle.clear()
+        for p in left:
+            p.kill()
+            p.wait(timeout=60)
+    with figure_worker.prestarted(wanted=True, workers=0):
+        assert figure_worker._idle == []

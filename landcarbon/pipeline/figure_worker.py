@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 
 #: figure functions a job may name (``landcarbon.publish.figures``)
 JOBS = ("static_maps", "balance_by_land_class", "balance_by_space_type", "net_vs_threshold")
+#: most figure workers a run starts, one a core beside the run's own: the static maps in
+#: one, the charts in the other. On two cores a second worker importing matplotlib beside
+#: the run and the first worker made the warm demo slower (5.3-6.3 s against 4.6-5.7 s):
+#: there the charts are drawn by the run's process once its web map is written.
+WORKERS = 2
 _lock = threading.Lock()
 _idle: list[subprocess.Popen[bytes]] = []
 
@@ -84,17 +89,24 @@ def start_worker() -> subprocess.Popen[bytes] | None:
 
 
 @contextlib.contextmanager
-def prestarted(wanted: bool = True) -> Iterator[None]:
-    """Start a figure worker for the body (when ``wanted`` and :func:`second_core_free`);
-    one left unused at the end is stopped."""
-    proc = start_worker() if wanted and second_core_free() else None
-    if proc is not None:
+def prestarted(wanted: bool = True, workers: int | None = None) -> Iterator[None]:
+    """Start ``workers`` figure workers (default: :data:`WORKERS`, at most one a core beside
+    this process) for the body, when ``wanted`` and :func:`second_core_free`; those left
+    unused at the end are stopped."""
+    if workers is None:
+        workers = min(WORKERS, _cores() - 1)
+    procs: list[subprocess.Popen[bytes]] = []
+    for _ in range(workers if wanted and second_core_free() else 0):
+        proc = start_worker()
+        if proc is None:
+            break
+        procs.append(proc)
         with _lock:
             _idle.append(proc)
     try:
         yield
     finally:
-        if proc is not None:
+        for proc in procs:
             with _lock:
                 unused = proc in _idle
                 if unused:
@@ -107,65 +119,82 @@ def prestarted(wanted: bool = True) -> Iterator[None]:
 class Pending:
     """Figures being drawn: :meth:`result` returns ``{key: PNG bytes}``.
 
-    With a worker, the jobs named in ``here`` are left to this process: drawn by
-    :meth:`result` while the worker draws the others (the run's process is idle once its
-    web map is written)."""
+    ``proc``: no worker (everything is drawn here, at :meth:`result`), one worker or several.
+    ``shares``: the keys each worker draws, in order (default: one share of every key not in
+    ``here``); the keys of no share, those in ``here`` and the shares no worker takes are
+    drawn by this process at :meth:`result`, while the workers draw theirs (the run's process
+    is idle once its web map is written). A worker that fails has its share drawn here."""
 
     def __init__(self, jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]],
-                 proc: subprocess.Popen[bytes] | None, here: Collection[str] = ()) -> None:
+                 proc: subprocess.Popen[bytes] | Sequence[subprocess.Popen[bytes]] | None,
+                 here: Collection[str] = (),
+                 shares: Sequence[Collection[str]] | None = None) -> None:
+        procs = ([] if proc is None else [proc] if isinstance(proc, subprocess.Popen)
+                 else list(proc))
         self.jobs = jobs
-        self.here: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]] = {}
-        self._out: tuple[bytes, bytes] | None = None
-        self._thread: threading.Thread | None = None
-        if proc is not None:
-            sent = {k: v for k, v in jobs.items() if k not in here}
-            self.here = {k: v for k, v in jobs.items() if k in here}
+        if shares is None:
+            shares = [[k for k in jobs if k not in here]]
+        #: per busy worker: its keys, the thread talking to it and its (stdout, stderr)
+        self._busy: list[tuple[list[str], threading.Thread, list[tuple[bytes, bytes]]]] = []
+        sent: set[str] = set()
+        for i, worker in enumerate(procs):
+            keys = [k for k in (shares[i] if i < len(shares) else ())
+                    if k in jobs and k not in here and k not in sent]
             try:
-                payload = pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:  # an argument that cannot travel: draw here
-                log.debug("figure jobs not sent to the worker (%s): drawing here", exc)
-                proc.kill()
-                proc.communicate()
-                self.here = {}
-                return
-
-            def talk() -> None:
-                self._out = proc.communicate(payload)
-
-            self._thread = threading.Thread(target=talk, name="landcarbon-figures",
-                                            daemon=True)
-            self._thread.start()
+                if not keys:
+                    raise ValueError("nothing to draw")
+                payload = pickle.dumps({k: jobs[k] for k in keys},
+                                       protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # an argument that cannot travel: drawn here
+                log.debug("figure jobs not sent to a worker (%s): drawing here", exc)
+                worker.kill()
+                worker.communicate()
+                continue
+            box: list[tuple[bytes, bytes]] = []
+            thread = threading.Thread(target=lambda w=worker, b=box, d=payload: b.append(
+                w.communicate(d)), name="landcarbon-figures", daemon=True)
+            thread.start()
+            self._busy.append((keys, thread, box))
+            sent.update(keys)
+        self.here = {k: v for k, v in jobs.items() if k not in sent}
 
     def result(self) -> dict[str, Any]:
-        """The figures (the worker's share drawn here if it failed)."""
-        if self._thread is None:
-            return _run_jobs(self.jobs)
-        drawn = _run_jobs(self.here)  # this process's share, while the worker draws
-        self._thread.join()
-        out, err = self._out or (b"", b"")
-        try:
-            status, value, records = pickle.loads(out)
-        except Exception:  # the worker died: say why at debug level, draw here
-            log.debug("figure worker failed: %s", err.decode("utf-8", "replace")[-2000:])
-        else:
-            _replay(records)
+        """The figures (a failed worker's share drawn here)."""
+        drawn = _run_jobs(self.here)  # this process's share, while the workers draw
+        for keys, thread, box in self._busy:
+            thread.join()
+            out, err = box[0] if box else (b"", b"")
+            try:
+                status, value, records = pickle.loads(out)
+            except Exception:  # the worker died: say why at debug level, draw here
+                log.debug("figure worker failed: %s", err.decode("utf-8", "replace")[-2000:])
+                status, value = "died", None
+            else:
+                _replay(records)
             if status == "ok":
-                return {**dict(value), **drawn}
-            log.debug("figure worker failed (%s): drawing here", value)
-        return {**_run_jobs({k: v for k, v in self.jobs.items() if k not in drawn}), **drawn}
+                drawn.update(value)
+            else:
+                if status != "died":
+                    log.debug("figure worker failed (%s): drawing here", value)
+                drawn.update(_run_jobs({k: self.jobs[k] for k in keys}))
+        return {k: drawn[k] for k in self.jobs}
 
 
 def draw(jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]],
-         here: Collection[str] = ()) -> Pending:
+         here: Collection[str] = (), shares: Sequence[Collection[str]] | None = None
+         ) -> Pending:
     """Start drawing ``jobs`` (``{key: (function name in JOBS, args, kwargs)}``) in the
-    prestarted worker, but for the keys in ``here``, drawn by this process at
-    :meth:`Pending.result` (everything is, when there is no worker)."""
+    prestarted workers: each of ``shares`` (default: every key not in ``here``) in a worker
+    of its own while there are idle ones; the rest (``here``, the shares left without a
+    worker) is drawn by this process at :meth:`Pending.result` (everything is, when there is
+    no worker)."""
     for name, _, _ in jobs.values():
         if name not in JOBS:
             raise ValueError(f"not a figure job: {name!r} (one of {JOBS})")
+    wanted = len(shares) if shares is not None else 1
     with _lock:
-        proc = _idle.pop() if _idle else None
-    return Pending(jobs, proc, here)
+        procs = [_idle.pop() for _ in range(min(wanted, len(_idle)))]
+    return Pending(jobs, procs, here, shares)
 
 
 def _run_jobs(jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]]

@@ -134,9 +134,10 @@ def _write_publication(folder: str | Path, units: gpd.GeoDataFrame, manifest: di
             class_areas, manifest["settings"]["coefficients_tc_per_ha"],
             float(units.get(f"construction_emission_{sfx}", pd.Series([0.0])).sum())),
             {"unit": unit, "factor": suffix_factor(sfx), "language": language})
-    # with a worker: the static maps there, the charts here once the web map is written
-    pending = figure_worker.draw(jobs, here=[k for k, (f, _, _) in jobs.items()
-                                             if f != "static_maps"])
+    # the static maps in one worker, the charts in another (with one worker: here, once the
+    # web map is written)
+    pending = figure_worker.draw(jobs, shares=[
+        ["maps"], [k for k, (f, _, _) in jobs.items() if f != "static_maps"]])
 
     previews = {k: read_raster_preview(p) for k, p in (rasters or {}).items()}
     m = explore_units(units, language=language, title=title, tiles=tiles, offline=offline,
