@@ -59,6 +59,25 @@ def test_space_components_by_hand_and_they_add_up() -> None:
     assert co2.loc["E", "net_construction_tco2_per_ha"] == pytest.approx(400.0 * 44 / 12)
 
 
+def test_balance_groups_rows_as_a_pivot_does() -> None:
+    """Two rows of one unit and class add up; a row without a class or space type belongs to
+    no group; shuffling the rows and giving the ids as plain objects changes nothing
+    (the grouping runs on integer codes)."""
+    rows = pd.concat([AREAS, pd.DataFrame([
+        ("W", "cropland", "agricultural", 0.02),  # W's cropland again: 0.03 + 0.02
+        ("W", None, "ecological", 5.0), ("E", "forest", None, 7.0),  # no group
+    ], columns=AREAS.columns)], ignore_index=True)
+    coefficients = lc.load_coefficients("lai2010")
+    b = lc.unit_balance(rows, coefficients, construction_intensity_tc_per_ha=50.0)
+    assert b.loc["W", "area_cropland_ha"] == pytest.approx(0.05)
+    assert b.loc["W", "covered_ha"] == pytest.approx(0.075)  # 5 ha without a class: out
+    assert b.loc["E", "covered_ha"] == pytest.approx(0.095)  # 7 ha without a space: out
+    assert b.loc["W", "net_agricultural_tc"] == pytest.approx(0.05 * 0.422)
+    shuffled = rows.sample(frac=1.0, random_state=3).astype({"unit_id": object})
+    again = lc.unit_balance(shuffled, coefficients, construction_intensity_tc_per_ha=50.0)
+    pd.testing.assert_frame_equal(again.loc[b.index], b, check_exact=True)
+
+
 def test_exceeded_spaces_lists_each_space_over_its_own_limit() -> None:
     t = pd.DataFrame({"space_type": ["agricultural", "agricultural"],
                       "net_tc_per_ha": [5.0, 0.1],
