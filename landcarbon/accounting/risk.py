@@ -214,13 +214,22 @@ def assess_risk(table: pd.DataFrame, thresholds: dict[str, float],
     st_zh = dict(names["name_zh"].items())
     lev_en = {k: str(v).lower() for k, v in levels["name_en"].items()}
     lev_zh = dict(levels["name_zh"].items())
-    for s, n, lim, lev in zip(st, net, limit, level, strict=True):
+    # Python floats and strings (numpy scalars compare and format ~3x slower); a limit is
+    # one of a few values: each written once
+    lim_text: dict[float, str] = {}
+    for s, n, lim, lev, n_shown, lim_shown in zip(
+            st.tolist(), net.tolist(), limit.tolist(), level.tolist(),
+            shown.per_area(net * to_shown).tolist(), shown.per_area(limit * to_shown).tolist(),
+            strict=True):
         if lev == "no_data":
             en.append("no classified land or no threshold for this unit")
             zh.append("单元内无有效地类或无对应阈值")
             continue
         op = ">" if n > lim else "≤"
-        n_s, lim_s = _fmt(shown.per_area(n * to_shown)), _fmt(shown.per_area(lim * to_shown))
+        n_s = _fmt(n_shown)
+        lim_s = lim_text.get(lim_shown)
+        if lim_s is None:
+            lim_s = lim_text[lim_shown] = _fmt(lim_shown)
         en.append(f"{st_en.get(s, s)} unit: net {n_s} {label_en} {op} limit {lim_s} "
                   f"({lev_en[lev]})")
         zh_op = "高于" if n > lim else "不高于"

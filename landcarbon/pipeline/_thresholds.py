@@ -143,6 +143,11 @@ def risk_table(table: pd.DataFrame, ts: ThresholdSet, bands: RiskBands,
     return risk
 
 
+#: sources of a unit's emission named by :func:`explain` (English, Chinese)
+_SOURCES_EN = ("construction energy", "cropland", "other land")
+_SOURCES_ZH = ("建设用地能源消费", "耕地", "其他地类")
+
+
 def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: OutputUnit = "t C",
             cropland_tc_per_ha: float | None = None, *, display: DisplayUnits | None = None
             ) -> tuple[list[str], list[str]]:
@@ -172,8 +177,12 @@ def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: OutputUnit = "
             * max(float(cropland_tc_per_ha or 0.0), 0.0) * shown.factor
             if "area_cropland_ha" in table else emission * 0)
     per_en, per_zh = shown.density_label("en"), shown.density_label("zh")
+    total_en, total_zh = shown.total_label("en"), shown.total_label("zh")
+    area_per_ha = shown.area_per_ha
+    mass_text = shown.mass_text
     en, zh = [], []
-    # Python floats: the per-unit tests and formatting cost a third of numpy scalars'
+    # Python floats: the per-unit tests and formatting cost a third of numpy scalars'; the
+    # labels are made once, each unit's total once for both languages
     for n, lim, e, c, cr, ha, lev in zip(net.tolist(), limit.tolist(), emission.tolist(),
                                          con.tolist(), crop.tolist(), covered.tolist(),
                                          risk["risk_level"].tolist(), strict=True):
@@ -185,22 +194,20 @@ def explain(table: pd.DataFrame, risk: pd.DataFrame, output_unit: OutputUnit = "
         pct = f" ({d / abs(lim):+.0%})" if lim != 0 else ""
         word_en = "above" if d > 0 else "below"
         word_zh = "高于" if d > 0 else "低于"
-        dist = f"{abs(shown.per_area(d)):,.2f}"
+        dist = f"{abs(d / area_per_ha):,.2f}"
         text_en = f"; {dist} {per_en} {word_en} its limit{pct}"
         text_zh = f"；{word_zh}阈值 {dist} {per_zh}{pct}"
         if math.isfinite(ha) and ha > 0:
-            text_en += (f": {shown.total_text(abs(d) * ha, 'en')} "
-                        f"{'over' if d > 0 else 'under'} it in all")
-            text_zh += (f"，全单元{'超出' if d > 0 else '余量'} "
-                        f"{shown.total_text(abs(d) * ha, 'zh')}")
-        if e > 0:
-            parts = sorted([(c / e, "construction energy", "建设用地能源消费"),
-                            (cr / e, "cropland", "耕地"),
-                            (max(e - c - cr, 0.0) / e, "other land", "其他地类")],
-                           reverse=True)
-            parts = [p for p in parts if p[0] >= 0.005]
-            text_en += "; emission from " + ", ".join(f"{p[1]} {p[0]:.0%}" for p in parts)
-            text_zh += "；排放来源：" + "、".join(f"{p[2]} {p[0]:.0%}" for p in parts)
+            total = mass_text(abs(d) * ha)
+            text_en += f": {total} {total_en} {'over' if d > 0 else 'under'} it in all"
+            text_zh += f"，全单元{'超出' if d > 0 else '余量'} {total} {total_zh}"
+        if e > 0:  # largest share first (equal shares: other land, cropland, construction)
+            parts = [(f"{share:.0%}", k) for share, k in sorted(
+                [(c / e, 0), (cr / e, 1), (max(e - c - cr, 0.0) / e, 2)], reverse=True)
+                if share >= 0.005]
+            text_en += "; emission from " + ", ".join([f"{_SOURCES_EN[k]} {pc}"
+                                                        for pc, k in parts])
+            text_zh += "；排放来源：" + "、".join([f"{_SOURCES_ZH[k]} {pc}" for pc, k in parts])
         en.append(text_en)
         zh.append(text_zh)
     return en, zh
