@@ -65,6 +65,48 @@ def test_same_units_are_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert overlaps(moved)["unit_a"].tolist() == ["renamed"] and len(calls) == 2
 
 
+def test_a_check_in_progress_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two threads asking for the same units' overlaps at once (the gate's check beside its
+    other checks, the run's preparation): one computation, both get the table; a check that
+    fails is not remembered."""
+    import threading
+
+    calls: list[int] = []
+    started, release = threading.Event(), threading.Event()
+    compute = checks._overlaps
+
+    def slow(u: gpd.GeoDataFrame) -> object:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return compute(u)
+
+    monkeypatch.setattr(checks, "_overlaps", slow)
+    units = _units(_grid(noise=0.75))
+    got: list[object] = []
+    first = threading.Thread(target=lambda: got.append(overlaps(units)))
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=lambda: got.append(overlaps(units.copy())))
+    second.start()
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert len(calls) == 1 and len(got) == 2
+    assert got[0].equals(got[1]) and got[0] is not got[1]
+
+    def broken(u: gpd.GeoDataFrame) -> object:
+        calls.append(1)
+        raise RuntimeError("GEOS failed")
+
+    monkeypatch.setattr(checks, "_overlaps", broken)
+    other = _units(_grid(noise=0.3))
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="GEOS failed"):
+            overlaps(other)
+    assert len(calls) == 3  # tried again, not remembered
+
+
 def test_slivers_in_lon_lat_are_measured_in_the_equal_area_projection() -> None:
     """Units in EPSG:4326: the long strip is a sliver with its compactness measured in the
     local equal-area projection; squares far from the threshold are not slivers."""

@@ -173,6 +173,10 @@ def test_cli_json_lists_every_problem_at_once(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     codes = {p["code"] for p in doc["problems"]}
     assert {"field_missing", "unmapped_codes", "file_missing", "units_overlap"} <= codes
+    # listed in the order of the checks: the units' overlaps (checked beside the land cover)
+    # before the land cover's codes
+    order = [p["code"] for p in doc["problems"]]
+    assert order.index("units_overlap") < order.index("unmapped_codes")
     assert doc["ok"] is False and doc["errors"] == sum(
         p["severity"] == "error" for p in doc["problems"])
     for p in doc["problems"]:

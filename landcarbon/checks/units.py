@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+from concurrent.futures import Future
 
 import geopandas as gpd
 import numpy as np
@@ -246,7 +247,7 @@ _OVERLAP_COLUMNS = ["unit_a", "unit_b", "overlap_ha", "share_of_smaller"]
 #: :func:`overlaps` of the last few unit sets (a run's gate and its assessment ask for the
 #: same units: pairwise predicates on survey boundaries of thousands of vertices take tens of
 #: seconds), by a digest of their geometries, ids and CRS.
-_KNOWN: dict[str, pd.DataFrame] = {}
+_KNOWN: dict[str, Future[pd.DataFrame]] = {}
 _KNOWN_LOCK = threading.Lock()
 
 
@@ -272,19 +273,27 @@ def overlaps(units: gpd.GeoDataFrame) -> pd.DataFrame:
     unit or not matching its neighbour's exactly: :func:`shapely.coverage_invalid_edges`)
     can overlap another, so the pairwise predicates run for those alone: none for a clean
     coverage (survey boundaries), a few for digitising noise along some borders. Returns a
-    new table each call (the last few are remembered).
+    new table each call (the last few are remembered; a call for units whose check another
+    thread is running waits for that one: the gate starts it beside its other checks, the
+    run's preparation asks again).
     """
     key = _digest(units)
     with _KNOWN_LOCK:
         known = _KNOWN.get(key)
-    if known is not None:
-        return known.copy()
-    table = _overlaps(units)
-    with _KNOWN_LOCK:
-        while len(_KNOWN) >= 4:
-            _KNOWN.pop(next(iter(_KNOWN)))
-        _KNOWN[key] = table
-    return table.copy()
+        mine = known is None
+        if known is None:
+            while len(_KNOWN) >= 4:
+                _KNOWN.pop(next(iter(_KNOWN)))
+            known = _KNOWN[key] = Future()
+    if mine:
+        try:
+            known.set_result(_overlaps(units))
+        except BaseException as exc:
+            with _KNOWN_LOCK:
+                _KNOWN.pop(key, None)
+            known.set_exception(exc)
+            raise
+    return known.result().copy()
 
 
 def _pairs(found: np.ndarray) -> np.ndarray:

@@ -288,9 +288,11 @@ def prepare_units(config: RunConfig) -> PreparedUnits:
     """Read ``config``'s units (:func:`study_units`) and start their pairwise overlap check
     (GEOS) and geodesic areas (pyproj) in threads of their own: both release the GIL, so they
     run beside the land-cover pass. Returns a :class:`PreparedUnits`."""
+    from landcarbon.pipeline._compute import beside
+
     units, problems = study_units(config)
-    return PreparedUnits(units, problems, _beside(overlaps, units),
-                         _beside(geodesic_areas_m2, units.geometry, units.crs))
+    return PreparedUnits(units, problems, beside(overlaps, units),
+                         beside(geodesic_areas_m2, units.geometry, units.crs))
 
 
 def study_landcover(config: RunConfig, units: gpd.GeoDataFrame | None) -> Any:
@@ -317,17 +319,6 @@ def _landcover_view(columns: pd.DataFrame, rule: SpaceTypeRule) -> pd.DataFrame:
     out["space_type_landcover"] = unit_space_types(shares.fillna(0.0), rule).where(
         shares.notna().all(axis=1), "unclassified")
     return out
-
-
-def _beside(func: Any, *args: Any) -> Any:
-    """``func(*args)`` started in a thread of its own; ``.result()`` waits for it (and
-    raises what it raised)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(func, *args)
-    pool.shutdown(wait=False)  # the thread ends with the task
-    return future
 
 
 def _overlap_repair(table: pd.DataFrame, config: RunConfig, repairs: list[dict[str, Any]]

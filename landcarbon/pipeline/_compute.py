@@ -12,11 +12,12 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 from landcarbon.config.compute import LOCAL_SCHEDULERS, ComputeConfig
 from landcarbon.exceptions import ConfigError
 
-__all__ = ["compute_context"]
+__all__ = ["beside", "compute_context"]
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +72,15 @@ def compute_context(settings: ComputeConfig | None) -> Iterator[None]:
             yield
     finally:
         client.close()
+
+
+def beside(func: Any, *args: Any) -> Any:
+    """``func(*args)`` started in a thread of its own, beside this one (work that releases
+    the GIL: GEOS, pyproj); ``.result()`` of the returned future waits for it (and raises
+    what it raised)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(func, *args)
+    pool.shutdown(wait=False)  # the thread ends with the task
+    return future

@@ -157,6 +157,9 @@ class _Checker:
         self.config = config
         self.report = report
         self.scan = scan
+        #: the units' overlap check running beside the others: (report position, where,
+        #: units, future), see :meth:`units`
+        self._overlaps: tuple[int, str, Any, Any] | None = None
 
     def add(self, problem: Problem) -> None:
         self.report.problems.append(problem)
@@ -208,6 +211,7 @@ class _Checker:
             name = c.uncertainty.coefficients
             self.step("coefficients_invalid", f"[uncertainty] coefficients = {name!r}",
                       lambda: resolve.coefficient_ranges(c))
+        self.overlap_problems()
 
     def thresholds(self) -> None:
         """The preset exists and every explicit value parses (the config model requires a
@@ -220,10 +224,11 @@ class _Checker:
         from landcarbon.checks.units import (
             crs_problems,
             geometry_type_problems,
-            overlap_problems,
+            overlaps,
             repair_geometries,
         )
         from landcarbon.io.vector import read_vector
+        from landcarbon.pipeline._compute import beside
 
         u = self.config.units
         assert u is not None
@@ -266,15 +271,31 @@ class _Checker:
         repaired, problems = repair_geometries(gdf, where)
         for p in problems:
             self.add(p)
-        for p in overlap_problems(repaired, where):
-            if p.severity == "error" and u.allow_overlaps:
+        # the overlap check (GEOS, the GIL released) runs beside the other checks; its
+        # problems take this place in the report (see :meth:`overlap_problems`)
+        self._overlaps = (len(self.report.problems), where, repaired,
+                          beside(overlaps, repaired))
+        self.report.summary["units"] = len(repaired)
+        return repaired
+
+    def overlap_problems(self) -> None:
+        """The units' overlap problems (:meth:`units` started the check), put where the units'
+        checks left them in the report."""
+        if self._overlaps is None:
+            return
+        from landcarbon.checks.units import overlap_problems
+
+        at, where, units, pending = self._overlaps
+        self._overlaps = None
+        found = []
+        for p in overlap_problems(units, where, table=pending.result()):
+            if p.severity == "error" and self.config.units and self.config.units.allow_overlaps:
                 p = replace(p, severity="warning", fix=(
                     "Accepted by [units] allow_overlaps = true: every unit counts its whole "
                     f"area, so {p.details['total_overlap_ha']:.6g} ha are counted twice "
                     "(reported in run.json under repairs)."))
-            self.add(p)
-        self.report.summary["units"] = len(repaired)
-        return repaired
+            found.append(p)
+        self.report.problems[at:at] = found
 
     def landcover(self, units: Any, legend: Any) -> None:
         from pyproj import CRS
