@@ -100,12 +100,15 @@ def assess(config: RunConfig, *, progress: bool = False,
         When the checks find errors (nothing is computed).
     """
     from landcarbon.io.raster import raster_read_errors
-    from landcarbon.io.vector import read_vector
+    from landcarbon.io.vector import read_vector, reading_once
 
-    if check_inputs:
-        from landcarbon.pipeline.validate import gate
+    with reading_once():  # the gate and the run read the units file once
+        if check_inputs:
+            from landcarbon.pipeline.validate import gate
 
-        gate(config)
+            gate(config)
+        ready = (prepared if prepared is not None else prepare_units(config)
+                 ) if config.units is not None else None
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     repairs: list[dict[str, Any]] = []
@@ -113,9 +116,8 @@ def assess(config: RunConfig, *, progress: bool = False,
     crop_sink = crop_sink_of(config)
     coefficients = resolve.coefficient_set(config)
     units = unit_area_m2 = None
-    if config.units is not None:
+    if ready is not None:
         # the gate has logged these problems and stopped on the errors among them
-        ready = prepared if prepared is not None else prepare_units(config)
         units, overlap_check, unit_area_m2 = ready.units, ready.overlaps, ready.area_m2
         repairs += [{"problem": p.code, "where": p.where, "message": p.message,
                      **{k: v for k, v in p.details.items() if k != "reasons"}}

@@ -33,6 +33,7 @@ from landcarbon.engine.block_cells import COVERAGE
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import (
     Assessment,
+    PreparedUnits,
     assemble_units,
     assess,
     prepare_units,
@@ -244,17 +245,23 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     years = [d.year for d in ch.dates]
+    from landcarbon.io.vector import reading_once
     from landcarbon.pipeline.validate import gate
 
-    gate(config)  # every date, the pool table and the scenarios at once
+    with reading_once():  # the gate and the run read the units file once
+        gate(config)  # every date, the pool table and the scenarios at once
+        # the units read once (overlaps and geodesic areas measured beside the pass) for
+        # every date, whichever way the dates are measured
+        prepared = prepare_units(config) if config.units is not None else None
     # the units' coverage of the grid is computed by the first date's pass and reused by the
     # other dates, the transitions and the Markov projection
     with COVERAGE.reusing():
-        return _assess_change(config, years, timings, t0, progress)
+        return _assess_change(config, years, timings, t0, progress, prepared)
 
 
 def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float],
-                   t0: float, progress: bool) -> ChangeResult:
+                   t0: float, progress: bool, prepared: PreparedUnits | None
+                   ) -> ChangeResult:
     import dask
 
     from landcarbon.change.monitoring import alerts, timeseries
@@ -267,9 +274,6 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
         [(years[0], years[-1])] if len(years) > 2 else [])
     # every date's pass and every period's transitions in one pass over the dates' blocks;
     # date by date (and the transitions after) where that does not apply
-    # the units read once (overlaps and geodesic areas measured beside the pass) for every
-    # date, whichever way the dates are measured
-    prepared = prepare_units(config) if config.units is not None else None
     fused = dates_in_one_pass(config, {y: date_config(config, y) for y in years}, periods,
                               prepared, progress=progress,
                               keep_coverage=bool(ch.stocks) or ch.markov is not None)
