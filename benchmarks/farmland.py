@@ -29,6 +29,9 @@ the child: ``os.wait4``):
 * ``survey``: the tables-only run with the units' boundaries given a vertex every ~3 m
   (``_inputs.survey_units``: ~2,650 vertices a township, digitising noise along a third
   of them), as land-survey boundaries have;
+* ``parcels``: the tables-only run with parcel-sized units (one per ~2,600 pixels: 102,400
+  at 16384^2), where per-unit work (checks, balance, reasons, tables, the GeoPackage) weighs
+  more than the pixels;
 * ``exactextract`` called directly on the same raster and units (``run.py``'s workload);
 * ``landcarbon change`` of 3 dates on the same grid vs the single-date ``run`` (tables), with
   the change run's own step times (``change.json`` ``timings_s``);
@@ -47,7 +50,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _inputs import CACHE, change_config, farmland, survey_units, write_config
+from _inputs import CACHE, change_config, farmland, survey_units, township_units, write_config
 
 HERE = Path(__file__).resolve().parent
 CLI = [sys.executable, "-c",
@@ -174,6 +177,15 @@ def main() -> None:
             r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
             row(f"{n}^2 landcarbon run, tables, survey-like boundaries", r, dec["seconds"],
                 f"{r['seconds'] / plain['seconds']:.1f}x plain read process; "
+                f"steps {steps(r['stderr'])}")
+            shutil.rmtree(out, ignore_errors=True)
+        if "parcels" in only:  # parcel-sized units (~2,600 pixels each): per-unit costs
+            parcels = township_units(raster, round(n * n / 2_621))
+            cfg = write_config(f"farm{n}_parcels", str(raster), parcels, rasters=False)
+            out = CACHE / f"farm{n}_out"
+            r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
+            row(f"{n}^2 landcarbon run, tables, {round(n * n / 2_621):,} parcel-sized units", r,
+                dec["seconds"], f"{r['seconds'] / dec_proc['seconds']:.1f}x decode process; "
                 f"steps {steps(r['stderr'])}")
             shutil.rmtree(out, ignore_errors=True)
         if "exactextract" in only:
