@@ -134,10 +134,10 @@ def _write_publication(folder: str | Path, units: gpd.GeoDataFrame, manifest: di
             class_areas, manifest["settings"]["coefficients_tc_per_ha"],
             float(units.get(f"construction_emission_{sfx}", pd.Series([0.0])).sum())),
             {"unit": unit, "factor": suffix_factor(sfx), "language": language})
-    # the static maps in one worker, the charts in another (with one worker: here, once the
-    # web map is written)
-    pending = figure_worker.draw(jobs, shares=[
-        ["maps"], [k for k, (f, _, _) in jobs.items() if f != "static_maps"]])
+    # the static maps and the slowest chart in one worker, the other charts in another (with
+    # one worker: here, once the web map is written: about as long as the worker's share)
+    first = ["maps", "net_vs_threshold.png"]
+    pending = figure_worker.draw(jobs, shares=[first, [k for k in jobs if k not in first]])
 
     previews = {k: read_raster_preview(p) for k, p in (rasters or {}).items()}
     m = explore_units(units, language=language, title=title, tiles=tiles, offline=offline,
