@@ -11,6 +11,7 @@ import itertools
 import math
 import threading
 from concurrent.futures import Future
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
@@ -364,13 +365,22 @@ def _overlaps(units: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def overlap_problems(units: gpd.GeoDataFrame, where: str = "units",
-                     table: pd.DataFrame | None = None) -> list[Problem]:
+                     table: pd.DataFrame | None = None, *, allowed: bool = False
+                     ) -> list[Problem]:
     """``units_overlap``: an error if any pair overlaps by more than
     :data:`OVERLAP_ERROR_SHARE` of its smaller unit (that area would be counted twice),
-    otherwise a warning. ``table``: the :func:`overlaps` of ``units`` if already known."""
+    otherwise a warning; ``allowed`` (``[units] allow_overlaps = true``): a warning whose fix
+    says what is counted twice. ``table``: the :func:`overlaps` of ``units`` if already
+    known."""
     table = overlaps(units) if table is None else table
     if table.empty:
         return []
+    total = float(table["overlap_ha"].sum())
+    if allowed and (table["share_of_smaller"] > OVERLAP_ERROR_SHARE).any():
+        fix = ("Accepted by [units] allow_overlaps = true: every unit counts its whole area, "
+               f"so {total:.6g} ha are counted twice (reported in run.json under repairs).")
+        return [replace(p, severity="warning", fix=fix)
+                for p in overlap_problems(units, where, table)]
     severe = table["share_of_smaller"] > OVERLAP_ERROR_SHARE
     pairs = [f"{a}/{b}" for a, b in zip(table["unit_a"], table["unit_b"], strict=True)]
     return [Problem(
@@ -381,8 +391,7 @@ def overlap_problems(units: gpd.GeoDataFrame, where: str = "units",
         "Units must not overlap: clean the boundaries (QGIS: Vector > Geometry Tools > Check "
         "Validity / topology checker) or give a partition of the study area; to accept the "
         "double counting, set [units] allow_overlaps = true.",
-        {"pairs": table.to_dict(orient="records"),
-         "total_overlap_ha": float(table["overlap_ha"].sum())})]
+        {"pairs": table.to_dict(orient="records"), "total_overlap_ha": total})]
 
 
 def share_outside(units: gpd.GeoDataFrame, footprint: object, footprint_crs: object

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -281,21 +281,14 @@ class _Checker:
     def overlap_problems(self) -> None:
         """The units' overlap problems (:meth:`units` started the check), put where the units'
         checks left them in the report."""
-        if self._overlaps is None:
-            return
-        from landcarbon.checks.units import overlap_problems
+        if self._overlaps is not None:
+            from landcarbon.checks.units import overlap_problems
 
-        at, where, units, pending = self._overlaps
-        self._overlaps = None
-        found = []
-        for p in overlap_problems(units, where, table=pending.result()):
-            if p.severity == "error" and self.config.units and self.config.units.allow_overlaps:
-                p = replace(p, severity="warning", fix=(
-                    "Accepted by [units] allow_overlaps = true: every unit counts its whole "
-                    f"area, so {p.details['total_overlap_ha']:.6g} ha are counted twice "
-                    "(reported in run.json under repairs)."))
-            found.append(p)
-        self.report.problems[at:at] = found
+            at, where, units, pending = self._overlaps
+            self._overlaps = None
+            allowed = bool(self.config.units and self.config.units.allow_overlaps)
+            self.report.problems[at:at] = overlap_problems(units, where, pending.result(),
+                                                           allowed=allowed)
 
     def landcover(self, units: Any, legend: Any) -> None:
         from pyproj import CRS
