@@ -239,14 +239,14 @@ def test_console_script_claims_its_process() -> None:
     import subprocess
     import sys
 
-    from landcarbon import _process
+    from landcarbon import _resources
 
-    assert not _process.own()
-    code = ("import sys, atexit, gc; from landcarbon import _process; "
-            "atexit.register(lambda: print('own', _process.own(), gc.get_threshold())); "
+    assert not _resources.own_process()
+    code = ("import sys, atexit, gc; from landcarbon import _resources; "
+            "atexit.register(lambda: print('own', _resources.own_process(), gc.get_threshold())); "
             "sys.argv = ['landcarbon', '--version']; from landcarbon.cli import entry; entry()")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0 and f"own True {_process.GC_THRESHOLDS}" in out.stdout
+    assert out.returncode == 0 and f"own True {_resources.GC_THRESHOLDS}" in out.stdout
     import gc
 
-    assert gc.get_threshold() != _process.GC_THRESHOLDS  # this session: Python's own
+    assert gc.get_threshold() != _resources.GC_THRESHOLDS  # this session: Python's own

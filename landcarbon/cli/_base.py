@@ -323,9 +323,9 @@ def entry() -> None:
     import atexit
     import os
 
-    from landcarbon import _process
+    from landcarbon import _resources
 
-    _process.claim()  # a process of its own: see landcarbon._process
+    _resources.claim_process()  # a process of its own: see landcarbon._resources.claim_process
     tune_allocator()
     try:
         main()

@@ -201,10 +201,10 @@ def _run_jobs(jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]]
               ) -> dict[str, Any]:
     if not jobs:
         return {}
-    from landcarbon import _process
+    from landcarbon import _resources
     from landcarbon.publish._mpl import import_for_drawing
 
-    import_for_drawing(short_set_docs=_process.own())
+    import_for_drawing(short_set_docs=_resources.own_process())
     from landcarbon.publish import figures
 
     return {key: getattr(figures, name)(*args, **kwargs)
@@ -244,10 +244,10 @@ def main() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         try:
-            from landcarbon import _process
+            from landcarbon import _resources
             from landcarbon.publish._mpl import import_for_drawing, warm_up
 
-            _process.claim()
+            _resources.claim_process()
             import_for_drawing(short_set_docs=True)
             import geopandas  # noqa: F401  (the units arrive as a GeoDataFrame)
 

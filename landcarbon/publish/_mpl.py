@@ -64,13 +64,13 @@ def import_for_drawing(*, short_set_docs: bool = False) -> None:
     """Import what drawing a figure needs (matplotlib's figure, Agg canvas, text and ticker
     modules) now rather than at the first figure.
 
-    ``short_set_docs``: for a process of landcarbon's own (:mod:`landcarbon._process`: the
-    console script, the figure worker), not a user's session. While its artist classes are
-    defined, matplotlib writes every class's ``set()`` docstring by listing all its
-    properties (``matplotlib.artist.kwdoc``): ~0.3 s of the ~0.6 s import on a slow machine,
-    for text only ``help()`` shows. With this flag they get a one-line docstring pointing to
-    the full one (matplotlib 3.x; skipped when the figure module is already imported or
-    matplotlib has no such function)."""
+    ``short_set_docs``: for a process of landcarbon's own (the console script, the figure
+    worker: :func:`landcarbon._resources.claim_process`), not a user's session. While its
+    artist classes are defined, matplotlib writes every class's ``set()`` docstring by
+    listing all its properties (``matplotlib.artist.kwdoc``): ~0.3 s of the ~0.6 s import on
+    a slow machine, for text only ``help()`` shows. With this flag they get a one-line
+    docstring pointing to the full one (matplotlib 3.x; skipped when the figure module is
+    already imported or matplotlib has no such function)."""
     import sys
 
     import matplotlib.artist as artist
