@@ -101,9 +101,21 @@ def os_error_message(exc: OSError) -> str | None:
 
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM (a batch scheduler, ``kill``) unwinds like Ctrl-C: staging folders are removed
-    and the exit code is 143."""
+    and the exit code is 143. The stop is also noted, so that no output is put in place even
+    if this exception is lost (raised while a finalizer runs)."""
+    from landcarbon.io.outputs import request_stop
+
+    request_stop(signum)
     click.echo("Terminated: the output being written is discarded.", err=True)
     raise SystemExit(128 + signum)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C: Python's KeyboardInterrupt, the stop noted as for SIGTERM."""
+    from landcarbon.io.outputs import request_stop
+
+    request_stop(signum)
+    raise KeyboardInterrupt
 
 
 #: Third-party loggers that are only ever useful at WARNING (numba logs every bytecode
@@ -172,7 +184,12 @@ def main(verbose: int, quiet: int, debug: bool) -> None:
       landcarbon run config.toml -o out/    # full run
       landcarbon -q run config.toml --json  # one JSON document for scripts
     """
+    from landcarbon.io.outputs import clear_stop
+
+    clear_stop()
     signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
     level = 2 if debug else verbose - quiet
     configure_logging(level)
     from landcarbon.pipeline.progress import set_verbosity

@@ -66,6 +66,29 @@ def check_output_target(target: str | os.PathLike[str], *, overwrite: bool = Fal
         raise_write_error(exc, target)
 
 
+#: the signal a command-line handler was given (SIGINT, SIGTERM), or None. A handler's
+#: exception can be lost: raised while a finalizer or a weakref callback runs, Python reports
+#: it ("Exception ignored in ...") and goes on; a staged output is never put in place after
+#: a stop was asked (:func:`staged_output_dir` looks before it renames)
+_STOP: list[int] = []
+
+
+def request_stop(signum: int) -> None:
+    """Note that the process was asked to stop (a signal handler calls it before raising)."""
+    _STOP.append(signum)
+
+
+def clear_stop() -> None:
+    """Forget earlier stop requests (a command starting in a process that goes on)."""
+    _STOP.clear()
+
+
+def _stop_asked() -> None:
+    """Raise ``SystemExit(128 + signal)`` if a stop was asked (:func:`request_stop`)."""
+    if _STOP:
+        raise SystemExit(128 + _STOP[0])
+
+
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold SIGINT/SIGTERM during the few renames that swap a finished output into place."""
@@ -125,9 +148,11 @@ def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False
                 shutil.rmtree(stage)
             stage.mkdir()
             yield stage
+            _stop_asked()
             mark_folder(stage, kind)
             check_output_target(target, overwrite=overwrite, inputs=inputs, why=why)
             with _signals_deferred():
+                _stop_asked()  # asked before the signals were held: never put in place
                 old = places[2]
                 if target.exists():
                     target.rename(old)
