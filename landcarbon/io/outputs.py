@@ -148,7 +148,6 @@ def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False
                 shutil.rmtree(stage)
             stage.mkdir()
             yield stage
-            _stop_asked()
             mark_folder(stage, kind)
             check_output_target(target, overwrite=overwrite, inputs=inputs, why=why)
             with _signals_deferred():

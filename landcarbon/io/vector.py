@@ -52,20 +52,17 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
     """
     with _SCOPES_LOCK:
         memo = _SCOPES[-1] if _SCOPES else None
-    key = None
-    if memo is not None and "://" not in str(path) and not str(path).startswith("/vsi"):
-        try:
-            st = os.stat(path)
-            key = (os.path.realpath(path), layer, st.st_size, st.st_mtime_ns, st.st_ino)
-        except OSError:  # missing: the read says so
-            key = None
-    if key is not None and memo is not None and key in memo:
-        return memo[key].copy()
-    gdf = _read_vector(path, layer=layer, what=what)
-    if key is not None and memo is not None:
-        memo[key] = gdf
-        return gdf.copy()
-    return gdf
+    remote = "://" in str(path) or str(path).startswith("/vsi")
+    try:
+        st = None if memo is None or remote else os.stat(path)
+    except OSError:  # missing: the read says so
+        st = None
+    if memo is None or st is None:
+        return _read_vector(path, layer=layer, what=what)
+    key = (os.path.realpath(path), layer, st.st_size, st.st_mtime_ns, st.st_ino)
+    if key not in memo:
+        memo[key] = _read_vector(path, layer=layer, what=what)
+    return memo[key].copy()
 
 
 def _read_vector(path: str | os.PathLike[str], *, layer: str | None,

@@ -107,8 +107,7 @@ def assess(config: RunConfig, *, progress: bool = False,
             from landcarbon.pipeline.validate import gate
 
             gate(config)
-        ready = (prepared if prepared is not None else prepare_units(config)
-                 ) if config.units is not None else None
+        ready = None if config.units is None else prepared or prepare_units(config)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     repairs: list[dict[str, Any]] = []

@@ -141,12 +141,12 @@ class Pending:
             keys = [k for k in (shares[i] if i < len(shares) else ())
                     if k in jobs and k not in here and k not in sent]
             try:
-                if not keys:
-                    raise ValueError("nothing to draw")
                 payload = pickle.dumps({k: jobs[k] for k in keys},
-                                       protocol=pickle.HIGHEST_PROTOCOL)
+                                       protocol=pickle.HIGHEST_PROTOCOL) if keys else None
             except Exception as exc:  # an argument that cannot travel: drawn here
                 log.debug("figure jobs not sent to a worker (%s): drawing here", exc)
+                payload = None
+            if payload is None:  # nothing (that can travel) to draw: stopped
                 worker.kill()
                 worker.communicate()
                 continue
