@@ -341,8 +341,10 @@ def entry() -> None:
     import os
 
     from landcarbon import _resources
+    from landcarbon.io._lazy_dask import defer_dask_array
 
     _resources.claim_process()  # a process of its own: see landcarbon._resources.claim_process
+    defer_dask_array()  # dask.array imported when a dask array is made (small runs: never)
     tune_allocator()
     try:
         main()

@@ -342,8 +342,10 @@ def open_landcover(
         ``source`` (the paths).
     """
     import rasterio
-    import rioxarray
 
+    from landcarbon.io._lazy_dask import import_rioxarray
+
+    rioxarray = import_rioxarray()
     _bound_block_cache()
     paths = expand_paths(spec)
     for p in paths:
@@ -446,11 +448,11 @@ def store_blocks(pairs: Sequence[tuple[xr.DataArray, Any]], *, progress: bool = 
     in one pass (rasters derived from the same input share its reads): dask's threads when
     local, this process writing when a dask.distributed client is active (a sink does not
     travel to workers); numpy-backed rasters in one piece."""
-    import dask.array as dsk
+    from dask.base import is_dask_collection
 
     sources, targets = [], []
     for da, sink in pairs:
-        if isinstance(da.data, dsk.Array):
+        if is_dask_collection(da.data):
             sources.append(da.data)
             targets.append(sink)
         else:
@@ -462,7 +464,10 @@ def store_blocks(pairs: Sequence[tuple[xr.DataArray, Any]], *, progress: bool = 
         # memory)
         for data, target in zip(sources, targets, strict=True):
             _store_from_client(data, target)
-    elif progress:
+        return
+    import dask.array as dsk  # only for dask-backed rasters (~0.5 s to import)
+
+    if progress:
         from dask.diagnostics import ProgressBar
 
         with ProgressBar(out=__import__("sys").stderr):

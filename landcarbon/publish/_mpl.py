@@ -138,10 +138,13 @@ def png(fig: Figure, *, pad: float = 0.15) -> bytes:
     x1 = math.ceil((box.x1 + pad) * dpi)
     top = h - math.ceil((box.y1 + pad) * dpi)
     bottom = h - math.floor((box.y0 - pad) * dpi)
-    face = np.round(np.asarray(fig.get_facecolor()) * 255).astype(np.uint8)
-    out = np.empty((bottom - top, x1 - x0, 4), np.uint8)
-    out[...] = face
     r0, r1, c0, c1 = max(top, 0), min(bottom, h), max(x0, 0), min(x1, w)
-    if r1 > r0 and c1 > c0:
-        out[r0 - top:r1 - top, c0 - x0:c1 - x0] = pixels[r0:r1, c0:c1]
+    if (r0, r1, c0, c1) == (top, bottom, x0, x1):  # within the canvas: a view, no copy
+        out = pixels[top:bottom, x0:x1]
+    else:
+        face = np.round(np.asarray(fig.get_facecolor()) * 255).astype(np.uint8)
+        out = np.empty((bottom - top, x1 - x0, 4), np.uint8)
+        out[...] = face
+        if r1 > r0 and c1 > c0:
+            out[r0 - top:r1 - top, c0 - x0:c1 - x0] = pixels[r0:r1, c0:c1]
     return encode_png(out, dpi=dpi, text={"Software": "landcarbon"})

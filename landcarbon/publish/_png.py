@@ -60,8 +60,10 @@ def encode_png(pixels: np.ndarray, *, dpi: float | None = None,
     if arr.shape[2] == 4 and bool((arr[:, :, 3] == 255).all()):
         arr = arr[:, :, :3]
     h, w, c = arr.shape
-    raw = np.zeros((h, w * c + 1), dtype=np.uint8)  # filter byte 0 (none) on every row
-    raw[:, 1:] = arr.reshape(h, w * c)
+    raw = np.empty((h, w * c + 1), dtype=np.uint8)
+    raw[:, 0] = 0  # filter byte 0 (none) on every row
+    # the pixels copied once, straight into the rows after their filter bytes
+    np.ndarray((h, w, c), np.uint8, raw, 1, (w * c + 1, c, 1))[...] = arr
     head = _SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, _COLOUR_TYPES[c],
                                                     0, 0, 0))
     if dpi:
@@ -69,4 +71,4 @@ def encode_png(pixels: np.ndarray, *, dpi: float | None = None,
         head += _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
     for key, value in (text or {}).items():
         head += _chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
-    return head + _chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + _chunk(b"IEND", b"")
+    return head + _chunk(b"IDAT", zlib.compress(memoryview(raw), level)) + _chunk(b"IEND", b"")

@@ -1,0 +1,129 @@
+"""``dask.array`` is imported by landcarbon's console script only when a run makes a dask
+array (issue 16: it and the scipy modules it brings cost ~0.5 s of the demo). Every check
+runs in a fresh interpreter: the deferral changes a process for good."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_tiles"
+
+
+def _python(code: str, cwd: Path) -> list[object]:
+    """Run ``code`` in a fresh interpreter; the JSON it prints last."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _config(tmp: Path, extra: str = "", name: str = "run.toml") -> Path:
+    text = (SAMPLE / "demo.toml").read_text(encoding="utf-8")
+    for f in ("landcover_2023.tif", "townships.gpkg", "energy_2023.csv"):
+        text = text.replace(f'"{f}"', f'"{(SAMPLE / f).as_posix()}"')
+    text = text.replace('rural_settlement = "construction"',
+                        f'rural_settlement = "construction"\n{extra}')
+    (tmp / name).write_text(text + "\n[output]\nmap = false\n", encoding="utf-8")
+    return tmp / name
+
+
+def test_console_script_demo_never_imports_dask_array(tmp_path: Path) -> None:
+    """The console script's entry (``python -m landcarbon.cli``): a demo with its COGs, map,
+    report and figures imports neither ``dask.array`` nor the scipy modules it brings."""
+    out = tmp_path / "demo"
+    code = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print(json.dumps([m for m in ('dask.array', 'scipy.sparse', "
+        "'scipy.fftpack') if m in sys.modules])))\n"
+        f"sys.argv = ['landcarbon', '-q', 'demo', '-o', {str(out)!r}]\n"
+        "from landcarbon.cli import entry\n"
+        "entry()\n")
+    assert _python(code, tmp_path) == []
+    for f in ("units.csv", "net_flux.tif", "map.html", "report.html",
+              "figures/map_risk_level.png"):
+        assert (out / f).is_file(), f
+
+
+def test_a_notebook_keeps_xarray_as_it_is(tmp_path: Path) -> None:
+    """Without the console script nothing is deferred: xarray imports dask.array at its
+    first variable, as it always does."""
+    code = ("import json, sys\n"
+            "import landcarbon.pipeline, xarray as xr\n"
+            "from landcarbon.io._lazy_dask import deferred\n"
+            "xr.DataArray([1, 2])\n"
+            "print(json.dumps([deferred(), 'dask.array' in sys.modules]))\n")
+    assert _python(code, tmp_path) == [False, True]
+
+
+def test_deferred_checks_answer_as_dask_array_would(tmp_path: Path) -> None:
+    """After the deferral: numpy data is not a dask array, dask.array stays unimported;
+    a dask array made later is recognised by xarray (chunks, lazy arithmetic, compute) and
+    ``.rio.to_raster`` writes it through ``dask.array.store`` with the values it holds."""
+    tif = tmp_path / "d.tif"
+    code = (
+        "import json, sys, threading\n"
+        "import numpy as np, xarray as xr\n"
+        "from landcarbon.io._lazy_dask import AnyDaskArray, defer_dask_array, "
+        "import_rioxarray\n"
+        "first = defer_dask_array()\n"
+        "again = defer_dask_array()\n"
+        "rioxarray = import_rioxarray()\n"
+        "plain = xr.DataArray(np.arange(4.0).reshape(2, 2), dims=('y', 'x'))\n"
+        "before = ['dask.array' in sys.modules, plain.chunks, "
+        "isinstance(plain.data, AnyDaskArray)]\n"
+        "import dask.array as dsk\n"
+        "lazy = xr.DataArray(dsk.from_array(np.arange(16.0).reshape(4, 4), chunks=2),\n"
+        "                    dims=('y', 'x'),\n"
+        "                    coords={'y': [3.5, 2.5, 1.5, 0.5], 'x': [0.5, 1.5, 2.5, 3.5]})\n"
+        "doubled = lazy * 2\n"
+        "after = [isinstance(lazy.data, AnyDaskArray), issubclass(dsk.Array, AnyDaskArray),\n"
+        "         issubclass(np.ndarray, AnyDaskArray), [list(c) for c in lazy.chunks],\n"
+        "         type(doubled.data).__name__, float(doubled.sum().compute())]\n"
+        "lazy = lazy.rio.write_crs('EPSG:32649')\n"
+        f"lazy.rio.to_raster({str(tif)!r}, lock=threading.Lock())\n"
+        "import rasterio\n"
+        f"with rasterio.open({str(tif)!r}) as src:\n"
+        "    written = src.read(1).tolist()\n"
+        "print(json.dumps([first, again, before, after, written]))\n")
+    first, again, before, after, written = _python(code, tmp_path)  # type: ignore[misc]
+    assert first is True and again is True
+    assert before == [False, None, False]
+    assert after == [True, True, False, [[2, 2], [2, 2]], "Array", 240.0]
+    assert written == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0],
+                       [12.0, 13.0, 14.0, 15.0]]
+
+
+def test_nothing_is_deferred_once_dask_array_is_imported(tmp_path: Path) -> None:
+    code = ("import json, sys\n"
+            "import dask.array\n"
+            "from landcarbon.io._lazy_dask import defer_dask_array, deferred\n"
+            "from xarray.namedarray.pycompat import array_type\n"
+            "print(json.dumps([defer_dask_array(), deferred(), "
+            "array_type('dask') == (dask.array.Array,)]))\n")
+    assert _python(code, tmp_path) == [False, False, True]
+
+
+def test_chunked_run_from_the_console_script_matches_a_whole_read(tmp_path: Path) -> None:
+    """A run read in 64-px dask chunks by the console script (dask.array imported then)
+    gives the same table as the same run read whole, and both write their rasters."""
+    results = {}
+    for label, extra in (("whole", ""), ("chunked", "chunk_size = 64")):
+        config = _config(tmp_path, extra, f"{label}.toml")
+        out = tmp_path / label
+        code = (
+            "import atexit, json, sys\n"
+            "atexit.register(lambda: print(json.dumps('dask.array' in sys.modules)))\n"
+            f"sys.argv = ['landcarbon', '-q', 'run', {str(config)!r}, '-o', {str(out)!r}]\n"
+            "from landcarbon.cli import entry\n"
+            "entry()\n")
+        results[label] = _python(code, tmp_path)
+        assert (out / "net_flux.tif").is_file() and (out / "land_class.tif").is_file()
+    assert results == {"whole": False, "chunked": True}
+    whole = pd.read_csv(tmp_path / "whole" / "units.csv")
+    chunked = pd.read_csv(tmp_path / "chunked" / "units.csv")
+    pd.testing.assert_frame_equal(whole, chunked, check_exact=False, rtol=1e-12)
