@@ -71,4 +71,4 @@ def encode_png(pixels: np.ndarray, *, dpi: float | None = None,
         head += _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
     for key, value in (text or {}).items():
         head += _chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
-    return head + _chunk(b"IDAT", zlib.compress(memoryview(raw), level)) + _chunk(b"IEND", b"")
+    return head + _chunk(b"IDAT", zlib.compress(raw.data, level)) + _chunk(b"IEND", b"")
