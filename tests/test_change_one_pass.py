@@ -219,3 +219,60 @@ def test_an_unknown_code_in_one_date_is_refused_as_alone(three_dates: Path,
     assert alone is not None and str(caught.value) == alone
     assert "'lc_2031.tif'" in alone and "77 (1 px)" in alone
     assert np.count_nonzero(odd == 77) == 1
+
+
+def test_the_pass_reuses_the_gates_overlap_check(three_dates: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether the units share a cell is answered by the overlap check the run started beside
+    its gate (as in a single-date run): the one pass runs no pairwise check of its own."""
+    import landcarbon.engine.coverage as coverage
+
+    calls: list[int] = []
+    real = coverage.units_overlap
+
+    def counting(geoms: object, cell_area: float = 0.0) -> bool:
+        calls.append(len(geoms))  # type: ignore[arg-type]
+        return real(geoms, cell_area)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(coverage, "units_overlap", counting)
+    r = assess_change(load_config(three_dates))
+    assert calls == []
+    assert set(r.transitions) == {(2015, 2023), (2023, 2031), (2015, 2031)}
+
+
+def test_units_sharing_cells_take_the_date_by_date_path(three_dates: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Units overlapping by a whole column of cells (accepted by ``allow_overlaps``): the one
+    pass declines (its block engine assumes units that share no cell), and the dates are
+    assessed one by one with each unit counting its whole area."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    gpd.GeoDataFrame({"code": ["W", "E"], "name": ["西", "东"]},
+                     geometry=[box(500000, 3849960, 500025, 3850000),
+                               box(500015, 3849960, 500040, 3850000)],
+                     crs="EPSG:32649").to_file(three_dates.parent / "overlap.gpkg",
+                                               layer="units")
+    text = three_dates.read_text(encoding="utf-8").replace("halves.gpkg", "overlap.gpkg")
+    assert "overlap.gpkg" in text
+    text = text.replace("[units]\n", "[units]\nallow_overlaps = true\n", 1)
+    three_dates.write_text(text, encoding="utf-8")
+    answers: list[object] = []
+    one_pass = change_module.dates_in_one_pass
+
+    def spy(*args: object, **kwargs: object) -> object:
+        answers.append(one_pass(*args, **kwargs))  # type: ignore[arg-type]
+        return answers[-1]
+
+    monkeypatch.setattr(change_module, "dates_in_one_pass", spy)
+    r = assess_change(load_config(three_dates))
+    assert answers == [None]
+    for year in (2015, 2023, 2031):
+        a = r.dates[year]
+        areas = a.units.set_index("unit_id")["area_ha"]
+        # 25 m x 40 m each (0.1 ha on the grid, UTM's scale factor on the ellipsoid)
+        assert abs(areas["W"] / areas["E"] - 1) < 1e-9 and abs(areas["W"] / 0.1 - 1) < 1e-3
+        # classified land (GRID4's nodata cell lies in column 1, shared by both): the strip
+        # x 500015-500025 counted in both units, 0.185 ha on a grid of 0.15 ha classified
+        measured = a.class_areas.groupby("unit_id")["area_ha"].sum().round(9)
+        assert measured.to_dict() == {"E": 0.095, "W": 0.09}

@@ -77,7 +77,11 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
         period_transitions,
     )
     from landcarbon.engine.block_cells import COVERAGE
-    from landcarbon.engine.landcover_pass import compute_frozen, landcover_pass
+    from landcarbon.engine.landcover_pass import (
+        compute_frozen,
+        landcover_pass,
+        smallest_cell_m2,
+    )
     from landcarbon.io.raster import raster_read_errors
     from landcarbon.pipeline import resolve
 
@@ -90,16 +94,21 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
     if not _same_grid([codes[y] for y in years]):
         return None
     legend = resolve.legend(config)
+    # the units' overlap check the run started beside the gate answers whether units share
+    # a cell (as in a single-date run), instead of a second pairwise check
+    table = prepared.overlaps.result()
+    shared = bool(len(table)) and (float(table["overlap_ha"].max()) * 1e4
+                                   >= smallest_cell_m2(codes[years[0]]))
     # byte codes: every date and period counted in one sweep of each block
     lazy = dates_and_periods(codes, legend, lc.exclude_codes, periods, units,
-                             pixel_area=lc.pixel_area)
+                             pixel_area=lc.pixel_area, units_overlap=shared)
     uses = 1
     if lazy is None:  # a pass per date, and the periods' sweep on the same reads
         cats = {y: classify(codes[y], legend, lc.exclude_codes) for y in years}
         tables = {y: (codes[y], byte_category_table(legend, lc.exclude_codes,
                                                     codes[y].rio.nodata)) for y in years}
         transitions = period_transitions(cats, periods, units, codes=tables,
-                                         pixel_area=lc.pixel_area)
+                                         pixel_area=lc.pixel_area, units_overlap=shared)
         if transitions is None:  # overlapping units, projected cells measured one by one...
             return None
         passes = {y: landcover_pass(codes[y], units, legend, lc.exclude_codes,
