@@ -117,13 +117,60 @@ def test_chunked_run_from_the_console_script_matches_a_whole_read(tmp_path: Path
         out = tmp_path / label
         code = (
             "import atexit, json, sys\n"
-            "atexit.register(lambda: print(json.dumps('dask.array' in sys.modules)))\n"
+            "atexit.register(lambda: print(json.dumps([m for m in ('dask.array', "
+            "'scipy.sparse', 'scipy.fftpack') if m in sys.modules])))\n"
             f"sys.argv = ['landcarbon', '-q', 'run', {str(config)!r}, '-o', {str(out)!r}]\n"
             "from landcarbon.cli import entry\n"
             "entry()\n")
         results[label] = _python(code, tmp_path)
         assert (out / "net_flux.tif").is_file() and (out / "land_class.tif").is_file()
-    assert results == {"whole": False, "chunked": True}
+    # dask.array imported for the chunks, without the scipy modules only its sparse chunks
+    # and FFT need
+    assert results == {"whole": [], "chunked": ["dask.array"]}
     whole = pd.read_csv(tmp_path / "whole" / "units.csv")
     chunked = pd.read_csv(tmp_path / "chunked" / "units.csv")
     pd.testing.assert_frame_equal(whole, chunked, check_exact=False, rtol=1e-12)
+
+
+def test_dask_array_imported_without_scipy_extras(tmp_path: Path) -> None:
+    """After the deferral, ``dask.array`` imports without ``scipy.sparse`` and
+    ``scipy.fftpack``; it works (FFT on numpy's), and both import as usual afterwards."""
+    code = (
+        "import json, sys\n"
+        "import xarray\n"
+        "from landcarbon.io._lazy_dask import defer_dask_array\n"
+        "defer_dask_array()\n"
+        "import dask.array as da\n"
+        "absent = [m not in sys.modules for m in ('scipy.sparse', 'scipy.fftpack')]\n"
+        "total = float(da.ones((4, 4), chunks=2).sum().compute())\n"
+        "spectrum = da.fft.fft(da.arange(8.0, chunks=8)).compute()\n"
+        "import scipy.sparse, scipy.fftpack\n"
+        "same = bool(abs(spectrum - scipy.fftpack.fft(list(range(8)))).max() < 1e-9)\n"
+        "print(json.dumps([absent, total, same, scipy.sparse.eye(2).nnz]))\n")
+    assert _python(code, tmp_path) == [[True, True], 16.0, True, 2]
+
+
+def test_scipy_extras_hidden_only_in_the_importing_thread(tmp_path: Path) -> None:
+    """While one thread imports dask.array, another imports scipy.sparse as usual."""
+    code = (
+        "import json, sys, threading\n"
+        "import xarray\n"
+        "from landcarbon.io._lazy_dask import _DaskArrayAlone, defer_dask_array\n"
+        "defer_dask_array()\n"
+        "finder = next(f for f in sys.meta_path if isinstance(f, _DaskArrayAlone))\n"
+        "finder.local.depth = 1  # as while dask.array executes in this thread\n"
+        "try:\n"
+        "    import scipy.sparse\n"
+        "    here = 'imported'\n"
+        "except ImportError:\n"
+        "    here = 'hidden'\n"
+        "there = []\n"
+        "def other():\n"
+        "    import scipy.sparse\n"
+        "    there.append(scipy.sparse.eye(3).nnz)\n"
+        "t = threading.Thread(target=other)\n"
+        "t.start()\n"
+        "t.join()\n"
+        "finder.local.depth = 0\n"
+        "print(json.dumps([here, there]))\n")
+    assert _python(code, tmp_path) == ["hidden", [3]]

@@ -4,7 +4,8 @@ look for one (issue 16: a warm ``landcarbon demo`` within seconds).
 With dask installed, xarray imports ``dask.array`` the first time it builds a variable (to
 ask whether the data is a dask array), and rioxarray imports it with its raster writer.
 ``dask.array`` brings ``scipy.sparse`` and ``scipy.fftpack``: ~0.5 s of a ~4 s demo, for a
-run whose rasters are small enough to be read whole (no dask array is ever made).
+run whose rasters are small enough to be read whole (no dask array is ever made); a large
+run, which needs ``dask.array``, imports it without those two scipy modules.
 
 :func:`defer_dask_array` gives xarray's answer for "dask" without importing ``dask.array``:
 the same module and version, and as array type :class:`AnyDaskArray`, whose ``isinstance``
@@ -28,7 +29,7 @@ import threading
 from types import ModuleType
 from typing import Any
 
-__all__ = ["AnyDaskArray", "defer_dask_array", "deferred", "import_rioxarray"]
+__all__ = ["SCIPY_EXTRAS", "AnyDaskArray", "defer_dask_array", "deferred", "import_rioxarray"]
 
 _state = {"deferred": False}
 
@@ -54,8 +55,48 @@ def deferred() -> bool:
     return _state["deferred"]
 
 
+#: modules ``dask.array`` imports only to support their arrays as chunks (sparse matrices)
+#: or functions (FFT); landcarbon uses neither: ~0.25 s of a large run's start
+SCIPY_EXTRAS = ("scipy.sparse", "scipy.fftpack")
+
+
+class _DaskArrayAlone(importlib.abc.MetaPathFinder):
+    """While ``dask.array`` executes in a thread, :data:`SCIPY_EXTRAS` cannot be imported
+    there (``dask.array`` then registers no scipy chunk type and keeps numpy's FFT; they
+    import as usual once it is imported, or when they already were)."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        depth: int = getattr(self.local, "depth", 0)
+        if name in SCIPY_EXTRAS and depth > 0:
+            raise ImportError(f"{name}: not imported with dask.array (landcarbon)")
+        if name != "dask.array":
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        loader = getattr(spec, "loader", None)
+        run = getattr(loader, "exec_module", None)
+        if spec is None or run is None:
+            return None
+        local = self.local
+
+        def exec_module(module: ModuleType) -> None:
+            local.depth = getattr(local, "depth", 0) + 1
+            try:
+                run(module)
+            finally:
+                local.depth -= 1
+
+        loader.exec_module = exec_module  # type: ignore[union-attr]  # this spec's loader
+        return spec
+
+
 def defer_dask_array() -> bool:
-    """Let xarray check for dask arrays without importing ``dask.array``.
+    """Let xarray check for dask arrays without importing ``dask.array``, and let
+    ``dask.array``, when a run imports it, leave out :data:`SCIPY_EXTRAS`.
 
     Returns
     -------
@@ -84,6 +125,8 @@ def defer_dask_array() -> bool:
     entry.type = (AnyDaskArray,)
     entry.available = True
     cache["dask"] = entry
+    if not any(isinstance(f, _DaskArrayAlone) for f in sys.meta_path):
+        sys.meta_path.insert(0, _DaskArrayAlone())
     _state["deferred"] = True
     return True
 
