@@ -341,7 +341,7 @@ def entry() -> None:
     import os
 
     from landcarbon import _resources
-    from landcarbon.io._lazy_dask import defer_dask_array
+    from landcarbon.io._lean_imports import defer_dask_array
 
     _resources.claim_process()  # a process of its own: see landcarbon._resources.claim_process
     defer_dask_array()  # dask.array imported when a dask array is made (small runs: never)

@@ -192,7 +192,7 @@ def read_raster_preview(path: str | Path, max_size: int = 1024) -> xr.DataArray:
     import xarray as xr
     from rasterio.enums import Resampling
 
-    from landcarbon.io._lazy_dask import import_rioxarray
+    from landcarbon.io._lean_imports import import_rioxarray
 
     import_rioxarray()  # registers .rio
 

@@ -343,7 +343,7 @@ def open_landcover(
     """
     import rasterio
 
-    from landcarbon.io._lazy_dask import import_rioxarray
+    from landcarbon.io._lean_imports import import_rioxarray
 
     rioxarray = import_rioxarray()
     _bound_block_cache()

@@ -34,12 +34,13 @@ def _config(tmp: Path, extra: str = "", name: str = "run.toml") -> Path:
 
 def test_console_script_demo_never_imports_dask_array(tmp_path: Path) -> None:
     """The console script's entry (``python -m landcarbon.cli``): a demo with its COGs, map,
-    report and figures imports neither ``dask.array`` nor the scipy modules it brings."""
+    report and figures imports neither ``dask.array`` nor the scipy modules it and numba
+    would bring."""
     out = tmp_path / "demo"
     code = (
         "import atexit, json, sys\n"
         "atexit.register(lambda: print(json.dumps([m for m in ('dask.array', 'scipy.sparse', "
-        "'scipy.fftpack') if m in sys.modules])))\n"
+        "'scipy.fftpack', 'scipy.linalg') if m in sys.modules])))\n"
         f"sys.argv = ['landcarbon', '-q', 'demo', '-o', {str(out)!r}]\n"
         "from landcarbon.cli import entry\n"
         "entry()\n")
@@ -54,7 +55,7 @@ def test_a_notebook_keeps_xarray_as_it_is(tmp_path: Path) -> None:
     first variable, as it always does."""
     code = ("import json, sys\n"
             "import landcarbon.pipeline, xarray as xr\n"
-            "from landcarbon.io._lazy_dask import deferred\n"
+            "from landcarbon.io._lean_imports import deferred\n"
             "xr.DataArray([1, 2])\n"
             "print(json.dumps([deferred(), 'dask.array' in sys.modules]))\n")
     assert _python(code, tmp_path) == [False, True]
@@ -68,7 +69,7 @@ def test_deferred_checks_answer_as_dask_array_would(tmp_path: Path) -> None:
     code = (
         "import json, sys, threading\n"
         "import numpy as np, xarray as xr\n"
-        "from landcarbon.io._lazy_dask import AnyDaskArray, defer_dask_array, "
+        "from landcarbon.io._lean_imports import AnyDaskArray, defer_dask_array, "
         "import_rioxarray\n"
         "first = defer_dask_array()\n"
         "again = defer_dask_array()\n"
@@ -101,7 +102,7 @@ def test_deferred_checks_answer_as_dask_array_would(tmp_path: Path) -> None:
 def test_nothing_is_deferred_once_dask_array_is_imported(tmp_path: Path) -> None:
     code = ("import json, sys\n"
             "import dask.array\n"
-            "from landcarbon.io._lazy_dask import defer_dask_array, deferred\n"
+            "from landcarbon.io._lean_imports import defer_dask_array, deferred\n"
             "from xarray.namedarray.pycompat import array_type\n"
             "print(json.dumps([defer_dask_array(), deferred(), "
             "array_type('dask') == (dask.array.Array,)]))\n")
@@ -118,7 +119,7 @@ def test_chunked_run_from_the_console_script_matches_a_whole_read(tmp_path: Path
         code = (
             "import atexit, json, sys\n"
             "atexit.register(lambda: print(json.dumps([m for m in ('dask.array', "
-            "'scipy.sparse', 'scipy.fftpack') if m in sys.modules])))\n"
+            "'scipy.sparse', 'scipy.fftpack', 'scipy.linalg') if m in sys.modules])))\n"
             f"sys.argv = ['landcarbon', '-q', 'run', {str(config)!r}, '-o', {str(out)!r}]\n"
             "from landcarbon.cli import entry\n"
             "entry()\n")
@@ -138,7 +139,7 @@ def test_dask_array_imported_without_scipy_extras(tmp_path: Path) -> None:
     code = (
         "import json, sys\n"
         "import xarray\n"
-        "from landcarbon.io._lazy_dask import defer_dask_array\n"
+        "from landcarbon.io._lean_imports import defer_dask_array\n"
         "defer_dask_array()\n"
         "import dask.array as da\n"
         "absent = [m not in sys.modules for m in ('scipy.sparse', 'scipy.fftpack')]\n"
@@ -155,10 +156,10 @@ def test_scipy_extras_hidden_only_in_the_importing_thread(tmp_path: Path) -> Non
     code = (
         "import json, sys, threading\n"
         "import xarray\n"
-        "from landcarbon.io._lazy_dask import _DaskArrayAlone, defer_dask_array\n"
+        "from landcarbon.io._lean_imports import _Trimmed, defer_dask_array\n"
         "defer_dask_array()\n"
-        "finder = next(f for f in sys.meta_path if isinstance(f, _DaskArrayAlone))\n"
-        "finder.local.depth = 1  # as while dask.array executes in this thread\n"
+        "finder = next(f for f in sys.meta_path if isinstance(f, _Trimmed))\n"
+        "finder.local.hidden = ('scipy.sparse',)  # as while dask.array executes here\n"
         "try:\n"
         "    import scipy.sparse\n"
         "    here = 'imported'\n"
@@ -171,6 +172,39 @@ def test_scipy_extras_hidden_only_in_the_importing_thread(tmp_path: Path) -> Non
         "t = threading.Thread(target=other)\n"
         "t.start()\n"
         "t.join()\n"
-        "finder.local.depth = 0\n"
+        "finder.local.hidden = ()\n"
         "print(json.dumps([here, there]))\n")
     assert _python(code, tmp_path) == ["hidden", [3]]
+
+
+def test_kernels_compile_and_match_without_scipy_blas(tmp_path: Path) -> None:
+    """numba imported as the console script imports it (no scipy BLAS): the land-cover
+    kernels compile there from scratch (a cache of their own) and give the same class areas
+    as in this process."""
+    from landcarbon.config.run import load_config
+    from landcarbon.pipeline import assess
+
+    config = _config(tmp_path)
+    expected = assess(load_config(config)).class_areas
+    expected.to_csv(tmp_path / "expected.csv", index=False)
+    code = (
+        "import json, os, sys\n"
+        "import xarray\n"
+        "from landcarbon.io._lean_imports import defer_dask_array\n"
+        "defer_dask_array()\n"
+        "import numba.np.arraymath as am\n"
+        "from landcarbon.config.run import load_config\n"
+        "from landcarbon.pipeline import assess\n"
+        f"a = assess(load_config({str(config)!r}))\n"
+        f"a.class_areas.to_csv({str(tmp_path / 'got.csv')!r}, index=False)\n"
+        "print(json.dumps([am._HAVE_BLAS, 'scipy.linalg' in sys.modules]))\n")
+    env_cache = tmp_path / "numba_cache"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=900,
+                          env={**__import__("os").environ,
+                               "NUMBA_CACHE_DIR": str(env_cache)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, False]
+    assert any(env_cache.rglob("*.nbi"))  # compiled there, not loaded from this cache
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "got.csv"),
+                                  pd.read_csv(tmp_path / "expected.csv"), check_exact=True)

@@ -1,0 +1,161 @@
+"""Imports the console script leaves out or defers (issue 16: a warm ``landcarbon demo``
+within seconds, large runs that start sooner).
+
+* ``dask.array`` is imported when a run makes a dask array, not when xarray first looks for
+  one: with dask installed, xarray imports it at its first variable (to ask whether the data
+  is a dask array). :func:`defer_dask_array` gives xarray's answer for "dask" without the
+  import: the same module and version, and as array type :class:`AnyDaskArray`, whose
+  ``isinstance`` and ``issubclass`` are those of ``dask.array.Array`` once it is imported
+  and false before (no dask array exists before its module is imported, so every answer is
+  the one xarray would give). A demo, whose raster is read whole, never imports it.
+* :data:`TRIMMED`: modules imported only for features landcarbon never uses are left out
+  while the module importing them executes (in that thread only): scipy's sparse matrices,
+  FFT and BLAS, and ``dask.array`` for rioxarray's writer (:func:`import_rioxarray`).
+
+Both are for landcarbon's own processes (the console script:
+:func:`landcarbon._resources.claim_process`); in a notebook every library imports as it
+always does. When xarray's internals differ from what is expected (another version),
+nothing is changed.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+import threading
+from types import ModuleType
+from typing import Any
+
+__all__ = ["TRIMMED", "AnyDaskArray", "defer_dask_array", "deferred", "import_rioxarray"]
+
+_state = {"deferred": False}
+
+
+class _DaskArrayType(type):
+    """``isinstance`` / ``issubclass`` of ``dask.array.Array`` once it is imported."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        array = getattr(sys.modules.get("dask.array"), "Array", None)
+        return array is not None and isinstance(obj, array)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        array = getattr(sys.modules.get("dask.array"), "Array", None)
+        return array is not None and issubclass(sub, array)
+
+
+class AnyDaskArray(metaclass=_DaskArrayType):
+    """Stands for ``dask.array.Array`` in xarray's type checks (see the module text)."""
+
+
+def deferred() -> bool:
+    """Whether :func:`defer_dask_array` took effect in this process."""
+    return _state["deferred"]
+
+
+#: module -> modules it imports only for features landcarbon never uses, left out while it
+#: executes in a thread of the console script: ``dask.array`` registers scipy's sparse
+#: matrices as chunk types and wraps scipy's FFT; numba's array functions look for scipy's
+#: BLAS for ``np.dot`` and ``np.linalg`` in compiled code (landcarbon's kernels use neither:
+#: without it numba compiles its own loop); rioxarray's raster writer imports ``dask.array``
+#: for writing dask arrays. ~0.35 s of every large run's start, ~0.6 s of the demo's.
+TRIMMED: dict[str, tuple[str, ...]] = {
+    "dask.array": ("scipy.sparse", "scipy.fftpack"),
+    "numba.np.arraymath": ("scipy.linalg",),
+    "rioxarray.raster_writer": ("dask.array",),  # see import_rioxarray
+}
+
+
+class _Trimmed(importlib.abc.MetaPathFinder):
+    """While a module of :data:`TRIMMED` executes in a thread, the modules it lists cannot be
+    imported there (they import as usual in other threads, once it is imported, or when they
+    already were)."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        hidden: tuple[str, ...] = getattr(self.local, "hidden", ())
+        if name in hidden:
+            raise ImportError(f"{name}: left out by landcarbon (see landcarbon.io."
+                              "_lean_imports.TRIMMED)")
+        if name not in TRIMMED:
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        loader = getattr(spec, "loader", None)
+        run = getattr(loader, "exec_module", None)
+        if spec is None or run is None:
+            return None
+        local = self.local
+
+        def exec_module(module: ModuleType) -> None:
+            before = getattr(local, "hidden", ())
+            local.hidden = (*before, *TRIMMED[name])
+            try:
+                run(module)
+            finally:
+                local.hidden = before
+
+        loader.exec_module = exec_module  # type: ignore[union-attr]  # this spec's loader
+        return spec
+
+
+def defer_dask_array() -> bool:
+    """Let xarray check for dask arrays without importing ``dask.array``, and let the
+    modules of :data:`TRIMMED`, when a run imports them, leave out what they list.
+
+    Returns
+    -------
+    bool
+        True when done (now or before); False when ``dask.array`` is already imported,
+        xarray already checked for dask, dask or xarray is missing, or xarray's internals
+        are not the expected ones (nothing changed then).
+    """
+    if _state["deferred"]:
+        return True
+    if "dask.array" in sys.modules:
+        return False
+    try:
+        import dask
+        from packaging.version import Version
+        from xarray.namedarray import pycompat
+    except ImportError:  # pragma: no cover - both are dependencies
+        return False
+    cache = getattr(pycompat, "_cached_duck_array_modules", None)
+    module_type = getattr(pycompat, "DuckArrayModule", None)
+    if not isinstance(cache, dict) or not isinstance(module_type, type) or "dask" in cache:
+        return False
+    entry: Any = object.__new__(module_type)  # its __init__ imports dask.array
+    entry.module = dask
+    entry.version = Version(dask.__version__)
+    entry.type = (AnyDaskArray,)
+    entry.available = True
+    cache["dask"] = entry
+    if not any(isinstance(f, _Trimmed) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Trimmed())
+    _state["deferred"] = True
+    return True
+
+
+def import_rioxarray() -> ModuleType:
+    """``import rioxarray`` (registers the ``.rio`` accessor). After :func:`defer_dask_array`
+    its raster writer is imported without ``dask.array`` (:data:`TRIMMED`) and gets the two
+    names that import binds (``dask``, ``is_dask_collection``), read when it writes a dask
+    array (which cannot exist before ``dask.array`` is imported).
+
+    Returns
+    -------
+    module
+        rioxarray.
+    """
+    import rioxarray
+
+    writer = sys.modules.get("rioxarray.raster_writer")
+    if writer is not None and "dask" not in vars(writer):
+        import dask
+        from dask.base import is_dask_collection
+
+        writer.dask = dask  # type: ignore[attr-defined]  # dask.array.store, once imported
+        writer.is_dask_collection = is_dask_collection  # type: ignore[attr-defined]
+    return rioxarray
