@@ -208,3 +208,25 @@ def test_kernels_compile_and_match_without_scipy_blas(tmp_path: Path) -> None:
     assert any(env_cache.rglob("*.nbi"))  # compiled there, not loaded from this cache
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "got.csv"),
                                   pd.read_csv(tmp_path / "expected.csv"), check_exact=True)
+
+
+def test_light_commands_import_no_xarray(tmp_path: Path) -> None:
+    """``landcarbon --version`` through the console script's entry: the deferral waits for
+    xarray instead of importing it (and dask) for every command."""
+    code = ("import atexit, json, sys\n"
+            "atexit.register(lambda: print(json.dumps([m for m in ('xarray', 'dask', "
+            "'geopandas', 'numba') if m in sys.modules])))\n"
+            "sys.argv = ['landcarbon', '--version']\n"
+            "from landcarbon.cli import entry\n"
+            "entry()\n")
+    assert _python(code, tmp_path) == []
+
+
+def test_deferral_set_before_xarray_is_imported(tmp_path: Path) -> None:
+    code = ("import json, sys\n"
+            "from landcarbon.io._lean_imports import deferred, defer_dask_array\n"
+            "first = [defer_dask_array(), deferred(), 'xarray' in sys.modules]\n"
+            "import numpy as np, xarray as xr\n"
+            "xr.DataArray(np.zeros(3))\n"
+            "print(json.dumps([first, deferred(), 'dask.array' in sys.modules]))\n")
+    assert _python(code, tmp_path) == [[True, False, False], True, False]

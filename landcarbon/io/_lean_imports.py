@@ -26,7 +26,8 @@ import threading
 from types import ModuleType
 from typing import Any
 
-__all__ = ["TRIMMED", "AnyDaskArray", "defer_dask_array", "deferred", "import_rioxarray"]
+__all__ = ["PYCOMPAT", "TRIMMED", "AnyDaskArray", "defer_dask_array", "deferred",
+           "import_rioxarray"]
 
 _state = {"deferred": False}
 
@@ -48,7 +49,8 @@ class AnyDaskArray(metaclass=_DaskArrayType):
 
 
 def deferred() -> bool:
-    """Whether :func:`defer_dask_array` took effect in this process."""
+    """Whether xarray's check for dask arrays is deferred in this process
+    (:func:`defer_dask_array`, once xarray is imported)."""
     return _state["deferred"]
 
 
@@ -65,10 +67,14 @@ TRIMMED: dict[str, tuple[str, ...]] = {
 }
 
 
+#: the xarray module whose cache of array modules :func:`defer_dask_array` fills
+PYCOMPAT = "xarray.namedarray.pycompat"
+
+
 class _Trimmed(importlib.abc.MetaPathFinder):
     """While a module of :data:`TRIMMED` executes in a thread, the modules it lists cannot be
     imported there (they import as usual in other threads, once it is imported, or when they
-    already were)."""
+    already were); once :data:`PYCOMPAT` has executed, xarray's check for dask is deferred."""
 
     def __init__(self) -> None:
         self.local = threading.local()
@@ -78,7 +84,7 @@ class _Trimmed(importlib.abc.MetaPathFinder):
         if name in hidden:
             raise ImportError(f"{name}: left out by landcarbon (see landcarbon.io."
                               "_lean_imports.TRIMMED)")
-        if name not in TRIMMED:
+        if name not in TRIMMED and name != PYCOMPAT:
             return None
         from importlib.machinery import PathFinder
 
@@ -91,50 +97,60 @@ class _Trimmed(importlib.abc.MetaPathFinder):
 
         def exec_module(module: ModuleType) -> None:
             before = getattr(local, "hidden", ())
-            local.hidden = (*before, *TRIMMED[name])
+            local.hidden = (*before, *TRIMMED.get(name, ()))
             try:
                 run(module)
             finally:
                 local.hidden = before
+            if name == PYCOMPAT:
+                _seed(module)
 
         loader.exec_module = exec_module  # type: ignore[union-attr]  # this spec's loader
         return spec
 
 
-def defer_dask_array() -> bool:
-    """Let xarray check for dask arrays without importing ``dask.array``, and let the
-    modules of :data:`TRIMMED`, when a run imports them, leave out what they list.
-
-    Returns
-    -------
-    bool
-        True when done (now or before); False when ``dask.array`` is already imported,
-        xarray already checked for dask, dask or xarray is missing, or xarray's internals
-        are not the expected ones (nothing changed then).
-    """
-    if _state["deferred"]:
-        return True
-    if "dask.array" in sys.modules:
-        return False
-    try:
-        import dask
-        from packaging.version import Version
-        from xarray.namedarray import pycompat
-    except ImportError:  # pragma: no cover - both are dependencies
-        return False
+def _seed(pycompat: ModuleType) -> bool:
+    """Put xarray's answer for "dask" (module, version, :class:`AnyDaskArray`) in
+    ``pycompat``'s cache; False, changing nothing, when it is not the expected cache or
+    already answers for dask."""
     cache = getattr(pycompat, "_cached_duck_array_modules", None)
     module_type = getattr(pycompat, "DuckArrayModule", None)
-    if not isinstance(cache, dict) or not isinstance(module_type, type) or "dask" in cache:
+    if (not isinstance(cache, dict) or not isinstance(module_type, type) or "dask" in cache
+            or "dask.array" in sys.modules):
         return False
+    import dask
+    from packaging.version import Version
+
     entry: Any = object.__new__(module_type)  # its __init__ imports dask.array
     entry.module = dask
     entry.version = Version(dask.__version__)
     entry.type = (AnyDaskArray,)
     entry.available = True
     cache["dask"] = entry
+    _state["deferred"] = True
+    return True
+
+
+def defer_dask_array() -> bool:
+    """Let xarray check for dask arrays without importing ``dask.array`` (now if xarray is
+    imported, else as soon as it is: a command that never builds an xarray variable, such as
+    ``landcarbon --version``, imports neither), and let the modules of :data:`TRIMMED`,
+    when a run imports them, leave out what they list.
+
+    Returns
+    -------
+    bool
+        False, changing nothing, when ``dask.array`` is already imported, or xarray already
+        checked for dask, or its internals are not the expected ones; True otherwise.
+    """
+    if not _state["deferred"]:
+        if "dask.array" in sys.modules:
+            return False
+        pycompat = sys.modules.get(PYCOMPAT)
+        if pycompat is not None and not _seed(pycompat):
+            return False
     if not any(isinstance(f, _Trimmed) for f in sys.meta_path):
         sys.meta_path.insert(0, _Trimmed())
-    _state["deferred"] = True
     return True
 
 
