@@ -69,11 +69,10 @@ def test_deferred_checks_answer_as_dask_array_would(tmp_path: Path) -> None:
     code = (
         "import json, sys, threading\n"
         "import numpy as np, xarray as xr\n"
-        "from landcarbon.io._lean_imports import AnyDaskArray, defer_dask_array, "
-        "import_rioxarray\n"
+        "from landcarbon.io._lean_imports import AnyDaskArray, defer_dask_array\n"
         "first = defer_dask_array()\n"
         "again = defer_dask_array()\n"
-        "rioxarray = import_rioxarray()\n"
+        "import rioxarray\n"
         "plain = xr.DataArray(np.arange(4.0).reshape(2, 2), dims=('y', 'x'))\n"
         "before = ['dask.array' in sys.modules, plain.chunks, "
         "isinstance(plain.data, AnyDaskArray)]\n"
@@ -230,3 +229,23 @@ def test_deferral_set_before_xarray_is_imported(tmp_path: Path) -> None:
             "xr.DataArray(np.zeros(3))\n"
             "print(json.dumps([first, deferred(), 'dask.array' in sys.modules]))\n")
     assert _python(code, tmp_path) == [[True, False, False], True, False]
+
+
+def test_a_failing_step_after_an_import_never_fails_the_import(tmp_path: Path) -> None:
+    """A step run once a module has executed (xarray's cache, rioxarray's writer) that does
+    not apply (another version of the library) is skipped: the import stands."""
+    (tmp_path / "probe_mod.py").write_text("VALUE = 7\n", encoding="utf-8")
+    code = ("import json, sys\n"
+            "from landcarbon.io import _lean_imports as lean\n"
+            "lean.defer_dask_array()\n"
+            "calls = []\n"
+            "def broken(module):\n"
+            "    calls.append(module.VALUE)\n"
+            "    raise RuntimeError('not the expected internals')\n"
+            "lean._AFTER['probe_mod'] = broken\n"
+            "lean.TRIMMED['probe_mod'] = ()\n"
+            "import probe_mod\n"
+            "import rioxarray.raster_writer as writer\n"
+            "print(json.dumps([calls, probe_mod.VALUE, 'dask' in vars(writer), "
+            "'dask.array' in sys.modules]))\n")
+    assert _python(code, tmp_path) == [[7], 7, True, False]

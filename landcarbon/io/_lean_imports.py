@@ -10,7 +10,8 @@ within seconds, large runs that start sooner).
   the one xarray would give). A demo, whose raster is read whole, never imports it.
 * :data:`TRIMMED`: modules imported only for features landcarbon never uses are left out
   while the module importing them executes (in that thread only): scipy's sparse matrices,
-  FFT and BLAS, and ``dask.array`` for rioxarray's writer (:func:`import_rioxarray`).
+  FFT and BLAS, and ``dask.array`` for rioxarray's raster writer (which then gets the two
+  names that import binds).
 
 Both are for landcarbon's own processes (the console script:
 :func:`landcarbon._resources.claim_process`); in a notebook every library imports as it
@@ -20,14 +21,15 @@ nothing is changed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import sys
 import threading
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["PYCOMPAT", "TRIMMED", "AnyDaskArray", "defer_dask_array", "deferred",
-           "import_rioxarray"]
+__all__ = ["PYCOMPAT", "TRIMMED", "AnyDaskArray", "defer_dask_array", "deferred"]
 
 _state = {"deferred": False}
 
@@ -63,7 +65,7 @@ def deferred() -> bool:
 TRIMMED: dict[str, tuple[str, ...]] = {
     "dask.array": ("scipy.sparse", "scipy.fftpack"),
     "numba.np.arraymath": ("scipy.linalg",),
-    "rioxarray.raster_writer": ("dask.array",),  # see import_rioxarray
+    "rioxarray.raster_writer": ("dask.array",),  # then given its names: _writer_names
 }
 
 
@@ -84,7 +86,7 @@ class _Trimmed(importlib.abc.MetaPathFinder):
         if name in hidden:
             raise ImportError(f"{name}: left out by landcarbon (see landcarbon.io."
                               "_lean_imports.TRIMMED)")
-        if name not in TRIMMED and name != PYCOMPAT:
+        if name not in TRIMMED and name not in _AFTER:
             return None
         from importlib.machinery import PathFinder
 
@@ -102,8 +104,10 @@ class _Trimmed(importlib.abc.MetaPathFinder):
                 run(module)
             finally:
                 local.hidden = before
-            if name == PYCOMPAT:
-                _seed(module)
+            after = _AFTER.get(name)
+            if after is not None:
+                with contextlib.suppress(Exception):  # never fail the import itself
+                    after(module)
 
         loader.exec_module = exec_module  # type: ignore[union-attr]  # this spec's loader
         return spec
@@ -131,11 +135,33 @@ def _seed(pycompat: ModuleType) -> bool:
     return True
 
 
+def _writer_names(writer: ModuleType) -> bool:
+    """Give rioxarray's raster writer, imported without ``dask.array``, the two names that
+    import binds (``dask``, ``is_dask_collection``): it reads them only when it writes a dask
+    array, which cannot exist before ``dask.array`` is imported. False when it has them."""
+    if "dask" in vars(writer):
+        return False
+    import dask
+    from dask.base import is_dask_collection
+
+    writer.dask = dask  # type: ignore[attr-defined]  # dask.array.store, once imported
+    writer.is_dask_collection = is_dask_collection  # type: ignore[attr-defined]
+    return True
+
+
+#: what runs once a module has executed (an error there is ignored: the import stands)
+_AFTER: dict[str, Callable[[ModuleType], bool]] = {
+    PYCOMPAT: _seed,
+    "rioxarray.raster_writer": _writer_names,
+}
+
+
 def defer_dask_array() -> bool:
     """Let xarray check for dask arrays without importing ``dask.array`` (now if xarray is
     imported, else as soon as it is: a command that never builds an xarray variable, such as
     ``landcarbon --version``, imports neither), and let the modules of :data:`TRIMMED`,
-    when a run imports them, leave out what they list.
+    when a run imports them, leave out what they list. Nothing here fails an import: a
+    step that does not apply (another xarray) is skipped.
 
     Returns
     -------
@@ -152,26 +178,3 @@ def defer_dask_array() -> bool:
     if not any(isinstance(f, _Trimmed) for f in sys.meta_path):
         sys.meta_path.insert(0, _Trimmed())
     return True
-
-
-def import_rioxarray() -> ModuleType:
-    """``import rioxarray`` (registers the ``.rio`` accessor). After :func:`defer_dask_array`
-    its raster writer is imported without ``dask.array`` (:data:`TRIMMED`) and gets the two
-    names that import binds (``dask``, ``is_dask_collection``), read when it writes a dask
-    array (which cannot exist before ``dask.array`` is imported).
-
-    Returns
-    -------
-    module
-        rioxarray.
-    """
-    import rioxarray
-
-    writer = sys.modules.get("rioxarray.raster_writer")
-    if writer is not None and "dask" not in vars(writer):
-        import dask
-        from dask.base import is_dask_collection
-
-        writer.dask = dask  # type: ignore[attr-defined]  # dask.array.store, once imported
-        writer.is_dask_collection = is_dask_collection  # type: ignore[attr-defined]
-    return rioxarray

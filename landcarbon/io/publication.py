@@ -189,12 +189,9 @@ def read_raster_preview(path: str | Path, max_size: int = 1024) -> xr.DataArray:
     cheap for large rasters); nodata -> 0 for class rasters, NaN for float ones."""
     import numpy as np
     import rasterio
+    import rioxarray  # noqa: F401  (registers .rio)
     import xarray as xr
     from rasterio.enums import Resampling
-
-    from landcarbon.io._lean_imports import import_rioxarray
-
-    import_rioxarray()  # registers .rio
 
     with rasterio.open(path) as src:
         step = max(1, int(np.ceil(max(src.width, src.height) / max_size)))

@@ -342,10 +342,7 @@ def open_landcover(
         ``source`` (the paths).
     """
     import rasterio
-
-    from landcarbon.io._lean_imports import import_rioxarray
-
-    rioxarray = import_rioxarray()
+    import rioxarray
     _bound_block_cache()
     paths = expand_paths(spec)
     for p in paths:
