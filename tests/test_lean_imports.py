@@ -249,3 +249,26 @@ def test_a_failing_step_after_an_import_never_fails_the_import(tmp_path: Path) -
             "print(json.dumps([calls, probe_mod.VALUE, 'dask' in vars(writer), "
             "'dask.array' in sys.modules]))\n")
     assert _python(code, tmp_path) == [[7], 7, True, False]
+
+
+def test_numba_linear_algebra_still_compiles(tmp_path: Path) -> None:
+    """numba started without scipy's BLAS: ``@``, ``np.dot`` and ``np.vdot`` in compiled code
+    still compile (the first two import the BLAS then) and give numpy's numbers."""
+    code = ("import json, sys\n"
+            "from landcarbon.io._lean_imports import defer_dask_array\n"
+            "defer_dask_array()\n"
+            "import numpy as np\n"
+            "from numba import njit\n"
+            "import numba.np.arraymath as am\n"
+            "started = [am._HAVE_BLAS, 'scipy.linalg' in sys.modules]\n"
+            "@njit\n"
+            "def f(a, b):\n"
+            "    return a @ b, np.dot(a, b), np.vdot(a[1], b)\n"
+            "a = np.arange(9.0).reshape(3, 3)\n"
+            "b = np.array([1.0, -2.0, 0.5])\n"
+            "mv, dot, vdot = f(a, b)\n"
+            "print(json.dumps([started, mv.tolist(), dot.tolist(), vdot]))\n")
+    started, mv, dot, vdot = _python(code, tmp_path)  # type: ignore[misc]
+    assert started == [False, False]
+    assert mv == dot == [-1.0, -2.5, -4.0]  # rows of 0..8 against (1, -2, 0.5)
+    assert vdot == -2.5

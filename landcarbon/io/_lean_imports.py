@@ -59,9 +59,10 @@ def deferred() -> bool:
 #: module -> modules it imports only for features landcarbon never uses, left out while it
 #: executes in a thread of the console script: ``dask.array`` registers scipy's sparse
 #: matrices as chunk types and wraps scipy's FFT; numba's array functions look for scipy's
-#: BLAS for ``np.dot`` and ``np.linalg`` in compiled code (landcarbon's kernels use neither:
-#: without it numba compiles its own loop); rioxarray's raster writer imports ``dask.array``
-#: for writing dask arrays. ~0.35 s of every large run's start, ~0.6 s of the demo's.
+#: BLAS when numba starts (then ``np.vdot``-like functions in compiled code use numba's own
+#: loop; ``np.dot`` and ``@`` import the BLAS when a function using them is compiled, as
+#: esda's hot-spot permutations do); rioxarray's raster writer imports ``dask.array`` for
+#: writing dask arrays. ~0.35 s of every large run's start, ~0.6 s of the demo's.
 TRIMMED: dict[str, tuple[str, ...]] = {
     "dask.array": ("scipy.sparse", "scipy.fftpack"),
     "numba.np.arraymath": ("scipy.linalg",),
