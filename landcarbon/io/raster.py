@@ -343,6 +343,7 @@ def open_landcover(
     """
     import rasterio
     import rioxarray
+
     _bound_block_cache()
     paths = expand_paths(spec)
     for p in paths:

@@ -40,7 +40,8 @@ from landcarbon.pipeline.progress import log as steps_log
 from landcarbon.pipeline.records import Assessment, RunResult
 from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
 
-__all__ = ["assemble_units", "assess", "run", "study_landcover", "study_units"]
+__all__ = ["assemble_units", "assess", "run", "study_landcover", "study_units",
+           "units_share_cells"]
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         codes = study_landcover(config, units) if measured is None else measured[0]
         t0 = _timed(timings, "read", t0)
         categories = classify(codes, legend, lc.exclude_codes)
-        from landcarbon.engine.landcover_pass import landcover_pass, smallest_cell_m2
+        from landcarbon.engine.landcover_pass import landcover_pass
 
         assert units is not None
         construction, con_kwargs = construction_of(config, units)
@@ -150,8 +151,7 @@ def assess(config: RunConfig, *, progress: bool = False,
                 assert not outputs, "a measured pass has fed no raster sink"
                 counts, areas = measured[1], measured[2]
             overlap_table = _overlap_repair(overlap_check.result(), config, repairs)
-            if len(overlap_table) and (overlap_table["overlap_ha"].max() * 1e4
-                                       >= smallest_cell_m2(codes)):
+            if units_share_cells(overlap_table, codes):
                 # ... units that share a cell or more are counted again by exactextract (the
                 # rasters, which do not depend on the units, were written by the first pass)
                 counts, areas = landcover_pass(
@@ -320,6 +320,16 @@ def _landcover_view(columns: pd.DataFrame, rule: SpaceTypeRule) -> pd.DataFrame:
     out["space_type_landcover"] = unit_space_types(shares.fillna(0.0), rule).where(
         shares.notna().all(axis=1), "unclassified")
     return out
+
+
+def units_share_cells(overlap_table: pd.DataFrame, codes: Any) -> bool:
+    """Whether two units of an :func:`overlaps` table share at least the area of the
+    smallest cell of ``codes`` (the land cover): the block engine then does not apply and
+    such units are measured by exactextract."""
+    from landcarbon.engine.landcover_pass import smallest_cell_m2
+
+    return bool(len(overlap_table)) and (float(overlap_table["overlap_ha"].max()) * 1e4
+                                         >= smallest_cell_m2(codes))
 
 
 def _overlap_repair(table: pd.DataFrame, config: RunConfig, repairs: list[dict[str, Any]]

@@ -17,7 +17,12 @@ import contextlib
 from typing import Any
 
 from landcarbon.config.run import RunConfig
-from landcarbon.pipeline._assess import PreparedUnits, assess, study_landcover
+from landcarbon.pipeline._assess import (
+    PreparedUnits,
+    assess,
+    study_landcover,
+    units_share_cells,
+)
 from landcarbon.pipeline.progress import dask_bar
 from landcarbon.pipeline.records import Assessment
 
@@ -77,11 +82,7 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
         period_transitions,
     )
     from landcarbon.engine.block_cells import COVERAGE
-    from landcarbon.engine.landcover_pass import (
-        compute_frozen,
-        landcover_pass,
-        smallest_cell_m2,
-    )
+    from landcarbon.engine.landcover_pass import compute_frozen, landcover_pass
     from landcarbon.io.raster import raster_read_errors
     from landcarbon.pipeline import resolve
 
@@ -96,9 +97,7 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
     legend = resolve.legend(config)
     # the units' overlap check the run started beside the gate answers whether units share
     # a cell (as in a single-date run), instead of a second pairwise check
-    table = prepared.overlaps.result()
-    shared = bool(len(table)) and (float(table["overlap_ha"].max()) * 1e4
-                                   >= smallest_cell_m2(codes[years[0]]))
+    shared = units_share_cells(prepared.overlaps.result(), codes[years[0]])
     # byte codes: every date and period counted in one sweep of each block
     lazy = dates_and_periods(codes, legend, lc.exclude_codes, periods, units,
                              pixel_area=lc.pixel_area, units_overlap=shared)
