@@ -268,6 +268,55 @@ def farmland(n: int = 16384, n_units: int | None = None, growth: int = 0
     return path, township_units(CACHE / f"farmland_{n}.tif", n_units)
 
 
+#: other ways users' rasters come (``farmland.py --only layouts``): name -> GDAL GTiff creation
+#: options of a copy of the farmland raster (tiles of 256 or 1024 px, ArcGIS-style strips,
+#: uncompressed; LZW, ZSTD with the horizontal predictor, DEFLATE)
+LAYOUTS: dict[str, dict[str, Any]] = {
+    "tiles 256, LZW": {"tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "LZW"},
+    "tiles 1024, ZSTD + predictor": {"tiled": True, "blockxsize": 1024, "blockysize": 1024,
+                                     "compress": "ZSTD", "predictor": 2},
+    "strips of 16 rows, DEFLATE": {"tiled": False, "blockysize": 16, "compress": "DEFLATE"},
+    "strips, uncompressed": {"tiled": False, "compress": "NONE"},
+}
+
+
+def rewritten(raster: Path, layout: str) -> Path:
+    """``raster`` copied with the creation options of ``LAYOUTS[layout]`` (same pixels and
+    grid). Cached."""
+    key = "".join(ch if ch.isalnum() else "_" for ch in layout.lower())
+    path = raster.with_name(f"{raster.stem}_{key}.tif")
+    if not path.exists():
+        import rasterio.shutil
+
+        tmp = path.with_suffix(".part.tif")
+        rasterio.shutil.copy(raster, tmp, driver="GTiff", NUM_THREADS="ALL_CPUS",
+                             BIGTIFF="IF_SAFER", **LAYOUTS[layout])
+        tmp.rename(path)
+    return path
+
+
+def reprojected(raster: Path, crs: str = "EPSG:4547", res: float = 10.0) -> Path:
+    """``raster`` warped (nearest neighbour) to ``crs`` at ``res`` m: by default CGCS2000 /
+    3-degree Gauss-Kruger CM 114E, the grid of Chinese survey data, written as GDAL's
+    default strips with LZW (nodata 0 around the turned extent). Cached."""
+    path = raster.with_name(f"{raster.stem}_{crs.replace(':', '')}_{res:g}m.tif")
+    if not path.exists():
+        import rasterio
+        from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+        tmp = path.with_suffix(".part.tif")
+        with rasterio.open(raster) as src:
+            tr, w, h = calculate_default_transform(src.crs, crs, src.width, src.height,
+                                                   *src.bounds, resolution=res)
+            with rasterio.open(tmp, "w", driver="GTiff", width=w, height=h, count=1,
+                               dtype=src.dtypes[0], crs=crs, transform=tr, nodata=0,
+                               compress="LZW", BIGTIFF="IF_SAFER") as dst:
+                reproject(rasterio.band(src, 1), rasterio.band(dst, 1),
+                          resampling=Resampling.nearest, num_threads=2, warp_mem_limit=512)
+        tmp.rename(path)
+    return path
+
+
 def township_units(raster: Path, n_units: int) -> Path:
     """``n_units`` irregular units partitioning ``raster``'s extent (Voronoi cells of seeds
     jittered on a grid, clipped to the extent: neighbours share their edges exactly)."""

@@ -32,6 +32,10 @@ the child: ``os.wait4``):
 * ``parcels``: the tables-only run with parcel-sized units (one per ~2,600 pixels: 102,400
   at 16384^2), where per-unit work (checks, balance, reasons, tables, the GeoPackage) weighs
   more than the pixels;
+* ``layouts``: the same land as users' files also come: tiles of 256 px (LZW) and 1024 px
+  (ZSTD, predictor), strips of 16 rows (DEFLATE), uncompressed strips, and warped to
+  CGCS2000 / 3-degree Gauss-Kruger (LZW strips, units reprojected on the fly); each with its
+  own decode baselines, tables only and tables + COGs;
 * ``exactextract`` called directly on the same raster and units (``run.py``'s workload);
 * ``landcarbon change`` of 3 dates on the same grid vs the single-date ``run`` (tables), with
   the change run's own step times (``change.json`` ``timings_s``);
@@ -188,6 +192,28 @@ def main() -> None:
                 dec["seconds"], f"{r['seconds'] / dec_proc['seconds']:.1f}x decode process; "
                 f"steps {steps(r['stderr'])}")
             shutil.rmtree(out, ignore_errors=True)
+        if "layouts" in only:  # the same land as other layouts, codecs and a projected CRS
+            from _inputs import LAYOUTS, reprojected, rewritten
+
+            variants = [(k, rewritten(raster, k)) for k in LAYOUTS]
+            variants.append(("CGCS2000 / 3-degree GK CM 114E, 10 m, LZW strips "
+                             "(units reprojected on the fly)", reprojected(raster)))
+            for kind, path in variants:
+                dec_v = child("decode", str(path), repeat=rep)
+                plain_v = best([sys.executable, "-c", "import sys, rasterio; "
+                                "rasterio.open(sys.argv[1]).read(1)", str(path)], rep)
+                row(f"{n}^2 {kind}: decode, all cores (in process)", dec_v, None,
+                    f"{dec_v['pixels'] / 1e6:.0f} Mpx; process {dec_v['process_s']:.2f}s; "
+                    f"plain read process {plain_v['seconds']:.2f}s")
+                for label, rasters in (("tables only", False), ("tables + 3 COGs", True)):
+                    cfg = write_config(f"farm{n}_layout_{label[:6].strip()}", str(path), units,
+                                       rasters=rasters)
+                    out = CACHE / f"farm{n}_out"
+                    r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
+                    row(f"{n}^2 {kind}: run, {label}", r, dec_v["seconds"],
+                        f"{r['seconds'] / dec_v['process_s']:.1f}x decode process, "
+                        f"{r['seconds'] / plain_v['seconds']:.1f}x plain read process")
+                    shutil.rmtree(out, ignore_errors=True)
         if "exactextract" in only:
             z = child("zonal", str(raster), str(units), "auto", repeat=rep)
             ee = child("exactextract", str(raster), str(units), repeat=rep)
