@@ -3,7 +3,7 @@
 Blocks (between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers):
 
 * ``config-reference``: every config key with type, unit, default and meaning, from
-  ``landcarbon.config.run.reference_table()`` (the pydantic field descriptions);
+  ``landcarbon.config.reference.reference_table()`` (the pydantic field descriptions);
 * ``cli-reference``: every ``landcarbon`` command with the first line of its help;
 * ``threshold-presets``: the built-in threshold presets (``landcarbon/data/thresholds``);
 * ``output-files``, ``change-output-files``, ``scenario-output-files``,
@@ -32,7 +32,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def config_reference() -> str:
     """The config reference table (Markdown)."""
-    from landcarbon.config.run import reference_table
+    from landcarbon.config.reference import reference_table
 
     return reference_table()
 

@@ -26,7 +26,8 @@ from landcarbon.accounting.display_units import (
 )
 from landcarbon.accounting.risk import RiskBands, assess_risk
 from landcarbon.accounting.thresholds import explicit_limits
-from landcarbon.config.run import config_from_dict, reference_table
+from landcarbon.config.reference import reference_table
+from landcarbon.config.run import config_from_dict
 from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._thresholds import risk_table
 

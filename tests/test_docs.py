@@ -81,7 +81,7 @@ def test_gen_reference_check_mode_detects_a_stale_block(tmp_path, monkeypatch):
 
 
 def test_every_config_key_is_documented_with_a_meaning_and_default():
-    from landcarbon.config.run import reference_table
+    from landcarbon.config.reference import reference_table
 
     rows = [r for r in reference_table().splitlines() if r.startswith("| `")]
     assert len(rows) >= 40
