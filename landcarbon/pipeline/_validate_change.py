@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from landcarbon.checks.problems import Problem
+from landcarbon.pipeline._validate_tables import check_energy, check_statistics
 
 __all__ = ["check_change"]
 
@@ -57,9 +58,11 @@ def _dates(checker: Any, units: Any, section: Any) -> dict[str, Any]:
             opened[str(d.year)] = da
         c = checker.config.construction
         if d.energy_table and c.method == "energy":
-            checker.energy(units, d.energy_table, f"[change] dates {d.year}: energy_table")
+            check_energy(checker, units, d.energy_table,
+                         f"[change] dates {d.year}: energy_table")
         if getattr(d, "statistics", None):
-            checker.statistics(units, d.statistics, f"[change] dates {d.year}: statistics")
+            check_statistics(checker, units, d.statistics,
+                             f"[change] dates {d.year}: statistics")
     labels = list(opened)
     for other in labels[1:]:
         _aligned(checker, section, opened[labels[0]], opened[other], (labels[0], other),

@@ -34,6 +34,7 @@ from landcarbon.exceptions import (
     UnmappedCodesError,
 )
 from landcarbon.pipeline import resolve
+from landcarbon.pipeline._validate_tables import check_crops, check_energy, check_statistics
 from landcarbon.pipeline._validate_zoning import check_zoning
 
 __all__ = ["ValidationReport", "gate", "validate_config"]
@@ -184,7 +185,7 @@ class _Checker:
         self.step("coefficients_invalid", f"[coefficients] set = {cc.set!r}",
                   lambda: resolve.coefficient_set(c))
         if cc.crop_table:
-            self.crops(cc.crop_table)
+            check_crops(self, cc.crop_table)
         self.thresholds()
         units = self.units() if c.units is not None else None
         source = c.landcover or c.parcels
@@ -196,12 +197,12 @@ class _Checker:
         if c.parcels is not None:
             self.parcels(units, legend)
         if c.construction.method == "energy" and c.construction.energy_table:
-            self.energy(units, c.construction.energy_table)
+            check_energy(self, units, c.construction.energy_table)
         from landcarbon.pipeline._validate_change import check_change
 
         check_change(self, units)
         if getattr(c, "statistics", None) is not None:
-            self.statistics(units)
+            check_statistics(self, units)
         check_zoning(self, units)
         from landcarbon.pipeline._planning import check_planning
 
@@ -422,75 +423,6 @@ class _Checker:
         except LandcarbonError as exc:
             self.add(Problem(problem_code(exc, "parcel_values_invalid"), "error", where,
                              str(exc)))
-
-    def crops(self, path: str) -> None:
-        """The crop table reads and every value is a non-negative production."""
-        from landcarbon.accounting.crops import crop_yield_sink
-        from landcarbon.io.tables import read_table
-
-        cc = self.config.coefficients
-        where = f"[coefficients] crop_table = {path!r}"
-        table = self.step("file_unreadable", where, lambda: read_table(
-            self.config.path(path), id_column=cc.crop_id_column, what="Crop table",
-            encoding=self.config.csv_encoding))
-        if table is not None:
-            self.step("statistics_invalid", where, lambda: crop_yield_sink(
-                table, id_column=cc.crop_id_column, where=f"Crop table {path}"))
-
-    def energy(self, units: Any, path: str, label: str = "[construction] energy_table"
-               ) -> None:
-        from landcarbon.accounting.energy import construction_emissions
-        from landcarbon.io.tables import read_table
-
-        c = self.config.construction
-        where = f"{label} = {path!r}"
-        table = self.step("file_unreadable", where, lambda: read_table(
-            self.config.path(path), id_column=c.id_column, what="Energy table",
-            encoding=self.config.csv_encoding))
-        if table is None:
-            return
-        result = self.step("statistics_invalid", where, lambda: construction_emissions(
-            table, id_column=c.id_column, electricity=c.electricity,
-            grid_factor_kg_co2_per_kwh=(c.grid_factor_kg_co2_per_kwh
-                                        if c.electricity == "grid_factor" else None)))
-        if result is None or units is None:
-            return
-        known = set(units["unit_id"])
-        stray = sorted(set(result.index) - known)
-        if stray:
-            self.add(Problem("statistics_unknown_ids", "error", f"{where}: {c.id_column}",
-                             f"{len(stray)} unit id(s) of the energy table are not in the units "
-                             f"file: {', '.join(stray[:10])}.",
-                             f"The {c.id_column} column must hold the ids of [units] id_field.",
-                             {"unit_ids": stray}))
-        missing = sorted(known - set(result.index))
-        if missing:
-            self.add(Problem("statistics_missing", "warning", f"{where}: {c.id_column}",
-                             f"{len(missing)} unit(s) have no energy statistics (their "
-                             f"construction emission counts 0): {', '.join(missing[:10])}.",
-                             "Add a row for each unit (0 for no use).", {"unit_ids": missing}))
-
-    def statistics(self, units: Any, path: str | None = None,
-                   label: str = "[statistics] path") -> None:
-        """``[statistics]`` (or a date's ``statistics`` table, with the columns of
-        ``[statistics]``): columns present, values numeric and >= 0, one row per unit."""
-        from landcarbon.checks.tables import statistics_problems
-        from landcarbon.config.zoning import StatisticsConfig
-        from landcarbon.io.tables import read_table
-
-        st = self.config.statistics or StatisticsConfig.model_validate(
-            {"path": path, "population_column": None})
-        path = path or st.path
-        where = f"{label} = {path!r}"
-        table = self.step("file_unreadable", where, lambda: read_table(
-            self.config.path(path), id_column=st.id_column, what="Statistics table",
-            encoding=self.config.csv_encoding))
-        if table is not None:
-            for p in statistics_problems(
-                    table, id_column=st.id_column,
-                    columns=[c for c in (st.gdp_column, st.population_column) if c],
-                    unit_ids=None if units is None else list(units["unit_id"]), where=where):
-                self.add(p)
 
 
 def _counted(codes: Any, guard: Any, cats: Any, units: Any, pixel_area: Any

@@ -1,0 +1,90 @@
+"""The pre-flight checks of the statistics tables a config names (``landcarbon validate``,
+and the gate of every command): the crop table of the crop-yield sink, the construction
+energy table and ``[statistics]`` (also each ``[[change.dates]]``'s tables): each reads,
+its values parse, its ids match the units.
+
+Called by :class:`landcarbon.pipeline.validate._Checker` (and the change checks) with the
+checker, whose ``step`` and ``add`` put the problems into its report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from landcarbon.checks.problems import Problem
+
+__all__ = ["check_crops", "check_energy", "check_statistics"]
+
+
+def check_crops(checker: Any, path: str) -> None:
+    """The crop table reads and every value is a non-negative production."""
+    from landcarbon.accounting.crops import crop_yield_sink
+    from landcarbon.io.tables import read_table
+
+    cc = checker.config.coefficients
+    where = f"[coefficients] crop_table = {path!r}"
+    table = checker.step("file_unreadable", where, lambda: read_table(
+        checker.config.path(path), id_column=cc.crop_id_column, what="Crop table",
+        encoding=checker.config.csv_encoding))
+    if table is not None:
+        checker.step("statistics_invalid", where, lambda: crop_yield_sink(
+            table, id_column=cc.crop_id_column, where=f"Crop table {path}"))
+
+
+def check_energy(checker: Any, units: Any, path: str,
+                 label: str = "[construction] energy_table") -> None:
+    """The energy table reads, its values parse, and its ids are those of the units (unknown
+    ids: error; units without a row: warning)."""
+    from landcarbon.accounting.energy import construction_emissions
+    from landcarbon.io.tables import read_table
+
+    c = checker.config.construction
+    where = f"{label} = {path!r}"
+    table = checker.step("file_unreadable", where, lambda: read_table(
+        checker.config.path(path), id_column=c.id_column, what="Energy table",
+        encoding=checker.config.csv_encoding))
+    if table is None:
+        return
+    result = checker.step("statistics_invalid", where, lambda: construction_emissions(
+        table, id_column=c.id_column, electricity=c.electricity,
+        grid_factor_kg_co2_per_kwh=(c.grid_factor_kg_co2_per_kwh
+                                    if c.electricity == "grid_factor" else None)))
+    if result is None or units is None:
+        return
+    known = set(units["unit_id"])
+    stray = sorted(set(result.index) - known)
+    if stray:
+        checker.add(Problem("statistics_unknown_ids", "error", f"{where}: {c.id_column}",
+                         f"{len(stray)} unit id(s) of the energy table are not in the units "
+                         f"file: {', '.join(stray[:10])}.",
+                         f"The {c.id_column} column must hold the ids of [units] id_field.",
+                         {"unit_ids": stray}))
+    missing = sorted(known - set(result.index))
+    if missing:
+        checker.add(Problem("statistics_missing", "warning", f"{where}: {c.id_column}",
+                         f"{len(missing)} unit(s) have no energy statistics (their "
+                         f"construction emission counts 0): {', '.join(missing[:10])}.",
+                         "Add a row for each unit (0 for no use).", {"unit_ids": missing}))
+
+
+def check_statistics(checker: Any, units: Any, path: str | None = None,
+                     label: str = "[statistics] path") -> None:
+    """``[statistics]`` (or a date's ``statistics`` table, with the columns of
+    ``[statistics]``): columns present, values numeric and >= 0, one row per unit."""
+    from landcarbon.checks.tables import statistics_problems
+    from landcarbon.config.zoning import StatisticsConfig
+    from landcarbon.io.tables import read_table
+
+    st = checker.config.statistics or StatisticsConfig.model_validate(
+        {"path": path, "population_column": None})
+    path = path or st.path
+    where = f"{label} = {path!r}"
+    table = checker.step("file_unreadable", where, lambda: read_table(
+        checker.config.path(path), id_column=st.id_column, what="Statistics table",
+        encoding=checker.config.csv_encoding))
+    if table is not None:
+        for p in statistics_problems(
+                table, id_column=st.id_column,
+                columns=[c for c in (st.gdp_column, st.population_column) if c],
+                unit_ids=None if units is None else list(units["unit_id"]), where=where):
+            checker.add(p)
