@@ -120,7 +120,7 @@ def write_cogs(jobs: Sequence[dict[str, Any]], *, progress: bool = False) -> Non
     dask-backed rasters derived from the same inputs (e.g. land class, space type and flux
     of one category raster) share their reads and intermediate blocks, which are computed
     once per block instead of once per raster."""
-    from landcarbon.io.raster import store_blocks
+    from landcarbon.io.sinks import store_blocks
 
     with CogSet() as cogs:
         pairs = []

@@ -42,7 +42,7 @@ def compute_context(settings: ComputeConfig | None) -> Iterator[None]:
 
     settings = settings or ComputeConfig()
     if settings.scheduler in LOCAL_SCHEDULERS:
-        from landcarbon.io.raster import distributed_client
+        from landcarbon.io.sinks import distributed_client
 
         if distributed_client() is not None and settings.scheduler == "threads":
             yield  # a client set up by the caller (notebook, batch) stays in charge

@@ -65,7 +65,7 @@ def pass_rasters(raster_sinks: Mapping[str, SinkOpener], categories: xr.DataArra
     )
     from landcarbon.accounting.conversions import output_factor
     from landcarbon.accounting.flux import category_flux_table
-    from landcarbon.io.raster import sinks_stay_here
+    from landcarbon.io.sinks import sinks_stay_here
 
     unknown = sorted(set(raster_sinks) - set(DERIVED_RASTERS))
     if unknown:
@@ -98,7 +98,8 @@ def store_late_rasters(a: Assessment, raster_sinks: Mapping[str, SinkOpener],
                        fed: set[str], *, progress: bool = False) -> None:
     """Open and fill, in one pass, the sinks of the rasters the land-cover pass did not
     feed."""
-    from landcarbon.io.raster import raster_read_errors, store_blocks
+    from landcarbon.io.raster import raster_read_errors
+    from landcarbon.io.sinks import store_blocks
 
     pairs = []
     for name in DERIVED_RASTERS:
