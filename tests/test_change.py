@@ -13,15 +13,13 @@ from rasterio.transform import from_origin
 
 from landcarbon.accounting.classification import classify
 from landcarbon.accounting.legends import load_legend
-from landcarbon.change.transitions import (
-    align_to,
-    category_transitions,
+from landcarbon.change.summaries import (
     change_summary,
-    check_aligned,
     comprehensive_dynamic_degree,
     flux_effect,
     transfer_matrix,
 )
+from landcarbon.change.transitions import align_to, category_transitions, check_aligned
 from landcarbon.exceptions import InputError
 from landcarbon.io.raster import open_landcover
 from landcarbon.io.vector import read_units

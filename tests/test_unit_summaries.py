@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landcarbon.change.transitions import (
+from landcarbon.change.summaries import (
     change_summary,
     comprehensive_dynamic_degree,
     transfer_matrix,

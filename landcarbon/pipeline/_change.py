@@ -162,7 +162,7 @@ def _flux_density(a: Assessment) -> pd.Series:
 
 def _summaries(trans: pd.DataFrame, whole: pd.DataFrame, y0: int, y1: int
                ) -> tuple[list[pd.DataFrame], list[dict[str, Any]], list[pd.DataFrame]]:
-    from landcarbon.change.transitions import (
+    from landcarbon.change.summaries import (
         change_summary,
         comprehensive_dynamic_degree,
         transfer_matrix,
@@ -265,7 +265,8 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
     import dask
 
     from landcarbon.change.monitoring import alerts, timeseries
-    from landcarbon.change.transitions import align_to, flux_effect
+    from landcarbon.change.summaries import flux_effect
+    from landcarbon.change.transitions import align_to
     from landcarbon.pipeline._change_stocks import stock_pass, stock_tables
 
     ch = config.change
