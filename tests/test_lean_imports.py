@@ -40,11 +40,13 @@ def test_console_script_demo_never_imports_dask_array(tmp_path: Path) -> None:
     code = (
         "import atexit, json, sys\n"
         "atexit.register(lambda: print(json.dumps([m for m in ('dask.array', 'scipy.sparse', "
-        "'scipy.fftpack', 'scipy.linalg') if m in sys.modules])))\n"
+        "'scipy.fftpack', 'scipy.linalg', 'urllib3') if m in sys.modules] + "
+        "[type(sys.modules['requests']).__name__])))\n"
         f"sys.argv = ['landcarbon', '-q', 'demo', '-o', {str(out)!r}]\n"
         "from landcarbon.cli import entry\n"
         "entry()\n")
-    assert _python(code, tmp_path) == []
+    # folium's ``requests`` (and urllib3) bound but never executed: the demo fetches no URL
+    assert _python(code, tmp_path) == ["_LazyModule"]
     for f in ("units.csv", "net_flux.tif", "map.html", "report.html",
               "figures/map_risk_level.png"):
         assert (out / f).is_file(), f
@@ -272,3 +274,28 @@ def test_numba_linear_algebra_still_compiles(tmp_path: Path) -> None:
     assert started == [False, False]
     assert mv == dot == [-1.0, -2.5, -4.0]  # rows of 0..8 against (1, -2, 0.5)
     assert vdot == -2.5
+
+
+def test_deferred_module_executes_at_its_first_use(tmp_path: Path) -> None:
+    """folium's ``requests`` (:data:`DEFERRED`) is bound without executing; its first
+    attribute use executes it whole (folium's URL reading works, ``requests.adapters``
+    imports); in a notebook it imports as always."""
+    code = ("import json, sys, importlib.metadata as md\n"
+            "from landcarbon.io._lean_imports import defer_dask_array\n"
+            "defer_dask_array()\n"
+            "import folium.features\n"
+            "before = [type(sys.modules['requests']).__name__, 'urllib3' in sys.modules]\n"
+            "version = folium.features.requests.__version__\n"
+            "import requests.adapters\n"
+            "after = [type(sys.modules['requests']).__name__, 'urllib3' in sys.modules,\n"
+            "         version == md.version('requests'),\n"
+            "         callable(requests.adapters.HTTPAdapter), callable(requests.get)]\n"
+            "print(json.dumps([before, after]))\n")
+    before, after = _python(code, tmp_path)
+    assert before == ["_LazyModule", False]
+    assert after == ["module", True, True, True, True]
+    notebook = ("import json, sys\n"
+                "import folium\n"
+                "print(json.dumps([type(sys.modules['requests']).__name__, "
+                "'urllib3' in sys.modules]))\n")
+    assert _python(notebook, tmp_path) == ["module", True]

@@ -12,8 +12,11 @@ within seconds, large runs that start sooner).
   while the module importing them executes (in that thread only): scipy's sparse matrices,
   FFT and BLAS, and ``dask.array`` for rioxarray's raster writer (which then gets the two
   names that import binds).
+* :data:`DEFERRED`: modules imported at the top of a library only for a feature landcarbon
+  never uses are bound, while that library's module executes, as modules that execute at
+  their first use (``requests`` in folium: fetching GeoJSON from a URL).
 
-Both are for landcarbon's own processes (the console script:
+All are for landcarbon's own processes (the console script:
 :func:`landcarbon._resources.claim_process`); in a notebook every library imports as it
 always does. When xarray's internals differ from what is expected (another version),
 nothing is changed.
@@ -29,7 +32,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["PYCOMPAT", "TRIMMED", "AnyDaskArray", "defer_dask_array", "deferred"]
+__all__ = ["DEFERRED", "PYCOMPAT", "TRIMMED", "AnyDaskArray", "defer_dask_array", "deferred"]
 
 _state = {"deferred": False}
 
@@ -70,6 +73,16 @@ TRIMMED: dict[str, tuple[str, ...]] = {
 }
 
 
+#: module -> modules it imports at the top for a feature landcarbon never uses, bound there
+#: as modules that execute at their first use (:class:`importlib.util.LazyLoader`) while it
+#: executes in a thread of the console script: folium's features module imports
+#: ``requests`` (and urllib3, charset_normalizer, idna, certifi) to fetch GeoJSON given as a
+#: URL; landcarbon hands it data. ~0.06-0.09 s of every run that writes a web map.
+DEFERRED: dict[str, tuple[str, ...]] = {
+    "folium.features": ("requests",),
+}
+
+
 #: the xarray module whose cache of array modules :func:`defer_dask_array` fills
 PYCOMPAT = "xarray.namedarray.pycompat"
 
@@ -77,7 +90,9 @@ PYCOMPAT = "xarray.namedarray.pycompat"
 class _Trimmed(importlib.abc.MetaPathFinder):
     """While a module of :data:`TRIMMED` executes in a thread, the modules it lists cannot be
     imported there (they import as usual in other threads, once it is imported, or when they
-    already were); once :data:`PYCOMPAT` has executed, xarray's check for dask is deferred."""
+    already were); while a module of :data:`DEFERRED` executes, the modules it lists are
+    bound as modules that execute at their first use; once :data:`PYCOMPAT` has executed,
+    xarray's check for dask is deferred."""
 
     def __init__(self) -> None:
         self.local = threading.local()
@@ -87,7 +102,8 @@ class _Trimmed(importlib.abc.MetaPathFinder):
         if name in hidden:
             raise ImportError(f"{name}: left out by landcarbon (see landcarbon.io."
                               "_lean_imports.TRIMMED)")
-        if name not in TRIMMED and name not in _AFTER:
+        lazy = name in getattr(self.local, "lazy", ())
+        if not lazy and name not in TRIMMED and name not in _AFTER and name not in DEFERRED:
             return None
         from importlib.machinery import PathFinder
 
@@ -96,15 +112,23 @@ class _Trimmed(importlib.abc.MetaPathFinder):
         run = getattr(loader, "exec_module", None)
         if spec is None or run is None:
             return None
+        if lazy:  # executes at the first use of one of its attributes
+            from importlib.util import LazyLoader
+
+            spec.loader = LazyLoader(spec.loader)  # type: ignore[arg-type]  # has exec_module
+            return spec
         local = self.local
 
         def exec_module(module: ModuleType) -> None:
             before = getattr(local, "hidden", ())
+            deferred = getattr(local, "lazy", ())
             local.hidden = (*before, *TRIMMED.get(name, ()))
+            local.lazy = (*deferred, *DEFERRED.get(name, ()))
             try:
                 run(module)
             finally:
                 local.hidden = before
+                local.lazy = deferred
             after = _AFTER.get(name)
             if after is not None:
                 with contextlib.suppress(Exception):  # never fail the import itself
