@@ -149,6 +149,16 @@ def main() -> None:
 
     print(f"load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores", flush=True)
     env = {"PYTHONPATH": str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+    def run_row(cfg: Path, name: str, base: float | None, vs: dict[str, float]) -> None:
+        """``landcarbon run cfg`` as a user runs it: a row with its ratio to ``base`` and to
+        each of ``vs`` (label -> seconds) and its step times; the output folder removed."""
+        out = CACHE / "farm_run_out"
+        r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
+        ratios = "".join(f"{r['seconds'] / t:.1f}x {k}, " for k, t in vs.items())
+        row(name, r, base, f"{ratios}steps {steps(r['stderr'])}")
+        shutil.rmtree(out, ignore_errors=True)
+
     for n in map(int, opts.sizes.split(",")) if only - {"demo"} else ():
         raster, units = farmland(n)
         dec = child("decode", str(raster), repeat=rep)
@@ -167,31 +177,19 @@ def main() -> None:
                 label = "defaults" if web else "cogs" if rasters else "tables"
                 cfg = write_config(f"farm{n}_{label}", str(raster), units, rasters=rasters,
                                    map=web)
-                out = CACHE / f"farm{n}_out"
-                r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
-                row(f"{n}^2 landcarbon run, {kind}", r, dec["seconds"],
-                    f"{r['seconds'] / dec_proc['seconds']:.1f}x decode process, "
-                    f"{r['seconds'] / plain['seconds']:.1f}x plain read process; "
-                    f"steps {steps(r['stderr'])}")
-                shutil.rmtree(out, ignore_errors=True)
+                run_row(cfg, f"{n}^2 landcarbon run, {kind}", dec["seconds"],
+                        {"decode process": dec_proc["seconds"],
+                         "plain read process": plain["seconds"]})
         if "survey" in only:  # township boundaries with a vertex every ~3 m
             survey = survey_units(units)
             cfg = write_config(f"farm{n}_survey", str(raster), survey, rasters=False)
-            out = CACHE / f"farm{n}_out"
-            r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
-            row(f"{n}^2 landcarbon run, tables, survey-like boundaries", r, dec["seconds"],
-                f"{r['seconds'] / plain['seconds']:.1f}x plain read process; "
-                f"steps {steps(r['stderr'])}")
-            shutil.rmtree(out, ignore_errors=True)
+            run_row(cfg, f"{n}^2 landcarbon run, tables, survey-like boundaries", dec["seconds"],
+                    {"plain read process": plain["seconds"]})
         if "parcels" in only:  # parcel-sized units (~2,600 pixels each): per-unit costs
             parcels = township_units(raster, round(n * n / 2_621))
             cfg = write_config(f"farm{n}_parcels", str(raster), parcels, rasters=False)
-            out = CACHE / f"farm{n}_out"
-            r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
-            row(f"{n}^2 landcarbon run, tables, {round(n * n / 2_621):,} parcel-sized units", r,
-                dec["seconds"], f"{r['seconds'] / dec_proc['seconds']:.1f}x decode process; "
-                f"steps {steps(r['stderr'])}")
-            shutil.rmtree(out, ignore_errors=True)
+            run_row(cfg, f"{n}^2 landcarbon run, tables, {round(n * n / 2_621):,} parcel-sized "
+                    "units", dec["seconds"], {"decode process": dec_proc["seconds"]})
         if "layouts" in only:  # the same land as other layouts, codecs and a projected CRS
             from _inputs import LAYOUTS, reprojected, rewritten
 
@@ -208,12 +206,9 @@ def main() -> None:
                 for label, rasters in (("tables only", False), ("tables + 3 COGs", True)):
                     cfg = write_config(f"farm{n}_layout_{label[:6].strip()}", str(path), units,
                                        rasters=rasters)
-                    out = CACHE / f"farm{n}_out"
-                    r = best([*CLI, "run", str(cfg), "-o", str(out), "--overwrite"], rep, env)
-                    row(f"{n}^2 {kind}: run, {label}", r, dec_v["seconds"],
-                        f"{r['seconds'] / dec_v['process_s']:.1f}x decode process, "
-                        f"{r['seconds'] / plain_v['seconds']:.1f}x plain read process")
-                    shutil.rmtree(out, ignore_errors=True)
+                    run_row(cfg, f"{n}^2 {kind}: run, {label}", dec_v["seconds"],
+                            {"decode process": dec_v["process_s"],
+                             "plain read process": plain_v["seconds"]})
         if "exactextract" in only:
             z = child("zonal", str(raster), str(units), "auto", repeat=rep)
             ee = child("exactextract", str(raster), str(units), repeat=rep)
