@@ -43,6 +43,13 @@ def test_pixels_round_trip_exactly() -> None:
         with Image.open(io.BytesIO(encode_png(pixels))) as im:
             assert im.mode == mode and im.size == (7, 5)
             assert np.array_equal(np.asarray(im), pixels)
+    # a window of a wider canvas (strided rows, as a cropped figure), opaque: written as RGB
+    canvas = rng.integers(0, 256, (9, 11, 4), dtype=np.uint8)
+    canvas[..., 3] = 255
+    window = canvas[2:7, 3:10]
+    with Image.open(io.BytesIO(encode_png(window))) as im:
+        assert im.mode == "RGB" and im.size == (7, 5)
+        assert np.array_equal(np.asarray(im), window[..., :3])
 
 
 def test_opaque_rgba_is_written_as_rgb() -> None:

