@@ -233,3 +233,19 @@ def test_validate_and_assess_share_the_resolve_step() -> None:
         text = (PACKAGE / module).read_text(encoding="utf-8")
         assert "load_legend(" not in text and "load_coefficients(" not in text, module
         assert "resolve.legend(" in text and "resolve.coefficient_set(" in text, module
+
+
+def test_units_without_ids_beside_an_energy_table(tmp_path: Path) -> None:
+    """Units whose id is NULL or empty are one ``unit_id_missing`` error naming their rows;
+    the energy table is checked against the ids there are (an empty id is neither known nor
+    missing), with no error of the checker itself (it compared text with NaN)."""
+    make_project(tmp_path)
+    units(tmp_path / "halves.gpkg", ids=[None, ""])
+    energy(tmp_path, "unit_id,raw_coal_t\nW,1\n")
+    report = validate_config(tmp_path / "run.toml")
+    by_code = {p.code: p for p in report.problems}
+    assert by_code["unit_id_missing"].severity == "error"
+    assert by_code["unit_id_missing"].details["rows"] == [1, 2]
+    assert by_code["statistics_unknown_ids"].details["unit_ids"] == ["W"]
+    assert "statistics_missing" not in by_code  # no unit with an id lacks a row
+    assert not [p for p in report.problems if "unexpected" in p.message]

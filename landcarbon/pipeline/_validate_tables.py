@@ -51,7 +51,7 @@ def check_energy(checker: Any, units: Any, path: str,
                                     if c.electricity == "grid_factor" else None)))
     if result is None or units is None:
         return
-    known = set(units["unit_id"])
+    known = {i for i in units["unit_id"] if i != ""}  # rows without an id: their own error
     stray = sorted(set(result.index) - known)
     if stray:
         checker.add(Problem("statistics_unknown_ids", "error", f"{where}: {c.id_column}",
@@ -86,5 +86,6 @@ def check_statistics(checker: Any, units: Any, path: str | None = None,
         for p in statistics_problems(
                 table, id_column=st.id_column,
                 columns=[c for c in (st.gdp_column, st.population_column) if c],
-                unit_ids=None if units is None else list(units["unit_id"]), where=where):
+                unit_ids=None if units is None else [i for i in units["unit_id"] if i != ""],
+                where=where):
             checker.add(p)

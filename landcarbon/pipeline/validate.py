@@ -249,6 +249,7 @@ class _Checker:
             raw = gdf[u.id_field]
             ids = raw.astype(str).str.strip()
             missing = raw.isna().to_numpy() | (ids == "").to_numpy()
+            ids = ids.where(~missing, "")  # text in every row (pandas keeps NaN as NaN)
             if missing.any():
                 rows = [int(i) + 1 for i in np.flatnonzero(missing)]
                 self.add(Problem("unit_id_missing", "error", f"{where}: field {u.id_field!r}",
