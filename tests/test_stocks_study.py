@@ -164,6 +164,24 @@ def test_years_must_match_the_rasters(tmp_path: Path) -> None:
         assess_stocks(pools, lulc, price_per_tc=43.0)
 
 
+@pytest.mark.parametrize(("settings", "named"), [
+    ({"discount_rate_pct": -100.0}, "discount rate"),  # 1 + r/100 = 0: a division by zero
+    ({"price_change_pct": -250.0}, "price change"),
+    ({"discount_rate_pct": float("nan")}, "discount rate"),
+    ({"price_per_tc": float("inf")}, "price"),
+    ({"nodata": float("nan")}, "nodata"),  # was: cannot convert float NaN to integer
+])
+def test_valuation_settings_no_study_can_use(tmp_path: Path, settings: dict[str, float],
+                                             named: str) -> None:
+    pools, lulc = _invest_case(tmp_path)
+    from landcarbon.exceptions import ConfigError
+
+    kwargs = {"years": [2000, 2010], "price_per_tc": 43.0, **settings}
+    with pytest.raises(ConfigError, match=f"the {named} ") as err:
+        assess_stocks(pools, lulc, **kwargs)
+    assert "--" in str(err.value)  # names the command's option too
+
+
 @pytest.mark.realdata
 def test_willamette_whole_raster_totals_equal_the_exact_values(tmp_path: Path) -> None:
     """InVEST's Willamette sample (30 m, integer pools): the exact totals (pixel counts x

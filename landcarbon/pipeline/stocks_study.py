@@ -134,6 +134,29 @@ class StockStudy:
                    if len(self.changes) else ""))
 
 
+def _check_settings(price_per_tc: float | None, discount_rate_pct: float,
+                    price_change_pct: float, nodata: float | None) -> None:
+    """Refuse valuation settings and a nodata value no study can use (ConfigError naming the
+    option): a price or nodata that is not a finite number; a discount rate or price change
+    of -100 % or less (the yearly factor ``1 + r/100`` would be 0 or negative)."""
+    import math
+
+    problems = []
+    for name, value in (("price (--price, price_per_tc)", price_per_tc),
+                        ("nodata (--nodata, nodata)", nodata)):
+        if value is not None and not math.isfinite(value):
+            problems.append(f"the {name} is {value}, not a finite number")
+    for name, value in (("discount rate (--discount-rate, discount_rate_pct)", discount_rate_pct),
+                        ("price change (--rate-change, price_change_pct)", price_change_pct)):
+        if not math.isfinite(value) or value <= -100:
+            problems.append(f"the {name} is {value} %, which leaves no value after a year "
+                            "(it must be a number above -100)")
+    if problems:
+        raise ConfigError("Cannot value or read the stocks: " + "; ".join(problems) + ". Give "
+                          "rates in % per year (e.g. --discount-rate 7) and a nodata value "
+                          "that is a land-cover code (e.g. --nodata 255).")
+
+
 def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
                   landcover: Sequence[str | os.PathLike[str]], *,
                   years: Sequence[int] | None = None, units: gpd.GeoDataFrame | None = None,
@@ -187,6 +210,7 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
     if price_per_tc is not None and (not years or len(landcover) < 2):
         raise ConfigError("Valuation (a price) needs two or more rasters and their years "
                           "(--year for each).")
+    _check_settings(price_per_tc, discount_rate_pct, price_change_pct, nodata)
     table = pools if isinstance(pools, pd.DataFrame) else read_pool_table(pools)
     codes = [open_landcover(p, nodata=nodata) for p in landcover]
     for label, c in zip(labels[1:], codes[1:], strict=True):
