@@ -245,6 +245,20 @@ def test_map_and_zone_of_a_damaged_run_name_its_manifest(tmp_path: Path, finishe
     assert sums(bad) == before and leftovers(bad) == []
 
 
+def test_map_of_a_run_with_a_truncated_units_gpkg(tmp_path: Path, finished: Path) -> None:
+    """units.gpkg cut to a third (an interrupted copy): ``map`` (which draws from it) names the
+    file and says to run again, not a GDAL message reported as unexpected. (``zone`` computes
+    the run again from its inputs.)"""
+    bad = shutil.copytree(finished, tmp_path / "bad")
+    data = (bad / "units.gpkg").read_bytes()
+    (bad / "units.gpkg").write_bytes(data[: len(data) // 3])
+    before = sums(bad)
+    res = cli("map", bad)
+    refused(res, "units.gpkg", "damaged", "again")
+    assert "unexpected" not in res.stderr
+    assert sums(bad) == before and leftovers(bad) == []
+
+
 # --- environment faults ---------------------------------------------------------------------------
 
 @pytest.fixture

@@ -67,7 +67,6 @@ def read_run(folder: str | Path) -> RunFolder:
     InputError
         When the folder is not a finished run (``units.gpkg`` or ``run.json`` missing).
     """
-    import geopandas as gpd
 
     folder = Path(folder)
     missing = [n for n in (_UNITS, _MANIFEST) if not (folder / n).is_file()]
@@ -75,7 +74,14 @@ def read_run(folder: str | Path) -> RunFolder:
         raise InputError(f"{folder} is not a finished landcarbon run: {', '.join(missing)} "
                          "missing. Pass the output folder of `landcarbon run` (or `demo`).")
     manifest = read_manifest(folder / _MANIFEST)
-    units = gpd.read_file(folder / _UNITS, layer="units")
+    from landcarbon.io.vector import read_vector
+
+    try:
+        units = read_vector(folder / _UNITS, layer="units", what="The run's units")
+    except InputError as exc:
+        raise InputError(f"The run folder {folder} holds a damaged {_UNITS}: {exc} Run that "
+                         "configuration again (landcarbon run CONFIG -o FOLDER --overwrite)."
+                         ) from None
     ca = folder / output_name("run", "class_areas_csv")
     class_areas = read_output_csv(ca, dtype={"unit_id": str}) if ca.is_file() else None
     rasters = {k: folder / n for k, n in RASTER_FILES.items() if (folder / n).is_file()}
