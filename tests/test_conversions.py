@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from landcarbon._resources import data_path
 from landcarbon.accounting.coefficients import list_coefficient_sets, load_coefficients
 from landcarbon.accounting.conversions import C_TO_CO2, density_factor, output_factor
 from landcarbon.exceptions import InputError
@@ -58,7 +59,10 @@ def test_custom_set_in_other_units(tmp_path: Path) -> None:
     path = tmp_path / "local.csv"
     path.write_text("land_class,value,unit,source\ncropland,0.0422,kg C/m2/yr,x\n"
                     "forest,-2.361,t CO2/ha/yr,y\nwetland,-0.03,t C/mu/yr,z\n"
-                    "construction,,t C/ha/yr,indirect\n", encoding="utf-8")
+                    "construction,,t C/ha/yr,indirect\nrural_settlement,,t C/ha/yr,indirect\n"
+                    + "".join(f"{lc},0,t C/ha/yr,none\n" for lc in (
+                        "orchard", "shrub", "grassland", "water", "rural_road", "unused",
+                        "snow_ice")), encoding="utf-8")
     d = load_coefficients(path).tc_per_ha
     assert d["cropland"] == pytest.approx(0.422)
     assert d["forest"] == pytest.approx(-0.6439, rel=1e-3)
@@ -72,7 +76,20 @@ def test_custom_set_lists_every_problem(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         load_coefficients(path)
     msg = str(err.value)
-    assert "3 problem(s)" in msg and "forrest" in msg and "bushels" in msg and "line 3" in msg
+    assert "4 problem(s)" in msg and "forrest" in msg and "bushels" in msg and "line 3" in msg
+    assert "no row for land class(es) orchard, forest, shrub, grassland, wetland," in msg
+
+
+def test_custom_set_without_a_class_is_refused(tmp_path: Path) -> None:
+    """A class left out would count no flux (a forest's sink silently lost): every class
+    needs a row; the built-in set minus its forest row is refused naming forest alone."""
+    lines = (data_path("coefficients", "lai2010.csv").read_text(encoding="utf-8")
+             .splitlines(keepends=True))
+    path = tmp_path / "no_forest.csv"
+    path.write_text("".join(ln for ln in lines if not ln.startswith("forest,")),
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"no row for land class\(es\) forest: give every"):
+        load_coefficients(path)
 
 
 def test_cropland_modes() -> None:

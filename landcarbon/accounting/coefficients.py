@@ -190,6 +190,11 @@ def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     dup = table["land_class"][table["land_class"].duplicated()]
     if len(dup):
         problems.append(f"duplicate land_class rows: {', '.join(sorted(set(dup)))}")
+    absent = [lc for lc in land_classes().index if lc not in set(table["land_class"])]
+    if absent:  # a class without a row would count no flux, silently
+        problems.append(f"no row for land class(es) {', '.join(absent)}: give every class a "
+                        "row (0 for no direct flux; the value of "
+                        f"{' and '.join(INDIRECT_CLASSES)} may be empty: accounted indirectly)")
     if problems:
         raise InputError(
             f"Coefficient set {name} has {len(problems)} problem(s): " + "; ".join(problems)

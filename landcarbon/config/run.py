@@ -140,7 +140,9 @@ class ParcelsConfig(Section):
 class CoefficientsConfig(Section):
     """``[coefficients]``: direct flux coefficients and the output unit."""
 
-    set: str = Field("lai2010", description="built-in coefficient set or custom CSV path")
+    set: str = Field("lai2010", description="built-in coefficient set or custom CSV path "
+                     "(land_class, value, unit, source: a row for every land class, 0 for no "
+                     "direct flux)")
     overrides: dict[str, float] = Field(default_factory=dict, description="{land_class = "
                                         "t C/ha/yr} replacing values of the set")
     cropland_mode: Literal["source", "sink", "neutral"] = Field(
