@@ -267,3 +267,33 @@ def test_report_without_a_survey_field_has_no_tbmj_check(tmp_path: Path) -> None
     assert res.returncode == 0, res.stderr
     assert cli("map", tmp_path / "out", "--offline").returncode == 0
     assert 'id="survey-check"' not in (tmp_path / "out" / "report.html").read_text("utf-8")
+
+
+def test_parcels_without_a_unit_id_stop_every_command(tmp_path: Path) -> None:
+    """A parcel with no ZLDWDM (NULL, or blank) would belong to no unit and its land would
+    be left out: one unit_id_missing error naming rows 2 and 5; nothing written."""
+    ids = list(dltb()["ZLDWDM"])
+    ids[1], ids[4] = None, "  "
+    write_dltb(tmp_path / "dltb.gpkg", ZLDWDM=ids)
+    cfg = _config(tmp_path)
+    report = lc.validate_config(cfg)
+    found = [p for p in report.problems if p.code == "unit_id_missing"]
+    assert len(found) == 1 and found[0].severity == "error"
+    assert found[0].details["rows"] == [2, 5] and "ZLDWDM" in found[0].where
+    res = cli("run", cfg, "-o", tmp_path / "out")
+    refused(res, "ZLDWDM", "rows 2, 5")
+    assert not (tmp_path / "out").exists()
+
+
+def test_overlapping_parcels_are_an_error(tmp_path: Path) -> None:
+    """A parcel drawn over its neighbour (1.5 x its width) would count the overlap twice:
+    units_overlap names the pair of rows, whatever TBMJ says."""
+    gdf = dltb()
+    geoms = list(gdf.geometry)
+    x0, y0, x1, y1 = geoms[0].bounds
+    geoms[0] = box(x0, y0, x0 + 1.5 * (x1 - x0), y1)
+    write_dltb(tmp_path / "dltb.gpkg", geometry=geoms)
+    report = lc.validate_config(_config(tmp_path))
+    found = [p for p in report.problems if p.code == "units_overlap"]
+    assert len(found) == 1 and found[0].severity == "error", report.problems
+    assert "row 1/row 2" in found[0].where and "pair(s) of parcels" in found[0].message

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -280,6 +280,40 @@ class _Checker:
         self.report.summary["units"] = len(repaired)
         return repaired
 
+    def parcel_units(self, gdf: Any, where: str, field: str) -> None:
+        """``[parcels] unit_field``: present, and a unit id in every parcel (a parcel without
+        one would belong to no unit: its land would be left out)."""
+        if field not in gdf.columns:
+            fields = [c for c in gdf.columns if c != "geometry"]
+            self.add(Problem("field_missing", "error", f"{where}: unit_field = {field!r}",
+                             f"unit_field {field!r} is not a field of the parcels file.",
+                             f"Use one of: {', '.join(fields)}.", {"fields": fields}))
+            return
+        raw = gdf[field]
+        missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+        if missing.any():
+            rows = [int(i) + 1 for i in np.flatnonzero(missing)]
+            self.add(Problem("unit_id_missing", "error", f"{where}: field {field!r}",
+                             f"{len(rows)} parcel(s) have no unit id in {field!r} (rows "
+                             f"{', '.join(map(str, rows[:10]))}): their land would belong to "
+                             "no unit.", f"Fill in {field!r} for every parcel.",
+                             {"rows": rows}))
+
+    def parcel_overlaps(self, gdf: Any, where: str) -> None:
+        """Parcels must not overlap: the overlap would be counted twice (an error above 1 % of
+        the smaller parcel, as for units; parcels named by their row)."""
+        from landcarbon.checks.units import overlap_problems
+
+        rows = gdf[["geometry"]].assign(unit_id=[f"row {i}" for i in range(1, len(gdf) + 1)])
+        for p in overlap_problems(rows, where):
+            self.add(replace(
+                p, message=p.message.replace("pair(s) of units", "pair(s) of parcels").replace(
+                    "of the smaller unit", "of the smaller parcel").replace(
+                    "in both units", "in both parcels"),
+                fix="Parcels must not overlap: clean the layer (QGIS: Vector > Geometry Tools "
+                    "> Check Validity / topology checker); a land survey's parcels partition "
+                    "the land."))
+
     def overlap_problems(self) -> None:
         """The units' overlap problems (:meth:`units` started the check), put where the units'
         checks left them in the report."""
@@ -406,6 +440,9 @@ class _Checker:
             return
         self.report.summary["parcel_fields"] = {"code": fields.code, "name": fields.name,
                                                 "area": fields.area}
+        if units is None and pc.unit_field:  # the parcels' units come from this field
+            self.parcel_units(gdf, where, pc.unit_field)
+        self.parcel_overlaps(gdf, where)
         if fields.area is not None:
             area = fields.area
             self.step("parcel_values_invalid", f"{where}: field {area!r}",
