@@ -112,3 +112,38 @@ def test_region_errors(tmp_path: Path) -> None:
     assert summary.loc["Sea", "status"] == "failed"
     assert "holds no unit" in summary.loc["Sea", "error"]
     assert (summary.loc[["East", "West"], "status"] == "ok").all()
+
+
+def test_regions_without_a_name_and_units_in_no_region(tmp_path: Path) -> None:
+    """A region feature with no name (NULL or blank) would leave its units out of every run:
+    an error naming its row, before any output folder exists; a unit outside every region is
+    named in a warning (it is in no run)."""
+    cfg = _setup(tmp_path)
+    counties = gpd.read_file(tmp_path / "counties.gpkg")
+    for blank in (None, " "):
+        counties.loc[1, "county"] = blank
+        counties.to_file(tmp_path / "nameless.gpkg")
+        out = tmp_path / "o"
+        result = CliRunner().invoke(main, ["batch", str(cfg), "--regions",
+                                           str(tmp_path / "nameless.gpkg"), "--region-field",
+                                           "county", "-o", str(out)])
+        assert result.exit_code == 1, result.output
+        assert "no value in 'county' (rows 2)" in result.output
+        assert not out.exists()
+    west = gpd.read_file(tmp_path / "counties.gpkg").iloc[[0]]
+    west.to_file(tmp_path / "west.gpkg")
+    import logging
+
+    said: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("landcarbon.pipeline._batch")
+    logger.addHandler(handler)
+    try:
+        res = batch_regions(load_config(cfg), tmp_path / "west.gpkg", "county",
+                            tmp_path / "west_only")
+    finally:
+        logger.removeHandler(handler)
+    assert res.summary["run"].tolist() == ["West"]
+    assert [m for m in said if "2 unit(s) of units.gpkg lie in no region" in m
+            and m.endswith("E1, E2")], said

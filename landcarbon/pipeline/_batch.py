@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from landcarbon.checks.units import geometry_type_problems
@@ -33,7 +35,8 @@ from landcarbon.config.outputs import name as output_name
 from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError, InputError, LandcarbonError
 
-__all__ = ["BatchResult", "batch_configs", "batch_regions", "region_configs", "summary_table"]
+__all__ = ["BatchResult", "batch_configs", "batch_regions", "read_regions", "region_configs",
+           "summary_table"]
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +92,19 @@ def _write_if_changed(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def region_configs(config: RunConfig, regions_path: str, region_field: str,
-                   work_dir: Path) -> list[tuple[str, RunConfig | Exception]]:
-    """One config per region value (or the error that prevents it), inputs cut from the
-    shared ones; ``work_dir`` receives each region's units (and energy table) files."""
-    from landcarbon.io.raster import expand_paths
-    from landcarbon.io.vector import read_units, read_vector, write_units
-    from landcarbon.io.windows import window_of_bounds, window_vrt
+def read_regions(config: RunConfig, regions_path: str, region_field: str
+                 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """``config``'s units and the regions of ``regions_path`` dissolved by ``region_field``
+    (in the units' CRS), checked: polygons, the field present, a name in every feature.
+    Units in no region are logged (they are in no run).
+
+    Raises
+    ------
+    ConfigError, InputError
+        Not a raster-mode config; unreadable regions; points or lines; no such field; a
+        feature without a region name (its units would silently be in no run).
+    """
+    from landcarbon.io.vector import read_units, read_vector
 
     if config.units is None or config.landcover is None:
         raise ConfigError("Batch over regions needs a raster-mode config with [landcover] and "
@@ -111,9 +120,43 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
         raise InputError(f"Regions {regions_path}: no field {region_field!r}; fields: "
                          f"{', '.join(c for c in regions.columns if c != 'geometry')}. Pass "
                          "--region-field with one of them.")
+    raw = regions[region_field]
+    nameless = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+    if nameless.any():
+        rows = [int(i) + 1 for i in np.flatnonzero(nameless)]
+        raise InputError(f"Regions {regions_path}: {len(rows)} feature(s) have no value in "
+                         f"{region_field!r} (rows {', '.join(map(str, rows[:10]))}): their "
+                         "units would be in no run. Fill in a region name for every feature "
+                         "(or delete the features).", code="field_missing")
     regions = regions[[region_field, "geometry"]].to_crs(units.crs)
     regions[region_field] = regions[region_field].astype(str)
     regions = regions.dissolve(by=region_field, as_index=False)
+    points = units.geometry.representative_point()
+    inside = np.zeros(len(units), bool)
+    for geom in regions.geometry:
+        inside |= points.within(geom).to_numpy()
+    if not inside.all():
+        left = units["unit_id"].to_numpy()[~inside]
+        log.warning("%d unit(s) of %s lie in no region of %s (by representative point) and "
+                    "are in no run: %s", len(left), u.path, regions_path,
+                    ", ".join(map(str, left[:10])))
+    return units, regions
+
+
+def region_configs(config: RunConfig, regions_path: str, region_field: str,
+                   work_dir: Path, *,
+                   read: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None
+                   ) -> list[tuple[str, RunConfig | Exception]]:
+    """One config per region value (or the error that prevents it), inputs cut from the
+    shared ones; ``work_dir`` receives each region's units (and energy table) files.
+    ``read``: what :func:`read_regions` gave for these arguments (else read here)."""
+    from landcarbon.io.raster import expand_paths
+    from landcarbon.io.vector import write_units
+    from landcarbon.io.windows import window_of_bounds, window_vrt
+
+    units, regions = read or read_regions(config, regions_path, region_field)
+    assert config.units is not None and config.landcover is not None
+    u = config.units
     points = units.geometry.representative_point()
     raster = None
     spec = config.landcover.path
@@ -330,7 +373,9 @@ def batch_regions(config: RunConfig, regions_path: str | Path, region_field: str
         ``.summary`` (DataFrame: one row per run with status, seconds, totals, error),
         ``.out_dir`` and ``.failed`` (names of the failed runs); ``summary.csv`` is written.
     """
+    read = read_regions(config, str(regions_path), region_field)  # before any folder
     with _batch_folder(Path(out_dir)) as out:
-        jobs = region_configs(config, str(regions_path), region_field, out / "_batch_inputs")
+        jobs = region_configs(config, str(regions_path), region_field, out / "_batch_inputs",
+                              read=read)
         return _run_all(jobs, out, overwrite=overwrite, progress=progress,
                         scheduler=scheduler or config.compute)
