@@ -330,3 +330,27 @@ def test_default_config_risk_responds_to_emissions_and_records_the_grid_factor(
     assert (a.loc["W", "risk_level"], b.loc["W", "risk_level"]) == ("approaching", "exceeding")
     over = ("exceeding", "severe")
     assert a["risk_level"].isin(over).sum() < b["risk_level"].isin(over).sum()
+
+
+@pytest.mark.parametrize("table, match", [
+    ({"peak_year": 2070}, "needs base_year <= peak_year < neutrality_year"),
+    ({"gdp_growth_pct": -150.0}, "gdp_growth_pct is a yearly growth"),
+    ({"intensity_reduction_pct": 250.0}, "intensity_reduction_pct is a reduction"),
+    ({"base_year": 1800}, "greater than or equal to 1900"),
+])
+def test_config_refuses_what_the_pathway_would(table: dict, match: str) -> None:
+    """The config (what ``validate`` checks) refuses the targets a run's pathway would
+    refuse, and years out of 1900-2100 (a year -5 was taken as the base year)."""
+    from pydantic import ValidationError
+
+    from landcarbon.config.thresholds import ThresholdsConfig
+
+    pathway = {"base_year": 2020, "base_tc_per_ha": {"agricultural": 1.0, "construction": 40.0,
+                                                     "ecological": 0.0},
+               "gdp_growth_pct": 6.0} | table
+    with pytest.raises(ValidationError, match=match):
+        ThresholdsConfig.model_validate({"pathway": pathway})
+    for year in (-5, 1800, 2300):
+        with pytest.raises(ValidationError, match=r"than or equal to (1900|2100)"):
+            ThresholdsConfig.model_validate({"preset": "strict_median", "year": year})
+    assert ThresholdsConfig.model_validate({"preset": "strict_median", "year": 2023}).year == 2023

@@ -9,18 +9,24 @@ from pydantic import Field, field_validator, model_validator
 
 from landcarbon.config._section import Section
 
-__all__ = ["CarryingCapacityConfig", "PathwayConfig", "ThresholdsConfig"]
+__all__ = ["YEARS", "CarryingCapacityConfig", "PathwayConfig", "ThresholdsConfig"]
+
+#: the calendar years a threshold or pathway year may take (land-cover products start in
+#: the 1980s; planning targets end by 2100)
+YEARS = (1900, 2100)
 
 
 class PathwayConfig(Section):
     """``[thresholds.pathway]``: limits derived from the region's targets (method pathway)."""
 
-    base_year: int = Field(description="year of the base densities, e.g. 2020")
+    base_year: int = Field(ge=YEARS[0], le=YEARS[1],
+                           description="year of the base densities, e.g. 2020")
     base_tc_per_ha: dict[str, float] = Field(description="{agricultural, construction, "
                                              "ecological} base-year regional net density, "
                                              "t C/ha/yr")
-    peak_year: int = Field(2030, description="carbon-peak year")
-    neutrality_year: int = Field(2060, description="carbon-neutrality year")
+    peak_year: int = Field(2030, ge=YEARS[0], le=YEARS[1], description="carbon-peak year")
+    neutrality_year: int = Field(2060, ge=YEARS[0], le=YEARS[1],
+                                 description="carbon-neutrality year")
     intensity_reduction_pct: float = Field(18.0, description="CO2-per-GDP reduction from "
                                            "base_year to intensity_target_year, %")
     intensity_target_year: int = Field(2025, description="year of the intensity target")
@@ -55,9 +61,11 @@ class ThresholdsConfig(Section):
     agricultural: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
     construction: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
     ecological: float | str | None = Field(None, description="t C/ha/yr, or 'pNN'/'median'")
-    year: int | None = Field(None, description="year assessed (pathway: the limit of that "
-                             "year; change runs use each date's year)")
-    base_year: int | None = Field(None, description="year of the data percentile / carrying "
+    year: int | None = Field(None, ge=YEARS[0], le=YEARS[1], description="year assessed "
+                             "(pathway: the limit of that year; change runs use each date's "
+                             "year)")
+    base_year: int | None = Field(None, ge=YEARS[0], le=YEARS[1],
+                                  description="year of the data percentile / carrying "
                                   "capacity limits are computed on (a label; change runs: "
                                   "[change] threshold_year)")
     pathway: PathwayConfig | None = None
@@ -96,6 +104,16 @@ class ThresholdsConfig(Section):
             if missing:
                 raise ValueError("[thresholds.pathway] base_tc_per_ha lacks "
                                  + ", ".join(missing))
+            from landcarbon.accounting.thresholds import PathwayTargets
+            from landcarbon.exceptions import ConfigError
+
+            p = self.pathway
+            try:  # the targets' own checks (years in order, rates in range), as a run makes
+                PathwayTargets(p.base_year, p.peak_year, p.neutrality_year,
+                               p.intensity_reduction_pct, p.intensity_target_year,
+                               p.gdp_growth_pct, p.neutral_share)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
         if method == "carrying_capacity" and self.carrying_capacity is not None:
             cc = self.carrying_capacity
             if cc.key == "shares" and not {"agricultural", "construction"} <= set(cc.shares):
