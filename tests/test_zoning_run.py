@@ -222,10 +222,23 @@ def test_sweep_command(project: Path) -> None:
     assert agri["threshold_tc_per_ha"].tolist() == pytest.approx([0.211, 0.422, 0.633])
     assert agri["units_changed"].iloc[1] == 0
     assert (project / "sw" / "sweep.png").stat().st_size > 10_000
-    bad = CliRunner().invoke(main, ["sweep", str(project / "base.toml"), "--steps", "1",
+    for option, value in (("--steps", "1"), ("--range", "-0.5"), ("--range", "1e9")):
+        bad = CliRunner().invoke(main, ["sweep", str(project / "base.toml"), option, value,
+                                        "-o", str(project / "sw2")])
+        assert bad.exit_code == 2 and f"Invalid value for '{option}'" in bad.output
+        assert not (project / "sw2").exists()
+    # NaN passes click's range: the sweep's own check names the option (exit 1)
+    bad = CliRunner().invoke(main, ["sweep", str(project / "base.toml"), "--range", "nan",
                                     "-o", str(project / "sw2")])
-    assert bad.exit_code == 1 and "sweep_steps must be >= 2" in bad.output
+    assert bad.exit_code == 1 and "Sweep --range" in bad.output and "finite" in bad.output
     assert not (project / "sw2").exists()
+    from landcarbon.config.run import load_config
+    from landcarbon.exceptions import ConfigError
+    from landcarbon.pipeline import run_sweep
+
+    with pytest.raises(ConfigError, match=r"--steps \(\[uncertainty\] sweep_steps\) = 1"):
+        run_sweep(load_config(project / "base.toml"), project / "sw3", steps=1)
+    assert not (project / "sw3").exists()
 
 
 @pytest.mark.parametrize(("extra", "message"), [

@@ -52,10 +52,12 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
 @main.command()
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @out_option("./<config name>_sweep")
-@click.option("--range", "relative_range", type=float, default=None,
-              help="Vary each threshold by +/- this fraction (default: [uncertainty] "
-              "sweep_relative_range, 0.5).")
-@click.option("--steps", type=int, default=None, help="Thresholds per space type (default 21).")
+@click.option("--range", "relative_range", default=None,
+              type=click.FloatRange(0, 1, min_open=True),
+              help="Vary each threshold by +/- this fraction, above 0 and at most 1 (default: "
+              "[uncertainty] sweep_relative_range, 0.5).")
+@click.option("--steps", type=click.IntRange(2, 201), default=None,
+              help="Thresholds per space type, 2-201 (default 21).")
 @overwrite_option
 @handle_errors
 def sweep(config: Path, out: Path | None, relative_range: float | None, steps: int | None,

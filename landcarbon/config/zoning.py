@@ -122,8 +122,9 @@ class UncertaintyConfig(Section):
     draws: int = Field(1000, ge=1, le=100_000, description="Monte Carlo draws")
     seed: int = Field(0, description="random seed")
     sweep: bool = Field(True, description="run the threshold sweep (sweep.csv, sweep.png)")
-    sweep_relative_range: float = Field(0.5, gt=0, description="sweep each threshold over "
-                                        "+/- this fraction")
+    sweep_relative_range: float = Field(0.5, gt=0, le=1, description="sweep each threshold "
+                                        "over +/- this fraction (at most 1: the thresholds "
+                                        "stay on their side of 0)")
     sweep_steps: int = Field(21, ge=2, le=201, description="thresholds per space type")
 
     @field_validator("coefficients")

@@ -77,6 +77,25 @@ def run_zoning(source: str | os.PathLike[str], out_dir: str | os.PathLike[str] |
                kind="zoning")
 
 
+def _sweep_settings(uc: UncertaintyConfig, relative_range: float | None,
+                    steps: int | None) -> UncertaintyConfig:
+    """``uc`` with the sweep's range and steps replaced, checked as the config's are
+    (ConfigError naming the option)."""
+    from pydantic import ValidationError
+
+    update = {k: v for k, v in (("sweep_relative_range", relative_range),
+                                ("sweep_steps", steps)) if v is not None}
+    try:
+        return UncertaintyConfig.model_validate({**uc.model_dump(), **update})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else "sweep"
+        option = {"sweep_relative_range": "--range", "sweep_steps": "--steps"}.get(key, key)
+        raise ConfigError(f"Sweep {option} ([uncertainty] {key}) = {err.get('input')!r}: "
+                          f"{err['msg']}. Give a range above 0 and at most 1 (e.g. 0.5) and "
+                          "2 to 201 steps.") from None
+
+
 def run_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *,
               relative_range: float | None = None, steps: int | None = None,
               overwrite: bool = False, progress: bool = False
@@ -99,7 +118,7 @@ def run_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *,
     target = Path(out_dir)
     inputs = protected_inputs(config)
     check_output_target(target, overwrite=overwrite, inputs=inputs)
-    uc = config.uncertainty or UncertaintyConfig()
+    uc = _sweep_settings(config.uncertainty or UncertaintyConfig(), relative_range, steps)
     base = config.model_copy(update={k: None for k in ZONING_SECTIONS if k != "statistics"})
     r = config.risk
     files = {key: name("sweep", key) for key in ("sweep_csv", "sweep_plot")}
@@ -109,9 +128,7 @@ def run_sweep(config: RunConfig, out_dir: str | os.PathLike[str], *,
         a = assess(base, progress=progress)
         table = threshold_sweep(
             a.table_tc, a.thresholds, risk_bands(config),
-            relative_range=(relative_range if relative_range is not None
-                            else uc.sweep_relative_range),
-            steps=steps if steps is not None else uc.sweep_steps,
+            relative_range=uc.sweep_relative_range, steps=uc.sweep_steps,
             floor_tc_per_ha=r.scale_floor_tc_per_ha)
         write_csv(table, stage / files["sweep_csv"], encoding=config.output.csv_encoding)
         sweep_figure(table, language=config.language).savefig(stage / files["sweep_plot"],
