@@ -198,6 +198,18 @@ def _check_header(path: str, src: Any) -> None:
             f"Land-cover raster {path!r} has a pixel size of {tr.a} x {abs(tr.e)} (from its "
             "geotransform): cells without size have no area. Georeference the raster again "
             "(its geotransform or .tfw/.aux.xml file is damaged).", code="raster_geotransform")
+    if tr.b != 0 or tr.d != 0:
+        raise InputError(
+            f"Land-cover raster {path!r} is rotated (its geotransform has rotation terms "
+            f"{tr.b:g} and {tr.d:g}): its cells are not aligned with its CRS's axes, so "
+            "their areas and the units' coverage cannot be measured on its grid. Warp it to a "
+            "north-up grid first (gdalwarp in.tif north_up.tif; nearest neighbour keeps the "
+            "class codes).", code="raster_geotransform")
+    if tr.e > 0:
+        raise InputError(
+            f"Land-cover raster {path!r} is south-up (its rows run from south to north: a "
+            f"positive pixel height {tr.e:g}). Flip it to the usual north-up order first "
+            "(gdalwarp in.tif north_up.tif).", code="raster_geotransform")
     if src.crs is not None and src.crs.is_geographic:
         left, bottom, right, top = src.bounds
         if min(bottom, top) < -90.5 or max(bottom, top) > 90.5 or min(left, right) < -360.5 \
