@@ -247,6 +247,28 @@ def test_gaode_basemap_shifts_data_to_gcj02() -> None:
         explore_units(units, tiles=["gaode", "osm"])
 
 
+def test_unknown_basemap_and_tile_url_templates(run_dir: Path) -> None:
+    """A basemap that is no known name nor URL template is an error naming it and the known
+    ones (``map --tiles``, which the config's check does not see; folium's own message was
+    reported as unexpected); a URL template with {z}, {x}, {y} is credited to its server."""
+    units = make_units()
+    with pytest.raises(InputError, match=r"Basemap 'bogus_tiles' is not one landcarbon knows "
+                       r"\(plain, osm"):
+        explore_units(units, tiles="bogus_tiles")
+    html = explore_units(units, tiles="https://t.example.org/{z}/{x}/{y}.png"
+                         ).get_root().render()
+    assert "https://t.example.org/{z}/{x}/{y}.png" in html and '"t.example.org"' in html
+    before = (run_dir / "map.html").read_bytes() if (run_dir / "map.html").exists() else None
+    res = _map(run_dir, "--tiles", "bogus_tiles", "--overwrite")
+    assert res.exit_code == 1 and "Basemap 'bogus_tiles'" in res.output
+    assert "unexpected" not in res.output
+    after = (run_dir / "map.html").read_bytes() if (run_dir / "map.html").exists() else None
+    assert after == before
+    from landcarbon.config.run import OutputConfig
+
+    assert OutputConfig(map_tiles="https://t.example.org/{z}/{x}/{y}.png").map_tiles
+
+
 def test_portal_lists_runs_newest_first(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     old = make_run(ws / "2020", title="2020 年")

@@ -232,8 +232,9 @@ class OutputConfig(Section):
     rasters: bool = Field(True, description="write category, space-type and flux COGs")
     map: bool = Field(True, description="write map.html, report.html and figures/ (atlas)")
     map_tiles: str | None = Field("OpenStreetMap", description="basemap: plain, osm, positron, "
-                                  "gaode, gaode_satellite (GCJ-02, data shifted to match) or "
-                                  "a folium tile name; empty = none")
+                                  "gaode, gaode_satellite (GCJ-02, data shifted to match), "
+                                  "a folium tile name or a tile URL template with {z}, {x} "
+                                  "and {y}; empty = none")
     map_offline: bool = Field(False, description="map.html works without internet access "
                               "(Leaflet inlined, no tiles, no external request)")
     csv_encoding: Literal["utf-8-sig", "gbk", "gb18030"] = Field(
@@ -260,7 +261,8 @@ class OutputConfig(Section):
         from landcarbon._resources import data_path, read_csv
 
         keys = list(read_csv(data_path("basemaps.csv"))["key"])
-        if value in keys or value.lower() == "openstreetmap":
+        if value in keys or value.lower() == "openstreetmap" or all(
+                f"{{{c}}}" in value for c in "zxy"):  # a tile URL template
             return value
         import xyzservices
 
@@ -269,7 +271,8 @@ class OutputConfig(Section):
         except ValueError:
             raise ValueError(f"unknown basemap {value!r}: use one of {', '.join(keys)}, a "
                              "tile name of folium / xyzservices (e.g. 'CartoDB positron', "
-                             "'Esri.WorldImagery'), or empty for none") from None
+                             "'Esri.WorldImagery'), a tile URL template with {z}, {x} and "
+                             "{y}, or empty for none") from None
         return value
 
 

@@ -1,7 +1,8 @@
 """Basemaps of the web maps (package data ``landcarbon/data/basemaps.csv``).
 
 A basemap is a key of that table (``plain``, ``osm``, ``positron``, ``gaode``,
-``gaode_satellite``) or any tile name folium knows. Basemaps whose ``crs`` is ``gcj02`` (Chinese
+``gaode_satellite``), any tile name folium knows, or a tile URL template with ``{z}``,
+``{x}`` and ``{y}`` (credited to its server). Basemaps whose ``crs`` is ``gcj02`` (Chinese
 web maps) need the data shifted WGS-84 -> GCJ-02 (:mod:`landcarbon.publish.gcj02`).
 """
 
@@ -62,5 +63,18 @@ def add_basemaps(m: folium.Map, keys: Sequence[str], lang: str) -> None:
                                   if row and row["attribution"] else {})
         if row and row["subdomains"]:
             kwargs["subdomains"] = row["subdomains"]
-        folium.TileLayer(tiles=tiles, name=name, overlay=False, show=n == 0, control=True,
-                         max_zoom=int(row["max_zoom"]) if row else 19, **kwargs).add_to(m)
+        if row is None and "{z}" in key:  # a tile URL template: credited to its server
+            from urllib.parse import urlsplit
+
+            kwargs["attr"] = urlsplit(key).netloc or key
+        try:
+            layer = folium.TileLayer(tiles=tiles, name=name, overlay=False, show=n == 0,
+                                     control=True, max_zoom=int(row["max_zoom"]) if row else 19,
+                                     **kwargs)
+        except ValueError as exc:  # neither a provider folium knows nor a URL template
+            raise InputError(
+                f"Basemap {key!r} is not one landcarbon knows ({', '.join(table)}), nor a tile "
+                f"name folium knows, nor a tile URL template with {{z}}, {{x}} and {{y}} "
+                f"({exc}). Use one of those names ([output] map_tiles, or map --tiles), e.g. "
+                "osm, or plain for no tiles (offline).", code="config_invalid") from None
+        layer.add_to(m)
