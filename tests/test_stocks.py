@@ -72,6 +72,14 @@ def test_pool_table_errors(tmp_path) -> None:
     assert "line 3: c_above 'n/a'" in msg and "duplicate lucode(s): 1" in msg
     with pytest.raises(InputError, match="does not exist"):
         read_pool_table(tmp_path / "nope.csv")
+    # a negative stock, and an empty cell named as such (not a numpy repr)
+    (tmp_path / "neg.csv").write_text("lucode,c_above,c_below,c_soil,c_dead\n1,10,2,-70,0\n"
+                                      "2,5,,3,0\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_pool_table(tmp_path / "neg.csv")
+    msg = str(err.value)
+    assert "2 problem(s)" in msg and "line 2: c_soil -70 is negative" in msg
+    assert "line 3: c_below (empty) is not a number" in msg and "np.float64" not in msg
 
 
 def test_stock_density_raster(pair, pools) -> None:

@@ -63,6 +63,13 @@ STOCK_NODATA = -1.0
 _INDEX_NODATA = -1
 
 
+def _cell(value: object) -> str:
+    """A table cell as a message shows it: ``empty`` for a missing one, its text quoted."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "(empty)"
+    return repr(str(value))
+
+
 def validate_pool_table(table: pd.DataFrame, name: str = "pool table") -> pd.DataFrame:
     """Check an InVEST carbon pools table and index it by ``lucode``.
 
@@ -88,12 +95,16 @@ def validate_pool_table(table: pd.DataFrame, name: str = "pool table") -> pd.Dat
     problems: list[str] = []
     codes = pd.to_numeric(t["lucode"], errors="coerce")
     for i in np.nonzero((codes.isna() | (codes % 1 != 0)).to_numpy())[0]:
-        problems.append(f"line {i + 2}: lucode {t['lucode'].iloc[i]!r} is not an integer")
+        problems.append(f"line {i + 2}: lucode {_cell(t['lucode'].iloc[i])} is not an integer")
     values = {}
     for pool in POOLS:
         v = pd.to_numeric(t[pool], errors="coerce")
-        for i in np.nonzero(~np.isfinite(v.to_numpy(dtype=float)))[0]:
-            problems.append(f"line {i + 2}: {pool} {t[pool].iloc[i]!r} is not a number")
+        numbers = v.to_numpy(dtype=float)
+        for i in np.nonzero(~np.isfinite(numbers))[0]:
+            problems.append(f"line {i + 2}: {pool} {_cell(t[pool].iloc[i])} is not a number")
+        for i in np.nonzero(numbers < 0)[0]:
+            problems.append(f"line {i + 2}: {pool} {numbers[i]:g} is negative (a carbon stock "
+                            "is 0 or more)")
         values[pool] = v.astype(float)
     dup = codes[codes.duplicated(keep=False) & codes.notna()]
     if len(dup):
