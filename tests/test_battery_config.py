@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _battery import CHANGE, INTENSITY, config
+from _battery import CHANGE, INTENSITY, config, units
+from shapely.geometry import Point
 
 LEGEND = 'legend = "esa_worldcover"'
 THRESH = "ecological = 0.0"
@@ -149,6 +150,11 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
                                   'type = "reduce_construction"\narea_ha = 0.01\n'
                                   'units = ["ZZ"]\n'), ("ZZ", "not in the units file"),
                           "scenario"),
+    "edit_protected_points": (lambda d: (
+        _change(extra='[[change.edits]]\nscenario = "green"\ntype = "reduce_construction"\n'
+                'area_ha = 0.01\nprotected = "pts.gpkg"\n')(d),
+        units(d / "pts.gpkg", geoms=[Point(500005, 3849995), Point(500025, 3849975)])),
+        ("protected = 'pts.gpkg'", "must be polygons", "2 Point(s)"), "scenario"),
     # --- every path key pointing at a missing file
     "missing_units": (_cfg('path = "halves.gpkg"', 'path = "nowhere.gpkg"'),
                       ("nowhere.gpkg", "does not exist"), "run"),

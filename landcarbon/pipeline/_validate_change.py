@@ -131,10 +131,16 @@ def _scenarios(checker: Any, section: Any, opened: dict[str, Any]) -> None:
     for e in section.edits:
         polygons += [(f"[[change.edits]] {e.scenario}: mask", e.mask),
                      (f"[[change.edits]] {e.scenario}: protected", e.protected)]
+    from landcarbon.checks.units import geometry_type_problems
+
     for where, path in polygons:
         if path:
-            checker.step("file_unreadable", f"{where} = {path!r}", lambda path=path: read_vector(
-                checker.config.path(path), what="Mask polygons"))
+            gdf = checker.step("file_unreadable", f"{where} = {path!r}",
+                               lambda path=path: read_vector(checker.config.path(path),
+                                                             what="Mask polygons"))
+            if gdf is not None:  # points or lines cover no land: the mask would do nothing
+                for p in geometry_type_problems(gdf, f"{where} = {path!r}", "mask polygons"):
+                    checker.add(p)
 
 
 def _land_classes(checker: Any, section: Any) -> None:
