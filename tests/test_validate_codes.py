@@ -249,3 +249,17 @@ def test_units_without_ids_beside_an_energy_table(tmp_path: Path) -> None:
     assert by_code["statistics_unknown_ids"].details["unit_ids"] == ["W"]
     assert "statistics_missing" not in by_code  # no unit with an id lacks a row
     assert not [p for p in report.problems if "unexpected" in p.message]
+
+
+def test_codes_of_every_change_date_are_checked(tmp_path: Path) -> None:
+    """validate (with its scan) lists codes the legend does not map in a date's raster other
+    than [landcover] (``landcarbon change`` refused them only after its pass), once."""
+    make_project(tmp_path)
+    raster(tmp_path, np.where(GRID4 == 40, 77, GRID4).astype(np.uint8), name="later.tif")
+    config(tmp_path, extra=CHANGE.replace("LATER", "later.tif"))
+    report = validate_config(tmp_path / "run.toml")
+    found = [p for p in report.problems if p.code == "unmapped_codes"]
+    assert len(found) == 1 and found[0].severity == "error", report.problems
+    assert "dates 2023: later.tif" in found[0].where and "77" in found[0].message
+    assert "raster of 2023" in found[0].message
+    assert validate_config(tmp_path / "run.toml", scan_raster=False).ok  # headers only

@@ -23,7 +23,9 @@ def check_change(checker: Any, units: Any) -> None:
     if section is None or not section.dates:
         return
     opened = _dates(checker, units, section)
-    _stocks(checker, section, opened)
+    counted: dict[str, Any] = {}  # the code counts of each date, scanned once
+    _date_codes(checker, section, opened, counted)
+    _stocks(checker, section, opened, counted)
     _scenarios(checker, section, opened)
     _land_classes(checker, section)
     if units is not None:
@@ -87,7 +89,49 @@ def _aligned(checker: Any, section: Any, first: Any, other: Any, names: tuple[st
             {"dates": list(names)}))
 
 
-def _stocks(checker: Any, section: Any, opened: dict[str, Any]) -> None:
+def _counts(da: Any, year: str, counted: dict[str, Any]) -> Any:
+    """The code counts of the date ``year`` (a pass over its raster, once)."""
+    if year not in counted:
+        from landcarbon.accounting.classification import code_counts
+        from landcarbon.io.raster import raster_read_errors
+
+        with raster_read_errors(da):
+            counted[year] = code_counts(da)
+    return counted[year]
+
+
+def _date_codes(checker: Any, section: Any, opened: dict[str, Any],
+                counted: dict[str, Any]) -> None:
+    """With the scan: every date's codes are mapped by the legend (``unmapped_codes``, as the
+    [landcover] raster's are; ``landcarbon change`` refuses them after its pass otherwise)."""
+    config = checker.config
+    lc = config.landcover
+    if not checker.scan or lc is None:
+        return
+    from landcarbon.accounting.classification import check_codes
+    from landcarbon.pipeline import resolve
+
+    try:
+        legend = resolve.legend(config)
+    except Exception:  # the [landcover] check reports the legend's problem
+        return
+    main = lc.path if isinstance(lc.path, list) else [lc.path]
+    for d in section.dates:
+        year = str(d.year)
+        spec = d.landcover if isinstance(d.landcover, list) else [d.landcover]
+        if year not in opened or [config.path(p) for p in spec] == [config.path(p)
+                                                                     for p in main]:
+            continue  # not opened, or the [landcover] raster, already checked
+
+        def scan(da: Any = opened[year], year: str = year) -> None:
+            check_codes(_counts(da, year, counted), legend, lc.exclude_codes,
+                        source=f"The land-cover raster of {year}")
+        checker.step("unmapped_codes", f"[change] dates {year}: {', '.join(spec)} (legend "
+                     f"{legend.name})", scan)
+
+
+def _stocks(checker: Any, section: Any, opened: dict[str, Any],
+            counted: dict[str, Any]) -> None:
     """The pool table reads and validates; with the scan, it lists every code of every
     date (what ``landcarbon change`` refuses otherwise after its pass)."""
     if section.stocks is None:
@@ -100,15 +144,11 @@ def _stocks(checker: Any, section: Any, opened: dict[str, Any]) -> None:
                                                  checker.config.csv_encoding))
     if pools is None or not checker.scan:
         return
-    from landcarbon.accounting.classification import code_counts
     from landcarbon.change.stocks import check_pool_codes
-    from landcarbon.io.raster import raster_read_errors
 
     for year, da in opened.items():
         def scan(da: Any = da, year: str = year) -> None:
-            with raster_read_errors(da):
-                counts = code_counts(da)
-            check_pool_codes(counts, pools.index.to_numpy(),
+            check_pool_codes(_counts(da, year, counted), pools.index.to_numpy(),
                              what=f"land-cover raster of {year}")
         checker.step("pool_codes_missing", f"{where} / date {year}", scan)
 
