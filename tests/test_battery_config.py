@@ -150,6 +150,11 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
                                   'type = "reduce_construction"\narea_ha = 0.01\n'
                                   'units = ["ZZ"]\n'), ("ZZ", "not in the units file"),
                           "scenario"),
+    "edit_to_construction": (_change(extra='[[change.edits]]\nscenario = "green"\n'
+                                     'type = "reduce_construction"\narea_ha = 0.01\n'
+                                     'to_land_class = "construction"\n'),
+                             ("green: to_land_class", "'construction' is not ecological land",
+                              "Stopped before computing"), "scenario"),
     "edit_protected_points": (lambda d: (
         _change(extra='[[change.edits]]\nscenario = "green"\ntype = "reduce_construction"\n'
                 'area_ha = 0.01\nprotected = "pts.gpkg"\n')(d),

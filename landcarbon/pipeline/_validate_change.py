@@ -202,3 +202,31 @@ def _land_classes(checker: Any, section: Any) -> None:
                                 f"{name!r} is not a land class.",
                                 f"Use one of: {', '.join(sorted(known))}.",
                                 {"land_class": name}))
+    _restored_classes(checker, section, known)
+
+
+def _restored_classes(checker: Any, section: Any, known: set[str]) -> None:
+    """``reduce_construction`` edits turn construction land into (to_land_class, ecological):
+    the legend must have that category (the scenario stops on it otherwise, after the
+    assessment)."""
+    from landcarbon.pipeline import resolve
+
+    edits = [e for e in section.edits
+             if e.type == "reduce_construction" and e.to_land_class in known]
+    if not edits or checker.config.landcover is None:
+        return
+    try:
+        legend = resolve.legend(checker.config)
+    except Exception:  # the [landcover] check reports the legend's problem
+        return
+    cats = legend.categories
+    ecological = sorted(set(cats.loc[cats["space_type"] == "ecological", "land_class"]))
+    for e in edits:
+        if e.to_land_class not in ecological:
+            checker.add(Problem(
+                "land_class_unknown", "error",
+                f"[[change.edits]] {e.scenario}: to_land_class",
+                f"{e.to_land_class!r} is not ecological land in legend {legend.name!r}: a "
+                "reduce_construction edit turns construction land into ecological land.",
+                f"Use one of: {', '.join(ecological)}.",
+                {"land_class": e.to_land_class, "scenario": e.scenario}))
