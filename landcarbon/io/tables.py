@@ -49,11 +49,19 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
     except (UnicodeDecodeError, LookupError) as exc:
         raise InputError(encoding_message(what, path, encoding, exc)) from None
     except Exception as exc:
-        raise InputError(f"{what} {path} cannot be read as CSV: {exc}.") from exc
+        raise InputError(f"{what} {path} cannot be read as CSV: {exc}. Every row must have "
+                         "as many cells as the header (a comma inside a cell needs quotes: "
+                         "save it from Excel or WPS as CSV).") from exc
     if id_column not in table.columns:
+        names = [str(c) for c in table.columns]
+        other = next((sep for sep in (";", "\t", "|") if len(names) == 1
+                      and sep in names[0]), None)
+        hint = (f" The header is one cell holding {other!r}: the file is separated by "
+                f"{'tabs' if other == chr(9) else repr(other)}, not commas. Save it as CSV "
+                "(comma delimited)." if other else "")
+        fix = hint or " Rename the id column or set id_column in the config."
         raise InputError(f"{what} {path} has no column {id_column!r}; columns: "
-                         f"{', '.join(map(str, table.columns))}. Rename the id column or set "
-                         "id_column in the config.")
+                         f"{', '.join(names)}.{fix}")
     return table
 
 
