@@ -36,7 +36,8 @@ def require_file(path: str | os.PathLike[str], what: str) -> Path:
                          code="file_missing")
     if not p.is_file():
         raise InputError(f"{what} {str(path)!r} does not exist. Check the path (relative paths "
-                         "are relative to the config file).", code="file_missing")
+                         "in a config are relative to the config file; on the command line, to "
+                         "the current folder).", code="file_missing")
     if not os.access(p, os.R_OK):
         raise InputError(f"{what} {str(path)!r} cannot be read (permission denied). Give your "
                          "user read access to it (chmod / file properties) or copy it to a "

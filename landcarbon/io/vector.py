@@ -99,12 +99,14 @@ def _read_vector(path: str | os.PathLike[str], *, layer: str | None,
                              "Export the units layer into it again.", code="file_unreadable")
         if layer is not None and layer not in layers:
             raise InputError(f"{what} file {path}: layer {layer!r} not found; layers: "
-                             f"{_layer_list(layers, kinds)}. Set the layer name in the config.",
+                             f"{_layer_list(layers, kinds)}. Set the layer name in the config "
+                             "(or --layer on the command line).",
                              code="layer_missing")
         if layer is None and len(layers) > 1:
             raise InputError(f"{what} file {path} has {len(layers)} layers: "
                              f"{_layer_list(layers, kinds)}. Say which one to read: set "
-                             "layer = \"<name>\" in the config section of this file.",
+                             "layer = \"<name>\" in the config section of this file (or "
+                             "--layer <name> on the command line).",
                              code="layer_ambiguous")
         try:
             gdf = gpd.read_file(path, layer=layer)
