@@ -297,3 +297,16 @@ def test_overlapping_parcels_are_an_error(tmp_path: Path) -> None:
     found = [p for p in report.problems if p.code == "units_overlap"]
     assert len(found) == 1 and found[0].severity == "error", report.problems
     assert "row 1/row 2" in found[0].where and "pair(s) of parcels" in found[0].message
+
+
+def test_bad_survey_areas_are_shown_as_written() -> None:
+    """TBMJ values that are not positive numbers are listed as a user wrote them (-5, empty,
+    text), never as numpy reprs."""
+    from landcarbon.engine.parcels import survey_areas_m2
+    from landcarbon.exceptions import InputError
+
+    gdf = dltb()
+    gdf["TBMJ"] = [-5.0, float("nan"), *gdf["TBMJ"].iloc[2:]]
+    with pytest.raises(InputError, match=r"rows 1, 2: -5, \(empty\)\)") as err:
+        survey_areas_m2(gdf, "TBMJ")
+    assert "np." not in str(err.value)

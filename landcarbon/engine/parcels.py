@@ -284,8 +284,8 @@ def survey_areas_m2(parcels: gpd.GeoDataFrame, area_field: str, *,
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(values) | (values <= 0)
     if bad.any():
-        shown = ", ".join("(empty)" if pd.isna(v) else repr(v)
-                          for v in column.to_numpy()[bad][:5])
+        shown = ", ".join("(empty)" if pd.isna(v) else f"{v:g}" if isinstance(
+            v, (int, float, np.number)) else repr(str(v)) for v in column.to_numpy()[bad][:5])
         raise InputError(f"{source}: column {area_field!r} (the survey's parcel area, m2) has "
                          f"{int(bad.sum())} value(s) that are not positive numbers ({_rows(bad)}: "
                          f"{shown}). Correct them in the layer, or set [parcels] area_field = "
