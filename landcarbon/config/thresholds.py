@@ -3,7 +3,8 @@ pathway, the carbon carrying capacity or regional percentiles); see docs/thresho
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -70,6 +71,15 @@ class ThresholdsConfig(Section):
                                   "[change] threshold_year)")
     pathway: PathwayConfig | None = None
     carrying_capacity: CarryingCapacityConfig | None = None
+
+    @field_validator("agricultural", "construction", "ecological", mode="before")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        """NaN or inf is named once (not as a failed number and a failed text)."""
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number: give t C/ha/yr, or 'pNN' / "
+                             "'median'")
+        return value
 
     @field_validator("agricultural", "construction", "ecological")
     @classmethod
