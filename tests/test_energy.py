@@ -197,7 +197,7 @@ def test_non_numeric_and_negative_values_listed() -> None:
     energy = pd.DataFrame({"unit_id": ["A", "B", "C"],
                            "raw_coal_t": ["1,000", "5", "-"],
                            "diesel_t": [1.0, -2.0, 3.0]})
-    with pytest.raises(InputError, match="non-numeric, infinite or negative") as err:
+    with pytest.raises(InputError, match="non-numeric, infinite, negative or above") as err:
         construction_emissions(energy)
     msg = str(err.value)
     assert "3 value(s)" in msg

@@ -169,6 +169,7 @@ def test_years_must_match_the_rasters(tmp_path: Path) -> None:
     ({"price_change_pct": -250.0}, "price change"),
     ({"discount_rate_pct": float("nan")}, "discount rate"),
     ({"price_per_tc": float("inf")}, "price"),
+    ({"price_per_tc": -50.0}, "price"),
     ({"nodata": float("nan")}, "nodata"),  # was: cannot convert float NaN to integer
 ])
 def test_valuation_settings_no_study_can_use(tmp_path: Path, settings: dict[str, float],

@@ -242,16 +242,23 @@ def _unit_ids(raw: pd.Series, id_column: str) -> list[str]:
     return ids
 
 
+#: the largest quantity a cell may hold, in any column's unit (t, 10^4 m3, kWh...): the
+#: world's yearly electricity use is ~3e13 kWh and coal ~9e9 t; a larger number is a typing,
+#: unit or decimal error that would dwarf every other unit's emission
+MAX_QUANTITY = 1e15
+
+
 def _quantities(raw: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
-    """Fuel quantities as floats; empty, non-numeric, infinite or negative cells fail, named
-    by spreadsheet row (header = row 1), unit id and column."""
+    """Fuel quantities as floats; empty, non-numeric, infinite, negative cells and cells above
+    :data:`MAX_QUANTITY` fail, named by spreadsheet row (header = row 1), unit id and
+    column."""
     out = pd.DataFrame(index=raw.index)
     bad: list[str] = []
     for col in raw.columns:
         original = raw[col]
         blank = original.isna() | original.astype(str).str.strip().eq("")
         values = pd.to_numeric(original.where(~blank), errors="coerce").astype(float)
-        invalid = blank | ~(np.isfinite(values) & (values >= 0))
+        invalid = blank | ~(np.isfinite(values) & (values >= 0) & (values <= MAX_QUANTITY))
         bad += [f"{ids[i]} / {col} = " + _cell(original.iloc[i], blank.iloc[i])
                 + f" (row {i + 2})" for i in np.flatnonzero(invalid.to_numpy())]
         out[col] = values
@@ -259,7 +266,9 @@ def _quantities(raw: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
         listed = "; ".join(bad[:MAX_LISTED])
         more = f" (and {len(bad) - MAX_LISTED} more)" if len(bad) > MAX_LISTED else ""
         raise InputError(
-            f"Energy table: {len(bad)} value(s) are empty, non-numeric, infinite or negative "
+            f"Energy table: {len(bad)} value(s) are empty, non-numeric, infinite, negative "
+            f"or above {MAX_QUANTITY:.0e} (more than the world uses in a year: a unit or "
+            "decimal error) "
             f"(unit id / column = value (spreadsheet row, the header is row 1)): "
             f"{listed}{more}. "
             "Quantities must be plain non-negative numbers in the unit of the column name (no "

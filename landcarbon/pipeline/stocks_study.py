@@ -137,8 +137,9 @@ class StockStudy:
 def _check_settings(price_per_tc: float | None, discount_rate_pct: float,
                     price_change_pct: float, nodata: float | None) -> None:
     """Refuse valuation settings and a nodata value no study can use (ConfigError naming the
-    option): a price or nodata that is not a finite number; a discount rate or price change
-    of -100 % or less (the yearly factor ``1 + r/100`` would be 0 or negative)."""
+    option): a price or nodata that is not a finite number, a negative price; a discount rate
+    or price change of -100 % or less (the yearly factor ``1 + r/100`` would be 0 or
+    negative)."""
     import math
 
     problems = []
@@ -146,6 +147,9 @@ def _check_settings(price_per_tc: float | None, discount_rate_pct: float,
                         ("nodata (--nodata, nodata)", nodata)):
         if value is not None and not math.isfinite(value):
             problems.append(f"the {name} is {value}, not a finite number")
+    if price_per_tc is not None and price_per_tc < 0:
+        problems.append(f"the price (--price, price_per_tc) is {price_per_tc:g}: a carbon price "
+                        "is 0 or more per t C")
     for name, value in (("discount rate (--discount-rate, discount_rate_pct)", discount_rate_pct),
                         ("price change (--rate-change, price_change_pct)", price_change_pct)):
         if not math.isfinite(value) or value <= -100:
