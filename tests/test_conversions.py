@@ -145,3 +145,17 @@ def test_raster_density_units() -> None:
     assert raster_density_units("t CO2") == "t CO2 ha-1 yr-1"
     with pytest.raises(ValueError, match="t C' or 't CO2"):
         raster_density_units("kg C")  # type: ignore[arg-type]
+
+
+def test_implausible_coefficients_are_refused(tmp_path: Path) -> None:
+    """A direct flux beyond +/-100 t C/ha/yr (an override of 1e6, a CSV value in kg C/m2
+    labelled t C/ha/yr) is a typing or unit error: refused naming the class, value and
+    source; -5 is accepted."""
+    with pytest.raises(InputError, match=r"forest = 1e\+06 t C/ha/yr \(config override\)"):
+        load_coefficients(overrides={"forest": 1e6})
+    assert load_coefficients(overrides={"forest": -5.0}).tc_per_ha["forest"] == -5.0
+    lines = (data_path("coefficients", "lai2010.csv").read_text(encoding="utf-8")
+             .replace("water,-0.253,", "water,-253,"))
+    (tmp_path / "typo.csv").write_text(lines, encoding="utf-8")
+    with pytest.raises(InputError, match=r"water = -253 t C/ha/yr"):
+        load_coefficients(tmp_path / "typo.csv")

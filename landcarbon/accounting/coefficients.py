@@ -125,6 +125,15 @@ def load_coefficients(
         for lc, value in overrides.items():
             table.loc[lc, ["value", "unit", "tc_per_ha", "source", "evidence"]] = [
                 str(value), "t C/ha/yr", float(value), "config override", "user"]
+    direct = table["tc_per_ha"].abs() > MAX_DIRECT_TC_PER_HA
+    if direct.any():  # a typing or unit error (kg for t, per m2 for per ha) would dominate
+        listed = ", ".join(f"{lc} = {v:g} t C/ha/yr ({src})" for lc, v, src in zip(
+            table.index[direct], table["tc_per_ha"][direct], table["source"][direct],
+            strict=True))
+        raise InputError(
+            f"Coefficient set {name}: {listed}: beyond +/-{MAX_DIRECT_TC_PER_HA:g} t C/ha/yr, "
+            "more than any land's direct flux (forests sink a few t C/ha/yr). Check the value "
+            "and its unit (a CSV row's unit column; overrides are in t C/ha/yr).")
     if cropland_mode not in ("source", "sink", "neutral"):
         raise InputError(f"cropland_mode must be 'source', 'sink' or 'neutral', got "
                          f"{cropland_mode!r}.")
@@ -145,6 +154,12 @@ def load_coefficients(
                          "remove it or set cropland_mode = 'sink'.")
     return CoefficientSet(name=name, table=table, cropland_mode=cropland_mode)
 
+
+#: The largest direct flux density a coefficient may have, t C/ha/yr (either sign): the
+#: published direct coefficients are within a few t C/ha/yr (forest sinks -0.4 to -3, the
+#: fastest plantations ~-15); construction land's emission is indirect (energy statistics or
+#: an intensity), not a coefficient
+MAX_DIRECT_TC_PER_HA = 100.0
 
 #: Land classes whose coefficient may be empty in a set (accounted indirectly: energy
 #: statistics or an emission intensity, ``[construction]``).

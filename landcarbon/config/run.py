@@ -142,7 +142,7 @@ class CoefficientsConfig(Section):
 
     set: str = Field("lai2010", description="built-in coefficient set or custom CSV path "
                      "(land_class, value, unit, source: a row for every land class, 0 for no "
-                     "direct flux)")
+                     "direct flux; direct values within +/-100 t C/ha/yr)")
     overrides: dict[str, float] = Field(default_factory=dict, description="{land_class = "
                                         "t C/ha/yr} replacing values of the set")
     cropland_mode: Literal["source", "sink", "neutral"] = Field(
