@@ -310,3 +310,16 @@ def test_bad_survey_areas_are_shown_as_written() -> None:
     with pytest.raises(InputError, match=r"rows 1, 2: -5, \(empty\)\)") as err:
         survey_areas_m2(gdf, "TBMJ")
     assert "np." not in str(err.value)
+
+
+def test_text_and_unmapped_parcel_codes_are_listed_together(tmp_path: Path) -> None:
+    """A DLBM that is not a code ('ABC') and one the legend lacks (9999) are named in one
+    error, not one after the other fix."""
+    codes = list(dltb()["DLBM"])
+    codes[0], codes[3] = "ABC", "9999"
+    write_dltb(tmp_path / "dltb.gpkg", DLBM=codes)
+    report = lc.validate_config(_config(tmp_path))
+    errors = [p for p in report.problems if p.severity == "error"]
+    assert len(errors) == 1 and errors[0].code == "parcel_values_invalid", errors
+    assert "'ABC' (1 parcels); row 1" in errors[0].message
+    assert "does not map: 9999." in errors[0].message

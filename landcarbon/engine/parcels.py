@@ -199,9 +199,9 @@ def parcel_codes(parcels: gpd.GeoDataFrame, code_field: str, *,
     return _codes_of(parcel_code_text(parcels, code_field, source=source), code_field, source)
 
 
-def _codes_of(text: pd.Series, code_field: str, source: str) -> pd.Series:
+def _codes_of(text: pd.Series, code_field: str, source: str, also: str = "") -> pd.Series:
     """:func:`_numeric_codes` of ``text``, or an error listing the strings that are not
-    codes."""
+    codes (``also``: more problems of the same codes, appended)."""
     codes = _numeric_codes(text)
     bad = codes.isna().to_numpy()
     if bad.any():
@@ -210,7 +210,7 @@ def _codes_of(text: pd.Series, code_field: str, source: str) -> pd.Series:
         raise InputError(f"{source}: {int(bad.sum())} parcel(s) have a {code_field} that is "
                          f"not a numeric land-use code: {listing}; {_rows(bad)}. Fix or remove "
                          "those parcels (三调 letter codes such as 05H1 or 0201K are understood; "
-                         "other codes must be numeric GB/T 21010 codes).",
+                         f"other codes must be numeric GB/T 21010 codes).{also}",
                          code="parcel_values_invalid")
     return codes.astype(np.int64)
 
@@ -238,8 +238,16 @@ def check_parcel_codes(parcels: gpd.GeoDataFrame, legend: Legend, fields: Parcel
         if fields.code not in parcels.columns:
             parcel_codes(parcels, fields.code, source=source)  # raises naming the fields
         text = parcel_code_text(parcels, fields.code, source=source)
-    codes = _codes_of(text, fields.code, source)
     known = set(legend.table["code"].astype(int)) | {int(c) for c in exclude_codes}
+    numeric = _numeric_codes(text)
+    if numeric.isna().any():  # the codes that are not numbers, and those the legend lacks
+        lacking = numeric.notna().to_numpy() & ~numeric.isin(list(known)).to_numpy()
+        also = (f" Also {int(lacking.sum())} parcel(s) carry numeric codes that legend "
+                f"{legend.name!r} does not map: "
+                f"{', '.join(map(str, pd.unique(text[lacking])[:20]))}." if lacking.any()
+                else "")
+        _codes_of(text, fields.code, source, also=also)
+    codes = numeric.astype(np.int64)
     unknown = ~codes.isin(list(known)).to_numpy()
     if unknown.any():
         parts = []
