@@ -190,8 +190,10 @@ def test_cli_json_config_errors(tmp_path: Path) -> None:
     path.write_text(CONFIG.replace("legend =", "legnd ="), encoding="utf-8")
     result = CliRunner().invoke(main, ["validate", str(path), "--json"])
     assert result.exit_code == 1
-    (problem,) = json.loads(result.stdout)["problems"]
+    problem, *others = json.loads(result.stdout)["problems"]
     assert problem["code"] == "config_invalid" and "did you mean 'legend'" in problem["message"]
+    # the inputs this config names are not beside it: listed too, in the same report
+    assert others and {p["code"] for p in others} == {"file_missing"}
 
 
 def test_cli_warnings_do_not_fail(tmp_path: Path) -> None:

@@ -263,3 +263,16 @@ def test_codes_of_every_change_date_are_checked(tmp_path: Path) -> None:
     assert "dates 2023: later.tif" in found[0].where and "77" in found[0].message
     assert "raster of 2023" in found[0].message
     assert validate_config(tmp_path / "run.toml", scan_raster=False).ok  # headers only
+
+
+def test_config_errors_and_missing_files_listed_together(tmp_path: Path) -> None:
+    """A config that does not validate still has its missing input files listed (one
+    validate shows both), read from its TOML alone."""
+    make_project(tmp_path)
+    config(tmp_path, ('path = "halves.gpkg"', 'path = "nothere.gpkg"'),
+           ('legend = "esa_worldcover"', 'legnd = "esa_worldcover"'))
+    report = validate_config(tmp_path / "run.toml")
+    codes = [(p.code, p.where) for p in report.problems]
+    assert ("config_invalid", f"{tmp_path / 'run.toml'}: landcover.legnd") in codes, codes
+    assert ("file_missing", "[units] path = 'nothere.gpkg'") in codes
+    assert not [w for c, w in codes if c == "file_missing" and "grid4" in w]  # it exists

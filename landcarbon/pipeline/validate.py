@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +34,7 @@ from landcarbon.exceptions import (
     UnmappedCodesError,
 )
 from landcarbon.pipeline import resolve
+from landcarbon.pipeline._validate_parcels import check_parcels
 from landcarbon.pipeline._validate_tables import check_crops, check_energy, check_statistics
 from landcarbon.pipeline._validate_zoning import check_zoning
 
@@ -106,9 +107,42 @@ def validate_config(path: str | Path, *, scan_raster: bool = True) -> Validation
             where = f"{path}: {field_}" if msg else str(path)
             report.problems.append(Problem("config_invalid", "error", where, msg or line,
                                            "Fix the config (see the README config reference)."))
+        report.problems += _missing_files(Path(path))
         return report
     _Checker(config, report, scan_raster).run()
     return report
+
+
+#: input file keys of a config, checked even when the config itself does not validate
+_PATH_KEYS = (("landcover", "path"), ("units", "path"), ("parcels", "path"),
+              ("construction", "energy_table"), ("coefficients", "crop_table"),
+              ("statistics", "path"), ("planning_zones", "path"))
+
+
+def _missing_files(path: Path) -> list[Problem]:
+    """``file_missing`` for the input files a config names that do not exist, read from its
+    TOML alone: listed with its config errors, so that one ``validate`` shows both (when the
+    TOML itself does not parse, nothing)."""
+    import glob
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    found = []
+    for section, key in _PATH_KEYS:
+        value = (data.get(section) or {}).get(key) if isinstance(data.get(section),
+                                                                   dict) else None
+        for one in value if isinstance(value, list) else [value]:
+            if not isinstance(one, str) or not one or "://" in one or one.startswith("/vsi"):
+                continue
+            full = one if Path(one).is_absolute() else str(path.parent / one)
+            if not (glob.has_magic(full) and glob.glob(full)) and not Path(full).is_file():
+                found.append(Problem("file_missing", "error", f"[{section}] {key} = {one!r}",
+                                     f"{one!r} does not exist (relative paths are relative "
+                                     "to the config file).", "Check the path."))
+    return found
 
 
 def gate(config: RunConfig) -> ValidationReport:
@@ -195,7 +229,7 @@ class _Checker:
         if c.landcover is not None:
             self.landcover(units, legend)
         if c.parcels is not None:
-            self.parcels(units, legend)
+            check_parcels(self, units, legend)
         if c.construction.method == "energy" and c.construction.energy_table:
             check_energy(self, units, c.construction.energy_table)
         from landcarbon.pipeline._validate_change import check_change
@@ -279,40 +313,6 @@ class _Checker:
                           beside(overlaps, repaired))
         self.report.summary["units"] = len(repaired)
         return repaired
-
-    def parcel_units(self, gdf: Any, where: str, field: str) -> None:
-        """``[parcels] unit_field``: present, and a unit id in every parcel (a parcel without
-        one would belong to no unit: its land would be left out)."""
-        if field not in gdf.columns:
-            fields = [c for c in gdf.columns if c != "geometry"]
-            self.add(Problem("field_missing", "error", f"{where}: unit_field = {field!r}",
-                             f"unit_field {field!r} is not a field of the parcels file.",
-                             f"Use one of: {', '.join(fields)}.", {"fields": fields}))
-            return
-        raw = gdf[field]
-        missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
-        if missing.any():
-            rows = [int(i) + 1 for i in np.flatnonzero(missing)]
-            self.add(Problem("unit_id_missing", "error", f"{where}: field {field!r}",
-                             f"{len(rows)} parcel(s) have no unit id in {field!r} (rows "
-                             f"{', '.join(map(str, rows[:10]))}): their land would belong to "
-                             "no unit.", f"Fill in {field!r} for every parcel.",
-                             {"rows": rows}))
-
-    def parcel_overlaps(self, gdf: Any, where: str) -> None:
-        """Parcels must not overlap: the overlap would be counted twice (an error above 1 % of
-        the smaller parcel, as for units; parcels named by their row)."""
-        from landcarbon.checks.units import overlap_problems
-
-        rows = gdf[["geometry"]].assign(unit_id=[f"row {i}" for i in range(1, len(gdf) + 1)])
-        for p in overlap_problems(rows, where):
-            self.add(replace(
-                p, message=p.message.replace("pair(s) of units", "pair(s) of parcels").replace(
-                    "of the smaller unit", "of the smaller parcel").replace(
-                    "in both units", "in both parcels"),
-                fix="Parcels must not overlap: clean the layer (QGIS: Vector > Geometry Tools "
-                    "> Check Validity / topology checker); a land survey's parcels partition "
-                    "the land."))
 
     def overlap_problems(self) -> None:
         """The units' overlap problems (:meth:`units` started the check), put where the units'
@@ -410,57 +410,6 @@ class _Checker:
                 "reprojected to the raster's CRS on the fly.",
                 "Nothing to do if both CRSs are right; otherwise define the correct CRS of the "
                 "file that is wrong.", {"crs_a": ca.to_string(), "crs_b": cb.to_string()}))
-
-    def parcels(self, units: Any, legend: Any) -> None:
-        from landcarbon.engine.parcels import (
-            check_parcel_codes,
-            parcel_fields,
-            survey_areas_m2,
-        )
-        from landcarbon.io.vector import read_vector
-
-        pc = self.config.parcels
-        assert pc is not None
-        where = f"[parcels] {pc.path}"
-        gdf = self.step("file_unreadable", where,
-                        lambda: read_vector(self.config.path(pc.path), layer=pc.layer,
-                                            what="Parcels"))
-        if gdf is None:
-            return
-        from landcarbon.checks.units import geometry_type_problems
-
-        for p in geometry_type_problems(gdf, where, "parcels"):
-            self.add(p)
-        if units is not None:
-            self.crs_pair(units.crs, gdf.crs, "[units]", "[parcels]")
-        source = "Parcels"  # ``where`` names the file
-        fields = self.step("field_missing", where, lambda: parcel_fields(
-            gdf, pc.code_field, pc.name_field, pc.area_field, source=source))
-        if fields is None:
-            return
-        self.report.summary["parcel_fields"] = {"code": fields.code, "name": fields.name,
-                                                "area": fields.area}
-        if units is None and pc.unit_field:  # the parcels' units come from this field
-            self.parcel_units(gdf, where, pc.unit_field)
-        self.parcel_overlaps(gdf, where)
-        if fields.area is not None:
-            area = fields.area
-            self.step("parcel_values_invalid", f"{where}: field {area!r}",
-                      lambda: survey_areas_m2(gdf, area, source=source))
-        if legend is None:
-            return
-        try:
-            check_parcel_codes(gdf, legend, fields, exclude_codes=pc.exclude_codes,
-                               source=source)
-        except UnmappedCodesError as exc:
-            self.add(Problem(
-                "unmapped_codes", "error", f"{where}: field {fields.code!r}", str(exc),
-                "Use the right legend, add the codes to a custom legend CSV, or list them in "
-                "[parcels] exclude_codes.",
-                {"parcels": {str(k): int(v) for k, v in exc.counts.items()}}))
-        except LandcarbonError as exc:
-            self.add(Problem(problem_code(exc, "parcel_values_invalid"), "error", where,
-                             str(exc)))
 
 
 def _counted(codes: Any, guard: Any, cats: Any, units: Any, pixel_area: Any

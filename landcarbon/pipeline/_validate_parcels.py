@@ -1,0 +1,109 @@
+"""The pre-flight checks of ``[parcels]`` (``landcarbon validate``, and the gate of every
+command): a layer of polygons, its code / name / area fields, survey areas and codes that
+parse and that the legend maps, a unit id in ``unit_field`` for every parcel, and no
+overlapping parcels (their overlap would be counted twice).
+
+Called by :class:`landcarbon.pipeline.validate._Checker`; problems go into its report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from landcarbon.checks.problems import Problem, problem_code
+from landcarbon.exceptions import LandcarbonError, UnmappedCodesError
+
+__all__ = ["check_parcels"]
+
+
+def check_parcels(checker: Any, units: Any, legend: Any) -> None:
+    """``[parcels]``: the layer reads and holds polygons, its fields exist, survey areas and
+    codes parse, a unit id in ``unit_field`` for every parcel, no overlapping parcels."""
+    from landcarbon.engine.parcels import (
+        check_parcel_codes,
+        parcel_fields,
+        survey_areas_m2,
+    )
+    from landcarbon.io.vector import read_vector
+
+    pc = checker.config.parcels
+    assert pc is not None
+    where = f"[parcels] {pc.path}"
+    gdf = checker.step("file_unreadable", where,
+                       lambda: read_vector(checker.config.path(pc.path), layer=pc.layer,
+                                           what="Parcels"))
+    if gdf is None:
+        return
+    from landcarbon.checks.units import geometry_type_problems
+
+    for p in geometry_type_problems(gdf, where, "parcels"):
+        checker.add(p)
+    if units is not None:
+        checker.crs_pair(units.crs, gdf.crs, "[units]", "[parcels]")
+    source = "Parcels"  # ``where`` names the file
+    fields = checker.step("field_missing", where, lambda: parcel_fields(
+        gdf, pc.code_field, pc.name_field, pc.area_field, source=source))
+    if fields is None:
+        return
+    checker.report.summary["parcel_fields"] = {"code": fields.code, "name": fields.name,
+                                            "area": fields.area}
+    if units is None and pc.unit_field:  # the parcels' units come from this field
+        _parcel_units(checker, gdf, where, pc.unit_field)
+    _parcel_overlaps(checker, gdf, where)
+    if fields.area is not None:
+        area = fields.area
+        checker.step("parcel_values_invalid", f"{where}: field {area!r}",
+                     lambda: survey_areas_m2(gdf, area, source=source))
+    if legend is None:
+        return
+    try:
+        check_parcel_codes(gdf, legend, fields, exclude_codes=pc.exclude_codes,
+                           source=source)
+    except UnmappedCodesError as exc:
+        checker.add(Problem(
+            "unmapped_codes", "error", f"{where}: field {fields.code!r}", str(exc),
+            "Use the right legend, add the codes to a custom legend CSV, or list them in "
+            "[parcels] exclude_codes.",
+            {"parcels": {str(k): int(v) for k, v in exc.counts.items()}}))
+    except LandcarbonError as exc:
+        checker.add(Problem(problem_code(exc, "parcel_values_invalid"), "error", where,
+                            str(exc)))
+
+
+def _parcel_units(checker: Any, gdf: Any, where: str, field: str) -> None:
+    """``[parcels] unit_field``: present, and a unit id in every parcel (a parcel without
+    one would belong to no unit: its land would be left out)."""
+    if field not in gdf.columns:
+        fields = [c for c in gdf.columns if c != "geometry"]
+        checker.add(Problem("field_missing", "error", f"{where}: unit_field = {field!r}",
+                            f"unit_field {field!r} is not a field of the parcels file.",
+                            f"Use one of: {', '.join(fields)}.", {"fields": fields}))
+        return
+    raw = gdf[field]
+    missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        rows = [int(i) + 1 for i in np.flatnonzero(missing)]
+        checker.add(Problem("unit_id_missing", "error", f"{where}: field {field!r}",
+                            f"{len(rows)} parcel(s) have no unit id in {field!r} (rows "
+                            f"{', '.join(map(str, rows[:10]))}): their land would belong to "
+                            "no unit.", f"Fill in {field!r} for every parcel.",
+                            {"rows": rows}))
+
+
+def _parcel_overlaps(checker: Any, gdf: Any, where: str) -> None:
+    """Parcels must not overlap: the overlap would be counted twice (an error above 1 % of
+    the smaller parcel, as for units; parcels named by their row)."""
+    from landcarbon.checks.units import overlap_problems
+
+    rows = gdf[["geometry"]].assign(unit_id=[f"row {i}" for i in range(1, len(gdf) + 1)])
+    for p in overlap_problems(rows, where):
+        checker.add(replace(
+            p, message=p.message.replace("pair(s) of units", "pair(s) of parcels").replace(
+                "of the smaller unit", "of the smaller parcel").replace(
+                "in both units", "in both parcels"),
+            fix="Parcels must not overlap: clean the layer (QGIS: Vector > Geometry Tools "
+                "> Check Validity / topology checker); a land survey's parcels partition "
+                "the land."))
