@@ -3,12 +3,14 @@ CLI as a real subprocess, input checksums and the checks every refused case make
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -91,3 +93,18 @@ def leftovers(d: Path) -> list[str]:
     return sorted(str(p.relative_to(d)) for p in d.rglob("*")
                   if ".partial-" in p.name or p.name.endswith((".lock", ".tmp"))
                   or ".old-" in p.name)
+
+
+@contextlib.contextmanager
+def warnings_of(logger: str) -> Iterator[list[str]]:
+    """The messages of the WARNING (and above) records of ``logger`` while the block runs
+    (whatever the CLI's logging set-up did to propagation)."""
+    said: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    log = logging.getLogger(logger)
+    log.addHandler(handler)
+    try:
+        yield said
+    finally:
+        log.removeHandler(handler)

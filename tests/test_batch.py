@@ -132,18 +132,11 @@ def test_regions_without_a_name_and_units_in_no_region(tmp_path: Path) -> None:
         assert not out.exists()
     west = gpd.read_file(tmp_path / "counties.gpkg").iloc[[0]]
     west.to_file(tmp_path / "west.gpkg")
-    import logging
+    from _trust import warnings_of
 
-    said: list[str] = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("landcarbon.pipeline._batch")
-    logger.addHandler(handler)
-    try:
+    with warnings_of("landcarbon.pipeline._batch") as said:
         res = batch_regions(load_config(cfg), tmp_path / "west.gpkg", "county",
                             tmp_path / "west_only")
-    finally:
-        logger.removeHandler(handler)
     assert res.summary["run"].tolist() == ["West"]
     assert [m for m in said if "2 unit(s) of units.gpkg lie in no region" in m
             and m.endswith("E1, E2")], said

@@ -208,21 +208,14 @@ def test_willamette_whole_raster_totals_equal_the_exact_values(tmp_path: Path) -
 def test_a_raster_without_nodata_is_named_in_a_warning(tmp_path: Path) -> None:
     """A float land cover with NaN and no nodata tag: NaN pixels are left out, as a run does,
     and the study says so (run's validate warns with nodata_missing; stocks did not)."""
-    import logging
+    from _trust import warnings_of
 
     pools = _invest_pools(tmp_path / "pools.csv")
     codes = np.full((10, 10), 1.0, np.float32)
     codes[0, :5] = np.nan
     lulc = _raster(tmp_path / "nan.tif", codes, None)
-    said: list[str] = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("landcarbon.pipeline.stocks_study")
-    logger.addHandler(handler)
-    try:
+    with warnings_of("landcarbon.pipeline.stocks_study") as said:
         s = assess_stocks(pools, [lulc])
-    finally:
-        logger.removeHandler(handler)
     assert [m for m in said if "nan.tif declares no nodata value: NaN pixels are treated as "
             "nodata" in m and "--nodata" in m], said
     assert s.totals["stocked_ha"].iloc[0] == pytest.approx(95 * 1e-4)  # 95 of 100 m2 pixels
