@@ -9,7 +9,14 @@ import numpy as np
 
 from landcarbon.checks.problems import Problem
 
-__all__ = ["jsonable", "nodata_problems"]
+__all__ = ["jsonable", "nodata_problems", "without_nodata"]
+
+
+def without_nodata(dtype: Any) -> str:
+    """What is read from a raster of ``dtype`` that declares no nodata value."""
+    return ("NaN pixels are treated as nodata; any other value is read as a class code"
+            if np.dtype(dtype).kind == "f" else "every pixel value, 0 included, is read as a "
+            "class code")
 
 
 def nodata_problems(nodata: float | None, dtype: Any, legend: Any, exclude_codes: list[int],
@@ -17,11 +24,8 @@ def nodata_problems(nodata: float | None, dtype: Any, legend: Any, exclude_codes
     """``nodata_missing`` (warning) and ``nodata_is_class`` (error: the pixels of a real
     class would be dropped as nodata)."""
     if nodata is None:
-        kind = np.dtype(dtype).kind
-        note = ("NaN pixels are treated as nodata; any other value is read as a class code"
-                if kind == "f" else "every pixel value, 0 included, is read as a class code")
         return [Problem("nodata_missing", "warning", where,
-                        f"The raster declares no nodata value: {note}.",
+                        f"The raster declares no nodata value: {without_nodata(dtype)}.",
                         "Set [landcover] nodata = <value> if the product has one (e.g. 0 for "
                         "ESA WorldCover, 255 for many 8-bit products).")]
     if isinstance(nodata, float) and np.isnan(nodata):

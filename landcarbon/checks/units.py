@@ -23,6 +23,7 @@ from landcarbon.engine.areas import geodesic_areas_m2, to_crs_densified
 
 __all__ = [
     "SLIVER_COMPACTNESS",
+    "blank_cells",
     "coverage_problems",
     "crs_problems",
     "geometry_type_problems",
@@ -39,6 +40,12 @@ SLIVER_COMPACTNESS = 0.01
 #: An overlap larger than this share of the smaller unit of a pair is an error (double
 #: counting); smaller ones (digitising noise along shared borders) are warnings.
 OVERLAP_ERROR_SHARE = 0.01
+
+
+def blank_cells(values: pd.Series) -> np.ndarray:
+    """Which cells of an id or name field hold nothing: missing (NULL, NaN) or only
+    whitespace (boolean array)."""
+    return values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
 
 
 def _ids(units: gpd.GeoDataFrame, mask: np.ndarray | pd.Series) -> list[str]:

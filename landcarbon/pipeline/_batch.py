@@ -30,7 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from landcarbon.checks.units import geometry_type_problems
+from landcarbon.checks.units import blank_cells, geometry_type_problems
 from landcarbon.config.outputs import name as output_name
 from landcarbon.config.run import RunConfig
 from landcarbon.exceptions import ConfigError, InputError, LandcarbonError
@@ -120,8 +120,7 @@ def read_regions(config: RunConfig, regions_path: str, region_field: str
         raise InputError(f"Regions {regions_path}: no field {region_field!r}; fields: "
                          f"{', '.join(c for c in regions.columns if c != 'geometry')}. Pass "
                          "--region-field with one of them.")
-    raw = regions[region_field]
-    nameless = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+    nameless = blank_cells(regions[region_field])
     if nameless.any():
         rows = [int(i) + 1 for i in np.flatnonzero(nameless)]
         raise InputError(f"Regions {regions_path}: {len(rows)} feature(s) have no value in "

@@ -24,10 +24,11 @@ def check_change(checker: Any, units: Any) -> None:
         return
     opened = _dates(checker, units, section)
     counted: dict[str, Any] = {}  # the code counts of each date, scanned once
-    _date_codes(checker, section, opened, counted)
+    legend = _legend(config)
+    _date_codes(checker, section, opened, counted, legend)
     _stocks(checker, section, opened, counted)
     _scenarios(checker, section, opened)
-    _land_classes(checker, section)
+    _land_classes(checker, section, legend)
     if units is not None:
         known = set(units["unit_id"])
         for e in section.edits:
@@ -100,21 +101,29 @@ def _counts(da: Any, year: str, counted: dict[str, Any]) -> Any:
     return counted[year]
 
 
+def _legend(config: Any) -> Any:
+    """The run's legend, or None (no [landcover], or a legend the [landcover] check reports as
+    a problem)."""
+    if config.landcover is None:
+        return None
+    from landcarbon.pipeline import resolve
+
+    try:
+        return resolve.legend(config)
+    except Exception:  # named by the [landcover] check
+        return None
+
+
 def _date_codes(checker: Any, section: Any, opened: dict[str, Any],
-                counted: dict[str, Any]) -> None:
+                counted: dict[str, Any], legend: Any) -> None:
     """With the scan: every date's codes are mapped by the legend (``unmapped_codes``, as the
     [landcover] raster's are; ``landcarbon change`` refuses them after its pass otherwise)."""
     config = checker.config
     lc = config.landcover
-    if not checker.scan or lc is None:
+    if not checker.scan or lc is None or legend is None:
         return
     from landcarbon.accounting.classification import check_codes
-    from landcarbon.pipeline import resolve
 
-    try:
-        legend = resolve.legend(config)
-    except Exception:  # the [landcover] check reports the legend's problem
-        return
     main = lc.path if isinstance(lc.path, list) else [lc.path]
     for d in section.dates:
         year = str(d.year)
@@ -183,7 +192,7 @@ def _scenarios(checker: Any, section: Any, opened: dict[str, Any]) -> None:
                     checker.add(p)
 
 
-def _land_classes(checker: Any, section: Any) -> None:
+def _land_classes(checker: Any, section: Any, legend: Any) -> None:
     """Land classes named by edits and Markov multipliers exist."""
     from landcarbon.accounting.legends import land_classes
 
@@ -202,22 +211,16 @@ def _land_classes(checker: Any, section: Any) -> None:
                                 f"{name!r} is not a land class.",
                                 f"Use one of: {', '.join(sorted(known))}.",
                                 {"land_class": name}))
-    _restored_classes(checker, section, known)
+    _restored_classes(checker, section, known, legend)
 
 
-def _restored_classes(checker: Any, section: Any, known: set[str]) -> None:
+def _restored_classes(checker: Any, section: Any, known: set[str], legend: Any) -> None:
     """``reduce_construction`` edits turn construction land into (to_land_class, ecological):
     the legend must have that category (the scenario stops on it otherwise, after the
     assessment)."""
-    from landcarbon.pipeline import resolve
-
     edits = [e for e in section.edits
              if e.type == "reduce_construction" and e.to_land_class in known]
-    if not edits or checker.config.landcover is None:
-        return
-    try:
-        legend = resolve.legend(checker.config)
-    except Exception:  # the [landcover] check reports the legend's problem
+    if not edits or legend is None:
         return
     cats = legend.categories
     ecological = sorted(set(cats.loc[cats["space_type"] == "ecological", "land_class"]))

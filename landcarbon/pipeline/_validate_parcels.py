@@ -91,8 +91,9 @@ def _parcel_units(checker: Any, gdf: Any, where: str, field: str) -> None:
                             f"unit_field {field!r} is not a field of the parcels file.",
                             f"Use one of: {', '.join(fields)}.", {"fields": fields}))
         return
-    raw = gdf[field]
-    missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+    from landcarbon.checks.units import blank_cells
+
+    missing = blank_cells(gdf[field])
     if missing.any():
         rows = [int(i) + 1 for i in np.flatnonzero(missing)]
         checker.add(Problem("unit_id_missing", "error", f"{where}: field {field!r}",

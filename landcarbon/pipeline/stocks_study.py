@@ -205,6 +205,7 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
         whole_stocks,
     )
     from landcarbon.change.transitions import check_aligned
+    from landcarbon.checks.rasters import without_nodata
     from landcarbon.io.pools import read_pool_table
     from landcarbon.io.raster import open_landcover, raster_read_errors
 
@@ -219,11 +220,9 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
     codes = [open_landcover(p, nodata=nodata) for p in landcover]
     for path, c in zip(landcover, codes, strict=True):
         if c.rio.nodata is None:  # as validate's nodata_missing for a run
-            note = ("NaN pixels are treated as nodata; any other value is read as a land-cover "
-                    "code" if c.dtype.kind == "f" else "every pixel value, 0 included, is read "
-                    "as a land-cover code")
             log.warning("%s declares no nodata value: %s. Give --nodata <value> (nodata) if "
-                        "the product has one (e.g. 255 for many 8-bit products).", path, note)
+                        "the product has one (e.g. 255 for many 8-bit products).", path,
+                        without_nodata(c.dtype))
     for label, c in zip(labels[1:], codes[1:], strict=True):
         check_aligned(codes[0], c, names=(labels[0], label))
     lazy: dict[str, Any] = {

@@ -257,6 +257,7 @@ class _Checker:
 
     def units(self) -> Any:
         from landcarbon.checks.units import (
+            blank_cells,
             crs_problems,
             geometry_type_problems,
             overlaps,
@@ -282,7 +283,7 @@ class _Checker:
         if u.id_field is not None and u.id_field in gdf.columns:
             raw = gdf[u.id_field]
             ids = raw.astype(str).str.strip()
-            missing = raw.isna().to_numpy() | (ids == "").to_numpy()
+            missing = blank_cells(raw)
             ids = ids.where(~missing, "")  # text in every row (pandas keeps NaN as NaN)
             if missing.any():
                 rows = [int(i) + 1 for i in np.flatnonzero(missing)]
