@@ -243,8 +243,9 @@ CASES: dict[str, tuple[Callable[[Path], object], type[Exception], str]] = {
         "x")), lc.OutputExistsError, "--overwrite"),
 }
 
-#: click refuses an output path that is a file before the command runs (usage error).
-EXIT_CODES = {"output_is_a_file": 2}
+#: Exit codes other than 1 (none: an output path that is a file is bad input too, refused
+#: by the option itself before the command runs).
+EXIT_CODES: dict[str, int] = {}
 
 
 @pytest.fixture

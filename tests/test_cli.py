@@ -167,6 +167,44 @@ def test_demo_takes_o_like_every_command_and_usage_errors_exit_2(tmp_path: Path)
     assert (tmp_path / "b" / "run.json").is_file()
 
 
+@pytest.mark.parametrize("args, fragments", [
+    (["run", "{d}/configs"], ["CONFIG", "is a folder", "a.toml, b.toml", "configs/a.toml"]),
+    (["validate", "{d}/empty"], ["CONFIG", "is a folder", "Give the path of the file"]),
+    (["batch", "{d}/configs"], ["CONFIGS", "is a folder", "a.toml"]),
+    (["run", "{d}/configs/a.toml", "-o", "{d}/notes.txt"],
+     ["-o/--out", "is a file, but a folder is needed", "leaves this one as it is"]),
+    (["demo", "{d}/notes.txt"], ["OUT", "is a file"]),
+    (["map", "{d}/nowhere"], ["RUN_DIR", "does not exist", "current folder"]),
+    (["map", "{d}/notes.txt"], ["RUN_DIR", "is a file", "Give the folder itself"]),
+    (["stocks", "{d}/configs", "x.tif"], ["POOLS", "is a folder"]),
+    (["stocks", "{d}/pools.csv", "x.tif", "--units", "{d}/layers"],
+     ["--units", "is a folder", "units.gpkg"]),
+])
+def test_paths_of_the_wrong_kind_are_bad_input(tmp_path: Path, args: list[str],
+                                               fragments: list[str]) -> None:
+    """A folder given for a file, a file for a folder, a missing run folder: one paragraph
+    that says how to fix it, exit 1 (bad input, not click's usage error), nothing written,
+    the file named left as it was."""
+    (tmp_path / "configs").mkdir()
+    for name in ("b.toml", "a.toml", "notes.md"):
+        (tmp_path / "configs" / name).write_text("", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "layers").mkdir()
+    (tmp_path / "layers" / "units.gpkg").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
+    (tmp_path / "pools.csv").write_text(POOLS_CSV, encoding="utf-8")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    r = lc(*[a.format(d=tmp_path) for a in args])
+    assert r.returncode == 1, r.stderr
+    message = " ".join(r.stderr.split())
+    assert message.startswith("Error: ") and r.stderr.count("Error:") == 1
+    assert "Usage:" not in r.stderr and "Traceback" not in r.stderr
+    for fragment in fragments:
+        assert fragment in message
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
 QUICK_EXIT = """
 import atexit, sys
 from pathlib import Path

@@ -24,6 +24,9 @@ from landcarbon.exceptions import LandcarbonError
 
 __all__ = [
     "JSON_SCHEMA",
+    "UNIT_SUFFIXES",
+    "InputPath",
+    "InputPathError",
     "config_argument",
     "configure_logging",
     "emit_result",
@@ -282,13 +285,77 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
                            "status, out_dir, files, totals).")
 
 
+#: File kinds of a vector layer a folder may hold (named when a folder is given for one).
+UNIT_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".zip")
+
+
+class InputPathError(click.ClickException):
+    """A path on the command line that is not what the command needs (a folder where a file
+    is read, a file where an output folder goes, a path that does not exist): bad input,
+    exit code 1 and one paragraph (click prints ``Error: ...``), not a usage error."""
+
+    exit_code = 1
+
+
+def _files_inside(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
+    """Up to three files of ``folder`` with one of ``suffixes`` (sorted names)."""
+    try:
+        names = sorted(p.name for p in folder.iterdir()
+                       if p.is_file() and p.suffix.lower() in suffixes)
+    except OSError:
+        return []
+    return names[:3]
+
+
+class InputPath(click.Path):
+    """:class:`click.Path` whose refusals say how to fix them and exit 1
+    (:class:`InputPathError`): a folder given for a file names the files inside it that
+    could be meant (``suffixes``), a file given for an output folder says that it is kept,
+    a missing path says where relative paths start from."""
+
+    def __init__(self, *, suffixes: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(path_type=Path, **kwargs)
+        self.suffixes = suffixes
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        import os
+
+        path = Path(os.fsdecode(value))
+        if isinstance(param, click.Option):
+            what = "/".join(param.opts)
+        else:
+            what = param.human_readable_name if param is not None else "path"
+        if path.is_dir() and not self.dir_okay:
+            inside = _files_inside(path, self.suffixes)
+            hint = (f" It holds {', '.join(inside)}: give one of these, e.g. "
+                    f"{path / inside[0]}." if inside else
+                    " Give the path of the file itself.")
+            raise InputPathError(f"{what} {str(path)!r} is a folder, but a file is read "
+                                 f"here.{hint}")
+        if path.is_file() and not self.file_okay:
+            fix = (f"Give the folder itself (here perhaps {str(path.parent)!r}), not a file "
+                   "inside it." if self.exists else
+                   "Give a folder (an output folder is created if it does not exist; "
+                   "landcarbon never writes over a file it did not write, and leaves this "
+                   "one as it is).")
+            raise InputPathError(f"{what} {str(path)!r} is a file, but a folder is needed "
+                                 f"here. {fix}")
+        if self.exists and not path.exists():
+            raise InputPathError(
+                f"{what} {str(path)!r} does not exist. Check the spelling; a relative path "
+                f"starts from the current folder ({Path.cwd()}).")
+        return super().convert(value, param, ctx)
+
+
 #: The CONFIG argument of commands that read a TOML run configuration.
-config_argument = click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+config_argument = click.argument("config", type=InputPath(dir_okay=False,
+                                                          suffixes=(".toml",)))
 
 
 def out_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The ``-o/--out`` output-folder option; ``default`` says what is used without it."""
-    return click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+    return click.option("-o", "--out", type=InputPath(file_okay=False),
                         help=f"Output folder (default: {default}).")
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from landcarbon.cli._base import (
+    UNIT_SUFFIXES,
+    InputPath,
     emit_result,
     handle_errors,
     json_option,
@@ -21,11 +23,11 @@ from landcarbon.cli._base import (
 
 @main.command()
 @click.argument("configs", nargs=-1, required=True,
-                type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+                type=InputPath(dir_okay=False, suffixes=(".toml",)))
+@click.option("-o", "--out", type=InputPath(file_okay=False),
               default=Path("batch_out"), show_default=True,
               help="Folder of the runs (one sub-folder each) and summary.csv.")
-@click.option("--regions", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--regions", type=InputPath(dir_okay=False, suffixes=UNIT_SUFFIXES),
               help="Regions layer (e.g. counties): run the one CONFIG once per region.")
 @click.option("--region-field", help="Field of --regions naming each region.")
 @overwrite_option

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from landcarbon.cli._base import (
+    InputPath,
     config_argument,
     emit_result,
     handle_errors,
@@ -126,8 +127,8 @@ def _sample_dir() -> Path:
 
 
 @main.command()
-@click.argument("out", required=False, type=click.Path(path_type=Path, file_okay=False))
-@click.option("-o", "--out", "out_option", type=click.Path(path_type=Path, file_okay=False),
+@click.argument("out", required=False, type=InputPath(file_okay=False))
+@click.option("-o", "--out", "out_option", type=InputPath(file_okay=False),
               help="Output folder, as for the other commands (same as the OUT argument).")
 @overwrite_option
 @json_option

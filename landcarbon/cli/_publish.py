@@ -9,6 +9,7 @@ from typing import Literal
 import click
 
 from landcarbon.cli._base import (
+    InputPath,
     handle_errors,
     log,
     main,
@@ -19,7 +20,7 @@ from landcarbon.cli._base import (
 
 
 @main.command(name="map")
-@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("run_dir", type=InputPath(exists=True, file_okay=False))
 @click.option("--language", type=click.Choice(["zh", "en"]), default=None,
               help="Language of labels (default: the run's setting).")
 @click.option("--offline/--online", default=None, help="--offline: map that works without "
@@ -46,7 +47,7 @@ def map_(run_dir: Path, language: Literal["zh", "en"] | None, offline: bool | No
 
 
 @main.command()
-@click.argument("workspace", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("workspace", type=InputPath(exists=True, file_okay=False))
 @click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of the index page.")
 @click.option("--title", default=None, help="Title of the index page.")
@@ -67,7 +68,7 @@ def portal(workspace: Path, language: Literal["zh", "en"], title: str | None) ->
 
 
 @main.command()
-@click.argument("workspace", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("workspace", type=InputPath(exists=True, file_okay=False))
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port on 127.0.0.1 (0 = any free port).")
 @click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from landcarbon.cli._base import (
+    UNIT_SUFFIXES,
+    InputPath,
     emit_result,
     handle_errors,
     json_option,
@@ -19,12 +21,12 @@ from landcarbon.cli._base import (
 
 
 @main.command()
-@click.argument("pools", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("pools", type=InputPath(dir_okay=False, suffixes=(".csv",)))
 @click.argument("landcover", nargs=-1, required=True)
 @click.option("-y", "--year", "years", type=int, multiple=True, help="Calendar year of each "
               "LANDCOVER raster, in order (repeat: -y 2020 -y 2050); needed for valuation "
               "and for more than two rasters. Without it the dates are bas and alt.")
-@click.option("--units", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--units", type=InputPath(dir_okay=False, suffixes=UNIT_SUFFIXES),
               help="Optional land units (GeoPackage, Shapefile...): stocks per unit too.")
 @click.option("--layer", help="Layer of --units (multi-layer files).")
 @click.option("--id-field", help="Field of --units with the unit ids (default: row number).")
@@ -41,7 +43,7 @@ from landcarbon.cli._base import (
 @click.option("--nodata", type=float, help="Nodata of rasters that declare none.")
 @click.option("--no-rasters", is_flag=True, help="Tables only: no c_storage/c_change/npv "
               "rasters.")
-@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+@click.option("-o", "--out", type=InputPath(file_okay=False),
               default=Path("stocks_out"), show_default=True, help="Output folder.")
 @overwrite_option
 @json_option

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from landcarbon.cli._base import (
+    InputPath,
     handle_errors,
     log,
     main,
@@ -50,7 +51,7 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
 
 
 @main.command()
-@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("config", type=InputPath(dir_okay=False, suffixes=(".toml",)))
 @out_option("./<config name>_sweep")
 @click.option("--range", "relative_range", default=None,
               type=click.FloatRange(0, 1, min_open=True),
