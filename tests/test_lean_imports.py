@@ -299,3 +299,70 @@ def test_deferred_module_executes_at_its_first_use(tmp_path: Path) -> None:
                 "print(json.dumps([type(sys.modules['requests']).__name__, "
                 "'urllib3' in sys.modules]))\n")
     assert _python(notebook, tmp_path) == ["module", True]
+
+
+CACHED_MODULE = '''
+import numpy as np
+from numba import njit
+
+@njit(cache=True)
+def spread(a, k):
+    if k < 0:
+        raise ValueError("negative k", k)
+    out = np.zeros(k)
+    total = 0.0
+    for i in range(k):
+        out[i] = a[i % a.size] * 2
+        total += np.sqrt(out[i])
+    seen = {}
+    seen[1] = total
+    return out, seen[1], np.sort(out)[::-1].copy()
+'''
+
+
+def test_cached_functions_load_without_numba_s_registries(tmp_path: Path) -> None:
+    """In the console script numba loads compiled functions from its disk cache without
+    refreshing its target context (no typing or lowering registry is loaded: ~0.1 s of each
+    run); what they compute, raise and allocate is the same as when numba loads them its own
+    way, and a new type still compiles (the compiler refreshes the contexts itself)."""
+    (tmp_path / "cachedmod.py").write_text(CACHED_MODULE, encoding="utf-8")
+    code = ("import json, sys\n"
+            "from landcarbon.io._lean_imports import defer_dask_array, _state\n"
+            "LEAN = defer_dask_array() if sys.argv[1] == 'lean' else False\n"
+            "import numpy as np\n"
+            "import numba.core.base as base\n"
+            "calls = []\n"
+            "refresh = base.BaseContext.refresh\n"
+            "def counted(self):\n"
+            "    calls.append(1)\n"
+            "    return refresh(self)\n"
+            "base.BaseContext.refresh = counted\n"
+            "import cachedmod\n"
+            "out, total, desc = cachedmod.spread(np.arange(5.0), 7)\n"
+            "loaded = len(calls)\n"
+            "try:\n"
+            "    cachedmod.spread(np.arange(5.0), -1)\n"
+            "    raised = None\n"
+            "except ValueError as exc:\n"
+            "    raised = list(exc.args)\n"
+            "kind = np.int16 if LEAN else np.int32  # int16: never compiled before\n"
+            "small = cachedmod.spread(np.arange(5, dtype=kind), 3)[0].tolist()\n"
+            "print(json.dumps([_state['numba_cache'], loaded, len(calls) > loaded,\n"
+            "                  out.tolist(), total, desc.tolist(), raised, small]))\n")
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run(mode: str) -> list[object]:
+        done = subprocess.run([sys.executable, "-c", code, mode], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=900, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    compiled = run("numba")  # compiles and writes the cache
+    assert compiled[:3] == [False, compiled[1], True] and compiled[1] > 0
+    lean = run("lean")  # loads from the cache, as the console script does
+    own = run("numba")  # loads from the cache, numba's way
+    assert lean[:3] == [True, 0, True]  # no refresh to load; int16 compiled (refreshed)
+    assert own[0] is False and own[1] > 0  # numba's way: a refresh before every load
+    assert lean[3:] == own[3:] == compiled[3:]
+    assert lean[3] == [0.0, 2.0, 4.0, 6.0, 8.0, 0.0, 2.0]
+    assert lean[6] == ["negative k", -1] and lean[7] == [0.0, 2.0, 4.0]

@@ -12,6 +12,8 @@ within seconds, large runs that start sooner).
   while the module importing them executes (in that thread only): scipy's sparse matrices,
   FFT and BLAS, and ``dask.array`` for rioxarray's raster writer (which then gets the two
   names that import binds).
+* :data:`NUMBA_CACHE`: numba loads compiled functions from its disk cache without first
+  loading every registry it compiles with (:func:`_cache_loads`).
 * :data:`DEFERRED`: modules imported at the top of a library only for a feature landcarbon
   never uses are bound, while that library's module executes, as modules that execute at
   their first use (``requests`` in folium: fetching GeoJSON from a URL).
@@ -32,9 +34,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["DEFERRED", "PYCOMPAT", "TRIMMED", "AnyDaskArray", "defer_dask_array", "deferred"]
+__all__ = ["DEFERRED", "NUMBA_CACHE", "PYCOMPAT", "TRIMMED", "AnyDaskArray", "defer_dask_array",
+           "deferred"]
 
-_state = {"deferred": False}
+_state = {"deferred": False, "numba_cache": False}
 
 
 class _DaskArrayType(type):
@@ -174,10 +177,48 @@ def _writer_names(writer: ModuleType) -> bool:
     return True
 
 
+def _cache_loads(caching: ModuleType) -> bool:
+    """Let numba load a compiled function from its disk cache without first loading the
+    registries it compiles with (see :data:`NUMBA_CACHE`); False, changing nothing, when
+    ``caching.Cache`` is not the expected class."""
+    cache = getattr(caching, "Cache", None)
+    if not isinstance(cache, type) or not all(
+            callable(getattr(cache, name, None)) for name in
+            ("load_overload", "_load_overload", "_guard_against_spurious_io_errors")):
+        return False
+
+    def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
+        """numba's ``Cache.load_overload`` with the runtime initialised (the memory
+        functions the loaded code calls) instead of the whole ``target_context.refresh()``."""
+        from numba.core.runtime import rtsys
+
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+        return None  # the guard swallowed an error (numba: Windows only): compile instead
+
+    setattr(cache, "load_overload", load_overload)  # noqa: B010  (a class of numba)
+    _state["numba_cache"] = True
+    return True
+
+
+#: The module whose ``Cache.load_overload`` :func:`_cache_loads` replaces. numba's own
+#: refreshes its target context before every load from its disk cache: the first time it
+#: imports and registers the typing and lowering of every feature numba compiles (~0.1 s of
+#: every process, a fixed cost of each run). Loading compiled code does not use them (the
+#: code is machine code and its calls into numba's runtime); only compiling does, and
+#: numba's compiler refreshes both contexts itself when it starts (a kernel compiled for a
+#: new code type, a cache that does not match). What loading needs of the refresh, the
+#: runtime (NRT: allocation and reference counts of arrays made in compiled code), is
+#: initialised before each load.
+NUMBA_CACHE = "numba.core.caching"
+
+
 #: what runs once a module has executed (an error there is ignored: the import stands)
 _AFTER: dict[str, Callable[[ModuleType], bool]] = {
     PYCOMPAT: _seed,
     "rioxarray.raster_writer": _writer_names,
+    NUMBA_CACHE: _cache_loads,
 }
 
 
