@@ -53,6 +53,17 @@ def _empty_layer(d: Path) -> None:
         d / "halves.gpkg", layer="units")
 
 
+def _gbk_shapefile(d: Path) -> None:
+    """The units as a shapefile of GBK text without a .cpg (a Chinese Windows export)."""
+    units(d / "towns.shp", ids=["西", "东"])
+    (d / "towns.cpg").unlink(missing_ok=True)
+    gdf = gpd.read_file(d / "towns.shp", encoding="UTF-8")
+    gdf.to_file(d / "towns.shp", encoding="GBK")
+    (d / "towns.cpg").unlink(missing_ok=True)
+    config(d, ('path = "halves.gpkg"', 'path = "towns.shp"'), ('layer = "units"',
+                                                              'layer = "towns"'))
+
+
 def _later(d: Path) -> None:
     raster(d, GRID4, name="later.tif", transform=from_origin(500010, 3850000, 10, 10))
     config(d, extra=CHANGE.replace("LATER", "later.tif"))
@@ -121,6 +132,7 @@ CASES: dict[str, tuple[Breaker, str]] = {
     "layer_missing": (lambda d: config(d, ('layer = "units"', 'layer = "towns"')), "error"),
     "layer_ambiguous": (bf.CASES["gpkg_two_layers_no_layer"][0], "error"),
     "layer_empty": (_empty_layer, "error"),
+    "text_encoding_guessed": (_gbk_shapefile, "warning"),
     "unit_id_duplicate": (_units_gdf(ids=["A", "A"]), "error"),
     "unit_id_missing": (_units_gdf(ids=[None, "E"]), "error"),
     "unit_id_unknown": (bc.CASES["edit_unknown_unit"][0], "error"),

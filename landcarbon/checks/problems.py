@@ -38,6 +38,7 @@ geometry_not_polygon      planning-zone features that are not polygons
 layer_missing             the configured layer is not in the file
 layer_ambiguous           a file of several layers and no ``layer`` setting
 layer_empty               a layer without features
+text_encoding_guessed     a shapefile's text read in an encoding it does not declare (warning)
 unit_id_duplicate         unit ids used more than once
 unit_id_missing           features without a unit id
 unit_id_unknown           unit ids named by the config that the units file lacks

@@ -56,6 +56,26 @@ def _listing(ids: list[str], n: int = 10) -> str:
     return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
 
+def text_encoding_problems(layer: gpd.GeoDataFrame, where: str) -> list[Problem]:
+    """``text_encoding_guessed`` (warning) when ``layer`` is a shapefile whose text was read
+    in an encoding it declares nowhere (:func:`landcarbon.io.vector.read_vector`)."""
+    from landcarbon.io.vector import TEXT_ENCODING_GUESSED
+
+    encoding = layer.attrs.get(TEXT_ENCODING_GUESSED)
+    if not encoding:
+        return []
+    names = {"GB18030": "GB18030 (GBK, the encoding of Chinese Windows)", "UTF-8": "UTF-8"}
+    return [Problem(
+        "text_encoding_guessed", "warning", where,
+        "This shapefile does not say how its text is encoded (no .cpg file beside it, no code "
+        f"page in its .dbf); its names and fields were read as {names.get(encoding, encoding)}, "
+        "the only encoding that reads all of them (GDAL alone would have read them as "
+        "ISO-8859-1: garbled Chinese names).",
+        f"Nothing to do if the names look right in units.csv; to make it explicit, put a "
+        f"one-line .cpg file beside the .shp with the same name, holding {encoding} (or the "
+        "right encoding), or export the layer as a GeoPackage.", {"encoding": encoding})]
+
+
 def geometry_type_problems(units: gpd.GeoDataFrame, where: str = "units",
                            what: str = "units") -> list[Problem]:
     """``units_not_polygons`` (error): features that are not (multi)polygons (points, lines:

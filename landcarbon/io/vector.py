@@ -14,7 +14,11 @@ import geopandas as gpd
 
 from landcarbon.exceptions import InputError
 
-__all__ = ["read_units", "read_vector", "reading_once", "write_units"]
+__all__ = ["TEXT_ENCODING_GUESSED", "read_units", "read_vector", "reading_once", "write_units"]
+
+#: ``attrs`` key of a layer whose text was read in an encoding the file does not declare
+#: (a shapefile without ``.cpg``: :func:`landcarbon.io.dbf.undeclared_text_encoding`)
+TEXT_ENCODING_GUESSED = "landcarbon_text_encoding_guessed"
 
 #: the layers read inside :func:`reading_once` scopes (innermost last)
 _SCOPES: list[dict[tuple[Any, ...], gpd.GeoDataFrame]] = []
@@ -41,9 +45,12 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
     """Read a vector layer with a clear error for missing files (and missing parts of a
     shapefile), unreadable files, missing or ambiguous layers, empty layers and no CRS.
 
-    A file with several layers needs ``layer`` (the error lists them). GDAL's warnings are
-    not shown: every problem they signal is an error here. Inside :func:`reading_once`, a
-    layer read before is not read again.
+    A shapefile whose text encoding is declared nowhere (no ``.cpg``, no code page in its
+    ``.dbf``) is read as UTF-8 or GB18030 when its text reads only that way
+    (:func:`landcarbon.io.dbf.undeclared_text_encoding`; ``attrs[TEXT_ENCODING_GUESSED]``
+    says which). A file with several layers needs ``layer`` (the error lists them). GDAL's
+    warnings are not shown: every problem they signal is an error here. Inside
+    :func:`reading_once`, a layer read before is not read again.
 
     Returns
     -------
@@ -108,8 +115,14 @@ def _read_vector(path: str | os.PathLike[str], *, layer: str | None,
                              "layer = \"<name>\" in the config section of this file (or "
                              "--layer <name> on the command line).",
                              code="layer_ambiguous")
+        encoding = None
+        if not remote and p.suffix.lower() == ".shp":
+            from landcarbon.io.dbf import undeclared_text_encoding
+
+            encoding = undeclared_text_encoding(p)
         try:
-            gdf = gpd.read_file(path, layer=layer)
+            gdf = gpd.read_file(path, layer=layer,
+                                **({"encoding": encoding} if encoding else {}))
         except Exception as exc:
             raise InputError(f"Cannot read {what.lower()} from {path}"
                              + (f" (layer {layer})" if layer else "")
@@ -128,6 +141,8 @@ def _read_vector(path: str | os.PathLike[str], *, layer: str | None,
                          + (" (no .prj file beside the .shp)" if p.suffix.lower() == ".shp"
                             else "") + ". Define it (e.g. with QGIS or ogr2ogr -a_srs) before "
                          "running landcarbon.", code="crs_missing")
+    if encoding:
+        gdf.attrs[TEXT_ENCODING_GUESSED] = encoding
     return gdf
 
 

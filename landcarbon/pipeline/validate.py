@@ -262,6 +262,7 @@ class _Checker:
             geometry_type_problems,
             overlaps,
             repair_geometries,
+            text_encoding_problems,
         )
         from landcarbon.io.vector import read_vector
         from landcarbon.pipeline._compute import beside
@@ -273,6 +274,8 @@ class _Checker:
                         lambda: read_vector(self.config.path(u.path), layer=u.layer))
         if gdf is None:
             return None
+        for problem in text_encoding_problems(gdf, where):
+            self.add(problem)
         fields = [col for col in gdf.columns if col != "geometry"]
         for name, role in ((u.id_field, "id_field"), (u.name_field, "name_field")):
             if name is not None and name not in gdf.columns:
