@@ -56,12 +56,10 @@ def _listing(ids: list[str], n: int = 10) -> str:
     return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
 
-def text_encoding_problems(layer: gpd.GeoDataFrame, where: str) -> list[Problem]:
-    """``text_encoding_guessed`` (warning) when ``layer`` is a shapefile whose text was read
-    in an encoding it declares nowhere (:func:`landcarbon.io.vector.read_vector`)."""
-    from landcarbon.io.vector import TEXT_ENCODING_GUESSED
-
-    encoding = layer.attrs.get(TEXT_ENCODING_GUESSED)
+def text_encoding_problems(encoding: str | None, where: str) -> list[Problem]:
+    """``text_encoding_guessed`` (warning) when a shapefile's text was read in ``encoding``,
+    which it declares nowhere (``attrs[TEXT_ENCODING_GUESSED]`` of what
+    :func:`landcarbon.io.vector.read_vector` read); none when ``encoding`` is None."""
     if not encoding:
         return []
     names = {"GB18030": "GB18030 (GBK, the encoding of Chinese Windows)", "UTF-8": "UTF-8"}

@@ -23,7 +23,7 @@ def check_parcels(checker: Any, units: Any, legend: Any) -> None:
     """``[parcels]``: the layer reads and holds polygons, its fields exist, survey areas and
     codes parse, a unit id in ``unit_field`` for every parcel, no overlapping parcels."""
     from landcarbon.checks.units import geometry_type_problems, overlaps, text_encoding_problems
-    from landcarbon.io.vector import read_vector
+    from landcarbon.io.vector import TEXT_ENCODING_GUESSED, read_vector
     from landcarbon.pipeline._compute import beside
 
     pc = checker.config.parcels
@@ -34,8 +34,9 @@ def check_parcels(checker: Any, units: Any, legend: Any) -> None:
                                            what="Parcels"))
     if gdf is None:
         return
-    for p in [*text_encoding_problems(gdf, where), *geometry_type_problems(gdf, where,
-                                                                           "parcels")]:
+    guessed = gdf.attrs.get(TEXT_ENCODING_GUESSED)
+    for p in [*text_encoding_problems(guessed, where),
+              *geometry_type_problems(gdf, where, "parcels")]:
         checker.add(p)
     # pairs of overlapping parcels (GEOS, the GIL released: beside the checks below; ~1.7 s
     # at 100,000 parcels), named by their rows

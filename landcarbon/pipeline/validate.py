@@ -264,7 +264,7 @@ class _Checker:
             repair_geometries,
             text_encoding_problems,
         )
-        from landcarbon.io.vector import read_vector
+        from landcarbon.io.vector import TEXT_ENCODING_GUESSED, read_vector
         from landcarbon.pipeline._compute import beside
 
         u = self.config.units
@@ -274,7 +274,7 @@ class _Checker:
                         lambda: read_vector(self.config.path(u.path), layer=u.layer))
         if gdf is None:
             return None
-        for problem in text_encoding_problems(gdf, where):
+        for problem in text_encoding_problems(gdf.attrs.get(TEXT_ENCODING_GUESSED), where):
             self.add(problem)
         fields = [col for col in gdf.columns if col != "geometry"]
         for name, role in ((u.id_field, "id_field"), (u.name_field, "name_field")):
