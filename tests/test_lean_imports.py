@@ -366,3 +366,28 @@ def test_cached_functions_load_without_numba_s_registries(tmp_path: Path) -> Non
     assert lean[3:] == own[3:] == compiled[3:]
     assert lean[3] == [0.0, 2.0, 4.0, 6.0, 8.0, 0.0, 2.0]
     assert lean[6] == ["negative k", -1] and lean[7] == [0.0, 2.0, 4.0]
+
+
+def test_dask_imports_without_jinja2_and_jinja2_still_imports(tmp_path: Path) -> None:
+    """dask's HTML views of task graphs (:data:`TRIMMED`: ``dask.widgets.widgets``) leave
+    jinja2 out in the console script; dask's own stand-in says what to install if a view is
+    asked for, and jinja2 imports as usual afterwards (folium's pages use it)."""
+    code = ("import json, sys\n"
+            "from landcarbon.io._lean_imports import defer_dask_array\n"
+            "defer_dask_array()\n"
+            "import dask, dask.highlevelgraph, dask.widgets\n"
+            "before = 'jinja2' in sys.modules\n"
+            "try:\n"
+            "    dask.widgets.get_template('highlevelgraph.html.j2')\n"
+            "    view = 'rendered'\n"
+            "except ImportError as exc:\n"
+            "    view = 'install' if 'pip install' in str(exc) else str(exc)\n"
+            "import jinja2\n"
+            "text = jinja2.Template('{{ a }}+{{ b }}').render(a=1, b='二')\n"
+            "print(json.dumps([before, view, text]))\n")
+    assert _python(code, tmp_path) == [False, "install", "1+二"]
+    notebook = ("import json, sys\n"
+                "import dask.widgets\n"
+                "t = dask.widgets.get_template('highlevelgraph.html.j2')\n"
+                "print(json.dumps(['jinja2' in sys.modules, type(t).__name__]))\n")
+    assert _python(notebook, tmp_path) == [True, "Template"]

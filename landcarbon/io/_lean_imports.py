@@ -68,11 +68,14 @@ def deferred() -> bool:
 #: BLAS when numba starts (then ``np.vdot``-like functions in compiled code use numba's own
 #: loop; ``np.dot`` and ``@`` import the BLAS when a function using them is compiled, as
 #: esda's hot-spot permutations do); rioxarray's raster writer imports ``dask.array`` for
-#: writing dask arrays. ~0.35 s of every large run's start, ~0.6 s of the demo's.
+#: writing dask arrays; dask's HTML views of task graphs (notebooks) import jinja2 (~25 ms;
+#: ``dask.widgets`` then holds dask's own stand-in, which says what to install if a view is
+#: asked for). ~0.4 s of every large run's start, ~0.6 s of the demo's.
 TRIMMED: dict[str, tuple[str, ...]] = {
     "dask.array": ("scipy.sparse", "scipy.fftpack"),
     "numba.np.arraymath": ("scipy.linalg",),
     "rioxarray.raster_writer": ("dask.array",),  # then given its names: _writer_names
+    "dask.widgets.widgets": ("jinja2",),
 }
 
 
