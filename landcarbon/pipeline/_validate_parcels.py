@@ -22,7 +22,8 @@ __all__ = ["check_parcels"]
 def check_parcels(checker: Any, units: Any, legend: Any) -> None:
     """``[parcels]``: the layer reads and holds polygons, its fields exist, survey areas and
     codes parse, a unit id in ``unit_field`` for every parcel, no overlapping parcels."""
-    from landcarbon.checks.units import geometry_type_problems, overlaps, text_encoding_problems
+    from landcarbon.checks.encodings import text_encoding_problems
+    from landcarbon.checks.units import geometry_type_problems, overlaps
     from landcarbon.io.vector import TEXT_ENCODING_GUESSED, read_vector
     from landcarbon.pipeline._compute import beside
 

@@ -256,13 +256,13 @@ class _Checker:
         self.step("config_invalid", "[thresholds]", self.config.threshold_spec)
 
     def units(self) -> Any:
+        from landcarbon.checks.encodings import text_encoding_problems
         from landcarbon.checks.units import (
             blank_cells,
             crs_problems,
             geometry_type_problems,
             overlaps,
             repair_geometries,
-            text_encoding_problems,
         )
         from landcarbon.io.vector import TEXT_ENCODING_GUESSED, read_vector
         from landcarbon.pipeline._compute import beside
