@@ -76,3 +76,27 @@ def test_gbk_output_stops_on_unencodable_text_writing_nothing(tmp_path: Path) ->
     refused(res, "units.csv", "column 'unit_id', row 2", "𠮷村", "gb18030")
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_change_run_gbk_output_stops_on_unencodable_text_writing_nothing(tmp_path: Path
+                                                                          ) -> None:
+    """A change run writes its CSVs in a thread beside its GeoPackages: a text GBK cannot
+    encode still stops it with one message naming file, column and row, no folder left;
+    encodable names give GBK tables for every date."""
+    change = ('\n[change]\n[[change.dates]]\nyear = 2015\nlandcover = "lc.tif"\n'
+              '[[change.dates]]\nyear = 2023\nlandcover = "lc.tif"\n')
+    config = _gbk_project(tmp_path / "p", ("𠮷村", "东单元"), "")
+    config.write_text(config.read_text(encoding="utf-8") + change, encoding="utf-8")
+    res = cli("change", config, "-o", tmp_path / "out")
+    err = refused(res, "units_2015.csv", "column 'unit_id', row 2", "𠮷村", "gb18030")
+    assert err.count("Error:") == 1
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+    good = _gbk_project(tmp_path / "q", ("西单元", "东单元"), "")
+    good.write_text(good.read_text(encoding="utf-8") + change, encoding="utf-8")
+    res = cli("change", good, "-o", tmp_path / "ok")
+    assert res.returncode == 0, res.stderr
+    for year in (2015, 2023):
+        raw = (tmp_path / "ok" / f"units_{year}.csv").read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf") and "西单元".encode("gbk") in raw
+    assert "东单元".encode("gbk") in (tmp_path / "ok" / "transitions_units.csv").read_bytes()

@@ -14,6 +14,7 @@ Change run files: ``units_<year>.csv`` (assessed units of each date), ``transfer
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,10 +53,16 @@ def _manifest(config: Any, folder: Path, files: dict[str, str], totals: dict[str
 
 def write_change_outputs(r: ChangeResult, folder: Path, *,
                          elapsed_s: float | None = None) -> dict[str, str]:
-    """Write every table, layer and raster of a change run; return ``{role: file name}``."""
-    from landcarbon.io.cogs import write_raster
+    """Write every table, layer and raster of a change run; return ``{role: file name}``.
+
+    The CSVs are written by a thread beside this one (their compiled formatting and the
+    writes release the GIL) while this one writes the GeoPackages (which hold it); all are
+    written, or the first error raised, before the map, the report and the manifest."""
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     files: dict[str, str] = {}
+    writer = ThreadPoolExecutor(max_workers=1)
+    pending: list[Future[None]] = []
 
     def put(id: str, **fields: object) -> Path:
         """Register output ``id`` of the change folder; return its path."""
@@ -63,8 +70,32 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
         return folder / files[id.format(**fields)]
 
     def csv(table: pd.DataFrame | None, id: str, **fields: object) -> None:
-        if table is not None:
-            write_csv(table, put(id, **fields), encoding=r.config.output.csv_encoding)
+        if table is not None:  # a frame of its own: pandas' caches are not shared
+            pending.append(writer.submit(write_csv, table.copy(deep=False), put(id, **fields),
+                                         encoding=r.config.output.csv_encoding))
+
+    try:
+        _write_tables(r, folder, put, csv)
+    finally:
+        writer.shutdown(wait=True)  # nothing left writing into the folder
+    for job in pending:
+        job.result()  # the first error of a CSV, as if written here
+    if r.config.output.map:  # map.html (one layer per date, alerts) and report.html
+        from landcarbon.pipeline.publication import write_change_publication
+
+        files.update(write_change_publication(folder, r, files))
+    manifest = _manifest(r.config, folder, declared("change", files), r.totals(),
+                         r.timings, elapsed_s)
+    files["manifest"] = name("change", "manifest")
+    write_json(manifest, folder / files["manifest"])
+    return files
+
+
+def _write_tables(r: ChangeResult, folder: Path, put: Callable[..., Path],
+                  csv: Callable[..., None]) -> None:
+    """The tables, layers and rasters of :func:`write_change_outputs` (``put``: register an
+    output and get its path; ``csv``: write a table)."""
+    from landcarbon.io.cogs import write_raster
 
     shown = display_units(r.config)  # 万吨 / 亩 columns: only in what is written
     for y, a in r.dates.items():
@@ -104,15 +135,6 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
                                "gained (sequestered), negative = stock lost"})
     csv(r.markov, "markov")
     csv(r.markov_units, "markov_units")
-    if r.config.output.map:  # map.html (one layer per date, alerts) and report.html
-        from landcarbon.pipeline.publication import write_change_publication
-
-        files.update(write_change_publication(folder, r, files))
-    manifest = _manifest(r.config, folder, declared("change", files), r.totals(),
-                         r.timings, elapsed_s)
-    files["manifest"] = name("change", "manifest")
-    write_json(manifest, folder / files["manifest"])
-    return files
 
 
 def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
