@@ -176,6 +176,7 @@ def test_demo_takes_o_like_every_command_and_usage_errors_exit_2(tmp_path: Path)
     (["demo", "{d}/notes.txt"], ["OUT", "is a file"]),
     (["map", "{d}/nowhere"], ["RUN_DIR", "does not exist", "current folder"]),
     (["map", "{d}/notes.txt"], ["RUN_DIR", "is a file", "Give the folder itself"]),
+    (["map", "{d}/" + "x" * 300], ["longer than this system allows"]),
     (["stocks", "{d}/configs", "x.tif"], ["POOLS", "is a folder"]),
     (["stocks", "{d}/pools.csv", "x.tif", "--units", "{d}/layers"],
      ["--units", "is a folder", "units.gpkg"]),

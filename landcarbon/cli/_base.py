@@ -326,14 +326,21 @@ class InputPath(click.Path):
             what = "/".join(param.opts)
         else:
             what = param.human_readable_name if param is not None else "path"
-        if path.is_dir() and not self.dir_okay:
+        try:
+            is_dir, is_file, exists = path.is_dir(), path.is_file(), path.exists()
+        except OSError as exc:  # a name too long for the system, a folder without access...
+            known = os_error_message(exc)
+            if known is None or not self.exists:
+                return super().convert(value, param, ctx)  # the command says what it is
+            raise InputPathError(known) from None
+        if is_dir and not self.dir_okay:
             inside = _files_inside(path, self.suffixes)
             hint = (f" It holds {', '.join(inside)}: give one of these, e.g. "
                     f"{path / inside[0]}." if inside else
                     " Give the path of the file itself.")
             raise InputPathError(f"{what} {str(path)!r} is a folder, but a file is read "
                                  f"here.{hint}")
-        if path.is_file() and not self.file_okay:
+        if is_file and not self.file_okay:
             fix = (f"Give the folder itself (here perhaps {str(path.parent)!r}), not a file "
                    "inside it." if self.exists else
                    "Give a folder (an output folder is created if it does not exist; "
@@ -341,7 +348,7 @@ class InputPath(click.Path):
                    "one as it is).")
             raise InputPathError(f"{what} {str(path)!r} is a file, but a folder is needed "
                                  f"here. {fix}")
-        if self.exists and not path.exists():
+        if self.exists and not exists:
             raise InputPathError(
                 f"{what} {str(path)!r} does not exist. Check the spelling; a relative path "
                 f"starts from the current folder ({Path.cwd()}).")
