@@ -98,3 +98,29 @@ def test_validate_warns_and_the_run_writes_the_names(tmp_path: Path) -> None:
     units = (tmp_path / "out" / "units.csv").read_text(encoding="utf-8-sig")
     assert "新台街道" in units and "兴庄镇" in units
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+def test_a_large_table_is_sampled_at_both_ends(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the first and the last records are looked at (:data:`SAMPLE_BYTES`): Chinese
+    text in the last rows alone is found; in the middle rows alone it is not (GDAL's reading
+    stands)."""
+    import landcarbon.io.dbf as dbf
+
+    n = 400
+    shp = tmp_path / "many.shp"
+    names = ["Xintai"] * n
+    names[-1] = "新台街道"
+    gdf = gpd.GeoDataFrame({"code": [f"u{i}" for i in range(n)], "name": names},
+                           geometry=[HALVES[0]] * n, crs="EPSG:32649")
+    gdf.to_file(shp, encoding="GBK")
+    shp.with_suffix(".cpg").unlink()
+    record = int.from_bytes(shp.with_suffix(".dbf").read_bytes()[10:12], "little")
+    monkeypatch.setattr(dbf, "SAMPLE_BYTES", 20 * record)  # 10 records from each end
+    assert dbf.undeclared_text_encoding(shp) == "GB18030"
+    names[-1], names[n // 2] = "Xintai", "新台街道"
+    gdf.assign(name=names).to_file(shp, encoding="GBK")
+    shp.with_suffix(".cpg").unlink()
+    assert dbf.undeclared_text_encoding(shp) is None
+    monkeypatch.setattr(dbf, "SAMPLE_BYTES", 8 << 20)  # the whole table
+    assert dbf.undeclared_text_encoding(shp) == "GB18030"
