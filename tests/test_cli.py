@@ -170,7 +170,7 @@ def test_demo_takes_o_like_every_command_and_usage_errors_exit_2(tmp_path: Path)
 @pytest.mark.parametrize("args, fragments", [
     (["run", "{d}/configs"], ["CONFIG", "is a folder", "a.toml, b.toml", "configs/a.toml"]),
     (["validate", "{d}/empty"], ["CONFIG", "is a folder", "Give the path of the file"]),
-    (["batch", "{d}/configs"], ["CONFIGS", "is a folder", "a.toml"]),
+    (["batch", "{d}/configs"], ["CONFIGS", "is a folder", "a.toml", "configs/*.toml"]),
     (["run", "{d}/configs/a.toml", "-o", "{d}/notes.txt"],
      ["-o/--out", "is a file, but a folder is needed", "leaves this one as it is"]),
     (["demo", "{d}/notes.txt"], ["OUT", "is a file"]),

@@ -335,9 +335,11 @@ class InputPath(click.Path):
             raise InputPathError(known) from None
         if is_dir and not self.dir_okay:
             inside = _files_inside(path, self.suffixes)
-            hint = (f" It holds {', '.join(inside)}: give one of these, e.g. "
-                    f"{path / inside[0]}." if inside else
-                    " Give the path of the file itself.")
+            many = param is not None and param.nargs == -1  # batch CONFIGS...
+            hint = (f" It holds {', '.join(inside)}: give "
+                    + (f"them, e.g. {path / ('*' + Path(inside[0]).suffix)} (the shell lists "
+                       "them)." if many else f"one of these, e.g. {path / inside[0]}.")
+                    if inside else " Give the path of the file itself.")
             raise InputPathError(f"{what} {str(path)!r} is a folder, but a file is read "
                                  f"here.{hint}")
         if is_file and not self.file_okay:
