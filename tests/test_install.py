@@ -28,7 +28,7 @@ def _sources(dest: Path) -> Path:
     shutil.copytree(ROOT / "landcarbon", src / "landcarbon", ignore=ignore)
     shutil.copytree(ROOT / "data" / "sample_tiles", src / "data" / "sample_tiles",
                     ignore=ignore)
-    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, src / name)
     return src
 
@@ -53,6 +53,10 @@ def test_wheel_from_sdist_installs_and_runs_the_demo_anywhere(tmp_path: Path) ->
     (whl,) = (tmp_path / "wheels").glob("landcarbon-*.whl")
     with zipfile.ZipFile(whl) as z:
         shipped = {n for n in z.namelist() if "/sample_tiles/" in n}
+        licence = [n for n in z.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+        assert licence and b"MIT License" in z.read(licence[0])
+        assert "License-Expression: MIT" in z.read(
+            next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))).decode()
     assert "landcarbon/data/sample_tiles/demo.toml" in shipped
     assert not any(n.endswith(".py") for n in shipped)  # data only, not the generator
 
