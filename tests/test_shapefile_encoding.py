@@ -124,3 +124,31 @@ def test_a_large_table_is_sampled_at_both_ends(tmp_path: Path,
     assert dbf.undeclared_text_encoding(shp) is None
     monkeypatch.setattr(dbf, "SAMPLE_BYTES", 8 << 20)  # the whole table
     assert dbf.undeclared_text_encoding(shp) == "GB18030"
+
+
+def test_planning_zones_and_masks_read_and_warn_the_same_way(tmp_path: Path) -> None:
+    """Every layer the gate reads goes through one reader: GBK planning zones (their zone
+    names are matched, so mojibake would be ``zone_unknown`` errors) and a GBK change-edit
+    mask both read right and both say so."""
+    from shapely.geometry import box
+
+    make_project(tmp_path)
+    zones = gpd.GeoDataFrame({"kind": ["生态保护红线", "永久基本农田"]},
+                             geometry=[box(500000, 3849980, 500020, 3850000),
+                                       box(500020, 3849960, 500040, 3850000)],
+                             crs="EPSG:32649")
+    zones.to_file(tmp_path / "plan.shp", encoding="GBK")
+    (tmp_path / "plan.cpg").unlink(missing_ok=True)
+    _shapefile(tmp_path / "mask.shp", "GBK")
+    config(tmp_path, ("[output]", '[planning_zones]\npath = "plan.shp"\nfield = "kind"\n'
+                      "[output]"),
+           extra='\n[change]\n[[change.dates]]\nyear = 2015\nlandcover = "grid4.tif"\n'
+                 '[[change.dates]]\nyear = 2023\nlandcover = "grid4.tif"\n'
+                 '[[change.edits]]\nscenario = "s"\ntype = "reduce_construction"\n'
+                 'area_ha = 0.01\nmask = "mask.shp"\n'
+                 'to_land_class = "forest"\n')
+    report = validate_config(tmp_path / "run.toml")
+    guessed = sorted(p.where for p in report.problems if p.code == "text_encoding_guessed")
+    assert len(guessed) == 2, report.problems
+    assert "plan.shp" in guessed[1] and "mask.shp" in guessed[0]
+    assert not [p for p in report.problems if p.code == "zone_unknown"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -319,8 +320,6 @@ class InputPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
-        import os
-
         path = Path(os.fsdecode(value))
         if isinstance(param, click.Option):
             what = "/".join(param.opts)
@@ -387,8 +386,6 @@ def tune_allocator() -> bool:
     ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (glibc's own tuning), or the C
     library is not glibc. Returns whether the settings were made.
     """
-    import os
-
     if (not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ
             or "MALLOC_TRIM_THRESHOLD_" in os.environ):
         return False
@@ -414,7 +411,6 @@ def entry() -> None:
     :data:`main` itself and keep a normal interpreter.
     """
     import atexit
-    import os
 
     from landcarbon import _resources
     from landcarbon.io._lean_imports import defer_dask_array

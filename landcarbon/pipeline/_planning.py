@@ -46,7 +46,11 @@ def check_planning(config: RunConfig) -> list[Problem]:
     except LandcarbonError as exc:
         return [Problem(problem_code(exc, "file_unreadable"), "error",
                         f"[planning_zones] {pz.path}", str(exc))]
-    return zone_problems(zones, pz.field, zone_mapping(pz.mapping), where)
+    from landcarbon.checks.encodings import text_encoding_problems
+    from landcarbon.io.vector import TEXT_ENCODING_GUESSED
+
+    return [*text_encoding_problems(zones.attrs.get(TEXT_ENCODING_GUESSED), where),
+            *zone_problems(zones, pz.field, zone_mapping(pz.mapping), where)]
 
 
 def planned_areas(config: RunConfig, units: gpd.GeoDataFrame, areas: pd.DataFrame,

@@ -164,7 +164,6 @@ def _stocks(checker: Any, section: Any, opened: dict[str, Any],
 
 def _scenarios(checker: Any, section: Any, opened: dict[str, Any]) -> None:
     """Scenario rasters open and sit on the baseline grid; polygon files read."""
-    from landcarbon.io.vector import read_vector
 
     year = str(section.baseline_year or section.dates[-1].year)
     base = opened.get(year)
@@ -184,9 +183,7 @@ def _scenarios(checker: Any, section: Any, opened: dict[str, Any]) -> None:
 
     for where, path in polygons:
         if path:
-            gdf = checker.step("file_unreadable", f"{where} = {path!r}",
-                               lambda path=path: read_vector(checker.config.path(path),
-                                                             what="Mask polygons"))
+            gdf = checker.layer(f"{where} = {path!r}", path, what="Mask polygons")
             if gdf is not None:  # points or lines cover no land: the mask would do nothing
                 for p in geometry_type_problems(gdf, f"{where} = {path!r}", "mask polygons"):
                     checker.add(p)

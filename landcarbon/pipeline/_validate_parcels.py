@@ -22,22 +22,16 @@ __all__ = ["check_parcels"]
 def check_parcels(checker: Any, units: Any, legend: Any) -> None:
     """``[parcels]``: the layer reads and holds polygons, its fields exist, survey areas and
     codes parse, a unit id in ``unit_field`` for every parcel, no overlapping parcels."""
-    from landcarbon.checks.encodings import text_encoding_problems
     from landcarbon.checks.units import geometry_type_problems, overlaps
-    from landcarbon.io.vector import TEXT_ENCODING_GUESSED, read_vector
     from landcarbon.pipeline._compute import beside
 
     pc = checker.config.parcels
     assert pc is not None
     where = f"[parcels] {pc.path}"
-    gdf = checker.step("file_unreadable", where,
-                       lambda: read_vector(checker.config.path(pc.path), layer=pc.layer,
-                                           what="Parcels"))
+    gdf = checker.layer(where, pc.path, layer=pc.layer, what="Parcels")
     if gdf is None:
         return
-    guessed = gdf.attrs.get(TEXT_ENCODING_GUESSED)
-    for p in [*text_encoding_problems(guessed, where),
-              *geometry_type_problems(gdf, where, "parcels")]:
+    for p in geometry_type_problems(gdf, where, "parcels"):
         checker.add(p)
     # pairs of overlapping parcels (GEOS, the GIL released: beside the checks below; ~1.7 s
     # at 100,000 parcels), named by their rows

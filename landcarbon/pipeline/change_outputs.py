@@ -80,13 +80,21 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
         writer.shutdown(wait=True)  # nothing left writing into the folder
     for job in pending:
         job.result()  # the first error of a CSV, as if written here
-    if r.config.output.map:  # map.html (one layer per date, alerts) and report.html
-        from landcarbon.pipeline.publication import write_change_publication
+    return _published("change", r, folder, files, elapsed_s)
 
-        files.update(write_change_publication(folder, r, files))
-    manifest = _manifest(r.config, folder, declared("change", files), r.totals(),
-                         r.timings, elapsed_s)
-    files["manifest"] = name("change", "manifest")
+
+def _published(command: str, r: ChangeResult | ScenarioResult, folder: Path,
+               files: dict[str, str], elapsed_s: float | None) -> dict[str, str]:
+    """``files`` with the map and report of ``command`` (``write_<command>_publication``,
+    when ``[output] map``) and its manifest, written into ``folder``."""
+    if r.config.output.map:
+        from landcarbon.pipeline import publication
+
+        write = getattr(publication, f"write_{command}_publication")
+        files.update(write(folder, r, files))
+    manifest = _manifest(r.config, folder, declared(command, files), r.totals(), r.timings,
+                         elapsed_s)
+    files["manifest"] = name(command, "manifest")
     write_json(manifest, folder / files["manifest"])
     return files
 
@@ -162,12 +170,5 @@ def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
         write_raster(land_class_raster(cats), folder / fname, nodata=0,
                      band_description=f"land class, scenario {scenario}")
         files[f"scenario_{scenario}"] = fname
-    if r.config.output.map:  # map.html (delta and risk change per scenario) and report.html
-        from landcarbon.pipeline.publication import write_scenario_publication
-
-        files.update(write_scenario_publication(folder, r, files))
-    manifest = _manifest(r.config, folder, declared("scenario", files), r.totals(),
-                         r.timings, elapsed_s)
-    files["manifest"] = name("scenario", "manifest")
-    write_json(manifest, folder / files["manifest"])
-    return files
+    # map.html (delta and risk change per scenario), report.html, scenario.json
+    return _published("scenario", r, folder, files, elapsed_s)

@@ -255,8 +255,22 @@ class _Checker:
             return  # checked by the config model
         self.step("config_invalid", "[thresholds]", self.config.threshold_spec)
 
-    def units(self) -> Any:
+    def layer(self, where: str, path: Any, *, layer: str | None = None,
+              what: str = "Land units") -> Any:
+        """The vector layer at ``path`` (:func:`landcarbon.io.vector.read_vector`), or None
+        with its error added; text read in an encoding the file does not declare is added as
+        a warning (``text_encoding_guessed``)."""
         from landcarbon.checks.encodings import text_encoding_problems
+        from landcarbon.io.vector import TEXT_ENCODING_GUESSED, read_vector
+
+        gdf = self.step("file_unreadable", where, lambda: read_vector(
+            self.config.path(path), layer=layer, what=what))
+        if gdf is not None:
+            for problem in text_encoding_problems(gdf.attrs.get(TEXT_ENCODING_GUESSED), where):
+                self.add(problem)
+        return gdf
+
+    def units(self) -> Any:
         from landcarbon.checks.units import (
             blank_cells,
             crs_problems,
@@ -264,18 +278,14 @@ class _Checker:
             overlaps,
             repair_geometries,
         )
-        from landcarbon.io.vector import TEXT_ENCODING_GUESSED, read_vector
         from landcarbon.pipeline._compute import beside
 
         u = self.config.units
         assert u is not None
         where = f"[units] {u.path}"
-        gdf = self.step("file_unreadable", where,
-                        lambda: read_vector(self.config.path(u.path), layer=u.layer))
+        gdf = self.layer(where, u.path, layer=u.layer)
         if gdf is None:
             return None
-        for problem in text_encoding_problems(gdf.attrs.get(TEXT_ENCODING_GUESSED), where):
-            self.add(problem)
         fields = [col for col in gdf.columns if col != "geometry"]
         for name, role in ((u.id_field, "id_field"), (u.name_field, "name_field")):
             if name is not None and name not in gdf.columns:
