@@ -266,3 +266,31 @@ def test_scenario_raster_on_the_baseline_grid_with_units_covering_part(project: 
     assert back["covered_ha_scenario"] == pytest.approx(0.055, abs=1e-12)
     assert back["area_cropland_ha_scenario"] == pytest.approx(0.03, abs=1e-12)
     assert back["area_construction_ha_scenario"] == pytest.approx(0.025, abs=1e-12)
+
+
+def test_change_and_scenario_files_are_reproducible(project: Path, tmp_path: Path) -> None:
+    """Two runs write the same bytes into every table and GeoPackage (GDAL's last-change
+    date is pinned for every layer landcarbon writes; the manifest differs by its timings)."""
+    for command in ("change", "scenario"):
+        folders = [tmp_path / f"{command}_{i}" for i in (1, 2)]
+        for out in folders:
+            res = CliRunner().invoke(main, [command, str(project), "-o", str(out)])
+            assert res.exit_code == 0, res.output
+        files = sorted(p.name for p in folders[0].iterdir()
+                       if p.suffix in (".csv", ".gpkg", ".tif"))
+        assert any(name.endswith(".gpkg") for name in files)
+        for name in files:
+            assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
+
+
+def test_change_step_timings_when_verbose(project: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["-v", "change", str(project), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    for name in ("check inputs", "assess dates", "transitions", "dynamic risk, alerts",
+                 "stocks", "markov", "write outputs"):
+        assert f"step {name}" in res.output, name
+    manifest = json.loads((tmp_path / "o" / "change.json").read_text(encoding="utf-8"))
+    assert {"check inputs", "assess dates", "transitions", "stocks",
+            "markov"} <= set(manifest["timings_s"])
+    quiet = CliRunner().invoke(main, ["change", str(project), "-o", str(tmp_path / "q")])
+    assert quiet.exit_code == 0 and "step " not in quiet.output

@@ -27,7 +27,7 @@ from landcarbon.exceptions import InputError
 from landcarbon.io.cogs import write_raster
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.publication import read_raster_preview, write_layer_style
-from landcarbon.io.vector import write_units
+from landcarbon.io.vector import write_layer
 from landcarbon.pipeline import build_portal
 from landcarbon.publish import explore_units
 from landcarbon.publish.gcj02 import wgs84_to_gcj02
@@ -43,7 +43,7 @@ def make_run(folder: Path, title: str = XSS) -> Path:
     """A finished run folder (what `landcarbon run` leaves) built from the 4 test units."""
     folder.mkdir(parents=True)
     units = make_units()
-    write_units(units, folder / "units.gpkg")
+    write_layer(units, folder / "units.gpkg")
     units.drop(columns="geometry").to_csv(folder / "units.csv", index=False)
     long = units[["unit_id", "area_cropland_ha", "area_forest_ha", "area_construction_ha"]].melt(
         id_vars="unit_id", value_vars=["area_cropland_ha", "area_forest_ha",

@@ -40,7 +40,7 @@ __all__ = [
     "write_text",
 ]
 
-#: timestamp written into the GeoPackage tables (like ``write_units``' pinned GDAL date), so
+#: timestamp written into the GeoPackage tables (like ``write_layer``' pinned GDAL date), so
 #: that identical runs give byte-identical files
 PINNED_TIME = "2000-01-01T00:00:00.000Z"
 

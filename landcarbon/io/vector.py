@@ -14,7 +14,7 @@ import geopandas as gpd
 
 from landcarbon.exceptions import InputError
 
-__all__ = ["TEXT_ENCODING_GUESSED", "read_units", "read_vector", "reading_once", "write_units"]
+__all__ = ["TEXT_ENCODING_GUESSED", "read_units", "read_vector", "reading_once", "write_layer"]
 
 #: ``attrs`` key of a layer whose text was read in an encoding the file does not declare
 #: (a shapefile without ``.cpg``: :func:`landcarbon.io.dbf.undeclared_text_encoding`)
@@ -208,9 +208,10 @@ def read_units(path: str | os.PathLike[str], *, layer: str | None = None,
     return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=gdf.crs)
 
 
-def write_units(units: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
+def write_layer(table: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
                 layer: str = "units") -> None:
-    """Write a units table to a GeoPackage layer (the file must not exist yet).
+    """Write ``table`` as GeoPackage layer ``layer`` of ``path`` (a new file, or another
+    layer of one landcarbon is writing). Every GeoPackage landcarbon writes goes through here.
 
     The file is byte-identical for identical tables: GDAL's ``last_change`` timestamp is
     pinned (``OGR_CURRENT_DATE``) for the duration of the write.
@@ -220,6 +221,6 @@ def write_units(units: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
     try:
-        units.to_file(path, layer=layer, driver="GPKG")
+        table.to_file(path, layer=layer, driver="GPKG")
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})

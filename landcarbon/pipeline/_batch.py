@@ -150,7 +150,7 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
     shared ones; ``work_dir`` receives each region's units (and energy table) files.
     ``read``: what :func:`read_regions` gave for these arguments (else read here)."""
     from landcarbon.io.raster import expand_paths
-    from landcarbon.io.vector import write_units
+    from landcarbon.io.vector import write_layer
     from landcarbon.io.windows import window_of_bounds, window_vrt
 
     units, regions = read or read_regions(config, regions_path, region_field)
@@ -180,7 +180,7 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
             continue
         name = _safe_name(value)
         units_file = work_dir / f"{name}_units.gpkg"
-        _write_if_changed(units_file, functools.partial(write_units, subset))
+        _write_if_changed(units_file, functools.partial(write_layer, subset))
         update: dict[str, Any] = {"units": u.model_copy(update={
             "path": str(units_file), "layer": "units", "id_field": "unit_id",
             "name_field": "unit_name"})}

@@ -41,7 +41,7 @@ from landcarbon.pipeline._assess import (
 from landcarbon.pipeline._change_pass import dates_in_one_pass
 from landcarbon.pipeline._change_risk import add_dynamic_risk
 from landcarbon.pipeline._compute import compute_context
-from landcarbon.pipeline.progress import dask_bar
+from landcarbon.pipeline.progress import dask_bar, step
 from landcarbon.pipeline.records import ChangeResult
 from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
 
@@ -243,24 +243,24 @@ def assess_change(config: RunConfig, *, progress: bool = False) -> ChangeResult:
         raise ConfigError("`landcarbon change` needs a [change] section with at least two "
                           "[[change.dates]] (year and landcover of each date).")
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
     years = [d.year for d in ch.dates]
     from landcarbon.io.vector import reading_once
     from landcarbon.pipeline.validate import gate
 
     with reading_once():  # the gate and the run read the units file once
-        gate(config)  # every date, the pool table and the scenarios at once
+        with step("check inputs", timings):
+            gate(config)  # every date, the pool table and the scenarios at once
         # the units read once (overlaps and geodesic areas measured beside the pass) for
         # every date, whichever way the dates are measured
         prepared = prepare_units(config) if config.units is not None else None
     # the units' coverage of the grid is computed by the first date's pass and reused by the
     # other dates, the transitions and the Markov projection
     with COVERAGE.reusing():
-        return _assess_change(config, years, timings, t0, progress, prepared)
+        return _assess_change(config, years, timings, progress, prepared)
 
 
 def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float],
-                   t0: float, progress: bool, prepared: PreparedUnits | None
+                   progress: bool, prepared: PreparedUnits | None
                    ) -> ChangeResult:
     import dask
 
@@ -275,19 +275,21 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
         [(years[0], years[-1])] if len(years) > 2 else [])
     # every date's pass and every period's transitions in one pass over the dates' blocks;
     # date by date (and the transitions after) where that does not apply
-    fused = dates_in_one_pass(config, {y: date_config(config, y) for y in years}, periods,
-                              prepared, progress=progress,
-                              keep_coverage=bool(ch.stocks) or ch.markov is not None)
-    if fused is not None:
-        dates, counted = fused
-    else:
-        dates = {y: assess(date_config(config, y), progress=progress, check_inputs=False,
-                           prepared=prepared) for y in years}
-    if ch.threshold_year is not None:
-        ref = dates[ch.threshold_year]
-        dates = {y: a if y == ch.threshold_year else freeze_thresholds(a, ref)
-                 for y, a in dates.items()}
-    timings["assess_dates"] = round(time.perf_counter() - t0, 3)
+    # every date's pass and every period's transitions in one pass over the dates' blocks;
+    # date by date (and the transitions after) where that does not apply
+    with step("assess dates", timings):
+        fused = dates_in_one_pass(config, {y: date_config(config, y) for y in years}, periods,
+                                  prepared, progress=progress,
+                                  keep_coverage=bool(ch.stocks) or ch.markov is not None)
+        if fused is not None:
+            dates, counted = fused
+        else:
+            dates = {y: assess(date_config(config, y), progress=progress, check_inputs=False,
+                               prepared=prepared) for y in years}
+        if ch.threshold_year is not None:
+            ref = dates[ch.threshold_year]
+            dates = {y: a if y == ch.threshold_year else freeze_thresholds(a, ref)
+                     for y, a in dates.items()}
     first = dates[years[0]]
     assert first.categories is not None
     cats = {years[0]: first.categories}
@@ -298,64 +300,65 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
                            names=(str(years[0]), str(y)))
     units = first.units[["unit_id", "unit_name", "geometry"]]
     pixel_area = config.landcover.pixel_area if config.landcover else "auto"
-    t1 = time.perf_counter()
-    lazy: dict[str, Any] = {"periods": counted if fused is not None else _lazy_transitions(
-        dates, cats, periods, units, pixel_area)}
-    stocks = stock_pass(config, dates, units, pixel_area) if ch.stocks else None
-    if stocks is not None:
-        lazy["stocks"] = stocks.pop("lazy")
-    # one pass over the rasters of all dates (dask chunks, unoptimised graphs: shared keys);
-    # timings["transitions"] includes the stock computations read in this pass
-    with dask_bar("transitions", progress):
-        computed = dask.compute(lazy)[0]
-    transitions, whole = computed["periods"]["transitions"], computed["periods"]["whole"]
-    summaries: list[pd.DataFrame] = []
-    degrees: list[dict[str, Any]] = []
-    transfers: list[pd.DataFrame] = []
-    effects: list[pd.DataFrame] = []
-    for y0, y1 in periods:
-        part, d, t = _summaries(transitions[(y0, y1)], whole[(y0, y1)], y0, y1)
-        summaries += part
-        degrees += d
-        transfers += t
-        m = t[0]
-        matrix = m.pivot_table(index="from", columns="to", values="area_ha", aggfunc="sum")
-        effects.append(flux_effect(matrix, _flux_density(dates[y1])).assign(
-            year_from=y0, year_to=y1))
-    timings["transitions"] = round(time.perf_counter() - t1, 3)
-    front = ["year_from", "year_to"]
-    summary = pd.concat(summaries, ignore_index=True)
-    summary = summary[[*front, "by", "unit_id", "class",
-                       *[c for c in summary.columns if c not in (*front, "by", "unit_id",
-                                                                 "class")]]]
-    transfer = pd.concat(transfers, ignore_index=True)[[*front, "by", "from", "to", "area_ha"]]
-    effect = pd.concat(effects, ignore_index=True)
-    effect = effect[[*front, *[c for c in effect.columns if c not in front]]]
+    with step("transitions", timings):
+        lazy: dict[str, Any] = {"periods": counted if fused is not None else
+                                _lazy_transitions(dates, cats, periods, units, pixel_area)}
+        stocks = stock_pass(config, dates, units, pixel_area) if ch.stocks else None
+        if stocks is not None:
+            lazy["stocks"] = stocks.pop("lazy")
+        # one pass over the rasters of all dates (dask chunks, unoptimised graphs: shared
+        # keys); the step includes the stock computations read in this pass
+        with dask_bar("transitions", progress):
+            computed = dask.compute(lazy)[0]
+        transitions = computed["periods"]["transitions"]
+        whole = computed["periods"]["whole"]
+        summaries: list[pd.DataFrame] = []
+        degrees: list[dict[str, Any]] = []
+        transfers: list[pd.DataFrame] = []
+        effects: list[pd.DataFrame] = []
+        for y0, y1 in periods:
+            part, d, t = _summaries(transitions[(y0, y1)], whole[(y0, y1)], y0, y1)
+            summaries += part
+            degrees += d
+            transfers += t
+            m = t[0]
+            matrix = m.pivot_table(index="from", columns="to", values="area_ha",
+                                   aggfunc="sum")
+            effects.append(flux_effect(matrix, _flux_density(dates[y1])).assign(
+                year_from=y0, year_to=y1))
+        front = ["year_from", "year_to"]
+        summary = pd.concat(summaries, ignore_index=True)
+        summary = summary[[*front, "by", "unit_id", "class",
+                           *[c for c in summary.columns if c not in (*front, "by", "unit_id",
+                                                                     "class")]]]
+        transfer = pd.concat(transfers, ignore_index=True)[[*front, "by", "from", "to",
+                                                            "area_ha"]]
+        effect = pd.concat(effects, ignore_index=True)
+        effect = effect[[*front, *[c for c in effect.columns if c not in front]]]
     s = first.suffix
     consecutive = {p: transitions[p] for p in pairwise(years)}
-    dynamic = add_dynamic_risk(dates, transitions,
-                               sink_loss_share=ch.monitoring.sink_loss_share,
-                               conversion_min_ha=ch.monitoring.conversion_min_ha)
-    series = timeseries({y: a.table_tc for y, a in dates.items()})
-    # alerts are messages: drawn from the time series in the output unit (the edge)
-    alert_table = alerts(to_output_unit(series, config.coefficients.output_unit),
-                         transitions=consecutive,
-                         sink_loss_share=ch.monitoring.sink_loss_share,
-                         conversion_min_ha=ch.monitoring.conversion_min_ha, suffix=s,
-                         display=display_units(config))
+    with step("dynamic risk, alerts", timings):
+        dynamic = add_dynamic_risk(dates, transitions,
+                                   sink_loss_share=ch.monitoring.sink_loss_share,
+                                   conversion_min_ha=ch.monitoring.conversion_min_ha)
+        series = timeseries({y: a.table_tc for y, a in dates.items()})
+        # alerts are messages: drawn from the time series in the output unit (the edge)
+        alert_table = alerts(to_output_unit(series, config.coefficients.output_unit),
+                             transitions=consecutive,
+                             sink_loss_share=ch.monitoring.sink_loss_share,
+                             conversion_min_ha=ch.monitoring.conversion_min_ha, suffix=s,
+                             display=display_units(config))
     result = ChangeResult(config=config, dates=dates, categories=cats, transitions=transitions,
                           whole_transitions=whole, transfer=transfer, summary=summary,
                           dynamic_degree=pd.DataFrame(degrees), flux_effect=effect,
                           timeseries_tc=series, alerts=alert_table, timings=timings,
                           dynamic_risk=dynamic)
     if stocks is not None:
-        t2 = time.perf_counter()
-        stock_tables(result, stocks, computed["stocks"])
-        timings["stocks"] = round(time.perf_counter() - t2, 3)
+        with step("stocks", timings):
+            stock_tables(result, stocks, computed["stocks"])
     if ch.markov is not None:
-        t3 = time.perf_counter()
-        _markov(result, units, pixel_area)
-        timings["markov"] = round(time.perf_counter() - t3, 3)
+        with step("markov", timings):
+            _markov(result, units, pixel_area)
     return result
 
 
@@ -437,6 +440,7 @@ def run_change(config: RunConfig, out_dir: str | Path, *, overwrite: bool = Fals
     with (staged_output_dir(target, overwrite=overwrite, inputs=inputs, kind="change") as stage,
           compute_context(config.compute)):
         result = assess_change(config, progress=progress)
-        files = write_change_outputs(result, stage,
-                                     elapsed_s=time.perf_counter() - started)
+        with step("write outputs", result.timings):
+            files = write_change_outputs(result, stage,
+                                         elapsed_s=time.perf_counter() - started)
     return result, target.absolute(), files

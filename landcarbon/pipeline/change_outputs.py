@@ -25,6 +25,7 @@ from landcarbon.accounting.display_units import to_display
 from landcarbon.config.outputs import declared, name
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.tables import write_csv
+from landcarbon.io.vector import write_layer
 from landcarbon.pipeline.resolve import display_units
 
 if TYPE_CHECKING:
@@ -118,12 +119,12 @@ def _write_tables(r: ChangeResult, folder: Path, put: Callable[..., Path],
     csv(r.dynamic_degree, "dynamic_degree")
     csv(r.flux_effect, "flux_effect")
     csv(to_display(r.timeseries, shown), "timeseries")
-    to_display(r.timeseries_layer(), shown).to_file(put("timeseries_gpkg"),
-                                                     layer="timeseries", driver="GPKG")
+    write_layer(to_display(r.timeseries_layer(), shown), put("timeseries_gpkg"),
+                layer="timeseries")
     csv(r.alerts, "alerts")
     layer = r.alerts_layer()
     if len(layer):
-        layer.to_file(put("alerts_gpkg"), layer="alerts", driver="GPKG")
+        write_layer(layer, put("alerts_gpkg"), layer="alerts")
     csv(r.stocks, "stocks")
     csv(r.stock_changes, "stock_change")
     for y, raster in r.stock_rasters.items():
@@ -162,9 +163,9 @@ def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
     write_csv(r.risk_transitions, folder / files["risk_transitions"], encoding=enc)
     files["scenario_units"] = name("scenario", "scenario_units")
     gpkg = folder / files["scenario_units"]
-    r.baseline.units.to_file(gpkg, layer="baseline", driver="GPKG")
+    write_layer(r.baseline.units, gpkg, layer="baseline")
     for scenario, table in r.units.items():
-        table.to_file(gpkg, layer=scenario, driver="GPKG")
+        write_layer(table, gpkg, layer=scenario)
     for scenario, cats in r.edited.items():
         fname = name("scenario", "scenario_{scenario}", scenario=scenario)
         write_raster(land_class_raster(cats), folder / fname, nodata=0,

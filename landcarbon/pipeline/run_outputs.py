@@ -19,7 +19,7 @@ from landcarbon.io.fingerprint import input_sha256
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.raster import expand_paths
 from landcarbon.io.tables import write_csv
-from landcarbon.io.vector import write_units
+from landcarbon.io.vector import write_layer
 from landcarbon.pipeline.resolve import display_units
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def _write_tables(a: Assessment, folder: Path, files: dict[str, str], shown: Any
     table = a.units
     with step("tables"):
         files["units_gpkg"] = name("run", "units_gpkg")
-        write_units(to_display(table, shown), folder / files["units_gpkg"])
+        write_layer(to_display(table, shown), folder / files["units_gpkg"])
         advance(files["units_gpkg"])
         enc = a.config.output.csv_encoding
         files["units_csv"] = name("run", "units_csv")

@@ -24,6 +24,7 @@ from landcarbon.accounting.conversions import (
 from landcarbon.config.outputs import name
 from landcarbon.io.outputs import write_json
 from landcarbon.io.tables import write_csv
+from landcarbon.io.vector import write_layer
 
 if TYPE_CHECKING:
     from landcarbon.pipeline.records import Assessment
@@ -70,7 +71,7 @@ def write_zoning_outputs(a: Assessment, folder: Path) -> dict[str, str]:
         layer = z.get(key)
         if layer is not None and len(layer):
             files[key] = name("run", key)
-            layer.to_file(folder / files[key], layer=key, driver="GPKG")
+            write_layer(layer, folder / files[key], layer=key)
     for key in ("compensation_flows", "uncertainty", "sweep"):
         table = z.get(key)
         if table is not None:
