@@ -294,3 +294,11 @@ def test_change_step_timings_when_verbose(project: Path, tmp_path: Path) -> None
             "markov"} <= set(manifest["timings_s"])
     quiet = CliRunner().invoke(main, ["change", str(project), "-o", str(tmp_path / "q")])
     assert quiet.exit_code == 0 and "step " not in quiet.output
+
+
+def test_scenario_step_timings_when_verbose(project: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["-v", "scenario", str(project), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    for name in ("check inputs", "baseline", "scenario back_to_2015",
+                 "scenario green (edits)", "write outputs"):
+        assert f"step {name}" in res.output, name

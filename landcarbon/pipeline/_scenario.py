@@ -27,6 +27,7 @@ from landcarbon.exceptions import ConfigError
 from landcarbon.pipeline._assess import assess
 from landcarbon.pipeline._change import date_config, rebalance_tc
 from landcarbon.pipeline._compute import compute_context
+from landcarbon.pipeline.progress import dask_bar, step
 from landcarbon.pipeline.records import Assessment, ScenarioResult
 
 __all__ = ["assess_scenarios", "run_scenarios"]
@@ -44,7 +45,8 @@ def _mask(config: RunConfig, path: str | None, like: xr.DataArray) -> np.ndarray
 
 def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[str],
                     baseline: xr.DataArray, protected: np.ndarray | None,
-                    units: gpd.GeoDataFrame, pixel_area: PixelAreaMethod) -> pd.DataFrame:
+                    units: gpd.GeoDataFrame, pixel_area: PixelAreaMethod,
+                    progress: bool = False) -> pd.DataFrame:
     """Class areas of a scenario raster on the baseline grid (reset to ``baseline`` inside
     ``protected``), its codes checked against the legend.
 
@@ -71,12 +73,15 @@ def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[s
     cats = align_to(classify(codes, base.legend, lc.exclude_codes), base.categories,
                     resample=config.change.resample, names=("baseline", ", ".join(paths)))
     if protected is None:
-        counts, areas = dask.compute(code_counts(codes, lazy=True), class_areas(
-            cats, units, pixel_area=pixel_area, lazy=True))
+        with dask_bar("scenario raster pass", progress):
+            counts, areas = dask.compute(code_counts(codes, lazy=True), class_areas(
+                cats, units, pixel_area=pixel_area, lazy=True))
         check_codes(counts, base.legend, lc.exclude_codes)
         return areas
     # unoptimised graphs: the counts and the raster share their chunk reads
-    counts, data = dask.compute(code_counts(codes, lazy=True), cats.data, optimize_graph=False)
+    with dask_bar("scenario raster read", progress):
+        counts, data = dask.compute(code_counts(codes, lazy=True), cats.data,
+                                    optimize_graph=False)
     check_codes(counts, base.legend, lc.exclude_codes)
     cats = protect(baseline, cats.copy(data=np.asarray(data)), protected)
     return class_areas(cats, units, pixel_area=pixel_area)
@@ -136,7 +141,8 @@ def assess_scenarios(config: RunConfig, *, progress: bool = False) -> ScenarioRe
     year = ch.baseline_year or ch.dates[-1].year
     from landcarbon.pipeline.validate import gate
 
-    gate(config)  # the dates, the scenario rasters and the edits' polygons at once
+    with step("check inputs", timings):
+        gate(config)  # the dates, the scenario rasters and the edits' polygons at once
     # the units' coverage of the grid: computed by the baseline's pass, reused by every
     # scenario on its grid
     with COVERAGE.reusing():
@@ -150,7 +156,8 @@ def _assess_scenarios(config: RunConfig, year: int, timings: dict[str, float], t
 
     ch = config.change
     assert ch is not None
-    base = assess(date_config(config, year), progress=progress, check_inputs=False)
+    with step("baseline", timings):
+        base = assess(date_config(config, year), progress=progress, check_inputs=False)
     assert base.categories is not None
     units = base.table_tc[["unit_id", "unit_name", "geometry"]]
     pixel_area = config.landcover.pixel_area if config.landcover else "auto"
@@ -163,14 +170,17 @@ def _assess_scenarios(config: RunConfig, year: int, timings: dict[str, float], t
     if ch.edits or any(m is not None for m in masks.values()):
         baseline = baseline.copy(data=np.asarray(baseline.values))
     for s in ch.scenarios:
-        areas = _scenario_areas(config, base, s.landcover, baseline, masks[s.name], units,
-                                pixel_area)
-        tables[s.name] = rebalance_tc(base, areas)
+        with step(f"scenario {s.name}", timings):
+            areas = _scenario_areas(config, base, s.landcover, baseline, masks[s.name], units,
+                                    pixel_area, progress)
+            tables[s.name] = rebalance_tc(base, areas)
     for name in dict.fromkeys(e.scenario for e in ch.edits):
-        cats = _apply_edits(config, base, baseline,
-                            [e for e in ch.edits if e.scenario == name], log)
-        edited[name] = cats
-        tables[name] = rebalance_tc(base, class_areas(cats, units, pixel_area=pixel_area))
+        with step(f"scenario {name} (edits)", timings):
+            cats = _apply_edits(config, base, baseline,
+                                [e for e in ch.edits if e.scenario == name], log)
+            edited[name] = cats
+            tables[name] = rebalance_tc(base, class_areas(cats, units,
+                                                          pixel_area=pixel_area))
     result = ScenarioResult(config=config, baseline=base, tables_tc=tables,
                             deltas=pd.DataFrame(), risk_transitions=pd.DataFrame(),
                             edited=edited, edits=log, timings=timings)
@@ -201,5 +211,7 @@ def run_scenarios(config: RunConfig, out_dir: str | Path, *, overwrite: bool = F
     with (staged_output_dir(target, overwrite=overwrite, inputs=inputs,
                             kind="scenario") as stage, compute_context(config.compute)):
         result = assess_scenarios(config, progress=progress)
-        files = write_scenario_outputs(result, stage, elapsed_s=time.perf_counter() - started)
+        with step("write outputs", result.timings):
+            files = write_scenario_outputs(result, stage,
+                                           elapsed_s=time.perf_counter() - started)
     return result, target.absolute(), files
