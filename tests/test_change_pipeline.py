@@ -286,8 +286,8 @@ def test_change_and_scenario_files_are_reproducible(project: Path, tmp_path: Pat
 def test_change_step_timings_when_verbose(project: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["-v", "change", str(project), "-o", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
-    for name in ("check inputs", "assess dates", "transitions", "dynamic risk, alerts",
-                 "stocks", "markov", "write outputs"):
+    for name in ("check inputs", "2015 read", "2023 balance_and_risk", "assess dates",
+                 "transitions", "dynamic risk, alerts", "stocks", "markov", "write outputs"):
         assert f"step {name}" in res.output, name
     manifest = json.loads((tmp_path / "o" / "change.json").read_text(encoding="utf-8"))
     assert {"check inputs", "assess dates", "transitions", "stocks",

@@ -35,8 +35,7 @@ from landcarbon.pipeline._rasters import (
     store_late_rasters,
 )
 from landcarbon.pipeline._thresholds import risk_table, threshold_set
-from landcarbon.pipeline.progress import bars_shown, dask_bar, step
-from landcarbon.pipeline.progress import log as steps_log
+from landcarbon.pipeline.progress import bars_shown, dask_bar, log_step, step
 from landcarbon.pipeline.records import Assessment, RunResult
 from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
 
@@ -50,7 +49,7 @@ def _timed(timings: dict[str, float], name: str, start: float) -> float:
     """Record the step ``name`` that began at ``start`` (and log it for ``-v``)."""
     now = time.perf_counter()
     timings[name] = round(now - start, 3)
-    steps_log.info("step %-22s %7.2f s", name, now - start)
+    log_step(name, now - start)
     return now
 
 

@@ -41,7 +41,7 @@ from landcarbon.pipeline._assess import (
 from landcarbon.pipeline._change_pass import dates_in_one_pass
 from landcarbon.pipeline._change_risk import add_dynamic_risk
 from landcarbon.pipeline._compute import compute_context
-from landcarbon.pipeline.progress import dask_bar, step
+from landcarbon.pipeline.progress import dask_bar, step, steps_of
 from landcarbon.pipeline.records import ChangeResult
 from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
 
@@ -284,8 +284,11 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
         if fused is not None:
             dates, counted = fused
         else:
-            dates = {y: assess(date_config(config, y), progress=progress, check_inputs=False,
-                               prepared=prepared) for y in years}
+            dates = {}
+            for y in years:
+                with steps_of(str(y)):
+                    dates[y] = assess(date_config(config, y), progress=progress,
+                                      check_inputs=False, prepared=prepared)
         if ch.threshold_year is not None:
             ref = dates[ch.threshold_year]
             dates = {y: a if y == ch.threshold_year else freeze_thresholds(a, ref)

@@ -23,7 +23,7 @@ from landcarbon.pipeline._assess import (
     study_landcover,
     units_share_cells,
 )
-from landcarbon.pipeline.progress import dask_bar
+from landcarbon.pipeline.progress import dask_bar, step, steps_of
 from landcarbon.pipeline.records import Assessment
 
 __all__ = ["dates_in_one_pass"]
@@ -120,8 +120,12 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
             guards.enter_context(raster_read_errors(codes[y]))
         if not keep_coverage:  # each block: dropped after its last use
             guards.enter_context(COVERAGE.dropping_after(uses))
-        with dask_bar("land-cover pass (every date and period)", progress):
+        with (dask_bar("land-cover pass (every date and period)", progress),
+              step("pass (every date, period)")):
             measured, computed = compute_frozen(lazy)
-    dates = {y: assess(date_configs[y], progress=progress, check_inputs=False,
-                       measured=(codes[y], *measured[y]), prepared=prepared) for y in years}
+    dates = {}
+    for y in years:
+        with steps_of(str(y)):
+            dates[y] = assess(date_configs[y], progress=progress, check_inputs=False,
+                              measured=(codes[y], *measured[y]), prepared=prepared)
     return dates, computed

@@ -18,6 +18,7 @@ verbosity when stderr is a terminal.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import sys
@@ -25,12 +26,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["bar", "bars_shown", "dask_bar", "set_verbosity", "stages", "step", "verbosity"]
+__all__ = ["bar", "bars_shown", "dask_bar", "log_step", "set_verbosity", "stages", "step",
+           "steps_of", "verbosity"]
 
 T = TypeVar("T")
 log = logging.getLogger("landcarbon.steps")
 log.setLevel(logging.WARNING)
 _verbosity = 1
+_label: contextvars.ContextVar[str] = contextvars.ContextVar("landcarbon_step_label",
+                                                            default="")
 
 
 def set_verbosity(level: int) -> None:
@@ -61,7 +65,23 @@ def step(name: str, timings: dict[str, float] | None = None) -> Iterator[None]:
         seconds = time.perf_counter() - start
         if timings is not None:
             timings[name] = round(timings.get(name, 0.0) + seconds, 3)
-        log.info("step %-22s %7.2f s", name, seconds)
+        log_step(name, seconds)
+
+
+def log_step(name: str, seconds: float) -> None:
+    """Log step ``name`` (after the :func:`steps_of` label in force) and its time."""
+    log.info("step %-22s %7.2f s", _label.get() + name, seconds)
+
+
+@contextlib.contextmanager
+def steps_of(label: str) -> Iterator[None]:
+    """Name the steps logged inside the block ``"<label> <step>"`` (e.g. the year of a
+    change run's date); the ``timings`` keys keep the bare step names."""
+    token = _label.set(f"{label} ")
+    try:
+        yield
+    finally:
+        _label.reset(token)
 
 
 @contextlib.contextmanager
