@@ -23,6 +23,7 @@ from test_publish_browser import NO_FONTS
 from test_zone_change_maps import SAMPLE, demo_change_config
 
 import landcarbon as lc
+from landcarbon.publish._html import js_json
 from landcarbon.publish.change_map import change_map
 from landcarbon.publish.maps import map_html
 from landcarbon.publish.scenario_map import scenario_map
@@ -105,6 +106,11 @@ def _english_maps(ws: Path) -> tuple[Path, Path]:
     return change_en, scen_en
 
 
+def html_json(text: str) -> str:
+    """``text`` as the page writes it inside its JSON data (quotes dropped)."""
+    return js_json(text)[1:-1]
+
+
 def _overlay_labels(b: Browser) -> list[str]:
     return b.eval("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays "
                   "label')).map(e => e.textContent.trim())")
@@ -124,6 +130,54 @@ def _click_unit(b: Browser, unit_index: int) -> str:
     b.click(*xy)
     b.pump(0.8)
     return b.eval("(document.querySelector('.leaflet-popup-content') || {}).innerText || ''")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_alert_markers_and_risk_outlines_open_their_units_popups(ws: Path,
+                                                                 tmp_path: Path) -> None:
+    """An alert marker (a real click) and an entering-risk outline open their unit's popup,
+    which lists every alert of the unit and the reasons; the page carries each alert message
+    once and the outlines no geometry of their own."""
+    page = ws / "change" / "map.html"
+    text = page.read_text(encoding="utf-8")
+    alerts = pd.read_csv(ws / "change" / "alerts.csv", encoding="utf-8-sig",
+                         dtype={"unit_id": str})
+    for message in alerts["message_zh"].drop_duplicates():
+        assert text.count(html_json(str(message))) <= (alerts["message_zh"] == message).sum()
+    assert text.count('"type":"FeatureCollection"') == 2  # the units, the alert points
+    b = Browser(tmp_path / "profile", 1280, 720)
+    try:
+        b.load(page.as_uri(), settle=2.0)
+        xy = b.eval(
+            "(function () { var m = Object.values(window).find(v => v instanceof L.Map), "
+            "p = null; m.eachLayer(function (l) { if (!p && l instanceof L.CircleMarker) {"
+            " var q = m.latLngToContainerPoint(l.getLatLng());"
+            " var r = m.getContainer().getBoundingClientRect(); p = [r.left + q.x, r.top + q.y];"
+            " } }); return p; })()")
+        assert xy
+        b.click(*xy)
+        b.pump(0.8)
+        pop = b.eval("(document.querySelector('.leaflet-popup-content') || {}).innerText || ''")
+        assert "预警" in pop and "进入碳风险的单元" in pop
+        hit = [uid for uid, g in alerts.groupby("unit_id")
+               if all(str(t) in pop for t in g["message_zh"])]
+        assert len(hit) == 1, pop[:300]  # one unit's alerts, all of them
+        # an outline of a unit entering risk: its popup is the unit's, with the reasons
+        pop = b.eval(
+            "(function () { var m = Object.values(window).find(v => v instanceof L.Map), "
+            "o = null; m.closePopup(); m.eachLayer(function (l) { if (!o && l.feature && "
+            "l.options.fill === false && l.options.dashArray) { o = l; } });"
+            " o.fire('click', {latlng: o.getBounds().getCenter()});"
+            " return document.querySelector('.leaflet-popup-content').innerText; })()")
+        units = pd.read_csv(ws / "change" / "units_2023.csv", encoding="utf-8-sig",
+                            dtype={"unit_id": str})
+        reasons = units["dynamic_risk_reason_zh"].dropna().astype(str)
+        assert any(r.split("；")[0] in pop for r in reasons), pop[:300]
+        assert "预警" in pop
+        assert b.errors == [] and b.dialogs == []
+    finally:
+        b.close()
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])

@@ -15,7 +15,7 @@ from test_maps import XSS, make_units
 import landcarbon as lc
 from landcarbon.exceptions import InputError
 from landcarbon.publish import explore_units
-from landcarbon.publish.change_map import alerts_overlay, change_map
+from landcarbon.publish.change_map import alerts_overlay, change_map, entering_risk_overlay
 from landcarbon.publish.change_report import change_report
 from landcarbon.publish.maps import map_html
 from landcarbon.publish.zone_layers import (
@@ -394,6 +394,35 @@ def test_alerts_overlay_orders_each_units_alerts_in_one_sort() -> None:
     assert ov.tooltips == [f"<b>镇</b><br>{cats['threshold_crossed'][0]} +1",
                            f"<b>镇</b><br>{cats['sink_loss'][0]} +2"]
     assert "orphan" not in "".join(ov.popups)
+
+
+def test_overlays_on_the_map_open_their_units_popups() -> None:
+    """With the units' rows, alert markers and entering-risk outlines carry no popup text of
+    their own (the unit's popup says it) and the outlines no geometry: the map's rows of
+    their units, in marker order; a unit not on the map gets no marker."""
+    units, _ = _change_units()
+    geom = units.set_index("unit_id").geometry
+    rows = [("410104", "sink_loss", "s2"), ("410101", "threshold_crossed", "t1"),
+            ("999999", "sink_loss", "gone")]
+    alerts = gpd.GeoDataFrame(
+        {"unit_id": [r[0] for r in rows], "unit_name": "镇", "year_from": 2015,
+         "year_to": 2023, "alert": [r[1] for r in rows], "message_en": [r[2] for r in rows]},
+        geometry=[geom.get(r[0], geom.iloc[0]) for r in rows], crs=units.crs)
+    at = {uid: i for i, uid in enumerate(units["unit_id"].astype(str))}
+    ov = alerts_overlay(alerts, "en", at)
+    assert ov.popups == [] and ov.unit_rows == [at["410101"], at["410104"]]
+    assert len(ov.frame) == len(ov.fills) == len(ov.tooltips) == 2
+    flagged = units.assign(dynamic_risk=[i % 2 == 1 for i in range(len(units))],
+                           dynamic_risk_flags="R3")
+    outline = entering_risk_overlay(flagged, "en", on_units=True)
+    assert outline is not None and outline.on_units and outline.popups == []
+    assert outline.unit_rows == list(range(1, len(units), 2))
+    assert len(outline.tooltips) == len(outline.unit_rows)
+    page = map_html(change_map(flagged.assign(risk_level_2015="within",
+                                              risk_level_2023="within"), alerts,
+                               language="en", offline=True))
+    assert page.count('"type":"FeatureCollection"') == 2  # the units, the alert points
+    assert "gone" not in page and page.count("<td>s2") + page.count("s2\\u003c") <= 1
 
 
 def test_template_like_names_reach_the_map_as_text() -> None:

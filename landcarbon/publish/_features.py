@@ -1,10 +1,12 @@
 """Leaflet element of the extra feature layers (:class:`landcarbon.publish.zone_layers.Overlay`):
-polygons (or circle markers for points) with fills, tooltips and popups given in Python."""
+polygons (or circle markers for points) with fills, tooltips and popups given in Python, or
+the popups of the map's units and (``on_units``) the units' own shared geometry."""
 
 from __future__ import annotations
 
 from branca.element import Template
 
+from landcarbon.publish._controls import UnitData
 from landcarbon.publish._elements import DataElement
 from landcarbon.publish._html import js_json
 
@@ -22,31 +24,41 @@ class FeatureLayer(DataElement):
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = (function () {
   var fills = {{ this.fills }}, pops = {{ this.popups }}, tips = {{ this.tooltips }};
-  var rows = {{ this.rows }}, cells = {{ this.cells }};
+  var rows = {{ this.rows }}, cells = {{ this.cells }}, of = {{ this.unit_rows }};
+  {% if this.units %}// the features drawn from the shared units: feature of each unit row
+  var at = {};
+  of.forEach(function (u, i) { at[u] = i; });{% endif %}
   function pop(i) {
+    {% if this.units %}if (of.length) {  // the unit's popup (none for a unit not shown)
+      return of[i] >= 0 ? {{ this.units.get_name() }}.pop(of[i]) : ''; }{% endif %}
     if (!rows.length) { return pops[i]; }
     return "<div class='lc-pop'><h4>" + pops[i] + '</h4><table>' + rows.map(function (r, k) {
       return '<tr><th>' + r + '</th><td>' + cells[i][k] + '</td></tr>'; }).join('') +
       '</table></div>';
   }
+  {% if this.geojson %}var index = function (f) { return f.properties._i; };
   var layer = L.geoJSON({{ this.geojson }}, {
+  {% else %}var index = function (f) { return at[f.properties._i]; };
+  var layer = L.geoJSON({{ this.units.get_name() }}.data, {
+    filter: function (f) { return at[f.properties._i] !== undefined; },
+  {% endif %}
     {% if this.canvas %}renderer: L.canvas({padding: 0.5}),{% endif %}
     style: function (f) {
       if (f.geometry && f.geometry.type === 'Point') {  // L.geoJSON styles markers too
         // a white ring sets the marker off any fill below (an orange alert on 超过阈值)
-        return {fillColor: fills[f.properties._i], color: '#ffffff', weight: 2.5,
+        return {fillColor: fills[index(f)], color: '#ffffff', weight: 2.5,
                 fillOpacity: 1, opacity: 1};
       }
       {% if this.outline %}// outline only: clicks inside reach the unit (its popup) below
-      return {fill: false, color: fills[f.properties._i], weight: 2.5, opacity: 0.95,
+      return {fill: false, color: fills[index(f)], weight: 2.5, opacity: 0.95,
               dashArray: '7 4'};
-      {% else %}return {fillColor: fills[f.properties._i], color: '#444444',
+      {% else %}return {fillColor: fills[index(f)], color: '#444444',
                                   weight: 0.6, fillOpacity: 0.75};{% endif %} },
     pointToLayer: function (f, latlng) {
       // in the marker pane: above every unit colouring, whichever is switched on later
       return L.circleMarker(latlng, {radius: 7, pane: 'markerPane'}); },
     onEachFeature: function (f, l) {
-      var i = f.properties._i;
+      var i = index(f);
       if (tips.length) { l.bindTooltip(tips[i], {sticky: true}); }
       l.bindPopup(function () { return pop(i); },
                   {maxWidth: 420,
@@ -58,12 +70,17 @@ var {{ this.get_name() }} = (function () {
 })();
 {% endmacro %}""")
 
-    def __init__(self, geojson: str, fills: list[str], popups: list[str], tooltips: list[str],
-                 canvas: bool = False, rows: list[str] | None = None,
-                 cells: list[list[str]] | None = None, outline: bool = False) -> None:
+    def __init__(self, geojson: str | None, fills: list[str], popups: list[str],
+                 tooltips: list[str], canvas: bool = False, rows: list[str] | None = None,
+                 cells: list[list[str]] | None = None, outline: bool = False,
+                 units: UnitData | None = None, unit_rows: list[int] | None = None) -> None:
         super().__init__()
         self._name = "FeatureLayer"
-        self.geojson = geojson.replace("<", "\\u003c").replace(">", "\\u003e")
+        if geojson is None and units is None:
+            raise ValueError("FeatureLayer: features of its own (geojson) or of the units")
+        self.geojson = (None if geojson is None else
+                        geojson.replace("<", "\\u003c").replace(">", "\\u003e"))
+        self.units, self.unit_rows = units, js_json([int(u) for u in unit_rows or []])
         self.fills, self.popups, self.tooltips = js_json(fills), js_json(popups), js_json(
             tooltips)
         self.canvas, self.outline = canvas, outline

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from landcarbon.publish._html import (
@@ -41,11 +42,15 @@ esc = html.escape
 OUTLINE = "#111111"
 
 
-def alerts_overlay(alerts: gpd.GeoDataFrame, language: str) -> Overlay:
+def alerts_overlay(alerts: gpd.GeoDataFrame, language: str,
+                   unit_rows: dict[str, int] | None = None) -> Overlay:
     """One circle marker per unit with alerts (at a point inside the unit), coloured by its
-    first alert type in ``map_categories.csv`` order; the popup lists every alert."""
+    first alert type in ``map_categories.csv`` order; the popup lists every alert.
+
+    With ``unit_rows`` (unit id -> its row in the map's units table) a marker opens its
+    unit's popup (which lists the alerts: :func:`change_popup_rows`) instead of a copy of
+    them, and units not on the map get no marker."""
     import geopandas as gpd
-    import numpy as np
 
     cats = map_categories("alert", language)
     order = {k: i for i, k in enumerate(cats)}
@@ -63,13 +68,24 @@ def alerts_overlay(alerts: gpd.GeoDataFrame, language: str) -> Overlay:
     messages = (alerts[msg].tolist() if msg in alerts else kinds)
     names = alerts["unit_name"].tolist() if "unit_name" in alerts else [None] * len(kinds)
     geometry = alerts.geometry.array
+    at: list[int] = []
     for start, stop in zip(starts, [*starts[1:], len(rows_in)], strict=True):
         group = rows_in[start:stop].tolist()
         top = group[0]
         uid = unit_ids[unit_code[top]]
+        if unit_rows is not None:
+            row = unit_rows.get(str(uid))
+            if row is None:
+                continue
+            at.append(row)
         first = kinds[top]
         fills.append(cats.get(first, (first, "#555555"))[1])
         name = unit_name({"unit_name": names[top], "unit_id": uid})
+        tips.append(f"<b>{esc(name)}</b><br>{esc(cats.get(first, (first, ''))[0])}"
+                    + (f" +{len(group) - 1}" if len(group) > 1 else ""))
+        geoms.append(geometry[top])
+        if unit_rows is not None:
+            continue
         rows = "".join(
             f"<tr><td><i style='background:{esc(cats.get(kinds[i], (kinds[i], '#555555'))[1])}"
             f"'></i>{esc(cats.get(kinds[i], (kinds[i], ''))[0])}</td>"
@@ -79,42 +95,45 @@ def alerts_overlay(alerts: gpd.GeoDataFrame, language: str) -> Overlay:
                       f"<tr><th>{esc(ui('alert', language))}</th><th>"
                       f"{esc(ui('period', language))}</th><th>{esc(ui('message', language))}"
                       f"</th></tr>{rows}</table></div>")
-        tips.append(f"<b>{esc(name)}</b><br>{esc(cats.get(first, (first, ''))[0])}"
-                    + (f" +{len(group) - 1}" if len(group) > 1 else ""))
-        geoms.append(geometry[top])
     frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=alerts.crs)
                              .representative_point())
     present = set(alerts["alert"].astype(str)) if len(alerts) else set()
     legend = swatches(f"{ui('alerts', language)} ({len(alerts)})",
                       [(lab, c) for k, (lab, c) in cats.items() if k in present])
     return Overlay(ui("alerts", language), frame, fills, popups, legend, exclusive=False,
-                   show=True, tooltips=tips)
+                   show=True, tooltips=tips, unit_rows=at)
 
 
-def entering_risk_overlay(units: gpd.GeoDataFrame, language: str) -> Overlay | None:
+def entering_risk_overlay(units: gpd.GeoDataFrame, language: str, *,
+                          on_units: bool = False) -> Overlay | None:
     """The units that moved into carbon risk over the last period (``dynamic_risk`` of
     :mod:`landcarbon.change.dynamic_risk`), drawn as a dark dashed outline (readable on every
     fill below it, warm risk colours included); the legend counts the units per condition
     (``map_categories.csv`` category ``dynamic_flag``), the popup gives the reasons. None
-    when the table has no dynamic-risk columns."""
+    when the table has no dynamic-risk columns. ``on_units``: ``units`` is the map's units
+    table; the outlines are drawn from the map's unit geometry and open the units' own
+    popups (which give the reasons: :func:`change_popup_rows`)."""
     if "dynamic_risk" not in units:
         return None
     cats = map_categories("dynamic_flag", language)
-    hit = units[units["dynamic_risk"].fillna(False).astype(bool)]
+    entering = units["dynamic_risk"].fillna(False).astype(bool).to_numpy()
+    hit = units[entering]
     reason = f"dynamic_risk_reason_{'zh' if language == 'zh' else 'en'}"
     fills, popups, tips = [], [], []
     for r in hit.drop(columns=hit.geometry.name).to_dict("records"):
         flags = [f for f in str(r.get("dynamic_risk_flags") or "").split(",") if f]
         fills.append(OUTLINE)
         name = unit_name(r)
+        tips.append(f"<b>{esc(name)}</b><br>"
+                    + esc(" · ".join(cats.get(f, (f, ""))[0] for f in flags)))
+        if on_units:
+            continue
         period = f"{r.get('change_from_year')}-{r.get('change_to_year')}"
         items = "".join(f"<li>{esc(x)}</li>" for x in str(r.get(reason) or "").split(
             "；" if language == "zh" else "; ") if x)
         popups.append(f"<div class='lc-pop'><h4>{esc(name)} ({esc(str(r.get('unit_id')))})"
                       f"</h4><p>{esc(ui('entering_risk', language))} {esc(period)}</p>"
                       f"<ul>{items}</ul></div>")
-        tips.append(f"<b>{esc(name)}</b><br>"
-                    + esc(" · ".join(cats.get(f, (f, ""))[0] for f in flags)))
     lists = [str(v).split(",") for v in hit.get("dynamic_risk_flags", [])]
     # a dashed box, as the layer draws the units, then the units per condition
     legend = (f"<div class='lc-h'>{esc(ui('entering_risk', language))} ({len(hit)})</div>"
@@ -124,7 +143,9 @@ def entering_risk_overlay(units: gpd.GeoDataFrame, language: str) -> Overlay | N
                         f"{sum(k in fl for fl in lists)}</div>"
                         for k, (lab, _) in cats.items() if any(k in fl for fl in lists)))
     return Overlay(ui("entering_risk", language), hit[[hit.geometry.name]], fills, popups,
-                   legend, exclusive=False, show=True, tooltips=tips, outline=True)
+                   legend, exclusive=False, show=True, tooltips=tips, outline=True,
+                   unit_rows=np.flatnonzero(entering).tolist() if on_units else [],
+                   on_units=on_units)
 
 
 def net_change_layer(units: pd.DataFrame, language: str, unit: str = "t C"
@@ -245,8 +266,12 @@ def change_map(units: gpd.GeoDataFrame, alerts: gpd.GeoDataFrame | None = None, 
     if not dates:
         raise InputError("change_map: the units table has no risk_level_<year> column; merge "
                          "the columns of ChangeResult.timeseries_layer() into it first.")
-    overlays = [alerts_overlay(alerts, language)] if alerts is not None and len(alerts) else []
-    entering = entering_risk_overlay(units, language)
+    # markers and outlines open the units' popups (alerts and reasons written once), the
+    # outlines drawn from the units' one copy of their geometry
+    rows_of = {uid: i for i, uid in enumerate(units["unit_id"].astype(str))}
+    overlays = ([alerts_overlay(alerts, language, rows_of)]
+                if alerts is not None and len(alerts) else [])
+    entering = entering_risk_overlay(units, language, on_units=True)
     if entering is not None:
         overlays.insert(0, entering)
     change = net_change_layer(units, language, unit)

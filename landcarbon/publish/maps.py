@@ -314,19 +314,28 @@ def explore_units(
         group.add_to(m)
         sections.append((group.get_name(), cat.legend(rows[cat.column])))
     stacked: list[tuple[str, str]] = []
+    # a units table row -> its place in the shared unit data (units without a geometry to
+    # show are not there: -1)
+    place = np.full(len(units), -1, dtype=np.int64)
+    place[gdf["_i"].to_numpy()] = np.arange(len(gdf))
     for ov in overlays:
-        frame = ov.frame.to_crs(4326)
-        if gcj:
-            from landcarbon.publish.gcj02 import geometry_to_gcj02
+        geojson = None
+        if not ov.on_units:  # features of its own (on_units: the shared unit geometry)
+            frame = ov.frame.to_crs(4326)
+            if gcj:
+                from landcarbon.publish.gcj02 import geometry_to_gcj02
 
-            frame["geometry"] = geometry_to_gcj02(frame.geometry)
-        frame = gpd.GeoDataFrame({"_i": np.arange(len(frame))}, geometry=frame.geometry.values,
-                                 crs=4326)
+                frame["geometry"] = geometry_to_gcj02(frame.geometry)
+            geojson = _geojson(gpd.GeoDataFrame({"_i": np.arange(len(frame))},
+                                                geometry=frame.geometry.values, crs=4326))
         group = folium.FeatureGroup(name=esc(ov.name), show=ov.show)
         groups[ov.name] = "group_overlays" if ov.exclusive else "group_change"
-        group.add_child(FeatureLayer(_geojson(frame), ov.fills, ov.popups, ov.tooltips,
-                                     canvas=len(frame) > CANVAS_ABOVE, rows=ov.rows,
-                                     cells=ov.cells, outline=ov.outline))
+        group.add_child(FeatureLayer(geojson, ov.fills, ov.popups, ov.tooltips,
+                                     canvas=len(ov.frame) > CANVAS_ABOVE, rows=ov.rows,
+                                     cells=ov.cells, outline=ov.outline,
+                                     units=shared if ov.unit_rows or ov.on_units else None,
+                                     unit_rows=place[ov.unit_rows].tolist()
+                                     if ov.unit_rows else None))
         group.add_to(m)
         (sections if ov.exclusive else stacked).append((group.get_name(), ov.legend))
 

@@ -247,7 +247,12 @@ class Overlay:
     feature, assembled in the browser (small files for many features). ``exclusive`` layers
     take part in the one-colouring-at-a-time switch; the others (e.g. alert markers) stack on
     top. Point geometries are drawn as circle markers; ``outline`` polygons as coloured
-    outlines without fill."""
+    outlines without fill.
+
+    With ``unit_rows`` (the row of the map's units table each feature belongs to) a
+    feature's popup is its unit's popup (``popups`` is left empty: nothing said twice in the
+    page); with ``on_units`` too, the features are those units themselves, drawn from the
+    map's one copy of the unit geometry (``frame`` is not written into the page)."""
 
     name: str
     frame: gpd.GeoDataFrame
@@ -260,6 +265,8 @@ class Overlay:
     rows: list[str] = field(default_factory=list)
     cells: list[list[str]] = field(default_factory=list)
     outline: bool = False
+    unit_rows: list[int] = field(default_factory=list)
+    on_units: bool = False
 
 
 def sink_zone_overlay(zones: gpd.GeoDataFrame, language: str, unit: str = "t C"
