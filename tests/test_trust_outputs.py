@@ -110,6 +110,47 @@ def test_landcarbon_folder_with_a_file_added_by_hand_is_not_replaced(
     assert sums(tmp_path) == before and leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("added", ["figures/my_annotated.png", "figures/drafts/x.txt",
+                                   "figures/drafts"])
+def test_a_file_added_inside_a_sub_folder_of_an_output_is_not_deleted(
+        tmp_path: Path, added: str) -> None:
+    """The marker names every file of the folder's sub-folders (figures/...): one added by
+    hand at any depth refuses --overwrite, and the figures of a map drawn later into the
+    folder are landcarbon's."""
+    config = project(tmp_path / "p", light=False)
+    out = tmp_path / "out"
+    assert cli("run", config, "-o", out).returncode == 0
+    assert cli("map", out, "--overwrite").returncode == 0  # redraws map, report, figures
+    marker = json.loads((out / MARKER).read_text())
+    assert marker["files"] and all(f.startswith("figures/") for f in marker["files"])
+    res = cli("run", config, "-o", out, "--overwrite")  # nothing added: replaced
+    assert res.returncode == 0, res.stderr
+    path = out / added
+    if added.endswith("drafts"):
+        path.mkdir(parents=True)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("mine")
+    before = sums(tmp_path)
+    res = cli("run", config, "-o", out, "--overwrite")
+    refused(res, "landcarbon did not write", added)
+    assert sums(tmp_path) == before and leftovers(tmp_path) == [] and path.exists()
+
+
+def test_an_output_of_an_older_version_keeps_its_sub_folders_replaceable(
+        tmp_path: Path) -> None:
+    """A marker written before markers named the files in sub-folders: its figures/ is
+    taken as landcarbon's, as that version did."""
+    config = project(tmp_path / "p", light=False)
+    out = tmp_path / "out"
+    assert cli("run", config, "-o", out).returncode == 0
+    marker = json.loads((out / MARKER).read_text())
+    del marker["files"]
+    (out / MARKER).write_text(json.dumps(marker))
+    res = cli("run", config, "-o", out, "--overwrite")
+    assert res.returncode == 0, res.stderr
+
+
 def test_landcarbon_folder_is_replaced_with_overwrite(proj: Path, tmp_path: Path,
                                                       finished: Path) -> None:
     out = _copy_run(finished, tmp_path / "out")

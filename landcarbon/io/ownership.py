@@ -54,25 +54,47 @@ def _leftover(name: str) -> bool:
 
 
 def mark_folder(folder: str | os.PathLike[str], kind: str,
-                entries: Iterable[str] | None = None) -> None:
-    """Write :data:`MARKER` into ``folder``: ``kind`` and its entries (default: everything in
-    it now)."""
+                entries: Iterable[str] | None = None, files: Iterable[str] | None = None
+                ) -> None:
+    """Write :data:`MARKER` into ``folder``: ``kind``, its entries (default: everything in
+    it now) and every file and folder inside the entries that are folders without a marker
+    of their own (``figures/risk.png``: default, those there now; ``files`` adds more)."""
     folder = Path(folder)
     names = sorted(set(entries) if entries is not None else
                    {e for e in os.listdir(folder) if e != MARKER and not _leftover(e)})
-    data = {"landcarbon_output": kind, "landcarbon_version": package_version(), "entries": names}
+    inside = set(files or ())
+    for name in names:
+        if (folder / name).is_dir() and not (folder / name).is_symlink() and _marker(
+                folder / name) is None:
+            inside |= _tree(folder, name)
+    data = {"landcarbon_output": kind, "landcarbon_version": package_version(), "entries": names,
+            "files": sorted(inside)}
     tmp = folder / f"{MARKER}.tmp"
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, folder / MARKER)
 
 
+def _tree(folder: Path, name: str) -> set[str]:
+    """The paths (relative to ``folder``, ``/``-separated) of everything inside
+    ``folder / name``, sub-folders included."""
+    out: set[str] = set()
+    for root, dirs, found in os.walk(folder / name):
+        rel = Path(root).relative_to(folder).as_posix()
+        out |= {f"{rel}/{n}" for n in [*dirs, *found]}
+    return out
+
+
 def record_entries(folder: str | os.PathLike[str], names: Iterable[str],
                    kind: str = "run") -> None:
-    """Add ``names`` (top-level entries just written) to the marker of ``folder``."""
+    """Add ``names`` (paths relative to ``folder`` just written, e.g. ``map.html``,
+    ``figures/risk.png``) to the marker of ``folder``."""
     folder = Path(folder)
     listed = _marker(folder) or _legacy_entries(folder) or set()
-    mark_folder(folder, _marker_kind(folder) or kind,
-                listed | {Path(n).parts[0] for n in names if n})
+    written = [Path(n) for n in names if n]
+    nested = {p.as_posix() for p in written if len(p.parts) > 1}
+    nested |= {Path(*p.parts[:k]).as_posix() for p in written for k in range(2, len(p.parts))}
+    mark_folder(folder, _marker_kind(folder) or kind, listed | {p.parts[0] for p in written},
+                files=(_marker_files(folder) or set()) | nested)
 
 
 def _read_json(path: Path) -> Any:
@@ -86,6 +108,15 @@ def _marker(folder: Path) -> set[str] | None:
     data = _read_json(folder / MARKER)
     if isinstance(data, dict) and isinstance(data.get("entries"), list):
         return {str(e) for e in data["entries"]}
+    return None
+
+
+def _marker_files(folder: Path) -> set[str] | None:
+    """The files and folders inside ``folder``'s listed sub-folders that its marker names,
+    or None for a marker written before it named them (or no marker)."""
+    data = _read_json(folder / MARKER)
+    if isinstance(data, dict) and isinstance(data.get("files"), list):
+        return {str(e) for e in data["files"]}
     return None
 
 
@@ -130,6 +161,7 @@ def foreign_entries(folder: str | os.PathLike[str]) -> list[str] | None:
         listed = _legacy_entries(folder)
     if listed is None:
         return None
+    files = _marker_files(folder)
     foreign = []
     with os.scandir(folder) as it:
         for entry in it:
@@ -139,9 +171,14 @@ def foreign_entries(folder: str | os.PathLike[str]) -> list[str] | None:
             if entry.is_symlink():
                 foreign.append(name)
             elif entry.is_dir():
-                # a listed sub-folder (figures) or one landcarbon wrote (zoning, batch runs)
+                # a listed sub-folder (figures): everything in it listed too (a marker of
+                # an older version lists no files: its sub-folders are taken as they are)
                 if name in listed and _marker(Path(entry.path)) is None:
+                    if files is not None:
+                        foreign += sorted(p for p in _tree(folder, name) if p not in files
+                                          and not _leftover(Path(p).name))
                     continue
+                # a folder landcarbon wrote with its own marker (zoning, batch runs)
                 if foreign_entries(entry.path) != []:
                     foreign.append(name)
             elif name not in listed:

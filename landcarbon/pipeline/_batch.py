@@ -376,5 +376,10 @@ def batch_regions(config: RunConfig, regions_path: str | Path, region_field: str
     with _batch_folder(Path(out_dir)) as out:
         jobs = region_configs(config, str(regions_path), region_field, out / "_batch_inputs",
                               read=read)
+        from landcarbon.io.ownership import mark_folder
+
+        # the regions' inputs are landcarbon's: a marker of their own lists them
+        if (out / "_batch_inputs").is_dir():
+            mark_folder(out / "_batch_inputs", "batch_inputs")
         return _run_all(jobs, out, overwrite=overwrite, progress=progress,
                         scheduler=scheduler or config.compute)
