@@ -180,3 +180,23 @@ def test_compiled_floats_are_python_percent_6f_over_a_million_doubles() -> None:
     got = _route(table, "utf-8-sig", compiled=True)[len("\ufeffx,k\n".encode()):]
     want = "".join(("" if x != x else FLOAT_FORMAT % x) + ",0\n" for x in values.tolist())
     assert got.decode() == want
+
+
+@pytest.mark.parametrize("n", [3, 30_000])
+@pytest.mark.parametrize("columns", [["name"], ["name", "v"]])
+def test_carriage_returns_never_split_a_row(tmp_path, n: int, columns: list[str]) -> None:
+    """A lone CR ends a row in spreadsheets while the csv module (LF rows) leaves it
+    unquoted: CRs are written as the line feeds they stand for, inside quotes, and a cell
+    starting with one is neutralised (every route: one column, joins, compiled)."""
+    import csv
+
+    names = ["\r=1+1", "a\rb", "c\r\nd", "plain"]
+    table = pd.DataFrame({"name": [names[k % 4] for k in range(n)], "v": np.arange(n) * 0.5})
+    path = tmp_path / "t.csv"
+    write_csv(table[columns], path)
+    data = path.read_bytes()
+    assert b"\r" not in data
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) == n + 1 and all(len(r) == len(columns) for r in rows)
+    assert [r[0] for r in rows[1:5]] == ["'\n=1+1", "a\nb", "c\nd", "plain"][:n]

@@ -19,7 +19,7 @@ __all__ = ["OUTPUT_ENCODINGS", "encoding_message", "neutralise_cells", "read_out
            "read_table", "write_csv"]
 
 #: text cells a spreadsheet would run as a formula (CSV injection): leading = + - @ tab CR
-_FORMULA_FIRST = "=+-@\t\r"
+_FORMULA_FIRST = "=+-@\t\r\n"
 _FORMULA = re.compile(f"^[{re.escape(_FORMULA_FIRST)}]")
 #: ... except plain numbers written as text (-5.2, +3, 1e-3): a spreadsheet reads a number
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -87,6 +87,9 @@ def _is_text(column: pd.Series) -> bool:
 
 
 def _neutral_text(value: str) -> str:
+    if "\r" in value:  # a lone CR ends a row in spreadsheets, yet the csv module (rows end
+        # with LF) leaves such a cell unquoted: written as the line break it stands for
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
     return "'" + value if _FORMULA.match(value) and not _NUMBER.match(value) else value
 
 
@@ -109,9 +112,10 @@ def _neutral_column(column: pd.Series) -> pd.Series | None:
 
 def neutralise_cells(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with every text cell (and column name) that starts with ``=``, ``+``,
-    ``-``, ``@``, a tab or a carriage return prefixed with a single quote, so that Excel,
+    ``-``, ``@``, a tab or a line break prefixed with a single quote, so that Excel,
     LibreOffice or WPS show it as text instead of running it as a formula. Numbers (also
-    ``-5.2`` written as text) are left as they are."""
+    ``-5.2`` written as text) are left as they are. Carriage returns become line feeds
+    (quoted in the file like any line break: a lone CR would end the row)."""
     out = table.copy()
     for i in range(out.shape[1]):
         column = out.iloc[:, i]
