@@ -184,6 +184,13 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
                                   'type = "reduce_construction"\narea_ha = 0.01\n'
                                   'mask = "mask.gpkg"\n'), ("mask.gpkg", "does not exist"),
                           "scenario"),
+    "scenario_name_path": (_change(extra='[[change.scenarios]]\nname = "../x"\n'
+                                   'landcover = "grid4.tif"\n'),
+                           ("change.scenarios.0.name", "'../x'", "letters"), "scenario"),
+    "scenario_name_space": (_change(extra='[[change.edits]]\nscenario = "green belt"\n'
+                                    'type = "reduce_construction"\narea_ha = 0.01\n'),
+                            ("change.edits.0.scenario", "'green belt'", "no spaces"),
+                            "validate"),
     "units_path_is_folder": (lambda d: ((d / "townships").mkdir(), config(d, (
         'path = "halves.gpkg"\nlayer = "units"', 'path = "townships"'))),
         ("townships", "is a folder"), "run"),

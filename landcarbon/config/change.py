@@ -25,9 +25,10 @@ Example::
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from landcarbon.config._section import Section
 
@@ -99,20 +100,37 @@ class MarkovConfig(Section):
                                                 "0.3 (cropland protection)")
 
 
+#: a scenario name: it names files (``scenario_<name>_land_class.tif``) and GeoPackage layers
+SCENARIO_NAME = re.compile(r"^\w[\w-]{0,62}$")
+
+
+def _scenario_name(value: str) -> str:
+    if not SCENARIO_NAME.match(value):
+        raise ValueError(
+            f"scenario name {value!r} cannot name the scenario's files and layers: use 1-63 "
+            "letters (Chinese too), digits, _ and -, starting with a letter, digit or _ "
+            "(no spaces, dots or slashes), e.g. 'ecological_protection' or '生态保护'")
+    return value
+
+
 class ScenarioRasterConfig(Section):
     """One scenario land-cover raster (e.g. a PLUS/FLUS output) compared with the baseline."""
 
-    name: str = Field(description="scenario name, e.g. 'ecological_protection'")
+    name: str = Field(description="scenario name, e.g. 'ecological_protection' (letters, "
+                      "digits, _ and -)")
     landcover: str | list[str] = Field(description="scenario raster on the baseline grid")
     protected: str | None = Field(None, description="polygons where conversion is "
                                   "forbidden: the baseline is kept there")
+
+    _name = field_validator("name")(_scenario_name)
 
 
 class EditConfig(Section):
     """One rule-based edit of the baseline; edits with the same ``scenario`` name are
     applied in order and give one scenario."""
 
-    scenario: str = Field(description="name of the scenario this edit builds")
+    scenario: str = Field(description="name of the scenario this edit builds (letters, "
+                          "digits, _ and -)")
     type: Literal["reduce_construction", "restore_wetland", "protect"] = Field(
         description="reduce_construction (construction -> ecological land), restore_wetland "
         "(within distance_m of water), protect (forbid changes inside `protected`)")
@@ -128,6 +146,8 @@ class EditConfig(Section):
     from_land_classes: list[str] | None = Field(None, description="land classes that may "
                                                 "change (default: construction and rural "
                                                 "settlements / cropland, grassland, unused)")
+
+    _scenario = field_validator("scenario")(_scenario_name)
 
     @model_validator(mode="after")
     def _check(self) -> EditConfig:
