@@ -154,6 +154,19 @@ def test_assessment_reprs_are_short_and_explore_follows_the_language(project: Pa
     assert "风险等级" not in page
 
 
+@pytest.mark.parametrize("command", ["run", "batch"])
+def test_a_bad_scheduler_option_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    """``--scheduler`` is checked as ``[compute] scheduler`` is, before anything is read:
+    click's usage message naming the option and the allowed values, exit 2."""
+    config = tmp_path / "c.toml"
+    config.write_text("", encoding="utf-8")
+    r = lc(command, str(config), "-o", str(tmp_path / "o"), "--scheduler", "bogus")
+    assert r.returncode == 2, r.stderr
+    assert "Invalid value for '--scheduler'" in r.stderr and "threads" in r.stderr
+    assert "pydantic" not in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_demo_takes_o_like_every_command_and_usage_errors_exit_2(tmp_path: Path) -> None:
     """``demo -o DIR`` works as ``run -o``; two different folders are a usage error (exit 2,
     click's usage message, no 'unexpected error')."""
@@ -174,6 +187,9 @@ def test_demo_takes_o_like_every_command_and_usage_errors_exit_2(tmp_path: Path)
     (["run", "{d}/configs/a.toml", "-o", "{d}/notes.txt"],
      ["-o/--out", "is a file, but a folder is needed", "leaves this one as it is"]),
     (["demo", "{d}/notes.txt"], ["OUT", "is a file"]),
+    (["run", "{d}/configs/a.toml", "-o", "{d}/notes.txt/sub/out"],
+     ["-o/--out", "cannot be created", "notes.txt' is a file", "leaves the file as it is"]),
+    (["demo", "{d}/notes.txt/out"], ["OUT", "cannot be created", "is a file, not a folder"]),
     (["map", "{d}/nowhere"], ["RUN_DIR", "does not exist", "current folder"]),
     (["map", "{d}/notes.txt"], ["RUN_DIR", "is a file", "Give the folder itself"]),
     (["map", "{d}/" + "x" * 300], ["longer than this system allows"]),

@@ -222,8 +222,25 @@ overwrite_option = click.option(
          "landcarbon did not write, nor one holding an input of the run).")
 
 
+def _scheduler_value(ctx: click.Context, param: click.Parameter, value: str | None
+                     ) -> str | None:
+    """``--scheduler`` checked as ``[compute] scheduler`` is (a usage error, exit 2)."""
+    if not value:
+        return value
+    from pydantic import ValidationError
+
+    from landcarbon.config.compute import ComputeConfig
+
+    try:
+        ComputeConfig(scheduler=value)
+    except ValidationError as exc:
+        msg = str(exc.errors()[0].get("msg", exc)).removeprefix("Value error, ")
+        raise click.BadParameter(msg) from None
+    return value
+
+
 scheduler_option = click.option(
-    "--scheduler", metavar="ADDRESS",
+    "--scheduler", metavar="ADDRESS", callback=_scheduler_value,
     help="Dask scheduler: a dask.distributed address (tcp://host:8786, see `dask scheduler`) "
          "or threads / processes / synchronous; overrides [compute] scheduler.")
 
@@ -349,6 +366,16 @@ class InputPath(click.Path):
                    "one as it is).")
             raise InputPathError(f"{what} {str(path)!r} is a file, but a folder is needed "
                                  f"here. {fix}")
+        if not exists and not self.file_okay:  # an output folder to create: under a file?
+            try:
+                above = next((p for p in path.absolute().parents if p.exists()), None)
+            except OSError:  # a folder without access on the way: the command says it
+                above = None
+            if above is not None and not above.is_dir():
+                raise InputPathError(
+                    f"{what} {str(path)!r} cannot be created: {str(above)!r} is a file, not "
+                    "a folder. Give a folder whose parent folders exist or can be created "
+                    "(landcarbon leaves the file as it is).")
         if self.exists and not exists:
             raise InputPathError(
                 f"{what} {str(path)!r} does not exist. Check the spelling; a relative path "
