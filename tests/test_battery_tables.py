@@ -97,6 +97,11 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "energy_empty_cell": (_energy_cell(""), ("raw_coal_t = (empty) (row 2)",
                                              "write 0 for no use"), "run"),
     "energy_text": (_energy_cell("lots"), ("raw_coal_t = 'lots'",), "run"),
+    # a unit without a row is unknown, as an empty cell (not 0): every command stops
+    "energy_row_missing": (lambda d: energy(d, "unit_id,raw_coal_t\nW,1\n"),
+                           ("1 of the 2 unit(s) have no row", "E", "0 in every column"), "run"),
+    "energy_header_only": (lambda d: energy(d, "unit_id,raw_coal_t\n"),
+                           ("2 of the 2 unit(s) have no row",), "zone"),
     "energy_dash": (_energy_cell("-"), ("raw_coal_t = '-'",), "run"),
     "energy_inf": (_energy_cell("inf"), ("raw_coal_t = inf (row 2)",), "run"),
     "energy_astronomical": (_energy_cell("1e300"), ("raw_coal_t = 1e+300 (row 2)",

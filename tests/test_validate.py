@@ -139,7 +139,8 @@ def test_all_nodata_raster(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("table, code, severity", [
-    ("unit_id,raw_coal_t\nU0,10\n", "statistics_missing", "warning"),
+    ("unit_id,raw_coal_t\nU0,10\n", "energy_rows_missing", "error"),
+    ("unit_id,raw_coal_t\n", "energy_rows_missing", "error"),
     ("unit_id,raw_coal_t\nU0,10\nU1,1\nZZ,2\n", "statistics_unknown_ids", "error"),
     ("unit_id,raw_coal_t\nU0,abc\nU1,\n", "statistics_invalid", "error"),
     ("unit_id,raw_coal_t\nU0,1\nU0,1\n", "statistics_invalid", "error"),

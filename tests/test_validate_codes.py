@@ -138,7 +138,9 @@ CASES: dict[str, tuple[Breaker, str]] = {
     "unit_id_unknown": (bc.CASES["edit_unknown_unit"][0], "error"),
     "field_missing": (bf.CASES["units_name_field_missing"][0], "error"),
     "statistics_invalid": (bt.CASES["stats_n_a"][0], "error"),
-    "statistics_missing": (lambda d: energy(d, "unit_id,raw_coal_t\nW,1\n"), "warning"),
+    "energy_rows_missing": (lambda d: energy(d, "unit_id,raw_coal_t\nW,1\n"), "error"),
+    "statistics_missing": (lambda d: (bt._stats("5")(d), (d / "stats.csv").write_text(
+        "unit_id,gdp_10k_cny,population\nW,5,10\n", encoding="utf-8")), "warning"),
     "statistics_unknown_ids": (lambda d: energy(d, "unit_id,raw_coal_t\nW,1\nE,1\nZZ,1\n"),
                                "error"),
     "coefficients_invalid": (bt.CASES["coef_n_a"][0], "error"),

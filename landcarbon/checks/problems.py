@@ -45,6 +45,7 @@ unit_id_unknown           unit ids named by the config that the units file lacks
 field_missing             a configured field that the file lacks
 statistics_invalid        unparseable, negative or missing values of a statistics table
 statistics_missing        units without a row in a statistics table (warning)
+energy_rows_missing       units without a row in an energy table
 statistics_unknown_ids    table rows whose unit id is not a unit
 coefficients_invalid      coefficient set or distributions (units, values)
 legend_invalid            legend file

@@ -49,9 +49,12 @@ def construction_of(config: RunConfig, units: gpd.GeoDataFrame
                 f"{', '.join(stray[:10])}. The {c.id_column} column must hold the unit ids "
                 "of [units] id_field.")
         missing = sorted(known - set(emissions.index))
-        if missing:
-            log.warning("%d unit(s) have no energy statistics (construction emission 0): %s",
-                        len(missing), ", ".join(missing[:10]))
+        if missing:  # as an empty cell: unknown, not 0
+            raise InputError(
+                f"Energy table {path}: {len(missing)} of the {len(known)} unit(s) have no row: "
+                f"{', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. Add a "
+                "row for each unit (0 in every column for a unit with no energy use), or "
+                f"check that the {c.id_column} column holds the unit ids of [units] id_field.")
         info = {"method": "energy", "table": path, "electricity": c.electricity,
                 "grid_factor_kg_co2_per_kwh": (grid["kg_co2_per_kwh"] if grid is not None
                                                else None),

@@ -34,7 +34,7 @@ def check_crops(checker: Any, path: str) -> None:
 def check_energy(checker: Any, units: Any, path: str,
                  label: str = "[construction] energy_table") -> None:
     """The energy table reads, its values parse, and its ids are those of the units (unknown
-    ids: error; units without a row: warning)."""
+    ids and units without a row: errors; as for an empty cell, no use is written as 0)."""
     from landcarbon.accounting.energy import construction_emissions
     from landcarbon.io.tables import read_table
 
@@ -61,10 +61,14 @@ def check_energy(checker: Any, units: Any, path: str,
                          {"unit_ids": stray}))
     missing = sorted(known - set(result.index))
     if missing:
-        checker.add(Problem("statistics_missing", "warning", f"{where}: {c.id_column}",
-                         f"{len(missing)} unit(s) have no energy statistics (their "
-                         f"construction emission counts 0): {', '.join(missing[:10])}.",
-                         "Add a row for each unit (0 for no use).", {"unit_ids": missing}))
+        checker.add(Problem("energy_rows_missing", "error", f"{where}: {c.id_column}",
+                         f"{len(missing)} of the {len(known)} unit(s) have no row in the energy "
+                         f"table: {', '.join(missing[:10])}"
+                         + (" and more" if len(missing) > 10 else "") + ". Their "
+                         "construction emission would be unknown, not 0.",
+                         "Add a row for each unit (0 in every column for a unit with no energy "
+                         "use), or check that the id column holds the units' ids.",
+                         {"unit_ids": missing}))
 
 
 def check_statistics(checker: Any, units: Any, path: str | None = None,
