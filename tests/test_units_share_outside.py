@@ -33,3 +33,18 @@ def test_many_units_inside_are_zero() -> None:
     units = gpd.GeoDataFrame({"unit_id": range(len(cells))}, geometry=cells, crs="EPSG:4326")
     share = share_outside(units, box(-0.001, -0.001, 1.001, 0.501), units.crs)
     assert share.shape == (len(cells),) and not share.any()
+
+
+def test_a_unit_holding_one_pixel_of_a_small_raster_is_not_outside() -> None:
+    """A 10 m raster of one pixel inside a 10 km unit: 1e-6 of the unit on the raster, yet
+    that pixel is counted, so the unit is partly (not entirely) outside; a unit that only
+    touches the raster's edge, or overlaps it by a sliver under 1 m2, is outside."""
+    units = gpd.GeoDataFrame({"unit_id": ["big", "touching", "sliver"]}, geometry=[
+        box(500000, 3850000, 510000, 3860000),
+        box(495000, 3855000, 500000, 3855010),
+        box(495000, 3855020, 500000.0001, 3855030),  # 1e-4 m x 10 m = 0.001 m2 inside
+    ], crs="EPSG:32649")
+    pixel = box(505000, 3855000, 505010, 3855010)
+    problems = {p.code: p for p in coverage_problems(units, pixel, units.crs)}
+    assert problems["unit_outside_raster"].details["unit_ids"] == ["touching", "sliver"]
+    assert list(problems["unit_partly_outside"].details["uncovered_share"]) == ["big"]

@@ -407,10 +407,18 @@ def share_outside(units: gpd.GeoDataFrame, footprint: object, footprint_crs: obj
     raster's bounds, in ``footprint_crs``). Empty units count as 0, and so do units the
     footprint covers (0 exactly, without measuring them: the usual case, and the only costly
     one with tens of thousands of units)."""
+    return _outside(units, footprint, footprint_crs)[0]
+
+
+def _outside(units: gpd.GeoDataFrame, footprint: object, footprint_crs: object
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`share_outside` and each unit's geodesic area inside ``footprint`` (m2; inf
+    for the units it covers, which are not measured)."""
     import shapely
 
     geo = to_crs_densified(units.geometry, footprint_crs)
     share = np.zeros(len(geo))
+    inside_m2 = np.full(len(geo), np.inf)
     shapely.prepare(footprint)
     rest = np.flatnonzero(~shapely.covers(footprint, geo.array))
     if rest.size:
@@ -420,16 +428,24 @@ def share_outside(units: gpd.GeoDataFrame, footprint: object, footprint_crs: obj
         inside_area = geodesic_areas_m2(gpd.GeoSeries(inside, crs=geo.crs), geo.crs)
         share[rest] = np.where(total > 0, np.clip(
             1.0 - inside_area / np.maximum(total, 1e-300), 0, 1), 0.0)
-    return share
+        inside_m2[rest] = np.where(total > 0, inside_area, np.inf)
+    return share, inside_m2
+
+
+#: A unit with less than this much of its area (m2) on the raster lies "entirely outside"
+#: (edges that only touch the raster's, numerical slivers); a raster's one pixel inside a
+#: large unit does not.
+OUTSIDE_M2 = 1.0
 
 
 def coverage_problems(units: gpd.GeoDataFrame, footprint: object, footprint_crs: object,
                       where: str = "units", tolerance: float = 1e-4) -> list[Problem]:
-    """``unit_outside_raster`` (error: wholly outside, no area would be counted) and
-    ``unit_partly_outside`` (warning, with each unit's uncovered share)."""
-    share = share_outside(units, footprint, footprint_crs)
+    """``unit_outside_raster`` (error: wholly outside, under :data:`OUTSIDE_M2` on the
+    raster, no area would be counted) and ``unit_partly_outside`` (warning, with each unit's
+    uncovered share when over ``tolerance``)."""
+    share, inside_m2 = _outside(units, footprint, footprint_crs)
     problems = []
-    out = share >= 1 - tolerance
+    out = inside_m2 < OUTSIDE_M2
     if out.any():
         ids = _ids(units, out)
         problems.append(Problem(
