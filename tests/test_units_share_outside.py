@@ -1,4 +1,4 @@
-"""Share of each unit outside the raster's footprint (checks.units.share_outside): units the
+"""Share of each unit outside the raster's footprint (checks.footprint.share_outside): units the
 footprint covers get 0 without being measured; the others their geodesic share."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import geopandas as gpd
 import numpy as np
 from shapely.geometry import Polygon, box
 
-from landcarbon.checks.units import coverage_problems, share_outside
+from landcarbon.checks.footprint import coverage_problems, share_outside
 
 
 def test_share_outside_hand_values() -> None:

@@ -366,7 +366,7 @@ class _Checker:
                 self.add(p)
         if units is not None:
             self.crs_pair(units.crs, crs, "[units]", "[landcover]")
-            from landcarbon.checks.units import coverage_problems
+            from landcarbon.checks.footprint import coverage_problems
 
             footprint = box(*codes.rio.bounds())
             for p in coverage_problems(units, footprint, crs, f"[units] {self.config.units.path}"
@@ -406,7 +406,7 @@ class _Checker:
             self.reconcile(study, units, areas, box(*codes.rio.bounds()))
 
     def reconcile(self, codes: Any, units: Any, areas: Any, footprint: Any) -> None:
-        from landcarbon.checks.units import reconciliation
+        from landcarbon.checks.footprint import reconciliation
 
         summary, problems = reconciliation(units, areas, footprint, codes.rio.crs)
         self.report.summary.update(summary)
