@@ -69,3 +69,50 @@ def test_a_stop_asked_before_the_commit_discards_the_stage(tmp_path: Path) -> No
     with staged_output_dir(target, kind="run") as stage:  # a new command: no stop asked
         (stage / "a.csv").write_text("x\n")
     assert (target / "a.csv").read_text() == "x\n"
+
+
+SAFE_POINTS = textwrap.dedent("""
+    import os, signal, sys, weakref
+    from pathlib import Path
+    import dask.array as da
+    from landcarbon.cli._base import _terminate, _unraisable
+    from landcarbon.io.outputs import staged_output_dir
+    from landcarbon.pipeline._compute import compute_context
+    from landcarbon.pipeline.progress import step
+
+    sys.unraisablehook = _unraisable  # as the CLI sets it
+    signal.signal(signal.SIGTERM, _terminate)
+    target, where = Path(sys.argv[1]), sys.argv[2]
+
+    class Held:
+        pass
+
+    def finalizer():
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    with staged_output_dir(target, kind="run") as stage, compute_context(None):
+        held = Held()
+        weakref.finalize(held, finalizer)
+        del held  # the handler's SystemExit is lost in the finalizer
+        print("the block went on", flush=True)
+        if where == "task":
+            da.ones(100, chunks=10).sum().compute()
+        else:
+            with step("next"):
+                pass
+        print("went past the safe point", flush=True)
+""")
+
+
+@pytest.mark.parametrize("where", ["task", "step"])
+def test_a_lost_stop_takes_effect_at_the_next_task_or_step(tmp_path: Path, where: str) -> None:
+    """The stop lost in a finalizer stops the run at its next dask task or step (not at its
+    end), and Python's "Exception ignored" report of it is not printed."""
+    target = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-c", SAFE_POINTS, str(target), where],
+                          capture_output=True, text=True, timeout=120)
+    assert "the block went on" in proc.stdout
+    assert "went past the safe point" not in proc.stdout
+    assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr
+    assert "Terminated" in proc.stderr and proc.returncode == 143
+    assert not target.exists() and not list(tmp_path.glob(".out.partial-*"))

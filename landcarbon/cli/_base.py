@@ -114,6 +114,17 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _unraisable(info: Any) -> None:
+    """Python's report of an exception it cannot raise (one raised in a finalizer or a
+    compiled callback), except the stop of a signal handler: that stop is noted and takes
+    effect at the next safe point (no traceback for it)."""
+    from landcarbon.io.outputs import stop_requested
+
+    if stop_requested() and isinstance(info.exc_value, (SystemExit, KeyboardInterrupt)):
+        return
+    sys.__unraisablehook__(info)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     """Ctrl-C: Python's KeyboardInterrupt, the stop noted as for SIGTERM."""
     from landcarbon.io.outputs import request_stop
@@ -191,6 +202,7 @@ def main(verbose: int, quiet: int, debug: bool) -> None:
     from landcarbon.io.outputs import clear_stop
 
     clear_stop()
+    sys.unraisablehook = _unraisable
     signal.signal(signal.SIGTERM, _terminate)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupt)

@@ -34,10 +34,12 @@ from landcarbon.io.ownership import check_replaceable, mark_folder
 __all__ = [
     "atomic_path",
     "check_output_target",
+    "raise_if_stopped",
     "remember_sha256",
     "remove_stale_stages",
     "sha256",
     "staged_output_dir",
+    "stop_requested",
     "strict_json",
     "write_json",
 ]
@@ -83,8 +85,15 @@ def clear_stop() -> None:
     _STOP.clear()
 
 
-def _stop_asked() -> None:
-    """Raise ``SystemExit(128 + signal)`` if a stop was asked (:func:`request_stop`)."""
+def stop_requested() -> bool:
+    """Whether a stop was asked (:func:`request_stop`) since the command started."""
+    return bool(_STOP)
+
+
+def raise_if_stopped() -> None:
+    """Raise ``SystemExit(128 + signal)`` if a stop was asked (:func:`request_stop`): the safe
+    points where a stop whose exception was lost (raised while a finalizer or a compiled
+    callback ran, which Python reports and ignores) takes effect."""
     if _STOP:
         raise SystemExit(128 + _STOP[0])
 
@@ -151,7 +160,7 @@ def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False
             mark_folder(stage, kind)
             check_output_target(target, overwrite=overwrite, inputs=inputs, why=why)
             with _signals_deferred():
-                _stop_asked()  # asked before the signals were held: never put in place
+                raise_if_stopped()  # asked before the signals were held: never put in place
                 old = places[2]
                 if target.exists():
                     target.rename(old)

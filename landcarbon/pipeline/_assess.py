@@ -35,7 +35,7 @@ from landcarbon.pipeline._rasters import (
     store_late_rasters,
 )
 from landcarbon.pipeline._thresholds import risk_table, threshold_set
-from landcarbon.pipeline.progress import bars_shown, dask_bar, log_step, step
+from landcarbon.pipeline.progress import bars_shown, dask_bar, lap, step
 from landcarbon.pipeline.records import Assessment, RunResult
 from landcarbon.pipeline.resolve import display_units, risk_bands, space_type_rule
 
@@ -43,14 +43,6 @@ __all__ = ["assemble_units", "assess", "run", "study_landcover", "study_units",
            "units_share_cells"]
 
 log = logging.getLogger(__name__)
-
-
-def _timed(timings: dict[str, float], name: str, start: float) -> float:
-    """Record the step ``name`` that began at ``start`` (and log it for ``-v``)."""
-    now = time.perf_counter()
-    timings[name] = round(now - start, 3)
-    log_step(name, now - start)
-    return now
 
 
 def assess(config: RunConfig, *, progress: bool = False,
@@ -128,7 +120,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         lc = config.landcover
         legend = resolve.legend(config)
         codes = study_landcover(config, units) if measured is None else measured[0]
-        t0 = _timed(timings, "read", t0)
+        t0 = lap(timings, "read", t0)
         categories = classify(codes, legend, lc.exclude_codes)
         from landcarbon.engine.landcover_pass import landcover_pass
 
@@ -166,7 +158,7 @@ def assess(config: RunConfig, *, progress: bool = False,
                 "outside the land-cover raster, or every pixel under them is nodata or an "
                 "excluded class. Check that the raster covers the units and that both files "
                 "have the right CRS (run `landcarbon validate` for the details).")
-        t0 = _timed(timings, "zonal", t0)
+        t0 = lap(timings, "zonal", t0)
 
         def measure(pieces: gpd.GeoDataFrame) -> pd.DataFrame:
             return landcover_pass(codes, pieces, legend, lc.exclude_codes,
@@ -197,7 +189,7 @@ def assess(config: RunConfig, *, progress: bool = False,
             _warn_survey(survey, source)
         if units is None:
             units = _units_from_parcels(parcels, pc.unit_field or "")
-        t0 = _timed(timings, "parcels", t0)
+        t0 = lap(timings, "parcels", t0)
 
         def measure(pieces: gpd.GeoDataFrame) -> pd.DataFrame:
             return pieces_class_areas(parcel_pieces(
@@ -212,7 +204,7 @@ def assess(config: RunConfig, *, progress: bool = False,
         from landcarbon.pipeline._planning import planned_areas
 
         areas, plan_columns, planning = planned_areas(config, units, areas, measure)
-        t0 = _timed(timings, "planning_zones", t0)
+        t0 = lap(timings, "planning_zones", t0)
     by_unit: dict[str, pd.Series] = {}
     if crop_sink is not None:
         coefficients, by_unit = with_crop_sink(config, crop_sink, areas)
@@ -242,7 +234,7 @@ def assess(config: RunConfig, *, progress: bool = False,
                            None if unit_area_m2 is None else unit_area_m2.result())
     if survey_table is not None:
         table = _with_survey_columns(table, survey_table)
-    _timed(timings, "balance_and_risk", t0)
+    lap(timings, "balance_and_risk", t0)
     table.attrs["language"] = config.language  # explore_units follows the run's language
     table.attrs["display"] = display_units(config).record()  # and its display units
     result = Assessment(config=config, legend=legend, coefficients=coefficients, table_tc=table,

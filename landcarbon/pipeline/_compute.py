@@ -34,6 +34,21 @@ def _local_scheduler(name: str) -> object:
     return {"threads": threaded.get, "synchronous": local.get_sync}.get(name, name)
 
 
+
+def _stop_points() -> Any:
+    """A dask callback checking, before each task, whether the process was asked to stop
+    (:func:`landcarbon.io.outputs.raise_if_stopped`): a signal whose exception was lost in a
+    finalizer still stops the run at its next task, not at its end."""
+    from dask.callbacks import Callback
+
+    from landcarbon.io.outputs import raise_if_stopped
+
+    class StopPoints(Callback):
+        def _pretask(self, key: Any, dsk: Any, state: Any) -> None:
+            raise_if_stopped()
+
+    return StopPoints()
+
 @contextlib.contextmanager
 def compute_context(settings: ComputeConfig | None) -> Iterator[None]:
     """Run the body with the configured dask scheduler (a no-op when a distributed client is
@@ -50,7 +65,7 @@ def compute_context(settings: ComputeConfig | None) -> Iterator[None]:
         opts: dict[str, object] = {"scheduler": _local_scheduler(settings.scheduler)}
         if settings.num_workers:
             opts["num_workers"] = settings.num_workers
-        with dask.config.set(opts):
+        with dask.config.set(opts), _stop_points():
             yield
         return
     try:

@@ -27,7 +27,7 @@ from landcarbon.config.zoning import (
     UncertaintyConfig,
     ZoningConfig,
 )
-from landcarbon.pipeline.progress import bar
+from landcarbon.pipeline.progress import bar, lap, stoppable
 from landcarbon.pipeline.records import flux_raster
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
     if c.compensation is not None:
         units, out["compensation_flows"], summary["compensation"] = _compensation(
             units, c.compensation, stats, s)
-    t0 = _lap(timings, "indicators_compensation", t0)
+    t0 = lap(timings, "indicators_compensation", t0)
 
     hc = c.hotspots
     if hc is not None and hc.on in ("units", "both"):
@@ -124,7 +124,7 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
                               permutations=hc.permutations, seed=hc.seed, p_value=hc.p_value,
                               correction=hc.correction, moran=hc.local_moran)
         units = units.join(hs)
-        t0 = _lap(timings, "hotspots_units", t0)
+        t0 = lap(timings, "hotspots_units", t0)
 
     if zc is not None:
         units, summary["class_breaks"] = _graded_and_risk(units, zc, s, previous, a.suffix)
@@ -132,7 +132,7 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
     uc = c.uncertainty
     if uc is not None:
         units, out["uncertainty"], out["sweep"] = _uncertainty(a, units, uc, progress)
-        t0 = _lap(timings, "uncertainty", t0)
+        t0 = lap(timings, "uncertainty", t0)
 
     wants_raster = c.sink_zones is not None or (hc is not None and hc.on in ("grid", "both"))
     if wants_raster and a.categories is None:
@@ -142,10 +142,10 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
         flux = flux_raster(a.categories, a.coefficients, a.construction, "t C", a.table_tc)
         if c.sink_zones is not None:
             out["sink_zones"] = _sink_zones(a, flux, c.sink_zones)
-            t0 = _lap(timings, "sink_zones", t0)
+            t0 = lap(timings, "sink_zones", t0)
         if hc is not None and hc.on in ("grid", "both"):
             out["hotspot_grid"] = _grid_hotspots(units, flux, hc)
-            t0 = _lap(timings, "hotspots_grid", t0)
+            t0 = lap(timings, "hotspots_grid", t0)
 
     added = [col for col in units.columns if col not in before]
     for key in ("carbon_zone", "gi_class", "carbon_risk_zone", "compensation_role"):
@@ -159,12 +159,6 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
                                                      if c.compensation else "")}
     a.timings.update({f"zoning_{k}": v for k, v in timings.items()})
     return a.zoning
-
-
-def _lap(timings: dict[str, float], name: str, start: float) -> float:
-    now = time.perf_counter()
-    timings[name] = round(now - start, 3)
-    return now
 
 
 def _compensation(units: Any, cfg: CompensationConfig, stats: pd.DataFrame | None, s: str
@@ -239,8 +233,9 @@ def _uncertainty(a: Assessment, units: Any, uc: UncertaintyConfig, progress: boo
         parts = parts.reindex(units["unit_id"]).fillna(0.0).set_axis(units.index)
     mc = monte_carlo(units, a.coefficients.tc_per_ha, ranges, a.thresholds, draws=uc.draws,
                      seed=uc.seed, energy_parts=parts,
-                     blocks=lambda starts, count: bar(starts, "Monte Carlo", total=count,
-                                                      progress=progress, unit="block"))
+                     blocks=lambda starts, count: stoppable(bar(
+                         starts, "Monte Carlo", total=count, progress=progress,
+                         unit="block")))
     units = units.join(mc)
     table = pd.concat([units[["unit_id", "unit_name", "space_type", "net_tc",
                               "net_tc_per_ha", "threshold_tc_per_ha", "risk_level"]],

@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["bar", "bars_shown", "dask_bar", "log_step", "set_verbosity", "stages", "step",
-           "steps_of", "verbosity"]
+__all__ = ["bar", "bars_shown", "dask_bar", "lap", "log_step", "set_verbosity", "stages",
+           "step", "steps_of", "stoppable", "verbosity"]
 
 T = TypeVar("T")
 log = logging.getLogger("landcarbon.steps")
@@ -58,6 +58,9 @@ def bars_shown(progress: bool = True) -> bool:
 def step(name: str, timings: dict[str, float] | None = None) -> Iterator[None]:
     """Time the block as step ``name``: logged at INFO (``landcarbon.steps``, shown with
     ``-v``) and stored in ``timings[name]`` (seconds, rounded to ms) when given."""
+    from landcarbon.io.outputs import raise_if_stopped
+
+    raise_if_stopped()  # a stop whose exception was lost takes effect between steps
     start = time.perf_counter()
     try:
         yield
@@ -68,8 +71,32 @@ def step(name: str, timings: dict[str, float] | None = None) -> Iterator[None]:
         log_step(name, seconds)
 
 
+def lap(timings: dict[str, float], name: str, start: float) -> float:
+    """Record the step ``name`` that began at ``start`` (seconds, rounded to ms) in
+    ``timings`` and log it (:func:`log_step`); returns the time now, the next step's start."""
+    now = time.perf_counter()
+    timings[name] = round(now - start, 3)
+    log_step(name, now - start)
+    return now
+
+
+def stoppable(items: Iterable[T]) -> Iterator[T]:
+    """``items``, checking before each whether the process was asked to stop (a long loop
+    of blocks, e.g. Monte Carlo draws: a stop whose exception was lost takes effect at the
+    next item)."""
+    from landcarbon.io.outputs import raise_if_stopped
+
+    for item in items:
+        raise_if_stopped()
+        yield item
+
+
 def log_step(name: str, seconds: float) -> None:
-    """Log step ``name`` (after the :func:`steps_of` label in force) and its time."""
+    """Log step ``name`` (after the :func:`steps_of` label in force) and its time; a stop
+    asked meanwhile whose exception was lost takes effect here."""
+    from landcarbon.io.outputs import raise_if_stopped
+
+    raise_if_stopped()
     log.info("step %-22s %7.2f s", _label.get() + name, seconds)
 
 
