@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -181,3 +182,31 @@ def test_sink_zones_filters_and_empty(tmp_path):
     # 11 x 11 blocks of 0.04 ha touch the forest, minus the 4 corners
     assert coarse["area_ha"].iloc[0] == pytest.approx((121 - 4) * 0.04,
                                                       rel=1e-6)
+
+
+@pytest.mark.parametrize("weights", ["queen", "knn"])
+def test_cached_permutations_give_esdas_p_values(weights: str) -> None:
+    """landcarbon.zoning.crand runs esda's conditional permutations compiled once: for the
+    same seed the same pseudo p-values as esda itself (G*: float32; Moran), to the bit, on
+    the sample townships (an island-free queen and a k-nearest weights)."""
+    import esda
+    from libpysal.weights import KNN, Queen
+
+    from landcarbon.zoning.crand import G_STAR, MORAN, pseudo_p_values
+
+    units = gpd.read_file(Path(__file__).resolve().parents[1] / "data" / "sample_tiles"
+                          / "townships.gpkg")
+    w = (Queen.from_dataframe(units, use_index=False) if weights == "queen"
+         else KNN.from_dataframe(units, k=6))
+    y = np.random.default_rng(7).gamma(2.0, 50.0, len(units))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g0 = esda.G_Local(y, w, transform="B", star=True, permutations=0, n_jobs=1)
+        g = esda.G_Local(y, w, transform="B", star=True, permutations=199, seed=42, n_jobs=1)
+        w.transform = "r"
+        m0 = esda.Moran_Local(y, w, transformation="r", permutations=0, n_jobs=1)
+        m = esda.Moran_Local(y, w, transformation="r", permutations=199, seed=42, n_jobs=1)
+    mine = pseudo_p_values(G_STAR, g0.y, g0.w, g0.Gs, 199, 42, scaling=float(g0.y.sum()))
+    assert np.array_equal(mine.astype(np.float32), g.p_sim)
+    assert np.array_equal(pseudo_p_values(MORAN, m0.z, m0.w, m0.Is, 199, 42), m.p_sim)
+    assert mine.min() >= 1 / 200 and mine.max() <= 0.5 + 1 / 200  # directed: folded

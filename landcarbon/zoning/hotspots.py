@@ -7,7 +7,9 @@ for local Moran's I), spatial weights from libpysal. ``z`` is Gi*'s analytical z
 is only given when the unit is also significant at that level by the chosen p-value:
 
 * ``p_value = "permutation"`` (default): conditional permutation pseudo p-value
-  (``2 x p_sim``, two-sided, capped at 1) with a fixed ``seed``;
+  (``2 x p_sim``, two-sided, capped at 1) with a fixed ``seed``; the permutations are
+  esda's, run by :mod:`landcarbon.zoning.crand` (the same p-values, compiled once instead of
+  in every process);
 * ``p_value = "analytic"``: two-sided normal p-value of z.
 
 With ``correction = "fdr"`` p-values are adjusted by Benjamini-Hochberg (1995) before the
@@ -152,6 +154,8 @@ def local_statistics(
     import esda
     from scipy.stats import norm
 
+    from landcarbon.zoning.crand import G_STAR, MORAN, pseudo_p_values
+
     y = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
     if len(y) != len(geoms):
         raise ValueError("values and geoms must have the same length")
@@ -167,16 +171,19 @@ def local_statistics(
     w = spatial_weights(geoms.iloc[np.flatnonzero(keep)], weights, k)
     yk = y[keep]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        g = esda.G_Local(yk, w, transform="B", star=True, permutations=permutations,
-                         seed=seed, n_jobs=1)
+        warnings.simplefilter("ignore")  # the statistics; their permutations: crand's cache
+        g = esda.G_Local(yk, w, transform="B", star=True, permutations=0, n_jobs=1)
     if p_value == "permutation" and correction == "fdr" and 0 < permutations < 999:
         log.warning("%d permutations: the smallest pseudo p-value is %.3f, too coarse for the "
                     "FDR correction over %d tests to find much; use 999 or more",
                     permutations, 2.0 / (permutations + 1), int(keep.sum()))
     z = np.asarray(g.Zs, dtype=np.float64)
-    p = (_two_sided_permutation(g.p_sim) if p_value == "permutation" and permutations > 0
-         else 2.0 * norm.sf(np.abs(z)))
+    if p_value == "permutation" and permutations > 0:  # esda's G_Local.p_sim (float32)
+        p_sim = pseudo_p_values(G_STAR, g.y, g.w, g.Gs, permutations, seed,
+                                scaling=float(g.y.sum())).astype(np.float32)
+        p = _two_sided_permutation(p_sim)
+    else:
+        p = 2.0 * norm.sf(np.abs(z))
     classes, padj = hotspot_classes(z, p, correction=correction)
     idx = out.index[keep]
     out.loc[idx, "gi_z"] = z
@@ -186,9 +193,9 @@ def local_statistics(
         w.transform = "r"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            m = esda.Moran_Local(yk, w, transformation="r", permutations=max(permutations, 1),
-                                 seed=seed, n_jobs=1)
-        mp = _two_sided_permutation(m.p_sim)
+            m = esda.Moran_Local(yk, w, transformation="r", permutations=0, n_jobs=1)
+        mp = _two_sided_permutation(pseudo_p_values(MORAN, m.z, m.w, m.Is,
+                                                    max(permutations, 1), seed))
         if correction == "fdr":
             from scipy.stats import false_discovery_control
 
