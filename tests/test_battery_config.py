@@ -50,6 +50,9 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
         (d / "run.toml").read_text(encoding="utf-8").replace(
             "\n[units]", '\ntitle_note = "郑州市"\n[units]', 1).encode("gbk")),
         ("not UTF-8", "GBK/GB18030", "save it as UTF-8"), "run"),
+    "unknown_key_run": (_section("[risk]\napproaching_margn = 0.1"),
+                        ("run.toml has 1 problem", "approaching_margn", "did you mean",
+                         "landcarbon validate"), "run"),
     # --- NaN / inf in numbers
     "override_nan": (_section("[coefficients]\noverrides = { forest = nan }"),
                      ("coefficients.overrides.forest", "finite number"), "run"),

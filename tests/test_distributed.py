@@ -94,8 +94,9 @@ def test_bad_scheduler_values(tmp_path: Path) -> None:
     cfg = _inputs(tmp_path)
     result = CliRunner().invoke(main, ["run", str(cfg), "-o", str(tmp_path / "o"),
                                        "--scheduler", "gpu"])
-    assert result.exit_code == 1
-    assert "--scheduler 'gpu'" in result.output and "tcp://host:8786" in result.output
+    assert result.exit_code == 2  # a bad option value: click's usage error
+    assert "Invalid value for '--scheduler'" in result.output
+    assert "'gpu'" in result.output and "tcp://host:8786" in result.output
     cfg.write_text(cfg.read_text(encoding="utf-8") + '\n[compute]\nscheduler = "fast"\n',
                    encoding="utf-8")
     result = CliRunner().invoke(main, ["run", str(cfg), "-o", str(tmp_path / "o")])

@@ -378,15 +378,20 @@ def format_errors(exc: ValidationError) -> list[str]:
     return lines
 
 
-def config_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> RunConfig:
-    """Build and validate a config from a dict (as read from TOML)."""
+def config_from_dict(data: dict[str, Any], base_dir: str | Path = ".", *,
+                     source: str | None = None) -> RunConfig:
+    """Build and validate a config from a dict (as read from TOML; ``source``: the file's
+    path, named in the message)."""
     data = {k: v for k, v in data.items() if k != "base_dir"}
     try:
         return RunConfig(**data, base_dir=str(Path(base_dir).resolve()))
     except ValidationError as exc:
         problems = format_errors(exc)
-        raise ConfigError(f"The configuration has {len(problems)} problem(s): "
-                          + "; ".join(problems) + ".", problems) from None
+        where = f" {source}" if source else ""
+        raise ConfigError(f"The configuration{where} has {len(problems)} problem(s): "
+                          + "; ".join(problems) + ". Fix the config (see the README's config "
+                          "reference; `landcarbon validate` lists every problem).",
+                          problems) from None
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -426,4 +431,4 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"Config file {path} is not UTF-8 text (first undecodable byte on "
                           f"line {line}).{guess} TOML files are UTF-8: save it as UTF-8 (Notepad: "
                           "Save As, Encoding 'UTF-8'; VS Code: 'Save with Encoding').") from None
-    return config_from_dict(data, p.parent)
+    return config_from_dict(data, p.parent, source=str(path))
