@@ -291,3 +291,20 @@ def test_bad_input(name: str, project: Path) -> None:
 
 def test_battery_is_large() -> None:
     assert len(CASES) >= 40
+
+
+def test_whole_number_ids_stored_as_decimals_match_the_tables(tmp_path: Path) -> None:
+    """A units file whose id field holds whole numbers as decimals (410102001.0: a numeric
+    shapefile field with decimals, a column saved from a spreadsheet) gets the ids the
+    energy table writes (410102001), so the table's rows are found; decimals stay as they
+    are."""
+    from landcarbon.io.vector import read_units
+
+    path = tmp_path / "u.gpkg"
+    gpd.GeoDataFrame({"code": [410102001.0, 410102002.0], "name": ["西", "东"]},
+                     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:32649").to_file(path)
+    units = read_units(path, id_field="code", name_field="name")
+    assert units["unit_id"].tolist() == ["410102001", "410102002"]
+    gpd.GeoDataFrame({"code": [1.5, 2.0]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+                     crs="EPSG:32649").to_file(path)
+    assert read_units(path, id_field="code")["unit_id"].tolist() == ["1.5", "2.0"]

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 
 from landcarbon.exceptions import InputError
 
@@ -170,6 +172,21 @@ def _first_line(exc: BaseException) -> str:
     return text.split("; It might help")[0].rstrip(". ")
 
 
+def _id_text(column: pd.Series) -> pd.Series:
+    """Unit ids as text; whole numbers stored as decimals (a shapefile's numeric field with
+    decimals, an id column saved from a spreadsheet: 410102001.0) are written without the
+    ``.0``, as the energy and statistics tables write them."""
+    if column.dtype.kind == "f":
+        values = column.to_numpy()
+        finite = np.isfinite(values)
+        if finite.any() and (np.abs(values[finite]) < 2.0 ** 53).all() and (
+                values[finite] == np.round(values[finite])).all():
+            return pd.Series([str(int(v)) if f else str(v) for v, f in zip(values, finite,
+                                                                            strict=True)],
+                             index=column.index)
+    return column.astype(str)
+
+
 def read_units(path: str | os.PathLike[str], *, layer: str | None = None,
                id_field: str | None = None, name_field: str | None = None) -> gpd.GeoDataFrame:
     """Read land units as a GeoDataFrame with ``unit_id`` and ``unit_name`` (strings) first.
@@ -188,7 +205,7 @@ def read_units(path: str | os.PathLike[str], *, layer: str | None = None,
         if field is not None and field not in gdf.columns:
             raise InputError(f"Land units {path}: {role} {field!r} is not a field; fields: "
                              f"{', '.join(c for c in gdf.columns if c != 'geometry')}.")
-    ids = (gdf[id_field].astype(str) if id_field else
+    ids = (_id_text(gdf[id_field]) if id_field else
            gdf.index.to_series().add(1).astype(str))
     bad = ids[(ids.str.strip() == "") | gdf[id_field].isna()] if id_field else ids.iloc[:0]
     dups = ids[ids.duplicated(keep=False)]
