@@ -18,6 +18,8 @@ statistics, the standardised values and the weights from ``esda.G_Local`` /
 
 from __future__ import annotations
 
+import logging
+import os
 import warnings
 from typing import Any
 
@@ -25,6 +27,8 @@ import numpy as np
 from numba import njit
 
 __all__ = ["G_STAR", "MORAN", "pseudo_p_values"]
+
+log = logging.getLogger(__name__)
 
 #: the statistics: local Getis-Ord G* (self-weight included) and local Moran's I
 G_STAR, MORAN = 0, 1
@@ -112,6 +116,15 @@ def _sites(kind: int, z: np.ndarray, observed: np.ndarray, cardinalities: np.nda
     return out
 
 
+def _compiled() -> bool:
+    """Whether the permutations are in numba's disk cache (True when it cannot be told)."""
+    try:
+        index = _sites._cache._cache_file._index_path
+    except AttributeError:  # another numba's internals
+        return True
+    return bool(os.path.exists(index))
+
+
 def pseudo_p_values(kind: int, z: np.ndarray, w: Any, observed: np.ndarray,
                     permutations: int, seed: int, *, scaling: float | None = None,
                     island_weight: float = 0.0) -> np.ndarray:
@@ -143,6 +156,9 @@ def pseudo_p_values(kind: int, z: np.ndarray, w: Any, observed: np.ndarray,
     """
     z = np.asarray(z, dtype=np.float64)
     n = len(z)
+    if not _compiled():
+        log.info("first hot-spot run: compiling the permutations for this machine (numba, "
+                 "once, about 5-10 s); later runs load them from the cache")
     if scaling is None:
         scaling = (n - 1) / (z * z).sum()
     adj = w.sparse.tocsr(copy=True)
