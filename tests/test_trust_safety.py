@@ -166,7 +166,8 @@ def test_serve_on_a_busy_port_names_the_port(tmp_path: Path, finished: Path) -> 
 
 @pytest.mark.parametrize("cell, written", [
     ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1+1", "'+1+1"),
-    ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tcmd", "'\tcmd"), ("\r=1", "'\r=1"),
+    ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tcmd", "'\tcmd"),
+    ("\r=1", "'\n=1"), ("\n=1", "'\n=1"),
     ("-5.2", "-5.2"), ("+3", "+3"), ("1e-3", "1e-3"), ("西单元", "西单元"),
 ])
 def test_text_cells_that_would_run_as_formulas_are_quoted(cell: str, written: str) -> None:
