@@ -200,3 +200,22 @@ def test_carriage_returns_never_split_a_row(tmp_path, n: int, columns: list[str]
         rows = list(csv.reader(fh))
     assert len(rows) == n + 1 and all(len(r) == len(columns) for r in rows)
     assert [r[0] for r in rows[1:5]] == ["'\n=1+1", "a\nb", "c\nd", "plain"][:n]
+
+
+@pytest.mark.parametrize("encoding", OUTPUT_ENCODINGS)
+@pytest.mark.parametrize("sizes", [(3, 0, 5), (25_000, 30_000)])
+def test_parts_write_the_bytes_of_their_concatenation(tmp_path, encoding: str,
+                                                      sizes: tuple[int, ...]) -> None:
+    """write_csv_parts: one header (and one byte-order mark), then every part's rows: the
+    bytes write_csv writes for the concatenated table (categoricals of other categories per
+    part, an empty part, both routes)."""
+    from landcarbon.io.tables import write_csv_parts
+
+    parts = [pd.DataFrame({"year": 2015 + k, "name": pd.Categorical(
+        [["=x", "西", "a,b"][(i + k) % 3] for i in range(n)]), "v": np.arange(n) / 7})
+        for k, n in enumerate(sizes)]
+    write_csv_parts(iter(parts), tmp_path / "parts.csv", encoding=encoding)
+    whole = pd.concat(parts, ignore_index=True)
+    whole["name"] = whole["name"].astype(object)
+    write_csv(whole, tmp_path / "whole.csv", encoding=encoding)
+    assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()

@@ -16,7 +16,7 @@ from landcarbon.exceptions import InputError
 from landcarbon.io.paths import require_file
 
 __all__ = ["OUTPUT_ENCODINGS", "encoding_message", "neutralise_cells", "read_output_csv",
-           "read_table", "write_csv"]
+           "read_table", "write_csv", "write_csv_parts"]
 
 #: text cells a spreadsheet would run as a formula (CSV injection): leading = + - @ tab CR
 _FORMULA_FIRST = "=+-@\t\r\n"
@@ -268,13 +268,26 @@ def write_csv(table: pd.DataFrame, path: str | os.PathLike[str], *,
         ``gbk`` and a cell (or column name) GBK cannot encode: the file, column, row and
         value are named (code ``output_encoding``).
     """
+    write_csv_parts([table], path, encoding=encoding)
+
+
+def write_csv_parts(parts: Iterable[pd.DataFrame], path: str | os.PathLike[str], *,
+                    encoding: str = "utf-8-sig") -> None:
+    """:func:`write_csv` of the tables ``parts`` (same columns) one after the other: the
+    bytes of their concatenation, one header, without putting them together in memory (a
+    large table made part by part: a generator of parts is taken one part at a time)."""
     if encoding not in OUTPUT_ENCODINGS:
         raise ValueError(f"encoding must be one of {', '.join(OUTPUT_ENCODINGS)}")
     least = _COMPILED_CELLS["numba" not in sys.modules]
-    chunks = _csv_chunks(table, encoding, compiled=table.size >= least, name=Path(path).name)
     with open(path, "wb") as fh:
-        for chunk in chunks:
-            fh.write(chunk)
+        for k, table in enumerate(parts):
+            chunks = iter(_csv_chunks(table, encoding, compiled=table.size >= least,
+                                      name=Path(path).name))
+            if k:  # the header (and byte-order mark) once, from the first part
+                head = bytes(next(chunks, b""))
+                fh.write(head[head.index(b"\n") + 1:] if b"\n" in head else b"")
+            for chunk in chunks:
+                fh.write(chunk)
 
 
 def _csv_chunks(table: pd.DataFrame, encoding: str, *, compiled: bool, name: str = ""

@@ -14,7 +14,7 @@ Change run files: ``units_<year>.csv`` (assessed units of each date), ``transfer
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from landcarbon._resources import package_version
 from landcarbon.accounting.display_units import to_display
 from landcarbon.config.outputs import declared, name
 from landcarbon.io.outputs import sha256, write_json
-from landcarbon.io.tables import write_csv
+from landcarbon.io.tables import write_csv, write_csv_parts
 from landcarbon.io.vector import write_layer
 from landcarbon.pipeline.resolve import display_units
 
@@ -34,9 +34,14 @@ if TYPE_CHECKING:
 __all__ = ["write_change_outputs", "write_scenario_outputs"]
 
 
-def _periods(transitions: dict[tuple[int, int], pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat([t.assign(year_from=y0, year_to=y1) for (y0, y1), t in
-                      transitions.items()], ignore_index=True)
+def _periods(transitions: dict[tuple[int, int], pd.DataFrame], shown: Any
+             ) -> Iterator[pd.DataFrame]:
+    """Each period's transitions as ``transitions_units.csv`` writes them (the years first,
+    the display's units), one period at a time."""
+    for (y0, y1), t in transitions.items():
+        part = t.assign(year_from=y0, year_to=y1)
+        yield to_display(part[["year_from", "year_to", *[c for c in part.columns if c not in
+                                                          ("year_from", "year_to")]]], shown)
 
 
 def _manifest(config: Any, folder: Path, files: dict[str, str], totals: dict[str, Any],
@@ -70,10 +75,14 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
         files[id.format(**fields)] = name("change", id, **fields)
         return folder / files[id.format(**fields)]
 
-    def csv(table: pd.DataFrame | None, id: str, **fields: object) -> None:
-        if table is not None:  # a frame of its own: pandas' caches are not shared
-            pending.append(writer.submit(write_csv, table.copy(deep=False), put(id, **fields),
-                                         encoding=r.config.output.csv_encoding))
+    def csv(table: pd.DataFrame | Iterator[pd.DataFrame] | None, id: str,
+            **fields: object) -> None:
+        if table is None:
+            return
+        # a frame of its own (pandas' caches are not shared), or parts made in the writer
+        parts = [table.copy(deep=False)] if isinstance(table, pd.DataFrame) else table
+        pending.append(writer.submit(write_csv_parts, parts, put(id, **fields),
+                                     encoding=r.config.output.csv_encoding))
 
     try:
         _write_tables(r, folder, put, csv)
@@ -111,10 +120,7 @@ def _write_tables(r: ChangeResult, folder: Path, put: Callable[..., Path],
         csv(to_display(pd.DataFrame(a.units.drop(columns="geometry")), shown),
             "units_{year}", year=y)
     csv(r.transfer, "transfer_matrix")
-    trans = _periods(r.transitions)
-    csv(to_display(trans[["year_from", "year_to", *[c for c in trans.columns
-                                                    if c not in ("year_from", "year_to")]]],
-                   shown), "transitions_units")
+    csv(_periods(r.transitions, shown), "transitions_units")  # a period at a time
     csv(r.summary, "change_summary")
     csv(r.dynamic_degree, "dynamic_degree")
     csv(r.flux_effect, "flux_effect")
