@@ -219,3 +219,13 @@ def test_parts_write_the_bytes_of_their_concatenation(tmp_path, encoding: str,
     whole["name"] = whole["name"].astype(object)
     write_csv(whole, tmp_path / "whole.csv", encoding=encoding)
     assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def test_a_part_the_encoding_cannot_take_leaves_no_file(tmp_path) -> None:
+    from landcarbon.io.tables import write_csv_parts
+
+    parts = [pd.DataFrame({"name": ["郑州"], "v": [1.0]}),
+             pd.DataFrame({"name": ["𠮷村"], "v": [2.0]})]  # U+20BB7: outside GBK
+    with pytest.raises(InputError, match="GBK"):
+        write_csv_parts(parts, tmp_path / "t.csv", encoding="gbk")
+    assert not (tmp_path / "t.csv").exists()

@@ -279,15 +279,29 @@ def write_csv_parts(parts: Iterable[pd.DataFrame], path: str | os.PathLike[str],
     if encoding not in OUTPUT_ENCODINGS:
         raise ValueError(f"encoding must be one of {', '.join(OUTPUT_ENCODINGS)}")
     least = _COMPILED_CELLS["numba" not in sys.modules]
-    with open(path, "wb") as fh:
-        for k, table in enumerate(parts):
-            chunks = iter(_csv_chunks(table, encoding, compiled=table.size >= least,
-                                      name=Path(path).name))
-            if k:  # the header (and byte-order mark) once, from the first part
-                head = bytes(next(chunks, b""))
-                fh.write(head[head.index(b"\n") + 1:] if b"\n" in head else b"")
+
+    def chunks_of(table: pd.DataFrame) -> Iterator[bytes | memoryview]:
+        return iter(_csv_chunks(table, encoding, compiled=table.size >= least,
+                                name=Path(path).name))
+
+    tables = iter(parts)
+    first = next(tables, None)
+    if first is None:
+        raise ValueError("write_csv_parts: no table")
+    chunks = chunks_of(first)  # a cell the encoding cannot take: raised before any write
+    try:
+        with open(path, "wb") as fh:
             for chunk in chunks:
                 fh.write(chunk)
+            for table in tables:
+                later = chunks_of(table)
+                head = bytes(next(later, b""))  # the header (and byte-order mark) once
+                fh.write(head[head.index(b"\n") + 1:] if b"\n" in head else b"")
+                for chunk in later:
+                    fh.write(chunk)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)  # no half-written table
+        raise
 
 
 def _csv_chunks(table: pd.DataFrame, encoding: str, *, compiled: bool, name: str = ""
