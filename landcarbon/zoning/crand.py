@@ -61,20 +61,16 @@ def _draw(i: int, z: np.ndarray, permuted_ids: np.ndarray,
 
 
 @njit(fastmath=True, cache=True)
-def _g_star(i: int, z: np.ndarray, permuted_ids: np.ndarray, weights_i: np.ndarray,
-            scaling: float) -> np.ndarray:  # pragma: no cover  (compiled)
+def _statistic(kind: int, i: int, z: np.ndarray, permuted_ids: np.ndarray,
+               weights_i: np.ndarray, scaling: float) -> np.ndarray:  # pragma: no cover
+    """Site ``i``'s statistic for every permutation (esda's ``_g_local_star_crand``,
+    ``_moran_local_crand``): the lag of the drawn neighbours plus the site's own weighted
+    value, over ``scaling`` (G*) or times the site's value and ``scaling`` (Moran)."""
     self_weight = weights_i[0]
     other_weights = weights_i[1:]
     zi, zrand = _draw(i, z, permuted_ids, other_weights)
-    return (zrand @ other_weights + self_weight * zi) / scaling
-
-
-@njit(fastmath=True, cache=True)
-def _moran(i: int, z: np.ndarray, permuted_ids: np.ndarray, weights_i: np.ndarray,
-           scaling: float) -> np.ndarray:  # pragma: no cover  (compiled)
-    self_weight = weights_i[0]
-    other_weights = weights_i[1:]
-    zi, zrand = _draw(i, z, permuted_ids, other_weights)
+    if kind == 0:
+        return (zrand @ other_weights + self_weight * zi) / scaling
     return zi * (zrand @ other_weights + self_weight * zi) * scaling
 
 
@@ -108,11 +104,8 @@ def _sites(kind: int, z: np.ndarray, observed: np.ndarray, cardinalities: np.nda
             weights_i[0] = self_weights[i]
             weights_i[1:] = other_weights[wloc:(wloc + cardinality)]
         wloc += cardinality
-        if kind == 0:
-            rstats = _g_star(i, z, permuted_ids, weights_i, scaling)
-        else:
-            rstats = _moran(i, z, permuted_ids, weights_i, scaling)
-        out[i] = _directed(observed[i], rstats)
+        out[i] = _directed(observed[i], _statistic(kind, i, z, permuted_ids, weights_i,
+                                                   scaling))
     return out
 
 
