@@ -140,3 +140,37 @@ def test_regions_without_a_name_and_units_in_no_region(tmp_path: Path) -> None:
     assert res.summary["run"].tolist() == ["West"]
     assert [m for m in said if "2 unit(s) of units.gpkg lie in no region" in m
             and m.endswith("E1, E2")], said
+
+
+def test_regions_whose_names_collide_on_disk_keep_their_own_units(tmp_path: Path) -> None:
+    """'A/B' and 'A_B' are both A_B as file names: each region's units file (and run folder)
+    gets a name of its own, so each run assesses its own units."""
+    cfg = _setup(tmp_path)
+    gpd.GeoDataFrame({"county": ["A/B", "A_B"]},
+                     geometry=[box(X0 - 50, Y0 - 450, X0 + 450, Y0 + 50),  # all four units
+                               box(X0 + 195, Y0 - 450, X0 + 450, Y0 + 50)],  # the east two
+                     crs="EPSG:32649").to_file(tmp_path / "clash.gpkg")
+    res = batch_regions(load_config(cfg), tmp_path / "clash.gpkg", "county",
+                        tmp_path / "by")
+    assert res.ok
+    assert dict(zip(res.summary["run"], res.summary["units"], strict=True)) == {
+        "A/B": 4, "A_B": 2}
+    assert sorted(p.name for p in (tmp_path / "by" / "_batch_inputs").glob("*.gpkg")) == [
+        "A_B_2_units.gpkg", "A_B_units.gpkg"]
+
+
+def test_regions_with_a_relative_output_folder(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """-o relative to the current folder while the config lies elsewhere: the regions'
+    inputs are found (their paths are written absolute)."""
+    (tmp_path / "project").mkdir()
+    cfg = _setup(tmp_path / "project")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(main, ["batch", str(cfg), "--regions",
+                                       str(tmp_path / "project" / "counties.gpkg"),
+                                       "--region-field", "county", "-o", "by_county"])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(work / "by_county" / "summary.csv")
+    assert summary["status"].tolist() == ["ok", "ok"]

@@ -170,15 +170,24 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
         energy = read_table(config.path(c.energy_table), id_column=c.id_column,
                             encoding=config.csv_encoding,
                             what="Energy table")
+    # absolute: the regions' configs read these files relative to the config's folder
+    work_dir = work_dir.absolute()
     work_dir.mkdir(parents=True, exist_ok=True)
     out: list[tuple[str, RunConfig | Exception]] = []
+    taken: set[str] = set()
     for value, geom in zip(regions[region_field], regions.geometry, strict=True):
         subset = units[points.within(geom).to_numpy()]
         if subset.empty:
             out.append((value, InputError(f"Region {value!r} ({region_field}) holds no unit of "
                                           f"{u.path} (by representative point).")))
             continue
-        name = _safe_name(value)
+        # each region's files a name of their own ('A/B' and 'A_B' are both A_B on disk)
+        base = name = _safe_name(value)
+        k = 1
+        while name.casefold() in taken:
+            k += 1
+            name = f"{base}_{k}"
+        taken.add(name.casefold())
         units_file = work_dir / f"{name}_units.gpkg"
         _write_if_changed(units_file, functools.partial(write_layer, subset))
         update: dict[str, Any] = {"units": u.model_copy(update={
