@@ -246,6 +246,30 @@ def test_map_and_zone_of_a_damaged_run_name_its_manifest(tmp_path: Path, finishe
     assert sums(bad) == before and leftovers(bad) == []
 
 
+@pytest.mark.parametrize("key, value", [("totals", "x"), ("config", []),
+                                        ("outputs_sha256", 3)])
+def test_a_manifest_edited_into_other_types_is_a_damaged_run(
+        tmp_path: Path, finished: Path, key: str, value: object) -> None:
+    """Valid JSON whose objects became other types (edited by hand): ``map`` names the key
+    and writes nothing; the portal lists the others and names the damaged one."""
+    import json
+
+    ws = tmp_path / "ws"
+    shutil.copytree(finished, ws / "good")
+    bad = shutil.copytree(finished, ws / "bad")
+    data = json.loads((bad / "run.json").read_text(encoding="utf-8"))
+    data[key] = value
+    (bad / "run.json").write_text(json.dumps(data), encoding="utf-8")
+    before = sums(bad)
+    res = cli("map", bad, "--overwrite")
+    refused(res, "run.json", repr(key), "should be a JSON object")
+    assert sums(bad) == before and leftovers(bad) == []
+    res = cli("portal", ws)
+    assert res.returncode == 0, res.stderr
+    assert "skipped" in res.stderr and repr(key) in res.stderr
+    assert "./good/report.html" in (ws / "index.html").read_text(encoding="utf-8")
+
+
 def test_map_of_a_run_with_a_truncated_units_gpkg(tmp_path: Path, finished: Path) -> None:
     """units.gpkg cut to a third (an interrupted copy): ``map`` (which draws from it) names the
     file and says to run again, not a GDAL message reported as unexpected. (``zone`` computes

@@ -112,7 +112,19 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
             f"{path} is not a landcarbon run manifest (not a JSON object in UTF-8). Run that "
             "configuration again (landcarbon run CONFIG -o FOLDER --overwrite) or remove the "
             "folder.")
+    wrong = [k for k in _OBJECTS if k in data and not isinstance(data[k], dict)]
+    if wrong:
+        raise InputError(
+            f"{path}: {', '.join(repr(k) for k in wrong)} should be a JSON object (as "
+            "landcarbon writes it): the run's manifest was edited or damaged. Run that "
+            "configuration again (landcarbon run CONFIG -o FOLDER --overwrite) or remove the "
+            "folder.")
     return data
+
+
+#: keys of a manifest that landcarbon writes as JSON objects
+_OBJECTS = ("config", "settings", "totals", "display", "inputs_sha256", "outputs_sha256",
+            "timings_s")
 
 
 #: manifest file -> kind of run folder (``run.json`` with ``zoning.json`` beside it: zoning)
