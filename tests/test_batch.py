@@ -174,3 +174,20 @@ def test_regions_with_a_relative_output_folder(tmp_path: Path,
     assert result.exit_code == 0, result.output
     summary = pd.read_csv(work / "by_county" / "summary.csv")
     assert summary["status"].tolist() == ["ok", "ok"]
+
+
+def test_a_region_with_a_very_long_name_runs(tmp_path: Path) -> None:
+    """A 300-character region name (and the run title made from it): the region's files and
+    folder get a name cut to 120 bytes and told apart by a digest; the run succeeds."""
+    cfg = _setup(tmp_path)
+    long = "县" * 100 + "x" * 200
+    gpd.GeoDataFrame({"county": [long, "East"]},
+                     geometry=[box(X0 - 50, Y0 - 450, X0 + 195, Y0 + 50),
+                               box(X0 + 195, Y0 - 450, X0 + 450, Y0 + 50)],
+                     crs="EPSG:32649").to_file(tmp_path / "long.gpkg")
+    res = batch_regions(load_config(cfg), tmp_path / "long.gpkg", "county", tmp_path / "by")
+    assert res.ok, res.summary["error"].tolist()
+    folders = [p.name for p in (tmp_path / "by").iterdir()
+               if p.is_dir() and p.name != "_batch_inputs"]
+    assert sorted(len(f.encode("utf-8")) <= 120 for f in folders) == [True, True]
+    assert any(f.startswith("县" * 37) for f in folders)

@@ -94,9 +94,18 @@ def input_files(config: RunConfig) -> list[str]:
                 found.update(os.path.abspath(p) for p in expand_paths(path))
             except Exception:  # a pattern matching nothing is reported by the run itself
                 continue
-        elif len(path) < 4096 and Path(path).is_file():
+        elif len(path) < 4096 and _is_file(path):
             found.add(os.path.abspath(path))
     return sorted(found)
+
+
+def _is_file(path: str) -> bool:
+    """Whether ``path`` is a file; a text that cannot be a path (a title with a name over
+    255 bytes, a folder without access on the way) is not."""
+    try:
+        return Path(path).is_file()
+    except OSError:
+        return False
 
 
 def protected_inputs(config: RunConfig) -> list[str]:

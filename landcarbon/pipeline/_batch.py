@@ -58,8 +58,21 @@ class BatchResult:
         return not self.failed
 
 
+#: longest file-name stem a run or region gets (UTF-8 bytes; a file name may have 255, and
+#: ``_units.gpkg`` and a staging suffix are added)
+NAME_BYTES = 120
+
+
 def _safe_name(value: str) -> str:
+    """A file and folder name for a run or region: path characters and spaces as ``_``; a
+    long name cut to :data:`NAME_BYTES` and told apart by a digest of the whole."""
     name = re.sub(r'[\\/:*?"<>|\s]+', "_", str(value)).strip("._")
+    raw = name.encode("utf-8")
+    if len(raw) > NAME_BYTES:
+        import hashlib
+
+        digest = hashlib.blake2b(str(value).encode("utf-8"), digest_size=4).hexdigest()
+        name = raw[:NAME_BYTES - 9].decode("utf-8", "ignore").rstrip("._") + "_" + digest
     return name or "region"
 
 
