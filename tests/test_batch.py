@@ -191,3 +191,28 @@ def test_a_region_with_a_very_long_name_runs(tmp_path: Path) -> None:
                if p.is_dir() and p.name != "_batch_inputs"]
     assert sorted(len(f.encode("utf-8")) <= 120 for f in folders) == [True, True]
     assert any(f.startswith("县" * 37) for f in folders)
+
+
+def test_configs_with_the_same_file_name_get_their_folders_names(tmp_path: Path) -> None:
+    """in/prov.toml and in2/prov.toml: runs in_prov and in2_prov whatever their order, so a
+    re-run in the other order is up to date (not two runs refused, or results swapped)."""
+    cfg = _setup(tmp_path)
+    other = tmp_path / "in2"
+    other.mkdir()
+    text = cfg.read_text(encoding="utf-8").replace('"lc.tif"', '"../lc.tif"').replace(
+        '"units.gpkg"', '"../units.gpkg"').replace("15.0", "25.0")
+    (other / "prov.toml").write_text(text, encoding="utf-8")
+    out = tmp_path / "b"
+    first = CliRunner().invoke(main, ["batch", str(cfg), str(other / "prov.toml"), "-o",
+                                      str(out)])
+    assert first.exit_code == 0, first.output
+    s1 = pd.read_csv(out / "summary.csv", encoding="utf-8-sig").set_index("run")
+    parent = tmp_path.name
+    assert sorted(s1.index) == sorted([f"{parent}_prov", "in2_prov"])
+    again = CliRunner().invoke(main, ["batch", str(other / "prov.toml"), str(cfg), "-o",
+                                      str(out)])
+    assert again.exit_code == 0, again.output
+    s2 = pd.read_csv(out / "summary.csv", encoding="utf-8-sig").set_index("run")
+    assert set(s2["status"]) == {"up_to_date"}
+    assert s2.loc["in2_prov", "net_tc"] == s1.loc["in2_prov", "net_tc"]
+    assert s1.loc["in2_prov", "net_tc"] != s1.loc[f"{parent}_prov", "net_tc"]

@@ -352,6 +352,16 @@ def _run_all(jobs: list[tuple[str, RunConfig | Exception]], out_dir: Path, *,
     return BatchResult(summary=summary, out_dir=out_dir.absolute(), failed=failed)
 
 
+def _run_name(path: Path, configs: list[str | Path]) -> str:
+    """A config's run name: its file name without ``.toml``; with its folder's name first
+    when another config of the batch has the same file name (``in/demo.toml`` and
+    ``in2/demo.toml``: ``in_demo``, ``in2_demo``, whatever their order)."""
+    same = [Path(c) for c in configs if Path(c).stem == path.stem]
+    if len({c.absolute() for c in same}) < 2:
+        return path.stem
+    return f"{path.absolute().parent.name}_{path.stem}"
+
+
 def batch_configs(configs: list[str | Path], out_dir: str | Path, *, overwrite: bool = False,
                   progress: bool = False, scheduler: Any = None) -> BatchResult:
     """Run every config file into ``out_dir/<config name>``; see the module docstring.
@@ -373,10 +383,11 @@ def batch_configs(configs: list[str | Path], out_dir: str | Path, *, overwrite: 
 
     jobs: list[tuple[str, RunConfig | Exception]] = []
     for path in configs:
+        name = _run_name(Path(path), configs)
         try:
-            jobs.append((Path(path).stem, load_config(path)))
+            jobs.append((name, load_config(path)))
         except LandcarbonError as exc:
-            jobs.append((Path(path).stem, exc))
+            jobs.append((name, exc))
     with _batch_folder(Path(out_dir)) as out:
         return _run_all(jobs, out, overwrite=overwrite, progress=progress,
                         scheduler=scheduler)
