@@ -137,6 +137,21 @@ def test_a_file_added_inside_a_sub_folder_of_an_output_is_not_deleted(
     assert sums(tmp_path) == before and leftovers(tmp_path) == [] and path.exists()
 
 
+def test_a_map_redrawn_into_the_folder_does_not_adopt_a_users_figure(tmp_path: Path) -> None:
+    """``landcarbon map`` records only the files it writes: a figure the user put into
+    figures/ before it still refuses the next --overwrite."""
+    config = project(tmp_path / "p", light=False)
+    out = tmp_path / "out"
+    assert cli("run", config, "-o", out).returncode == 0
+    mine = out / "figures" / "mine.png"
+    mine.write_text("mine")
+    assert cli("map", out, "--overwrite").returncode == 0
+    assert "figures/mine.png" not in json.loads((out / MARKER).read_text())["files"]
+    res = cli("run", config, "-o", out, "--overwrite")
+    refused(res, "landcarbon did not write", "figures/mine.png")
+    assert mine.read_text() == "mine"
+
+
 def test_an_output_of_an_older_version_keeps_its_sub_folders_replaceable(
         tmp_path: Path) -> None:
     """A marker written before markers named the files in sub-folders: its figures/ is

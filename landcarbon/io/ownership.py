@@ -57,16 +57,15 @@ def mark_folder(folder: str | os.PathLike[str], kind: str,
                 entries: Iterable[str] | None = None, files: Iterable[str] | None = None
                 ) -> None:
     """Write :data:`MARKER` into ``folder``: ``kind``, its entries (default: everything in
-    it now) and every file and folder inside the entries that are folders without a marker
-    of their own (``figures/risk.png``: default, those there now; ``files`` adds more)."""
+    it now) and the files and folders inside the entries that are folders without a marker
+    of their own (``figures/risk.png``; default: everything there now, for a folder all of
+    whose content landcarbon has just written or checked)."""
     folder = Path(folder)
     names = sorted(set(entries) if entries is not None else
                    {e for e in os.listdir(folder) if e != MARKER and not _leftover(e)})
-    inside = set(files or ())
-    for name in names:
-        if (folder / name).is_dir() and not (folder / name).is_symlink() and _marker(
-                folder / name) is None:
-            inside |= _tree(folder, name)
+    inside = set(files) if files is not None else {
+        p for name in names if (folder / name).is_dir() and not (folder / name).is_symlink()
+        and _marker(folder / name) is None for p in _tree(folder, name)}
     data = {"landcarbon_output": kind, "landcarbon_version": package_version(), "entries": names,
             "files": sorted(inside)}
     tmp = folder / f"{MARKER}.tmp"
