@@ -187,20 +187,15 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
     work_dir = work_dir.absolute()
     work_dir.mkdir(parents=True, exist_ok=True)
     out: list[tuple[str, RunConfig | Exception]] = []
-    taken: set[str] = set()
-    for value, geom in zip(regions[region_field], regions.geometry, strict=True):
+    # each region's files a name of their own ('A/B' and 'A_B' are both A_B on disk), the
+    # names of their run folders (_run_all)
+    names = _unique([_safe_name(v) for v in regions[region_field]])
+    for value, geom, name in zip(regions[region_field], regions.geometry, names, strict=True):
         subset = units[points.within(geom).to_numpy()]
         if subset.empty:
             out.append((value, InputError(f"Region {value!r} ({region_field}) holds no unit of "
                                           f"{u.path} (by representative point).")))
             continue
-        # each region's files a name of their own ('A/B' and 'A_B' are both A_B on disk)
-        base = name = _safe_name(value)
-        k = 1
-        while name.casefold() in taken:
-            k += 1
-            name = f"{base}_{k}"
-        taken.add(name.casefold())
         units_file = work_dir / f"{name}_units.gpkg"
         _write_if_changed(units_file, functools.partial(write_layer, subset))
         update: dict[str, Any] = {"units": u.model_copy(update={

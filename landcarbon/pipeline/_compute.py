@@ -34,7 +34,6 @@ def _local_scheduler(name: str) -> object:
     return {"threads": threaded.get, "synchronous": local.get_sync}.get(name, name)
 
 
-
 def _stop_points() -> Any:
     """A dask callback checking, before each task, whether the process was asked to stop
     (:func:`landcarbon.io.outputs.raise_if_stopped`): a signal whose exception was lost in a
@@ -48,6 +47,7 @@ def _stop_points() -> Any:
             raise_if_stopped()
 
     return StopPoints()
+
 
 @contextlib.contextmanager
 def compute_context(settings: ComputeConfig | None) -> Iterator[None]:

@@ -58,9 +58,7 @@ def bars_shown(progress: bool = True) -> bool:
 def step(name: str, timings: dict[str, float] | None = None) -> Iterator[None]:
     """Time the block as step ``name``: logged at INFO (``landcarbon.steps``, shown with
     ``-v``) and stored in ``timings[name]`` (seconds, rounded to ms) when given."""
-    from landcarbon.io.outputs import raise_if_stopped
-
-    raise_if_stopped()  # a stop whose exception was lost takes effect between steps
+    _stop_point()
     start = time.perf_counter()
     try:
         yield
@@ -77,6 +75,7 @@ def lap(timings: dict[str, float], name: str, start: float) -> float:
     now = time.perf_counter()
     timings[name] = round(now - start, 3)
     log_step(name, now - start)
+    _stop_point()
     return now
 
 
@@ -84,19 +83,22 @@ def stoppable(items: Iterable[T]) -> Iterator[T]:
     """``items``, checking before each whether the process was asked to stop (a long loop
     of blocks, e.g. Monte Carlo draws: a stop whose exception was lost takes effect at the
     next item)."""
-    from landcarbon.io.outputs import raise_if_stopped
-
     for item in items:
-        raise_if_stopped()
+        _stop_point()
         yield item
 
 
-def log_step(name: str, seconds: float) -> None:
-    """Log step ``name`` (after the :func:`steps_of` label in force) and its time; a stop
-    asked meanwhile whose exception was lost takes effect here."""
+def _stop_point() -> None:
+    """Where a stop whose exception Python lost takes effect
+    (:func:`landcarbon.io.outputs.raise_if_stopped`): before each step and Monte Carlo
+    block, after each timed lap."""
     from landcarbon.io.outputs import raise_if_stopped
 
     raise_if_stopped()
+
+
+def log_step(name: str, seconds: float) -> None:
+    """Log step ``name`` (after the :func:`steps_of` label in force) and its time."""
     log.info("step %-22s %7.2f s", _label.get() + name, seconds)
 
 
