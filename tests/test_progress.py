@@ -80,6 +80,28 @@ def test_step_timings_when_verbose(tmp_path: Path) -> None:
         assert f"step {name}" in verbose
 
 
+def test_verbosity_after_the_command_name(tmp_path: Path) -> None:
+    """``-q`` / ``-v`` / ``--debug`` after the command's name do what they do before it; the
+    counts add up (``-v run ... -q`` is the default)."""
+    config = str(_config(tmp_path))
+    out = ["-o", str(tmp_path / "out"), "--overwrite"]
+    quiet = _stderr(["run", config, *out, "-q"], tty=True)
+    assert quiet.strip() == ""
+    verbose = _stderr(["run", config, *out, "-v"], tty=False)
+    for name in ("read", "zonal", "balance_and_risk", "write outputs"):
+        assert f"step {name}" in verbose
+    both = _stderr(["-v", "run", config, *out, "-q"], tty=False)
+    assert "step " not in both and "finished in" in both
+    debug = subprocess.run([sys.executable, "-m", "landcarbon.cli", "run",
+                            str(tmp_path / "missing.toml"), "--debug"],
+                           capture_output=True, text=True, timeout=300)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+    plain = subprocess.run([sys.executable, "-m", "landcarbon.cli", "run",
+                            str(tmp_path / "missing.toml")], capture_output=True, text=True,
+                           timeout=300)
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+
+
 def test_step_records_and_logs(caplog: pytest.LogCaptureFixture) -> None:
     timings: dict[str, float] = {}
     try:

@@ -177,11 +177,55 @@ def configure_logging(level: int) -> None:
     log.setLevel(own)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group; every command also takes ``-v``/``-q``/``--debug`` after its name
+    (``landcarbon run config.toml -q``), adding to those given before it."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        taken = {opt for p in cmd.params for opt in getattr(p, "opts", ())}
+        for option in _late_options():
+            if not taken & set(option.opts):
+                cmd.params.append(option)
+        super().add_command(cmd, name)
+
+
+def _late_verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A command's own ``-v``/``-q``/``--debug``: added to the group's, logging set again."""
+    if not value or param.name is None:
+        return
+    root = ctx.find_root().params
+    root[param.name] = True if param.name == "debug" else int(root.get(param.name) or 0) + value
+    _apply_verbosity()
+
+
+def _late_options() -> tuple[click.Option, ...]:
+    """New ``-v``/``-q``/``--debug`` options for one command (see :class:`_Group`)."""
+    return (
+        click.Option(["-v", "--verbose"], count=True, expose_value=False, is_eager=True,
+                     callback=_late_verbosity, help="As landcarbon -v."),
+        click.Option(["-q", "--quiet"], count=True, expose_value=False, is_eager=True,
+                     callback=_late_verbosity, help="As landcarbon -q."),
+        click.Option(["--debug"], is_flag=True, expose_value=False, is_eager=True,
+                     callback=_late_verbosity, help="As landcarbon --debug."),
+    )
+
+
+def _apply_verbosity() -> None:
+    """Logging and progress at the running command's :func:`verbosity`."""
+    from landcarbon.pipeline.progress import set_verbosity
+
+    level = verbosity()
+    configure_logging(level)
+    # progress's scale: 0 = -q (no bars), 1 = default, 2 = -v (step timings)
+    set_verbosity(0 if level < 0 else 1 if level == 0 else 2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More on stderr: -v adds library warnings, "
-              "-vv landcarbon's debug log.")
+              "-vv landcarbon's debug log (also after the command's name).")
 @click.option("-q", "--quiet", count=True, help="Only errors on stderr (no progress, log "
-              "lines or warnings). Results on stdout are unchanged.")
+              "lines or warnings). Results on stdout are unchanged. Also after the command's "
+              "name.")
 @click.option("--debug", is_flag=True, help="landcarbon's debug log and the traceback of an "
               "error.")
 @click.version_option(package_name="landcarbon")
@@ -197,7 +241,7 @@ def main(verbose: int, quiet: int, debug: bool) -> None:
       landcarbon demo                       # run the bundled synthetic sample
       landcarbon validate config.toml       # list every problem of a config
       landcarbon run config.toml -o out/    # full run
-      landcarbon -q run config.toml --json  # one JSON document for scripts
+      landcarbon run config.toml --json -q  # one JSON document for scripts
     """
     from landcarbon.io.outputs import clear_stop
 
@@ -206,12 +250,7 @@ def main(verbose: int, quiet: int, debug: bool) -> None:
     signal.signal(signal.SIGTERM, _terminate)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupt)
-    level = 2 if debug else verbose - quiet
-    configure_logging(level)
-    from landcarbon.pipeline.progress import set_verbosity
-
-    # progress's scale: 0 = -q (no bars), 1 = default, 2 = -v (step timings)
-    set_verbosity(0 if level < 0 else 1 if level == 0 else 2)
+    _apply_verbosity()
     if log.isEnabledFor(logging.DEBUG):
         import platform
 
