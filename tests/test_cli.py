@@ -100,6 +100,27 @@ def test_change_and_batch_json(project: Path, tmp_path: Path) -> None:
     assert Path(doc["files"]["summary"]).is_file()
 
 
+def test_json_document_on_failure(project: Path, tmp_path: Path) -> None:
+    """A failing command with --json still prints one document on stdout (status, the
+    message of stderr, the exit code); without --json stdout stays empty."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(project.read_text(encoding="utf-8").replace("[units]", "[units]\nbogus = 1"),
+                   encoding="utf-8")
+    for command in ("run", "change"):
+        r = lc(command, str(tmp_path / "missing.toml"), "-o", str(tmp_path / "o"), "--json")
+        assert r.returncode == 1, r.stderr
+        doc = _json(r.stdout)
+        assert doc["command"] == command and doc["status"] == "error"
+        assert doc["exit_code"] == 1 and "missing.toml" in doc["error"]
+        assert doc["out_dir"] is None and doc["files"] == {} and doc["totals"] is None
+        assert doc["error"] in r.stderr and "Traceback" not in r.stderr
+    r = lc("run", str(bad), "-o", str(tmp_path / "o"), "--json")
+    assert r.returncode == 1 and _json(r.stdout)["status"] == "error"
+    assert not (tmp_path / "o").exists()
+    r = lc("run", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "o"))
+    assert r.returncode == 1 and r.stdout == ""
+
+
 def test_debug_shows_own_log_without_numba_dumps(project: Path, tmp_path: Path) -> None:
     r = lc("--debug", "run", str(project), "-o", str(tmp_path / "out"))
     assert r.returncode == 0, r.stderr[-2000:]

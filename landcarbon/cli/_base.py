@@ -48,31 +48,58 @@ log = logging.getLogger("landcarbon")
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a command, turning landcarbon errors into a message and exit code 1."""
+    """Run a command, turning landcarbon errors into a message and exit code 1 (with
+    ``--json``, also an error document on stdout: :func:`_json_failure`)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = click.get_current_context().find_root().params.get("debug", False)
+        ctx = click.get_current_context()
+        debug = ctx.find_root().params.get("debug", False)
         try:
             return _environment_errors(fn, *args, **kwargs)
         except LandcarbonError as exc:
+            _json_failure(ctx, "error", str(exc), 1)
             if debug:
                 raise
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
+            _json_failure(ctx, "interrupted", "Interrupted: no output was written.", 130)
             click.echo("Interrupted: no output was written.", err=True)
             sys.exit(130)
         except click.ClickException:
             raise  # usage errors: click prints them and exits 2
+        except SystemExit as exc:  # SIGTERM (see _terminate)
+            if isinstance(exc.code, int) and exc.code > 128:
+                _json_failure(ctx, "interrupted", "Terminated: the output being written is "
+                              "discarded.", exc.code)
+            raise
         except Exception as exc:
+            message = (f"unexpected {type(exc).__name__}: {exc}. This may be a bug or an "
+                       "input landcarbon does not recognise; run again with --debug for the "
+                       "traceback and report it.")
+            _json_failure(ctx, "error", message, 1)
             if debug:
                 raise
-            click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. This may be a bug or an "
-                       "input landcarbon does not recognise; run again with --debug for the "
-                       "traceback and report it.", err=True)
+            click.echo(f"Error: {message}", err=True)
             sys.exit(1)
     return wrapper
+
+
+def _json_failure(ctx: click.Context, status: str, message: str, code: int) -> None:
+    """With ``--json``, a failed command's document on stdout (so that a script reading
+    stdout always gets one): ``status`` ``error`` or ``interrupted``, ``out_dir`` null,
+    ``files`` empty, ``totals`` null, plus ``error`` (the message of stderr) and
+    ``exit_code``."""
+    if not ctx.params.get("as_json"):
+        return
+    import json
+
+    command = "run" if ctx.info_name == "demo" else ctx.info_name
+    doc: dict[str, Any] = {"schema": JSON_SCHEMA, "command": command, "status": status,
+                           "out_dir": None, "files": {}, "totals": None, "error": message,
+                           "exit_code": code}
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
 
 
 def _environment_errors(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
