@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 
 from landcarbon.cli._base import (
+    handle_errors,
+    main,
+)
+from landcarbon.cli._options import (
     UNIT_SUFFIXES,
     InputPath,
     emit_result,
-    handle_errors,
     json_option,
-    main,
     overwrite_option,
     progress_default,
     scheduler_option,

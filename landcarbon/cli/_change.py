@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from landcarbon.cli._base import (
-    config_argument,
-    emit_result,
     handle_errors,
-    json_option,
     log,
     main,
+)
+from landcarbon.cli._options import (
+    config_argument,
+    emit_result,
+    json_option,
     out_option,
     overwrite_option,
     print_files,

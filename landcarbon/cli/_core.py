@@ -9,13 +9,15 @@ from pathlib import Path
 import click
 
 from landcarbon.cli._base import (
+    handle_errors,
+    log,
+    main,
+)
+from landcarbon.cli._options import (
     InputPath,
     config_argument,
     emit_result,
-    handle_errors,
     json_option,
-    log,
-    main,
     out_option,
     overwrite_option,
     progress_default,

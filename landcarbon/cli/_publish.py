@@ -9,10 +9,12 @@ from typing import Literal
 import click
 
 from landcarbon.cli._base import (
-    InputPath,
     handle_errors,
     log,
     main,
+)
+from landcarbon.cli._options import (
+    InputPath,
     overwrite_option,
     print_files,
     progress_default,

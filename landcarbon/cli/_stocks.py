@@ -8,13 +8,15 @@ from pathlib import Path
 import click
 
 from landcarbon.cli._base import (
+    handle_errors,
+    log,
+    main,
+)
+from landcarbon.cli._options import (
     UNIT_SUFFIXES,
     InputPath,
     emit_result,
-    handle_errors,
     json_option,
-    log,
-    main,
     overwrite_option,
     progress_default,
 )

@@ -9,10 +9,12 @@ from pathlib import Path
 import click
 
 from landcarbon.cli._base import (
-    InputPath,
     handle_errors,
     log,
     main,
+)
+from landcarbon.cli._options import (
+    InputPath,
     out_option,
     overwrite_option,
     print_files,
