@@ -121,6 +121,19 @@ def test_json_document_on_failure(project: Path, tmp_path: Path) -> None:
     assert r.returncode == 1 and r.stdout == ""
 
 
+def test_closed_stdout_ends_quietly(tmp_path: Path) -> None:
+    """``landcarbon legends | head -1``: the reader closes stdout; the command ends quietly
+    with SIGPIPE's exit code (141), not an 'unexpected BrokenPipeError'."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    proc = subprocess.Popen([sys.executable, "-m", "landcarbon.cli", "legends"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the command writes its first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""
+
+
 def test_debug_shows_own_log_without_numba_dumps(project: Path, tmp_path: Path) -> None:
     r = lc("--debug", "run", str(project), "-o", str(tmp_path / "out"))
     assert r.returncode == 0, r.stderr[-2000:]

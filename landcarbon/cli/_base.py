@@ -5,7 +5,8 @@ The options and results the commands share are in :mod:`landcarbon.cli._options`
 
 Exit codes: 0 success; 1 input or configuration problem (a one-paragraph message on stderr,
 no traceback unless ``--debug``); 2 usage error (click); 130 interrupted (Ctrl-C, SIGINT);
-143 terminated (SIGTERM). An interrupted run leaves no output folder behind.
+143 terminated (SIGTERM); 141 when the reader of stdout went away (quietly, as a process
+ended by SIGPIPE). An interrupted run leaves no output folder behind.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
         except click.ClickException:
             raise  # usage errors: click prints them and exits 2
+        except BrokenPipeError:
+            if not _stdout_closed():
+                raise
+            # the reader of stdout went away (``landcarbon legends | head``): quietly, with
+            # the exit code of a process ended by SIGPIPE
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(128 + signal.SIGPIPE)
         except SystemExit as exc:  # SIGTERM (see _terminate)
             if isinstance(exc.code, int) and exc.code > 128:
                 _json_failure(ctx, "interrupted", "Terminated: the output being written is "
@@ -65,6 +73,18 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"Error: {message}", err=True)
             sys.exit(1)
     return wrapper
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has closed it."""
+    try:
+        import select
+
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poll.poll(0))
+    except (OSError, ValueError, AttributeError):  # no poll (Windows), stdout not a file
+        return False
 
 
 def _json_failure(ctx: click.Context, status: str, message: str, code: int) -> None:
