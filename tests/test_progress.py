@@ -73,6 +73,25 @@ def test_bars_on_a_terminal_only(tmp_path: Path) -> None:
     assert quiet.strip() == ""
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_change_bars_on_a_terminal_only(tmp_path: Path) -> None:
+    """``landcarbon change`` (two dates, with its map): a bar over the pass of every date and
+    one over writing the outputs (tables, map and report, manifest), on a terminal only."""
+    config = _config(tmp_path)
+    raster = (SAMPLE / "landcover_2023.tif").as_posix()
+    text = config.read_text(encoding="utf-8").replace("map = false", "map = true")
+    config.write_text(text + f'\n[[change.dates]]\nyear = 2018\nlandcover = "{raster}"\n'
+                      f'\n[[change.dates]]\nyear = 2023\nlandcover = "{raster}"\n',
+                      encoding="utf-8")
+    args = ["change", str(config), "-o", str(tmp_path / "changed"), "--overwrite"]
+    on_tty = _stderr(args, tty=True)
+    assert "every date and period" in on_tty
+    assert "writing outputs" in on_tty and "map, report" in on_tty and "manifest" in on_tty
+    piped = _stderr(args, tty=False)
+    assert "writing outputs" not in piped and "\r" not in piped
+    assert _stderr(["-q", *args], tty=True).strip() == ""
+
+
 def test_step_timings_when_verbose(tmp_path: Path) -> None:
     assert "step " not in _run(tmp_path, tty=False)
     verbose = _run(tmp_path, "--debug", tty=False)

@@ -26,6 +26,7 @@ from landcarbon.config.outputs import declared, name
 from landcarbon.io.outputs import sha256, write_json
 from landcarbon.io.tables import write_csv, write_csv_parts
 from landcarbon.io.vector import write_layer
+from landcarbon.pipeline.progress import stages
 from landcarbon.pipeline.resolve import display_units
 
 if TYPE_CHECKING:
@@ -84,28 +85,35 @@ def write_change_outputs(r: ChangeResult, folder: Path, *,
         pending.append(writer.submit(write_csv_parts, parts, put(id, **fields),
                                      encoding=r.config.output.csv_encoding))
 
-    try:
-        _write_tables(r, folder, put, csv)
-    finally:
-        writer.shutdown(wait=True)  # nothing left writing into the folder
-    for job in pending:
-        job.result()  # the first error of a CSV, as if written here
-    return _published("change", r, folder, files, elapsed_s)
+    with stages("writing outputs", 3 + bool(r.config.output.map)) as advance:
+        try:
+            _write_tables(r, folder, put, csv)
+            advance("GeoPackages, rasters")
+        finally:
+            writer.shutdown(wait=True)  # nothing left writing into the folder
+        for job in pending:
+            job.result()  # the first error of a CSV, as if written here
+        advance("CSVs")
+        return _published("change", r, folder, files, elapsed_s, advance)
 
 
 def _published(command: str, r: ChangeResult | ScenarioResult, folder: Path,
-               files: dict[str, str], elapsed_s: float | None) -> dict[str, str]:
+               files: dict[str, str], elapsed_s: float | None,
+               advance: Callable[[str], None]) -> dict[str, str]:
     """``files`` with the map and report of ``command`` (``write_<command>_publication``,
-    when ``[output] map``) and its manifest, written into ``folder``."""
+    when ``[output] map``) and its manifest, written into ``folder`` (``advance(name)``
+    after each, for a progress bar)."""
     if r.config.output.map:
         from landcarbon.pipeline import publication
 
         write = getattr(publication, f"write_{command}_publication")
         files.update(write(folder, r, files))
+        advance("map, report")
     manifest = _manifest(r.config, folder, declared(command, files), r.totals(), r.timings,
                          elapsed_s)
     files["manifest"] = name(command, "manifest")
     write_json(manifest, folder / files["manifest"])
+    advance("manifest")
     return files
 
 
@@ -163,19 +171,23 @@ def write_scenario_outputs(r: ScenarioResult, folder: Path, *,
 
     files: dict[str, str] = {}
     enc = r.config.output.csv_encoding
-    files["scenario_deltas"] = name("scenario", "scenario_deltas")
-    write_csv(r.deltas, folder / files["scenario_deltas"], encoding=enc)
-    files["risk_transitions"] = name("scenario", "risk_transitions")
-    write_csv(r.risk_transitions, folder / files["risk_transitions"], encoding=enc)
-    files["scenario_units"] = name("scenario", "scenario_units")
-    gpkg = folder / files["scenario_units"]
-    write_layer(r.baseline.units, gpkg, layer="baseline")
-    for scenario, table in r.units.items():
-        write_layer(table, gpkg, layer=scenario)
-    for scenario, cats in r.edited.items():
-        fname = name("scenario", "scenario_{scenario}", scenario=scenario)
-        write_raster(land_class_raster(cats), folder / fname, nodata=0,
-                     band_description=f"land class, scenario {scenario}")
-        files[f"scenario_{scenario}"] = fname
-    # map.html (delta and risk change per scenario), report.html, scenario.json
-    return _published("scenario", r, folder, files, elapsed_s)
+    with stages("writing outputs", 4 + bool(r.config.output.map)) as advance:
+        files["scenario_deltas"] = name("scenario", "scenario_deltas")
+        write_csv(r.deltas, folder / files["scenario_deltas"], encoding=enc)
+        files["risk_transitions"] = name("scenario", "risk_transitions")
+        write_csv(r.risk_transitions, folder / files["risk_transitions"], encoding=enc)
+        advance("CSVs")
+        files["scenario_units"] = name("scenario", "scenario_units")
+        gpkg = folder / files["scenario_units"]
+        write_layer(r.baseline.units, gpkg, layer="baseline")
+        for scenario, table in r.units.items():
+            write_layer(table, gpkg, layer=scenario)
+        advance("GeoPackage")
+        for scenario, cats in r.edited.items():
+            fname = name("scenario", "scenario_{scenario}", scenario=scenario)
+            write_raster(land_class_raster(cats), folder / fname, nodata=0,
+                         band_description=f"land class, scenario {scenario}")
+            files[f"scenario_{scenario}"] = fname
+        advance("rasters")
+        # map.html (delta and risk change per scenario), report.html, scenario.json
+        return _published("scenario", r, folder, files, elapsed_s, advance)
