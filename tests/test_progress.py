@@ -92,6 +92,14 @@ def test_change_bars_on_a_terminal_only(tmp_path: Path) -> None:
     assert _stderr(["-q", *args], tty=True).strip() == ""
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_validate_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    """``landcarbon validate`` reads every pixel of the units' extent: a bar on a terminal."""
+    args = ["validate", str(_config(tmp_path))]
+    assert "checking the land cover" in _stderr(args, tty=True)
+    assert "checking the land cover" not in _stderr(args, tty=False)
+
+
 def test_step_timings_when_verbose(tmp_path: Path) -> None:
     assert "step " not in _run(tmp_path, tty=False)
     verbose = _run(tmp_path, "--debug", tty=False)

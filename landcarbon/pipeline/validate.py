@@ -434,8 +434,9 @@ def _counted(codes: Any, guard: Any, cats: Any, units: Any, pixel_area: Any
 
     from landcarbon.accounting.classification import code_counts
     from landcarbon.engine.zonal import class_areas
+    from landcarbon.pipeline.progress import dask_bar
 
-    with guard(codes):
+    with guard(codes), dask_bar("checking the land cover's codes and areas"):
         if cats is None:
             return code_counts(codes), None
         return dask.compute(code_counts(codes, lazy=True),
