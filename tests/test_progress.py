@@ -100,6 +100,23 @@ def test_validate_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert "checking the land cover" not in _stderr(args, tty=False)
 
 
+_POOLS = ("lucode,LULC_Name,C_above,C_below,C_soil,C_dead\n"
+          + "".join(f"{code},c{code},{code % 7},1,{code // 2},0\n"
+                    for code in (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100)))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_stocks_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    """``landcarbon stocks``: a bar over its pass through the rasters, on a terminal only."""
+    pools = tmp_path / "pools.csv"
+    pools.write_text(_POOLS, encoding="utf-8")
+    raster = str(SAMPLE / "landcover_2023.tif")
+    args = ["stocks", str(pools), raster, raster, "-y", "2015", "-y", "2025", "-o",
+            str(tmp_path / "stocks"), "--overwrite"]
+    assert "carbon stocks" in _stderr(args, tty=True)
+    assert "carbon stocks" not in _stderr(args, tty=False)
+
+
 def test_step_timings_when_verbose(tmp_path: Path) -> None:
     assert "step " not in _run(tmp_path, tty=False)
     verbose = _run(tmp_path, "--debug", tty=False)

@@ -166,7 +166,7 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
                   years: Sequence[int] | None = None, units: gpd.GeoDataFrame | None = None,
                   price_per_tc: float | None = None, discount_rate_pct: float = 0.0,
                   price_change_pct: float = 0.0, pixel_area: PixelAreaMethod = "auto",
-                  nodata: float | None = None) -> StockStudy:
+                  nodata: float | None = None, progress: bool = False) -> StockStudy:
     """Stocks of land-cover rasters from an InVEST pool table: whole-raster totals per date,
     change and NPV per period, per-unit stocks when ``units`` are given.
 
@@ -189,6 +189,8 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
         in a geographic one.
     nodata : float, optional
         Nodata of rasters that have none.
+    progress : bool
+        A bar over the pass through the rasters on stderr (a terminal only).
 
     Returns
     -------
@@ -208,6 +210,7 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
     from landcarbon.checks.rasters import without_nodata
     from landcarbon.io.pools import read_pool_table
     from landcarbon.io.raster import open_landcover, raster_read_errors
+    from landcarbon.pipeline.progress import dask_bar
 
     if not landcover:
         raise ConfigError("Give at least one land-cover raster.")
@@ -237,7 +240,7 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
                    for i, (a, b) in enumerate(pairwise(codes))]}
     log.info("stocks of %d raster(s)%s", len(codes),
              "" if units is None else f" and {len(units)} units")
-    with raster_read_errors(codes[0]):
+    with raster_read_errors(codes[0]), dask_bar("carbon stocks", progress):
         (done,) = dask.compute(lazy, optimize_graph=False)
     for path, counts in zip(landcover, done["counts"], strict=True):
         check_pool_codes(counts, table.index.to_numpy(), what=f"land-cover raster {path}")
@@ -311,7 +314,7 @@ def run_stocks(pools: str | os.PathLike[str], landcover: Sequence[str | os.PathL
     from landcarbon.pipeline.stock_outputs import write_stock_outputs
 
     check_output_target(out, overwrite=overwrite)
-    study = assess_stocks(pools, landcover, **kwargs)
+    study = assess_stocks(pools, landcover, progress=progress, **kwargs)
     with staged_output_dir(out, overwrite=overwrite) as stage:
         files = write_stock_outputs(study, stage, pools_path=str(pools), rasters=rasters,
                                     progress=progress)
