@@ -325,9 +325,9 @@ def _run_all(jobs: list[tuple[str, RunConfig | Exception]], out_dir: Path, *,
     failed = []
     names = _unique([_safe_name(n) for n, _ in jobs])
     with compute_context(scheduler):
-        for (label, job), name in zip(jobs, names, strict=True):
+        for i, ((label, job), name) in enumerate(zip(jobs, names, strict=True), 1):
             started = time.perf_counter()
-            log.info("batch: run %s", label)
+            log.info("batch: run %s (%d of %d)", label, i, len(jobs))
             try:
                 if isinstance(job, Exception):
                     raise job
