@@ -22,7 +22,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 import landcarbon as lc
-from landcarbon.io.outputs import remove_stale_stages
+from landcarbon.io.outputs import STAGE_SENTINEL, remove_stale_stages
 
 PAYLOAD = "<img src=x onerror=alert(1)>"
 NASTY = f"{PAYLOAD} \"q\" 'a' </script><script>alert(2)</script> 西单元"
@@ -136,11 +136,39 @@ def test_killed_run_leaves_only_a_hidden_stage_that_the_next_run_removes(
     assert _hidden(tmp_path) == [".out.lock", live.name]
     live.rmdir()
     stage.mkdir()
+    (stage / STAGE_SENTINEL).touch()  # as a run creates it
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     result = lc.run(lc.load_config(_small(inputs, light=True)), out)
     assert (out / "run.json").is_file() and result.files
     assert _hidden(tmp_path) == []
+
+
+def test_folders_of_the_user_named_like_leftovers_are_kept(tmp_path: Path) -> None:
+    """Only folders landcarbon made are leftovers: a user's ``.out.old-20240101`` backup or
+    ``.out.partial-777777`` folder (no process of that number runs) stays, with its files;
+    a dead run's stage and an older output that landcarbon moved aside are removed."""
+    out = tmp_path / "out"
+    backup = tmp_path / ".out.old-20240101"
+    partial = tmp_path / ".out.partial-777777"
+    for folder in (backup, partial):
+        folder.mkdir()
+        (folder / "IMPORTANT.xlsx").write_bytes(b"the user's")
+    stage = tmp_path / ".out.partial-999998"
+    stage.mkdir()
+    (stage / STAGE_SENTINEL).touch()
+    (stage / "units.csv").write_text("half")
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    previous = tmp_path / "previous"
+    lc.run(lc.load_config(_small(inputs, light=True)), previous)
+    moved = previous.rename(tmp_path / ".out.old-999997")
+    assert sorted(remove_stale_stages(out)) == sorted([stage, moved])
+    assert (backup / "IMPORTANT.xlsx").read_bytes() == b"the user's"
+    assert (partial / "IMPORTANT.xlsx").read_bytes() == b"the user's"
+    lc.run(lc.load_config(_small(inputs, light=True)), out)
+    assert backup.is_dir() and partial.is_dir() and not stage.exists()
+    assert not list(out.rglob(STAGE_SENTINEL))  # never left in a finished output
 
 
 # --- inputs, re-runs, determinism ------------------------------------------------------

@@ -287,6 +287,22 @@ def test_stale_lock_of_a_dead_process_is_taken_over(proj: Path, tmp_path: Path) 
     assert (out / "run.json").is_file() and leftovers(tmp_path) == []
 
 
+def test_a_file_of_the_user_where_the_lock_goes_is_kept(proj: Path, tmp_path: Path) -> None:
+    """A file named like the lock (``.out.lock``) that landcarbon did not write is never
+    truncated nor deleted: the run is refused and names it. The same name inside an output
+    folder is the user's file too: --overwrite refuses that folder."""
+    out = tmp_path / "out"
+    mine = tmp_path / ".out.lock"
+    mine.write_text("my notes\n")
+    refused(cli("run", proj, "-o", out), ".out.lock", "did not write")
+    assert mine.read_text() == "my notes\n" and not out.exists()
+    mine.unlink()
+    assert cli("run", proj, "-o", out).returncode == 0
+    (out / ".units.csv.lock").write_text("my notes\n")
+    refused(cli("run", proj, "-o", out, "--overwrite"), ".units.csv.lock")
+    assert (out / ".units.csv.lock").read_text() == "my notes\n"
+
+
 def test_two_batches_into_one_folder_at_once(proj: Path, tmp_path: Path) -> None:
     out = tmp_path / "b"
     procs = [start("batch", proj, "-o", out) for _ in range(2)]

@@ -364,6 +364,16 @@ def _suggest(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     return f" (did you mean {match[0]!r}?)" if match else f" (valid keys: {', '.join(names)})"
 
 
+#: pydantic's type errors (config sections are strict: no text or true/false taken for a
+#: number) -> what the key expects
+_EXPECTED = {"float_type": "a finite number", "int_type": "a whole number",
+             "bool_type": "true or false", "string_type": "text in quotes",
+             "list_type": "a list ([...])", "dict_type": "a table", "model_type": "a table",
+             "tuple_type": "a list ([...])"}
+_TOML_KIND = {"str": "text", "bool": "true/false", "int": "a whole number",
+              "float": "a number", "list": "a list", "dict": "a table"}
+
+
 def format_errors(exc: ValidationError) -> list[str]:
     """One line per pydantic error: where, what, and a hint."""
     lines = []
@@ -372,6 +382,11 @@ def format_errors(exc: ValidationError) -> list[str]:
         where = ".".join(str(p) for p in loc) or "(top level)"
         if err["type"] == "extra_forbidden":
             lines.append(f"{where}: unknown key{_suggest(RunConfig, loc)}")
+        elif err["type"] in _EXPECTED:
+            given = err.get("input")
+            lines.append(f"{where}: {_EXPECTED[err['type']]} is expected, not {given!r} "
+                         f"({_TOML_KIND.get(type(given).__name__, type(given).__name__)}); "
+                         "write numbers without quotes and yes/no as true/false")
         else:
             msg = err["msg"].removeprefix("Value error, ")
             lines.append(f"{where}: {msg}")

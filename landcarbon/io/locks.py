@@ -16,20 +16,29 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from landcarbon.exceptions import OutputBusyError, OutputWriteError
+from landcarbon.exceptions import OutputBusyError, OutputWriteError, UnsafeOutputError
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["explain_failed_write", "lock_path", "os_error_cause", "output_lock",
-           "output_write_error", "raise_write_error"]
+__all__ = [
+    "explain_failed_write",
+    "is_lock_text",
+    "lock_path",
+    "os_error_cause",
+    "output_lock",
+    "output_write_error",
+    "pid_alive",
+    "raise_write_error",
+]
 
 
 def lock_path(target: str | os.PathLike[str]) -> Path:
@@ -49,10 +58,22 @@ def _holder(fd: int) -> str:
     return "another process"
 
 
-def _pid_alive(pid: int) -> bool:
+#: What :func:`output_lock` writes into a lock file (a lock file left by a killed run is
+#: taken over; any other file of that name is not landcarbon's and is never overwritten)
+_LOCK_TEXT = re.compile(rb"\A\d+ \S+ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d([+-]\d{4})?\n\Z")
+
+
+def is_lock_text(data: bytes) -> bool:
+    """Whether ``data`` is what landcarbon writes into a lock file (or nothing: a lock file
+    just created)."""
+    return not data or _LOCK_TEXT.match(data) is not None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # no such process (or no such number)
         return False
     except PermissionError:
         return True
@@ -70,7 +91,7 @@ def _try_lock(fd: int, path: Path) -> bool:
     # no flock (Windows): the lock file's process id decides, a dead one is stale
     text = os.read(fd, 50).decode("utf-8", "replace").split()  # pragma: no cover
     return not (text and text[0].isdigit() and int(text[0]) != os.getpid()
-                and _pid_alive(int(text[0])))  # pragma: no cover
+                and pid_alive(int(text[0])))  # pragma: no cover
 
 
 @contextlib.contextmanager
@@ -108,6 +129,15 @@ def output_lock(target: str | os.PathLike[str], *, what: str = "Output") -> Iter
                 break
             os.close(fd)
             fd = -1
+        os.lseek(fd, 0, os.SEEK_SET)
+        before = os.read(fd, 4096)
+        if not is_lock_text(before):
+            os.close(fd)
+            fd = -1
+            raise UnsafeOutputError(
+                f"{path} is in the way: it is where landcarbon keeps the lock of {target}, and "
+                "landcarbon did not write it (its lock files hold a process id, a host name and "
+                "a time). Move or rename that file, or write to another folder with -o.")
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)

@@ -27,9 +27,10 @@ from landcarbon.io.locks import (
     explain_failed_write,
     output_lock,
     output_write_error,
+    pid_alive,
     raise_write_error,
 )
-from landcarbon.io.ownership import check_replaceable, mark_folder
+from landcarbon.io.ownership import check_replaceable, foreign_entries, mark_folder
 
 __all__ = [
     "atomic_path",
@@ -156,7 +157,9 @@ def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False
             if stage.exists():
                 shutil.rmtree(stage)
             stage.mkdir()
+            (stage / STAGE_SENTINEL).write_bytes(b"")  # names it landcarbon's (see below)
             yield stage
+            (stage / STAGE_SENTINEL).unlink()
             mark_folder(stage, kind)
             check_output_target(target, overwrite=overwrite, inputs=inputs, why=why)
             with _signals_deferred():
@@ -183,14 +186,20 @@ def staged_output_dir(target: str | os.PathLike[str], *, overwrite: bool = False
             raise
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+#: The empty file that names a staging folder landcarbon made (removed before the folder is
+#: put in place): only folders holding it are staging leftovers (:func:`remove_stale_stages`).
+STAGE_SENTINEL = ".landcarbon-stage"
+
+
+def _is_stale_stage(folder: Path, kind: str) -> bool:
+    """Whether ``folder`` (``.<name>.<kind>-<pid>``, a real folder) is landcarbon's: a staging
+    folder holds :data:`STAGE_SENTINEL`; a previous output moved aside is a folder of
+    landcarbon's own (its marker lists everything in it)."""
+    if folder.is_symlink() or not folder.is_dir():
         return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
+    if kind == "partial":
+        return (folder / STAGE_SENTINEL).is_file()
+    return foreign_entries(folder) == []
 
 
 def remove_stale_stages(target: str | os.PathLike[str]) -> list[Path]:
@@ -199,7 +208,9 @@ def remove_stale_stages(target: str | os.PathLike[str]) -> list[Path]:
     A run killed hard (SIGKILL, power loss) cannot clean up: it leaves a hidden
     ``.<name>.partial-<pid>`` (or ``.<name>.old-<pid>``) folder beside the target, never the
     target itself. The next run for the same target removes the leftovers of dead processes
-    (on this machine; a folder of a live process is left alone). Returns the removed paths.
+    (on this machine; a folder of a live process is left alone), and only folders landcarbon
+    made (:func:`_is_stale_stage`): a user's ``.results.old-20240101`` backup stays. Returns
+    the removed paths.
     """
     target = Path(target).absolute()
     removed: list[Path] = []
@@ -208,7 +219,8 @@ def remove_stale_stages(target: str | os.PathLike[str]) -> list[Path]:
     for kind in ("partial", "old"):
         for cand in target.parent.glob(f".{glob.escape(target.name)}.{kind}-*"):
             pid = cand.name.rsplit("-", 1)[-1]
-            if cand.is_dir() and pid.isdigit() and not _pid_alive(int(pid)):
+            if (pid.isdigit() and not pid_alive(int(pid))
+                    and _is_stale_stage(cand, kind)):
                 shutil.rmtree(cand, ignore_errors=True)
                 removed.append(cand)
                 log.info("removed %s left by an interrupted run (process %s)", cand, pid)

@@ -48,9 +48,23 @@ _SIGNATURES = {".html": (b'name="generator" content="landcarbon',),
 _LEFTOVER = re.compile(r"^\..+\.((partial|old)-\d+(\.\w+)?|lock)$")
 
 
-def _leftover(name: str) -> bool:
-    """Hidden staging and lock files of landcarbon's own writers."""
-    return name == f"{MARKER}.tmp" or _LEFTOVER.match(name) is not None
+def _leftover(name: str, path: str | os.PathLike[str]) -> bool:
+    """Hidden staging and lock files of landcarbon's own writers (``path``: the entry; a
+    lock file only if it holds what landcarbon's lock files hold, or nothing)."""
+    if name == f"{MARKER}.tmp":
+        return True
+    match = _LEFTOVER.match(name)
+    if match is None:
+        return False
+    if match.group(1) != "lock":
+        return True
+    from landcarbon.io.locks import is_lock_text
+
+    try:
+        with open(path, "rb") as fh:
+            return is_lock_text(fh.read(4096))
+    except OSError:
+        return False
 
 
 def mark_folder(folder: str | os.PathLike[str], kind: str,
@@ -62,7 +76,7 @@ def mark_folder(folder: str | os.PathLike[str], kind: str,
     whose content landcarbon has just written or checked)."""
     folder = Path(folder)
     names = sorted(set(entries) if entries is not None else
-                   {e for e in os.listdir(folder) if e != MARKER and not _leftover(e)})
+                   {e for e in os.listdir(folder) if e != MARKER and not _leftover(e, folder / e)})
     inside = set(files) if files is not None else {
         p for name in names if (folder / name).is_dir() and not (folder / name).is_symlink()
         and _marker(folder / name) is None for p in _tree(folder, name)}
@@ -165,7 +179,7 @@ def foreign_entries(folder: str | os.PathLike[str]) -> list[str] | None:
     with os.scandir(folder) as it:
         for entry in it:
             name = entry.name
-            if name == MARKER or _leftover(name):
+            if name == MARKER or _leftover(name, entry.path):
                 continue
             if entry.is_symlink():
                 foreign.append(name)
@@ -175,7 +189,7 @@ def foreign_entries(folder: str | os.PathLike[str]) -> list[str] | None:
                 if name in listed and _marker(Path(entry.path)) is None:
                     if files is not None:
                         foreign += sorted(p for p in _tree(folder, name) if p not in files
-                                          and not _leftover(Path(p).name))
+                                          and not _leftover(Path(p).name, folder / p))
                     continue
                 # a folder landcarbon wrote with its own marker (zoning, batch runs)
                 if foreign_entries(entry.path) != []:
