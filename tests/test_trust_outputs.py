@@ -205,13 +205,17 @@ def test_config_kept_inside_a_previous_output_is_not_deleted(tmp_path: Path,
     assert sums(tmp_path) == before
 
 
-def test_raster_of_a_previous_run_used_as_input_is_not_deleted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", ["path", "file URL", "file URL, localhost"])
+def test_raster_of_a_previous_run_used_as_input_is_not_deleted(tmp_path: Path,
+                                                                form: str) -> None:
     first = project(tmp_path / "p", light=False)
     out = tmp_path / "out"
     assert cli("run", first, "-o", out).returncode == 0
     second = tmp_path / "p" / "second.toml"
-    second.write_text(first.read_text().replace('"lc.tif"', json.dumps(
-        str(out / "land_class.tif"))))
+    raster = (out / "land_class.tif").as_posix()
+    given = {"path": raster, "file URL": "file://" + raster,
+             "file URL, localhost": "file://localhost" + raster}[form]
+    second.write_text(first.read_text().replace('"lc.tif"', json.dumps(given)))
     before = sums(tmp_path)
     res = cli("run", second, "-o", out, "--overwrite")
     refused(res, "land_class.tif", "input of this run")
@@ -396,3 +400,20 @@ def test_batch_into_a_folder_of_the_user_is_refused(proj: Path, tmp_path: Path) 
     refused(res, "summary.csv", "landcarbon did not write")
     assert (mine / "summary.csv").read_text() == "my,own,table\n1,2,3\n"
     assert sorted(os.listdir(mine)) == ["summary.csv"]
+
+
+def test_local_inputs_behind_urls_and_gdal_paths_are_known(tmp_path: Path) -> None:
+    """What protects inputs from an output folder (and fingerprints them): a ``file://`` URL
+    and the archive a GDAL ``/vsizip/`` path reads are local files; remote data is not."""
+    from landcarbon.io.fingerprint import _local_name
+
+    archive = tmp_path / "tiles.zip"
+    archive.write_bytes(b"PK")
+    assert _local_name(f"/vsizip/{archive}/lc.tif") == str(archive)
+    assert _local_name("/vsizip//vsicurl/https://example.org/a.zip/lc.tif") is None
+    assert _local_name("file:///data/lc%20one.tif") == "/data/lc one.tif"
+    assert _local_name("file://server/share/lc.tif") is None
+    for remote in ("https://example.org/lc.tif", "/vsicurl/https://example.org/lc.tif",
+                   "/vsis3/bucket/lc.tif", f"/vsizip/{tmp_path}/missing.zip/lc.tif"):
+        assert _local_name(remote) is None
+    assert _local_name("lc.tif") == "lc.tif"

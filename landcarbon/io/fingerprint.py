@@ -86,9 +86,10 @@ def input_files(config: RunConfig) -> list[str]:
     data.pop("base_dir", None)
     found: set[str] = set()
     for text in _strings(data):
-        if not text or "://" in text or text.startswith("/vsi") or "\n" in text:
+        local = _local_name(text) if text and "\n" not in text else None
+        if local is None:
             continue
-        path = config.path(text)
+        path = config.path(local)
         if any(ch in text for ch in "*?["):
             try:
                 found.update(os.path.abspath(p) for p in expand_paths(path))
@@ -97,6 +98,37 @@ def input_files(config: RunConfig) -> list[str]:
         elif len(path) < 4096 and _is_file(path):
             found.add(os.path.abspath(path))
     return sorted(found)
+
+
+#: GDAL's virtual file systems that read a local file (an archive or a compressed file)
+_VSI_LOCAL = ("vsizip", "vsitar", "vsigzip", "vsi7z", "vsirar", "vsisubfile", "vsicached",
+              "vsisparse", "vsicrypt")
+
+
+def _local_name(text: str) -> str | None:
+    """The local path a config string names: itself, the path of a ``file://`` URL, or the
+    archive a GDAL ``/vsizip/`` (``/vsitar/``, ``/vsigzip/``...) path reads; None for data
+    elsewhere (``https://``, ``/vsicurl/``, ``/vsis3/``...)."""
+    if text.lower().startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        parsed = urlparse(text)
+        return unquote(parsed.path) if parsed.netloc in ("", "localhost") else None
+    if "://" in text:
+        return None
+    if not text.startswith("/vsi"):
+        return text
+    handler, _, rest = text[1:].partition("/")
+    if handler not in _VSI_LOCAL or not rest:
+        return None
+    if rest.startswith("/vsi"):  # a chain: /vsizip//vsicurl/https://...
+        return _local_name(rest)
+    parts = rest.split("/")
+    for end in range(len(parts), 0, -1):  # the archive: the longest prefix that is a file
+        candidate = "/".join(parts[:end])
+        if candidate and _is_file(candidate):
+            return os.path.abspath(candidate)  # GDAL reads it from the working folder
+    return None
 
 
 def _is_file(path: str) -> bool:
