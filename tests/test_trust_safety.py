@@ -101,6 +101,52 @@ def test_portal_links_are_relative_encoded_and_never_a_scheme(tmp_path: Path, fi
     assert not re.search(r'(href|src)="\s*(javascript|data):', (ws / "index.html").read_text())
 
 
+def test_report_links_to_files_are_relative_and_encoded(tmp_path: Path,
+                                                          finished: Path) -> None:
+    """``landcarbon map`` lists every file of the run in its report, a file the user added
+    too: a file named ``javascript:alert(1)`` is a link to that file, never a script."""
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    (run / "javascript:alert(1)").write_text("x")
+    assert cli("map", run).returncode == 0
+    html = (run / "report.html").read_text(encoding="utf-8")
+    parser = _Links()
+    parser.feed(html)
+    files = [u for u in parser.links if not u.startswith("data:")]
+    assert "./javascript%3Aalert%281%29" in files
+    for url in files:
+        assert url.startswith("./") and ":" not in url, url
+
+
+def test_map_never_writes_through_links(tmp_path: Path, finished: Path) -> None:
+    """``landcarbon map`` into a run whose ``figures`` or ``units.gpkg`` is a symbolic link
+    is refused (nothing written there, the link kept); a ``units.gpkg`` hard-linked into a
+    backup (``cp -al``) gets content of its own before its style is written: the backup's
+    bytes stay."""
+    mine = tmp_path / "my_figures"
+    mine.mkdir()
+    (mine / "map_risk_level.png").write_bytes(b"mine")
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    (run / "figures").symlink_to(mine)
+    refused(cli("map", run, "--overwrite"), "figures", "symbolic link")
+    assert (mine / "map_risk_level.png").read_bytes() == b"mine"
+    assert (run / "figures").is_symlink() and not (run / "map.html").exists()
+    (run / "figures").unlink()
+    kept = tmp_path / "units_final.gpkg"
+    (run / "units.gpkg").rename(kept)
+    (run / "units.gpkg").symlink_to(kept)
+    before = sums(tmp_path, skip=("run",))
+    refused(cli("map", run, "--overwrite"), "units.gpkg", "symbolic link")
+    assert sums(tmp_path, skip=("run",)) == before
+    (run / "units.gpkg").unlink()
+    os.link(kept, run / "units.gpkg")  # a backup sharing the file
+    res = cli("map", run, "--overwrite")
+    assert res.returncode == 0, res.stderr
+    assert sums(tmp_path, skip=("run",)) == before
+    assert os.stat(run / "units.gpkg").st_nlink == 1 and (run / "map.html").is_file()
+
+
 def test_mosaic_vrt_is_private_per_process_and_removed_at_exit(tmp_path: Path) -> None:
     for i in range(2):
         write_tif(tmp_path / f"t{i}.tif", np.full((4, 4), 10, np.uint8),

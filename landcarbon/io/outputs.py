@@ -42,6 +42,7 @@ __all__ = [
     "staged_output_dir",
     "stop_requested",
     "strict_json",
+    "unshare",
     "write_json",
 ]
 
@@ -255,6 +256,16 @@ def sha256(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def unshare(path: str | os.PathLike[str]) -> None:
+    """Give ``path`` content of its own when it is a hard link of other names (a backup made
+    with ``cp -al``), before landcarbon changes the file in place: a copy replaces it, and
+    the other names keep the content they had."""
+    path = Path(path)
+    if path.stat().st_nlink > 1:
+        with atomic_path(path) as tmp:
+            shutil.copy2(path, tmp)
 
 
 @contextlib.contextmanager

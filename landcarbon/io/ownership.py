@@ -30,7 +30,8 @@ from landcarbon.config.outputs import MARKER, OUTPUTS
 from landcarbon.config.outputs import name as output_name
 from landcarbon.exceptions import OutputExistsError, UnsafeOutputError
 
-__all__ = ["MARKER", "check_file_replaceable", "check_inputs_outside", "check_replaceable",
+__all__ = ["MARKER", "check_file_replaceable", "check_inputs_outside", "check_no_links",
+           "check_replaceable",
            "foreign_entries",
            "is_landcarbon_file", "mark_folder", "record_entries"]
 
@@ -197,6 +198,32 @@ def foreign_entries(folder: str | os.PathLike[str]) -> list[str] | None:
             elif name not in listed:
                 foreign.append(name)
     return sorted(foreign)
+
+
+def check_no_links(folder: str | os.PathLike[str], *names: str) -> None:
+    """Before writing ``names`` (paths relative to ``folder``, ``figures/a.png``) into a
+    folder that already exists (``landcarbon map``, the portal): none of them, nor a folder on
+    the way, may be a symbolic link (a write would follow it into files landcarbon did not
+    write, or replace the user's link), and a folder on the way must be a folder.
+
+    Raises
+    ------
+    UnsafeOutputError
+        Naming the link and what to do.
+    """
+    folder = Path(folder)
+    for name in names:
+        parts = Path(name).parts
+        for i in range(1, len(parts) + 1):
+            path = folder.joinpath(*parts[:i])
+            link = path.is_symlink()
+            if link or (i < len(parts) and path.exists() and not path.is_dir()):
+                what = "a symbolic link" if link else "not a folder"
+                raise UnsafeOutputError(
+                    f"{path} is {what}: landcarbon writes {folder / name} there and never "
+                    "writes through links nor replaces what it did not write. Remove or "
+                    "rename it (a copy of the run folder without links works), then run "
+                    "again.")
 
 
 def is_landcarbon_file(path: str | os.PathLike[str]) -> bool:

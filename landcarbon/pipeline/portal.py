@@ -11,11 +11,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
 
 from landcarbon.config.outputs import name as output_name
 from landcarbon.exceptions import LandcarbonError
 from landcarbon.io.publication import RUN_MANIFESTS, FoundRun, find_all_runs
+from landcarbon.publish._html import relative_href
 
 __all__ = ["data_years", "portal_rows"]
 
@@ -33,13 +33,6 @@ def _file(kind: str, role: str) -> str:
 
     folder = _FOLDER[kind]
     return next((o.file for o in OUTPUTS if o.folder == folder and o.id == role), "")
-
-
-def _href(path: str) -> str:
-    """A link to ``path`` (relative, ``/``-separated): percent-encoded and starting with
-    ``./``, so that no folder name (``javascript:...``, ``//host``) becomes a scheme or a
-    host."""
-    return "./" + quote(path, safe="/")
 
 
 def _years(values: Any) -> set[int]:
@@ -153,7 +146,7 @@ def portal_rows(workspace: Path, language: Literal["zh", "en"],
         def link(role: str, rel: str = rel, folder: Path = run.folder,
                  kind_: str = run.kind) -> str:
             file = _file(kind_, role)
-            return _href(f"{rel}/{file}") if file and (folder / file).is_file() else ""
+            return relative_href(f"{rel}/{file}") if file and (folder / file).is_file() else ""
 
         if errors[run.folder]:  # a plain sentence; the technical reason as its tooltip
             manifest = next((n for n, k in RUN_MANIFESTS.items() if k == run.kind),

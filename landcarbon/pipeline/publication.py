@@ -13,7 +13,8 @@ import pandas as pd
 from landcarbon._resources import package_version
 from landcarbon.accounting.conversions import flux_suffix, suffix_factor, unit_label
 from landcarbon.config.outputs import name
-from landcarbon.io.outputs import atomic_path
+from landcarbon.io.outputs import atomic_path, unshare
+from landcarbon.io.ownership import check_no_links
 from landcarbon.io.publication import (
     meta_tags,
     png_with_text,
@@ -24,6 +25,10 @@ from landcarbon.io.publication import (
 )
 from landcarbon.io.tables import read_output_csv
 from landcarbon.pipeline import figure_worker
+
+#: the figures of a run (``figures/<name>.png``)
+_FIGURES = ("map_risk_level", "map_space_type", "balance_by_space_type", "net_vs_threshold",
+            "balance_by_land_class")
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -111,6 +116,9 @@ def _write_publication(folder: str | Path, units: gpd.GeoDataFrame, manifest: di
     from landcarbon.publish.styles import categorized_qml, categorized_sld
 
     folder = Path(folder)
+    gpkg = folder / name("run", "units_gpkg")
+    check_no_links(folder, name("run", "map"), name("run", "report"), gpkg.name,
+                   *(name("run", f"figure_{k}") for k in _FIGURES))
     title = title or manifest.get("config", {}).get("title") or None
     files: dict[str, str] = {}
     sfx = flux_suffix(units.columns) or "tc"
@@ -184,8 +192,8 @@ def _write_publication(folder: str | Path, units: gpd.GeoDataFrame, manifest: di
     write_text(folder / files["report"], report)
     advance("report")
 
-    gpkg = folder / name("run", "units_gpkg")
     if gpkg.is_file():
+        unshare(gpkg)  # a hard link (a backup made with cp -al) keeps its content
         write_layer_style(gpkg, categorized_qml("risk_level"), categorized_sld("risk_level"),
                           description="landcarbon risk levels")
         write_gpkg_provenance(gpkg, provenance(manifest))

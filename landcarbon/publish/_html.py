@@ -310,3 +310,26 @@ CSS = """<style>
 .lc-label:before{display:none}
 .leaflet-control-search .search-input{width:10em;min-width:10em}
 </style>"""
+
+
+def relative_href(path: str) -> str:
+    """A link to a file of the page's folder (``path`` relative, ``/``-separated):
+    percent-encoded and starting with ``./``, so that no file name (``javascript:...``,
+    ``//host``, ``#``) becomes a scheme, a host or an anchor. A link already made so
+    (``./``...) is kept."""
+    from urllib.parse import quote
+
+    if path.startswith("./"):
+        return path
+    return "./" + quote(path, safe="/")
+
+
+def templates() -> Any:
+    """The Jinja2 environment of ``publish/templates``: every text escaped (autoescape),
+    links to files through the ``href`` filter (:func:`relative_href`)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["href"] = relative_href
+    return env

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from landcarbon.accounting.conversions import output_suffix
-from landcarbon.publish._html import fmt_fixed, label, ui, unit_name, vocab
+from landcarbon.publish._html import fmt_fixed, label, templates, ui, unit_name, vocab
 from landcarbon.publish._units import area_column, money_column, total_column
 from landcarbon.publish.fonts import embed_font
 from landcarbon.publish.zone_layers import map_categories
@@ -35,10 +35,7 @@ def local_time() -> str:
 def render_page(template: str, lang: str, **context: Any) -> str:
     """Render a report template of ``publish/templates`` (autoescape on) with the embedded
     font of its own text."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env = templates()
     t = {k: ui(k, lang) for k in ("local_time", "generated", "summary", "files", "config",
                                   "maps")}
     t.update(context.pop("t", {}))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from landcarbon.publish._html import ui
+from landcarbon.publish._html import templates, ui
 from landcarbon.publish.fonts import embed_font
 
 __all__ = ["PortalRun", "portal_index"]
@@ -39,15 +39,12 @@ def portal_index(runs: Sequence[PortalRun], *, language: Literal["zh", "en"] = "
     shown up front).
 
     Every text is escaped (Jinja2 autoescape)."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     t = {k: ui(k, language) for k in ("latest", "runs", "run", "title", "date", "units", "net",
                                       "risk_level", "maps", "interactive_map", "report",
                                       "kind", "damaged")}
     shown = [r for r in runs if not r.broken and r.map]
     latest = next((r for r in shown if r.image), shown[0] if shown else None)
-    env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env = templates()
     return embed_font(script=True, html_text=env.get_template("portal.html.j2").render(
         lang=language, t=t, title=title or ui("portal", language), runs=list(runs),
         latest=latest, version=version))

@@ -17,6 +17,7 @@ from landcarbon.publish._html import (
     fmt,
     fmt_fixed,
     label,
+    templates,
     ui,
     unit_name,
     vocab,
@@ -287,8 +288,6 @@ def atlas_report(
     str
         A complete, self-contained HTML document (images are linked, not embedded).
     """
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     lang = language
     sfx, unit = _suffix(units)
     f = _Formats(unit, lang, manifest)
@@ -341,8 +340,7 @@ def atlas_report(
         [_top(units, f"emission_{sfx}"), _top(units, f"sequestration_{sfx}"),
          _top(units[units[f"net_{sfx}"] <= 0], f"net_{sfx}", ascending=True)], sfx, lang, f)
     threshold_rows, threshold_sources, threshold_unit = _threshold_rows(manifest, lang, f)
-    env = Environment(loader=PackageLoader("landcarbon.publish", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env = templates()
     return embed_font(script=True, html_text=env.get_template("report.html.j2").render(
         lang=lang, t=t, title=title or manifest.get("config", {}).get("title") or t["report"],
         version=manifest.get("landcarbon_version", ""),
