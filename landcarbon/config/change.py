@@ -39,7 +39,7 @@ __all__ = ["ChangeConfig", "DateConfig", "EditConfig", "MarkovConfig", "Monitori
 class DateConfig(Section):
     """One date of a multi-date run."""
 
-    year: int = Field(description="calendar year of the land cover")
+    year: int = Field(description="calendar year of the land cover", ge=1900, le=2200)
     landcover: str | list[str] = Field(description="land-cover raster of that year (same "
                                        "product and legend as [landcover])")
     energy_table: str | None = Field(None, description="energy statistics of that year "
@@ -89,8 +89,8 @@ class MultiplierConfig(Section):
 class MarkovConfig(Section):
     """``[change.markov]``: Markov projection of class areas per unit."""
 
-    target_years: list[int] = Field(description="years to project to, e.g. [2030, 2060]",
-                                    min_length=1)
+    target_years: list[int] = Field(description="years to project to, e.g. [2030, 2060] "
+                                    "(distinct, increasing)", min_length=1)
     from_year: int | None = Field(None, description="start of the observed period "
                                   "(default: the first date)")
     to_year: int | None = Field(None, description="end of the observed period and start of "
@@ -198,12 +198,23 @@ class ChangeConfig(Section):
         if self.markov is not None:
             if len(years) < 2:
                 raise ValueError("markov needs at least two dates")
+            first = self.markov.from_year or years[0]
             start = self.markov.to_year or years[-1]
-            bad = [y for y in self.markov.target_years if y <= start]
+            if first >= start:
+                raise ValueError(f"markov from_year ({first}) must be before to_year ({start}): "
+                                 "give the observed period in time order")
+            targets = self.markov.target_years
+            if targets != sorted(set(targets)):
+                raise ValueError(f"markov target_years {targets} must be distinct and "
+                                 "increasing, e.g. [2030, 2060]")
+            bad = [y for y in targets if y <= start]
             if bad:
                 raise ValueError(f"markov target_years {bad} are not after {start}")
-        names = [s.name for s in self.scenarios]
-        clash = sorted(set(names) & {e.scenario for e in self.edits})
-        if len(set(names)) != len(names) or clash:
-            raise ValueError("scenario names must be unique (rasters and edits)")
+        names = [s.name for s in self.scenarios] + [e.scenario for e in self.edits]
+        seen: dict[str, str] = {}
+        for name in names:  # GeoPackage layers and file names do not tell case apart
+            other = seen.setdefault(name.casefold(), name)
+            if other != name or names.count(name) > 1:
+                raise ValueError(f"scenario names must be unique, also ignoring case (they "
+                                 f"name files and GeoPackage layers): {other!r} and {name!r}")
         return self

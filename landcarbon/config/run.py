@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
@@ -52,6 +52,10 @@ __all__ = [
 ]
 
 
+#: a land-cover code: a value a raster band can hold (up to 32-bit integers)
+Code = Annotated[int, Field(ge=-(2**31), le=2**32 - 1)]
+
+
 class LandcoverConfig(Section):
     """``[landcover]``: the land-cover raster and how to read its codes."""
 
@@ -60,8 +64,8 @@ class LandcoverConfig(Section):
     legend: str = Field("esa_worldcover", description="built-in legend name or custom CSV path")
     nodata: float | None = Field(None, description="nodata value overriding the raster's own")
     crs: str | None = Field(None, description="CRS for rasters without one, e.g. 'EPSG:32649'")
-    exclude_codes: list[int] = Field(default_factory=list, description="codes left out of the "
-                                     "accounting (no area, no flux), e.g. clouds")
+    exclude_codes: list[Code] = Field(default_factory=list, description="codes left out of "
+                                      "the accounting (no area, no flux), e.g. clouds")
     rural_settlement: Literal["construction", "agricultural"] = Field(
         "construction", description="space type of rural settlements (agricultural = 三区 "
         "planning convention)")
@@ -134,7 +138,7 @@ class ParcelsConfig(Section):
                                    "no [units] file is given")
     rural_settlement: Literal["construction", "agricultural"] = Field(
         "construction", description="space type of rural settlements")
-    exclude_codes: list[int] = Field(default_factory=list, description="codes left out")
+    exclude_codes: list[Code] = Field(default_factory=list, description="codes left out")
 
 
 class CoefficientsConfig(Section):
@@ -183,7 +187,8 @@ class ConstructionConfig(Section):
         None, gt=0, description="your own grid emission factor, kg CO2/kWh (replaces "
         "grid_factor)")
     intensity_tc_per_ha: float | None = Field(
-        None, description="construction emission density, t C/ha/yr (method = intensity)")
+        None, ge=0, description="construction emission density, t C/ha/yr (method = "
+        "intensity; a source: 0 or more)")
 
     @model_validator(mode="after")
     def _check_method(self) -> ConstructionConfig:
@@ -367,7 +372,7 @@ def _suggest(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
 #: pydantic's type errors (config sections are strict: no text or true/false taken for a
 #: number) -> what the key expects
 _EXPECTED = {"float_type": "a finite number", "int_type": "a whole number",
-             "bool_type": "true or false", "string_type": "text in quotes",
+             "bool_type": "a boolean (true or false)", "string_type": "a string (text in quotes)",
              "list_type": "a list ([...])", "dict_type": "a table", "model_type": "a table",
              "tuple_type": "a list ([...])"}
 _TOML_KIND = {"str": "text", "bool": "true/false", "int": "a whole number",
