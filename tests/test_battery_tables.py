@@ -35,6 +35,17 @@ def _stats(cell: str) -> Callable[[Path], object]:
     return breaker
 
 
+def _correction(cell: str) -> Callable[[Path], object]:
+    """[compensation] with a correction factor K column whose cell of unit W is ``cell``."""
+    def breaker(d: Path) -> None:
+        (d / "stats.csv").write_text(f"unit_id,gdp_10k_cny,k\nW,5,{cell}\nE,5,1\n",
+                                     encoding="utf-8")
+        config(d, ('id_field = "code"', 'id_field = "code"'),
+               (OUTPUT, '[statistics]\npath = "stats.csv"\n[compensation]\n'
+                        'correction_column = "k"\n' + OUTPUT))
+    return breaker
+
+
 def _coef(value: str) -> Callable[[Path], object]:
     def breaker(d: Path) -> None:
         (d / "coef.csv").write_text("land_class,value,unit,source\n"
@@ -124,6 +135,14 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "stats_n_a": (_stats("n/a"), ("row 2 (W) = 'n/a'", "gdp_10k_cny"), "zone"),
     "stats_text_run": (_stats("unknown"), ("row 2 (W) = 'unknown'",), "run"),
     "stats_negative": (_stats("-5"), ("gdp_10k_cny", "negative"), "zone"),
+    "stats_inf": (_stats("inf"), ("row 2 (W) = 'inf'", "infinite"), "zone"),
+    "stats_overflow": (_stats("1e400"), ("row 2 (W)", "infinite"), "zone"),
+    "stats_zero": (_stats("0"), ("row 2 (W) = '0'", "zero", "empty"), "zone"),
+    "stats_zero_validate": (_stats("0"), ("row 2 (W) = '0'",), "validate"),
+    "correction_text": (_correction("abc"), ("row 2 (W) = 'abc'", "correction factor K"),
+                        "zone"),
+    "correction_decimal_comma": (_correction('"1,5"'), ("row 2 (W) = '1,5'",), "zone"),
+    "correction_zero_validate": (_correction("0"), ("row 2 (W) = '0'",), "validate"),
     # --- coefficient sets
     "coef_n_a": (_coef("n/a"), ("line 2 (forest)", "n/a"), "run"),
     "coef_empty_forest": (_coef(""), ("line 2 (forest)", "empty"), "run"),

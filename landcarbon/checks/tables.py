@@ -20,7 +20,8 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
     """Problems of a statistics table.
 
     ``field_missing`` (error) for an absent column; ``statistics_invalid`` (error for
-    non-numeric or negative values and duplicate ids, warning for empty cells);
+    non-numeric, infinite, zero or negative values and duplicate ids, warning for empty
+    cells);
     ``statistics_unknown_ids`` and ``statistics_missing`` (warnings) against ``unit_ids``.
     """
     problems: list[Problem] = []
@@ -35,7 +36,9 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
             continue
         raw = table[col]
         values = pd.to_numeric(raw, errors="coerce")
-        bad = (values.isna() & raw.notna()) | (values < 0)
+        # GDP and population divide the emission (intensity, per capita): 0 and inf would
+        # write inf and NaN into every indicator and the zones ranked on them
+        bad = (values.isna() & raw.notna()) | ~(values > 0) & values.notna() | np.isinf(values)
         empty = raw.isna()
         if bad.any() or empty.any():
             flagged = np.flatnonzero((bad | empty).to_numpy())
@@ -47,11 +50,12 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
             problems.append(Problem(
                 "statistics_invalid", "error" if bad.any() else "warning",
                 f"{where}: column {col!r}",
-                f"{int(bad.sum())} non-numeric or negative and {int(empty.sum())} empty "
+                f"{int(bad.sum())} non-numeric, infinite, zero or negative and "
+                f"{int(empty.sum())} empty "
                 f"value(s) in {col!r} (spreadsheet rows, header = row 1): {listing}.",
-                "Give plain non-negative numbers (no thousands separators, no text such as "
-                "'n/a' or '#N/A'); an empty cell is a missing value: that unit gets no "
-                "indicator (never 0).", {"values": rows,
+                "Give plain positive numbers (no thousands separators, no text such as "
+                "'n/a' or '#N/A'); leave the cell empty for a unit without a value (no GDP or "
+                "no population): that unit gets no indicator (never 0).", {"values": rows,
                                         "rows": [int(i) + 2 for i in flagged]}))
     dup = ids[ids.duplicated(keep=False)].value_counts()
     if len(dup):

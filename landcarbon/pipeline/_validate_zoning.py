@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from landcarbon.accounting.conversions import output_suffix
 from landcarbon.accounting.legends import SPACE_TYPES, land_classes
 from landcarbon.checks.problems import Problem
@@ -95,3 +97,19 @@ def check_zoning(checker: Any, units: Any) -> None:
                             f"{cc.correction_column!r} is not a column of the [statistics] "
                             f"table {st.path}.", f"Use one of: {', '.join(columns)}.",
                             {"column": cc.correction_column, "columns": columns}))
+        return
+    import numpy as np
+
+    raw = table[cc.correction_column]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = np.flatnonzero(((values.isna() & raw.notna()) | ~(values > 0) & values.notna()
+                          | np.isinf(values)).to_numpy())
+    if len(bad):
+        ids = table[st.id_column].astype(str).tolist()
+        listing = ", ".join(f"row {i + 2} ({ids[i]}) = {str(raw.iloc[i])!r}" for i in bad[:10])
+        checker.add(Problem("statistics_invalid", "error", where,
+                            f"{len(bad)} value(s) of the correction factor K in {st.path} are "
+                            f"not positive numbers (spreadsheet rows, header = row 1): "
+                            f"{listing}.", "Give K as a plain positive number (1 = no "
+                            "correction; no thousands or decimal commas); leave a cell empty "
+                            "for K = 1.", {"rows": [int(i) + 2 for i in bad]}))
