@@ -153,6 +153,9 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
                          ("legend.csv", "n/a"), "run"),
     "legend_code_empty": (_legend("code,land_class,space_type\n,forest,ecological\n"),
                           ("legend.csv",), "run"),
+    "legend_negative_code_twice": (_legend("code,land_class,space_type\n-1,forest,ecological\n"
+                                           "-1,water,ecological\n10,forest,ecological\n"),
+                                   ("duplicate code(s): -1",), "run"),
     # --- carbon pools
     "pools_n_a": (_pools(POOLS_OK.replace("10,1,1,2,0", "10,n/a,1,2,0")),
                   ("line 2", "c_above", "n/a"), "change"),
@@ -164,6 +167,12 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
                                     ("80", "does not list"), "validate"),
     "pools_missing_column": (_pools("lucode,c_above\n10,1\n"), ("c_below", "missing"),
                              "change"),
+    "pools_columns_differ_in_case": (_pools(POOLS_OK.replace("c_dead\n", "c_dead,C_above\n")
+                                            .replace(",0\n", ",0,1\n")),
+                                     ("'c_above' and 'C_above'", "same column"), "change"),
+    "legend_columns_differ_in_case": (_legend("code,land_class,space_type,Space_Type\n"
+                                              "10,forest,ecological,ecological\n"),
+                                      ("'space_type' and 'Space_Type'",), "run"),
     # --- uncertainty ranges
     "ranges_n_a": (_ranges("land_class,distribution,low,mode,high,unit,source\n"
                            "forest,triangular,n/a,-0.6,-0.5,t C/ha/yr,x\n"),

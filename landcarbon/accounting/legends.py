@@ -183,7 +183,9 @@ def _apply_rural_switch(name: str, table: pd.DataFrame, space_type: RuralSettlem
 
 
 def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
-    raw = raw.rename(columns=lambda c: c.strip().lower())
+    from landcarbon.checks.tables import lower_columns
+
+    raw = lower_columns(raw, f"Legend {name}")
     missing = [c for c in ("code", "land_class", "space_type") if c not in raw.columns]
     if missing:
         raise InputError(
@@ -197,6 +199,7 @@ def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     known_st = {*SPACE_TYPES, EXCLUDED}
     problems: list[str] = []
     codes: list[int] = []
+    parsed: list[bool] = []
     for i, row in enumerate(raw.itertuples(index=False), start=2):
         code_text = str(row.code).strip()
         try:
@@ -205,6 +208,7 @@ def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
             problems.append(f"line {i}: code {code_text!r} is not an integer")
             code = -1
         codes.append(code)
+        parsed.append(code_text.lstrip("+-").isdigit())
         lc = str(row.land_class).strip()
         st = str(row.space_type).strip().lower()
         if st not in known_st:
@@ -220,7 +224,8 @@ def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
         land_class=raw["land_class"].str.strip(),
         space_type=raw["space_type"].str.strip().str.lower(),
     )
-    dup = table.loc[table["code"].duplicated(keep=False) & (table["code"] >= 0), "code"]
+    ok = pd.Series(parsed, index=table.index)  # unparsed codes are reported above
+    dup = table.loc[table["code"].where(ok).duplicated(keep=False) & ok, "code"]
     if len(dup):
         problems.append(f"duplicate code(s): {', '.join(map(str, sorted(set(dup))))}")
     if problems:

@@ -86,7 +86,9 @@ def validate_pool_table(table: pd.DataFrame, name: str = "pool table") -> pd.Dat
     ------
     InputError
     """
-    t = table.rename(columns=lambda c: str(c).strip().lower())
+    from landcarbon.checks.tables import lower_columns
+
+    t = lower_columns(table, f"Carbon pool table {name}")
     missing = [c for c in ("lucode", *POOLS) if c not in t.columns]
     if missing:
         raise InputError(f"Carbon pool table {name}: missing column(s) {', '.join(missing)}; "

@@ -11,7 +11,7 @@ import pandas as pd
 
 from landcarbon.checks.problems import Problem
 
-__all__ = ["statistics_problems"]
+__all__ = ["lower_columns", "statistics_problems"]
 
 
 def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequence[str],
@@ -77,3 +77,25 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
                 f"The {id_column} column must hold the ids of [units] id_field.",
                 {"unit_ids": listed}))
     return problems
+
+
+def lower_columns(table: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``table`` with its column names stripped and lower-cased (tables whose columns are
+    read case-insensitively: legends, InVEST pool tables).
+
+    Raises
+    ------
+    InputError
+        When two columns become one name (``C_above`` and ``c_above``): naming both.
+    """
+    from landcarbon.exceptions import InputError
+
+    names = [str(c).strip().lower() for c in table.columns]
+    seen: dict[str, str] = {}
+    for original, low in zip(map(str, table.columns), names, strict=True):
+        if low in seen:
+            raise InputError(f"{what}: columns {seen[low]!r} and {original!r} are the same "
+                             "column (names are read without case): keep one of them and "
+                             "rename or delete the other.")
+        seen[low] = original
+    return table.set_axis(names, axis=1)
