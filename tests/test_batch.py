@@ -147,16 +147,52 @@ def test_regions_whose_names_collide_on_disk_keep_their_own_units(tmp_path: Path
     gets a name of its own, so each run assesses its own units."""
     cfg = _setup(tmp_path)
     gpd.GeoDataFrame({"county": ["A/B", "A_B"]},
-                     geometry=[box(X0 - 50, Y0 - 450, X0 + 450, Y0 + 50),  # all four units
-                               box(X0 + 195, Y0 - 450, X0 + 450, Y0 + 50)],  # the east two
+                     geometry=[box(X0 - 50, Y0 - 200, X0 + 195, Y0 + 50),  # W1
+                               box(X0 - 50, Y0 - 450, X0 + 450, Y0 - 200)],  # W2, E2
                      crs="EPSG:32649").to_file(tmp_path / "clash.gpkg")
     res = batch_regions(load_config(cfg), tmp_path / "clash.gpkg", "county",
                         tmp_path / "by")
     assert res.ok
     assert dict(zip(res.summary["run"], res.summary["units"], strict=True)) == {
-        "A/B": 4, "A_B": 2}
+        "A/B": 1, "A_B": 2}
     assert sorted(p.name for p in (tmp_path / "by" / "_batch_inputs").glob("*.gpkg")) == [
         "A_B_2_units.gpkg", "A_B_units.gpkg"]
+
+
+def test_overlapping_regions_are_refused(tmp_path: Path) -> None:
+    """A unit whose representative point lies in two regions would be assessed twice (the
+    batch's totals then count it twice): an error naming the units and the regions."""
+    cfg = _setup(tmp_path)
+    gpd.GeoDataFrame({"county": ["West", "East"]},
+                     geometry=[box(X0 - 50, Y0 - 450, X0 + 330, Y0 + 50),  # reaches E1, E2
+                               box(X0 + 195, Y0 - 450, X0 + 450, Y0 + 50)],
+                     crs="EPSG:32649").to_file(tmp_path / "overlap.gpkg")
+    result = CliRunner().invoke(main, ["batch", str(cfg), "--regions",
+                                       str(tmp_path / "overlap.gpkg"), "--region-field",
+                                       "county", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "overlap" in text and "E1 in East and West" in text, text
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_folders_never_take_the_batch_folders_own_names(tmp_path: Path) -> None:
+    """Regions named like the batch's own entries (summary.csv, _batch_inputs) or like a
+    numbered twin of another (a, a, a_2) get folders of their own: every run and the
+    summary are written."""
+    from landcarbon.pipeline._batch import _unique
+
+    assert _unique(["a", "a", "a_2", "summary.csv", "_batch_inputs", "A"]) == [
+        "a", "a_2", "a_2_2", "summary.csv_2", "_batch_inputs_2", "A_3"]
+    cfg = _setup(tmp_path)
+    gpd.GeoDataFrame({"county": ["summary.csv", "_batch_inputs"]},
+                     geometry=[box(X0 - 50, Y0 - 450, X0 + 195, Y0 + 50),
+                               box(X0 + 195, Y0 - 450, X0 + 450, Y0 + 50)],
+                     crs="EPSG:32649").to_file(tmp_path / "named.gpkg")
+    res = batch_regions(load_config(cfg), tmp_path / "named.gpkg", "county", tmp_path / "b")
+    assert res.ok and (tmp_path / "b" / "summary.csv").is_file()
+    assert (tmp_path / "b" / "summary.csv_2" / "units.csv").is_file()
+    assert (tmp_path / "b" / "batch_inputs" / "units.csv").is_file()  # no leading _
 
 
 def test_regions_with_a_relative_output_folder(tmp_path: Path,

@@ -77,11 +77,20 @@ def _safe_name(value: str) -> str:
 
 
 def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+    """``names`` made distinct (``a``, ``a_2``, ``a_3``...; also ignoring case, as some file
+    systems do) and never one of the batch folder's own entries (``summary.csv``,
+    ``_batch_inputs``, the marker)."""
+    from landcarbon.io.ownership import MARKER
+
+    taken = {n.casefold() for n in (SUMMARY, "_batch_inputs", MARKER)}
     out = []
     for n in names:
-        seen[n] = seen.get(n, 0) + 1
-        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+        name, k = n, 1
+        while name.casefold() in taken:
+            k += 1
+            name = f"{n}_{k}"
+        taken.add(name.casefold())
+        out.append(name)
     return out
 
 
@@ -144,9 +153,19 @@ def read_regions(config: RunConfig, regions_path: str, region_field: str
     regions[region_field] = regions[region_field].astype(str)
     regions = regions.dissolve(by=region_field, as_index=False)
     points = units.geometry.representative_point()
-    inside = np.zeros(len(units), bool)
-    for geom in regions.geometry:
-        inside |= points.within(geom).to_numpy()
+    holders: list[list[str]] = [[] for _ in range(len(units))]
+    for value, geom in zip(regions[region_field], regions.geometry, strict=True):
+        for i in np.flatnonzero(points.within(geom).to_numpy()):
+            holders[i].append(str(value))
+    twice = [(uid, held) for uid, held in zip(units["unit_id"], holders, strict=True)
+             if len(held) > 1]
+    if twice:  # each such unit would be counted in two runs
+        listing = "; ".join(f"{uid} in {' and '.join(held)}" for uid, held in twice[:10])
+        raise InputError(f"Regions {regions_path} overlap: {len(twice)} unit(s) of {u.path} "
+                         f"lie in more than one region (by representative point), and the "
+                         f"batch would count them in each: {listing}. Make the regions not "
+                         "overlap (e.g. fix their shared boundaries).", code="regions_overlap")
+    inside = np.array([bool(held) for held in holders], bool)
     if not inside.all():
         left = units["unit_id"].to_numpy()[~inside]
         log.warning("%d unit(s) of %s lie in no region of %s (by representative point) and "
