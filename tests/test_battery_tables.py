@@ -131,6 +131,8 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "energy_n_a_sweep": (_energy_cell("N/A"), ("raw_coal_t = 'N/A' (row 2)",), "sweep"),
     "energy_n_a_zone": (_energy_cell("n/a"), ("'n/a' (row 2)",), "zone"),
     "energy_n_a_date": (_date_energy("#N/A"), ("'#N/A' (row 2)", "2015"), "change"),
+    "energy_extra_cell": (_energy_cell("5,7"), ("row 2 has 3", "header's 2"), "run"),
+    "energy_extra_cell_validate": (_energy_cell("5,7"), ("row 2 has 3",), "validate"),
     # --- statistics (GDP, population)
     "stats_n_a": (_stats("n/a"), ("row 2 (W) = 'n/a'", "gdp_10k_cny"), "zone"),
     "stats_text_run": (_stats("unknown"), ("row 2 (W) = 'unknown'",), "run"),

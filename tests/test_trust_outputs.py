@@ -417,3 +417,27 @@ def test_local_inputs_behind_urls_and_gdal_paths_are_known(tmp_path: Path) -> No
                    "/vsis3/bucket/lc.tif", f"/vsizip/{tmp_path}/missing.zip/lc.tif"):
         assert _local_name(remote) is None
     assert _local_name("lc.tif") == "lc.tif"
+
+
+@pytest.mark.parametrize("ids, energy_ids", [(["W ", " E"], ["W", "E"]),
+                                             ([1.0, 2.0], ["1", "2"]),
+                                             (["W", "E"], [" W", "E "])])
+def test_unit_ids_are_read_alike_by_the_checks_the_run_and_the_tables(
+        tmp_path: Path, ids: list[object], energy_ids: list[str]) -> None:
+    """Blanks around ids and whole-number ids stored as decimals are read the same way by
+    validate, the run and the energy table: validate passes and the run joins every unit's
+    energy (before, validate passed and the run refused, or the reverse)."""
+    import geopandas as gpd
+
+    cfg = project(tmp_path / "p")
+    units = gpd.read_file(tmp_path / "p" / "u.gpkg")
+    units["code"] = ids
+    units.to_file(tmp_path / "p" / "u.gpkg")
+    (tmp_path / "p" / "energy.csv").write_text(
+        f"unit_id,raw_coal_t\n{energy_ids[0]},10\n{energy_ids[1]},25.5\n", encoding="utf-8")
+    assert cli("validate", cfg).returncode == 0
+    res = cli("run", cfg, "-o", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(tmp_path / "out" / "units.csv", dtype={"unit_id": str})
+    assert sorted(table["unit_id"]) == sorted(str(i).strip() for i in energy_ids)
+    assert (table["construction_emission_tc"] > 0).all()

@@ -44,14 +44,17 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
                          "> Save As > CSV UTF-8 (comma delimited), and give that file.",
                          code="file_unreadable")
     try:
-        table = pd.read_csv(csv_text(p, encoding), dtype={id_column: str},
-                            keep_default_na=False, na_values=[""])
+        text = csv_text(p, encoding)
+        table = pd.read_csv(text, dtype={id_column: str}, keep_default_na=False,
+                            na_values=[""])
     except (UnicodeDecodeError, LookupError) as exc:
         raise InputError(encoding_message(what, path, encoding, exc)) from None
     except Exception as exc:
         raise InputError(f"{what} {path} cannot be read as CSV: {exc}. Every row must have "
                          "as many cells as the header (a comma inside a cell needs quotes: "
                          "save it from Excel or WPS as CSV).") from exc
+    if not isinstance(table.index, pd.RangeIndex):  # pandas took the first column for an index
+        raise InputError(_long_rows_message(what, path, text.getvalue()))
     if id_column not in table.columns:
         names = [str(c) for c in table.columns]
         other = next((sep for sep in (";", "\t", "|") if len(names) == 1
@@ -62,7 +65,24 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
         fix = hint or " Rename the id column or set id_column in the config."
         raise InputError(f"{what} {path} has no column {id_column!r}; columns: "
                          f"{', '.join(names)}.{fix}")
+    table[id_column] = table[id_column].str.strip()  # ids as the units give them
     return table
+
+
+def _long_rows_message(what: str, path: object, text: str) -> str:
+    """The message for a CSV whose rows have more cells than its header (which pandas reads
+    by taking the first column for an index, shifting every column)."""
+    import csv
+    import io
+
+    rows = csv.reader(io.StringIO(text))
+    header = len(next(rows, []))
+    long = [(i, len(r)) for i, r in enumerate(rows, start=2) if len(r) > header]
+    listing = ", ".join(f"row {i} has {n}" for i, n in long[:10])
+    return (f"{what} {path}: {len(long)} row(s) have more cells than the header's {header} "
+            f"(spreadsheet rows, header = row 1): {listing}. Remove the extra cells (a stray "
+            "comma at the end of a row, or a comma inside a number such as 1,234: write "
+            "1234), or quote a cell holding a comma.")
 
 
 def encoding_message(what: str, path: object, encoding: str | None,

@@ -16,7 +16,8 @@ import pandas as pd
 
 from landcarbon.exceptions import InputError
 
-__all__ = ["TEXT_ENCODING_GUESSED", "read_units", "read_vector", "reading_once", "write_layer"]
+__all__ = ["TEXT_ENCODING_GUESSED", "read_units", "read_vector", "reading_once", "unit_id_text",
+           "write_layer"]
 
 #: ``attrs`` key of a layer whose text was read in an encoding the file does not declare
 #: (a shapefile without ``.cpg``: :func:`landcarbon.io.dbf.undeclared_text_encoding`)
@@ -172,10 +173,11 @@ def _first_line(exc: BaseException) -> str:
     return text.split("; It might help")[0].rstrip(". ")
 
 
-def _id_text(column: pd.Series) -> pd.Series:
-    """Unit ids as text; whole numbers stored as decimals (a shapefile's numeric field with
-    decimals, an id column saved from a spreadsheet: 410102001.0) are written without the
-    ``.0``, as the energy and statistics tables write them."""
+def unit_id_text(column: pd.Series) -> pd.Series:
+    """Unit ids as text, as every reader of ids (units, the checks, energy and statistics
+    tables) gives them: without surrounding blanks, and whole numbers stored as decimals (a
+    shapefile's numeric field with decimals, an id column saved from a spreadsheet:
+    410102001.0) without the ``.0``, as the energy and statistics tables write them."""
     if column.dtype.kind == "f":
         values = column.to_numpy()
         finite = np.isfinite(values)
@@ -184,7 +186,7 @@ def _id_text(column: pd.Series) -> pd.Series:
             return pd.Series([str(int(v)) if f else str(v) for v, f in zip(values, finite,
                                                                             strict=True)],
                              index=column.index)
-    return column.astype(str)
+    return column.astype(str).str.strip()
 
 
 def read_units(path: str | os.PathLike[str], *, layer: str | None = None,
@@ -205,7 +207,7 @@ def read_units(path: str | os.PathLike[str], *, layer: str | None = None,
         if field is not None and field not in gdf.columns:
             raise InputError(f"Land units {path}: {role} {field!r} is not a field; fields: "
                              f"{', '.join(c for c in gdf.columns if c != 'geometry')}.")
-    ids = (_id_text(gdf[id_field]) if id_field else
+    ids = (unit_id_text(gdf[id_field]) if id_field else
            gdf.index.to_series().add(1).astype(str))
     bad = ids[(ids.str.strip() == "") | gdf[id_field].isna()] if id_field else ids.iloc[:0]
     dups = ids[ids.duplicated(keep=False)]

@@ -294,8 +294,10 @@ class _Checker:
                                  f"Use one of: {', '.join(fields)}.", {"fields": fields}))
         ids = gdf.index.to_series().add(1).astype(str)
         if u.id_field is not None and u.id_field in gdf.columns:
+            from landcarbon.io.vector import unit_id_text
+
             raw = gdf[u.id_field]
-            ids = raw.astype(str).str.strip()
+            ids = unit_id_text(raw)  # as the run reads them
             missing = blank_cells(raw)
             ids = ids.where(~missing, "")  # text in every row (pandas keeps NaN as NaN)
             if missing.any():
