@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import GRID4, shared, write_tif
+from shapely.geometry import Polygon, box
 from test_change import GRID4B
 
 from landcarbon.change.stocks import (
@@ -196,3 +198,33 @@ def test_nodata_at_one_date_only(tmp_path, pools) -> None:
     assert r["stock_to_tc"] == pytest.approx(6.77 - 0.62)
     assert r["stock_change_tc"] == pytest.approx(-0.06)  # only pixels valid at both dates
     assert r["npv"] is None and r["valuation_constant"] is None
+
+
+@pytest.mark.parametrize("case, words", [
+    ("points", ("must be polygons",)),
+    ("empty", ("empty or missing geometry",)),
+    ("far", ("outside",)),
+])
+def test_units_of_stocks_are_checked_as_a_runs_are(tmp_path: Path, grid4_tif: Path,
+                                                   case: str, words: tuple[str, ...]) -> None:
+    """``landcarbon stocks --units`` refuses what a run's gate refuses (points, empty
+    geometries, units off the raster: before, each got a stock of 0 with exit 0)."""
+    import subprocess
+    import sys
+
+    from shapely.geometry import Point
+
+    (tmp_path / "pools.csv").write_text(POOLS_CSV, encoding="utf-8")
+    geoms = {"points": [box(500000, 3849960, 500015, 3850000), Point(500020, 3849980)],
+             "empty": [box(500000, 3849960, 500015, 3850000), Polygon()],
+             "far": [box(600000, 3849960, 600015, 3850000)] * 2}[case]
+    gpd.GeoDataFrame({"code": ["W", "E"]}, geometry=geoms, crs="EPSG:32649").to_file(
+        tmp_path / "u.gpkg")
+    res = subprocess.run([sys.executable, "-m", "landcarbon.cli", "stocks",
+                          str(tmp_path / "pools.csv"), str(grid4_tif), "--units",
+                          str(tmp_path / "u.gpkg"), "--id-field", "code", "-o",
+                          str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    for word in words:
+        assert word in res.stderr, res.stderr
+    assert not (tmp_path / "out").exists()

@@ -228,6 +228,8 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
                         without_nodata(c.dtype))
     for label, c in zip(labels[1:], codes[1:], strict=True):
         check_aligned(codes[0], c, names=(labels[0], label))
+    if units is not None:
+        units = _checked_units(units, codes[0])
     lazy: dict[str, Any] = {
         "counts": [code_counts(c, lazy=True) for c in codes],
         "whole": [whole_stocks(c, table, pixel_area=pixel_area, lazy=True) for c in codes],
@@ -264,6 +266,26 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
     if units is not None:
         _unit_tables(study, units, done["units"])
     return study
+
+
+def _checked_units(units: gpd.GeoDataFrame, codes: Any) -> gpd.GeoDataFrame:
+    """``units`` checked as a run's gate checks them (polygons only, a plausible CRS, empty
+    and invalid geometries, units off the raster: errors stop here, with every problem
+    named) and repaired as a run repairs them."""
+    from shapely.geometry import box
+
+    from landcarbon.checks.footprint import coverage_problems
+    from landcarbon.checks.units import crs_problems, geometry_type_problems, repair_geometries
+    from landcarbon.pipeline.validate import stop_on_errors
+
+    where = "--units"
+    problems = geometry_type_problems(units, where) + crs_problems(units, where)
+    if not problems:
+        units, repairs = repair_geometries(units, where)
+        problems = repairs + coverage_problems(units, box(*codes.rio.bounds()),
+                                               codes.rio.crs, where)
+    stop_on_errors(problems, hint="fix the units file given with --units")
+    return units
 
 
 def _unit_tables(study: StockStudy, units: gpd.GeoDataFrame, tables: list[pd.DataFrame]

@@ -165,17 +165,23 @@ def gate(config: RunConfig) -> ValidationReport:
     """
     report = ValidationReport(config=config.base_dir)
     _Checker(config, report, scan=False).run()
-    errors = report.errors
+    stop_on_errors(report.problems)
+    return report
+
+
+def stop_on_errors(problems: list[Problem], hint: str = "`landcarbon validate CONFIG` lists "
+                   "every problem") -> None:
+    """Raise :class:`InputProblemsError` listing every error of ``problems`` in one
+    paragraph (``hint``: where to see them all); log the warnings when there is none."""
+    errors = [p for p in problems if p.severity == "error"]
     if errors:
         listing = " ".join(f"({i}) {_sentence(p)}" for i, p in enumerate(errors, 1))
         raise InputProblemsError(
             f"Stopped before computing anything: the inputs have {len(errors)} error(s) "
             f"(found by the checks of `landcarbon validate`): {listing} Fix "
-            "them and run again (`landcarbon validate CONFIG` lists every problem).",
-            report.problems)
-    for problem in report.warnings:
+            f"them and run again ({hint}).", problems)
+    for problem in problems:
         log.warning("%s", problem)
-    return report
 
 
 def _sentence(problem: Problem) -> str:
