@@ -127,6 +127,11 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "raster_metres_labelled_4326": (lambda d: raster(d, GRID4, crs="EPSG:4326"),
                                     ("EPSG:4326", "not degrees"), "run"),
     "raster_vrt_missing_tile": (_vrt_missing_tile, ("t2.tif", "do not exist"), "run"),
+    "raster_float_with_inf": (lambda d: raster(d, np.where(GRID4 == 30, np.inf,
+                                                           GRID4).astype("float32")),
+                              ("inf", "does not map"), "run"),
+    "raster_float_with_inf_validate": (lambda d: raster(d, np.where(
+        GRID4 == 30, -np.inf, GRID4).astype("float32")), ("-inf",), "validate"),
     "raster_png_without_georeference": (
         lambda d: (raster(d, GRID4, name="lc.png", crs=None, nodata=None,
                           transform=Affine.identity()),

@@ -34,8 +34,8 @@ def is_dask(da: xr.DataArray) -> bool:
 
 def _valid_mask(block: np.ndarray, nodata: float | None) -> np.ndarray:
     mask = np.ones(block.shape, dtype=bool)
-    if np.issubdtype(block.dtype, np.floating):
-        mask &= np.isfinite(block)
+    if np.issubdtype(block.dtype, np.floating):  # NaN is nodata; +-inf is a code (refused)
+        mask &= ~np.isnan(block)
     if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
         mask &= block != nodata
     return mask
