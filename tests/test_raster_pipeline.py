@@ -119,6 +119,16 @@ def test_mosaic_rejects_mixed_grids(tmp_path: Path) -> None:
         lc.open_landcover([a, b])
 
 
+def test_mosaic_rejects_a_tile_off_the_grid(tmp_path: Path) -> None:
+    """A tile whose origin is half a pixel off the first tile's grid would be moved onto it
+    (its pixels 5 m off): refused, naming the tile."""
+    a = write_tif(tmp_path / "a.tif", GRID4[:, :2].copy())
+    b = write_tif(tmp_path / "b.tif", GRID4[:, 2:].copy(),
+                  transform=Affine(10, 0, 500025, 0, -10, 3850000))
+    with pytest.raises(InputError, match=r"b\.tif: its pixels are not on the grid"):
+        lc.open_landcover([a, b])
+
+
 def test_missing_and_corrupt_rasters(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         lc.open_landcover(tmp_path / "nope.tif")

@@ -83,10 +83,18 @@ def mosaic_vrt(paths: list[str]) -> str:
     for p, crs, tr, _w, _h, dtype, _nd, _b in infos[1:]:
         if crs != crs0:
             problems.append(f"{p}: CRS {crs} differs from {crs0}")
-        if not (np.isclose(tr.a, tr0.a, rtol=1e-9) and np.isclose(tr.e, tr0.e, rtol=1e-9)):
+        same_size = np.isclose(tr.a, tr0.a, rtol=1e-9) and np.isclose(tr.e, tr0.e, rtol=1e-9)
+        if not same_size:
             problems.append(f"{p}: pixel size {(tr.a, tr.e)} differs from {(tr0.a, tr0.e)}")
         if dtype != dtype0:
             problems.append(f"{p}: data type {dtype} differs from {dtype0}")
+        # the same grid: the origin a whole number of pixels from the first tile's (a tile
+        # off by a fraction of a pixel would be moved onto the grid, its pixels misplaced)
+        shift = ((tr.c - tr0.c) / tr0.a, (tr.f - tr0.f) / tr0.e)
+        off = max(abs(v - round(v)) for v in shift)
+        if (same_size and off > 1e-3) or tr.b or tr.d:
+            problems.append(f"{p}: its pixels are not on the grid of {infos[0][0]} (origin "
+                            f"{off:.3f} pixel off, or rotated)")
     if problems:
         raise InputError("Land-cover tiles cannot be mosaicked: " + "; ".join(problems)
                          + ". Give tiles of one product on one grid, or warp them first.")
