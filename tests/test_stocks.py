@@ -228,3 +228,27 @@ def test_units_of_stocks_are_checked_as_a_runs_are(tmp_path: Path, grid4_tif: Pa
     for word in words:
         assert word in res.stderr, res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_stocks_never_replaces_a_folder_holding_its_inputs(tmp_path: Path,
+                                                           grid4_tif: Path) -> None:
+    """``landcarbon stocks ... -o F --overwrite`` where F (a previous output) holds one of
+    this run's rasters: refused, the raster kept."""
+    import hashlib
+    import subprocess
+    import sys
+
+    (tmp_path / "pools.csv").write_text(POOLS_CSV, encoding="utf-8")
+    out = tmp_path / "out"
+
+    def stocks(raster: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "landcarbon.cli", "stocks",
+                               str(tmp_path / "pools.csv"), str(raster), "-o", str(out),
+                               "--overwrite"], capture_output=True, text=True, timeout=300)
+
+    assert stocks(grid4_tif).returncode == 0
+    inside = next(out.glob("c_storage_*.tif"))  # written by landcarbon: replaceable but for
+    digest = hashlib.sha256(inside.read_bytes()).hexdigest()
+    res = stocks(inside)  # ... being an input now
+    assert res.returncode == 1 and "input of this run" in res.stderr, res.stderr
+    assert hashlib.sha256(inside.read_bytes()).hexdigest() == digest

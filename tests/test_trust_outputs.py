@@ -441,3 +441,16 @@ def test_unit_ids_are_read_alike_by_the_checks_the_run_and_the_tables(
     table = pd.read_csv(tmp_path / "out" / "units.csv", dtype={"unit_id": str})
     assert sorted(table["unit_id"]) == sorted(str(i).strip() for i in energy_ids)
     assert (table["construction_emission_tc"] > 0).all()
+
+
+def test_the_working_folder_and_a_zoned_run_are_never_replaced(proj: Path,
+                                                                tmp_path: Path) -> None:
+    """``run ... -o . --overwrite`` from inside an output folder, and ``zone RUN -o RUN
+    --overwrite`` (the run folder it reads), are refused: nothing replaced."""
+    out = tmp_path / "out"
+    assert cli("run", proj, "-o", out).returncode == 0
+    before = sums(out)
+    refused(cli("run", proj, "-o", ".", "--overwrite", cwd=out), "folder this command runs in")
+    assert sums(out) == before
+    refused(cli("zone", out, "-o", out, "--overwrite"), "input of this run")
+    assert sums(out) == before and leftovers(tmp_path) == []

@@ -304,6 +304,15 @@ def check_replaceable(target: str | os.PathLike[str], *, overwrite: bool = False
     if not any(target.iterdir()):
         return
     check_inputs_outside(target, inputs)
+    try:
+        here = Path.cwd().resolve()
+    except OSError:  # the working folder was removed
+        here = None
+    if here is not None and here.is_relative_to(target.resolve()):
+        raise UnsafeOutputError(
+            f"Output folder {target} is the folder this command runs in (or holds it): "
+            "replacing it would pull the folder from under the shell. Run the command from "
+            "another folder (cd ..), or choose another folder with -o.")
     foreign = foreign_entries(target)
     if foreign is None:
         names = sorted(os.listdir(target))

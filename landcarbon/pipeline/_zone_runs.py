@@ -73,6 +73,10 @@ def run_zoning(source: str | os.PathLike[str], out_dir: str | os.PathLike[str] |
     """
     config, default_out = zoning_source(source)
     target = Path(out_dir) if out_dir is not None else default_out
+    if Path(source).is_dir():  # the run folder read is an input: never replaced
+        from landcarbon.io.ownership import check_inputs_outside
+
+        check_inputs_outside(target, [source])
     return run(with_all(config), target, overwrite=overwrite, progress=progress,
                kind="zoning")
 

@@ -335,9 +335,10 @@ def run_stocks(pools: str | os.PathLike[str], landcover: Sequence[str | os.PathL
     from landcarbon.io.outputs import check_output_target, staged_output_dir
     from landcarbon.pipeline.stock_outputs import write_stock_outputs
 
-    check_output_target(out, overwrite=overwrite)
+    inputs = [pools, *landcover] if isinstance(pools, (str, os.PathLike)) else list(landcover)
+    check_output_target(out, overwrite=overwrite, inputs=inputs)
     study = assess_stocks(pools, landcover, progress=progress, **kwargs)
-    with staged_output_dir(out, overwrite=overwrite) as stage:
+    with staged_output_dir(out, overwrite=overwrite, inputs=inputs) as stage:
         files = write_stock_outputs(study, stage, pools_path=str(pools), rasters=rasters,
                                     progress=progress)
     folder = Path(out).absolute()
