@@ -430,3 +430,21 @@ def test_sigterm_leaves_no_output_and_releases_the_lock(big: Path, tmp_path: Pat
     assert sums(big.parent) == before
     res = cli("run", big, "-o", out)  # the next run is not blocked
     assert res.returncode == 0, res.stderr
+
+
+def test_an_interrupted_map_says_what_it_left(tmp_path: Path, finished: Path) -> None:
+    """Ctrl-C during ``landcarbon map`` (which redraws files of an existing run one by one)
+    says that some may be redrawn and how to finish, not 'no output was written'."""
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    proc = start("map", run)
+    deadline = time.monotonic() + 120
+    while not (run / "map.html").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the map was finished before the signal arrived")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "no output was written" not in err
+    assert f"landcarbon map {run} --overwrite" in " ".join(err.split())

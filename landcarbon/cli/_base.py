@@ -24,9 +24,24 @@ import click
 from landcarbon.cli._options import JSON_SCHEMA, os_error_message
 from landcarbon.exceptions import LandcarbonError
 
-__all__ = ["configure_logging", "entry", "handle_errors", "log", "main", "verbosity"]
+__all__ = ["configure_logging", "entry", "handle_errors", "interrupt_notes", "log", "main",
+           "verbosity"]
 
 log = logging.getLogger("landcarbon")
+
+
+#: What an interrupted command says (:func:`interrupt_notes` for commands that write into an
+#: existing folder file by file)
+_NOTES = {"interrupted": "Interrupted: no output was written.",
+          "terminated": "Terminated: the output being written is discarded."}
+
+
+def interrupt_notes(what: str) -> None:
+    """Say, if the running command is interrupted, that ``what`` (e.g. "some of map.html,
+    report.html and the figures may be new and others old; run landcarbon map --overwrite
+    again") instead of "no output was written"."""
+    _NOTES["interrupted"] = f"Interrupted: {what}"
+    _NOTES["terminated"] = f"Terminated: {what}"
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,8 +61,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
-            _json_failure(ctx, "interrupted", "Interrupted: no output was written.", 130)
-            click.echo("Interrupted: no output was written.", err=True)
+            _json_failure(ctx, "interrupted", _NOTES["interrupted"], 130)
+            click.echo(_NOTES["interrupted"], err=True)
             sys.exit(130)
         except click.ClickException:
             raise  # usage errors: click prints them and exits 2
@@ -60,8 +75,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(128 + signal.SIGPIPE)
         except SystemExit as exc:  # SIGTERM (see _terminate)
             if isinstance(exc.code, int) and exc.code > 128:
-                _json_failure(ctx, "interrupted", "Terminated: the output being written is "
-                              "discarded.", exc.code)
+                _json_failure(ctx, "interrupted", _NOTES["terminated"], exc.code)
             raise
         except Exception as exc:
             message = (f"unexpected {type(exc).__name__}: {exc}. This may be a bug or an "
@@ -122,7 +136,7 @@ def _terminate(signum: int, frame: object) -> None:
     from landcarbon.io.outputs import request_stop
 
     request_stop(signum)
-    click.echo("Terminated: the output being written is discarded.", err=True)
+    click.echo(_NOTES["terminated"], err=True)
     raise SystemExit(128 + signum)
 
 

@@ -10,6 +10,7 @@ import click
 
 from landcarbon.cli._base import (
     handle_errors,
+    interrupt_notes,
     log,
     main,
 )
@@ -43,6 +44,9 @@ def map_(run_dir: Path, language: Literal["zh", "en"] | None, offline: bool | No
     """
     from landcarbon.pipeline import publish_run
 
+    interrupt_notes(f"some of the map, report, figures and run.json of {run_dir} may be "
+                    "redrawn and others not (each file is whole). Run `landcarbon map "
+                    f"{run_dir} --overwrite` again to redraw them all.")
     files = publish_run(run_dir, language=language, offline=offline,
                         tiles=tiles, overwrite=overwrite, progress=progress_default())
     print_files(run_dir, files)
