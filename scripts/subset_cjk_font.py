@@ -6,16 +6,17 @@ under the same licence). The source is the Simplified Chinese face of Debian's
 ``fonts-noto-cjk`` (``/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc``, face 2).
 
 Characters kept: ASCII and Latin-1, general punctuation, sub/superscripts, arrows and maths
-operators used in labels, CJK symbols and full-width forms, all 6,763 hanzi of GB 2312
-(levels 1 and 2: the common characters and most place names), and every CJK character that
-appears in landcarbon's package data, templates, sources, README and sample data.
+operators used in labels, CJK symbols and full-width forms, all 20,923 hanzi of GBK (GB 2312's
+6,763 common characters and the rarer ones of place and person names that GB 2312 lacks, such
+as 堌 of 堌阳镇, 垚, 堃, 昇), and every CJK character that appears in landcarbon's package data,
+templates, sources, README and sample data.
 
 Run from the repository root (needs fontTools)::
 
     python scripts/subset_cjk_font.py [SOURCE.ttc]
 
 It writes ``landcarbon/data/fonts/NotoSansSC-landcarbon.otf``; re-run it when new labels use
-a character outside GB 2312.
+a character outside GBK.
 """
 
 from __future__ import annotations
@@ -36,13 +37,17 @@ RANGES = [(0x20, 0x7E), (0xA0, 0xFF), (0x2000, 0x206F), (0x2070, 0x209F), (0x210
           (0x3000, 0x303F), (0xFF00, 0xFFEF)]
 
 
-def gb2312_hanzi() -> set[str]:
-    """The 6,763 hanzi of GB 2312 (rows 16-87)."""
+def gbk_hanzi() -> set[str]:
+    """The 20,923 hanzi of GBK (CJK Unified Ideographs and their compatibility forms it
+    encodes; GB 2312's 6,763 among them)."""
     out = set()
-    for row in range(0xB0, 0xF8):
-        for col in range(0xA1, 0xFF):
+    for lead in range(0x81, 0xFF):
+        for trail in (*range(0x40, 0x7F), *range(0x80, 0xFF)):
             with contextlib.suppress(UnicodeDecodeError):
-                out.add(bytes([row, col]).decode("gb2312"))
+                c = bytes([lead, trail]).decode("gbk")
+                if (0x3400 <= ord(c) <= 0x4DBF or 0x4E00 <= ord(c) <= 0x9FFF
+                        or 0xF900 <= ord(c) <= 0xFAFF):
+                    out.add(c)
     return out
 
 
@@ -62,7 +67,7 @@ def main(source: Path = SOURCE) -> None:
     font = TTCollection(str(source)).fonts[2]  # Noto Sans CJK SC
     assert font["name"].getDebugName(1) == "Noto Sans CJK SC"
     text = {chr(c) for lo, hi in RANGES for c in range(lo, hi + 1)}
-    text |= gb2312_hanzi() | project_characters()
+    text |= gbk_hanzi() | project_characters()
     cmap = font.getBestCmap()
     options = subset.Options()
     options.layout_features = ["kern", "liga", "vert", "vrt2", "locl", "palt", "halt"]

@@ -65,3 +65,30 @@ def test_page_characters_from_text_entities_and_escapes() -> None:
     assert set(chars) - {chr(c) for c in range(0x20, 0x7F)} == {
         "郑", "州", "·", "中", "国", "𝔸", "市", "é"}
     assert list(chars) == sorted(chars)
+
+
+def test_rare_place_name_characters_are_in_the_bundled_font(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """Characters of place names outside GB 2312 (堌 of 堌阳镇, 垚, 堃, 昇) and every hanzi of
+    GBK are in the bundled font, and in the glyphs a page embeds."""
+    import contextlib
+
+    font = TTFont(str(fonts.font_path()))
+    cmap = font.getBestCmap()
+    missing = []
+    for lead in range(0x81, 0xFF):
+        for trail in (*range(0x40, 0x7F), *range(0x80, 0xFF)):
+            with contextlib.suppress(UnicodeDecodeError):
+                c = bytes([lead, trail]).decode("gbk")
+                if 0x4E00 <= ord(c) <= 0x9FA5 and ord(c) not in cmap:
+                    missing.append(c)
+    assert missing == []
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    fonts._subset_woff.cache_clear()
+    css = fonts.font_face_css("堌阳镇 垚 堃 昇")
+    m = re.search(r"base64,([A-Za-z0-9+/=]+)\)", css)
+    assert m
+    embedded = TTFont(io.BytesIO(_decoded(m[1]))).getBestCmap()
+    assert all(ord(c) in embedded for c in "堌阳镇垚堃昇")
+    fonts._subset_woff.cache_clear()
