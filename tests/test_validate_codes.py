@@ -109,6 +109,8 @@ CASES: dict[str, tuple[Breaker, str]] = {
     "crs_wrong": (bf.CASES["raster_metres_labelled_4326"][0], "error"),
     "crs_mismatch": (_other_crs, "warning"),
     "grid_mismatch": (_later, "error"),
+    "change_one_date": (lambda d: config(d, extra='[change]\n[[change.dates]]\nyear = 2015\n'
+                                         'landcover = "grid4.tif"\n'), "warning"),
     "nodata_missing": (lambda d: raster(d, GRID4, nodata=None), "warning"),
     "nodata_is_class": (bf.CASES["raster_nodata_is_forest"][0], "error"),
     "nodata_invalid": (bc.CASES["nodata_outside_dtype"][0], "error"),

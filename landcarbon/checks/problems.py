@@ -19,6 +19,7 @@ crs_missing               an input without a CRS
 crs_wrong                 coordinates impossible in the declared CRS (metres labelled degrees)
 crs_mismatch              units and raster in different CRSs (warning: reprojected)
 grid_mismatch             rasters of different dates (or a scenario) on different grids
+change_one_date           a [change] section of one date (`change` needs two; warning)
 nodata_missing            no nodata declared (warning)
 nodata_is_class           the nodata value is a class code of the legend
 nodata_invalid            a configured nodata value the raster's data type cannot hold

@@ -164,7 +164,7 @@ def read_regions(config: RunConfig, regions_path: str, region_field: str
         raise InputError(f"Regions {regions_path} overlap: {len(twice)} unit(s) of {u.path} "
                          f"lie in more than one region (by representative point), and the "
                          f"batch would count them in each: {listing}. Make the regions not "
-                         "overlap (e.g. fix their shared boundaries).", code="regions_overlap")
+                         "overlap (e.g. fix their shared boundaries).", code="units_overlap")
     inside = np.array([bool(held) for held in holders], bool)
     if not inside.all():
         left = units["unit_id"].to_numpy()[~inside]

@@ -22,6 +22,13 @@ def check_change(checker: Any, units: Any) -> None:
     section = getattr(config, "change", None)
     if section is None or not section.dates:
         return
+    if len(section.dates) < 2:
+        checker.add(Problem(
+            "change_one_date", "warning", "[change] dates",
+            "The [change] section has one date: `landcarbon change` needs at least two (a "
+            "period to compare); `landcarbon scenario` works with one.",
+            "Add a second [[change.dates]] (an earlier or later land cover) to run "
+            "`landcarbon change`."))
     opened = _dates(checker, units, section)
     counted: dict[str, Any] = {}  # the code counts of each date, scanned once
     legend = _legend(config)
