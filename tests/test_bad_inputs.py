@@ -144,7 +144,7 @@ CASES: dict[str, tuple[Callable[[Path], object], type[Exception], str]] = {
                                "did you mean 'output'"),
     "config_wrong_type_number": (lambda d: _config(d, "intensity_tc_per_ha = 50.0",
                                                    'intensity_tc_per_ha = "lots"'),
-                                 C, "intensity_tc_per_ha: Input should be a valid number"),
+                                 C, "intensity_tc_per_ha: a finite number is expected"),
     "config_wrong_type_list": (lambda d: _config(d, 'legend = "esa_worldcover"',
                                                  'legend = "esa_worldcover"\n'
                                                  'exclude_codes = "clouds"'),

@@ -222,8 +222,8 @@ def test_scenario_command_writes_map_and_report(tmp_path: Path) -> None:
     assert len(moved) >= 1  # the demo shows an effect: construction_reduction lowers one unit
     report = (run / "report.html").read_text(encoding="utf-8")
     for piece in ('id="summary"', 'id="risk-transitions"', "construction_reduction",
-                  "wetland_restoration", "建设用地减量", 'href="map.html"',
-                  'href="scenario_deltas.csv"', "万吨 C/年"):
+                  "wetland_restoration", "建设用地减量", 'href="./map.html"',
+                  'href="./scenario_deltas.csv"', "万吨 C/年"):
         assert piece in report, piece
     for name in moved["unit_name"]:
         assert name in report[report.index('id="units-changed"'):]

@@ -138,9 +138,9 @@ def test_report_figures_and_escaping(published: Path) -> None:
     assert "<img src=x" not in report and "<script>alert" not in report
     assert "&lt;img src=x onerror=alert(1)&gt; &#34;测试&#34;镇" in report
     for href in ("map.html", "run.json", "units.gpkg", "figures/map_space_type.png"):
-        assert f'href="{href}"' in report
+        assert f'href="./{href}"' in report
     for chart in ("balance_by_land_class", "balance_by_space_type", "net_vs_threshold"):
-        assert f'<img src="figures/{chart}.png"' in report
+        assert f'<img src="./figures/{chart}.png"' in report
     png = (run_dir / "figures" / "map_risk_level.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 

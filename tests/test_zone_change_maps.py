@@ -154,7 +154,7 @@ def test_zoning_report_section() -> None:
     from landcarbon.publish.report import atlas_report
 
     html = atlas_report(units, {"config": {"title": "t"}}, language="en", zoning=z)
-    assert 'id="zoning"' in html and 'src="sweep.png"' in html
+    assert 'id="zoning"' in html and 'src="./sweep.png"' in html
     assert EVIL not in html and "&lt;script&gt;alert(9)&lt;/script&gt;" in html
     assert zoning_context(pd.DataFrame(make_units().drop(columns="geometry"))) is None
 
@@ -176,7 +176,7 @@ def test_real_zoning_run_publishes_zone_layers(tmp_path: Path) -> None:
         assert name in html, name
     assert not re.search(r"_[0-9a-f]{32}\b", html)  # sequential element ids
     report = (out / "report.html").read_text(encoding="utf-8")
-    for piece in ('id="zoning"', 'id="compensation"', 'id="uncertainty"', 'src="sweep.png"',
+    for piece in ('id="zoning"', 'id="compensation"', 'id="uncertainty"', 'src="./sweep.png"',
                   "支付单元", "最大补偿流"):
         assert piece in report, piece
     if not CHROMIUM.exists():
@@ -298,7 +298,7 @@ def change_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_real_change_run_report(change_run: Path) -> None:
     report = (change_run / "report.html").read_text(encoding="utf-8")
     for piece in ('id="transfer"', 'id="stocks"', 'id="alerts"', "转移矩阵", "耕地",
-                  "碳储量变化", 'href="map.html"', 'href="alerts.csv"'):
+                  "碳储量变化", 'href="./map.html"', 'href="./alerts.csv"'):
         assert piece in report, piece
     alerts = pd.read_csv(change_run / "alerts.csv", encoding="utf-8-sig")
     assert report.count("<tr><td>") >= len(alerts)

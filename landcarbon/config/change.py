@@ -210,11 +210,16 @@ class ChangeConfig(Section):
             bad = [y for y in targets if y <= start]
             if bad:
                 raise ValueError(f"markov target_years {bad} are not after {start}")
-        names = [s.name for s in self.scenarios] + [e.scenario for e in self.edits]
+        # a scenario is one raster, or the edits that share its name; GeoPackage layers and
+        # some file systems do not tell case apart
+        names = [s.name for s in self.scenarios] + list(dict.fromkeys(
+            e.scenario for e in self.edits))
         seen: dict[str, str] = {}
-        for name in names:  # GeoPackage layers and file names do not tell case apart
-            other = seen.setdefault(name.casefold(), name)
-            if other != name or names.count(name) > 1:
+        for name in names:
+            key = name.casefold()
+            if key in seen:
                 raise ValueError(f"scenario names must be unique, also ignoring case (they "
-                                 f"name files and GeoPackage layers): {other!r} and {name!r}")
+                                 f"name files and GeoPackage layers): {seen[key]!r} and "
+                                 f"{name!r}")
+            seen[key] = name
         return self
