@@ -222,3 +222,30 @@ def test_config_with_a_byte_order_mark_runs(battery_project: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     result = run_cli(["validate", "run.toml"], battery_project)
     assert result.returncode == 0, result.stderr
+
+
+def test_notebook_values_are_taken_and_wrong_types_are_not() -> None:
+    """A notebook may give paths as ``pathlib.Path`` and numbers as numpy scalars (what a
+    TOML file gives as text and numbers); text or true/false where a number goes is an error
+    naming the key (config sections are strict)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from landcarbon.config.run import config_from_dict
+    from landcarbon.exceptions import ConfigError
+
+    units = {"path": Path("/data/u.gpkg")}
+    config = config_from_dict({
+        "landcover": {"path": [Path("/data/a.tif"), "b.tif"], "legend": "esa_worldcover",
+                      "exclude_codes": [np.int64(3)]},
+        "units": units, "construction": {"method": "intensity",
+                                         "intensity_tc_per_ha": np.float32(20.5)}})
+    assert config.landcover.path == ["/data/a.tif", "b.tif"]
+    assert config.landcover.exclude_codes == [3] and config.units.path == "/data/u.gpkg"
+    assert config.construction.intensity_tc_per_ha == 20.5
+    for bad, key in ((True, "intensity_tc_per_ha"), ("20", "intensity_tc_per_ha")):
+        with pytest.raises(ConfigError, match=f"{key}: a finite number is expected"):
+            config_from_dict({"landcover": {"path": "a.tif"}, "units": units,
+                              "construction": {"method": "intensity",
+                                               "intensity_tc_per_ha": bad}})

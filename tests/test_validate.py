@@ -284,7 +284,8 @@ def test_statistics_table_problems(tmp_path: Path) -> None:
     gdp = by[("statistics_invalid", "column 'gdp_10k_cny'")]
     assert gdp.severity == "error" and gdp.details["values"] == {"U0": "1,200"}
     pop = by[("statistics_invalid", "column 'population'")]
-    assert pop.severity == "error" and "1 non-numeric, infinite, zero or negative and 1 empty" in pop.message
+    assert pop.severity == "error"
+    assert "1 non-numeric, infinite, zero or negative and 1 empty" in pop.message
     assert by[("statistics_invalid", "unit_id")].details["duplicates"] == {"U0": 2}
     assert by[("statistics_unknown_ids", "unit_id")].details["unit_ids"] == ["ZZ"]
     assert by[("statistics_missing", "unit_id")].details["unit_ids"] == ["U1"]
