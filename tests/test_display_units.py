@@ -92,11 +92,11 @@ def test_labels_in_english_and_chinese() -> None:
 
 
 def test_mass_text_in_t_and_wan_t() -> None:
-    """1 decimal in t, 4 in 万吨 (12,345 t = 1.2345 万吨); a mass those would print as 0 gets
-    3 significant digits."""
+    """1 decimal in t, 4 in 万吨 (12,345 t = 1.2345 万吨), and at least 3 significant digits
+    (0.2399 t is not "0.2")."""
     t = DisplayUnits("t C", "t")
-    assert [t.mass_text(x) for x in (1234.56, 0.0, 0.02733, -0.02089)] == [
-        "1,234.6", "0.0", "0.0273", "-0.0209"]
+    assert [t.mass_text(x) for x in (1234.56, 0.0, 0.02733, -0.02089, 0.2399, 5.678)] == [
+        "1,234.6", "0.0", "0.0273", "-0.0209", "0.240", "5.68"]
     assert [WAN_MU.mass_text(x) for x in (12345.0, 100.0, 0.0, 0.02733)] == [
         "1.2345", "0.0100", "0.0000", "0.00000273"]
     assert DisplayUnits("t C", "auto").mass_text(12345.0) == "12,345.0"  # auto: t

@@ -454,3 +454,28 @@ def test_the_working_folder_and_a_zoned_run_are_never_replaced(proj: Path,
     assert sums(out) == before
     refused(cli("zone", out, "-o", out, "--overwrite"), "input of this run")
     assert sums(out) == before and leftovers(tmp_path) == []
+
+
+def test_energy_of_a_unit_without_construction_land_is_its_construction_space_net(
+        tmp_path: Path) -> None:
+    """Energy charged to units of forest alone (no construction land to spread it over) is
+    in their construction space's net: the space types' nets add up to each unit's net, and
+    run.json's nets by space type to the total."""
+    import json
+
+    import numpy as np
+    from conftest import write_tif
+
+    cfg = project(tmp_path / "p")
+    write_tif(tmp_path / "p" / "lc.tif", np.full((4, 4), 10, np.uint8))
+    assert cli("run", cfg, "-o", tmp_path / "out").returncode == 0
+    units = pd.read_csv(tmp_path / "out" / "units.csv")
+    spaces = units[[f"net_{s}_tc" for s in ("agricultural", "construction",
+                                              "ecological")]].fillna(0).sum(axis=1)
+    assert (units["construction_emission_tc"] > 0).all()
+    np.testing.assert_allclose(spaces, units["net_tc"], atol=1e-6)
+    np.testing.assert_allclose(units["net_construction_tc"],
+                               units["construction_emission_tc"], atol=1e-6)
+    run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    by_space = run["settings"]["cropland"]["by_space_type"]
+    assert abs(sum(v["net_tc"] for v in by_space.values()) - run["totals"]["net_tc"]) < 1e-6

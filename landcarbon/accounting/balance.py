@@ -182,12 +182,19 @@ def _space_components(rows: _Rows, density: pd.Series, indirect: list[str],
     flux = np.where(is_indirect, np.where(np.isnan(spread), 0.0, spread), flux)
     sums = rows.grouped("space_type", {"flux": flux, "area": area})
     names = list(rows.codes["space_type"][1])
+    # a unit's construction emission with no construction land to spread it over (energy
+    # charged to a unit of fields and woods) is its construction space's all the same: the
+    # space types' nets then add up to the unit's net (no density: no area)
+    unspread = con.reindex(rows.ids).astype(float).fillna(0.0).to_numpy() * (
+        construction_ha.reindex(rows.ids).astype(float).fillna(0.0).to_numpy() <= 0.0)
     out = pd.DataFrame(index=rows.ids)
     for st in SPACE_TYPES:
         if st in names:
             f, a = sums["flux"][:, names.index(st)], sums["area"][:, names.index(st)]
         else:
             f = a = np.zeros(len(rows.ids))
+        if st == "construction":
+            f = f + unspread
         out[f"net_{st}_tc"] = f
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"net_{st}_tc_per_ha"] = f / np.where(a > 0, a, np.nan)

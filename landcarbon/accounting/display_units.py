@@ -124,18 +124,18 @@ class DisplayUnits:
 
     def mass_text(self, tonnes: float) -> str:
         """A mass (t, in the output unit) written in the displayed mass unit, without its
-        label: 4 decimals in 万吨 (0.0001 万吨 = 1 t), 1 in t (``1,234.5``, ``0.1235``); a
-        mass that these would round to 0 gets 3 significant digits (0.02733 t: ``0.0273``,
-        in 万吨 ``0.00000273``)."""
+        label: 4 decimals in 万吨 (0.0001 万吨 = 1 t), 1 in t (``1,234.5``), and at least 3
+        significant digits (0.2399 t: ``0.240``, 5.678 t: ``5.68``, 0.02733 t: ``0.0273``, in
+        万吨 ``0.00000273``)."""
         value = float(self.mass(tonnes))
         decimals = 4 if self.mass_scale == "wan_t" else 1
-        if value != 0 and math.isfinite(value) and abs(value) < 0.5 * 10.0 ** -decimals:
-            decimals = 2 - math.floor(math.log10(abs(value)))
+        if value != 0 and math.isfinite(value):
+            decimals = max(decimals, 2 - math.floor(math.log10(abs(value))))
         return f"{value:,.{decimals}f}"
 
     def total_text(self, tonnes: float, lang: str) -> str:
         """An annual mass (t) in the displayed mass unit with its label (:meth:`mass_text`,
-        :meth:`total_label`): ``1,234.5 t C/yr``, ``0.1235 万吨 C/年``."""
+        :meth:`total_label`): ``1,234.5 t C/yr``, ``0.124 万吨 C/年``."""
         return f"{self.mass_text(tonnes)} {self.total_label(lang)}"
 
     def density_label(self, lang: str) -> str:
