@@ -76,6 +76,40 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "stocks_discount_nan": (_change(extra='[change.stocks]\npools = "pools.csv"\n'
                                     "discount_rate_pct = nan\n"),
                             ("discount_rate_pct", "finite number"), "change"),
+    "stocks_price_negative": (_change(extra='[change.stocks]\npools = "pools.csv"\n'
+                                      "price_per_tc = -300\n"),
+                              ("change.stocks.price_per_tc", "greater than or equal to 0"),
+                              "change"),
+    "stocks_discount_minus_100": (_change(extra='[change.stocks]\npools = "pools.csv"\n'
+                                          "discount_rate_pct = -100\n"),
+                                  ("change.stocks.discount_rate_pct", "greater than -100"),
+                                  "validate"),
+    "stocks_price_change_minus_150": (_change(extra='[change.stocks]\npools = "pools.csv"\n'
+                                              "price_change_pct = -150\n"),
+                                      ("change.stocks.price_change_pct",), "change"),
+    "edit_empty_units": (_change(extra='[[change.edits]]\nscenario = "green"\n'
+                                 'type = "reduce_construction"\narea_ha = 0.01\nunits = []\n'),
+                         ("change.edits.0.units", "at least 1"), "scenario"),
+    "edit_area_zero": (_change(extra='[[change.edits]]\nscenario = "green"\n'
+                               'type = "reduce_construction"\narea_ha = 0\n'),
+                       ("change.edits.0.area_ha", "greater than 0"), "scenario"),
+    "edit_forest_to_forest": (_change(extra='[[change.edits]]\nscenario = "green"\n'
+                                      'type = "reduce_construction"\narea_ha = 1\n'
+                                      'from_land_classes = ["forest"]\n'),
+                              ("can change nothing",), "scenario"),
+    "markov_self_multiplier": (_change(extra='[change.markov]\ntarget_years = [2030]\n'
+                                       '[[change.markov.multipliers]]\n'
+                                       'from_land_class = "cropland"\n'
+                                       'to_land_class = "cropland"\nfactor = 0.3\n'),
+                               ("itself changes nothing",), "change"),
+    "markov_multiplier_twice": (_change(extra='[change.markov]\ntarget_years = [2030]\n'
+                                        + '[[change.markov.multipliers]]\n'
+                                        'from_land_class = "cropland"\n'
+                                        'to_land_class = "construction"\nfactor = 0.3\n' * 2),
+                                ("given twice", "'cropland', 'construction'"), "change"),
+    "markov_targets_repeated": (_change(extra='[change.markov]\n'
+                                        'target_years = [2030, 2060, 2030]\n'),
+                                ("distinct and increasing",), "change"),
     "nan_as_text": (_cfg("intensity_tc_per_ha = 50.0", 'intensity_tc_per_ha = "NaN"'),
                     ("intensity_tc_per_ha", "finite number"), "run"),
     # --- impossible sizes and out-of-range values
@@ -249,3 +283,20 @@ def test_notebook_values_are_taken_and_wrong_types_are_not() -> None:
             config_from_dict({"landcover": {"path": "a.tif"}, "units": units,
                               "construction": {"method": "intensity",
                                                "intensity_tc_per_ha": bad}})
+
+
+def test_an_edit_that_changes_nothing_is_named(tmp_path: Path) -> None:
+    """A scenario edit whose mask lies outside the study area converts nothing: the run says
+    so (a scenario silently equal to the baseline reads as 'no effect')."""
+    import geopandas as gpd
+    from _battery import make_project, run_cli
+    from shapely.geometry import box
+
+    make_project(tmp_path)
+    gpd.GeoDataFrame(geometry=[box(600000, 3849960, 600040, 3850000)],
+                     crs="EPSG:32649").to_file(tmp_path / "far.gpkg")
+    _change(extra='[[change.edits]]\nscenario = "green"\ntype = "reduce_construction"\n'
+                  'area_ha = 0.01\nmask = "far.gpkg"\n')(tmp_path)
+    res = run_cli(["scenario", "run.toml", "-o", "out"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "scenario green: its reduce_construction edit changed nothing" in res.stderr

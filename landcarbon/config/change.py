@@ -56,12 +56,14 @@ class StocksConfig(Section):
 
     pools: str = Field(description="CSV with lucode, c_above, c_below, c_soil, c_dead "
                        "(Mg C/ha), keyed by the raw land-cover codes")
-    price_per_tc: float | None = Field(None, description="carbon price per t C (currency) "
+    price_per_tc: float | None = Field(None, ge=0, description="carbon price per t C "
+                                       "(currency, 0 or more) "
                                        "for the valuation of the stock change; none = no "
                                        "valuation", json_schema_extra={"unit": "currency/t C"})
-    discount_rate_pct: float = Field(0.0, description="annual market discount rate, % "
+    discount_rate_pct: float = Field(0.0, gt=-100, description="annual market discount rate, % "
                                      "(InVEST discount_rate)", json_schema_extra={"unit": "%"})
-    price_change_pct: float = Field(0.0, description="annual change of the carbon price, % "
+    price_change_pct: float = Field(0.0, gt=-100, description="annual change of the carbon "
+                                    "price, % "
                                     "(InVEST rate_change)", json_schema_extra={"unit": "%"})
     rasters: bool = Field(True, description="write stock density rasters (Mg C/ha) per date "
                           "and the stock change raster")
@@ -85,6 +87,14 @@ class MultiplierConfig(Section):
     factor: float = Field(ge=0, description="multiplier of the transition probability "
                           "(0.3 = 70 % less)")
 
+    @model_validator(mode="after")
+    def _check(self) -> MultiplierConfig:
+        if self.from_land_class == self.to_land_class:
+            raise ValueError(f"a multiplier of {self.from_land_class!r} -> itself changes "
+                             "nothing (persistence is what the other transitions leave): "
+                             "give a transition between two land classes")
+        return self
+
 
 class MarkovConfig(Section):
     """``[change.markov]``: Markov projection of class areas per unit."""
@@ -97,7 +107,16 @@ class MarkovConfig(Section):
                                 "the projection (default: the last date)")
     multipliers: list[MultiplierConfig] = Field(default_factory=list, description="transition "
                                                 "multipliers, e.g. cropland -> construction x "
-                                                "0.3 (cropland protection)")
+                                                "0.3 (cropland protection); one per transition")
+
+    @model_validator(mode="after")
+    def _one_per_transition(self) -> MarkovConfig:
+        pairs = [(m.from_land_class, m.to_land_class) for m in self.multipliers]
+        twice = sorted({p for p in pairs if pairs.count(p) > 1})
+        if twice:
+            raise ValueError(f"markov multipliers given twice for {twice}: give one factor "
+                             "per transition (their product if both apply)")
+        return self
 
 
 #: a scenario name: it names files (``scenario_<name>_land_class.tif``) and GeoPackage layers
@@ -134,11 +153,13 @@ class EditConfig(Section):
     type: Literal["reduce_construction", "restore_wetland", "protect"] = Field(
         description="reduce_construction (construction -> ecological land), restore_wetland "
         "(within distance_m of water), protect (forbid changes inside `protected`)")
-    area_ha: float | None = Field(None, ge=0, description="area to convert "
+    area_ha: float | None = Field(None, gt=0, description="area to convert "
                                   "(reduce_construction)")
     to_land_class: str = Field("forest", description="ecological land class that construction "
                                "land becomes (reduce_construction)")
-    units: list[str] | None = Field(None, description="unit ids the edit is limited to")
+    units: list[str] | None = Field(None, min_length=1, description="unit ids the edit is "
+                                    "limited to (at least one; leave the key out for no "
+                                    "limit)")
     mask: str | None = Field(None, description="polygons the edit is limited to")
     protected: str | None = Field(None, description="polygons where nothing changes")
     distance_m: float | None = Field(None, gt=0, description="distance from water "
@@ -157,6 +178,11 @@ class EditConfig(Section):
             raise ValueError("restore_wetland needs distance_m")
         if self.type == "protect" and self.protected is None:
             raise ValueError("protect needs protected (a polygons file)")
+        if (self.type == "reduce_construction" and self.from_land_classes is not None
+                and set(self.from_land_classes) <= {self.to_land_class}):
+            raise ValueError(f"this edit turns {self.from_land_classes} into "
+                             f"{self.to_land_class!r}: it can change nothing; give the classes "
+                             "that become ecological land in from_land_classes")
         return self
 
 

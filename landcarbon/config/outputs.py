@@ -149,15 +149,17 @@ OUTPUTS: tuple[Output, ...] = (
            "the assessed units table of each date; every later date also carries its dynamic "
            "carbon risk against the date before (see below)", _CHANGE),
     Output("change", "transfer_matrix", "transfer_matrix.csv", "table", "ha",
-           "whole-area transfer matrices (rows = earlier date), by land class and space type",
+           "transfer matrices of the study extent (the raster inside the units' bounding box, "
+           "as a run reads it; pixels with data at both dates; rows = earlier date), by land "
+           "class and space type",
            _CHANGE),
     Output("change", "transitions_units", "transitions_units.csv", "table", "ha",
-           "per-unit transitions (exact coverage)", _CHANGE),
+           "per-unit transitions (exact coverage; pixels with data at both dates)", _CHANGE),
     Output("change", "change_summary", "change_summary.csv", "table", "ha, %/yr",
            "Pontius components per class (persistence, gain, loss, net, swap) and the single "
            "dynamic degree", _CHANGE),
     Output("change", "dynamic_degree", "dynamic_degree.csv", "table", "%/yr",
-           "comprehensive dynamic degree per unit and for the whole area", _CHANGE),
+           "comprehensive dynamic degree per unit and for the study extent", _CHANGE),
     Output("change", "flux_effect", "flux_effect.csv", "table", "t C/yr",
            "flux effect of each conversion, Σ M_ij (e_j − e_i)", _CHANGE),
     Output("change", "timeseries", "timeseries.csv", "table", "t C/yr, t C/ha/yr",

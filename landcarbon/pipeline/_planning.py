@@ -4,6 +4,7 @@ space type (:mod:`landcarbon.accounting.planning`)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +95,10 @@ def planned_areas(config: RunConfig, units: gpd.GeoDataFrame, areas: pd.DataFram
                                 ).to_numpy()
     by_space = piece_areas.join(pieces.set_index("unit_id")["plan_space_type"], on="unit_id"
                                 ).groupby("plan_space_type")["area_ha"].sum()
+    if not float(by_space.sum()) > 0:
+        logging.getLogger("landcarbon").warning(
+            "[planning_zones] %s overlaps no unit: every unit's space types come from the "
+            "land cover alone. Check that the zones cover the units (and their CRS).", pz.path)
     summary = {"path": config.path(pz.path), "layer": pz.layer, "field": pz.field,
                "priority": list(pz.priority),
                "planned_ha": {str(k): float(v) for k, v in by_space.items()}}

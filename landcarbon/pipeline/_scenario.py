@@ -11,6 +11,7 @@ resolved thresholds (:func:`landcarbon.pipeline._change.rebalance_tc`).
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from landcarbon.pipeline._change import date_config, rebalance_tc
 from landcarbon.pipeline._compute import compute_context
 from landcarbon.pipeline.progress import dask_bar, step
 from landcarbon.pipeline.records import Assessment, ScenarioResult
+
+_log = logging.getLogger("landcarbon")
 
 __all__ = ["assess_scenarios", "run_scenarios"]
 
@@ -120,6 +123,13 @@ def _apply_edits(config: RunConfig, base: Assessment, baseline: xr.DataArray,
             ha = float(np.count_nonzero(before & protected))  # pixels reset
         log.append({"scenario": e.scenario, "type": e.type,
                     ("area_ha" if e.type != "protect" else "pixels_reset"): ha})
+        if e.type != "protect" and not ha > 0:
+            _log.warning(
+                "scenario %s: its %s edit changed nothing (no land of the classes it changes "
+                "inside %s): the scenario is the baseline there. Check its units, mask and "
+                "from_land_classes.", e.scenario, e.type, " and ".join(
+                    w for w, given in (("its units", e.units), ("its mask", e.mask)) if given)
+                or "the study area")
     return cats
 
 
