@@ -43,6 +43,12 @@ def _change(later: str = "grid4.tif", extra: str = "") -> Callable[[Path], objec
     return lambda d: config(d, extra=CHANGE.replace("LATER", later) + extra)
 
 
+def _edit(settings: str) -> Callable[[Path], object]:
+    """A reduce_construction edit of scenario green with ``settings`` (TOML lines)."""
+    return _change(extra='[[change.edits]]\nscenario = "green"\ntype = "reduce_construction"\n'
+                   + settings + "\n")
+
+
 # name -> (breaker, key words of the message, command)
 CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     # --- the file itself
@@ -87,15 +93,11 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
     "stocks_price_change_minus_150": (_change(extra='[change.stocks]\npools = "pools.csv"\n'
                                               "price_change_pct = -150\n"),
                                       ("change.stocks.price_change_pct",), "change"),
-    "edit_empty_units": (_change(extra='[[change.edits]]\nscenario = "green"\n'
-                                 'type = "reduce_construction"\narea_ha = 0.01\nunits = []\n'),
+    "edit_empty_units": (_edit("area_ha = 0.01\nunits = []"),
                          ("change.edits.0.units", "at least 1"), "scenario"),
-    "edit_area_zero": (_change(extra='[[change.edits]]\nscenario = "green"\n'
-                               'type = "reduce_construction"\narea_ha = 0\n'),
-                       ("change.edits.0.area_ha", "greater than 0"), "scenario"),
-    "edit_forest_to_forest": (_change(extra='[[change.edits]]\nscenario = "green"\n'
-                                      'type = "reduce_construction"\narea_ha = 1\n'
-                                      'from_land_classes = ["forest"]\n'),
+    "edit_area_zero": (_edit("area_ha = 0"), ("change.edits.0.area_ha", "greater than 0"),
+                       "scenario"),
+    "edit_forest_to_forest": (_edit('area_ha = 1\nfrom_land_classes = ["forest"]'),
                               ("can change nothing",), "scenario"),
     "markov_self_multiplier": (_change(extra='[change.markov]\ntarget_years = [2030]\n'
                                        '[[change.markov.multipliers]]\n'
