@@ -124,12 +124,14 @@ class DisplayUnits:
 
     def mass_text(self, tonnes: float) -> str:
         """A mass (t, in the output unit) written in the displayed mass unit, without its
-        label: 4 decimals in 万吨 (0.0001 万吨 = 1 t), 1 in t (``1,234.5``), and at least 3
-        significant digits (0.2399 t: ``0.240``, 5.678 t: ``5.68``, 0.02733 t: ``0.0273``, in
-        万吨 ``0.00000273``)."""
+        label: in t 1 decimal (``1,234.5``) and at least 3 significant digits (0.2399 t:
+        ``0.240``, 5.678 t: ``5.68``, 0.02733 t: ``0.0273``); in 万吨 4 decimals (0.0001 万吨
+        = 1 t), and 3 significant digits for a mass those would write as 0 (``0.00000273``)."""
         value = float(self.mass(tonnes))
-        decimals = 4 if self.mass_scale == "wan_t" else 1
-        if value != 0 and math.isfinite(value):
+        wan = self.mass_scale == "wan_t"
+        decimals = 4 if wan else 1
+        if value != 0 and math.isfinite(value) and (
+                not wan or abs(value) < 0.5 * 10.0 ** -decimals):
             decimals = max(decimals, 2 - math.floor(math.log10(abs(value))))
         return f"{value:,.{decimals}f}"
 
