@@ -11,7 +11,7 @@ import pandas as pd
 
 from landcarbon.checks.problems import Problem
 
-__all__ = ["lower_columns", "statistics_problems"]
+__all__ = ["lower_columns", "not_positive", "statistics_problems"]
 
 
 def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequence[str],
@@ -35,10 +35,9 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
                 "in the config.", {"columns": [str(c) for c in table.columns]}))
             continue
         raw = table[col]
-        values = pd.to_numeric(raw, errors="coerce")
         # GDP and population divide the emission (intensity, per capita): 0 and inf would
         # write inf and NaN into every indicator and the zones ranked on them
-        bad = (values.isna() & raw.notna()) | ~(values > 0) & values.notna() | np.isinf(values)
+        bad = not_positive(raw)
         empty = raw.isna()
         if bad.any() or empty.any():
             flagged = np.flatnonzero((bad | empty).to_numpy())
@@ -77,6 +76,13 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
                 f"The {id_column} column must hold the ids of [units] id_field.",
                 {"unit_ids": listed}))
     return problems
+
+
+def not_positive(raw: pd.Series) -> pd.Series:
+    """The cells of ``raw`` that hold something other than a positive finite number (text,
+    0, a negative, inf); empty cells are not among them."""
+    values = pd.to_numeric(raw, errors="coerce")
+    return (values.isna() & raw.notna()) | ~(values > 0) & values.notna() | np.isinf(values)
 
 
 def lower_columns(table: pd.DataFrame, what: str) -> pd.DataFrame:

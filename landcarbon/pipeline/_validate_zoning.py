@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from landcarbon.accounting.conversions import output_suffix
 from landcarbon.accounting.legends import SPACE_TYPES, land_classes
 from landcarbon.checks.problems import Problem
@@ -100,10 +98,10 @@ def check_zoning(checker: Any, units: Any) -> None:
         return
     import numpy as np
 
+    from landcarbon.checks.tables import not_positive
+
     raw = table[cc.correction_column]
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = np.flatnonzero(((values.isna() & raw.notna()) | ~(values > 0) & values.notna()
-                          | np.isinf(values)).to_numpy())
+    bad = np.flatnonzero(not_positive(raw).to_numpy())
     if len(bad):
         ids = table[st.id_column].astype(str).tolist()
         listing = ", ".join(f"row {i + 2} ({ids[i]}) = {str(raw.iloc[i])!r}" for i in bad[:10])

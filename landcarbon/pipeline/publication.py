@@ -12,7 +12,7 @@ import pandas as pd
 
 from landcarbon._resources import package_version
 from landcarbon.accounting.conversions import flux_suffix, suffix_factor, unit_label
-from landcarbon.config.outputs import name
+from landcarbon.config.outputs import OUTPUTS, name
 from landcarbon.io.outputs import atomic_path, unshare
 from landcarbon.io.ownership import check_no_links
 from landcarbon.io.publication import (
@@ -25,10 +25,6 @@ from landcarbon.io.publication import (
 )
 from landcarbon.io.tables import read_output_csv
 from landcarbon.pipeline import figure_worker
-
-#: the figures of a run (``figures/<name>.png``)
-_FIGURES = ("map_risk_level", "map_space_type", "balance_by_space_type", "net_vs_threshold",
-            "balance_by_land_class")
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -118,7 +114,8 @@ def _write_publication(folder: str | Path, units: gpd.GeoDataFrame, manifest: di
     folder = Path(folder)
     gpkg = folder / name("run", "units_gpkg")
     check_no_links(folder, name("run", "map"), name("run", "report"), gpkg.name,
-                   *(name("run", f"figure_{k}") for k in _FIGURES))
+                   *(o.file for o in OUTPUTS if o.folder == "run" and o.kind == "figure"
+                     and o.file.startswith("figures/")))
     title = title or manifest.get("config", {}).get("title") or None
     files: dict[str, str] = {}
     sfx = flux_suffix(units.columns) or "tc"
