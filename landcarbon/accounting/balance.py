@@ -176,17 +176,17 @@ def _space_components(rows: _Rows, density: pd.Series, indirect: list[str],
     with np.errstate(invalid="ignore"):
         flux = np.where(np.isfinite(coef), area * coef, 0.0)
     per_ha = construction_ha.reindex(rows.ids).astype(float).to_numpy()
+    unit_con = con.reindex(rows.ids).astype(float).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         share = area / np.where(per_ha == 0.0, np.nan, per_ha)[unit]
-        spread = share * con.reindex(rows.ids).astype(float).to_numpy()[unit]
+        spread = share * unit_con[unit]
     flux = np.where(is_indirect, np.where(np.isnan(spread), 0.0, spread), flux)
     sums = rows.grouped("space_type", {"flux": flux, "area": area})
     names = list(rows.codes["space_type"][1])
     # a unit's construction emission with no construction land to spread it over (energy
     # charged to a unit of fields and woods) is its construction space's all the same: the
     # space types' nets then add up to the unit's net (no density: no area)
-    unspread = con.reindex(rows.ids).astype(float).fillna(0.0).to_numpy() * (
-        construction_ha.reindex(rows.ids).astype(float).fillna(0.0).to_numpy() <= 0.0)
+    unspread = np.where(np.nan_to_num(per_ha) <= 0.0, np.nan_to_num(unit_con), 0.0)
     out = pd.DataFrame(index=rows.ids)
     for st in SPACE_TYPES:
         if st in names:

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from landcarbon.cli._options import JSON_SCHEMA, os_error_message
+from landcarbon.cli._options import echo_document, os_error_message
 from landcarbon.exceptions import LandcarbonError
 
 __all__ = ["configure_logging", "entry", "handle_errors", "interrupt_notes", "log", "main",
@@ -106,15 +106,9 @@ def _json_failure(ctx: click.Context, status: str, message: str, code: int) -> N
     stdout always gets one): ``status`` ``error`` or ``interrupted``, ``out_dir`` null,
     ``files`` empty, ``totals`` null, plus ``error`` (the message of stderr) and
     ``exit_code``."""
-    if not ctx.params.get("as_json"):
-        return
-    import json
-
-    command = "run" if ctx.info_name == "demo" else ctx.info_name
-    doc: dict[str, Any] = {"schema": JSON_SCHEMA, "command": command, "status": status,
-                           "out_dir": None, "files": {}, "totals": None, "error": message,
-                           "exit_code": code}
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    if ctx.params.get("as_json"):
+        echo_document("run" if ctx.info_name == "demo" else str(ctx.info_name), status, None,
+                      {}, None, error=message, exit_code=code)
 
 
 def _environment_errors(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -18,6 +18,7 @@ __all__ = [
     "InputPath",
     "InputPathError",
     "config_argument",
+    "echo_document",
     "emit_result",
     "json_option",
     "os_error_message",
@@ -116,12 +117,18 @@ def emit_result(command: str, folder: Path, files: dict[str, str], *, as_json: b
     if not as_json:
         print_files(folder, files)
         return
+    echo_document(command, status, folder, {r: str(folder / n) for r, n in files.items()},
+                  totals, **(extra or {}))
+
+
+def echo_document(command: str, status: str, folder: Path | None, files: dict[str, str],
+                  totals: dict[str, Any] | None, **extra: Any) -> None:
+    """Print the ``--json`` document (schema :data:`JSON_SCHEMA`) of a command on stdout."""
     import json
 
     doc: dict[str, Any] = {"schema": JSON_SCHEMA, "command": command, "status": status,
-                           "out_dir": str(folder),
-                           "files": {r: str(folder / n) for r, n in files.items()},
-                           "totals": totals, **(extra or {})}
+                           "out_dir": None if folder is None else str(folder), "files": files,
+                           "totals": totals, **extra}
     click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default))
 
 
