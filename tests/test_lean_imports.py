@@ -391,3 +391,44 @@ def test_dask_imports_without_jinja2_and_jinja2_still_imports(tmp_path: Path) ->
                 "t = dask.widgets.get_template('highlevelgraph.html.j2')\n"
                 "print(json.dumps(['jinja2' in sys.modules, type(t).__name__]))\n")
     assert _python(notebook, tmp_path) == [True, "Template"]
+
+
+def test_console_script_caches_its_own_bytecode(tmp_path: Path) -> None:
+    """With ``PYTHONDONTWRITEBYTECODE`` set, the console script writes the bytecode cache of
+    the landcarbon modules it imported (once: a second run finds them fresh), none of the
+    modules it did not import, and nothing in other packages; in-process ``main`` (notebooks,
+    tests) writes none."""
+    import importlib.util
+    import os
+    import shutil
+
+    import landcarbon
+
+    package = tmp_path / "landcarbon"
+    shutil.copytree(Path(landcarbon.__file__).parent, package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def cached(module: str) -> Path:
+        return Path(importlib.util.cache_from_source(
+            str(package / (module.replace(".", "/") + ".py"))))
+
+    run_main = ("import sys; sys.argv = ['landcarbon', '--version']\n"
+                "from landcarbon.cli import main\n"
+                "try:\n    main()\nexcept SystemExit:\n    pass\n")
+    subprocess.run([sys.executable, "-c", run_main], env=env, check=True, cwd=tmp_path,
+                   capture_output=True)
+    assert not list(package.rglob("*.pyc"))  # in process: Python's setting is kept
+    entry = ("import sys; sys.argv = ['landcarbon', '--version']\n"
+             "from landcarbon.cli import entry\nentry()\n")
+    proc = subprocess.run([sys.executable, "-c", entry], env=env, cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for module in ("__init__", "cli/__init__", "cli/_base", "cli/_core"):
+        assert cached(module.replace("/", ".")).exists(), module
+    assert not cached("zoning.hotspots").exists()  # not imported by --version
+    stamps = {p: p.stat().st_mtime_ns for p in package.rglob("*.pyc")}
+    assert all(str(p).startswith(str(package)) for p in stamps)
+    subprocess.run([sys.executable, "-c", entry], env=env, check=True, cwd=tmp_path,
+                   capture_output=True)
+    assert {p: p.stat().st_mtime_ns for p in package.rglob("*.pyc")} == stamps

@@ -312,6 +312,40 @@ def tune_allocator() -> bool:
         return False
 
 
+def cache_bytecode() -> int:
+    """Write the bytecode cache of each landcarbon module this process imported that has
+    none, or an older one than its source, when Python writes none itself
+    (``PYTHONDONTWRITEBYTECODE``, ``python -B``); return how many were written.
+
+    An editable install (``pip install -e .``) has no bytecode of landcarbon until Python
+    writes it; with ``PYTHONDONTWRITEBYTECODE`` set (as on some build machines) every
+    command compiled ~150 modules from source again, ~0.1 s of each run. The cache goes
+    where Python puts it (the package's ``__pycache__``, beside numba's compiled kernels);
+    an install that cannot be written is left as it is, as Python does. Only landcarbon's
+    own modules: other packages' folders are not touched.
+    """
+    if not sys.dont_write_bytecode:
+        return 0
+    import importlib.util
+    import py_compile
+
+    written = 0
+    for name, module in list(sys.modules.items()):
+        source = getattr(module, "__file__", None)
+        if name.partition(".")[0] != "landcarbon" or not source or not source.endswith(".py"):
+            continue
+        try:
+            cached = importlib.util.cache_from_source(source)
+            if (os.path.exists(cached)
+                    and os.stat(cached).st_mtime >= os.stat(source).st_mtime):
+                continue
+            py_compile.compile(source, cfile=cached, doraise=True)
+            written += 1
+        except (OSError, ValueError, py_compile.PyCompileError):
+            continue  # a read-only install or a source gone: as Python, without a cache
+    return written
+
+
 def entry() -> None:
     """The ``landcarbon`` console script (and ``python -m landcarbon.cli``): the allocator
     tuned for the process (:func:`tune_allocator`), :data:`main`, then a quick exit.
@@ -338,6 +372,7 @@ def entry() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
+    cache_bytecode()
     atexit._run_exitfuncs()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
