@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -322,3 +324,24 @@ def test_codes_outside_the_units_extent_do_not_matter(tmp_path: Path) -> None:
     path = _project(tmp_path / "b", [box(500000, 3846000, 504000, 3850000)], raster=raster)
     assert _by_code(validate_config(path))["unmapped_codes"].details["pixels"] == {
         "77": 10000}
+
+
+def test_dates_covering_units_differently(tmp_path: Path) -> None:
+    """A resampled later date covering x >= 500020 only: unit W (x 0-15) has no land at that
+    date, unit E (x 15-40) loses 5 of its 25 m; an error naming both with their shares, which
+    also stops `landcarbon change` before its pass."""
+    from _battery import make_project
+    from test_validate_codes import _date_half_covered
+
+    make_project(tmp_path)
+    _date_half_covered(tmp_path)
+    p = _by_code(validate_config(tmp_path / "run.toml", scan_raster=False))[
+        "date_coverage_differs"]
+    assert p.severity == "error" and p.where.endswith("unit(s) W, E")
+    shares = p.details["uncovered_share"]
+    assert shares["2015"] == {"W": 0.0, "E": 0.0}
+    assert shares["2023"]["W"] == 1.0 and shares["2023"]["E"] == pytest.approx(0.2, abs=1e-6)
+    proc = subprocess.run([sys.executable, "-m", "landcarbon.cli", "change", "run.toml",
+                           "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 1 and "do not cover 2 unit(s) alike" in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -69,6 +69,14 @@ def _later(d: Path) -> None:
     config(d, extra=CHANGE.replace("LATER", "later.tif"))
 
 
+def _date_half_covered(d: Path) -> None:
+    # a later date on another grid (resampled), covering only x >= 500020: unit W not at
+    # all, unit E 20 of its 25 m
+    raster(d, GRID4, name="later.tif", transform=from_origin(500020, 3850000, 10, 10))
+    config(d, extra=CHANGE.replace("LATER", "later.tif").replace(
+        "[change]", '[change]\nresample = "nearest"'))
+
+
 def _planning(zones: dict[object, object]) -> Breaker:
     def breaker(d: Path) -> None:
         gpd.GeoDataFrame({"kind": list(zones)}, geometry=list(zones.values()),
@@ -109,6 +117,7 @@ CASES: dict[str, tuple[Breaker, str]] = {
     "crs_wrong": (bf.CASES["raster_metres_labelled_4326"][0], "error"),
     "crs_mismatch": (_other_crs, "warning"),
     "grid_mismatch": (_later, "error"),
+    "date_coverage_differs": (_date_half_covered, "error"),
     "change_one_date": (lambda d: config(d, extra='[change]\n[[change.dates]]\nyear = 2015\n'
                                          'landcover = "grid4.tif"\n'), "warning"),
     "nodata_missing": (lambda d: raster(d, GRID4, nodata=None), "warning"),

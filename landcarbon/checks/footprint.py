@@ -1,5 +1,6 @@
 """Units against the land-cover raster's footprint: the share of each unit outside it
-(``unit_outside_raster``, ``unit_partly_outside``) and the area reconciliation of a
+(``unit_outside_raster``, ``unit_partly_outside``), the dates of a change run that cover a
+unit differently (``date_coverage_differs``), and the area reconciliation of a
 validate scan (``area_mismatch``: each unit's area inside the raster against its classified
 area)."""
 
@@ -13,8 +14,8 @@ from landcarbon.checks.problems import Problem
 from landcarbon.checks.units import listing, unit_ids
 from landcarbon.engine.areas import geodesic_areas_m2, to_crs_densified
 
-__all__ = ["AREA_GAP_SHARE", "OUTSIDE_M2", "coverage_problems", "reconciliation",
-           "share_outside"]
+__all__ = ["AREA_GAP_SHARE", "OUTSIDE_M2", "coverage_problems", "date_coverage_problems",
+           "reconciliation", "share_outside"]
 
 
 def share_outside(units: gpd.GeoDataFrame, footprint: object, footprint_crs: object
@@ -81,6 +82,36 @@ def coverage_problems(units: gpd.GeoDataFrame, footprint: object, footprint_crs:
             "Use a raster that covers the whole study area.",
             {"uncovered_share": shares}))
     return problems
+
+
+def date_coverage_problems(units: gpd.GeoDataFrame,
+                           footprints: dict[str, tuple[object, object]], where: str,
+                           tolerance: float = 1e-4) -> list[Problem]:
+    """``date_coverage_differs`` (error): units that the rasters of the dates (``footprints``:
+    date -> (footprint polygon, its CRS)) do not cover alike, by more than ``tolerance`` of
+    the unit's area. Land outside a date's raster has no data at that date: the unit's land
+    would seem to appear or vanish between the dates, and its balance, risk and alerts
+    would follow (resampled dates on other grids, ``resample = "nearest"``, are where this
+    happens)."""
+    shares = {date: share_outside(units, fp, crs) for date, (fp, crs) in footprints.items()}
+    if len(shares) < 2:
+        return []
+    stack = np.vstack(list(shares.values()))
+    bad = stack.max(axis=0) - stack.min(axis=0) > tolerance
+    if not bad.any():
+        return []
+    ids = unit_ids(units, bad)
+    per_date = {date: {i: round(float(s), 6) for i, s in zip(ids, share[bad], strict=True)}
+                for date, share in shares.items()}
+    worst = {date: max(v.values()) for date, v in per_date.items()}
+    return [Problem(
+        "date_coverage_differs", "error", f"{where}: unit(s) {listing(ids)}",
+        f"The dates' rasters do not cover {len(ids)} unit(s) alike (uncovered share up to "
+        + ", ".join(f"{d}: {w:.1%}" for d, w in worst.items())
+        + "): land outside a date's raster has no data at that date, so it would seem to "
+        "appear or vanish between the dates.",
+        "Use rasters of every date that cover the whole study area (add tiles, or clip the "
+        "units to the area all dates cover).", {"uncovered_share": per_date})]
 
 
 #: A unit whose classified area falls short of its area inside the raster by more than this

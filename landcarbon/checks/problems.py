@@ -29,6 +29,7 @@ parcel_values_invalid     parcel codes or survey areas (TBMJ) that are empty or 
 pool_codes_missing        raster codes the carbon pool table does not list
 unit_outside_raster       units wholly outside the raster
 unit_partly_outside       units partly outside the raster (uncovered share; warning)
+date_coverage_differs     units the rasters of the [change] dates do not cover alike
 units_overlap             overlapping units (double counting: pairs, area)
 units_not_polygons        unit features that are points or lines
 geometry_invalid          invalid unit geometries (repair applied; warning)

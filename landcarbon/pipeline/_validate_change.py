@@ -77,6 +77,16 @@ def _dates(checker: Any, units: Any, section: Any) -> dict[str, Any]:
     for other in labels[1:]:
         _aligned(checker, section, opened[labels[0]], opened[other], (labels[0], other),
                  f"[change] dates {labels[0]} / {other}")
+    if units is not None and len(opened) > 1:
+        from shapely.geometry import box
+
+        from landcarbon.checks.footprint import date_coverage_problems
+
+        footprints = {year: (box(*da.rio.bounds()), da.rio.crs) for year, da in opened.items()}
+        where = f"[change] dates {', '.join(labels)}"
+        for p in checker.step("date_coverage_differs", where, lambda: date_coverage_problems(
+                units, footprints, where)) or []:
+            checker.add(p)
     return opened
 
 
