@@ -394,8 +394,42 @@ def test_geojson_rounds_to_a_micro_degree_and_keeps_missing_geometry() -> None:
         {"_i": [0, 1]},
         geometry=[Polygon([(113.1234567, 34.0000004), (113.2, 34.0), (113.2, 34.1)]), None],
         crs="EPSG:4326")
-    doc = json.loads(_geojson(frame))
+    text = "".join(_geojson(frame))
+    assert "".join(_geojson(frame, size=1)) == text  # pieces of one feature join the same
+    doc = json.loads(text)
     assert [f["properties"]["_i"] for f in doc["features"]] == [0, 1]
     ring = doc["features"][0]["geometry"]["coordinates"][0]
     assert ring[0] == [113.123457, 34.0] and ring[-1] == ring[0] and len(ring) == 4
     assert doc["features"][1]["geometry"] is None
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 7])
+def test_json_pieces_join_into_the_whole(n: int) -> None:
+    from landcarbon.publish._html import js_json, js_json_pieces
+
+    items = [[f"u{i} <b>&", i + 0.5, None, "镇"] for i in range(n)]
+    for size in (1, 2, 3, 1024):
+        assert "".join(js_json_pieces(items, size)) == js_json(items)
+
+
+def test_map_written_in_pieces_is_the_rendered_page(tmp_path: Path) -> None:
+    """A map's data stay out of its page text while it is made (written piece by piece);
+    the file is the page :func:`map_html` gives, its data appear once, and only the page's
+    own element ids are renumbered: a unit named like a folium element id keeps its name."""
+    from landcarbon.io.publication import write_text
+    from landcarbon.publish.maps import map_html, map_pieces
+
+    odd = "_" + "ab" * 16
+    units = make_units()
+    units["unit_name"] = ["镇 " + odd, "town <2>", "金水区", "二七区"]
+    m = explore_units(units, language="zh", title="碳 <地图>", tiles=None)
+    pieces = map_pieces(m)
+    assert len(pieces) % 2 == 1 and len(pieces) > 3
+    page = "".join(pieces)
+    # the same map made again, rendered whole: the same page
+    assert page == map_html(explore_units(units, language="zh", title="碳 <地图>", tiles=None))
+    assert "lc-blob" not in page
+    assert page.count(odd) == 1 and "\\u003c2\\u003e" in page
+    assert not re.search(r"_[0-9a-f]{32}(?![0-9a-zA-Z])", page.replace(odd, ""))
+    write_text(tmp_path / "map.html", pieces)
+    assert (tmp_path / "map.html").read_text(encoding="utf-8") == page

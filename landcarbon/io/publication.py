@@ -195,11 +195,20 @@ def update_manifest(folder: str | Path, manifest: dict[str, Any], files: list[st
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Write a UTF-8 text file atomically (replaced only when complete)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+def write_text(path: str | Path, text: str | list[str]) -> Path:
+    """Write a UTF-8 text file atomically (replaced only when complete). ``text`` may come
+    in pieces (e.g. a map's page and its data), each encoded a few MB at a time: a map of tens
+    of megabytes is never copied whole into bytes."""
+    pieces = [text] if isinstance(text, str) else text
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for piece in pieces:
+            for at in range(0, len(piece), _CHARS_AT_ONCE):
+                f.write(piece[at:at + _CHARS_AT_ONCE])
     return Path(path)
+
+
+#: characters encoded and written at a time by :func:`write_text`
+_CHARS_AT_ONCE = 1 << 22
 
 
 def read_raster_preview(path: str | Path, max_size: int = 1024) -> xr.DataArray:

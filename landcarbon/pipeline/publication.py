@@ -107,7 +107,7 @@ def _write_publication(folder: str | Path, units: gpd.GeoDataFrame, manifest: di
                        offline: bool, advance: Callable[[str], None]) -> dict[str, str]:
     from landcarbon.publish import explore_units
     from landcarbon.publish._html import ui
-    from landcarbon.publish.maps import add_head_html, map_html
+    from landcarbon.publish.maps import add_head_html, map_pieces
     from landcarbon.publish.report import atlas_report, provenance
     from landcarbon.publish.styles import categorized_qml, categorized_sld
 
@@ -150,7 +150,7 @@ def _write_publication(folder: str | Path, units: gpd.GeoDataFrame, manifest: di
     tags = provenance(manifest)
     add_head_html(m, meta_tags(tags), name="landcarbon_provenance")
     files["map"] = name("run", "map")
-    write_text(folder / files["map"], map_html(m))  # sequential element ids: reproducible
+    write_text(folder / files["map"], map_pieces(m))  # sequential element ids: reproducible
     advance("map")
 
     figdir = folder / "figures"
@@ -241,12 +241,12 @@ def _write_map_and_report(folder: Path, m: Any, report: Any, cfg: Any, lang: str
     run's files and its manifest) of a ``kind`` folder (``change``, ``scenario``: their
     names in :mod:`landcarbon.config.outputs`)."""
     from landcarbon.publish._html import ui
-    from landcarbon.publish.maps import add_head_html, map_html
+    from landcarbon.publish.maps import add_head_html, map_pieces
 
     add_head_html(m, meta_tags({"landcarbon_version": package_version()}),
                   name="landcarbon_provenance")
     written = {role: name(kind, role) for role in ("map", "report")}
-    write_text(folder / written["map"], map_html(m))
+    write_text(folder / written["map"], map_pieces(m))
     links = [(file, file) for file in sorted(files.values())]
     write_text(folder / written["report"], report(
         manifest_config=cfg.model_dump(mode="json"), language=lang, title=title, unit=unit,

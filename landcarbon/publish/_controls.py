@@ -9,8 +9,8 @@ from typing import Any
 from branca.element import Figure, Template
 from folium.elements import JSCSSMixin
 
-from landcarbon.publish._elements import DataElement
-from landcarbon.publish._html import CSS, js_json
+from landcarbon.publish._elements import Blob, DataElement, kept_apart, split_blobs
+from landcarbon.publish._html import CSS, js_json, js_json_pieces, script_safe
 from landcarbon.publish._offline import make_offline
 from landcarbon.publish.fonts import embed_font
 
@@ -73,12 +73,13 @@ var {{ this.get_name() }} = {
 };
 {% endmacro %}""")
 
-    def __init__(self, geojson: str, tables: dict[str, Any], records: list[list[Any]],
+    def __init__(self, geojson: list[str], tables: dict[str, Any], records: list[list[Any]],
                  title: str | None) -> None:
         super().__init__()
         self._name = "LandcarbonUnits"
-        self.geojson = geojson.replace("<", "\\u003c").replace(">", "\\u003e")
-        self.tables, self.records, self.css = js_json(tables), js_json(records), CSS
+        self.geojson = Blob(script_safe(geojson))
+        self.tables, self.css = js_json(tables), CSS
+        self.records = Blob(js_json_pieces(records))
         self.title_html = (f"<div class='lc-title'>{html.escape(title)}</div>" if title else "")
 
 
@@ -248,7 +249,16 @@ class OfflineFigure(Figure):
     missing = "warn"
 
     def render(self, **kwargs: Any) -> str:
-        text = make_offline(super().render(**kwargs), missing=self.missing)
+        return "".join(self.render_parts(**kwargs))
+
+    def render_parts(self, **kwargs: Any) -> list[str]:
+        """The page in pieces: page text at even positions, the data of its elements
+        (:class:`~landcarbon.publish._elements.Blob`) at odd positions, each once (not
+        copied through every step of the page: ``"".join`` of the pieces is
+        :meth:`render`)."""
+        with kept_apart() as kept:
+            text = super().render(**kwargs)
+        text = make_offline(text, missing=self.missing)
         lang = getattr(self, "lc_lang", None)
         if lang:  # the page's language and title (screen readers, tabs, bookmarks)
             title = getattr(self, "lc_title", None) or ("碳收支地图" if lang == "zh"
@@ -256,7 +266,8 @@ class OfflineFigure(Figure):
             text = text.replace("<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
                                 1)
             text = text.replace("<head>", f"<head>\n<title>{html.escape(title)}</title>", 1)
-        return embed_font(text, script=True)
+        data = [piece for pieces in kept.values() for piece in pieces]
+        return split_blobs(embed_font(text, script=True, also=data), kept)
 
 
 class SelfContainedFigure(OfflineFigure):

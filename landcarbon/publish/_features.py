@@ -7,8 +7,8 @@ from __future__ import annotations
 from branca.element import Template
 
 from landcarbon.publish._controls import UnitData
-from landcarbon.publish._elements import DataElement
-from landcarbon.publish._html import js_json
+from landcarbon.publish._elements import Blob, DataElement
+from landcarbon.publish._html import js_json, js_json_pieces, script_safe
 
 __all__ = ["FeatureLayer"]
 
@@ -70,7 +70,7 @@ var {{ this.get_name() }} = (function () {
 })();
 {% endmacro %}""")
 
-    def __init__(self, geojson: str | None, fills: list[str], popups: list[str],
+    def __init__(self, geojson: list[str] | None, fills: list[str], popups: list[str],
                  tooltips: list[str], canvas: bool = False, rows: list[str] | None = None,
                  cells: list[list[str]] | None = None, outline: bool = False,
                  units: UnitData | None = None, unit_rows: list[int] | None = None) -> None:
@@ -78,10 +78,9 @@ var {{ this.get_name() }} = (function () {
         self._name = "FeatureLayer"
         if geojson is None and units is None:
             raise ValueError("FeatureLayer: features of its own (geojson) or of the units")
-        self.geojson = (None if geojson is None else
-                        geojson.replace("<", "\\u003c").replace(">", "\\u003e"))
+        self.geojson = None if geojson is None else Blob(script_safe(geojson))
         self.units, self.unit_rows = units, js_json([int(u) for u in unit_rows or []])
-        self.fills, self.popups, self.tooltips = js_json(fills), js_json(popups), js_json(
-            tooltips)
+        self.fills, self.popups = js_json(fills), Blob(js_json_pieces(popups))
+        self.tooltips = Blob(js_json_pieces(tooltips))
         self.canvas, self.outline = canvas, outline
-        self.rows, self.cells = js_json(rows or []), js_json(cells or [])
+        self.rows, self.cells = js_json(rows or []), Blob(js_json_pieces(cells or []))

@@ -120,6 +120,25 @@ def js_json(obj: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def js_json_pieces(items: list[Any], size: int = 1024) -> list[str]:
+    """:func:`js_json` of the list ``items`` in pieces (of ``size`` items each) that join
+    into exactly that text: the data of a map of thousands of units is never one string."""
+    if not items:
+        return [js_json(items)]
+    pieces = ["["]
+    for at in range(0, len(items), size):
+        if at:
+            pieces.append(", ")
+        pieces.append(js_json(items[at:at + size])[1:-1])
+    pieces.append("]")
+    return pieces
+
+
+def script_safe(pieces: list[str]) -> list[str]:
+    """JSON text (in pieces) with ``<`` and ``>`` as escapes, for a ``<script>``."""
+    return [p.replace("<", "\\u003c").replace(">", "\\u003e") for p in pieces]
+
+
 def colour_bar(colours: list[tuple[float, str]], lo: float, hi: float, title: str) -> str:
     """Colour bar as HTML (CSS gradient; ticks at the ends and at 0)."""
 

@@ -96,38 +96,50 @@ def _make_subset(chars: str) -> bytes:
 _ASCII = bytes(range(0x80))
 
 
-def _page_chars(text: str) -> str:
-    """Every character a page may show: its text, HTML entities decoded and the ``\\uXXXX``
-    escapes of its scripts' JSON, plus printable ASCII (each kind found by one scan of the
-    page, then decoded once per distinct entity or escape: maps of tens of megabytes)."""
+def _page_chars(*texts: str) -> str:
+    """Every character a page may show: its text (``texts``: e.g. the page and the data a
+    map keeps apart from it), HTML entities decoded and the ``\\uXXXX`` escapes of its
+    scripts' JSON, plus printable ASCII (each kind found by one scan of the page, then
+    decoded once per distinct entity or escape: maps of tens of megabytes)."""
     import html
     import re
 
-    # the non-ASCII characters: ASCII bytes never occur inside a UTF-8 multi-byte sequence,
-    # so deleting them from the encoded page leaves exactly those characters' bytes
-    chars = set(text.encode("utf-8", "surrogatepass").translate(None, _ASCII)
-                .decode("utf-8", "surrogatepass"))
-    for entity in set(re.findall(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]"
-                                 r"{1,6});", text)):
+    chars: set[str] = set()
+    entities: set[str] = set()
+    escapes: set[str] = set()
+    for text in texts:
+        for at in range(0, len(text), _CHARS_AT_ONCE):
+            # the non-ASCII characters: ASCII bytes never occur inside a UTF-8 multi-byte
+            # sequence, so deleting them from the encoded text leaves those characters' bytes
+            piece = text[at:at + _CHARS_AT_ONCE]
+            chars |= set(piece.encode("utf-8", "surrogatepass").translate(None, _ASCII)
+                         .decode("utf-8", "surrogatepass"))
+        entities |= set(re.findall(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|"
+                                   r"#[xX][0-9a-fA-F]{1,6});", text))
+        # \\u escapes of non-ASCII characters only (a map escapes "<" in thousands of popups)
+        escapes |= set(re.findall(r"\\u(00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|"
+                                  r"[1-9a-fA-F][0-9a-fA-F]{3})", text))
+    for entity in entities:
         chars |= set(html.unescape(entity))
-    # \\u escapes of non-ASCII characters only (a map escapes "<" in thousands of popups)
-    chars |= {chr(int(h, 16)) for h in set(re.findall(
-        r"\\u(00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})",
-        text))}
+    chars |= {chr(int(h, 16)) for h in escapes}
     chars = {c for c in chars if ord(c) > 0x7F} | {chr(c) for c in range(0x20, 0x7F)}
     return "".join(sorted(chars))
 
 
-def _font_b64(text: str) -> str:
-    return base64.b64encode(_subset_woff(_page_chars(text))).decode("ascii")
+#: characters encoded at a time when a page's characters are listed (a map's data: tens of MB)
+_CHARS_AT_ONCE = 1 << 22
 
 
-def font_face_css(text: str) -> str:
-    """An ``@font-face`` rule (no ``<style>`` tag) embedding the glyphs of ``text``.
+def _font_b64(*texts: str) -> str:
+    return base64.b64encode(_subset_woff(_page_chars(*texts))).decode("ascii")
+
+
+def font_face_css(*texts: str) -> str:
+    """An ``@font-face`` rule (no ``<style>`` tag) embedding the glyphs of ``texts``.
 
     Parameters
     ----------
-    text : str
+    *texts : str
         Everything the page may display (its rendered HTML is fine: tags only add ASCII).
         Printable ASCII is always included.
 
@@ -137,27 +149,29 @@ def font_face_css(text: str) -> str:
         CSS defining the font family :data:`FAMILY` from a base64 WOFF data URL.
     """
     return (f'@font-face{{font-family:"{FAMILY}";font-style:normal;font-weight:400 700;'
-            f'font-display:block;src:url(data:font/woff;base64,{_font_b64(text)}) '
+            f'font-display:block;src:url(data:font/woff;base64,{_font_b64(*texts)}) '
             'format("woff")}')
 
 
-def font_face_script(text: str) -> str:
-    """A ``<script>`` adding the glyphs of ``text`` as a ``FontFace`` from bytes (used by the
+def font_face_script(*texts: str) -> str:
+    """A ``<script>`` adding the glyphs of ``texts`` as a ``FontFace`` from bytes (used by the
     maps: in Chromium with no system font at all, a data-URL ``@font-face`` of a page that
     runs Leaflet ends in status "error"; a FontFace built from bytes loads)."""
-    return (f'<script>(function(){{var b=atob("{_font_b64(text)}"),u=new Uint8Array(b.length);'
+    return (f'<script>(function(){{var b=atob("{_font_b64(*texts)}"),u=new Uint8Array(b.length);'
             "for(var i=0;i<b.length;i++){u[i]=b.charCodeAt(i);}"
             f'document.fonts.add(new FontFace("{FAMILY}",u.buffer,{{weight:"400 700"}}));'
             "})();</script>")
 
 
-def embed_font(html_text: str, *, script: bool = False) -> str:
-    """``html_text`` with the glyphs of its own text embedded: an ``@font-face`` style before
-    ``</head>`` or (``script``) a :func:`font_face_script` first in ``<head>``."""
+def embed_font(html_text: str, *, script: bool = False, also: list[str] | None = None
+               ) -> str:
+    """``html_text`` with the glyphs of its own text (and of ``also``: the data a map keeps
+    apart from its page) embedded: an ``@font-face`` style before ``</head>`` or
+    (``script``) a :func:`font_face_script` first in ``<head>``."""
     if script:
         at = html_text.find("<head>")
-        tag = font_face_script(html_text)
+        tag = font_face_script(html_text, *(also or []))
         return (html_text[:at + 6] + tag + html_text[at + 6:]) if at >= 0 else tag + html_text
-    style = f"<style>{font_face_css(html_text)}</style>"
+    style = f"<style>{font_face_css(html_text, *(also or []))}</style>"
     at = html_text.find("</head>")
     return (html_text[:at] + style + html_text[at:]) if at >= 0 else style + html_text

@@ -54,7 +54,7 @@ from landcarbon.publish.zone_layers import CategoryLayer, Overlay, zone_category
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["DEFAULT_LAYERS", "add_head_html", "explore_units", "map_html"]
+__all__ = ["DEFAULT_LAYERS", "add_head_html", "explore_units", "map_html", "map_pieces"]
 
 DEFAULT_LAYERS: tuple[str, ...] = (
     "risk_level", "space_type", "net_per_ha", "emission_per_ha", "sequestration_per_ha")
@@ -105,20 +105,28 @@ def _display_frame(units: gpd.GeoDataFrame, tolerance_m: float | None,
     return gdf
 
 
-def _geojson(gdf: gpd.GeoDataFrame) -> str:
+def _geojson(gdf: gpd.GeoDataFrame, size: int = 1024) -> list[str]:
     """GeoJSON of the display frame (features with property ``_i``), coordinates rounded to
-    1e-6 degrees (~0.1 m): written by GEOS per geometry (``shapely.to_geojson``), not through
-    Python dictionaries (10x faster for thousands of detailed boundaries)."""
+    1e-6 degrees (~0.1 m), in pieces of ``size`` features that join into the collection:
+    written by GEOS per geometry (``shapely.to_geojson``), not through Python dictionaries
+    (10x faster for thousands of detailed boundaries)."""
     import shapely
 
     geoms = shapely.transform(gdf.geometry.array, lambda xy: np.round(xy, 6))
     texts = shapely.to_geojson(geoms)
-    features = ",".join(
-        f'{{"type":"Feature","properties":{{"_i":{int(i)}}},"geometry":'
-        f'{"null" if g is None else g}}}' for i, g in zip(gdf["_i"].tolist(), texts, strict=True))
-    # a float GEOS writes longer than its rounded value (it keeps the shortest form): cut
-    return re.sub(r"(\.\d{6})\d+", r"\1", '{"type":"FeatureCollection","features":['
-                  + features + "]}")
+    ids = gdf["_i"].tolist()
+    pieces = ['{"type":"FeatureCollection","features":[']
+    for at in range(0, len(ids), size):
+        if at:
+            pieces.append(",")
+        features = ",".join(
+            f'{{"type":"Feature","properties":{{"_i":{int(i)}}},"geometry":'
+            f'{"null" if g is None else g}}}'
+            for i, g in zip(ids[at:at + size], texts[at:at + size], strict=True))
+        # a float GEOS writes longer than its rounded value (it keeps the shortest form): cut
+        pieces.append(re.sub(r"(\.\d{6})\d+", r"\1", features))
+    pieces.append("]}")
+    return pieces
 
 
 def _layer_values(units: pd.DataFrame, key: str, sfx: str) -> pd.Series:
@@ -400,15 +408,26 @@ def add_head_html(m: folium.Map, html: str, *, name: str) -> None:
 
 
 def map_html(m: folium.Map) -> str:
-    """The rendered HTML of a map (as ``m.save`` writes it) with sequential element ids.
+    """The rendered HTML of a map (as ``m.save`` writes it) with sequential element ids
+    (:func:`map_pieces` joined)."""
+    return "".join(map_pieces(m))
 
-    folium names every element ``<kind>_<32 random hex digits>``; these become ``<kind>_`` +
-    a counter in order of first appearance, so that identical maps give identical files.
+
+def map_pieces(m: folium.Map) -> list[str]:
+    """The rendered HTML of a map in pieces (page text at even positions, the data of its
+    layers at odd positions; write them one after the other), with sequential element ids.
+
+    folium names every element ``<kind>_<32 random hex digits>``; in the page text these
+    become ``<kind>_`` + a counter in order of first appearance, so that identical maps give
+    identical files (the data are not touched: a unit named like an element keeps its name).
     """
-    text = m.get_root().render()
+    root = m.get_root()
+    pieces = root.render_parts() if isinstance(root, OfflineFigure) else [root.render()]
     ids: dict[str, str] = {}
 
     def seq(match: re.Match[str]) -> str:
         return "_" + ids.setdefault(match.group(1), f"{len(ids):06d}")
 
-    return re.sub(r"_([0-9a-f]{32})(?![0-9a-zA-Z])", seq, text)
+    for i in range(0, len(pieces), 2):
+        pieces[i] = re.sub(r"_([0-9a-f]{32})(?![0-9a-zA-Z])", seq, pieces[i])
+    return pieces
