@@ -331,8 +331,10 @@ def cache_bytecode() -> int:
 
     written = 0
     for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] != "landcarbon":  # (the name first: an attribute of a
+            continue  # module whose import is deferred would import it)
         source = getattr(module, "__file__", None)
-        if name.partition(".")[0] != "landcarbon" or not source or not source.endswith(".py"):
+        if not source or not source.endswith(".py"):
             continue
         try:
             cached = importlib.util.cache_from_source(source)
