@@ -173,6 +173,15 @@ def test_verbosity_flags_are_repeatable() -> None:
     assert "-v, --verbose" in r.stdout and "-q, --quiet" in r.stdout
 
 
+def test_no_arguments_prints_the_help() -> None:
+    """``landcarbon`` alone: the help on stdout, exit 0 (as ``--help``); options without a
+    command stay a usage error (exit 2)."""
+    r, help_ = lc(), lc("--help")
+    assert (r.returncode, r.stdout, r.stderr) == (0, help_.stdout, "")
+    r = lc("-v")
+    assert r.returncode == 2 and "Missing command" in r.stderr
+
+
 def test_assessment_reprs_are_short_and_explore_follows_the_language(project: Path) -> None:
     import landcarbon
     from landcarbon.publish import explore_units

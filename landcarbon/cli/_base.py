@@ -201,6 +201,14 @@ class _Group(click.Group):
     """The command group; every command also takes ``-v``/``-q``/``--debug`` after its name
     (``landcarbon run config.toml -q``), adding to those given before it."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """``landcarbon`` alone prints its help on stdout with exit 0 (as ``rio`` and
+        ``landcarbon --help``), not click's usage error (exit 2)."""
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         taken = {opt for p in cmd.params for opt in getattr(p, "opts", ())}
         for option in _late_options():
