@@ -47,6 +47,26 @@ def test_letter_codes_are_read_as_their_numeric_class() -> None:
     assert parcel_codes(gdf, "c").tolist() == [101, 5, 8, 201, 1104, 702]
 
 
+def test_codes_with_leading_zeros_must_be_land_survey_codes() -> None:
+    """A text code with a leading zero is a GB/T 21010 code of 2 or 4 digits: ``0010``
+    (read as 10, transport), ``001`` (1, cropland) and ``010A`` (10) are errors naming the
+    values and rows, not other classes."""
+    from landcarbon.exceptions import InputError
+
+    ok = gpd.GeoDataFrame({"c": ["01", "0101", "0100", "10", "1001", "0", "111"]},
+                          geometry=[box(0, 0, 1, 1)] * 7, crs=4326)
+    assert parcel_codes(ok, "c").tolist() == [1, 101, 100, 10, 1001, 0, 111]
+    bad = gpd.GeoDataFrame({"c": ["0101", "0010", "001", "010A", "00"]},
+                           geometry=[box(0, 0, 1, 1)] * 5, crs=4326)
+    with pytest.raises(InputError) as err:
+        parcel_codes(bad, "c")
+    message = str(err.value)
+    assert "4 parcel(s)" in message and "rows 2, 3, 4, 5" in message
+    for value in ("'0010'", "'001'", "'010A'", "'00'"):
+        assert value in message
+    assert err.value.code == "parcel_values_invalid"
+
+
 def test_aggregate_by_attribute_with_geodesic_areas() -> None:
     legend = lc.load_legend("gbt21010")
     areas = class_areas_from_parcels(_parcels(), legend, "dlbm", unit_field="town")

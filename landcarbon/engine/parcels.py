@@ -171,10 +171,13 @@ def parcel_code_text(parcels: gpd.GeoDataFrame, code_field: str, *,
 
 def _numeric_codes(text: pd.Series) -> pd.Series:
     """Integer codes of code strings (``'0101'`` -> 101; letter codes, see
-    :func:`parcel_codes`); NaN where a string is not a code."""
+    :func:`parcel_codes`); NaN where a string is not a code. A code written with a leading
+    zero is a GB/T 21010 code of 2 or 4 digits (``01``, ``0101``; or ``0``): ``0010``,
+    ``001`` or ``010A`` are not codes (read as numbers they became other classes: 10, 1)."""
     text = text.str.replace(r"^(\d{2})[A-Z]\d$", r"\1", regex=True)
     text = text.str.replace(r"^(\d{2,4})[A-Z]+$", r"\1", regex=True)
-    codes = pd.to_numeric(text.where(text.str.fullmatch(r"\d+")), errors="coerce")
+    ok = text.str.fullmatch(r"[1-9]\d*|0|0[1-9]|0[1-9]\d\d").fillna(False).astype(bool)
+    codes = pd.to_numeric(text.where(ok), errors="coerce")
     return codes
 
 
@@ -210,7 +213,8 @@ def _codes_of(text: pd.Series, code_field: str, source: str, also: str = "") -> 
         raise InputError(f"{source}: {int(bad.sum())} parcel(s) have a {code_field} that is "
                          f"not a numeric land-use code: {listing}; {_rows(bad)}. Fix or remove "
                          "those parcels (三调 letter codes such as 05H1 or 0201K are understood; "
-                         f"other codes must be numeric GB/T 21010 codes).{also}",
+                         "other codes must be numeric GB/T 21010 codes, and a code written "
+                         f"with a leading zero must have 2 or 4 digits: 01, 0101).{also}",
                          code="parcel_values_invalid")
     return codes.astype(np.int64)
 
