@@ -345,3 +345,29 @@ def test_dates_covering_units_differently(tmp_path: Path) -> None:
                            "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 1 and "do not cover 2 unit(s) alike" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_coordinates_impossible_in_a_projected_or_local_crs(tmp_path: Path) -> None:
+    """Gauss-Krueger eastings with their zone number (38...) labelled as the CRS without it
+    (EPSG:4547), units in a local engineering CRS, and a raster in one: each a `crs_wrong`
+    error naming the file (they crashed in GEOS or PROJ, or gave units no land at all)."""
+    from _battery import HALVES, make_project, units
+    from shapely import affinity
+
+    from landcarbon.checks.units import crs_problems
+
+    make_project(tmp_path)
+    zoned = [affinity.translate(g, 38_000_000 - 500_000 + 114_000, 0) for g in HALVES]
+    gdf = gpd.GeoDataFrame({"unit_id": ["W", "E"]}, geometry=zoned, crs="EPSG:4547")
+    (p,) = crs_problems(gdf, "u.gpkg")
+    assert p.code == "crs_wrong" and "not on the Earth" in p.message and "4513-4533" in p.fix
+    assert crs_problems(gdf.set_crs("EPSG:4526", allow_override=True)) == []  # its real CRS
+    assert crs_problems(gpd.GeoDataFrame(geometry=HALVES, crs="EPSG:32649")) == []
+    local = 'LOCAL_CS["arbitrary",UNIT["metre",1]]'
+    units(tmp_path / "halves.gpkg", crs=local)
+    p = _by_code(validate_config(tmp_path / "run.toml", scan_raster=False))["crs_wrong"]
+    assert "local (engineering) CRS" in p.message and p.where.startswith("[units]")
+    units(tmp_path / "halves.gpkg")
+    write_tif(tmp_path / "grid4.tif", GRID4, crs=local)
+    p = _by_code(validate_config(tmp_path / "run.toml", scan_raster=False))["crs_wrong"]
+    assert "local (engineering) CRS" in p.message and p.where.startswith("[landcover]")

@@ -12,6 +12,7 @@ import math
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -84,22 +85,69 @@ def geometry_type_problems(units: gpd.GeoDataFrame, where: str = "units",
 
 
 def crs_problems(units: gpd.GeoDataFrame, where: str = "units") -> list[Problem]:
-    """``crs_wrong`` (error): coordinates outside +-360 / +-90 in a geographic CRS (metres
-    labelled EPSG:4326)."""
-    if units.crs is None or not units.crs.is_geographic or not len(units):
+    """``crs_wrong`` (error): coordinates impossible in the declared CRS: outside +-360 /
+    +-90 in a geographic CRS (metres labelled EPSG:4326), outside the Earth or far (over
+    :data:`AREA_OF_USE_MARGIN` degrees) from the area a projected CRS is made for (a
+    Gauss-Krueger easting with its zone number labelled as a CRS without it), or a local
+    (engineering) CRS that no area on the ellipsoid can be measured in."""
+    if units.crs is None or not len(units):
         return []
     x0, y0, x1, y1 = units.total_bounds
-    if not np.isfinite([x0, y0, x1, y1]).all() or (
-            x0 >= -360.5 and x1 <= 360.5 and y0 >= -90.5 and y1 <= 90.5):
+    if not np.isfinite([x0, y0, x1, y1]).all():
         return []
+    crs = units.crs
+    span = f"x {x0:.6g} to {x1:.6g}, y {y0:.6g} to {y1:.6g}"
+    if crs.is_geographic:
+        if x0 >= -360.5 and x1 <= 360.5 and y0 >= -90.5 and y1 <= 90.5:
+            return []
+        why = (f"the file is labelled {crs.name} (degrees) but its coordinates span {span}: "
+               "they are not degrees (metres of a projected CRS?).")
+    elif not crs.is_projected:
+        why = (f"the file is labelled {crs.name}, a local (engineering) CRS that is not tied "
+               "to the Earth: no ellipsoidal area can be measured in it.")
+    else:
+        off = _off_the_area_of_use(crs, (x0, y0, x1, y1), span)
+        if off is None:
+            return []
+        why = off
     return [Problem(
-        "crs_wrong", "error", where,
-        f"the file is labelled {units.crs.name} (degrees) but its coordinates span x "
-        f"{x0:.6g} to {x1:.6g}, y {y0:.6g} to {y1:.6g}: they are not degrees (metres of a "
-        "projected CRS?).",
+        "crs_wrong", "error", where, why,
         "Assign the CRS the coordinates are in (QGIS: Layer > Set CRS; ogr2ogr -a_srs "
-        "EPSG:<code>), not a reprojection.", {"bounds": [float(x0), float(y0), float(x1),
-                                                         float(y1)]})]
+        "EPSG:<code>), not a reprojection. Gauss-Krueger eastings of 8 digits carry the zone "
+        "number: CGCS2000 3-degree zones with it are EPSG:4513-4533, without it 4534-4554.",
+        {"bounds": [float(x0), float(y0), float(x1), float(y1)]})]
+
+
+#: How far (degrees) outside the area of use of a projected CRS coordinates may lie before
+#: they are called impossible in it (a province drawn in a neighbouring zone is fine).
+AREA_OF_USE_MARGIN = 15.0
+
+
+def _off_the_area_of_use(crs: Any, bounds: tuple[float, float, float, float], span: str
+                         ) -> str | None:
+    """Why ``bounds`` cannot be coordinates of projected ``crs`` (None: they can)."""
+    from pyproj import Transformer
+    from pyproj.exceptions import ProjError
+
+    try:
+        lon0, lat0, lon1, lat1 = Transformer.from_crs(
+            crs, "EPSG:4326", always_xy=True).transform_bounds(*bounds, densify_pts=21)
+    except ProjError:
+        lon0 = lat0 = lon1 = lat1 = float("inf")
+    if not np.isfinite([lon0, lat0, lon1, lat1]).all():
+        return (f"the file is labelled {crs.name} but its coordinates span {span}: in that "
+                "CRS they are not on the Earth.")
+    aou, m = crs.area_of_use, AREA_OF_USE_MARGIN
+    if aou is None:
+        return None
+    off = lat1 < aou.south - m or lat0 > aou.north + m or (
+        aou.west <= aou.east and (lon1 < aou.west - m or lon0 > aou.east + m))
+    if not off:
+        return None
+    return (f"the file is labelled {crs.name} but its coordinates span {span}: in that CRS "
+            f"they lie at longitude {lon0:.4g} to {lon1:.4g}, latitude {lat0:.4g} to "
+            f"{lat1:.4g}, far from the area it is made for ({aou.name}: longitude "
+            f"{aou.west:g} to {aou.east:g}, latitude {aou.south:g} to {aou.north:g}).")
 
 
 def repair_geometries(units: gpd.GeoDataFrame, where: str = "units"

@@ -218,6 +218,12 @@ def _check_header(path: str, src: Any) -> None:
             f"Land-cover raster {path!r} is south-up (its rows run from south to north: a "
             f"positive pixel height {tr.e:g}). Flip it to the usual north-up order first "
             "(gdalwarp in.tif north_up.tif).", code="raster_geotransform")
+    if src.crs is not None and not (src.crs.is_geographic or src.crs.is_projected):
+        raise InputError(
+            f"Land-cover raster {path!r} is labelled with a local (engineering) CRS "
+            f"({src.crs.to_wkt()[:80]}...), which is not tied to the Earth: no ellipsoidal "
+            "area can be measured in it. Assign the CRS it was made in (gdal_edit.py -a_srs "
+            "EPSG:<code> file.tif).", code="crs_wrong")
     if src.crs is not None and src.crs.is_geographic:
         left, bottom, right, top = src.bounds
         if min(bottom, top) < -90.5 or max(bottom, top) > 90.5 or min(left, right) < -360.5 \

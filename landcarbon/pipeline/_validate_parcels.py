@@ -22,7 +22,7 @@ __all__ = ["check_parcels"]
 def check_parcels(checker: Any, units: Any, legend: Any) -> None:
     """``[parcels]``: the layer reads and holds polygons, its fields exist, survey areas and
     codes parse, a unit id in ``unit_field`` for every parcel, no overlapping parcels."""
-    from landcarbon.checks.units import geometry_type_problems, overlaps
+    from landcarbon.checks.units import crs_problems, geometry_type_problems, overlaps
     from landcarbon.pipeline._compute import beside
 
     pc = checker.config.parcels
@@ -31,7 +31,7 @@ def check_parcels(checker: Any, units: Any, legend: Any) -> None:
     gdf = checker.layer(where, pc.path, layer=pc.layer, what="Parcels")
     if gdf is None:
         return
-    for p in geometry_type_problems(gdf, where, "parcels"):
+    for p in geometry_type_problems(gdf, where, "parcels") + crs_problems(gdf, where):
         checker.add(p)
     # pairs of overlapping parcels (GEOS, the GIL released: beside the checks below; ~1.7 s
     # at 100,000 parcels), named by their rows
