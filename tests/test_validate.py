@@ -371,3 +371,20 @@ def test_coordinates_impossible_in_a_projected_or_local_crs(tmp_path: Path) -> N
     write_tif(tmp_path / "grid4.tif", GRID4, crs=local)
     p = _by_code(validate_config(tmp_path / "run.toml", scan_raster=False))["crs_wrong"]
     assert "local (engineering) CRS" in p.message and p.where.startswith("[landcover]")
+
+
+def test_units_that_no_parcel_reaches(tmp_path: Path) -> None:
+    """Parcel mode with a units file: unit E overlaps no parcel; an error naming it, which
+    stops `landcarbon run` before anything is written (it gave E no land, at exit 0)."""
+    from _battery import make_project
+    from test_validate_codes import _units_without_parcels
+
+    make_project(tmp_path)
+    _units_without_parcels(tmp_path)
+    p = _by_code(validate_config(tmp_path / "run.toml"))["unit_without_parcels"]
+    assert p.severity == "error" and p.details["unit_ids"] == ["E"]
+    assert "1 of 2 unit(s) overlap no parcel" in p.message
+    proc = subprocess.run([sys.executable, "-m", "landcarbon.cli", "run", "run.toml",
+                           "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 1 and "overlap no parcel" in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -77,6 +77,17 @@ def _date_half_covered(d: Path) -> None:
         "[change]", '[change]\nresample = "nearest"'))
 
 
+def _units_without_parcels(d: Path) -> None:
+    # parcels on the west half's 14 m only: unit E (x 15-40) overlaps none
+    gpd.GeoDataFrame({"dlbm": ["0101"]}, geometry=[box(500000, 3849960, 500014, 3850000)],
+                     crs="EPSG:32649").to_file(d / "parcels.gpkg", layer="parcels")
+    (d / "run.toml").write_text(
+        '[parcels]\npath = "parcels.gpkg"\ncode_field = "dlbm"\n[units]\npath = "halves.gpkg"\n'
+        'layer = "units"\nid_field = "code"\nname_field = "name"\n[thresholds]\n'
+        'preset = "zhengzhou_example"\n[output]\nmap = false\nrasters = false\n',
+        encoding="utf-8")
+
+
 def _planning(zones: dict[object, object]) -> Breaker:
     def breaker(d: Path) -> None:
         gpd.GeoDataFrame({"kind": list(zones)}, geometry=list(zones.values()),
@@ -118,6 +129,7 @@ CASES: dict[str, tuple[Breaker, str]] = {
     "crs_mismatch": (_other_crs, "warning"),
     "grid_mismatch": (_later, "error"),
     "date_coverage_differs": (_date_half_covered, "error"),
+    "unit_without_parcels": (_units_without_parcels, "error"),
     "change_one_date": (lambda d: config(d, extra='[change]\n[[change.dates]]\nyear = 2015\n'
                                          'landcover = "grid4.tif"\n'), "warning"),
     "nodata_missing": (lambda d: raster(d, GRID4, nodata=None), "warning"),

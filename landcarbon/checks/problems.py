@@ -28,6 +28,7 @@ unmapped_codes            raster or parcel codes the legend does not map (counts
 parcel_values_invalid     parcel codes or survey areas (TBMJ) that are empty or not numbers
 pool_codes_missing        raster codes the carbon pool table does not list
 unit_outside_raster       units wholly outside the raster
+unit_without_parcels      units that no parcel reaches (parcel mode with [units])
 unit_partly_outside       units partly outside the raster (uncovered share; warning)
 date_coverage_differs     units the rasters of the [change] dates do not cover alike
 units_overlap             overlapping units (double counting: pairs, area)

@@ -1,7 +1,8 @@
 """The pre-flight checks of ``[parcels]`` (``landcarbon validate``, and the gate of every
 command): a layer of polygons, its code / name / area fields, survey areas and codes that
-parse and that the legend maps, a unit id in ``unit_field`` for every parcel, and no
-overlapping parcels (their overlap would be counted twice).
+parse and that the legend maps, a unit id in ``unit_field`` for every parcel, no
+overlapping parcels (their overlap would be counted twice), and with a ``[units]`` file no
+unit that no parcel reaches (it would get no land at all).
 
 Called by :class:`landcarbon.pipeline.validate._Checker`; problems go into its report.
 """
@@ -31,8 +32,11 @@ def check_parcels(checker: Any, units: Any, legend: Any) -> None:
     gdf = checker.layer(where, pc.path, layer=pc.layer, what="Parcels")
     if gdf is None:
         return
-    for p in geometry_type_problems(gdf, where, "parcels") + crs_problems(gdf, where):
+    kinds = geometry_type_problems(gdf, where, "parcels") + crs_problems(gdf, where)
+    for p in kinds:
         checker.add(p)
+    if units is not None and not kinds:
+        _units_without_parcels(checker, units, gdf, where)
     # pairs of overlapping parcels (GEOS, the GIL released: beside the checks below; ~1.7 s
     # at 100,000 parcels), named by their rows
     rows = gdf[["geometry"]].assign(unit_id=[f"row {i}" for i in range(1, len(gdf) + 1)])
@@ -41,6 +45,30 @@ def check_parcels(checker: Any, units: Any, legend: Any) -> None:
         _fields_and_codes(checker, gdf, units, legend, where)
     finally:
         _parcel_overlaps(checker, rows, where, pending.result())
+
+
+def _units_without_parcels(checker: Any, units: Any, gdf: Any, where: str) -> None:
+    """``unit_without_parcels`` (error): units that no parcel reaches (in raster mode, a
+    unit off the raster is an error for the same reason: it would get no land at all)."""
+    import shapely
+
+    from landcarbon.checks.units import listing, unit_ids
+
+    if units.crs is None or gdf.crs is None or not len(units):
+        return
+    parcels = gdf.geometry if gdf.crs == units.crs else gdf.geometry.to_crs(units.crs)
+    unit_rows, _ = shapely.STRtree(parcels.array).query(units.geometry.array,
+                                                        predicate="intersects")
+    alone = np.ones(len(units), bool)
+    alone[unit_rows] = False
+    if alone.any():
+        ids = unit_ids(units, alone)
+        checker.add(Problem(
+            "unit_without_parcels", "error", f"[units] unit(s) {listing(ids)}",
+            f"{len(ids)} of {len(units)} unit(s) overlap no parcel of {where}: they would get "
+            "no land at all.",
+            "Use the parcels of the whole study area, or check the CRS of both files (a "
+            "wrong CRS puts the units far away).", {"unit_ids": ids}))
 
 
 def _fields_and_codes(checker: Any, gdf: Any, units: Any, legend: Any, where: str) -> None:
