@@ -129,6 +129,31 @@ def test_mosaic_rejects_a_tile_off_the_grid(tmp_path: Path) -> None:
         lc.open_landcover([a, b])
 
 
+def test_mosaic_tiles_overlapping_and_nodata(tmp_path: Path) -> None:
+    """Tiles overlapping by two columns: where they agree, the mosaic is the whole raster,
+    also where the later tile has nodata over the first one's data (its nodata does not
+    cover them); where they hold different codes, or with another nodata value, refused
+    naming the tiles (the last listed tile used to win, silently)."""
+    shifted = Affine(10, 0, 500010, 0, -10, 3850000)
+    a = write_tif(tmp_path / "a.tif", GRID4[:, :3].copy())
+    later = GRID4[:, 1:].copy()
+    later[:, 0] = 0  # nodata over a's column 1
+    b = write_tif(tmp_path / "b.tif", later, transform=shifted)
+    whole = lc.open_landcover(write_tif(tmp_path / "whole.tif", GRID4))
+    for spec in ([a, b], [b, a]):
+        np.testing.assert_array_equal(lc.open_landcover(spec).values, whole.values)
+    clash = GRID4[:, 1:].copy()
+    clash[0, 1] = 80  # a holds 10 there
+    c = write_tif(tmp_path / "c.tif", clash, transform=shifted)
+    with pytest.raises(InputError, match=r"a\.tif and .*c\.tif overlap over 8 pixels and hold "
+                                         r"different codes in 1 of them"):
+        lc.open_landcover([a, c])
+    d = write_tif(tmp_path / "d.tif", GRID4[:, 3:].copy(), nodata=255,
+                  transform=Affine(10, 0, 500030, 0, -10, 3850000))
+    with pytest.raises(InputError, match=r"d\.tif: nodata 255.0 differs from 0.0"):
+        lc.open_landcover([a, d])
+
+
 def test_missing_and_corrupt_rasters(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         lc.open_landcover(tmp_path / "nope.tif")

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import numpy as np
 import xarray as xr
 
 from landcarbon.exceptions import InputError
+from landcarbon.io.mosaic import mosaic_vrt
 from landcarbon.io.paths import require_file
 
 __all__ = [
@@ -66,73 +65,6 @@ def expand_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
     if not paths:
         raise InputError("No land-cover raster given: set [landcover] path.")
     return paths
-
-
-def mosaic_vrt(paths: list[str]) -> str:
-    """Write a VRT that mosaics ``paths`` (same CRS, resolution and data type) and return its
-    path. The tiles are referenced, not copied."""
-    import rasterio
-
-    infos = []
-    for p in paths:
-        with rasterio.open(p) as src:
-            infos.append((p, src.crs, src.transform, src.width, src.height, src.dtypes[0],
-                          src.nodata, src.block_shapes[0]))
-    crs0, tr0, dtype0 = infos[0][1], infos[0][2], infos[0][5]
-    problems = []
-    for p, crs, tr, _w, _h, dtype, _nd, _b in infos[1:]:
-        if crs != crs0:
-            problems.append(f"{p}: CRS {crs} differs from {crs0}")
-        same_size = np.isclose(tr.a, tr0.a, rtol=1e-9) and np.isclose(tr.e, tr0.e, rtol=1e-9)
-        if not same_size:
-            problems.append(f"{p}: pixel size {(tr.a, tr.e)} differs from {(tr0.a, tr0.e)}")
-        if dtype != dtype0:
-            problems.append(f"{p}: data type {dtype} differs from {dtype0}")
-        # the same grid: the origin a whole number of pixels from the first tile's (a tile
-        # off by a fraction of a pixel would be moved onto the grid, its pixels misplaced)
-        shift = ((tr.c - tr0.c) / tr0.a, (tr.f - tr0.f) / tr0.e)
-        off = max(abs(v - round(v)) for v in shift)
-        if (same_size and off > 1e-3) or tr.b or tr.d:
-            problems.append(f"{p}: its pixels are not on the grid of {infos[0][0]} (origin "
-                            f"{off:.3f} pixel off, or rotated)")
-    if problems:
-        raise InputError("Land-cover tiles cannot be mosaicked: " + "; ".join(problems)
-                         + ". Give tiles of one product on one grid, or warp them first.")
-    res_x, res_y = tr0.a, tr0.e
-    left = min(i[2].c for i in infos)
-    top = max(i[2].f for i in infos)
-    right = max(i[2].c + i[3] * res_x for i in infos)
-    bottom = min(i[2].f + i[4] * res_y for i in infos)
-    width = round((right - left) / res_x)
-    height = round((bottom - top) / res_y)
-    nodata = infos[0][6]
-    band = [f'<VRTRasterBand dataType="{_gdal_type(dtype0)}" band="1">']
-    if nodata is not None:
-        band.append(f"<NoDataValue>{nodata!r}</NoDataValue>")
-    for p, _crs, tr, w, h, _d, _nd, block in infos:
-        xoff = round((tr.c - left) / res_x)
-        yoff = round((tr.f - top) / res_y)
-        band.append(
-            "<SimpleSource>"
-            f'<SourceFilename relativeToVRT="0">{escape(os.path.abspath(p))}</SourceFilename>'
-            "<SourceBand>1</SourceBand>"
-            f'<SourceProperties RasterXSize="{w}" RasterYSize="{h}" DataType="{_gdal_type(dtype0)}"'
-            f' BlockXSize="{block[1]}" BlockYSize="{block[0]}"/>'
-            f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
-            f'<DstRect xOff="{xoff}" yOff="{yoff}" xSize="{w}" ySize="{h}"/>'
-            "</SimpleSource>"
-        )
-    band.append("</VRTRasterBand>")
-    xml = (
-        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">'
-        f"<SRS>{escape(crs0.to_wkt())}</SRS>"
-        f"<GeoTransform>{left!r}, {res_x!r}, 0.0, {top!r}, 0.0, {res_y!r}</GeoTransform>"
-        + "".join(band) + "</VRTDataset>"
-    )
-    digest = hashlib.sha1(xml.encode()).hexdigest()[:16]
-    from landcarbon.io.scratch import write_scratch
-
-    return write_scratch(f"mosaic-{digest}.vrt", xml)
 
 
 def _corrupt(path: str, what: str) -> InputError:
@@ -302,12 +234,6 @@ def raster_read_errors(codes: xr.DataArray) -> Iterator[None]:
     finally:
         close_open_tiles()
         release_freed()
-
-
-def _gdal_type(dtype: str) -> str:
-    return {"uint8": "Byte", "int8": "Int8", "uint16": "UInt16", "int16": "Int16",
-            "uint32": "UInt32", "int32": "Int32", "float32": "Float32",
-            "float64": "Float64"}[dtype]
 
 
 def chunk_shape(size: int, block: tuple[int, int], width: int) -> tuple[int, int]:

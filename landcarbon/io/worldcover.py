@@ -112,7 +112,7 @@ def save_worldcover(bounds: tuple[float, float, float, float], out: str | os.Pat
     (mosaicked when it spans tiles); only the window's blocks are transferred."""
     import rasterio.shutil
 
-    from landcarbon.io.raster import mosaic_vrt
+    from landcarbon.io.mosaic import mosaic_vrt
 
     vrts = _windows(bounds, year, base_url, None)
     source = vrts[0] if len(vrts) == 1 else mosaic_vrt(vrts)
