@@ -230,6 +230,16 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
                                     'type = "reduce_construction"\narea_ha = 0.01\n'),
                             ("change.edits.0.scenario", "'green belt'", "no spaces"),
                             "validate"),
+    # the baseline's own layer name, in any case (it replaced the baseline's layer, or
+    # crashed creating it)
+    "scenario_name_baseline": (_change(extra='[[change.scenarios]]\nname = "Baseline"\n'
+                                       'landcover = "grid4.tif"\n'),
+                               ("change.scenarios.0.name", "'Baseline'", "baseline's own"),
+                               "scenario"),
+    "edit_scenario_baseline": (_change(extra='[[change.edits]]\nscenario = "baseline"\n'
+                                       'type = "reduce_construction"\narea_ha = 0.01\n'),
+                               ("change.edits.0.scenario", "'baseline'", "another name"),
+                               "scenario"),
     "units_path_is_folder": (lambda d: ((d / "townships").mkdir(), config(d, (
         'path = "halves.gpkg"\nlayer = "units"', 'path = "townships"'))),
         ("townships", "is a folder"), "run"),

@@ -388,3 +388,18 @@ def test_units_that_no_parcel_reaches(tmp_path: Path) -> None:
                            "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 1 and "overlap no parcel" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_statistics_row_without_unit_id(tmp_path: Path) -> None:
+    """A statistics row with an empty unit id: an error naming its line (it crashed validate
+    and every command with a TypeError); the other rows are still checked."""
+    config = CONFIG + '[statistics]\npath = "stats.csv"\n'
+    path = _project(tmp_path, config=config)
+    (tmp_path / "stats.csv").write_text(
+        "unit_id,gdp_10k_cny,population\nU0,5,2\n,3,1\nU1,x,1\n", encoding="utf-8")
+    problems = [p for p in validate_config(path).problems if p.code == "statistics_invalid"]
+    by = {p.where.rsplit(": ", 1)[-1]: p for p in problems}
+    assert by["unit_id"].details["lines"] == [3] and "1 row(s) have no unit id" in (
+        by["unit_id"].message)
+    gdp = by["column 'gdp_10k_cny'"]
+    assert gdp.details["values"] == {"U1": "x"} and gdp.details["rows"] == [4]

@@ -218,7 +218,7 @@ def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
             continue
         if lc not in known_lc:
             problems.append(f"line {i} (code {code_text}): land_class {lc!r} is not one of "
-                            f"{', '.join(known_lc)}")
+                            f"{', '.join(sorted(known_lc))}")
     table = raw.assign(
         code=codes,
         land_class=raw["land_class"].str.strip(),

@@ -26,6 +26,16 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
     """
     problems: list[Problem] = []
     ids = table[id_column].astype(str).str.strip()
+    blank = (table[id_column].isna() | (ids == "") | ids.isna()).to_numpy()
+    if blank.any():  # (a blank id crashed the listings below)
+        lines = [int(i) + 2 for i in table.index[blank]]
+        problems.append(Problem(
+            "statistics_invalid", "error", f"{where}: {id_column}",
+            f"{len(lines)} row(s) have no unit id (line(s) "
+            f"{', '.join(map(str, lines[:10]))}).",
+            "Fill in the unit id of each row (the ids of [units] id_field), or delete the "
+            "rows.", {"lines": lines}))
+        table, ids = table[~blank], ids[~blank]
     for col in columns:
         if col not in table.columns:
             problems.append(Problem(
@@ -55,7 +65,7 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
                 "Give plain positive numbers (no thousands separators, no text such as "
                 "'n/a' or '#N/A'); leave the cell empty for a unit without a value (no GDP or "
                 "no population): that unit gets no indicator (never 0).", {"values": rows,
-                                        "rows": [int(i) + 2 for i in flagged]}))
+                                        "rows": [int(table.index[i]) + 2 for i in flagged]}))
     dup = ids[ids.duplicated(keep=False)].value_counts()
     if len(dup):
         problems.append(Problem(

@@ -123,12 +123,20 @@ class MarkovConfig(Section):
 SCENARIO_NAME = re.compile(r"^\w[\w-]{0,62}$")
 
 
+#: names of the baseline's own files and layers (``scenario_units.gpkg`` layer ``baseline``)
+RESERVED_SCENARIO_NAMES = ("baseline",)
+
+
 def _scenario_name(value: str) -> str:
     if not SCENARIO_NAME.match(value):
         raise ValueError(
             f"scenario name {value!r} cannot name the scenario's files and layers: use 1-63 "
             "letters (Chinese too), digits, _ and -, starting with a letter, digit or _ "
             "(no spaces, dots or slashes), e.g. 'ecological_protection' or '生态保护'")
+    if value.casefold() in RESERVED_SCENARIO_NAMES:
+        raise ValueError(
+            f"scenario name {value!r} is the baseline's own (its layer and files, in any "
+            "letter case): choose another name, e.g. 'planned' or '规划'")
     return value
 
 
