@@ -403,3 +403,16 @@ def test_statistics_row_without_unit_id(tmp_path: Path) -> None:
         by["unit_id"].message)
     gdp = by["column 'gdp_10k_cny'"]
     assert gdp.details["values"] == {"U1": "x"} and gdp.details["rows"] == [4]
+
+
+def test_knn_hot_spots_need_fewer_neighbours_than_units(tmp_path: Path) -> None:
+    """k nearest neighbours with every other unit a neighbour gave every unit z = -inf and
+    'not significant', at exit 0: an error naming k and the number of units."""
+    from _battery import make_project
+
+    make_project(tmp_path)
+    with (tmp_path / "run.toml").open("a", encoding="utf-8") as f:
+        f.write('[hotspots]\nweights = "knn"\nk = 1\n')
+    p = _by_code(validate_config(tmp_path / "run.toml", scan_raster=False))["config_invalid"]
+    assert p.where == "[hotspots] k" and p.details == {"k": 1, "units": 2}
+    assert "k at most 1" in p.fix

@@ -70,6 +70,16 @@ def check_zoning(checker: Any, units: Any) -> None:
                     f"{col!r} is not a column of the units table at the grading step (its "
                     "numeric columns, with the sections this config sets).",
                     f"Use one of: {', '.join(known)}.", {"column": col}))
+    hc = config.hotspots
+    if (hc is not None and hc.weights == "knn" and hc.on in ("units", "both")
+            and units is not None and hc.k > len(units) - 2):
+        checker.add(Problem(
+            "config_invalid", "error", "[hotspots] k",
+            f"k = {hc.k} neighbours for {len(units)} units: with every other unit (or more) "
+            "a neighbour, each unit's local statistic is the global one (z = -inf, every "
+            "unit 'not significant').",
+            f"Give k at most {max(1, len(units) - 2)} (a few neighbours: 4-8), or use "
+            "weights = 'queen'.", {"k": hc.k, "units": len(units)}))
     cc = config.compensation
     if cc is None or not cc.correction_column:
         return

@@ -65,16 +65,18 @@ def spatial_weights(geoms: gpd.GeoDataFrame | gpd.GeoSeries, kind: WeightsKind =
         raise InputError(f"Hot spots need at least 3 units with values; got {n}.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # at most n - 2 neighbours: with every other unit a neighbour, each local statistic
+        # is the global one and its z-score is -inf
         if kind == "knn" or n <= k:
             pts = frame.geometry.representative_point()
             coords = np.column_stack([pts.x, pts.y])
-            return weights.KNN.from_array(coords, k=min(k, n - 1))
+            return weights.KNN.from_array(coords, k=min(k, n - 2))
         cls = weights.Queen if kind == "queen" else weights.Rook
         w = cls.from_dataframe(frame, use_index=False)
         if w.islands:
             pts = frame.geometry.representative_point()
             coords = np.column_stack([pts.x, pts.y])
-            knn = weights.KNN.from_array(coords, k=min(k, n - 1))
+            knn = weights.KNN.from_array(coords, k=min(k, n - 2))
             neigh = dict(w.neighbors)
             for i in w.islands:
                 neigh[i] = [int(j) for j in knn.neighbors[i]]
