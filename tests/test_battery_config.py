@@ -298,14 +298,16 @@ def test_notebook_values_are_taken_and_wrong_types_are_not() -> None:
 
 
 def test_an_edit_that_changes_nothing_is_named(tmp_path: Path) -> None:
-    """A scenario edit whose mask lies outside the study area converts nothing: the run says
-    so (a scenario silently equal to the baseline reads as 'no effect')."""
+    """A scenario edit whose mask holds no construction land converts nothing: the run says
+    so (a scenario silently equal to the baseline reads as 'no effect'). (A mask outside
+    the study area is an error: ``polygons_outside_units``.)"""
     import geopandas as gpd
     from _battery import make_project, run_cli
     from shapely.geometry import box
 
     make_project(tmp_path)
-    gpd.GeoDataFrame(geometry=[box(600000, 3849960, 600040, 3850000)],
+    # the top right 2 x 2 pixels of grid4.tif: tree cover and wetland, no built-up land
+    gpd.GeoDataFrame(geometry=[box(500020, 3849980, 500040, 3850000)],
                      crs="EPSG:32649").to_file(tmp_path / "far.gpkg")
     _change(extra='[[change.edits]]\nscenario = "green"\ntype = "reduce_construction"\n'
                   'area_ha = 0.01\nmask = "far.gpkg"\n')(tmp_path)

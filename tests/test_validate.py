@@ -416,3 +416,31 @@ def test_knn_hot_spots_need_fewer_neighbours_than_units(tmp_path: Path) -> None:
     p = _by_code(validate_config(tmp_path / "run.toml", scan_raster=False))["config_invalid"]
     assert p.where == "[hotspots] k" and p.details == {"k": 1, "units": 2}
     assert "k at most 1" in p.fix
+
+
+def test_scenario_raster_and_masks_that_miss_the_units(tmp_path: Path) -> None:
+    """A scenario raster covering x >= 500020 only (unit W had no land in the scenario: its
+    land counted as removed) and a protection drawn in metres but labelled EPSG:4326 (it
+    protected nothing): both errors, and `landcarbon scenario` stops before its pass."""
+    from _battery import CHANGE, config, make_project, raster
+    from rasterio.transform import from_origin
+
+    make_project(tmp_path)
+    raster(tmp_path, GRID4, name="later.tif")
+    raster(tmp_path, GRID4, name="plan.tif", transform=from_origin(500020, 3850000, 10, 10))
+    gpd.GeoDataFrame(geometry=[box(500000, 3849960, 500040, 3850000)],
+                     crs="EPSG:4326").to_file(tmp_path / "mislabelled.gpkg")
+    config(tmp_path, extra=CHANGE.replace("LATER", "later.tif").replace(
+        "[change]", '[change]\nresample = "nearest"')
+        + '[[change.scenarios]]\nname = "plan"\nlandcover = "plan.tif"\n'
+        + 'protected = "mislabelled.gpkg"\n')
+    report = validate_config(tmp_path / "run.toml", scan_raster=False)
+    cover = _by_code(report)["date_coverage_differs"]
+    assert cover.details["uncovered_share"]["scenario plan"]["W"] == 1.0
+    assert cover.details["uncovered_share"]["baseline 2023"]["W"] == 0.0
+    wrong = _by_code(report)["crs_wrong"]
+    assert "mislabelled.gpkg" in wrong.where and "not degrees" in wrong.message
+    proc = subprocess.run([sys.executable, "-m", "landcarbon.cli", "scenario", "run.toml",
+                           "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 1 and "the inputs have 2 error(s)" in proc.stderr
+    assert not (tmp_path / "out").exists()

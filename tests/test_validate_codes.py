@@ -88,6 +88,16 @@ def _units_without_parcels(d: Path) -> None:
         encoding="utf-8")
 
 
+def _protected_far_away(d: Path) -> None:
+    # protected polygons 100 km from the units: they would protect nothing
+    raster(d, GRID4, name="later.tif")
+    gpd.GeoDataFrame(geometry=[box(600000, 3950000, 600100, 3950100)],
+                     crs="EPSG:32649").to_file(d / "far.gpkg")
+    config(d, extra=CHANGE.replace("LATER", "later.tif")
+           + '[[change.edits]]\nscenario = "green"\ntype = "reduce_construction"\n'
+           'area_ha = 0.01\nprotected = "far.gpkg"\n')
+
+
 def _planning(zones: dict[object, object]) -> Breaker:
     def breaker(d: Path) -> None:
         gpd.GeoDataFrame({"kind": list(zones)}, geometry=list(zones.values()),
@@ -130,6 +140,7 @@ CASES: dict[str, tuple[Breaker, str]] = {
     "grid_mismatch": (_later, "error"),
     "date_coverage_differs": (_date_half_covered, "error"),
     "unit_without_parcels": (_units_without_parcels, "error"),
+    "polygons_outside_units": (_protected_far_away, "error"),
     "change_one_date": (lambda d: config(d, extra='[change]\n[[change.dates]]\nyear = 2015\n'
                                          'landcover = "grid4.tif"\n'), "warning"),
     "nodata_missing": (lambda d: raster(d, GRID4, nodata=None), "warning"),

@@ -106,12 +106,12 @@ def date_coverage_problems(units: gpd.GeoDataFrame,
     worst = {date: max(v.values()) for date, v in per_date.items()}
     return [Problem(
         "date_coverage_differs", "error", f"{where}: unit(s) {listing(ids)}",
-        f"The dates' rasters do not cover {len(ids)} unit(s) alike (uncovered share up to "
-        + ", ".join(f"{d}: {w:.1%}" for d, w in worst.items())
-        + "): land outside a date's raster has no data at that date, so it would seem to "
-        "appear or vanish between the dates.",
-        "Use rasters of every date that cover the whole study area (add tiles, or clip the "
-        "units to the area all dates cover).", {"uncovered_share": per_date})]
+        f"The rasters of the dates (or scenarios) do not cover {len(ids)} unit(s) alike "
+        "(uncovered share up to " + ", ".join(f"{d}: {w:.1%}" for d, w in worst.items())
+        + "): land outside a raster has no data there, so it would seem to appear or vanish "
+        "between them.",
+        "Use rasters that cover the whole study area (add tiles, or clip the units to the "
+        "area all of them cover).", {"uncovered_share": per_date})]
 
 
 #: A unit whose classified area falls short of its area inside the raster by more than this

@@ -34,7 +34,7 @@ def check_change(checker: Any, units: Any) -> None:
     legend = _legend(config)
     _date_codes(checker, section, opened, counted, legend)
     _stocks(checker, section, opened, counted)
-    _scenarios(checker, section, opened)
+    _scenarios(checker, section, opened, units)
     _land_classes(checker, section, legend)
     if units is not None:
         known = set(units["unit_id"])
@@ -78,15 +78,7 @@ def _dates(checker: Any, units: Any, section: Any) -> dict[str, Any]:
         _aligned(checker, section, opened[labels[0]], opened[other], (labels[0], other),
                  f"[change] dates {labels[0]} / {other}")
     if units is not None and len(opened) > 1:
-        from shapely.geometry import box
-
-        from landcarbon.checks.footprint import date_coverage_problems
-
-        footprints = {year: (box(*da.rio.bounds()), da.rio.crs) for year, da in opened.items()}
-        where = f"[change] dates {', '.join(labels)}"
-        for p in checker.step("date_coverage_differs", where, lambda: date_coverage_problems(
-                units, footprints, where)) or []:
-            checker.add(p)
+        _coverage(checker, units, opened, f"[change] dates {', '.join(labels)}")
     return opened
 
 
@@ -179,11 +171,12 @@ def _stocks(checker: Any, section: Any, opened: dict[str, Any],
         checker.step("pool_codes_missing", f"{where} / date {year}", scan)
 
 
-def _scenarios(checker: Any, section: Any, opened: dict[str, Any]) -> None:
-    """Scenario rasters open and sit on the baseline grid; polygon files read."""
-
+def _scenarios(checker: Any, section: Any, opened: dict[str, Any], units: Any) -> None:
+    """Scenario rasters open, sit on the baseline grid and cover the units as the baseline
+    does; polygon files read, hold polygons in a plausible CRS, and reach some unit."""
     year = str(section.baseline_year or section.dates[-1].year)
     base = opened.get(year)
+    rasters = {} if base is None else {f"baseline {year}": base}
     for s in section.scenarios:
         spec = [s.landcover] if isinstance(s.landcover, str) else s.landcover
         where = f"[[change.scenarios]] {s.name}: {', '.join(spec)}"
@@ -191,19 +184,61 @@ def _scenarios(checker: Any, section: Any, opened: dict[str, Any]) -> None:
         if da is not None and base is not None:
             _aligned(checker, section, base, da, (f"baseline {year}", f"scenario {s.name}"),
                      where)
+            rasters[f"scenario {s.name}"] = da
+    if units is not None and len(rasters) > 1:
+        _coverage(checker, units, rasters, "[[change.scenarios]]")
     polygons = [(f"[[change.scenarios]] {s.name}: protected", s.protected)
                 for s in section.scenarios]
     for e in section.edits:
         polygons += [(f"[[change.edits]] {e.scenario}: mask", e.mask),
                      (f"[[change.edits]] {e.scenario}: protected", e.protected)]
-    from landcarbon.checks.units import geometry_type_problems
+    from landcarbon.checks.units import crs_problems, geometry_type_problems
 
     for where, path in polygons:
         if path:
-            gdf = checker.layer(f"{where} = {path!r}", path, what="Mask polygons")
-            if gdf is not None:  # points or lines cover no land: the mask would do nothing
-                for p in geometry_type_problems(gdf, f"{where} = {path!r}", "mask polygons"):
-                    checker.add(p)
+            label = f"{where} = {path!r}"
+            gdf = checker.layer(label, path, what="Mask polygons")
+            if gdf is None:
+                continue
+            # points or lines cover no land, impossible coordinates none of the units': the
+            # mask would do nothing, the protection protect nothing
+            kinds = geometry_type_problems(gdf, label, "mask polygons") + crs_problems(gdf,
+                                                                                       label)
+            for p in kinds:
+                checker.add(p)
+            if units is not None and not kinds:
+                _reaches_units(checker, units, gdf, label)
+
+
+def _reaches_units(checker: Any, units: Any, gdf: Any, where: str) -> None:
+    """``polygons_outside_units`` (error): mask or protected polygons that overlap no unit."""
+    import shapely
+
+    if units.crs is None or gdf.crs is None or not len(units):
+        return
+    geoms = gdf.geometry if gdf.crs == units.crs else gdf.geometry.to_crs(units.crs)
+    geoms = geoms[~(geoms.isna() | geoms.is_empty)]
+    hits = shapely.STRtree(units.geometry.array).query(geoms.array, predicate="intersects")
+    if hits.size:
+        return
+    checker.add(Problem(
+        "polygons_outside_units", "error", where,
+        f"None of the {len(gdf)} polygon(s) overlaps a unit (or all are empty): as a mask it "
+        "would change nothing, as a protection protect nothing.",
+        "Use polygons of the study area, and check their CRS (coordinates in metres "
+        "labelled EPSG:4326 put them far away).", {"polygons": len(gdf)}))
+
+
+def _coverage(checker: Any, units: Any, rasters: dict[str, Any], where: str) -> None:
+    """``date_coverage_differs`` for rasters compared with each other (dates, scenarios)."""
+    from shapely.geometry import box
+
+    from landcarbon.checks.footprint import date_coverage_problems
+
+    footprints = {name: (box(*da.rio.bounds()), da.rio.crs) for name, da in rasters.items()}
+    for p in checker.step("date_coverage_differs", where, lambda: date_coverage_problems(
+            units, footprints, where)) or []:
+        checker.add(p)
 
 
 def _land_classes(checker: Any, section: Any, legend: Any) -> None:
