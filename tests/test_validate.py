@@ -444,3 +444,16 @@ def test_scenario_raster_and_masks_that_miss_the_units(tmp_path: Path) -> None:
                            "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 1 and "the inputs have 2 error(s)" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_hot_spot_grid_too_fine_for_the_area(tmp_path: Path) -> None:
+    """A hot-spot grid of more than 2 million cells is a validate error (it passed, then
+    `landcarbon zone` failed after its run)."""
+    from _battery import make_project
+
+    make_project(tmp_path)
+    with (tmp_path / "run.toml").open("a", encoding="utf-8") as f:
+        f.write('[hotspots]\non = "grid"\ncell_size_m = 0.02\n')
+    p = _by_code(validate_config(tmp_path / "run.toml", scan_raster=False))["config_invalid"]
+    # 40 m x 40 m of units: 2,000 x 2,000 cells
+    assert p.where == "[hotspots] cell_size_m" and "4,000,000 cells" in p.message

@@ -80,6 +80,14 @@ def check_zoning(checker: Any, units: Any) -> None:
             "unit 'not significant').",
             f"Give k at most {max(1, len(units) - 2)} (a few neighbours: 4-8), or use "
             "weights = 'queen'.", {"k": hc.k, "units": len(units)}))
+    if hc is not None and hc.on in ("grid", "both") and units is not None and len(units):
+        from landcarbon.zoning.hotspots import grid_problem
+
+        why = grid_problem(units, hc.cell_size_m)
+        if why:
+            checker.add(Problem("config_invalid", "error", "[hotspots] cell_size_m", why,
+                                "Give a larger cell_size_m (e.g. 1000 m).",
+                                {"cell_size_m": hc.cell_size_m}))
     cc = config.compensation
     if cc is None or not cc.correction_column:
         return

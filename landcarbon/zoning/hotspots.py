@@ -209,6 +209,36 @@ def local_statistics(
     return out
 
 
+#: The most cells a hot-spot grid may have (its weights and permutations grow with them).
+MAX_GRID_CELLS = 2_000_000
+
+
+def grid_problem(area: gpd.GeoDataFrame, cell_size_m: float) -> str | None:
+    """Why a grid of ``cell_size_m`` over ``area`` cannot be made (None: it can): the
+    check of :func:`grid_cells`, for ``validate``."""
+    try:
+        _grid(area, cell_size_m, None)
+    except InputError as exc:
+        return str(exc)
+    return None
+
+
+def _grid(area: gpd.GeoDataFrame, cell_size_m: float, crs: object | None
+          ) -> tuple[gpd.GeoDataFrame, int, int]:
+    """``area`` in the grid's CRS, and the grid's rows and columns (checked)."""
+    if cell_size_m <= 0:
+        raise InputError(f"[hotspots] cell_size_m must be > 0 (got {cell_size_m}).")
+    proj = area.to_crs(crs or area.estimate_utm_crs())
+    x0, y0, x1, y1 = proj.total_bounds
+    ncol = max(1, int(np.ceil((x1 - x0) / cell_size_m)))
+    nrow = max(1, int(np.ceil((y1 - y0) / cell_size_m)))
+    if ncol * nrow > MAX_GRID_CELLS:
+        raise InputError(f"A {cell_size_m:g} m grid over this area has {ncol * nrow:,} cells "
+                         f"(at most {MAX_GRID_CELLS:,}); choose a larger [hotspots] "
+                         "cell_size_m.")
+    return proj, nrow, ncol
+
+
 def grid_cells(area: gpd.GeoDataFrame, cell_size_m: float = 1000.0,
                crs: object | None = None) -> gpd.GeoDataFrame:
     """Square cells of ``cell_size_m`` covering ``area`` (only cells that intersect it).
@@ -218,22 +248,14 @@ def grid_cells(area: gpd.GeoDataFrame, cell_size_m: float = 1000.0,
     """
     from shapely import box as boxes
 
-    if cell_size_m <= 0:
-        raise InputError(f"[hotspots] cell_size_m must be > 0 (got {cell_size_m}).")
-    target = crs or area.estimate_utm_crs()
-    proj = area.to_crs(target)
-    x0, y0, x1, y1 = proj.total_bounds
-    ncol = max(1, int(np.ceil((x1 - x0) / cell_size_m)))
-    nrow = max(1, int(np.ceil((y1 - y0) / cell_size_m)))
-    if ncol * nrow > 2_000_000:
-        raise InputError(f"A {cell_size_m:g} m grid over this area has {ncol * nrow:,} cells; "
-                         "choose a larger [hotspots] cell_size_m.")
+    proj, nrow, ncol = _grid(area, cell_size_m, crs)
+    x0, _, _, y1 = proj.total_bounds
     r, c = np.divmod(np.arange(nrow * ncol), ncol)
     left = x0 + c * cell_size_m
     top = y1 - r * cell_size_m
     cells = gpd.GeoDataFrame(
         {"cell_id": [f"r{a}c{b}" for a, b in zip(r, c, strict=True)]},
-        geometry=boxes(left, top - cell_size_m, left + cell_size_m, top), crs=target)
+        geometry=boxes(left, top - cell_size_m, left + cell_size_m, top), crs=proj.crs)
     hit = cells.sindex.query(proj.geometry.union_all(), predicate="intersects")
     return cells.iloc[np.sort(hit)].reset_index(drop=True)
 
