@@ -362,3 +362,32 @@ draws = 100
     assert (forest["compensation_role"] == "receiver").all()
     assert abs(a.units["compensation_tc"].sum()) <= 1e-9 * a.units["emission_tc"].sum()
     assert (forest["p_exceed"] == 0).all()
+
+
+def test_zone_refuses_a_run_whose_inputs_changed(tmp_path: Path) -> None:
+    """``landcarbon zone RUN`` recomputes from the run's inputs: once one of them changed
+    since the run, it would not be that run's zoning; refused, naming the file, and nothing
+    written. Unchanged inputs zone as before."""
+    import subprocess
+    import sys
+
+    from _battery import make_project
+    from conftest import GRID4, write_tif
+
+    make_project(tmp_path)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "landcarbon.cli", *args], cwd=tmp_path,
+                              capture_output=True, text=True)
+
+    assert cli("run", "run.toml", "-o", "r1").returncode == 0
+    changed = GRID4.copy()
+    changed[0, 0] = 10
+    write_tif(tmp_path / "grid4.tif", changed)
+    r = cli("zone", "r1")
+    assert r.returncode == 1 and "changed since it ran" in r.stderr and "grid4.tif" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "r1" / "zoning").exists()
+    write_tif(tmp_path / "grid4.tif", GRID4)  # the same bytes again
+    r = cli("zone", "r1")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "r1" / "zoning" / "units.csv").is_file()

@@ -15,7 +15,7 @@ import pandas as pd
 from landcarbon.config.outputs import name
 from landcarbon.config.run import RunConfig, config_from_dict, load_config
 from landcarbon.config.zoning import UncertaintyConfig
-from landcarbon.exceptions import ConfigError
+from landcarbon.exceptions import ConfigError, InputError
 from landcarbon.io.fingerprint import protected_inputs
 from landcarbon.io.outputs import check_output_target, staged_output_dir
 from landcarbon.io.publication import read_manifest
@@ -46,12 +46,37 @@ def zoning_source(source: str | os.PathLike[str]) -> tuple[RunConfig, Path]:
         if not manifest.is_file():
             raise ConfigError(f"{source} is a folder without run.json: give a config file or "
                               "the output folder of a finished `landcarbon run`.")
-        data = read_manifest(manifest).get("config")
+        stored = read_manifest(manifest)
+        data = stored.get("config")
         if not isinstance(data, dict):
             raise ConfigError(f"{manifest} holds no run configuration (key 'config'); give "
                               "the config file, or run it again with `landcarbon run`.")
-        return config_from_dict(data, data.get("base_dir") or "."), source / "zoning"
+        config = config_from_dict(data, data.get("base_dir") or ".")
+        _inputs_unchanged(config, stored, source)
+        return config, source / "zoning"
     return load_config(source), Path(f"{source.stem}_zoning")
+
+
+def _inputs_unchanged(config: RunConfig, manifest: dict, folder: Path) -> None:
+    """Refuse to zone a run folder whose inputs changed since the run (SHA-256 of
+    ``run.json``): the zoning is computed from the inputs, and would not be that run's."""
+    from landcarbon.io.fingerprint import input_sha256
+
+    recorded = (manifest.get("fingerprint") or {}).get("inputs_sha256") or {}
+    changed = []
+    for path, digest in recorded.items():
+        try:
+            now = input_sha256(path)
+        except OSError:
+            now = None
+        if now != digest:
+            changed.append(f"{path} ({'gone' if now is None else 'changed'})")
+    if changed:
+        raise InputError(
+            f"The inputs of the run in {folder} changed since it ran: {', '.join(changed)}. "
+            "Its zoning would be computed from today's files and would not be that run's. "
+            "Run `landcarbon run` again into that folder first (or give `landcarbon zone` "
+            "the config file to zone today's inputs on their own).", code="output_stale")
 
 
 def run_zoning(source: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
