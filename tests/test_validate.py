@@ -457,3 +457,23 @@ def test_hot_spot_grid_too_fine_for_the_area(tmp_path: Path) -> None:
     p = _by_code(validate_config(tmp_path / "run.toml", scan_raster=False))["config_invalid"]
     # 40 m x 40 m of units: 2,000 x 2,000 cells
     assert p.where == "[hotspots] cell_size_m" and "4,000,000 cells" in p.message
+
+
+def test_scenario_raster_codes_are_scanned(tmp_path: Path) -> None:
+    """validate's pixel scan covers the scenario rasters: a code the legend lacks is an
+    error naming the scenario (it passed validate, then `scenario` failed after its pass
+    with a message naming no file)."""
+    from _battery import CHANGE, config, make_project, raster
+
+    make_project(tmp_path)
+    raster(tmp_path, GRID4, name="later.tif")
+    odd = GRID4.copy()
+    odd[1, 1] = 77
+    raster(tmp_path, odd, name="plan.tif")
+    config(tmp_path, extra=CHANGE.replace("LATER", "later.tif")
+           + '[[change.scenarios]]\nname = "plan"\nlandcover = "plan.tif"\n')
+    p = _by_code(validate_config(tmp_path / "run.toml"))["unmapped_codes"]
+    assert p.where.startswith("[[change.scenarios]] plan: plan.tif")
+    assert "scenario plan holds 1 class code(s)" in p.message and "77 (1 px)" in p.message
+    assert "unmapped_codes" not in _by_code(validate_config(tmp_path / "run.toml",
+                                                            scan_raster=False))

@@ -70,6 +70,7 @@ def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[s
     assert lc is not None and base.categories is not None and config.change is not None
     paths = [config.path(p) for p in ([landcover] if isinstance(landcover, str) else landcover)]
     codes = open_landcover(paths, chunks=lc.chunk_size, nodata=lc.nodata, crs=lc.crs)
+    source = f"The scenario land-cover raster {', '.join(paths)!r}"
     # cut to the units' bounding box as the baseline was (assess): the same grid gives the
     # same window, so a scenario raster on the baseline's grid stays aligned with it
     codes = crop_to_units(codes, units)
@@ -79,13 +80,13 @@ def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[s
         with dask_bar("scenario raster pass", progress):
             counts, areas = dask.compute(code_counts(codes, lazy=True), class_areas(
                 cats, units, pixel_area=pixel_area, lazy=True))
-        check_codes(counts, base.legend, lc.exclude_codes)
+        check_codes(counts, base.legend, lc.exclude_codes, source=source)
         return areas
     # unoptimised graphs: the counts and the raster share their chunk reads
     with dask_bar("scenario raster read", progress):
         counts, data = dask.compute(code_counts(codes, lazy=True), cats.data,
                                     optimize_graph=False)
-    check_codes(counts, base.legend, lc.exclude_codes)
+    check_codes(counts, base.legend, lc.exclude_codes, source=source)
     cats = protect(baseline, cats.copy(data=np.asarray(data)), protected)
     return class_areas(cats, units, pixel_area=pixel_area)
 

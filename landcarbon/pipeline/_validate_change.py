@@ -34,7 +34,7 @@ def check_change(checker: Any, units: Any) -> None:
     legend = _legend(config)
     _date_codes(checker, section, opened, counted, legend)
     _stocks(checker, section, opened, counted)
-    _scenarios(checker, section, opened, units)
+    _scenarios(checker, section, opened, units, legend, counted)
     _land_classes(checker, section, legend)
     if units is not None:
         known = set(units["unit_id"])
@@ -171,9 +171,11 @@ def _stocks(checker: Any, section: Any, opened: dict[str, Any],
         checker.step("pool_codes_missing", f"{where} / date {year}", scan)
 
 
-def _scenarios(checker: Any, section: Any, opened: dict[str, Any], units: Any) -> None:
-    """Scenario rasters open, sit on the baseline grid and cover the units as the baseline
-    does; polygon files read, hold polygons in a plausible CRS, and reach some unit."""
+def _scenarios(checker: Any, section: Any, opened: dict[str, Any], units: Any, legend: Any,
+               counted: dict[str, Any]) -> None:
+    """Scenario rasters open, sit on the baseline grid, cover the units as the baseline
+    does and (with the scan) hold only codes the legend maps; polygon files read, hold
+    polygons in a plausible CRS, and reach some unit."""
     year = str(section.baseline_year or section.dates[-1].year)
     base = opened.get(year)
     rasters = {} if base is None else {f"baseline {year}": base}
@@ -185,6 +187,7 @@ def _scenarios(checker: Any, section: Any, opened: dict[str, Any], units: Any) -
             _aligned(checker, section, base, da, (f"baseline {year}", f"scenario {s.name}"),
                      where)
             rasters[f"scenario {s.name}"] = da
+            _scenario_codes(checker, da, s.name, where, legend, counted)
     if units is not None and len(rasters) > 1:
         _coverage(checker, units, rasters, "[[change.scenarios]]")
     polygons = [(f"[[change.scenarios]] {s.name}: protected", s.protected)
@@ -208,6 +211,21 @@ def _scenarios(checker: Any, section: Any, opened: dict[str, Any], units: Any) -
                 checker.add(p)
             if units is not None and not kinds:
                 _reaches_units(checker, units, gdf, label)
+
+
+def _scenario_codes(checker: Any, da: Any, name: str, where: str, legend: Any,
+                    counted: dict[str, Any]) -> None:
+    """With the scan: the scenario raster's codes are mapped by the legend (``landcarbon
+    scenario`` refuses them after its pass otherwise)."""
+    lc = checker.config.landcover
+    if not checker.scan or lc is None or legend is None:
+        return
+    from landcarbon.accounting.classification import check_codes
+
+    def scan() -> None:
+        check_codes(_counts(da, f"scenario {name}", counted), legend, lc.exclude_codes,
+                    source=f"The land-cover raster of scenario {name}")
+    checker.step("unmapped_codes", f"{where} (legend {legend.name})", scan)
 
 
 def _reaches_units(checker: Any, units: Any, gdf: Any, where: str) -> None:
