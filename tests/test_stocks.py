@@ -252,3 +252,14 @@ def test_stocks_never_replaces_a_folder_holding_its_inputs(tmp_path: Path,
     res = stocks(inside)  # ... being an input now
     assert res.returncode == 1 and "input of this run" in res.stderr, res.stderr
     assert hashlib.sha256(inside.read_bytes()).hexdigest() == digest
+
+
+def test_fractional_codes_are_named_as_they_are() -> None:
+    """Pixel values 10.5 and 10.2 of a float raster are not code 10: the error names them as
+    they are (it printed '10 (1 px), 10 (2 px)' although 10 is listed)."""
+    from landcarbon.change.stocks import check_pool_codes
+    from landcarbon.exceptions import InputError
+
+    with pytest.raises(InputError) as err:
+        check_pool_codes(pd.Series([1, 2, 3], index=[10.5, 10.2, 10.0]), np.array([10]))
+    assert "holds 2 code(s)" in str(err.value) and "10.5 (1 px), 10.2 (2 px)" in str(err.value)

@@ -22,6 +22,7 @@ __all__ = [
     "check_codes",
     "classify",
     "code_counts",
+    "code_text",
     "land_class_raster",
     "space_type_raster",
 ]
@@ -140,7 +141,7 @@ def check_codes(counts: pd.Series, legend: Legend, exclude_codes: Iterable[int] 
         len(index), bool)
     bad = counts[[(not ok) or int(c) not in known for c, ok in zip(index, integral, strict=True)]]
     if len(bad):
-        listing = ", ".join(f"{_fmt(c)} ({n:,} px)" for c, n in bad.items())
+        listing = ", ".join(f"{code_text(c)} ({n:,} px)" for c, n in bad.items())
         raise UnmappedCodesError(
             f"{source} holds {len(bad)} class code(s) that legend {legend.name!r} "
             f"does not map: {listing}. Use the legend of the product that made the raster, add "
@@ -150,7 +151,8 @@ def check_codes(counts: pd.Series, legend: Legend, exclude_codes: Iterable[int] 
         )
 
 
-def _fmt(code: float) -> str:
+def code_text(code: float) -> str:
+    """A raster code as its value: ``10`` for 10.0, ``10.5`` for a fractional pixel value."""
     return str(int(code)) if float(code).is_integer() else repr(float(code))
 
 

@@ -142,7 +142,9 @@ def check_pool_codes(counts: pd.Series, lucodes: np.ndarray, *,
     known = set(np.asarray(lucodes, dtype=np.int64).astype(float))
     unknown = [c for c in counts.index.to_numpy() if float(c) not in known]
     if unknown:
-        listing = ", ".join(f"{int(c)} ({int(counts[c]):,} px)" for c in unknown[:20])
+        from landcarbon.accounting.classification import code_text
+
+        listing = ", ".join(f"{code_text(c)} ({int(counts[c]):,} px)" for c in unknown[:20])
         raise InputError(f"The {what} holds {len(unknown)} code(s) that the carbon pool table "
                          f"does not list: {listing}. Add a row (lucode, c_above, c_below, "
                          "c_soil, c_dead in Mg C/ha) for each of them.")
