@@ -291,10 +291,14 @@ def test_notebook_values_are_taken_and_wrong_types_are_not() -> None:
     assert config.landcover.exclude_codes == [3] and config.units.path == "/data/u.gpkg"
     assert config.construction.intensity_tc_per_ha == 20.5
     for bad, key in ((True, "intensity_tc_per_ha"), ("20", "intensity_tc_per_ha")):
-        with pytest.raises(ConfigError, match=f"{key}: a finite number is expected"):
+        with pytest.raises(ConfigError, match=f"{key}: a finite number is expected.*without "
+                                              "quotes"):
             config_from_dict({"landcover": {"path": "a.tif"}, "units": units,
                               "construction": {"method": "intensity",
                                                "intensity_tc_per_ha": bad}})
+    # a number where text goes (unit ids): the hint is to quote it, not the reverse
+    with pytest.raises(ConfigError, match=r"title: a string .* not 5 .*put text in quotes"):
+        config_from_dict({"landcover": {"path": "a.tif"}, "units": units, "title": 5})
 
 
 def test_an_edit_that_changes_nothing_is_named(tmp_path: Path) -> None:
