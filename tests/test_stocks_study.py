@@ -164,6 +164,22 @@ def test_years_must_match_the_rasters(tmp_path: Path) -> None:
         assess_stocks(pools, lulc, price_per_tc=43.0)
 
 
+def test_stocks_messages_name_what_stocks_takes(tmp_path: Path) -> None:
+    """Rasters on two grids: the fix is to warp them (stocks has no [change] resample);
+    a --nodata the rasters cannot hold is named as --nodata (not [landcover] nodata)."""
+    from landcarbon.exceptions import InputError
+
+    pools, lulc = _invest_case(tmp_path)
+    other = _raster(tmp_path / "other.tif", np.full((10, 10), 2, np.int32), -1, pixel=2.0)
+    with pytest.raises(InputError) as err:
+        assess_stocks(pools, [lulc[0], other])
+    assert "not on the same grid" in str(err.value) and "gdalwarp" in str(err.value)
+    assert "resample" not in str(err.value)
+    small = _raster(tmp_path / "u8.tif", np.full((10, 10), 1, np.uint8), None)
+    with pytest.raises(InputError, match=r"^--nodata = 999 cannot occur"):
+        assess_stocks(pools, [small], nodata=999)
+
+
 @pytest.mark.parametrize(("settings", "named"), [
     ({"discount_rate_pct": -100.0}, "discount rate"),  # 1 + r/100 = 0: a division by zero
     ({"price_change_pct": -250.0}, "price change"),

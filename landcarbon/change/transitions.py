@@ -69,8 +69,8 @@ def _describe(da: xr.DataArray) -> str:
 
 
 def check_aligned(a: xr.DataArray, b: xr.DataArray, *, names: tuple[str, str] = ("first",
-                                                                                  "second")
-                  ) -> None:
+                                                                                  "second"),
+                  fix: str | None = None) -> None:
     """Raise :class:`InputError` unless ``a`` and ``b`` share CRS, transform and shape.
 
     Parameters
@@ -79,6 +79,8 @@ def check_aligned(a: xr.DataArray, b: xr.DataArray, *, names: tuple[str, str] = 
         Georeferenced rasters (rioxarray).
     names : tuple of str
         How the two rasters are named in the message (e.g. file names or years).
+    fix : str, optional
+        What the message tells the user to do (default: a change run's choices).
     """
     ca, ta, sa = _grid(a)
     cb, tb, sb = _grid(b)
@@ -89,11 +91,12 @@ def check_aligned(a: xr.DataArray, b: xr.DataArray, *, names: tuple[str, str] = 
         return
     raise InputError(
         f"The land-cover rasters of {names[0]} and {names[1]} are not on the same grid: "
-        f"{names[0]}: {_describe(a)}; {names[1]}: {_describe(b)}. Transitions are counted "
-        "pixel by pixel, so all dates must share CRS, pixel size, origin and size. Use rasters "
-        "of one product on one grid (never mix products across dates), warp them to a common "
-        "grid first, or set [change] resample = \"nearest\" to resample later dates onto the "
-        "first date's grid (nearest neighbour).")
+        f"{names[0]}: {_describe(a)}; {names[1]}: {_describe(b)}. " + (fix or (
+            "Transitions are counted pixel by pixel, so all dates must share CRS, pixel size, "
+            "origin and size. Use rasters of one product on one grid (never mix products "
+            "across dates), warp them to a common grid first, or set [change] resample = "
+            "\"nearest\" to resample later dates onto the first date's grid (nearest "
+            "neighbour).")))
 
 
 def align_to(da: xr.DataArray, like: xr.DataArray, *, resample: Resample = "error",

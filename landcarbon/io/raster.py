@@ -268,6 +268,7 @@ def open_landcover(
     chunks: int | str | None = "auto",
     nodata: float | None = None,
     crs: str | None = None,
+    nodata_setting: str = "[landcover] nodata",
 ) -> xr.DataArray:
     """Open a land-cover raster (or tiles as one mosaic) as a 2-D DataArray of class codes.
 
@@ -283,6 +284,8 @@ def open_landcover(
     crs : str, optional
         CRS for rasters that have none (e.g. ``"EPSG:32649"``); rejected if the raster has one
         that differs.
+    nodata_setting : str
+        How the user gave ``nodata``, for messages (``--nodata`` of ``landcarbon stocks``).
 
     Returns
     -------
@@ -352,7 +355,7 @@ def open_landcover(
             np.iinfo(da.dtype).min <= nodata <= np.iinfo(da.dtype).max
             and float(nodata).is_integer()):
         info = np.iinfo(da.dtype)
-        raise InputError(f"[landcover] nodata = {nodata:g} cannot occur in {target}: its pixels "
+        raise InputError(f"{nodata_setting} = {nodata:g} cannot occur in {target}: its pixels "
                          f"are {da.dtype} (whole numbers {info.min} to {info.max}). Set the "
                          "product's real nodata value (e.g. 0 or 255 for 8-bit products), or "
                          "remove the setting to use the raster's own.", code="nodata_invalid")

@@ -220,14 +220,16 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
                           "(--year for each).")
     _check_settings(price_per_tc, discount_rate_pct, price_change_pct, nodata)
     table = pools if isinstance(pools, pd.DataFrame) else read_pool_table(pools)
-    codes = [open_landcover(p, nodata=nodata) for p in landcover]
+    codes = [open_landcover(p, nodata=nodata, nodata_setting="--nodata") for p in landcover]
     for path, c in zip(landcover, codes, strict=True):
         if c.rio.nodata is None:  # as validate's nodata_missing for a run
             log.warning("%s declares no nodata value: %s. Give --nodata <value> (nodata) if "
                         "the product has one (e.g. 255 for many 8-bit products).", path,
                         without_nodata(c.dtype))
     for label, c in zip(labels[1:], codes[1:], strict=True):
-        check_aligned(codes[0], c, names=(labels[0], label))
+        check_aligned(codes[0], c, names=(labels[0], label), fix=(
+            "Stocks are compared pixel by pixel: warp the rasters onto the first one's grid "
+            "first (gdalwarp with its -t_srs, -tr and -te)."))
     if units is not None:
         units = _checked_units(units, codes[0])
     lazy: dict[str, Any] = {
