@@ -53,3 +53,18 @@ def test_a_file_changed_in_the_scope_is_read_again(tmp_path: Path) -> None:
         path.unlink()  # a file gone is an error, not a memory
         with pytest.raises(InputError, match="does not exist"):
             read_vector(path)
+
+
+def test_several_layers_hint_fits_the_file_kind(tmp_path: Path) -> None:
+    """A file of two layers: units are told to set layer = ...; scenario masks and batch
+    regions, which have no layer setting, are told to save one layer as its own file."""
+    path = tmp_path / "two.gpkg"
+    for name in ("a", "b"):
+        gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)], crs=4326).to_file(path, layer=name)
+    with pytest.raises(InputError, match=r"set layer = \"<name>\""):
+        read_vector(path, what="Land units")
+    for what, kind in (("Mask polygons", "scenario masks"), ("Regions", "batch --regions")):
+        with pytest.raises(InputError) as err:
+            read_vector(path, what=what)
+        assert "ogr2ogr" in str(err.value) and kind in str(err.value)
+        assert "layer = " not in str(err.value) and err.value.code == "layer_ambiguous"

@@ -75,6 +75,15 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
     return memo[key].copy()
 
 
+#: Files read without a layer setting (scenario masks and protected areas, batch regions):
+#: how to give one of several layers
+_ONE_LAYER_FILES = {
+    what: ("Save the layer to use as a file of its own (ogr2ogr -f GPKG one_layer.gpkg "
+           f"FILE LAYER): {kind} take a file of one layer.")
+    for what, kind in (("Mask polygons", "scenario masks and protected areas"),
+                       ("Regions", "batch --regions"))}
+
+
 def _read_vector(path: str | os.PathLike[str], *, layer: str | None,
                  what: str) -> gpd.GeoDataFrame:
     import warnings
@@ -113,11 +122,11 @@ def _read_vector(path: str | os.PathLike[str], *, layer: str | None,
                              "(or --layer on the command line).",
                              code="layer_missing")
         if layer is None and len(layers) > 1:
+            choose = _ONE_LAYER_FILES.get(what, (
+                "Say which one to read: set layer = \"<name>\" in the config section of this "
+                "file (or --layer <name> on the command line)."))
             raise InputError(f"{what} file {path} has {len(layers)} layers: "
-                             f"{_layer_list(layers, kinds)}. Say which one to read: set "
-                             "layer = \"<name>\" in the config section of this file (or "
-                             "--layer <name> on the command line).",
-                             code="layer_ambiguous")
+                             f"{_layer_list(layers, kinds)}. {choose}", code="layer_ambiguous")
         encoding = None
         if not remote and p.suffix.lower() == ".shp":
             from landcarbon.io.dbf import undeclared_text_encoding
