@@ -477,3 +477,16 @@ def test_scenario_raster_codes_are_scanned(tmp_path: Path) -> None:
     assert "scenario plan holds 1 class code(s)" in p.message and "77 (1 px)" in p.message
     assert "unmapped_codes" not in _by_code(validate_config(tmp_path / "run.toml",
                                                             scan_raster=False))
+
+
+def test_numeric_parcel_codes_are_a_validate_warning(tmp_path: Path) -> None:
+    """Codes saved as numbers (0101 -> 101): a warning in validate's report (it was only a
+    log line, and validate --json counted no warning), once."""
+    from _battery import HALVES, make_project
+    from test_battery_files import _parcels
+
+    make_project(tmp_path)
+    _parcels(HALVES, [101, 301])(tmp_path)
+    report = validate_config(tmp_path / "run.toml")
+    (p,) = [p for p in report.problems if p.code == "parcel_values_invalid"]
+    assert p.severity == "warning" and "leading zeros" in p.message and not report.errors

@@ -15,7 +15,6 @@ TBMJ is reconciled with landcarbon's ellipsoidal areas (:func:`survey_reconcilia
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,6 @@ __all__ = ["SURVEY_FIELDS", "ParcelFields", "check_parcel_codes", "class_areas_f
            "parcel_code_text", "parcel_codes", "parcel_fields", "parcel_pieces",
            "pieces_class_areas", "survey_areas_m2", "survey_reconciliation"]
 
-log = logging.getLogger(__name__)
 
 #: Field names of the 三调 / land-use database DLTB layer, by role, tried in this order
 #: (letter case ignored) when the config does not name the field.
@@ -155,10 +153,8 @@ def parcel_code_text(parcels: gpd.GeoDataFrame, code_field: str, *,
         ints = values.astype(np.int64)
         text = pd.Series(np.where(ints < 100, [f"{v:02d}" for v in ints],
                                   [f"{v:04d}" for v in ints]), index=parcels.index)
-        log.warning("%s: field %s is numeric, so the leading zeros of its codes were lost when "
-                    "it was saved (0101 -> 101); read 1-12 as 01-12 and 101-1207 as 0101-1207 "
-                    "(GB/T 21010 codes have 2 or 4 digits). Save the field as text to keep the "
-                    "survey's codes.", source, code_field)
+        # (the gate of every command warns that the leading zeros were lost: validate's
+        # parcel_values_invalid warning)
         return text
     text = column.astype(str).str.strip().str.upper()
     empty = missing | (text == "").to_numpy()

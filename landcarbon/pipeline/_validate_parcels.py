@@ -85,6 +85,16 @@ def _fields_and_codes(checker: Any, gdf: Any, units: Any, legend: Any, where: st
         return
     checker.report.summary["parcel_fields"] = {"code": fields.code, "name": fields.name,
                                             "area": fields.area}
+    import pandas as pd
+
+    column = gdf[fields.code]
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        checker.add(Problem(  # (the run logs it too; validate lists it)
+            "parcel_values_invalid", "warning", f"{where}: field {fields.code!r}",
+            "The code field is numeric, so the leading zeros of its codes were lost when it "
+            "was saved (0101 -> 101): codes are read as GB/T 21010 codes of 2 or 4 digits "
+            "(1-12 as 01-12, 101-1207 as 0101-1207).",
+            "Save the field as text to keep the survey's codes."))
     if units is None and pc.unit_field:  # the parcels' units come from this field
         _parcel_units(checker, gdf, where, pc.unit_field)
     if fields.area is not None:
