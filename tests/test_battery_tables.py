@@ -253,3 +253,22 @@ def test_batch_regions_must_be_polygons(battery_project: Path) -> None:
     units(d / "regions.gpkg", geoms=[box(500000, 3849960, 500040, 3850000).centroid])
     check_fails(d, ["batch", "run.toml", "--regions", "regions.gpkg", "--region-field",
                     "code", "-o", "out"], ("regions must be polygons", "1 Point(s)"))
+
+
+def test_semicolon_separated_tables_are_named() -> None:
+    """A legend, coefficient set or pool table saved with ';' (Excel's CSV in some locales)
+    reads as one column: the error says so (it only listed the missing columns)."""
+    import pandas as pd
+
+    from landcarbon.checks.tables import require_columns
+    from landcarbon.exceptions import InputError
+
+    one = pd.DataFrame({"code;land_class;space_type": ["10;forest;ecological"]})
+    with pytest.raises(InputError, match=r"Legend x: missing column\(s\) code, land_class, "
+                                         r"space_type; found code;land_class;space_type\. Its "
+                                         r"header is one column holding ';'"):
+        require_columns(one, ("code", "land_class", "space_type"), "Legend x", "")
+    with pytest.raises(InputError) as err:
+        require_columns(pd.DataFrame({"code": [1]}), ("code", "value"), "T", "Needs value.")
+    assert str(err.value) == "T: missing column(s) value; found code. Needs value."
+    require_columns(pd.DataFrame({"code": [1]}), ("code",), "T", "")

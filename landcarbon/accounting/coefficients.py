@@ -168,10 +168,10 @@ INDIRECT_CLASSES = ("construction", "rural_settlement")
 
 def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     raw = raw.rename(columns=lambda c: c.strip().lower())
-    missing = [c for c in ("land_class", "value", "unit") if c not in raw.columns]
-    if missing:
-        raise InputError(f"Coefficient set {name}: missing column(s) {', '.join(missing)}. "
-                         "Expected land_class, value, unit, source, evidence.")
+    from landcarbon.checks.tables import require_columns
+
+    require_columns(raw, ("land_class", "value", "unit"), f"Coefficient set {name}",
+                    "Expected land_class, value, unit, source, evidence.")
     for col in ("source", "evidence"):
         if col not in raw.columns:
             raw[col] = ""

@@ -183,15 +183,11 @@ def _apply_rural_switch(name: str, table: pd.DataFrame, space_type: RuralSettlem
 
 
 def _validate(raw: pd.DataFrame, name: str) -> pd.DataFrame:
-    from landcarbon.checks.tables import lower_columns
+    from landcarbon.checks.tables import lower_columns, require_columns
 
     raw = lower_columns(raw, f"Legend {name}")
-    missing = [c for c in ("code", "land_class", "space_type") if c not in raw.columns]
-    if missing:
-        raise InputError(
-            f"Legend {name}: missing column(s) {', '.join(missing)}; found "
-            f"{', '.join(raw.columns)}. A legend needs code, land_class and space_type."
-        )
+    require_columns(raw, ("code", "land_class", "space_type"), f"Legend {name}",
+                    "A legend needs code, land_class and space_type.")
     for col in ("name_en", "name_zh", "note", "source"):
         if col not in raw.columns:
             raw[col] = ""

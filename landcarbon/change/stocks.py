@@ -86,14 +86,12 @@ def validate_pool_table(table: pd.DataFrame, name: str = "pool table") -> pd.Dat
     ------
     InputError
     """
-    from landcarbon.checks.tables import lower_columns
+    from landcarbon.checks.tables import lower_columns, require_columns
 
     t = lower_columns(table, f"Carbon pool table {name}")
-    missing = [c for c in ("lucode", *POOLS) if c not in t.columns]
-    if missing:
-        raise InputError(f"Carbon pool table {name}: missing column(s) {', '.join(missing)}; "
-                         f"found {', '.join(map(str, table.columns))}. An InVEST pool table "
-                         "has lucode, c_above, c_below, c_soil, c_dead (Mg C/ha).")
+    require_columns(t, ("lucode", *POOLS), f"Carbon pool table {name}",
+                    "An InVEST pool table has lucode, c_above, c_below, c_soil, c_dead "
+                    "(Mg C/ha).")
     problems: list[str] = []
     codes = pd.to_numeric(t["lucode"], errors="coerce")
     for i in np.nonzero((codes.isna() | (codes % 1 != 0)).to_numpy())[0]:

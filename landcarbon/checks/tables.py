@@ -11,7 +11,7 @@ import pandas as pd
 
 from landcarbon.checks.problems import Problem
 
-__all__ = ["lower_columns", "not_positive", "statistics_problems"]
+__all__ = ["lower_columns", "not_positive", "require_columns", "statistics_problems"]
 
 
 def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequence[str],
@@ -93,6 +93,26 @@ def not_positive(raw: pd.Series) -> pd.Series:
     0, a negative, inf); empty cells are not among them."""
     values = pd.to_numeric(raw, errors="coerce")
     return (values.isna() & raw.notna()) | ~(values > 0) & values.notna() | np.isinf(values)
+
+
+def require_columns(table: pd.DataFrame, needed: Sequence[str], what: str, expected: str
+                    ) -> None:
+    """Raise :class:`~landcarbon.exceptions.InputError` naming the columns of ``needed``
+    that ``table`` lacks and those it has (``what``: the table, ``expected``: what such a
+    table holds); a header read as one column holding ``;`` or tabs is named as a file that
+    is not comma-separated (Excel's CSV in some locales)."""
+    missing = [c for c in needed if c not in table.columns]
+    if not missing:
+        return
+    from landcarbon.exceptions import InputError
+
+    found = [str(c) for c in table.columns]
+    hint = ""
+    if len(found) == 1 and (";" in found[0] or "\t" in found[0]):
+        hint = (" Its header is one column holding ';' or tabs: save the file as "
+                "comma-separated CSV (Excel: CSV UTF-8, comma delimited).")
+    raise InputError(f"{what}: missing column(s) {', '.join(missing)}; found "
+                     f"{', '.join(found)}.{hint} {expected}")
 
 
 def lower_columns(table: pd.DataFrame, what: str) -> pd.DataFrame:
