@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from landcarbon.checks.problems import Problem
-from landcarbon.checks.units import listing, unit_ids
+from landcarbon.checks.units import listing, unit_ids, units_problem
 from landcarbon.engine.areas import geodesic_areas_m2, to_crs_densified
 
 __all__ = ["AREA_GAP_SHARE", "OUTSIDE_M2", "coverage_problems", "date_coverage_problems",
@@ -64,13 +64,12 @@ def coverage_problems(units: gpd.GeoDataFrame, footprint: object, footprint_crs:
     problems = []
     out = inside_m2 < OUTSIDE_M2
     if out.any():
-        ids = unit_ids(units, out)
-        problems.append(Problem(
-            "unit_outside_raster", "error", f"{where}: unit(s) {listing(ids)}",
-            f"{len(ids)} of {len(units)} unit(s) lie entirely outside the land-cover raster: "
-            "they would get no land at all.",
+        problems.append(units_problem(
+            "unit_outside_raster", "error", units, out, where,
+            "{n} of {total} unit(s) lie entirely outside the land-cover raster: they would get "
+            "no land at all.",
             "Use a raster that covers the study area (add tiles), or check the CRS of both "
-            "files (a wrong CRS puts units far away).", {"unit_ids": ids}))
+            "files (a wrong CRS puts units far away)."))
     part = (share > tolerance) & ~out
     if part.any():
         ids = unit_ids(units, part)

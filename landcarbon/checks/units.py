@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from landcarbon.checks.problems import Problem
+from landcarbon.checks.problems import Problem, Severity
 from landcarbon.engine.areas import geodesic_areas_m2
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "overlaps",
     "repair_geometries",
     "unit_ids",
+    "units_problem",
 ]
 
 #: Polsby-Popper compactness 4 pi A / P^2 under which a polygon is reported as a sliver
@@ -51,6 +52,16 @@ def blank_cells(values: pd.Series) -> np.ndarray:
 def unit_ids(units: gpd.GeoDataFrame, mask: np.ndarray | pd.Series) -> list[str]:
     """The ids (text) of the units selected by ``mask``."""
     return [str(i) for i in units.loc[np.asarray(mask), "unit_id"]]
+
+
+def units_problem(code: str, severity: Severity, units: gpd.GeoDataFrame, mask: Any, where: str,
+                  message: str, fix: str) -> Problem:
+    """A problem of the units selected by ``mask``, named in ``where`` (``<where>: unit(s)
+    A, B...``) and in ``details["unit_ids"]``; ``{n}`` and ``{total}`` in ``message`` are
+    their number and the number of units."""
+    ids = unit_ids(units, mask)
+    return Problem(code, severity, f"{where}: unit(s) {listing(ids)}",
+                   message.format(n=len(ids), total=len(units)), fix, {"unit_ids": ids})
 
 
 def listing(ids: list[str], n: int = 10) -> str:

@@ -52,7 +52,7 @@ def _units_without_parcels(checker: Any, units: Any, gdf: Any, where: str) -> No
     unit off the raster is an error for the same reason: it would get no land at all)."""
     import shapely
 
-    from landcarbon.checks.units import listing, unit_ids
+    from landcarbon.checks.units import units_problem
 
     if units.crs is None or gdf.crs is None or not len(units):
         return
@@ -62,13 +62,12 @@ def _units_without_parcels(checker: Any, units: Any, gdf: Any, where: str) -> No
     alone = np.ones(len(units), bool)
     alone[unit_rows] = False
     if alone.any():
-        ids = unit_ids(units, alone)
-        checker.add(Problem(
-            "unit_without_parcels", "error", f"[units] unit(s) {listing(ids)}",
-            f"{len(ids)} of {len(units)} unit(s) overlap no parcel of {where}: they would get "
-            "no land at all.",
+        checker.add(units_problem(
+            "unit_without_parcels", "error", units, alone, "[units]",
+            "{n} of {total} unit(s) overlap no parcel of " + where.replace("{", "{{").replace(
+                "}", "}}") + ": they would get no land at all.",
             "Use the parcels of the whole study area, or check the CRS of both files (a "
-            "wrong CRS puts the units far away).", {"unit_ids": ids}))
+            "wrong CRS puts the units far away)."))
 
 
 def _fields_and_codes(checker: Any, gdf: Any, units: Any, legend: Any, where: str) -> None:
