@@ -490,3 +490,28 @@ def test_numeric_parcel_codes_are_a_validate_warning(tmp_path: Path) -> None:
     report = validate_config(tmp_path / "run.toml")
     (p,) = [p for p in report.problems if p.code == "parcel_values_invalid"]
     assert p.severity == "warning" and "leading zeros" in p.message and not report.errors
+
+
+def test_scenario_raster_with_nodata_where_the_baseline_has_land(tmp_path: Path) -> None:
+    """A scenario raster on the baseline's grid with nodata over one pixel of unit W (inside
+    its footprint, so no header check sees it): `landcarbon scenario` refuses it after its
+    pass, naming the unit and the area (the pixel's land was counted as removed, at exit 0)."""
+    from _battery import CHANGE, config, make_project, raster
+
+    make_project(tmp_path)
+    raster(tmp_path, GRID4, name="later.tif")
+    hole = GRID4.copy()
+    hole[0, 0] = 0  # nodata where the baseline has tree cover (a whole pixel of unit W)
+    raster(tmp_path, hole, name="plan.tif")
+    config(tmp_path, extra=CHANGE.replace("LATER", "later.tif")
+           + '[[change.scenarios]]\nname = "plan"\nlandcover = "plan.tif"\n')
+    proc = subprocess.run([sys.executable, "-m", "landcarbon.cli", "scenario", "run.toml",
+                           "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert "scenario plan covers 1 unit(s) differently" in proc.stderr
+    assert "W (-0.0100 ha)" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+    raster(tmp_path, GRID4, name="plan.tif")  # the same land: runs
+    proc = subprocess.run([sys.executable, "-m", "landcarbon.cli", "scenario", "run.toml",
+                           "-o", "out"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -91,6 +91,29 @@ def _scenario_areas(config: RunConfig, base: Assessment, landcover: str | list[s
     return class_areas(cats, units, pixel_area=pixel_area)
 
 
+def _covers_as_baseline(baseline: pd.DataFrame, scenario: pd.DataFrame, name: str) -> None:
+    """Refuse a scenario raster with data where the baseline has none, or none where it has
+    (nodata regions inside its footprint): a scenario changes land classes, not the land
+    there is; the difference would be counted as land removed or added."""
+    from landcarbon.exceptions import InputError
+
+    before = baseline.groupby("unit_id")["area_ha"].sum()
+    after = scenario.groupby("unit_id")["area_ha"].sum().reindex(before.index, fill_value=0.0)
+    gap = after - before
+    bad = gap.abs() > 1e-9 * before.abs() + 1e-6  # (ha: a 10 m pixel is 0.01 ha)
+    if bad.any():
+        ids = [str(i) for i in gap.index[bad.to_numpy()]]
+        worst = gap[bad].abs().sort_values(ascending=False)
+        raise InputError(
+            f"The raster of scenario {name} covers {len(ids)} unit(s) differently from the "
+            f"baseline (nodata where the baseline has land, or land where it has none): "
+            + ", ".join(f"{i} ({gap[i]:+,.4f} ha)" for i in worst.index[:10])
+            + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+            + ". A scenario changes land classes, not the land there is: give a scenario "
+            "raster with data wherever the baseline has (the same extent and nodata).",
+            code="date_coverage_differs")
+
+
 def _apply_edits(config: RunConfig, base: Assessment, baseline: xr.DataArray,
                  edits: list[Any], log: list[dict[str, Any]]) -> xr.DataArray:
     from landcarbon.change.scenarios import (
@@ -184,6 +207,7 @@ def _assess_scenarios(config: RunConfig, year: int, timings: dict[str, float], t
         with step(f"scenario {s.name}", timings):
             areas = _scenario_areas(config, base, s.landcover, baseline, masks[s.name], units,
                                     pixel_area, progress)
+            _covers_as_baseline(base.class_areas, areas, s.name)
             tables[s.name] = rebalance_tc(base, areas)
     for name in dict.fromkeys(e.scenario for e in ch.edits):
         with step(f"scenario {name} (edits)", timings):
