@@ -297,7 +297,7 @@ def test_notebook_values_are_taken_and_wrong_types_are_not() -> None:
                               "construction": {"method": "intensity",
                                                "intensity_tc_per_ha": bad}})
     # a number where text goes (unit ids): the hint is to quote it, not the reverse
-    with pytest.raises(ConfigError, match=r"title: a string .* not 5 .*put text in quotes"):
+    with pytest.raises(ConfigError, match=r"title: a string .* not 5 .*put text and ids in quotes"):
         config_from_dict({"landcover": {"path": "a.tif"}, "units": units, "title": 5})
 
 

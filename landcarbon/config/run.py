@@ -389,7 +389,7 @@ def format_errors(exc: ValidationError) -> list[str]:
             lines.append(f"{where}: unknown key{_suggest(RunConfig, loc)}")
         elif err["type"] in _EXPECTED:
             given = err.get("input")
-            hint = ("put text in quotes (ids too: \"410102001\")" if err["type"] == "string_type"
+            hint = ("put text and ids in quotes, e.g. \"410102001\"" if err["type"] == "string_type"
                     else "write numbers without quotes and yes/no as true/false")
             lines.append(f"{where}: {_EXPECTED[err['type']]} is expected, not {given!r} "
                          f"({_TOML_KIND.get(type(given).__name__, type(given).__name__)}); "
