@@ -88,7 +88,7 @@ def _fields_and_codes(checker: Any, gdf: Any, units: Any, legend: Any, where: st
 
     column = gdf[fields.code]
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        checker.add(Problem(  # (the run logs it too; validate lists it)
+        checker.add(Problem(  # (the gate of every command reports it as well)
             "parcel_values_invalid", "warning", f"{where}: field {fields.code!r}",
             "The code field is numeric, so the leading zeros of its codes were lost when it "
             "was saved (0101 -> 101): codes are read as GB/T 21010 codes of 2 or 4 digits "

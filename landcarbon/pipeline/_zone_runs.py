@@ -52,12 +52,12 @@ def zoning_source(source: str | os.PathLike[str]) -> tuple[RunConfig, Path]:
             raise ConfigError(f"{manifest} holds no run configuration (key 'config'); give "
                               "the config file, or run it again with `landcarbon run`.")
         config = config_from_dict(data, data.get("base_dir") or ".")
-        _inputs_unchanged(config, stored, source)
+        _inputs_unchanged(stored, source)
         return config, source / "zoning"
     return load_config(source), Path(f"{source.stem}_zoning")
 
 
-def _inputs_unchanged(config: RunConfig, manifest: dict, folder: Path) -> None:
+def _inputs_unchanged(manifest: dict, folder: Path) -> None:
     """Refuse to zone a run folder whose inputs changed since the run (SHA-256 of
     ``run.json``): the zoning is computed from the inputs, and would not be that run's."""
     from landcarbon.io.fingerprint import input_sha256
