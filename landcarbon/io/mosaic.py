@@ -31,13 +31,15 @@ def _overlapping(infos: list[tuple[Any, ...]]) -> list[tuple[int, int, tuple[int
     for _p, _crs, tr, w, h, *_ in infos:
         c0, r0 = round((tr.c - tr0.c) / tr0.a), round((tr.f - tr0.f) / tr0.e)
         boxes.append((r0, r0 + h, c0, c0 + w))
+    b = np.array(boxes, np.int64).reshape(-1, 4)
     pairs = []
-    for i in range(len(boxes)):
-        for j in range(i + 1, len(boxes)):
-            a, b = boxes[i], boxes[j]
-            cut = (max(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3]))
-            if cut[0] < cut[1] and cut[2] < cut[3]:
-                pairs.append((i, j, cut))
+    for i in range(len(b) - 1):  # (each tile against the later ones at once: many tiles)
+        rest = b[i + 1:]
+        lo_r, hi_r = np.maximum(rest[:, 0], b[i, 0]), np.minimum(rest[:, 1], b[i, 1])
+        lo_c, hi_c = np.maximum(rest[:, 2], b[i, 2]), np.minimum(rest[:, 3], b[i, 3])
+        for k in np.flatnonzero((lo_r < hi_r) & (lo_c < hi_c)):
+            pairs.append((i, i + 1 + int(k), (int(lo_r[k]), int(hi_r[k]), int(lo_c[k]),
+                                               int(hi_c[k]))))
     return pairs
 
 
