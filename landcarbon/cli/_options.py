@@ -59,6 +59,16 @@ overwrite_option = click.option(
          "landcarbon did not write, nor one holding an input of the run).")
 
 
+def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A number option that must be finite: ``nan`` passes click's ranges (every comparison
+    with it is false), so it is a usage error here (exit 2), as other bad values are."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value!r} is not a finite number.")
+    return value
+
+
 def _scheduler_value(ctx: click.Context, param: click.Parameter, value: str | None
                      ) -> str | None:
     """``--scheduler`` checked as ``[compute] scheduler`` is (a usage error, exit 2)."""

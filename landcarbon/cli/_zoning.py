@@ -15,6 +15,7 @@ from landcarbon.cli._base import (
 )
 from landcarbon.cli._options import (
     InputPath,
+    finite,
     out_option,
     overwrite_option,
     print_files,
@@ -56,7 +57,7 @@ def zone(source: Path, out: Path | None, overwrite: bool) -> None:
 @click.argument("config", type=InputPath(dir_okay=False, suffixes=(".toml",)))
 @out_option("./<config name>_sweep")
 @click.option("--range", "relative_range", default=None,
-              type=click.FloatRange(0, 1, min_open=True),
+              type=click.FloatRange(0, 1, min_open=True), callback=finite,
               help="Vary each threshold by +/- this fraction, above 0 and at most 1 (default: "
               "[uncertainty] sweep_relative_range, 0.5).")
 @click.option("--steps", type=click.IntRange(2, 201), default=None,
