@@ -33,6 +33,7 @@ __all__ = [
     "repair_geometries",
     "unit_ids",
     "units_problem",
+    "units_reached",
 ]
 
 #: Polsby-Popper compactness 4 pi A / P^2 under which a polygon is reported as a sliver
@@ -62,6 +63,23 @@ def units_problem(code: str, severity: Severity, units: gpd.GeoDataFrame, mask: 
     ids = unit_ids(units, mask)
     return Problem(code, severity, f"{where}: unit(s) {listing(ids)}",
                    message.format(n=len(ids), total=len(units)), fix, {"unit_ids": ids})
+
+
+def units_reached(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> np.ndarray | None:
+    """Which units some of ``polygons`` (parcels, masks; reprojected to the units' CRS,
+    empty ones left out) intersect (boolean array), or None when either has no CRS."""
+    import shapely
+
+    if units.crs is None or polygons.crs is None:
+        return None
+    geoms = polygons.geometry if polygons.crs == units.crs else polygons.geometry.to_crs(
+        units.crs)
+    geoms = geoms[~(geoms.isna() | geoms.is_empty)]
+    unit_rows, _ = shapely.STRtree(geoms.array).query(units.geometry.array,
+                                                      predicate="intersects")
+    reached = np.zeros(len(units), bool)
+    reached[unit_rows] = True
+    return reached
 
 
 def listing(ids: list[str], n: int = 10) -> str:

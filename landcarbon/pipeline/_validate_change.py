@@ -129,10 +129,8 @@ def _date_codes(checker: Any, section: Any, opened: dict[str, Any],
     [landcover] raster's are; ``landcarbon change`` refuses them after its pass otherwise)."""
     config = checker.config
     lc = config.landcover
-    if not checker.scan or lc is None or legend is None:
+    if lc is None:
         return
-    from landcarbon.accounting.classification import check_codes
-
     main = lc.path if isinstance(lc.path, list) else [lc.path]
     for d in section.dates:
         year = str(d.year)
@@ -140,12 +138,21 @@ def _date_codes(checker: Any, section: Any, opened: dict[str, Any],
         if year not in opened or [config.path(p) for p in spec] == [config.path(p)
                                                                      for p in main]:
             continue  # not opened, or the [landcover] raster, already checked
+        _scan_codes(checker, opened[year], year, f"[change] dates {year}: {', '.join(spec)}",
+                    f"The land-cover raster of {year}", legend, counted)
 
-        def scan(da: Any = opened[year], year: str = year) -> None:
-            check_codes(_counts(da, year, counted), legend, lc.exclude_codes,
-                        source=f"The land-cover raster of {year}")
-        checker.step("unmapped_codes", f"[change] dates {year}: {', '.join(spec)} (legend "
-                     f"{legend.name})", scan)
+
+def _scan_codes(checker: Any, da: Any, key: str, where: str, source: str, legend: Any,
+                counted: dict[str, Any]) -> None:
+    """With the scan: the codes of raster ``da`` (counted once under ``key``) are mapped by
+    the legend (``unmapped_codes``; the command refuses them after its pass otherwise)."""
+    lc = checker.config.landcover
+    if not checker.scan or lc is None or legend is None:
+        return
+    from landcarbon.accounting.classification import check_codes
+
+    checker.step("unmapped_codes", f"{where} (legend {legend.name})", lambda: check_codes(
+        _counts(da, key, counted), legend, lc.exclude_codes, source=source))
 
 
 def _stocks(checker: Any, section: Any, opened: dict[str, Any],
@@ -187,7 +194,8 @@ def _scenarios(checker: Any, section: Any, opened: dict[str, Any], units: Any, l
             _aligned(checker, section, base, da, (f"baseline {year}", f"scenario {s.name}"),
                      where)
             rasters[f"scenario {s.name}"] = da
-            _scenario_codes(checker, da, s.name, where, legend, counted)
+            _scan_codes(checker, da, f"scenario {s.name}", where,
+                        f"The land-cover raster of scenario {s.name}", legend, counted)
     if units is not None and len(rasters) > 1:
         _coverage(checker, units, rasters, "[[change.scenarios]]")
     polygons = [(f"[[change.scenarios]] {s.name}: protected", s.protected)
@@ -213,31 +221,12 @@ def _scenarios(checker: Any, section: Any, opened: dict[str, Any], units: Any, l
                 _reaches_units(checker, units, gdf, label)
 
 
-def _scenario_codes(checker: Any, da: Any, name: str, where: str, legend: Any,
-                    counted: dict[str, Any]) -> None:
-    """With the scan: the scenario raster's codes are mapped by the legend (``landcarbon
-    scenario`` refuses them after its pass otherwise)."""
-    lc = checker.config.landcover
-    if not checker.scan or lc is None or legend is None:
-        return
-    from landcarbon.accounting.classification import check_codes
-
-    def scan() -> None:
-        check_codes(_counts(da, f"scenario {name}", counted), legend, lc.exclude_codes,
-                    source=f"The land-cover raster of scenario {name}")
-    checker.step("unmapped_codes", f"{where} (legend {legend.name})", scan)
-
-
 def _reaches_units(checker: Any, units: Any, gdf: Any, where: str) -> None:
     """``polygons_outside_units`` (error): mask or protected polygons that overlap no unit."""
-    import shapely
+    from landcarbon.checks.units import units_reached
 
-    if units.crs is None or gdf.crs is None or not len(units):
-        return
-    geoms = gdf.geometry if gdf.crs == units.crs else gdf.geometry.to_crs(units.crs)
-    geoms = geoms[~(geoms.isna() | geoms.is_empty)]
-    hits = shapely.STRtree(units.geometry.array).query(geoms.array, predicate="intersects")
-    if hits.size:
+    reached = units_reached(units, gdf)
+    if reached is None or reached.any():
         return
     checker.add(Problem(
         "polygons_outside_units", "error", where,

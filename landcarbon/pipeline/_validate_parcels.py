@@ -50,17 +50,12 @@ def check_parcels(checker: Any, units: Any, legend: Any) -> None:
 def _units_without_parcels(checker: Any, units: Any, gdf: Any, where: str) -> None:
     """``unit_without_parcels`` (error): units that no parcel reaches (in raster mode, a
     unit off the raster is an error for the same reason: it would get no land at all)."""
-    import shapely
+    from landcarbon.checks.units import units_problem, units_reached
 
-    from landcarbon.checks.units import units_problem
-
-    if units.crs is None or gdf.crs is None or not len(units):
+    reached = units_reached(units, gdf)
+    if reached is None:
         return
-    parcels = gdf.geometry if gdf.crs == units.crs else gdf.geometry.to_crs(units.crs)
-    unit_rows, _ = shapely.STRtree(parcels.array).query(units.geometry.array,
-                                                        predicate="intersects")
-    alone = np.ones(len(units), bool)
-    alone[unit_rows] = False
+    alone = ~reached
     if alone.any():
         checker.add(units_problem(
             "unit_without_parcels", "error", units, alone, "[units]",
