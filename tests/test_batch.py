@@ -98,8 +98,12 @@ def test_region_errors(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["batch", str(cfg), str(cfg), "--regions",
                                        str(tmp_path / "counties.gpkg"), "--region-field",
                                        "county"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # usage errors
     assert "exactly one CONFIG (got 2)" in result.output
+    result = CliRunner().invoke(main, ["batch", str(cfg), "--regions",
+                                       str(tmp_path / "counties.gpkg"), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "--region-field names the field" in result.output and not out.exists()
     # a region without units is a failed run, the others still run
     far = gpd.read_file(tmp_path / "counties.gpkg")
     far.loc[2] = ["Sea", box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000)]

@@ -60,9 +60,12 @@ def batch(configs: tuple[Path, ...], out: Path, regions: Path | None, region_fie
             raise ConfigError(f"--scheduler {scheduler!r}: {exc}") from None
     if regions is not None or region_field is not None:
         if regions is None or region_field is None:
-            raise ConfigError("--regions and --region-field go together: give both.")
+            raise click.UsageError("--regions and --region-field go together: give both "
+                                   "(--region-field names the field of --regions holding "
+                                   "each region's name).")
         if len(configs) != 1:
-            raise ConfigError(f"With --regions give exactly one CONFIG (got {len(configs)}).")
+            raise click.UsageError(f"With --regions give exactly one CONFIG "
+                                   f"(got {len(configs)}).")
         config = with_scheduler(load_config(configs[0]), scheduler)
         result = batch_regions(config, regions, region_field, out, overwrite=overwrite,
                                progress=progress_default(), scheduler=compute)
