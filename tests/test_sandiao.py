@@ -204,6 +204,26 @@ def test_run_reports_the_tbmj_differences(tmp_path: Path) -> None:
     assert [u["unit_id"] for u in survey["units_over_tolerance"]] == [A]
 
 
+def test_validate_warns_of_the_tbmj_differences_as_the_run_does(tmp_path: Path) -> None:
+    """validate (with its scan) lists the same unit and parcel as the run's log, as one
+    ``area_mismatch`` warning; ``--no-scan`` reads no parcel pieces."""
+    write_dltb(tmp_path / "dltb.gpkg")
+    res = cli("validate", _config(tmp_path), "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    (p,) = [p for p in doc["problems"] if p["code"] == "area_mismatch"]
+    assert p["severity"] == "warning" and "'TBMJ'" in p["where"]
+    assert "1 unit(s)" in p["message"] and A in p["message"]
+    assert "-0.0150 ha" in p["message"] and "row 3 0301" in p["message"]
+    assert B not in p["message"].split("largest")[0]  # within the tolerance
+    assert doc["summary"]["survey_areas"]["diff_ha"] == pytest.approx(-0.0150 + 0.0040,
+                                                                      abs=1e-6)
+    res = cli("validate", _config(tmp_path, "area_tolerance = 0.01"), "--json")
+    assert not [p for p in json.loads(res.stdout)["problems"] if p["code"] == "area_mismatch"]
+    res = cli("validate", _config(tmp_path), "--no-scan", "--json")
+    assert "survey_areas" not in json.loads(res.stdout)["summary"]
+
+
 def test_run_refuses_an_unknown_code_naming_code_and_row(tmp_path: Path) -> None:
     gdf = dltb()
     gdf.loc[6, "DLBM"] = "0599"

@@ -109,6 +109,34 @@ def _fields_and_codes(checker: Any, gdf: Any, units: Any, legend: Any, where: st
     except LandcarbonError as exc:
         checker.add(Problem(problem_code(exc, "parcel_values_invalid"), "error", where,
                             str(exc)))
+    else:
+        if checker.scan and fields.area is not None and checker.report.ok:
+            _survey_areas(checker, gdf, units, legend, fields, where)
+
+
+def _survey_areas(checker: Any, gdf: Any, units: Any, legend: Any, fields: Any,
+                  where: str) -> None:
+    """``area_mismatch`` (warning, with the scan): the units and parcels whose ellipsoidal
+    areas differ from the survey's own (TBMJ) beyond ``area_tolerance``, as the run logs
+    them."""
+    from landcarbon.engine.parcels import parcel_pieces, survey_reconciliation
+    from landcarbon.pipeline._assess import survey_messages
+
+    pc = checker.config.parcels
+    try:
+        pieces = parcel_pieces(gdf, legend, fields, units=units, unit_field=pc.unit_field,
+                               exclude_codes=pc.exclude_codes, source="Parcels")
+    except LandcarbonError:  # (what stops the pieces is reported by its own check)
+        return
+    summary = survey_reconciliation(pieces, pc.area_tolerance, field=fields.area)[1]
+    checker.report.summary["survey_areas"] = {
+        k: summary[k] for k in ("field", "parcels", "area_ha", "tbmj_ha", "diff_ha")}
+    lines = survey_messages(summary, where)
+    if lines:
+        checker.add(Problem(
+            "area_mismatch", "warning", f"{where}: field {fields.area!r}", " ".join(lines),
+            "Check that the area field holds the survey's areas in m2 and that the parcels' "
+            "CRS is right; raise [parcels] area_tolerance if the differences are expected."))
 
 
 def _parcel_units(checker: Any, gdf: Any, where: str, field: str) -> None:
