@@ -310,3 +310,30 @@ def test_allocation_errors() -> None:
         allocate_to_construction(pd.Series([1.0, 2.0], index=["A", "A"]), pd.Series(dtype=float))
     with pytest.raises(InputError, match="negative"):
         allocate_to_construction(pd.Series({"A": 1.0}), pd.Series({"A": -3.0}))
+
+
+def test_unit_values_raster_gives_boundary_pixels_a_value() -> None:
+    """A pixel whose centre is in a unit gets that unit's value; a pixel that a unit only
+    touches (counted in part in the unit's exact area) gets a touching unit's value, not
+    NaN; a pixel no unit reaches stays NaN. 5 x 4 pixels of 30 m: A covers x 0-40 (column
+    1's centre, x = 45, is outside), B x 70-110 (columns 2 and 3, centres 75 and 105)."""
+    import geopandas as gpd
+    import rioxarray  # noqa: F401  (the .rio accessor)
+    import xarray as xr
+    from shapely.geometry import box
+
+    from landcarbon.accounting.flux import unit_values_raster
+
+    like = xr.DataArray(np.zeros((4, 5), np.uint8), dims=("y", "x"),
+                        coords={"y": 105.0 - 30.0 * np.arange(4),
+                                "x": 15.0 + 30.0 * np.arange(5)}).rio.write_crs("EPSG:32650")
+    units = gpd.GeoDataFrame({"unit_id": ["A", "B"]},
+                             geometry=[box(0, 0, 40, 120), box(70, 0, 110, 120)],
+                             crs="EPSG:32650")
+    out = unit_values_raster(units, pd.Series({"A": 1.5, "B": 2.5}), like).to_numpy()
+    assert out.dtype == np.float32 and out.shape == (4, 5)
+    np.testing.assert_array_equal(out[0], [1.5, 1.5, 2.5, 2.5, np.nan])
+    assert (out == out[0]).sum() == 16 and np.isnan(out[:, 4]).all()
+    # the chunked path burns the same values block by block
+    lazy = unit_values_raster(units, pd.Series({"A": 1.5, "B": 2.5}), like.chunk({"x": 2}))
+    np.testing.assert_array_equal(lazy.to_numpy(), out)

@@ -30,7 +30,8 @@ __all__ = ["category_flux_table", "flux_density", "unit_values_raster"]
 
 def unit_values_raster(units: gpd.GeoDataFrame, values: pd.Series, like: xr.DataArray,
                        *, fill: float = np.nan) -> xr.DataArray:
-    """Burn a per-unit value into the grid of ``like`` (pixel centres inside the unit).
+    """Burn a per-unit value into the grid of ``like``: each pixel whose centre is inside
+    a unit gets that unit's value, a pixel that units only touch the value of one of them.
 
     Parameters
     ----------
@@ -40,6 +41,11 @@ def unit_values_raster(units: gpd.GeoDataFrame, values: pd.Series, like: xr.Data
         Indexed by unit_id; units missing from it get ``fill``.
     like : xarray.DataArray
         Target grid (numpy or dask; chunks are kept).
+
+    Returns
+    -------
+    xarray.DataArray
+        float32 on the grid of ``like``; ``fill`` where no unit with a value reaches.
     """
     from rasterio.features import rasterize
     from rasterio.windows import Window
@@ -61,8 +67,12 @@ def unit_values_raster(units: gpd.GeoDataFrame, values: pd.Series, like: xr.Data
                                                         max(y0, y1)))
         if len(idx) == 0:
             return np.full(shape, fill, dtype=np.float32)
-        return rasterize(((geoms.geometry.iloc[i], float(vals[i])) for i in idx), out_shape=shape,
-                         transform=wt, fill=fill, dtype="float32")
+        shapes = [(geoms.geometry.iloc[i], float(vals[i])) for i in idx]
+        # every pixel a unit touches, then each pixel whose centre is inside a unit over it:
+        # boundary pixels (counted in part by the units' exact coverage) get a value too
+        out = rasterize(shapes, out_shape=shape, transform=wt, fill=fill, dtype="float32",
+                        all_touched=True)
+        return rasterize(shapes, out=out, transform=wt)
 
     if is_dask(like):
         import dask.array as dsk
