@@ -156,6 +156,14 @@ def test_risk_overlay_previous_period_interface():
     # regional growth (200 - 155) / 155 = 29 %: only A grows faster than the region
     assert r["flag_r2"].tolist() == [True, False, False, False]
     assert r["flag_r3"].tolist() == [False, True, True, False]
+    # R3's conversion limit is 1 ha by default (as [change.monitoring]): 0.5 ha of
+    # conversion (classification noise on a township) flags nothing, 1.5 ha does
+    noise = previous.assign(sequestration_tc=[0.0, 0.0, 0.0, 0.0],
+                            converted_to_construction_ha=[0.5, 1.0, 1.5, 0.0])
+    assert risk_overlay(UNITS, flags=["R3"], previous=noise)["flag_r3"].tolist() == [
+        False, False, True, False]
+    assert risk_overlay(UNITS, flags=["R3"], previous=noise, conversion_min_ha=0.0
+                        )["flag_r3"].tolist() == [True, True, True, False]
     partial = risk_overlay(UNITS, flags=["R3"], previous=previous[["emission_tc"]])
     assert partial["flag_r3"].isna().all()
 

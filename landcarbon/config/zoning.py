@@ -55,8 +55,10 @@ class ZoningConfig(Section):
     hotspot_z: float = Field(1.96, description="R5: Gi* z-score of a flagged hot spot")
     sink_loss_tolerance: float = Field(0.05, ge=0, description="R3: allowed relative fall of "
                                        "sequestration between periods")
-    conversion_min_ha: float = Field(0.0, ge=0, description="R3: land converted to "
-                                     "construction (ha) above which a unit is flagged")
+    conversion_min_ha: float = Field(1.0, ge=0, description="R3: land converted to "
+                                     "construction (ha) above which a unit is flagged (as "
+                                     "[change.monitoring]; 0 flags any converted pixel, "
+                                     "classification noise included)")
     min_flags: int = Field(1, ge=1, description="flags needed for the carbon-risk zone")
 
     @field_validator("ratio_threshold")

@@ -187,7 +187,7 @@ def risk_overlay(
     hotspot_z: float = 1.96,
     previous: pd.DataFrame | None = None,
     sink_loss_tolerance: float = 0.05,
-    conversion_min_ha: float = 0.0,
+    conversion_min_ha: float = 1.0,
     min_flags: int = 1,
     change_flags: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -217,7 +217,8 @@ def risk_overlay(
     sink_loss_tolerance : float
         R3: allowed relative fall of sequestration (0.05 = 5 %).
     conversion_min_ha : float
-        R3: converted area above which a unit is flagged.
+        R3: converted area (ha) above which a unit is flagged (default 1 ha, as
+        ``[change.monitoring]``).
     min_flags : int
         Raised flags needed for the carbon-risk zone.
     change_flags : pandas.DataFrame, optional
