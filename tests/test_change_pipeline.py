@@ -161,6 +161,31 @@ def test_misaligned_dates(project: Path, tmp_path: Path) -> None:
     assert lc.loc["cropland", "construction"] == pytest.approx(0.01)
 
 
+def test_a_resampled_date_is_assessed_on_the_first_dates_grid(project: Path,
+                                                              tmp_path: Path) -> None:
+    """With resample = "nearest" the later date's areas, balance and risk are counted on the
+    grid its transitions are counted on (they were counted on its own grid, so the time
+    series and the transitions told two stories). The 2023 raster at 10/3 m holds GRID4B's
+    class in the centre sub-pixel of each 10 m cell and bare land (60) around it: nearest
+    neighbour onto the 10 m grid gives GRID4B exactly, so the 2023 date must equal the run
+    on the aligned GRID4B raster, and the net change equal the transitions' flux effect."""
+    fine = np.full((12, 12), 60, np.uint8)
+    fine[1::3, 1::3] = GRID4B
+    write_tif(tmp_path / "lc_2023_third.tif", fine,
+              transform=from_origin(500000, 3850000, 10 / 3, 10 / 3))
+    aligned = assess_change(load_config(project))
+    project.write_text(CONFIG.format(resample="nearest", later="lc_2023_third.tif"),
+                       encoding="utf-8")
+    r = assess_change(load_config(project))
+    for a, b in ((r.dates[2023], aligned.dates[2023]), (r.dates[2015], aligned.dates[2015])):
+        pd.testing.assert_frame_equal(a.class_areas, b.class_areas)
+        assert a.table_tc["net_tc"].tolist() == pytest.approx(b.table_tc["net_tc"].tolist())
+        assert a.table_tc["risk_level"].tolist() == b.table_tc["risk_level"].tolist()
+    assert "bare" not in set(r.dates[2023].class_areas["land_class"])
+    pd.testing.assert_frame_equal(r.transfer, aligned.transfer)
+    pd.testing.assert_frame_equal(r.timeseries_tc, aligned.timeseries_tc)
+
+
 def test_change_config_errors(project: Path, tmp_path: Path) -> None:
     text = CONFIG.format(resample="error", later="lc_2023.tif")
     bad = tmp_path / "bad.toml"

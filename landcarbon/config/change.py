@@ -201,7 +201,8 @@ class ChangeConfig(Section):
                                     "([[change.dates]])", min_length=1)
     resample: Literal["error", "nearest"] = Field(
         "error", description="dates on different grids: error, or resample later dates "
-        "onto the first date's grid by nearest neighbour")
+        "onto the first date's grid by nearest neighbour (every date's areas, balance, risk "
+        "and transitions are then counted on that grid)")
     baseline_year: int | None = Field(None, description="date the scenarios are compared "
                                       "with (default: the last date)")
     threshold_year: int | None = Field(None, description="assess every date against the "

@@ -49,7 +49,7 @@ def assess(config: RunConfig, *, progress: bool = False,
            raster_sinks: Mapping[str, SinkOpener] | None = None,
            check_inputs: bool = True,
            measured: tuple[Any, pd.Series, pd.DataFrame] | None = None,
-           prepared: PreparedUnits | None = None) -> Assessment:
+           prepared: PreparedUnits | None = None, codes: Any = None) -> Assessment:
     """Run every computing step of ``config`` and return the results (nothing is written).
 
     Parameters
@@ -77,6 +77,10 @@ def assess(config: RunConfig, *, progress: bool = False,
     prepared : PreparedUnits, optional
         ``config``'s units as :func:`prepare_units` read and measured them: used instead of
         reading them again (a change run reads and measures its units once for every date).
+    codes : xarray.DataArray, optional
+        The land cover to assess instead of opening ``[landcover] path`` (a change run's
+        date resampled onto the first date's grid, :func:`landcarbon.pipeline._change_pass.
+        dates_codes`); raster mode.
 
     Returns
     -------
@@ -113,13 +117,14 @@ def assess(config: RunConfig, *, progress: bool = False,
         repairs += [{"problem": p.code, "where": p.where, "message": p.message,
                      **{k: v for k, v in p.details.items() if k != "reasons"}}
                     for p in ready.problems if p.code == "geometry_invalid"]
-    codes = categories = counts = None
+    given, codes, categories, counts = codes, None, None, None
     survey_table: pd.DataFrame | None = None
     survey: dict[str, Any] = {}
     if config.landcover is not None:
         lc = config.landcover
         legend = resolve.legend(config)
-        codes = study_landcover(config, units) if measured is None else measured[0]
+        codes = (measured[0] if measured is not None else given if given is not None
+                 else study_landcover(config, units))
         t0 = lap(timings, "read", t0)
         categories = classify(codes, legend, lc.exclude_codes)
         from landcarbon.engine.landcover_pass import landcover_pass

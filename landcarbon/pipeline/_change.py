@@ -38,7 +38,7 @@ from landcarbon.pipeline._assess import (
     assess,
     prepare_units,
 )
-from landcarbon.pipeline._change_pass import dates_in_one_pass
+from landcarbon.pipeline._change_pass import dates_codes, dates_in_one_pass
 from landcarbon.pipeline._change_risk import add_dynamic_risk
 from landcarbon.pipeline._compute import compute_context
 from landcarbon.pipeline.progress import dask_bar, step, steps_of
@@ -284,11 +284,14 @@ def _assess_change(config: RunConfig, years: list[int], timings: dict[str, float
         if fused is not None:
             dates, counted = fused
         else:
+            configs = {y: date_config(config, y) for y in years}
+            codes = dates_codes(configs, None if prepared is None else prepared.units,
+                                ch.resample)
             dates = {}
             for y in years:
                 with steps_of(str(y)):
-                    dates[y] = assess(date_config(config, y), progress=progress,
-                                      check_inputs=False, prepared=prepared)
+                    dates[y] = assess(configs[y], progress=progress, check_inputs=False,
+                                      prepared=prepared, codes=codes[y])
         if ch.threshold_year is not None:
             ref = dates[ch.threshold_year]
             dates = {y: a if y == ch.threshold_year else freeze_thresholds(a, ref)

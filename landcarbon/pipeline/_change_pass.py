@@ -26,7 +26,7 @@ from landcarbon.pipeline._assess import (
 from landcarbon.pipeline.progress import dask_bar, step, steps_of
 from landcarbon.pipeline.records import Assessment
 
-__all__ = ["dates_in_one_pass"]
+__all__ = ["dates_codes", "dates_in_one_pass"]
 
 Period = tuple[int, int]
 
@@ -40,6 +40,30 @@ def _same_grid(rasters: list[Any]) -> bool:
                and r.data.chunks == first.data.chunks
                and r.rio.transform() == first.rio.transform() and r.rio.crs == first.rio.crs
                for r in rasters[1:])
+
+
+def dates_codes(date_configs: dict[int, RunConfig], units: Any, resample: str
+                ) -> dict[int, Any]:
+    """Each date's land cover as a run reads it (:func:`study_landcover`); with ``resample =
+    "nearest"`` the dates on another grid resampled onto the first date's (nearest
+    neighbour, nodata kept, in its chunks), so that every date's areas, balance and risk and
+    every period's transitions are counted on one grid."""
+    from landcarbon.change.transitions import align_to
+
+    years = list(date_configs)
+    codes = {y: study_landcover(c, units) for y, c in date_configs.items()}
+    first = codes[years[0]]
+    if resample != "nearest":
+        return codes
+    for y in years[1:]:
+        if _same_grid([first, codes[y]]):
+            continue
+        on_grid = align_to(codes[y], first, resample="nearest",
+                           names=(str(years[0]), str(y)))
+        if on_grid is not codes[y] and type(first.data).__module__.startswith("dask"):
+            on_grid = on_grid.chunk(dict(zip(first.dims, first.data.chunks, strict=True)))
+        codes[y] = on_grid
+    return codes
 
 
 def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
@@ -91,7 +115,8 @@ def dates_in_one_pass(config: RunConfig, date_configs: dict[int, RunConfig],
         return None
     years = list(date_configs)
     units = prepared.units
-    codes = {y: study_landcover(c, units) for y, c in date_configs.items()}
+    assert config.change is not None
+    codes = dates_codes(date_configs, units, config.change.resample)
     if not _same_grid([codes[y] for y in years]):
         return None
     legend = resolve.legend(config)
