@@ -87,3 +87,19 @@ def test_codes_outside_the_units_missing_from_the_pools_are_refused(project: Pat
                                if not line.startswith("80,")) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"raster of 2015 \(outside the units\).*80 \(3 px\)"):
         assess_change(load_config(project))
+
+
+def test_a_pixel_nodata_at_one_date_is_no_change_of_the_units_stock(project: Path) -> None:
+    """Pixel (0, 0) (cropland at both dates, 62 Mg C/ha, 0.01 ha) turns nodata in 2023: the
+    unit's stock at 2023 loses it (2.66 - 0.62 = 2.04), but its change leaves it out, as the
+    whole-area change does: -0.42 as before (it counted 2.04 - 3.08 = -1.04)."""
+    later = GRID4B.copy()
+    later[0, 0] = 0
+    write_tif(project.parent / "lc_2023.tif", later)
+    r = assess_change(load_config(project))
+    t = r.stock_totals[0]
+    assert t["stock_change_tc"] == pytest.approx(-0.06)
+    u = r.stock_changes.set_index("unit_id").loc["W"]
+    assert (u["stock_from_tc"], u["stock_to_tc"]) == pytest.approx((3.08, 2.04))
+    assert u["stock_change_tc"] == pytest.approx(-0.42)
+    assert t["units"]["stock_change_tc"] == pytest.approx(-0.42)

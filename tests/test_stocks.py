@@ -200,6 +200,36 @@ def test_nodata_at_one_date_only(tmp_path, pools) -> None:
     assert r["npv"] is None and r["valuation_constant"] is None
 
 
+def test_unit_stock_change_leaves_out_pixels_nodata_at_one_date(tmp_path, pools,
+                                                                halves_gpkg) -> None:
+    """Pixel (0, 0) of W is cropland (62 t C/ha, 0.01 ha) in 2015 and nodata in 2023: it is
+    neither a loss nor a gain (it counted as a loss of 0.62 t C), so the units' changes add
+    up to the whole-area change on the pixels valid at both dates (-0.06)."""
+    import landcarbon as lc
+    from landcarbon.change.stocks import unit_stock_change
+
+    later = GRID4B.copy()
+    later[0, 0] = 0
+    a = open_landcover(write_tif(tmp_path / "a.tif", GRID4), chunks=2)
+    b = open_landcover(write_tif(tmp_path / "c.tif", later), chunks=2)
+    units = read_units(halves_gpkg, layer="units", id_field="code", name_field="name")
+    s0, s1 = unit_stocks(a, pools, units), unit_stocks(b, pools, units)
+    ch = unit_stock_change(a, b, pools, units)
+    assert ch.loc["W", "stock_change_tc"] == pytest.approx(
+        s1.loc["W", "stock_tc"] - (s0.loc["W", "stock_tc"] - 0.62))
+    assert ch.loc["E", "stock_change_tc"] == pytest.approx(
+        s1.loc["E", "stock_tc"] - s0.loc["E", "stock_tc"])
+    assert ch.loc["W", "common_ha"] == pytest.approx(s0.loc["W", "stocked_ha"] - 0.01)
+    assert ch["stock_change_tc"].sum() == pytest.approx(-0.06)
+    # the same through `landcarbon stocks --units` (assess_stocks) and its valuation
+    study = lc.assess_stocks(pools, [tmp_path / "a.tif", tmp_path / "c.tif"],
+                             years=[2015, 2023], units=units, price_per_tc=10.0)
+    per_unit = study.unit_changes.set_index("unit_id")
+    assert per_unit["stock_change_tc"].sum() == pytest.approx(
+        study.changes.loc[0, "stock_change_tc"]) == pytest.approx(-0.06)
+    assert per_unit["npv"].sum() == pytest.approx(study.changes.loc[0, "npv"], rel=1e-6)
+
+
 @pytest.mark.parametrize("case, words", [
     ("points", ("must be polygons",)),
     ("empty", ("empty or missing geometry",)),

@@ -176,7 +176,9 @@ OUTPUTS: tuple[Output, ...] = (
            "carbon stocks per unit and date (InVEST-compatible pools)", _CHANGE,
            "`[change.stocks]`"),
     Output("change", "stock_change", "stock_change.csv", "table", "t C",
-           "their change and net present value", _CHANGE, "`[change.stocks]`"),
+           "per unit and period: each date's stock and the change on the pixels valid at "
+           "both dates (a pixel nodata at one date is no loss), net present value", _CHANGE,
+           "`[change.stocks]`"),
     Output("change", "carbon_stock_{year}", "carbon_stock_{year}.tif", "raster", "Mg C/ha",
            "stock density of each date", _CHANGE, "`[change.stocks]`"),
     Output("change", "carbon_stock_change_{year_from}_{year_to}",
@@ -242,7 +244,8 @@ OUTPUTS: tuple[Output, ...] = (
     Output("stocks", "unit_stocks", "unit_stocks.csv", "table", "t C",
            "stocks per unit and date (exact partial-pixel coverage)", _STOCKS, "`--units`"),
     Output("stocks", "unit_stock_change", "unit_stock_change.csv", "table", "t C, currency",
-           "their change per unit", _STOCKS, "`--units`"),
+           "per unit and period: each date's stock and the change on the pixels valid at "
+           "both dates (as stock_change_totals.csv)", _STOCKS, "`--units`"),
     Output("stocks", "manifest", "stocks.json", "json", "",
            "manifest: inputs, CRS, totals (the `totals` of `--json`)", _STOCKS),
 )

@@ -42,7 +42,7 @@ def stock_pass(config: RunConfig, dates: dict[int, Assessment], units: gpd.GeoDa
         ``change`` (period -> :func:`stock_change` totals).
     """
     from landcarbon.accounting.classification import code_counts
-    from landcarbon.change.stocks import stock_change, unit_stocks
+    from landcarbon.change.stocks import stock_change, unit_stock_change, unit_stocks
     from landcarbon.change.transitions import align_to
     from landcarbon.io.pools import read_pool_table
 
@@ -68,6 +68,9 @@ def stock_pass(config: RunConfig, dates: dict[int, Assessment], units: gpd.GeoDa
             "whole_counts": {y: code_counts(whole[y], lazy=True) for y in years},
             "units": {y: unit_stocks(codes[y], pools, units, pixel_area=pixel_area,
                                      lazy=True) for y in years},
+            "unit_change": {(y0, y1): unit_stock_change(codes[y0], codes[y1], pools, units,
+                                                        pixel_area=pixel_area, lazy=True)
+                            for y0, y1 in periods},
             "change": {(y0, y1): stock_change(
                 whole[y0], whole[y1], pools, year_from=y0, year_to=y1,
                 price_per_tc=st.price_per_tc, discount_rate_pct=st.discount_rate_pct,
@@ -126,7 +129,9 @@ def stock_tables(result: ChangeResult, stock_pass: dict[str, Any], computed: dic
         ch = pd.DataFrame({"year_from": y0, "year_to": y1, "unit_id": a.index,
                            "stock_from_tc": a.to_numpy(), "stock_to_tc": b.reindex(a.index)
                            .to_numpy()})
-        ch["stock_change_tc"] = ch["stock_to_tc"] - ch["stock_from_tc"]
+        # on the pixels valid at both dates, as the whole-area change
+        ch["stock_change_tc"] = computed["unit_change"][(y0, y1)]["stock_change_tc"].reindex(
+            a.index).to_numpy()
         if tot["valuation_constant"] is not None:
             ch["npv"] = ch["stock_change_tc"] * tot["valuation_constant"]
         changes.append(ch)

@@ -203,6 +203,7 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
         check_pool_codes,
         stock_change,
         stock_density,
+        unit_stock_change,
         unit_stocks,
         whole_stocks,
     )
@@ -237,6 +238,9 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
         "whole": [whole_stocks(c, table, pixel_area=pixel_area, lazy=True) for c in codes],
         "units": [] if units is None else [unit_stocks(c, table, units, pixel_area=pixel_area,
                                                        lazy=True) for c in codes],
+        "unit_change": [] if units is None else [
+            unit_stock_change(a, b, table, units, pixel_area=pixel_area, lazy=True)
+            for a, b in pairwise(codes)],
         "change": [stock_change(a, b, table, year_from=years[i] if years else None,
                                 year_to=years[i + 1] if years else None,
                                 price_per_tc=price_per_tc, discount_rate_pct=discount_rate_pct,
@@ -266,7 +270,7 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
         study.valuation = {"price_per_tc": price_per_tc, "discount_rate_pct": discount_rate_pct,
                            "price_change_pct": price_change_pct}
     if units is not None:
-        _unit_tables(study, units, done["units"])
+        _unit_tables(study, units, done["units"], done["unit_change"])
     return study
 
 
@@ -290,9 +294,10 @@ def _checked_units(units: gpd.GeoDataFrame, codes: Any) -> gpd.GeoDataFrame:
     return units
 
 
-def _unit_tables(study: StockStudy, units: gpd.GeoDataFrame, tables: list[pd.DataFrame]
-                 ) -> None:
-    """Per-unit stocks (long, one row per unit and date) and changes of ``study``."""
+def _unit_tables(study: StockStudy, units: gpd.GeoDataFrame, tables: list[pd.DataFrame],
+                 changes_by_period: list[pd.DataFrame]) -> None:
+    """Per-unit stocks (long, one row per unit and date) and changes of ``study`` (on the
+    pixels valid at both dates: :func:`~landcarbon.change.stocks.unit_stock_change`)."""
     names = units.set_index("unit_id")["unit_name"]
     long = []
     for label, t in zip(study.labels, tables, strict=True):
@@ -302,13 +307,13 @@ def _unit_tables(study: StockStudy, units: gpd.GeoDataFrame, tables: list[pd.Dat
         long.append(t)
     study.unit_stocks = pd.concat(long, ignore_index=True)
     changes = []
-    for r in study.changes.itertuples():
+    for r, change in zip(study.changes.itertuples(), changes_by_period, strict=True):
         a = tables[study.labels.index(r.date_from)]["stock_tc"]
         b = tables[study.labels.index(r.date_to)]["stock_tc"].reindex(a.index)
         ch = pd.DataFrame({"date_from": r.date_from, "date_to": r.date_to,
                            "unit_id": a.index, "unit_name": names.reindex(a.index).to_numpy(),
                            "stock_from_tc": a.to_numpy(), "stock_to_tc": b.to_numpy()})
-        ch["stock_change_tc"] = ch["stock_to_tc"] - ch["stock_from_tc"]
+        ch["stock_change_tc"] = change["stock_change_tc"].reindex(a.index).to_numpy()
         ch["npv"] = ch["stock_change_tc"] * r.valuation_constant  # NaN without valuation
         changes.append(ch)
     study.unit_changes = (pd.concat(changes, ignore_index=True) if changes else None)
