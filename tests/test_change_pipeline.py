@@ -262,6 +262,26 @@ def test_threshold_year_freezes_percentile_limits(project: Path) -> None:
     assert ((a["unit_id"] == "E") & (a["alert"] == "threshold_crossed")).any()
 
 
+def test_threshold_year_without_units_of_a_space_type_is_refused(project: Path,
+                                                                  tmp_path: Path) -> None:
+    """Limits frozen at 2015, all forest (no agricultural or construction unit: their p50 is
+    of no value), while W is built-up or cropland in 2023: W had no threshold and the risk
+    level no_data, silently. Refused, naming the type, a unit and the fixes."""
+    write_tif(tmp_path / "lc_2015.tif", np.full((4, 4), 10, np.uint8))
+    text = project.read_text(encoding="utf-8").replace(
+        "agricultural = 0.5\nconstruction = 30.0",
+        'agricultural = "p50"\nconstruction = "p50"').replace(
+        'resample = "error"', 'resample = "error"\nthreshold_year = 2015')
+    assert 'construction = "p50"' in text
+    project.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"threshold_year = 2015.*W\b.*a number") as e:
+        assess_change(load_config(project))
+    assert "construction" in str(e.value) or "agricultural" in str(e.value)
+    res = CliRunner().invoke(main, ["change", str(project), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 1 and "threshold_year = 2015" in res.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_scenario_raster_on_the_baseline_grid_with_units_covering_part(project: Path) -> None:
     """The baseline is cut to the units' bounding box; a scenario raster on the same grid is
     cut the same way (it was refused as "not on the same grid" when the units did not cover

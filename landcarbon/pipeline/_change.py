@@ -208,12 +208,35 @@ def freeze_thresholds(a: Assessment, ref: Assessment) -> Assessment:
                       cropland_tc_per_ha=float(a.coefficients.tc_per_ha.get("cropland", 0.0)),
                       display=display_units(cfg))
     units = a.table_tc.copy()
+    _check_frozen_limits(units, ts.limits, ref_year=ts.base_year, year=_year_of(a))
     for col in risk.columns:
         units[col] = risk[col].reindex(units["unit_id"]).to_numpy()
     a.table_tc = units
     a.thresholds = dict(ts.limits)
     a.threshold_set = ts
     return a
+
+
+def _check_frozen_limits(units: pd.DataFrame, limits: dict[str, float], *,
+                         ref_year: int | None, year: int | None) -> None:
+    """Refuse limits frozen at a date that had no unit of a space type (a percentile of no
+    value) when a later date has units of that type: they would get no threshold, and a
+    risk level of ``no_data`` though their data are there."""
+    import math
+
+    lost = [st for st in sorted(set(units["space_type"].astype(str)))
+            if st in limits and not math.isfinite(float(limits[st]))]
+    if not lost:
+        return
+    names = ", ".join(f"{st} ({int((units['space_type'] == st).sum())} unit(s), e.g. "
+                      f"{units.loc[units['space_type'] == st, 'unit_id'].iloc[0]})"
+                      for st in lost)
+    raise ConfigError(
+        f"[change] threshold_year = {ref_year}: the thresholds are frozen at {ref_year}, but "
+        f"{ref_year} has no unit of the space type(s) whose threshold is a percentile of the "
+        f"units, so there is no such threshold; in {year} there are units of them: {names}. "
+        f"Give [thresholds] {lost[0]} a number (t C/ha/yr), or set [change] threshold_year "
+        "to a date that has units of every space type.")
 
 
 def _year_of(a: Assessment) -> int | None:
