@@ -120,6 +120,21 @@ def test_space_type_rule() -> None:
                                                      "ecological", "unclassified"]
 
 
+def test_space_type_ties_within_rounding_go_in_the_documented_order() -> None:
+    """0.36 ha of cropland and 0.36 ha of built-up land measured in another CRS differ in
+    the last bits: still a tie, broken agricultural first (it went to whichever share the
+    rounding made larger); an override's min_share reached up to rounding holds."""
+    half = 0.5
+    b = pd.DataFrame({"share_agricultural": [half, half - 2e-16, half, 0.3 - 1e-12],
+                      "share_construction": [half - 2e-16, half, half + 1e-6, 0.1],
+                      "share_ecological": [0.0, 0.0, 0.0, 0.6 + 1e-12]}, index=list("abcd"))
+    assert unit_space_types(b).tolist() == ["agricultural", "agricultural", "construction",
+                                               "ecological"]
+    rule = SpaceTypeRule((SpaceTypeOverride("agricultural", 0.3),))
+    assert unit_space_types(b, rule).tolist()[3] == "agricultural"
+    assert unit_space_types(b.iloc[:0]).tolist() == []
+
+
 def test_threshold_spec_parsing() -> None:
     assert parse_threshold(1) == 1.0
     assert parse_threshold("median") == "p50"

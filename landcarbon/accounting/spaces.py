@@ -3,7 +3,10 @@
 Rule: overrides are tried in order and the first whose share condition holds wins (e.g.
 "construction if its share >= 0.4", the usual rule for urban townships); otherwise the
 dominant (largest-share) space type, ties broken in the order agricultural, construction,
-ecological. Units with no classified land get ``unclassified``.
+ecological. Units with no classified land get ``unclassified``. Shares within
+:data:`SHARE_TOLERANCE` of each other are a tie, and a share within it of an override's
+``min_share`` reaches it: the same land measured in another CRS (areas equal to the last
+bits) gets the same space type.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from landcarbon.accounting.legends import SPACE_TYPES
 __all__ = ["UNCLASSIFIED", "SpaceTypeOverride", "SpaceTypeRule", "unit_space_types"]
 
 UNCLASSIFIED = "unclassified"
+#: Shares (0-1) closer than this are equal (1e-9 of a 10,000 km2 unit is 10 m2, a tenth of a
+#: 10 m pixel): rounding of the areas never decides a space type.
+SHARE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,14 @@ def unit_space_types(balance: pd.DataFrame, rule: SpaceTypeRule | None = None) -
     """Space type of every unit of a balance table (needs ``share_<space_type>`` columns)."""
     rule = rule or SpaceTypeRule()
     shares = balance[[f"share_{st}" for st in SPACE_TYPES]].to_numpy(dtype=float)
-    result = np.array(SPACE_TYPES, dtype=object)[np.argmax(shares, axis=1)]
+    top = shares.max(axis=1, keepdims=True) if len(shares) else shares
+    # the first space type (in SPACE_TYPES order) whose share ties the largest
+    result = np.array(SPACE_TYPES, dtype=object)[
+        np.argmax(shares >= top - SHARE_TOLERANCE, axis=1)]
     decided = np.zeros(len(balance), dtype=bool)
     for ov in rule.overrides:
-        hit = ~decided & (balance[f"share_{ov.space_type}"].to_numpy() >= ov.min_share)
+        share = balance[f"share_{ov.space_type}"].to_numpy(dtype=float)
+        hit = ~decided & (share >= ov.min_share - SHARE_TOLERANCE)
         result[hit] = ov.space_type
         decided |= hit
     result[shares.sum(axis=1) <= 0] = UNCLASSIFIED
