@@ -395,3 +395,29 @@ def test_raster_overlay_warped_to_gcj02_pixel_by_pixel() -> None:
         near = forest[np.hypot(forest[:, 0] - row, forest[:, 1] - col) < 6]
         assert len(near) >= 9, (r, c)  # the 5 x 5 block landed where GCJ-02 puts it
         assert np.hypot(*(near.mean(axis=0) - (row, col))) < 1.5
+
+
+@pytest.mark.parametrize("shape", [(4, 1), (1, 4), (1, 1)])
+def test_raster_overlays_of_a_raster_one_pixel_wide_or_tall(shape: tuple[int, int]) -> None:
+    """A study area one pixel wide or tall (a unit along a pixel column) made every map
+    fail after the whole computation (the overlay dropped the raster's x or y with its band
+    dimension): each kind of overlay and the map's pixel probe draw it."""
+    import xarray as xr
+    from rasterio.transform import from_origin
+
+    from landcarbon.publish._chrome import raster_probe
+    from landcarbon.publish.rasters import downsample, raster_overlay
+
+    h, w = shape
+    coords = {"band": [1], "y": 35.0 - 0.0003 * (np.arange(h) + 0.5),
+              "x": 113.5 + 0.0003 * (np.arange(w) + 0.5)}
+    for kind, values in (("land_class", np.full((1, h, w), 3, np.uint8)),
+                         ("space_type", np.full((1, h, w), 2, np.uint8)),
+                         ("net_flux", np.full((1, h, w), -1.5, np.float32))):
+        da = xr.DataArray(values, dims=("band", "y", "x"), coords=coords).rio.write_crs(
+            4326).rio.write_transform(from_origin(113.5, 35.0, 0.0003, 0.0003))
+        assert downsample(da, 1024).shape == shape
+        overlay, legend = raster_overlay(da, kind, language="en")
+        assert overlay.url.startswith("data:image/png;base64,") and legend
+        probe = raster_probe(da, kind, language="en", unit_label="t C/ha/yr")
+        assert probe["w"] >= 1 and probe["h"] >= 1

@@ -38,7 +38,7 @@ def raster_probe(da: xr.DataArray, kind: str, *, language: str, unit_label: str,
     from landcarbon.publish._html import vocab
     from landcarbon.publish.rasters import downsample
 
-    small = downsample(da.squeeze(drop=True), max_size)
+    small = downsample(da, max_size)
     zh = language == "zh"
     out: dict[str, Any] = {"kind": kind}
     if kind == "net_flux":

@@ -33,6 +33,18 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 
 def downsample(da: xr.DataArray, max_size: int) -> xr.DataArray:
+    """``da`` (a single band; a band dimension of length 1 is dropped) with every n-th
+    pixel in x and y, n chosen so that neither side exceeds ``max_size``.
+
+    Returns
+    -------
+    xarray.DataArray
+        2-D (``y``, ``x``), at least one pixel each way (a raster one pixel wide or tall
+        keeps its ``x`` and ``y``).
+    """
+    extra = [d for d in da.dims if d not in ("y", "x") and da.sizes[d] == 1]
+    if extra:
+        da = da.squeeze(extra, drop=True)
     step = int(np.ceil(max(da.sizes["x"], da.sizes["y"]) / max_size))
     return da.isel(x=slice(None, None, step), y=slice(None, None, step)) if step > 1 else da
 
@@ -177,7 +189,7 @@ def raster_overlay(
     if kind not in RASTER_KINDS:
         raise ValueError(f"kind must be one of {RASTER_KINDS}, not {kind!r}")
     zh = language == "zh"
-    small = downsample(da.squeeze(drop=True), max_size)
+    small = downsample(da, max_size)
     if kind == "net_flux":
         small = small.astype("float32").rio.write_nodata(np.nan)
         web = small.rio.reproject("EPSG:3857", resampling=Resampling.nearest)
