@@ -142,8 +142,30 @@ def test_regions_without_a_name_and_units_in_no_region(tmp_path: Path) -> None:
         res = batch_regions(load_config(cfg), tmp_path / "west.gpkg", "county",
                             tmp_path / "west_only")
     assert res.summary["run"].tolist() == ["West"]
-    assert [m for m in said if "2 unit(s) of units.gpkg lie in no region" in m
+    assert [m for m in said if "2 unit(s) of units.gpkg overlap no region" in m
             and m.endswith("E1, E2")], said
+
+
+def test_a_unit_whose_point_is_on_a_shared_region_edge_goes_to_the_region_it_overlaps_most(
+        ) -> None:
+    """A triangle whose representative point (2.5, 5) lies on the vertical edge x = 2.5
+    between two regions is within neither (it was left out of every run): it goes to the
+    region holding most of it, East (28.125 of its 50 m2; West 21.875)."""
+    from shapely.geometry import Polygon
+
+    from landcarbon.pipeline._batch import _region_holders
+
+    units = gpd.GeoDataFrame({"unit_id": ["T", "far"]},
+                             geometry=[Polygon([(0, 0), (10, 0), (0, 10)]),
+                                       box(100, 100, 110, 110)], crs="EPSG:32649")
+    point = units.geometry.representative_point().iloc[0]
+    assert (point.x, point.y) == (2.5, 5.0)
+    regions = gpd.GeoDataFrame({"county": ["East", "West"]},
+                               geometry=[box(2.5, -5, 20, 20), box(-5, -5, 2.5, 20)],
+                               crs="EPSG:32649")
+    assert _region_holders(units, regions, "county") == [["East"], []]
+    swapped = regions.assign(county=["West", "East"]).iloc[::-1]
+    assert _region_holders(units, swapped, "county") == [["West"], []]
 
 
 def test_regions_whose_names_collide_on_disk_keep_their_own_units(tmp_path: Path) -> None:

@@ -114,11 +114,34 @@ def _write_if_changed(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+#: Column of :func:`read_regions`' units: the region each unit belongs to (None: none).
+_REGION = "_batch_region"
+
+
+def _region_holders(units: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, field: str
+                    ) -> list[list[str]]:
+    """The region(s) of each unit: those holding its representative point; a point on a
+    shared edge (or a unit whose point is in no region) goes to the region overlapping the
+    unit most, so that no unit falls between two regions."""
+    points = units.geometry.representative_point()
+    holders: list[list[str]] = [[] for _ in range(len(units))]
+    for value, geom in zip(regions[field], regions.geometry, strict=True):
+        for i in np.flatnonzero(points.within(geom).to_numpy()):
+            holders[i].append(str(value))
+    for k in (k for k, held in enumerate(holders) if not held):
+        shared = regions.geometry.intersection(units.geometry.iloc[k]).area.to_numpy()
+        if shared.size and shared.max() > 0:
+            holders[k].append(str(regions[field].iloc[int(np.argmax(shared))]))
+    return holders
+
+
 def read_regions(config: RunConfig, regions_path: str, region_field: str
                  ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """``config``'s units and the regions of ``regions_path`` dissolved by ``region_field``
     (in the units' CRS), checked: polygons, the field present, a name in every feature.
-    Units in no region are logged (they are in no run).
+    Each unit belongs to the region holding its representative point, or (a point on a
+    shared edge) to the region it overlaps most: column ``_batch_region``. Units that
+    overlap no region are logged (they are in no run).
 
     Raises
     ------
@@ -152,11 +175,7 @@ def read_regions(config: RunConfig, regions_path: str, region_field: str
     regions = regions[[region_field, "geometry"]].to_crs(units.crs)
     regions[region_field] = regions[region_field].astype(str)
     regions = regions.dissolve(by=region_field, as_index=False)
-    points = units.geometry.representative_point()
-    holders: list[list[str]] = [[] for _ in range(len(units))]
-    for value, geom in zip(regions[region_field], regions.geometry, strict=True):
-        for i in np.flatnonzero(points.within(geom).to_numpy()):
-            holders[i].append(str(value))
+    holders = _region_holders(units, regions, region_field)
     twice = [(uid, held) for uid, held in zip(units["unit_id"], holders, strict=True)
              if len(held) > 1]
     if twice:  # each such unit would be counted in two runs
@@ -168,9 +187,9 @@ def read_regions(config: RunConfig, regions_path: str, region_field: str
     inside = np.array([bool(held) for held in holders], bool)
     if not inside.all():
         left = units["unit_id"].to_numpy()[~inside]
-        log.warning("%d unit(s) of %s lie in no region of %s (by representative point) and "
-                    "are in no run: %s", len(left), u.path, regions_path,
-                    ", ".join(map(str, left[:10])))
+        log.warning("%d unit(s) of %s overlap no region of %s and are in no run: %s",
+                    len(left), u.path, regions_path, ", ".join(map(str, left[:10])))
+    units = units.assign(**{_REGION: [held[0] if held else None for held in holders]})
     return units, regions
 
 
@@ -188,7 +207,6 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
     units, regions = read or read_regions(config, regions_path, region_field)
     assert config.units is not None and config.landcover is not None
     u = config.units
-    points = units.geometry.representative_point()
     raster = None
     spec = config.landcover.path
     if isinstance(spec, str):
@@ -209,11 +227,12 @@ def region_configs(config: RunConfig, regions_path: str, region_field: str,
     # each region's files a name of their own ('A/B' and 'A_B' are both A_B on disk), the
     # names of their run folders (_run_all)
     names = _unique([_safe_name(v) for v in regions[region_field]])
-    for value, geom, name in zip(regions[region_field], regions.geometry, names, strict=True):
-        subset = units[points.within(geom).to_numpy()]
+    for value, name in zip(regions[region_field], names, strict=True):
+        subset = units[(units[_REGION] == value).to_numpy()].drop(columns=_REGION)
         if subset.empty:
             out.append((value, InputError(f"Region {value!r} ({region_field}) holds no unit of "
-                                          f"{u.path} (by representative point).")))
+                                          f"{u.path}: none lies inside it (by representative "
+                                          "point) or overlaps it most.")))
             continue
         units_file = work_dir / f"{name}_units.gpkg"
         _write_if_changed(units_file, functools.partial(write_layer, subset))
