@@ -142,6 +142,23 @@ def test_scenario_cli_and_area_conservation(project: Path, tmp_path: Path) -> No
         "back_to_2015": 2, "green": 2}
 
 
+def test_reduce_construction_says_when_whole_pixels_overshoot(project: Path) -> None:
+    """0.015 ha asked of 0.01 ha pixels converts 2 pixels (0.02 ha, +33 %): said in a
+    warning naming the scenario and both areas; 0.02 ha (whole pixels) says nothing."""
+    from _trust import warnings_of
+
+    with warnings_of("landcarbon") as said:
+        assess_scenarios(load_config(project))
+    assert not [m for m in said if "whole pixels" in m]
+    project.write_text(project.read_text(encoding="utf-8").replace(
+        "area_ha = 0.02", "area_ha = 0.015"), encoding="utf-8")
+    with warnings_of("landcarbon") as said:
+        r = assess_scenarios(load_config(project))
+    assert r.edits[0]["area_ha"] == pytest.approx(0.02)
+    assert [m for m in said if m.startswith("scenario green: reduce_construction converted "
+                                            "0.02 ha for the 0.015 ha asked (+33.3 %)")], said
+
+
 def test_misaligned_dates(project: Path, tmp_path: Path) -> None:
     write_tif(tmp_path / "lc_2023_shifted.tif", GRID4B,
               transform=from_origin(500010, 3850000, 10, 10))

@@ -136,6 +136,11 @@ def _apply_edits(config: RunConfig, base: Assessment, baseline: xr.DataArray,
             cats, ha = reduce_construction(cats, e.area_ha, to_land_class=e.to_land_class,
                                            within=within, protected=protected,
                                            pixel_area=pixel_area, **kw)
+            if ha > e.area_ha * 1.01:  # whole pixels: the last one overshoots
+                _log.warning("scenario %s: reduce_construction converted %.6g ha for the "
+                             "%.6g ha asked (+%.1f %%): land is converted in whole pixels; "
+                             "the scenario's tables use the %.6g ha converted.", e.scenario,
+                             ha, e.area_ha, (ha / e.area_ha - 1) * 100, ha)
         elif e.type == "restore_wetland":
             kw = {"from_land_classes": e.from_land_classes} if e.from_land_classes else {}
             cats, ha = restore_wetland(cats, e.distance_m, protected=protected, within=within,
