@@ -171,3 +171,12 @@ def test_compare_scenarios_deltas_and_risk_table() -> None:
     r = risk.set_index(["scenario", "risk_level_baseline", "risk_level_scenario"])["units"]
     assert r["eco", "exceeding", "within"] == 1 and r["same", "exceeding", "exceeding"] == 1
     assert r.sum() == 4
+    # a class only one scenario has (wetland restored): 0 ha in the others, not empty
+    wet = eco.assign(area_wetland_ha=[0.5, 0.0])
+    deltas, _ = compare_scenarios(base, {"wet": wet, "same": base})
+    same = deltas[deltas["scenario"] == "same"]
+    for col in ("area_wetland_ha_baseline", "area_wetland_ha_scenario",
+                "area_wetland_ha_delta"):
+        assert same[col].tolist() == [0.0, 0.0], col
+    assert deltas.loc[deltas["scenario"] == "wet", "area_wetland_ha_delta"].tolist() == [
+        0.5, 0.0]

@@ -88,6 +88,9 @@ def compare_scenarios(baseline: pd.DataFrame, scenarios: Mapping[str, pd.DataFra
         out["risk_level_scenario"] = sc["risk_level"].to_numpy()
         rows.append(out)
     deltas = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    # a class that only some scenarios have: 0 ha in the others (not an empty cell)
+    areas = [c for c in deltas.columns if c.startswith("area_")]
+    deltas[areas] = deltas[areas].fillna(0.0)
     if deltas.empty:
         return deltas, pd.DataFrame(columns=["scenario", "risk_level_baseline",
                                              "risk_level_scenario", "units"])
