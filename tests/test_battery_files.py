@@ -37,6 +37,13 @@ def _rgb(d: Path) -> None:
         dst.write(np.stack([GRID4, GRID4, GRID4]))
 
 
+def _scaled(d: Path) -> None:
+    """GRID4 with scale 2 and offset 5 in its header (GDAL would read 2 x code + 5)."""
+    raster(d, GRID4)
+    with rasterio.open(d / "grid4.tif", "r+") as dst:
+        dst.scales, dst.offsets = (2.0,), (5.0,)
+
+
 def _zero_pixel(d: Path) -> None:
     raster(d, GRID4, transform=Affine(0.0, 0.0, 500000.0, 0.0, -10.0, 3850000.0))
 
@@ -117,6 +124,8 @@ CASES: dict[str, tuple[Callable[[Path], object], tuple[str, ...], str]] = {
         '[[change.dates]]\nyear = 2021\nlandcover = "grid4.tif"\n'),
         ("pool table", "is a folder"), "validate"),
     "raster_rgb_three_bands": (_rgb, ("3 bands", "one band of class codes"), "run"),
+    "raster_scale_offset": (_scaled, ("scale of 2 and an offset of 5", "gdal_translate "
+                                      "-unscale"), "run"),
     "raster_zero_pixel_size": (_zero_pixel, ("no georeferencing", "zero pixel size"), "run"),
     "raster_rotated": (lambda d: raster(d, GRID4, transform=Affine(10, 2, 500000, 2, -10,
                                                                     3850000)),

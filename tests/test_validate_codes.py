@@ -133,6 +133,7 @@ CASES: dict[str, tuple[Breaker, str]] = {
     "raster_damaged": (lambda d: (d / "grid4.tif").write_bytes(b"II*\x00" + b"\x00" * 60),
                        "error"),
     "raster_bands": (bf.CASES["raster_rgb_three_bands"][0], "error"),
+    "raster_scaled": (bf.CASES["raster_scale_offset"][0], "error"),
     "raster_geotransform": (bf.CASES["raster_zero_pixel_size"][0], "error"),
     "crs_missing": (bf.CASES["shapefile_without_prj"][0], "error"),
     "crs_wrong": (bf.CASES["raster_metres_labelled_4326"][0], "error"),

@@ -13,6 +13,7 @@ file_missing              an input file that does not exist (or a pattern matchi
 file_unreadable           an input that cannot be read (damaged, wrong format, a folder)
 raster_damaged            corrupt, truncated or absurd raster
 raster_bands              a raster of several bands (e.g. an RGB picture), not class codes
+raster_scaled             a land-cover raster declaring a scale or offset (codes ambiguous)
 raster_geotransform       no georeferencing, a zero pixel size, a rotated or south-up grid
 http_no_range             a remote raster whose server ignores HTTP Range requests
 crs_missing               an input without a CRS

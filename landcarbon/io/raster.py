@@ -126,6 +126,16 @@ def _check_header(path: str, src: Any) -> None:
             "has one band of class codes (an RGB picture or a rendered map gives colours, "
             "not classes). Use the product's class raster, or extract its class band first "
             "(gdal_translate -b 1 in.tif codes.tif).", code="raster_bands")
+    scale, offset = src.scales[0], src.offsets[0]
+    if (scale, offset) != (1.0, 0.0):
+        raise InputError(
+            f"Land-cover raster {path!r} declares a scale of {scale:g} and an offset of "
+            f"{offset:g} (stored value x scale + offset): a land-cover raster holds class "
+            "codes as stored, and landcarbon will not guess whether its codes are the stored "
+            "values or the scaled ones. Write the codes the legend uses without scale and "
+            "offset: gdal_translate -unscale in.tif codes.tif (the scaled values), or "
+            "gdal_edit.py -scale 1 -offset 0 in.tif (the stored values).",
+            code="raster_scaled")
     tr = src.transform
     if tr.is_identity:
         raise InputError(
