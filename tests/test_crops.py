@@ -145,3 +145,32 @@ def test_cropland_both_ways_by_hand_in_run_json_and_report(
     assert ("This run counts cropland as a source (+0.422 t C/ha/yr, lai2010). The crop-yield "
             "sink was not computed") in report
     assert "Net (cropland as crop-yield sink)" not in report
+
+
+def test_validate_names_units_without_a_crop_row_and_an_empty_table(
+        tmp_path: Path, grid4_tif: Path, halves_gpkg: Path) -> None:
+    """E has no row (it gets the region-wide density: a warning naming it), X is no unit
+    (a warning); a header-only table is an error of validate (the run failed later with a
+    message about unit ids)."""
+    from conftest import GRID4_RUN_CONFIG
+
+    from landcarbon.pipeline.validate import validate_config
+
+    config = tmp_path / "crops.toml"
+    config.write_text(GRID4_RUN_CONFIG.replace(
+        "[construction]", '[coefficients]\ncropland_mode = "sink"\ncrop_table = "crops.csv"\n'
+        "[construction]"), encoding="utf-8")
+    (tmp_path / "crops.csv").write_text("unit_id,wheat_t\nW,1.0\nX,2.0\n", encoding="utf-8")
+    report = validate_config(config)
+    assert report.ok
+    by_code = {p.code: p for p in report.problems}
+    missing = by_code["statistics_missing"]
+    assert missing.severity == "warning" and "1 of the 2 unit(s)" in missing.message
+    assert missing.message.split(": ")[1].startswith("E.") and "region-wide" in missing.message
+    assert by_code["statistics_unknown_ids"].severity == "warning"
+    assert "X" in by_code["statistics_unknown_ids"].message
+    (tmp_path / "crops.csv").write_text("unit_id,wheat_t\n", encoding="utf-8")
+    report = validate_config(config)
+    assert not report.ok
+    (p,) = report.errors
+    assert p.code == "statistics_invalid" and "no rows" in p.message

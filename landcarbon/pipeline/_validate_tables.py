@@ -16,8 +16,10 @@ from landcarbon.checks.problems import Problem
 __all__ = ["check_crops", "check_energy", "check_statistics"]
 
 
-def check_crops(checker: Any, path: str) -> None:
-    """The crop table reads and every value is a non-negative production."""
+def check_crops(checker: Any, path: str, units: Any = None) -> None:
+    """The crop table reads, holds rows, every value is a non-negative production; its ids
+    against the units' (warnings: a unit without a row gets the region-wide density, a row
+    of no unit is not used)."""
     from landcarbon.accounting.crops import crop_yield_sink
     from landcarbon.io.tables import read_table
 
@@ -26,9 +28,36 @@ def check_crops(checker: Any, path: str) -> None:
     table = checker.step("file_unreadable", where, lambda: read_table(
         checker.config.path(path), id_column=cc.crop_id_column, what="Crop table",
         encoding=checker.config.csv_encoding))
-    if table is not None:
-        checker.step("statistics_invalid", where, lambda: crop_yield_sink(
-            table, id_column=cc.crop_id_column, where=f"Crop table {path}"))
+    if table is None:
+        return
+    if table.empty:
+        checker.add(Problem("statistics_invalid", "error", where,
+                            "The crop table has a header but no rows: no unit's cropland "
+                            "sink can be derived from it.",
+                            "Add a row of crop production (t) per unit, or remove "
+                            "[coefficients] crop_table."))
+        return
+    sink = checker.step("statistics_invalid", where, lambda: crop_yield_sink(
+        table, id_column=cc.crop_id_column, where=f"Crop table {path}"))
+    if sink is None or units is None:
+        return
+    known = {i for i in units["unit_id"] if i != ""}
+    stray = sorted(set(sink.index) - known)
+    if stray:
+        checker.add(Problem("statistics_unknown_ids", "warning", f"{where}: {cc.crop_id_column}",
+                            f"{len(stray)} unit id(s) of the crop table are not in the units "
+                            f"file and are not used: {', '.join(stray[:10])}.",
+                            f"The {cc.crop_id_column} column must hold the ids of [units] "
+                            "id_field.", {"unit_ids": stray}))
+    missing = sorted(known - set(sink.index))
+    if missing:
+        checker.add(Problem(
+            "statistics_missing", "warning", f"{where}: {cc.crop_id_column}",
+            f"{len(missing)} of the {len(known)} unit(s) have no row in the crop table: "
+            f"{', '.join(missing[:10])}" + (" and more" if len(missing) > 10 else "") + ". "
+            "Their cropland gets the region-wide sink density of the units that have one.",
+            "Add a row for each unit with cropland, or check that the id column holds the "
+            "units' ids.", {"unit_ids": missing}))
 
 
 def check_energy(checker: Any, units: Any, path: str,

@@ -224,10 +224,10 @@ class _Checker:
         cc = c.coefficients
         self.step("coefficients_invalid", f"[coefficients] set = {cc.set!r}",
                   lambda: resolve.coefficient_set(c))
-        if cc.crop_table:
-            check_crops(self, cc.crop_table)
         self.thresholds()
         units = self.units() if c.units is not None else None
+        if cc.crop_table:
+            check_crops(self, cc.crop_table, units)
         source = c.landcover or c.parcels
         assert source is not None
         legend = self.step("legend_invalid", f"legend {source.legend!r}",
