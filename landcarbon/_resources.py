@@ -94,30 +94,44 @@ def detect_encoding(raw: bytes) -> str:
         return "gb18030"
 
 
-def csv_text(path: str | Path, encoding: str | None = None) -> io.StringIO:
+#: The first bytes of Excel workbooks: .xlsx (a zip archive) and .xls (an OLE2 file).
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def csv_text(path: str | Path, encoding: str | None = None, *, what: str = "Table"
+             ) -> io.StringIO:
     """The text of a CSV file, decoded with ``encoding`` (e.g. ``"gbk"``) or the one
     :func:`detect_encoding` finds (a BOM is dropped either way).
 
     Raises
     ------
+    InputError
+        When the file is an Excel workbook (named with ``what``: how to save it as CSV).
     UnicodeDecodeError
         When the bytes do not decode.
     LookupError
         For an unknown ``encoding`` name.
     """
     raw = Path(path).read_bytes()
+    if raw.startswith(_WORKBOOK_MAGIC):
+        from landcarbon.exceptions import InputError
+
+        raise InputError(f"{what} {path} is an Excel workbook, not a CSV file. In Excel: File "
+                         "> Save As > CSV UTF-8 (comma delimited), and give that file.",
+                         code="file_unreadable")
     text = raw.decode(encoding or detect_encoding(raw))
     return io.StringIO(text.removeprefix("\ufeff"))
 
 
-def read_csv(path: str | Path, encoding: str | None = None, **kwargs: Any) -> pd.DataFrame:
+def read_csv(path: str | Path, encoding: str | None = None, *, what: str = "Table",
+             **kwargs: Any) -> pd.DataFrame:
     """Read a CSV (UTF-8 with or without BOM, or GBK/GB18030; see :func:`csv_text`) with
     every column as string (callers convert and validate)."""
     import pandas as pd
 
     return pd.read_csv(
-        csv_text(path, encoding), dtype=str, keep_default_na=False, skipinitialspace=True,
-        **kwargs,
+        csv_text(path, encoding, what=what), dtype=str, keep_default_na=False,
+        skipinitialspace=True, **kwargs,
     )
 
 

@@ -272,3 +272,35 @@ def test_semicolon_separated_tables_are_named() -> None:
         require_columns(pd.DataFrame({"code": [1]}), ("code", "value"), "T", "Needs value.")
     assert str(err.value) == "T: missing column(s) value; found code. Needs value."
     require_columns(pd.DataFrame({"code": [1]}), ("code",), "T", "")
+
+
+@pytest.mark.parametrize("reader, what", [
+    ("legend", "Legend"), ("coefficients", "Coefficient set"), ("pools", "Carbon pool table"),
+    ("ranges", "Coefficient distributions"), ("statistics", "Statistics table")])
+def test_every_table_reader_names_an_excel_workbook(tmp_path: Path, reader: str,
+                                                    what: str) -> None:
+    """A workbook saved under a .csv name, given as any table: the error names the table and
+    says how to save it as CSV (the legend, coefficient, pool and uncertainty readers said
+    "cannot be decoded" or crashed with a UnicodeDecodeError)."""
+    import zipfile
+
+    from landcarbon.accounting.coefficients import load_coefficients
+    from landcarbon.accounting.legends import load_legend
+    from landcarbon.exceptions import InputError
+    from landcarbon.io.pools import read_pool_table
+    from landcarbon.io.tables import read_table
+    from landcarbon.zoning.uncertainty import load_coefficient_ranges
+
+    path = tmp_path / "table.csv"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    read = {"legend": load_legend, "coefficients": load_coefficients,
+            "pools": read_pool_table, "ranges": load_coefficient_ranges,
+            "statistics": lambda p: read_table(p, id_column="unit_id",
+                                               what="Statistics table")}[reader]
+    with pytest.raises(InputError) as err:
+        read(path)
+    assert str(err.value) == (f"{what} {path} is an Excel workbook, not a CSV file. In Excel: "
+                              "File > Save As > CSV UTF-8 (comma delimited), and give that "
+                              "file.")
+    assert err.value.code == "file_unreadable"

@@ -82,6 +82,11 @@ def test_pool_table_errors(tmp_path) -> None:
     msg = str(err.value)
     assert "2 problem(s)" in msg and "line 2: c_soil -70 is negative" in msg
     assert "line 3: c_below (empty) is not a number" in msg and "np.float64" not in msg
+    # a header without rows (an IndexError deep in the stock pass before)
+    (tmp_path / "hdr.csv").write_text("lucode,c_above,c_below,c_soil,c_dead\n",
+                                      encoding="utf-8")
+    with pytest.raises(InputError, match="has a header but no rows"):
+        read_pool_table(tmp_path / "hdr.csv")
 
 
 def test_stock_density_raster(pair, pools) -> None:

@@ -173,3 +173,15 @@ def test_monte_carlo_draws_the_energy_factors():
     assert mid == pytest.approx(150.0, abs=0.3)
     # density 15 t C/ha/yr against a limit of 14.9: exceeded unless the factors are low
     assert 0.7 < mc["p_exceed"].iloc[0] < 0.95
+
+
+def test_a_header_only_distribution_table_is_named(tmp_path) -> None:
+    """(It failed with KeyError 'land_class', "this may be a bug".)"""
+    from landcarbon.exceptions import InputError
+    from landcarbon.zoning.uncertainty import load_coefficient_ranges
+
+    path = tmp_path / "unc.csv"
+    path.write_text("land_class,distribution,low,mode,high,mean,sd,unit,source\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError, match="has a header but no rows"):
+        load_coefficient_ranges(path)

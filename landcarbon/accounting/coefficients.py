@@ -110,7 +110,9 @@ def load_coefficients(
                 "with columns land_class, value, unit, source."
             )
     try:
-        raw = read_csv(path, encoding)
+        raw = read_csv(path, encoding, what="Coefficient set")
+    except InputError:  # an Excel workbook, named
+        raise
     except Exception as exc:  # pandas raises many kinds of parse and decoding errors
         raise InputError(f"Coefficient set {name}: cannot be read as CSV ({exc}). Save it as "
                          "UTF-8 CSV with the header land_class,value,unit,source.") from exc

@@ -165,7 +165,9 @@ def load_legend(name_or_path: str | Path, rural_settlement: RuralSettlement = "c
                 "name_en, name_zh, note, source)."
             )
     try:
-        raw = read_csv(path, encoding)
+        raw = read_csv(path, encoding, what="Legend")
+    except InputError:  # an Excel workbook, named
+        raise
     except Exception as exc:  # pandas raises many kinds of parse errors
         raise InputError(f"Legend {name}: cannot be read as CSV ({exc}). Save it as UTF-8 CSV "
                          "with a header row.") from exc

@@ -93,6 +93,10 @@ def validate_pool_table(table: pd.DataFrame, name: str = "pool table") -> pd.Dat
     require_columns(t, ("lucode", *POOLS), f"Carbon pool table {name}",
                     "An InVEST pool table has lucode, c_above, c_below, c_soil, c_dead "
                     "(Mg C/ha).")
+    if t.empty:
+        raise InputError(f"Carbon pool table {name} has a header but no rows: give one row "
+                         "per land-cover code (lucode) with its c_above, c_below, c_soil and "
+                         "c_dead (Mg C/ha).")
     problems: list[str] = []
     codes = pd.to_numeric(t["lucode"], errors="coerce")
     for i in np.nonzero((codes.isna() | (codes % 1 != 0)).to_numpy())[0]:

@@ -29,9 +29,12 @@ def read_pool_table(path: str | os.PathLike[str], encoding: str | None = None
 
     p = require_file(path, "Carbon pool table")
     try:
-        raw = pd.read_csv(csv_text(p, encoding), keep_default_na=False, na_values=[""])
+        raw = pd.read_csv(csv_text(p, encoding, what="Carbon pool table"),
+                          keep_default_na=False, na_values=[""])
     except (UnicodeDecodeError, LookupError) as exc:
         raise InputError(encoding_message("Carbon pool table", path, encoding, exc)) from None
+    except InputError:  # an Excel workbook, named
+        raise
     except Exception as exc:
         raise InputError(f"Carbon pool table {path} cannot be read as CSV: {exc}.") from exc
     return validate_pool_table(raw, str(path))

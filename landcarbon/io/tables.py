@@ -37,18 +37,14 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
     is row 1, the first data row is row 2).
     """
     p = require_file(path, what)
-    with open(p, "rb") as fh:
-        head = fh.read(8)
-    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise InputError(f"{what} {path} is an Excel workbook, not a CSV file. In Excel: File "
-                         "> Save As > CSV UTF-8 (comma delimited), and give that file.",
-                         code="file_unreadable")
     try:
-        text = csv_text(p, encoding)
+        text = csv_text(p, encoding, what=what)
         table = pd.read_csv(text, dtype={id_column: str}, keep_default_na=False,
                             na_values=[""])
     except (UnicodeDecodeError, LookupError) as exc:
         raise InputError(encoding_message(what, path, encoding, exc)) from None
+    except InputError:  # an Excel workbook, named
+        raise
     except Exception as exc:
         raise InputError(f"{what} {path} cannot be read as CSV: {exc}. Every row must have "
                          "as many cells as the header (a comma inside a cell needs quotes: "

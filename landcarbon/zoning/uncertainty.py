@@ -101,11 +101,20 @@ def load_coefficient_ranges(name_or_path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"Coefficient distributions {name!r}: not a built-in table "
                          f"({', '.join(list_coefficient_ranges())}) nor an existing CSV file.")
-    raw = read_csv(path)
+    try:
+        raw = read_csv(path, what="Coefficient distributions")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"Coefficient distributions {path} cannot be decoded as UTF-8 or "
+                         f"GBK/GB18030 (byte {exc.start}: {exc.reason}). Save it as CSV UTF-8 "
+                         "(Excel: File > Save As > CSV UTF-8).") from None
     need = {"land_class", "distribution", "unit"}
     if not need <= set(raw.columns):
         raise InputError(f"Coefficient distributions {path}: columns {', '.join(sorted(need))} "
                          "are required (plus low/mode/high or mean/sd).")
+    if raw.empty:
+        raise InputError(f"Coefficient distributions {path} has a header but no rows: give "
+                         "one row per land class whose coefficient varies (land_class, "
+                         "distribution and its parameters, unit, source).")
     rows = []
     for i, r in raw.iterrows():
         where = f"{path} row {i + 2} ({r['land_class']})"
