@@ -112,6 +112,25 @@ def test_mosaic_of_tiles_equals_whole(tmp_path: Path) -> None:
         assert len(mosaic.attrs["source"]) == 2
 
 
+def test_brackets_in_names_that_exist_are_no_pattern(tmp_path: Path) -> None:
+    """``lc[2023].tif`` and a folder ``data[2023]`` holding ``tiles/*.tif`` (the config's
+    folder is joined to the path): read as named, where they were taken for glob classes and
+    "matched no file"."""
+    from landcarbon.io.raster import expand_paths
+
+    one = write_tif(tmp_path / "lc[2023].tif", GRID4)
+    assert expand_paths(str(one)) == [str(one)]
+    folder = tmp_path / "data[2023]" / "tiles"
+    folder.mkdir(parents=True)
+    a = write_tif(folder / "a.tif", GRID4[:, :2].copy())
+    b = write_tif(folder / "b.tif", GRID4[:, 2:].copy(),
+                  transform=Affine(10, 0, 500020, 0, -10, 3850000))
+    assert expand_paths(str(folder / "*.tif")) == [str(a), str(b)]
+    np.testing.assert_array_equal(lc.open_landcover(str(folder / "*.tif")).values, GRID4)
+    with pytest.raises(InputError, match="matches no file"):
+        expand_paths(str(folder / "*.vrt"))
+
+
 def test_mosaic_rejects_mixed_grids(tmp_path: Path) -> None:
     a = write_tif(tmp_path / "a.tif", GRID4)
     b = write_tif(tmp_path / "b.tif", GRID4, crs="EPSG:32650")

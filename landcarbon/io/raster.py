@@ -45,15 +45,19 @@ MAX_COMPRESSION_RATIO = 100_000
 
 def expand_paths(spec: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
     """Expand a path, a glob pattern or a list of them into existing raster paths (sorted
-    within each glob). URLs and GDAL virtual paths (``/vsicurl/...``) pass through."""
+    within each glob). A file or folder that exists as named is taken literally, brackets and
+    all (``lc[2023].tif``). URLs and GDAL virtual paths (``/vsicurl/...``) pass through."""
     items = [spec] if isinstance(spec, str | os.PathLike) else list(spec)
     paths: list[str] = []
     for item in items:
         text = str(item)
         if "://" in text or text.startswith("/vsi"):
             paths.append(text)
-        elif any(ch in text for ch in "*?["):
-            found = sorted(glob.glob(text))
+        elif any(ch in text for ch in "*?[") and not os.path.isfile(text):
+            # a folder that exists as named is no pattern ("data[2023]/tiles/*.tif")
+            folder, name = os.path.split(text)
+            found = sorted(glob.glob(os.path.join(glob.escape(folder), name)
+                                     if os.path.isdir(folder) else text))
             if not found:
                 raise InputError(f"Land-cover pattern {text!r} matches no file. Check the "
                                  "folder and the pattern (e.g. 'tiles/*.tif').",
