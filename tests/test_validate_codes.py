@@ -169,6 +169,10 @@ CASES: dict[str, tuple[Breaker, str]] = {
     "layer_empty": (_empty_layer, "error"),
     "text_encoding_guessed": (_gbk_shapefile, "warning"),
     "unit_id_duplicate": (_units_gdf(ids=["A", "A"]), "error"),
+    # a unit id GBK cannot encode, with [output] csv_encoding = "gbk"
+    "output_encoding": (lambda d: (units(d / "halves.gpkg", ids=["W", "𠮷野家"]),
+                                   config(d, (OUTPUT, '[output]\ncsv_encoding = "gbk"'))),
+                        "error"),
     "unit_id_missing": (_units_gdf(ids=[None, "E"]), "error"),
     "unit_id_unknown": (bc.CASES["edit_unknown_unit"][0], "error"),
     "field_missing": (bf.CASES["units_name_field_missing"][0], "error"),

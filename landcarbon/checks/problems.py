@@ -58,6 +58,7 @@ land_class_unknown        a land class named by the config that does not exist
 zone_unknown              planning-zone values that map to no space type
 zone_missing              planning zones without a value
 column_unknown            a zoning setting naming a column the table will not have
+output_encoding           unit ids or names the chosen [output] csv_encoding cannot encode
 area_mismatch             unit areas vs. covered pixel area, or parcels vs. their survey
                           areas (TBMJ) (reconciliation; warning)
 ========================  ============================================================

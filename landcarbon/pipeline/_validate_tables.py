@@ -122,3 +122,27 @@ def check_statistics(checker: Any, units: Any, path: str | None = None,
                 unit_ids=None if units is None else [i for i in units["unit_id"] if i != ""],
                 where=where):
             checker.add(p)
+
+
+def check_output_encoding(checker: Any, gdf: Any, where: str) -> None:
+    """``[output] csv_encoding = "gbk"``: every unit id and name can be written in GBK (a
+    text it cannot encode would stop the run when it writes units.csv, after computing)."""
+    encoding = checker.config.output.csv_encoding
+    if encoding != "gbk":  # UTF-8 and GB18030 encode every character
+        return
+    u = checker.config.units
+    for field in dict.fromkeys(f for f in (u.id_field, u.name_field) if f in gdf.columns):
+        for row, value in enumerate(gdf[field], start=1):
+            text = str(value) if value is not None else ""
+            try:
+                text.encode(encoding)
+            except UnicodeEncodeError as exc:
+                bad = text[exc.start:exc.end]
+                checker.add(Problem(
+                    "output_encoding", "error", f"{where}: field {field!r}, row {row}",
+                    f"{text!r} has the character {bad!r}, which GBK cannot encode: the "
+                    "tables could not be written with [output] csv_encoding = \"gbk\".",
+                    "Set [output] csv_encoding = \"gb18030\" (GBK's bytes for every GBK "
+                    "character, encodes all others) or \"utf-8-sig\" (the default), or "
+                    "change that text in the units file."))
+                return

@@ -35,7 +35,12 @@ from landcarbon.exceptions import (
 )
 from landcarbon.pipeline import resolve
 from landcarbon.pipeline._validate_parcels import check_parcels
-from landcarbon.pipeline._validate_tables import check_crops, check_energy, check_statistics
+from landcarbon.pipeline._validate_tables import (
+    check_crops,
+    check_energy,
+    check_output_encoding,
+    check_statistics,
+)
 from landcarbon.pipeline._validate_zoning import check_zoning
 
 __all__ = ["ValidationReport", "gate", "validate_config"]
@@ -320,6 +325,7 @@ class _Checker:
                                  + ", ".join(f"{k} ({n}x)" for k, n in counts.head(10).items())
                                  + ".", "Give every unit its own id (or merge the features).",
                                  {"duplicates": {str(k): int(n) for k, n in counts.items()}}))
+        check_output_encoding(self, gdf, where)
         gdf = gdf.assign(unit_id=ids.to_numpy())
         kinds = geometry_type_problems(gdf, where) + crs_problems(gdf, where)
         if kinds:
