@@ -337,3 +337,24 @@ def test_unit_values_raster_gives_boundary_pixels_a_value() -> None:
     # the chunked path burns the same values block by block
     lazy = unit_values_raster(units, pd.Series({"A": 1.5, "B": 2.5}), like.chunk({"x": 2}))
     np.testing.assert_array_equal(lazy.to_numpy(), out)
+
+
+def test_rows_are_named_by_their_spreadsheet_row_across_blank_lines(tmp_path) -> None:
+    """A blank line (row 3) and Excel's ",,," rows at the end are no data; the rows after
+    the blank line are named by their own spreadsheet row (the header is row 1): row 4 has
+    no unit id, row 5 a negative value (pandas skipped the blank line: rows 3 and 4 were
+    named, and ",,," was a row without a unit id)."""
+    from landcarbon.io.tables import read_table
+
+    path = tmp_path / "energy.csv"
+    path.write_text("unit_id,coke_t\nA,1\n\n,2\nB,-3\n,\n\n,\n", encoding="utf-8")
+    table = read_table(path, id_column="unit_id", what="Energy table")
+    assert table.index.tolist() == [0, 2, 3] and table.loc[3, "unit_id"] == "B"
+    with pytest.raises(InputError, match=r"spreadsheet row\(s\) 4, header = row 1"):
+        construction_emissions(table)
+    table.loc[2, "unit_id"] = "C"
+    with pytest.raises(InputError, match=r"B / coke_t = -3(\.0)? \(row 5\)"):
+        construction_emissions(table)
+    path.write_text("unit_id,coke_t\nA,1\nB,2\n,\n", encoding="utf-8")
+    ok = construction_emissions(read_table(path, id_column="unit_id", what="Energy table"))
+    assert ok.index.tolist() == ["A", "B"]

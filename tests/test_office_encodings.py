@@ -73,22 +73,22 @@ def test_a_declared_encoding_that_does_not_fit_names_the_file(tmp_path: Path) ->
 def test_gbk_output_stops_on_unencodable_text_writing_nothing(tmp_path: Path) -> None:
     config = _gbk_project(tmp_path / "p", ("𠮷村", "东单元"), "")
     res = cli("run", config, "-o", tmp_path / "out")
-    refused(res, "units.csv", "column 'unit_id', row 2", "𠮷村", "gb18030")
+    # the gate finds it (before computing): the units file, its field and row
+    refused(res, "u.gpkg: field 'name', row 1", "𠮷村", "GBK cannot encode", "gb18030")
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
 def test_change_run_gbk_output_stops_on_unencodable_text_writing_nothing(tmp_path: Path
                                                                           ) -> None:
-    """A change run writes its CSVs in a thread beside its GeoPackages: a text GBK cannot
-    encode still stops it with one message naming file, column and row, no folder left;
-    encodable names give GBK tables for every date."""
+    """A text GBK cannot encode stops a change run at its gate with one message naming file,
+    field and row, no folder left; encodable names give GBK tables for every date."""
     change = ('\n[change]\n[[change.dates]]\nyear = 2015\nlandcover = "lc.tif"\n'
               '[[change.dates]]\nyear = 2023\nlandcover = "lc.tif"\n')
     config = _gbk_project(tmp_path / "p", ("𠮷村", "东单元"), "")
     config.write_text(config.read_text(encoding="utf-8") + change, encoding="utf-8")
     res = cli("change", config, "-o", tmp_path / "out")
-    err = refused(res, "units_2015.csv", "column 'unit_id', row 2", "𠮷村", "gb18030")
+    err = refused(res, "u.gpkg: field 'name', row 1", "𠮷村", "gb18030")
     assert err.count("Error:") == 1
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from landcarbon._resources import data_path, read_csv
+from landcarbon.checks.tables import spreadsheet_row
 from landcarbon.exceptions import InputError
 
 __all__ = [
@@ -224,12 +225,13 @@ def _unit_ids(raw: pd.Series, id_column: str) -> list[str]:
             values == np.round(values)).all():
         values = values.astype("int64")
     ids = [("" if pd.isna(v) else str(v).strip()) for v in values]
-    empty = [i + 1 for i, v in enumerate(ids) if v == ""]
+    empty = [spreadsheet_row(raw.index, i) for i, v in enumerate(ids) if v == ""]
     if empty:
         rows = ", ".join(map(str, empty[:MAX_LISTED]))
         raise InputError(
-            f"Energy table: {len(empty)} row(s) have no unit id in column {id_column!r} (data "
-            f"row(s) {rows}). Fill in the unit id of each row or delete the rows."
+            f"Energy table: {len(empty)} row(s) have no unit id in column {id_column!r} "
+            f"(spreadsheet row(s) {rows}, header = row 1). Fill in the unit id of each row or "
+            "delete the rows."
         )
     counts = pd.Series(ids).value_counts()
     dup = sorted(counts.index[counts > 1])
@@ -260,7 +262,8 @@ def _quantities(raw: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
         values = pd.to_numeric(original.where(~blank), errors="coerce").astype(float)
         invalid = blank | ~(np.isfinite(values) & (values >= 0) & (values <= MAX_QUANTITY))
         bad += [f"{ids[i]} / {col} = " + _cell(original.iloc[i], blank.iloc[i])
-                + f" (row {i + 2})" for i in np.flatnonzero(invalid.to_numpy())]
+                + f" (row {spreadsheet_row(raw.index, i)})"
+                for i in np.flatnonzero(invalid.to_numpy())]
         out[col] = values
     if bad:
         listed = "; ".join(bad[:MAX_LISTED])

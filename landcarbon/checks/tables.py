@@ -11,7 +11,8 @@ import pandas as pd
 
 from landcarbon.checks.problems import Problem
 
-__all__ = ["lower_columns", "not_positive", "require_columns", "statistics_problems"]
+__all__ = ["lower_columns", "not_positive", "require_columns", "spreadsheet_row",
+           "statistics_problems"]
 
 
 def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequence[str],
@@ -28,7 +29,7 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
     ids = table[id_column].astype(str).str.strip()
     blank = (table[id_column].isna() | (ids == "") | ids.isna()).to_numpy()
     if blank.any():  # (a blank id crashed the listings below)
-        lines = [int(i) + 2 for i in table.index[blank]]
+        lines = [spreadsheet_row(table.index, i) for i in np.flatnonzero(blank)]
         problems.append(Problem(
             "statistics_invalid", "error", f"{where}: {id_column}",
             f"{len(lines)} row(s) have no unit id (line(s) "
@@ -53,7 +54,7 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
             flagged = np.flatnonzero((bad | empty).to_numpy())
             rows = {str(ids.iloc[i]): ("" if empty.iloc[i] else str(raw.iloc[i]))
                     for i in flagged}
-            listing = ", ".join(f"row {i + 2} ({ids.iloc[i]}) = "
+            listing = ", ".join(f"row {spreadsheet_row(table.index, i)} ({ids.iloc[i]}) = "
                                 + ("(empty)" if empty.iloc[i] else repr(str(raw.iloc[i])))
                                 for i in flagged[:10])
             problems.append(Problem(
@@ -64,8 +65,8 @@ def statistics_problems(table: pd.DataFrame, *, id_column: str, columns: Sequenc
                 f"value(s) in {col!r} (spreadsheet rows, header = row 1): {listing}.",
                 "Give plain positive numbers (no thousands separators, no text such as "
                 "'n/a' or '#N/A'); leave the cell empty for a unit without a value (no GDP or "
-                "no population): that unit gets no indicator (never 0).", {"values": rows,
-                                        "rows": [int(table.index[i]) + 2 for i in flagged]}))
+                "no population): that unit gets no indicator (never 0).",
+                {"values": rows, "rows": [spreadsheet_row(table.index, i) for i in flagged]}))
     dup = ids[ids.duplicated(keep=False)].value_counts()
     if len(dup):
         problems.append(Problem(
@@ -135,3 +136,10 @@ def lower_columns(table: pd.DataFrame, what: str) -> pd.DataFrame:
                              "rename or delete the other.")
         seen[low] = original
     return table.set_axis(names, axis=1)
+
+
+def spreadsheet_row(index: pd.Index, i: int | np.integer) -> int:
+    """The spreadsheet row (header = row 1) of the ``i``-th row of a table read by
+    :func:`landcarbon.io.tables.read_table` (its index keeps each row's position)."""
+    label = index[i]
+    return int(label) + 2 if isinstance(label, int | np.integer) else i + 2

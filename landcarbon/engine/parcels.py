@@ -29,7 +29,8 @@ from landcarbon.exceptions import InputError, UnmappedCodesError
 
 __all__ = ["SURVEY_FIELDS", "ParcelFields", "check_parcel_codes", "class_areas_from_parcels",
            "parcel_code_text", "parcel_codes", "parcel_fields", "parcel_pieces",
-           "pieces_class_areas", "survey_areas_m2", "survey_reconciliation"]
+           "pieces_class_areas", "survey_areas_m2", "survey_messages",
+           "survey_reconciliation"]
 
 
 #: Field names of the 三调 / land-use database DLTB layer, by role, tried in this order
@@ -456,3 +457,30 @@ def survey_reconciliation(pieces: pd.DataFrame, tolerance: float, *, field: str 
                   "in proportion to the parts' areas",
     }
     return table, summary
+
+
+def survey_messages(survey: dict[str, Any], source: str) -> list[str]:
+    """The units and parcels whose areas differ from the survey's own (TBMJ) beyond the
+    tolerance, as sentences (the run's log and ``validate``'s ``area_mismatch``).
+
+    Returns
+    -------
+    list of str
+        Up to two sentences (units, parcels); empty when every area is within tolerance.
+    """
+    tol, field = survey["tolerance_rel"] * 100, survey["field"]
+    lines = []
+    over = survey["units_over_tolerance"]
+    if over:
+        listed = ", ".join(f"{u['unit_id']} ({u['diff_ha']:+.4f} ha, "
+                           f"{u['diff_rel'] * 100:+.3f} %)" for u in over[:10])
+        lines.append(f"{source}: {len(over)} unit(s) differ from the survey's own areas "
+                     f"({field}) by more than {tol:.2g} %: {listed} (ellipsoidal area - "
+                     f"{field}; see tbmj_diff_ha in the units table and "
+                     f"totals.survey_areas in run.json)")
+    if survey["parcels_over_tolerance"]:
+        worst = ", ".join(f"row {p['row']} {p['code']} ({p['diff_m2']:+.2f} m2)"
+                          for p in survey["largest_parcel_differences"][:5])
+        lines.append(f"{source}: {survey['parcels_over_tolerance']} parcel(s) differ from "
+                     f"their {field} by more than {tol:.2g} % (and 1 m2); largest: {worst}")
+    return lines

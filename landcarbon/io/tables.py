@@ -33,14 +33,15 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
 
     Only an empty cell is a missing value: text such as ``n/a``, ``#N/A``, ``NULL`` or ``-``
     stays text, so the checks of numeric columns report it (file, row, column) instead of
-    reading it as missing or 0. The row numbers of messages are spreadsheet rows (the header
-    is row 1, the first data row is row 2).
+    reading it as missing or 0. Rows without any value (blank lines, ``,,,``) are left out;
+    the others keep their position as index, so that index + 2 is their spreadsheet row (the
+    header is row 1), which messages name.
     """
     p = require_file(path, what)
     try:
         text = csv_text(p, encoding, what=what)
         table = pd.read_csv(text, dtype={id_column: str}, keep_default_na=False,
-                            na_values=[""])
+                            na_values=[""], skip_blank_lines=False)
     except (UnicodeDecodeError, LookupError) as exc:
         raise InputError(encoding_message(what, path, encoding, exc)) from None
     except InputError:  # an Excel workbook, named
@@ -62,7 +63,9 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
         raise InputError(f"{what} {path} has no column {id_column!r}; columns: "
                          f"{', '.join(names)}.{fix}")
     table[id_column] = table[id_column].str.strip()  # ids as the units give them
-    return table
+    # rows without any value (blank lines, Excel's ",,," rows) are no data; the others keep
+    # their index, so that index + 2 is their spreadsheet row wherever a message names one
+    return table[table.notna().any(axis=1).to_numpy()]
 
 
 def _long_rows_message(what: str, path: object, text: str) -> str:

@@ -349,35 +349,10 @@ def _overlap_repair(table: pd.DataFrame, config: RunConfig, repairs: list[dict[s
 def _warn_survey(survey: dict[str, Any], source: str) -> None:
     """Log the units and parcels whose areas differ from the survey's beyond the
     tolerance."""
+    from landcarbon.engine.parcels import survey_messages
+
     for line in survey_messages(survey, source):
         log.warning("%s", line)
-
-
-def survey_messages(survey: dict[str, Any], source: str) -> list[str]:
-    """The units and parcels whose areas differ from the survey's own (TBMJ) beyond the
-    tolerance, as sentences (the run's log and ``validate``'s ``area_mismatch``).
-
-    Returns
-    -------
-    list of str
-        Up to two sentences (units, parcels); empty when every area is within tolerance.
-    """
-    tol, field = survey["tolerance_rel"] * 100, survey["field"]
-    lines = []
-    over = survey["units_over_tolerance"]
-    if over:
-        listed = ", ".join(f"{u['unit_id']} ({u['diff_ha']:+.4f} ha, "
-                           f"{u['diff_rel'] * 100:+.3f} %)" for u in over[:10])
-        lines.append(f"{source}: {len(over)} unit(s) differ from the survey's own areas "
-                     f"({field}) by more than {tol:.2g} %: {listed} (ellipsoidal area - "
-                     f"{field}; see tbmj_diff_ha in the units table and "
-                     f"totals.survey_areas in run.json)")
-    if survey["parcels_over_tolerance"]:
-        worst = ", ".join(f"row {p['row']} {p['code']} ({p['diff_m2']:+.2f} m2)"
-                          for p in survey["largest_parcel_differences"][:5])
-        lines.append(f"{source}: {survey['parcels_over_tolerance']} parcel(s) differ from "
-                     f"their {field} by more than {tol:.2g} % (and 1 m2); largest: {worst}")
-    return lines
 
 
 def _with_survey_columns(table: gpd.GeoDataFrame, survey: pd.DataFrame) -> gpd.GeoDataFrame:

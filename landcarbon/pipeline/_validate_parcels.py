@@ -119,8 +119,11 @@ def _survey_areas(checker: Any, gdf: Any, units: Any, legend: Any, fields: Any,
     """``area_mismatch`` (warning, with the scan): the units and parcels whose ellipsoidal
     areas differ from the survey's own (TBMJ) beyond ``area_tolerance``, as the run logs
     them."""
-    from landcarbon.engine.parcels import parcel_pieces, survey_reconciliation
-    from landcarbon.pipeline._assess import survey_messages
+    from landcarbon.engine.parcels import (
+        parcel_pieces,
+        survey_messages,
+        survey_reconciliation,
+    )
 
     pc = checker.config.parcels
     try:
