@@ -133,6 +133,10 @@ CASES: dict[str, tuple[Callable[[Path], object], type[Exception], str]] = {
     "config_missing": (lambda d: (d / "run.toml").unlink(), C, "does not exist"),
     "config_not_toml": (lambda d: (d / "run.toml").write_text("[landcover\npath = 1"), C,
                         "not valid TOML"),
+    "config_key_twice": (lambda d: _config(d, 'legend = "esa_worldcover"',
+                                           'legend = "esa_worldcover"\nlegend = "clcd"'), C,
+                         "Line 5 reads: 'legend = \"clcd\"'. A key (or a [section]) is given "
+                         "twice"),
     "config_not_utf8": (lambda d: (d / "run.toml").write_bytes(
         CONFIG.replace("bad inputs", "\u00e9t\u00e9").encode("latin-1")), C, "UTF-8"),
     "config_unknown_top_key": (lambda d: _config(d, 'title = "bad inputs"', 'titel = "x"'), C,

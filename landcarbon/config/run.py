@@ -416,6 +416,24 @@ def config_from_dict(data: dict[str, Any], base_dir: str | Path = ".", *,
                           problems) from None
 
 
+def _toml_message(path: str | Path, raw: bytes, exc: Exception) -> str:
+    """The message of a config that is not valid TOML: the parser's reason, the line it
+    points at, and (a key given twice, "Cannot overwrite a value") which key."""
+    import re
+
+    text = str(exc)
+    found = re.search(r"line (\d+)", text)
+    lines = raw.decode("utf-8-sig", errors="replace").splitlines()
+    shown = ""
+    if found and 0 < int(found.group(1)) <= len(lines):
+        shown = f" Line {found.group(1)} reads: {lines[int(found.group(1)) - 1].strip()!r}."
+    hint = "Check quotes, brackets and '=' on that line."
+    if "overwrite" in text.lower():
+        hint = ("A key (or a [section]) is given twice in the same section: keep one of "
+                "them.")
+    return f"Config file {path} is not valid TOML: {text}.{shown} {hint}"
+
+
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a TOML config file.
 
@@ -440,8 +458,7 @@ def load_config(path: str | Path) -> RunConfig:
         # utf-8-sig: Windows Notepad starts UTF-8 files with a byte-order mark
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Config file {path} is not valid TOML: {exc}. Check quotes, "
-                          "brackets and '=' on that line.") from None
+        raise ConfigError(_toml_message(path, raw, exc)) from None
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         try:
