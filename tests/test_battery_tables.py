@@ -304,3 +304,20 @@ def test_every_table_reader_names_an_excel_workbook(tmp_path: Path, reader: str,
                               "File > Save As > CSV UTF-8 (comma delimited), and give that "
                               "file.")
     assert err.value.code == "file_unreadable"
+
+
+def test_a_column_named_twice_and_a_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
+    """Both were named obscurely: the copy as an unknown column 'raw_coal_t.1', the ';' file
+    as rows with more cells than the header."""
+    from landcarbon.exceptions import InputError
+    from landcarbon.io.tables import read_table
+
+    path = tmp_path / "energy.csv"
+    path.write_text("unit_id,raw_coal_t,raw_coal_t\nA,1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"header names column\(s\) raw_coal_t more than "
+                                         "once"):
+        read_table(path, id_column="unit_id", what="Energy table")
+    path.write_text("unit_id;raw_coal_t\nA;1,5\nB;2\nC;3,25\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"separated by ';', not commas, and the decimal "
+                                         r"commas of row\(s\) 2, 4 split them"):
+        read_table(path, id_column="unit_id", what="Energy table")

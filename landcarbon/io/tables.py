@@ -40,6 +40,7 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
     p = require_file(path, what)
     try:
         text = csv_text(p, encoding, what=what)
+        _check_header(what, path, text.getvalue())
         table = pd.read_csv(text, dtype={id_column: str}, keep_default_na=False,
                             na_values=[""], skip_blank_lines=False)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -68,6 +69,20 @@ def read_table(path: str | os.PathLike[str], *, id_column: str, what: str,
     return table[table.notna().any(axis=1).to_numpy()]
 
 
+def _check_header(what: str, path: object, text: str) -> None:
+    """Refuse a header naming a column twice (pandas renames the copy ``name.1``, which
+    then reads as an unknown column)."""
+    import csv
+    import io
+
+    header = [c.strip() for c in next(csv.reader(io.StringIO(text)), [])]
+    twice = sorted({c for c in header if c and header.count(c) > 1})
+    if twice:
+        raise InputError(f"{what} {path}: the header names column(s) {', '.join(twice)} more "
+                         "than once. Give each column once (add up the values of repeated "
+                         "columns first).")
+
+
 def _long_rows_message(what: str, path: object, text: str) -> str:
     """The message for a CSV whose rows have more cells than its header (which pandas reads
     by taking the first column for an index, shifting every column)."""
@@ -78,6 +93,13 @@ def _long_rows_message(what: str, path: object, text: str) -> str:
     header = len(next(rows, []))
     long = [(i, len(r)) for i, r in enumerate(rows, start=2) if len(r) > header]
     listing = ", ".join(f"row {i} has {n}" for i, n in long[:10])
+    first = text.splitlines()[0] if text else ""
+    if header == 1 and any(sep in first for sep in (";", "\t")):
+        sep = "tabs" if "\t" in first else "';'"
+        rows = ", ".join(str(i) for i, _ in long[:10])
+        return (f"{what} {path}: the header is one cell holding {sep}: the file is separated "
+                f"by {sep}, not commas, and the decimal commas of row(s) {rows} split them "
+                "into cells. Save it as CSV (comma delimited) with decimal points.")
     return (f"{what} {path}: {len(long)} row(s) have more cells than the header's {header} "
             f"(spreadsheet rows, header = row 1): {listing}. Remove the extra cells (a stray "
             "comma at the end of a row, or a comma inside a number such as 1,234: write "
