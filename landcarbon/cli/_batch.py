@@ -9,6 +9,7 @@ import click
 
 from landcarbon.cli._base import (
     handle_errors,
+    interrupt_notes,
     main,
 )
 from landcarbon.cli._options import (
@@ -52,6 +53,9 @@ def batch(configs: tuple[Path, ...], out: Path, regions: Path | None, region_fie
     from landcarbon.exceptions import ConfigError
     from landcarbon.pipeline import batch_configs, batch_regions
 
+    interrupt_notes(f"the runs finished so far are kept in {out} (the one under way is "
+                    "discarded) and summary.csv is not written; run the same batch again to "
+                    "finish it (up-to-date runs are kept).")
     compute = None
     if scheduler:
         try:
