@@ -243,3 +243,23 @@ def test_http_server_without_range_requests(no_range_server: str,
         config(d, ('path = "grid4.tif"', f'path = "{no_range_server}/big.tif"'))
 
     fails(breaker, "does not support range requests", "big.tif")
+
+
+def test_a_geopackage_with_one_spatial_layer_and_attribute_tables_reads_that_layer(
+        tmp_path: Path) -> None:
+    """An attribute table (no geometry) beside the units layer made the file ambiguous
+    ("layer 'notes' (None)"): the one layer with geometry is read; two spatial layers still
+    need ``layer``."""
+    import pandas as pd
+    import pyogrio
+
+    from landcarbon.exceptions import InputError
+    from landcarbon.io.vector import read_vector
+
+    path = units(tmp_path / "u.gpkg")
+    pyogrio.write_dataframe(pd.DataFrame({"note": ["surveyed 2023"]}), path, layer="notes")
+    gdf = read_vector(path)
+    assert gdf["code"].tolist() == ["W", "E"]
+    units(path, ids=["X"], geoms=[box(500000, 3849960, 500010, 3849970)], layer="decoy")
+    with pytest.raises(InputError, match="has 3 layers"):
+        read_vector(path)

@@ -51,7 +51,8 @@ def read_vector(path: str | os.PathLike[str], *, layer: str | None = None,
     A shapefile whose text encoding is declared nowhere (no ``.cpg``, no code page in its
     ``.dbf``) is read as UTF-8 or GB18030 when its text reads only that way
     (:func:`landcarbon.io.dbf.undeclared_text_encoding`; ``attrs[TEXT_ENCODING_GUESSED]``
-    says which). A file with several layers needs ``layer`` (the error lists them). GDAL's
+    says which). A file with several layers needs ``layer`` (the error lists them), unless
+    only one of them has geometry (the others are attribute tables): that one is read. GDAL's
     warnings are not shown: every problem they signal is an error here. Inside
     :func:`reading_once`, a layer read before is not read again.
 
@@ -121,6 +122,9 @@ def _read_vector(path: str | os.PathLike[str], *, layer: str | None,
                              f"{_layer_list(layers, kinds)}. Set the layer name in the config "
                              "(or --layer on the command line).",
                              code="layer_missing")
+        spatial = [name for name in layers if kinds[name] not in ("None", "")]
+        if layer is None and len(layers) > 1 and len(spatial) == 1:
+            layer = spatial[0]  # the others are attribute tables (no geometry)
         if layer is None and len(layers) > 1:
             choose = _ONE_LAYER_FILES.get(what, (
                 "Say which one to read: set layer = \"<name>\" in the config section of this "
