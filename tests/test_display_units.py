@@ -263,3 +263,17 @@ def test_map_popups_follow_the_display_units() -> None:
     assert popup_tables("zh", WAN_MU)["land_head"][1] == "面积 (亩)"
     en = popup_record(row, "en", "tc", "t C")  # no display: t and ha as before
     assert en[4] == "15.0 ha" and en[5] == "12,345.0 t C/yr" and en[9] == "15.00 t C/ha/yr"
+
+
+def test_columns_in_wan_t_keep_three_figures_of_small_totals() -> None:
+    """mass_scale = "wan_t" on a small study area showed every total as 0.00 万吨: the
+    column gets the decimals that give its largest value 3 significant figures (2 at
+    least, 6 at most); a column reaching 0.1 万吨 keeps 2."""
+    from landcarbon.publish._units import display_scope, total_column, total_scale
+
+    with display_scope("wan_t"):
+        label, f = total_column([5.16, -0.9, 2.5], "t C", "zh")
+        assert label == "万吨 C/年" and f(5.16) == "0.000516" and f(-0.9) == "-0.000090"
+        assert total_column([480.0], "t C", "zh")[1](480.0) == "0.0480"
+        assert total_column([131_300.0], "t C", "zh")[1](131_300.0) == "13.13"
+        assert total_scale([5.16], "t C", "zh") == ("万吨 C/年", 1e4, 6)

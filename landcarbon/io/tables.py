@@ -96,9 +96,9 @@ def _long_rows_message(what: str, path: object, text: str) -> str:
     first = text.splitlines()[0] if text else ""
     if header == 1 and any(sep in first for sep in (";", "\t")):
         sep = "tabs" if "\t" in first else "';'"
-        rows = ", ".join(str(i) for i, _ in long[:10])
+        split = ", ".join(str(i) for i, _ in long[:10])
         return (f"{what} {path}: the header is one cell holding {sep}: the file is separated "
-                f"by {sep}, not commas, and the decimal commas of row(s) {rows} split them "
+                f"by {sep}, not commas, and the decimal commas of row(s) {split} split them "
                 "into cells. Save it as CSV (comma delimited) with decimal points.")
     return (f"{what} {path}: {len(long)} row(s) have more cells than the header's {header} "
             f"(spreadsheet rows, header = row 1): {listing}. Remove the extra cells (a stray "

@@ -12,6 +12,7 @@ pages of a run, so the page functions need no extra argument."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,7 +24,8 @@ import pandas as pd
 from landcarbon.accounting.conversions import MU_PER_HA
 from landcarbon.publish._html import fmt_fixed
 
-__all__ = ["area_column", "display_scope", "money_column", "total_column", "total_scale"]
+__all__ = ["area_column", "display_scope", "money_column", "total_column", "total_scale",
+           "wan_decimals"]
 
 #: at and above this size (t) a Chinese column of totals is written in 万吨
 WAN = 1e4
@@ -69,17 +71,32 @@ def total_column(values: Iterable[Any], unit: str, lang: str, *, per_year: bool 
     gas = unit[2:] if unit.startswith("t ") else unit
     year = ("/年" if zh else "/yr") if per_year else ""
     mass = _DISPLAY.get()[0]
-    if mass == "wan_t" or (mass == "auto" and zh and _largest(values) >= WAN):
-        return f"{'万吨' if zh else '10^4 t'} {gas}{year}", lambda x: _fixed(x, 2, WAN)
+    largest = _largest(values)
+    if mass == "wan_t" or (mass == "auto" and zh and largest >= WAN):
+        decimals = wan_decimals(largest)
+        return (f"{'万吨' if zh else '10^4 t'} {gas}{year}",
+                lambda x: _fixed(x, decimals, WAN))
     return (f"吨 {gas}{year}" if zh else f"t {gas}{year}"), lambda x: _fixed(x, 1)
+
+
+def wan_decimals(largest_t: float) -> int:
+    """Decimals of a column in 万吨 whose largest value is ``largest_t`` (t): 2, or more
+    (up to 6) so that the largest shows 3 significant figures (``[output] mass_scale =
+    "wan_t"`` on a small study area showed every value as 0.00)."""
+    wan = largest_t / WAN
+    if not wan > 0 or wan >= 0.1:
+        return 2
+    return min(6, max(2, 2 - math.floor(math.log10(wan))))
 
 
 def total_scale(values: Iterable[Any], unit: str, lang: str) -> tuple[str, float, int]:
     """Label, divisor and decimals of annual totals shown on a map layer, by the rule of
-    :func:`total_column`: ``("万吨 C/年", 1e4, 2)``, ``("吨 C/年", 1, 1)`` or
-    ``("t C/yr", 1, 1)``."""
+    :func:`total_column`: ``("万吨 C/年", 1e4, 2)`` (more decimals for small totals),
+    ``("吨 C/年", 1, 1)`` or ``("t C/yr", 1, 1)``."""
     label, _ = total_column(values, unit, lang)
-    return (label, WAN, 2) if label.startswith(("万", "10^4")) else (label, 1.0, 1)
+    if label.startswith(("万", "10^4")):
+        return label, WAN, wan_decimals(_largest(values))
+    return label, 1.0, 1
 
 
 def money_column(currency: str, lang: str) -> tuple[str, Callable[[Any], str]]:
