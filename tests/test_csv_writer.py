@@ -219,6 +219,14 @@ def test_parts_write_the_bytes_of_their_concatenation(tmp_path, encoding: str,
     whole["name"] = whole["name"].astype(object)
     write_csv(whole, tmp_path / "whole.csv", encoding=encoding)
     assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    # the SHA-256 of the bytes written is remembered (a manifest does not read them again)
+    import hashlib
+
+    from landcarbon.io.outputs import _WRITTEN, _file_key
+
+    for name in ("parts.csv", "whole.csv"):
+        path = tmp_path / name
+        assert _WRITTEN[_file_key(path)] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_a_part_the_encoding_cannot_take_leaves_no_file(tmp_path) -> None:

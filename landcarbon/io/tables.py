@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from landcarbon._resources import csv_text
 from landcarbon.exceptions import InputError
+from landcarbon.io.outputs import remember_sha256
 from landcarbon.io.paths import require_file
 
 __all__ = ["OUTPUT_ENCODINGS", "encoding_message", "neutralise_cells", "read_output_csv",
@@ -330,19 +333,26 @@ def write_csv_parts(parts: Iterable[pd.DataFrame], path: str | os.PathLike[str],
     if first is None:
         raise ValueError("write_csv_parts: no table")
     chunks = chunks_of(first)  # a cell the encoding cannot take: raised before any write
+    digest = hashlib.sha256()  # of the bytes as they are written: the manifests' SHA-256
+
+    def write(fh: Any, chunk: bytes | memoryview) -> None:
+        fh.write(chunk)
+        digest.update(chunk)
+
     try:
         with open(path, "wb") as fh:
             for chunk in chunks:
-                fh.write(chunk)
+                write(fh, chunk)
             for table in tables:
                 later = chunks_of(table)
                 head = bytes(next(later, b""))  # the header (and byte-order mark) once
-                fh.write(head[head.index(b"\n") + 1:] if b"\n" in head else b"")
+                write(fh, head[head.index(b"\n") + 1:] if b"\n" in head else b"")
                 for chunk in later:
-                    fh.write(chunk)
+                    write(fh, chunk)
     except BaseException:
         Path(path).unlink(missing_ok=True)  # no half-written table
         raise
+    remember_sha256(path, digest.hexdigest())
 
 
 def _csv_chunks(table: pd.DataFrame, encoding: str, *, compiled: bool, name: str = ""
