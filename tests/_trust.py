@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -74,6 +75,26 @@ def start(*args: str | Path, cwd: Path | None = None) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
                             env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def interrupted_after(proc: subprocess.Popen[str], ready: Callable[[], bool],
+                      timeout: float = 300) -> str:
+    """Ctrl-C ``proc`` (from :func:`start`) once ``ready()`` holds; assert exit 130, no
+    traceback and no claim that nothing was written (the commands that write file by file say
+    what they keep); return stderr. Skips the test when the command finished first."""
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while not ready() and proc.poll() is None:
+        assert time.monotonic() < deadline, "the command never got there"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the command finished before the signal reached it")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "no output was written" not in err
+    return err
 
 
 def refused(res: subprocess.CompletedProcess[str], *words: str) -> str:
