@@ -210,3 +210,33 @@ def test_cached_permutations_give_esdas_p_values(weights: str) -> None:
     assert np.array_equal(mine.astype(np.float32), g.p_sim)
     assert np.array_equal(pseudo_p_values(MORAN, m0.z, m0.w, m0.Is, 199, 42), m.p_sim)
     assert mine.min() >= 1 / 200 and mine.max() <= 0.5 + 1 / 200  # directed: folded
+
+
+def test_draws_that_tie_with_the_observed_value_count_as_extreme() -> None:
+    """Sites whose neighbours hold the most extreme values possible, with other sites of the
+    same values (ties): esda's count lost the draws equal to the observed statistic but
+    computed in another order, and gave p = 1 / (n + 1). The pseudo p-values now follow
+    exact enumeration of the draws: site 0 (neighbours 1, 2: 0.3 + 0.3) among {0.3 x 3,
+    1.7}: sums {0.6 x 3, 2.0 x 3} -> p = 0.5; site 3 (neighbour 4 = 1.7, the only one) ->
+    p = 1/4."""
+    import itertools
+
+    import esda
+    from libpysal.weights import W
+
+    from landcarbon.zoning.crand import G_STAR, pseudo_p_values
+
+    y = np.array([0.3, 0.3, 0.3, 0.3, 1.7])
+    w = W({0: [1, 2], 1: [0, 2], 2: [0, 1], 3: [4], 4: [3]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g0 = esda.G_Local(y, w, transform="B", star=True, permutations=0, n_jobs=1)
+    p = pseudo_p_values(G_STAR, g0.y, g0.w, g0.Gs, 999, 7, scaling=float(g0.y.sum()))
+    for i in range(len(y)):
+        nb = w.neighbors[i]
+        others = [j for j in range(len(y)) if j != i]
+        sums = np.array([y[list(c)].sum() for c in itertools.combinations(others, len(nb))])
+        obs = y[nb].sum()
+        exact = min(np.mean(sums >= obs - 1e-9), np.mean(sums <= obs + 1e-9))
+        assert abs(p[i] - exact) < 0.05, (i, p[i], exact)
+    assert p[0] > 0.4 and 0.2 < p[3] < 0.3

@@ -8,8 +8,13 @@ port of the code that esda 2.x runs for them (``esda.crand``: ``vec_permutations
 ``_prepare_univariate``, ``compute_chunk``; the statistics ``_g_local_star_crand`` and
 ``_moran_local_crand``; the "directed" pseudo p-value of ``_permutation_significance``),
 with the same operations in the same order and the same numba flags, so that a seed gives
-the p-values esda gives (tested against esda). esda is BSD-3-Clause licensed, (c) the PySAL
-developers.
+the p-values esda gives (tested against esda), except where draws tie with the observed
+statistic. esda counts a draw at least as extreme when ``r >= observed`` and folds to the
+other side with ``r < observed``: a draw equal to the observed value, but computed in another
+order (its last bits differ), was lost, and a site whose neighbours are the most extreme
+possible (identical values: a ring of forest units, a grid of equal cells) got p = 1 / (n +
+1). Here a draw within :data:`TIE` of it counts on both sides (the p-value of exact
+enumeration). esda is BSD-3-Clause licensed, (c) the PySAL developers.
 
 Only the numbers are computed here (no weights objects): the callers take the observed
 statistics, the standardised values and the weights from ``esda.G_Local`` /
@@ -74,16 +79,27 @@ def _statistic(kind: int, i: int, z: np.ndarray, permuted_ids: np.ndarray,
     return zi * (zrand @ other_weights + self_weight * zi) * scaling
 
 
+#: Draws within this share of the largest |statistic| of the observed value are ties: the
+#: permutations compute a statistic in another order than the observed one, so draws equal
+#: to it differ in the last bits.
+TIE = 1e-9
+
+
 @njit(fastmath=False, cache=True)
 def _directed(observed: float, rstats: np.ndarray) -> float:  # pragma: no cover
-    """(draws at least as extreme, on the observed value's side, + 1) / (draws + 1)."""
+    """(draws at least as extreme, on the observed value's side, + 1) / (draws + 1); a draw
+    equal to the observed value (within :data:`TIE`) is as extreme on either side."""
     p_permutations = rstats.shape[0]
-    larger = 0
+    scale = abs(observed)
     for r in rstats:
-        larger += r >= observed
-    if (p_permutations - larger) < larger:
-        larger = p_permutations - larger
-    return (larger + 1.0) / (p_permutations + 1.0)
+        scale = max(scale, abs(r))
+    tol = TIE * scale
+    upper = 0
+    lower = 0
+    for r in rstats:
+        upper += r >= observed - tol
+        lower += r <= observed + tol
+    return (min(upper, lower) + 1.0) / (p_permutations + 1.0)
 
 
 @njit(fastmath=True, cache=True)

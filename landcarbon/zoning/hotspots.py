@@ -9,7 +9,7 @@ is only given when the unit is also significant at that level by the chosen p-va
 * ``p_value = "permutation"`` (default): conditional permutation pseudo p-value
   (``2 x p_sim``, two-sided, capped at 1) with a fixed ``seed``; the permutations are
   esda's, run by :mod:`landcarbon.zoning.crand` (the same p-values, compiled once instead of
-  in every process);
+  in every process, except that draws tying with the observed statistic count as extreme);
 * ``p_value = "analytic"``: two-sided normal p-value of z.
 
 With ``correction = "fdr"`` p-values are adjusted by Benjamini-Hochberg (1995) before the
