@@ -51,10 +51,17 @@ WeightsKind = Literal["queen", "rook", "knn"]
 
 def spatial_weights(geoms: gpd.GeoDataFrame | gpd.GeoSeries, kind: WeightsKind = "queen",
                     k: int = 8) -> W:
-    """libpysal weights of polygons: queen/rook contiguity or k nearest centroids.
+    """libpysal weights of polygons: queen/rook contiguity or k nearest centroids (at most
+    n - 2: with every other unit a neighbour a local statistic is the global one).
 
     Contiguity islands (units touching nobody) get their k nearest neighbours instead so
-    that every unit has a neighbourhood.
+    that every unit has a neighbourhood; the others keep their contiguity, however few the
+    units (they were given k nearest neighbours when there were k or fewer).
+
+    Returns
+    -------
+    libpysal.weights.W
+        Neighbours by row position of ``geoms``.
     """
     from libpysal import weights
 
@@ -67,7 +74,7 @@ def spatial_weights(geoms: gpd.GeoDataFrame | gpd.GeoSeries, kind: WeightsKind =
         warnings.simplefilter("ignore")
         # at most n - 2 neighbours: with every other unit a neighbour, each local statistic
         # is the global one and its z-score is -inf
-        if kind == "knn" or n <= k:
+        if kind == "knn":
             pts = frame.geometry.representative_point()
             coords = np.column_stack([pts.x, pts.y])
             return weights.KNN.from_array(coords, k=min(k, n - 2))
@@ -169,8 +176,16 @@ def local_statistics(
         out["moran_p"] = np.nan
         out["moran_cluster"] = "not_significant"
     if keep.sum() < 3 or np.nanstd(y[keep]) == 0:
+        log.warning("hot spots not computed: %s (gi_z and moran_i are empty, every class "
+                    "not_significant)", f"{int(keep.sum())} unit(s) with a value (3 needed)"
+                    if keep.sum() < 3 else "every unit has the same value")
         return out
     w = spatial_weights(geoms.iloc[np.flatnonzero(keep)], weights, k)
+    whole = [i for i, nb in w.neighbors.items() if len(set(nb) - {i}) >= len(w.neighbors) - 1]
+    if whole:
+        log.warning("%d unit(s) have every other unit as a neighbour (%s weights over %d "
+                    "units): their local statistic is the global one and cannot be tested "
+                    "(gi_z empty, not_significant)", len(whole), weights, int(keep.sum()))
     yk = y[keep]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the statistics; their permutations: crand's cache
@@ -180,6 +195,7 @@ def local_statistics(
                     "FDR correction over %d tests to find much; use 999 or more",
                     permutations, 2.0 / (permutations + 1), int(keep.sum()))
     z = np.asarray(g.Zs, dtype=np.float64)
+    z[~np.isfinite(z)] = np.nan  # (a neighbourhood of every unit: no variance)
     if p_value == "permutation" and permutations > 0:  # esda's G_Local.p_sim (float32)
         p_sim = pseudo_p_values(G_STAR, g.y, g.w, g.Gs, permutations, seed,
                                 scaling=float(g.y.sum())).astype(np.float32)
