@@ -26,6 +26,7 @@ from landcarbon.cli import main
 from landcarbon.exceptions import InputError
 from landcarbon.io.cogs import write_raster
 from landcarbon.io.outputs import sha256, write_json
+from landcarbon.io.ownership import mark_folder
 from landcarbon.io.publication import read_raster_preview, write_layer_style
 from landcarbon.io.vector import write_layer
 from landcarbon.pipeline import build_portal
@@ -69,6 +70,7 @@ def make_run(folder: Path, title: str = XSS) -> Path:
                    "risk_levels": {"within": 1, "severe": 1, "net_sink": 1, "exceeding": 1}},
         "outputs_sha256": {},
     }, folder / "run.json")
+    mark_folder(folder, "run")  # as a run leaves it
     return folder
 
 

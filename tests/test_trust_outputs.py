@@ -479,3 +479,38 @@ def test_energy_of_a_unit_without_construction_land_is_its_construction_space_ne
     run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
     by_space = run["settings"]["cropland"]["by_space_type"]
     assert abs(sum(v["net_tc"] for v in by_space.values()) - run["totals"]["net_tc"]) < 1e-6
+
+
+def test_a_copied_manifest_never_makes_a_users_folder_landcarbons(tmp_path: Path,
+                                                                   finished: Path) -> None:
+    """A folder of one's own holding a copy of a run's run.json and units.gpkg, and one's
+    own report.html and figures: `map --overwrite` took it over (and wrote a marker listing
+    every text of run.json, after which `run --overwrite` deleted files named like them).
+    Both are refused; every file is kept."""
+    share = tmp_path / "share"
+    (share / "figures").mkdir(parents=True)
+    for name in ("run.json", "units.gpkg"):
+        shutil.copy(finished / name, share / name)
+    for name in ("report.html", "map.html", "figures/map_risk_level.png", "index.html"):
+        (share / name).write_text("mine", encoding="utf-8")
+    before = sums(share)
+    refused(cli("map", share, "--overwrite"), "no landcarbon marker", str(share))
+    assert sums(share) == before and not (share / MARKER).exists()
+    config = project(tmp_path / "p")
+    refused(cli("run", config, "-o", share, "--overwrite"), "not written by landcarbon")
+    assert sums(share) == before
+
+
+def test_overwrite_keeps_another_output_kept_inside_the_folder(tmp_path: Path) -> None:
+    """`run -o r1/nested` then `run -o r1 --overwrite`: the nested run is not r1's own (it
+    was deleted silently); a batch is never written into a run folder (it merged into it)."""
+    config = project(tmp_path / "p")
+    r1 = tmp_path / "r1"
+    assert cli("run", config, "-o", r1).returncode == 0
+    assert cli("run", config, "-o", r1 / "nested").returncode == 0
+    before = sums(r1)
+    refused(cli("run", config, "-o", r1, "--overwrite"), "nested", "landcarbon did not write")
+    assert sums(r1) == before
+    refused(cli("batch", config, "-o", r1 / "nested", "--overwrite"),
+            "holds the output of `landcarbon run`, not a batch")
+    assert sums(r1) == before

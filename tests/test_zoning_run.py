@@ -211,6 +211,12 @@ def test_zone_command_on_a_run_folder_and_on_a_config(project: Path) -> None:
                                   str(project / "z2")])
     assert result.exit_code == 0, result.output
     assert "carbon_zone" in pd.read_csv(project / "z2" / "units.csv", encoding="utf-8-sig")
+    # the run's zoning (zone's default output inside it) goes with the run it was made
+    # from: `run --overwrite` replaces the folder, zoning included
+    again = runner.invoke(main, ["-q", "run", str(project / "base.toml"), "-o",
+                                 str(project / "plain"), "--overwrite"])
+    assert again.exit_code == 0, again.output
+    assert not (project / "plain" / "zoning").exists()
 
 
 def test_sweep_command(project: Path) -> None:

@@ -1,16 +1,18 @@
 """What landcarbon wrote, so that it never replaces or deletes anything else.
 
 Every folder landcarbon writes (a run, zoning, change, scenario, sweep, batch folder) holds a
-small marker file, :data:`MARKER`, listing the entries it wrote. Folders written before the
-marker existed are recognised by their manifest (``run.json``, ``change.json``,
-``scenario.json``, ``zoning.json``, a batch ``summary.csv``).
+small marker file, :data:`MARKER`, listing the entries it wrote. A folder without one is not
+landcarbon's, whatever it holds: a run's manifest copied into a folder of one's own (or a
+folder whose marker was removed) never makes the files there replaceable.
 
 An existing output folder may be replaced (``--overwrite``) only if
 
 * it is a real folder (not a symbolic link, not a file);
 * it does not equal, nor contain, any input of the run (config file, rasters, units, tables);
-* every entry in it was written by landcarbon (listed in its marker or manifest, or a
-  sub-folder that is itself landcarbon's); a ``notes.txt`` added by hand is enough to refuse.
+* every entry in it was written by landcarbon (listed in its marker, or a sub-folder that
+  is itself landcarbon's and listed too, or the ``zoning`` that ``zone RUN`` writes into a
+  run); a ``notes.txt`` added by hand, or another run written inside it, is enough to
+  refuse.
 
 A single file (``index.html`` of a portal, ``summary.csv`` of a batch) is replaced only if
 landcarbon wrote it.
@@ -26,21 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from landcarbon._resources import package_version
-from landcarbon.config.outputs import MARKER, OUTPUTS
-from landcarbon.config.outputs import name as output_name
+from landcarbon.config.outputs import MARKER
 from landcarbon.exceptions import OutputExistsError, UnsafeOutputError
 
 __all__ = ["MARKER", "check_file_replaceable", "check_inputs_outside", "check_no_links",
            "check_replaceable",
            "foreign_entries",
-           "is_landcarbon_file", "mark_folder", "record_entries"]
+           "is_landcarbon_file", "mark_folder", "output_kind", "record_entries"]
 
-#: manifests of the folders that older versions wrote without a marker (stocks came later)
-_MANIFESTS = (*(output_name(k, "manifest") for k in ("run", "change", "scenario")),
-              output_name("run", "zoning_summary"))
-#: outputs of every kind that older versions wrote without listing them in the manifest
-_KNOWN = {"figures", "zoning", "units.qml", "_batch_inputs",
-          *(o.file for o in OUTPUTS if o.kind == "html"), output_name("batch", "summary")}
 #: signature of landcarbon's single-file outputs (HTML generator tag, batch summary header)
 _SIGNATURES = {".html": (b'name="generator" content="landcarbon',),
                ".csv": (b"run,status,seconds", b"\xef\xbb\xbfrun,status,seconds")}
@@ -103,7 +98,7 @@ def record_entries(folder: str | os.PathLike[str], names: Iterable[str],
     """Add ``names`` (paths relative to ``folder`` just written, e.g. ``map.html``,
     ``figures/risk.png``) to the marker of ``folder``."""
     folder = Path(folder)
-    listed = _marker(folder) or _legacy_entries(folder) or set()
+    listed = _marker(folder) or set()
     written = [Path(n) for n in names if n]
     nested = {p.as_posix() for p in written if len(p.parts) > 1}
     nested |= {Path(*p.parts[:k]).as_posix() for p in written for k in range(2, len(p.parts))}
@@ -134,36 +129,21 @@ def _marker_files(folder: Path) -> set[str] | None:
     return None
 
 
+def output_kind(folder: str | os.PathLike[str]) -> str | None:
+    """The kind of landcarbon output ``folder`` is (``run``, ``change``, ``batch``...), from
+    its marker; None if it has none."""
+    return _marker_kind(Path(folder))
+
+
 def _marker_kind(folder: Path) -> str | None:
     data = _read_json(folder / MARKER)
     return data.get("landcarbon_output") if isinstance(data, dict) else None
 
 
-def _strings(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield str(k)
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
-
-
-def _legacy_entries(folder: Path) -> set[str] | None:
-    """Entries of a folder written by an older landcarbon (manifest without marker)."""
-    for name in _MANIFESTS:
-        data = _read_json(folder / name)
-        if isinstance(data, dict):
-            names = {Path(s).parts[0] for s in _strings(data)
-                     if s and len(s) < 256 and "://" not in s and "\n" not in s
-                     and not os.path.isabs(s)}
-            return names | _KNOWN | {name}
-    summary = output_name("batch", "summary")
-    if is_landcarbon_file(folder / summary):
-        return {summary, "_batch_inputs"}
-    return None
+#: sub-folders another command writes into a folder of this kind by default (``zone RUN``
+#: writes ``RUN/zoning``): replaced with it though its marker does not list them (a batch
+#: folder's runs are all its own)
+_DERIVED = {"run": {"zoning"}}
 
 
 def foreign_entries(folder: str | os.PathLike[str]) -> list[str] | None:
@@ -171,8 +151,6 @@ def foreign_entries(folder: str | os.PathLike[str]) -> list[str] | None:
     itself is not a landcarbon output at all."""
     folder = Path(folder)
     listed = _marker(folder)
-    if listed is None:
-        listed = _legacy_entries(folder)
     if listed is None:
         return None
     files = _marker_files(folder)
@@ -192,8 +170,12 @@ def foreign_entries(folder: str | os.PathLike[str]) -> list[str] | None:
                         foreign += sorted(p for p in _tree(folder, name) if p not in files
                                           and not _leftover(Path(p).name, folder / p))
                     continue
-                # a folder landcarbon wrote with its own marker (zoning, batch runs)
-                if foreign_entries(entry.path) != []:
+                # a folder landcarbon wrote with its own marker: the folder's own entries
+                # (batch runs) and the derived outputs of its kind (a run's zoning); any other
+                # output kept inside it (a run written to -o run/nested) is not replaced
+                kind = _marker_kind(folder) or ""
+                own = name in listed or name in _DERIVED.get(kind, ()) or kind == "batch"
+                if not own or foreign_entries(entry.path) != []:
                     foreign.append(name)
             elif name not in listed:
                 foreign.append(name)

@@ -316,13 +316,21 @@ def summary_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def _check_batch_folder(out_dir: Path) -> None:
     """Refuse a batch folder holding anything landcarbon did not write."""
     from landcarbon.exceptions import UnsafeOutputError
-    from landcarbon.io.ownership import foreign_entries
+    from landcarbon.io.ownership import foreign_entries, output_kind
 
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise UnsafeOutputError(f"Batch output {out_dir} is a file or a link; give a folder "
                                 "path with -o.")
     if not out_dir.is_dir() or not any(out_dir.iterdir()):
         return
+    kind = output_kind(out_dir)
+    if kind not in (None, "batch"):  # a batch would add its runs into another command's
+        raise UnsafeOutputError(
+            f"Batch output folder {out_dir} holds the output of `landcarbon "
+            f"{ {'zoning': 'zone'}.get(kind, kind)}`, not a "
+            "batch: a batch writes its runs and summary.csv only into a new folder or a "
+            "batch folder (it never adds them into another command's output, even with "
+            "--overwrite). Choose another folder with -o.")
     foreign = foreign_entries(out_dir)
     if foreign is None:
         foreign = sorted(e.name for e in out_dir.iterdir()

@@ -59,10 +59,11 @@ def _publish_run(run_dir: str | Path, language: Literal["zh", "en"] | None,
     from landcarbon.pipeline.publication import write_publication
 
     run = read_run(run_dir)
+    _check_own(run.folder)
     existing = [n for n in _PUBLISHED if (run.folder / n).exists()]
     if existing and not overwrite:
         raise OutputExistsError(f"{run.folder} already has {', '.join(existing)}; pass "
-                                "--overwrite (overwrite=True) to rebuild them.")
+                                "--overwrite to rebuild them.")
     cfg = run.manifest.get("config", {})
     language = language or cfg.get("language") or "zh"
     if language not in ("zh", "en"):
@@ -84,6 +85,37 @@ def _publish_run(run_dir: str | Path, language: Literal["zh", "en"] | None,
                              "at": datetime.now(UTC).isoformat(timespec="seconds")}
     update_manifest(run.folder, manifest, [*files.values(), name("run", "units_gpkg")])
     return files
+
+
+def _check_own(folder: Path) -> None:
+    """Refuse to write the map, report, figures and styles into a folder landcarbon did not
+    write (no marker: a run's manifest copied into a folder of one's own), or over files
+    there that it did not write.
+
+    Raises
+    ------
+    UnsafeOutputError
+        Naming the folder or the files, and what to do.
+    """
+    from landcarbon.config.outputs import MARKER, OUTPUTS
+    from landcarbon.exceptions import UnsafeOutputError
+    from landcarbon.io.ownership import check_no_links, foreign_entries
+
+    foreign = foreign_entries(folder)
+    if foreign is None:
+        raise UnsafeOutputError(
+            f"{folder} holds a run's manifest but no landcarbon marker ({MARKER}): landcarbon "
+            "did not write this folder (or its marker was removed), and `landcarbon map` "
+            "writes only into folders it wrote. Run the assessment into a new folder "
+            "(landcarbon run CONFIG -o NEW), or copy the whole run folder, marker included.")
+    targets = {o.file for o in OUTPUTS if o.folder == "run" and o.kind in ("html", "figure")}
+    check_no_links(folder, *sorted(targets), name("run", "units_gpkg"))  # named as links
+    clash = sorted(f for f in foreign  # (figures: a folder that is not landcarbon's)
+                   if f in targets | {"figures", name("run", "units_gpkg")})
+    if clash:
+        raise UnsafeOutputError(
+            f"{folder} holds {', '.join(clash[:6])}, which landcarbon did not write; "
+            "`landcarbon map` would replace them. Move them elsewhere, then run it again.")
 
 
 def build_portal(workspace: str | Path, *, language: Literal["zh", "en"] = "zh",
