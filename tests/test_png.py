@@ -257,3 +257,20 @@ def test_console_script_claims_its_process() -> None:
     import gc
 
     assert gc.get_threshold() != _resources.GC_THRESHOLDS  # this session: Python's own
+
+
+def test_content_beyond_the_canvas_is_drawn_on_a_larger_one() -> None:
+    """A legend longer than the room beside a map (English labels) was cut at the canvas
+    edge: the canvas grows until the content fits, so the text is as wide as on a canvas
+    that had room for it."""
+    from landcarbon.publish._mpl import DPI, figure, png
+
+    def text_width(width: float) -> int:
+        fig = figure(width, 3, layout=None)
+        fig.text(0.2 * 4 / width, 0.5, "Construction space (14) " * 3, fontsize=9)
+        image = np.asarray(Image.open(io.BytesIO(png(fig))).convert("L"))
+        dark = np.flatnonzero((image < 128).any(axis=0))
+        assert dark.max() < image.shape[1] - 0.1 * DPI  # inside the right margin
+        return int(dark.max() - dark.min())
+
+    assert abs(text_width(4) - text_width(12)) <= 2

@@ -125,12 +125,23 @@ def png(fig: Figure, *, pad: float = 0.15) -> bytes:
     a ``pad`` inch margin, ``Software`` text chunk ``landcarbon``.
 
     The figure is drawn once: its content box is measured on that drawing and the pixels are
-    cropped to it (margin beyond the canvas in the figure's face colour). matplotlib's
+    cropped to it (margin beyond the canvas in the figure's face colour); content drawn beyond
+    the canvas (an English legend longer than the space beside a map) makes the canvas larger
+    and the figure is drawn again. matplotlib's
     ``bbox_inches="tight"`` draws every artist twice (once to measure, once cropped): for a
     chart that is half its time, for a map of thousands of units seconds."""
     canvas = fig.canvas
     canvas.draw()  # layout engine and every artist, once
     box = fig.get_tightbbox(canvas.get_renderer())  # type: ignore[attr-defined]  # inches
+    for _ in range(3):  # content beyond the canvas (a long legend): a larger canvas, again
+        width, height = fig.get_size_inches()
+        wide = max(box.x1 + pad - width, pad - box.x0, 0.0)
+        tall = max(box.y1 + pad - height, pad - box.y0, 0.0)
+        if wide < 1.0 / fig.dpi and tall < 1.0 / fig.dpi:
+            break
+        fig.set_size_inches(width + 2.0 * wide, height + 2.0 * tall)
+        canvas.draw()
+        box = fig.get_tightbbox(canvas.get_renderer())  # type: ignore[attr-defined]
     dpi = fig.dpi
     pixels = np.asarray(canvas.buffer_rgba())  # type: ignore[attr-defined]
     h, w = pixels.shape[:2]
