@@ -301,6 +301,24 @@ def test_portal_lists_runs_newest_first(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "no run found" in res.output
 
 
+def test_portal_redraws_a_lost_report_and_names_lost_outputs(tmp_path: Path) -> None:
+    """A published run whose report.html was deleted gets it again (it was listed as damaged,
+    told to pass --overwrite, which portal has not); a run whose manifest lists a file that
+    is gone (units.gpkg) is listed as damaged, naming it (it was listed as healthy)."""
+    ws = tmp_path / "ws"
+    runs = [make_run(ws / name, title=name) for name in ("a", "b")]
+    for run in runs:
+        assert CliRunner().invoke(main, ["-q", "map", str(run)]).exit_code == 0
+    (runs[0] / "report.html").unlink()
+    (runs[1] / "units.gpkg").unlink()
+    res = CliRunner().invoke(main, ["portal", str(ws)])
+    assert res.exit_code == 0, res.output
+    assert (runs[0] / "report.html").is_file()
+    text = (ws / "index.html").read_text(encoding="utf-8")
+    assert "./a/report.html" in text and "./b/report.html" not in text
+    assert "units.gpkg listed in its manifest is missing" in res.output
+
+
 def test_serve_previews_workspace_on_localhost(published: Path) -> None:
     ws = published.parent
     proc = subprocess.Popen([sys.executable, "-m", "landcarbon.cli", "serve", str(ws),

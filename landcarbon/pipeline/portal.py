@@ -109,11 +109,24 @@ def _figures(run: FoundRun, language: str, unit: str,
 
 def _publish_missing(run: FoundRun, language: Literal["zh", "en"],
                      publish: Callable[..., Any]) -> str:
-    """Publish an assessment run without a report; the error text if that fails."""
+    """Publish an assessment run without a report (its map drawn again with it); the error
+    text if that fails, or if files its manifest lists are missing."""
+    from landcarbon.config.outputs import OUTPUTS
+
+    listed = (run.manifest or {}).get("outputs_sha256") or {}
+    redrawn = ({o.file for o in OUTPUTS if o.folder == "run" and o.kind in ("html", "figure")}
+               if run.kind in ("assessment", "zoning") else set())
+    missing = sorted(str(n) for n in listed
+                     if str(n) not in redrawn and not (run.folder / str(n)).exists())
+    if missing:
+        text = (f"{run.folder}: {', '.join(missing[:6])} listed in its manifest "
+                f"{'is' if len(missing) == 1 else 'are'} missing")
+        log.warning("%s (listed as damaged)", text)
+        return text
     if run.kind in ("assessment", "zoning") and not (
             run.folder / output_name("run", "report")).exists():
         try:
-            publish(run.folder, language=language)
+            publish(run.folder, language=language, overwrite=True)
         except LandcarbonError as exc:
             log.warning("skipped %s (listed as damaged): %s", run.folder, exc)
             return str(exc)
