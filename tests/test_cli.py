@@ -119,6 +119,16 @@ def test_json_document_on_failure(project: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
     r = lc("run", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "o"))
     assert r.returncode == 1 and r.stdout == ""
+    # usage errors too (exit 2): a bad option, a bad --scheduler choice
+    for args in (("run", str(project), "--json", "--bogus"),
+                 ("batch", str(project), "--json", "--scheduler", "bogus")):
+        r = lc(*args)
+        assert r.returncode == 2, r.stderr
+        doc = _json(r.stdout)
+        assert doc["command"] == args[0] and doc["status"] == "error"
+        assert doc["exit_code"] == 2 and doc["error"] in r.stderr
+    r = lc("run", str(project), "--bogus")
+    assert r.returncode == 2 and r.stdout == ""
 
 
 def test_closed_stdout_ends_quietly(tmp_path: Path) -> None:

@@ -209,6 +209,22 @@ class _Group(click.Group):
             ctx.exit(0)
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """A usage error of a command given ``--json`` also gets its error document on
+        stdout (exit 2), as every other failure: a script reading stdout always gets one."""
+        words = [*getattr(ctx, "protected_args", []), *ctx.args]  # (invoke empties them)
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            command = str(words[0]) if words else ""
+            if command in self.commands and "--json" in words and "as_json" in {
+                    p.name for p in self.commands[command].params}:
+                from landcarbon.cli._options import echo_document
+
+                echo_document("run" if command == "demo" else command, "error", None, {},
+                              None, error=exc.format_message(), exit_code=exc.exit_code)
+            raise
+
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         taken = {opt for p in cmd.params for opt in getattr(p, "opts", ())}
         for option in _late_options():
