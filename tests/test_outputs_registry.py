@@ -19,9 +19,10 @@ def test_ids_are_unique_within_a_folder_and_fields_complete() -> None:
     assert [k for k, n in counts.items() if n > 1] == []
     for o in OUTPUTS:
         assert o.description and o.commands, o
-        assert o.kind in ("table", "vector", "raster", "json", "html", "figure", "folder"), o
+        assert o.kind in ("table", "vector", "raster", "json", "xml", "html", "figure",
+                          "folder"), o
         suffix = {"table": ".csv", "vector": ".gpkg", "raster": ".tif", "json": ".json",
-                  "html": ".html", "figure": ".png"}.get(o.kind)
+                  "xml": ".xml", "html": ".html", "figure": ".png"}.get(o.kind)
         assert suffix is None or o.file.endswith(suffix), o
         # a pattern's fields are the role's fields
         assert re.findall(r"\{(\w+)\}", o.file) == re.findall(r"\{(\w+)\}", o.id), o

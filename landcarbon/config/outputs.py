@@ -31,7 +31,7 @@ __all__ = ["MARKER", "OUTPUTS", "Output", "declared", "name", "output", "readme_
 #: (:mod:`landcarbon.io.ownership` reads and writes it).
 MARKER = ".landcarbon-output.json"
 
-Kind = Literal["table", "vector", "raster", "json", "html", "figure", "folder"]
+Kind = Literal["table", "vector", "raster", "json", "xml", "html", "figure", "folder"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,11 @@ OUTPUTS: tuple[Output, ...] = (
     Output("run", "space_type", "space_type.tif", "raster", "class",
            "space type of each pixel: 1 agricultural, 2 construction, 3 ecological, 0 = "
            "nodata / excluded", _RUN, _IF_RASTERS),
+    Output("run", "land_class_names", "land_class.tif.aux.xml", "xml", "",
+           "class names of land_class.tif, read by GDAL and QGIS with the raster (GDAL's "
+           "sidecar file)", _RUN, _IF_RASTERS),
+    Output("run", "space_type_names", "space_type.tif.aux.xml", "xml", "",
+           "space-type names of space_type.tif (GDAL's sidecar file)", _RUN, _IF_RASTERS),
     Output("run", "net_flux", "net_flux.tif", "raster", "t C ha-1 yr-1 (or t CO2)",
            "net carbon flux density of each pixel (construction pixels carry their unit's "
            "energy-based density); NaN = nodata", _RUN, _IF_RASTERS),
