@@ -150,6 +150,12 @@ def unit_pieces(units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoData
     z = zones.to_crs(units.crs) if zones.crs != units.crs else zones
     cut = gpd.overlay(units[["unit_id", units.geometry.name]], z, how="intersection",
                       keep_geom_type=True)
+    bad = ~cut.geometry.is_valid  # (a zone reprojected along a unit's edge: collapsed rings)
+    if bad.any():
+        from landcarbon.checks.units import polygonal
+
+        cut.loc[bad, cut.geometry.name] = [polygonal(g) for g in
+                                           cut.geometry[bad].make_valid()]
     cut = cut[~cut.geometry.is_empty]
     return gpd.GeoDataFrame({"unit_id": (cut["unit_id"].astype(str) + "|"
                                          + cut["space_type"]).to_numpy(),

@@ -5,8 +5,9 @@ Rule: overrides are tried in order and the first whose share condition holds win
 dominant (largest-share) space type, ties broken in the order agricultural, construction,
 ecological. Units with no classified land get ``unclassified``. Shares within
 :data:`SHARE_TOLERANCE` of each other are a tie, and a share within it of an override's
-``min_share`` reaches it: the same land measured in another CRS (areas equal to the last
-bits) gets the same space type.
+``min_share`` reaches it; with the units' ``covered_ha`` areas within :data:`TIE_M2` (1 m2)
+are equal too: the same land measured in another CRS (areas equal to the last bits, or a
+zone layer reprojected from degrees) gets the same space type.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ UNCLASSIFIED = "unclassified"
 #: Shares (0-1) closer than this are equal (1e-9 of a 10,000 km2 unit is 10 m2, a tenth of a
 #: 10 m pixel): rounding of the areas never decides a space type.
 SHARE_TOLERANCE = 1e-9
+#: With the units' ``covered_ha``: areas closer than this (m2) are equal too (a planning
+#: layer reprojected from degrees moves its edges by millimetres: 1e-7 of a 1 ha unit).
+TIE_M2 = 1.0
 
 
 @dataclass(frozen=True)
@@ -45,14 +49,19 @@ def unit_space_types(balance: pd.DataFrame, rule: SpaceTypeRule | None = None) -
     """Space type of every unit of a balance table (needs ``share_<space_type>`` columns)."""
     rule = rule or SpaceTypeRule()
     shares = balance[[f"share_{st}" for st in SPACE_TYPES]].to_numpy(dtype=float)
+    tol = np.full(len(balance), SHARE_TOLERANCE)
+    if "covered_ha" in balance:  # areas within TIE_M2 are equal, whatever the unit's size
+        covered = balance["covered_ha"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tol = np.fmax(tol, np.where(covered > 0, TIE_M2 / 1e4 / covered, 0.0))
     top = shares.max(axis=1, keepdims=True) if len(shares) else shares
     # the first space type (in SPACE_TYPES order) whose share ties the largest
     result = np.array(SPACE_TYPES, dtype=object)[
-        np.argmax(shares >= top - SHARE_TOLERANCE, axis=1)]
+        np.argmax(shares >= top - tol[:, None], axis=1)]
     decided = np.zeros(len(balance), dtype=bool)
     for ov in rule.overrides:
         share = balance[f"share_{ov.space_type}"].to_numpy(dtype=float)
-        hit = ~decided & (share >= ov.min_share - SHARE_TOLERANCE)
+        hit = ~decided & (share >= ov.min_share - tol)
         result[hit] = ov.space_type
         decided |= hit
     result[shares.sum(axis=1) <= 0] = UNCLASSIFIED

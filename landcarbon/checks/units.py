@@ -30,6 +30,7 @@ __all__ = [
     "listing",
     "overlap_problems",
     "overlaps",
+    "polygonal",
     "repair_geometries",
     "unit_ids",
     "units_problem",
@@ -208,7 +209,7 @@ def repair_geometries(units: gpd.GeoDataFrame, where: str = "units"
         reasons = [shapely.is_valid_reason(g) for g in geoms[invalid]]
         before = geodesic_areas_m2(gpd.GeoSeries(geoms[invalid], crs=units.crs), units.crs)
         fixed = shapely.make_valid(geoms[invalid])
-        fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+        fixed = np.array([polygonal(g) for g in fixed], dtype=object)
         after = geodesic_areas_m2(gpd.GeoSeries(fixed, crs=units.crs), units.crs)
         new = np.array(geoms, dtype=object)
         new[invalid] = fixed
@@ -248,9 +249,15 @@ def repair_geometries(units: gpd.GeoDataFrame, where: str = "units"
     return out, problems
 
 
-def _polygonal(geom: object) -> object:
+def polygonal(geom: object) -> object:
     """The polygonal part of a ``make_valid`` result (lines and points of a collapsed
-    bow-tie dropped)."""
+    bow-tie dropped).
+
+    Returns
+    -------
+    shapely geometry
+        A (multi)polygon, empty when nothing polygonal is left.
+    """
     import shapely
     from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
 

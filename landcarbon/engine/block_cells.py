@@ -69,7 +69,17 @@ def clipped_pieces(geoms: np.ndarray, shape: tuple[int, int]) -> Pieces | None:
     import shapely
 
     h, w = shape
-    clipped = shapely.clip_by_rect(geoms, 0.0, 0.0, float(w), float(h))
+    try:
+        clipped = shapely.clip_by_rect(geoms, 0.0, 0.0, float(w), float(h))
+    except shapely.errors.GEOSException:
+        # a sliver collapsed by the move to pixel coordinates (a ring of 3 distinct points:
+        # a zone reprojected along a unit's edge): its polygonal part, or nothing
+        from landcarbon.checks.units import polygonal
+
+        bad = ~shapely.is_valid(geoms)
+        geoms = geoms.copy()
+        geoms[bad] = [polygonal(g) for g in shapely.make_valid(geoms[bad])]
+        clipped = shapely.clip_by_rect(geoms, 0.0, 0.0, float(w), float(h))
     ok = ~shapely.is_empty(clipped)
     if not ok.any():
         return None
