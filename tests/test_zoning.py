@@ -55,8 +55,13 @@ def test_indicators_without_statistics_and_missing_rows():
     assert "ecc" not in ind and ind["esc"].iloc[1] == 2.0
     ind = balance_indicators(UNITS, STATS.iloc[:2])
     assert np.isnan(ind["gdp"].iloc[2]) and np.isnan(ind["ecc"].iloc[3])
-    # GDP shares now over A and B only: G = 250
-    assert ind["ecc"].iloc[0] == pytest.approx((200 / 250) / 0.5)
+    # both shares over the units with a GDP, A and B: G = 250, E = 150 (E over all four
+    # units, 200, shifted every ECC: A was 1.6)
+    assert ind["ecc"].iloc[0] == pytest.approx((200 / 250) / (100 / 150))
+    assert ind["ecc"].iloc[1] == pytest.approx((50 / 250) / (50 / 150))
+    # the GDP-weighted mean of ECC over the units with GDP is 1 when E is counted alike
+    shares = ind["gdp"].iloc[:2] / 250
+    assert (shares / ind["ecc"].iloc[:2]).sum() == pytest.approx(1.0)
 
 
 def test_indicators_tco2_suffix():

@@ -104,7 +104,13 @@ def balance_indicators(
     g_tot = np.nansum(g)
     out["gdp"] = g
     g_share = safe_ratio(g, g_tot) if g_tot > 0 else np.full(g.shape, np.nan)
-    out["ecc"] = safe_ratio(g_share, e_share)
+    # both shares over the same units: those with a GDP (a unit without one adds to
+    # neither total, or every other unit's ECC would shift)
+    known = np.isfinite(g)
+    e_known = np.nansum(e[known])
+    e_share_g = (np.where(known, safe_ratio(e, e_known), np.nan) if e_known > 0
+                 else np.full(e.shape, np.nan))
+    out["ecc"] = safe_ratio(g_share, e_share_g)
     out[f"emission_intensity_{suffix}_per_10k_cny"] = safe_ratio(e, g)
     if population_column and population_column in stats.columns:
         p = ids.map(stats[population_column]).to_numpy(dtype=np.float64)
