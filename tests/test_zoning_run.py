@@ -395,3 +395,19 @@ def test_zone_refuses_a_run_whose_inputs_changed(tmp_path: Path) -> None:
     r = cli("zone", "r1")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "r1" / "zoning" / "units.csv").is_file()
+
+
+def test_zone_of_an_area_without_sinks_skips_compensation(project: Path) -> None:
+    """All built-up (no unit has a sink): `zone` stopped ("Disable [compensation]", a
+    section the config did not have and zone switches on); it now writes everything else,
+    says so in a warning and in zoning.json, and writes no compensation.csv."""
+    write_tif(project / "lc.tif", np.full((60, 60), 50, np.uint8),
+              transform=from_origin(500000, 3850000, 30, 30))
+    result = CliRunner().invoke(main, ["zone", str(project / "base.toml"), "-o",
+                                       str(project / "z")])
+    assert result.exit_code == 0, result.output
+    assert "compensation skipped: no unit has a carbon sink" in result.output
+    summary = json.loads((project / "z" / "zoning.json").read_text(encoding="utf-8"))
+    assert "sequestration is 0" in summary["compensation"]["skipped"]
+    assert not (project / "z" / "compensation.csv").exists()
+    assert (project / "z" / "units.csv").is_file()

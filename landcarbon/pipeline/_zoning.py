@@ -162,10 +162,16 @@ def apply_zoning(a: Assessment, *, previous: pd.DataFrame | None = None,
 
 
 def _compensation(units: Any, cfg: CompensationConfig, stats: pd.DataFrame | None, s: str
-                  ) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
+                  ) -> tuple[Any, pd.DataFrame | None, dict[str, Any]]:
     from landcarbon.exceptions import ConfigError
     from landcarbon.zoning.compensation import compensation_flows, horizontal_compensation
 
+    sinks = pd.to_numeric(units[f"sequestration_{s}"], errors="coerce").sum()
+    if not sinks > 0:  # nothing to receive: the other zoning steps go on without it
+        reason = ("no unit has a carbon sink (total sequestration is 0), so there is no "
+                  "horizontal compensation to compute")
+        log.warning("compensation skipped: %s", reason)
+        return units, None, {"skipped": reason}
     k = None
     if cfg.correction_column:
         if stats is None or cfg.correction_column not in stats:
