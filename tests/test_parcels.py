@@ -149,3 +149,22 @@ map_tiles = ""
     # unit A: cropland +0.422 t C/ha, forest -0.644 t C/ha
     assert units.loc["A", "net_tc"] == pytest.approx(0.422 * _ha(0) - 0.644 * _ha(1), rel=1e-6)
     assert not (out / "net_flux.tif").exists()  # parcel mode has no rasters
+
+
+def test_validate_names_parcels_that_no_unit_overlaps(tmp_path: Path) -> None:
+    """With [units] covering parcels 0-2, parcel 3 (row 4) lies outside every unit: its land
+    is in no unit nor in the totals. A warning names its row (it was dropped silently)."""
+    from landcarbon.pipeline.validate import validate_config
+
+    _parcels().to_file(tmp_path / "parcels.gpkg", layer="dltb")
+    gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[
+        box(X0, Y0, X0 + 2 * D, Y0 + D), box(X0 + 2 * D, Y0, X0 + 3 * D, Y0 + D)],
+        crs="EPSG:4326").to_file(tmp_path / "units.gpkg", layer="units")
+    (tmp_path / "run.toml").write_text(
+        '[parcels]\npath = "parcels.gpkg"\nlayer = "dltb"\ncode_field = "dlbm"\n'
+        '[units]\npath = "units.gpkg"\nid_field = "code"\n'
+        '[thresholds]\npreset = "zhengzhou_example"\n', encoding="utf-8")
+    report = validate_config(tmp_path / "run.toml")
+    (p,) = [p for p in report.problems if p.code == "polygons_outside_units"]
+    assert p.severity == "warning" and "1 parcel(s) overlap no unit (rows 4)" in p.message
+    assert report.ok

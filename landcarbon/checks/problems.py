@@ -32,7 +32,8 @@ unit_outside_raster       units wholly outside the raster
 unit_without_parcels      units that no parcel reaches (parcel mode with [units])
 unit_partly_outside       units partly outside the raster (uncovered share; warning)
 date_coverage_differs     units the rasters of the [change] dates or scenarios do not cover alike
-polygons_outside_units    scenario mask or protected polygons that overlap no unit
+polygons_outside_units    scenario mask or protected polygons that overlap no unit (parcels:
+                          a warning)
 units_overlap             overlapping units (double counting: pairs, area)
 units_not_polygons        unit features that are points or lines
 geometry_invalid          invalid unit geometries (repair applied; warning)

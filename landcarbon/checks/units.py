@@ -68,18 +68,22 @@ def units_problem(code: str, severity: Severity, units: gpd.GeoDataFrame, mask: 
 
 def units_reached(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> np.ndarray | None:
     """Which units some of ``polygons`` (parcels, masks; reprojected to the units' CRS,
-    empty ones left out) intersect (boolean array), or None when either has no CRS."""
+    empty ones left out) overlap, more than along an edge (boolean array), or None when
+    either has no CRS. Symmetric: ``units_reached(parcels, units)`` says which parcels
+    some unit overlaps."""
     import shapely
 
     if units.crs is None or polygons.crs is None:
         return None
     geoms = polygons.geometry if polygons.crs == units.crs else polygons.geometry.to_crs(
         units.crs)
-    geoms = geoms[~(geoms.isna() | geoms.is_empty)]
-    unit_rows, _ = shapely.STRtree(geoms.array).query(units.geometry.array,
-                                                      predicate="intersects")
+    geoms = geoms[~(geoms.isna() | geoms.is_empty)].array
+    unit_rows, poly_rows = shapely.STRtree(geoms).query(units.geometry.array,
+                                                        predicate="intersects")
+    # neighbours sharing an edge or a corner only: no land in common
+    inner = ~shapely.touches(units.geometry.array[unit_rows], geoms[poly_rows])
     reached = np.zeros(len(units), bool)
-    reached[unit_rows] = True
+    reached[unit_rows[inner]] = True
     return reached
 
 

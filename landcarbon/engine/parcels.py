@@ -469,18 +469,19 @@ def survey_messages(survey: dict[str, Any], source: str) -> list[str]:
         Up to two sentences (units, parcels); empty when every area is within tolerance.
     """
     tol, field = survey["tolerance_rel"] * 100, survey["field"]
+    prefix = f"{source}: " if source else ""
     lines = []
     over = survey["units_over_tolerance"]
     if over:
         listed = ", ".join(f"{u['unit_id']} ({u['diff_ha']:+.4f} ha, "
                            f"{u['diff_rel'] * 100:+.3f} %)" for u in over[:10])
-        lines.append(f"{source}: {len(over)} unit(s) differ from the survey's own areas "
+        lines.append(f"{prefix}{len(over)} unit(s) differ from the survey's own areas "
                      f"({field}) by more than {tol:.2g} %: {listed} (ellipsoidal area - "
                      f"{field}; see tbmj_diff_ha in the units table and "
                      f"totals.survey_areas in run.json)")
     if survey["parcels_over_tolerance"]:
         worst = ", ".join(f"row {p['row']} {p['code']} ({p['diff_m2']:+.2f} m2)"
                           for p in survey["largest_parcel_differences"][:5])
-        lines.append(f"{source}: {survey['parcels_over_tolerance']} parcel(s) differ from "
+        lines.append(f"{prefix}{survey['parcels_over_tolerance']} parcel(s) differ from "
                      f"their {field} by more than {tol:.2g} % (and 1 m2); largest: {worst}")
     return lines

@@ -55,6 +55,20 @@ def _units_without_parcels(checker: Any, units: Any, gdf: Any, where: str) -> No
     reached = units_reached(units, gdf)
     if reached is None:
         return
+    kept = units_reached(gdf, units)  # (the same query the other way round)
+    if kept is not None:
+        real = ~(gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+        outside = np.flatnonzero(real & ~kept)
+        if len(outside):
+            rows = [int(i) + 1 for i in outside]
+            checker.add(Problem(
+                "polygons_outside_units", "warning", where,
+                f"{len(rows)} parcel(s) overlap no unit (rows "
+                f"{', '.join(map(str, rows[:10]))}{' and more' if len(rows) > 10 else ''}): "
+                "their land is counted in no unit (nor in the totals).",
+                "Nothing to do if the parcels reach beyond the study area on purpose; "
+                "otherwise check that the units cover them (and the CRS of both files).",
+                {"rows": rows}))
     alone = ~reached
     if alone.any():
         checker.add(units_problem(
@@ -134,10 +148,11 @@ def _survey_areas(checker: Any, gdf: Any, units: Any, legend: Any, fields: Any,
     summary = survey_reconciliation(pieces, pc.area_tolerance, field=fields.area)[1]
     checker.report.summary["survey_areas"] = {
         k: summary[k] for k in ("field", "parcels", "area_ha", "tbmj_ha", "diff_ha")}
-    lines = survey_messages(summary, where)
+    lines = survey_messages(summary, "")  # (the problem's place names the file)
     if lines:
         checker.add(Problem(
-            "area_mismatch", "warning", f"{where}: field {fields.area!r}", " ".join(lines),
+            "area_mismatch", "warning", f"{where}: field {fields.area!r}",
+            ". ".join(lines) + ".",
             "Check that the area field holds the survey's areas in m2 and that the parcels' "
             "CRS is right; raise [parcels] area_tolerance if the differences are expected."))
 
