@@ -352,3 +352,11 @@ def test_allocator_serves_block_sized_arrays_from_the_heap(how: str, env: dict[s
     flag, delta = proc.stdout.split()
     assert flag == tuned
     assert int(delta) >= mapped if mapped else int(delta) == 0
+
+
+def test_an_empty_path_is_a_usage_error(tmp_path: Path) -> None:
+    """``-o ""`` was taken as the current folder (and an empty CONFIG as one too)."""
+    for args in (("run", "x.toml", "-o", ""), ("validate", "")):
+        r = lc(*args)
+        assert r.returncode == 2 and "is empty: give a path" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr

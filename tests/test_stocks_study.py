@@ -197,6 +197,9 @@ def test_valuation_settings_no_study_can_use(tmp_path: Path, settings: dict[str,
     with pytest.raises(ConfigError, match=f"the {named} ") as err:
         assess_stocks(pools, lulc, **kwargs)
     assert "--" in str(err.value)  # names the command's option too
+    if "price_per_tc" in settings:  # before (not instead of) the years it also lacks
+        with pytest.raises(ConfigError, match=f"the {named} "):
+            assess_stocks(pools, lulc[:1], price_per_tc=settings["price_per_tc"])
 
 
 @pytest.mark.realdata

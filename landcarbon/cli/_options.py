@@ -190,6 +190,9 @@ class InputPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
+        if isinstance(value, str | bytes) and not os.fsdecode(value).strip():
+            self.fail("is empty: give a path (an empty one would be the current folder).",
+                      param, ctx)  # a usage error (exit 2)
         path = Path(os.fsdecode(value))
         if isinstance(param, click.Option):
             what = "/".join(param.opts)

@@ -215,11 +215,11 @@ def assess_stocks(pools: str | os.PathLike[str] | pd.DataFrame,
 
     if not landcover:
         raise ConfigError("Give at least one land-cover raster.")
+    _check_settings(price_per_tc, discount_rate_pct, price_change_pct, nodata)
     labels = stock_labels(len(landcover), years)
     if price_per_tc is not None and (not years or len(landcover) < 2):
         raise ConfigError("Valuation (a price) needs two or more rasters and their years "
                           "(--year for each).")
-    _check_settings(price_per_tc, discount_rate_pct, price_change_pct, nodata)
     table = pools if isinstance(pools, pd.DataFrame) else read_pool_table(pools)
     codes = [open_landcover(p, nodata=nodata, nodata_setting="--nodata") for p in landcover]
     for path, c in zip(landcover, codes, strict=True):
