@@ -441,3 +441,16 @@ def test_raster_overlays_of_a_raster_one_pixel_wide_or_tall(shape: tuple[int, in
         assert overlay.url.startswith("data:image/png;base64,") and legend
         probe = raster_probe(da, kind, language="en", unit_label="t C/ha/yr")
         assert probe["w"] >= 1 and probe["h"] >= 1
+
+
+def test_map_on_another_commands_folder_says_which_it_is(tmp_path: Path) -> None:
+    """`landcarbon map` on a change or stocks folder said "units.gpkg, run.json missing"."""
+    for manifest, words in (("change.json", ("`landcarbon change`", "--overwrite")),
+                            ("stocks.json", ("`landcarbon stocks`", "no map"))):
+        folder = tmp_path / manifest.split(".")[0]
+        folder.mkdir()
+        (folder / manifest).write_text("{}", encoding="utf-8")
+        res = CliRunner().invoke(main, ["map", str(folder)])
+        assert res.exit_code == 1
+        for word in (*words, "redraws the folders of `landcarbon run`"):
+            assert word in " ".join(res.output.split()), res.output

@@ -70,6 +70,15 @@ def read_run(folder: str | Path) -> RunFolder:
 
     folder = Path(folder)
     missing = [n for n in (_UNITS, _MANIFEST) if not (folder / n).is_file()]
+    other = next((kind for name, kind in RUN_MANIFESTS.items()
+                  if kind != "assessment" and (folder / name).is_file()), None)
+    if missing and other is not None:  # another command's folder: its own map and report
+        how = ("which has no map" if other == "stocks" else
+               f"which draws its own map and report (`landcarbon {other} CONFIG -o {folder} "
+               "--overwrite` draws them again)")
+        raise InputError(f"{folder} is the output of `landcarbon {other}`, {how}. "
+                         "`landcarbon map` redraws the folders of `landcarbon run`, `zone` "
+                         "and `demo`.")
     if missing:
         raise InputError(f"{folder} is not a finished landcarbon run: {', '.join(missing)} "
                          "missing. Pass the output folder of `landcarbon run` (or `demo`).")
