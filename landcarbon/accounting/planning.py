@@ -152,7 +152,7 @@ def unit_pieces(units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoData
                       keep_geom_type=True)
     bad = ~cut.geometry.is_valid  # (a zone reprojected along a unit's edge: collapsed rings)
     if bad.any():
-        from landcarbon.checks.units import polygonal
+        from landcarbon.engine.shapes import polygonal
 
         cut.loc[bad, cut.geometry.name] = [polygonal(g) for g in
                                            cut.geometry[bad].make_valid()]

@@ -21,6 +21,7 @@ from pyproj import CRS
 
 from landcarbon.checks.problems import Problem, Severity
 from landcarbon.engine.areas import geodesic_areas_m2
+from landcarbon.engine.shapes import polygonal
 
 __all__ = [
     "SLIVER_COMPACTNESS",
@@ -30,7 +31,6 @@ __all__ = [
     "listing",
     "overlap_problems",
     "overlaps",
-    "polygonal",
     "repair_geometries",
     "unit_ids",
     "units_problem",
@@ -251,26 +251,6 @@ def repair_geometries(units: gpd.GeoDataFrame, where: str = "units"
                 {"unit_ids": ids,
                  "compactness": [float(c) for c in compact[sliver[ok]]]}))
     return out, problems
-
-
-def polygonal(geom: object) -> object:
-    """The polygonal part of a ``make_valid`` result (lines and points of a collapsed
-    bow-tie dropped).
-
-    Returns
-    -------
-    shapely geometry
-        A (multi)polygon, empty when nothing polygonal is left.
-    """
-    import shapely
-    from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
-
-    if isinstance(geom, Polygon | MultiPolygon):
-        return geom
-    if isinstance(geom, GeometryCollection):
-        parts = [g for g in geom.geoms if isinstance(g, Polygon | MultiPolygon)]
-        return shapely.union_all(parts) if parts else Polygon()
-    return Polygon()
 
 
 def _centre(units: gpd.GeoDataFrame) -> tuple[float, float]:

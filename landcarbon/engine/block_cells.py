@@ -74,7 +74,7 @@ def clipped_pieces(geoms: np.ndarray, shape: tuple[int, int]) -> Pieces | None:
     except shapely.errors.GEOSException:
         # a sliver collapsed by the move to pixel coordinates (a ring of 3 distinct points:
         # a zone reprojected along a unit's edge): its polygonal part, or nothing
-        from landcarbon.checks.units import polygonal
+        from landcarbon.engine.shapes import polygonal
 
         bad = ~shapely.is_valid(geoms)
         geoms = geoms.copy()
