@@ -135,8 +135,9 @@ def png(fig: Figure, *, pad: float = 0.15) -> bytes:
     box = fig.get_tightbbox(canvas.get_renderer())  # type: ignore[attr-defined]  # inches
     for _ in range(3):  # content beyond the canvas (a long legend): a larger canvas, again
         width, height = fig.get_size_inches()
-        wide = max(box.x1 + pad - width, pad - box.x0, 0.0)
-        tall = max(box.y1 + pad - height, pad - box.y0, 0.0)
+        # (the margin may lie beyond the canvas: it is filled with the face colour)
+        wide = max(box.x1 - width, -box.x0, 0.0)
+        tall = max(box.y1 - height, -box.y0, 0.0)
         if wide < 1.0 / fig.dpi and tall < 1.0 / fig.dpi:
             break
         fig.set_size_inches(width + 2.0 * wide, height + 2.0 * tall)
