@@ -300,9 +300,9 @@ def check_replaceable(target: str | os.PathLike[str], *, overwrite: bool = False
         names = sorted(os.listdir(target))
         raise UnsafeOutputError(
             f"Output folder {target} is not empty ({_show(names)}) and was not written by "
-            "landcarbon (it has no landcarbon manifest); landcarbon never replaces or deletes "
-            "a folder it did not write, even with --overwrite. Choose a new or empty folder "
-            "with -o.")
+            f"landcarbon (it has no landcarbon marker, {MARKER}); landcarbon never replaces or "
+            "deletes a folder it did not write, even with --overwrite. Choose a new or empty "
+            "folder with -o.")
     if foreign:
         raise UnsafeOutputError(
             f"Output folder {target} was written by landcarbon but now also holds "
