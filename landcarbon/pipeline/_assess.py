@@ -435,8 +435,9 @@ def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool,
     from landcarbon.io.outputs import check_output_target, staged_output_dir
     from landcarbon.pipeline.run_outputs import open_raster_sinks, write_run_outputs
 
+    pending = None
     if target.is_dir() and any(target.iterdir()) and not overwrite:
-        fingerprint: Any = run_fingerprint(config)
+        fingerprint = run_fingerprint(config)
         done = up_to_date(target, fingerprint, manifest=name("run", "manifest"))
         if done is not None:
             log.debug("%s is up to date (same inputs, settings and version): nothing to do",
@@ -448,7 +449,7 @@ def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool,
 
         from landcarbon.pipeline._compute import beside
 
-        fingerprint = beside(contextvars.copy_context().run, run_fingerprint, config)
+        pending = beside(contextvars.copy_context().run, run_fingerprint, config)
     inputs = protected_inputs(config)
     why = " (and does not hold this run with unchanged inputs and settings)"
     check_output_target(target, overwrite=overwrite, why=why, inputs=inputs)
@@ -468,7 +469,7 @@ def _run(config: RunConfig, target: Path, *, overwrite: bool, progress: bool,
             files = write_run_outputs(result, stage, progress=bars_shown(progress),
                                       elapsed_s=time.perf_counter() - started,
                                       cogs=cogs if sinks else None)
-        if not isinstance(fingerprint, dict):
-            fingerprint = fingerprint.result()
+        if pending is not None:
+            fingerprint = pending.result()
         stamp_manifest(stage, fingerprint, files, manifest=name("run", "manifest"))
     return RunResult(assessment=result, out_dir=target.absolute(), files=files)
