@@ -66,11 +66,15 @@ def crop_yield_sink(table: pd.DataFrame, *, id_column: str = "unit_id",
     Raises
     ------
     InputError
-        Missing id column, duplicate or empty ids, unknown columns, no crop column, or
-        non-numeric / negative values (each named by unit and column).
+        No rows, missing id column, duplicate or empty ids, unknown columns, no crop column,
+        or non-numeric / negative values (each named by unit and column).
     """
     params = _params()
     by_column = {r.column: crop for crop, r in params.iterrows()}
+    if table.empty:
+        raise InputError(f"{where} has a header but no rows: no unit's cropland sink can be "
+                         "derived from it. Add a row of crop production (t) per unit, or "
+                         "remove [coefficients] crop_table.", code="statistics_invalid")
     if id_column not in table.columns:
         raise InputError(f"{where} has no unit id column {id_column!r}; its columns are "
                          f"{', '.join(map(str, table.columns))}. Add it or set crop_id_column.")

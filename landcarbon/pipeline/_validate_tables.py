@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from landcarbon.checks.problems import Problem
+from landcarbon.checks.problems import Problem, Severity
 
 __all__ = ["check_crops", "check_energy", "check_statistics"]
 
@@ -30,34 +30,14 @@ def check_crops(checker: Any, path: str, units: Any = None) -> None:
         encoding=checker.config.csv_encoding))
     if table is None:
         return
-    if table.empty:
-        checker.add(Problem("statistics_invalid", "error", where,
-                            "The crop table has a header but no rows: no unit's cropland "
-                            "sink can be derived from it.",
-                            "Add a row of crop production (t) per unit, or remove "
-                            "[coefficients] crop_table."))
-        return
     sink = checker.step("statistics_invalid", where, lambda: crop_yield_sink(
         table, id_column=cc.crop_id_column, where=f"Crop table {path}"))
-    if sink is None or units is None:
-        return
-    known = {i for i in units["unit_id"] if i != ""}
-    stray = sorted(set(sink.index) - known)
-    if stray:
-        checker.add(Problem("statistics_unknown_ids", "warning", f"{where}: {cc.crop_id_column}",
-                            f"{len(stray)} unit id(s) of the crop table are not in the units "
-                            f"file and are not used: {', '.join(stray[:10])}.",
-                            f"The {cc.crop_id_column} column must hold the ids of [units] "
-                            "id_field.", {"unit_ids": stray}))
-    missing = sorted(known - set(sink.index))
-    if missing:
-        checker.add(Problem(
-            "statistics_missing", "warning", f"{where}: {cc.crop_id_column}",
-            f"{len(missing)} of the {len(known)} unit(s) have no row in the crop table: "
-            f"{', '.join(missing[:10])}" + (" and more" if len(missing) > 10 else "") + ". "
-            "Their cropland gets the region-wide sink density of the units that have one.",
-            "Add a row for each unit with cropland, or check that the id column holds the "
-            "units' ids.", {"unit_ids": missing}))
+    if sink is not None and units is not None:
+        _ids_against_units(
+            checker, sink.index, units, f"{where}: {cc.crop_id_column}", "crop table",
+            cc.crop_id_column, severity="warning", missing_code="statistics_missing",
+            missing_means="Their cropland gets the region-wide sink density of the units "
+            "that have one.", missing_fix="Add a row for each unit with cropland")
 
 
 def check_energy(checker: Any, units: Any, path: str,
@@ -80,24 +60,36 @@ def check_energy(checker: Any, units: Any, path: str,
                                     if c.electricity == "grid_factor" else None)))
     if result is None or units is None:
         return
+    _ids_against_units(
+        checker, result.index, units, f"{where}: {c.id_column}", "energy table", c.id_column,
+        severity="error", missing_code="energy_rows_missing",
+        missing_means="Their construction emission would be unknown, not 0.",
+        missing_fix="Add a row for each unit (0 in every column for a unit with no energy "
+        "use)")
+
+
+def _ids_against_units(checker: Any, ids: Any, units: Any, where: str, table: str,
+                       column: str, *, severity: Severity, missing_code: str, missing_means: str,
+                       missing_fix: str) -> None:
+    """``statistics_unknown_ids`` (rows of no unit) and ``missing_code`` (units without a
+    row) of a table's unit ids, both at ``severity``."""
     known = {i for i in units["unit_id"] if i != ""}  # rows without an id: their own error
-    stray = sorted(set(result.index) - known)
+    stray = sorted(set(ids) - known)
     if stray:
-        checker.add(Problem("statistics_unknown_ids", "error", f"{where}: {c.id_column}",
-                         f"{len(stray)} unit id(s) of the energy table are not in the units "
-                         f"file: {', '.join(stray[:10])}.",
-                         f"The {c.id_column} column must hold the ids of [units] id_field.",
-                         {"unit_ids": stray}))
-    missing = sorted(known - set(result.index))
+        checker.add(Problem("statistics_unknown_ids", severity, where,
+                            f"{len(stray)} unit id(s) of the {table} are not in the units "
+                            f"file{'' if severity == 'error' else ' and are not used'}: "
+                            f"{', '.join(stray[:10])}.",
+                            f"The {column} column must hold the ids of [units] id_field.",
+                            {"unit_ids": stray}))
+    missing = sorted(known - set(ids))
     if missing:
-        checker.add(Problem("energy_rows_missing", "error", f"{where}: {c.id_column}",
-                         f"{len(missing)} of the {len(known)} unit(s) have no row in the energy "
-                         f"table: {', '.join(missing[:10])}"
-                         + (" and more" if len(missing) > 10 else "") + ". Their "
-                         "construction emission would be unknown, not 0.",
-                         "Add a row for each unit (0 in every column for a unit with no energy "
-                         "use), or check that the id column holds the units' ids.",
-                         {"unit_ids": missing}))
+        checker.add(Problem(missing_code, severity, where,
+                            f"{len(missing)} of the {len(known)} unit(s) have no row in the "
+                            f"{table}: {', '.join(missing[:10])}"
+                            + (" and more" if len(missing) > 10 else "") + f". {missing_means}",
+                            f"{missing_fix}, or check that the id column holds the units' "
+                            "ids.", {"unit_ids": missing}))
 
 
 def check_statistics(checker: Any, units: Any, path: str | None = None,
