@@ -256,6 +256,10 @@ OUTPUTS: tuple[Output, ...] = (
 )
 
 _BY_ID = {(o.folder, o.id): o for o in OUTPUTS}
+#: What publishing a run draws (again): its map, report and figures (``landcarbon map``, the
+#: portal for a run without a report)
+PUBLISHED = frozenset(o.file for o in OUTPUTS if o.folder == "run" and (
+    o.kind == "html" or o.file.startswith("figures/")))
 
 
 def output(folder: str, id: str) -> Output:

@@ -97,7 +97,7 @@ def _check_own(folder: Path) -> None:
     UnsafeOutputError
         Naming the folder or the files, and what to do.
     """
-    from landcarbon.config.outputs import MARKER, OUTPUTS
+    from landcarbon.config.outputs import MARKER, PUBLISHED
     from landcarbon.exceptions import UnsafeOutputError
     from landcarbon.io.ownership import check_no_links, foreign_entries
 
@@ -108,10 +108,9 @@ def _check_own(folder: Path) -> None:
             "did not write this folder (or its marker was removed), and `landcarbon map` "
             "writes only into folders it wrote. Run the assessment into a new folder "
             "(landcarbon run CONFIG -o NEW), or copy the whole run folder, marker included.")
-    targets = {o.file for o in OUTPUTS if o.folder == "run" and o.kind in ("html", "figure")}
-    check_no_links(folder, *sorted(targets), name("run", "units_gpkg"))  # named as links
+    check_no_links(folder, *sorted(PUBLISHED), name("run", "units_gpkg"))  # named as links
     clash = sorted(f for f in foreign  # (figures: a folder that is not landcarbon's)
-                   if f in targets | {"figures", name("run", "units_gpkg")})
+                   if f in PUBLISHED | {"figures", name("run", "units_gpkg")})
     if clash:
         raise UnsafeOutputError(
             f"{folder} holds {', '.join(clash[:6])}, which landcarbon did not write; "

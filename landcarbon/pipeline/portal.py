@@ -111,11 +111,10 @@ def _publish_missing(run: FoundRun, language: Literal["zh", "en"],
                      publish: Callable[..., Any]) -> str:
     """Publish an assessment run without a report (its map drawn again with it); the error
     text if that fails, or if files its manifest lists are missing."""
-    from landcarbon.config.outputs import OUTPUTS
+    from landcarbon.config.outputs import PUBLISHED
 
     listed = (run.manifest or {}).get("outputs_sha256") or {}
-    redrawn = ({o.file for o in OUTPUTS if o.folder == "run" and o.kind in ("html", "figure")}
-               if run.kind in ("assessment", "zoning") else set())
+    redrawn = PUBLISHED if run.kind in ("assessment", "zoning") else frozenset()
     missing = sorted(str(n) for n in listed
                      if str(n) not in redrawn and not (run.folder / str(n)).exists())
     if missing:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from landcarbon._resources import package_version
 from landcarbon.accounting.conversions import flux_suffix, suffix_factor, unit_label
-from landcarbon.config.outputs import OUTPUTS, name
+from landcarbon.config.outputs import PUBLISHED, name
 from landcarbon.io.outputs import atomic_path, unshare
 from landcarbon.io.ownership import check_no_links
 from landcarbon.io.publication import (
@@ -113,9 +113,7 @@ def _write_publication(folder: str | Path, units: gpd.GeoDataFrame, manifest: di
 
     folder = Path(folder)
     gpkg = folder / name("run", "units_gpkg")
-    check_no_links(folder, name("run", "map"), name("run", "report"), gpkg.name,
-                   *(o.file for o in OUTPUTS if o.folder == "run" and o.kind == "figure"
-                     and o.file.startswith("figures/")))
+    check_no_links(folder, *sorted(PUBLISHED), gpkg.name)
     title = title or manifest.get("config", {}).get("title") or None
     files: dict[str, str] = {}
     sfx = flux_suffix(units.columns) or "tc"
